@@ -1,0 +1,23 @@
+/* libirllrec: symbol export macro.
+ *
+ * Every public declaration carries IRLLREC_API. The library builds with hidden
+ * visibility, so only what is marked here leaves the shared object. Define
+ * IRLLREC_STATIC when linking the static archive on Windows. */
+#ifndef IRLLREC_EXPORT_H
+#define IRLLREC_EXPORT_H
+
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  if defined(IRLLREC_BUILDING)
+#    define IRLLREC_API __declspec(dllexport)
+#  elif defined(IRLLREC_STATIC)
+#    define IRLLREC_API
+#  else
+#    define IRLLREC_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define IRLLREC_API __attribute__((visibility("default")))
+#else
+#  define IRLLREC_API
+#endif
+
+#endif /* IRLLREC_EXPORT_H */

@@ -1,0 +1,56 @@
+/* libirllrec: float32 .npy files (NumPy format versions 1, 2 and 3).
+ *
+ * Reading accepts little-endian '<f4' and '<f8' (converted to float32) in C
+ * order with one or two dimensions; a 1-D array of n values reads as n x 1.
+ * Everything else (Fortran order, other dtypes, big-endian, truncated data,
+ * headers over 64 KiB) is refused with IRLLREC_E_FORMAT or
+ * IRLLREC_E_UNSUPPORTED. Writing produces version 1.0 '<f4' files atomically
+ * (temporary file, fsync, rename). */
+#ifndef IRLLREC_NPY_H
+#define IRLLREC_NPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "export.h"
+#include "status.h"
+#include "ctx.h"
+#include "tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Read flags. */
+enum irllrec_npy_flags {
+    IRLLREC_NPY_CHECK_FINITE = 1u /**< refuse NaN/Inf values with IRLLREC_E_NUMERIC */
+};
+
+/** Shape of the array in a .npy file, without reading its data.
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_IO, IRLLREC_E_FORMAT, IRLLREC_E_UNSUPPORTED */
+IRLLREC_API irllrec_status irllrec_npy_shape(irllrec_ctx *ctx, const char *path,
+                                             int64_t *rows, int64_t *cols);
+
+/** Read a .npy file into a caller-owned matrix whose rows and cols equal the file's.
+ *  @param flags  0 or IRLLREC_NPY_CHECK_FINITE
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_IO, IRLLREC_E_FORMAT,
+ *          IRLLREC_E_UNSUPPORTED, IRLLREC_E_SHAPE, IRLLREC_E_NUMERIC, IRLLREC_E_NOMEM.
+ *          On failure the contents of @p dst are unspecified. */
+IRLLREC_API irllrec_status irllrec_npy_read(irllrec_ctx *ctx, const char *path, irllrec_mat dst,
+                                            uint32_t flags);
+
+/** As irllrec_npy_shape() over an in-memory file image of @p len bytes. */
+IRLLREC_API irllrec_status irllrec_npy_shape_mem(irllrec_ctx *ctx, const void *buf, size_t len,
+                                                 int64_t *rows, int64_t *cols);
+
+/** As irllrec_npy_read() over an in-memory file image of @p len bytes. */
+IRLLREC_API irllrec_status irllrec_npy_read_mem(irllrec_ctx *ctx, const void *buf, size_t len,
+                                                irllrec_mat dst, uint32_t flags);
+
+/** Write @p src as a 2-D '<f4' version 1.0 file, atomically.
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_IO, IRLLREC_E_NOMEM */
+IRLLREC_API irllrec_status irllrec_npy_write(irllrec_ctx *ctx, const char *path, irllrec_mat src);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IRLLREC_NPY_H */

@@ -1,0 +1,54 @@
+/* libirllrec: a synthetic dataset with planted intents.
+ *
+ * SYNTHETIC DATA. Users and items each draw a mixture over a few latent
+ * intents; a user interacts with an item with probability rising with the
+ * affinity of their mixtures and with the item's popularity. The "text
+ * embeddings" are noisy random projections of the mixtures into a larger
+ * space, and a chosen fraction of rows is deliberately misleading (projected
+ * from another entity's mixture), as real LLM text sometimes is. It exists so
+ * that the demo and the fast tests run with no external data. */
+#ifndef IRLLREC_SYNTH_H
+#define IRLLREC_SYNTH_H
+
+#include <stdint.h>
+#include "export.h"
+#include "status.h"
+#include "ctx.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Generator parameters. Initialise with irllrec_synth_spec_init(). */
+typedef struct irllrec_synth_spec {
+    uint32_t struct_size;      /**< sizeof(irllrec_synth_spec) as the caller compiled it */
+    int32_t n_users;           /**< users (> 0; default 1000) */
+    int32_t n_items;           /**< items (> 0; default 800) */
+    int32_t n_intents;         /**< latent intents (> 0; default 8) */
+    int32_t profile_dim;       /**< profile embedding width (> 0; default 64) */
+    int32_t intent_dim;        /**< intent embedding width (> 0; default 96) */
+    double mean_degree;        /**< mean interactions per user (> 0; default 25) */
+    double popularity_skew;    /**< Zipf-like exponent of item popularity (>= 0; default 0.8) */
+    double text_noise;         /**< noise scale of the text projections (>= 0; default 0.5) */
+    double misleading_frac;    /**< fraction of text rows taken from another entity (default 0.1) */
+    double val_frac;           /**< per-user share held out for validation (default 0.2) */
+    double test_frac;          /**< per-user share held out for test (default 0.2) */
+    uint64_t seed;             /**< default 2025 */
+} irllrec_synth_spec;
+
+/** Write defaults. */
+IRLLREC_API void irllrec_synth_spec_init(irllrec_synth_spec *spec, uint32_t struct_size);
+
+/** Generate into folder @p dir (which must exist): train.txt, val.txt,
+ *  test.txt, stats.json (with "synthetic": true), and the four float32 .npy
+ *  text-embedding stand-ins usr_prf.npy, itm_prf.npy (profile_dim wide) and
+ *  usr_int.npy, itm_int.npy (intent_dim wide). Every user has at least one
+ *  train interaction. Same spec -> same bytes.
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_VERSION, IRLLREC_E_IO, IRLLREC_E_NOMEM */
+IRLLREC_API irllrec_status irllrec_synth_write(irllrec_ctx *ctx, const irllrec_synth_spec *spec,
+                                               const char *dir);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IRLLREC_SYNTH_H */

@@ -1,0 +1,221 @@
+/* The context: allocator, log callback, last-error message. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "../internal.h"
+
+static void *default_alloc(void *ud, size_t n, size_t align)
+{
+    void *p = NULL;
+    (void)ud;
+    if (posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align, n) != 0) return NULL;
+    return p;
+}
+
+static void default_free(void *ud, void *p, size_t n)
+{
+    (void)ud;
+    (void)n;
+    free(p);
+}
+
+void irllrec_ctx_spec_init(irllrec_ctx_spec *spec, uint32_t struct_size)
+{
+    irllrec_ctx_spec d;
+    if (spec == NULL) return;
+    memset(&d, 0, sizeof d);
+    d.struct_size = (uint32_t)sizeof d;
+    d.n_threads = 1;
+    d.log_level = IRLLREC_LOG_WARN;
+    if (struct_size > sizeof d) struct_size = (uint32_t)sizeof d;
+    memcpy(spec, &d, struct_size);
+    if (struct_size >= sizeof(uint32_t)) spec->struct_size = struct_size;
+}
+
+irllrec_status irllrec__copy_spec(irllrec_ctx *ctx, const char *func, void *dst, size_t dst_size,
+                                  const void *src)
+{
+    uint32_t n;
+    const unsigned char *s = (const unsigned char *)src;
+    memcpy(&n, src, sizeof n);
+    if (n < sizeof(uint32_t))
+        return irllrec__fail(ctx, IRLLREC_E_VERSION, func,
+                             "struct_size %u is too small (call the *_spec_init function)", n);
+    memset(dst, 0, dst_size);
+    if (n <= dst_size) {
+        memcpy(dst, src, n);
+    } else {
+        /* A newer caller: the fields this library does not know must be zero. */
+        for (size_t i = dst_size; i < n; i++)
+            if (s[i] != 0)
+                return irllrec__fail(ctx, IRLLREC_E_VERSION, func,
+                                     "struct_size %u > %zu and byte %zu is set: a field this "
+                                     "library version does not know", n, dst_size, i);
+        memcpy(dst, src, dst_size);
+    }
+    memcpy(dst, &(uint32_t){(uint32_t)dst_size}, sizeof(uint32_t));
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_ctx_create(const irllrec_ctx_spec *spec, irllrec_ctx **out)
+{
+    irllrec_ctx_spec s;
+    irllrec_ctx *ctx;
+    if (out == NULL) return IRLLREC_E_INVALID_ARG;
+    *out = NULL;
+    if (spec == NULL) {
+        irllrec_ctx_spec_init(&s, (uint32_t)sizeof s);
+    } else {
+        IRL_TRY(irllrec__copy_spec(NULL, __func__, &s, sizeof s, spec));
+    }
+    if ((s.alloc == NULL) != (s.free == NULL)) return IRLLREC_E_INVALID_ARG;
+    if (s.n_threads < 1 || s.n_threads > 256) return IRLLREC_E_INVALID_ARG;
+    if (s.log_level < 0 || s.log_level > IRLLREC_LOG_DEBUG) return IRLLREC_E_INVALID_ARG;
+    if (s.reserved0 != 0) return IRLLREC_E_INVALID_ARG;
+    /* libsodium: 0 first time, 1 already initialised, -1 failure; thread-safe. */
+    if (sodium_init() < 0) return IRLLREC_E_INTERNAL;
+    if (s.alloc == NULL) {
+        s.alloc = default_alloc;
+        s.free = default_free;
+    }
+    ctx = (irllrec_ctx *)s.alloc(s.alloc_ud, sizeof *ctx, 64);
+    if (ctx == NULL) return IRLLREC_E_NOMEM;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->alloc = s.alloc;
+    ctx->free = s.free;
+    ctx->alloc_ud = s.alloc_ud;
+    ctx->log = s.log;
+    ctx->log_ud = s.log_ud;
+    ctx->log_level = s.log_level;
+    ctx->n_threads = s.n_threads;
+    *out = ctx;
+    return IRLLREC_OK;
+}
+
+void irllrec_ctx_free(irllrec_ctx *ctx)
+{
+    if (ctx == NULL) return;
+    ctx->free(ctx->alloc_ud, ctx, sizeof *ctx);
+}
+
+const char *irllrec_ctx_errmsg(const irllrec_ctx *ctx)
+{
+    if (ctx == NULL) return "no context";
+    return ctx->errmsg;
+}
+
+irllrec_status irllrec_ctx_errcode(const irllrec_ctx *ctx)
+{
+    if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
+    return ctx->last_status;
+}
+
+void irllrec_ctx_clear_error(irllrec_ctx *ctx)
+{
+    if (ctx == NULL) return;
+    ctx->errmsg[0] = '\0';
+    ctx->last_status = IRLLREC_OK;
+}
+
+irllrec_status irllrec_ctx_set_log(irllrec_ctx *ctx, irllrec_log_fn fn, void *ud, int32_t level)
+{
+    if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(ctx, level >= 0 && level <= IRLLREC_LOG_DEBUG, IRLLREC_E_INVALID_ARG,
+              "level %d is not in 0..4", (int)level);
+    ctx->log = fn;
+    ctx->log_ud = ud;
+    ctx->log_level = level;
+    return IRLLREC_OK;
+}
+
+int32_t irllrec_ctx_n_threads(const irllrec_ctx *ctx)
+{
+    return ctx == NULL ? 0 : ctx->n_threads;
+}
+
+static void vlog(irllrec_ctx *ctx, int32_t level, const char *fmt, va_list ap)
+{
+    char buf[IRLLREC__ERRMSG_CAP];
+    if (ctx == NULL || ctx->log == NULL || level > ctx->log_level) return;
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    ctx->log(ctx->log_ud, level, buf);
+}
+
+void irllrec__log(irllrec_ctx *ctx, int32_t level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(ctx, level, fmt, ap);
+    va_end(ap);
+}
+
+irllrec_status irllrec__fail(irllrec_ctx *ctx, irllrec_status st, const char *func,
+                             const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    if (ctx == NULL) return st;
+    n = snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s: ", func);
+    if (n < 0 || (size_t)n >= sizeof ctx->errmsg) n = 0;
+    va_start(ap, fmt);
+    vsnprintf(ctx->errmsg + n, sizeof ctx->errmsg - (size_t)n, fmt, ap);
+    va_end(ap);
+    ctx->last_status = st;
+    irllrec__log(ctx, IRLLREC_LOG_ERROR, "%s", ctx->errmsg);
+    return st;
+}
+
+void *irllrec__alloc(irllrec_ctx *ctx, size_t n)
+{
+    void *p;
+    if (n == 0) return NULL;
+    p = ctx->alloc(ctx->alloc_ud, n, 64);
+    if (p == NULL) irllrec__fail(ctx, IRLLREC_E_NOMEM, "alloc", "allocation of %zu bytes failed", n);
+    return p;
+}
+
+void *irllrec__calloc(irllrec_ctx *ctx, size_t count, size_t size)
+{
+    size_t n;
+    void *p;
+    if (irllrec__mul_overflow(count, size, &n)) {
+        irllrec__fail(ctx, IRLLREC_E_NOMEM, "alloc", "%zu x %zu bytes overflows", count, size);
+        return NULL;
+    }
+    p = irllrec__alloc(ctx, n);
+    if (p != NULL) memset(p, 0, n);
+    return p;
+}
+
+void irllrec__free(irllrec_ctx *ctx, void *p, size_t n)
+{
+    if (p == NULL) return;
+    ctx->free(ctx->alloc_ud, p, n);
+}
+
+int irllrec__mul_overflow(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a) return 1;
+    *out = a * b;
+    return 0;
+}
+
+irllrec_status irllrec__check_mat(irllrec_ctx *ctx, const char *func, const char *name,
+                                  irllrec_mat m)
+{
+    size_t n;
+    if (m.data == NULL)
+        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, func, "%s.data is NULL", name);
+    if (m.rows <= 0 || m.cols <= 0)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, func, "%s is %lld x %lld: both must be > 0",
+                             name, (long long)m.rows, (long long)m.cols);
+    if (m.ld < m.cols)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, func, "%s.ld = %lld < cols = %lld", name,
+                             (long long)m.ld, (long long)m.cols);
+    if ((uint64_t)m.rows > SIZE_MAX / sizeof(float) ||
+        irllrec__mul_overflow((size_t)m.rows, (size_t)m.ld, &n) || n > SIZE_MAX / sizeof(float))
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, func, "%s: rows * ld overflows", name);
+    return IRLLREC_OK;
+}

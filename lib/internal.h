@@ -1,0 +1,113 @@
+/* libirllrec internal declarations. Never installed.
+ *
+ * Every non-static function of the library is declared here (or in another
+ * lib/ header) and starts with irllrec__ so the static archive exports no
+ * symbol outside the library's namespace. */
+#ifndef IRLLREC_INTERNAL_H
+#define IRLLREC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include "irllrec/irllrec.h"
+
+#define IRLLREC__ERRMSG_CAP 512
+
+struct irllrec_ctx {
+    irllrec_alloc_fn alloc;
+    irllrec_free_fn free;
+    void *alloc_ud;
+    irllrec_log_fn log;
+    void *log_ud;
+    int32_t log_level;
+    int32_t n_threads;
+    irllrec_status last_status;
+    char errmsg[IRLLREC__ERRMSG_CAP];
+};
+
+/* ---- errors ---------------------------------------------------------- */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define IRLLREC__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define IRLLREC__PRINTF(a, b)
+#endif
+
+/* Record "<func>: <message>" in ctx (may be NULL), log it, return st. */
+irllrec_status irllrec__fail(irllrec_ctx *ctx, irllrec_status st, const char *func,
+                             const char *fmt, ...) IRLLREC__PRINTF(4, 5);
+
+/* Send a message to the log callback when level is enabled. */
+void irllrec__log(irllrec_ctx *ctx, int32_t level, const char *fmt, ...) IRLLREC__PRINTF(3, 4);
+
+/* Check a caller-supplied condition; on failure record and return. */
+#define IRL_CHECK(ctx, cond, st, ...)                                  \
+    do {                                                               \
+        if (!(cond)) return irllrec__fail((ctx), (st), __func__, __VA_ARGS__); \
+    } while (0)
+
+/* Propagate a failed status. */
+#define IRL_TRY(expr)                                                  \
+    do {                                                               \
+        irllrec_status irl_st_ = (expr);                               \
+        if (irl_st_ != IRLLREC_OK) return irl_st_;                     \
+    } while (0)
+
+/* Copy a caller's spec of size src->struct_size into dst (library size
+ * dst_size) with the zero-extend / zero-tail rule. The first field of every
+ * spec is uint32_t struct_size. */
+irllrec_status irllrec__copy_spec(irllrec_ctx *ctx, const char *func, void *dst, size_t dst_size,
+                                  const void *src);
+
+/* ---- memory ---------------------------------------------------------- */
+
+/* 64-byte aligned allocation through the ctx allocator; NULL on failure or n == 0.
+ * Records E_NOMEM in ctx on failure. */
+void *irllrec__alloc(irllrec_ctx *ctx, size_t n);
+/* As irllrec__alloc, zero-filled. */
+void *irllrec__calloc(irllrec_ctx *ctx, size_t count, size_t size);
+/* Release memory from irllrec__alloc; p may be NULL. n must be the allocated size. */
+void irllrec__free(irllrec_ctx *ctx, void *p, size_t n);
+
+/* a*b into *out; returns 1 on overflow. */
+int irllrec__mul_overflow(size_t a, size_t b, size_t *out);
+
+/* Validate a matrix view: data non-NULL, rows/cols > 0 (rows may be 0 when
+ * allow_empty), ld >= cols, rows*ld fits in size_t. */
+irllrec_status irllrec__check_mat(irllrec_ctx *ctx, const char *func, const char *name,
+                                  irllrec_mat m);
+
+/* ---- random numbers (xoshiro256**) ---------------------------------- */
+
+typedef struct irllrec__rng {
+    uint64_t s[4];
+} irllrec__rng;
+
+void irllrec__rng_seed(irllrec__rng *r, uint64_t seed, uint64_t stream);
+uint64_t irllrec__rng_next(irllrec__rng *r);
+uint64_t irllrec__rng_below(irllrec__rng *r, uint64_t n);
+double irllrec__rng_uniform(irllrec__rng *r);
+double irllrec__rng_normal(irllrec__rng *r);
+
+/* ---- dense products -------------------------------------------------- */
+
+/* Row-major C = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T.
+ * C is m x n, op(A) m x k, op(B) k x n. CBLAS or the reference loop. */
+void irllrec__sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                    const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                    float *c, int64_t ldc);
+
+/* ---- threads ------------------------------------------------------------ */
+
+/* Run fn(ud, t, n_threads) for t = 0..n_threads-1, t = 0 on the calling
+ * thread. A thread that cannot start has its share run on the calling thread
+ * (with a warning in the log), so the work is always done exactly once and
+ * the call returns IRLLREC_OK. */
+typedef void (*irllrec__task_fn)(void *ud, int32_t t, int32_t n_threads);
+irllrec_status irllrec__parallel(irllrec_ctx *ctx, int32_t n_threads, irllrec__task_fn fn,
+                                 void *ud);
+
+/* Static contiguous share [*lo, *hi) of n items for thread t of nt. */
+void irllrec__share(int64_t n, int32_t t, int32_t nt, int64_t *lo, int64_t *hi);
+
+#endif /* IRLLREC_INTERNAL_H */

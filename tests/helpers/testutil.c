@@ -1,0 +1,95 @@
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "testutil.h"
+
+irllrec_ctx *tu_ctx(void)
+{
+    irllrec_ctx *ctx = NULL;
+    ck_assert_int_eq(irllrec_ctx_create(NULL, &ctx), IRLLREC_OK);
+    ck_assert_ptr_nonnull(ctx);
+    return ctx;
+}
+
+char *tu_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s/irllrec-test-XXXXXX", base && *base ? base : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(buf));
+    return strdup(buf);
+}
+
+void tu_rmtree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4096];
+    if (d == NULL) return;
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            tu_rmtree(path);
+        else
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+int tu_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    size_t n = strlen(text);
+    if (f == NULL) return -1;
+    if (fwrite(text, 1, n, f) != n) {
+        fclose(f);
+        return -1;
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+void tu_join(char *buf, size_t cap, const char *dir, const char *name)
+{
+    snprintf(buf, cap, "%s/%s", dir, name);
+}
+
+void *tu_alloc(void *ud, size_t n, size_t align)
+{
+    tu_alloc_state *st = (tu_alloc_state *)ud;
+    void *p = NULL;
+    st->n_alloc++;
+    if (st->fail_at > 0 && st->n_alloc == st->fail_at) return NULL;
+    if (posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align, n) != 0) return NULL;
+    st->live_bytes += (int64_t)n;
+    return p;
+}
+
+void tu_free(void *ud, void *p, size_t n)
+{
+    tu_alloc_state *st = (tu_alloc_state *)ud;
+    if (p == NULL) return;
+    st->n_free++;
+    st->live_bytes -= (int64_t)n;
+    free(p);
+}
+
+irllrec_ctx *tu_ctx_counting(tu_alloc_state *st)
+{
+    irllrec_ctx_spec spec;
+    irllrec_ctx *ctx = NULL;
+    irllrec_ctx_spec_init(&spec, sizeof spec);
+    spec.alloc = tu_alloc;
+    spec.free = tu_free;
+    spec.alloc_ud = st;
+    if (irllrec_ctx_create(&spec, &ctx) != IRLLREC_OK) return NULL;
+    return ctx;
+}

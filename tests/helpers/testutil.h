@@ -1,0 +1,33 @@
+/* Shared test helpers. */
+#ifndef IRLLREC_TESTUTIL_H
+#define IRLLREC_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "irllrec/irllrec.h"
+
+/* A ctx with default settings (fails the test if creation fails). */
+irllrec_ctx *tu_ctx(void);
+
+/* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); caller frees the string. */
+char *tu_tmpdir(void);
+/* Remove a directory tree created by tu_tmpdir. */
+void tu_rmtree(const char *dir);
+/* Write a text file; returns 0 on success. */
+int tu_write_file(const char *path, const char *text);
+/* path join into a static-free buffer the caller provides. */
+void tu_join(char *buf, size_t cap, const char *dir, const char *name);
+
+/* A counting / failing allocator for ctx specs. */
+typedef struct tu_alloc_state {
+    int64_t n_alloc;      /* allocations made */
+    int64_t n_free;       /* frees made */
+    int64_t live_bytes;   /* bytes currently allocated */
+    int64_t fail_at;      /* fail the allocation with this 1-based index; 0 = never */
+} tu_alloc_state;
+void *tu_alloc(void *ud, size_t n, size_t align);
+void tu_free(void *ud, void *p, size_t n);
+/* A ctx using the counting allocator over *st. */
+irllrec_ctx *tu_ctx_counting(tu_alloc_state *st);
+
+#endif

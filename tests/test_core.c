@@ -1,0 +1,292 @@
+/* Core: status codes, version, context, spec sizing, RNG, GEMM, threads. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "helpers/testutil.h"
+
+START_TEST(status_strings_are_distinct_and_pinned)
+{
+    const irllrec_status codes[] = {IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_NOMEM,
+                                    IRLLREC_E_SHAPE, IRLLREC_E_STATE, IRLLREC_E_NUMERIC,
+                                    IRLLREC_E_IO, IRLLREC_E_FORMAT, IRLLREC_E_CHECKSUM,
+                                    IRLLREC_E_VERSION, IRLLREC_E_UNSUPPORTED, IRLLREC_E_INTERNAL};
+    const int pinned[] = {0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -99};
+    size_t n = sizeof codes / sizeof codes[0];
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(codes[i], pinned[i]);
+        ck_assert_str_ne(irllrec_status_str(codes[i]), "unknown status");
+        for (size_t j = 0; j < i; j++)
+            ck_assert_str_ne(irllrec_status_str(codes[i]), irllrec_status_str(codes[j]));
+    }
+    ck_assert_str_eq(irllrec_status_str(12345), "unknown status");
+}
+END_TEST
+
+START_TEST(version_matches_header)
+{
+    char buf[32];
+    ck_assert_int_eq(irllrec_version_number(), IRLLREC_VERSION_NUMBER);
+    ck_assert_str_eq(irllrec_version_string(), IRLLREC_VERSION_STRING);
+    snprintf(buf, sizeof buf, "%d.%d.%d", IRLLREC_VERSION_MAJOR, IRLLREC_VERSION_MINOR,
+             IRLLREC_VERSION_PATCH);
+    ck_assert_str_eq(irllrec_version_string(), buf);
+}
+END_TEST
+
+static int log_calls;
+static char log_last[512];
+static void test_log(void *ud, int32_t level, const char *msg)
+{
+    (void)ud;
+    (void)level;
+    log_calls++;
+    snprintf(log_last, sizeof log_last, "%s", msg);
+}
+
+START_TEST(ctx_errors_and_log)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    ck_assert_str_eq(irllrec_ctx_errmsg(ctx), "");
+    ck_assert_int_eq(irllrec_ctx_errcode(ctx), IRLLREC_OK);
+    ck_assert_str_eq(irllrec_ctx_errmsg(NULL), "no context");
+    ck_assert_int_eq(irllrec_ctx_set_log(ctx, test_log, NULL, IRLLREC_LOG_ERROR), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_ctx_set_log(ctx, test_log, NULL, 9), IRLLREC_E_INVALID_ARG);
+    ck_assert(strstr(irllrec_ctx_errmsg(ctx), "irllrec_ctx_set_log: level 9") != NULL);
+    ck_assert_int_eq(irllrec_ctx_errcode(ctx), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(log_calls, 1);
+    ck_assert_str_eq(log_last, irllrec_ctx_errmsg(ctx));
+    irllrec_ctx_clear_error(ctx);
+    ck_assert_str_eq(irllrec_ctx_errmsg(ctx), "");
+    ck_assert_int_eq(irllrec_ctx_n_threads(ctx), 1);
+    irllrec_ctx_free(ctx);
+    irllrec_ctx_free(NULL);
+}
+END_TEST
+
+START_TEST(ctx_spec_sizes)
+{
+    irllrec_ctx_spec spec;
+    irllrec_ctx *ctx = NULL;
+    unsigned char big[sizeof(irllrec_ctx_spec) + 16];
+    uint32_t sz;
+
+    ck_assert_int_eq(irllrec_ctx_create(NULL, NULL), IRLLREC_E_INVALID_ARG);
+    /* An older caller whose struct ends after n_threads. */
+    irllrec_ctx_spec_init(&spec, 8);
+    ck_assert_uint_eq(spec.struct_size, 8);
+    spec.n_threads = 3;
+    ck_assert_int_eq(irllrec_ctx_create(&spec, &ctx), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_ctx_n_threads(ctx), 3);
+    irllrec_ctx_free(ctx);
+
+    /* A newer caller with a zero tail is accepted; a set tail byte is not. */
+    memset(big, 0, sizeof big);
+    irllrec_ctx_spec_init((irllrec_ctx_spec *)(void *)big, sizeof(irllrec_ctx_spec));
+    sz = (uint32_t)sizeof big;
+    memcpy(big, &sz, sizeof sz);
+    ck_assert_int_eq(irllrec_ctx_create((irllrec_ctx_spec *)(void *)big, &ctx), IRLLREC_OK);
+    irllrec_ctx_free(ctx);
+    big[sizeof big - 1] = 1;
+    ctx = (irllrec_ctx *)(void *)&spec;
+    ck_assert_int_eq(irllrec_ctx_create((irllrec_ctx_spec *)(void *)big, &ctx), IRLLREC_E_VERSION);
+    ck_assert_ptr_null(ctx);
+
+    irllrec_ctx_spec_init(&spec, sizeof spec);
+    spec.n_threads = 0;
+    ck_assert_int_eq(irllrec_ctx_create(&spec, &ctx), IRLLREC_E_INVALID_ARG);
+    ck_assert_ptr_null(ctx);
+    spec.n_threads = 1;
+    spec.alloc = tu_alloc; /* free missing */
+    ck_assert_int_eq(irllrec_ctx_create(&spec, &ctx), IRLLREC_E_INVALID_ARG);
+}
+END_TEST
+
+START_TEST(ctx_allocator_is_used_and_failure_reported)
+{
+    tu_alloc_state st = {0};
+    irllrec_ctx_spec spec;
+    irllrec_ctx *ctx = NULL;
+    irllrec_rng *rng = NULL;
+    ctx = tu_ctx_counting(&st);
+    ck_assert_ptr_nonnull(ctx);
+    ck_assert_int_eq(st.n_alloc, 1);
+    ck_assert_int_eq(irllrec_rng_create(ctx, 1, &rng), IRLLREC_OK);
+    ck_assert_int_eq(st.n_alloc, 2);
+    irllrec_rng_free(rng);
+    st.fail_at = 3;
+    ck_assert_int_eq(irllrec_rng_create(ctx, 1, &rng), IRLLREC_E_NOMEM);
+    ck_assert_ptr_null(rng);
+    ck_assert(strstr(irllrec_ctx_errmsg(ctx), "allocation") != NULL);
+    irllrec_ctx_free(ctx);
+    ck_assert_int_eq(st.live_bytes, 0);
+
+    memset(&st, 0, sizeof st);
+    st.fail_at = 1;
+    irllrec_ctx_spec_init(&spec, sizeof spec);
+    spec.alloc = tu_alloc;
+    spec.free = tu_free;
+    spec.alloc_ud = &st;
+    ck_assert_int_eq(irllrec_ctx_create(&spec, &ctx), IRLLREC_E_NOMEM);
+    ck_assert_ptr_null(ctx);
+}
+END_TEST
+
+START_TEST(rng_is_seeded_and_uniform)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_rng *a = NULL, *b = NULL;
+    uint64_t state[4], zero[4] = {0, 0, 0, 0};
+    double sum = 0, sum2 = 0, nsum = 0, nsum2 = 0;
+    int64_t counts[7] = {0};
+    const int n = 200000;
+    ck_assert_int_eq(irllrec_rng_create(ctx, 42, &a), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_rng_create(ctx, 42, &b), IRLLREC_OK);
+    for (int i = 0; i < 100; i++) ck_assert_uint_eq(irllrec_rng_u64(a), irllrec_rng_u64(b));
+    irllrec_rng_get_state(a, state);
+    uint64_t next = irllrec_rng_u64(a);
+    ck_assert_int_eq(irllrec_rng_set_state(b, state), IRLLREC_OK);
+    ck_assert_uint_eq(irllrec_rng_u64(b), next);
+    ck_assert_int_eq(irllrec_rng_set_state(b, zero), IRLLREC_E_INVALID_ARG);
+    for (int i = 0; i < n; i++) {
+        double u = irllrec_rng_uniform(a), z = irllrec_rng_normal(a);
+        ck_assert(u >= 0.0 && u < 1.0);
+        sum += u;
+        sum2 += u * u;
+        nsum += z;
+        nsum2 += z * z;
+        counts[irllrec_rng_below(a, 7)]++;
+    }
+    /* Means within ~5 standard errors. */
+    ck_assert_double_eq_tol(sum / n, 0.5, 5 * sqrt(1.0 / 12 / n));
+    ck_assert_double_eq_tol(sum2 / n - (sum / n) * (sum / n), 1.0 / 12, 0.002);
+    ck_assert_double_eq_tol(nsum / n, 0.0, 5 * sqrt(1.0 / n));
+    ck_assert_double_eq_tol(nsum2 / n, 1.0, 0.02);
+    for (int k = 0; k < 7; k++) ck_assert_double_eq_tol((double)counts[k] / n, 1.0 / 7, 0.005);
+    ck_assert_uint_eq(irllrec_rng_below(a, 0), 0);
+    irllrec_rng_free(a);
+    irllrec_rng_free(b);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(rng_streams_differ)
+{
+    irllrec__rng r1, r2;
+    irllrec__rng_seed(&r1, 7, 0);
+    irllrec__rng_seed(&r2, 7, 1);
+    ck_assert_uint_ne(irllrec__rng_next(&r1), irllrec__rng_next(&r2));
+}
+END_TEST
+
+static void naive_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                       const float *b, int ldb, float beta, double *c, int ldc)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int p = 0; p < k; p++)
+                s += (double)(ta ? a[p * lda + i] : a[i * lda + p]) *
+                     (double)(tb ? b[j * ldb + p] : b[p * ldb + j]);
+            c[i * ldc + j] = alpha * s + beta * c[i * ldc + j];
+        }
+}
+
+START_TEST(gemm_all_transposes_and_leading_dims)
+{
+    const int m = 13, n = 9, k = 17, pad = 3;
+    float a[32 * 32], b[32 * 32], c[32 * 32];
+    double ref[32 * 32];
+    irllrec__rng r;
+    irllrec__rng_seed(&r, 1, 0);
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int bi = 0; bi < 3; bi++) {
+                const float beta = bi == 0 ? 0.0f : (bi == 1 ? 1.0f : -0.5f);
+                int lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
+                for (int i = 0; i < 32 * 32; i++) {
+                    a[i] = (float)irllrec__rng_normal(&r);
+                    b[i] = (float)irllrec__rng_normal(&r);
+                    c[i] = (float)irllrec__rng_normal(&r);
+                    ref[i] = c[i];
+                }
+                irllrec__sgemm(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, beta, c, ldc);
+                naive_gemm(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, beta, ref, ldc);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++)
+                        ck_assert_double_eq_tol(c[i * ldc + j], ref[i * ldc + j], 1e-4);
+                /* Padding columns are untouched. */
+                for (int i = 0; i < m; i++)
+                    for (int j = n; j < ldc; j++)
+                        ck_assert_float_eq(c[i * ldc + j], (float)ref[i * ldc + j]);
+            }
+    ck_assert(strcmp(irllrec_gemm_backend(), "cblas") == 0 ||
+              strcmp(irllrec_gemm_backend(), "reference") == 0);
+}
+END_TEST
+
+typedef struct share_ud {
+    int64_t n;
+    int32_t hits[1000];
+} share_ud;
+
+static void mark(void *p, int32_t t, int32_t nt)
+{
+    share_ud *u = (share_ud *)p;
+    int64_t lo, hi;
+    irllrec__share(u->n, t, nt, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) u->hits[i]++;
+}
+
+START_TEST(parallel_covers_every_item_once)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    for (int nt = 1; nt <= 5; nt++) {
+        share_ud u;
+        memset(&u, 0, sizeof u);
+        u.n = 997;
+        ck_assert_int_eq(irllrec__parallel(ctx, nt, mark, &u), IRLLREC_OK);
+        for (int64_t i = 0; i < u.n; i++) ck_assert_int_eq(u.hits[i], 1);
+    }
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(check_mat_rejects_bad_views)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    float x[4];
+    irllrec_mat m = irllrec_mat_dense(x, 2, 2);
+    ck_assert_int_eq(irllrec__check_mat(ctx, "f", "m", m), IRLLREC_OK);
+    m.ld = 1;
+    ck_assert_int_eq(irllrec__check_mat(ctx, "f", "m", m), IRLLREC_E_SHAPE);
+    ck_assert_str_eq(irllrec_ctx_errmsg(ctx), "f: m.ld = 1 < cols = 2");
+    m = irllrec_mat_dense(NULL, 2, 2);
+    ck_assert_int_eq(irllrec__check_mat(ctx, "f", "m", m), IRLLREC_E_INVALID_ARG);
+    m = irllrec_mat_dense(x, -1, 2);
+    ck_assert_int_eq(irllrec__check_mat(ctx, "f", "m", m), IRLLREC_E_SHAPE);
+    m = irllrec_mat_dense(x, INT64_MAX / 2, 4);
+    ck_assert_int_eq(irllrec__check_mat(ctx, "f", "m", m), IRLLREC_E_SHAPE);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+Suite *core_suite(void)
+{
+    Suite *s = suite_create("core");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, status_strings_are_distinct_and_pinned);
+    tcase_add_test(tc, version_matches_header);
+    tcase_add_test(tc, ctx_errors_and_log);
+    tcase_add_test(tc, ctx_spec_sizes);
+    tcase_add_test(tc, ctx_allocator_is_used_and_failure_reported);
+    tcase_add_test(tc, rng_is_seeded_and_uniform);
+    tcase_add_test(tc, rng_streams_differ);
+    tcase_add_test(tc, gemm_all_transposes_and_leading_dims);
+    tcase_add_test(tc, parallel_covers_every_item_once);
+    tcase_add_test(tc, check_mat_rejects_bad_views);
+    suite_add_tcase(s, tc);
+    return s;
+}
