@@ -77,6 +77,21 @@ int irllrec__mul_overflow(size_t a, size_t b, size_t *out);
 irllrec_status irllrec__check_mat(irllrec_ctx *ctx, const char *func, const char *name,
                                   irllrec_mat m);
 
+/* ---- parameter blocks ----------------------------------------------- */
+
+/* Every trainable module publishes its parameters as a list of blocks. The
+ * hook's optimizer, the EMA teacher and the model file all walk such lists
+ * and never special-case a module. data and grad are owned by the module;
+ * name is a stable identifier such as "mlp.0.weight" (it becomes a section
+ * name in model files, so at most 47 bytes). */
+typedef struct irllrec__param {
+    char name[48];
+    float *data;
+    float *grad;   /* NULL for parameters that never receive gradients (EMA teacher) */
+    int64_t rows;
+    int64_t cols;  /* element count = rows * cols */
+} irllrec__param;
+
 /* ---- random numbers (xoshiro256**) ---------------------------------- */
 
 typedef struct irllrec__rng {
