@@ -15,5 +15,8 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/irllrecConfigVersion.cmak
 install(FILES ${PROJECT_BINARY_DIR}/irllrecConfig.cmake ${PROJECT_BINARY_DIR}/irllrecConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/irllrec)
 
+# A relocatable .pc: prefix is found relative to the .pc file itself, so
+# `cmake --install --prefix X` and DESTDIR staging both give a working file.
+file(RELATIVE_PATH IRLLREC_PC_PREFIX_REL "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/root")
 configure_file(${PROJECT_SOURCE_DIR}/pkgconfig/irllrec.pc.in ${PROJECT_BINARY_DIR}/irllrec.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/irllrec.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

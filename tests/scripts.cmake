@@ -1,0 +1,11 @@
+# Shell-level tests: symbol hygiene and install + consumers. They inspect or
+# relink the plain build, so they are skipped in sanitizer builds.
+if(NOT IRLLREC_SANITIZE AND IRLLREC_BUILD_SHARED AND IRLLREC_BUILD_STATIC)
+  add_test(NAME symbols
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check_symbols.sh
+            $<TARGET_FILE:irllrec_shared> $<TARGET_FILE:irllrec_static>)
+  add_test(NAME install_consumers
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run.sh
+            ${PROJECT_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/consumer ${CMAKE_C_COMPILER})
+  set_tests_properties(install_consumers PROPERTIES TIMEOUT 300)
+endif()
