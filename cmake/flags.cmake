@@ -5,7 +5,10 @@ set(IRLLREC_WARNINGS
 
 function(irllrec_apply_warnings tgt)
   if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
-    target_compile_options(${tgt} PRIVATE ${IRLLREC_WARNINGS})
+    # -fno-math-errno lets GCC vectorise loops calling sqrtf/expf (the library
+    # never reads errno after math calls). It keeps IEEE semantics, unlike
+    # -ffast-math, which would break the isfinite checks behind E_NUMERIC.
+    target_compile_options(${tgt} PRIVATE ${IRLLREC_WARNINGS} -fno-math-errno)
     if(IRLLREC_WERROR)
       target_compile_options(${tgt} PRIVATE -Werror)
     endif()
