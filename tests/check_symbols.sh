@@ -19,8 +19,12 @@ bad=$(printf '%s\n' "$glob" | awk '$2 !~ /^irllrec_/' || true)
 if [ -n "$bad" ]; then echo "FAIL: $a defines globals outside irllrec_:"; echo "$bad"; fail=1; fi
 data=$(printf '%s\n' "$glob" | awk '$1 ~ /^[DBG]$/' || true)
 if [ -n "$data" ]; then echo "FAIL: $a defines writable global data:"; echo "$data"; fail=1; fi
-ldata=$(nm --defined-only "$a" 2>/dev/null | awk 'NF == 3 && $2 ~ /^[dbg]$/ {print $3}' | grep -v '^\.' || true)
-if [ -n "$ldata" ]; then echo "FAIL: $a has static writable data (hidden global state):"; echo "$ldata"; fail=1; fi
+# Static writable data: objects in .data/.bss sections (.data.rel.ro is
+# read-only after relocation, e.g. tables of string pointers, and is fine).
+ldata=$(objdump -t "$a" 2>/dev/null | awk '$0 ~ / O / {
+          for (i = 1; i <= NF; i++) if ($i == "O") { sec = $(i + 1); break }
+          if (sec ~ /^\.(data|bss)(\.|$)/ && sec !~ /^\.data\.rel\.ro/) print sec, $NF }' || true)
+if [ -n "$ldata" ]; then echo "FAIL: $a has writable data objects (hidden global state):"; echo "$ldata"; fail=1; fi
 
 n_dyn=$(printf '%s\n' "$dyn" | wc -l)
 n_glob=$(printf '%s\n' "$glob" | wc -l)
