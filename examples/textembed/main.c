@@ -18,7 +18,7 @@ static const char usage[] =
     "  --vectors FILE   GloVe text format: 'word v1 ... vD' per line (D from line 1)\n"
     "  --input FILE     'id<TAB>text' per line, ids 0..n-1 (gaps become zero rows)\n"
     "  --output FILE    float32 .npy, rows x D\n"
-    "  --rows N         number of rows (default: largest id + 1)\n"
+    "  --rows N         number of rows, >= 1 (default: largest id + 1)\n"
     "  --a A            SIF smoothing a in a/(a+p(w)) (default 1e-3)\n"
     "  --npc 0|1        remove the first principal component (default 1)\n"
     "  --count all|known  p(w) over all tokens of the input (default) or known ones only\n"
@@ -71,7 +71,7 @@ static int parse_args(int argc, char **argv, opts *o)
             o->output = val;
         } else if (strcmp(k, "--rows") == 0) {
             long long r = strtoll(val, &end, 10);
-            if (errno || *end || end == val || r < 0 || r > INT32_MAX) goto bad;
+            if (errno || *end || end == val || r < 1 || r > INT32_MAX) goto bad;
             o->rows = r;
         } else if (strcmp(k, "--a") == 0) {
             o->a = strtod(val, &end);

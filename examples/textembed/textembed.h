@@ -151,8 +151,8 @@ void te_remove_pc(float *x, int64_t rows, int32_t dim, const double *u);
 
 /* ---- output ---------------------------------------------------------- */
 
-/* Write a rows x cols float32 matrix as a NumPy .npy (version 1.0, '<f4',
- * C order) through a temporary file and a rename. */
+/* Write a rows x cols float32 matrix (rows, cols >= 1) as a NumPy .npy
+ * (version 1.0, '<f4', C order) with the library's atomic irllrec_npy_write. */
 irllrec_status te_write_npy(const char *path, const float *x, int64_t rows, int64_t cols,
                             te_err *err);
 

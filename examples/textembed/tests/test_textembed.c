@@ -485,8 +485,10 @@ START_TEST(npy_writer_layout)
     y = read_npy(tpath("a.npy"), 2, 3);
     for (int i = 0; i < 6; i++) ck_assert_float_eq(y[i], x[i]);
     free(y);
-    ck_assert_int_eq(access(tpath("a.npy.tmp"), F_OK), -1);
     ck_assert_int_eq(te_write_npy(tpath("nodir/a.npy"), x, 2, 3, &e), IRLLREC_E_IO);
+    ck_assert_ptr_nonnull(strstr(e.msg, "nodir/a.npy"));
+    ck_assert_int_eq(te_write_npy(tpath("b.npy"), x, 0, 3, &e), IRLLREC_E_SHAPE);
+    ck_assert_int_eq(access(tpath("b.npy"), F_OK), -1);
 }
 END_TEST
 
