@@ -208,6 +208,18 @@ def item_texts(it):
     return clean(prof), clean(intent)
 
 
+def first_distinct_titles(ids, items, k):
+    """The first k ids whose titles differ (MovieLens lists a few movies twice)."""
+    out, seen = [], set()
+    for i in ids:
+        if len(out) == k:
+            break
+        if items[i]["title"] not in seen:
+            seen.add(items[i]["title"])
+            out.append(i)
+    return out
+
+
 def title_with_genres(it):
     g = ", ".join(genre_word(x) for x in it["genres"])
     return "%s (%s)" % (it["title"], g) if g else it["title"]
@@ -267,14 +279,16 @@ def build(data, out, max_titles, max_likes, max_dislikes, top_genres):
         band, word = age_band(age)
         if word == "teenage" and person != "person":
             person = "boy" if gender == "M" else "girl"
-        prof = "A %s %s, aged %s, who %s." % (word, person, band, job)
+        art = "An" if word[0] in "aeiou" else "A"
+        prof = "%s %s %s, aged %s, who %s." % (art, word, person, band, job)
         if pos:
-            shown = pos[:max_titles]
+            shown = first_distinct_titles(pos, items, max_titles)
             prof += " Movies this user liked: %s." % "; ".join(title_with_genres(items[i]) for i in shown)
             sources += [(u, i, "profile") for i in shown]
         else:
             no_train += 1
-            prof += " No movies rated yet."
+            # Users with fewer than 5 positives are outside the split: no train data.
+            prof += " No liked movies on record."
         user_prof.append(clean(prof))
 
         # Genre weights: each positive spreads rating-3 (1 or 2) over its genres.
@@ -291,12 +305,13 @@ def build(data, out, max_titles, max_likes, max_dislikes, top_genres):
                 RANK_WORDS[min(k, len(RANK_WORDS) - 1)] % GENRE_PHRASE[g]
                 for k, (g, _w) in enumerate(ranked)))
             sources += [(u, i, "genres") for i in pos]
-        likes = pos[:max_likes]
+        likes = first_distinct_titles(pos, items, max_likes)
         if likes:
             parts.append("Likes movies such as %s." % "; ".join(items[i]["title"] for i in likes))
             sources += [(u, i, "like") for i in likes]
-        bad = sorted(low.get(u, []),
-                     key=lambda i: (rating[(u, i)], -when[(u, i)], i))[:max_dislikes]
+        bad = first_distinct_titles(
+            sorted(low.get(u, []), key=lambda i: (rating[(u, i)], -when[(u, i)], i)), items,
+            max_dislikes)
         if bad:
             parts.append("Dislikes movies such as %s." % "; ".join(items[i]["title"] for i in bad))
             sources += [(u, i, "dislike") for i in bad]

@@ -36,13 +36,14 @@ ITEMS = [
     (b"Shawshank Redemption, The (1994)", ("Drama",)),
     (b"unknown", ()),
     (b"Toy Story (1995)", ("Animation", "Children's", "Comedy")),
+    (b"Toy Story (1995)", ("Animation", "Children's", "Comedy")),  # listed twice, as in MovieLens
 ]
 USERS = ["1|24|M|technician|00000", "2|53|F|other|00000", "3|15|F|student|00000",
          "4|60|M|retired|00000"]
 # user: (train, val, test); user 3 has no positives at all.
 SPLIT = {0: ([0, 1], [2], [3]), 1: ([2], [0], [4]), 2: ([4, 0], [1], [2])}
-# Extra ratings: dislikes of user 0 (item 4) and user 1 (item 3), a 3 for user 2.
-LOW = [(0, 4, 1), (1, 3, 2), (2, 3, 3)]
+# Extra ratings: dislikes of user 0 (items 4, 5: one title) and user 1 (item 3), a 3 for user 2.
+LOW = [(0, 4, 1), (0, 5, 1), (1, 3, 2), (2, 3, 3)]
 VECTORS = ("drama 1 0 0\ncomedy 0 1 0\nmovie 0 0 1\ntitle 1 1 0\nstory 0 1 1\ntoy 1 0 1\n"
            "likes 0.5 0.5 0\nlooking 0 0.5 0.5\nyoung 1 0.2 0\n")
 
@@ -120,7 +121,7 @@ class TextsTest(unittest.TestCase):
         ii = read_tsv(os.path.join(self.out, "item_intent.tsv"))
         up = read_tsv(os.path.join(self.out, "user_profile.tsv"))
         ui = read_tsv(os.path.join(self.out, "user_intent.tsv"))
-        self.assertEqual([r[0] for r in ip], ["0", "1", "2", "3", "4"])
+        self.assertEqual([r[0] for r in ip], ["0", "1", "2", "3", "4", "5"])
         self.assertEqual([r[0] for r in up], ["0", "1", "2", "3"])
         # Accent restored from the Wikipedia title, article moved, newline collapsed.
         self.assertEqual(ip[0][1], "Title: Les Misérables. Released in 1995. Genres: drama. "
@@ -137,7 +138,7 @@ class TextsTest(unittest.TestCase):
         self.assertIn("Café Express (comedy)", up[0][1])
         self.assertNotIn("Shawshank", up[0][1] + ui[0][1])
         self.assertNotIn("unknown", up[0][1] + ui[0][1])
-        self.assertIn("Dislikes movies such as Toy Story.", ui[0][1])
+        self.assertIn("Dislikes movies such as Toy Story.", ui[0][1])  # once, not twice
         # Weighted genres: item 1 (comedy) is rated 5 -> weight 2; item 0 (drama) 4 -> 1.
         self.assertTrue(ui[0][1].startswith("Looking for a comedy most of all; often a drama."),
                         ui[0][1])
@@ -150,10 +151,10 @@ class TextsTest(unittest.TestCase):
         self.assertIn("A teenage girl, aged under 18, who is a student.", up[2][1])
         self.assertNotIn("Dislikes", ui[2][1])
         # User 3: no train positives, no ratings: an empty intent line is still written.
-        self.assertIn("No movies rated yet.", up[3][1])
+        self.assertEqual(up[3][1], "A senior man, aged 56 or older, who is retired. No liked movies on record.")
         self.assertEqual(ui[3], ["3", ""])
         self.assertEqual(info["users_without_train_positives"], 1)
-        self.assertEqual(info["items_with_wiki_summary"], 2)
+        self.assertEqual(info["items_with_wiki_summary"], 3)
         self.assertEqual(info["items_with_accents_restored_from_wiki"], 1)
         with open(os.path.join(self.out, "texts-sample.md"), encoding="utf-8") as f:
             md = f.read()
@@ -217,8 +218,8 @@ class TextsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(npy_shape(os.path.join(out, "usr_prf.npy")), (4, 3))
         self.assertEqual(npy_shape(os.path.join(out, "usr_int.npy")), (4, 3))
-        self.assertEqual(npy_shape(os.path.join(out, "itm_prf.npy")), (5, 3))
-        self.assertEqual(npy_shape(os.path.join(out, "itm_int.npy")), (5, 3))
+        self.assertEqual(npy_shape(os.path.join(out, "itm_prf.npy")), (6, 3))
+        self.assertEqual(npy_shape(os.path.join(out, "itm_int.npy")), (6, 3))
         for name in ("train.txt", "val.txt", "test.txt", "stats.json"):
             with open(os.path.join(out, name)) as a, open(os.path.join(self.data, name)) as b:
                 self.assertEqual(a.read(), b.read())
