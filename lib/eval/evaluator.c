@@ -17,6 +17,8 @@
 #define SCORE_BLOCK_BYTES (1u << 20)
 #define BLOCK_MIN 16
 #define BLOCK_MAX 1024
+/* Scores scanned per threshold check in the top-K scan. */
+#define SCAN_CHUNK 64
 
 struct irllrec_evaluator {
     irllrec_ctx *ctx;
@@ -249,16 +251,25 @@ static void offer_range(topk *t, const float *s, int32_t a, int32_t b)
         t->m++;
     }
     if (j >= b) return;
-    {
+    while (j < b) {
+        /* Almost every chunk holds nothing better than the current worst
+         * kept score: find that with a branch-free max the compiler
+         * vectorises (an OR of compares; a float max
+         * reduction would not vectorise without -ffast-math), and walk the chunk one by one only when it does. */
+        int32_t e = b - j < SCAN_CHUNK ? b : j + SCAN_CHUNK;
         float thr = t->hs[0];
-        for (; j < b; j++) {
-            if (s[j] > thr) {
-                t->hs[0] = s[j];
-                t->hi[0] = j;
-                sift_down(t->hs, t->hi, t->m, 0);
-                thr = t->hs[0];
+        int any = 0;
+        for (int32_t q = j; q < e; q++) any |= s[q] > thr;
+        if (any) {
+            for (int32_t q = j; q < e; q++) {
+                if (s[q] > t->hs[0]) {
+                    t->hs[0] = s[q];
+                    t->hi[0] = q;
+                    sift_down(t->hs, t->hi, t->m, 0);
+                }
             }
         }
+        j = e;
     }
 }
 
