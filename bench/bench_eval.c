@@ -55,6 +55,7 @@ int main(int argc, char **argv)
 {
     int threads = 2, runs = 5, dim = 32;
     long block = 0;
+    int mode = 0;
     const char *data = IRLLREC_SHARED_DATA "/amazon-book";
     irllrec_ctx_spec spec;
     irllrec_ctx *ctx = NULL;
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[a], "--threads") == 0 && a + 1 < argc) threads = atoi(argv[++a]);
         else if (strcmp(argv[a], "--runs") == 0 && a + 1 < argc) runs = atoi(argv[++a]);
         else if (strcmp(argv[a], "--block") == 0 && a + 1 < argc) block = atol(argv[++a]);
+        else if (strcmp(argv[a], "--mode") == 0 && a + 1 < argc) mode = atoi(argv[++a]);
         else if (strcmp(argv[a], "--dim") == 0 && a + 1 < argc) dim = atoi(argv[++a]);
         else if (strcmp(argv[a], "--data") == 0 && a + 1 < argc) data = argv[++a];
         else {
@@ -108,7 +110,8 @@ int main(int argc, char **argv)
     for (int64_t k = 0; k < tr.n_rows * dim; k++) ue[k] = unif(&x);
     for (int64_t k = 0; k < tr.n_cols * dim; k++) ie[k] = unif(&x);
     if (irllrec_evaluator_create(ctx, tr.n_cols, ks, 3, &ev) != IRLLREC_OK ||
-        (block > 0 && irllrec__evaluator_set_block(ev, block) != IRLLREC_OK)) {
+        (block > 0 && irllrec__evaluator_set_block(ev, block) != IRLLREC_OK) ||
+        irllrec__evaluator_set_mode(ev, mode) != IRLLREC_OK) {
         fprintf(stderr, "evaluator: %s\n", irllrec_ctx_errmsg(ctx));
         return 1;
     }

@@ -228,7 +228,7 @@ static uint64_t xs(uint64_t *x)
 
 /* Scores from 4 levels so ties are everywhere; ~20% masked, ~17% truth,
  * some users without truth, some truth items also masked. */
-static rand_case make_rand(int64_t nu, int64_t ni, uint64_t seed)
+static rand_case make_rand_levels(int64_t nu, int64_t ni, uint64_t seed, uint64_t levels)
 {
     rand_case c;
     uint64_t x = seed;
@@ -244,7 +244,7 @@ static rand_case make_rand(int64_t nu, int64_t ni, uint64_t seed)
     for (int64_t u = 0; u < nu; u++) {
         int no_truth = (xs(&x) % 7) == 0;
         for (int64_t i = 0; i < ni; i++) {
-            c.S[u * ni + i] = (float)(xs(&x) % 4) * 0.5f - 1.0f;
+            c.S[u * ni + i] = (float)(xs(&x) % levels) * (2.0f / (float)levels) - 1.0f;
             if (xs(&x) % 5 == 0) c.mi[nm++] = (int32_t)i;
             if (!no_truth && xs(&x) % 6 == 0) c.ti[nt++] = (int32_t)i;
         }
@@ -252,6 +252,11 @@ static rand_case make_rand(int64_t nu, int64_t ni, uint64_t seed)
         c.tp[u + 1] = nt;
     }
     return c;
+}
+
+static rand_case make_rand(int64_t nu, int64_t ni, uint64_t seed)
+{
+    return make_rand_levels(nu, ni, seed, 4);
 }
 
 static void free_rand(rand_case *c)
@@ -308,50 +313,65 @@ static void brute(const rand_case *c, const int32_t *ks, int32_t n_ks, double *r
     free(order);
 }
 
+/* Shapes: few items and K = 100 (fewer 64-item chunks than K: no chunk
+ * prefilter); many items with K <= 20 and 4 or 2 score levels (ties at every
+ * cut-off, the prefilter bound equal to kept scores) or 1000 levels. */
 START_TEST(matches_brute_force_for_any_threads_and_blocks)
 {
-    const int64_t nu = 41, ni = 150;
-    const int32_t ks[4] = {20, 1, 5, 100};
-    rand_case c = make_rand(nu, ni, 0x1234567u);
-    irllrec_csr mask = csr(nu, ni, c.mp, c.mi), truth = csr(nu, ni, c.tp, c.ti);
-    double br[4], bn[4], r0[4], n0[4];
-    int64_t bne, ne;
-    float *ue, *ie;
-    brute(&c, ks, 4, br, bn, &bne);
-    ck_assert_int_gt(bne, 20);
-    ck_assert_int_lt(bne, nu);
-    embed(c.S, nu, ni, &ue, &ie);
-    for (int32_t th = 1; th <= 3; th++) {
-        const int64_t blocks[3] = {0, 1, 7};
-        for (int b = 0; b < 3; b++) {
-            irllrec_ctx *ctx = ctx_threads(th);
-            irllrec_evaluator *ev;
-            double r[4], n[4];
-            ck_assert_int_eq(irllrec_evaluator_create(ctx, ni, ks, 4, &ev), IRLLREC_OK);
-            ck_assert_int_eq(irllrec__evaluator_set_block(ev, blocks[b]), IRLLREC_OK);
-            ck_assert_int_eq(irllrec_evaluator_run(ev, irllrec_mat_dense(ue, nu, nu),
-                                                   irllrec_mat_dense(ie, ni, nu), &mask, &truth,
-                                                   r, n, &ne), IRLLREC_OK);
-            ck_assert_int_eq(ne, bne);
-            for (int j = 0; j < 4; j++) {
-                ck_assert_double_eq_tol(r[j], br[j], 1e-12);
-                ck_assert_double_eq_tol(n[j], bn[j], 1e-12);
+    const struct {
+        int64_t nu, ni;
+        uint64_t levels, seed;
+        int32_t ks[5];
+    } cfg[] = {{41, 150, 4, 0x1234567u, {20, 1, 5, 100, 10}},
+               {30, 2000, 4, 77u, {20, 1, 5, 3, 10}},
+               {30, 2000, 1000, 78u, {20, 1, 5, 3, 10}},
+               {25, 1500, 2, 79u, {2, 1, 5, 3, 10}}};
+    for (size_t g = 0; g < sizeof cfg / sizeof cfg[0]; g++) {
+        const int64_t nu = cfg[g].nu, ni = cfg[g].ni;
+        const int32_t *ks = cfg[g].ks;
+        rand_case c = make_rand_levels(nu, ni, cfg[g].seed, cfg[g].levels);
+        irllrec_csr mask = csr(nu, ni, c.mp, c.mi), truth = csr(nu, ni, c.tp, c.ti);
+        double br[5], bn[5], r0[5], n0[5];
+        int64_t bne, ne;
+        float *ue, *ie;
+        brute(&c, ks, 5, br, bn, &bne);
+        ck_assert_int_gt(bne, nu / 2);
+        ck_assert_int_lt(bne, nu);
+        embed(c.S, nu, ni, &ue, &ie);
+        for (int32_t th = 1; th <= 3; th++) {
+            const int64_t blocks[3] = {0, 1, 7};
+            for (int b = 0; b < 3; b++) {
+                irllrec_ctx *ctx = ctx_threads(th);
+                irllrec_evaluator *ev;
+                double r[5], n[5];
+                ck_assert_int_eq(irllrec_evaluator_create(ctx, ni, ks, 5, &ev), IRLLREC_OK);
+                ck_assert_int_eq(irllrec__evaluator_set_block(ev, blocks[b]), IRLLREC_OK);
+                ck_assert_int_eq(irllrec_evaluator_run(ev, irllrec_mat_dense(ue, nu, nu),
+                                                       irllrec_mat_dense(ie, ni, nu), &mask,
+                                                       &truth, r, n, &ne), IRLLREC_OK);
+                ck_assert_int_eq(ne, bne);
+                for (int j = 0; j < 5; j++) {
+                    ck_assert_msg(fabs(r[j] - br[j]) < 1e-12 && fabs(n[j] - bn[j]) < 1e-12,
+                                  "cfg %zu threads %d block %d k %d: recall %.15g vs %.15g, "
+                                  "ndcg %.15g vs %.15g", g, (int)th, b, (int)ks[j], r[j], br[j],
+                                  n[j], bn[j]);
+                }
+                if (th == 1 && b == 0) {
+                    memcpy(r0, r, sizeof r);
+                    memcpy(n0, n, sizeof n);
+                } else {
+                    /* Bit-identical across thread counts and block sizes. */
+                    ck_assert_mem_eq(r, r0, sizeof r);
+                    ck_assert_mem_eq(n, n0, sizeof n);
+                }
+                irllrec_evaluator_free(ev);
+                irllrec_ctx_free(ctx);
             }
-            if (th == 1 && b == 0) {
-                memcpy(r0, r, sizeof r);
-                memcpy(n0, n, sizeof n);
-            } else {
-                /* Bit-identical across thread counts and block sizes. */
-                ck_assert_mem_eq(r, r0, sizeof r);
-                ck_assert_mem_eq(n, n0, sizeof n);
-            }
-            irllrec_evaluator_free(ev);
-            irllrec_ctx_free(ctx);
         }
+        free(ue);
+        free(ie);
+        free_rand(&c);
     }
-    free(ue);
-    free(ie);
-    free_rand(&c);
 }
 END_TEST
 

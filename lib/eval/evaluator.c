@@ -17,8 +17,10 @@
 #define SCORE_BLOCK_BYTES (1u << 20)
 #define BLOCK_MIN 16
 #define BLOCK_MAX 1024
-/* Scores scanned per threshold check in the top-K scan. */
-#define SCAN_CHUNK 64
+/* Items per slice whose maximum is taken in the top-K prefilter. */
+#ifndef CHUNK
+#define CHUNK 64
+#endif
 
 struct irllrec_evaluator {
     irllrec_ctx *ctx;
@@ -41,7 +43,20 @@ struct irllrec_evaluator {
     int32_t *heap_i;
     int32_t *chits;
     double *cdcg;
+    int64_t n_chunks;
+    float *cmax;     /* n_threads x n_chunks: per-slice maxima */
+    float *cscratch; /* n_threads x n_chunks: their copy for the selection */
     double t_gemm, t_select;
+    /* mode 1: per-worker blocks */
+    int32_t mode;
+    float *wscores;  /* n_threads x block x n_items */
+    float *wpacked;  /* n_threads x block x wpacked_d */
+    int64_t wpacked_d;
+    int64_t *wrows;  /* n_threads x block */
+    double *wmet;    /* n_threads x block x n_ks x 2 */
+    double *bsums;   /* bsums_cap x n_ks x 2: per-block sums */
+    int64_t bsums_cap;
+    double *ttime;   /* n_threads x 2 */
 };
 
 static double now_s(void)
@@ -52,6 +67,8 @@ static double now_s(void)
 }
 
 /* ---- workspace ------------------------------------------------------ */
+
+static void free_mode1(irllrec_evaluator *ev);
 
 static void free_block_ws(irllrec_evaluator *ev)
 {
@@ -99,6 +116,7 @@ void irllrec_evaluator_free(irllrec_evaluator *ev)
     irllrec_ctx *ctx;
     size_t nt, k;
     if (ev == NULL) return;
+    free_mode1(ev);
     ctx = ev->ctx;
     nt = (size_t)ev->n_threads;
     k = (size_t)ev->kmax;
@@ -110,6 +128,8 @@ void irllrec_evaluator_free(irllrec_evaluator *ev)
     irllrec__free(ctx, ev->heap_i, nt * k * sizeof(int32_t));
     irllrec__free(ctx, ev->chits, nt * k * sizeof(int32_t));
     irllrec__free(ctx, ev->cdcg, nt * k * sizeof(double));
+    irllrec__free(ctx, ev->cmax, nt * (size_t)ev->n_chunks * sizeof(float));
+    irllrec__free(ctx, ev->cscratch, nt * (size_t)ev->n_chunks * sizeof(float));
     irllrec__free(ctx, ev, sizeof *ev);
 }
 
@@ -148,8 +168,12 @@ irllrec_status irllrec_evaluator_create(irllrec_ctx *ctx, int64_t n_items, const
     ev->heap_i = (int32_t *)irllrec__alloc(ctx, nt * k * sizeof(int32_t));
     ev->chits = (int32_t *)irllrec__alloc(ctx, nt * k * sizeof(int32_t));
     ev->cdcg = (double *)irllrec__alloc(ctx, nt * k * sizeof(double));
+    ev->n_chunks = (n_items + CHUNK - 1) / CHUNK;
+    ev->cmax = (float *)irllrec__alloc(ctx, nt * (size_t)ev->n_chunks * sizeof(float));
+    ev->cscratch = (float *)irllrec__alloc(ctx, nt * (size_t)ev->n_chunks * sizeof(float));
     if (ev->ks == NULL || ev->disc == NULL || ev->idcg == NULL || ev->heap_s == NULL ||
-        ev->heap_i == NULL || ev->chits == NULL || ev->cdcg == NULL ||
+        ev->heap_i == NULL || ev->chits == NULL || ev->cdcg == NULL || ev->cmax == NULL ||
+        ev->cscratch == NULL ||
         alloc_block_ws(ev, default_block(n_items)) != IRLLREC_OK) {
         irllrec_evaluator_free(ev);
         return IRLLREC_E_NOMEM;
@@ -236,40 +260,101 @@ typedef struct topk {
     int32_t m, k;
 } topk;
 
-/* Offer items [a, b) in ascending id order. Once the heap is full a later
- * item only enters with a strictly greater score, which is the tie rule
- * because its id is higher than every kept one. NaN never compares greater,
- * and while filling it is stored as -inf: NaN ranks as -inf. */
-static void offer_range(topk *t, const float *s, int32_t a, int32_t b)
+/* Largest score of every CHUNK-wide slice of the row. Eight independent
+ * lanes make it an element-wise max the compiler vectorises (a plain float
+ * max reduction would not be, without -ffast-math). NaN never wins a
+ * comparison, so it is ignored here as it is everywhere else. */
+static void chunk_max(const float *s, int64_t n, float *cmax)
 {
-    int32_t j = a;
-    for (; j < b && t->m < t->k; j++) {
-        float x = s[j];
-        t->hs[t->m] = isnan(x) ? -INFINITY : x;
-        t->hi[t->m] = j;
-        sift_up(t->hs, t->hi, t->m);
-        t->m++;
+    for (int64_t a = 0, c = 0; a < n; a += CHUNK, c++) {
+        int64_t e = a + CHUNK < n ? a + CHUNK : n, q = a;
+        float l[8], mx = -INFINITY;
+        for (int t = 0; t < 8; t++) l[t] = -INFINITY;
+        for (; q + 8 <= e; q += 8)
+            for (int t = 0; t < 8; t++) l[t] = s[q + t] > l[t] ? s[q + t] : l[t];
+        for (int t = 0; t < 8; t++) mx = l[t] > mx ? l[t] : mx;
+        for (; q < e; q++) mx = s[q] > mx ? s[q] : mx;
+        cmax[c] = mx;
     }
-    if (j >= b) return;
-    while (j < b) {
-        /* Almost every chunk holds nothing better than the current worst
-         * kept score: find that with a branch-free max the compiler
-         * vectorises (an OR of compares; a float max
-         * reduction would not vectorise without -ffast-math), and walk the chunk one by one only when it does. */
-        int32_t e = b - j < SCAN_CHUNK ? b : j + SCAN_CHUNK;
-        float thr = t->hs[0];
-        int any = 0;
-        for (int32_t q = j; q < e; q++) any |= s[q] > thr;
-        if (any) {
-            for (int32_t q = j; q < e; q++) {
-                if (s[q] > t->hs[0]) {
-                    t->hs[0] = s[q];
-                    t->hi[0] = q;
-                    sift_down(t->hs, t->hi, t->m, 0);
-                }
+}
+
+/* The k-th largest (0-based) of a[0..n), n > k, by Hoare partitioning in
+ * place (a holds no NaN). */
+static float kth_largest(float *a, int64_t n, int64_t k)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float pivot = a[lo + (hi - lo) / 2];
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] > pivot) i++;
+            while (a[j] < pivot) j--;
+            if (i <= j) {
+                float t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                j--;
             }
         }
-        j = e;
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return a[k];
+}
+
+/* Top-K of one user's row. Masked items are never ranked (set to -inf in
+ * our score buffer only so the chunk maxima ignore them, and skipped).
+ * Items are offered in ascending id order: once the heap is full a later
+ * item only enters with a strictly greater score, which is the tie rule
+ * because its id is higher than every kept one. NaN never compares greater
+ * and is stored as -inf while filling: NaN ranks as -inf.
+ *
+ * Speed: the K-th largest chunk maximum lo is a lower bound of the K-th
+ * largest score (K chunks each hold an unmasked item >= lo), so items
+ * below lo cannot be in the top K and whole chunks whose maximum is below
+ * the current bar are skipped. On random scores only ~K chunks are read
+ * item by item and the heap sees ~K insertions instead of K(1 + ln(n/K)). */
+static void select_topk(topk *t, float *s, int64_t n, const int32_t *mk, int64_t n_mask,
+                        float *cmax, float *scratch)
+{
+    const int64_t nc = (n + CHUNK - 1) / CHUNK;
+    int64_t mp = 0;
+    float lo = -INFINITY;
+    int filter = 0;
+    for (int64_t q = 0; q < n_mask; q++) s[mk[q]] = -INFINITY;
+    chunk_max(s, n, cmax);
+    if (nc > t->k) {
+        memcpy(scratch, cmax, (size_t)nc * sizeof(float));
+        lo = kth_largest(scratch, nc, t->k - 1);
+        filter = lo > -INFINITY;
+    }
+    for (int64_t c = 0; c < nc; c++) {
+        int32_t a = (int32_t)(c * CHUNK), e = (int32_t)(a + CHUNK < n ? a + CHUNK : n);
+        if (t->m < t->k ? (filter && cmax[c] < lo) : !(cmax[c] > t->hs[0])) continue;
+        while (mp < n_mask && mk[mp] < a) mp++;
+        for (int32_t q = a; q < e; q++) {
+            float x = s[q];
+            if (mp < n_mask && mk[mp] == q) {
+                mp++;
+                continue;
+            }
+            if (t->m < t->k) {
+                if (filter && !(x >= lo)) continue;
+                t->hs[t->m] = isnan(x) ? -INFINITY : x;
+                t->hi[t->m] = q;
+                sift_up(t->hs, t->hi, t->m);
+                t->m++;
+            } else if (x > t->hs[0]) {
+                t->hs[0] = x;
+                t->hi[0] = q;
+                sift_down(t->hs, t->hi, t->m, 0);
+            }
+        }
     }
 }
 
@@ -309,29 +394,28 @@ typedef struct block_job {
     int64_t nb;
 } block_job;
 
-static void eval_user(irllrec_evaluator *ev, int32_t t, const float *s, int64_t user,
+static void eval_user(irllrec_evaluator *ev, int32_t t, float *s, int64_t user,
                       const irllrec_csr *mask, const irllrec_csr *truth, double *out)
 {
     const int32_t *tr = truth->indices + truth->indptr[user];
     int64_t n_true = truth->indptr[user + 1] - truth->indptr[user];
     int32_t *chits = ev->chits + (size_t)t * (size_t)ev->kmax;
     double *cdcg = ev->cdcg + (size_t)t * (size_t)ev->kmax;
+    const int32_t *mk = NULL;
+    int64_t n_mask = 0;
     topk tk;
-    int32_t a = 0, hits = 0;
+    int32_t hits = 0;
     double dcg = 0.0;
     tk.hs = ev->heap_s + (size_t)t * (size_t)ev->kmax;
     tk.hi = ev->heap_i + (size_t)t * (size_t)ev->kmax;
     tk.m = 0;
     tk.k = ev->kmax;
-    /* Masked items are skipped, never ranked: offer the gaps between them. */
     if (mask != NULL) {
-        for (int64_t q = mask->indptr[user]; q < mask->indptr[user + 1]; q++) {
-            int32_t b = mask->indices[q];
-            if (b > a) offer_range(&tk, s, a, b);
-            a = b + 1;
-        }
+        mk = mask->indices + mask->indptr[user];
+        n_mask = mask->indptr[user + 1] - mask->indptr[user];
     }
-    if (a < (int32_t)ev->n_items) offer_range(&tk, s, a, (int32_t)ev->n_items);
+    select_topk(&tk, s, ev->n_items, mk, n_mask, ev->cmax + (size_t)t * (size_t)ev->n_chunks,
+                ev->cscratch + (size_t)t * (size_t)ev->n_chunks);
     sort_heap(&tk);
     for (int32_t r = 0; r < tk.m; r++) {
         if (row_contains(tr, n_true, tk.hi[r])) {
@@ -435,6 +519,10 @@ static irllrec_status ensure_packed(irllrec_evaluator *ev, int64_t d)
     return IRLLREC_OK;
 }
 
+static irllrec_status run_mode1(irllrec_evaluator *ev, irllrec_mat ue, irllrec_mat ie,
+                                const irllrec_csr *mask, const irllrec_csr *truth, double *sum,
+                                int64_t *n_eval_out);
+
 irllrec_status irllrec_evaluator_run(irllrec_evaluator *ev, irllrec_mat user_emb,
                                      irllrec_mat item_emb, const irllrec_csr *mask,
                                      const irllrec_csr *truth, double *recall, double *ndcg,
@@ -454,7 +542,8 @@ irllrec_status irllrec_evaluator_run(irllrec_evaluator *ev, irllrec_mat user_emb
     job.ev = ev;
     job.mask = mask;
     job.truth = truth;
-    while (u < user_emb.rows) {
+    if (ev->mode == 1) IRL_TRY(run_mode1(ev, user_emb, item_emb, mask, truth, sum, &n_eval));
+    while (ev->mode == 0 && u < user_emb.rows) {
         int64_t nb = 0;
         double t0, t1;
         int32_t nt;
@@ -484,5 +573,135 @@ irllrec_status irllrec_evaluator_run(irllrec_evaluator *ev, irllrec_mat user_emb
         ndcg[j] = n_eval > 0 ? sum[2 * j + 1] / (double)n_eval : 0.0;
     }
     if (n_evaluated != NULL) *n_evaluated = n_eval;
+    return IRLLREC_OK;
+}
+
+/* ---- mode 1: every worker runs sgemm and selection on its own blocks ---- */
+
+typedef struct worker_job {
+    irllrec_evaluator *ev;
+    irllrec_mat ue, ie;
+    const irllrec_csr *mask, *truth;
+    int64_t n_eval;
+} worker_job;
+
+static void worker_task(void *ud, int32_t t, int32_t nt)
+{
+    worker_job *job = (worker_job *)ud;
+    irllrec_evaluator *ev = job->ev;
+    const int64_t B = ev->block, d = job->ue.cols, w = 2 * (int64_t)ev->n_ks;
+    float *scores = ev->wscores + (size_t)t * (size_t)(B * ev->n_items);
+    float *packed = ev->wpacked + (size_t)t * (size_t)(B * ev->wpacked_d);
+    int64_t *rows = ev->wrows + (size_t)t * (size_t)B;
+    double *met = ev->wmet + (size_t)t * (size_t)(B * w);
+    int64_t e = 0, nb = 0;
+    double tg = 0.0, tsel = 0.0;
+    for (int64_t u = 0; u < job->ue.rows; u++) {
+        int64_t b;
+        if (job->truth->indptr[u + 1] == job->truth->indptr[u]) continue;
+        b = e / B;
+        e++;
+        if (b % nt != t) continue;
+        memcpy(packed + (size_t)(nb * d), job->ue.data + (size_t)u * (size_t)job->ue.ld,
+               (size_t)d * sizeof(float));
+        rows[nb++] = u;
+        if (e % B == 0 || e == job->n_eval) {
+            double t0 = now_s(), t1;
+            double *bs = ev->bsums + (size_t)(b * w);
+            irllrec__sgemm(0, 1, nb, ev->n_items, d, 1.0f, packed, d, job->ie.data, job->ie.ld,
+                           0.0f, scores, ev->n_items);
+            t1 = now_s();
+            for (int64_t r = 0; r < nb; r++)
+                eval_user(ev, t, scores + (size_t)(r * ev->n_items), rows[r], job->mask,
+                          job->truth, met + (size_t)(r * w));
+            for (int64_t j = 0; j < w; j++) bs[j] = 0.0;
+            for (int64_t r = 0; r < nb; r++)
+                for (int64_t j = 0; j < w; j++) bs[j] += met[r * w + j];
+            nb = 0;
+            tg += t1 - t0;
+            tsel += now_s() - t1;
+        }
+    }
+    ev->ttime[2 * t] = tg;
+    ev->ttime[2 * t + 1] = tsel;
+}
+
+static void free_mode1(irllrec_evaluator *ev)
+{
+    irllrec_ctx *ctx = ev->ctx;
+    size_t nt = (size_t)ev->n_threads, B = (size_t)ev->block, w = 2 * (size_t)ev->n_ks;
+    irllrec__free(ctx, ev->wscores, nt * B * (size_t)ev->n_items * sizeof(float));
+    irllrec__free(ctx, ev->wpacked, nt * B * (size_t)ev->wpacked_d * sizeof(float));
+    irllrec__free(ctx, ev->wrows, nt * B * sizeof(int64_t));
+    irllrec__free(ctx, ev->wmet, nt * B * w * sizeof(double));
+    irllrec__free(ctx, ev->bsums, (size_t)ev->bsums_cap * w * sizeof(double));
+    irllrec__free(ctx, ev->ttime, nt * 2 * sizeof(double));
+    ev->wscores = ev->wpacked = NULL;
+    ev->wrows = NULL;
+    ev->wmet = ev->bsums = ev->ttime = NULL;
+    ev->wpacked_d = ev->bsums_cap = 0;
+}
+
+irllrec_status irllrec__evaluator_set_mode(irllrec_evaluator *ev, int32_t mode)
+{
+    irllrec_ctx *ctx;
+    size_t nt, B, w;
+    if (ev == NULL || mode < 0 || mode > 1) return IRLLREC_E_INVALID_ARG;
+    ctx = ev->ctx;
+    free_mode1(ev);
+    ev->mode = mode;
+    if (mode == 0) return IRLLREC_OK;
+    nt = (size_t)ev->n_threads, B = (size_t)ev->block, w = 2 * (size_t)ev->n_ks;
+    ev->wscores = (float *)irllrec__alloc(ctx, nt * B * (size_t)ev->n_items * sizeof(float));
+    ev->wrows = (int64_t *)irllrec__alloc(ctx, nt * B * sizeof(int64_t));
+    ev->wmet = (double *)irllrec__alloc(ctx, nt * B * w * sizeof(double));
+    ev->ttime = (double *)irllrec__alloc(ctx, nt * 2 * sizeof(double));
+    if (!ev->wscores || !ev->wrows || !ev->wmet || !ev->ttime) {
+        free_mode1(ev);
+        ev->mode = 0;
+        return IRLLREC_E_NOMEM;
+    }
+    return IRLLREC_OK;
+}
+
+static irllrec_status run_mode1(irllrec_evaluator *ev, irllrec_mat ue, irllrec_mat ie,
+                                const irllrec_csr *mask, const irllrec_csr *truth, double *sum,
+                                int64_t *n_eval_out)
+{
+    irllrec_ctx *ctx = ev->ctx;
+    size_t nt = (size_t)ev->n_threads, B = (size_t)ev->block, w = 2 * (size_t)ev->n_ks;
+    int64_t n_eval = 0, n_blocks;
+    worker_job job;
+    for (int64_t u = 0; u < ue.rows; u++) n_eval += truth->indptr[u + 1] > truth->indptr[u];
+    n_blocks = (n_eval + ev->block - 1) / ev->block;
+    if (ue.cols > ev->wpacked_d) {
+        float *p = (float *)irllrec__alloc(ctx, nt * B * (size_t)ue.cols * sizeof(float));
+        if (p == NULL) return IRLLREC_E_NOMEM;
+        irllrec__free(ctx, ev->wpacked, nt * B * (size_t)ev->wpacked_d * sizeof(float));
+        ev->wpacked = p;
+        ev->wpacked_d = ue.cols;
+    }
+    if (n_blocks > ev->bsums_cap) {
+        double *p = (double *)irllrec__alloc(ctx, (size_t)n_blocks * w * sizeof(double));
+        if (p == NULL) return IRLLREC_E_NOMEM;
+        irllrec__free(ctx, ev->bsums, (size_t)ev->bsums_cap * w * sizeof(double));
+        ev->bsums = p;
+        ev->bsums_cap = n_blocks;
+    }
+    job.ev = ev;
+    job.ue = ue;
+    job.ie = ie;
+    job.mask = mask;
+    job.truth = truth;
+    job.n_eval = n_eval;
+    IRL_TRY(irllrec__parallel(ctx, ev->n_threads, worker_task, &job));
+    for (int64_t b = 0; b < n_blocks; b++)
+        for (size_t j = 0; j < w; j++) sum[j] += ev->bsums[(size_t)b * w + j];
+    ev->t_gemm = ev->t_select = 0.0;
+    for (size_t t = 0; t < nt; t++) {
+        ev->t_gemm += ev->ttime[2 * t] / (double)nt;
+        ev->t_select += ev->ttime[2 * t + 1] / (double)nt;
+    }
+    *n_eval_out = n_eval;
     return IRLLREC_OK;
 }

@@ -9,6 +9,10 @@
  * @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_NOMEM (handle unchanged) */
 irllrec_status irllrec__evaluator_set_block(irllrec_evaluator *ev, int64_t users);
 
+/* 0: sgemm per block on the calling thread, selection split over workers;
+ * 1: each worker runs sgemm and selection on its own blocks. */
+irllrec_status irllrec__evaluator_set_mode(irllrec_evaluator *ev, int32_t mode);
+
 /* Users per block currently in use. */
 int64_t irllrec__evaluator_block(const irllrec_evaluator *ev);
 
