@@ -370,10 +370,10 @@ static void select_topk(topk *t, float *s, int64_t n, const int32_t *mk, int64_t
         filter = lo > -INFINITY;
     }
     for (int64_t c = 0; c < nc; c++) {
-        int32_t a = (int32_t)(c * CHUNK), e = (int32_t)(a + CHUNK < n ? a + CHUNK : n);
+        const int64_t a = c * CHUNK, e = a + CHUNK < n ? a + CHUNK : n;
         if (t->m < t->k ? (filter && cmax[c] < lo) : !(cmax[c] > t->hs[0])) continue;
         while (mp < n_mask && mk[mp] < a) mp++;
-        for (int32_t q = a; q < e; q++) {
+        for (int64_t q = a; q < e; q++) {
             float x = s[q];
             if (mp < n_mask && mk[mp] == q) {
                 mp++;
@@ -382,12 +382,12 @@ static void select_topk(topk *t, float *s, int64_t n, const int32_t *mk, int64_t
             if (t->m < t->k) {
                 if (filter && !(x >= lo)) continue;
                 t->hs[t->m] = isnan(x) ? -INFINITY : x;
-                t->hi[t->m] = q;
+                t->hi[t->m] = (int32_t)q;
                 sift_up(t->hs, t->hi, t->m);
                 t->m++;
             } else if (x > t->hs[0]) {
                 t->hs[0] = x;
-                t->hi[0] = q;
+                t->hi[0] = (int32_t)q;
                 sift_down(t->hs, t->hi, t->m, 0);
             }
         }
