@@ -421,15 +421,10 @@ static int row_contains(const int32_t *row, int64_t n, int32_t v)
     return lo < n && row[lo] == v;
 }
 
-/* ---- one block ------------------------------------------------------ */
+/* ---- one user ------------------------------------------------------- */
 
-typedef struct block_job {
-    irllrec_evaluator *ev;
-    const irllrec_csr *mask;
-    const irllrec_csr *truth;
-    int64_t nb;
-} block_job;
-
+/* Recall and NDCG of every cut-off for one user, into out[2 j], out[2 j + 1].
+ * Runs on worker t (its heap and prefix buffers); s is the user's score row. */
 static void eval_user(irllrec_evaluator *ev, int32_t t, float *s, int64_t user,
                       const irllrec_csr *mask, const irllrec_csr *truth, double *out)
 {
