@@ -9,3 +9,8 @@ if(NOT IRLLREC_SANITIZE AND IRLLREC_BUILD_SHARED AND IRLLREC_BUILD_STATIC)
             ${PROJECT_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/consumer ${CMAKE_C_COMPILER})
   set_tests_properties(install_consumers PROPERTIES TIMEOUT 300)
 endif()
+
+find_program(IRLLREC_CXX NAMES c++ g++ clang++)
+add_test(NAME headers_alone
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check_headers.sh ${PROJECT_SOURCE_DIR}/include
+          ${CMAKE_C_COMPILER} ${IRLLREC_CXX})
