@@ -223,6 +223,22 @@ START_TEST(softmax_rows_bwd_gradcheck)
 }
 END_TEST
 
+START_TEST(softmax_rows_bwd_inplace_matches)
+{
+    enum { R = 4, C = 6 };
+    irllrec__rng rng;
+    float x[R * C], y[R * C], g[R * C], dx[R * C];
+    irllrec__rng_seed(&rng, 16, 0);
+    fill_uniform(&rng, x, R * C, -3, 3);
+    fill_uniform(&rng, g, R * C, -1, 1);
+    irllrec__softmax_rows_fwd(R, C, x, C, y, C);
+    memset(dx, 0, sizeof dx);
+    irllrec__softmax_rows_bwd(R, C, y, C, g, C, dx, C);
+    irllrec__softmax_rows_bwd_inplace(R, C, y, C, g, C);
+    for (int i = 0; i < R * C; i++) ck_assert_float_eq(g[i], dx[i]);
+}
+END_TEST
+
 /* ---- L2 normalisation --------------------------------------------------- */
 
 START_TEST(l2norm_fwd_hand)
@@ -311,6 +327,7 @@ Suite *ops_suite(void)
     tcase_add_test(tc, leaky_relu_bwd_gradcheck);
     tcase_add_test(tc, softmax_rows_fwd_hand);
     tcase_add_test(tc, softmax_rows_bwd_gradcheck);
+    tcase_add_test(tc, softmax_rows_bwd_inplace_matches);
     tcase_add_test(tc, l2norm_fwd_hand);
     tcase_add_test(tc, l2norm_bwd_gradcheck);
     tcase_add_test(tc, gradcheck_detects_wrong_gradient);

@@ -47,6 +47,10 @@ void irllrec__softmax_rows_fwd(int64_t rows, int64_t cols, const float *x, int64
 void irllrec__softmax_rows_bwd(int64_t rows, int64_t cols, const float *y, int64_t ldy,
                                const float *dy, int64_t lddy, float *dx, int64_t lddx);
 
+/* In place: g <- y (.) (g - rowsum(y (.) g)); on entry g = dL/dY, on exit dL/dX. */
+void irllrec__softmax_rows_bwd_inplace(int64_t rows, int64_t cols, const float *y, int64_t ldy,
+                                       float *g, int64_t ldg);
+
 /* Row log-softmax, max-subtracted, in double: y_r = x_r - max - log sum exp(x_r - max).
  * y may alias x. */
 void irllrec__log_softmax_rows_fwd(int64_t rows, int64_t cols, const float *x, int64_t ldx,

@@ -44,6 +44,22 @@ void irllrec__softmax_rows_bwd(int64_t rows, int64_t cols, const float *y, int64
     }
 }
 
+/* Same derivative as irllrec__softmax_rows_bwd, written over g: the row dot
+ * is taken before any element of the row is overwritten. */
+void irllrec__softmax_rows_bwd_inplace(int64_t rows, int64_t cols, const float *y, int64_t ldy,
+                                       float *g, int64_t ldg)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *restrict yr = y + r * ldy;
+        float *restrict gr = g + r * ldg;
+        double dot = 0.0;
+        float d;
+        for (int64_t j = 0; j < cols; j++) dot += (double)yr[j] * (double)gr[j];
+        d = (float)dot;
+        for (int64_t j = 0; j < cols; j++) gr[j] = yr[j] * (gr[j] - d);
+    }
+}
+
 void irllrec__log_softmax_rows_fwd(int64_t rows, int64_t cols, const float *x, int64_t ldx,
                                    float *y, int64_t ldy)
 {
