@@ -181,16 +181,20 @@ void irllrec_mlp_free(irllrec_mlp *mlp)
     irllrec__free(ctx, mlp, sizeof *mlp);
 }
 
-/* h = LeakyReLU(h + b), one pass over the GEMM output. */
+/* h = LeakyReLU(h + b), one pass over the GEMM output; written like the
+ * rows of lib/ops/leaky_relu.c so that it vectorises. */
+static void bias_leaky_row(int64_t n, float *restrict h, const float *restrict b, float slope)
+{
+    for (int64_t j = 0; j < n; j++) {
+        const float v = h[j] + b[j];
+        const float m = v > 0.0f ? 1.0f : slope;
+        h[j] = (v + 0.0f) * m;
+    }
+}
+
 static void bias_leaky(int64_t rows, int64_t cols, float *h, const float *b, float slope)
 {
-    for (int64_t r = 0; r < rows; r++) {
-        float *restrict hr = h + r * cols;
-        for (int64_t j = 0; j < cols; j++) {
-            const float v = hr[j] + b[j];
-            hr[j] = v > 0.0f ? v : slope * v;
-        }
-    }
+    for (int64_t r = 0; r < rows; r++) bias_leaky_row(cols, h + r * cols, b, slope);
 }
 
 irllrec_status irllrec_mlp_forward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat y)
