@@ -67,7 +67,7 @@ static irllrec_status check_spec(irllrec_ctx *ctx, irllrec_mlp_spec *s)
 
 static void name_blocks(irllrec_mlp *m, const char *prefix)
 {
-    static const char *const suffix[IRLLREC_MLP_N_PARAMS] = {".0.weight", ".0.bias", ".2.weight",
+    static const char suffix[IRLLREC_MLP_N_PARAMS][10] = {".0.weight", ".0.bias", ".2.weight",
                                                              ".2.bias"};
     for (int i = 0; i < IRLLREC_MLP_N_PARAMS; i++)
         snprintf(m->blocks[i].name, sizeof m->blocks[i].name, "%s%s", prefix, suffix[i]);
