@@ -244,6 +244,66 @@ START_TEST(itm_backward_gradcheck)
 }
 END_TEST
 
+/* The composition the hook uses: X = student(T), CE(X, teacher(T)),
+ * dX from the pair, then the student's backward: gradients w.r.t. the
+ * student's parameters against finite differences. */
+typedef struct chain_gc {
+    irllrec_mlp *st;
+    irllrec_itm *itm;
+    float *t, *x;
+} chain_gc;
+
+static double chain_loss(void *ud)
+{
+    chain_gc *g = (chain_gc *)ud;
+    double ce;
+    ck_assert_int_eq(irllrec_mlp_forward(g->st, irllrec_mat_dense(g->t, ROWS, IN),
+                                         irllrec_mat_dense(g->x, ROWS, OUT)), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_itm_forward(g->itm, irllrec_mat_dense(g->t, ROWS, IN),
+                                         irllrec_mat_dense(g->x, ROWS, OUT), &ce), IRLLREC_OK);
+    return ce;
+}
+
+START_TEST(itm_student_chain_gradcheck)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_mlp *st = make_student(ctx, 2);
+    irllrec_itm *itm = make_itm(ctx, st, 0, 0.999, 4);
+    irllrec__rng rng;
+    float t[ROWS * IN], x[ROWS * OUT], dx[ROWS * OUT] = {0};
+    float gw1[4 * IN], gw2[OUT * 4], gb2[OUT];
+    chain_gc g = {st, itm, t, x};
+    irllrec__param *p;
+    int n;
+    gc_block bl[3];
+    gc_opts o;
+    gc_result res;
+    irllrec__rng_seed(&rng, 42, 0);
+    for (int i = 0; i < ROWS * IN; i++) t[i] = (float)(4 * irllrec__rng_uniform(&rng) - 2);
+    irllrec__mlp_params(st, &p, &n);
+    for (int64_t i = 0; i < p[2].rows * p[2].cols; i++) p[2].data[i] *= 3.0f;  /* livelier logits */
+    chain_loss(&g);
+    ck_assert_int_eq(irllrec_itm_backward(itm, 1.0, irllrec_mat_dense(dx, ROWS, OUT)), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_mlp_backward(st, irllrec_mat_dense(t, ROWS, IN), irllrec_mat_dense(dx, ROWS, OUT),
+                                          (irllrec_mat){NULL, 0, 0, 0}), IRLLREC_OK);
+    irllrec_mlp_get_grad(st, IRLLREC_MLP_W1, irllrec_mat_dense(gw1, 4, IN));
+    irllrec_mlp_get_grad(st, IRLLREC_MLP_W2, irllrec_mat_dense(gw2, OUT, 4));
+    irllrec_mlp_get_grad(st, IRLLREC_MLP_B2, irllrec_mat_dense(gb2, 1, OUT));
+    bl[0] = (gc_block){"W1", p[0].data, gw1, 4 * IN};
+    bl[1] = (gc_block){"W2", p[2].data, gw2, OUT * 4};
+    bl[2] = (gc_block){"b2", p[3].data, gb2, OUT};
+    /* W1 gradients here are ~4e-4: at h = 1e-3 the float32 forward's noise
+     * (~2e-5 after the division) is 5 % of that; h = 3e-3 (STYLE's range) */
+    gc_opts_default(&o);
+    o.rel_step = 3e-3;
+    ck_assert_msg(gc_check(chain_loss, &g, bl, 3, &o, &res), "%s", res.msg);
+    ck_assert_int_eq(res.n_checked, 4 * IN + OUT * 4 + OUT);
+    irllrec_itm_free(itm);
+    irllrec_mlp_free(st);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(itm_hot_path_allocates_nothing)
 {
     tu_alloc_state s = {0};
@@ -375,6 +435,7 @@ Suite *itm_suite(void)
     tcase_add_test(tc, itm_ema_arithmetic);
     tcase_add_test(tc, itm_ce_and_grad_hand);
     tcase_add_test(tc, itm_backward_gradcheck);
+    tcase_add_test(tc, itm_student_chain_gradcheck);
     tcase_add_test(tc, itm_hot_path_allocates_nothing);
     tcase_add_test(tc, itm_create_failures_leak_nothing);
     tcase_add_test(tc, itm_bad_inputs_change_nothing);
