@@ -445,6 +445,7 @@ static void bwd_edges_tail(void *ud, int32_t t, int32_t nt)
     const int64_t d = enc->d;
     const float *zn = enc->zn + jb->l * enc->n * d;
     double *acc = enc->acc + (size_t)t * 2 * (size_t)d, *acc2 = acc + d;
+    const int want_de = jb->de.data != NULL;
     int64_t lo, hi;
     irllrec__share(enc->n, t, nt, &lo, &hi);
     for (int64_t v = lo; v < hi; v++) {
@@ -456,13 +457,14 @@ static void bwd_edges_tail(void *ud, int32_t t, int32_t nt)
             if (p + PF_AHEAD < p1) {
                 PREFETCH(g->ebuf + 2 * g->tedge[p + PF_AHEAD]);
                 prefetch_row(zn + (int64_t)g->thead[p + PF_AHEAD] * d, d);
-                prefetch_row(jb->dr.data + (int64_t)g->thead[p + PF_AHEAD] * jb->dr.ld, d);
+                if (want_de)
+                    prefetch_row(jb->dr.data + (int64_t)g->thead[p + PF_AHEAD] * jb->dr.ld, d);
             }
             axpy_d(d, (double)g->ebuf[2 * e], zn + h * d, acc);
-            axpy_d(d, (double)g->ebuf[2 * e + 1], jb->dr.data + h * jb->dr.ld, acc2);
+            if (want_de) axpy_d(d, (double)g->ebuf[2 * e + 1], jb->dr.data + h * jb->dr.ld, acc2);
         }
         for (int64_t j = 0; j < d; j++) dznv[j] += (float)acc[j];
-        if (jb->de.data != NULL) {
+        if (want_de) {
             float *dev = jb->de.data + v * jb->de.ld;
             for (int64_t j = 0; j < d; j++) dev[j] += (float)acc2[j];
         }
