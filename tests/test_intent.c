@@ -286,6 +286,17 @@ static void check_grad(int graph)
     o.rel_step = 3e-3;
     ck_assert_msg(gc_check(intent_loss, &c, bl, 4, &o, &res), "%s", res.msg);
     ck_assert_int_eq(res.n_checked, 2 * D * K + 2 * N * D);
+    /* demb == NULL: the same prototype gradients, bit for bit */
+    {
+        float g2[D * K];
+        intent_loss(&c);  /* the cache holds the last perturbed evaluation */
+        irllrec_intent_zero_grad(enc);
+        ck_assert_int_eq(irllrec_intent_backward(enc, c.em, NL, irllrec_mat_dense(w, N, D), NULL), IRLLREC_OK);
+        irllrec_intent_get_grad(enc, 0, (irllrec_mat){g2, D, K, K});
+        ck_assert(memcmp(g2, gcu, sizeof g2) == 0);
+        irllrec_intent_get_grad(enc, 1, (irllrec_mat){g2, D, K, K});
+        ck_assert(memcmp(g2, gci, sizeof g2) == 0);
+    }
     /* the gradient reaches E through the prototypes, not only through G E */
     {
         double s = 0;
