@@ -1,0 +1,233 @@
+/* Blocked, fused softmax cross-entropy over cosine logits (see engine.h).
+ *
+ * One row block at a time: sweep 1 forms the logits of each column block with
+ * sgemm, exponentiates them in place and adds up the row sums; the head turns
+ * the sums into the loss and gradient coefficients; sweep 2 scales the
+ * exponentials into dL/dlogit and pushes them through two more sgemms. When a
+ * row block spans all columns in one block (the usual case: the buffer is
+ * block_rows x n_cols), sweep 2 reuses sweep 1's exponentials, so every logit
+ * is exponentiated once; otherwise sweep 2 recomputes the block. */
+#include <math.h>
+#include <string.h>
+#include "engine.h"
+
+/* When every logit lies in [-inv_tau, inv_tau] (normalised rows, |cos| <= 1)
+ * the constant shift M = inv_tau is a max: exp(t - M) <= ~1 never overflows,
+ * and if the range 2*inv_tau is below this bound nothing underflows to zero
+ * either (e^-80 ~ 1.8e-35 is a normal float), so no per-row max pass is
+ * needed. Larger ranges (tau < 0.025) fall back to a streaming row max. */
+#define XENT_FIXED_SHIFT_RANGE 80.0f
+
+/* exp(v) for v <= ~0 (v >= -2^30), written so gcc -O3 vectorises the loop
+ * that calls it: Cody-Waite reduction v = k ln2 + r, |r| <= ln2/2, a degree-6
+ * polynomial for e^r (Cephes expf coefficients), and 2^k assembled in the
+ * exponent bits. k < -126 (v < ~-87.3) gives exactly 0, avoiding a branch. */
+static inline float exp_nonpos(float v)
+{
+    union {
+        int32_t i;
+        float f;
+    } s;
+    float kf = v * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23 rounds to nearest */
+    float r, p;
+    int32_t k;
+    kf -= 12582912.0f;
+    r = v - kf * 0.693145751953125f;
+    r -= kf * 1.428606765330187045e-06f;
+    p = 1.9875691500E-4f;
+    p = p * r + 1.3981999507E-3f;
+    p = p * r + 8.3334519073E-3f;
+    p = p * r + 4.1665795894E-2f;
+    p = p * r + 1.6666665459E-1f;
+    p = p * r + 5.0000001201E-1f;
+    p = p * r * r + r + 1.0f;
+    k = (int32_t)kf;
+    s.i = k < -126 ? 0 : (k + 127) * (1 << 23);
+    return p * s.f;
+}
+
+/* Sum in double with eight independent lanes: an in-order double reduction
+ * would not vectorise (no reassociation without -ffast-math) and would be
+ * latency-bound; a fixed lane split keeps the result deterministic. */
+static double sum_f(const float *restrict x, int64_t n)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    double tail = 0.0;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) acc[l] += (double)x[j + l];
+    for (; j < n; j++) tail += (double)x[j];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) +
+           tail;
+}
+
+static float max_f(const float *x, int64_t n)
+{
+    float m = x[0];
+    for (int64_t j = 1; j < n; j++) m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+double irllrec__xent_exp_sum(float *restrict x, int64_t n, float shift)
+{
+    for (int64_t j = 0; j < n; j++) x[j] = exp_nonpos(x[j] - shift);
+    return sum_f(x, n);
+}
+
+static void scale_f(float *restrict x, int64_t n, float a)
+{
+    for (int64_t j = 0; j < n; j++) x[j] *= a;
+}
+
+static int64_t target_of(const irllrec__xent *jb, int64_t row)
+{
+    return jb->target ? (int64_t)jb->target[row] : row;
+}
+
+static int fixed_shift(const irllrec__xent *jb)
+{
+    return 2.0f * jb->inv_tau <= XENT_FIXED_SHIFT_RANGE;
+}
+
+/* blk (rr x cc, ld cc) = inv_tau * xn[r0 .. r0+rr) * yn[c0 .. c0+cc)^T */
+static void logits(const irllrec__xent *jb, int64_t r0, int64_t rr, int64_t c0, int64_t cc,
+                   float *blk)
+{
+    const int64_t d = jb->d;
+    irllrec__sgemm(0, 1, rr, cc, d, jb->inv_tau, jb->xn + r0 * d, d, jb->yn + c0 * d, d, 0.0f,
+                   blk, cc);
+}
+
+/* Sweep 1: shift M_i, den_i = sum_j exp(t_ij - M_i) and the target logit. */
+static void forward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float *blk)
+{
+    double *shift = jb->row_aux, *den = shift + jb->n_rows, *tlog = den + jb->n_rows;
+    const int fixed = fixed_shift(jb);
+    for (int64_t i = r0; i < r0 + rr; i++) {
+        shift[i] = fixed ? (double)jb->inv_tau : -HUGE_VAL;
+        den[i] = 0.0;
+    }
+    for (int64_t c0 = 0; c0 < jb->n_cols; c0 += jb->block_cols) {
+        const int64_t cc = jb->n_cols - c0 < jb->block_cols ? jb->n_cols - c0 : jb->block_cols;
+        logits(jb, r0, rr, c0, cc, blk);
+        for (int64_t i = 0; i < rr; i++) {
+            float *row = blk + i * cc;
+            const int64_t g = r0 + i, t = target_of(jb, g);
+            if (t >= c0 && t < c0 + cc) tlog[g] = (double)row[t - c0];
+            if (!fixed) {
+                /* Streaming max: rescale the partial sum when the max grows. */
+                const double bm = (double)max_f(row, cc);
+                if (bm > shift[g]) {
+                    den[g] *= exp(shift[g] - bm);
+                    shift[g] = bm;
+                }
+            }
+            den[g] += irllrec__xent_exp_sum(row, cc, (float)shift[g]);
+        }
+    }
+}
+
+/* Per-row loss and the coefficients of dC_ij = alpha_i e'_ij - beta_i [j = tgt],
+ * e'_ij = exp(t_ij - M_i), taken w.r.t. the cosine (hence the inv_tau). The
+ * derivations are in docs/math-align.md. */
+static void head_block(const irllrec__xent *jb, int64_t r0, int64_t rr)
+{
+    const int64_t n = jb->n_rows;
+    const double *shift = jb->row_aux, *den = shift + n, *tlog = den + n;
+    double *alpha = jb->row_aux + 3 * n, *beta = alpha + n;
+    const double s = jb->scale, it = (double)jb->inv_tau;
+    const double eps = 1e-8, log_eps = log(1e-8);
+    for (int64_t g = r0; g < r0 + rr; g++) {
+        if (jb->kind == IRLLREC__XENT_INFONCE) {
+            /* L_i = s (M + log den - t_tgt);  dL/dt_ij = s (e'_ij/den - [j = tgt]) */
+            jb->row_loss[g] = s * (shift[g] + log(den[g]) - tlog[g]);
+            alpha[g] = s * it / den[g];
+            beta[g] = s * it;
+        } else {
+            /* Denominator sum_j e^t_ij + eps = e^(M + D), D = log(den + eps e^-M),
+             * formed as a log-add so e^-M cannot overflow; den >= ~e^-80 here.
+             * q = e^(t_ii - M - D);  L_i = -s log(q + eps);
+             * dL/dt_ij = s w (e'_ij e^-D - [j = i]),  w = q / (q + eps). */
+            const double a = log(den[g]), b = log_eps - shift[g];
+            const double hi = a > b ? a : b, lo = a > b ? b : a;
+            const double dd = hi + log1p(exp(lo - hi));
+            const double q = exp(tlog[g] - shift[g] - dd);
+            const double w = q / (q + eps);
+            jb->row_loss[g] = -s * log(q + eps);
+            beta[g] = s * it * w;
+            alpha[g] = beta[g] * exp(-dd);
+        }
+    }
+}
+
+/* Sweep 2: dxn[rows] = dC yn, dyp += dC^T xn[rows]. */
+static void backward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float *blk, float *dyp)
+{
+    const int64_t n = jb->n_rows, d = jb->d;
+    const double *shift = jb->row_aux, *alpha = jb->row_aux + 3 * n, *beta = alpha + n;
+    const int recompute = jb->n_cols > jb->block_cols;
+    for (int64_t c0 = 0; c0 < jb->n_cols; c0 += jb->block_cols) {
+        const int64_t cc = jb->n_cols - c0 < jb->block_cols ? jb->n_cols - c0 : jb->block_cols;
+        if (recompute) logits(jb, r0, rr, c0, cc, blk);
+        for (int64_t i = 0; i < rr; i++) {
+            float *row = blk + i * cc;
+            if (recompute) (void)irllrec__xent_exp_sum(row, cc, (float)shift[r0 + i]);
+            scale_f(row, cc, (float)alpha[r0 + i]);
+        }
+        irllrec__sgemm(0, 0, rr, d, cc, 1.0f, blk, cc, jb->yn + c0 * d, d, c0 == 0 ? 0.0f : 1.0f,
+                       jb->dxn + r0 * d, d);
+        irllrec__sgemm(1, 0, cc, d, rr, 1.0f, blk, cc, jb->xn + r0 * d, d, 1.0f, dyp + c0 * d, d);
+    }
+    for (int64_t g = r0; g < r0 + rr; g++) {
+        const int64_t t = target_of(jb, g);
+        const float b = (float)beta[g];
+        float *restrict dx = jb->dxn + g * d, *restrict dy = dyp + t * d;
+        const float *restrict xr = jb->xn + g * d, *restrict yr = jb->yn + t * d;
+        for (int64_t k = 0; k < d; k++) dx[k] -= b * yr[k];
+        for (int64_t k = 0; k < d; k++) dy[k] -= b * xr[k];
+    }
+}
+
+/* Thread t runs whole slices; slice g owns rows share(n_rows, g, n_slices)
+ * and the partial dyn + g * n_cols * d, so the order of every floating-point
+ * operation is fixed by the slicing, never by the thread count. */
+static void slice_task(void *ud, int32_t t, int32_t nt)
+{
+    const irllrec__xent *jb = (const irllrec__xent *)ud;
+    const int64_t d = jb->d;
+    float *blk = jb->blk + (int64_t)t * jb->block_rows * jb->block_cols;
+    int64_t g0, g1;
+    irllrec__share(jb->n_slices, t, nt, &g0, &g1);
+    for (int64_t g = g0; g < g1; g++) {
+        float *dyp = jb->dyn + g * jb->n_cols * d;
+        int64_t lo, hi;
+        memset(dyp, 0, (size_t)(jb->n_cols * d) * sizeof(float));
+        irllrec__share(jb->n_rows, (int32_t)g, jb->n_slices, &lo, &hi);
+        for (int64_t r0 = lo; r0 < hi; r0 += jb->block_rows) {
+            const int64_t rr = hi - r0 < jb->block_rows ? hi - r0 : jb->block_rows;
+            forward_block(jb, r0, rr, blk);
+            head_block(jb, r0, rr);
+            backward_block(jb, r0, rr, blk, dyp);
+        }
+    }
+}
+
+/* dyn[0] += dyn[1] + ... in slice order, columns split over threads. */
+static void reduce_task(void *ud, int32_t t, int32_t nt)
+{
+    const irllrec__xent *jb = (const irllrec__xent *)ud;
+    const int64_t stride = jb->n_cols * jb->d;
+    int64_t lo, hi;
+    irllrec__share(stride, t, nt, &lo, &hi);
+    for (int32_t g = 1; g < jb->n_slices; g++) {
+        float *restrict acc = jb->dyn;
+        const float *restrict part = jb->dyn + g * stride;
+        for (int64_t k = lo; k < hi; k++) acc[k] += part[k];
+    }
+}
+
+void irllrec__xent_run(irllrec_ctx *ctx, irllrec__xent *job)
+{
+    (void)irllrec__parallel(ctx, job->n_threads, slice_task, job);
+    if (job->n_slices > 1) (void)irllrec__parallel(ctx, job->n_threads, reduce_task, job);
+}
