@@ -103,7 +103,14 @@ static void forward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float
 {
     double *shift = jb->row_aux, *den = shift + jb->n_rows, *tlog = den + jb->n_rows;
     const int fixed = fixed_shift(jb);
+    const int64_t d = jb->d;
     for (int64_t i = r0; i < r0 + rr; i++) {
+        /* The target logit in double: it enters the loss directly, and the
+         * float GEMM's rounding of it would dominate the loss's noise. */
+        const float *xi = jb->xn + i * d, *yt = jb->yn + target_of(jb, i) * d;
+        double dot = 0.0;
+        for (int64_t k = 0; k < d; k++) dot += (double)xi[k] * (double)yt[k];
+        tlog[i] = (double)jb->inv_tau * dot;
         shift[i] = fixed ? (double)jb->inv_tau : -HUGE_VAL;
         den[i] = 0.0;
     }
@@ -112,8 +119,7 @@ static void forward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float
         logits(jb, r0, rr, c0, cc, blk);
         for (int64_t i = 0; i < rr; i++) {
             float *row = blk + i * cc;
-            const int64_t g = r0 + i, t = target_of(jb, g);
-            if (t >= c0 && t < c0 + cc) tlog[g] = (double)row[t - c0];
+            const int64_t g = r0 + i;
             if (!fixed) {
                 /* Streaming max: rescale the partial sum when the max grows. */
                 const double bm = (double)max_f(row, cc);
