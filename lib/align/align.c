@@ -150,15 +150,18 @@ static size_t layout(const irllrec_align *h, size_t sz[12])
                    c = (uint64_t)h->spec.max_cols;
     const uint64_t lim = (uint64_t)1 << 46; /* far beyond any machine; keeps products exact */
     uint64_t total = 0;
-    if (r * d > lim || c * d > lim || c * d * (uint64_t)h->n_slices > lim) return 0;
+    if (r * d > lim || c * d > lim || c * d * (uint64_t)h->n_slices > lim ||
+        (uint64_t)h->block_rows * (uint64_t)h->block_cols > lim)
+        return 0;
     sz[0] = (size_t)(r * d * 4);                           /* xn */
     sz[1] = (size_t)(c * d * 4);                           /* yn */
     sz[2] = (size_t)(r * 8);                               /* rx */
     sz[3] = (size_t)(c * 8);                               /* ry */
     sz[4] = sz[0];                                         /* ex */
     sz[5] = sz[1];                                         /* ey */
-    sz[6] = (size_t)((uint64_t)h->n_threads * (uint64_t)h->block_rows *
-                     (uint64_t)h->block_cols * 4);         /* blk */
+    sz[6] = (size_t)((uint64_t)h->n_threads *
+                     (uint64_t)irllrec__xent_thread_floats(h->block_rows, h->block_cols,
+                                                           h->spec.dim) * 4); /* blk */
     sz[7] = (size_t)(r * 8);                               /* row_loss */
     sz[8] = (size_t)(r * 8 * 5);                           /* row_aux */
     sz[9] = sz[0];                                         /* dxn */

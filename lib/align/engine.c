@@ -74,9 +74,10 @@ double irllrec__xent_exp_sum(float *restrict x, int64_t n, float shift)
     return sum_f(x, n);
 }
 
-static void scale_f(float *restrict x, int64_t n, float a)
+int64_t irllrec__xent_thread_floats(int64_t block_rows, int64_t block_cols, int64_t d)
 {
-    for (int64_t j = 0; j < n; j++) x[j] *= a;
+    /* the logit block, then alpha-scaled rows of xn; rounded to 64 bytes */
+    return (block_rows * block_cols + block_rows * d + 15) & ~(int64_t)15;
 }
 
 static int64_t target_of(const irllrec__xent *jb, int64_t row)
@@ -166,30 +167,36 @@ static void head_block(const irllrec__xent *jb, int64_t r0, int64_t rr)
     }
 }
 
-/* Sweep 2: dxn[rows] = dC yn, dyp += dC^T xn[rows]. */
-static void backward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float *blk, float *dyp)
+/* Sweep 2: dxn[rows] = dC yn, dyp += dC^T xn[rows]. With dC = diag(alpha) E -
+ * beta [target], the row scale alpha is applied to the small operands (the
+ * R x d result and a scaled copy of xn[rows]) instead of to the R x cols
+ * block: one pass less over the largest buffer. */
+static void backward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float *blk,
+                           float *xs, float *dyp)
 {
     const int64_t n = jb->n_rows, d = jb->d;
     const double *shift = jb->row_aux, *alpha = jb->row_aux + 3 * n, *beta = alpha + n;
     const int recompute = jb->n_cols > jb->block_cols;
+    for (int64_t i = 0; i < rr; i++)
+        for (int64_t k = 0; k < d; k++)
+            xs[i * d + k] = (float)alpha[r0 + i] * jb->xn[(r0 + i) * d + k];
     for (int64_t c0 = 0; c0 < jb->n_cols; c0 += jb->block_cols) {
         const int64_t cc = jb->n_cols - c0 < jb->block_cols ? jb->n_cols - c0 : jb->block_cols;
-        if (recompute) logits(jb, r0, rr, c0, cc, blk);
-        for (int64_t i = 0; i < rr; i++) {
-            float *row = blk + i * cc;
-            if (recompute) (void)irllrec__xent_exp_sum(row, cc, (float)shift[r0 + i]);
-            scale_f(row, cc, (float)alpha[r0 + i]);
+        if (recompute) {
+            logits(jb, r0, rr, c0, cc, blk);
+            for (int64_t i = 0; i < rr; i++)
+                (void)irllrec__xent_exp_sum(blk + i * cc, cc, (float)shift[r0 + i]);
         }
         irllrec__sgemm(0, 0, rr, d, cc, 1.0f, blk, cc, jb->yn + c0 * d, d, c0 == 0 ? 0.0f : 1.0f,
                        jb->dxn + r0 * d, d);
-        irllrec__sgemm(1, 0, cc, d, rr, 1.0f, blk, cc, jb->xn + r0 * d, d, 1.0f, dyp + c0 * d, d);
+        irllrec__sgemm(1, 0, cc, d, rr, 1.0f, blk, cc, xs, d, 1.0f, dyp + c0 * d, d);
     }
     for (int64_t g = r0; g < r0 + rr; g++) {
         const int64_t t = target_of(jb, g);
-        const float b = (float)beta[g];
+        const float a = (float)alpha[g], b = (float)beta[g];
         float *restrict dx = jb->dxn + g * d, *restrict dy = dyp + t * d;
         const float *restrict xr = jb->xn + g * d, *restrict yr = jb->yn + t * d;
-        for (int64_t k = 0; k < d; k++) dx[k] -= b * yr[k];
+        for (int64_t k = 0; k < d; k++) dx[k] = a * dx[k] - b * yr[k];
         for (int64_t k = 0; k < d; k++) dy[k] -= b * xr[k];
     }
 }
@@ -201,7 +208,8 @@ static void slice_task(void *ud, int32_t t, int32_t nt)
 {
     const irllrec__xent *jb = (const irllrec__xent *)ud;
     const int64_t d = jb->d;
-    float *blk = jb->blk + (int64_t)t * jb->block_rows * jb->block_cols;
+    float *blk = jb->blk + (int64_t)t * irllrec__xent_thread_floats(jb->block_rows, jb->block_cols, jb->d);
+    float *xs = blk + jb->block_rows * jb->block_cols;
     int64_t g0, g1;
     irllrec__share(jb->n_slices, t, nt, &g0, &g1);
     for (int64_t g = g0; g < g1; g++) {
@@ -213,7 +221,7 @@ static void slice_task(void *ud, int32_t t, int32_t nt)
             const int64_t rr = hi - r0 < jb->block_rows ? hi - r0 : jb->block_rows;
             forward_block(jb, r0, rr, blk);
             head_block(jb, r0, rr);
-            backward_block(jb, r0, rr, blk, dyp);
+            backward_block(jb, r0, rr, blk, xs, dyp);
         }
     }
 }

@@ -37,7 +37,7 @@ typedef struct irllrec__xent {
     int32_t n_slices;       /* row slices, each with its own dyn partial */
     int32_t n_threads;
     /* workspace, owned by the caller of the engine */
-    float *blk;             /* n_threads * block_rows * block_cols */
+    float *blk;             /* n_threads * irllrec__xent_thread_floats(...) */
     double *row_loss;       /* n_rows: loss of each row (already scaled) */
     double *row_aux;        /* 5 * n_rows: shift M, den, target logit, alpha, beta */
     float *dxn;             /* n_rows x d: overwritten with dL/dxn */
@@ -49,6 +49,9 @@ typedef struct irllrec__xent {
  * bits of every output depend on the blocking and n_slices but not on the
  * thread count (given a deterministic sgemm). Never fails, never allocates. */
 void irllrec__xent_run(irllrec_ctx *ctx, irllrec__xent *job);
+
+/* Scratch floats one thread needs (block of logits plus a scaled row copy). */
+int64_t irllrec__xent_thread_floats(int64_t block_rows, int64_t block_cols, int64_t d);
 
 /* exp(x[j] - shift) for j < n, in place, for x[j] - shift <= ~0; values
  * below -87 give 0. Relative error ~1.3e-7 (1-2 ulp). Returns the sum in
