@@ -18,6 +18,18 @@
  * needed. Larger ranges (tau < 0.025) fall back to a streaming row max. */
 #define XENT_FIXED_SHIFT_RANGE 80.0f
 
+/* The exponential pass is a third of the work. The library is built for the
+ * x86-64 baseline (SSE2, 4 lanes); on glibc/x86-64 gcc also emits an AVX2
+ * copy (8 lanes), picked at load time by an ifunc. Both copies perform the
+ * same elementwise operations in the same order (no FMA contraction in ISO
+ * C mode, fixed summation lanes), so results are bitwise identical. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(IRLLREC_NO_TARGET_CLONES)
+#define XENT_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define XENT_CLONES
+#endif
+
 /* exp(v) for v <= ~0 (v >= -2^30), written so gcc -O3 vectorises the loop
  * that calls it: Cody-Waite reduction v = k ln2 + r, |r| <= ln2/2, a degree-6
  * polynomial for e^r (Cephes expf coefficients), and 2^k assembled in the
@@ -46,21 +58,6 @@ static inline float exp_nonpos(float v)
     return p * s.f;
 }
 
-/* Sum in double with eight independent lanes: an in-order double reduction
- * would not vectorise (no reassociation without -ffast-math) and would be
- * latency-bound; a fixed lane split keeps the result deterministic. */
-static double sum_f(const float *restrict x, int64_t n)
-{
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    double tail = 0.0;
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int l = 0; l < 8; l++) acc[l] += (double)x[j + l];
-    for (; j < n; j++) tail += (double)x[j];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) +
-           tail;
-}
-
 static float max_f(const float *x, int64_t n)
 {
     float m = x[0];
@@ -68,10 +65,26 @@ static float max_f(const float *x, int64_t n)
     return m;
 }
 
-double irllrec__xent_exp_sum(float *restrict x, int64_t n, float shift)
+/* The sum runs in double over eight fixed lanes, fused with the exponential:
+ * an in-order double reduction would not vectorise (no reassociation without
+ * -ffast-math) and would be latency-bound; fixed lanes keep it deterministic. */
+XENT_CLONES double irllrec__xent_exp_sum(float *restrict x, int64_t n, float shift)
 {
-    for (int64_t j = 0; j < n; j++) x[j] = exp_nonpos(x[j] - shift);
-    return sum_f(x, n);
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, tail = 0.0;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) {
+            const float e = exp_nonpos(x[j + l] - shift);
+            x[j + l] = e;
+            acc[l] += (double)e;
+        }
+    for (; j < n; j++) {
+        const float e = exp_nonpos(x[j] - shift);
+        x[j] = e;
+        tail += (double)e;
+    }
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) +
+           tail;
 }
 
 int64_t irllrec__xent_thread_floats(int64_t block_rows, int64_t block_cols, int64_t d)
