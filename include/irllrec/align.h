@@ -73,7 +73,11 @@ IRLLREC_API void irllrec_align_spec_init(irllrec_align_spec *spec, uint32_t stru
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_VERSION,
  *          IRLLREC_E_NOMEM
  *  @note About (2 max_rows + (2 + n_slices) max_cols) d floats plus
- *        threads x block_rows x block_cols floats; see irllrec_align_workspace_bytes(). */
+ *        threads x block_rows x block_cols floats; see irllrec_align_workspace_bytes().
+ *        The loss calls run on the context's threads and call sgemm from each of
+ *        them; with a BLAS that threads internally (OpenBLAS) set its thread count
+ *        to 1 (OPENBLAS_NUM_THREADS=1), or give the context one thread. The library
+ *        never changes the BLAS thread count itself. */
 IRLLREC_API irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *spec,
                                                 irllrec_align **out);
 
