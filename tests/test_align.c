@@ -268,7 +268,9 @@ END_TEST
 START_TEST(infonce_matches_naive_small_tau_streaming_max)
 {
     const nce_case tc = {6, 41, 4, 0.01, 4, 7, 1};
+    const nce_case one = {6, 41, 4, 0.01, 4, 0, 1}; /* one block: max, then reuse */
     run_infonce_vs_naive(&tc);
+    run_infonce_vs_naive(&one);
 }
 END_TEST
 
