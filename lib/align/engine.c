@@ -103,13 +103,49 @@ static int fixed_shift(const irllrec__xent *jb)
     return 2.0f * jb->inv_tau <= XENT_FIXED_SHIFT_RANGE;
 }
 
-/* blk (rr x cc, ld cc) = inv_tau * xn[r0 .. r0+rr) * yn[c0 .. c0+cc)^T */
-static void logits(const irllrec__xent *jb, int64_t r0, int64_t rr, int64_t c0, int64_t cc,
-                   float *blk)
+/* Width of the column tiles every sgemm call works on: rows * width * d stays
+ * at or below 2^18, the size up to which OpenBLAS runs a product on the
+ * calling thread (interface/gemm.c: MNK <= SMP_THRESHOLD_MIN *
+ * GEMM_MULTITHREAD_THRESHOLD = 65536 * 4). The context's threads then never
+ * stack on top of a BLAS thread pool (measured ~10x slower when they do), the
+ * library still never touches the BLAS thread setting, and a tile of fresh
+ * logits (32 x 256 floats) is still in L1/L2 when it is exponentiated. */
+#define XENT_TILE_MNK 262144
+
+static int64_t tile_width(const irllrec__xent *jb)
+{
+    int64_t w = XENT_TILE_MNK / (jb->block_rows * (int64_t)jb->d);
+    w &= ~(int64_t)15;
+    return w < 64 ? 64 : w;
+}
+
+/* One tile: logits of rows [r0, r0+rr) x columns [c, c+w) into tile (ld ld),
+ * then exponentials in place. With add_sums (sweep 1) the row sums are
+ * accumulated (and the streaming max kept); otherwise (recomputing in sweep
+ * 2) the final shifts are used. */
+static void tile_fwd(const irllrec__xent *jb, int64_t r0, int64_t rr, int64_t c, int64_t w,
+                     float *tile, int64_t ld, int add_sums)
 {
     const int64_t d = jb->d;
-    irllrec__sgemm(0, 1, rr, cc, d, jb->inv_tau, jb->xn + r0 * d, d, jb->yn + c0 * d, d, 0.0f,
-                   blk, cc);
+    double *shift = jb->row_aux, *den = shift + jb->n_rows;
+    const int fixed = fixed_shift(jb);
+    irllrec__sgemm(0, 1, rr, w, d, jb->inv_tau, jb->xn + r0 * d, d, jb->yn + c * d, d, 0.0f, tile,
+                   ld);
+    for (int64_t i = 0; i < rr; i++) {
+        float *row = tile + i * ld;
+        const int64_t g = r0 + i;
+        double sum;
+        if (add_sums && !fixed) {
+            /* Streaming max: rescale the partial sum when the max grows. */
+            const double bm = (double)max_f(row, w);
+            if (bm > shift[g]) {
+                den[g] *= exp(shift[g] - bm);
+                shift[g] = bm;
+            }
+        }
+        sum = irllrec__xent_exp_sum(row, w, (float)shift[g]);
+        if (add_sums) den[g] += sum;
+    }
 }
 
 /* Sweep 1: shift M_i, den_i = sum_j exp(t_ij - M_i) and the target logit. */
@@ -117,7 +153,7 @@ static void forward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float
 {
     double *shift = jb->row_aux, *den = shift + jb->n_rows, *tlog = den + jb->n_rows;
     const int fixed = fixed_shift(jb);
-    const int64_t d = jb->d;
+    const int64_t d = jb->d, tw = tile_width(jb);
     for (int64_t i = r0; i < r0 + rr; i++) {
         /* The target logit in double: it enters the loss directly, and the
          * float GEMM's rounding of it would dominate the loss's noise. */
@@ -130,19 +166,9 @@ static void forward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float
     }
     for (int64_t c0 = 0; c0 < jb->n_cols; c0 += jb->block_cols) {
         const int64_t cc = jb->n_cols - c0 < jb->block_cols ? jb->n_cols - c0 : jb->block_cols;
-        logits(jb, r0, rr, c0, cc, blk);
-        for (int64_t i = 0; i < rr; i++) {
-            float *row = blk + i * cc;
-            const int64_t g = r0 + i;
-            if (!fixed) {
-                /* Streaming max: rescale the partial sum when the max grows. */
-                const double bm = (double)max_f(row, cc);
-                if (bm > shift[g]) {
-                    den[g] *= exp(shift[g] - bm);
-                    shift[g] = bm;
-                }
-            }
-            den[g] += irllrec__xent_exp_sum(row, cc, (float)shift[g]);
+        for (int64_t c = c0; c < c0 + cc; c += tw) {
+            const int64_t w = c0 + cc - c < tw ? c0 + cc - c : tw;
+            tile_fwd(jb, r0, rr, c, w, blk + (c - c0), cc, 1);
         }
     }
 }
@@ -187,22 +213,22 @@ static void head_block(const irllrec__xent *jb, int64_t r0, int64_t rr)
 static void backward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float *blk,
                            float *xs, float *dyp)
 {
-    const int64_t n = jb->n_rows, d = jb->d;
-    const double *shift = jb->row_aux, *alpha = jb->row_aux + 3 * n, *beta = alpha + n;
+    const int64_t n = jb->n_rows, d = jb->d, tw = tile_width(jb);
+    const double *alpha = jb->row_aux + 3 * n, *beta = alpha + n;
     const int recompute = jb->n_cols > jb->block_cols;
     for (int64_t i = 0; i < rr; i++)
         for (int64_t k = 0; k < d; k++)
             xs[i * d + k] = (float)alpha[r0 + i] * jb->xn[(r0 + i) * d + k];
     for (int64_t c0 = 0; c0 < jb->n_cols; c0 += jb->block_cols) {
         const int64_t cc = jb->n_cols - c0 < jb->block_cols ? jb->n_cols - c0 : jb->block_cols;
-        if (recompute) {
-            logits(jb, r0, rr, c0, cc, blk);
-            for (int64_t i = 0; i < rr; i++)
-                (void)irllrec__xent_exp_sum(blk + i * cc, cc, (float)shift[r0 + i]);
+        for (int64_t c = c0; c < c0 + cc; c += tw) {
+            const int64_t w = c0 + cc - c < tw ? c0 + cc - c : tw;
+            float *tile = blk + (c - c0);
+            if (recompute) tile_fwd(jb, r0, rr, c, w, tile, cc, 0);
+            irllrec__sgemm(0, 0, rr, d, w, 1.0f, tile, cc, jb->yn + c * d, d,
+                           c == 0 ? 0.0f : 1.0f, jb->dxn + r0 * d, d);
+            irllrec__sgemm(1, 0, w, d, rr, 1.0f, tile, cc, xs, d, 1.0f, dyp + c * d, d);
         }
-        irllrec__sgemm(0, 0, rr, d, cc, 1.0f, blk, cc, jb->yn + c0 * d, d, c0 == 0 ? 0.0f : 1.0f,
-                       jb->dxn + r0 * d, d);
-        irllrec__sgemm(1, 0, cc, d, rr, 1.0f, blk, cc, xs, d, 1.0f, dyp + c0 * d, d);
     }
     for (int64_t g = r0; g < r0 + rr; g++) {
         const int64_t t = target_of(jb, g);
