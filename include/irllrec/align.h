@@ -75,9 +75,9 @@ IRLLREC_API void irllrec_align_spec_init(irllrec_align_spec *spec, uint32_t stru
  *  @note About (2 max_rows + (2 + n_slices) max_cols) d floats plus
  *        threads x block_rows x block_cols floats; see irllrec_align_workspace_bytes().
  *        The loss calls run on the context's threads and call sgemm from each of
- *        them; with a BLAS that threads internally (OpenBLAS) set its thread count
- *        to 1 (OPENBLAS_NUM_THREADS=1), or give the context one thread. The library
- *        never changes the BLAS thread count itself. */
+ *        them, on tiles small enough (rows x cols x d <= 2^18) that OpenBLAS runs
+ *        them on the calling thread; the library never changes the BLAS thread
+ *        count. Give the threads to the context. */
 IRLLREC_API irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *spec,
                                                 irllrec_align **out);
 
