@@ -688,6 +688,73 @@ START_TEST(translation_sampled_subset_matches_naive)
 }
 END_TEST
 
+/* ---- several GEMM tiles per block ----------------------------------------
+ * block_rows 64 x d 64 gives 64-column tiles (rows * width * d <= 2^18), so
+ * these shapes split every block into several tiles, in one block (reuse)
+ * and in several blocks (recompute). Gradients are checked against double
+ * central differences of the naive loss on a spread of coordinates. */
+
+static void check_some_coords(naive_fn f, void *ud, double *p, const float *g, int64_t n)
+{
+    double gmax = 0;
+    for (int64_t i = 0; i < n; i++) gmax = fmax(gmax, fabs((double)g[i]));
+    for (int64_t i = 0; i < n; i += n / 37 + 1) {
+        double ref;
+        naive_grad(f, ud, p + i, 1, &ref);
+        ck_assert_msg(fabs((double)g[i] - ref) <= 1e-3 * fabs(ref) + 1e-4 * gmax,
+                      "coord %lld: got %.9g want %.9g", (long long)i, (double)g[i], ref);
+    }
+}
+
+START_TEST(multi_tile_matches_naive)
+{
+    enum { NB = 70, M = 203, D = 64 };
+    const int32_t bcols[2] = {0, 150};
+    float *x = fmat(M * D), *y = fmat(M * D), *dx = fmat(M * D), *dy = fmat(M * D);
+    double *xd = dmat(M * D), *yd = dmat(M * D);
+    int32_t pos[NB];
+    tr_seed(61);
+    fill(x, M * D, -1, 1);
+    fill(y, M * D, -1, 1);
+    to_double(x, xd, M * D);
+    to_double(y, yd, M * D);
+    for (int b = 0; b < NB; b++) pos[b] = (int32_t)((b * 13) % M);
+    for (int k = 0; k < 2; k++) {
+        irllrec_ctx *ctx = tu_ctx();
+        irllrec_align *h = mk_align(ctx, D, M, M, 64, bcols[k]);
+        double l, want;
+        nce_ud u = {xd, yd, NB, M, D, pos, 0.2, 1.0 / NB};
+        tran_ud tu = {xd, yd, NULL, NULL, 150, D};
+        memset(dx, 0, M * D * sizeof(float));
+        memset(dy, 0, M * D * sizeof(float));
+        ck_assert_int_eq(irllrec_align_infonce(h, irllrec_mat_dense(x, NB, D), irllrec_mat_dense(y, M, D),
+                                               pos, 0.2, 1.0 / NB, irllrec_mat_dense(dx, NB, D),
+                                               irllrec_mat_dense(dy, M, D), &l),
+                         IRLLREC_OK);
+        want = nce_fn(&u);
+        ck_assert_msg(fabs(l - want) <= 1e-5 * fabs(want), "infonce %.12g want %.12g", l, want);
+        check_some_coords(nce_fn, &u, xd, dx, NB * D);
+        check_some_coords(nce_fn, &u, yd, dy, M * D);
+
+        memset(dx, 0, M * D * sizeof(float));
+        memset(dy, 0, M * D * sizeof(float));
+        ck_assert_int_eq(irllrec_align_set_noise(h, IRLLREC_ALIGN_NOISE_OFF), IRLLREC_OK);
+        ck_assert_int_eq(irllrec_align_translation(h, irllrec_mat_dense(x, 150, D),
+                                                   irllrec_mat_dense(y, 150, D),
+                                                   irllrec_mat_dense(dx, 150, D),
+                                                   irllrec_mat_dense(dy, 150, D), &l),
+                         IRLLREC_OK);
+        want = tran_fn(&tu);
+        ck_assert_msg(fabs(l - want) <= 1e-5 * fabs(want), "translation %.12g want %.12g", l, want);
+        check_some_coords(tran_fn, &tu, xd, dx, 150 * D);
+        check_some_coords(tran_fn, &tu, yd, dy, 150 * D);
+        irllrec_align_free(h);
+        irllrec_ctx_free(ctx);
+    }
+    free(x); free(y); free(dx); free(dy); free(xd); free(yd);
+}
+END_TEST
+
 /* ---- engine pieces -------------------------------------------------------- */
 
 START_TEST(exp_kernel_accuracy)
@@ -908,6 +975,7 @@ Suite *align_suite(void)
     tcase_add_test(tc, translation_noise_is_seeded);
     tcase_add_test(tc, translation_sampled_full_cover_equals_exact);
     tcase_add_test(tc, translation_sampled_subset_matches_naive);
+    tcase_add_test(tc, multi_tile_matches_naive);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("contract");
