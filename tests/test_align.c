@@ -371,6 +371,13 @@ START_TEST(infonce_accumulates_and_respects_ld)
         ck_assert_int_eq(irllrec_align_infonce(h, xv, irllrec_mat_dense(y, M, D), NULL, 0.3, 0.5, dxv,
                                                irllrec_mat_dense(dy2, M, D), &l2), IRLLREC_OK);
     ck_assert_double_eq_tol(l1, l2, 1e-12);
+    {
+        /* Loss only (both gradients NULL) runs the same forward. */
+        double l3 = 0;
+        ck_assert_int_eq(irllrec_align_infonce(h, irllrec_mat_dense(x, NB, D), irllrec_mat_dense(y, M, D),
+                                               NULL, 0.3, 0.5, nomat(), nomat(), &l3), IRLLREC_OK);
+        ck_assert(l3 == l1);
+    }
     for (int b = 0; b < NB; b++)
         for (int k = 0; k < LD; k++) {
             const float got = dx2[b * LD + k], base = keep[b * LD + k];

@@ -107,7 +107,8 @@ IRLLREC_API irllrec_status irllrec_align_set_rng_state(irllrec_align *h, const u
  *  @param tau    temperature, finite, >= IRLLREC_ALIGN_TAU_MIN
  *  @param scale  s, finite (IRLLRec passes 1/B)
  *  @param dx     B x dim, receives += dL/dX; dx.data == NULL skips it
- *  @param dy     M x dim, receives += dL/dY; dy.data == NULL skips it.
+ *  @param dy     M x dim, receives += dL/dY; dy.data == NULL skips it (both NULL:
+ *                loss only, the backward sweep is skipped).
  *                dx and dy may overlap each other or the inputs: inputs are
  *                copied before any output is written, dx is added before dy.
  *  @param[out] loss  L, or NULL

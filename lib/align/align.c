@@ -358,6 +358,7 @@ static irllrec_status run_and_emit(irllrec_align *h, const char *func, const cal
     jb.target = c->target;
     jb.inv_tau = c->inv_tau;
     jb.scale = c->scale;
+    jb.need_grad = dx.data != NULL || dy.data != NULL;
     jb.block_rows = h->block_rows;
     jb.block_cols = h->block_cols;
     jb.n_slices = h->n_slices;
@@ -370,9 +371,12 @@ static irllrec_status run_and_emit(irllrec_align *h, const char *func, const cal
     irllrec__xent_run(h->ctx, &jb);
 
     for (int64_t i = 0; i < c->nr; i++) total += h->row_loss[i];
-    l2norm_bwd_rows(c->nr, d, h->xn, h->rx, h->dxn);
-    l2norm_bwd_rows(c->nc, d, h->yn, h->ry, h->dyn);
-    if (!isfinite(total) || !all_finite(h->dxn, c->nr * d) || !all_finite(h->dyn, c->nc * d))
+    if (jb.need_grad) {
+        l2norm_bwd_rows(c->nr, d, h->xn, h->rx, h->dxn);
+        l2norm_bwd_rows(c->nc, d, h->yn, h->ry, h->dyn);
+    }
+    if (!isfinite(total) ||
+        (jb.need_grad && (!all_finite(h->dxn, c->nr * d) || !all_finite(h->dyn, c->nc * d))))
         return irllrec__fail(h->ctx, IRLLREC_E_NUMERIC, func,
                              "non-finite loss or gradient (loss = %g)", total);
     if (dx.data) add_rows(dx, c->nr, d, c->ids_x, h->dxn, c->eps_x);

@@ -254,13 +254,13 @@ static void slice_task(void *ud, int32_t t, int32_t nt)
     for (int64_t g = g0; g < g1; g++) {
         float *dyp = jb->dyn + g * jb->n_cols * d;
         int64_t lo, hi;
-        memset(dyp, 0, (size_t)(jb->n_cols * d) * sizeof(float));
+        if (jb->need_grad) memset(dyp, 0, (size_t)(jb->n_cols * d) * sizeof(float));
         irllrec__share(jb->n_rows, (int32_t)g, jb->n_slices, &lo, &hi);
         for (int64_t r0 = lo; r0 < hi; r0 += jb->block_rows) {
             const int64_t rr = hi - r0 < jb->block_rows ? hi - r0 : jb->block_rows;
             forward_block(jb, r0, rr, blk);
             head_block(jb, r0, rr);
-            backward_block(jb, r0, rr, blk, xs, dyp);
+            if (jb->need_grad) backward_block(jb, r0, rr, blk, xs, dyp);
         }
     }
 }
@@ -282,5 +282,6 @@ static void reduce_task(void *ud, int32_t t, int32_t nt)
 void irllrec__xent_run(irllrec_ctx *ctx, irllrec__xent *job)
 {
     (void)irllrec__parallel(ctx, job->n_threads, slice_task, job);
-    if (job->n_slices > 1) (void)irllrec__parallel(ctx, job->n_threads, reduce_task, job);
+    if (job->need_grad && job->n_slices > 1)
+        (void)irllrec__parallel(ctx, job->n_threads, reduce_task, job);
 }

@@ -32,6 +32,7 @@ typedef struct irllrec__xent {
     const int32_t *target;  /* n_rows column ids; NULL: row i targets column i */
     float inv_tau;          /* > 0 */
     double scale;           /* s above */
+    int32_t need_grad;      /* 0: loss only (no backward sweep; dxn, dyn untouched) */
     /* blocking: fixed at create, never derived from the thread count */
     int64_t block_rows, block_cols;
     int32_t n_slices;       /* row slices, each with its own dyn partial */
@@ -44,7 +45,8 @@ typedef struct irllrec__xent {
     float *dyn;             /* n_slices x n_cols x d: slice 0 ends holding dL/dyn */
 } irllrec__xent;
 
-/* Forward and backward in one call: fills row_loss, dxn and dyn[0 .. n_cols*d).
+/* Forward and backward in one call: fills row_loss, and with need_grad dxn and
+ * dyn[0 .. n_cols*d).
  * Row blocks are spread over job->n_threads threads by whole slices, so the
  * bits of every output depend on the blocking and n_slices but not on the
  * thread count (given a deterministic sgemm). Never fails, never allocates. */
