@@ -72,7 +72,7 @@ IRLLREC_API void irllrec_align_spec_init(irllrec_align_spec *spec, uint32_t stru
  *  @param[out] out  new handle, or NULL on failure; free with irllrec_align_free()
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_VERSION,
  *          IRLLREC_E_NOMEM
- *  @note About (2 max_rows + (2 + n_slices) max_cols) d floats plus
+ *  @note About (3 max_rows + (2 + n_slices) max_cols) d floats plus
  *        threads x block_rows x block_cols floats; see irllrec_align_workspace_bytes().
  *        The loss calls run on the context's threads and call sgemm from each of
  *        them, on tiles small enough (rows x cols x d <= 2^18) that OpenBLAS runs
