@@ -47,7 +47,8 @@ typedef struct irllrec_align_spec {
     int32_t block_cols;   /**< columns per block (0: all columns if block_rows x max_cols floats
                                fit in 4 MiB, else as many as fit) */
     int32_t n_slices;     /**< row slices, each with its own gradient partial for Y
-                               (0: max(4, context threads)); fixes the summation order, so
+                               (0: the smallest multiple of the context's thread count
+                               that is >= 4); fixes the summation order, so
                                results do not depend on the thread count for a given value */
     int32_t reserved0;    /**< must be zero */
     uint64_t seed;        /**< seed of the translation noise generator */

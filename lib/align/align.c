@@ -213,7 +213,9 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
         if (h->block_cols < 64) h->block_cols = 64;
     }
     if (h->block_cols > s.max_cols) h->block_cols = s.max_cols;
-    h->n_slices = s.n_slices ? s.n_slices : (h->n_threads > 4 ? h->n_threads : 4);
+    /* Default: the smallest multiple of the thread count >= 4, so every
+     * thread gets the same number of slices (1, 2, 4 threads: 4; 3: 6). */
+    h->n_slices = s.n_slices ? s.n_slices : ((4 + h->n_threads - 1) / h->n_threads) * h->n_threads;
 
     total = layout(h, sz);
     if (total == 0) {
