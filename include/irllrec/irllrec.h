@@ -19,5 +19,6 @@
 #include "mlp.h"
 #include "intent.h"
 #include "itm.h"
+#include "align.h"
 
 #endif /* IRLLREC_H */

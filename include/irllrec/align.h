@@ -1,0 +1,161 @@
+/* libirllrec: alignment losses between two sets of embeddings.
+ *
+ * Two losses over cosine similarities, cos(a, b) = <n(a), n(b)> with
+ * n(v) = v / sqrt(1e-8 + |v|^2):
+ *
+ * - Pairwise InfoNCE (IRLLRec's L_pair and L_kd terms): anchors X (B x d),
+ *   candidates Y (M x d), one positive column pos[b] per anchor,
+ *     L = s * sum_b [ -cos(x_b, y_pos[b]) / tau + log sum_{j<M} exp(cos(x_b, y_j) / tau) ]
+ *   (the positive sits in its own denominator).
+ * - Translation alignment (IRLLRec's L_tran): X, Y both N x d, multiplicative
+ *   Gaussian noise X~ = X + X*eps1, Y~ = Y + Y*eps2, c_nm = cos(X~_n, Y~_m),
+ *     L = -(1/N) sum_n log( exp(c_nn) / (sum_m exp(c_nm) + 1e-8) + 1e-8 ).
+ *   The exact form never materialises the N x N matrix; a sampled form
+ *   (an approximation) restricts it to a subset of nodes.
+ *
+ * Every call computes the loss and its gradients in one pass, ADDS (+=) the
+ * gradients into caller buffers, and returns the loss as a double. All
+ * memory is allocated by irllrec_align_create(), sized by the spec's maximum
+ * shapes; the loss calls never allocate. The derivations are in
+ * docs/math-align.md. */
+#ifndef IRLLREC_ALIGN_H
+#define IRLLREC_ALIGN_H
+
+#include <stdint.h>
+#include "export.h"
+#include "status.h"
+#include "ctx.h"
+#include "tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque alignment-loss handle: workspace plus the noise generator. */
+typedef struct irllrec_align irllrec_align;
+
+/** Smallest temperature the InfoNCE call accepts. */
+#define IRLLREC_ALIGN_TAU_MIN 1e-6
+
+/** Creation parameters. Initialise with irllrec_align_spec_init(); fields are only appended. */
+typedef struct irllrec_align_spec {
+    uint32_t struct_size; /**< sizeof(irllrec_align_spec) as the caller compiled it */
+    int32_t dim;          /**< embedding width d (> 0; default 32) */
+    int64_t max_rows;     /**< most anchors per call: B for InfoNCE, N for translation (> 0) */
+    int64_t max_cols;     /**< most candidates per call: M for InfoNCE, N for translation (> 0) */
+    int32_t block_rows;   /**< rows per block (0: 32) */
+    int32_t block_cols;   /**< columns per block (0: all columns if block_rows x max_cols floats
+                               fit in 4 MiB, else as many as fit) */
+    int32_t n_slices;     /**< row slices, each with its own gradient partial for Y
+                               (0: the smallest multiple of the context's thread count
+                               that is >= 4); fixes the summation order, so
+                               results do not depend on the thread count for a given value */
+    int32_t reserved0;    /**< must be zero */
+    uint64_t seed;        /**< seed of the translation noise generator */
+} irllrec_align_spec;
+
+/** Noise modes of the translation loss (pinned values). */
+enum irllrec_align_noise {
+    IRLLREC_ALIGN_NOISE_GAUSSIAN = 0, /**< eps ~ N(0,1) elementwise, fresh each call (default) */
+    IRLLREC_ALIGN_NOISE_OFF = 1       /**< eps = 0: X~ = X, Y~ = Y */
+};
+
+/** Write defaults (dim 32, max_rows = max_cols = 4096, automatic blocking, seed 0).
+ *  @param spec         caller-owned; must not be NULL
+ *  @param struct_size  sizeof(irllrec_align_spec) as the caller sees it
+ *  @note Thread-safe; does not allocate. */
+IRLLREC_API void irllrec_align_spec_init(irllrec_align_spec *spec, uint32_t struct_size);
+
+/** Create a handle and its whole workspace.
+ *  @param ctx       owning context; the handle uses its allocator and thread count
+ *  @param spec      must not be NULL; a shorter spec is zero-extended, a longer
+ *                   one must have an all-zero tail
+ *  @param[out] out  new handle, or NULL on failure; free with irllrec_align_free()
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_VERSION,
+ *          IRLLREC_E_NOMEM
+ *  @note About (3 max_rows + (2 + n_slices) max_cols) d floats plus
+ *        threads x block_rows x block_cols floats; see irllrec_align_workspace_bytes().
+ *        The loss calls run on the context's threads and call sgemm from each of
+ *        them, on tiles small enough (rows x cols x d <= 2^18) that OpenBLAS runs
+ *        them on the calling thread; the library never changes the BLAS thread
+ *        count. Give the threads to the context. */
+IRLLREC_API irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *spec,
+                                                irllrec_align **out);
+
+/** Free a handle; NULL is allowed. */
+IRLLREC_API void irllrec_align_free(irllrec_align *h);
+
+/** Bytes this handle holds from the context's allocator (the whole workspace), or 0 for NULL. */
+IRLLREC_API int64_t irllrec_align_workspace_bytes(const irllrec_align *h);
+
+/** Choose the translation noise (enum irllrec_align_noise).
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL handle, unknown mode) */
+IRLLREC_API irllrec_status irllrec_align_set_noise(irllrec_align *h, int32_t mode);
+
+/** Copy out the 256-bit state of the noise generator (for checkpoints).
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL argument) */
+IRLLREC_API irllrec_status irllrec_align_get_rng_state(const irllrec_align *h, uint64_t state[4]);
+
+/** Restore a state from irllrec_align_get_rng_state().
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL argument, all-zero state) */
+IRLLREC_API irllrec_status irllrec_align_set_rng_state(irllrec_align *h, const uint64_t state[4]);
+
+/** Pairwise InfoNCE, forward and backward.
+ *  @param h      handle; not to be used concurrently
+ *  @param x      anchors, B x dim, 1 <= B <= max_rows; read only, borrowed for this call
+ *  @param y      candidates, M x dim, 1 <= M <= max_cols; read only
+ *  @param pos    B positive column ids in [0, M), or NULL for pos[b] = b (needs B <= M)
+ *  @param tau    temperature, finite, >= IRLLREC_ALIGN_TAU_MIN
+ *  @param scale  s, finite (IRLLRec passes 1/B)
+ *  @param dx     B x dim, receives += dL/dX; dx.data == NULL skips it
+ *  @param dy     M x dim, receives += dL/dY; dy.data == NULL skips it (both NULL:
+ *                loss only, the backward sweep is skipped).
+ *                dx and dy may overlap each other or the inputs: inputs are
+ *                copied before any output is written, dx is added before dy.
+ *  @param[out] loss  L, or NULL
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL handle or data, bad pos, bad tau or
+ *          scale), IRLLREC_E_SHAPE, IRLLREC_E_NUMERIC (non-finite input, loss or
+ *          gradient). On failure nothing is written.
+ *  @note Does not allocate. Failure details: irllrec_ctx_errmsg(). */
+IRLLREC_API irllrec_status irllrec_align_infonce(irllrec_align *h, irllrec_mat x, irllrec_mat y,
+                                                 const int32_t *pos, double tau, double scale,
+                                                 irllrec_mat dx, irllrec_mat dy, double *loss);
+
+/** Exact translation alignment with the handle's noise mode (fresh noise each call).
+ *  @param x, y   N x dim each, N <= max_rows and N <= max_cols; read only
+ *  @param dx, dy N x dim, receive += dL/dX, dL/dY (data == NULL skips); may overlap
+ *  @param[out] loss  L, or NULL
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_NUMERIC.
+ *          On failure nothing is written and the generator does not advance.
+ *  @note Does not allocate. Memory is O(threads x block), never N x N. */
+IRLLREC_API irllrec_status irllrec_align_translation(irllrec_align *h, irllrec_mat x,
+                                                     irllrec_mat y, irllrec_mat dx,
+                                                     irllrec_mat dy, double *loss);
+
+/** Exact translation alignment with caller-given noise (tests, golden comparisons).
+ *  @param eps_x, eps_y  N x dim noise for X and Y; read only
+ *  Other parameters and results as irllrec_align_translation(); the generator is not used. */
+IRLLREC_API irllrec_status irllrec_align_translation_noise(irllrec_align *h, irllrec_mat x,
+                                                           irllrec_mat y, irllrec_mat eps_x,
+                                                           irllrec_mat eps_y, irllrec_mat dx,
+                                                           irllrec_mat dy, double *loss);
+
+/** Sampled translation alignment: an APPROXIMATION of the exact loss. The sum
+ *  runs over a subset S of nodes, as rows and as columns (so every row's
+ *  positive is in its denominator):
+ *    L_S = -(1/|S|) sum_{n in S} log( exp(c_nn) / (sum_{m in S} exp(c_nm) + 1e-8) + 1e-8 ).
+ *  With S = all nodes this is the exact loss.
+ *  @param ids    n_ids node ids in [0, N) (e.g. the batch nodes; repeats allowed),
+ *                or NULL to draw n_ids distinct nodes from the handle's generator
+ *  @param n_ids  |S|, 1 <= n_ids <= N
+ *  Gradients are added to the rows named in S only. Noise as irllrec_align_translation().
+ *  @return as irllrec_align_translation(). */
+IRLLREC_API irllrec_status irllrec_align_translation_sampled(irllrec_align *h, irllrec_mat x,
+                                                             irllrec_mat y, const int32_t *ids,
+                                                             int64_t n_ids, irllrec_mat dx,
+                                                             irllrec_mat dy, double *loss);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IRLLREC_ALIGN_H */

@@ -1,0 +1,290 @@
+/* Blocked, fused softmax cross-entropy over cosine logits (see engine.h).
+ *
+ * One row block at a time: sweep 1 forms the logits of each column block with
+ * sgemm, exponentiates them in place and adds up the row sums; the head turns
+ * the sums into the loss and gradient coefficients; sweep 2 scales the
+ * exponentials into dL/dlogit and pushes them through two more sgemms. When a
+ * row block spans all columns in one block (the usual case: the buffer is
+ * block_rows x n_cols), sweep 2 reuses sweep 1's exponentials, so every logit
+ * is exponentiated once; otherwise sweep 2 recomputes the block. */
+#include <math.h>
+#include <string.h>
+#include "engine.h"
+
+/* When every logit lies in [-inv_tau, inv_tau] (normalised rows, |cos| <= 1)
+ * the constant shift M = inv_tau is a max: exp(t - M) <= ~1 never overflows,
+ * and if the range 2*inv_tau is below this bound nothing underflows to zero
+ * either (e^-80 ~ 1.8e-35 is a normal float), so no per-row max pass is
+ * needed. Larger ranges (tau < 0.025) fall back to a streaming row max. */
+#define XENT_FIXED_SHIFT_RANGE 80.0f
+
+/* The exponential pass is a fifth to a third of the work. The library is
+ * built for the x86-64 baseline (SSE2, 4 lanes); with gcc on glibc/x86-64 it
+ * also gets an AVX2 copy (8 lanes), picked at load time by an ifunc. Both
+ * copies perform the same elementwise operations in the same order (no FMA
+ * contraction in ISO C mode, fixed summation lanes), so results are bitwise
+ * identical. Not under sanitizers: the ifunc resolver runs during relocation,
+ * before a sanitizer runtime is initialised (TSan crashes there). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__) &&                       \
+    !defined(IRLLREC_NO_TARGET_CLONES)
+#define XENT_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define XENT_CLONES
+#endif
+
+/* exp(v) for v <= ~0 (v >= -2^30), written so gcc -O3 vectorises the loop
+ * that calls it: Cody-Waite reduction v = k ln2 + r, |r| <= ln2/2, a degree-6
+ * polynomial for e^r (Cephes expf coefficients), and 2^k assembled in the
+ * exponent bits. k < -126 (v < ~-87.3) gives exactly 0, avoiding a branch. */
+static inline float exp_nonpos(float v)
+{
+    union {
+        int32_t i;
+        float f;
+    } s;
+    float kf = v * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23 rounds to nearest */
+    float r, p;
+    int32_t k;
+    kf -= 12582912.0f;
+    r = v - kf * 0.693145751953125f;
+    r -= kf * 1.428606765330187045e-06f;
+    p = 1.9875691500E-4f;
+    p = p * r + 1.3981999507E-3f;
+    p = p * r + 8.3334519073E-3f;
+    p = p * r + 4.1665795894E-2f;
+    p = p * r + 1.6666665459E-1f;
+    p = p * r + 5.0000001201E-1f;
+    p = p * r * r + r + 1.0f;
+    k = (int32_t)kf;
+    s.i = k < -126 ? 0 : (k + 127) * (1 << 23);
+    return p * s.f;
+}
+
+static float max_f(const float *x, int64_t n)
+{
+    float m = x[0];
+    for (int64_t j = 1; j < n; j++) m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+/* The sum runs in double over eight fixed lanes, fused with the exponential:
+ * an in-order double reduction would not vectorise (no reassociation without
+ * -ffast-math) and would be latency-bound; fixed lanes keep it deterministic. */
+XENT_CLONES double irllrec__xent_exp_sum(float *restrict x, int64_t n, float shift)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, tail = 0.0;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) {
+            const float e = exp_nonpos(x[j + l] - shift);
+            x[j + l] = e;
+            acc[l] += (double)e;
+        }
+    for (; j < n; j++) {
+        const float e = exp_nonpos(x[j] - shift);
+        x[j] = e;
+        tail += (double)e;
+    }
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) +
+           tail;
+}
+
+int64_t irllrec__xent_thread_floats(int64_t block_rows, int64_t block_cols, int64_t d)
+{
+    /* the logit block, then alpha-scaled rows of xn; rounded to 64 bytes */
+    return (block_rows * block_cols + block_rows * d + 15) & ~(int64_t)15;
+}
+
+static int64_t target_of(const irllrec__xent *jb, int64_t row)
+{
+    return jb->target ? (int64_t)jb->target[row] : row;
+}
+
+static int fixed_shift(const irllrec__xent *jb)
+{
+    return 2.0f * jb->inv_tau <= XENT_FIXED_SHIFT_RANGE;
+}
+
+/* Width of the column tiles every sgemm call works on: rows * width * d stays
+ * at or below 2^18, the size up to which OpenBLAS runs a product on the
+ * calling thread (interface/gemm.c: MNK <= SMP_THRESHOLD_MIN *
+ * GEMM_MULTITHREAD_THRESHOLD = 65536 * 4). The context's threads then never
+ * stack on top of a BLAS thread pool (measured ~10x slower when they do), the
+ * library still never touches the BLAS thread setting, and a tile of fresh
+ * logits (32 x 256 floats) is still in L1/L2 when it is exponentiated. */
+#define XENT_TILE_MNK 262144
+
+static int64_t tile_width(const irllrec__xent *jb)
+{
+    int64_t w = XENT_TILE_MNK / (jb->block_rows * (int64_t)jb->d);
+    w &= ~(int64_t)15;
+    return w < 64 ? 64 : w;
+}
+
+/* One tile: logits of rows [r0, r0+rr) x columns [c, c+w) into tile (ld ld),
+ * then exponentials in place. With add_sums (sweep 1) the row sums are
+ * accumulated (and the streaming max kept); otherwise (recomputing in sweep
+ * 2) the final shifts are used. */
+static void tile_fwd(const irllrec__xent *jb, int64_t r0, int64_t rr, int64_t c, int64_t w,
+                     float *tile, int64_t ld, int add_sums)
+{
+    const int64_t d = jb->d;
+    double *shift = jb->row_aux, *den = shift + jb->n_rows;
+    const int fixed = fixed_shift(jb);
+    irllrec__sgemm(0, 1, rr, w, d, jb->inv_tau, jb->xn + r0 * d, d, jb->yn + c * d, d, 0.0f, tile,
+                   ld);
+    for (int64_t i = 0; i < rr; i++) {
+        float *row = tile + i * ld;
+        const int64_t g = r0 + i;
+        double sum;
+        if (add_sums && !fixed) {
+            /* Streaming max: rescale the partial sum when the max grows. */
+            const double bm = (double)max_f(row, w);
+            if (bm > shift[g]) {
+                den[g] *= exp(shift[g] - bm);
+                shift[g] = bm;
+            }
+        }
+        sum = irllrec__xent_exp_sum(row, w, (float)shift[g]);
+        if (add_sums) den[g] += sum;
+    }
+}
+
+/* Sweep 1: shift M_i, den_i = sum_j exp(t_ij - M_i) and the target logit. */
+static void forward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float *blk)
+{
+    double *shift = jb->row_aux, *den = shift + jb->n_rows, *tlog = den + jb->n_rows;
+    const int fixed = fixed_shift(jb);
+    const int64_t d = jb->d, tw = tile_width(jb);
+    for (int64_t i = r0; i < r0 + rr; i++) {
+        /* The target logit in double: it enters the loss directly, and the
+         * float GEMM's rounding of it would dominate the loss's noise. */
+        const float *xi = jb->xn + i * d, *yt = jb->yn + target_of(jb, i) * d;
+        double dot = 0.0;
+        for (int64_t k = 0; k < d; k++) dot += (double)xi[k] * (double)yt[k];
+        tlog[i] = (double)jb->inv_tau * dot;
+        shift[i] = fixed ? (double)jb->inv_tau : -HUGE_VAL;
+        den[i] = 0.0;
+    }
+    for (int64_t c0 = 0; c0 < jb->n_cols; c0 += jb->block_cols) {
+        const int64_t cc = jb->n_cols - c0 < jb->block_cols ? jb->n_cols - c0 : jb->block_cols;
+        for (int64_t c = c0; c < c0 + cc; c += tw) {
+            const int64_t w = c0 + cc - c < tw ? c0 + cc - c : tw;
+            tile_fwd(jb, r0, rr, c, w, blk + (c - c0), cc, 1);
+        }
+    }
+}
+
+/* Per-row loss and the coefficients of dC_ij = alpha_i e'_ij - beta_i [j = tgt],
+ * e'_ij = exp(t_ij - M_i), taken w.r.t. the cosine (hence the inv_tau). The
+ * derivations are in docs/math-align.md. */
+static void head_block(const irllrec__xent *jb, int64_t r0, int64_t rr)
+{
+    const int64_t n = jb->n_rows;
+    const double *shift = jb->row_aux, *den = shift + n, *tlog = den + n;
+    double *alpha = jb->row_aux + 3 * n, *beta = alpha + n;
+    const double s = jb->scale, it = (double)jb->inv_tau;
+    const double eps = 1e-8, log_eps = log(1e-8);
+    for (int64_t g = r0; g < r0 + rr; g++) {
+        if (jb->kind == IRLLREC__XENT_INFONCE) {
+            /* L_i = s (M + log den - t_tgt);  dL/dt_ij = s (e'_ij/den - [j = tgt]) */
+            jb->row_loss[g] = s * (shift[g] + log(den[g]) - tlog[g]);
+            alpha[g] = s * it / den[g];
+            beta[g] = s * it;
+        } else {
+            /* Denominator sum_j e^t_ij + eps = e^(M + D), D = log(den + eps e^-M),
+             * formed as a log-add so e^-M cannot overflow; den >= ~e^-80 here.
+             * q = e^(t_ii - M - D);  L_i = -s log(q + eps);
+             * dL/dt_ij = s w (e'_ij e^-D - [j = i]),  w = q / (q + eps). */
+            const double a = log(den[g]), b = log_eps - shift[g];
+            const double hi = a > b ? a : b, lo = a > b ? b : a;
+            const double dd = hi + log1p(exp(lo - hi));
+            const double q = exp(tlog[g] - shift[g] - dd);
+            const double w = q / (q + eps);
+            jb->row_loss[g] = -s * log(q + eps);
+            beta[g] = s * it * w;
+            alpha[g] = beta[g] * exp(-dd);
+        }
+    }
+}
+
+/* Sweep 2: dxn[rows] = dC yn, dyp += dC^T xn[rows]. With dC = diag(alpha) E -
+ * beta [target], the row scale alpha is applied to the small operands (the
+ * R x d result and a scaled copy of xn[rows]) instead of to the R x cols
+ * block: one pass less over the largest buffer. */
+static void backward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float *blk,
+                           float *xs, float *dyp)
+{
+    const int64_t n = jb->n_rows, d = jb->d, tw = tile_width(jb);
+    const double *alpha = jb->row_aux + 3 * n, *beta = alpha + n;
+    const int recompute = jb->n_cols > jb->block_cols;
+    for (int64_t i = 0; i < rr; i++)
+        for (int64_t k = 0; k < d; k++)
+            xs[i * d + k] = (float)alpha[r0 + i] * jb->xn[(r0 + i) * d + k];
+    for (int64_t c0 = 0; c0 < jb->n_cols; c0 += jb->block_cols) {
+        const int64_t cc = jb->n_cols - c0 < jb->block_cols ? jb->n_cols - c0 : jb->block_cols;
+        for (int64_t c = c0; c < c0 + cc; c += tw) {
+            const int64_t w = c0 + cc - c < tw ? c0 + cc - c : tw;
+            float *tile = blk + (c - c0);
+            if (recompute) tile_fwd(jb, r0, rr, c, w, tile, cc, 0);
+            irllrec__sgemm(0, 0, rr, d, w, 1.0f, tile, cc, jb->yn + c * d, d,
+                           c == 0 ? 0.0f : 1.0f, jb->dxn + r0 * d, d);
+            irllrec__sgemm(1, 0, w, d, rr, 1.0f, tile, cc, xs, d, 1.0f, dyp + c * d, d);
+        }
+    }
+    for (int64_t g = r0; g < r0 + rr; g++) {
+        const int64_t t = target_of(jb, g);
+        const float a = (float)alpha[g], b = (float)beta[g];
+        float *restrict dx = jb->dxn + g * d, *restrict dy = dyp + t * d;
+        const float *restrict xr = jb->xn + g * d, *restrict yr = jb->yn + t * d;
+        for (int64_t k = 0; k < d; k++) dx[k] = a * dx[k] - b * yr[k];
+        for (int64_t k = 0; k < d; k++) dy[k] -= b * xr[k];
+    }
+}
+
+/* Thread t runs whole slices; slice g owns rows share(n_rows, g, n_slices)
+ * and the partial dyn + g * n_cols * d, so the order of every floating-point
+ * operation is fixed by the slicing, never by the thread count. */
+static void slice_task(void *ud, int32_t t, int32_t nt)
+{
+    const irllrec__xent *jb = (const irllrec__xent *)ud;
+    const int64_t d = jb->d;
+    float *blk = jb->blk + (int64_t)t * irllrec__xent_thread_floats(jb->block_rows, jb->block_cols, jb->d);
+    float *xs = blk + jb->block_rows * jb->block_cols;
+    int64_t g0, g1;
+    irllrec__share(jb->n_slices, t, nt, &g0, &g1);
+    for (int64_t g = g0; g < g1; g++) {
+        float *dyp = jb->dyn + g * jb->n_cols * d;
+        int64_t lo, hi;
+        if (jb->need_grad) memset(dyp, 0, (size_t)(jb->n_cols * d) * sizeof(float));
+        irllrec__share(jb->n_rows, (int32_t)g, jb->n_slices, &lo, &hi);
+        for (int64_t r0 = lo; r0 < hi; r0 += jb->block_rows) {
+            const int64_t rr = hi - r0 < jb->block_rows ? hi - r0 : jb->block_rows;
+            forward_block(jb, r0, rr, blk);
+            head_block(jb, r0, rr);
+            if (jb->need_grad) backward_block(jb, r0, rr, blk, xs, dyp);
+        }
+    }
+}
+
+/* dyn[0] += dyn[1] + ... in slice order, columns split over threads. */
+static void reduce_task(void *ud, int32_t t, int32_t nt)
+{
+    const irllrec__xent *jb = (const irllrec__xent *)ud;
+    const int64_t stride = jb->n_cols * jb->d;
+    int64_t lo, hi;
+    irllrec__share(stride, t, nt, &lo, &hi);
+    for (int32_t g = 1; g < jb->n_slices; g++) {
+        float *restrict acc = jb->dyn;
+        const float *restrict part = jb->dyn + g * stride;
+        for (int64_t k = lo; k < hi; k++) acc[k] += part[k];
+    }
+}
+
+void irllrec__xent_run(irllrec_ctx *ctx, irllrec__xent *job)
+{
+    (void)irllrec__parallel(ctx, job->n_threads, slice_task, job);
+    if (job->need_grad && job->n_slices > 1)
+        (void)irllrec__parallel(ctx, job->n_threads, reduce_task, job);
+}

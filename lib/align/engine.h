@@ -1,0 +1,63 @@
+/* Blocked softmax cross-entropy over cosine logits: the engine behind the
+ * alignment losses (lib/align/align.c). Never installed.
+ *
+ * Rows x_i and columns y_j are already L2-normalised (ld = d). The logits
+ * t_ij = inv_tau * <x_i, y_j> are produced block by block with sgemm and never
+ * held for more than block_rows x block_cols at a time. Every row i has one
+ * target column tgt(i). Per row the engine forms
+ *   den_i = sum_j exp(t_ij - M_i)           (double)
+ * where M_i is a shift that is >= every t_ij up to rounding (see engine.c),
+ * then a "head" turns (t_i,tgt(i), M_i, den_i) into the row's loss and the
+ * two coefficients of its logit gradient
+ *   dL/dx-logit:  dC_ij = alpha_i * exp(t_ij - M_i) - beta_i * [j == tgt(i)]
+ * (already multiplied by inv_tau, i.e. taken w.r.t. the cosine), and the
+ * backward sweep accumulates dxn = dC yn and dyn = dC^T xn. */
+#ifndef IRLLREC_ALIGN_ENGINE_H
+#define IRLLREC_ALIGN_ENGINE_H
+
+#include "../internal.h"
+
+enum irllrec__xent_kind {
+    IRLLREC__XENT_INFONCE = 1, /* loss_i = s * (logsumexp_j t_ij - t_i,tgt) */
+    IRLLREC__XENT_TRAN = 2     /* loss_i = -s * log(e^t_ii / (sum_j e^t_ij + 1e-8) + 1e-8) */
+};
+
+typedef struct irllrec__xent {
+    /* problem */
+    const float *xn;        /* n_rows x d, ld = d */
+    const float *yn;        /* n_cols x d, ld = d */
+    int64_t n_rows, n_cols;
+    int32_t d;
+    int32_t kind;           /* enum irllrec__xent_kind */
+    const int32_t *target;  /* n_rows column ids; NULL: row i targets column i */
+    float inv_tau;          /* > 0 */
+    double scale;           /* s above */
+    int32_t need_grad;      /* 0: loss only (no backward sweep; dxn, dyn untouched) */
+    /* blocking: fixed at create, never derived from the thread count */
+    int64_t block_rows, block_cols;
+    int32_t n_slices;       /* row slices, each with its own dyn partial */
+    int32_t n_threads;
+    /* workspace, owned by the caller of the engine */
+    float *blk;             /* n_threads * irllrec__xent_thread_floats(...) */
+    double *row_loss;       /* n_rows: loss of each row (already scaled) */
+    double *row_aux;        /* 5 * n_rows: shift M, den, target logit, alpha, beta */
+    float *dxn;             /* n_rows x d: overwritten with dL/dxn */
+    float *dyn;             /* n_slices x n_cols x d: slice 0 ends holding dL/dyn */
+} irllrec__xent;
+
+/* Forward and backward in one call: fills row_loss, and with need_grad dxn and
+ * dyn[0 .. n_cols*d).
+ * Row blocks are spread over job->n_threads threads by whole slices, so the
+ * bits of every output depend on the blocking and n_slices but not on the
+ * thread count (given a deterministic sgemm). Never fails, never allocates. */
+void irllrec__xent_run(irllrec_ctx *ctx, irllrec__xent *job);
+
+/* Scratch floats one thread needs (block of logits plus a scaled row copy). */
+int64_t irllrec__xent_thread_floats(int64_t block_rows, int64_t block_cols, int64_t d);
+
+/* exp(x[j] - shift) for j < n, in place, for x[j] - shift <= ~0; values
+ * below -87 give 0. Relative error ~1.3e-7 (1-2 ulp). Returns the sum in
+ * double. Exposed for the tests. */
+double irllrec__xent_exp_sum(float *x, int64_t n, float shift);
+
+#endif /* IRLLREC_ALIGN_ENGINE_H */
