@@ -71,7 +71,9 @@ static float max_f(const float *x, int64_t n)
 /* The sum runs in double over eight fixed lanes, fused with the exponential:
  * an in-order double reduction would not vectorise (no reassociation without
  * -ffast-math) and would be latency-bound; fixed lanes keep it deterministic. */
-XENT_CLONES double irllrec__xent_exp_sum(float *restrict x, int64_t n, float shift)
+/* static, because gcc gives the ifunc resolver of a non-static clone default
+ * visibility, which would leak an internal symbol from the shared object. */
+XENT_CLONES static double xent_exp_sum(float *restrict x, int64_t n, float shift)
 {
     double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, tail = 0.0;
     int64_t j = 0;
@@ -88,6 +90,11 @@ XENT_CLONES double irllrec__xent_exp_sum(float *restrict x, int64_t n, float shi
     }
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) +
            tail;
+}
+
+double irllrec__xent_exp_sum(float *x, int64_t n, float shift)
+{
+    return xent_exp_sum(x, n, shift);
 }
 
 int64_t irllrec__xent_thread_floats(int64_t block_rows, int64_t block_cols, int64_t d)
@@ -146,7 +153,7 @@ static void tile_fwd(const irllrec__xent *jb, int64_t r0, int64_t rr, int64_t c,
                 shift[g] = bm;
             }
         }
-        sum = irllrec__xent_exp_sum(row, w, (float)shift[g]);
+        sum = xent_exp_sum(row, w, (float)shift[g]);
         if (add_sums) den[g] += sum;
     }
 }
