@@ -1,0 +1,53 @@
+/* Internal layout of irllrec_dataset and the helpers shared by the text
+ * parser, the pair builder and the sampler. Never installed. */
+#ifndef IRLLREC_DATA_DATASET_H
+#define IRLLREC_DATA_DATASET_H
+
+#include "../internal.h"
+
+/* One split as CSR in both directions. Index arrays may be longer than nnz
+ * (duplicates are removed in place), so their allocated sizes are kept for
+ * the sized free. */
+typedef struct irllrec__split {
+    int64_t nnz;
+    int64_t *u_ptr;      /* n_users + 1 */
+    int32_t *u_idx;      /* item ids, ascending within each user */
+    int64_t *i_ptr;      /* n_items + 1 */
+    int32_t *i_idx;      /* user ids, ascending within each item */
+    size_t u_idx_bytes;
+    size_t i_idx_bytes;
+} irllrec__split;
+
+struct irllrec_dataset {
+    irllrec_ctx *ctx;
+    int64_t n_users;
+    int64_t n_items;
+    irllrec__split split[3];
+};
+
+/* Allocate an empty dataset of the given shape (splits all empty). */
+irllrec_status irllrec__dataset_alloc(irllrec_ctx *ctx, int64_t n_users, int64_t n_items,
+                                      irllrec_dataset **out);
+
+/* Fill split s of ds from n (user, item) pairs already known to be in range:
+ * bucket by user, sort rows, drop duplicate pairs, build the transpose. */
+irllrec_status irllrec__dataset_fill_split(irllrec_dataset *ds, int32_t s, const int32_t *u,
+                                           const int32_t *it, int64_t n);
+
+/* Scan a stats.json text for top-level integer keys "n_users" and "n_items".
+ * *n_users / *n_items are set to -1 when a key is absent. E_FORMAT (naming
+ * @p path and the byte offset) on malformed JSON structure or a bad value. */
+irllrec_status irllrec__stats_scan(irllrec_ctx *ctx, const char *path, const char *text,
+                                   size_t len, int64_t *n_users, int64_t *n_items);
+
+/* Parse one LightGCN text buffer. Pass u == NULL to validate and count only
+ * (*n_pairs receives the pair count, *max_user / *max_item the largest ids
+ * seen or -1); with arrays, the buffer must have been validated by a
+ * counting pass with the same limits and the pairs are written in file
+ * order. Ids >= user_limit / item_limit (when > 0) fail with E_SHAPE. */
+irllrec_status irllrec__parse_pairs(irllrec_ctx *ctx, const char *path, const char *text,
+                                    size_t len, int64_t user_limit, int64_t item_limit,
+                                    const char *limit_src, int32_t *u, int32_t *it,
+                                    int64_t *n_pairs, int64_t *max_user, int64_t *max_item);
+
+#endif /* IRLLREC_DATA_DATASET_H */
