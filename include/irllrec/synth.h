@@ -34,17 +34,40 @@ typedef struct irllrec_synth_spec {
     double val_frac;           /**< per-user share held out for validation (default 0.2) */
     double test_frac;          /**< per-user share held out for test (default 0.2) */
     uint64_t seed;             /**< default 2025 */
+    /* Fields below were added after the first layout. For each of them 0
+     * means "the default", so a caller compiled against the shorter struct
+     * (whose tail the library zero-fills) gets the defaults. */
+    int32_t min_degree;        /**< minimum interactions per user, capped at n_items (0: default 3) */
+    int32_t max_dominant;      /**< most dominant intents per user or item, 1..64 (0: default 3) */
 } irllrec_synth_spec;
 
-/** Write defaults. */
+/** Write defaults into the first @p struct_size bytes of @p spec (NULL is a
+ *  no-op) and set spec->struct_size = @p struct_size (capped at the library's size).
+ *  @note Thread-safe, never fails, does not allocate. */
 IRLLREC_API void irllrec_synth_spec_init(irllrec_synth_spec *spec, uint32_t struct_size);
 
 /** Generate into folder @p dir (which must exist): train.txt, val.txt,
  *  test.txt, stats.json (with "synthetic": true), and the four float32 .npy
  *  text-embedding stand-ins usr_prf.npy, itm_prf.npy (profile_dim wide) and
  *  usr_int.npy, itm_int.npy (intent_dim wide). Every user has at least one
- *  train interaction. Same spec -> same bytes.
- *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_VERSION, IRLLREC_E_IO, IRLLREC_E_NOMEM */
+ *  train interaction. Same spec -> same bytes, whatever the context's thread
+ *  count. The model is described in docs/synthetic-data.md.
+ *
+ *  Validation: n_users and n_items in 1..2^28; n_intents in 1..min(n_items, 65536);
+ *  profile_dim and intent_dim in 1..65536; 0 < mean_degree < n_items;
+ *  popularity_skew in [0, 10]; text_noise in [0, 100]; misleading_frac in [0, 1];
+ *  val_frac, test_frac in [0, 1) with val_frac + test_frac < 1; min_degree >= 0;
+ *  max_dominant in 0..64.
+ *
+ *  Files are written under temporary names in @p dir and renamed into place
+ *  at the end (stats.json last); on failure the temporary files are removed
+ *  and no final file is touched.
+ *  @param ctx   context (not NULL); its thread count is used for the embeddings
+ *  @param spec  borrowed for this call; older (shorter) structs are accepted
+ *  @param dir   existing folder; borrowed
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (bad spec, message names the field),
+ *          IRLLREC_E_VERSION (struct_size), IRLLREC_E_IO (message names the path),
+ *          IRLLREC_E_NOMEM */
 IRLLREC_API irllrec_status irllrec_synth_write(irllrec_ctx *ctx, const irllrec_synth_spec *spec,
                                                const char *dir);
 
