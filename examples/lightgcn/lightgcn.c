@@ -81,6 +81,7 @@ struct lgcn {
     int32_t *col;    /* nnz */
     float *val;      /* nnz: 1/sqrt(deg r deg c) */
     int32_t *rev;    /* nnz: position of the reverse edge */
+    uint8_t *keepbit; /* nnz: this step's edge mask */
     int64_t *fend, *tend;
     int32_t *fcol, *tcol;
     float *fval, *tval;
@@ -215,6 +216,7 @@ void lgcn_free(lgcn *m)
     free(m->col);
     free(m->val);
     free(m->rev);
+    free(m->keepbit);
     free(m->fend);
     free(m->tend);
     free(m->fcol);
@@ -353,6 +355,7 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
     m->key = mix64(s->seed ^ 0x6c67636e2d64726fULL); /* stream apart from the init RNG */
     st = build_graph(m, train, err, errcap);
     if (st != IRLLREC_OK) goto fail_out;
+    m->keepbit = (uint8_t *)malloc((size_t)(m->nnz > 0 ? m->nnz : 1));
     m->fend = (int64_t *)malloc((size_t)N * sizeof(int64_t));
     m->tend = (int64_t *)malloc((size_t)N * sizeof(int64_t));
     m->fcol = (int32_t *)malloc((size_t)(m->nnz > 0 ? m->nnz : 1) * sizeof(int32_t));
@@ -368,7 +371,7 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
     m->esplit = (int64_t *)calloc((size_t)m->nt + 1, sizeof(int64_t));
     m->n_chunks = (N + LG_CHUNK - 1) / LG_CHUNK;
     m->chunk_sum = (double *)calloc((size_t)m->n_chunks, sizeof(double));
-    if (!m->fend || !m->tend || !m->fcol || !m->tcol || !m->fval || !m->tval || !m->E ||
+    if (!m->keepbit || !m->fend || !m->tend || !m->fcol || !m->tcol || !m->fval || !m->tval || !m->E ||
         !m->final || !m->grad || !m->dfinal || !m->g[0] || !m->g[1] || !m->esplit ||
         !m->chunk_sum) {
         st = fail(err, errcap, IRLLREC_E_NOMEM, "out of memory for embeddings");
@@ -429,69 +432,117 @@ const float *lgcn_layer(const lgcn *m, int32_t l)
 /* ---- kernels ------------------------------------------------------------- */
 
 /* y = sum_e val[e] * X[col[e]]; then Y[r] = y, and F[r] = (first ? X[r] : F[r]) + y.
- * D is a compile-time constant in the specialised copies so the row loop
- * becomes a few vector registers. */
-static inline void fwd_rows(int64_t lo, int64_t hi, lg_view v, const float *restrict X,
-                            float *restrict Y, float *restrict F, int32_t first, int32_t D)
-{
-    float y[256];
-    for (int64_t r = lo; r < hi; r++) {
-        const float *xr = X + r * D;
-        float *fr = F + r * D;
-        for (int32_t c = 0; c < D; c++) y[c] = 0.0f;
-        for (int64_t e = v.beg[r]; e < v.end[r]; e++) {
-            const float *xc = X + (int64_t)v.col[e] * D;
-            float a = v.val[e];
-            for (int32_t c = 0; c < D; c++) y[c] += a * xc[c];
-        }
-        for (int32_t c = 0; c < D; c++) Y[r * D + c] = y[c];
-        if (first)
-            for (int32_t c = 0; c < D; c++) fr[c] = xr[c] + y[c];
-        else
-            for (int32_t c = 0; c < D; c++) fr[c] += y[c];
+ * The body is a macro so the d = 32 copy sees a constant width and a
+ * fixed-size accumulator, which keeps y in two (AVX-512) or four (AVX2)
+ * registers; target_clones picks the widest ISA at load time. */
+#define LG_FWD_BODY(D, YCAP)                                                   \
+    for (int64_t r = lo; r < hi; r++) {                                        \
+        float y[YCAP];                                                         \
+        const float *xr = X + r * (D);                                         \
+        float *fr = F + r * (D);                                               \
+        float *yr = Y + r * (D);                                               \
+        for (int32_t c = 0; c < (D); c++) y[c] = 0.0f;                         \
+        for (int64_t e = v.beg[r]; e < v.end[r]; e++) {                        \
+            const float *xc = X + (int64_t)v.col[e] * (D);                     \
+            const float a = v.val[e];                                          \
+            for (int32_t c = 0; c < (D); c++) y[c] += a * xc[c];               \
+        }                                                                      \
+        for (int32_t c = 0; c < (D); c++) yr[c] = y[c];                        \
+        if (first)                                                             \
+            for (int32_t c = 0; c < (D); c++) fr[c] = xr[c] + y[c];            \
+        else                                                                   \
+            for (int32_t c = 0; c < (D); c++) fr[c] += y[c];                   \
     }
-}
 
 /* Y[r] = B[r] (+ B2[r]) + sum_e val[e] * G[col[e]]. */
-static inline void bwd_rows(int64_t lo, int64_t hi, lg_view v, const float *restrict G,
-                            const float *restrict B, const float *restrict B2, float *restrict Y,
-                            int32_t D)
-{
-    float y[256];
-    for (int64_t r = lo; r < hi; r++) {
-        for (int32_t c = 0; c < D; c++) y[c] = B[r * D + c];
-        if (B2 != NULL)
-            for (int32_t c = 0; c < D; c++) y[c] += B2[r * D + c];
-        for (int64_t e = v.beg[r]; e < v.end[r]; e++) {
-            const float *gc = G + (int64_t)v.col[e] * D;
-            float a = v.val[e];
-            for (int32_t c = 0; c < D; c++) y[c] += a * gc[c];
-        }
-        for (int32_t c = 0; c < D; c++) Y[r * D + c] = y[c];
+#define LG_BWD_BODY(D, YCAP)                                                   \
+    for (int64_t r = lo; r < hi; r++) {                                        \
+        float y[YCAP];                                                         \
+        float *yr = Y + r * (D);                                               \
+        for (int32_t c = 0; c < (D); c++) y[c] = B[r * (D) + c];               \
+        if (B2 != NULL)                                                        \
+            for (int32_t c = 0; c < (D); c++) y[c] += B2[r * (D) + c];         \
+        for (int64_t e = v.beg[r]; e < v.end[r]; e++) {                        \
+            const float *gc = G + (int64_t)v.col[e] * (D);                     \
+            const float a = v.val[e];                                          \
+            for (int32_t c = 0; c < (D); c++) y[c] += a * gc[c];               \
+        }                                                                      \
+        for (int32_t c = 0; c < (D); c++) yr[c] = y[c];                        \
     }
-}
 
 #define LG_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
-LG_CLONES static void fwd32(int64_t lo, int64_t hi, lg_view v, const float *X, float *Y, float *F,
-                            int32_t first)
+/* d = 32: the row accumulator lives in four 8-float vectors (GCC/Clang
+ * vector extensions, not intrinsics), so it stays in registers; the
+ * auto-vectorised form above spilled it and took a scalar path. */
+typedef float lg_v8 __attribute__((vector_size(32)));
+
+/* Unaligned 8-float load/store; macros, because passing vectors by value
+ * across functions compiled for different ISAs changes the ABI. */
+#define LD8(dst, p) memcpy(&(dst), (p), sizeof(lg_v8))
+#define ST8(p, src) memcpy((p), &(src), sizeof(lg_v8))
+/* y_k += a * x[8k .. 8k+8) for k = 0..3 */
+#define AXPY32(a, x)                                                           \
+    do {                                                                       \
+        lg_v8 x0_, x1_, x2_, x3_;                                              \
+        LD8(x0_, (x));                                                         \
+        LD8(x1_, (x) + 8);                                                     \
+        LD8(x2_, (x) + 16);                                                    \
+        LD8(x3_, (x) + 24);                                                    \
+        y0 += (a) * x0_;                                                       \
+        y1 += (a) * x1_;                                                       \
+        y2 += (a) * x2_;                                                       \
+        y3 += (a) * x3_;                                                       \
+    } while (0)
+#define STORE32(p)                                                             \
+    do {                                                                       \
+        ST8((p), y0);                                                          \
+        ST8((p) + 8, y1);                                                      \
+        ST8((p) + 16, y2);                                                     \
+        ST8((p) + 24, y3);                                                     \
+    } while (0)
+
+LG_CLONES static void fwd32(int64_t lo, int64_t hi, lg_view v, const float *restrict X,
+                            float *restrict Y, float *restrict F, int32_t first)
 {
-    fwd_rows(lo, hi, v, X, Y, F, first, 32);
+    for (int64_t r = lo; r < hi; r++) {
+        lg_v8 y0 = {0}, y1 = {0}, y2 = {0}, y3 = {0};
+        float *yr = Y + r * 32, *fr = F + r * 32;
+        const float one = 1.0f;
+        for (int64_t e = v.beg[r]; e < v.end[r]; e++)
+            AXPY32(v.val[e], X + (int64_t)v.col[e] * 32);
+        STORE32(yr);
+        /* F[r] = base + y, base = X[r] on the first layer, else F[r] */
+        AXPY32(one, first ? X + r * 32 : fr);
+        STORE32(fr);
+    }
 }
-LG_CLONES static void fwdn(int64_t lo, int64_t hi, lg_view v, const float *X, float *Y, float *F,
-                           int32_t first, int32_t d)
+LG_CLONES static void fwdn(int64_t lo, int64_t hi, lg_view v, const float *restrict X,
+                           float *restrict Y, float *restrict F, int32_t first, int32_t d)
 {
-    fwd_rows(lo, hi, v, X, Y, F, first, d);
+    LG_FWD_BODY(d, 256)
 }
-LG_CLONES static void bwd32(int64_t lo, int64_t hi, lg_view v, const float *G, const float *B,
-                            const float *B2, float *Y)
+LG_CLONES static void bwd32(int64_t lo, int64_t hi, lg_view v, const float *restrict G,
+                            const float *restrict B, const float *restrict B2, float *restrict Y)
 {
-    bwd_rows(lo, hi, v, G, B, B2, Y, 32);
+    for (int64_t r = lo; r < hi; r++) {
+        lg_v8 y0, y1, y2, y3;
+        const float one = 1.0f;
+        LD8(y0, B + r * 32);
+        LD8(y1, B + r * 32 + 8);
+        LD8(y2, B + r * 32 + 16);
+        LD8(y3, B + r * 32 + 24);
+        if (B2 != NULL) AXPY32(one, B2 + r * 32);
+        for (int64_t e = v.beg[r]; e < v.end[r]; e++)
+            AXPY32(v.val[e], G + (int64_t)v.col[e] * 32);
+        STORE32(Y + r * 32);
+    }
 }
-LG_CLONES static void bwdn(int64_t lo, int64_t hi, lg_view v, const float *G, const float *B,
-                           const float *B2, float *Y, int32_t d)
+LG_CLONES static void bwdn(int64_t lo, int64_t hi, lg_view v, const float *restrict G,
+                           const float *restrict B, const float *restrict B2, float *restrict Y,
+                           int32_t d)
 {
-    bwd_rows(lo, hi, v, G, B, B2, Y, d);
+    LG_BWD_BODY(d, 256)
 }
 
 /* ---- forward ------------------------------------------------------------- */
@@ -505,34 +556,50 @@ typedef struct fwd_job {
     uint64_t thresh;   /* keep iff 32-bit hash < thresh */
 } fwd_job;
 
-static inline int32_t kept(uint64_t key, uint64_t thresh, int64_t e)
+/* keep[e] for the edges of rows [lo, hi): one 64-bit hash of (step, e/2)
+ * serves two edges. A counter-based hash, not a sequential RNG, so any
+ * thread can draw any edge and the mask does not depend on the split. */
+static void draw_mask_rows(lgcn *m, int64_t lo, int64_t hi, uint64_t key, uint64_t thresh)
 {
-    uint64_t h = mix64(key + (uint64_t)(e >> 1) * 0x9e3779b97f4a7c15ULL);
-    uint64_t half = (e & 1) ? (h >> 32) : (h & 0xffffffffULL);
-    return half < thresh;
+    int64_t e0 = m->indptr[lo], e1 = m->indptr[hi];
+    uint8_t *keep = m->keepbit;
+    for (int64_t pr = e0 >> 1; 2 * pr < e1; pr++) {
+        uint64_t h = mix64(key + (uint64_t)pr * 0x9e3779b97f4a7c15ULL);
+        int64_t e = 2 * pr;
+        if (e >= e0) keep[e] = (h & 0xffffffffULL) < thresh;
+        if (e + 1 < e1) keep[e + 1] = (h >> 32) < thresh;
+    }
 }
 
-/* Each thread drops the edges of its own rows; the transposed view asks the
- * same question of the reverse edge, so the two views agree on every edge. */
-static void build_dropped_rows(lgcn *m, int64_t lo, int64_t hi, uint64_t key, uint64_t thresh)
+/* Each thread compacts its own rows (kept edges first in each row's slot,
+ * branch-free). The transposed view keeps edge (r, c) iff the directed edge
+ * (c, r) was kept, so the two views describe one dropped matrix and its
+ * transpose. */
+static void build_dropped_rows(lgcn *m, int64_t lo, int64_t hi)
 {
+    const uint8_t *keep = m->keepbit;
     for (int64_t r = lo; r < hi; r++) {
         int64_t p = m->indptr[r], q = m->indptr[r];
         for (int64_t e = m->indptr[r]; e < m->indptr[r + 1]; e++) {
-            if (kept(key, thresh, e)) {
-                m->fcol[p] = m->col[e];
-                m->fval[p] = m->val[e];
-                p++;
-            }
-            if (kept(key, thresh, m->rev[e])) {
-                m->tcol[q] = m->col[e];
-                m->tval[q] = m->val[e];
-                q++;
-            }
+            int32_t c = m->col[e];
+            float a = m->val[e];
+            m->fcol[p] = c;
+            m->fval[p] = a;
+            p += keep[e];
+            m->tcol[q] = c;
+            m->tval[q] = a;
+            q += keep[m->rev[e]];
         }
         m->fend[r] = p;
         m->tend[r] = q;
     }
+}
+
+static void mask_task(void *ud, int32_t t, int32_t nt)
+{
+    fwd_job *j = (fwd_job *)ud;
+    (void)nt;
+    draw_mask_rows(j->m, j->m->esplit[t], j->m->esplit[t + 1], j->step_key, j->thresh);
 }
 
 static void fwd_task(void *ud, int32_t t, int32_t nt)
@@ -544,7 +611,7 @@ static void fwd_task(void *ud, int32_t t, int32_t nt)
     const float *X = m->E + (size_t)j->layer * nd;
     float *Y = m->E + (size_t)(j->layer + 1) * nd;
     (void)nt;
-    if (j->build_mask) build_dropped_rows(m, lo, hi, j->step_key, j->thresh);
+    if (j->build_mask) build_dropped_rows(m, lo, hi);
     if (m->d == 32)
         fwd32(lo, hi, j->v, X, Y, m->final, j->layer == 0);
     else
@@ -580,15 +647,12 @@ void lgcn_forward(lgcn *m, int32_t mode)
     if (m->L == 0) {
         memcpy(m->final, m->E, (size_t)m->N * (size_t)m->d * sizeof(float));
         if (rebuild) {
-            int64_t lo, hi;
-            for (int32_t t = 0; t < m->nt; t++) {
-                lo = m->esplit[t];
-                hi = m->esplit[t + 1];
-                build_dropped_rows(m, lo, hi, j.step_key, j.thresh);
-            }
+            lgcn_run(m, mask_task, &j);
+            build_dropped_rows(m, 0, m->N);
         }
         return;
     }
+    if (rebuild) lgcn_run(m, mask_task, &j);
     for (int32_t l = 0; l < m->L; l++) {
         j.layer = l;
         j.build_mask = rebuild && l == 0;
