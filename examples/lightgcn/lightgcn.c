@@ -94,6 +94,9 @@ struct lgcn {
 
     int64_t *esplit;   /* nt + 1 row bounds balanced by edges */
     double *chunk_sum; /* per fixed row chunk, for thread-count-free sums */
+    double *bpr_loss;  /* per triple of the last batch */
+    float *bpr_g;
+    int64_t bpr_cap;
     int64_t n_chunks;
 
     lg_pool pool;
@@ -231,6 +234,8 @@ void lgcn_free(lgcn *m)
     free(m->g[1]);
     free(m->esplit);
     free(m->chunk_sum);
+    free(m->bpr_loss);
+    free(m->bpr_g);
     free(m);
 }
 
@@ -739,36 +744,85 @@ static double softplus(double x)
     return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
 }
 
-double lgcn_bpr(lgcn *m, const int32_t *users, const int32_t *pos, const int32_t *neg, int64_t b,
-                float *dfinal)
+typedef struct bpr_job {
+    lgcn *m;
+    const int32_t *u, *p, *q;
+    int64_t b;
+    float *df;
+} bpr_job;
+
+/* Phase 1, split by triple: the score difference x, softplus(x) and the
+ * common factor sigmoid(x) / b of every gradient term. */
+static void bpr_coef_task(void *ud, int32_t t, int32_t nt)
 {
-    int64_t d = m->d, U = m->U;
-    double total = 0.0;
-    if (b <= 0) return 0.0;
-    for (int64_t k = 0; k < b; k++) {
-        const float *eu = m->final + users[k] * d;
-        const float *ei = m->final + (U + pos[k]) * d;
-        const float *ej = m->final + (U + neg[k]) * d;
-        float *gu = dfinal + users[k] * d;
-        float *gi = dfinal + (U + pos[k]) * d;
-        float *gj = dfinal + (U + neg[k]) * d;
+    bpr_job *j = (bpr_job *)ud;
+    lgcn *m = j->m;
+    int64_t d = m->d, U = m->U, chunk = j->b / nt, rem = j->b % nt;
+    int64_t k0 = t * chunk + (t < rem ? t : rem), k1 = k0 + chunk + (t < rem ? 1 : 0);
+    for (int64_t k = k0; k < k1; k++) {
+        const float *eu = m->final + j->u[k] * d;
+        const float *ei = m->final + (U + j->p[k]) * d;
+        const float *ej = m->final + (U + j->q[k]) * d;
         double sp = 0.0, sn = 0.0, x;
-        float g;
         for (int64_t c = 0; c < d; c++) {
             sp += (double)eu[c] * (double)ei[c];
             sn += (double)eu[c] * (double)ej[c];
         }
         x = sn - sp;
-        total += softplus(x);
+        m->bpr_loss[k] = softplus(x);
         /* d softplus(x)/dx = sigmoid(x); the loss is a mean over the batch. */
-        g = (float)(1.0 / (1.0 + exp(-x)) / (double)b);
-        for (int64_t c = 0; c < d; c++) {
-            float u = eu[c];
-            gu[c] += g * (ej[c] - ei[c]);
-            gi[c] -= g * u;
-            gj[c] += g * u;
+        m->bpr_g[k] = (float)(1.0 / (1.0 + exp(-x)) / (double)j->b);
+    }
+}
+
+/* Phase 2, split by destination row: every thread walks the whole batch in
+ * order and applies only the updates that land in its rows, so each row sees
+ * the same sequence of additions as a serial loop, whatever the split. */
+static void bpr_scatter_task(void *ud, int32_t t, int32_t nt)
+{
+    bpr_job *j = (bpr_job *)ud;
+    lgcn *m = j->m;
+    int64_t d = m->d, U = m->U, lo, hi;
+    (void)nt;
+    lgcn_row_share(m, t, &lo, &hi);
+    for (int64_t k = 0; k < j->b; k++) {
+        int64_t ru = j->u[k], ri = U + j->p[k], rj = U + j->q[k];
+        const float *eu = m->final + ru * d, *ei = m->final + ri * d, *ej = m->final + rj * d;
+        float g = m->bpr_g[k];
+        if (ru >= lo && ru < hi) {
+            float *gu = j->df + ru * d;
+            for (int64_t c = 0; c < d; c++) gu[c] += g * (ej[c] - ei[c]);
+        }
+        if (ri >= lo && ri < hi) {
+            float *gi = j->df + ri * d;
+            for (int64_t c = 0; c < d; c++) gi[c] -= g * eu[c];
+        }
+        if (rj >= lo && rj < hi) {
+            float *gj = j->df + rj * d;
+            for (int64_t c = 0; c < d; c++) gj[c] += g * eu[c];
         }
     }
+}
+
+double lgcn_bpr(lgcn *m, const int32_t *users, const int32_t *pos, const int32_t *neg, int64_t b,
+                float *dfinal)
+{
+    bpr_job j = {m, users, pos, neg, b, dfinal};
+    double total = 0.0;
+    if (b <= 0) return 0.0;
+    if (b > m->bpr_cap) {
+        double *l = (double *)realloc(m->bpr_loss, (size_t)b * sizeof(double));
+        float *g;
+        if (l == NULL) return NAN;
+        m->bpr_loss = l;
+        g = (float *)realloc(m->bpr_g, (size_t)b * sizeof(float));
+        if (g == NULL) return NAN;
+        m->bpr_g = g;
+        m->bpr_cap = b;
+    }
+    lgcn_run(m, bpr_coef_task, &j);
+    lgcn_run(m, bpr_scatter_task, &j);
+    for (int64_t k = 0; k < b; k++) total += m->bpr_loss[k];
     return total / (double)b;
 }
 
