@@ -105,9 +105,8 @@ int main(int argc, char **argv)
             t1 = bu_now(); ph[1] += t1 - t; t = t1;
             lgcn_bpr(m, u + s, p + s, q + s, b, df);
             t1 = bu_now(); ph[2] += t1 - t; t = t1;
-            lgcn_backward(m, df, NULL);
+            lgcn_backward_reg(m, df, NULL);
             t1 = bu_now(); ph[3] += t1 - t; t = t1;
-            lgcn_reg(m);
             memset(df, 0, (size_t)lgcn_n_nodes(m) * (size_t)lgcn_dim(m) * sizeof(float));
             t1 = bu_now(); ph[4] += t1 - t; t = t1;
             lgcn_opt_step(opt);
@@ -128,8 +127,8 @@ int main(int argc, char **argv)
     for (int e = 1; e <= n_ep; e++) printf(" %.3f", ep[e]);
     printf("\nmedian epoch: %.3f s over %d epochs (warm-up %.3f s), %d threads\n",
            bu_median(ep + 1, (size_t)n_ep), n_ep, ep[0], nt);
-    printf("phases of one epoch: sample %.3f, forward %.3f, bpr %.3f, backward %.3f, "
-           "reg+clear %.3f, adam %.3f s\n",
+    printf("phases of one epoch: sample %.3f, forward %.3f, bpr %.3f, backward+reg %.3f, "
+           "clear dE_final %.3f, adam %.3f s\n",
            ph[0], ph[1], ph[2], ph[3], ph[4], ph[5]);
     printf("validation pass (forward + full ranking): median %.3f s\n", bu_median(evt, 3));
     printf("peak RSS: %.1f MiB\n", bu_peak_rss_mib());

@@ -94,6 +94,7 @@ struct lgcn {
 
     int64_t *esplit;   /* nt + 1 row bounds balanced by edges */
     double *chunk_sum; /* per fixed row chunk, for thread-count-free sums */
+    double *rowsq;     /* N: |E(0)[r]|^2 from the fused reg */
     double *bpr_loss;  /* per triple of the last batch */
     float *bpr_g;
     int64_t bpr_cap;
@@ -235,6 +236,7 @@ void lgcn_free(lgcn *m)
     free(m->esplit);
     free(m->chunk_sum);
     free(m->bpr_loss);
+    free(m->rowsq);
     free(m->bpr_g);
     free(m);
 }
@@ -376,9 +378,10 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
     m->esplit = (int64_t *)calloc((size_t)m->nt + 1, sizeof(int64_t));
     m->n_chunks = (N + LG_CHUNK - 1) / LG_CHUNK;
     m->chunk_sum = (double *)calloc((size_t)m->n_chunks, sizeof(double));
+    m->rowsq = (double *)calloc((size_t)N, sizeof(double));
     if (!m->keepbit || !m->fend || !m->tend || !m->fcol || !m->tcol || !m->fval || !m->tval || !m->E ||
         !m->final || !m->grad || !m->dfinal || !m->g[0] || !m->g[1] || !m->esplit ||
-        !m->chunk_sum) {
+        !m->chunk_sum || !m->rowsq) {
         st = fail(err, errcap, IRLLREC_E_NOMEM, "out of memory for embeddings");
         goto fail_out;
     }
@@ -459,7 +462,8 @@ const float *lgcn_layer(const lgcn *m, int32_t l)
             for (int32_t c = 0; c < (D); c++) fr[c] += y[c];                   \
     }
 
-/* Y[r] = B[r] (+ B2[r]) + sum_e val[e] * G[col[e]]. */
+/* Y[r] = B[r] (+ B2[r]) + sum_e val[e] * G[col[e]] (+ two_l * W[r], with
+ * rowsq[r] = |W[r]|^2, when the reg term is fused into the last layer). */
 #define LG_BWD_BODY(D, YCAP)                                                   \
     for (int64_t r = lo; r < hi; r++) {                                        \
         float y[YCAP];                                                         \
@@ -471,6 +475,15 @@ const float *lgcn_layer(const lgcn *m, int32_t l)
             const float *gc = G + (int64_t)v.col[e] * (D);                     \
             const float a = v.val[e];                                          \
             for (int32_t c = 0; c < (D); c++) y[c] += a * gc[c];               \
+        }                                                                      \
+        if (W != NULL) {                                                       \
+            const float *w = W + r * (D);                                      \
+            double sq = 0.0;                                                   \
+            for (int32_t c = 0; c < (D); c++) {                                \
+                y[c] += two_l * w[c];                                          \
+                sq += (double)w[c] * (double)w[c];                             \
+            }                                                                  \
+            rowsq[r] = sq;                                                     \
         }                                                                      \
         for (int32_t c = 0; c < (D); c++) yr[c] = y[c];                        \
     }
@@ -528,7 +541,8 @@ LG_CLONES static void fwdn(int64_t lo, int64_t hi, lg_view v, const float *restr
     LG_FWD_BODY(d, 256)
 }
 LG_CLONES static void bwd32(int64_t lo, int64_t hi, lg_view v, const float *restrict G,
-                            const float *restrict B, const float *restrict B2, float *restrict Y)
+                            const float *restrict B, const float *restrict B2, float *restrict Y,
+                            const float *restrict W, float two_l, double *restrict rowsq)
 {
     for (int64_t r = lo; r < hi; r++) {
         lg_v8 y0, y1, y2, y3;
@@ -540,12 +554,19 @@ LG_CLONES static void bwd32(int64_t lo, int64_t hi, lg_view v, const float *rest
         if (B2 != NULL) AXPY32(one, B2 + r * 32);
         for (int64_t e = v.beg[r]; e < v.end[r]; e++)
             AXPY32(v.val[e], G + (int64_t)v.col[e] * 32);
+        if (W != NULL) {
+            const float *w = W + r * 32;
+            double sq = 0.0;
+            AXPY32(two_l, w);
+            for (int32_t c = 0; c < 32; c++) sq += (double)w[c] * (double)w[c];
+            rowsq[r] = sq;
+        }
         STORE32(Y + r * 32);
     }
 }
 LG_CLONES static void bwdn(int64_t lo, int64_t hi, lg_view v, const float *restrict G,
                            const float *restrict B, const float *restrict B2, float *restrict Y,
-                           int32_t d)
+                           const float *restrict W, float two_l, double *restrict rowsq, int32_t d)
 {
     LG_BWD_BODY(d, 256)
 }
@@ -674,6 +695,8 @@ typedef struct bwd_job {
     const float *B;  /* dfinal */
     const float *B2; /* dlayer[l] or NULL */
     float *Y;        /* gradient w.r.t. E(l) */
+    const float *W;  /* E(0) when the reg gradient is fused into this layer */
+    float two_l;
 } bwd_job;
 
 static void bwd_task(void *ud, int32_t t, int32_t nt)
@@ -683,9 +706,9 @@ static void bwd_task(void *ud, int32_t t, int32_t nt)
     int64_t lo = m->esplit[t], hi = m->esplit[t + 1];
     (void)nt;
     if (m->d == 32)
-        bwd32(lo, hi, j->v, j->G, j->B, j->B2, j->Y);
+        bwd32(lo, hi, j->v, j->G, j->B, j->B2, j->Y, j->W, j->two_l, m->rowsq);
     else
-        bwdn(lo, hi, j->v, j->G, j->B, j->B2, j->Y, m->d);
+        bwdn(lo, hi, j->v, j->G, j->B, j->B2, j->Y, j->W, j->two_l, m->rowsq, m->d);
 }
 
 typedef struct add_job {
@@ -703,11 +726,12 @@ static void add_task(void *ud, int32_t t, int32_t nt)
     for (int64_t k = lo * d; k < hi * d; k++) j->out[k] = j->a[k] + (j->b ? j->b[k] : 0.0f);
 }
 
-void lgcn_backward(lgcn *m, const float *dfinal, const float *const *dlayer)
+static double backward(lgcn *m, const float *dfinal, const float *const *dlayer, int32_t with_reg)
 {
     bwd_job j;
     const float *G;
     int32_t L = m->L;
+    double sq = 0.0;
     /* dE(L) = dfinal + dlayer[L]; then dE(l) = dfinal + dlayer[l] + Â'^T dE(l+1).
      * With dropout Â' is not symmetric, so the transposed view is used. */
     const float *extraL = dlayer ? dlayer[L] : NULL;
@@ -722,7 +746,7 @@ void lgcn_backward(lgcn *m, const float *dfinal, const float *const *dlayer)
     if (L == 0 || extraL != NULL) {
         add_job a = {m, dfinal, extraL, L == 0 ? m->grad : m->g[0]};
         lgcn_run(m, add_task, &a);
-        if (L == 0) return;
+        if (L == 0) return with_reg ? lgcn_reg(m) : 0.0;
         G = m->g[0];
     } else {
         G = dfinal;
@@ -732,9 +756,26 @@ void lgcn_backward(lgcn *m, const float *dfinal, const float *const *dlayer)
         j.B = dfinal;
         j.B2 = dlayer ? dlayer[l] : NULL;
         j.Y = l == 0 ? m->grad : (G == m->g[0] ? m->g[1] : m->g[0]);
+        if (l == 0 && with_reg) {
+            j.W = m->E;
+            j.two_l = (float)(2.0 * m->reg);
+        }
         lgcn_run(m, bwd_task, &j);
         G = j.Y;
     }
+    if (!with_reg) return 0.0;
+    for (int64_t r = 0; r < m->N; r++) sq += m->rowsq[r];
+    return m->reg * sq;
+}
+
+void lgcn_backward(lgcn *m, const float *dfinal, const float *const *dlayer)
+{
+    (void)backward(m, dfinal, dlayer, 0);
+}
+
+double lgcn_backward_reg(lgcn *m, const float *dfinal, const float *const *dlayer)
+{
+    return backward(m, dfinal, dlayer, 1);
 }
 
 /* ---- losses -------------------------------------------------------------- */

@@ -91,8 +91,13 @@ int64_t lgcn_edges_used(const lgcn *m);
  *  means zero). grad is OVERWRITTEN. All arrays are N x d. */
 void lgcn_backward(lgcn *m, const float *dfinal, const float *const *dlayer);
 
+/** lgcn_backward() followed by lgcn_reg(), with the reg gradient fused into
+ *  the last layer's pass (same bits as the two calls). Returns the reg loss. */
+double lgcn_backward_reg(lgcn *m, const float *dfinal, const float *const *dlayer);
+
 /** Mean BPR loss over @p b triples on E_final; ADDS its gradient w.r.t.
- *  E_final into @p dfinal (N x d). Ids: users in [0,U), items in [0,I). */
+ *  E_final into @p dfinal (N x d). Ids: users in [0,U), items in [0,I).
+ *  Returns NaN if its per-batch scratch cannot grow (out of memory). */
 double lgcn_bpr(lgcn *m, const int32_t *users, const int32_t *pos, const int32_t *neg, int64_t b,
                 float *dfinal);
 

@@ -119,8 +119,7 @@ irllrec_status lgcn_train_step(lgcn *m, lgcn_opt *o, const int32_t *users, const
         clear_rows(m, df, users, pos, neg, b);
         return IRLLREC_E_NUMERIC;
     }
-    lgcn_backward(m, df, NULL);
-    reg = lgcn_reg(m);
+    reg = lgcn_backward_reg(m, df, NULL);
     clear_rows(m, df, users, pos, neg, b);
     if (bpr_out) *bpr_out = bpr;
     if (reg_out) *reg_out = reg;

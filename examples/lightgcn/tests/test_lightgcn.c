@@ -421,6 +421,37 @@ START_TEST(results_do_not_depend_on_thread_count)
 }
 END_TEST
 
+/* The fused backward + reg gives the same gradient bits as the two calls. */
+static void check_fused_reg(int32_t d)
+{
+    graph g = random_graph(40, 30, 0.1, 3);
+    lgcn *m = make_model(&g, d, 3, 0.8, 0.01, 2, 6);
+    int64_t n = lgcn_n_nodes(m) * d;
+    float *df = (float *)calloc((size_t)n, sizeof(float));
+    float *g1 = (float *)malloc((size_t)n * sizeof(float));
+    int32_t u[] = {1, 5, 9}, p[] = {2, 3, 4}, q[] = {7, 8, 0};
+    double r1, r2;
+    lgcn_forward(m, LGCN_TRAIN);
+    lgcn_bpr(m, u, p, q, 3, df);
+    lgcn_backward(m, df, NULL);
+    r1 = lgcn_reg(m);
+    memcpy(g1, lgcn_grad(m), (size_t)n * sizeof(float));
+    r2 = lgcn_backward_reg(m, df, NULL);
+    ck_assert(memcmp(g1, lgcn_grad(m), (size_t)n * sizeof(float)) == 0);
+    ck_assert_double_eq_tol(r1, r2, 1e-12 * r1);
+    free(df);
+    free(g1);
+    lgcn_free(m);
+    graph_free(&g);
+}
+
+START_TEST(fused_reg_matches_separate_calls)
+{
+    check_fused_reg(32);
+    check_fused_reg(7);
+}
+END_TEST
+
 /* Whole training steps (Adam included) give the same bits on 1 and 3 threads. */
 START_TEST(training_steps_do_not_depend_on_thread_count)
 {
@@ -555,6 +586,7 @@ static Suite *lightgcn_suite(void)
     tcase_add_test(tc, edge_dropout_keeps_the_rate_and_does_not_rescale);
     tcase_add_test(tc, bpr_value_by_hand);
     tcase_add_test(tc, results_do_not_depend_on_thread_count);
+    tcase_add_test(tc, fused_reg_matches_separate_calls);
     tcase_add_test(tc, training_steps_do_not_depend_on_thread_count);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, synthetic_run_learns);
