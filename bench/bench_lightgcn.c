@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "benchutil.h"
 #include "irllrec/irllrec.h"
 
@@ -27,6 +28,15 @@ int main(void)
 #else
 #include "lightgcn.h"
 
+/* CPU seconds of the whole process (all threads): on a shared machine the
+ * wall time depends on the neighbours, this does much less. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 int main(int argc, char **argv)
 {
     int32_t nt = argc > 1 ? atoi(argv[1]) : 2, n_ep = argc > 2 ? atoi(argv[2]) : 7;
@@ -42,7 +52,7 @@ int main(int argc, char **argv)
     irllrec_csr train, val;
     int32_t *u, *p, *q;
     int64_t n;
-    double *ep, ph[6] = {0}, evt[3];
+    double *ep, *cpu, ph[6] = {0}, evt[3];
     const int32_t ks[3] = {5, 10, 20};
     const int32_t batch = 4096;
     char err[256] = "";
@@ -77,19 +87,21 @@ int main(int argc, char **argv)
     p = (int32_t *)malloc((size_t)n * sizeof *p);
     q = (int32_t *)malloc((size_t)n * sizeof *q);
     ep = (double *)malloc((size_t)(n_ep + 1) * sizeof *ep);
+    cpu = (double *)malloc((size_t)(n_ep + 1) * sizeof *cpu);
     printf("data %s: %lld users, %lld items, %lld train pairs, %lld directed edges; "
            "d %d, L %d, batch %d, keep %.2f, threads %d\n",
            dir, (long long)ls.n_users, (long long)ls.n_items, (long long)n,
            (long long)lgcn_n_edges(m), ls.dim, ls.n_layers, batch, ls.keep_rate, nt);
     /* Epoch 0 is a warm-up (page faults, thread start); the rest are timed. */
     for (int e = 0; e <= n_ep; e++) {
-        double t0 = bu_now();
+        double t0 = bu_now(), c0 = cpu_now();
         irllrec_sampler_epoch(sp, u, p, q, n);
         for (int64_t s = 0; s < n; s += batch) {
             int64_t b = n - s < batch ? n - s : batch;
             if (lgcn_train_step(m, opt, u + s, p + s, q + s, b, NULL, NULL) != IRLLREC_OK) return 1;
         }
         ep[e] = bu_now() - t0;
+        cpu[e] = cpu_now() - c0;
     }
     /* Phase breakdown over one more epoch, the same steps called one by one. */
     {
@@ -125,8 +137,18 @@ int main(int argc, char **argv)
     }
     printf("epoch seconds:");
     for (int e = 1; e <= n_ep; e++) printf(" %.3f", ep[e]);
-    printf("\nmedian epoch: %.3f s over %d epochs (warm-up %.3f s), %d threads\n",
-           bu_median(ep + 1, (size_t)n_ep), n_ep, ep[0], nt);
+    printf("\nmedian epoch: %.3f s over %d epochs (warm-up %.3f s), %d threads; "
+           "median CPU time per epoch %.3f s (all threads)\n",
+           bu_median(ep + 1, (size_t)n_ep), n_ep, ep[0], nt, bu_median(cpu + 1, (size_t)n_ep));
+    {
+        double la[3] = {0, 0, 0};
+        FILE *f = fopen("/proc/loadavg", "r");
+        if (f != NULL) {
+            if (fscanf(f, "%lf %lf %lf", &la[0], &la[1], &la[2]) != 3) la[0] = -1;
+            fclose(f);
+        }
+        printf("load average at the end: %.2f %.2f %.2f\n", la[0], la[1], la[2]);
+    }
     printf("phases of one epoch: sample %.3f, forward %.3f, bpr %.3f, backward+reg %.3f, "
            "clear dE_final %.3f, adam %.3f s\n",
            ph[0], ph[1], ph[2], ph[3], ph[4], ph[5]);
@@ -136,6 +158,7 @@ int main(int argc, char **argv)
     free(p);
     free(q);
     free(ep);
+    free(cpu);
     irllrec_evaluator_free(ev);
     irllrec_sampler_free(sp);
     lgcn_opt_free(opt);
