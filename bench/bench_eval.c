@@ -4,7 +4,10 @@
  * same shape. Prints the BLAS in use, the median of several runs and the
  * split between sgemm and top-K selection.
  *
- *   bench_eval [--threads N] [--runs N] [--block USERS] [--dim D] [--data DIR]
+ *   bench_eval [--threads N] [--runs N] [--block USERS] [--mode 0|1] [--dim D] [--data DIR]
+ *
+ * --mode 0: per-worker blocks (default), 1: sgemm on the caller, selection
+ * split over the workers (lib/eval/evaluator.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -55,6 +58,7 @@ int main(int argc, char **argv)
 {
     int threads = 2, runs = 5, dim = 32;
     long block = 0;
+    int mode = -1;
     const char *data = IRLLREC_SHARED_DATA "/amazon-book";
     irllrec_ctx_spec spec;
     irllrec_ctx *ctx = NULL;
@@ -72,10 +76,11 @@ int main(int argc, char **argv)
         if (strcmp(argv[a], "--threads") == 0 && a + 1 < argc) threads = atoi(argv[++a]);
         else if (strcmp(argv[a], "--runs") == 0 && a + 1 < argc) runs = atoi(argv[++a]);
         else if (strcmp(argv[a], "--block") == 0 && a + 1 < argc) block = atol(argv[++a]);
+        else if (strcmp(argv[a], "--mode") == 0 && a + 1 < argc) mode = atoi(argv[++a]);
         else if (strcmp(argv[a], "--dim") == 0 && a + 1 < argc) dim = atoi(argv[++a]);
         else if (strcmp(argv[a], "--data") == 0 && a + 1 < argc) data = argv[++a];
         else {
-            fprintf(stderr, "usage: %s [--threads N] [--runs N] [--block USERS] [--dim D] "
+            fprintf(stderr, "usage: %s [--threads N] [--runs N] [--block USERS] [--mode 0|1] [--dim D] "
                             "[--data DIR]\n", argv[0]);
             return 2;
         }
@@ -108,7 +113,8 @@ int main(int argc, char **argv)
     for (int64_t k = 0; k < tr.n_rows * dim; k++) ue[k] = unif(&x);
     for (int64_t k = 0; k < tr.n_cols * dim; k++) ie[k] = unif(&x);
     if (irllrec_evaluator_create(ctx, tr.n_cols, ks, 3, &ev) != IRLLREC_OK ||
-        (block > 0 && irllrec__evaluator_set_block(ev, block) != IRLLREC_OK)) {
+        (block > 0 && irllrec__evaluator_set_block(ev, block) != IRLLREC_OK) ||
+        (mode >= 0 && irllrec__evaluator_set_mode(ev, mode) != IRLLREC_OK)) {
         fprintf(stderr, "evaluator: %s\n", irllrec_ctx_errmsg(ctx));
         return 1;
     }
@@ -130,7 +136,7 @@ int main(int argc, char **argv)
     for (int r = 1; r < runs; r++) tmin = t[r] < tmin ? t[r] : tmin;
     printf("evaluated %lld users; recall@5/10/20 = %.5f %.5f %.5f; ndcg@5/10/20 = %.5f %.5f %.5f\n",
            (long long)n_eval, recall[0], recall[1], recall[2], ndcg[0], ndcg[1], ndcg[2]);
-    printf("eval median %.4f s (min %.4f); gemm+pack %.4f s, selection %.4f s (medians); "
+    printf("eval median %.4f s (min %.4f); pack+sgemm %.4f s, selection %.4f s (medians, summed over workers); "
            "peak RSS %.1f MiB\n",
            bu_median(t, (size_t)runs), tmin,
            bu_median(tg, (size_t)runs), bu_median(tsel, (size_t)runs), bu_peak_rss_mib());

@@ -115,12 +115,13 @@ void irllrec_dataset_free(irllrec_dataset *ds)
     irllrec__free(ctx, ds, sizeof *ds);
 }
 
-static irllrec_status check_shape(irllrec_ctx *ctx, int64_t n_users, int64_t n_items)
+static irllrec_status check_shape(irllrec_ctx *ctx, const char *func, int64_t n_users,
+                                  int64_t n_items)
 {
-    IRL_CHECK(ctx, n_users >= 1 && n_users <= INT32_MAX, IRLLREC_E_SHAPE,
-              "n_users = %lld is not in 1..%d", (long long)n_users, INT32_MAX);
-    IRL_CHECK(ctx, n_items >= 1 && n_items <= INT32_MAX, IRLLREC_E_SHAPE,
-              "n_items = %lld is not in 1..%d", (long long)n_items, INT32_MAX);
+    if (n_users < 1 || n_users > INT32_MAX || n_items < 1 || n_items > INT32_MAX)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, func,
+                             "shape n_users = %lld, n_items = %lld: each must be in 1..%d",
+                             (long long)n_users, (long long)n_items, INT32_MAX);
     return IRLLREC_OK;
 }
 
@@ -155,7 +156,7 @@ irllrec_status irllrec_dataset_from_pairs(irllrec_ctx *ctx, int64_t n_users, int
     if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
     *out = NULL;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_TRY(check_shape(ctx, n_users, n_items));
+    IRL_TRY(check_shape(ctx, __func__, n_users, n_items));
     IRL_TRY(check_pairs(ctx, "train", n_users, n_items, train_u, train_i, n_train));
     IRL_TRY(check_pairs(ctx, "val", n_users, n_items, val_u, val_i, n_val));
     IRL_TRY(check_pairs(ctx, "test", n_users, n_items, test_u, test_i, n_test));
@@ -336,7 +337,7 @@ irllrec_status irllrec_dataset_load(irllrec_ctx *ctx, const char *dir, irllrec_d
                                "%s: no stats.json size and no ids to infer it from (%lld users, "
                                "%lld items)", dir, (long long)nu, (long long)ni);
         else
-            st = check_shape(ctx, nu, ni);
+            st = check_shape(ctx, __func__, nu, ni);
     }
     if (st == IRLLREC_OK) st = irllrec__dataset_alloc(ctx, nu, ni, &ds);
     for (int32_t s = 0; s < 3 && st == IRLLREC_OK; s++)

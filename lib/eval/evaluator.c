@@ -1,9 +1,19 @@
-/* Full-ranking evaluation. Users with held-out items are packed into blocks;
- * each block's scores come from one sgemm on the calling thread (the BLAS may
- * use its own threads there), then the block's top-K selection is split over
- * the ctx's workers with static shares. Every user's metrics are computed by
- * the same code whatever thread runs it, and the means are summed in user
- * order on the calling thread, so results do not depend on the thread count. */
+/* Full-ranking evaluation.
+ *
+ * Users with held-out items are taken in order and cut into fixed blocks of
+ * `block` users (the cut never depends on the thread count). For a block,
+ * sgemm writes the scores into a per-worker buffer and the top-K selection
+ * reads them back while they are still in cache. Two schedules exist:
+ *   PER_WORKER (default): block b goes to worker b mod n_threads, which runs
+ *     both its sgemm and its selection; one fork/join per call.
+ *   SHARED: the calling thread runs each block's sgemm (the BLAS may use its
+ *     own threads there), then the block's users are split over the workers;
+ *     one fork/join per block.
+ * Both compute every user's metrics with the same code and the same scores
+ * (same block, same row in it), sum each block in user order and add the
+ * block sums in block order on the calling thread, so the results are
+ * bit-identical for any thread count and either schedule. docs/evaluation.md
+ * has the measurements behind the choice of default. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <string.h>
@@ -11,12 +21,15 @@
 #include "../internal.h"
 #include "evaluator.h"
 
-/* Bytes of scores per block: about the size of L2 on the machines we target,
- * so the selection reads what sgemm has just written while it is still
- * cached. See docs/evaluation.md for the measurements behind it. */
-#define SCORE_BLOCK_BYTES (1u << 20)
+/* Bytes of scores per block: 128 Amazon-book rows (4.8 MB). Smaller blocks
+ * keep the scores in L2 but make sgemm calls too small to run well. */
+#define SCORE_BLOCK_BYTES (4608u * 1024u)
 #define BLOCK_MIN 16
 #define BLOCK_MAX 1024
+/* Items per slice whose maximum is taken in the top-K prefilter. */
+#ifndef CHUNK
+#define CHUNK 64
+#endif
 
 struct irllrec_evaluator {
     irllrec_ctx *ctx;
@@ -24,21 +37,28 @@ struct irllrec_evaluator {
     int32_t n_ks;
     int32_t kmax;
     int32_t n_threads;
+    int32_t mode;
     int32_t *ks;
-    double *disc;    /* kmax: 1 / log2(rank + 2) for 0-based rank */
-    double *idcg;    /* kmax + 1: idcg[m] = sum of disc[0..m) */
-    /* per block */
-    int64_t block;
-    float *scores;   /* block x n_items */
-    int64_t *rows;   /* block: user id of each packed row */
-    double *metrics; /* block x n_ks x 2: recall then ndcg */
-    float *packed;   /* block x packed_d: the block's user embeddings, contiguous */
+    double *disc;     /* kmax: 1 / log2(rank + 2) for 0-based rank */
+    double *idcg;     /* kmax + 1: idcg[m] = sum of disc[0..m) */
+    int64_t block;    /* users per block */
+    int64_t n_chunks; /* ceil(n_items / CHUNK) */
+    /* per worker slot t (the SHARED schedule uses slot 0 for the block) */
+    float *scores;    /* n_threads x block x n_items */
+    float *packed;    /* n_threads x block x packed_d: the block's user rows, contiguous */
     int64_t packed_d;
-    /* per thread, kmax each */
-    float *heap_s;
-    int32_t *heap_i;
-    int32_t *chits;
-    double *cdcg;
+    int64_t *rows;    /* n_threads x block: user id of each packed row */
+    double *met;      /* n_threads x block x 2 n_ks: recall, ndcg per k */
+    float *heap_s;    /* n_threads x kmax */
+    int32_t *heap_i;  /* n_threads x kmax */
+    int32_t *chits;   /* n_threads x kmax: hits within the first r + 1 ranks */
+    double *cdcg;     /* n_threads x kmax: DCG of the first r + 1 ranks */
+    float *cmax;      /* n_threads x n_chunks: per-slice maxima */
+    float *cscratch;  /* n_threads x n_chunks: their copy for the selection */
+    double *ttime;    /* n_threads x 2: sgemm and selection seconds */
+    /* block sums, grown with the number of blocks (2 n_ks each) */
+    double *bsums;
+    int64_t bsums_cap;
     double t_gemm, t_select;
 };
 
@@ -51,33 +71,55 @@ static double now_s(void)
 
 /* ---- workspace ------------------------------------------------------ */
 
-static void free_block_ws(irllrec_evaluator *ev)
+/* Byte sizes of the block-dependent buffers. */
+typedef struct ws_sizes {
+    size_t scores, packed, rows, met;
+} ws_sizes;
+
+static int block_sizes(const irllrec_evaluator *ev, int64_t block, int64_t d, ws_sizes *z)
 {
-    irllrec_ctx *ctx = ev->ctx;
-    size_t b = (size_t)ev->block;
-    irllrec__free(ctx, ev->scores, b * (size_t)ev->n_items * sizeof(float));
-    irllrec__free(ctx, ev->rows, b * sizeof(int64_t));
-    irllrec__free(ctx, ev->metrics, b * (size_t)ev->n_ks * 2 * sizeof(double));
-    irllrec__free(ctx, ev->packed, b * (size_t)ev->packed_d * sizeof(float));
-    ev->scores = NULL;
-    ev->rows = NULL;
-    ev->metrics = NULL;
-    ev->packed = NULL;
-    ev->packed_d = 0;
+    size_t per, nt = (size_t)ev->n_threads, w = 2 * (size_t)ev->n_ks;
+    if (irllrec__mul_overflow(nt * (size_t)block, (size_t)ev->n_items, &per) ||
+        per > SIZE_MAX / sizeof(float))
+        return 1;
+    z->scores = per * sizeof(float);
+    if (irllrec__mul_overflow(nt * (size_t)block, (size_t)d, &per) || per > SIZE_MAX / sizeof(float))
+        return 1;
+    z->packed = per * sizeof(float);
+    z->rows = nt * (size_t)block * sizeof(int64_t);
+    z->met = nt * (size_t)block * w * sizeof(double);
+    return 0;
 }
 
+static void free_block_ws(irllrec_evaluator *ev)
+{
+    ws_sizes z;
+    if (block_sizes(ev, ev->block, ev->packed_d, &z) == 0) {
+        irllrec__free(ev->ctx, ev->scores, z.scores);
+        irllrec__free(ev->ctx, ev->packed, z.packed);
+        irllrec__free(ev->ctx, ev->rows, z.rows);
+        irllrec__free(ev->ctx, ev->met, z.met);
+    }
+    irllrec__free(ev->ctx, ev->bsums, (size_t)ev->bsums_cap * 2 * (size_t)ev->n_ks * sizeof(double));
+    ev->scores = ev->packed = NULL;
+    ev->rows = NULL;
+    ev->met = ev->bsums = NULL;
+    ev->packed_d = ev->bsums_cap = 0;
+    ev->block = 0;
+}
+
+/* The packed rows are sized on the first run (they depend on d). */
 static irllrec_status alloc_block_ws(irllrec_evaluator *ev, int64_t block)
 {
-    irllrec_ctx *ctx = ev->ctx;
-    size_t b = (size_t)block, n;
-    if (irllrec__mul_overflow(b, (size_t)ev->n_items, &n) || n > SIZE_MAX / sizeof(float))
-        return irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_evaluator_create",
-                             "score block size overflows");
+    ws_sizes z;
+    if (block_sizes(ev, block, 0, &z))
+        return irllrec__fail(ev->ctx, IRLLREC_E_NOMEM, "irllrec_evaluator_create",
+                             "score workspace size overflows");
+    ev->scores = (float *)irllrec__alloc(ev->ctx, z.scores);
+    ev->rows = (int64_t *)irllrec__alloc(ev->ctx, z.rows);
+    ev->met = (double *)irllrec__alloc(ev->ctx, z.met);
     ev->block = block;
-    ev->scores = (float *)irllrec__alloc(ctx, n * sizeof(float));
-    ev->rows = (int64_t *)irllrec__alloc(ctx, b * sizeof(int64_t));
-    ev->metrics = (double *)irllrec__alloc(ctx, b * (size_t)ev->n_ks * 2 * sizeof(double));
-    if (ev->scores == NULL || ev->rows == NULL || ev->metrics == NULL) {
+    if (ev->scores == NULL || ev->rows == NULL || ev->met == NULL) {
         free_block_ws(ev);
         return IRLLREC_E_NOMEM;
     }
@@ -95,11 +137,12 @@ static int64_t default_block(int64_t n_items)
 void irllrec_evaluator_free(irllrec_evaluator *ev)
 {
     irllrec_ctx *ctx;
-    size_t nt, k;
+    size_t nt, k, nc;
     if (ev == NULL) return;
     ctx = ev->ctx;
     nt = (size_t)ev->n_threads;
     k = (size_t)ev->kmax;
+    nc = (size_t)ev->n_chunks;
     free_block_ws(ev);
     irllrec__free(ctx, ev->ks, (size_t)ev->n_ks * sizeof(int32_t));
     irllrec__free(ctx, ev->disc, k * sizeof(double));
@@ -108,6 +151,9 @@ void irllrec_evaluator_free(irllrec_evaluator *ev)
     irllrec__free(ctx, ev->heap_i, nt * k * sizeof(int32_t));
     irllrec__free(ctx, ev->chits, nt * k * sizeof(int32_t));
     irllrec__free(ctx, ev->cdcg, nt * k * sizeof(double));
+    irllrec__free(ctx, ev->cmax, nt * nc * sizeof(float));
+    irllrec__free(ctx, ev->cscratch, nt * nc * sizeof(float));
+    irllrec__free(ctx, ev->ttime, nt * 2 * sizeof(double));
     irllrec__free(ctx, ev, sizeof *ev);
 }
 
@@ -116,15 +162,15 @@ irllrec_status irllrec_evaluator_create(irllrec_ctx *ctx, int64_t n_items, const
 {
     irllrec_evaluator *ev;
     int32_t kmax = 0;
-    size_t nt, k;
+    size_t nt, k, nc;
     if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
     *out = NULL;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(ctx, n_items >= 1 && n_items <= INT32_MAX, IRLLREC_E_INVALID_ARG,
               "n_items = %lld is not in 1..%d", (long long)n_items, INT32_MAX);
     IRL_CHECK(ctx, ks != NULL, IRLLREC_E_INVALID_ARG, "ks is NULL");
-    IRL_CHECK(ctx, n_ks >= 1 && n_ks <= 64, IRLLREC_E_INVALID_ARG, "n_ks = %d is not in 1..64",
-              (int)n_ks);
+    IRL_CHECK(ctx, n_ks >= 1 && n_ks <= IRLLREC__EVAL_MAX_KS, IRLLREC_E_INVALID_ARG,
+              "n_ks = %d is not in 1..%d", (int)n_ks, IRLLREC__EVAL_MAX_KS);
     for (int32_t j = 0; j < n_ks; j++) {
         IRL_CHECK(ctx, ks[j] >= 1 && ks[j] <= IRLLREC_EVAL_MAX_K, IRLLREC_E_INVALID_ARG,
                   "ks[%d] = %d is not in 1..%d", (int)j, (int)ks[j], IRLLREC_EVAL_MAX_K);
@@ -137,8 +183,11 @@ irllrec_status irllrec_evaluator_create(irllrec_ctx *ctx, int64_t n_items, const
     ev->n_ks = n_ks;
     ev->kmax = kmax;
     ev->n_threads = ctx->n_threads < 1 ? 1 : ctx->n_threads;
+    ev->mode = IRLLREC__EVAL_PER_WORKER;
+    ev->n_chunks = (n_items + CHUNK - 1) / CHUNK;
     nt = (size_t)ev->n_threads;
     k = (size_t)kmax;
+    nc = (size_t)ev->n_chunks;
     ev->ks = (int32_t *)irllrec__alloc(ctx, (size_t)n_ks * sizeof(int32_t));
     ev->disc = (double *)irllrec__alloc(ctx, k * sizeof(double));
     ev->idcg = (double *)irllrec__alloc(ctx, (k + 1) * sizeof(double));
@@ -146,8 +195,12 @@ irllrec_status irllrec_evaluator_create(irllrec_ctx *ctx, int64_t n_items, const
     ev->heap_i = (int32_t *)irllrec__alloc(ctx, nt * k * sizeof(int32_t));
     ev->chits = (int32_t *)irllrec__alloc(ctx, nt * k * sizeof(int32_t));
     ev->cdcg = (double *)irllrec__alloc(ctx, nt * k * sizeof(double));
+    ev->cmax = (float *)irllrec__alloc(ctx, nt * nc * sizeof(float));
+    ev->cscratch = (float *)irllrec__alloc(ctx, nt * nc * sizeof(float));
+    ev->ttime = (double *)irllrec__calloc(ctx, nt * 2, sizeof(double));
     if (ev->ks == NULL || ev->disc == NULL || ev->idcg == NULL || ev->heap_s == NULL ||
-        ev->heap_i == NULL || ev->chits == NULL || ev->cdcg == NULL ||
+        ev->heap_i == NULL || ev->chits == NULL || ev->cdcg == NULL || ev->cmax == NULL ||
+        ev->cscratch == NULL || ev->ttime == NULL ||
         alloc_block_ws(ev, default_block(n_items)) != IRLLREC_OK) {
         irllrec_evaluator_free(ev);
         return IRLLREC_E_NOMEM;
@@ -172,10 +225,19 @@ irllrec_status irllrec__evaluator_set_block(irllrec_evaluator *ev, int64_t users
     old = ev->block;
     free_block_ws(ev);
     if (alloc_block_ws(ev, users) != IRLLREC_OK) {
-        /* Put the previous workspace back so the handle stays usable. */
-        if (alloc_block_ws(ev, old) != IRLLREC_OK) ev->block = 0;
+        /* Put the previous size back so the handle stays usable. */
+        (void)alloc_block_ws(ev, old);
         return IRLLREC_E_NOMEM;
     }
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec__evaluator_set_mode(irllrec_evaluator *ev, int32_t mode)
+{
+    if (ev == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(ev->ctx, mode == IRLLREC__EVAL_PER_WORKER || mode == IRLLREC__EVAL_SHARED,
+              IRLLREC_E_INVALID_ARG, "mode %d is not a schedule", (int)mode);
+    ev->mode = mode;
     return IRLLREC_OK;
 }
 
@@ -234,29 +296,99 @@ typedef struct topk {
     int32_t m, k;
 } topk;
 
-/* Offer items [a, b) in ascending id order. Once the heap is full a later
- * item only enters with a strictly greater score, which is the tie rule
- * because its id is higher than every kept one. NaN never compares greater,
- * and while filling it is stored as -inf: NaN ranks as -inf. */
-static void offer_range(topk *t, const float *s, int32_t a, int32_t b)
+/* Largest score of every CHUNK-wide slice of the row. Eight independent
+ * lanes make it an element-wise max the compiler vectorises (a plain float
+ * max reduction would not be, without -ffast-math). NaN never wins a
+ * comparison, so it is ignored here as it is everywhere else. */
+static void chunk_max(const float *s, int64_t n, float *cmax)
 {
-    int32_t j = a;
-    for (; j < b && t->m < t->k; j++) {
-        float x = s[j];
-        t->hs[t->m] = isnan(x) ? -INFINITY : x;
-        t->hi[t->m] = j;
-        sift_up(t->hs, t->hi, t->m);
-        t->m++;
+    for (int64_t a = 0, c = 0; a < n; a += CHUNK, c++) {
+        int64_t e = a + CHUNK < n ? a + CHUNK : n, q = a;
+        float l[8], mx = -INFINITY;
+        for (int t = 0; t < 8; t++) l[t] = -INFINITY;
+        for (; q + 8 <= e; q += 8)
+            for (int t = 0; t < 8; t++) l[t] = s[q + t] > l[t] ? s[q + t] : l[t];
+        for (int t = 0; t < 8; t++) mx = l[t] > mx ? l[t] : mx;
+        for (; q < e; q++) mx = s[q] > mx ? s[q] : mx;
+        cmax[c] = mx;
     }
-    if (j >= b) return;
-    {
-        float thr = t->hs[0];
-        for (; j < b; j++) {
-            if (s[j] > thr) {
-                t->hs[0] = s[j];
-                t->hi[0] = j;
+}
+
+/* The k-th largest (0-based) of a[0..n), n > k, by Hoare partitioning in
+ * place (a holds no NaN). */
+static float kth_largest(float *a, int64_t n, int64_t k)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float pivot = a[lo + (hi - lo) / 2];
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] > pivot) i++;
+            while (a[j] < pivot) j--;
+            if (i <= j) {
+                float t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return a[k];
+}
+
+/* Top-K of one user's row. Masked items are never ranked (set to -inf in
+ * our score buffer only so the chunk maxima ignore them, and skipped).
+ * Items are offered in ascending id order: once the heap is full a later
+ * item only enters with a strictly greater score, which is the tie rule
+ * because its id is higher than every kept one. NaN never compares greater
+ * and is stored as -inf while filling: NaN ranks as -inf.
+ *
+ * Speed: the K-th largest chunk maximum lo is a lower bound of the K-th
+ * largest score (K chunks each hold an unmasked item >= lo), so items
+ * below lo cannot be in the top K and whole chunks whose maximum is below
+ * the current bar are skipped. On random scores only ~K chunks are read
+ * item by item and the heap sees ~K insertions instead of K(1 + ln(n/K)). */
+static void select_topk(topk *t, float *s, int64_t n, const int32_t *mk, int64_t n_mask,
+                        float *cmax, float *scratch)
+{
+    const int64_t nc = (n + CHUNK - 1) / CHUNK;
+    int64_t mp = 0;
+    float lo = -INFINITY;
+    int filter = 0;
+    for (int64_t q = 0; q < n_mask; q++) s[mk[q]] = -INFINITY;
+    chunk_max(s, n, cmax);
+    if (nc > t->k) {
+        memcpy(scratch, cmax, (size_t)nc * sizeof(float));
+        lo = kth_largest(scratch, nc, t->k - 1);
+        filter = lo > -INFINITY;
+    }
+    for (int64_t c = 0; c < nc; c++) {
+        const int64_t a = c * CHUNK, e = a + CHUNK < n ? a + CHUNK : n;
+        if (t->m < t->k ? (filter && cmax[c] < lo) : !(cmax[c] > t->hs[0])) continue;
+        while (mp < n_mask && mk[mp] < a) mp++;
+        for (int64_t q = a; q < e; q++) {
+            float x = s[q];
+            if (mp < n_mask && mk[mp] == q) {
+                mp++;
+                continue;
+            }
+            if (t->m < t->k) {
+                if (filter && !(x >= lo)) continue;
+                t->hs[t->m] = isnan(x) ? -INFINITY : x;
+                t->hi[t->m] = (int32_t)q;
+                sift_up(t->hs, t->hi, t->m);
+                t->m++;
+            } else if (x > t->hs[0]) {
+                t->hs[0] = x;
+                t->hi[0] = (int32_t)q;
                 sift_down(t->hs, t->hi, t->m, 0);
-                thr = t->hs[0];
             }
         }
     }
@@ -289,38 +421,32 @@ static int row_contains(const int32_t *row, int64_t n, int32_t v)
     return lo < n && row[lo] == v;
 }
 
-/* ---- one block ------------------------------------------------------ */
+/* ---- one user ------------------------------------------------------- */
 
-typedef struct block_job {
-    irllrec_evaluator *ev;
-    const irllrec_csr *mask;
-    const irllrec_csr *truth;
-    int64_t nb;
-} block_job;
-
-static void eval_user(irllrec_evaluator *ev, int32_t t, const float *s, int64_t user,
+/* Recall and NDCG of every cut-off for one user, into out[2 j], out[2 j + 1].
+ * Runs on worker t (its heap and prefix buffers); s is the user's score row. */
+static void eval_user(irllrec_evaluator *ev, int32_t t, float *s, int64_t user,
                       const irllrec_csr *mask, const irllrec_csr *truth, double *out)
 {
     const int32_t *tr = truth->indices + truth->indptr[user];
     int64_t n_true = truth->indptr[user + 1] - truth->indptr[user];
     int32_t *chits = ev->chits + (size_t)t * (size_t)ev->kmax;
     double *cdcg = ev->cdcg + (size_t)t * (size_t)ev->kmax;
+    const int32_t *mk = NULL;
+    int64_t n_mask = 0;
     topk tk;
-    int32_t a = 0, hits = 0;
+    int32_t hits = 0;
     double dcg = 0.0;
     tk.hs = ev->heap_s + (size_t)t * (size_t)ev->kmax;
     tk.hi = ev->heap_i + (size_t)t * (size_t)ev->kmax;
     tk.m = 0;
     tk.k = ev->kmax;
-    /* Masked items are skipped, never ranked: offer the gaps between them. */
     if (mask != NULL) {
-        for (int64_t q = mask->indptr[user]; q < mask->indptr[user + 1]; q++) {
-            int32_t b = mask->indices[q];
-            if (b > a) offer_range(&tk, s, a, b);
-            a = b + 1;
-        }
+        mk = mask->indices + mask->indptr[user];
+        n_mask = mask->indptr[user + 1] - mask->indptr[user];
     }
-    if (a < (int32_t)ev->n_items) offer_range(&tk, s, a, (int32_t)ev->n_items);
+    select_topk(&tk, s, ev->n_items, mk, n_mask, ev->cmax + (size_t)t * (size_t)ev->n_chunks,
+                ev->cscratch + (size_t)t * (size_t)ev->n_chunks);
     sort_heap(&tk);
     for (int32_t r = 0; r < tk.m; r++) {
         if (row_contains(tr, n_true, tk.hi[r])) {
@@ -338,18 +464,6 @@ static void eval_user(irllrec_evaluator *ev, int32_t t, const float *s, int64_t 
         out[2 * j + 1] = c > 0 ? cdcg[c - 1] / ev->idcg[ideal] : 0.0;
     }
 }
-
-static void block_task(void *ud, int32_t t, int32_t nt)
-{
-    block_job *job = (block_job *)ud;
-    irllrec_evaluator *ev = job->ev;
-    int64_t lo, hi;
-    irllrec__share(job->nb, t, nt, &lo, &hi);
-    for (int64_t r = lo; r < hi; r++)
-        eval_user(ev, t, ev->scores + (size_t)r * (size_t)ev->n_items, ev->rows[r], job->mask,
-                  job->truth, ev->metrics + (size_t)r * (size_t)ev->n_ks * 2);
-}
-
 /* ---- validation ----------------------------------------------------- */
 
 static irllrec_status check_csr(irllrec_ctx *ctx, const char *name, const irllrec_csr *c,
@@ -406,21 +520,177 @@ static irllrec_status check_run(irllrec_evaluator *ev, irllrec_mat user_emb,
     return IRLLREC_OK;
 }
 
-/* The packed user block grows with the embedding width, once; later calls
- * with the same or a smaller width reuse it. */
-static irllrec_status ensure_packed(irllrec_evaluator *ev, int64_t d)
+
+/* ---- running ---------------------------------------------------------- */
+
+/* Grow the per-call buffers when the width or the number of blocks grows;
+ * a later call of the same or smaller shape allocates nothing. */
+static irllrec_status ensure_run_ws(irllrec_evaluator *ev, int64_t d, int64_t n_blocks)
 {
-    size_t n;
-    float *p;
-    if (d <= ev->packed_d) return IRLLREC_OK;
-    if (irllrec__mul_overflow((size_t)ev->block, (size_t)d, &n) || n > SIZE_MAX / sizeof(float))
-        return irllrec__fail(ev->ctx, IRLLREC_E_NOMEM, "irllrec_evaluator_run",
-                             "packed block overflows");
-    p = (float *)irllrec__alloc(ev->ctx, n * sizeof(float));
-    if (p == NULL) return IRLLREC_E_NOMEM;
-    irllrec__free(ev->ctx, ev->packed, (size_t)ev->block * (size_t)ev->packed_d * sizeof(float));
-    ev->packed = p;
-    ev->packed_d = d;
+    irllrec_ctx *ctx = ev->ctx;
+    size_t w = 2 * (size_t)ev->n_ks;
+    ws_sizes z, old = {0, 0, 0, 0};
+    if (d > ev->packed_d) {
+        float *p;
+        if (block_sizes(ev, ev->block, d, &z))
+            return irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_evaluator_run",
+                                 "packed block size overflows");
+        p = (float *)irllrec__alloc(ctx, z.packed);
+        if (p == NULL) return IRLLREC_E_NOMEM;
+        block_sizes(ev, ev->block, ev->packed_d, &old);
+        irllrec__free(ctx, ev->packed, old.packed);
+        ev->packed = p;
+        ev->packed_d = d;
+    }
+    if (n_blocks > ev->bsums_cap) {
+        double *p;
+        if ((uint64_t)n_blocks > SIZE_MAX / (w * sizeof(double)))
+            return irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_evaluator_run",
+                                 "block sums size overflows");
+        p = (double *)irllrec__alloc(ctx, (size_t)n_blocks * w * sizeof(double));
+        if (p == NULL) return IRLLREC_E_NOMEM;
+        irllrec__free(ctx, ev->bsums, (size_t)ev->bsums_cap * w * sizeof(double));
+        ev->bsums = p;
+        ev->bsums_cap = n_blocks;
+    }
+    return IRLLREC_OK;
+}
+
+typedef struct run_job {
+    irllrec_evaluator *ev;
+    irllrec_mat ue, ie;
+    const irllrec_csr *mask, *truth;
+    int64_t n_eval;
+    /* SHARED schedule: the block being selected */
+    int64_t nb;
+} run_job;
+
+/* Slot t's buffers. */
+static float *slot_scores(irllrec_evaluator *ev, int32_t t)
+{
+    return ev->scores + (size_t)t * (size_t)ev->block * (size_t)ev->n_items;
+}
+static float *slot_packed(irllrec_evaluator *ev, int32_t t)
+{
+    return ev->packed + (size_t)t * (size_t)ev->block * (size_t)ev->packed_d;
+}
+static int64_t *slot_rows(irllrec_evaluator *ev, int32_t t)
+{
+    return ev->rows + (size_t)t * (size_t)ev->block;
+}
+static double *slot_met(irllrec_evaluator *ev, int32_t t)
+{
+    return ev->met + (size_t)t * (size_t)ev->block * 2 * (size_t)ev->n_ks;
+}
+
+/* Scores of nb packed rows of slot t. */
+static void block_gemm(const run_job *job, int32_t t, int64_t nb)
+{
+    irllrec_evaluator *ev = job->ev;
+    const int64_t d = job->ue.cols;
+    irllrec__sgemm(0, 1, nb, ev->n_items, d, 1.0f, slot_packed(ev, t), d, job->ie.data,
+                   job->ie.ld, 0.0f, slot_scores(ev, t), ev->n_items);
+}
+
+/* Metrics of rows [lo, hi) of slot s's block, selected on worker t. */
+static void block_select(const run_job *job, int32_t s, int32_t t, int64_t lo, int64_t hi)
+{
+    irllrec_evaluator *ev = job->ev;
+    const size_t w = 2 * (size_t)ev->n_ks;
+    for (int64_t r = lo; r < hi; r++)
+        eval_user(ev, t, slot_scores(ev, s) + (size_t)r * (size_t)ev->n_items,
+                  slot_rows(ev, s)[r], job->mask, job->truth, slot_met(ev, s) + (size_t)r * w);
+}
+
+/* Sum of the block's rows in row (= user) order into block sum b. */
+static void block_sum(irllrec_evaluator *ev, int32_t s, int64_t nb, int64_t b)
+{
+    const size_t w = 2 * (size_t)ev->n_ks;
+    double *bs = ev->bsums + (size_t)b * w;
+    const double *met = slot_met(ev, s);
+    for (size_t j = 0; j < w; j++) bs[j] = 0.0;
+    for (int64_t r = 0; r < nb; r++)
+        for (size_t j = 0; j < w; j++) bs[j] += met[(size_t)r * w + j];
+}
+
+/* Pack the next block's users (from *u on) into slot t; returns its size. */
+static int64_t pack_block(const run_job *job, int32_t t, int64_t *u)
+{
+    irllrec_evaluator *ev = job->ev;
+    const int64_t d = job->ue.cols;
+    float *packed = slot_packed(ev, t);
+    int64_t *rows = slot_rows(ev, t), nb = 0;
+    for (; *u < job->ue.rows && nb < ev->block; (*u)++) {
+        if (job->truth->indptr[*u + 1] == job->truth->indptr[*u]) continue;
+        memcpy(packed + (size_t)nb * (size_t)d, job->ue.data + (size_t)*u * (size_t)job->ue.ld,
+               (size_t)d * sizeof(float));
+        rows[nb++] = *u;
+    }
+    return nb;
+}
+
+/* Skip the users of one block without packing them. */
+static void skip_block(const run_job *job, int64_t *u)
+{
+    int64_t nb = 0;
+    for (; *u < job->ue.rows && nb < job->ev->block; (*u)++)
+        nb += job->truth->indptr[*u + 1] > job->truth->indptr[*u];
+}
+
+/* PER_WORKER: worker t owns blocks t, t + nt, t + 2 nt, ... */
+static void per_worker_task(void *ud, int32_t t, int32_t nt)
+{
+    run_job *job = (run_job *)ud;
+    irllrec_evaluator *ev = job->ev;
+    const int64_t n_blocks = (job->n_eval + ev->block - 1) / ev->block;
+    int64_t u = 0;
+    double tg = 0.0, ts = 0.0;
+    for (int64_t b = 0; b < n_blocks; b++) {
+        int64_t nb;
+        double t0, t1;
+        if (b % nt != t) {
+            skip_block(job, &u);
+            continue;
+        }
+        t0 = now_s();
+        nb = pack_block(job, t, &u);
+        block_gemm(job, t, nb);
+        t1 = now_s();
+        block_select(job, t, t, 0, nb);
+        block_sum(ev, t, nb, b);
+        tg += t1 - t0;
+        ts += now_s() - t1;
+    }
+    ev->ttime[2 * t] = tg;
+    ev->ttime[2 * t + 1] = ts;
+}
+
+/* SHARED: workers split the rows of slot 0's current block. */
+static void shared_task(void *ud, int32_t t, int32_t nt)
+{
+    run_job *job = (run_job *)ud;
+    int64_t lo, hi;
+    irllrec__share(job->nb, t, nt, &lo, &hi);
+    block_select(job, 0, t, lo, hi);
+}
+
+static irllrec_status run_shared(run_job *job)
+{
+    irllrec_evaluator *ev = job->ev;
+    const int64_t n_blocks = (job->n_eval + ev->block - 1) / ev->block;
+    int64_t u = 0;
+    for (int64_t b = 0; b < n_blocks; b++) {
+        double t0 = now_s(), t1;
+        int32_t nt;
+        job->nb = pack_block(job, 0, &u);
+        block_gemm(job, 0, job->nb);
+        t1 = now_s();
+        nt = ev->n_threads < job->nb ? ev->n_threads : (int32_t)job->nb;
+        IRL_TRY(irllrec__parallel(ev->ctx, nt, shared_task, job));
+        block_sum(ev, 0, job->nb, b);
+        ev->ttime[0] += t1 - t0;
+        ev->ttime[1] += now_s() - t1;
+    }
     return IRLLREC_OK;
 }
 
@@ -429,48 +699,43 @@ irllrec_status irllrec_evaluator_run(irllrec_evaluator *ev, irllrec_mat user_emb
                                      const irllrec_csr *truth, double *recall, double *ndcg,
                                      int64_t *n_evaluated)
 {
-    double sum[2 * 64];
-    int64_t n_eval = 0, u = 0, d = user_emb.cols;
-    int32_t n_ks;
-    block_job job;
+    double sum[2 * IRLLREC__EVAL_MAX_KS];
+    const size_t w = 2 * (size_t)(ev ? ev->n_ks : 0);
+    int64_t n_eval = 0, n_blocks;
+    run_job job;
     if (ev == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(ev->ctx, ev->block > 0, IRLLREC_E_STATE, "workspace lost after a failed resize");
     IRL_TRY(check_run(ev, user_emb, item_emb, mask, truth, recall, ndcg));
-    IRL_TRY(ensure_packed(ev, d));
-    n_ks = ev->n_ks;
-    memset(sum, 0, sizeof sum);
-    ev->t_gemm = ev->t_select = 0.0;
+    for (int64_t u = 0; u < user_emb.rows; u++) n_eval += truth->indptr[u + 1] > truth->indptr[u];
+    n_blocks = (n_eval + ev->block - 1) / ev->block;
+    IRL_TRY(ensure_run_ws(ev, user_emb.cols, n_blocks));
     job.ev = ev;
+    job.ue = user_emb;
+    job.ie = item_emb;
     job.mask = mask;
     job.truth = truth;
-    while (u < user_emb.rows) {
-        int64_t nb = 0;
-        double t0, t1;
-        int32_t nt;
-        t0 = now_s();
-        for (; u < user_emb.rows && nb < ev->block; u++) {
-            if (truth->indptr[u + 1] == truth->indptr[u]) continue;
-            memcpy(ev->packed + (size_t)nb * (size_t)d, user_emb.data + (size_t)u * (size_t)user_emb.ld,
-                   (size_t)d * sizeof(float));
-            ev->rows[nb++] = u;
-        }
-        if (nb == 0) break;
-        irllrec__sgemm(0, 1, nb, ev->n_items, d, 1.0f, ev->packed, d, item_emb.data, item_emb.ld,
-                       0.0f, ev->scores, ev->n_items);
-        t1 = now_s();
-        job.nb = nb;
-        nt = ev->n_threads < nb ? ev->n_threads : (int32_t)nb;
-        IRL_TRY(irllrec__parallel(ev->ctx, nt, block_task, &job));
-        /* Summed in user order on this thread: the same bits for any thread count. */
-        for (int64_t r = 0; r < nb; r++)
-            for (int32_t j = 0; j < 2 * n_ks; j++) sum[j] += ev->metrics[(size_t)r * 2 * (size_t)n_ks + (size_t)j];
-        n_eval += nb;
-        ev->t_gemm += t1 - t0;
-        ev->t_select += now_s() - t1;
+    job.n_eval = n_eval;
+    job.nb = 0;
+    memset(ev->ttime, 0, (size_t)ev->n_threads * 2 * sizeof(double));
+    if (ev->mode == IRLLREC__EVAL_SHARED || ev->n_threads == 1 || n_blocks <= 1) {
+        IRL_TRY(run_shared(&job));
+    } else {
+        int32_t nt = n_blocks < ev->n_threads ? (int32_t)n_blocks : ev->n_threads;
+        IRL_TRY(irllrec__parallel(ev->ctx, nt, per_worker_task, &job));
     }
-    for (int32_t j = 0; j < n_ks; j++) {
+    /* Block sums added in block order on this thread: the same bits for any
+     * thread count and either schedule. */
+    memset(sum, 0, sizeof sum);
+    for (int64_t b = 0; b < n_blocks; b++)
+        for (size_t j = 0; j < w; j++) sum[j] += ev->bsums[(size_t)b * w + j];
+    for (int32_t j = 0; j < ev->n_ks; j++) {
         recall[j] = n_eval > 0 ? sum[2 * j] / (double)n_eval : 0.0;
         ndcg[j] = n_eval > 0 ? sum[2 * j + 1] / (double)n_eval : 0.0;
+    }
+    ev->t_gemm = ev->t_select = 0.0;
+    for (int32_t t = 0; t < ev->n_threads; t++) {
+        ev->t_gemm += ev->ttime[2 * t];
+        ev->t_select += ev->ttime[2 * t + 1];
     }
     if (n_evaluated != NULL) *n_evaluated = n_eval;
     return IRLLREC_OK;

@@ -4,16 +4,28 @@
 
 #include "../internal.h"
 
+/* Most cut-offs one evaluator takes (the per-call sums live on the stack). */
+#define IRLLREC__EVAL_MAX_KS 64
+
+/* Schedules (see lib/eval/evaluator.c). */
+#define IRLLREC__EVAL_PER_WORKER 0 /* each worker: sgemm + selection of its blocks (default) */
+#define IRLLREC__EVAL_SHARED 1     /* sgemm on the caller, selection split per block */
+
 /* Override the number of users scored per sgemm block (0 restores the
  * default, derived from a cache budget). Reallocates the block workspaces.
- * @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_NOMEM (handle unchanged) */
+ * @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_NOMEM (the previous
+ *         size is restored when possible; otherwise runs return E_STATE) */
 irllrec_status irllrec__evaluator_set_block(irllrec_evaluator *ev, int64_t users);
+
+/* Choose the schedule: IRLLREC__EVAL_PER_WORKER or IRLLREC__EVAL_SHARED.
+ * Results are bit-identical either way. */
+irllrec_status irllrec__evaluator_set_mode(irllrec_evaluator *ev, int32_t mode);
 
 /* Users per block currently in use. */
 int64_t irllrec__evaluator_block(const irllrec_evaluator *ev);
 
-/* Seconds spent in sgemm (including packing) and in selection during the
- * last irllrec_evaluator_run. */
+/* Seconds spent in packing + sgemm and in selection during the last
+ * irllrec_evaluator_run, summed over workers. */
 void irllrec__evaluator_timing(const irllrec_evaluator *ev, double *gemm_s, double *select_s);
 
 #endif /* IRLLREC_EVAL_EVALUATOR_H */
