@@ -59,9 +59,13 @@ IRLLREC_API void irllrec_synth_spec_init(irllrec_synth_spec *spec, uint32_t stru
  *  val_frac, test_frac in [0, 1) with val_frac + test_frac < 1; min_degree >= 0;
  *  max_dominant in 0..64.
  *
- *  Files are written under temporary names in @p dir and renamed into place
- *  at the end (stats.json last); on failure the temporary files are removed
- *  and no final file is touched.
+ *  Files are first written under temporary names ("<name>.tmp") in @p dir and
+ *  flushed to disk; they are renamed into place only once all eight are
+ *  complete (stats.json last). On failure the temporary files are removed;
+ *  files from an earlier run keep their old contents unless a rename itself
+ *  failed part-way. Allocates through the context: a few tens of bytes per
+ *  user, item and interaction, the n_intents x dim projections and a 4 MiB
+ *  row buffer; the embedding matrices are streamed, never held whole.
  *  @param ctx   context (not NULL); its thread count is used for the embeddings
  *  @param spec  borrowed for this call; older (shorter) structs are accepted
  *  @param dir   existing folder; borrowed

@@ -388,6 +388,7 @@ static irllrec_status write_embeddings(irllrec_ctx *ctx, const irllrec__synth *m
         if (block_rows < 1) block_rows = 1;
         buf = (float *)irllrec__calloc(ctx, (size_t)block_rows * dim, sizeof(float));
         if (buf == NULL) {
+            free_basis(ctx, m, &kb[kind]);
             st = IRLLREC_E_NOMEM;
             break;
         }
