@@ -187,6 +187,22 @@ static void json_metrics(FILE *f, const metrics *r)
     fprintf(f, "\"n_users\": %lld", (long long)r->n_users);
 }
 
+/* A JSON string: quotes, backslashes and control bytes escaped. */
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
 static int save_npy(irllrec_ctx *ctx, const char *dir, const char *name, const float *x,
                     int64_t rows, int32_t d)
 {
@@ -377,9 +393,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "lightgcn_train: cannot write %s\n", path);
             goto done;
         }
-        fprintf(f, "{\"data\": \"%s\", \"synthetic\": %s, \"seed\": %llu, \"threads\": %d, "
+        fprintf(f, "{\"data\": ");
+        json_str(f, data_dir);
+        fprintf(f, ", \"synthetic\": %s, \"seed\": %llu, \"threads\": %d, "
                    "\"best_epoch\": %d, \"epochs_run\": %d, \"evaluations\": %d, ",
-                data_dir, o.data ? "false" : "true", (unsigned long long)o.seed, o.threads,
+                o.data ? "false" : "true", (unsigned long long)o.seed, o.threads,
                 best_epoch, epochs_run, n_evals);
         fprintf(f, "\"train_seconds\": %.3f, \"eval_seconds\": %.3f, \"total_seconds\": %.3f, "
                    "\"test\": {",
