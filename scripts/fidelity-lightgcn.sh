@@ -6,8 +6,12 @@
 # Target: mean >= 0.98 x reference for each of the six figures.
 #
 # usage: scripts/fidelity-lightgcn.sh [build dir (build)] [threads (2)] [seeds...]
-# env:   DATA (default ../shared/data/amazon-book), OUT (default /tmp/fidelity-lightgcn)
+# env:   DATA (default ../shared/data/amazon-book), OUT (default /tmp/fidelity-lightgcn),
+#        OPENBLAS_NUM_THREADS (default 1: the evaluator already runs one sgemm per
+#        worker thread, and OpenBLAS's own threads would oversubscribe the cores
+#        and spin after each call, slowing the next training epoch)
 set -eu
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
 threads=${2:-2}
@@ -19,7 +23,7 @@ bin=$build/examples/lightgcn/lightgcn_train
 [ -x "$bin" ] || { echo "no $bin: build first" >&2; exit 1; }
 [ -f "$data/train.txt" ] || { echo "no data at $data: skipped"; exit 0; }
 mkdir -p "$out"
-echo "fidelity-lightgcn: $(date -u +%FT%TZ), threads $threads, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "fidelity-lightgcn: $(date -u +%FT%TZ), threads $threads, OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in $seeds; do
   echo "seed $s ..."
   /usr/bin/time -f "%e %M" -o "$out/time-$s.txt" \

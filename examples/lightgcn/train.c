@@ -304,9 +304,10 @@ int main(int argc, char **argv)
     }
     fprintf(stderr,
             "lightgcn_train: %lld users, %lld items, %lld train pairs; d %d, L %d, lr %g, batch %d, "
-            "reg %g, keep %g, seed %llu, threads %d\n",
+            "reg %g, keep %g, seed %llu, threads %d; gemm %s, OPENBLAS_NUM_THREADS=%s\n",
             (long long)ls.n_users, (long long)ls.n_items, (long long)n_pairs, o.dim, o.layers, o.lr,
-            o.batch, o.reg, o.keep, (unsigned long long)o.seed, o.threads);
+            o.batch, o.reg, o.keep, (unsigned long long)o.seed, o.threads, irllrec_gemm_backend(),
+            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
 
     for (int epoch = 0; epoch < o.epochs; epoch++) {
         double t0 = now_s(), sum_bpr = 0.0, sum_reg = 0.0, secs;
