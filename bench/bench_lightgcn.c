@@ -1,0 +1,170 @@
+/* One LightGCN training epoch on amazon-book (the authors' baseline config:
+ * d 32, L 3, batch 4096, keep 0.8), as lightgcn_train runs it: negative
+ * sampling + shuffle, then every batch re-propagates the whole graph forward
+ * and backward and takes an Adam step. Prints the median epoch time, a
+ * per-phase breakdown, one validation pass, peak RSS and the BLAS in use.
+ *
+ * usage: bench_lightgcn [threads (2)] [timed epochs (7)] [data dir] */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "benchutil.h"
+#include "irllrec/irllrec.h"
+
+#if defined(__has_include)
+#if __has_include("lightgcn.h")
+#define HAVE_LGCN 1
+#endif
+#endif
+
+#ifndef HAVE_LGCN
+int main(void)
+{
+    printf("bench_lightgcn: built without examples/lightgcn (IRLLREC_BUILD_EXAMPLES=OFF); skipped\n");
+    return 0;
+}
+#else
+#include "lightgcn.h"
+
+/* CPU seconds of the whole process (all threads): on a shared machine the
+ * wall time depends on the neighbours, this does much less. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+    int32_t nt = argc > 1 ? atoi(argv[1]) : 2, n_ep = argc > 2 ? atoi(argv[2]) : 7;
+    const char *dir = argc > 3 ? argv[3] : IRLLREC_SHARED_DATA "/amazon-book";
+    irllrec_ctx_spec cs;
+    irllrec_ctx *ctx = NULL;
+    irllrec_dataset *ds = NULL;
+    irllrec_sampler *sp = NULL;
+    irllrec_evaluator *ev = NULL;
+    lgcn *m = NULL;
+    lgcn_opt *opt = NULL;
+    lgcn_spec ls;
+    irllrec_csr train, val;
+    int32_t *u, *p, *q;
+    int64_t n;
+    double *ep, *cpu, ph[6] = {0}, evt[3];
+    const int32_t ks[3] = {5, 10, 20};
+    const int32_t batch = 4096;
+    char err[256] = "";
+    if (nt < 1 || n_ep < 1) {
+        fprintf(stderr, "usage: bench_lightgcn [threads] [epochs] [data dir]\n");
+        return 2;
+    }
+    bu_print_blas();
+    irllrec_ctx_spec_init(&cs, sizeof cs);
+    cs.n_threads = nt;
+    if (irllrec_ctx_create(&cs, &ctx) != IRLLREC_OK) return 1;
+    if (irllrec_dataset_load(ctx, dir, &ds) != IRLLREC_OK) {
+        printf("bench_lightgcn: %s; skipped\n", irllrec_ctx_errmsg(ctx));
+        irllrec_ctx_free(ctx);
+        return 0;
+    }
+    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
+    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_VAL, &val);
+    lgcn_spec_init(&ls);
+    ls.n_users = irllrec_dataset_n_users(ds);
+    ls.n_items = irllrec_dataset_n_items(ds);
+    ls.n_threads = nt;
+    if (lgcn_create(&ls, &train, &m, err, sizeof err) != IRLLREC_OK ||
+        lgcn_opt_create(m, 1e-3, &opt, err, sizeof err) != IRLLREC_OK ||
+        irllrec_sampler_create(ctx, ds, 2023, &sp) != IRLLREC_OK ||
+        irllrec_evaluator_create(ctx, ls.n_items, ks, 3, &ev) != IRLLREC_OK) {
+        fprintf(stderr, "bench_lightgcn: %s %s\n", err, irllrec_ctx_errmsg(ctx));
+        return 1;
+    }
+    n = irllrec_sampler_epoch_size(sp);
+    u = (int32_t *)malloc((size_t)n * sizeof *u);
+    p = (int32_t *)malloc((size_t)n * sizeof *p);
+    q = (int32_t *)malloc((size_t)n * sizeof *q);
+    ep = (double *)malloc((size_t)(n_ep + 1) * sizeof *ep);
+    cpu = (double *)malloc((size_t)(n_ep + 1) * sizeof *cpu);
+    printf("data %s: %lld users, %lld items, %lld train pairs, %lld directed edges; "
+           "d %d, L %d, batch %d, keep %.2f, threads %d\n",
+           dir, (long long)ls.n_users, (long long)ls.n_items, (long long)n,
+           (long long)lgcn_n_edges(m), ls.dim, ls.n_layers, batch, ls.keep_rate, nt);
+    /* Epoch 0 is a warm-up (page faults, thread start); the rest are timed. */
+    for (int e = 0; e <= n_ep; e++) {
+        double t0 = bu_now(), c0 = cpu_now();
+        irllrec_sampler_epoch(sp, u, p, q, n);
+        for (int64_t s = 0; s < n; s += batch) {
+            int64_t b = n - s < batch ? n - s : batch;
+            if (lgcn_train_step(m, opt, u + s, p + s, q + s, b, NULL, NULL) != IRLLREC_OK) return 1;
+        }
+        ep[e] = bu_now() - t0;
+        cpu[e] = cpu_now() - c0;
+    }
+    /* Phase breakdown over one more epoch, the same steps called one by one. */
+    {
+        double t = bu_now(), t1;
+        float *df = lgcn_dfinal_buffer(m);
+        irllrec_sampler_epoch(sp, u, p, q, n);
+        t1 = bu_now();
+        ph[0] = t1 - t;
+        for (int64_t s = 0; s < n; s += batch) {
+            int64_t b = n - s < batch ? n - s : batch;
+            t = bu_now();
+            lgcn_forward(m, LGCN_TRAIN);
+            t1 = bu_now(); ph[1] += t1 - t; t = t1;
+            lgcn_bpr(m, u + s, p + s, q + s, b, df);
+            t1 = bu_now(); ph[2] += t1 - t; t = t1;
+            lgcn_backward_reg(m, df, NULL);
+            t1 = bu_now(); ph[3] += t1 - t; t = t1;
+            memset(df, 0, (size_t)lgcn_n_nodes(m) * (size_t)lgcn_dim(m) * sizeof(float));
+            t1 = bu_now(); ph[4] += t1 - t; t = t1;
+            lgcn_opt_step(opt);
+            t1 = bu_now(); ph[5] += t1 - t;
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        double rec[3], nd[3], t0 = bu_now();
+        int64_t ne;
+        float *fin = (float *)lgcn_final(m);
+        lgcn_forward(m, LGCN_EVAL);
+        irllrec_evaluator_run(ev, irllrec_mat_dense(fin, ls.n_users, ls.dim),
+                              irllrec_mat_dense(fin + ls.n_users * ls.dim, ls.n_items, ls.dim),
+                              &train, &val, rec, nd, &ne);
+        evt[k] = bu_now() - t0;
+    }
+    printf("epoch seconds:");
+    for (int e = 1; e <= n_ep; e++) printf(" %.3f", ep[e]);
+    printf("\nmedian epoch: %.3f s over %d epochs (warm-up %.3f s), %d threads; "
+           "median CPU time per epoch %.3f s (all threads)\n",
+           bu_median(ep + 1, (size_t)n_ep), n_ep, ep[0], nt, bu_median(cpu + 1, (size_t)n_ep));
+    {
+        double la[3] = {0, 0, 0};
+        FILE *f = fopen("/proc/loadavg", "r");
+        if (f != NULL) {
+            if (fscanf(f, "%lf %lf %lf", &la[0], &la[1], &la[2]) != 3) la[0] = -1;
+            fclose(f);
+        }
+        printf("load average at the end: %.2f %.2f %.2f\n", la[0], la[1], la[2]);
+    }
+    printf("phases of one epoch: sample %.3f, forward %.3f, bpr %.3f, backward+reg %.3f, "
+           "clear dE_final %.3f, adam %.3f s\n",
+           ph[0], ph[1], ph[2], ph[3], ph[4], ph[5]);
+    printf("validation pass (forward + full ranking): median %.3f s\n", bu_median(evt, 3));
+    printf("peak RSS: %.1f MiB\n", bu_peak_rss_mib());
+    free(u);
+    free(p);
+    free(q);
+    free(ep);
+    free(cpu);
+    irllrec_evaluator_free(ev);
+    irllrec_sampler_free(sp);
+    lgcn_opt_free(opt);
+    lgcn_free(m);
+    irllrec_dataset_free(ds);
+    irllrec_ctx_free(ctx);
+    return 0;
+}
+#endif
