@@ -14,3 +14,9 @@ find_program(IRLLREC_CXX NAMES c++ g++ clang++)
 add_test(NAME headers_alone
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check_headers.sh ${PROJECT_SOURCE_DIR}/include
           ${CMAKE_C_COMPILER} ${IRLLREC_CXX})
+
+# API reference with warnings as errors (scripts/doxygen.sh); only where doxygen is installed.
+find_program(IRLLREC_DOXYGEN doxygen)
+if(IRLLREC_DOXYGEN)
+  add_test(NAME doxygen COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/doxygen.sh ${PROJECT_BINARY_DIR}/doc)
+endif()
