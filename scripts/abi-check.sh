@@ -7,8 +7,8 @@
 #   scripts/abi-check.sh --update [options]   regenerate both baseline files
 # Options:
 #   --build-dir DIR  build (or incrementally rebuild) the library in DIR;
-#                    default build-abi/ in the source tree. A DIR configured
-#                    elsewhere is used as it is: it must hold a .so with debug info.
+#                    default build-abi/ in the source tree. A DIR that is already
+#                    configured keeps its settings (it must build with debug info).
 #   --lib FILE       check this shared object instead of building one
 #   --headers DIR    public headers of that library (default include/irllrec)
 #   --src DIR        source tree to build (default: this script's tree)
@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     --lib) lib=$2; shift ;;
     --headers) headers=$2; shift ;;
     --src) src=$(cd "$2" && pwd); shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "abi-check.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
