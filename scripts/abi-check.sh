@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     --lib) lib=$2; shift ;;
     --headers) headers=$2; shift ;;
     --src) src=$(cd "$2" && pwd); shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "abi-check.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
