@@ -14,3 +14,19 @@ find_program(IRLLREC_CXX NAMES c++ g++ clang++)
 add_test(NAME headers_alone
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check_headers.sh ${PROJECT_SOURCE_DIR}/include
           ${CMAKE_C_COMPILER} ${IRLLREC_CXX})
+
+# API reference with warnings as errors (scripts/doxygen.sh); only where doxygen is installed.
+find_program(IRLLREC_DOXYGEN doxygen)
+if(IRLLREC_DOXYGEN)
+  add_test(NAME doxygen COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/doxygen.sh ${PROJECT_BINARY_DIR}/doc)
+endif()
+
+# ABI gate (scripts/abi-check.sh) on a RelWithDebInfo build of this tree, and the
+# test that proves the gate fails on a removed function. Skipped (77) without abigail-tools.
+if(NOT IRLLREC_SANITIZE)
+  add_test(NAME abi COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/abi-check.sh
+                            --build-dir ${PROJECT_BINARY_DIR}/abi-build)
+  add_test(NAME abi_gate COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/abi/test_abi_gate.sh
+                                 ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/abi-gate)
+  set_tests_properties(abi abi_gate PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+endif()

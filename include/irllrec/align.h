@@ -1,4 +1,5 @@
-/* libirllrec: alignment losses between two sets of embeddings.
+/** @file
+ * libirllrec: alignment losses between two sets of embeddings.
  *
  * Two losses over cosine similarities, cos(a, b) = <n(a), n(b)> with
  * n(v) = v / sqrt(1e-8 + |v|^2):
@@ -31,7 +32,9 @@
 extern "C" {
 #endif
 
-/** Opaque alignment-loss handle: workspace plus the noise generator. */
+/** Opaque alignment-loss handle: workspace plus the noise generator. Not
+ *  thread-safe: one thread at a time per handle (and per context tree); the
+ *  loss calls run on the context's own worker threads. */
 typedef struct irllrec_align irllrec_align;
 
 /** Smallest temperature the InfoNCE call accepts. */
@@ -82,22 +85,34 @@ IRLLREC_API void irllrec_align_spec_init(irllrec_align_spec *spec, uint32_t stru
 IRLLREC_API irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *spec,
                                                 irllrec_align **out);
 
-/** Free a handle; NULL is allowed. */
+/** Free a handle and its workspace.
+ *  @param h  may be NULL (nothing happens); invalid after the call */
 IRLLREC_API void irllrec_align_free(irllrec_align *h);
 
-/** Bytes this handle holds from the context's allocator (the whole workspace), or 0 for NULL. */
+/** Bytes this handle holds from the context's allocator (the whole workspace).
+ *  @param h  the handle; may be NULL
+ *  @return the byte count, or 0 for NULL */
 IRLLREC_API int64_t irllrec_align_workspace_bytes(const irllrec_align *h);
 
-/** Choose the translation noise (enum irllrec_align_noise).
- *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL handle, unknown mode) */
+/** Choose the translation noise for the following calls.
+ *  @param h     the handle
+ *  @param mode  an irllrec_align_noise value
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL handle, unknown mode; nothing changes)
+ *  @note Does not allocate. */
 IRLLREC_API irllrec_status irllrec_align_set_noise(irllrec_align *h, int32_t mode);
 
 /** Copy out the 256-bit state of the noise generator (for checkpoints).
+ *  @param h           the handle
+ *  @param[out] state  four caller-owned words
  *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL argument) */
 IRLLREC_API irllrec_status irllrec_align_get_rng_state(const irllrec_align *h, uint64_t state[4]);
 
-/** Restore a state from irllrec_align_get_rng_state().
- *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL argument, all-zero state) */
+/** Restore a state from irllrec_align_get_rng_state(); the noise stream
+ *  continues exactly where it was saved.
+ *  @param h      the handle
+ *  @param state  four words, read during this call only
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL argument, all-zero state;
+ *          nothing changes) */
 IRLLREC_API irllrec_status irllrec_align_set_rng_state(irllrec_align *h, const uint64_t state[4]);
 
 /** Pairwise InfoNCE, forward and backward.
@@ -122,8 +137,11 @@ IRLLREC_API irllrec_status irllrec_align_infonce(irllrec_align *h, irllrec_mat x
                                                  irllrec_mat dx, irllrec_mat dy, double *loss);
 
 /** Exact translation alignment with the handle's noise mode (fresh noise each call).
- *  @param x, y   N x dim each, N <= max_rows and N <= max_cols; read only
- *  @param dx, dy N x dim, receive += dL/dX, dL/dY (data == NULL skips); may overlap
+ *  @param h      handle; not to be used concurrently
+ *  @param x      N x dim, N <= max_rows and N <= max_cols; read only, borrowed for this call
+ *  @param y      N x dim; read only
+ *  @param dx     N x dim, receives += dL/dX (data == NULL skips); may overlap the others
+ *  @param dy     N x dim, receives += dL/dY (data == NULL skips); may overlap the others
  *  @param[out] loss  L, or NULL
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_NUMERIC.
  *          On failure nothing is written and the generator does not advance.
@@ -133,8 +151,17 @@ IRLLREC_API irllrec_status irllrec_align_translation(irllrec_align *h, irllrec_m
                                                      irllrec_mat dy, double *loss);
 
 /** Exact translation alignment with caller-given noise (tests, golden comparisons).
- *  @param eps_x, eps_y  N x dim noise for X and Y; read only
- *  Other parameters and results as irllrec_align_translation(); the generator is not used. */
+ *  The generator is not used and the noise mode is ignored.
+ *  @param h      handle; not to be used concurrently
+ *  @param x      N x dim; read only
+ *  @param y      N x dim; read only
+ *  @param eps_x  N x dim noise for X; read only
+ *  @param eps_y  N x dim noise for Y; read only
+ *  @param dx     N x dim, receives += dL/dX (data == NULL skips)
+ *  @param dy     N x dim, receives += dL/dY (data == NULL skips)
+ *  @param[out] loss  L, or NULL
+ *  @return as irllrec_align_translation()
+ *  @note Does not allocate. */
 IRLLREC_API irllrec_status irllrec_align_translation_noise(irllrec_align *h, irllrec_mat x,
                                                            irllrec_mat y, irllrec_mat eps_x,
                                                            irllrec_mat eps_y, irllrec_mat dx,
@@ -145,11 +172,18 @@ IRLLREC_API irllrec_status irllrec_align_translation_noise(irllrec_align *h, irl
  *  positive is in its denominator):
  *    L_S = -(1/|S|) sum_{n in S} log( exp(c_nn) / (sum_{m in S} exp(c_nm) + 1e-8) + 1e-8 ).
  *  With S = all nodes this is the exact loss.
+ *  @param h      handle; not to be used concurrently
+ *  @param x      N x dim; read only
+ *  @param y      N x dim; read only
  *  @param ids    n_ids node ids in [0, N) (e.g. the batch nodes; repeats allowed),
  *                or NULL to draw n_ids distinct nodes from the handle's generator
  *  @param n_ids  |S|, 1 <= n_ids <= N
- *  Gradients are added to the rows named in S only. Noise as irllrec_align_translation().
- *  @return as irllrec_align_translation(). */
+ *  @param dx     N x dim, receives += dL/dX in the rows named in S only (data == NULL skips)
+ *  @param dy     N x dim, receives += dL/dY in the rows named in S only (data == NULL skips)
+ *  @param[out] loss  L_S, or NULL
+ *  Noise as irllrec_align_translation().
+ *  @return as irllrec_align_translation()
+ *  @note Does not allocate. */
 IRLLREC_API irllrec_status irllrec_align_translation_sampled(irllrec_align *h, irllrec_mat x,
                                                              irllrec_mat y, const int32_t *ids,
                                                              int64_t n_ids, irllrec_mat dx,

@@ -1,4 +1,5 @@
-/* libirllrec: the interaction intent encoder (IRLLRec's interaction tower).
+/** @file
+ * libirllrec: the interaction intent encoder (IRLLRec's interaction tower).
  *
  * For each graph layer l = 0..L-1, given the host's layer embeddings
  * E(l) = [E_u(l); E_i(l)] (N = U + I rows, users first, d columns) and two
@@ -37,7 +38,8 @@
 extern "C" {
 #endif
 
-/** Opaque encoder handle. */
+/** Opaque encoder handle. Not thread-safe: one thread at a time per handle (and
+ *  per context tree); it runs its own edge loops on the context's threads. */
 typedef struct irllrec_intent irllrec_intent;
 
 /** Parameter ids (pinned). */
@@ -58,10 +60,19 @@ typedef struct irllrec_intent_spec {
     uint64_t seed;        /**< prototype-initialisation seed (Xavier-uniform; default 0) */
 } irllrec_intent_spec;
 
-/** Fill @p spec with defaults (K = 128, L = 3) and set its struct_size. NULL does nothing. */
+/** Fill @p spec with defaults (K = 128, L = 3, seed 0; dim, n_users and n_items
+ *  left 0 to be set) and set its struct_size.
+ *  @param spec         caller-owned; NULL does nothing
+ *  @param struct_size  sizeof(irllrec_intent_spec) as the caller sees it; at most
+ *                      this many bytes are written (capped at the library's size)
+ *  @note Thread-safe; does not allocate. */
 IRLLREC_API void irllrec_intent_spec_init(irllrec_intent_spec *spec, uint32_t struct_size);
 
-/** Create an encoder.
+/** Create an encoder with Xavier-uniform prototypes and zero gradients.
+ *  @param ctx    context (allocator, threads, errors); must not be NULL and must
+ *                outlive the handle
+ *  @param spec   must not be NULL; read during this call only. A shorter (older)
+ *                spec is zero-extended, a longer one must have an all-zero tail.
  *  @param graph  N x N CSR (N = U + I) holding both directions of every
  *                edge, or NULL for graph-free mode. Copied; indices must be
  *                in [0, N) (sorting and symmetry are not required).
@@ -71,20 +82,27 @@ IRLLREC_API void irllrec_intent_spec_init(irllrec_intent_spec *spec, uint32_t st
 IRLLREC_API irllrec_status irllrec_intent_create(irllrec_ctx *ctx, const irllrec_intent_spec *spec,
                                                  const irllrec_csr *graph, irllrec_intent **out);
 
-/** Free; NULL is allowed. */
+/** Free the encoder, its prototypes, caches and graph copy.
+ *  @param enc  may be NULL (nothing happens); invalid after the call */
 IRLLREC_API void irllrec_intent_free(irllrec_intent *enc);
 
 /** Replace the graph (copied), or switch to graph-free mode with NULL.
  *  Allocates the new edge buffers first: on failure the old graph stays.
  *  Invalidates the last forward (backward then returns E_STATE).
- *  @return as irllrec_intent_create */
+ *  @param enc    the encoder
+ *  @param graph  N x N CSR as for irllrec_intent_create(), copied; or NULL
+ *  @return as irllrec_intent_create() (without IRLLREC_E_VERSION)
+ *  @note Allocates the new graph copy and edge buffers and frees the old ones. */
 IRLLREC_API irllrec_status irllrec_intent_set_graph(irllrec_intent *enc, const irllrec_csr *graph);
 
-/** 1 when a graph is set, 0 in graph-free mode, -1 for NULL. */
+/** Whether a graph is set.
+ *  @param enc  the encoder; may be NULL
+ *  @return 1 when a graph is set, 0 in graph-free mode, -1 for NULL */
 IRLLREC_API int32_t irllrec_intent_has_graph(const irllrec_intent *enc);
 
 /** Forward pass: r = (1/L) sum_l G(l) E(l) (graph) or (1/L) sum_l Z(l) (graph-free).
  *  Caches Z, n(Z), the edge weights and row sums of every layer for backward.
+ *  @param enc    the encoder
  *  @param emb    array of @p n_layers N x d matrices E(0..L-1); borrowed for this call
  *  @param n_layers  must equal spec.n_layers
  *  @param r      N x d, written; must not overlap any emb
@@ -94,31 +112,49 @@ IRLLREC_API irllrec_status irllrec_intent_forward(irllrec_intent *enc, const irl
                                                   int32_t n_layers, irllrec_mat r);
 
 /** Backward pass of the last forward: dC_u, dC_i += ..., demb[l] += dL/dE(l).
+ *  @param enc   the encoder
  *  @param emb   the same matrices as in the last forward (the library keeps no host pointer)
  *  @param dr    dL/dr, N x d
  *  @param demb  array of n_layers N x d matrices, ACCUMULATED; an entry with
  *               data == NULL is skipped; demb itself may be NULL (prototype
  *               gradients only). Must not overlap emb or dr.
+ *  @param n_layers  must equal spec.n_layers
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_STATE (no forward)
  *  @note Does not allocate. */
 IRLLREC_API irllrec_status irllrec_intent_backward(irllrec_intent *enc, const irllrec_mat *emb,
                                                    int32_t n_layers, irllrec_mat dr,
                                                    const irllrec_mat *demb);
 
-/** Zero the prototype gradients. NULL does nothing. */
+/** Zero the prototype gradients (backward accumulates).
+ *  @param enc  the encoder; NULL does nothing
+ *  @note Does not allocate. */
 IRLLREC_API void irllrec_intent_zero_grad(irllrec_intent *enc);
 
-/** Copy prototype block @p id (d x K) into @p dst.
- *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE */
+/** Copy prototype block @p id into @p dst.
+ *  @param enc  the encoder
+ *  @param id   an irllrec_intent_param_id value
+ *  @param dst  caller-owned d x K matrix (any ld >= K); written
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL handle or data, unknown id), IRLLREC_E_SHAPE
+ *  @note Does not allocate. */
 IRLLREC_API irllrec_status irllrec_intent_get_param(const irllrec_intent *enc, int32_t id,
                                                     irllrec_mat dst);
 
-/** Copy @p src (d x K) into prototype block @p id.
- *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_NUMERIC (nothing copied) */
+/** Copy @p src into prototype block @p id (e.g. loading weights).
+ *  @param enc  the encoder
+ *  @param id   an irllrec_intent_param_id value
+ *  @param src  d x K, read during this call only
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL handle or data, unknown id),
+ *          IRLLREC_E_SHAPE, IRLLREC_E_NUMERIC (a non-finite value: nothing copied)
+ *  @note Does not allocate. */
 IRLLREC_API irllrec_status irllrec_intent_set_param(irllrec_intent *enc, int32_t id,
                                                     irllrec_mat src);
 
-/** Copy the accumulated gradient of block @p id into @p dst (d x K). */
+/** Copy the accumulated gradient of block @p id into @p dst.
+ *  @param enc  the encoder
+ *  @param id   an irllrec_intent_param_id value
+ *  @param dst  caller-owned d x K matrix; written
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL handle or data, unknown id), IRLLREC_E_SHAPE
+ *  @note Does not allocate. */
 IRLLREC_API irllrec_status irllrec_intent_get_grad(const irllrec_intent *enc, int32_t id,
                                                    irllrec_mat dst);
 

@@ -1,4 +1,5 @@
-/* libirllrec: umbrella header. Include this, or the module headers you need.
+/** @file
+ * libirllrec: umbrella header. Include this, or the module headers you need.
  *
  * IRLLRec (Wang et al., SIGIR 2025) as an embeddable C library: LLM-derived
  * text intents aligned with a host recommender's interaction embeddings. */

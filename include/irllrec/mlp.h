@@ -1,4 +1,5 @@
-/* libirllrec: the text tower, a two-layer perceptron.
+/** @file
+ * libirllrec: the text tower, a two-layer perceptron.
  *
  *   Y = LeakyReLU(X W1^T + b1) W2^T + b2
  *
@@ -26,7 +27,8 @@
 extern "C" {
 #endif
 
-/** Opaque MLP handle. */
+/** Opaque MLP handle. Not thread-safe: one thread at a time per handle (and per
+ *  context tree); it may move between threads between calls. */
 typedef struct irllrec_mlp irllrec_mlp;
 
 /** How biases are initialised (pinned values). */
@@ -60,6 +62,9 @@ typedef struct irllrec_mlp_spec {
 /** Fill @p spec with defaults and set its struct_size. in_dim, out_dim and
  *  max_rows are left 0 and must be set before create.
  *  @param spec  caller-owned; NULL does nothing
+ *  @param struct_size  sizeof(irllrec_mlp_spec) as the caller sees it; at most
+ *               this many bytes are written (larger values are capped at the
+ *               library's size)
  *  @note Thread-safe; does not allocate. */
 IRLLREC_API void irllrec_mlp_spec_init(irllrec_mlp_spec *spec, uint32_t struct_size);
 
@@ -75,10 +80,13 @@ IRLLREC_API void irllrec_mlp_spec_init(irllrec_mlp_spec *spec, uint32_t struct_s
 IRLLREC_API irllrec_status irllrec_mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spec,
                                               irllrec_mlp **out);
 
-/** Free the handle; NULL is allowed. */
+/** Free the handle, its parameters, gradients and workspace.
+ *  @param mlp  may be NULL (nothing happens); invalid after the call. An
+ *              irllrec_itm pair made from it must be freed first. */
 IRLLREC_API void irllrec_mlp_free(irllrec_mlp *mlp);
 
 /** Forward pass Y = MLP(X). Caches the hidden activations for backward.
+ *  @param mlp  the handle
  *  @param x  rows x in_dim, 1 <= rows <= max_rows; borrowed for this call only
  *  @param y  rows x out_dim, written (not accumulated); must not overlap @p x
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL handle or data, overlap),
@@ -92,6 +100,7 @@ IRLLREC_API irllrec_status irllrec_mlp_forward(irllrec_mlp *mlp, irllrec_mat x, 
  *  The library keeps no host pointer between calls, so @p x must be passed
  *  again: the same matrix (contents) as in the last forward, else the
  *  gradients are those of a different input.
+ *  @param mlp the handle (not a teacher from irllrec_itm_teacher(): E_STATE)
  *  @param x   as in the last forward (same rows and cols)
  *  @param dy  dL/dY, rows x out_dim
  *  @param dx  rows x in_dim, accumulated; dx.data == NULL skips the input
@@ -102,31 +111,54 @@ IRLLREC_API irllrec_status irllrec_mlp_forward(irllrec_mlp *mlp, irllrec_mat x, 
 IRLLREC_API irllrec_status irllrec_mlp_backward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat dy,
                                                 irllrec_mat dx);
 
-/** Set every parameter gradient to zero. NULL does nothing. */
+/** Set every parameter gradient to zero (call after each optimizer step: backward accumulates).
+ *  @param mlp  the handle; NULL (or a teacher, which has no gradients) does nothing
+ *  @note Does not allocate. */
 IRLLREC_API void irllrec_mlp_zero_grad(irllrec_mlp *mlp);
 
-/** Dimensions of the MLP (any out-pointer may be NULL).
+/** Dimensions of the MLP.
+ *  @param mlp              the handle
+ *  @param[out] in_dim      receives D; may be NULL
+ *  @param[out] hidden_dim  receives the hidden width; may be NULL
+ *  @param[out] out_dim     receives d; may be NULL
  *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL handle) */
 IRLLREC_API irllrec_status irllrec_mlp_dims(const irllrec_mlp *mlp, int32_t *in_dim,
                                             int32_t *hidden_dim, int32_t *out_dim);
 
-/** Shape of parameter block @p id (an irllrec_mlp_param_id); biases are 1 x n.
- *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL, unknown id) */
+/** Shape of parameter block @p id; biases are 1 x n.
+ *  @param mlp         the handle
+ *  @param id          an irllrec_mlp_param_id value (not IRLLREC_MLP_N_PARAMS)
+ *  @param[out] rows   receives the number of rows
+ *  @param[out] cols   receives the number of columns
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL argument, unknown id) */
 IRLLREC_API irllrec_status irllrec_mlp_param_shape(const irllrec_mlp *mlp, int32_t id,
                                                    int64_t *rows, int64_t *cols);
 
-/** Copy parameter block @p id into @p dst (exactly its shape; any ld >= cols).
- *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE */
+/** Copy parameter block @p id into @p dst.
+ *  @param mlp  the handle
+ *  @param id   an irllrec_mlp_param_id value
+ *  @param dst  caller-owned, exactly the block's shape (any ld >= cols); written
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL handle or data, unknown id), IRLLREC_E_SHAPE
+ *  @note Does not allocate. */
 IRLLREC_API irllrec_status irllrec_mlp_get_param(const irllrec_mlp *mlp, int32_t id,
                                                  irllrec_mat dst);
 
 /** Copy @p src into parameter block @p id (e.g. loading weights).
- *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE,
- *          IRLLREC_E_NUMERIC (a non-finite value: nothing is copied) */
+ *  @param mlp  the handle
+ *  @param id   an irllrec_mlp_param_id value
+ *  @param src  exactly the block's shape; read during this call only
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL handle or data, unknown id),
+ *          IRLLREC_E_SHAPE, IRLLREC_E_NUMERIC (a non-finite value: nothing is copied)
+ *  @note Does not allocate. */
 IRLLREC_API irllrec_status irllrec_mlp_set_param(irllrec_mlp *mlp, int32_t id, irllrec_mat src);
 
 /** Copy the accumulated gradient of block @p id into @p dst.
- *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE */
+ *  @param mlp  the handle
+ *  @param id   an irllrec_mlp_param_id value
+ *  @param dst  caller-owned, exactly the block's shape; written
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL handle or data, unknown id),
+ *          IRLLREC_E_SHAPE, IRLLREC_E_STATE (a teacher: no gradients)
+ *  @note Does not allocate. */
 IRLLREC_API irllrec_status irllrec_mlp_get_grad(const irllrec_mlp *mlp, int32_t id,
                                                 irllrec_mat dst);
 

@@ -1,4 +1,5 @@
-/* libirllrec: status codes.
+/** @file
+ * libirllrec: status codes.
  *
  * Every fallible function returns an irllrec_status. The values are pinned:
  * they never change meaning and are never renumbered. Details of the last
@@ -16,7 +17,7 @@ extern "C" {
 /** Result of a fallible call: IRLLREC_OK (0) or a negative error code. */
 typedef int32_t irllrec_status;
 
-/** Pinned status values. */
+/** Pinned status values. New codes may be added; existing ones never change. */
 enum irllrec_status_code {
     IRLLREC_OK            = 0,   /**< success */
     IRLLREC_E_INVALID_ARG = -1,  /**< NULL pointer, bad id or out-of-range value */
@@ -32,9 +33,12 @@ enum irllrec_status_code {
     IRLLREC_E_INTERNAL    = -99  /**< a library bug: please report it */
 };
 
-/** Static English description of a status code.
- *  @return a string that must not be freed; "unknown status" for values not listed above.
- *  @note Thread-safe, never fails. */
+/** Static English description of a status code (the code only; the details of a
+ *  failure are in irllrec_ctx_errmsg()).
+ *  @param s  any value; it need not be one of irllrec_status_code
+ *  @return a static string, never NULL, that must not be freed; "unknown status"
+ *          for values not listed in irllrec_status_code
+ *  @note Thread-safe, never fails, does not allocate. */
 IRLLREC_API const char *irllrec_status_str(irllrec_status s);
 
 #ifdef __cplusplus

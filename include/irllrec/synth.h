@@ -1,4 +1,5 @@
-/* libirllrec: a synthetic dataset with planted intents.
+/** @file
+ * libirllrec: a synthetic dataset with planted intents.
  *
  * SYNTHETIC DATA. Users and items each draw a mixture over a few latent
  * intents; a user interacts with an item with probability rising with the
@@ -41,8 +42,10 @@ typedef struct irllrec_synth_spec {
     int32_t max_dominant;      /**< most dominant intents per user or item, 1..64 (0: default 3) */
 } irllrec_synth_spec;
 
-/** Write defaults into the first @p struct_size bytes of @p spec (NULL is a
- *  no-op) and set spec->struct_size = @p struct_size (capped at the library's size).
+/** Write defaults into the first @p struct_size bytes of @p spec and set
+ *  spec->struct_size = @p struct_size (capped at the library's size).
+ *  @param spec         caller-owned; NULL does nothing
+ *  @param struct_size  sizeof(irllrec_synth_spec) as the caller sees it
  *  @note Thread-safe, never fails, does not allocate. */
 IRLLREC_API void irllrec_synth_spec_init(irllrec_synth_spec *spec, uint32_t struct_size);
 

@@ -1,4 +1,5 @@
-/* libirllrec: the matrix view and the CSR view.
+/** @file
+ * libirllrec: the matrix view and the CSR view.
  *
  * Both are frozen plain structs: their layout will never change. They
  * describe caller-owned memory that the library borrows for one call only. */
@@ -29,7 +30,14 @@ typedef struct irllrec_csr {
     const int32_t *indices;  /**< nnz column ids, sorted ascending within each row */
 } irllrec_csr;
 
-/** Build a view of a dense row-major matrix with ld == cols. Never fails. */
+/** Build a view of a dense row-major matrix with ld == cols.
+ *  Nothing is checked or copied: the view only records the arguments.
+ *  @param data  first element, caller-owned; may be NULL (a view the library rejects
+ *               where data is required, or uses to mean "skip this output")
+ *  @param rows  number of rows
+ *  @param cols  number of columns (also the leading dimension)
+ *  @return the view {data, rows, cols, cols}
+ *  @note Thread-safe, never fails, does not allocate. */
 IRLLREC_API irllrec_mat irllrec_mat_dense(float *data, int64_t rows, int64_t cols);
 
 #ifdef __cplusplus

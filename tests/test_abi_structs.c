@@ -1,0 +1,600 @@
+/* ABI: spec structs may grow (docs/api-stability.md, STYLE.md section 1).
+ *
+ * Every create-time spec starts with uint32_t struct_size and is read through
+ * irllrec__copy_spec. For each module this suite checks the three cases a
+ * binary built against another header version produces:
+ * - OLDER caller: a real shorter struct type (the current layout cut before
+ *   its last fields, as an older header would have declared it) with
+ *   struct_size = its sizeof. Create succeeds and the missing fields take
+ *   their defaults, checked by comparing the result with a create from the
+ *   full spec_init defaults (and, where the missing field is a seed, by
+ *   checking that another seed would have given a different result).
+ * - NEWER caller, zero tail: a longer struct whose unknown bytes are all
+ *   zero. Create succeeds.
+ * - NEWER caller, non-zero tail: fails with IRLLREC_E_VERSION and changes
+ *   nothing: *out is NULL, the allocator is never called, the context
+ *   records the failure (and irllrec_synth_write writes no file).
+ * The evaluator has no spec struct (irllrec_evaluator_create takes scalars). */
+#include <check.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include "internal.h"
+#include "helpers/testutil.h"
+
+/* A newer header's struct: the current one followed by fields this library
+ * does not know. uint64_t keeps the tail free of padding. */
+#define GROWN(T) struct { T s; uint64_t tail[3]; }
+
+#define SPEC_HEAD_OK(T)                                                                    \
+    _Static_assert(offsetof(T, struct_size) == 0 && sizeof(((T *)0)->struct_size) == 4,    \
+                   #T " must start with uint32_t struct_size")
+SPEC_HEAD_OK(irllrec_ctx_spec);
+SPEC_HEAD_OK(irllrec_adam_spec);
+SPEC_HEAD_OK(irllrec_synth_spec);
+SPEC_HEAD_OK(irllrec_mlp_spec);
+SPEC_HEAD_OK(irllrec_intent_spec);
+SPEC_HEAD_OK(irllrec_itm_spec);
+SPEC_HEAD_OK(irllrec_align_spec);
+
+/* Older layouts: the current struct cut before the named field. */
+typedef struct {
+    uint32_t struct_size;
+    int32_t n_threads;
+    irllrec_alloc_fn alloc;
+    irllrec_free_fn free;
+    void *alloc_ud;
+} ctx_spec_v0; /* no log, log_ud, log_level, reserved0 */
+_Static_assert(sizeof(ctx_spec_v0) == offsetof(irllrec_ctx_spec, log), "ctx v0 layout");
+
+typedef struct {
+    uint32_t struct_size;
+    int32_t reserved0;
+    double lr, beta1, beta2, eps;
+} adam_spec_v0; /* no weight_decay */
+_Static_assert(sizeof(adam_spec_v0) == offsetof(irllrec_adam_spec, weight_decay), "adam v0 layout");
+
+typedef struct {
+    uint32_t struct_size;
+    int32_t n_users, n_items, n_intents, profile_dim, intent_dim;
+    double mean_degree, popularity_skew, text_noise, misleading_frac, val_frac, test_frac;
+    uint64_t seed;
+} synth_spec_v0; /* the first published layout: no min_degree, max_dominant */
+_Static_assert(sizeof(synth_spec_v0) == offsetof(irllrec_synth_spec, min_degree), "synth v0 layout");
+
+typedef struct {
+    uint32_t struct_size;
+    int32_t in_dim, hidden_dim, out_dim;
+    float leaky_slope;
+    int32_t bias_init;
+    int64_t max_rows;
+} mlp_spec_v0; /* no seed */
+_Static_assert(sizeof(mlp_spec_v0) == offsetof(irllrec_mlp_spec, seed), "mlp v0 layout");
+
+typedef struct {
+    uint32_t struct_size;
+    int32_t dim, n_intents, n_layers;
+    int64_t n_users, n_items;
+} intent_spec_v0; /* no seed */
+_Static_assert(sizeof(intent_spec_v0) == offsetof(irllrec_intent_spec, seed), "intent v0 layout");
+
+typedef struct {
+    uint32_t struct_size;
+    int32_t init_equal;
+    double momentum, alpha;
+} itm_spec_v0; /* no seed */
+_Static_assert(sizeof(itm_spec_v0) == offsetof(irllrec_itm_spec, seed), "itm v0 layout");
+
+typedef struct {
+    uint32_t struct_size;
+    int32_t dim;
+    int64_t max_rows, max_cols;
+} align_spec_v0; /* no block_rows, block_cols, n_slices, reserved0, seed */
+_Static_assert(sizeof(align_spec_v0) == offsetof(irllrec_align_spec, block_rows), "align v0 layout");
+
+/* A failed create must leave no trace but the context's message. */
+static void assert_unchanged(irllrec_ctx *ctx, const tu_alloc_state *st, int64_t n_alloc0,
+                             int64_t live0, const char *func)
+{
+    ck_assert_int_eq(st->n_alloc, n_alloc0);
+    ck_assert_int_eq(st->live_bytes, live0);
+    ck_assert_int_eq(irllrec_ctx_errcode(ctx), IRLLREC_E_VERSION);
+    ck_assert_msg(strstr(irllrec_ctx_errmsg(ctx), func) != NULL &&
+                      strstr(irllrec_ctx_errmsg(ctx), "struct_size") != NULL,
+                  "message: %s", irllrec_ctx_errmsg(ctx));
+    irllrec_ctx_clear_error(ctx);
+}
+
+/* A non-NULL value that a failed create must overwrite with NULL. */
+static char sentinel_obj;
+static void *sentinel(void) { return &sentinel_obj; }
+
+/* ---- ctx ---------------------------------------------------------------- */
+
+START_TEST(ctx_spec_growth)
+{
+    tu_alloc_state st = {0};
+    ctx_spec_v0 old;
+    GROWN(irllrec_ctx_spec) big;
+    irllrec_ctx *ctx = NULL;
+
+    memset(&old, 0, sizeof old);
+    old.struct_size = (uint32_t)sizeof old;
+    old.n_threads = 2;
+    old.alloc = tu_alloc;
+    old.free = tu_free;
+    old.alloc_ud = &st;
+    ck_assert_int_eq(irllrec_ctx_create((const irllrec_ctx_spec *)(const void *)&old, &ctx),
+                     IRLLREC_OK);
+    ck_assert_int_eq(irllrec_ctx_n_threads(ctx), 2);
+    ck_assert_int_ge(st.n_alloc, 1); /* the fields it does have are used */
+    ck_assert_str_eq(irllrec_ctx_errmsg(ctx), "");
+    irllrec_ctx_free(ctx);
+    ck_assert_int_eq(st.live_bytes, 0);
+
+    memset(&big, 0, sizeof big);
+    irllrec_ctx_spec_init(&big.s, sizeof big.s);
+    big.s.struct_size = (uint32_t)sizeof big;
+    big.s.alloc = tu_alloc;
+    big.s.free = tu_free;
+    big.s.alloc_ud = &st;
+    ck_assert_int_eq(irllrec_ctx_create(&big.s, &ctx), IRLLREC_OK);
+    irllrec_ctx_free(ctx);
+
+    memset(&st, 0, sizeof st);
+    big.tail[2] = 1;
+    ctx = sentinel();
+    ck_assert_int_eq(irllrec_ctx_create(&big.s, &ctx), IRLLREC_E_VERSION);
+    ck_assert_ptr_null(ctx);
+    ck_assert_int_eq(st.n_alloc, 0);
+}
+END_TEST
+
+/* ---- adam --------------------------------------------------------------- */
+
+static void adam_one_step(irllrec_ctx *ctx, const irllrec_adam_spec *spec, float out[4])
+{
+    const int64_t sizes[1] = {4};
+    const float g[4] = {0.5f, -1.0f, 2.0f, 0.1f};
+    const float *grads[1] = {g};
+    float *params[1] = {out};
+    irllrec_adam *a = NULL;
+    out[0] = 1.0f, out[1] = 2.0f, out[2] = -3.0f, out[3] = 4.0f;
+    ck_assert_int_eq(irllrec_adam_create(ctx, spec, sizes, 1, &a), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_adam_step(a, params, grads), IRLLREC_OK);
+    irllrec_adam_free(a);
+}
+
+START_TEST(adam_spec_growth)
+{
+    tu_alloc_state st = {0};
+    irllrec_ctx *ctx = tu_ctx_counting(&st);
+    irllrec_adam_spec def;
+    adam_spec_v0 old;
+    GROWN(irllrec_adam_spec) big;
+    float p_def[4], p_old[4], p_wd[4];
+    const int64_t sizes[1] = {4};
+    irllrec_adam *a;
+    int64_t n0, live0;
+
+    irllrec_adam_spec_init(&def, sizeof def);
+    memcpy(&old, &def, sizeof old);
+    old.struct_size = (uint32_t)sizeof old;
+    adam_one_step(ctx, &def, p_def);
+    adam_one_step(ctx, (const irllrec_adam_spec *)(const void *)&old, p_old);
+    ck_assert_mem_eq(p_old, p_def, sizeof p_def); /* weight_decay defaulted to 0 */
+    def.weight_decay = 0.1;
+    adam_one_step(ctx, &def, p_wd);
+    ck_assert(memcmp(p_wd, p_def, sizeof p_def) != 0); /* the missing field matters */
+
+    memset(&big, 0, sizeof big);
+    irllrec_adam_spec_init(&big.s, sizeof big.s);
+    big.s.struct_size = (uint32_t)sizeof big;
+    a = NULL;
+    ck_assert_int_eq(irllrec_adam_create(ctx, &big.s, sizes, 1, &a), IRLLREC_OK);
+    irllrec_adam_free(a);
+
+    big.tail[0] = 0x100;
+    n0 = st.n_alloc, live0 = st.live_bytes;
+    a = sentinel();
+    ck_assert_int_eq(irllrec_adam_create(ctx, &big.s, sizes, 1, &a), IRLLREC_E_VERSION);
+    ck_assert_ptr_null(a);
+    assert_unchanged(ctx, &st, n0, live0, "irllrec_adam_create");
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- synth -------------------------------------------------------------- */
+
+static void small_synth(irllrec_synth_spec *s)
+{
+    irllrec_synth_spec_init(s, sizeof *s);
+    s->n_users = 40;
+    s->n_items = 30;
+    s->n_intents = 3;
+    s->profile_dim = 8;
+    s->intent_dim = 8;
+    s->mean_degree = 5;
+}
+
+static char *read_all(const char *dir, const char *name, long *len)
+{
+    char path[4096];
+    FILE *f;
+    char *buf;
+    tu_join(path, sizeof path, dir, name);
+    f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    *len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)*len + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_int_eq((long)fread(buf, 1, (size_t)*len, f), *len);
+    fclose(f);
+    return buf;
+}
+
+static int n_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
+    closedir(d);
+    return n;
+}
+
+START_TEST(synth_spec_growth)
+{
+    tu_alloc_state st = {0};
+    irllrec_ctx *ctx = tu_ctx_counting(&st);
+    irllrec_synth_spec def;
+    synth_spec_v0 old;
+    GROWN(irllrec_synth_spec) big;
+    char *d_def = tu_tmpdir(), *d_old = tu_tmpdir(), *d_big = tu_tmpdir();
+    long la, lb;
+    char *a, *b;
+    int64_t n0, live0;
+
+    small_synth(&def);
+    memcpy(&old, &def, sizeof old);
+    old.struct_size = (uint32_t)sizeof old;
+    ck_assert_int_eq(irllrec_synth_write(ctx, &def, d_def), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_synth_write(ctx, (const irllrec_synth_spec *)(const void *)&old, d_old),
+                     IRLLREC_OK);
+    /* min_degree and max_dominant defaulted: the same data, byte for byte. */
+    a = read_all(d_def, "train.txt", &la);
+    b = read_all(d_old, "train.txt", &lb);
+    ck_assert_int_eq(la, lb);
+    ck_assert_int_eq(memcmp(a, b, (size_t)la), 0);
+    free(a);
+    free(b);
+
+    memset(&big, 0, sizeof big);
+    small_synth(&big.s);
+    big.s.struct_size = (uint32_t)sizeof big;
+    big.tail[1] = 7;
+    n0 = st.n_alloc, live0 = st.live_bytes;
+    ck_assert_int_eq(irllrec_synth_write(ctx, &big.s, d_big), IRLLREC_E_VERSION);
+    assert_unchanged(ctx, &st, n0, live0, "irllrec_synth_write");
+    ck_assert_int_eq(n_entries(d_big), 0); /* no file, not even a temporary one */
+    big.tail[1] = 0;
+    ck_assert_int_eq(irllrec_synth_write(ctx, &big.s, d_big), IRLLREC_OK);
+    ck_assert_int_eq(n_entries(d_big), 8);
+
+    tu_rmtree(d_def);
+    tu_rmtree(d_old);
+    tu_rmtree(d_big);
+    free(d_def);
+    free(d_old);
+    free(d_big);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- mlp ---------------------------------------------------------------- */
+
+static void mlp_small(irllrec_mlp_spec *s)
+{
+    irllrec_mlp_spec_init(s, sizeof *s);
+    s->in_dim = 6;
+    s->out_dim = 4;
+    s->max_rows = 8;
+}
+
+/* W1 (hidden 5 x in 6) of an MLP made from @p spec. */
+static void mlp_w1(irllrec_ctx *ctx, const irllrec_mlp_spec *spec, float w[30])
+{
+    irllrec_mlp *m = NULL;
+    ck_assert_int_eq(irllrec_mlp_create(ctx, spec, &m), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_mlp_get_param(m, IRLLREC_MLP_W1, irllrec_mat_dense(w, 5, 6)),
+                     IRLLREC_OK);
+    irllrec_mlp_free(m);
+}
+
+START_TEST(mlp_spec_growth)
+{
+    tu_alloc_state st = {0};
+    irllrec_ctx *ctx = tu_ctx_counting(&st);
+    irllrec_mlp_spec def;
+    mlp_spec_v0 old;
+    GROWN(irllrec_mlp_spec) big;
+    float w_def[30], w_old[30], w_seed[30];
+    irllrec_mlp *m;
+    int64_t n0, live0;
+
+    mlp_small(&def);
+    memcpy(&old, &def, sizeof old);
+    old.struct_size = (uint32_t)sizeof old;
+    mlp_w1(ctx, &def, w_def);
+    mlp_w1(ctx, (const irllrec_mlp_spec *)(const void *)&old, w_old);
+    ck_assert_mem_eq(w_old, w_def, sizeof w_def); /* seed defaulted to 0 */
+    def.seed = 1;
+    mlp_w1(ctx, &def, w_seed);
+    ck_assert(memcmp(w_seed, w_def, sizeof w_def) != 0);
+
+    memset(&big, 0, sizeof big);
+    mlp_small(&big.s);
+    big.s.struct_size = (uint32_t)sizeof big;
+    m = NULL;
+    ck_assert_int_eq(irllrec_mlp_create(ctx, &big.s, &m), IRLLREC_OK);
+    irllrec_mlp_free(m);
+
+    big.tail[2] = (uint64_t)1 << 63;
+    n0 = st.n_alloc, live0 = st.live_bytes;
+    m = sentinel();
+    ck_assert_int_eq(irllrec_mlp_create(ctx, &big.s, &m), IRLLREC_E_VERSION);
+    ck_assert_ptr_null(m);
+    assert_unchanged(ctx, &st, n0, live0, "irllrec_mlp_create");
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- intent ------------------------------------------------------------- */
+
+static void intent_small(irllrec_intent_spec *s)
+{
+    irllrec_intent_spec_init(s, sizeof *s);
+    s->dim = 4;
+    s->n_intents = 3;
+    s->n_layers = 2;
+    s->n_users = 5;
+    s->n_items = 6;
+}
+
+static void intent_cu(irllrec_ctx *ctx, const irllrec_intent_spec *spec, float c[12])
+{
+    irllrec_intent *e = NULL;
+    ck_assert_int_eq(irllrec_intent_create(ctx, spec, NULL, &e), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_intent_get_param(e, IRLLREC_INTENT_C_USER, irllrec_mat_dense(c, 4, 3)),
+                     IRLLREC_OK);
+    irllrec_intent_free(e);
+}
+
+START_TEST(intent_spec_growth)
+{
+    tu_alloc_state st = {0};
+    irllrec_ctx *ctx = tu_ctx_counting(&st);
+    irllrec_intent_spec def;
+    intent_spec_v0 old;
+    GROWN(irllrec_intent_spec) big;
+    float c_def[12], c_old[12], c_seed[12];
+    irllrec_intent *e;
+    int64_t n0, live0;
+
+    intent_small(&def);
+    memcpy(&old, &def, sizeof old);
+    old.struct_size = (uint32_t)sizeof old;
+    intent_cu(ctx, &def, c_def);
+    intent_cu(ctx, (const irllrec_intent_spec *)(const void *)&old, c_old);
+    ck_assert_mem_eq(c_old, c_def, sizeof c_def);
+    def.seed = 99;
+    intent_cu(ctx, &def, c_seed);
+    ck_assert(memcmp(c_seed, c_def, sizeof c_def) != 0);
+
+    memset(&big, 0, sizeof big);
+    intent_small(&big.s);
+    big.s.struct_size = (uint32_t)sizeof big;
+    e = NULL;
+    ck_assert_int_eq(irllrec_intent_create(ctx, &big.s, NULL, &e), IRLLREC_OK);
+    irllrec_intent_free(e);
+
+    big.tail[0] = 1;
+    n0 = st.n_alloc, live0 = st.live_bytes;
+    e = sentinel();
+    ck_assert_int_eq(irllrec_intent_create(ctx, &big.s, NULL, &e), IRLLREC_E_VERSION);
+    ck_assert_ptr_null(e);
+    assert_unchanged(ctx, &st, n0, live0, "irllrec_intent_create");
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- itm ---------------------------------------------------------------- */
+
+/* Teacher W1 of a pair made from @p spec over @p student. */
+static void itm_teacher_w1(irllrec_ctx *ctx, const irllrec_itm_spec *spec, irllrec_mlp *student,
+                           float w[30])
+{
+    irllrec_itm *p = NULL;
+    ck_assert_int_eq(irllrec_itm_create(ctx, spec, student, &p), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_mlp_get_param(irllrec_itm_teacher(p), IRLLREC_MLP_W1,
+                                           irllrec_mat_dense(w, 5, 6)),
+                     IRLLREC_OK);
+    irllrec_itm_free(p);
+}
+
+START_TEST(itm_spec_growth)
+{
+    tu_alloc_state st = {0};
+    irllrec_ctx *ctx = tu_ctx_counting(&st);
+    irllrec_mlp_spec ms;
+    irllrec_mlp *student = NULL;
+    irllrec_itm_spec def;
+    itm_spec_v0 old;
+    GROWN(irllrec_itm_spec) big;
+    float w_student[30], w_after[30], w_def[30], w_old[30], w_seed[30];
+    irllrec_itm *p;
+    int64_t n0, live0;
+
+    mlp_small(&ms);
+    ck_assert_int_eq(irllrec_mlp_create(ctx, &ms, &student), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_mlp_get_param(student, IRLLREC_MLP_W1, irllrec_mat_dense(w_student, 5, 6)),
+                     IRLLREC_OK);
+    /* init_equal = 0 makes the (missing) seed observable: the teacher is
+     * re-initialised from it. */
+    irllrec_itm_spec_init(&def, sizeof def);
+    def.init_equal = 0;
+    memcpy(&old, &def, sizeof old);
+    old.struct_size = (uint32_t)sizeof old;
+    itm_teacher_w1(ctx, &def, student, w_def);
+    itm_teacher_w1(ctx, (const irllrec_itm_spec *)(const void *)&old, student, w_old);
+    ck_assert_mem_eq(w_old, w_def, sizeof w_def);
+    def.seed = 5;
+    itm_teacher_w1(ctx, &def, student, w_seed);
+    ck_assert(memcmp(w_seed, w_def, sizeof w_def) != 0);
+
+    memset(&big, 0, sizeof big);
+    irllrec_itm_spec_init(&big.s, sizeof big.s);
+    big.s.struct_size = (uint32_t)sizeof big;
+    p = NULL;
+    ck_assert_int_eq(irllrec_itm_create(ctx, &big.s, student, &p), IRLLREC_OK);
+    irllrec_itm_free(p);
+
+    big.tail[1] = 2;
+    n0 = st.n_alloc, live0 = st.live_bytes;
+    p = sentinel();
+    ck_assert_int_eq(irllrec_itm_create(ctx, &big.s, student, &p), IRLLREC_E_VERSION);
+    ck_assert_ptr_null(p);
+    assert_unchanged(ctx, &st, n0, live0, "irllrec_itm_create");
+    ck_assert_int_eq(irllrec_mlp_get_param(student, IRLLREC_MLP_W1, irllrec_mat_dense(w_after, 5, 6)),
+                     IRLLREC_OK);
+    ck_assert_mem_eq(w_after, w_student, sizeof w_student); /* the student is untouched */
+    irllrec_mlp_free(student);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- align -------------------------------------------------------------- */
+
+static void align_small(irllrec_align_spec *s)
+{
+    irllrec_align_spec_init(s, sizeof *s);
+    s->dim = 4;
+    s->max_rows = 8;
+    s->max_cols = 8;
+}
+
+/* Workspace size and a translation loss with Gaussian noise (seed-dependent). */
+static double align_probe(irllrec_ctx *ctx, const irllrec_align_spec *spec, int64_t *ws)
+{
+    float x[32], y[32];
+    irllrec_mat none = {NULL, 0, 0, 0};
+    irllrec_align *h = NULL;
+    double loss = NAN;
+    for (int i = 0; i < 32; i++) {
+        x[i] = (float)sin(0.7 * i + 0.3);
+        y[i] = (float)cos(0.5 * i - 0.2);
+    }
+    ck_assert_int_eq(irllrec_align_create(ctx, spec, &h), IRLLREC_OK);
+    *ws = irllrec_align_workspace_bytes(h);
+    ck_assert_int_eq(irllrec_align_translation(h, irllrec_mat_dense(x, 8, 4),
+                                               irllrec_mat_dense(y, 8, 4), none, none, &loss),
+                     IRLLREC_OK);
+    irllrec_align_free(h);
+    return loss;
+}
+
+START_TEST(align_spec_growth)
+{
+    tu_alloc_state st = {0};
+    irllrec_ctx *ctx = tu_ctx_counting(&st);
+    irllrec_align_spec def;
+    align_spec_v0 old;
+    GROWN(irllrec_align_spec) big;
+    int64_t ws_def, ws_old, ws_seed, n0, live0;
+    double l_def, l_old, l_seed;
+    irllrec_align *h;
+
+    align_small(&def);
+    memcpy(&old, &def, sizeof old);
+    old.struct_size = (uint32_t)sizeof old;
+    l_def = align_probe(ctx, &def, &ws_def);
+    l_old = align_probe(ctx, (const irllrec_align_spec *)(const void *)&old, &ws_old);
+    /* Blocking, slices and seed defaulted: same workspace, same loss bits. */
+    ck_assert_int_eq(ws_old, ws_def);
+    ck_assert_mem_eq(&l_old, &l_def, sizeof l_def);
+    def.seed = 7;
+    l_seed = align_probe(ctx, &def, &ws_seed);
+    ck_assert(l_seed != l_def);
+
+    memset(&big, 0, sizeof big);
+    align_small(&big.s);
+    big.s.struct_size = (uint32_t)sizeof big;
+    h = NULL;
+    ck_assert_int_eq(irllrec_align_create(ctx, &big.s, &h), IRLLREC_OK);
+    irllrec_align_free(h);
+
+    big.tail[2] = 3;
+    n0 = st.n_alloc, live0 = st.live_bytes;
+    h = sentinel();
+    ck_assert_int_eq(irllrec_align_create(ctx, &big.s, &h), IRLLREC_E_VERSION);
+    ck_assert_ptr_null(h);
+    assert_unchanged(ctx, &st, n0, live0, "irllrec_align_create");
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+/* struct_size below 4 cannot even hold itself: refused by every create. */
+START_TEST(struct_size_too_small_is_refused)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_mlp_spec ms;
+    irllrec_align_spec as;
+    irllrec_intent_spec is;
+    irllrec_mlp *m = sentinel();
+    irllrec_align *a = sentinel();
+    irllrec_intent *e = sentinel();
+    irllrec_ctx *c2 = sentinel();
+    irllrec_ctx_spec cs;
+    mlp_small(&ms);
+    ms.struct_size = 0;
+    ck_assert_int_eq(irllrec_mlp_create(ctx, &ms, &m), IRLLREC_E_VERSION);
+    ck_assert_ptr_null(m);
+    align_small(&as);
+    as.struct_size = 3;
+    ck_assert_int_eq(irllrec_align_create(ctx, &as, &a), IRLLREC_E_VERSION);
+    ck_assert_ptr_null(a);
+    intent_small(&is);
+    is.struct_size = 1;
+    ck_assert_int_eq(irllrec_intent_create(ctx, &is, NULL, &e), IRLLREC_E_VERSION);
+    ck_assert_ptr_null(e);
+    irllrec_ctx_spec_init(&cs, sizeof cs);
+    cs.struct_size = 0;
+    ck_assert_int_eq(irllrec_ctx_create(&cs, &c2), IRLLREC_E_VERSION);
+    ck_assert_ptr_null(c2);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+Suite *abi_structs_suite(void)
+{
+    Suite *s = suite_create("abi_structs");
+    TCase *tc = tcase_create("abi_structs");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, ctx_spec_growth);
+    tcase_add_test(tc, adam_spec_growth);
+    tcase_add_test(tc, synth_spec_growth);
+    tcase_add_test(tc, mlp_spec_growth);
+    tcase_add_test(tc, intent_spec_growth);
+    tcase_add_test(tc, itm_spec_growth);
+    tcase_add_test(tc, align_spec_growth);
+    tcase_add_test(tc, struct_size_too_small_is_refused);
+    suite_add_tcase(s, tc);
+    return s;
+}
