@@ -53,6 +53,14 @@ void irllrec__log(irllrec_ctx *ctx, int32_t level, const char *fmt, ...) IRLLREC
         if (irl_st_ != IRLLREC_OK) return irl_st_;                     \
     } while (0)
 
+/* The body of every *_spec_init: write the library's defaults over the
+ * first min(struct_size, lib_size) bytes, zero any tail the library does not
+ * know (a caller compiled against a newer header), and store the caller's
+ * struct_size. Create then sees that size, so a newer caller who sets a
+ * field this library lacks gets IRLLREC_E_VERSION instead of having it
+ * silently ignored. Does nothing when struct_size < 4. */
+void irllrec__spec_init(void *spec, uint32_t struct_size, const void *defaults, size_t lib_size);
+
 /* Copy a caller's spec of size src->struct_size into dst (library size
  * dst_size) with the zero-extend / zero-tail rule. The first field of every
  * spec is uint32_t struct_size. */

@@ -135,12 +135,7 @@ void irllrec_align_spec_init(irllrec_align_spec *spec, uint32_t struct_size)
     d.dim = 32;
     d.max_rows = 4096;
     d.max_cols = 4096;
-    if (struct_size > sizeof d) {
-        memset(spec, 0, struct_size);
-        struct_size = (uint32_t)sizeof d;
-    }
-    memcpy(spec, &d, struct_size);
-    spec->struct_size = struct_size;
+    irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 
 /* Byte sizes of every carved buffer, in carving order; returns the total or 0 on overflow. */

@@ -29,9 +29,19 @@ void irllrec_ctx_spec_init(irllrec_ctx_spec *spec, uint32_t struct_size)
     d.struct_size = (uint32_t)sizeof d;
     d.n_threads = 1;
     d.log_level = IRLLREC_LOG_WARN;
-    if (struct_size > sizeof d) struct_size = (uint32_t)sizeof d;
-    memcpy(spec, &d, struct_size);
-    if (struct_size >= sizeof(uint32_t)) spec->struct_size = struct_size;
+    irllrec__spec_init(spec, struct_size, &d, sizeof d);
+}
+
+void irllrec__spec_init(void *spec, uint32_t struct_size, const void *defaults, size_t lib_size)
+{
+    if (spec == NULL || struct_size < sizeof(uint32_t)) return;
+    if (struct_size > lib_size) {
+        memcpy(spec, defaults, lib_size);
+        memset((unsigned char *)spec + lib_size, 0, struct_size - lib_size);
+    } else {
+        memcpy(spec, defaults, struct_size);
+    }
+    memcpy(spec, &struct_size, sizeof struct_size);
 }
 
 irllrec_status irllrec__copy_spec(irllrec_ctx *ctx, const char *func, void *dst, size_t dst_size,

@@ -27,9 +27,7 @@ void irllrec_adam_spec_init(irllrec_adam_spec *spec, uint32_t struct_size)
     d.beta2 = 0.999;
     d.eps = 1e-8;
     d.weight_decay = 0.0;
-    if (struct_size > sizeof d) struct_size = (uint32_t)sizeof d;
-    memcpy(spec, &d, struct_size);
-    if (struct_size >= sizeof(uint32_t)) spec->struct_size = struct_size;
+    irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 
 static irllrec_status check_lr(irllrec_ctx *ctx, const char *func, double lr)

@@ -34,9 +34,7 @@ void irllrec_synth_spec_init(irllrec_synth_spec *spec, uint32_t struct_size)
     d.seed = 2025;
     d.min_degree = DEFAULT_MIN_DEGREE;
     d.max_dominant = DEFAULT_MAX_DOMINANT;
-    if (struct_size > sizeof d) struct_size = (uint32_t)sizeof d;
-    memcpy(spec, &d, struct_size);
-    if (struct_size >= sizeof(uint32_t)) spec->struct_size = struct_size;
+    irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 
 static irllrec_status bad(irllrec_ctx *ctx, const char *func, const char *field, double v,

@@ -134,9 +134,7 @@ void irllrec_intent_spec_init(irllrec_intent_spec *spec, uint32_t struct_size)
     d.struct_size = (uint32_t)sizeof d;
     d.n_intents = 128;
     d.n_layers = 3;
-    if (struct_size > sizeof d) struct_size = (uint32_t)sizeof d;
-    memcpy(spec, &d, struct_size);
-    if (struct_size >= sizeof(uint32_t)) spec->struct_size = struct_size;
+    irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 
 static irllrec_status check_spec(irllrec_ctx *ctx, const irllrec_intent_spec *s)

@@ -29,9 +29,7 @@ void irllrec_itm_spec_init(irllrec_itm_spec *spec, uint32_t struct_size)
     d.init_equal = 1;
     d.momentum = 0.999;
     d.alpha = 0.6;
-    if (struct_size > sizeof d) struct_size = (uint32_t)sizeof d;
-    memcpy(spec, &d, struct_size);
-    if (struct_size >= sizeof(uint32_t)) spec->struct_size = struct_size;
+    irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 
 static int in_unit(double v) { return isfinite(v) && v >= 0.0 && v <= 1.0; }

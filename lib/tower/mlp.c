@@ -34,9 +34,7 @@ void irllrec_mlp_spec_init(irllrec_mlp_spec *spec, uint32_t struct_size)
     d.struct_size = (uint32_t)sizeof d;
     d.leaky_slope = 0.01f;
     d.bias_init = IRLLREC_MLP_BIAS_ZERO;
-    if (struct_size > sizeof d) struct_size = (uint32_t)sizeof d;
-    memcpy(spec, &d, struct_size);
-    if (struct_size >= sizeof(uint32_t)) spec->struct_size = struct_size;
+    irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 
 static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
