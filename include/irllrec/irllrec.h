@@ -16,5 +16,6 @@
 #include "data.h"
 #include "eval.h"
 #include "synth.h"
+#include "hook.h"
 
 #endif /* IRLLREC_H */
