@@ -1,0 +1,362 @@
+/* Forward and backward kernels of the hook's terms (DESIGN.md section 4).
+ * Each backward carries its derivation in one line; docs/math.md has the
+ * full version. */
+#include <math.h>
+#include <string.h>
+#include "kernels.h"
+
+#define LEAKY 0.01f
+#define NORM_EPS 1e-8
+
+/* ---- text tower ------------------------------------------------------- */
+
+static void add_bias_rows(float *y, int64_t n, int64_t cols, const float *b)
+{
+    for (int64_t r = 0; r < n; r++) {
+        float *restrict yr = y + r * cols;
+        for (int64_t c = 0; c < cols; c++) yr[c] += b[c];
+    }
+}
+
+static void leaky_copy(const float *restrict src, float *restrict dst, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) dst[i] = src[i] > 0.0f ? src[i] : LEAKY * src[i];
+}
+
+static void leaky_inplace(float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : LEAKY * x[i];
+}
+
+void irllrec__hk_mlp_fwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, int64_t n,
+                         float *pre, float *act, float *out)
+{
+    irllrec__sgemm(0, 1, n, m->dh, m->din, 1.0f, x, ldx, m->w1, m->din, 0.0f, pre, m->dh);
+    add_bias_rows(pre, n, m->dh, m->b1);
+    if (act == pre)
+        leaky_inplace(pre, n * m->dh);
+    else
+        leaky_copy(pre, act, n * m->dh);
+    irllrec__sgemm(0, 1, n, m->dout, m->dh, 1.0f, act, m->dh, m->w2, m->dh, 0.0f, out, m->dout);
+    add_bias_rows(out, n, m->dout, m->b2);
+}
+
+static void colsum_add(const float *y, int64_t n, int64_t cols, float *acc)
+{
+    for (int64_t c = 0; c < cols; c++) {
+        double s = 0.0;
+        for (int64_t r = 0; r < n; r++) s += (double)y[r * cols + c];
+        acc[c] += (float)s;
+    }
+}
+
+void irllrec__hk_mlp_bwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, int64_t n,
+                         const float *pre, const float *dout, float *scratch, float *dx)
+{
+    const int64_t nh = n * m->dh;
+    /* dW2 += dout^T act; db2 += colsum(dout) */
+    leaky_copy(pre, scratch, nh);
+    irllrec__sgemm(1, 0, m->dout, m->dh, n, 1.0f, dout, m->dout, scratch, m->dh, 1.0f, m->gw2,
+                   m->dh);
+    colsum_add(dout, n, m->dout, m->gb2);
+    /* dpre = (dout W2) o leaky'(pre) */
+    irllrec__sgemm(0, 0, n, m->dh, m->dout, 1.0f, dout, m->dout, m->w2, m->dh, 0.0f, scratch,
+                   m->dh);
+    for (int64_t i = 0; i < nh; i++)
+        if (!(pre[i] > 0.0f)) scratch[i] *= LEAKY;
+    /* dW1 += dpre^T x; db1 += colsum(dpre); dx += dpre W1 */
+    irllrec__sgemm(1, 0, m->dh, m->din, n, 1.0f, scratch, m->dh, x, ldx, 1.0f, m->gw1, m->din);
+    colsum_add(scratch, n, m->dh, m->gb1);
+    if (dx != NULL)
+        irllrec__sgemm(0, 0, n, m->din, m->dh, 1.0f, scratch, m->dh, m->w1, m->din, 1.0f, dx,
+                       m->din);
+}
+
+/* ---- normalisation ---------------------------------------------------- */
+
+void irllrec__hk_l2norm_fwd(const float *x, int64_t ldx, int64_t n, int64_t d, float *xhat,
+                            float *inv)
+{
+    for (int64_t r = 0; r < n; r++) {
+        const float *xr = x + r * ldx;
+        double s = 0.0;
+        for (int64_t c = 0; c < d; c++) s += (double)xr[c] * (double)xr[c];
+        const double iv = 1.0 / sqrt(NORM_EPS + s);
+        inv[r] = (float)iv;
+        for (int64_t c = 0; c < d; c++) xhat[r * d + c] = (float)((double)xr[c] * iv);
+    }
+}
+
+/* xhat = x/s, s = sqrt(eps+|x|^2): dx = (dxhat - xhat (xhat.dxhat)) / s */
+void irllrec__hk_l2norm_bwd(const float *xhat, const float *inv, const float *dxhat, int64_t n,
+                            int64_t d, float *dx, int64_t lddx)
+{
+    for (int64_t r = 0; r < n; r++) {
+        const float *xh = xhat + r * d, *g = dxhat + r * d;
+        double dot = 0.0;
+        for (int64_t c = 0; c < d; c++) dot += (double)xh[c] * (double)g[c];
+        const double iv = (double)inv[r];
+        float *restrict o = dx + r * lddx;
+        for (int64_t c = 0; c < d; c++)
+            o[c] += (float)(((double)g[c] - (double)xh[c] * dot) * iv);
+    }
+}
+
+/* ---- prototype attention ------------------------------------------------ */
+
+void irllrec__hk_proto_fwd(const float *e, int64_t lde, int64_t n, int64_t d, int64_t k,
+                           const float *c, float *a, float *z)
+{
+    irllrec__sgemm(0, 0, n, k, d, 1.0f, e, lde, c, k, 0.0f, a, k);
+    for (int64_t r = 0; r < n; r++) {
+        float *ar = a + r * k;
+        float mx = ar[0];
+        for (int64_t j = 1; j < k; j++) mx = ar[j] > mx ? ar[j] : mx;
+        double s = 0.0;
+        for (int64_t j = 0; j < k; j++) {
+            const double v = exp((double)(ar[j] - mx));
+            ar[j] = (float)v;
+            s += v;
+        }
+        const float is = (float)(1.0 / s);
+        for (int64_t j = 0; j < k; j++) ar[j] *= is;
+    }
+    irllrec__sgemm(0, 1, n, d, k, 1.0f, a, k, c, k, 0.0f, z, d);
+}
+
+/* Z = A C^T, A = softmax(E C): dA = dZ C, dL = A o (dA - rowsum(A o dA)),
+ * dE = dL C^T, dC = E^T dL + dZ^T A. */
+void irllrec__hk_proto_bwd(const float *e, int64_t lde, int64_t n, int64_t d, int64_t k,
+                           const float *c, const float *a, const float *dz, float *scratch,
+                           float *de, int64_t ldde, float *dc)
+{
+    irllrec__sgemm(0, 0, n, k, d, 1.0f, dz, d, c, k, 0.0f, scratch, k);
+    /* dC += dZ^T A uses A before scratch becomes dL */
+    irllrec__sgemm(1, 0, d, k, n, 1.0f, dz, d, a, k, 1.0f, dc, k);
+    for (int64_t r = 0; r < n; r++) {
+        const float *ar = a + r * k;
+        float *g = scratch + r * k;
+        double s = 0.0;
+        for (int64_t j = 0; j < k; j++) s += (double)ar[j] * (double)g[j];
+        const float sf = (float)s;
+        for (int64_t j = 0; j < k; j++) g[j] = ar[j] * (g[j] - sf);
+    }
+    irllrec__sgemm(0, 1, n, d, k, 1.0f, scratch, k, c, k, 1.0f, de, ldde);
+    irllrec__sgemm(1, 0, d, k, n, 1.0f, e, lde, scratch, k, 1.0f, dc, k);
+}
+
+/* ---- adaptive edge mask ---------------------------------------------- */
+
+static double dotd(const float *a, const float *b, int64_t d)
+{
+    double s = 0.0;
+    for (int64_t c = 0; c < d; c++) s += (double)a[c] * (double)b[c];
+    return s;
+}
+
+static double edge_alpha(const float *zhat, int64_t d, int64_t h, int64_t t)
+{
+    return 0.5 * (dotd(zhat + h * d, zhat + t * d, d) + 1.0);
+}
+
+void irllrec__hk_mask_fwd(const int64_t *indptr, const int32_t *indices, const int64_t *nodes,
+                          int64_t n_anchor, const float *zhat, const float *e, int64_t lde,
+                          int64_t d, float scale, float *r)
+{
+    for (int64_t s = 0; s < n_anchor; s++) {
+        const int64_t h = nodes[s];
+        double sum = 0.0;
+        for (int64_t p = indptr[h]; p < indptr[h + 1]; p++)
+            sum += edge_alpha(zhat, d, h, indices[p]);
+        if (!(sum > 0.0)) continue;
+        float *restrict rs = r + s * d;
+        for (int64_t p = indptr[h]; p < indptr[h + 1]; p++) {
+            const int64_t t = indices[p];
+            const float g = (float)((double)scale * edge_alpha(zhat, d, h, t) / sum);
+            const float *et = e + t * lde;
+            for (int64_t c = 0; c < d; c++) rs[c] += g * et[c];
+        }
+    }
+}
+
+/* r_h = sum_t G_ht E_t, G_ht = a_ht / S_h, a_ht = (zh.zt + 1)/2:
+ * dE_t += G_ht dr_h; dG_ht = dr_h.E_t; da_ht = (dG_ht - sum_t' G_ht' dG_ht') / S_h;
+ * dzh += da/2 zt, dzt += da/2 zh. */
+void irllrec__hk_mask_bwd(const int64_t *indptr, const int32_t *indices, const int64_t *nodes,
+                          int64_t n_anchor, const float *zhat, const float *e, int64_t lde,
+                          int64_t d, float scale, const float *dr, float *de, int64_t ldde,
+                          float *dzhat)
+{
+    for (int64_t s = 0; s < n_anchor; s++) {
+        const int64_t h = nodes[s];
+        const float *g = dr + s * d;
+        double sum = 0.0, gdg = 0.0;
+        for (int64_t p = indptr[h]; p < indptr[h + 1]; p++) {
+            const int64_t t = indices[p];
+            const double al = edge_alpha(zhat, d, h, t);
+            sum += al;
+            gdg += al * dotd(g, e + t * lde, d);
+        }
+        if (!(sum > 0.0)) continue;
+        const double is = 1.0 / sum;
+        gdg *= is * (double)scale;  /* sum_t G_ht dG_ht with dG including the scale */
+        const float *zh = zhat + h * d;
+        float *dzh = dzhat + h * d;
+        for (int64_t p = indptr[h]; p < indptr[h + 1]; p++) {
+            const int64_t t = indices[p];
+            const double al = edge_alpha(zhat, d, h, t);
+            const float gw = (float)((double)scale * al * is);
+            const float *et = e + t * lde;
+            float *det = de + t * ldde;
+            for (int64_t c = 0; c < d; c++) det[c] += gw * g[c];
+            const double dg = (double)scale * dotd(g, et, d);
+            const float dcos = (float)(0.5 * (dg - gdg) * is);
+            const float *zt = zhat + t * d;
+            float *dzt = dzhat + t * d;
+            for (int64_t c = 0; c < d; c++) {
+                dzh[c] += dcos * zt[c];
+                dzt[c] += dcos * zh[c];
+            }
+        }
+    }
+}
+
+/* ---- InfoNCE ----------------------------------------------------------- */
+
+/* L = sum_b LSE_j(S_bj) - S_b,pos: dS_bj = scale (P_bj - [j == pos_b]),
+ * P = softmax_rows(S); dxhat = dS yhat / tau, dyhat = dS^T xhat / tau. */
+double irllrec__hk_infonce(const float *xhat, int64_t nb, const float *yhat, int64_t m,
+                           int64_t d, const int32_t *pos, double tau, double scale,
+                           float *work, int64_t cb, double *rowstat, float *dxhat, float *dyhat)
+{
+    const float itau = (float)(1.0 / tau);
+    double *mx = rowstat, *sm = rowstat + nb;
+    for (int64_t b = 0; b < nb; b++) {
+        mx[b] = -INFINITY;
+        sm[b] = 0.0;
+    }
+    /* pass 1: streaming max-subtracted log-sum-exp over column blocks */
+    for (int64_t j0 = 0; j0 < m; j0 += cb) {
+        const int64_t w = m - j0 < cb ? m - j0 : cb;
+        irllrec__sgemm(0, 1, nb, w, d, itau, xhat, d, yhat + j0 * d, d, 0.0f, work, w);
+        for (int64_t b = 0; b < nb; b++) {
+            const float *sb = work + b * w;
+            double bm = mx[b];
+            for (int64_t j = 0; j < w; j++) bm = (double)sb[j] > bm ? (double)sb[j] : bm;
+            double acc = sm[b] * exp(mx[b] - bm);
+            for (int64_t j = 0; j < w; j++) acc += exp((double)sb[j] - bm);
+            mx[b] = bm;
+            sm[b] = acc;
+        }
+    }
+    double loss = 0.0;
+    for (int64_t b = 0; b < nb; b++) {
+        mx[b] += log(sm[b]);  /* mx now holds the LSE */
+        loss += mx[b] - dotd(xhat + b * d, yhat + (int64_t)pos[b] * d, d) / tau;
+    }
+    /* pass 2: gradients block by block */
+    for (int64_t j0 = 0; j0 < m; j0 += cb) {
+        const int64_t w = m - j0 < cb ? m - j0 : cb;
+        irllrec__sgemm(0, 1, nb, w, d, itau, xhat, d, yhat + j0 * d, d, 0.0f, work, w);
+        for (int64_t b = 0; b < nb; b++) {
+            float *sb = work + b * w;
+            for (int64_t j = 0; j < w; j++) sb[j] = (float)(scale * exp((double)sb[j] - mx[b]));
+            const int64_t pj = (int64_t)pos[b] - j0;
+            if (pj >= 0 && pj < w) sb[pj] -= (float)scale;
+        }
+        irllrec__sgemm(0, 0, nb, d, w, itau, work, w, yhat + j0 * d, d, 1.0f, dxhat, d);
+        irllrec__sgemm(1, 0, w, d, nb, itau, work, w, xhat, d, 1.0f, dyhat + j0 * d, d);
+    }
+    return loss;
+}
+
+/* ---- translation alignment -------------------------------------------- */
+
+/* With |c| <= 1 the row maximum is bounded by 1, so exp(c - 1) is the
+ * max-subtracted form and needs one streaming pass: Z'_n = sum_m exp(c_nm - 1).
+ * q_n = exp(c_nn - 1) / (Z'_n + 1e-8 e^-1), L_n = -log(q_n + 1e-8),
+ * dc_nm = scale/n * q_n/(q_n + 1e-8) * (P_nm - [m == n]), P = exp(c - 1)/(Z' + 1e-8 e^-1). */
+double irllrec__hk_tran(const float *xhat, const float *yhat, int64_t n, int64_t d, double scale,
+                        float *work, int64_t rb, int64_t cb, double *rowstat, float *dxhat,
+                        float *dyhat)
+{
+    const double guard = 1e-8 * exp(-1.0);
+    double *zs = rowstat, *wq = rowstat + n;
+    for (int64_t i = 0; i < n; i++) zs[i] = 0.0;
+    for (int64_t i0 = 0; i0 < n; i0 += rb) {
+        const int64_t h = n - i0 < rb ? n - i0 : rb;
+        for (int64_t j0 = 0; j0 < n; j0 += cb) {
+            const int64_t w = n - j0 < cb ? n - j0 : cb;
+            irllrec__sgemm(0, 1, h, w, d, 1.0f, xhat + i0 * d, d, yhat + j0 * d, d, 0.0f, work,
+                           w);
+            for (int64_t r = 0; r < h; r++) {
+                const float *sr = work + r * w;
+                double acc = 0.0;
+                for (int64_t j = 0; j < w; j++) acc += exp((double)sr[j] - 1.0);
+                zs[i0 + r] += acc;
+            }
+        }
+    }
+    double loss = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const double cnn = dotd(xhat + i * d, yhat + i * d, d);
+        const double den = zs[i] + guard;
+        const double q = exp(cnn - 1.0) / den;
+        loss -= log(q + 1e-8);
+        zs[i] = 1.0 / den;                        /* now 1/(Z' + guard) */
+        wq[i] = scale / (double)n * q / (q + 1e-8);
+    }
+    for (int64_t i0 = 0; i0 < n; i0 += rb) {
+        const int64_t h = n - i0 < rb ? n - i0 : rb;
+        for (int64_t j0 = 0; j0 < n; j0 += cb) {
+            const int64_t w = n - j0 < cb ? n - j0 : cb;
+            irllrec__sgemm(0, 1, h, w, d, 1.0f, xhat + i0 * d, d, yhat + j0 * d, d, 0.0f, work,
+                           w);
+            for (int64_t r = 0; r < h; r++) {
+                float *sr = work + r * w;
+                const double iz = zs[i0 + r], wr = wq[i0 + r];
+                for (int64_t j = 0; j < w; j++) sr[j] = (float)(wr * exp((double)sr[j] - 1.0) * iz);
+                const int64_t dj = i0 + r - j0;
+                if (dj >= 0 && dj < w) sr[dj] -= (float)wr;
+            }
+            irllrec__sgemm(0, 0, h, d, w, 1.0f, work, w, yhat + j0 * d, d, 1.0f, dxhat + i0 * d,
+                           d);
+            irllrec__sgemm(1, 0, w, d, h, 1.0f, work, w, xhat + i0 * d, d, 1.0f, dyhat + j0 * d,
+                           d);
+        }
+    }
+    return loss / (double)n;
+}
+
+/* ---- ITM cross-entropy ------------------------------------------------- */
+
+static double log_softmax_row(const float *x, int64_t d, double *lse)
+{
+    double mx = (double)x[0];
+    for (int64_t c = 1; c < d; c++) mx = (double)x[c] > mx ? (double)x[c] : mx;
+    double s = 0.0;
+    for (int64_t c = 0; c < d; c++) s += exp((double)x[c] - mx);
+    *lse = mx + log(s);
+    return mx;
+}
+
+/* CE_n = -sum_c q_c log p_c, q = softmax(xm), p = softmax(x): dx = (p - q)/n. */
+double irllrec__hk_itm_ce(const float *x, const float *xm, int64_t n, int64_t d, double scale,
+                          float *dx)
+{
+    double loss = 0.0;
+    const double g = scale / (double)n;
+    for (int64_t r = 0; r < n; r++) {
+        const float *xr = x + r * d, *mr = xm + r * d;
+        double lx, lm;
+        (void)log_softmax_row(xr, d, &lx);
+        (void)log_softmax_row(mr, d, &lm);
+        for (int64_t c = 0; c < d; c++) {
+            const double q = exp((double)mr[c] - lm);
+            const double lp = (double)xr[c] - lx;
+            loss -= q * lp;
+            if (dx != NULL) dx[r * d + c] += (float)(g * (exp(lp) - q));
+        }
+    }
+    return loss / (double)n;
+}
