@@ -16,6 +16,5 @@
 #include "data.h"
 #include "eval.h"
 #include "synth.h"
-#include "hook.h"
 
 #endif /* IRLLREC_H */
