@@ -16,5 +16,8 @@
 #include "data.h"
 #include "eval.h"
 #include "synth.h"
+#include "mlp.h"
+#include "intent.h"
+#include "itm.h"
 
 #endif /* IRLLREC_H */

@@ -1,0 +1,136 @@
+/* libirllrec: the text tower, a two-layer perceptron.
+ *
+ *   Y = LeakyReLU(X W1^T + b1) W2^T + b2
+ *
+ * X holds frozen LLM text embeddings (rows x in_dim), Y the intent/profile
+ * vectors in the recommender's space (rows x out_dim). W1 is hidden x in and
+ * W2 out x hidden (PyTorch nn.Linear layout, so weights can be exchanged with
+ * a PyTorch model as they are). Weights are Xavier-uniform from the handle's
+ * own seeded generator. IRLLRec (DESIGN.md 4(a)) uses one MLP for profiles
+ * and one for intents, each shared by users and items.
+ *
+ * Lifecycle: create (allocates parameters, gradients and a workspace for
+ * max_rows rows) -> forward -> backward -> (optimizer) -> zero_grad -> ...
+ * forward and backward never allocate. One handle must not be used by two
+ * threads at once (forward caches activations). */
+#ifndef IRLLREC_MLP_H
+#define IRLLREC_MLP_H
+
+#include <stdint.h>
+#include "export.h"
+#include "status.h"
+#include "ctx.h"
+#include "tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque MLP handle. */
+typedef struct irllrec_mlp irllrec_mlp;
+
+/** How biases are initialised (pinned values). */
+enum irllrec_mlp_bias_init {
+    IRLLREC_MLP_BIAS_ZERO  = 0, /**< zeros (default) */
+    IRLLREC_MLP_BIAS_TORCH = 1  /**< U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's nn.Linear
+                                     default, which the released IRLLRec code keeps */
+};
+
+/** Parameter ids (pinned values), in the order of the parameter list. */
+enum irllrec_mlp_param_id {
+    IRLLREC_MLP_W1 = 0,      /**< hidden x in */
+    IRLLREC_MLP_B1 = 1,      /**< 1 x hidden */
+    IRLLREC_MLP_W2 = 2,      /**< out x hidden */
+    IRLLREC_MLP_B2 = 3,      /**< 1 x out */
+    IRLLREC_MLP_N_PARAMS = 4 /**< number of parameter blocks */
+};
+
+/** Creation parameters. Initialise with irllrec_mlp_spec_init(); fields are only appended. */
+typedef struct irllrec_mlp_spec {
+    uint32_t struct_size; /**< sizeof(irllrec_mlp_spec) as the caller compiled it */
+    int32_t in_dim;       /**< input width D (> 0; no default) */
+    int32_t hidden_dim;   /**< hidden width; 0 (default) = (in_dim + out_dim) / 2, as the reference */
+    int32_t out_dim;      /**< output width d (> 0; no default) */
+    float leaky_slope;    /**< LeakyReLU negative slope, finite and >= 0 (default 0.01) */
+    int32_t bias_init;    /**< an irllrec_mlp_bias_init value (default IRLLREC_MLP_BIAS_ZERO) */
+    int64_t max_rows;     /**< largest forward batch (> 0; no default): sizes the workspace */
+    uint64_t seed;        /**< weight-initialisation seed (default 0) */
+} irllrec_mlp_spec;
+
+/** Fill @p spec with defaults and set its struct_size. in_dim, out_dim and
+ *  max_rows are left 0 and must be set before create.
+ *  @param spec  caller-owned; NULL does nothing
+ *  @note Thread-safe; does not allocate. */
+IRLLREC_API void irllrec_mlp_spec_init(irllrec_mlp_spec *spec, uint32_t struct_size);
+
+/** Create an MLP with freshly initialised weights and zero gradients.
+ *  Memory: parameters and gradients (2 x (hidden*(in+1) + out*(hidden+1)) floats)
+ *  plus max_rows x hidden floats of cached activations and a backward block
+ *  of min(max_rows, 4096) x hidden floats.
+ *  @param ctx   context (allocator, errors); must outlive the handle
+ *  @param spec  not NULL; copied
+ *  @param[out] out  the new handle, or NULL on failure; free with irllrec_mlp_free()
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE (bad dims),
+ *          IRLLREC_E_VERSION (struct_size), IRLLREC_E_NOMEM */
+IRLLREC_API irllrec_status irllrec_mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spec,
+                                              irllrec_mlp **out);
+
+/** Free the handle; NULL is allowed. */
+IRLLREC_API void irllrec_mlp_free(irllrec_mlp *mlp);
+
+/** Forward pass Y = MLP(X). Caches the hidden activations for backward.
+ *  @param x  rows x in_dim, 1 <= rows <= max_rows; borrowed for this call only
+ *  @param y  rows x out_dim, written (not accumulated); must not overlap @p x
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL handle or data, overlap),
+ *          IRLLREC_E_SHAPE (dims, ld < cols, rows > max_rows). On failure
+ *          nothing changes (the previous forward's cache stays valid).
+ *  @note Does not allocate. Not thread-safe on one handle. */
+IRLLREC_API irllrec_status irllrec_mlp_forward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat y);
+
+/** Backward pass of the last forward. ACCUMULATES parameter gradients
+ *  (dW += ..., db += ...) and, when dx.data != NULL, dx += dL/dX.
+ *  The library keeps no host pointer between calls, so @p x must be passed
+ *  again: the same matrix (contents) as in the last forward, else the
+ *  gradients are those of a different input.
+ *  @param x   as in the last forward (same rows and cols)
+ *  @param dy  dL/dY, rows x out_dim
+ *  @param dx  rows x in_dim, accumulated; dx.data == NULL skips the input
+ *             gradient (frozen text embeddings). Must not overlap x or dy.
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE,
+ *          IRLLREC_E_STATE (no forward since create). On failure nothing changes.
+ *  @note Does not allocate. Several backwards after one forward accumulate. */
+IRLLREC_API irllrec_status irllrec_mlp_backward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat dy,
+                                                irllrec_mat dx);
+
+/** Set every parameter gradient to zero. NULL does nothing. */
+IRLLREC_API void irllrec_mlp_zero_grad(irllrec_mlp *mlp);
+
+/** Dimensions of the MLP (any out-pointer may be NULL).
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL handle) */
+IRLLREC_API irllrec_status irllrec_mlp_dims(const irllrec_mlp *mlp, int32_t *in_dim,
+                                            int32_t *hidden_dim, int32_t *out_dim);
+
+/** Shape of parameter block @p id (an irllrec_mlp_param_id); biases are 1 x n.
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL, unknown id) */
+IRLLREC_API irllrec_status irllrec_mlp_param_shape(const irllrec_mlp *mlp, int32_t id,
+                                                   int64_t *rows, int64_t *cols);
+
+/** Copy parameter block @p id into @p dst (exactly its shape; any ld >= cols).
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE */
+IRLLREC_API irllrec_status irllrec_mlp_get_param(const irllrec_mlp *mlp, int32_t id,
+                                                 irllrec_mat dst);
+
+/** Copy @p src into parameter block @p id (e.g. loading weights).
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE,
+ *          IRLLREC_E_NUMERIC (a non-finite value: nothing is copied) */
+IRLLREC_API irllrec_status irllrec_mlp_set_param(irllrec_mlp *mlp, int32_t id, irllrec_mat src);
+
+/** Copy the accumulated gradient of block @p id into @p dst.
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE */
+IRLLREC_API irllrec_status irllrec_mlp_get_grad(const irllrec_mlp *mlp, int32_t id,
+                                                irllrec_mat dst);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IRLLREC_MLP_H */

@@ -1,0 +1,73 @@
+/* Internal numerical kernels: irllrec__<op>_fwd and irllrec__<op>_bwd.
+ *
+ * Kernels take raw pointers, dimensions and leading dimensions (row-major,
+ * element (r, c) of X is X[r * ldx + c]), return void and never validate,
+ * allocate or log: the API layer has checked everything. Reductions
+ * accumulate in double. The derivation of every _bwd is next to its code
+ * and in docs/math-towers.md. */
+#ifndef IRLLREC_OPS_H
+#define IRLLREC_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- linear: Y = X W^T + b (PyTorch nn.Linear layout) ------------------
+ * X rows x in, W out x in, b out (NULL: no bias), Y rows x out (written). */
+void irllrec__linear_fwd(int64_t rows, int64_t in, int64_t out, const float *x, int64_t ldx,
+                         const float *w, int64_t ldw, const float *b, float *y, int64_t ldy);
+
+/* Accumulates dX += dY W (skipped when dx is NULL), dW += dY^T X,
+ * db += sum over rows of dY (skipped when db is NULL). */
+void irllrec__linear_bwd(int64_t rows, int64_t in, int64_t out, const float *x, int64_t ldx,
+                         const float *w, int64_t ldw, const float *dy, int64_t lddy, float *dx,
+                         int64_t lddx, float *dw, int64_t lddw, float *db);
+
+/* Column sums of a rows x cols matrix accumulated into acc (+=), summed in
+ * double in row order. */
+void irllrec__colsum_acc(int64_t rows, int64_t cols, const float *x, int64_t ldx, float *acc);
+
+/* ---- LeakyReLU: y = x > 0 ? x : slope * x ------------------------------
+ * y may alias x (same ld). */
+void irllrec__leaky_relu_fwd(int64_t rows, int64_t cols, const float *x, int64_t ldx, float slope,
+                             float *y, int64_t ldy);
+
+/* In place: g <- g * f'(s), f'(s) = 1 for s > 0 else slope. s may be the
+ * pre-activation or (for slope >= 0) the activation: both have the same sign
+ * pattern. On entry g holds dL/dy, on exit dL/dx. */
+void irllrec__leaky_relu_bwd(int64_t rows, int64_t cols, const float *s, int64_t lds, float slope,
+                             float *g, int64_t ldg);
+
+/* ---- row softmax: y_r = exp(x_r - max x_r) / sum exp(...) --------------
+ * y may alias x (same ld). */
+void irllrec__softmax_rows_fwd(int64_t rows, int64_t cols, const float *x, int64_t ldx, float *y,
+                               int64_t ldy);
+
+/* Accumulates dX += Y (.) (dY - rowsum(Y (.) dY)), from the forward OUTPUT y.
+ * dx must not alias dy or y. */
+void irllrec__softmax_rows_bwd(int64_t rows, int64_t cols, const float *y, int64_t ldy,
+                               const float *dy, int64_t lddy, float *dx, int64_t lddx);
+
+/* In place: g <- y (.) (g - rowsum(y (.) g)); on entry g = dL/dY, on exit dL/dX. */
+void irllrec__softmax_rows_bwd_inplace(int64_t rows, int64_t cols, const float *y, int64_t ldy,
+                                       float *g, int64_t ldg);
+
+/* Row log-softmax, max-subtracted, in double: y_r = x_r - max - log sum exp(x_r - max).
+ * y may alias x. */
+void irllrec__log_softmax_rows_fwd(int64_t rows, int64_t cols, const float *x, int64_t ldx,
+                                   float *y, int64_t ldy);
+
+/* ---- L2 normalisation: n(v) = v / sqrt(IRLLREC__L2_EPS + |v|^2) per row --- */
+#define IRLLREC__L2_EPS 1e-8
+
+/* y may alias x (same ld). inv_norm (rows entries, may be NULL) receives
+ * 1 / sqrt(eps + |x_r|^2). */
+void irllrec__l2norm_fwd(int64_t rows, int64_t cols, const float *x, int64_t ldx, float *y,
+                         int64_t ldy, float *inv_norm);
+
+/* Accumulates dX += (dY - y (y . dY)) / nrm with y = x / nrm, nrm =
+ * sqrt(eps + |x|^2), recomputed from the forward INPUT x (one extra pass; no
+ * cache needed). dx must not alias dy or x. */
+void irllrec__l2norm_bwd(int64_t rows, int64_t cols, const float *x, int64_t ldx, const float *dy,
+                         int64_t lddy, float *dx, int64_t lddx);
+
+#endif /* IRLLREC_OPS_H */

@@ -1,0 +1,629 @@
+/* The interaction intent encoder: prototype attention per layer, an
+ * adaptive edge mask from the cosine of the intents at both ends of every
+ * edge, and a row-normalised propagation of the layer embeddings. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "tower.h"
+#include "../ops/ops.h"
+
+/* Edge buffers, allocated together so set_graph can swap them atomically. */
+typedef struct graph_buf {
+    int64_t nnz;
+    int64_t *indptr;   /* N + 1 */
+    int32_t *indices;  /* nnz */
+    int64_t *tptr;     /* N + 1: transposed pattern (by tail node) */
+    int64_t *tedge;    /* nnz: edge id in the forward pattern */
+    int32_t *thead;    /* nnz: head node of that edge */
+    float *alpha;      /* L x nnz: edge weights of the last forward */
+    float *ebuf;       /* nnz: per-edge scratch of the backward */
+} graph_buf;
+
+struct irllrec_intent {
+    irllrec_ctx *ctx;
+    irllrec_intent_spec spec;
+    int64_t n, nu, d, k, nl;
+    int32_t nt;
+    float *c, *dc;       /* [C_u | C_i], each d x K */
+    float *a, *da;       /* N x K: attention of one layer and its gradient */
+    float *z, *zn;       /* L x N x d: Z(l) and n(Z(l)) of the last forward */
+    float *dz, *dzn;     /* N x d */
+    float *invs;         /* L x N: 1 / row sum of alpha (0 for empty rows) */
+    double *acc;         /* n_threads x 2d */
+    int has_graph;
+    graph_buf g;
+    int fwd_done;
+    irllrec__param blocks[IRLLREC_INTENT_N_PARAMS];
+};
+
+/* ---- sizes and allocation ------------------------------------------------ */
+
+static size_t fbytes(int64_t a, int64_t b, int64_t c)
+{
+    return (size_t)a * (size_t)b * (size_t)c * sizeof(float);
+}
+
+static void graph_free(irllrec_ctx *ctx, graph_buf *g, int64_t n, int64_t nl)
+{
+    irllrec__free(ctx, g->indptr, (size_t)(n + 1) * sizeof(int64_t));
+    irllrec__free(ctx, g->indices, (size_t)g->nnz * sizeof(int32_t));
+    irllrec__free(ctx, g->tptr, (size_t)(n + 1) * sizeof(int64_t));
+    irllrec__free(ctx, g->tedge, (size_t)g->nnz * sizeof(int64_t));
+    irllrec__free(ctx, g->thead, (size_t)g->nnz * sizeof(int32_t));
+    irllrec__free(ctx, g->alpha, fbytes(nl, g->nnz, 1));
+    irllrec__free(ctx, g->ebuf, fbytes(g->nnz, 1, 1));
+    memset(g, 0, sizeof *g);
+}
+
+static irllrec_status check_graph(irllrec_ctx *ctx, const char *f, const irllrec_csr *gr, int64_t n,
+                                  int64_t nl)
+{
+    if (gr->n_rows != n || gr->n_cols != n)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "graph is %lld x %lld, expected N = U + I = %lld",
+                             (long long)gr->n_rows, (long long)gr->n_cols, (long long)n);
+    if (gr->nnz < 0 || gr->indptr == NULL || (gr->nnz > 0 && gr->indices == NULL))
+        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f, "graph: nnz < 0 or NULL arrays");
+    /* the largest edge buffer is L x nnz floats; int64 + int32 per edge for the transpose */
+    if ((uint64_t)gr->nnz > SIZE_MAX / ((size_t)nl * sizeof(float) + 16))
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "graph: nnz = %lld is too large",
+                             (long long)gr->nnz);
+    if (gr->indptr[0] != 0 || gr->indptr[n] != gr->nnz)
+        return irllrec__fail(ctx, IRLLREC_E_FORMAT, f, "graph: indptr[0] = %lld, indptr[N] = %lld, nnz = %lld",
+                             (long long)gr->indptr[0], (long long)gr->indptr[n], (long long)gr->nnz);
+    for (int64_t i = 0; i < n; i++)
+        if (gr->indptr[i + 1] < gr->indptr[i])
+            return irllrec__fail(ctx, IRLLREC_E_FORMAT, f, "graph: indptr decreases at row %lld",
+                                 (long long)i);
+    for (int64_t e = 0; e < gr->nnz; e++)
+        if (gr->indices[e] < 0 || gr->indices[e] >= n)
+            return irllrec__fail(ctx, IRLLREC_E_FORMAT, f, "graph: indices[%lld] = %d is not in [0, %lld)",
+                                 (long long)e, (int)gr->indices[e], (long long)n);
+    return IRLLREC_OK;
+}
+
+/* Transposed pattern by counting sort: edges of each tail node appear in
+ * increasing head order, which fixes the summation order of the backward. */
+static void build_transpose(graph_buf *g, int64_t n)
+{
+    memset(g->tptr, 0, (size_t)(n + 1) * sizeof(int64_t));
+    for (int64_t e = 0; e < g->nnz; e++) g->tptr[g->indices[e] + 1]++;
+    for (int64_t i = 0; i < n; i++) g->tptr[i + 1] += g->tptr[i];
+    for (int64_t h = 0; h < n; h++)
+        for (int64_t e = g->indptr[h]; e < g->indptr[h + 1]; e++) {
+            const int64_t pos = g->tptr[g->indices[e]]++;
+            g->tedge[pos] = e;
+            g->thead[pos] = (int32_t)h;
+        }
+    for (int64_t i = n; i > 0; i--) g->tptr[i] = g->tptr[i - 1];
+    g->tptr[0] = 0;
+}
+
+static irllrec_status graph_make(irllrec_intent *enc, const irllrec_csr *gr, graph_buf *g)
+{
+    irllrec_ctx *ctx = enc->ctx;
+    const int64_t n = enc->n, nnz = gr->nnz;
+    memset(g, 0, sizeof *g);
+    g->nnz = nnz;
+    g->indptr = (int64_t *)irllrec__alloc(ctx, (size_t)(n + 1) * sizeof(int64_t));
+    g->tptr = (int64_t *)irllrec__alloc(ctx, (size_t)(n + 1) * sizeof(int64_t));
+    if (nnz > 0) {
+        g->indices = (int32_t *)irllrec__alloc(ctx, (size_t)nnz * sizeof(int32_t));
+        g->tedge = (int64_t *)irllrec__alloc(ctx, (size_t)nnz * sizeof(int64_t));
+        g->thead = (int32_t *)irllrec__alloc(ctx, (size_t)nnz * sizeof(int32_t));
+        g->alpha = (float *)irllrec__alloc(ctx, fbytes(enc->nl, nnz, 1));
+        g->ebuf = (float *)irllrec__alloc(ctx, fbytes(nnz, 1, 1));
+    }
+    if (g->indptr == NULL || g->tptr == NULL ||
+        (nnz > 0 && (g->indices == NULL || g->tedge == NULL || g->thead == NULL ||
+                     g->alpha == NULL || g->ebuf == NULL))) {
+        graph_free(ctx, g, n, enc->nl);
+        return IRLLREC_E_NOMEM;
+    }
+    memcpy(g->indptr, gr->indptr, (size_t)(n + 1) * sizeof(int64_t));
+    if (nnz > 0) memcpy(g->indices, gr->indices, (size_t)nnz * sizeof(int32_t));
+    build_transpose(g, n);
+    return IRLLREC_OK;
+}
+
+void irllrec_intent_spec_init(irllrec_intent_spec *spec, uint32_t struct_size)
+{
+    irllrec_intent_spec d;
+    if (spec == NULL) return;
+    memset(&d, 0, sizeof d);
+    d.struct_size = (uint32_t)sizeof d;
+    d.n_intents = 128;
+    d.n_layers = 3;
+    if (struct_size > sizeof d) struct_size = (uint32_t)sizeof d;
+    memcpy(spec, &d, struct_size);
+    if (struct_size >= sizeof(uint32_t)) spec->struct_size = struct_size;
+}
+
+static irllrec_status check_spec(irllrec_ctx *ctx, const irllrec_intent_spec *s)
+{
+    const char *f = "irllrec_intent_create";
+    if (s->dim <= 0 || s->n_intents <= 0 || s->n_layers <= 0)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "dim = %d, n_intents = %d, n_layers = %d: all must be > 0",
+                             (int)s->dim, (int)s->n_intents, (int)s->n_layers);
+    if (s->n_users < 0 || s->n_items < 0 || s->n_users + s->n_items <= 0 ||
+        s->n_users > INT32_MAX || s->n_items > INT32_MAX || s->n_users + s->n_items > INT32_MAX)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "n_users = %lld, n_items = %lld: need >= 0, sum in [1, 2^31)",
+                             (long long)s->n_users, (long long)s->n_items);
+    /* the largest buffers are N x K and L x N x d floats; N < 2^31 and the
+     * dims are int32, so a 64-bit size_t cannot overflow */
+    if (sizeof(size_t) < 8 &&
+        ((double)(s->n_users + s->n_items) * (double)s->n_layers * (double)s->dim > 2e8 ||
+         (double)(s->n_users + s->n_items) * (double)s->n_intents > 2e8))
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "workspace too large for a 32-bit address space");
+    return IRLLREC_OK;
+}
+
+static void init_protos(irllrec_intent *enc)
+{
+    irllrec__rng r;
+    const double bound = sqrt(6.0 / (double)(enc->d + enc->k));  /* Xavier-uniform */
+    irllrec__rng_seed(&r, enc->spec.seed, IRLLREC__STREAM_INTENT);
+    for (int64_t i = 0; i < 2 * enc->d * enc->k; i++)
+        enc->c[i] = (float)((2.0 * irllrec__rng_uniform(&r) - 1.0) * bound);
+}
+
+void irllrec_intent_free(irllrec_intent *enc)
+{
+    irllrec_ctx *ctx;
+    int64_t n, d, k, nl;
+    if (enc == NULL) return;
+    ctx = enc->ctx;
+    n = enc->n;
+    d = enc->d;
+    k = enc->k;
+    nl = enc->nl;
+    irllrec__free(ctx, enc->c, fbytes(2, d, k));
+    irllrec__free(ctx, enc->dc, fbytes(2, d, k));
+    irllrec__free(ctx, enc->a, fbytes(n, k, 1));
+    irllrec__free(ctx, enc->da, fbytes(n, k, 1));
+    irllrec__free(ctx, enc->z, fbytes(nl, n, d));
+    irllrec__free(ctx, enc->zn, fbytes(nl, n, d));
+    irllrec__free(ctx, enc->dz, fbytes(n, d, 1));
+    irllrec__free(ctx, enc->dzn, fbytes(n, d, 1));
+    irllrec__free(ctx, enc->invs, fbytes(nl, n, 1));
+    irllrec__free(ctx, enc->acc, (size_t)enc->nt * 2 * (size_t)d * sizeof(double));
+    graph_free(ctx, &enc->g, n, nl);
+    irllrec__free(ctx, enc, sizeof *enc);
+}
+
+irllrec_status irllrec_intent_create(irllrec_ctx *ctx, const irllrec_intent_spec *spec,
+                                     const irllrec_csr *graph, irllrec_intent **out)
+{
+    irllrec_intent_spec s;
+    irllrec_intent *enc;
+    int64_t n, d, k, nl;
+    if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
+    *out = NULL;
+    if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(ctx, spec != NULL, IRLLREC_E_INVALID_ARG, "spec is NULL");
+    IRL_TRY(irllrec__copy_spec(ctx, __func__, &s, sizeof s, spec));
+    IRL_TRY(check_spec(ctx, &s));
+    n = s.n_users + s.n_items;
+    if (graph != NULL) IRL_TRY(check_graph(ctx, __func__, graph, n, s.n_layers));
+    enc = (irllrec_intent *)irllrec__calloc(ctx, 1, sizeof *enc);
+    if (enc == NULL) return IRLLREC_E_NOMEM;
+    enc->ctx = ctx;
+    enc->spec = s;
+    enc->n = n;
+    enc->nu = s.n_users;
+    enc->d = d = s.dim;
+    enc->k = k = s.n_intents;
+    enc->nl = nl = s.n_layers;
+    enc->nt = irllrec_ctx_n_threads(ctx);
+    if (enc->nt > n) enc->nt = (int32_t)n;
+    enc->c = (float *)irllrec__alloc(ctx, fbytes(2, d, k));
+    enc->dc = (float *)irllrec__calloc(ctx, 1, fbytes(2, d, k));
+    enc->a = (float *)irllrec__alloc(ctx, fbytes(n, k, 1));
+    enc->da = (float *)irllrec__alloc(ctx, fbytes(n, k, 1));
+    enc->z = (float *)irllrec__alloc(ctx, fbytes(nl, n, d));
+    enc->zn = (float *)irllrec__alloc(ctx, fbytes(nl, n, d));
+    enc->dz = (float *)irllrec__alloc(ctx, fbytes(n, d, 1));
+    enc->dzn = (float *)irllrec__alloc(ctx, fbytes(n, d, 1));
+    enc->invs = (float *)irllrec__alloc(ctx, fbytes(nl, n, 1));
+    enc->acc = (double *)irllrec__alloc(ctx, (size_t)enc->nt * 2 * (size_t)d * sizeof(double));
+    if (enc->c == NULL || enc->dc == NULL || enc->a == NULL || enc->da == NULL || enc->z == NULL ||
+        enc->zn == NULL || enc->dz == NULL || enc->dzn == NULL || enc->invs == NULL ||
+        enc->acc == NULL || (graph != NULL && graph_make(enc, graph, &enc->g) != IRLLREC_OK)) {
+        irllrec_intent_free(enc);
+        return IRLLREC_E_NOMEM;
+    }
+    enc->has_graph = graph != NULL;
+    for (int i = 0; i < IRLLREC_INTENT_N_PARAMS; i++) {
+        enc->blocks[i].data = enc->c + i * d * k;
+        enc->blocks[i].grad = enc->dc + i * d * k;
+        enc->blocks[i].rows = d;
+        enc->blocks[i].cols = k;
+    }
+    snprintf(enc->blocks[0].name, sizeof enc->blocks[0].name, "intent.user_intent");
+    snprintf(enc->blocks[1].name, sizeof enc->blocks[1].name, "intent.item_intent");
+    init_protos(enc);
+    *out = enc;
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_intent_set_graph(irllrec_intent *enc, const irllrec_csr *graph)
+{
+    graph_buf g;
+    if (enc == NULL) return IRLLREC_E_INVALID_ARG;
+    if (graph != NULL) {
+        IRL_TRY(check_graph(enc->ctx, __func__, graph, enc->n, enc->nl));
+        IRL_TRY(graph_make(enc, graph, &g));
+    } else {
+        memset(&g, 0, sizeof g);
+    }
+    graph_free(enc->ctx, &enc->g, enc->n, enc->nl);
+    enc->g = g;
+    enc->has_graph = graph != NULL;
+    enc->fwd_done = 0;
+    return IRLLREC_OK;
+}
+
+int32_t irllrec_intent_has_graph(const irllrec_intent *enc)
+{
+    return enc == NULL ? -1 : enc->has_graph;
+}
+
+/* ---- validation ------------------------------------------------------------ */
+
+static irllrec_status check_layers(irllrec_intent *enc, const char *f, const irllrec_mat *emb,
+                                   int32_t n_layers)
+{
+    irllrec_ctx *ctx = enc->ctx;
+    if (emb == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f, "emb is NULL");
+    if (n_layers != enc->nl)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "n_layers = %d, the encoder has %lld",
+                             (int)n_layers, (long long)enc->nl);
+    for (int32_t l = 0; l < n_layers; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "emb[%d]", (int)l);
+        IRL_TRY(irllrec__check_mat(ctx, f, name, emb[l]));
+        if (emb[l].rows != enc->n || emb[l].cols != enc->d)
+            return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "%s is %lld x %lld, expected N x d = %lld x %lld",
+                                 name, (long long)emb[l].rows, (long long)emb[l].cols,
+                                 (long long)enc->n, (long long)enc->d);
+    }
+    return IRLLREC_OK;
+}
+
+static irllrec_status check_nd(irllrec_intent *enc, const char *f, const char *name, irllrec_mat m,
+                               const irllrec_mat *emb)
+{
+    IRL_TRY(irllrec__check_mat(enc->ctx, f, name, m));
+    if (m.rows != enc->n || m.cols != enc->d)
+        return irllrec__fail(enc->ctx, IRLLREC_E_SHAPE, f, "%s is %lld x %lld, expected %lld x %lld",
+                             name, (long long)m.rows, (long long)m.cols, (long long)enc->n,
+                             (long long)enc->d);
+    for (int64_t l = 0; l < enc->nl; l++)
+        if (irllrec__mats_overlap(m, emb[l]))
+            return irllrec__fail(enc->ctx, IRLLREC_E_INVALID_ARG, f, "%s overlaps emb[%lld]", name,
+                                 (long long)l);
+    return IRLLREC_OK;
+}
+
+/* ---- parallel edge passes ------------------------------------------------------ */
+
+typedef struct edge_job {
+    irllrec_intent *enc;
+    int64_t l;
+    float inv_l;
+    irllrec_mat e;     /* E(l) */
+    irllrec_mat r;     /* forward output */
+    irllrec_mat dr;    /* backward input */
+    irllrec_mat de;    /* dE(l), data may be NULL */
+} edge_job;
+
+static double dotd(int64_t n, const float *a, const float *b)
+{
+    double s = 0.0;
+    for (int64_t j = 0; j < n; j++) s += (double)a[j] * (double)b[j];
+    return s;
+}
+
+static void axpy_d(int64_t n, double a, const float *x, double *acc)
+{
+    for (int64_t j = 0; j < n; j++) acc[j] += a * (double)x[j];
+}
+
+/* Rows h of one thread: alpha, 1/S_h, H_h and r_h (= for layer 0, += after). */
+static void fwd_edges(void *ud, int32_t t, int32_t nt)
+{
+    const edge_job *jb = (const edge_job *)ud;
+    irllrec_intent *enc = jb->enc;
+    const graph_buf *g = &enc->g;
+    const int64_t d = enc->d;
+    const float *zn = enc->zn + jb->l * enc->n * d;
+    float *alpha = g->alpha + jb->l * g->nnz, *invs = enc->invs + jb->l * enc->n;
+    double *acc = enc->acc + (size_t)t * 2 * (size_t)d;
+    int64_t lo, hi;
+    irllrec__share(enc->n, t, nt, &lo, &hi);
+    for (int64_t h = lo; h < hi; h++) {
+        const float *zh = zn + h * d;
+        float *rh = jb->r.data + h * jb->r.ld;
+        double s = 0.0;
+        float inv, scale;
+        for (int64_t e = g->indptr[h]; e < g->indptr[h + 1]; e++) {
+            alpha[e] = (float)((dotd(d, zh, zn + (int64_t)g->indices[e] * d) + 1.0) * 0.5);
+            s += (double)alpha[e];
+        }
+        /* an empty row (or all alpha == 0, cos = -1 everywhere) propagates nothing */
+        inv = s > 0.0 ? (float)(1.0 / s) : 0.0f;
+        invs[h] = inv;
+        for (int64_t j = 0; j < d; j++) acc[j] = 0.0;
+        for (int64_t e = g->indptr[h]; e < g->indptr[h + 1]; e++)
+            axpy_d(d, (double)alpha[e], jb->e.data + (int64_t)g->indices[e] * jb->e.ld, acc);
+        scale = inv * jb->inv_l;
+        if (jb->l == 0)
+            for (int64_t j = 0; j < d; j++) rh[j] = (float)acc[j] * scale;
+        else
+            for (int64_t j = 0; j < d; j++) rh[j] += (float)acc[j] * scale;
+    }
+}
+
+/* Backward, head side (rows h of one thread). With g_e = alpha_e / S_h and
+ * H_h = sum_e g_e E_t:
+ *   dg_e     = dH_h . E_t                         (dH = dr / L)
+ *   dalpha_e = (dg_e - sum_e' g_e' dg_e') / S_h   (quotient rule on alpha_e / sum alpha)
+ *   dc_e     = dalpha_e / 2                       (alpha = (c + 1) / 2)
+ *   dn(Z)_h  = sum_e dc_e n(Z)_t                  (c = n(Z_h) . n(Z_t), head side)
+ * dc_e is kept in ebuf for the tail-side pass. */
+static void bwd_edges_head(void *ud, int32_t t, int32_t nt)
+{
+    const edge_job *jb = (const edge_job *)ud;
+    irllrec_intent *enc = jb->enc;
+    const graph_buf *g = &enc->g;
+    const int64_t d = enc->d;
+    const float *zn = enc->zn + jb->l * enc->n * d;
+    const float *alpha = g->alpha + jb->l * g->nnz, *invs = enc->invs + jb->l * enc->n;
+    double *acc = enc->acc + (size_t)t * 2 * (size_t)d;
+    int64_t lo, hi;
+    irllrec__share(enc->n, t, nt, &lo, &hi);
+    for (int64_t h = lo; h < hi; h++) {
+        const float *drh = jb->dr.data + h * jb->dr.ld;
+        const double inv = (double)invs[h];
+        float *dznh = enc->dzn + h * d;
+        double sdg = 0.0;
+        for (int64_t e = g->indptr[h]; e < g->indptr[h + 1]; e++) {
+            const double dg =
+                (double)jb->inv_l * dotd(d, drh, jb->e.data + (int64_t)g->indices[e] * jb->e.ld);
+            g->ebuf[e] = (float)dg;
+            sdg += (double)alpha[e] * inv * dg;
+        }
+        for (int64_t j = 0; j < d; j++) acc[j] = 0.0;
+        for (int64_t e = g->indptr[h]; e < g->indptr[h + 1]; e++) {
+            const double dc = 0.5 * inv * ((double)g->ebuf[e] - sdg);
+            g->ebuf[e] = (float)dc;
+            axpy_d(d, dc, zn + (int64_t)g->indices[e] * d, acc);
+        }
+        for (int64_t j = 0; j < d; j++) dznh[j] = (float)acc[j];
+    }
+}
+
+/* Backward, tail side (rows t of one thread, over the transposed pattern):
+ *   dn(Z)_t += sum_{e=(h,t)} dc_e n(Z)_h          (c = n(Z_h) . n(Z_t), tail side)
+ *   dE_t    += sum_{e=(h,t)} g_e dH_h             (H = G E)
+ * Each thread writes only its own rows t: no atomics, thread-count independent. */
+static void bwd_edges_tail(void *ud, int32_t t, int32_t nt)
+{
+    const edge_job *jb = (const edge_job *)ud;
+    irllrec_intent *enc = jb->enc;
+    const graph_buf *g = &enc->g;
+    const int64_t d = enc->d;
+    const float *zn = enc->zn + jb->l * enc->n * d;
+    const float *alpha = g->alpha + jb->l * g->nnz, *invs = enc->invs + jb->l * enc->n;
+    double *acc = enc->acc + (size_t)t * 2 * (size_t)d, *acc2 = acc + d;
+    int64_t lo, hi;
+    irllrec__share(enc->n, t, nt, &lo, &hi);
+    for (int64_t v = lo; v < hi; v++) {
+        float *dznv = enc->dzn + v * d;
+        for (int64_t j = 0; j < d; j++) acc[j] = acc2[j] = 0.0;
+        for (int64_t p = g->tptr[v]; p < g->tptr[v + 1]; p++) {
+            const int64_t e = g->tedge[p], h = g->thead[p];
+            axpy_d(d, (double)g->ebuf[e], zn + h * d, acc);
+            axpy_d(d, (double)alpha[e] * (double)invs[h] * (double)jb->inv_l,
+                   jb->dr.data + h * jb->dr.ld, acc2);
+        }
+        for (int64_t j = 0; j < d; j++) dznv[j] += (float)acc[j];
+        if (jb->de.data != NULL) {
+            float *dev = jb->de.data + v * jb->de.ld;
+            for (int64_t j = 0; j < d; j++) dev[j] += (float)acc2[j];
+        }
+    }
+}
+
+/* ---- prototype attention ------------------------------------------------------- */
+
+/* Z = softmax(E C) C^T for rows [r0, r0 + nr) with prototypes c (d x K). */
+static void proto_fwd(irllrec_intent *enc, const float *c, irllrec_mat e, int64_t r0, int64_t nr,
+                      float *z)
+{
+    const int64_t d = enc->d, k = enc->k;
+    if (nr == 0) return;
+    irllrec__sgemm(0, 0, nr, k, d, 1.0f, e.data + r0 * e.ld, e.ld, c, k, 0.0f, enc->a + r0 * k, k);
+    irllrec__softmax_rows_fwd(nr, k, enc->a + r0 * k, k, enc->a + r0 * k, k);
+    irllrec__sgemm(0, 1, nr, d, k, 1.0f, enc->a + r0 * k, k, c, k, 0.0f, z + r0 * d, d);
+}
+
+/* With Lg = E C, A = softmax_rows(Lg), Z = A C^T and dZ given:
+ *   dA = dZ C,  dC += dZ^T A             (from Z = A C^T)
+ *   dLg = A (.) (dA - rowsum(A (.) dA))  (softmax)
+ *   dC += E^T dLg,  dE += dLg C^T        (from Lg = E C)
+ * The attention A is recomputed from E (cheaper to redo than to keep L x N x K). */
+static void proto_bwd(irllrec_intent *enc, const float *c, float *dc, irllrec_mat e,
+                      irllrec_mat de, int64_t r0, int64_t nr)
+{
+    const int64_t d = enc->d, k = enc->k;
+    float *a = enc->a + r0 * k, *da = enc->da + r0 * k;
+    const float *dz = enc->dz + r0 * d;
+    if (nr == 0) return;
+    irllrec__sgemm(0, 0, nr, k, d, 1.0f, e.data + r0 * e.ld, e.ld, c, k, 0.0f, a, k);
+    irllrec__softmax_rows_fwd(nr, k, a, k, a, k);
+    irllrec__sgemm(0, 0, nr, k, d, 1.0f, dz, d, c, k, 0.0f, da, k);
+    irllrec__sgemm(1, 0, d, k, nr, 1.0f, dz, d, a, k, 1.0f, dc, k);
+    irllrec__softmax_rows_bwd_inplace(nr, k, a, k, da, k);
+    irllrec__sgemm(1, 0, d, k, nr, 1.0f, e.data + r0 * e.ld, e.ld, da, k, 1.0f, dc, k);
+    if (de.data != NULL)
+        irllrec__sgemm(0, 1, nr, d, k, 1.0f, da, k, c, k, 1.0f, de.data + r0 * de.ld, de.ld);
+}
+
+/* ---- forward / backward --------------------------------------------------------- */
+
+irllrec_status irllrec_intent_forward(irllrec_intent *enc, const irllrec_mat *emb, int32_t n_layers,
+                                      irllrec_mat r)
+{
+    const char *f = __func__;
+    int64_t n, d, nu;
+    float inv_l;
+    if (enc == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_TRY(check_layers(enc, f, emb, n_layers));
+    IRL_TRY(check_nd(enc, f, "r", r, emb));
+    n = enc->n;
+    d = enc->d;
+    nu = enc->nu;
+    inv_l = (float)(1.0 / (double)enc->nl);
+    for (int64_t l = 0; l < enc->nl; l++) {
+        float *z = enc->z + l * n * d, *zn = enc->zn + l * n * d;
+        proto_fwd(enc, enc->blocks[0].data, emb[l], 0, nu, z);
+        proto_fwd(enc, enc->blocks[1].data, emb[l], nu, n - nu, z);
+        if (!enc->has_graph) {
+            for (int64_t h = 0; h < n; h++) {
+                float *rh = r.data + h * r.ld;
+                const float *zh = z + h * d;
+                if (l == 0)
+                    for (int64_t j = 0; j < d; j++) rh[j] = zh[j] * inv_l;
+                else
+                    for (int64_t j = 0; j < d; j++) rh[j] += zh[j] * inv_l;
+            }
+            continue;
+        }
+        irllrec__l2norm_fwd(n, d, z, d, zn, d, NULL);
+        {
+            edge_job jb = {enc, l, inv_l, emb[l], r, {0}, {0}};
+            irllrec__parallel(enc->ctx, enc->nt, fwd_edges, &jb);
+        }
+    }
+    enc->fwd_done = 1;
+    return IRLLREC_OK;
+}
+
+static irllrec_status check_backward(irllrec_intent *enc, const irllrec_mat *emb, int32_t n_layers,
+                                     irllrec_mat dr, const irllrec_mat *demb)
+{
+    const char *f = "irllrec_intent_backward";
+    if (!enc->fwd_done) return irllrec__fail(enc->ctx, IRLLREC_E_STATE, f, "no forward since create or set_graph");
+    IRL_TRY(check_layers(enc, f, emb, n_layers));
+    IRL_TRY(irllrec__check_mat(enc->ctx, f, "dr", dr));
+    if (dr.rows != enc->n || dr.cols != enc->d)
+        return irllrec__fail(enc->ctx, IRLLREC_E_SHAPE, f, "dr is %lld x %lld, expected %lld x %lld",
+                             (long long)dr.rows, (long long)dr.cols, (long long)enc->n,
+                             (long long)enc->d);
+    if (demb == NULL) return IRLLREC_OK;
+    for (int64_t l = 0; l < enc->nl; l++) {
+        char name[32];
+        if (demb[l].data == NULL) continue;
+        snprintf(name, sizeof name, "demb[%d]", (int)l);
+        IRL_TRY(check_nd(enc, f, name, demb[l], emb));
+        if (irllrec__mats_overlap(demb[l], dr))
+            return irllrec__fail(enc->ctx, IRLLREC_E_INVALID_ARG, f, "%s overlaps dr", name);
+        for (int64_t m = 0; m < l; m++)
+            if (irllrec__mats_overlap(demb[l], demb[m]))
+                return irllrec__fail(enc->ctx, IRLLREC_E_INVALID_ARG, f, "%s overlaps demb[%lld]",
+                                     name, (long long)m);
+    }
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_intent_backward(irllrec_intent *enc, const irllrec_mat *emb,
+                                       int32_t n_layers, irllrec_mat dr, const irllrec_mat *demb)
+{
+    int64_t n, d, nu;
+    float inv_l;
+    if (enc == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_TRY(check_backward(enc, emb, n_layers, dr, demb));
+    n = enc->n;
+    d = enc->d;
+    nu = enc->nu;
+    inv_l = (float)(1.0 / (double)enc->nl);
+    for (int64_t l = 0; l < enc->nl; l++) {
+        irllrec_mat de = demb != NULL ? demb[l] : (irllrec_mat){NULL, 0, 0, 0};
+        if (enc->has_graph) {
+            edge_job jb = {enc, l, inv_l, emb[l], {0}, dr, de};
+            irllrec__parallel(enc->ctx, enc->nt, bwd_edges_head, &jb);
+            irllrec__parallel(enc->ctx, enc->nt, bwd_edges_tail, &jb);
+            memset(enc->dz, 0, fbytes(n, d, 1));
+            irllrec__l2norm_bwd(n, d, enc->z + l * n * d, d, enc->dzn, d, enc->dz, d);
+        } else {
+            /* graph-free: r = mean_l Z(l), so dZ(l) = dr / L */
+            for (int64_t h = 0; h < n; h++)
+                for (int64_t j = 0; j < d; j++) enc->dz[h * d + j] = dr.data[h * dr.ld + j] * inv_l;
+        }
+        proto_bwd(enc, enc->blocks[0].data, enc->blocks[0].grad, emb[l], de, 0, nu);
+        proto_bwd(enc, enc->blocks[1].data, enc->blocks[1].grad, emb[l], de, nu, n - nu);
+    }
+    return IRLLREC_OK;
+}
+
+void irllrec_intent_zero_grad(irllrec_intent *enc)
+{
+    if (enc == NULL) return;
+    memset(enc->dc, 0, fbytes(2, enc->d, enc->k));
+}
+
+/* ---- parameters ----------------------------------------------------------------- */
+
+static irllrec_status check_view(const irllrec_intent *enc, int32_t id, irllrec_mat m,
+                                 const char *f)
+{
+    if (enc == NULL) return IRLLREC_E_INVALID_ARG;
+    if (id < 0 || id >= IRLLREC_INTENT_N_PARAMS)
+        return irllrec__fail(enc->ctx, IRLLREC_E_INVALID_ARG, f, "parameter id %d is not 0..1", (int)id);
+    IRL_TRY(irllrec__check_mat(enc->ctx, f, "matrix", m));
+    if (m.rows != enc->d || m.cols != enc->k)
+        return irllrec__fail(enc->ctx, IRLLREC_E_SHAPE, f, "matrix is %lld x %lld, expected d x K = %lld x %lld",
+                             (long long)m.rows, (long long)m.cols, (long long)enc->d,
+                             (long long)enc->k);
+    return IRLLREC_OK;
+}
+
+static void copy_block(const float *src, irllrec_mat dst)
+{
+    for (int64_t r = 0; r < dst.rows; r++)
+        memcpy(dst.data + r * dst.ld, src + r * dst.cols, (size_t)dst.cols * sizeof(float));
+}
+
+irllrec_status irllrec_intent_get_param(const irllrec_intent *enc, int32_t id, irllrec_mat dst)
+{
+    IRL_TRY(check_view(enc, id, dst, __func__));
+    copy_block(enc->blocks[id].data, dst);
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_intent_get_grad(const irllrec_intent *enc, int32_t id, irllrec_mat dst)
+{
+    IRL_TRY(check_view(enc, id, dst, __func__));
+    copy_block(enc->blocks[id].grad, dst);
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_intent_set_param(irllrec_intent *enc, int32_t id, irllrec_mat src)
+{
+    IRL_TRY(check_view(enc, id, src, __func__));
+    for (int64_t r = 0; r < src.rows; r++)
+        for (int64_t j = 0; j < src.cols; j++)
+            if (!isfinite(src.data[r * src.ld + j]))
+                return irllrec__fail(enc->ctx, IRLLREC_E_NUMERIC, __func__,
+                                     "src[%lld][%lld] is not finite", (long long)r, (long long)j);
+    for (int64_t r = 0; r < src.rows; r++)
+        memcpy(enc->blocks[id].data + r * src.cols, src.data + r * src.ld,
+               (size_t)src.cols * sizeof(float));
+    return IRLLREC_OK;
+}
+
+void irllrec__intent_params(irllrec_intent *enc, irllrec__param **blocks, int *n)
+{
+    *blocks = enc->blocks;
+    *n = IRLLREC_INTENT_N_PARAMS;
+}

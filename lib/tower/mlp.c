@@ -1,0 +1,376 @@
+/* The text tower: Linear -> LeakyReLU -> Linear over frozen text embeddings. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "tower.h"
+#include "../ops/ops.h"
+
+/* Backward works on blocks of this many rows so its scratch stays small
+ * (the forward cache is already rows x hidden). A constant, not max_rows, so
+ * the summation order depends on the batch only. */
+#define MLP_BWD_BLOCK 4096
+
+struct irllrec_mlp {
+    irllrec_ctx *ctx;
+    irllrec_mlp_spec spec;     /* resolved */
+    int64_t in, hid, out;
+    float slope;
+    float *params, *grads;     /* W1 | b1 | W2 | b2, each 64-byte aligned */
+    size_t params_bytes;
+    float *h;                  /* max_rows x hid: LeakyReLU output of the last forward */
+    size_t h_bytes;
+    float *dh;                 /* bwd_rows x hid scratch */
+    size_t dh_bytes;
+    int64_t bwd_rows;
+    int64_t fwd_rows;          /* rows of the last forward; 0 = none */
+    irllrec__param blocks[IRLLREC_MLP_N_PARAMS];
+};
+
+void irllrec_mlp_spec_init(irllrec_mlp_spec *spec, uint32_t struct_size)
+{
+    irllrec_mlp_spec d;
+    if (spec == NULL) return;
+    memset(&d, 0, sizeof d);
+    d.struct_size = (uint32_t)sizeof d;
+    d.leaky_slope = 0.01f;
+    d.bias_init = IRLLREC_MLP_BIAS_ZERO;
+    if (struct_size > sizeof d) struct_size = (uint32_t)sizeof d;
+    memcpy(spec, &d, struct_size);
+    if (struct_size >= sizeof(uint32_t)) spec->struct_size = struct_size;
+}
+
+static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
+
+static irllrec_status check_spec(irllrec_ctx *ctx, irllrec_mlp_spec *s)
+{
+    const char *f = "irllrec_mlp_create";
+    if (s->in_dim <= 0 || s->out_dim <= 0)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "in_dim = %d, out_dim = %d: both must be > 0",
+                             (int)s->in_dim, (int)s->out_dim);
+    if (s->hidden_dim < 0)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "hidden_dim = %d < 0", (int)s->hidden_dim);
+    if (s->hidden_dim == 0) {
+        s->hidden_dim = (int32_t)(((int64_t)s->in_dim + s->out_dim) / 2);
+        if (s->hidden_dim == 0) s->hidden_dim = 1;
+    }
+    if (s->max_rows <= 0)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "max_rows = %lld must be > 0",
+                             (long long)s->max_rows);
+    if (!isfinite(s->leaky_slope) || s->leaky_slope < 0.0f)
+        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f, "leaky_slope = %g must be finite and >= 0",
+                             (double)s->leaky_slope);
+    if (s->bias_init != IRLLREC_MLP_BIAS_ZERO && s->bias_init != IRLLREC_MLP_BIAS_TORCH)
+        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f, "bias_init = %d is not a known value",
+                             (int)s->bias_init);
+    return IRLLREC_OK;
+}
+
+static void name_blocks(irllrec_mlp *m, const char *prefix)
+{
+    static const char *const suffix[IRLLREC_MLP_N_PARAMS] = {".0.weight", ".0.bias", ".2.weight",
+                                                             ".2.bias"};
+    for (int i = 0; i < IRLLREC_MLP_N_PARAMS; i++)
+        snprintf(m->blocks[i].name, sizeof m->blocks[i].name, "%s%s", prefix, suffix[i]);
+}
+
+static void layout_blocks(irllrec_mlp *m)
+{
+    const int64_t rows[IRLLREC_MLP_N_PARAMS] = {m->hid, 1, m->out, 1};
+    const int64_t cols[IRLLREC_MLP_N_PARAMS] = {m->in, m->hid, m->hid, m->out};
+    int64_t off = 0;
+    for (int i = 0; i < IRLLREC_MLP_N_PARAMS; i++) {
+        m->blocks[i].data = m->params + off;
+        m->blocks[i].grad = m->grads ? m->grads + off : NULL;
+        m->blocks[i].rows = rows[i];
+        m->blocks[i].cols = cols[i];
+        off += round16(rows[i] * cols[i]);
+    }
+}
+
+/* Xavier-uniform: U(-b, b), b = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio). */
+static void init_uniform(irllrec__rng *r, float *x, int64_t n, double bound)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)((2.0 * irllrec__rng_uniform(r) - 1.0) * bound);
+}
+
+static void init_params(irllrec_mlp *m)
+{
+    irllrec__rng r;
+    irllrec__rng_seed(&r, m->spec.seed, IRLLREC__STREAM_MLP);
+    init_uniform(&r, m->blocks[0].data, m->hid * m->in, sqrt(6.0 / (double)(m->in + m->hid)));
+    init_uniform(&r, m->blocks[2].data, m->out * m->hid, sqrt(6.0 / (double)(m->hid + m->out)));
+    if (m->spec.bias_init == IRLLREC_MLP_BIAS_TORCH) {
+        init_uniform(&r, m->blocks[1].data, m->hid, 1.0 / sqrt((double)m->in));
+        init_uniform(&r, m->blocks[3].data, m->out, 1.0 / sqrt((double)m->hid));
+    }
+}
+
+static irllrec_status sizes(irllrec_ctx *ctx, irllrec_mlp *m)
+{
+    const char *f = "irllrec_mlp_create";
+    size_t np, nh;
+    /* dims are int32, so these products fit int64; bytes are checked against size_t */
+    int64_t n = round16(m->hid * m->in) + round16(m->hid) + round16(m->out * m->hid) +
+                round16(m->out);
+    if (irllrec__mul_overflow((size_t)n, sizeof(float), &np) ||
+        irllrec__mul_overflow((size_t)m->spec.max_rows, (size_t)m->hid, &nh) ||
+        irllrec__mul_overflow(nh, sizeof(float), &nh))
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "parameter or workspace size overflows");
+    m->params_bytes = np;
+    m->h_bytes = nh;
+    m->bwd_rows = m->spec.max_rows < MLP_BWD_BLOCK ? m->spec.max_rows : MLP_BWD_BLOCK;
+    m->dh_bytes = (size_t)m->bwd_rows * (size_t)m->hid * sizeof(float);
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec__mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spec, int with_grad,
+                                   irllrec_mlp **out)
+{
+    irllrec_mlp_spec s;
+    irllrec_mlp *m;
+    if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, "irllrec_mlp_create", "out is NULL");
+    *out = NULL;
+    if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(ctx, spec != NULL, IRLLREC_E_INVALID_ARG, "spec is NULL");
+    IRL_TRY(irllrec__copy_spec(ctx, "irllrec_mlp_create", &s, sizeof s, spec));
+    IRL_TRY(check_spec(ctx, &s));
+    m = (irllrec_mlp *)irllrec__calloc(ctx, 1, sizeof *m);
+    if (m == NULL) return IRLLREC_E_NOMEM;
+    m->ctx = ctx;
+    m->spec = s;
+    m->in = s.in_dim;
+    m->hid = s.hidden_dim;
+    m->out = s.out_dim;
+    m->slope = s.leaky_slope;
+    if (sizes(ctx, m) != IRLLREC_OK) {
+        irllrec__free(ctx, m, sizeof *m);
+        return IRLLREC_E_SHAPE;
+    }
+    m->params = (float *)irllrec__calloc(ctx, 1, m->params_bytes);
+    if (with_grad) {
+        m->grads = (float *)irllrec__calloc(ctx, 1, m->params_bytes);
+        m->dh = (float *)irllrec__alloc(ctx, m->dh_bytes);
+    }
+    m->h = (float *)irllrec__alloc(ctx, m->h_bytes);
+    if (m->params == NULL || m->h == NULL || (with_grad && (m->grads == NULL || m->dh == NULL))) {
+        irllrec_mlp_free(m);
+        return IRLLREC_E_NOMEM;
+    }
+    layout_blocks(m);
+    name_blocks(m, "mlp");
+    init_params(m);
+    *out = m;
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spec, irllrec_mlp **out)
+{
+    return irllrec__mlp_create(ctx, spec, 1, out);
+}
+
+void irllrec_mlp_free(irllrec_mlp *mlp)
+{
+    irllrec_ctx *ctx;
+    if (mlp == NULL) return;
+    ctx = mlp->ctx;
+    irllrec__free(ctx, mlp->params, mlp->params_bytes);
+    irllrec__free(ctx, mlp->grads, mlp->params_bytes);
+    irllrec__free(ctx, mlp->h, mlp->h_bytes);
+    irllrec__free(ctx, mlp->dh, mlp->dh_bytes);
+    irllrec__free(ctx, mlp, sizeof *mlp);
+}
+
+/* h = LeakyReLU(h + b), one pass over the GEMM output. */
+static void bias_leaky(int64_t rows, int64_t cols, float *h, const float *b, float slope)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        float *restrict hr = h + r * cols;
+        for (int64_t j = 0; j < cols; j++) {
+            const float v = hr[j] + b[j];
+            hr[j] = v > 0.0f ? v : slope * v;
+        }
+    }
+}
+
+irllrec_status irllrec_mlp_forward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat y)
+{
+    irllrec_ctx *ctx;
+    const char *f = __func__;
+    if (mlp == NULL) return IRLLREC_E_INVALID_ARG;
+    ctx = mlp->ctx;
+    IRL_TRY(irllrec__check_mat(ctx, f, "x", x));
+    IRL_TRY(irllrec__check_mat(ctx, f, "y", y));
+    IRL_CHECK(ctx, x.cols == mlp->in, IRLLREC_E_SHAPE, "x.cols = %lld != in_dim = %lld",
+              (long long)x.cols, (long long)mlp->in);
+    IRL_CHECK(ctx, x.rows <= mlp->spec.max_rows, IRLLREC_E_SHAPE, "x.rows = %lld > max_rows = %lld",
+              (long long)x.rows, (long long)mlp->spec.max_rows);
+    IRL_CHECK(ctx, y.rows == x.rows && y.cols == mlp->out, IRLLREC_E_SHAPE,
+              "y is %lld x %lld, expected %lld x %lld", (long long)y.rows, (long long)y.cols,
+              (long long)x.rows, (long long)mlp->out);
+    IRL_CHECK(ctx, !irllrec__mats_overlap(x, y), IRLLREC_E_INVALID_ARG, "y overlaps x");
+    irllrec__linear_fwd(x.rows, mlp->in, mlp->hid, x.data, x.ld, mlp->blocks[0].data, mlp->in, NULL,
+                        mlp->h, mlp->hid);
+    bias_leaky(x.rows, mlp->hid, mlp->h, mlp->blocks[1].data, mlp->slope);
+    irllrec__linear_fwd(x.rows, mlp->hid, mlp->out, mlp->h, mlp->hid, mlp->blocks[2].data, mlp->hid,
+                        mlp->blocks[3].data, y.data, y.ld);
+    mlp->fwd_rows = x.rows;
+    return IRLLREC_OK;
+}
+
+static irllrec_status check_backward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat dy,
+                                     irllrec_mat dx)
+{
+    irllrec_ctx *ctx = mlp->ctx;
+    const char *f = "irllrec_mlp_backward";
+    if (mlp->grads == NULL)
+        return irllrec__fail(ctx, IRLLREC_E_STATE, f, "this MLP has no gradients (a teacher)");
+    if (mlp->fwd_rows == 0) return irllrec__fail(ctx, IRLLREC_E_STATE, f, "no forward yet");
+    IRL_TRY(irllrec__check_mat(ctx, f, "x", x));
+    IRL_TRY(irllrec__check_mat(ctx, f, "dy", dy));
+    if (x.rows != mlp->fwd_rows || x.cols != mlp->in)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "x is %lld x %lld, the last forward had %lld x %lld",
+                             (long long)x.rows, (long long)x.cols, (long long)mlp->fwd_rows,
+                             (long long)mlp->in);
+    if (dy.rows != x.rows || dy.cols != mlp->out)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "dy is %lld x %lld, expected %lld x %lld",
+                             (long long)dy.rows, (long long)dy.cols, (long long)x.rows,
+                             (long long)mlp->out);
+    if (dx.data == NULL) return IRLLREC_OK;
+    IRL_TRY(irllrec__check_mat(ctx, f, "dx", dx));
+    if (dx.rows != x.rows || dx.cols != mlp->in)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "dx is %lld x %lld, expected %lld x %lld",
+                             (long long)dx.rows, (long long)dx.cols, (long long)x.rows,
+                             (long long)mlp->in);
+    if (irllrec__mats_overlap(dx, x) || irllrec__mats_overlap(dx, dy))
+        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f, "dx overlaps x or dy");
+    return IRLLREC_OK;
+}
+
+/* With A = X W1^T + b1, H = LeakyReLU(A), Y = H W2^T + b2:
+ *   dW2 += dY^T H, db2 += colsum dY            (linear backward, layer 2)
+ *   dA = (dY W2) (.) f'(A)                     (f'(A) read from the sign of H)
+ *   dW1 += dA^T X, db1 += colsum dA, dX += dA W1
+ * The second half runs in row blocks so dA needs only a small scratch. */
+irllrec_status irllrec_mlp_backward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat dy,
+                                    irllrec_mat dx)
+{
+    const int64_t rows = x.rows, hid = mlp ? mlp->hid : 0;
+    if (mlp == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_TRY(check_backward(mlp, x, dy, dx));
+    irllrec__linear_bwd(rows, hid, mlp->out, mlp->h, hid, mlp->blocks[2].data, hid, dy.data, dy.ld,
+                        NULL, 0, mlp->blocks[2].grad, hid, mlp->blocks[3].grad);
+    for (int64_t r0 = 0; r0 < rows; r0 += mlp->bwd_rows) {
+        const int64_t nr = rows - r0 < mlp->bwd_rows ? rows - r0 : mlp->bwd_rows;
+        const float *hr = mlp->h + r0 * hid;
+        irllrec__sgemm(0, 0, nr, hid, mlp->out, 1.0f, dy.data + r0 * dy.ld, dy.ld,
+                       mlp->blocks[2].data, hid, 0.0f, mlp->dh, hid);
+        irllrec__leaky_relu_bwd(nr, hid, hr, hid, mlp->slope, mlp->dh, hid);
+        irllrec__linear_bwd(nr, mlp->in, hid, x.data + r0 * x.ld, x.ld, mlp->blocks[0].data, mlp->in,
+                            mlp->dh, hid, dx.data ? dx.data + r0 * dx.ld : NULL, dx.ld,
+                            mlp->blocks[0].grad, mlp->in, mlp->blocks[1].grad);
+    }
+    return IRLLREC_OK;
+}
+
+void irllrec_mlp_zero_grad(irllrec_mlp *mlp)
+{
+    if (mlp == NULL || mlp->grads == NULL) return;
+    memset(mlp->grads, 0, mlp->params_bytes);
+}
+
+irllrec_status irllrec_mlp_dims(const irllrec_mlp *mlp, int32_t *in_dim, int32_t *hidden_dim,
+                                int32_t *out_dim)
+{
+    if (mlp == NULL) return IRLLREC_E_INVALID_ARG;
+    if (in_dim) *in_dim = (int32_t)mlp->in;
+    if (hidden_dim) *hidden_dim = (int32_t)mlp->hid;
+    if (out_dim) *out_dim = (int32_t)mlp->out;
+    return IRLLREC_OK;
+}
+
+static irllrec_status check_id(const irllrec_mlp *mlp, int32_t id, const char *f)
+{
+    if (mlp == NULL) return IRLLREC_E_INVALID_ARG;
+    if (id < 0 || id >= IRLLREC_MLP_N_PARAMS)
+        return irllrec__fail(mlp->ctx, IRLLREC_E_INVALID_ARG, f, "parameter id %d is not 0..3",
+                             (int)id);
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_mlp_param_shape(const irllrec_mlp *mlp, int32_t id, int64_t *rows,
+                                       int64_t *cols)
+{
+    IRL_TRY(check_id(mlp, id, __func__));
+    if (rows) *rows = mlp->blocks[id].rows;
+    if (cols) *cols = mlp->blocks[id].cols;
+    return IRLLREC_OK;
+}
+
+static irllrec_status check_view(const irllrec_mlp *mlp, int32_t id, irllrec_mat m, const char *f,
+                                 const char *name)
+{
+    IRL_TRY(check_id(mlp, id, f));
+    IRL_TRY(irllrec__check_mat(mlp->ctx, f, name, m));
+    if (m.rows != mlp->blocks[id].rows || m.cols != mlp->blocks[id].cols)
+        return irllrec__fail(mlp->ctx, IRLLREC_E_SHAPE, f, "%s is %lld x %lld, block %s is %lld x %lld",
+                             name, (long long)m.rows, (long long)m.cols, mlp->blocks[id].name,
+                             (long long)mlp->blocks[id].rows, (long long)mlp->blocks[id].cols);
+    return IRLLREC_OK;
+}
+
+static void copy_out(const float *src, irllrec_mat dst)
+{
+    for (int64_t r = 0; r < dst.rows; r++)
+        memcpy(dst.data + r * dst.ld, src + r * dst.cols, (size_t)dst.cols * sizeof(float));
+}
+
+irllrec_status irllrec_mlp_get_param(const irllrec_mlp *mlp, int32_t id, irllrec_mat dst)
+{
+    IRL_TRY(check_view(mlp, id, dst, __func__, "dst"));
+    copy_out(mlp->blocks[id].data, dst);
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_mlp_get_grad(const irllrec_mlp *mlp, int32_t id, irllrec_mat dst)
+{
+    IRL_TRY(check_view(mlp, id, dst, __func__, "dst"));
+    if (mlp->grads == NULL)
+        return irllrec__fail(mlp->ctx, IRLLREC_E_STATE, __func__, "this MLP has no gradients");
+    copy_out(mlp->blocks[id].grad, dst);
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_mlp_set_param(irllrec_mlp *mlp, int32_t id, irllrec_mat src)
+{
+    float *dst;
+    IRL_TRY(check_view(mlp, id, src, __func__, "src"));
+    for (int64_t r = 0; r < src.rows; r++)
+        for (int64_t j = 0; j < src.cols; j++)
+            if (!isfinite(src.data[r * src.ld + j]))
+                return irllrec__fail(mlp->ctx, IRLLREC_E_NUMERIC, __func__,
+                                     "src[%lld][%lld] is not finite", (long long)r, (long long)j);
+    dst = mlp->blocks[id].data;
+    for (int64_t r = 0; r < src.rows; r++)
+        memcpy(dst + r * src.cols, src.data + r * src.ld, (size_t)src.cols * sizeof(float));
+    return IRLLREC_OK;
+}
+
+void irllrec__mlp_params(irllrec_mlp *mlp, irllrec__param **blocks, int *n)
+{
+    *blocks = mlp->blocks;
+    *n = IRLLREC_MLP_N_PARAMS;
+}
+
+irllrec_status irllrec__mlp_set_name(irllrec_mlp *mlp, const char *prefix)
+{
+    if (prefix == NULL || strlen(prefix) > 36)
+        return irllrec__fail(mlp->ctx, IRLLREC_E_INVALID_ARG, __func__,
+                             "prefix must be non-NULL and at most 36 bytes");
+    name_blocks(mlp, prefix);
+    return IRLLREC_OK;
+}
+
+void irllrec__mlp_get_spec(const irllrec_mlp *mlp, irllrec_mlp_spec *spec) { *spec = mlp->spec; }
+
+irllrec_ctx *irllrec__mlp_ctx(const irllrec_mlp *mlp) { return mlp->ctx; }
