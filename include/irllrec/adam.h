@@ -58,6 +58,35 @@ IRLLREC_API irllrec_status irllrec_adam_set_lr(irllrec_adam *adam, double lr);
 /** Number of steps taken so far (0 after create), or -1 for NULL. */
 IRLLREC_API int64_t irllrec_adam_steps(const irllrec_adam *adam);
 
+/** Size of the optimizer state for checkpoints: 2 * (sum of the block sizes) floats.
+ *  @param[out] n_floats  receives the size
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL pointers)
+ *  @note Does not allocate. */
+IRLLREC_API irllrec_status irllrec_adam_state_size(const irllrec_adam *adam, int64_t *n_floats);
+
+/** Copy the step count and the moments to caller buffers.
+ *  Layout of @p state: the first moments m of block 0, 1, ..., n_blocks-1
+ *  (sizes[b] floats each, in block order), then the second moments v in the
+ *  same order. Restoring it with irllrec_adam_set_state() continues the run
+ *  bit for bit.
+ *  @param[out] t      receives irllrec_adam_steps()
+ *  @param[out] state  @p n_floats floats, caller-owned
+ *  @param n_floats    must equal irllrec_adam_state_size()
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL pointers), IRLLREC_E_SHAPE (wrong size)
+ *  @note Does not allocate. */
+IRLLREC_API irllrec_status irllrec_adam_get_state(const irllrec_adam *adam, int64_t *t,
+                                                  float *state, int64_t n_floats);
+
+/** Replace the step count and the moments (layout as irllrec_adam_get_state()).
+ *  The state is validated first and the handle is unchanged on failure.
+ *  @param t  steps already taken (>= 0)
+ *  @param state  @p n_floats floats, borrowed for this call only
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL pointers, t < 0), IRLLREC_E_SHAPE
+ *          (wrong size), IRLLREC_E_NUMERIC (a non-finite moment or a negative second moment)
+ *  @note Does not allocate. */
+IRLLREC_API irllrec_status irllrec_adam_set_state(irllrec_adam *adam, int64_t t,
+                                                  const float *state, int64_t n_floats);
+
 #ifdef __cplusplus
 }
 #endif

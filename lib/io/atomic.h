@@ -1,0 +1,49 @@
+/* Atomic file replacement, internal to libirllrec (never installed).
+ *
+ * Data goes to a fresh temporary file in the target's directory
+ * ("<path>.tmp.<pid>.<random>"), which is flushed, fsync'ed and renamed over
+ * the target; the directory is then fsync'ed so the rename itself survives a
+ * crash. A reader therefore sees either the old file or the complete new one,
+ * never a partial file.
+ *
+ * Usage: open, write*, then commit or abort. Any failing call has already
+ * closed the writer and removed the temporary file; abort is always safe to
+ * call (also after a failure or a commit) and does nothing then. */
+#ifndef IRLLREC_IO_ATOMIC_H
+#define IRLLREC_IO_ATOMIC_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "../internal.h"
+
+typedef struct irllrec__atomic {
+    irllrec_ctx *ctx;
+    const char *func;  /* public function named in error messages */
+    const char *path;  /* borrowed: must outlive the writer */
+    char *tmp;         /* temporary file name (ctx allocation) */
+    size_t tmp_cap;
+    FILE *f;           /* NULL once closed */
+} irllrec__atomic;
+
+/* Create the temporary file for path. On failure nothing is left on disk.
+ * @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_NOMEM, IRLLREC_E_IO */
+irllrec_status irllrec__atomic_open(irllrec_ctx *ctx, const char *func, const char *path,
+                                    irllrec__atomic *w);
+
+/* Append n bytes. @return IRLLREC_OK or IRLLREC_E_IO (writer closed, temp removed) */
+irllrec_status irllrec__atomic_write(irllrec__atomic *w, const void *buf, size_t n);
+
+/* Flush, fsync, rename over the target, fsync the directory.
+ * @return IRLLREC_OK or IRLLREC_E_IO. If only the final directory fsync
+ *         fails, the target already holds the new contents. */
+irllrec_status irllrec__atomic_commit(irllrec__atomic *w);
+
+/* Discard the temporary file; safe on a closed or zeroed writer. */
+void irllrec__atomic_abort(irllrec__atomic *w);
+
+/* Write a list of buffers to path atomically (open + write* + commit). */
+irllrec_status irllrec__atomic_write_file(irllrec_ctx *ctx, const char *func, const char *path,
+                                          const void *const *bufs, const size_t *lens,
+                                          size_t n_bufs);
+
+#endif /* IRLLREC_IO_ATOMIC_H */
