@@ -19,5 +19,6 @@
 #include "mlp.h"
 #include "intent.h"
 #include "itm.h"
+#include "hook.h"
 
 #endif /* IRLLREC_H */
