@@ -16,9 +16,6 @@
 #define NCE_CB 1024   /* InfoNCE column block */
 #define TRAN_RB 256   /* translation row block */
 #define TRAN_CB 2048  /* translation column block */
-#define ADAM_B1 0.9
-#define ADAM_B2 0.999
-#define ADAM_EPS 1e-8
 
 typedef struct hbuf {
     void *p;
@@ -34,8 +31,9 @@ struct irllrec_hook {
     double w_kd, tau_kd, w_pair, tau_pair, w_tran, w_itm, alpha, momentum, lr, reg;
     int64_t tran_mode, tran_samples, tran_in_itm, reg_teacher, need_graph;
     /* parameters: student in theta/grad (Adam over all of it), teacher apart */
-    float *theta, *grad, *adam_m, *adam_v;
-    int64_t n_theta, adam_t;
+    float *theta, *grad;
+    int64_t n_theta;
+    irllrec_adam *adam;
     float *teacher, *teacher_next;
     int64_t n_teacher;
     irllrec__hk_mlp prf, intm, tmlp;
@@ -226,6 +224,7 @@ void irllrec_hook_free(irllrec_hook *h)
     if (h == NULL) return;
     irllrec_ctx *ctx = h->ctx;
     for (int i = 0; i < h->n_bufs; i++) irllrec__free(ctx, h->bufs[i].p, h->bufs[i].n);
+    irllrec_adam_free(h->adam);
     irllrec__free(ctx, h->indptr, (size_t)(h->N + 1) * sizeof(int64_t));
     irllrec__free(ctx, h->indices, (size_t)h->nnz * sizeof(int32_t));
     irllrec__free(ctx, h, sizeof *h);
@@ -263,7 +262,7 @@ static void mlp_layout(irllrec__hk_mlp *m, int64_t din, int64_t d, float *base, 
 static void mlp_blocks(irllrec_hook *h, const char *pfx, const irllrec__hk_mlp *m)
 {
     char name[48];
-    const char *suffix[4] = {"w1", "b1", "w2", "b2"};
+    static const char suffix[4][3] = {"w1", "b1", "w2", "b2"};
     float *data[4] = {m->w1, m->b1, m->w2, m->b2};
     float *grad[4] = {m->gw1, m->gb1, m->gw2, m->gb2};
     const int64_t rows[4] = {m->dh, 1, m->dout, 1};
@@ -331,8 +330,6 @@ static irllrec_status alloc_all(irllrec_hook *h)
     h->n_theta = n > 0 ? n : 1;
     A(h->theta, h->n_theta, float);
     A(h->grad, h->n_theta, float);
-    A(h->adam_m, h->n_theta, float);
-    A(h->adam_v, h->n_theta, float);
     if (h->has_int) {
         h->n_teacher = 0;
         mlp_layout(&tmp, h->Dt, d, NULL, NULL, &h->n_teacher);
@@ -472,6 +469,16 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
         return st;
     }
     layout_params(h);
+    {
+        irllrec_adam_spec as;
+        irllrec_adam_spec_init(&as, (uint32_t)sizeof as);
+        as.lr = h->lr;
+        st = irllrec_adam_create(ctx, &as, &h->n_theta, 1, &h->adam);
+        if (st != IRLLREC_OK) {
+            irllrec_hook_free(h);
+            return st;
+        }
+    }
     for (int64_t b = 0; b < h->B; b++) h->iota[b] = (int32_t)b;
 
     /* Independent streams so that, e.g., adding profiles does not change the
@@ -928,20 +935,16 @@ static void add_into(irllrec_mat dst, const float *src)
     }
 }
 
+/* The hook's own Adam (irllrec_adam over one block: every trainable
+ * parameter of the hook is laid out contiguously in theta). */
 static void adam_commit(irllrec_hook *h)
 {
-    h->adam_t++;
-    const double bc1 = 1.0 / (1.0 - pow(ADAM_B1, (double)h->adam_t));
-    const double bc2 = 1.0 / (1.0 - pow(ADAM_B2, (double)h->adam_t));
-    const float b1 = (float)ADAM_B1, b2 = (float)ADAM_B2;
-    const float lr1 = (float)(h->lr * bc1), sb2 = (float)sqrt(bc2), eps = (float)ADAM_EPS;
-    for (int64_t i = 0; i < h->n_theta; i++) {
-        const float g = h->grad[i];
-        h->adam_m[i] = b1 * h->adam_m[i] + (1.0f - b1) * g;
-        h->adam_v[i] = b2 * h->adam_v[i] + (1.0f - b2) * g * g;
-        /* lr * mhat / (sqrt(vhat) + eps) with mhat = m bc1, sqrt(vhat) = sqrt(v) sqrt(bc2) */
-        h->theta[i] -= lr1 * h->adam_m[i] / (sqrtf(h->adam_v[i]) * sb2 + eps);
-    }
+    float *const params[1] = {h->theta};
+    const float *const grads[1] = {h->grad};
+    /* Both calls only fail on invalid arguments, which cannot happen here:
+     * lr was bounds-checked by set_param and the pointers are our own. */
+    (void)irllrec_adam_set_lr(h->adam, h->lr);
+    (void)irllrec_adam_step(h->adam, params, grads);
 }
 
 irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const int32_t *pos,
