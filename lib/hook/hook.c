@@ -290,26 +290,29 @@ static void mlp_init(irllrec__rng *rng, const irllrec__hk_mlp *m)
 
 static irllrec_status check_spec(irllrec_ctx *ctx, const irllrec_hook_spec *s)
 {
-    IRL_CHECK(ctx, s->preset == IRLLREC_HOOK_PRESET_PAPER || s->preset == IRLLREC_HOOK_PRESET_RELEASED,
+#define FAIL_IF_NOT(cond, st, ...) \
+    do { if (!(cond)) return irllrec__fail(ctx, (st), "irllrec_hook_create", __VA_ARGS__); } while (0)
+    FAIL_IF_NOT(s->preset == IRLLREC_HOOK_PRESET_PAPER || s->preset == IRLLREC_HOOK_PRESET_RELEASED,
               IRLLREC_E_INVALID_ARG, "unknown preset %d", (int)s->preset);
-    IRL_CHECK(ctx, s->n_users > 0 && s->n_items > 0 && s->n_users + s->n_items <= INT32_MAX,
+    FAIL_IF_NOT(s->n_users > 0 && s->n_items > 0 && s->n_users + s->n_items <= INT32_MAX,
               IRLLREC_E_INVALID_ARG, "n_users %lld, n_items %lld: need > 0 and N < 2^31",
               (long long)s->n_users, (long long)s->n_items);
-    IRL_CHECK(ctx, s->dim > 0 && s->dim <= 65536, IRLLREC_E_INVALID_ARG, "dim %d not in 1..65536",
+    FAIL_IF_NOT(s->dim > 0 && s->dim <= 65536, IRLLREC_E_INVALID_ARG, "dim %d not in 1..65536",
               (int)s->dim);
-    IRL_CHECK(ctx, s->n_intents > 0 && s->n_intents <= 65536, IRLLREC_E_INVALID_ARG,
+    FAIL_IF_NOT(s->n_intents > 0 && s->n_intents <= 65536, IRLLREC_E_INVALID_ARG,
               "n_intents %d not in 1..65536", (int)s->n_intents);
-    IRL_CHECK(ctx, s->n_layers >= 0 && s->n_layers <= 64, IRLLREC_E_INVALID_ARG,
+    FAIL_IF_NOT(s->n_layers >= 0 && s->n_layers <= 64, IRLLREC_E_INVALID_ARG,
               "n_layers %d not in 0..64", (int)s->n_layers);
-    IRL_CHECK(ctx, s->max_batch > 0 && s->max_batch <= (1 << 24), IRLLREC_E_INVALID_ARG,
+    FAIL_IF_NOT(s->max_batch > 0 && s->max_batch <= (1 << 24), IRLLREC_E_INVALID_ARG,
               "max_batch %d not in 1..2^24", (int)s->max_batch);
-    IRL_CHECK(ctx, s->profile_dim >= 0 && s->profile_dim <= (1 << 20) && s->intent_dim >= 0 &&
+    FAIL_IF_NOT(s->profile_dim >= 0 && s->profile_dim <= (1 << 20) && s->intent_dim >= 0 &&
               s->intent_dim <= (1 << 20), IRLLREC_E_INVALID_ARG,
               "profile_dim %d / intent_dim %d not in 0..2^20", (int)s->profile_dim,
               (int)s->intent_dim);
-    IRL_CHECK(ctx, s->teacher_init >= 0 && s->teacher_init <= 2, IRLLREC_E_INVALID_ARG,
+    FAIL_IF_NOT(s->teacher_init >= 0 && s->teacher_init <= 2, IRLLREC_E_INVALID_ARG,
               "teacher_init %d not in 0..2", (int)s->teacher_init);
-    IRL_CHECK(ctx, s->reserved0 == 0, IRLLREC_E_INVALID_ARG, "reserved0 must be zero");
+    FAIL_IF_NOT(s->reserved0 == 0, IRLLREC_E_INVALID_ARG, "reserved0 must be zero");
+#undef FAIL_IF_NOT
     return IRLLREC_OK;
 }
 
@@ -857,35 +860,37 @@ static irllrec_status validate(irllrec_hook *h, const stepargs *a, irllrec_mat u
 {
     irllrec_ctx *ctx = h->ctx;
     const char *fn = "irllrec_hook_step";
+#define FAIL_IF_NOT(cond, st, ...) \
+    do { if (!(cond)) return irllrec__fail(ctx, (st), fn, __VA_ARGS__); } while (0)
     const int64_t d = h->d;
-    IRL_CHECK(ctx, a->users != NULL && a->pos != NULL && a->neg != NULL, IRLLREC_E_INVALID_ARG,
+    FAIL_IF_NOT(a->users != NULL && a->pos != NULL && a->neg != NULL, IRLLREC_E_INVALID_ARG,
               "users, pos or neg is NULL");
-    IRL_CHECK(ctx, a->B >= 1 && a->B <= h->B, IRLLREC_E_SHAPE, "batch %lld not in 1..%lld",
+    FAIL_IF_NOT(a->B >= 1 && a->B <= h->B, IRLLREC_E_SHAPE, "batch %lld not in 1..%lld",
               (long long)a->B, (long long)h->B);
     const irllrec_mat mats[4] = {a->uf, a->itf, ug, ig};
     const char *names[4] = {"user_final", "item_final", "user_grad", "item_grad"};
     for (int i = 0; i < 4; i++) {
         IRL_TRY(irllrec__check_mat(ctx, fn, names[i], mats[i]));
         const int64_t rows = (i % 2 == 0) ? h->U : h->I;
-        IRL_CHECK(ctx, mats[i].rows == rows && mats[i].cols == d, IRLLREC_E_SHAPE,
+        FAIL_IF_NOT(mats[i].rows == rows && mats[i].cols == d, IRLLREC_E_SHAPE,
                   "%s is %lld x %lld, expected %lld x %lld", names[i], (long long)mats[i].rows,
                   (long long)mats[i].cols, (long long)rows, (long long)d);
     }
     if (h->L == 0) {
-        IRL_CHECK(ctx, a->layers == NULL && lg == NULL, IRLLREC_E_INVALID_ARG,
+        FAIL_IF_NOT(a->layers == NULL && lg == NULL, IRLLREC_E_INVALID_ARG,
                   "graph-free hook: layers and layer_grads must be NULL");
     } else {
-        IRL_CHECK(ctx, a->layers != NULL, IRLLREC_E_INVALID_ARG, "layers is NULL (n_layers = %lld)",
+        FAIL_IF_NOT(a->layers != NULL, IRLLREC_E_INVALID_ARG, "layers is NULL (n_layers = %lld)",
                   (long long)h->L);
         for (int64_t l = 0; l < h->L; l++) {
             IRL_TRY(irllrec__check_mat(ctx, fn, "layers[l]", a->layers[l]));
-            IRL_CHECK(ctx, a->layers[l].rows == h->N && a->layers[l].cols == d, IRLLREC_E_SHAPE,
+            FAIL_IF_NOT(a->layers[l].rows == h->N && a->layers[l].cols == d, IRLLREC_E_SHAPE,
                       "layers[%lld] is %lld x %lld, expected N x d = %lld x %lld", (long long)l,
                       (long long)a->layers[l].rows, (long long)a->layers[l].cols,
                       (long long)h->N, (long long)d);
             if (lg != NULL) {
                 IRL_TRY(irllrec__check_mat(ctx, fn, "layer_grads[l]", lg[l]));
-                IRL_CHECK(ctx, lg[l].rows == h->N && lg[l].cols == d, IRLLREC_E_SHAPE,
+                FAIL_IF_NOT(lg[l].rows == h->N && lg[l].cols == d, IRLLREC_E_SHAPE,
                           "layer_grads[%lld] is %lld x %lld, expected %lld x %lld", (long long)l,
                           (long long)lg[l].rows, (long long)lg[l].cols, (long long)h->N,
                           (long long)d);
@@ -893,36 +898,37 @@ static irllrec_status validate(irllrec_hook *h, const stepargs *a, irllrec_mat u
         }
     }
     for (int64_t b = 0; b < a->B; b++) {
-        IRL_CHECK(ctx, a->users[b] >= 0 && a->users[b] < h->U, IRLLREC_E_INVALID_ARG,
+        FAIL_IF_NOT(a->users[b] >= 0 && a->users[b] < h->U, IRLLREC_E_INVALID_ARG,
                   "users[%lld] = %d not in [0, %lld)", (long long)b, (int)a->users[b],
                   (long long)h->U);
-        IRL_CHECK(ctx, a->pos[b] >= 0 && a->pos[b] < h->I && a->neg[b] >= 0 && a->neg[b] < h->I,
+        FAIL_IF_NOT(a->pos[b] >= 0 && a->pos[b] < h->I && a->neg[b] >= 0 && a->neg[b] < h->I,
                   IRLLREC_E_INVALID_ARG, "pos[%lld] = %d or neg[%lld] = %d not in [0, %lld)",
                   (long long)b, (int)a->pos[b], (long long)b, (int)a->neg[b], (long long)h->I);
     }
     /* Gradients must not share memory with what is read. */
     const float *gp[2] = {ug.data, ig.data};
     for (int i = 0; i < 2; i++) {
-        IRL_CHECK(ctx, gp[i] != a->uf.data && gp[i] != a->itf.data, IRLLREC_E_INVALID_ARG,
+        FAIL_IF_NOT(gp[i] != a->uf.data && gp[i] != a->itf.data, IRLLREC_E_INVALID_ARG,
                   "%s aliases a final-embedding input", names[2 + i]);
         for (int64_t l = 0; l < h->L; l++)
-            IRL_CHECK(ctx, gp[i] != a->layers[l].data, IRLLREC_E_INVALID_ARG,
+            FAIL_IF_NOT(gp[i] != a->layers[l].data, IRLLREC_E_INVALID_ARG,
                       "%s aliases layers[%lld]", names[2 + i], (long long)l);
     }
     if (h->has_prf)
-        IRL_CHECK(ctx, h->text_set[0] && h->text_set[1], IRLLREC_E_STATE,
+        FAIL_IF_NOT(h->text_set[0] && h->text_set[1], IRLLREC_E_STATE,
                   "profile text announced in the spec but not set (irllrec_hook_set_text)");
     if (h->has_int) {
-        IRL_CHECK(ctx, h->text_set[2] && h->text_set[3], IRLLREC_E_STATE,
+        FAIL_IF_NOT(h->text_set[2] && h->text_set[3], IRLLREC_E_STATE,
                   "intent text announced in the spec but not set (irllrec_hook_set_text)");
-        IRL_CHECK(ctx, h->L == 0 || h->graph_set, IRLLREC_E_STATE,
+        FAIL_IF_NOT(h->L == 0 || h->graph_set, IRLLREC_E_STATE,
                   "n_layers > 0 but no graph set (irllrec_hook_set_graph)");
     }
-    IRL_CHECK(ctx, all_finite_mat(a->uf) && all_finite_mat(a->itf), IRLLREC_E_NUMERIC,
+    FAIL_IF_NOT(all_finite_mat(a->uf) && all_finite_mat(a->itf), IRLLREC_E_NUMERIC,
               "user_final or item_final holds a non-finite value");
     for (int64_t l = 0; l < h->L; l++)
-        IRL_CHECK(ctx, all_finite_mat(a->layers[l]), IRLLREC_E_NUMERIC,
+        FAIL_IF_NOT(all_finite_mat(a->layers[l]), IRLLREC_E_NUMERIC,
                   "layers[%lld] holds a non-finite value", (long long)l);
+#undef FAIL_IF_NOT
     return IRLLREC_OK;
 }
 
