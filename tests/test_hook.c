@@ -9,6 +9,7 @@
 #include "hook/hook.h"
 #include "helpers/testutil.h"
 #include "helpers/gradcheck.h"
+#include "hook/kernels.h"
 
 #define MAXB 8
 
@@ -650,6 +651,28 @@ START_TEST(same_seed_same_bits_and_sampling_is_an_option)
 }
 END_TEST
 
+START_TEST(fast_exp_matches_libm)
+{
+    enum { n = 20001 };
+    static float x[n];
+    for (int i = 0; i < n; i++) x[i] = -87.0f + 88.5f * (float)i / (float)(n - 1);
+    float y[n];
+    memcpy(y, x, sizeof y);
+    irllrec__hk_exp_inplace(y, n);
+    double worst = 0.0;
+    for (int i = 0; i < n; i++) {
+        const double ref = exp((double)x[i]);
+        worst = fmax(worst, fabs((double)y[i] - ref) / ref);
+    }
+    ck_assert_msg(worst < 4e-7, "worst relative error %g", worst);
+    float z[4] = {-500.0f, -3000.0f, 0.0f, NAN};
+    irllrec__hk_exp_inplace(z, 4);
+    ck_assert(z[0] >= 0.0f && z[0] < 1e-37f && z[1] >= 0.0f && z[1] < 1e-37f);
+    ck_assert(z[2] == 1.0f);
+    ck_assert(isnan(z[3]));
+}
+END_TEST
+
 Suite *hook_suite(void)
 {
     Suite *s = suite_create("hook");
@@ -659,6 +682,7 @@ Suite *hook_suite(void)
     tcase_add_test(fd, fd_host_embeddings_released_preset);
     tcase_add_test(fd, fd_host_embeddings_graph_free);
     tcase_add_test(fd, fd_host_embeddings_sampled_translation);
+    tcase_add_test(fd, fast_exp_matches_libm);
     suite_add_tcase(s, fd);
     TCase *tc = tcase_create("contract");
     tcase_set_timeout(tc, 60);

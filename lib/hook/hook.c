@@ -14,8 +14,8 @@
 #define MAX_BUFS 64
 #define MAX_BLOCKS 16
 #define NCE_CB 1024   /* InfoNCE column block */
-#define TRAN_RB 256   /* translation row block */
-#define TRAN_CB 2048  /* translation column block */
+#define TRAN_RB 512   /* translation row block */
+#define TRAN_CB 4096  /* translation column block: work = 8 MiB */
 
 typedef struct hbuf {
     void *p;
@@ -60,7 +60,7 @@ struct irllrec_hook {
     /* InfoNCE */
     float *xa, *dxa, *xhat, *xinv, *dxhat, *ya, *dya, *yhat, *yinv, *dyhat, *work;
     int32_t *iota;
-    double *rowstat;
+    double *rowstat, *dacc;
     /* translation */
     float *xt, *yt, *xh, *yh, *tinvx, *tinvy, *dxh, *dyh, *eps1, *eps2, *noise1, *noise2;
     int64_t *sel;
@@ -405,6 +405,12 @@ static irllrec_status alloc_all(irllrec_hook *h)
     const int64_t wn = B * cb > (int64_t)TRAN_RB * TRAN_CB ? B * cb : (int64_t)TRAN_RB * TRAN_CB;
     A(h->work, wn, float);
     A(h->rowstat, 2 * (N > B ? N : B), double);
+    {
+        int64_t na = d;
+        if (h->has_prf && (h->Dp + d) / 2 > na) na = (h->Dp + d) / 2;
+        if (h->has_int && (h->Dt + d) / 2 > na) na = (h->Dt + d) / 2;
+        A(h->dacc, na, double);
+    }
     A(h->g_final, N * d, float);
     if (h->L > 0) A(h->g_layers, h->L * N * d, float);
 #undef A
@@ -713,12 +719,12 @@ static void text_bwd(irllrec_hook *h, const stepargs *a, const irllrec__hk_mlp *
                      float *scratch, const float *dout, int full)
 {
     if (full) {
-        irllrec__hk_mlp_bwd(m, txt, D, h->N, pre, dout, scratch, NULL);
+        irllrec__hk_mlp_bwd(m, txt, D, h->N, pre, dout, scratch, h->dacc, NULL);
         return;
     }
-    irllrec__hk_mlp_bwd(m, txt, D, h->U, pre, dout, scratch, NULL);
+    irllrec__hk_mlp_bwd(m, txt, D, h->U, pre, dout, scratch, h->dacc, NULL);
     irllrec__hk_mlp_bwd(m, gather, D, 2 * a->B, pre + h->U * m->dh, dout + h->U * h->d,
-                        scratch + h->U * m->dh, NULL);
+                        scratch + h->U * m->dh, h->dacc, NULL);
 }
 
 /* Prototype attention of both sides of one layer input; users use C_u, items C_i. */

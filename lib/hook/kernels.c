@@ -8,6 +8,68 @@
 #define LEAKY 0.01f
 #define NORM_EPS 1e-8
 
+/* ---- exp ------------------------------------------------------------------ */
+
+/* exp in place for x <= ~88, float, branch-free so that -O3 vectorises the
+ * loop (libm's exp is scalar and was a third of a step's time). x = k ln2 + r
+ * with k = round(x / ln2) (the 1.5*2^23 trick, exact without -ffast-math),
+ * |r| <= ln2/2, degree-7 Taylor polynomial (truncation < 6e-9 relative),
+ * then times 2^k built from its bits, k clamped to [-126, 127]: inputs below
+ * about -87 give a value below 2^-125 instead of 0 (every sum this file forms
+ * holds a term equal to 1, so that is far below its rounding), inputs are
+ * never above 0.1 here. |x| must stay below 2^22. Max relative error ~2 float
+ * ulps on [-87, 88]; tests/test_hook.c checks it against exp(). */
+void irllrec__hk_exp_inplace(float *x, int64_t n)
+{
+    const float l2e = 1.44269504088896341f, ln2hi = 0.693145751953125f,
+                ln2lo = 1.42860682030941723e-6f, magic = 12582912.0f;
+    for (int64_t i = 0; i < n; i++) {
+        const float v = x[i];
+        const float kf = (v * l2e + magic) - magic;
+        const float r = (v - kf * ln2hi) - kf * ln2lo;
+        float p = 1.0f / 5040.0f;
+        p = p * r + 1.0f / 720.0f;
+        p = p * r + 1.0f / 120.0f;
+        p = p * r + 1.0f / 24.0f;
+        p = p * r + 1.0f / 6.0f;
+        p = p * r + 0.5f;
+        p = p * r + 1.0f;
+        p = p * r + 1.0f;
+        /* clamp the exponent in integers: a float select would not vectorise */
+        int32_t k = (int32_t)kf;
+        k = k < -126 ? -126 : k;
+        k = k > 127 ? 127 : k;
+        const int32_t bits = (k + 127) * 8388608;
+        float sc;
+        memcpy(&sc, &bits, sizeof sc);
+        x[i] = p * sc;
+    }
+}
+
+static double sum_f64(const float *x, int64_t n)
+{
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)x[i];
+    return s;
+}
+
+static float max_f32(const float *x, int64_t n)
+{
+    float m = x[0];
+    for (int64_t i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+static void add_f32(float *x, int64_t n, float a)
+{
+    for (int64_t i = 0; i < n; i++) x[i] += a;
+}
+
+static void scale_f32(float *x, int64_t n, float a)
+{
+    for (int64_t i = 0; i < n; i++) x[i] *= a;
+}
+
 /* ---- text tower ------------------------------------------------------- */
 
 static void add_bias_rows(float *y, int64_t n, int64_t cols, const float *b)
@@ -41,24 +103,27 @@ void irllrec__hk_mlp_fwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, 
     add_bias_rows(out, n, m->dout, m->b2);
 }
 
-static void colsum_add(const float *y, int64_t n, int64_t cols, float *acc)
+/* acc[c] += sum_r y[r][c], row by row (contiguous) through a double buffer. */
+static void colsum_add(const float *y, int64_t n, int64_t cols, float *acc, double *dacc)
 {
-    for (int64_t c = 0; c < cols; c++) {
-        double s = 0.0;
-        for (int64_t r = 0; r < n; r++) s += (double)y[r * cols + c];
-        acc[c] += (float)s;
+    for (int64_t c = 0; c < cols; c++) dacc[c] = 0.0;
+    for (int64_t r = 0; r < n; r++) {
+        const float *yr = y + r * cols;
+        for (int64_t c = 0; c < cols; c++) dacc[c] += (double)yr[c];
     }
+    for (int64_t c = 0; c < cols; c++) acc[c] += (float)dacc[c];
 }
 
 void irllrec__hk_mlp_bwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, int64_t n,
-                         const float *pre, const float *dout, float *scratch, float *dx)
+                         const float *pre, const float *dout, float *scratch, double *dacc,
+                         float *dx)
 {
     const int64_t nh = n * m->dh;
     /* dW2 += dout^T act; db2 += colsum(dout) */
     leaky_copy(pre, scratch, nh);
     irllrec__sgemm(1, 0, m->dout, m->dh, n, 1.0f, dout, m->dout, scratch, m->dh, 1.0f, m->gw2,
                    m->dh);
-    colsum_add(dout, n, m->dout, m->gb2);
+    colsum_add(dout, n, m->dout, m->gb2, dacc);
     /* dpre = (dout W2) o leaky'(pre) */
     irllrec__sgemm(0, 0, n, m->dh, m->dout, 1.0f, dout, m->dout, m->w2, m->dh, 0.0f, scratch,
                    m->dh);
@@ -66,7 +131,7 @@ void irllrec__hk_mlp_bwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, 
         if (!(pre[i] > 0.0f)) scratch[i] *= LEAKY;
     /* dW1 += dpre^T x; db1 += colsum(dpre); dx += dpre W1 */
     irllrec__sgemm(1, 0, m->dh, m->din, n, 1.0f, scratch, m->dh, x, ldx, 1.0f, m->gw1, m->din);
-    colsum_add(scratch, n, m->dh, m->gb1);
+    colsum_add(scratch, n, m->dh, m->gb1, dacc);
     if (dx != NULL)
         irllrec__sgemm(0, 0, n, m->din, m->dh, 1.0f, scratch, m->dh, m->w1, m->din, 1.0f, dx,
                        m->din);
@@ -240,13 +305,12 @@ double irllrec__hk_infonce(const float *xhat, int64_t nb, const float *yhat, int
         const int64_t w = m - j0 < cb ? m - j0 : cb;
         irllrec__sgemm(0, 1, nb, w, d, itau, xhat, d, yhat + j0 * d, d, 0.0f, work, w);
         for (int64_t b = 0; b < nb; b++) {
-            const float *sb = work + b * w;
-            double bm = mx[b];
-            for (int64_t j = 0; j < w; j++) bm = (double)sb[j] > bm ? (double)sb[j] : bm;
-            double acc = sm[b] * exp(mx[b] - bm);
-            for (int64_t j = 0; j < w; j++) acc += exp((double)sb[j] - bm);
+            float *sb = work + b * w;
+            const double bm = fmax(mx[b], (double)max_f32(sb, w));
+            add_f32(sb, w, (float)-bm);
+            irllrec__hk_exp_inplace(sb, w);
+            sm[b] = sm[b] * exp(mx[b] - bm) + sum_f64(sb, w);
             mx[b] = bm;
-            sm[b] = acc;
         }
     }
     double loss = 0.0;
@@ -260,7 +324,9 @@ double irllrec__hk_infonce(const float *xhat, int64_t nb, const float *yhat, int
         irllrec__sgemm(0, 1, nb, w, d, itau, xhat, d, yhat + j0 * d, d, 0.0f, work, w);
         for (int64_t b = 0; b < nb; b++) {
             float *sb = work + b * w;
-            for (int64_t j = 0; j < w; j++) sb[j] = (float)(scale * exp((double)sb[j] - mx[b]));
+            add_f32(sb, w, (float)-mx[b]);
+            irllrec__hk_exp_inplace(sb, w);
+            scale_f32(sb, w, (float)scale);
             const int64_t pj = (int64_t)pos[b] - j0;
             if (pj >= 0 && pj < w) sb[pj] -= (float)scale;
         }
@@ -290,10 +356,10 @@ double irllrec__hk_tran(const float *xhat, const float *yhat, int64_t n, int64_t
             irllrec__sgemm(0, 1, h, w, d, 1.0f, xhat + i0 * d, d, yhat + j0 * d, d, 0.0f, work,
                            w);
             for (int64_t r = 0; r < h; r++) {
-                const float *sr = work + r * w;
-                double acc = 0.0;
-                for (int64_t j = 0; j < w; j++) acc += exp((double)sr[j] - 1.0);
-                zs[i0 + r] += acc;
+                float *sr = work + r * w;
+                add_f32(sr, w, -1.0f);
+                irllrec__hk_exp_inplace(sr, w);
+                zs[i0 + r] += sum_f64(sr, w);
             }
         }
     }
@@ -315,7 +381,9 @@ double irllrec__hk_tran(const float *xhat, const float *yhat, int64_t n, int64_t
             for (int64_t r = 0; r < h; r++) {
                 float *sr = work + r * w;
                 const double iz = zs[i0 + r], wr = wq[i0 + r];
-                for (int64_t j = 0; j < w; j++) sr[j] = (float)(wr * exp((double)sr[j] - 1.0) * iz);
+                add_f32(sr, w, -1.0f);
+                irllrec__hk_exp_inplace(sr, w);
+                scale_f32(sr, w, (float)(wr * iz));
                 const int64_t dj = i0 + r - j0;
                 if (dj >= 0 && dj < w) sr[dj] -= (float)wr;
             }

@@ -24,9 +24,15 @@ typedef struct irllrec__hk_mlp {
 void irllrec__hk_mlp_fwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, int64_t n,
                          float *pre, float *act, float *out);
 /* Backward: parameter gradients += from dout (n x dout); scratch is n x dh
- * and is overwritten; dx (n x din, ld din) += when not NULL. */
+ * and is overwritten; dacc holds max(dh, dout) doubles (bias sums); dx
+ * (n x din, ld din) += when not NULL. */
 void irllrec__hk_mlp_bwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, int64_t n,
-                         const float *pre, const float *dout, float *scratch, float *dx);
+                         const float *pre, const float *dout, float *scratch, double *dacc,
+                         float *dx);
+
+/* exp in place (float, vectorisable, ~2 ulp on [-87, 88]; below -87 a value
+ * under 2^-125 instead of 0; |x| < 2^22). */
+void irllrec__hk_exp_inplace(float *x, int64_t n);
 
 /* Row normalisation xhat = x / sqrt(1e-8 + |x|^2); inv[r] = 1/sqrt(...). */
 void irllrec__hk_l2norm_fwd(const float *x, int64_t ldx, int64_t n, int64_t d, float *xhat,
