@@ -57,6 +57,11 @@ struct irllrec_hook {
     float *r, *dr;
     float *kd_ax, *kd_dax;
     int64_t *item_rows;
+    /* the batch's distinct items: the text towers run once per item */
+    int32_t *item_slot;  /* I entries, -1 outside a step */
+    int32_t *uniq;       /* 2B */
+    int64_t *urows;      /* 2B: output row of pos[b] (b < B) and neg[b] */
+    int64_t n_uniq;
     /* InfoNCE */
     float *xa, *dxa, *xhat, *xinv, *dxhat, *ya, *dya, *yhat, *yinv, *dyhat, *work;
     int32_t *iota;
@@ -397,6 +402,9 @@ static irllrec_status alloc_all(irllrec_hook *h)
     A(h->dyhat, mmax * d, float);
     A(h->iota, B, int32_t);
     A(h->item_rows, 2 * B, int64_t);
+    A(h->item_slot, h->I, int32_t);
+    A(h->uniq, 2 * B, int32_t);
+    A(h->urows, 2 * B, int64_t);
     if (h->has_prf) {
         A(h->kd_ax, 3 * B * d, float);
         A(h->kd_dax, 3 * B * d, float);
@@ -489,6 +497,7 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
         }
     }
     for (int64_t b = 0; b < h->B; b++) h->iota[b] = (int32_t)b;
+    for (int64_t i = 0; i < h->I; i++) h->item_slot[i] = -1;
 
     /* Independent streams so that, e.g., adding profiles does not change the
      * intent MLP's initial weights. */
@@ -686,44 +695,59 @@ static double nce_three(irllrec_hook *h, const stepargs *a, const float *ax, flo
     return l / (double)B;
 }
 
+/* Distinct items of the batch in first-seen order, and the text-tower row
+ * of every pos/neg slot. item_slot is back to all -1 on return. */
+static void dedup_batch_items(irllrec_hook *h, const stepargs *a)
+{
+    const int64_t B = a->B;
+    int64_t n = 0;
+    for (int64_t s = 0; s < 2 * B; s++) {
+        const int32_t it = s < B ? a->pos[s] : a->neg[s - B];
+        if (h->item_slot[it] < 0) {
+            h->item_slot[it] = (int32_t)n;
+            h->uniq[n++] = it;
+        }
+        h->urows[s] = h->U + h->item_slot[it];
+    }
+    for (int64_t k = 0; k < n; k++) h->item_slot[h->uniq[k]] = -1;
+    h->n_uniq = n;
+}
+
 /* Rows of the text-tower output that hold the batch's items. */
 static void batch_item_rows(const irllrec_hook *h, const stepargs *a, int full, int64_t *rows)
 {
     for (int64_t b = 0; b < a->B; b++) {
-        rows[b] = h->U + (full ? a->pos[b] : b);
-        rows[a->B + b] = h->U + (full ? a->neg[b] : a->B + b);
+        rows[b] = full ? h->U + a->pos[b] : h->urows[b];
+        rows[a->B + b] = full ? h->U + a->neg[b] : h->urows[a->B + b];
     }
 }
 
-/* Text tower over users (all) and items (all when full, else the batch's). */
-static void text_fwd(irllrec_hook *h, const stepargs *a, const irllrec__hk_mlp *m,
-                     const float *txt, int64_t D, float *gather, float *pre, float *act,
-                     float *out, int full)
+/* Text tower over users (all) and items (all when full, else the batch's
+ * distinct items). */
+static void text_fwd(irllrec_hook *h, const irllrec__hk_mlp *m, const float *txt, int64_t D,
+                     float *gather, float *pre, float *act, float *out, int full)
 {
-    const int64_t B = a->B;
     if (full) {
         irllrec__hk_mlp_fwd(m, txt, D, h->N, pre, act, out);
         return;
     }
-    for (int64_t b = 0; b < B; b++) {
-        memcpy(gather + b * D, txt + (h->U + a->pos[b]) * D, (size_t)D * sizeof(float));
-        memcpy(gather + (B + b) * D, txt + (h->U + a->neg[b]) * D, (size_t)D * sizeof(float));
-    }
+    for (int64_t k = 0; k < h->n_uniq; k++)
+        memcpy(gather + k * D, txt + (h->U + h->uniq[k]) * D, (size_t)D * sizeof(float));
     irllrec__hk_mlp_fwd(m, txt, D, h->U, pre, act, out);
-    irllrec__hk_mlp_fwd(m, gather, D, 2 * B, pre + h->U * m->dh, act + h->U * m->dh,
+    irllrec__hk_mlp_fwd(m, gather, D, h->n_uniq, pre + h->U * m->dh, act + h->U * m->dh,
                         out + h->U * h->d);
 }
 
-static void text_bwd(irllrec_hook *h, const stepargs *a, const irllrec__hk_mlp *m,
-                     const float *txt, int64_t D, const float *gather, const float *pre,
-                     float *scratch, const float *dout, int full)
+static void text_bwd(irllrec_hook *h, const irllrec__hk_mlp *m, const float *txt, int64_t D,
+                     const float *gather, const float *pre, float *scratch, const float *dout,
+                     int full)
 {
     if (full) {
         irllrec__hk_mlp_bwd(m, txt, D, h->N, pre, dout, scratch, h->dacc, NULL);
         return;
     }
     irllrec__hk_mlp_bwd(m, txt, D, h->U, pre, dout, scratch, h->dacc, NULL);
-    irllrec__hk_mlp_bwd(m, gather, D, 2 * a->B, pre + h->U * m->dh, dout + h->U * h->d,
+    irllrec__hk_mlp_bwd(m, gather, D, h->n_uniq, pre + h->U * m->dh, dout + h->U * h->d,
                         scratch + h->U * m->dh, h->dacc, NULL);
 }
 
@@ -990,9 +1014,11 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
     memset(h->g_final, 0, (size_t)(N * d) * sizeof(float));
     if (h->L > 0) memset(h->g_layers, 0, (size_t)(h->L * N * d) * sizeof(float));
 
+    dedup_batch_items(h, &a);
+
     /* L_kd: E_final rows vs profile rows (all users, the batch's items). */
     if (kd_on) {
-        text_fwd(h, &a, &h->prf, h->txt_p, h->Dp, h->p_gather, h->p_pre, h->p_act, h->p_out, 0);
+        text_fwd(h, &h->prf, h->txt_p, h->Dp, h->p_gather, h->p_pre, h->p_act, h->p_out, 0);
         memset(h->p_dout, 0, (size_t)((U + 2 * B) * d) * sizeof(float));
         for (int64_t b = 0; b < B; b++) {
             const int64_t nodes[3] = {users[b], U + pos[b], U + neg[b]};
@@ -1012,7 +1038,7 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
                 for (int64_t c = 0; c < d; c++) dst[c] += src[c];
             }
         }
-        text_bwd(h, &a, &h->prf, h->txt_p, h->Dp, h->p_gather, h->p_pre, h->p_act, h->p_dout, 0);
+        text_bwd(h, &h->prf, h->txt_p, h->Dp, h->p_gather, h->p_pre, h->p_act, h->p_dout, 0);
     }
 
     if (h->has_int) {
@@ -1024,7 +1050,7 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
     }
     if (pair_on || full_z) {
         const int64_t rows_z = full_z ? N : U + 2 * B;
-        text_fwd(h, &a, &h->intm, h->txt_t, h->Dt, h->z_gather, h->z_pre, h->z_act, h->z_out,
+        text_fwd(h, &h->intm, h->txt_t, h->Dt, h->z_gather, h->z_pre, h->z_act, h->z_out,
                  full_z);
         memset(h->z_dout, 0, (size_t)(rows_z * d) * sizeof(float));
         if (pair_on) {
@@ -1040,7 +1066,7 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
             irllrec__hk_mlp_fwd(&h->tmlp, h->txt_t, h->Dt, N, h->z_act, h->z_act, h->zm);
             lv.itm = irllrec__hk_itm_ce(h->z_out, h->zm, N, d, c_itm, h->z_dout);
         }
-        text_bwd(h, &a, &h->intm, h->txt_t, h->Dt, h->z_gather, h->z_pre, h->z_act, h->z_dout,
+        text_bwd(h, &h->intm, h->txt_t, h->Dt, h->z_gather, h->z_pre, h->z_act, h->z_dout,
                  full_z);
     }
 

@@ -234,7 +234,7 @@ def gen_hook(gen):
              alpha=0.6, momentum=0.9, reg=1e-2)
     users = torch.tensor([1, 3, 1])
     pos = torch.tensor([0, 4, 2])
-    neg = torch.tensor([5, 1, 3])
+    neg = torch.tensor([5, 4, 2])  # items 4 and 2 also positives: duplicates
     bsz = len(users)
     indptr, indices = graph(nu, ni, gen)
     layers = [f32(n, d, gen=gen), f32(n, d, gen=gen)]
