@@ -157,6 +157,37 @@ END_TEST
 START_TEST(intent_forward_matches_reference_graph_free) { check_forward(0); }
 END_TEST
 
+/* No users at all (an item-only host): the user prototypes get no gradient. */
+START_TEST(intent_items_only)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_intent *enc = make_enc(ctx, 0, N, D, K, NL, NULL);
+    irllrec__rng rng;
+    float e0[N * D], e1[N * D], r[N * D], cu[D * K], ci[D * K], gcu[D * K], gci[D * K];
+    const float *es[NL] = {e0, e1};
+    irllrec_mat em[NL] = {{e0, N, D, D}, {e1, N, D, D}};
+    double ref[N * D], s = 0;
+    irllrec__rng_seed(&rng, 37, 0);
+    fill(&rng, e0, N * D, -1, 1);
+    fill(&rng, e1, N * D, -1, 1);
+    irllrec_intent_get_param(enc, 0, (irllrec_mat){cu, D, K, K});
+    irllrec_intent_get_param(enc, 1, (irllrec_mat){ci, D, K, K});
+    ck_assert_int_eq(irllrec_intent_forward(enc, em, NL, irllrec_mat_dense(r, N, D)), IRLLREC_OK);
+    ref_intent(0, N, D, K, NL, es, cu, ci, NULL, ref);
+    for (int i = 0; i < N * D; i++) ck_assert_double_eq_tol(r[i], ref[i], 1e-5);
+    ck_assert_int_eq(irllrec_intent_backward(enc, em, NL, irllrec_mat_dense(r, N, D), NULL), IRLLREC_OK);
+    irllrec_intent_get_grad(enc, 0, (irllrec_mat){gcu, D, K, K});
+    irllrec_intent_get_grad(enc, 1, (irllrec_mat){gci, D, K, K});
+    for (int i = 0; i < D * K; i++) {
+        ck_assert_float_eq(gcu[i], 0.0f);
+        s += fabs((double)gci[i]);
+    }
+    ck_assert(s > 0);
+    irllrec_intent_free(enc);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(intent_forward_hand_uniform_prototypes)
 {
     /* With all prototypes equal every Z row is the same vector, so every
@@ -255,6 +286,17 @@ static void check_grad(int graph)
     o.rel_step = 3e-3;
     ck_assert_msg(gc_check(intent_loss, &c, bl, 4, &o, &res), "%s", res.msg);
     ck_assert_int_eq(res.n_checked, 2 * D * K + 2 * N * D);
+    /* demb == NULL: the same prototype gradients, bit for bit */
+    {
+        float g2[D * K];
+        intent_loss(&c);  /* the cache holds the last perturbed evaluation */
+        irllrec_intent_zero_grad(enc);
+        ck_assert_int_eq(irllrec_intent_backward(enc, c.em, NL, irllrec_mat_dense(w, N, D), NULL), IRLLREC_OK);
+        irllrec_intent_get_grad(enc, 0, (irllrec_mat){g2, D, K, K});
+        ck_assert(memcmp(g2, gcu, sizeof g2) == 0);
+        irllrec_intent_get_grad(enc, 1, (irllrec_mat){g2, D, K, K});
+        ck_assert(memcmp(g2, gci, sizeof g2) == 0);
+    }
     /* the gradient reaches E through the prototypes, not only through G E */
     {
         double s = 0;
@@ -513,6 +555,7 @@ Suite *intent_suite(void)
     tcase_add_test(tc, intent_forward_matches_reference_graph);
     tcase_add_test(tc, intent_forward_matches_reference_graph_free);
     tcase_add_test(tc, intent_forward_hand_uniform_prototypes);
+    tcase_add_test(tc, intent_items_only);
     tcase_add_test(tc, intent_backward_gradcheck_graph);
     tcase_add_test(tc, intent_backward_gradcheck_graph_free);
     tcase_add_test(tc, intent_thread_count_independent);

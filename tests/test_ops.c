@@ -244,14 +244,15 @@ END_TEST
 START_TEST(l2norm_fwd_hand)
 {
     float x[] = {3.0f, 4.0f, 0.0f, 0.0f};
-    float y[4], inv[2];
-    irllrec__l2norm_fwd(2, 2, x, 2, y, 2, inv);
+    float y[4];
+    double nrm[2];
+    irllrec__l2norm_fwd(2, 2, x, 2, y, 2, nrm);
     ck_assert_float_eq_tol(y[0], 0.6f, 1e-7f);
     ck_assert_float_eq_tol(y[1], 0.8f, 1e-7f);
-    ck_assert_float_eq_tol(inv[0], 0.2f, 1e-8f);
+    ck_assert_double_eq_tol(nrm[0], sqrt(25.0 + 1e-8), 1e-15);
     /* the 1e-8 keeps a zero row finite */
     ck_assert_float_eq(y[2], 0.0f);
-    ck_assert_float_eq_tol(inv[1], 1e4f, 1e-2f);
+    ck_assert_double_eq_tol(nrm[1], 1e-4, 1e-12);
     irllrec__l2norm_fwd(2, 2, x, 2, x, 2, NULL);  /* in place */
     ck_assert_float_eq_tol(x[1], 0.8f, 1e-7f);
 }
@@ -281,6 +282,15 @@ START_TEST(l2norm_bwd_gradcheck)
     for (int i = 0; i < R * C; i++) dx[i] += 0.5f;
     bl = (gc_block){"X", x, dx, R * C};
     ck_assert_msg(gc_check(l2_loss, &c, &bl, 1, NULL, &res), "%s", res.msg);
+    /* the in-place form from the output and the saved norms agrees */
+    {
+        float g[R * C];
+        double nrm[R];
+        irllrec__l2norm_fwd(R, C, x, C, y, C, nrm);
+        memcpy(g, wout, sizeof g);
+        irllrec__l2norm_bwd_inplace(R, C, y, C, nrm, g, C);
+        for (int i = 0; i < R * C; i++) ck_assert_float_eq_tol(g[i], dx[i], 1e-6f * (1 + fabsf(dx[i])));
+    }
 }
 END_TEST
 

@@ -20,9 +20,10 @@
  * shares; results do not depend on the thread count (no atomics: the
  * transposed direction is accumulated over a transposed copy of the graph).
  *
- * Memory (allocated at create / set_graph): 2 N K + (4 L + 2) N d + L N floats,
- * (L + 1) nnz floats, a transposed graph (nnz int64 + nnz int32 + N + 1
- * int64) and n_threads x d doubles. forward/backward never allocate. */
+ * Memory (allocated at create / set_graph): 2 N K + (2 L + 2) N d + L N
+ * floats of workspace and caches, (L + 2) nnz floats of edge values, the
+ * graph copy and its transpose (2 (N + 1) + nnz int64, 2 nnz int32) and
+ * n_threads x 2d doubles. forward/backward never allocate. */
 #ifndef IRLLREC_INTENT_H
 #define IRLLREC_INTENT_H
 

@@ -11,14 +11,14 @@ static double sumsq(int64_t cols, const float *x)
 }
 
 void irllrec__l2norm_fwd(int64_t rows, int64_t cols, const float *x, int64_t ldx, float *y,
-                         int64_t ldy, float *inv_norm)
+                         int64_t ldy, double *nrm)
 {
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * ldx;
         float *yr = y + r * ldy;
-        const double inv = 1.0 / sqrt(IRLLREC__L2_EPS + sumsq(cols, xr));
-        for (int64_t j = 0; j < cols; j++) yr[j] = (float)((double)xr[j] * inv);
-        if (inv_norm != NULL) inv_norm[r] = (float)inv;
+        const double nr = sqrt(IRLLREC__L2_EPS + sumsq(cols, xr));
+        for (int64_t j = 0; j < cols; j++) yr[j] = (float)((double)xr[j] / nr);
+        if (nrm != NULL) nrm[r] = nr;
     }
 }
 
@@ -41,5 +41,21 @@ void irllrec__l2norm_bwd(int64_t rows, int64_t cols, const float *x, int64_t ldx
         a = (float)inv;
         c = (float)(xg * inv * inv * inv);
         for (int64_t j = 0; j < cols; j++) dr[j] += a * gr[j] - c * xr[j];
+    }
+}
+
+/* dL/dx = (dy - y (y . dy)) / nrm, as above with x = nrm y; the row dot is
+ * taken before g is overwritten. */
+void irllrec__l2norm_bwd_inplace(int64_t rows, int64_t cols, const float *y, int64_t ldy,
+                                 const double *nrm, float *g, int64_t ldg)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *restrict yr = y + r * ldy;
+        float *restrict gr = g + r * ldg;
+        const double inv = 1.0 / nrm[r];
+        double yg = 0.0;
+        for (int64_t j = 0; j < cols; j++) yg += (double)yr[j] * (double)gr[j];
+        for (int64_t j = 0; j < cols; j++)
+            gr[j] = (float)(((double)gr[j] - (double)yr[j] * yg) * inv);
     }
 }

@@ -59,15 +59,20 @@ void irllrec__log_softmax_rows_fwd(int64_t rows, int64_t cols, const float *x, i
 /* ---- L2 normalisation: n(v) = v / sqrt(IRLLREC__L2_EPS + |v|^2) per row --- */
 #define IRLLREC__L2_EPS 1e-8
 
-/* y may alias x (same ld). inv_norm (rows entries, may be NULL) receives
- * 1 / sqrt(eps + |x_r|^2). */
+/* y may alias x (same ld). nrm (rows entries, may be NULL) receives
+ * sqrt(eps + |x_r|^2) in double, for irllrec__l2norm_bwd_inplace. */
 void irllrec__l2norm_fwd(int64_t rows, int64_t cols, const float *x, int64_t ldx, float *y,
-                         int64_t ldy, float *inv_norm);
+                         int64_t ldy, double *nrm);
 
 /* Accumulates dX += (dY - y (y . dY)) / nrm with y = x / nrm, nrm =
  * sqrt(eps + |x|^2), recomputed from the forward INPUT x (one extra pass; no
  * cache needed). dx must not alias dy or x. */
 void irllrec__l2norm_bwd(int64_t rows, int64_t cols, const float *x, int64_t ldx, const float *dy,
                          int64_t lddy, float *dx, int64_t lddx);
+
+/* Same derivative from the forward OUTPUT y and the norms nrm saved by
+ * irllrec__l2norm_fwd, in place: on entry g = dL/dy, on exit dL/dx. */
+void irllrec__l2norm_bwd_inplace(int64_t rows, int64_t cols, const float *y, int64_t ldy,
+                                 const double *nrm, float *g, int64_t ldg);
 
 #endif /* IRLLREC_OPS_H */

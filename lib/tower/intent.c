@@ -16,7 +16,8 @@ typedef struct graph_buf {
     int64_t *tedge;    /* nnz: edge id in the forward pattern */
     int32_t *thead;    /* nnz: head node of that edge */
     float *alpha;      /* L x nnz: edge weights of the last forward */
-    float *ebuf;       /* nnz: per-edge scratch of the backward */
+    float *ebuf;       /* 2 x nnz: per-edge (dc_e, g_e / L) of the backward, interleaved so the
+                          tail-side pass fetches one cache line per edge */
 } graph_buf;
 
 struct irllrec_intent {
@@ -51,7 +52,7 @@ static void graph_free(irllrec_ctx *ctx, graph_buf *g, int64_t n, int64_t nl)
     irllrec__free(ctx, g->tedge, (size_t)g->nnz * sizeof(int64_t));
     irllrec__free(ctx, g->thead, (size_t)g->nnz * sizeof(int32_t));
     irllrec__free(ctx, g->alpha, fbytes(nl, g->nnz, 1));
-    irllrec__free(ctx, g->ebuf, fbytes(g->nnz, 1, 1));
+    irllrec__free(ctx, g->ebuf, fbytes(2, g->nnz, 1));
     memset(g, 0, sizeof *g);
 }
 
@@ -111,7 +112,7 @@ static irllrec_status graph_make(irllrec_intent *enc, const irllrec_csr *gr, gra
         g->tedge = (int64_t *)irllrec__alloc(ctx, (size_t)nnz * sizeof(int64_t));
         g->thead = (int32_t *)irllrec__alloc(ctx, (size_t)nnz * sizeof(int32_t));
         g->alpha = (float *)irllrec__alloc(ctx, fbytes(enc->nl, nnz, 1));
-        g->ebuf = (float *)irllrec__alloc(ctx, fbytes(nnz, 1, 1));
+        g->ebuf = (float *)irllrec__alloc(ctx, fbytes(2, nnz, 1));
     }
     if (g->indptr == NULL || g->tptr == NULL ||
         (nnz > 0 && (g->indices == NULL || g->tedge == NULL || g->thead == NULL ||
@@ -316,16 +317,36 @@ typedef struct edge_job {
     irllrec_mat de;    /* dE(l), data may be NULL */
 } edge_job;
 
-static double dotd(int64_t n, const float *a, const float *b)
+/* Dot product in double with 8 fixed lanes: the order of the additions is
+ * fixed (results do not depend on threads or alignment) yet explicit enough
+ * for the compiler to vectorise, unlike one serial double accumulator. */
+static double dotd(int64_t n, const float *restrict a, const float *restrict b)
 {
-    double s = 0.0;
-    for (int64_t j = 0; j < n; j++) s += (double)a[j] * (double)b[j];
-    return s;
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t = 0.0;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int q = 0; q < 8; q++) s[q] += (double)a[j + q] * (double)b[j + q];
+    for (; j < n; j++) t += (double)a[j] * (double)b[j];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
 }
 
-static void axpy_d(int64_t n, double a, const float *x, double *acc)
+static void axpy_d(int64_t n, double a, const float *restrict x, double *restrict acc)
 {
     for (int64_t j = 0; j < n; j++) acc[j] += a * (double)x[j];
+}
+
+/* Edge loops read rows of random nodes: memory latency, not arithmetic,
+ * bounds them, so request the rows a few edges ahead. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
+#define PF_AHEAD 8
+
+static void prefetch_row(const float *row, int64_t d)
+{
+    for (int64_t j = 0; j < d; j += 16) PREFETCH(row + j);  /* one 64-byte line per 16 floats */
 }
 
 /* Rows h of one thread: alpha, 1/S_h, H_h and r_h (= for layer 0, += after). */
@@ -345,7 +366,9 @@ static void fwd_edges(void *ud, int32_t t, int32_t nt)
         float *rh = jb->r.data + h * jb->r.ld;
         double s = 0.0;
         float inv, scale;
-        for (int64_t e = g->indptr[h]; e < g->indptr[h + 1]; e++) {
+        const int64_t e0 = g->indptr[h], e1 = g->indptr[h + 1];
+        for (int64_t e = e0; e < e1; e++) {
+            if (e + PF_AHEAD < e1) prefetch_row(zn + (int64_t)g->indices[e + PF_AHEAD] * d, d);
             alpha[e] = (float)((dotd(d, zh, zn + (int64_t)g->indices[e] * d) + 1.0) * 0.5);
             s += (double)alpha[e];
         }
@@ -353,8 +376,11 @@ static void fwd_edges(void *ud, int32_t t, int32_t nt)
         inv = s > 0.0 ? (float)(1.0 / s) : 0.0f;
         invs[h] = inv;
         for (int64_t j = 0; j < d; j++) acc[j] = 0.0;
-        for (int64_t e = g->indptr[h]; e < g->indptr[h + 1]; e++)
+        for (int64_t e = e0; e < e1; e++) {
+            if (e + PF_AHEAD < e1)
+                prefetch_row(jb->e.data + (int64_t)g->indices[e + PF_AHEAD] * jb->e.ld, d);
             axpy_d(d, (double)alpha[e], jb->e.data + (int64_t)g->indices[e] * jb->e.ld, acc);
+        }
         scale = inv * jb->inv_l;
         if (jb->l == 0)
             for (int64_t j = 0; j < d; j++) rh[j] = (float)acc[j] * scale;
@@ -369,7 +395,7 @@ static void fwd_edges(void *ud, int32_t t, int32_t nt)
  *   dalpha_e = (dg_e - sum_e' g_e' dg_e') / S_h   (quotient rule on alpha_e / sum alpha)
  *   dc_e     = dalpha_e / 2                       (alpha = (c + 1) / 2)
  *   dn(Z)_h  = sum_e dc_e n(Z)_t                  (c = n(Z_h) . n(Z_t), head side)
- * dc_e is kept in ebuf for the tail-side pass. */
+ * dc_e and g_e / L are kept in ebuf for the tail-side pass. */
 static void bwd_edges_head(void *ud, int32_t t, int32_t nt)
 {
     const edge_job *jb = (const edge_job *)ud;
@@ -386,16 +412,21 @@ static void bwd_edges_head(void *ud, int32_t t, int32_t nt)
         const double inv = (double)invs[h];
         float *dznh = enc->dzn + h * d;
         double sdg = 0.0;
-        for (int64_t e = g->indptr[h]; e < g->indptr[h + 1]; e++) {
+        const int64_t e0 = g->indptr[h], e1 = g->indptr[h + 1];
+        for (int64_t e = e0; e < e1; e++) {
+            if (e + PF_AHEAD < e1)
+                prefetch_row(jb->e.data + (int64_t)g->indices[e + PF_AHEAD] * jb->e.ld, d);
             const double dg =
                 (double)jb->inv_l * dotd(d, drh, jb->e.data + (int64_t)g->indices[e] * jb->e.ld);
-            g->ebuf[e] = (float)dg;
+            g->ebuf[2 * e] = (float)dg;
             sdg += (double)alpha[e] * inv * dg;
         }
         for (int64_t j = 0; j < d; j++) acc[j] = 0.0;
-        for (int64_t e = g->indptr[h]; e < g->indptr[h + 1]; e++) {
-            const double dc = 0.5 * inv * ((double)g->ebuf[e] - sdg);
-            g->ebuf[e] = (float)dc;
+        for (int64_t e = e0; e < e1; e++) {
+            const double dc = 0.5 * inv * ((double)g->ebuf[2 * e] - sdg);
+            if (e + PF_AHEAD < e1) prefetch_row(zn + (int64_t)g->indices[e + PF_AHEAD] * d, d);
+            g->ebuf[2 * e] = (float)dc;
+            g->ebuf[2 * e + 1] = (float)((double)alpha[e] * inv * (double)jb->inv_l);
             axpy_d(d, dc, zn + (int64_t)g->indices[e] * d, acc);
         }
         for (int64_t j = 0; j < d; j++) dznh[j] = (float)acc[j];
@@ -413,21 +444,27 @@ static void bwd_edges_tail(void *ud, int32_t t, int32_t nt)
     const graph_buf *g = &enc->g;
     const int64_t d = enc->d;
     const float *zn = enc->zn + jb->l * enc->n * d;
-    const float *alpha = g->alpha + jb->l * g->nnz, *invs = enc->invs + jb->l * enc->n;
     double *acc = enc->acc + (size_t)t * 2 * (size_t)d, *acc2 = acc + d;
+    const int want_de = jb->de.data != NULL;
     int64_t lo, hi;
     irllrec__share(enc->n, t, nt, &lo, &hi);
     for (int64_t v = lo; v < hi; v++) {
         float *dznv = enc->dzn + v * d;
         for (int64_t j = 0; j < d; j++) acc[j] = acc2[j] = 0.0;
-        for (int64_t p = g->tptr[v]; p < g->tptr[v + 1]; p++) {
+        const int64_t p0 = g->tptr[v], p1 = g->tptr[v + 1];
+        for (int64_t p = p0; p < p1; p++) {
             const int64_t e = g->tedge[p], h = g->thead[p];
-            axpy_d(d, (double)g->ebuf[e], zn + h * d, acc);
-            axpy_d(d, (double)alpha[e] * (double)invs[h] * (double)jb->inv_l,
-                   jb->dr.data + h * jb->dr.ld, acc2);
+            if (p + PF_AHEAD < p1) {
+                PREFETCH(g->ebuf + 2 * g->tedge[p + PF_AHEAD]);
+                prefetch_row(zn + (int64_t)g->thead[p + PF_AHEAD] * d, d);
+                if (want_de)
+                    prefetch_row(jb->dr.data + (int64_t)g->thead[p + PF_AHEAD] * jb->dr.ld, d);
+            }
+            axpy_d(d, (double)g->ebuf[2 * e], zn + h * d, acc);
+            if (want_de) axpy_d(d, (double)g->ebuf[2 * e + 1], jb->dr.data + h * jb->dr.ld, acc2);
         }
         for (int64_t j = 0; j < d; j++) dznv[j] += (float)acc[j];
-        if (jb->de.data != NULL) {
+        if (want_de) {
             float *dev = jb->de.data + v * jb->de.ld;
             for (int64_t j = 0; j < d; j++) dev[j] += (float)acc2[j];
         }

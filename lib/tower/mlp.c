@@ -67,7 +67,7 @@ static irllrec_status check_spec(irllrec_ctx *ctx, irllrec_mlp_spec *s)
 
 static void name_blocks(irllrec_mlp *m, const char *prefix)
 {
-    static const char *const suffix[IRLLREC_MLP_N_PARAMS] = {".0.weight", ".0.bias", ".2.weight",
+    static const char suffix[IRLLREC_MLP_N_PARAMS][10] = {".0.weight", ".0.bias", ".2.weight",
                                                              ".2.bias"};
     for (int i = 0; i < IRLLREC_MLP_N_PARAMS; i++)
         snprintf(m->blocks[i].name, sizeof m->blocks[i].name, "%s%s", prefix, suffix[i]);
@@ -181,16 +181,20 @@ void irllrec_mlp_free(irllrec_mlp *mlp)
     irllrec__free(ctx, mlp, sizeof *mlp);
 }
 
-/* h = LeakyReLU(h + b), one pass over the GEMM output. */
+/* h = LeakyReLU(h + b), one pass over the GEMM output; written like the
+ * rows of lib/ops/leaky_relu.c so that it vectorises. */
+static void bias_leaky_row(int64_t n, float *restrict h, const float *restrict b, float slope)
+{
+    for (int64_t j = 0; j < n; j++) {
+        const float v = h[j] + b[j];
+        const float m = v > 0.0f ? 1.0f : slope;
+        h[j] = (v + 0.0f) * m;
+    }
+}
+
 static void bias_leaky(int64_t rows, int64_t cols, float *h, const float *b, float slope)
 {
-    for (int64_t r = 0; r < rows; r++) {
-        float *restrict hr = h + r * cols;
-        for (int64_t j = 0; j < cols; j++) {
-            const float v = hr[j] + b[j];
-            hr[j] = v > 0.0f ? v : slope * v;
-        }
-    }
+    for (int64_t r = 0; r < rows; r++) bias_leaky_row(cols, h + r * cols, b, slope);
 }
 
 irllrec_status irllrec_mlp_forward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat y)

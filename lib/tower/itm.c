@@ -1,0 +1,212 @@
+/* Interaction-text matching with a momentum (EMA) teacher. */
+#include <math.h>
+#include <string.h>
+#include "tower.h"
+#include "../ops/ops.h"
+
+/* Mixed into the teacher's seed so a teacher re-initialised with the same
+ * seed value as its student still gets different weights. */
+#define ITM_TEACHER_SEED_MIX 0x5bd1e9955bd1e995ull
+
+struct irllrec_itm {
+    irllrec_ctx *ctx;
+    irllrec_itm_spec spec;
+    irllrec_mlp *student;      /* borrowed */
+    irllrec_mlp *teacher;      /* owned, no gradients */
+    int64_t d, max_rows;
+    float *q;                  /* max_rows x d: teacher output, then softmax(Xm) */
+    float *p;                  /* max_rows x d: softmax(X) */
+    size_t buf_bytes;
+    int64_t fwd_rows;          /* rows of the last successful forward; 0 = none */
+};
+
+void irllrec_itm_spec_init(irllrec_itm_spec *spec, uint32_t struct_size)
+{
+    irllrec_itm_spec d;
+    if (spec == NULL) return;
+    memset(&d, 0, sizeof d);
+    d.struct_size = (uint32_t)sizeof d;
+    d.init_equal = 1;
+    d.momentum = 0.999;
+    d.alpha = 0.6;
+    if (struct_size > sizeof d) struct_size = (uint32_t)sizeof d;
+    memcpy(spec, &d, struct_size);
+    if (struct_size >= sizeof(uint32_t)) spec->struct_size = struct_size;
+}
+
+static int in_unit(double v) { return isfinite(v) && v >= 0.0 && v <= 1.0; }
+
+static void copy_params(irllrec_mlp *dst, irllrec_mlp *src)
+{
+    irllrec__param *bd, *bs;
+    int nd, ns;
+    irllrec__mlp_params(dst, &bd, &nd);
+    irllrec__mlp_params(src, &bs, &ns);
+    for (int i = 0; i < nd; i++)
+        memcpy(bd[i].data, bs[i].data, (size_t)(bs[i].rows * bs[i].cols) * sizeof(float));
+}
+
+void irllrec_itm_free(irllrec_itm *itm)
+{
+    if (itm == NULL) return;
+    irllrec_mlp_free(itm->teacher);
+    irllrec__free(itm->ctx, itm->q, itm->buf_bytes);
+    irllrec__free(itm->ctx, itm->p, itm->buf_bytes);
+    irllrec__free(itm->ctx, itm, sizeof *itm);
+}
+
+irllrec_status irllrec_itm_create(irllrec_ctx *ctx, const irllrec_itm_spec *spec,
+                                  irllrec_mlp *student, irllrec_itm **out)
+{
+    irllrec_itm_spec s;
+    irllrec_mlp_spec ms;
+    irllrec_itm *itm;
+    irllrec_status st;
+    if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
+    *out = NULL;
+    if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(ctx, spec != NULL && student != NULL, IRLLREC_E_INVALID_ARG, "spec or student is NULL");
+    IRL_CHECK(ctx, irllrec__mlp_ctx(student) == ctx, IRLLREC_E_INVALID_ARG,
+              "the student was created from another ctx");
+    IRL_TRY(irllrec__copy_spec(ctx, __func__, &s, sizeof s, spec));
+    IRL_CHECK(ctx, s.init_equal == 0 || s.init_equal == 1, IRLLREC_E_INVALID_ARG,
+              "init_equal = %d must be 0 or 1", (int)s.init_equal);
+    IRL_CHECK(ctx, in_unit(s.momentum), IRLLREC_E_INVALID_ARG, "momentum = %g is not in [0, 1]",
+              s.momentum);
+    IRL_CHECK(ctx, in_unit(s.alpha), IRLLREC_E_INVALID_ARG, "alpha = %g is not in [0, 1]", s.alpha);
+    irllrec__mlp_get_spec(student, &ms);
+    itm = (irllrec_itm *)irllrec__calloc(ctx, 1, sizeof *itm);
+    if (itm == NULL) return IRLLREC_E_NOMEM;
+    itm->ctx = ctx;
+    itm->spec = s;
+    itm->student = student;
+    itm->d = ms.out_dim;
+    itm->max_rows = ms.max_rows;
+    itm->buf_bytes = (size_t)ms.max_rows * (size_t)ms.out_dim * sizeof(float);
+    ms.seed = s.seed ^ ITM_TEACHER_SEED_MIX;
+    st = irllrec__mlp_create(ctx, &ms, 0, &itm->teacher);
+    itm->q = (float *)irllrec__alloc(ctx, itm->buf_bytes);
+    itm->p = (float *)irllrec__alloc(ctx, itm->buf_bytes);
+    if (st != IRLLREC_OK || itm->q == NULL || itm->p == NULL) {
+        irllrec_itm_free(itm);
+        return st != IRLLREC_OK ? st : IRLLREC_E_NOMEM;
+    }
+    irllrec__mlp_set_name(itm->teacher, "mlp_m");
+    /* init_equal == 0 keeps the teacher's own initialisation: the released
+     * code copies the student and then re-initialises the teacher. */
+    if (s.init_equal) copy_params(itm->teacher, student);
+    *out = itm;
+    return IRLLREC_OK;
+}
+
+/* theta_m <- m theta_m + (1 - m) theta, in double per element so a momentum
+ * close to 1 does not lose the student's small share to float rounding. */
+irllrec_status irllrec_itm_update_teacher(irllrec_itm *itm)
+{
+    irllrec__param *bt, *bs;
+    int nt, ns;
+    double m, om;
+    if (itm == NULL) return IRLLREC_E_INVALID_ARG;
+    m = itm->spec.momentum;
+    om = 1.0 - m;
+    irllrec__mlp_params(itm->teacher, &bt, &nt);
+    irllrec__mlp_params(itm->student, &bs, &ns);
+    for (int b = 0; b < nt; b++) {
+        float *restrict t = bt[b].data;
+        const float *restrict s = bs[b].data;
+        const int64_t n = bt[b].rows * bt[b].cols;
+        for (int64_t i = 0; i < n; i++) t[i] = (float)(m * (double)t[i] + om * (double)s[i]);
+    }
+    return IRLLREC_OK;
+}
+
+/* CE_n = -sum_c q_c log_softmax(x)_c = -sum_c q_c (x_c - lse(x)), max-subtracted. */
+static double row_ce(int64_t d, const float *x, const float *q)
+{
+    float mx = x[0];
+    double s = 0.0, lse, ce = 0.0;
+    for (int64_t c = 1; c < d; c++) mx = x[c] > mx ? x[c] : mx;
+    for (int64_t c = 0; c < d; c++) s += exp((double)x[c] - (double)mx);
+    lse = (double)mx + log(s);
+    for (int64_t c = 0; c < d; c++) ce -= (double)q[c] * ((double)x[c] - lse);
+    return ce;
+}
+
+irllrec_status irllrec_itm_forward(irllrec_itm *itm, irllrec_mat text_in, irllrec_mat student_out,
+                                   double *ce)
+{
+    irllrec_ctx *ctx;
+    const char *f = __func__;
+    int64_t rows, d;
+    double total = 0.0;
+    if (itm == NULL) return IRLLREC_E_INVALID_ARG;
+    ctx = itm->ctx;
+    d = itm->d;
+    IRL_TRY(irllrec__check_mat(ctx, f, "text_in", text_in));
+    IRL_TRY(irllrec__check_mat(ctx, f, "student_out", student_out));
+    rows = text_in.rows;
+    IRL_CHECK(ctx, rows <= itm->max_rows, IRLLREC_E_SHAPE, "text_in.rows = %lld > max_rows = %lld",
+              (long long)rows, (long long)itm->max_rows);
+    IRL_CHECK(ctx, student_out.rows == rows && student_out.cols == d, IRLLREC_E_SHAPE,
+              "student_out is %lld x %lld, expected %lld x %lld", (long long)student_out.rows,
+              (long long)student_out.cols, (long long)rows, (long long)d);
+    IRL_TRY(irllrec_mlp_forward(itm->teacher, text_in, irllrec_mat_dense(itm->q, rows, d)));
+    itm->fwd_rows = 0;
+    irllrec__softmax_rows_fwd(rows, d, itm->q, d, itm->q, d);
+    irllrec__softmax_rows_fwd(rows, d, student_out.data, student_out.ld, itm->p, d);
+    for (int64_t n = 0; n < rows; n++) total += row_ce(d, student_out.data + n * student_out.ld, itm->q + n * d);
+    total /= (double)rows;
+    if (!isfinite(total))
+        return irllrec__fail(ctx, IRLLREC_E_NUMERIC, f, "CE is not finite (%g)", total);
+    itm->fwd_rows = rows;
+    if (ce != NULL) *ce = total;
+    return IRLLREC_OK;
+}
+
+/* dCE/dx_c = -(1/rows) (q_c - softmax(x)_c sum_c' q_c') = (p_c - q_c) / rows,
+ * since the teacher's softmax q sums to 1 and d log_softmax(x)_c' / dx_c =
+ * delta_cc' - p_c. */
+irllrec_status irllrec_itm_backward(irllrec_itm *itm, double scale, irllrec_mat dx)
+{
+    irllrec_ctx *ctx;
+    const char *f = __func__;
+    int64_t rows, d;
+    float k;
+    if (itm == NULL) return IRLLREC_E_INVALID_ARG;
+    ctx = itm->ctx;
+    d = itm->d;
+    rows = itm->fwd_rows;
+    IRL_CHECK(ctx, rows > 0, IRLLREC_E_STATE, "no successful forward");
+    IRL_CHECK(ctx, isfinite(scale), IRLLREC_E_INVALID_ARG, "scale is not finite");
+    IRL_TRY(irllrec__check_mat(ctx, f, "dx", dx));
+    IRL_CHECK(ctx, dx.rows == rows && dx.cols == d, IRLLREC_E_SHAPE,
+              "dx is %lld x %lld, expected %lld x %lld", (long long)dx.rows, (long long)dx.cols,
+              (long long)rows, (long long)d);
+    k = (float)(scale / (double)rows);
+    for (int64_t n = 0; n < rows; n++) {
+        float *restrict g = dx.data + n * dx.ld;
+        const float *restrict p = itm->p + n * d, *restrict q = itm->q + n * d;
+        for (int64_t c = 0; c < d; c++) g[c] += k * (p[c] - q[c]);
+    }
+    return IRLLREC_OK;
+}
+
+irllrec_mlp *irllrec_itm_teacher(irllrec_itm *itm) { return itm == NULL ? NULL : itm->teacher; }
+
+irllrec_status irllrec_itm_set_momentum(irllrec_itm *itm, double momentum)
+{
+    if (itm == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(itm->ctx, in_unit(momentum), IRLLREC_E_INVALID_ARG, "momentum = %g is not in [0, 1]",
+              momentum);
+    itm->spec.momentum = momentum;
+    return IRLLREC_OK;
+}
+
+double irllrec_itm_momentum(const irllrec_itm *itm) { return itm == NULL ? -1.0 : itm->spec.momentum; }
+
+double irllrec_itm_alpha(const irllrec_itm *itm) { return itm == NULL ? -1.0 : itm->spec.alpha; }
+
+void irllrec__itm_teacher_params(irllrec_itm *itm, irllrec__param **blocks, int *n)
+{
+    irllrec__mlp_params(itm->teacher, blocks, n);
+}
