@@ -513,6 +513,194 @@ START_TEST(golden_hook_released)
 }
 END_TEST
 
+/* ---- the merged public modules against the same fixtures ------------------- */
+
+static irllrec_mat gmat(const gfile *g, const char *name, float **keep)
+{
+    const garr *a = gget(g, name);
+    *keep = gf(g, name);
+    return irllrec_mat_dense(*keep, a->dims[0], a->ndim == 2 ? a->dims[1] : a->dims[0] * 0 + 1);
+}
+
+/* A 1-D fixture array as a 1 x n matrix (biases). */
+static irllrec_mat grow(const gfile *g, const char *name, float **keep)
+{
+    const garr *a = gget(g, name);
+    *keep = gf(g, name);
+    return irllrec_mat_dense(*keep, 1, a->n);
+}
+
+static void mlp_load(irllrec_mlp *m, const gfile *g, const char *const names[4])
+{
+    float *t;
+    for (int id = 0; id < 4; id++) {
+        irllrec_mat src = (id % 2 == 0) ? gmat(g, names[id], &t) : grow(g, names[id], &t);
+        ck_assert_int_eq(irllrec_mlp_set_param(m, id, src), IRLLREC_OK);
+        free(t);
+    }
+}
+
+START_TEST(golden_module_mlp)
+{
+    gfile g;
+    gload(&g, "mlp.bin");
+    const garr *x = gget(&g, "x"), *w2 = gget(&g, "w2");
+    const int64_t n = x->dims[0], din = x->dims[1], d = w2->dims[0];
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_mlp_spec s;
+    irllrec_mlp_spec_init(&s, sizeof s);
+    s.in_dim = (int32_t)din;
+    s.out_dim = (int32_t)d;
+    s.max_rows = n;
+    irllrec_mlp *m = NULL;
+    ck_assert_int_eq(irllrec_mlp_create(ctx, &s, &m), IRLLREC_OK);
+    const char *const names[4] = {"w1", "b1", "w2", "b2"};
+    mlp_load(m, &g, names);
+    float *xf, *wts, *out = malloc((size_t)(n * d) * 4), *dx = calloc((size_t)(n * din), 4);
+    irllrec_mat xm = gmat(&g, "x", &xf), dy = gmat(&g, "wts", &wts);
+    ck_assert_int_eq(irllrec_mlp_forward(m, xm, irllrec_mat_dense(out, n, d)), IRLLREC_OK);
+    cmp_arr(&g, "out", out);
+    ck_assert_int_eq(irllrec_mlp_backward(m, xm, dy, irllrec_mat_dense(dx, n, din)), IRLLREC_OK);
+    cmp_arr(&g, "dx", dx);
+    const char *gn[4] = {"dw1", "db1", "dw2", "db2"};
+    for (int id = 0; id < 4; id++) {
+        int64_t r, c;
+        ck_assert_int_eq(irllrec_mlp_param_shape(m, id, &r, &c), IRLLREC_OK);
+        float *gr = malloc((size_t)(r * c) * 4);
+        ck_assert_int_eq(irllrec_mlp_get_grad(m, id, irllrec_mat_dense(gr, r, c)), IRLLREC_OK);
+        cmp_arr(&g, gn[id], gr);
+        free(gr);
+    }
+    irllrec_mlp_free(m);
+    irllrec_ctx_free(ctx);
+    free(xf); free(wts); free(out); free(dx);
+    gfree(&g);
+}
+END_TEST
+
+static void module_intent_case(const char *file, int graph)
+{
+    gfile g;
+    gload(&g, file);
+    const int64_t U = (int64_t)gscalar(&g, "n_users");
+    const garr *cua = gget(&g, "cu");
+    const int64_t d = cua->dims[0], K = cua->dims[1], N = gget(&g, "wts")->dims[0];
+    const int nl = graph ? 2 : 1;
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_intent_spec s;
+    irllrec_intent_spec_init(&s, sizeof s);
+    s.dim = (int32_t)d;
+    s.n_intents = (int32_t)K;
+    s.n_layers = nl;
+    s.n_users = U;
+    s.n_items = N - U;
+    int64_t *ip = NULL;
+    int32_t *ix = NULL;
+    irllrec_csr csr;
+    if (graph) {
+        const garr *pa = gget(&g, "indptr"), *ia = gget(&g, "indices");
+        ip = malloc((size_t)pa->n * sizeof(int64_t));
+        ix = malloc((size_t)ia->n * sizeof(int32_t));
+        for (int64_t i = 0; i < pa->n; i++) ip[i] = (int64_t)pa->v[i];
+        for (int64_t i = 0; i < ia->n; i++) ix[i] = (int32_t)ia->v[i];
+        csr = (irllrec_csr){N, N, ia->n, ip, ix};
+    }
+    irllrec_intent *enc = NULL;
+    ck_assert_int_eq(irllrec_intent_create(ctx, &s, graph ? &csr : NULL, &enc), IRLLREC_OK);
+    float *cu, *ci, *wts;
+    ck_assert_int_eq(irllrec_intent_set_param(enc, IRLLREC_INTENT_C_USER, gmat(&g, "cu", &cu)),
+                     IRLLREC_OK);
+    ck_assert_int_eq(irllrec_intent_set_param(enc, IRLLREC_INTENT_C_ITEM, gmat(&g, "ci", &ci)),
+                     IRLLREC_OK);
+    float *e[2], *de[2];
+    irllrec_mat em[2], dem[2];
+    const char *en[2] = {"e0", "e1"}, *den[2] = {"de0", "de1"};
+    for (int l = 0; l < nl; l++) {
+        em[l] = gmat(&g, graph ? en[l] : "ef", &e[l]);
+        de[l] = calloc((size_t)(N * d), 4);
+        dem[l] = irllrec_mat_dense(de[l], N, d);
+    }
+    float *r = malloc((size_t)(N * d) * 4);
+    ck_assert_int_eq(irllrec_intent_forward(enc, em, nl, irllrec_mat_dense(r, N, d)), IRLLREC_OK);
+    cmp_arr(&g, "r", r);
+    ck_assert_int_eq(irllrec_intent_backward(enc, em, nl, gmat(&g, "wts", &wts), dem), IRLLREC_OK);
+    for (int l = 0; l < nl; l++) cmp_arr(&g, graph ? den[l] : "def", de[l]);
+    float *gc = malloc((size_t)(d * K) * 4);
+    ck_assert_int_eq(irllrec_intent_get_grad(enc, IRLLREC_INTENT_C_USER,
+                                             irllrec_mat_dense(gc, d, K)), IRLLREC_OK);
+    cmp_arr(&g, "dcu", gc);
+    ck_assert_int_eq(irllrec_intent_get_grad(enc, IRLLREC_INTENT_C_ITEM,
+                                             irllrec_mat_dense(gc, d, K)), IRLLREC_OK);
+    cmp_arr(&g, "dci", gc);
+    irllrec_intent_free(enc);
+    irllrec_ctx_free(ctx);
+    for (int l = 0; l < nl; l++) {
+        free(e[l]);
+        free(de[l]);
+    }
+    free(cu); free(ci); free(wts); free(r); free(gc); free(ip); free(ix);
+    gfree(&g);
+}
+
+START_TEST(golden_module_intent_graph) { module_intent_case("tower.bin", 1); }
+END_TEST
+
+START_TEST(golden_module_intent_graph_free) { module_intent_case("tower0.bin", 0); }
+END_TEST
+
+/* irllrec_itm over irllrec_mlp: EMA before the teacher forward, then the CE
+ * of the hook fixture (teacher and student on the N intent rows). */
+START_TEST(golden_module_itm)
+{
+    gfile g;
+    gload(&g, "hook.bin");
+    const int64_t U = (int64_t)gscalar(&g, "n_users"), I = (int64_t)gscalar(&g, "n_items");
+    const int64_t N = U + I, dt = gget(&g, "tu")->dims[1], d = gget(&g, "ef")->dims[1];
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_mlp_spec ms;
+    irllrec_mlp_spec_init(&ms, sizeof ms);
+    ms.in_dim = (int32_t)dt;
+    ms.out_dim = (int32_t)d;
+    ms.max_rows = N;
+    irllrec_mlp *st = NULL;
+    ck_assert_int_eq(irllrec_mlp_create(ctx, &ms, &st), IRLLREC_OK);
+    const char *const sn[4] = {"int_w1", "int_b1", "int_w2", "int_b2"};
+    const char *const tn[4] = {"tm_w1", "tm_b1", "tm_w2", "tm_b2"};
+    const char *const tnn[4] = {"tmn_w1", "tmn_b1", "tmn_w2", "tmn_b2"};
+    mlp_load(st, &g, sn);
+    irllrec_itm_spec is;
+    irllrec_itm_spec_init(&is, sizeof is);
+    is.momentum = gscalar(&g, "momentum");
+    irllrec_itm *itm = NULL;
+    ck_assert_int_eq(irllrec_itm_create(ctx, &is, st, &itm), IRLLREC_OK);
+    mlp_load(irllrec_itm_teacher(itm), &g, tn);
+    ck_assert_int_eq(irllrec_itm_update_teacher(itm), IRLLREC_OK);
+    for (int id = 0; id < 4; id++) {
+        int64_t r, c;
+        ck_assert_int_eq(irllrec_mlp_param_shape(st, id, &r, &c), IRLLREC_OK);
+        float *w = malloc((size_t)(r * c) * 4);
+        ck_assert_int_eq(irllrec_mlp_get_param(irllrec_itm_teacher(itm), id,
+                                               irllrec_mat_dense(w, r, c)), IRLLREC_OK);
+        cmp_arr(&g, tnn[id], w);
+        free(w);
+    }
+    float *t = malloc((size_t)(N * dt) * 4), *z = malloc((size_t)(N * d) * 4);
+    float *tu = gf(&g, "tu"), *ti = gf(&g, "ti");
+    memcpy(t, tu, (size_t)(U * dt) * 4);
+    memcpy(t + U * dt, ti, (size_t)(I * dt) * 4);
+    irllrec_mat tm = irllrec_mat_dense(t, N, dt), zm = irllrec_mat_dense(z, N, d);
+    ck_assert_int_eq(irllrec_mlp_forward(st, tm, zm), IRLLREC_OK);
+    double ce = 0.0;
+    ck_assert_int_eq(irllrec_itm_forward(itm, tm, zm, &ce), IRLLREC_OK);
+    cmp_scalar("itm module ce", ce, gscalar(&g, "ce"));
+    irllrec_itm_free(itm);
+    irllrec_mlp_free(st);
+    irllrec_ctx_free(ctx);
+    free(t); free(z); free(tu); free(ti);
+    gfree(&g);
+}
+END_TEST
+
 Suite *golden_suite(void)
 {
     Suite *s = suite_create("golden");
@@ -525,6 +713,10 @@ Suite *golden_suite(void)
     tcase_add_test(tc, golden_itm);
     tcase_add_test(tc, golden_hook_paper);
     tcase_add_test(tc, golden_hook_released);
+    tcase_add_test(tc, golden_module_mlp);
+    tcase_add_test(tc, golden_module_intent_graph);
+    tcase_add_test(tc, golden_module_intent_graph_free);
+    tcase_add_test(tc, golden_module_itm);
     suite_add_tcase(s, tc);
     return s;
 }
