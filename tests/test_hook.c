@@ -673,6 +673,30 @@ START_TEST(fast_exp_matches_libm)
 }
 END_TEST
 
+START_TEST(timings_partition_the_step)
+{
+    hk k;
+    irllrec_hook_losses lv;
+    irllrec_hook_timings t;
+    hk_make(&k, 2, 5, 6, IRLLREC_HOOK_PRESET_PAPER, 11);
+    hk_strong(&k);
+    t.struct_size = sizeof t;
+    ck_assert_int_eq(irllrec_hook_last_timings(k.h, &t), IRLLREC_OK);
+    ck_assert(t.total == 0.0 && t.tran == 0.0);
+    ck_assert_int_eq(hk_step(&k, &lv), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_hook_last_timings(k.h, &t), IRLLREC_OK);
+    const double parts = t.validate + t.profile_mlp + t.intent_mlp + t.teacher + t.tower + t.kd +
+                         t.pair + t.tran + t.itm + t.commit;
+    ck_assert(t.total > 0.0);
+    ck_assert_double_eq_tol(parts, t.total, 1e-9 + 1e-9 * t.total);
+    ck_assert(t.tran > 0.0 && t.tower > 0.0 && t.kd > 0.0);
+    t.struct_size = 4;
+    ck_assert_int_eq(irllrec_hook_last_timings(k.h, &t), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(irllrec_hook_last_timings(NULL, &t), IRLLREC_E_INVALID_ARG);
+    hk_free(&k);
+}
+END_TEST
+
 Suite *hook_suite(void)
 {
     Suite *s = suite_create("hook");
@@ -694,6 +718,7 @@ Suite *hook_suite(void)
     tcase_add_test(tc, presets_differ_exactly_where_documented);
     tcase_add_test(tc, steps_reduce_the_hook_loss);
     tcase_add_test(tc, same_seed_same_bits_and_sampling_is_an_option);
+    tcase_add_test(tc, timings_partition_the_step);
     suite_add_tcase(s, tc);
     return s;
 }

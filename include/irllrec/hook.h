@@ -196,6 +196,30 @@ IRLLREC_API irllrec_status irllrec_hook_step(irllrec_hook *h, const int32_t *use
                                              const irllrec_mat *layer_grads,
                                              irllrec_hook_losses *out);
 
+/** Wall-clock seconds spent in each part of the last successful step, for
+ *  profiling (C11 timespec_get; the parts do not overlap). */
+typedef struct irllrec_hook_timings {
+    uint32_t struct_size;  /**< set by the caller: sizeof(irllrec_hook_timings) */
+    int32_t reserved0;     /**< written as 0 */
+    double total;          /**< the whole call */
+    double validate;       /**< argument checks, finiteness of the inputs, batch dedup */
+    double profile_mlp;    /**< profile text tower, forward + backward */
+    double intent_mlp;     /**< intent text tower (student), forward + backward */
+    double teacher;        /**< EMA into scratch + teacher forward */
+    double tower;          /**< interaction tower, forward + backward */
+    double kd;             /**< the three profile InfoNCE terms */
+    double pair;           /**< the three intent InfoNCE terms */
+    double tran;           /**< translation alignment (noise, streaming pass, backward) */
+    double itm;            /**< ITM cross-entropy */
+    double commit;         /**< reg, finiteness of loss and gradients, gradients out, Adam, EMA */
+} irllrec_hook_timings;
+
+/** Copy the timings of the last successful step (all 0 before the first).
+ *  @param[out] out  its struct_size must be set; a shorter struct gets a prefix
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL, struct_size < 8) */
+IRLLREC_API irllrec_status irllrec_hook_last_timings(const irllrec_hook *h,
+                                                     irllrec_hook_timings *out);
+
 /** Number of successful steps, or -1 for NULL. */
 IRLLREC_API int64_t irllrec_hook_steps(const irllrec_hook *h);
 

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "hook.h"
 #include "kernels.h"
 
@@ -74,6 +75,7 @@ struct irllrec_hook {
     float *g_final, *g_layers;
     irllrec__rng rng;
     int64_t steps;
+    irllrec_hook_timings tm;
     hbuf bufs[MAX_BUFS];
     int n_bufs;
 };
@@ -529,6 +531,32 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
     irllrec__rng_seed(&h->rng, s.seed, 0x1005);
     *out = h;
     return IRLLREC_OK;
+}
+
+irllrec_status irllrec_hook_last_timings(const irllrec_hook *h, irllrec_hook_timings *out)
+{
+    if (h == NULL || out == NULL || out->struct_size < 2 * sizeof(uint32_t))
+        return IRLLREC_E_INVALID_ARG;
+    irllrec_hook_timings t = h->tm;
+    t.struct_size = out->struct_size < sizeof t ? out->struct_size : (uint32_t)sizeof t;
+    memcpy(out, &t, t.struct_size);
+    return IRLLREC_OK;
+}
+
+/* Seconds from a C11 clock; only differences are used. */
+static double tnow(void)
+{
+    struct timespec ts;
+    if (timespec_get(&ts, TIME_UTC) == 0) return 0.0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Add the time since *t0 to *acc and restart the clock. */
+static void lap(double *acc, double *t0)
+{
+    const double t = tnow();
+    *acc += t - *t0;
+    *t0 = t;
 }
 
 int64_t irllrec_hook_steps(const irllrec_hook *h)
@@ -991,6 +1019,10 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
                                  int flags)
 {
     if (h == NULL) return IRLLREC_E_INVALID_ARG;
+    irllrec_hook_timings tm;
+    memset(&tm, 0, sizeof tm);
+    const double t_start = tnow();
+    double t0 = t_start;
     const stepargs a = {users, pos, neg, batch, user_final, item_final, layers};
     IRL_TRY(validate(h, &a, user_grad, item_grad, layer_grads));
     if (out != NULL)
@@ -1015,10 +1047,12 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
     if (h->L > 0) memset(h->g_layers, 0, (size_t)(h->L * N * d) * sizeof(float));
 
     dedup_batch_items(h, &a);
+    lap(&tm.validate, &t0);
 
     /* L_kd: E_final rows vs profile rows (all users, the batch's items). */
     if (kd_on) {
         text_fwd(h, &h->prf, h->txt_p, h->Dp, h->p_gather, h->p_pre, h->p_act, h->p_out, 0);
+        lap(&tm.profile_mlp, &t0);
         memset(h->p_dout, 0, (size_t)((U + 2 * B) * d) * sizeof(float));
         for (int64_t b = 0; b < B; b++) {
             const int64_t nodes[3] = {users[b], U + pos[b], U + neg[b]};
@@ -1038,7 +1072,9 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
                 for (int64_t c = 0; c < d; c++) dst[c] += src[c];
             }
         }
+        lap(&tm.kd, &t0);
         text_bwd(h, &h->prf, h->txt_p, h->Dp, h->p_gather, h->p_pre, h->p_act, h->p_dout, 0);
+        lap(&tm.profile_mlp, &t0);
     }
 
     if (h->has_int) {
@@ -1047,27 +1083,38 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
         const float m = (float)h->momentum, m1 = (float)(1.0 - h->momentum);
         for (int64_t i = 0; i < h->n_teacher; i++)
             h->teacher_next[i] = m * h->teacher[i] + m1 * h->intm.w1[i];
+        lap(&tm.teacher, &t0);
     }
     if (pair_on || full_z) {
         const int64_t rows_z = full_z ? N : U + 2 * B;
         text_fwd(h, &h->intm, h->txt_t, h->Dt, h->z_gather, h->z_pre, h->z_act, h->z_out,
                  full_z);
         memset(h->z_dout, 0, (size_t)(rows_z * d) * sizeof(float));
+        lap(&tm.intent_mlp, &t0);
         if (pair_on) {
             tower_fwd(h, &a);
             memset(h->dr, 0, (size_t)(3 * B * d) * sizeof(float));
+            lap(&tm.tower, &t0);
             batch_item_rows(h, &a, full_z, h->item_rows);
             lv.pair = nce_three(h, &a, h->r, h->dr, h->z_out, h->z_dout, h->item_rows,
                                 h->tau_pair, h->w_pair);
+            lap(&tm.pair, &t0);
             tower_bwd(h, &a);
+            lap(&tm.tower, &t0);
         }
-        if (tran_on) lv.tran = tran_term(h, &a, c_tran);
+        if (tran_on) {
+            lv.tran = tran_term(h, &a, c_tran);
+            lap(&tm.tran, &t0);
+        }
         if (itm_on) {
             irllrec__hk_mlp_fwd(&h->tmlp, h->txt_t, h->Dt, N, h->z_act, h->z_act, h->zm);
+            lap(&tm.teacher, &t0);
             lv.itm = irllrec__hk_itm_ce(h->z_out, h->zm, N, d, c_itm, h->z_dout);
+            lap(&tm.itm, &t0);
         }
         text_bwd(h, &h->intm, h->txt_t, h->Dt, h->z_gather, h->z_pre, h->z_act, h->z_dout,
                  full_z);
+        lap(&tm.intent_mlp, &t0);
     }
 
     if (h->reg > 0.0) {
@@ -1107,6 +1154,10 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
     } else {
         h->rng = rng_saved;
     }
+    lap(&tm.commit, &t0);
+    tm.total = t0 - t_start;
+    tm.struct_size = (uint32_t)sizeof tm;
+    h->tm = tm;
     if (out != NULL) {
         const uint32_t sz = out->struct_size;
         lv.struct_size = sz < sizeof lv ? sz : (uint32_t)sizeof lv;
