@@ -14,9 +14,9 @@
 
 #define MAX_BUFS 64
 #define MAX_BLOCKS 16
-#define NCE_CB 1024   /* InfoNCE column block */
-#define TRAN_RB 512   /* translation row block */
-#define TRAN_CB 4096  /* translation column block: work = 8 MiB */
+#define NCE_CB 256    /* InfoNCE column block: B x 256 floats (4 MiB at B = 4096) */
+#define TRAN_RB 256   /* translation row block */
+#define TRAN_CB 2048  /* translation column block: work = 2 MiB */
 
 typedef struct hbuf {
     void *p;

@@ -19,38 +19,53 @@
  * holds a term equal to 1, so that is far below its rounding), inputs are
  * never above 0.1 here. |x| must stay below 2^22. Max relative error ~2 float
  * ulps on [-87, 88]; tests/test_hook.c checks it against exp(). */
-void irllrec__hk_exp_inplace(float *x, int64_t n)
+static inline float fexp(float v)
 {
     const float l2e = 1.44269504088896341f, ln2hi = 0.693145751953125f,
                 ln2lo = 1.42860682030941723e-6f, magic = 12582912.0f;
-    for (int64_t i = 0; i < n; i++) {
-        const float v = x[i];
-        const float kf = (v * l2e + magic) - magic;
-        const float r = (v - kf * ln2hi) - kf * ln2lo;
-        float p = 1.0f / 5040.0f;
-        p = p * r + 1.0f / 720.0f;
-        p = p * r + 1.0f / 120.0f;
-        p = p * r + 1.0f / 24.0f;
-        p = p * r + 1.0f / 6.0f;
-        p = p * r + 0.5f;
-        p = p * r + 1.0f;
-        p = p * r + 1.0f;
-        /* clamp the exponent in integers: a float select would not vectorise */
-        int32_t k = (int32_t)kf;
-        k = k < -126 ? -126 : k;
-        k = k > 127 ? 127 : k;
-        const int32_t bits = (k + 127) * 8388608;
-        float sc;
-        memcpy(&sc, &bits, sizeof sc);
-        x[i] = p * sc;
-    }
+    const float kf = (v * l2e + magic) - magic;
+    const float r = (v - kf * ln2hi) - kf * ln2lo;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    /* clamp the exponent in integers: a float select would not vectorise */
+    int32_t k = (int32_t)kf;
+    k = k < -126 ? -126 : k;
+    k = k > 127 ? 127 : k;
+    const int32_t bits = (k + 127) * 8388608;
+    float sc;
+    memcpy(&sc, &bits, sizeof sc);
+    return p * sc;
 }
 
-static double sum_f64(const float *x, int64_t n)
+void irllrec__hk_exp_inplace(float *x, int64_t n)
 {
+    for (int64_t i = 0; i < n; i++) x[i] = fexp(x[i]);
+}
+
+/* sum_j exp(x_j - shift) in double, in 8 fixed lanes (a fixed order, so the
+ * result does not depend on the vector width, and the loop vectorises). */
+static double exp_shift_sum(const float *x, int64_t n, float shift)
+{
+    double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += (double)fexp(x[i + j] - shift);
     double s = 0.0;
-    for (int64_t i = 0; i < n; i++) s += (double)x[i];
+    for (; i < n; i++) s += (double)fexp(x[i] - shift);
+    for (int j = 0; j < 8; j++) s += acc[j];
     return s;
+}
+
+/* x_j = scale * exp(x_j - shift) */
+static void exp_shift_scale(float *x, int64_t n, float shift, float scale)
+{
+    for (int64_t i = 0; i < n; i++) x[i] = scale * fexp(x[i] - shift);
 }
 
 static float max_f32(const float *x, int64_t n)
@@ -58,16 +73,6 @@ static float max_f32(const float *x, int64_t n)
     float m = x[0];
     for (int64_t i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
     return m;
-}
-
-static void add_f32(float *x, int64_t n, float a)
-{
-    for (int64_t i = 0; i < n; i++) x[i] += a;
-}
-
-static void scale_f32(float *x, int64_t n, float a)
-{
-    for (int64_t i = 0; i < n; i++) x[i] *= a;
 }
 
 /* ---- text tower ------------------------------------------------------- */
@@ -296,8 +301,13 @@ double irllrec__hk_infonce(const float *xhat, int64_t nb, const float *yhat, int
 {
     const float itau = (float)(1.0 / tau);
     double *mx = rowstat, *sm = rowstat + nb;
+    /* |S| <= 1/tau, so for tau >= 0.025 the bound 1/tau is a valid shift and
+     * the smallest term exp(-2/tau) >= e^-80 stays a normal float: one pass
+     * per block without a row maximum. Smaller tau: online max-subtraction. */
+    const double bound = 1.0 / tau;
+    const int fixed = tau >= 0.025;
     for (int64_t b = 0; b < nb; b++) {
-        mx[b] = -INFINITY;
+        mx[b] = fixed ? bound : -(double)INFINITY;
         sm[b] = 0.0;
     }
     /* pass 1: streaming max-subtracted log-sum-exp over column blocks */
@@ -306,10 +316,12 @@ double irllrec__hk_infonce(const float *xhat, int64_t nb, const float *yhat, int
         irllrec__sgemm(0, 1, nb, w, d, itau, xhat, d, yhat + j0 * d, d, 0.0f, work, w);
         for (int64_t b = 0; b < nb; b++) {
             float *sb = work + b * w;
+            if (fixed) {
+                sm[b] += exp_shift_sum(sb, w, (float)bound);
+                continue;
+            }
             const double bm = fmax(mx[b], (double)max_f32(sb, w));
-            add_f32(sb, w, (float)-bm);
-            irllrec__hk_exp_inplace(sb, w);
-            sm[b] = sm[b] * exp(mx[b] - bm) + sum_f64(sb, w);
+            sm[b] = sm[b] * exp(mx[b] - bm) + exp_shift_sum(sb, w, (float)bm);
             mx[b] = bm;
         }
     }
@@ -324,9 +336,7 @@ double irllrec__hk_infonce(const float *xhat, int64_t nb, const float *yhat, int
         irllrec__sgemm(0, 1, nb, w, d, itau, xhat, d, yhat + j0 * d, d, 0.0f, work, w);
         for (int64_t b = 0; b < nb; b++) {
             float *sb = work + b * w;
-            add_f32(sb, w, (float)-mx[b]);
-            irllrec__hk_exp_inplace(sb, w);
-            scale_f32(sb, w, (float)scale);
+            exp_shift_scale(sb, w, (float)mx[b], (float)scale);
             const int64_t pj = (int64_t)pos[b] - j0;
             if (pj >= 0 && pj < w) sb[pj] -= (float)scale;
         }
@@ -357,9 +367,7 @@ double irllrec__hk_tran(const float *xhat, const float *yhat, int64_t n, int64_t
                            w);
             for (int64_t r = 0; r < h; r++) {
                 float *sr = work + r * w;
-                add_f32(sr, w, -1.0f);
-                irllrec__hk_exp_inplace(sr, w);
-                zs[i0 + r] += sum_f64(sr, w);
+                zs[i0 + r] += exp_shift_sum(sr, w, 1.0f);
             }
         }
     }
@@ -381,9 +389,7 @@ double irllrec__hk_tran(const float *xhat, const float *yhat, int64_t n, int64_t
             for (int64_t r = 0; r < h; r++) {
                 float *sr = work + r * w;
                 const double iz = zs[i0 + r], wr = wq[i0 + r];
-                add_f32(sr, w, -1.0f);
-                irllrec__hk_exp_inplace(sr, w);
-                scale_f32(sr, w, (float)(wr * iz));
+                exp_shift_scale(sr, w, 1.0f, (float)(wr * iz));
                 const int64_t dj = i0 + r - j0;
                 if (dj >= 0 && dj < w) sr[dj] -= (float)wr;
             }
