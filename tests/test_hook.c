@@ -697,6 +697,62 @@ START_TEST(timings_partition_the_step)
 }
 END_TEST
 
+/* Both InfoNCE paths (bounded shift for tau >= 0.025, online max below)
+ * against a naive double computation. */
+static void nce_vs_naive(double tau)
+{
+    enum { nb = 5, m = 7, d = 4 };
+    irllrec__rng r;
+    irllrec__rng_seed(&r, 5, 9);
+    float x[nb * d], y[m * d], xh[nb * d], yh[m * d], xi[nb], yi[m];
+    float dxh[nb * d] = {0}, dyh[m * d] = {0}, work[nb * 3];
+    double rs[2 * nb];
+    const int32_t pos[nb] = {3, 0, 6, 3, 1};
+    fill(&r, x, nb * d, 1.0);
+    fill(&r, y, m * d, 1.0);
+    irllrec__hk_l2norm_fwd(x, d, nb, d, xh, xi);
+    irllrec__hk_l2norm_fwd(y, d, m, d, yh, yi);
+    const double l = irllrec__hk_infonce(xh, nb, yh, m, d, pos, tau, 0.5, work, 3, rs, dxh, dyh);
+    double ref = 0.0, gx[nb * d] = {0}, gy[m * d] = {0};
+    for (int b = 0; b < nb; b++) {
+        double s[m], mx = -1e300, z = 0.0;
+        for (int j = 0; j < m; j++) {
+            s[j] = 0.0;
+            for (int c = 0; c < d; c++) s[j] += (double)xh[b * d + c] * (double)yh[j * d + c];
+            s[j] /= tau;
+            mx = fmax(mx, s[j]);
+        }
+        for (int j = 0; j < m; j++) z += exp(s[j] - mx);
+        ref += mx + log(z) - s[pos[b]];
+        for (int j = 0; j < m; j++) {
+            const double g = 0.5 * (exp(s[j] - mx) / z - (j == pos[b])) / tau;
+            for (int c = 0; c < d; c++) {
+                gx[b * d + c] += g * (double)yh[j * d + c];
+                gy[j * d + c] += g * (double)xh[b * d + c];
+            }
+        }
+    }
+    ck_assert_msg(fabs(l - ref) <= 1e-5 * fabs(ref), "tau %g: %.9g vs %.9g", tau, l, ref);
+    double mg = 0.0, eg = 0.0;
+    for (int i = 0; i < nb * d; i++) {
+        mg = fmax(mg, fabs(gx[i]));
+        eg = fmax(eg, fabs(gx[i] - (double)dxh[i]));
+    }
+    for (int i = 0; i < m * d; i++) {
+        mg = fmax(mg, fabs(gy[i]));
+        eg = fmax(eg, fabs(gy[i] - (double)dyh[i]));
+    }
+    ck_assert_msg(eg <= 1e-5 * mg, "tau %g: gradient error %g of %g", tau, eg, mg);
+}
+
+START_TEST(infonce_both_shift_paths)
+{
+    nce_vs_naive(0.2);   /* bounded shift */
+    nce_vs_naive(0.01);  /* online maximum: exp(-2/tau) would underflow */
+    nce_vs_naive(0.025);
+}
+END_TEST
+
 Suite *hook_suite(void)
 {
     Suite *s = suite_create("hook");
@@ -707,6 +763,7 @@ Suite *hook_suite(void)
     tcase_add_test(fd, fd_host_embeddings_graph_free);
     tcase_add_test(fd, fd_host_embeddings_sampled_translation);
     tcase_add_test(fd, fast_exp_matches_libm);
+    tcase_add_test(fd, infonce_both_shift_paths);
     suite_add_tcase(s, fd);
     TCase *tc = tcase_create("contract");
     tcase_set_timeout(tc, 60);
