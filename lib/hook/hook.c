@@ -63,6 +63,7 @@ struct irllrec_hook {
     int32_t *uniq;       /* 2B */
     int64_t *urows;      /* 2B: output row of pos[b] (b < B) and neg[b] */
     int64_t n_uniq;
+    int64_t p_rows, z_rows;  /* text-tower rows of the last run (0 = not run) */
     /* InfoNCE */
     float *xa, *dxa, *xhat, *xinv, *dxhat, *ya, *dya, *yhat, *yinv, *dyhat, *work;
     int32_t *iota;
@@ -651,6 +652,22 @@ int irllrec__hook_blocks(irllrec_hook *h, irllrec__param *out, int cap)
     return n;
 }
 
+static uint64_t sign_hash(uint64_t hsh, const float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        hsh ^= (uint64_t)(x[i] > 0.0f) + 0x9e3779b97f4a7c15ull + (hsh << 6) + (hsh >> 2);
+    }
+    return hsh;
+}
+
+uint64_t irllrec__hook_preact_signs(const irllrec_hook *h)
+{
+    uint64_t hsh = 1469598103934665603ull;
+    if (h->p_rows > 0) hsh = sign_hash(hsh, h->p_pre, h->p_rows * h->prf.dh);
+    if (h->z_rows > 0) hsh = sign_hash(hsh, h->z_pre, h->z_rows * h->intm.dh);
+    return hsh;
+}
+
 irllrec_status irllrec__hook_set_noise(irllrec_hook *h, const float *eps1, const float *eps2)
 {
     IRL_CHECK(h->ctx, h->has_int, IRLLREC_E_STATE, "no intent text, no translation noise");
@@ -1047,6 +1064,8 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
     if (h->L > 0) memset(h->g_layers, 0, (size_t)(h->L * N * d) * sizeof(float));
 
     dedup_batch_items(h, &a);
+    h->p_rows = kd_on ? U + h->n_uniq : 0;
+    h->z_rows = (pair_on || full_z) ? (full_z ? N : U + h->n_uniq) : 0;
     lap(&tm.validate, &t0);
 
     /* L_kd: E_final rows vs profile rows (all users, the batch's items). */

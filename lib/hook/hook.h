@@ -34,4 +34,9 @@ int irllrec__hook_blocks(irllrec_hook *h, irllrec__param *out, int cap);
  * only), or go back to drawing it from the RNG with NULL. */
 irllrec_status irllrec__hook_set_noise(irllrec_hook *h, const float *eps1, const float *eps2);
 
+/* A hash of the sign bits of every LeakyReLU pre-activation of the last
+ * run (student text towers), for finite-difference tests: when it differs
+ * between the x+h and x-h evaluations a kink lies in between. */
+uint64_t irllrec__hook_preact_signs(const irllrec_hook *h);
+
 #endif
