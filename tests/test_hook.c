@@ -508,6 +508,16 @@ START_TEST(bad_arguments)
                      IRLLREC_E_INVALID_ARG);
     ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, uf, itf, lay, uf, ig, NULL, &lv),
                      IRLLREC_E_INVALID_ARG);  /* gradient aliases its input */
+    irllrec_mat shifted = irllrec_mat_dense(k.ef + U * d - 1, I, d);  /* one float into uf */
+    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, uf, itf, lay, ug, shifted, NULL, &lv),
+                     IRLLREC_E_INVALID_ARG);
+    irllrec_mat lgo[2] = {irllrec_mat_dense(k.gl, N, d), irllrec_mat_dense(k.gl, N, d)};
+    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, uf, itf, lay, ug, ig, lgo, &lv),
+                     IRLLREC_E_INVALID_ARG);  /* two layer gradients share memory */
+    lv.struct_size = 4;
+    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, uf, itf, lay, ug, ig, NULL, &lv),
+                     IRLLREC_E_VERSION);
+    lv.struct_size = sizeof lv;
     irllrec_mat lbad[2] = {lay[0], lay[1]};
     lbad[1].cols = d + 1;
     lbad[1].ld = d + 1;

@@ -181,7 +181,9 @@ IRLLREC_API irllrec_status irllrec_hook_set_graph(irllrec_hook *h, const irllrec
  *  @param layer_grads    n_layers matrices N x d receiving += dL/dE(l), or NULL
  *                        to drop the per-layer gradients
  *  @param[out] out       loss values, or NULL; its struct_size must be set
- *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG (NULL, bad id, aliasing grads);
+ *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG (NULL, bad id, a gradient buffer
+ *          overlapping an input or another gradient buffer); IRLLREC_E_VERSION
+ *          (out->struct_size < 8);
  *          IRLLREC_E_SHAPE; IRLLREC_E_STATE (text announced in the spec but not
  *          set, graph not set); IRLLREC_E_NUMERIC (non-finite input, loss or
  *          gradient). On any failure nothing changes: not the caller's

@@ -930,6 +930,15 @@ static double sumsq(const float *x, int64_t n)
     return s;
 }
 
+/* Do the memory spans of two matrix views intersect? */
+static int mats_overlap(irllrec_mat a, irllrec_mat b)
+{
+    const uintptr_t a0 = (uintptr_t)a.data, b0 = (uintptr_t)b.data;
+    const uintptr_t a1 = a0 + (uintptr_t)(((a.rows - 1) * a.ld + a.cols) * (int64_t)sizeof(float));
+    const uintptr_t b1 = b0 + (uintptr_t)(((b.rows - 1) * b.ld + b.cols) * (int64_t)sizeof(float));
+    return a0 < b1 && b0 < a1;
+}
+
 static irllrec_status validate(irllrec_hook *h, const stepargs *a, irllrec_mat ug,
                                irllrec_mat ig, const irllrec_mat *lg)
 {
@@ -980,14 +989,25 @@ static irllrec_status validate(irllrec_hook *h, const stepargs *a, irllrec_mat u
                   IRLLREC_E_INVALID_ARG, "pos[%lld] = %d or neg[%lld] = %d not in [0, %lld)",
                   (long long)b, (int)a->pos[b], (long long)b, (int)a->neg[b], (long long)h->I);
     }
-    /* Gradients must not share memory with what is read. */
-    const float *gp[2] = {ug.data, ig.data};
-    for (int i = 0; i < 2; i++) {
-        FAIL_IF_NOT(gp[i] != a->uf.data && gp[i] != a->itf.data, IRLLREC_E_INVALID_ARG,
-                  "%s aliases a final-embedding input", names[2 + i]);
-        for (int64_t l = 0; l < h->L; l++)
-            FAIL_IF_NOT(gp[i] != a->layers[l].data, IRLLREC_E_INVALID_ARG,
-                      "%s aliases layers[%lld]", names[2 + i], (long long)l);
+    /* Gradients must not share memory with what is read, nor with each other. */
+    irllrec_mat outs[2 + 64], ins[2 + 64];
+    int n_out = 0, n_in = 0;
+    outs[n_out++] = ug;
+    outs[n_out++] = ig;
+    ins[n_in++] = a->uf;
+    ins[n_in++] = a->itf;
+    for (int64_t l = 0; l < h->L; l++) {
+        ins[n_in++] = a->layers[l];
+        if (lg != NULL) outs[n_out++] = lg[l];
+    }
+    for (int i = 0; i < n_out; i++) {
+        for (int j = 0; j < n_in; j++)
+            FAIL_IF_NOT(!mats_overlap(outs[i], ins[j]), IRLLREC_E_INVALID_ARG,
+                        "gradient buffer %d overlaps input %d (order: user_grad, item_grad, "
+                        "layer_grads; user_final, item_final, layers)", i, j);
+        for (int j = 0; j < i; j++)
+            FAIL_IF_NOT(!mats_overlap(outs[i], outs[j]), IRLLREC_E_INVALID_ARG,
+                        "gradient buffers %d and %d overlap", j, i);
     }
     if (h->has_prf)
         FAIL_IF_NOT(h->text_set[0] && h->text_set[1], IRLLREC_E_STATE,
@@ -1042,9 +1062,9 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
     double t0 = t_start;
     const stepargs a = {users, pos, neg, batch, user_final, item_final, layers};
     IRL_TRY(validate(h, &a, user_grad, item_grad, layer_grads));
-    if (out != NULL)
-        IRL_CHECK(h->ctx, out->struct_size >= 2 * sizeof(uint32_t), IRLLREC_E_VERSION,
-                  "out->struct_size %u too small", out->struct_size);
+    if (out != NULL && out->struct_size < 2 * sizeof(uint32_t))
+        return irllrec__fail(h->ctx, IRLLREC_E_VERSION, "irllrec_hook_step",
+                             "out->struct_size %u too small", out->struct_size);
     const int64_t N = h->N, d = h->d, B = batch, U = h->U;
     const irllrec__rng rng_saved = h->rng;
     irllrec_hook_losses lv;
