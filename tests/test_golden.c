@@ -269,6 +269,22 @@ START_TEST(golden_infonce)
     irllrec__hk_l2norm_bwd(yh, yi, dyh, m, d, dy, d);
     cmp_arr(&g, "dx", dx);
     cmp_arr(&g, "dyall", dy);
+    /* the strip form (2 anchors per strip, ragged last strip) */
+    memset(dxh, 0, (size_t)(b * d) * 4);
+    memset(dyh, 0, (size_t)(m * d) * 4);
+    memset(dx, 0, (size_t)(b * d) * 4);
+    memset(dy, 0, (size_t)(m * d) * 4);
+    float *swork = malloc((size_t)(3 * m) * 4), saux[2 * 3 * 8];
+    double srow[6];
+    ck_assert(d <= 8);
+    l = irllrec__hk_infonce_strip(xh, b, yh, m, d, pos, gscalar(&g, "tau"), 1.0, swork, 3, saux,
+                                  srow, dxh, dyh);
+    cmp_scalar("infonce strip", l, gscalar(&g, "loss"));
+    irllrec__hk_l2norm_bwd(xh, xi, dxh, b, d, dx, d);
+    irllrec__hk_l2norm_bwd(yh, yi, dyh, m, d, dy, d);
+    cmp_arr(&g, "dx", dx);
+    cmp_arr(&g, "dyall", dy);
+    free(swork);
     free(x); free(y); free(xh); free(yh); free(xi); free(yi); free(dxh); free(dyh); free(dx);
     free(dy); free(work);
     gfree(&g);
@@ -306,6 +322,25 @@ START_TEST(golden_tran)
     }
     cmp_arr(&g, "dx", dxt);
     cmp_arr(&g, "dy", dyt);
+    /* the strip form, 3 rows per strip over 7 rows */
+    memset(dxh, 0, (size_t)(n * d) * 4);
+    memset(dyh, 0, (size_t)(n * d) * 4);
+    memset(dxt, 0, (size_t)(n * d) * 4);
+    memset(dyt, 0, (size_t)(n * d) * 4);
+    float *swork = malloc((size_t)(3 * n) * 4), saux[2 * 3 * 8];
+    double srow[6];
+    ck_assert(d <= 8);
+    l = irllrec__hk_tran_strip(xh, yh, n, d, 1.0, swork, 3, saux, srow, dxh, dyh);
+    cmp_scalar("tran strip", l, gscalar(&g, "loss"));
+    irllrec__hk_l2norm_bwd(xh, xi, dxh, n, d, dxt, d);
+    irllrec__hk_l2norm_bwd(yh, yi, dyh, n, d, dyt, d);
+    for (int64_t i = 0; i < n * d; i++) {
+        dxt[i] *= 1.0f + e1[i];
+        dyt[i] *= 1.0f + e2[i];
+    }
+    cmp_arr(&g, "dx", dxt);
+    cmp_arr(&g, "dy", dyt);
+    free(swork);
     free(x); free(y); free(e1); free(e2); free(xt); free(yt); free(xh); free(yh); free(xi);
     free(yi); free(dxh); free(dyh); free(dxt); free(dyt); free(work);
     gfree(&g);

@@ -788,7 +788,7 @@ END_TEST
 
 /* Both InfoNCE paths (bounded shift for tau >= 0.025, online max below)
  * against a naive double computation. */
-static void nce_vs_naive(double tau)
+static void nce_vs_naive(double tau, int strip)
 {
     enum { nb = 5, m = 7, d = 4 };
     irllrec__rng r;
@@ -801,7 +801,12 @@ static void nce_vs_naive(double tau)
     fill(&r, y, m * d, 1.0);
     irllrec__hk_l2norm_fwd(x, d, nb, d, xh, xi);
     irllrec__hk_l2norm_fwd(y, d, m, d, yh, yi);
-    const double l = irllrec__hk_infonce(xh, nb, yh, m, d, pos, tau, 0.5, work, 3, rs, dxh, dyh);
+    float swork[2 * m], saux[2 * 2 * d];
+    double srow[2];
+    const double l = strip ? irllrec__hk_infonce_strip(xh, nb, yh, m, d, pos, tau, 0.5, swork, 2,
+                                                       saux, srow, dxh, dyh)
+                           : irllrec__hk_infonce(xh, nb, yh, m, d, pos, tau, 0.5, work, 3, rs,
+                                                 dxh, dyh);
     double ref = 0.0, gx[nb * d] = {0}, gy[m * d] = {0};
     for (int b = 0; b < nb; b++) {
         double s[m], mx = -1e300, z = 0.0;
@@ -836,9 +841,11 @@ static void nce_vs_naive(double tau)
 
 START_TEST(infonce_both_shift_paths)
 {
-    nce_vs_naive(0.2);   /* bounded shift */
-    nce_vs_naive(0.01);  /* online maximum: exp(-2/tau) would underflow */
-    nce_vs_naive(0.025);
+    for (int strip = 0; strip < 2; strip++) {
+        nce_vs_naive(0.2, strip);   /* bounded shift */
+        nce_vs_naive(0.01, strip);  /* row maximum: exp(-2/tau) would underflow */
+        nce_vs_naive(0.025, strip);
+    }
 }
 END_TEST
 

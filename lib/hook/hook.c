@@ -14,7 +14,9 @@
 
 #define MAX_BUFS 64
 #define MAX_BLOCKS 16
-#define NCE_CB 256    /* InfoNCE column block: B x 256 floats (4 MiB at B = 4096) */
+#define NCE_CB 256    /* InfoNCE column block (two-pass form): B x 256 floats */
+#define WORK_CAP (4 << 20) /* floats of the streaming work block: 16 MiB */
+#define MIN_STRIP 16  /* fewer rows per strip than this: use the two-pass blocked form */
 #define TRAN_RB 256   /* translation row block */
 #define TRAN_CB 2048  /* translation column block: work = 2 MiB */
 
@@ -68,6 +70,8 @@ struct irllrec_hook {
     float *xa, *dxa, *xhat, *xinv, *dxhat, *ya, *dya, *yhat, *yinv, *dyhat, *work;
     int32_t *iota;
     double *rowstat, *dacc;
+    int64_t work_floats;
+    float *aux;  /* 2 x strip rows x d: the d-wide factors of the strip kernels */
     /* translation */
     float *xt, *yt, *xh, *yh, *tinvx, *tinvy, *dxh, *dyh, *eps1, *eps2, *noise1, *noise2;
     int64_t *sel;
@@ -413,7 +417,14 @@ static irllrec_status alloc_all(irllrec_hook *h)
         A(h->kd_dax, 3 * B * d, float);
     }
     const int64_t cb = mmax < NCE_CB ? mmax : NCE_CB;
-    const int64_t wn = B * cb > (int64_t)TRAN_RB * TRAN_CB ? B * cb : (int64_t)TRAN_RB * TRAN_CB;
+    int64_t wn = B * cb > (int64_t)TRAN_RB * TRAN_CB ? B * cb : (int64_t)TRAN_RB * TRAN_CB;
+    /* strips: enough for every row of the widest product, capped at WORK_CAP */
+    int64_t full = B * mmax;
+    if (h->has_int && N * N > full) full = N * N;
+    const int64_t strip = full < WORK_CAP ? full : WORK_CAP;
+    if (strip > wn) wn = strip;
+    h->work_floats = wn;
+    A(h->aux, 2 * (N > B ? N : B) * d, float);
     A(h->work, wn, float);
     A(h->rowstat, 2 * (N > B ? N : B), double);
     {
@@ -706,8 +717,13 @@ static double nce(irllrec_hook *h, const float *x, float *dx, int64_t nb, const 
     irllrec__hk_l2norm_fwd(y, d, m, d, h->yhat, h->yinv);
     memset(h->dxhat, 0, (size_t)(nb * d) * sizeof(float));
     memset(h->dyhat, 0, (size_t)(m * d) * sizeof(float));
-    double l = irllrec__hk_infonce(h->xhat, nb, h->yhat, m, d, pos, tau, scale, h->work, cb,
-                                   h->rowstat, h->dxhat, h->dyhat);
+    const int64_t rs = h->work_floats / m < nb ? h->work_floats / m : nb;
+    double l = rs >= MIN_STRIP || rs == nb
+                   ? irllrec__hk_infonce_strip(h->xhat, nb, h->yhat, m, d, pos, tau, scale,
+                                               h->work, rs, h->aux, h->rowstat, h->dxhat,
+                                               h->dyhat)
+                   : irllrec__hk_infonce(h->xhat, nb, h->yhat, m, d, pos, tau, scale, h->work,
+                                         cb, h->rowstat, h->dxhat, h->dyhat);
     irllrec__hk_l2norm_bwd(h->xhat, h->xinv, h->dxhat, nb, d, dx, d);
     irllrec__hk_l2norm_bwd(h->yhat, h->yinv, h->dyhat, m, d, dy, d);
     return l;
@@ -905,8 +921,12 @@ static double tran_term(irllrec_hook *h, const stepargs *a, double scale)
     irllrec__hk_l2norm_fwd(h->yt, d, n, d, h->yh, h->tinvy);
     memset(h->dxh, 0, (size_t)(n * d) * sizeof(float));
     memset(h->dyh, 0, (size_t)(n * d) * sizeof(float));
-    const double l = irllrec__hk_tran(h->xh, h->yh, n, d, scale, h->work, TRAN_RB, TRAN_CB,
-                                      h->rowstat, h->dxh, h->dyh);
+    const int64_t rs = h->work_floats / n < n ? h->work_floats / n : n;
+    const double l = rs >= MIN_STRIP || rs == n
+                         ? irllrec__hk_tran_strip(h->xh, h->yh, n, d, scale, h->work, rs, h->aux,
+                                                  h->rowstat, h->dxh, h->dyh)
+                         : irllrec__hk_tran(h->xh, h->yh, n, d, scale, h->work, TRAN_RB, TRAN_CB,
+                                            h->rowstat, h->dxh, h->dyh);
     /* xt / yt become d(X~) / d(Y~) */
     memset(h->xt, 0, (size_t)(n * d) * sizeof(float));
     memset(h->yt, 0, (size_t)(n * d) * sizeof(float));

@@ -62,6 +62,26 @@ static double exp_shift_sum(const float *x, int64_t n, float shift)
     return s;
 }
 
+/* x_j = exp(x_j - shift); returns their sum in double (8 fixed lanes). */
+static double exp_shift_store_sum(float *x, int64_t n, float shift)
+{
+    double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            const float e = fexp(x[i + j] - shift);
+            x[i + j] = e;
+            acc[j] += (double)e;
+        }
+    double s = 0.0;
+    for (; i < n; i++) {
+        x[i] = fexp(x[i] - shift);
+        s += (double)x[i];
+    }
+    for (int j = 0; j < 8; j++) s += acc[j];
+    return s;
+}
+
 /* x_j = scale * exp(x_j - shift) */
 static void exp_shift_scale(float *x, int64_t n, float shift, float scale)
 {
@@ -346,6 +366,52 @@ double irllrec__hk_infonce(const float *xhat, int64_t nb, const float *yhat, int
     return loss;
 }
 
+/* Row-strip form: each strip of rs anchors against all m candidates is
+ * computed once (one product, one exp per logit). The row scale
+ * scale/sum_r and the one-hot term are applied to the small d-wide factors
+ * instead of the rs x m block: with E the block of exp(S - shift),
+ *   dx_r  = (a_r (E y)_r - scale y_pos(r)) / tau,   a_r = scale / sum_r
+ *   dy   += E^T (a x / tau),   dy_pos(r) -= scale x_r / tau.
+ * The block is written by the product, rewritten by exp and read by the two
+ * backward products. work: rs x m floats; aux: 2 rs d floats; rowf: rs doubles. */
+double irllrec__hk_infonce_strip(const float *xhat, int64_t nb, const float *yhat, int64_t m,
+                                 int64_t d, const int32_t *pos, double tau, double scale,
+                                 float *work, int64_t rs, float *aux, double *rowf, float *dxhat,
+                                 float *dyhat)
+{
+    const float itau = (float)(1.0 / tau), sc = (float)(scale / tau);
+    const int fixed = tau >= 0.025;
+    float *t = aux, *ax = aux + rs * d;
+    double loss = 0.0;
+    for (int64_t b0 = 0; b0 < nb; b0 += rs) {
+        const int64_t h = nb - b0 < rs ? nb - b0 : rs;
+        irllrec__sgemm(0, 1, h, m, d, itau, xhat + b0 * d, d, yhat, d, 0.0f, work, m);
+        for (int64_t r = 0; r < h; r++) {
+            float *sr = work + r * m;
+            const int64_t b = b0 + r;
+            const double shift = fixed ? 1.0 / tau : (double)max_f32(sr, m);
+            const double sum = exp_shift_store_sum(sr, m, (float)shift);
+            loss += shift + log(sum) - dotd(xhat + b * d, yhat + (int64_t)pos[b] * d, d) / tau;
+            rowf[r] = scale / sum;
+            const float ar = (float)(rowf[r] / tau);
+            for (int64_t c = 0; c < d; c++) ax[r * d + c] = ar * xhat[b * d + c];
+        }
+        irllrec__sgemm(1, 0, m, d, h, 1.0f, work, m, ax, d, 1.0f, dyhat, d);
+        irllrec__sgemm(0, 0, h, d, m, 1.0f, work, m, yhat, d, 0.0f, t, d);
+        for (int64_t r = 0; r < h; r++) {
+            const int64_t b = b0 + r;
+            const float ar = (float)(rowf[r] / tau);
+            const float *yp = yhat + (int64_t)pos[b] * d, *xb = xhat + b * d, *tr = t + r * d;
+            float *dx = dxhat + b * d, *dy = dyhat + (int64_t)pos[b] * d;
+            for (int64_t c = 0; c < d; c++) {
+                dx[c] += ar * tr[c] - sc * yp[c];
+                dy[c] -= sc * xb[c];
+            }
+        }
+    }
+    return loss;
+}
+
 /* ---- translation alignment -------------------------------------------- */
 
 /* With |c| <= 1 the row maximum is bounded by 1, so exp(c - 1) is the
@@ -397,6 +463,48 @@ double irllrec__hk_tran(const float *xhat, const float *yhat, int64_t n, int64_t
                            d);
             irllrec__sgemm(1, 0, w, d, h, 1.0f, work, w, xhat + i0 * d, d, 1.0f, dyhat + j0 * d,
                            d);
+        }
+    }
+    return loss / (double)n;
+}
+
+/* Row-strip form (same formulas), with the row scales and the diagonal
+ * term moved onto the d-wide factors as in irllrec__hk_infonce_strip:
+ *   dx_i = a_i (E y)_i - w_i y_i,  dy += E^T (a x),  dy_i -= w_i x_i,
+ * a_i = w_i / (Z'_i + guard). work: rs x n floats; aux: 2 rs d floats;
+ * rowf: 2 rs doubles. */
+double irllrec__hk_tran_strip(const float *xhat, const float *yhat, int64_t n, int64_t d,
+                              double scale, float *work, int64_t rs, float *aux, double *rowf,
+                              float *dxhat, float *dyhat)
+{
+    const double guard = 1e-8 * exp(-1.0);
+    float *t = aux, *ax = aux + rs * d;
+    double loss = 0.0;
+    for (int64_t i0 = 0; i0 < n; i0 += rs) {
+        const int64_t h = n - i0 < rs ? n - i0 : rs;
+        irllrec__sgemm(0, 1, h, n, d, 1.0f, xhat + i0 * d, d, yhat, d, 0.0f, work, n);
+        for (int64_t r = 0; r < h; r++) {
+            const int64_t i = i0 + r;
+            const double den = exp_shift_store_sum(work + r * n, n, 1.0f) + guard;
+            const double q = exp(dotd(xhat + i * d, yhat + i * d, d) - 1.0) / den;
+            const double wr = scale / (double)n * q / (q + 1e-8);
+            loss -= log(q + 1e-8);
+            rowf[r] = wr;
+            rowf[rs + r] = wr / den;
+            const float ar = (float)rowf[rs + r];
+            for (int64_t c = 0; c < d; c++) ax[r * d + c] = ar * xhat[i * d + c];
+        }
+        irllrec__sgemm(1, 0, n, d, h, 1.0f, work, n, ax, d, 1.0f, dyhat, d);
+        irllrec__sgemm(0, 0, h, d, n, 1.0f, work, n, yhat, d, 0.0f, t, d);
+        for (int64_t r = 0; r < h; r++) {
+            const int64_t i = i0 + r;
+            const float ar = (float)rowf[rs + r], wr = (float)rowf[r];
+            const float *yi = yhat + i * d, *xi = xhat + i * d, *tr = t + r * d;
+            float *dx = dxhat + i * d, *dy = dyhat + i * d;
+            for (int64_t c = 0; c < d; c++) {
+                dx[c] += ar * tr[c] - wr * yi[c];
+                dy[c] -= wr * xi[c];
+            }
         }
     }
     return loss / (double)n;

@@ -72,6 +72,20 @@ double irllrec__hk_infonce(const float *xhat, int64_t nb, const float *yhat, int
                            int64_t d, const int32_t *pos, double tau, double scale,
                            float *work, int64_t cb, double *rowstat, float *dxhat, float *dyhat);
 
+/* The same InfoNCE computed strip by strip: rs anchors against all m
+ * candidates at a time, one product and one exp per logit instead of two.
+ * work: rs x m floats; aux: 2 rs d floats; rowf: rs doubles. */
+double irllrec__hk_infonce_strip(const float *xhat, int64_t nb, const float *yhat, int64_t m,
+                                 int64_t d, const int32_t *pos, double tau, double scale,
+                                 float *work, int64_t rs, float *aux, double *rowf, float *dxhat,
+                                 float *dyhat);
+
+/* The same translation loss strip by strip. work: rs x n floats; aux:
+ * 2 rs d floats; rowf: 2 rs doubles. */
+double irllrec__hk_tran_strip(const float *xhat, const float *yhat, int64_t n, int64_t d,
+                              double scale, float *work, int64_t rs, float *aux, double *rowf,
+                              float *dxhat, float *dyhat);
+
 /* Translation alignment on normalised rows xhat, yhat (n x d each):
  * returns -(1/n) sum_n log( exp(c_nn) / (sum_m exp(c_nm) + 1e-8) + 1e-8 ),
  * c = xhat yhat^T, blocked rb x cb (work holds rb x cb), rowstat n doubles.
