@@ -275,10 +275,10 @@ START_TEST(golden_infonce)
     memset(dx, 0, (size_t)(b * d) * 4);
     memset(dy, 0, (size_t)(m * d) * 4);
     float *swork = malloc((size_t)(3 * m) * 4), saux[2 * 3 * 8];
-    double srow[6];
+    double srow[9];
     ck_assert(d <= 8);
-    l = irllrec__hk_infonce_strip(xh, b, yh, m, d, pos, gscalar(&g, "tau"), 1.0, swork, 3, saux,
-                                  srow, dxh, dyh);
+    l = irllrec__hk_infonce_strip(NULL, 1, xh, b, yh, m, d, pos, gscalar(&g, "tau"), 1.0, swork, 3,
+                                  saux, srow, dxh, dyh);
     cmp_scalar("infonce strip", l, gscalar(&g, "loss"));
     irllrec__hk_l2norm_bwd(xh, xi, dxh, b, d, dx, d);
     irllrec__hk_l2norm_bwd(yh, yi, dyh, m, d, dy, d);
@@ -328,9 +328,9 @@ START_TEST(golden_tran)
     memset(dxt, 0, (size_t)(n * d) * 4);
     memset(dyt, 0, (size_t)(n * d) * 4);
     float *swork = malloc((size_t)(3 * n) * 4), saux[2 * 3 * 8];
-    double srow[6];
+    double srow[9];
     ck_assert(d <= 8);
-    l = irllrec__hk_tran_strip(xh, yh, n, d, 1.0, swork, 3, saux, srow, dxh, dyh);
+    l = irllrec__hk_tran_strip(NULL, 1, xh, yh, n, d, 1.0, swork, 3, saux, srow, dxh, dyh);
     cmp_scalar("tran strip", l, gscalar(&g, "loss"));
     irllrec__hk_l2norm_bwd(xh, xi, dxh, n, d, dxt, d);
     irllrec__hk_l2norm_bwd(yh, yi, dyh, n, d, dyt, d);

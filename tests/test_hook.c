@@ -802,9 +802,9 @@ static void nce_vs_naive(double tau, int strip)
     irllrec__hk_l2norm_fwd(x, d, nb, d, xh, xi);
     irllrec__hk_l2norm_fwd(y, d, m, d, yh, yi);
     float swork[2 * m], saux[2 * 2 * d];
-    double srow[2];
-    const double l = strip ? irllrec__hk_infonce_strip(xh, nb, yh, m, d, pos, tau, 0.5, swork, 2,
-                                                       saux, srow, dxh, dyh)
+    double srow[6];
+    const double l = strip ? irllrec__hk_infonce_strip(NULL, 1, xh, nb, yh, m, d, pos, tau, 0.5,
+                                                       swork, 2, saux, srow, dxh, dyh)
                            : irllrec__hk_infonce(xh, nb, yh, m, d, pos, tau, 0.5, work, 3, rs,
                                                  dxh, dyh);
     double ref = 0.0, gx[nb * d] = {0}, gy[m * d] = {0};
@@ -849,6 +849,98 @@ START_TEST(infonce_both_shift_paths)
 }
 END_TEST
 
+/* Large enough (>= 64 rows per strip) for the strip kernels to use the
+ * context's threads: 1 and 3 threads must give the same bits. */
+static void run_threads(int32_t nt, irllrec_hook_losses *lv, float *gf, float *gl)
+{
+    enum { U = 70, I = 90, N = U + I, D = 8, L = 2, B = 100, DP = 12, DT = 10 };
+    irllrec_ctx_spec cs;
+    irllrec_ctx *ctx = NULL;
+    irllrec_ctx_spec_init(&cs, sizeof cs);
+    cs.n_threads = nt;
+    ck_assert_int_eq(irllrec_ctx_create(&cs, &ctx), IRLLREC_OK);
+    irllrec_hook_spec s;
+    irllrec_hook *h = NULL;
+    irllrec_hook_spec_init(&s, sizeof s);
+    s.n_users = U;
+    s.n_items = I;
+    s.dim = D;
+    s.n_intents = 6;
+    s.n_layers = L;
+    s.max_batch = B;
+    s.profile_dim = DP;
+    s.intent_dim = DT;
+    ck_assert_int_eq(irllrec_hook_create(ctx, &s, &h), IRLLREC_OK);
+    irllrec__rng r;
+    irllrec__rng_seed(&r, 3, 3);
+    const int dims[4] = {DP, DP, DT, DT}, rows[4] = {U, I, U, I};
+    for (int w = 0; w < 4; w++) {
+        float *m = malloc((size_t)(rows[w] * dims[w]) * 4);
+        fill(&r, m, rows[w] * dims[w], 1.0);
+        ck_assert_int_eq(irllrec_hook_set_text(h, w, irllrec_mat_dense(m, rows[w], dims[w])),
+                         IRLLREC_OK);
+        free(m);
+    }
+    int64_t ip[N + 1];
+    int32_t ix[2 * U * 4];
+    int64_t k = 0;
+    ip[0] = 0;
+    for (int64_t a = 0; a < N; a++) {  /* user u - items u, u+7, u+13, u+29 (mod I) */
+        for (int64_t b = 0; b < N; b++) {
+            const int64_t u = a < U ? a : b, i = a < U ? b - U : a - U;
+            if ((a < U) == (b < U)) continue;
+            if (i == u % I || i == (u + 7) % I || i == (u + 13) % I || i == (u + 29) % I)
+                ix[k++] = (int32_t)b;
+        }
+        ip[a + 1] = k;
+    }
+    irllrec_csr g = {N, N, k, ip, ix};
+    ck_assert_int_eq(irllrec_hook_set_graph(h, &g), IRLLREC_OK);
+    float *ef = malloc(N * D * 4), *lay = malloc(L * N * D * 4);
+    fill(&r, ef, N * D, 1.0);
+    fill(&r, lay, L * N * D, 1.0);
+    int32_t us[B], ps[B], ns[B];
+    for (int b = 0; b < B; b++) {
+        us[b] = (int32_t)irllrec__rng_below(&r, U);
+        ps[b] = (int32_t)irllrec__rng_below(&r, I);
+        ns[b] = (int32_t)irllrec__rng_below(&r, I);
+    }
+    irllrec_mat layers[L], lgr[L];
+    for (int l = 0; l < L; l++) {
+        layers[l] = irllrec_mat_dense(lay + l * N * D, N, D);
+        lgr[l] = irllrec_mat_dense(gl + l * N * D, N, D);
+    }
+    ck_assert_int_eq(irllrec_hook_set_param(h, IRLLREC_HOOK_W_TRAN, 1.0), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_hook_set_param(h, IRLLREC_HOOK_W_ITM, 1.0), IRLLREC_OK);
+    for (int step = 0; step < 2; step++) {
+        lv->struct_size = sizeof *lv;
+        ck_assert_int_eq(irllrec_hook_step(h, us, ps, ns, B, irllrec_mat_dense(ef, U, D),
+                                           irllrec_mat_dense(ef + U * D, I, D), layers,
+                                           irllrec_mat_dense(gf, U, D),
+                                           irllrec_mat_dense(gf + U * D, I, D), lgr, lv),
+                         IRLLREC_OK);
+    }
+    ck_assert(lv->tran > 0.0 && lv->kd > 0.0 && lv->pair > 0.0);
+    irllrec_hook_free(h);
+    irllrec_ctx_free(ctx);
+    free(ef);
+    free(lay);
+}
+
+START_TEST(thread_count_does_not_change_bits)
+{
+    enum { ND = 160 * 8, NL = 2 * 160 * 8 };
+    irllrec_hook_losses a, b;
+    float *ga = calloc(ND, 4), *gb = calloc(ND, 4), *la = calloc(NL, 4), *lb = calloc(NL, 4);
+    run_threads(1, &a, ga, la);
+    run_threads(3, &b, gb, lb);
+    ck_assert(memcmp(&a, &b, sizeof a) == 0);
+    ck_assert(memcmp(ga, gb, ND * 4) == 0);
+    ck_assert(memcmp(la, lb, NL * 4) == 0);
+    free(ga); free(gb); free(la); free(lb);
+}
+END_TEST
+
 Suite *hook_suite(void)
 {
     Suite *s = suite_create("hook");
@@ -874,6 +966,7 @@ Suite *hook_suite(void)
     tcase_add_test(tc, steps_reduce_the_hook_loss);
     tcase_add_test(tc, same_seed_same_bits_and_sampling_is_an_option);
     tcase_add_test(tc, timings_partition_the_step);
+    tcase_add_test(tc, thread_count_does_not_change_bits);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -5,6 +5,7 @@
  * the dense-product backend and the peak RSS.
  *
  *   hook_bench [intent_dim=1536] [profile_dim=1536] [steps=5] [tran_mode=0 exact|1 sampled]
+ *              [ctx_threads=2]
  *
  * BLAS threads are the host's business: set OPENBLAS_NUM_THREADS. */
 #include <stdio.h>
@@ -41,10 +42,14 @@ int main(int argc, char **argv)
 {
     const int dt = argc > 1 ? atoi(argv[1]) : 1536, dp = argc > 2 ? atoi(argv[2]) : 1536;
     const int steps = argc > 3 ? atoi(argv[3]) : 5, mode = argc > 4 ? atoi(argv[4]) : 0;
+    const int nt = argc > 5 ? atoi(argv[5]) : 2;
     irllrec_ctx *ctx = NULL;
     irllrec_hook *h = NULL;
     irllrec_hook_spec s;
-    if (steps < 1 || steps > 100 || irllrec_ctx_create(NULL, &ctx) != IRLLREC_OK) return 1;
+    irllrec_ctx_spec cs;
+    irllrec_ctx_spec_init(&cs, sizeof cs);
+    cs.n_threads = nt;
+    if (steps < 1 || steps > 100 || irllrec_ctx_create(&cs, &ctx) != IRLLREC_OK) return 1;
     irllrec_hook_spec_init(&s, sizeof s);
     s.n_users = U;
     s.n_items = I;
@@ -98,7 +103,7 @@ int main(int argc, char **argv)
     int32_t *ns = malloc(B * sizeof(int32_t));
     double times[100];
     printf("hook_bench: random stand-in embeddings (timing only), intent %d, profile %d, "
-           "translation %s, gemm %s\n", dt, dp, mode ? "sampled" : "exact",
+           "translation %s, ctx threads %d, gemm %s\n", dt, dp, mode ? "sampled" : "exact", nt,
            irllrec_gemm_backend());
     for (int it = 0; it < steps; it++) {
         for (int b = 0; b < B; b++) {

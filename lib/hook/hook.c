@@ -29,6 +29,7 @@ struct irllrec_hook {
     irllrec_ctx *ctx;
     irllrec_hook_spec spec;
     int64_t U, I, N, d, K, L, B, Dp, Dt, nl;
+    int32_t nt;  /* the ctx's worker threads (irllrec_ctx_n_threads) */
     int has_prf, has_int;
     /* runtime parameters */
     double w_kd, tau_kd, w_pair, tau_pair, w_tran, w_itm, alpha, momentum, lr, reg;
@@ -426,7 +427,7 @@ static irllrec_status alloc_all(irllrec_hook *h)
     h->work_floats = wn;
     A(h->aux, 2 * (N > B ? N : B) * d, float);
     A(h->work, wn, float);
-    A(h->rowstat, 2 * (N > B ? N : B), double);
+    A(h->rowstat, 3 * (N > B ? N : B), double);
     {
         int64_t na = d;
         if (h->has_prf && (h->Dp + d) / 2 > na) na = (h->Dp + d) / 2;
@@ -481,6 +482,7 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
     if (h == NULL) return irllrec__fail(ctx, IRLLREC_E_NOMEM, __func__, "out of memory");
     h->ctx = ctx;
     h->spec = s;
+    h->nt = irllrec_ctx_n_threads(ctx);
     h->U = s.n_users;
     h->I = s.n_items;
     h->N = s.n_users + s.n_items;
@@ -719,9 +721,9 @@ static double nce(irllrec_hook *h, const float *x, float *dx, int64_t nb, const 
     memset(h->dyhat, 0, (size_t)(m * d) * sizeof(float));
     const int64_t rs = h->work_floats / m < nb ? h->work_floats / m : nb;
     double l = rs >= MIN_STRIP || rs == nb
-                   ? irllrec__hk_infonce_strip(h->xhat, nb, h->yhat, m, d, pos, tau, scale,
-                                               h->work, rs, h->aux, h->rowstat, h->dxhat,
-                                               h->dyhat)
+                   ? irllrec__hk_infonce_strip(h->ctx, h->nt, h->xhat, nb, h->yhat, m, d, pos,
+                                               tau, scale, h->work, rs, h->aux, h->rowstat,
+                                               h->dxhat, h->dyhat)
                    : irllrec__hk_infonce(h->xhat, nb, h->yhat, m, d, pos, tau, scale, h->work,
                                          cb, h->rowstat, h->dxhat, h->dyhat);
     irllrec__hk_l2norm_bwd(h->xhat, h->xinv, h->dxhat, nb, d, dx, d);
@@ -923,8 +925,8 @@ static double tran_term(irllrec_hook *h, const stepargs *a, double scale)
     memset(h->dyh, 0, (size_t)(n * d) * sizeof(float));
     const int64_t rs = h->work_floats / n < n ? h->work_floats / n : n;
     const double l = rs >= MIN_STRIP || rs == n
-                         ? irllrec__hk_tran_strip(h->xh, h->yh, n, d, scale, h->work, rs, h->aux,
-                                                  h->rowstat, h->dxh, h->dyh)
+                         ? irllrec__hk_tran_strip(h->ctx, h->nt, h->xh, h->yh, n, d, scale, h->work,
+                                                  rs, h->aux, h->rowstat, h->dxh, h->dyh)
                          : irllrec__hk_tran(h->xh, h->yh, n, d, scale, h->work, TRAN_RB, TRAN_CB,
                                             h->rowstat, h->dxh, h->dyh);
     /* xt / yt become d(X~) / d(Y~) */

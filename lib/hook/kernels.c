@@ -366,6 +366,40 @@ double irllrec__hk_infonce(const float *xhat, int64_t nb, const float *yhat, int
     return loss;
 }
 
+/* Per-row work of a strip (exp, row sum, loss, row factors), split over
+ * the context's threads by static row shares. Each row is handled by one
+ * thread and the loss is summed afterwards in row order, so the result does
+ * not depend on the thread count. */
+typedef struct strip_rows {
+    float *work;
+    const float *xhat, *yhat;
+    const int32_t *pos;  /* InfoNCE: positives; NULL for translation */
+    int64_t m, d, b0, h, rs, n_all;
+    double tau, scale;
+    int fixed;
+    double *rowf;  /* [0,rs): row scale; [rs,2rs): loss; [2rs,3rs): w (translation) */
+    float *ax;
+} strip_rows;
+
+static void nce_rows(void *ud, int32_t t, int32_t nt)
+{
+    const strip_rows *a = (const strip_rows *)ud;
+    int64_t lo, hi;
+    irllrec__share(a->h, t, nt, &lo, &hi);
+    for (int64_t r = lo; r < hi; r++) {
+        float *sr = a->work + r * a->m;
+        const int64_t b = a->b0 + r;
+        const double shift = a->fixed ? 1.0 / a->tau : (double)max_f32(sr, a->m);
+        const double sum = exp_shift_store_sum(sr, a->m, (float)shift);
+        a->rowf[a->rs + r] = shift + log(sum) -
+                             dotd(a->xhat + b * a->d, a->yhat + (int64_t)a->pos[b] * a->d, a->d) /
+                                 a->tau;
+        a->rowf[r] = a->scale / sum;
+        const float ar = (float)(a->rowf[r] / a->tau);
+        for (int64_t c = 0; c < a->d; c++) a->ax[r * a->d + c] = ar * a->xhat[b * a->d + c];
+    }
+}
+
 /* Row-strip form: each strip of rs anchors against all m candidates is
  * computed once (one product, one exp per logit). The row scale
  * scale/sum_r and the one-hot term are applied to the small d-wide factors
@@ -373,29 +407,23 @@ double irllrec__hk_infonce(const float *xhat, int64_t nb, const float *yhat, int
  *   dx_r  = (a_r (E y)_r - scale y_pos(r)) / tau,   a_r = scale / sum_r
  *   dy   += E^T (a x / tau),   dy_pos(r) -= scale x_r / tau.
  * The block is written by the product, rewritten by exp and read by the two
- * backward products. work: rs x m floats; aux: 2 rs d floats; rowf: rs doubles. */
-double irllrec__hk_infonce_strip(const float *xhat, int64_t nb, const float *yhat, int64_t m,
-                                 int64_t d, const int32_t *pos, double tau, double scale,
-                                 float *work, int64_t rs, float *aux, double *rowf, float *dxhat,
-                                 float *dyhat)
+ * backward products. work: rs x m floats; aux: 2 rs d floats; rowf: 3 rs
+ * doubles. The per-row exp work runs on nt threads of ctx. */
+double irllrec__hk_infonce_strip(irllrec_ctx *ctx, int32_t nt, const float *xhat, int64_t nb,
+                                 const float *yhat, int64_t m, int64_t d, const int32_t *pos,
+                                 double tau, double scale, float *work, int64_t rs, float *aux,
+                                 double *rowf, float *dxhat, float *dyhat)
 {
     const float itau = (float)(1.0 / tau), sc = (float)(scale / tau);
-    const int fixed = tau >= 0.025;
     float *t = aux, *ax = aux + rs * d;
     double loss = 0.0;
     for (int64_t b0 = 0; b0 < nb; b0 += rs) {
         const int64_t h = nb - b0 < rs ? nb - b0 : rs;
         irllrec__sgemm(0, 1, h, m, d, itau, xhat + b0 * d, d, yhat, d, 0.0f, work, m);
-        for (int64_t r = 0; r < h; r++) {
-            float *sr = work + r * m;
-            const int64_t b = b0 + r;
-            const double shift = fixed ? 1.0 / tau : (double)max_f32(sr, m);
-            const double sum = exp_shift_store_sum(sr, m, (float)shift);
-            loss += shift + log(sum) - dotd(xhat + b * d, yhat + (int64_t)pos[b] * d, d) / tau;
-            rowf[r] = scale / sum;
-            const float ar = (float)(rowf[r] / tau);
-            for (int64_t c = 0; c < d; c++) ax[r * d + c] = ar * xhat[b * d + c];
-        }
+        strip_rows sr = {work, xhat, yhat, pos, m, d, b0, h, rs, nb, tau, scale, tau >= 0.025,
+                         rowf, ax};
+        (void)irllrec__parallel(ctx, h < 64 ? 1 : nt, nce_rows, &sr);
+        for (int64_t r = 0; r < h; r++) loss += rowf[rs + r];
         irllrec__sgemm(1, 0, m, d, h, 1.0f, work, m, ax, d, 1.0f, dyhat, d);
         irllrec__sgemm(0, 0, h, d, m, 1.0f, work, m, yhat, d, 0.0f, t, d);
         for (int64_t r = 0; r < h; r++) {
@@ -468,37 +496,47 @@ double irllrec__hk_tran(const float *xhat, const float *yhat, int64_t n, int64_t
     return loss / (double)n;
 }
 
+static void tran_rows(void *ud, int32_t t, int32_t nt)
+{
+    const strip_rows *a = (const strip_rows *)ud;
+    const double guard = 1e-8 * exp(-1.0);
+    int64_t lo, hi;
+    irllrec__share(a->h, t, nt, &lo, &hi);
+    for (int64_t r = lo; r < hi; r++) {
+        const int64_t i = a->b0 + r;
+        const double den = exp_shift_store_sum(a->work + r * a->m, a->m, 1.0f) + guard;
+        const double q = exp(dotd(a->xhat + i * a->d, a->yhat + i * a->d, a->d) - 1.0) / den;
+        const double wr = a->scale / (double)a->n_all * q / (q + 1e-8);
+        a->rowf[a->rs + r] = -log(q + 1e-8);
+        a->rowf[2 * a->rs + r] = wr;
+        a->rowf[r] = wr / den;
+        const float ar = (float)a->rowf[r];
+        for (int64_t c = 0; c < a->d; c++) a->ax[r * a->d + c] = ar * a->xhat[i * a->d + c];
+    }
+}
+
 /* Row-strip form (same formulas), with the row scales and the diagonal
  * term moved onto the d-wide factors as in irllrec__hk_infonce_strip:
  *   dx_i = a_i (E y)_i - w_i y_i,  dy += E^T (a x),  dy_i -= w_i x_i,
  * a_i = w_i / (Z'_i + guard). work: rs x n floats; aux: 2 rs d floats;
- * rowf: 2 rs doubles. */
-double irllrec__hk_tran_strip(const float *xhat, const float *yhat, int64_t n, int64_t d,
-                              double scale, float *work, int64_t rs, float *aux, double *rowf,
-                              float *dxhat, float *dyhat)
+ * rowf: 3 rs doubles. The per-row exp work runs on nt threads of ctx. */
+double irllrec__hk_tran_strip(irllrec_ctx *ctx, int32_t nt, const float *xhat, const float *yhat,
+                              int64_t n, int64_t d, double scale, float *work, int64_t rs,
+                              float *aux, double *rowf, float *dxhat, float *dyhat)
 {
-    const double guard = 1e-8 * exp(-1.0);
     float *t = aux, *ax = aux + rs * d;
     double loss = 0.0;
     for (int64_t i0 = 0; i0 < n; i0 += rs) {
         const int64_t h = n - i0 < rs ? n - i0 : rs;
         irllrec__sgemm(0, 1, h, n, d, 1.0f, xhat + i0 * d, d, yhat, d, 0.0f, work, n);
-        for (int64_t r = 0; r < h; r++) {
-            const int64_t i = i0 + r;
-            const double den = exp_shift_store_sum(work + r * n, n, 1.0f) + guard;
-            const double q = exp(dotd(xhat + i * d, yhat + i * d, d) - 1.0) / den;
-            const double wr = scale / (double)n * q / (q + 1e-8);
-            loss -= log(q + 1e-8);
-            rowf[r] = wr;
-            rowf[rs + r] = wr / den;
-            const float ar = (float)rowf[rs + r];
-            for (int64_t c = 0; c < d; c++) ax[r * d + c] = ar * xhat[i * d + c];
-        }
+        strip_rows sr = {work, xhat, yhat, NULL, n, d, i0, h, rs, n, 1.0, scale, 1, rowf, ax};
+        (void)irllrec__parallel(ctx, h < 64 ? 1 : nt, tran_rows, &sr);
+        for (int64_t r = 0; r < h; r++) loss += rowf[rs + r];
         irllrec__sgemm(1, 0, n, d, h, 1.0f, work, n, ax, d, 1.0f, dyhat, d);
         irllrec__sgemm(0, 0, h, d, n, 1.0f, work, n, yhat, d, 0.0f, t, d);
         for (int64_t r = 0; r < h; r++) {
             const int64_t i = i0 + r;
-            const float ar = (float)rowf[rs + r], wr = (float)rowf[r];
+            const float ar = (float)rowf[r], wr = (float)rowf[2 * rs + r];
             const float *yi = yhat + i * d, *xi = xhat + i * d, *tr = t + r * d;
             float *dx = dxhat + i * d, *dy = dyhat + i * d;
             for (int64_t c = 0; c < d; c++) {

@@ -74,17 +74,19 @@ double irllrec__hk_infonce(const float *xhat, int64_t nb, const float *yhat, int
 
 /* The same InfoNCE computed strip by strip: rs anchors against all m
  * candidates at a time, one product and one exp per logit instead of two.
- * work: rs x m floats; aux: 2 rs d floats; rowf: rs doubles. */
-double irllrec__hk_infonce_strip(const float *xhat, int64_t nb, const float *yhat, int64_t m,
-                                 int64_t d, const int32_t *pos, double tau, double scale,
-                                 float *work, int64_t rs, float *aux, double *rowf, float *dxhat,
-                                 float *dyhat);
+ * work: rs x m floats; aux: 2 rs d floats; rowf: 3 rs doubles. The per-row
+ * exp work runs on nt threads of ctx (static row shares; the result does
+ * not depend on nt). */
+double irllrec__hk_infonce_strip(irllrec_ctx *ctx, int32_t nt, const float *xhat, int64_t nb,
+                                 const float *yhat, int64_t m, int64_t d, const int32_t *pos,
+                                 double tau, double scale, float *work, int64_t rs, float *aux,
+                                 double *rowf, float *dxhat, float *dyhat);
 
 /* The same translation loss strip by strip. work: rs x n floats; aux:
- * 2 rs d floats; rowf: 2 rs doubles. */
-double irllrec__hk_tran_strip(const float *xhat, const float *yhat, int64_t n, int64_t d,
-                              double scale, float *work, int64_t rs, float *aux, double *rowf,
-                              float *dxhat, float *dyhat);
+ * 2 rs d floats; rowf: 3 rs doubles; threads as above. */
+double irllrec__hk_tran_strip(irllrec_ctx *ctx, int32_t nt, const float *xhat, const float *yhat,
+                              int64_t n, int64_t d, double scale, float *work, int64_t rs,
+                              float *aux, double *rowf, float *dxhat, float *dyhat);
 
 /* Translation alignment on normalised rows xhat, yhat (n x d each):
  * returns -(1/n) sum_n log( exp(c_nn) / (sum_m exp(c_nm) + 1e-8) + 1e-8 ),
