@@ -12,7 +12,7 @@
 #include "hook.h"
 #include "kernels.h"
 
-#define MAX_BUFS 64
+#define MAX_BUFS 96  /* > the number of A() calls in alloc_all */
 #define MAX_BLOCKS 16
 #define NCE_CB 256    /* InfoNCE column block (two-pass form): B x 256 floats */
 #define WORK_CAP (4 << 20) /* floats of the streaming work block: 16 MiB */
@@ -265,8 +265,8 @@ static void mlp_layout(irllrec__hk_mlp *m, int64_t din, int64_t d, float *base, 
     float **slots[4] = {&m->w1, &m->b1, &m->w2, &m->b2};
     float **gslots[4] = {&m->gw1, &m->gb1, &m->gw2, &m->gb2};
     const int64_t sizes[4] = {m->dh * din, m->dh, d * m->dh, d};
-    for (int i = 0; i < 4; i++) {
-        *slots[i] = base + *off;
+    for (int i = 0; i < 4; i++) {  /* base NULL: sizes only */
+        *slots[i] = base != NULL ? base + *off : NULL;
         *gslots[i] = gbase != NULL ? gbase + *off : NULL;
         *off += sizes[i];
     }
@@ -332,7 +332,6 @@ static irllrec_status check_spec(irllrec_ctx *ctx, const irllrec_hook_spec *s)
 static irllrec_status alloc_all(irllrec_hook *h)
 {
     const int64_t U = h->U, N = h->N, d = h->d, K = h->K, B = h->B;
-    const size_t F = sizeof(float);
     int ok = 1;
 #define A(ptr, cnt, type) ok = ok && ((ptr) = (type *)halloc(h, (cnt), sizeof(type))) != NULL
     /* parameter sizes */
@@ -437,7 +436,6 @@ static irllrec_status alloc_all(irllrec_hook *h)
     A(h->g_final, N * d, float);
     if (h->L > 0) A(h->g_layers, h->L * N * d, float);
 #undef A
-    (void)F;
     return ok ? IRLLREC_OK : irllrec__fail(h->ctx, IRLLREC_E_NOMEM, "irllrec_hook_create",
                                            "out of memory for the hook's workspaces");
 }
