@@ -90,7 +90,7 @@ typedef enum irllrec_hook_param {
     IRLLREC_HOOK_W_ITM     = 305, /**< weight of L_itm, [0, 1e6], default 1e-4 (released 1e-7) */
     IRLLREC_HOOK_ITM_ALPHA = 306, /**< alpha of L_itm, [0, 1], default 0.6 */
     IRLLREC_HOOK_MOMENTUM  = 307, /**< teacher EMA momentum m, [0, 1], default 0.999 */
-    IRLLREC_HOOK_LR        = 308, /**< Adam learning rate of the hook's parameters, (0, 10], default 1e-3 */
+    IRLLREC_HOOK_LR        = 308, /**< Adam learning rate of the hook's parameters, [1e-12, 10], default 1e-3 */
     IRLLREC_HOOK_REG       = 309, /**< L2 weight on the hook's parameters, [0, 1e6], default 1e-7 */
     IRLLREC_HOOK_TRAN_MODE = 310, /**< 0 = exact over all N nodes (default), 1 = sampled */
     IRLLREC_HOOK_TRAN_SAMPLES = 311, /**< nodes per step in sampled mode, [2, 2^31-1], default 4096
