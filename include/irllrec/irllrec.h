@@ -21,5 +21,6 @@
 #include "intent.h"
 #include "itm.h"
 #include "align.h"
+#include "hook.h"
 
 #endif /* IRLLREC_H */

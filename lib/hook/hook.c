@@ -1,0 +1,1237 @@
+/* The IRLLRec hook: composes the text towers, the interaction tower and the
+ * alignment losses around a host's embeddings (DESIGN.md sections 4 and 5).
+ *
+ * One step = compute every term and every gradient into the hook's own
+ * scratch, check that all of it is finite, and only then add the host's
+ * gradients into the caller's buffers, step Adam and commit the teacher EMA.
+ * That ordering is what makes a failed step change nothing. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "hook.h"
+#include "kernels.h"
+
+#define MAX_BUFS 96  /* > the number of A() calls in alloc_all */
+#define MAX_BLOCKS 16
+#define NCE_CB 256    /* InfoNCE column block (two-pass form): B x 256 floats */
+#define WORK_CAP (4 << 20) /* floats of the streaming work block: 16 MiB */
+#define MIN_STRIP 16  /* fewer rows per strip than this: use the two-pass blocked form */
+#define TRAN_RB 256   /* translation row block */
+#define TRAN_CB 2048  /* translation column block: work = 2 MiB */
+
+typedef struct hbuf {
+    void *p;
+    size_t n;
+} hbuf;
+
+struct irllrec_hook {
+    irllrec_ctx *ctx;
+    irllrec_hook_spec spec;
+    int64_t U, I, N, d, K, L, B, Dp, Dt, nl;
+    int32_t nt;  /* the ctx's worker threads (irllrec_ctx_n_threads) */
+    int has_prf, has_int;
+    /* runtime parameters */
+    double w_kd, tau_kd, w_pair, tau_pair, w_tran, w_itm, alpha, momentum, lr, reg;
+    int64_t tran_mode, tran_samples, tran_in_itm, reg_teacher, need_graph;
+    /* parameters: student in theta/grad (Adam over all of it), teacher apart */
+    float *theta, *grad;
+    int64_t n_theta;
+    irllrec_adam *adam;
+    float *teacher, *teacher_next;
+    int64_t n_teacher;
+    irllrec__hk_mlp prf, intm, tmlp;
+    float *cu, *ci, *gcu, *gci;
+    irllrec__param blocks[MAX_BLOCKS];
+    int n_blocks;
+    /* frozen text: users then items */
+    float *txt_p, *txt_t;
+    int text_set[4];
+    /* graph pattern */
+    int64_t *indptr;
+    int32_t *indices;
+    int64_t nnz;
+    int graph_set;
+    /* text-tower workspaces: rows = users, then items (all, or the batch) */
+    float *p_pre, *p_act, *p_out, *p_dout, *p_gather;
+    float *z_pre, *z_act, *z_out, *z_dout, *z_gather, *zm;
+    /* interaction tower */
+    float *tw_a, *tw_zhat, *tw_inv, *tw_z, *tw_dz, *tw_dzhat, *tw_sk;
+    int64_t *anchors;
+    float *r, *dr;
+    float *kd_ax, *kd_dax;
+    int64_t *item_rows;
+    /* the batch's distinct items: the text towers run once per item */
+    int32_t *item_slot;  /* I entries, -1 outside a step */
+    int32_t *uniq;       /* 2B */
+    int64_t *urows;      /* 2B: output row of pos[b] (b < B) and neg[b] */
+    int64_t n_uniq;
+    int64_t p_rows, z_rows;  /* text-tower rows of the last run (0 = not run) */
+    /* InfoNCE */
+    float *xa, *dxa, *xhat, *xinv, *dxhat, *ya, *dya, *yhat, *yinv, *dyhat, *work;
+    int32_t *iota;
+    double *rowstat, *dacc;
+    int64_t work_floats;
+    float *aux;  /* 2 x strip rows x d: the d-wide factors of the strip kernels */
+    /* translation */
+    float *xt, *yt, *xh, *yh, *tinvx, *tinvy, *dxh, *dyh, *eps1, *eps2, *noise1, *noise2;
+    int64_t *sel;
+    int noise_override;
+    /* host gradients before commit */
+    float *g_final, *g_layers;
+    irllrec__rng rng;
+    int64_t steps;
+    irllrec_hook_timings tm;
+    hbuf bufs[MAX_BUFS];
+    int n_bufs;
+};
+
+/* ---- parameters ---------------------------------------------------------- */
+
+typedef struct pdesc {
+    irllrec_hook_param id;
+    double lo, hi;
+} pdesc;
+
+static const pdesc PARAMS[] = {
+    {IRLLREC_HOOK_W_KD, 0.0, 1e6},        {IRLLREC_HOOK_TAU_KD, 1e-3, 1e3},
+    {IRLLREC_HOOK_W_PAIR, 0.0, 1e6},      {IRLLREC_HOOK_TAU_PAIR, 1e-3, 1e3},
+    {IRLLREC_HOOK_W_TRAN, 0.0, 1e6},      {IRLLREC_HOOK_W_ITM, 0.0, 1e6},
+    {IRLLREC_HOOK_ITM_ALPHA, 0.0, 1.0},   {IRLLREC_HOOK_MOMENTUM, 0.0, 1.0},
+    {IRLLREC_HOOK_LR, 1e-12, 10.0},       {IRLLREC_HOOK_REG, 0.0, 1e6},
+    {IRLLREC_HOOK_TRAN_MODE, 0.0, 1.0},   {IRLLREC_HOOK_TRAN_SAMPLES, 2.0, 2147483647.0},
+    {IRLLREC_HOOK_TRAN_IN_ITM, 0.0, 1.0}, {IRLLREC_HOOK_REG_TEACHER, 0.0, 1.0},
+    {IRLLREC_HOOK_TRAN_ITM_NEED_GRAPH, 0.0, 1.0},
+};
+
+static const pdesc *find_param(irllrec_hook_param p)
+{
+    for (size_t i = 0; i < sizeof PARAMS / sizeof PARAMS[0]; i++)
+        if (PARAMS[i].id == p) return &PARAMS[i];
+    return NULL;
+}
+
+static int param_is_int(irllrec_hook_param p)
+{
+    return p >= IRLLREC_HOOK_TRAN_MODE;
+}
+
+static double *param_dslot(irllrec_hook *h, irllrec_hook_param p)
+{
+    switch (p) {
+    case IRLLREC_HOOK_W_KD: return &h->w_kd;
+    case IRLLREC_HOOK_TAU_KD: return &h->tau_kd;
+    case IRLLREC_HOOK_W_PAIR: return &h->w_pair;
+    case IRLLREC_HOOK_TAU_PAIR: return &h->tau_pair;
+    case IRLLREC_HOOK_W_TRAN: return &h->w_tran;
+    case IRLLREC_HOOK_W_ITM: return &h->w_itm;
+    case IRLLREC_HOOK_ITM_ALPHA: return &h->alpha;
+    case IRLLREC_HOOK_MOMENTUM: return &h->momentum;
+    case IRLLREC_HOOK_LR: return &h->lr;
+    case IRLLREC_HOOK_REG: return &h->reg;
+    default: return NULL;
+    }
+}
+
+static int64_t *param_islot(irllrec_hook *h, irllrec_hook_param p)
+{
+    switch (p) {
+    case IRLLREC_HOOK_TRAN_MODE: return &h->tran_mode;
+    case IRLLREC_HOOK_TRAN_SAMPLES: return &h->tran_samples;
+    case IRLLREC_HOOK_TRAN_IN_ITM: return &h->tran_in_itm;
+    case IRLLREC_HOOK_REG_TEACHER: return &h->reg_teacher;
+    case IRLLREC_HOOK_TRAN_ITM_NEED_GRAPH: return &h->need_graph;
+    default: return NULL;
+    }
+}
+
+irllrec_status irllrec_hook_param_bounds(irllrec_hook_param p, double *lo, double *hi)
+{
+    const pdesc *pd = find_param(p);
+    if (pd == NULL || lo == NULL || hi == NULL) return IRLLREC_E_INVALID_ARG;
+    *lo = pd->lo;
+    *hi = pd->hi;
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_hook_set_param(irllrec_hook *h, irllrec_hook_param p, double v)
+{
+    if (h == NULL) return IRLLREC_E_INVALID_ARG;
+    const pdesc *pd = find_param(p);
+    IRL_CHECK(h->ctx, pd != NULL, IRLLREC_E_INVALID_ARG, "unknown parameter %d", (int)p);
+    IRL_CHECK(h->ctx, isfinite(v) && v >= pd->lo && v <= pd->hi, IRLLREC_E_INVALID_ARG,
+              "parameter %d = %g outside [%g, %g]", (int)p, v, pd->lo, pd->hi);
+    if (param_is_int(p)) {
+        IRL_CHECK(h->ctx, v == floor(v), IRLLREC_E_INVALID_ARG,
+                  "parameter %d takes an integer, got %g", (int)p, v);
+        *param_islot(h, p) = (int64_t)v;
+    } else {
+        *param_dslot(h, p) = v;
+    }
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_hook_get_param(const irllrec_hook *h, irllrec_hook_param p, double *v)
+{
+    if (h == NULL || v == NULL) return IRLLREC_E_INVALID_ARG;
+    irllrec_hook *hm = (irllrec_hook *)(uintptr_t)h;
+    if (find_param(p) == NULL) return IRLLREC_E_INVALID_ARG;
+    *v = param_is_int(p) ? (double)*param_islot(hm, p) : *param_dslot(hm, p);
+    return IRLLREC_OK;
+}
+
+static void set_preset_defaults(irllrec_hook *h)
+{
+    const int rel = h->spec.preset == IRLLREC_HOOK_PRESET_RELEASED;
+    h->w_kd = 1e-2;
+    h->tau_kd = 0.2;
+    h->w_pair = 2e-2;
+    h->tau_pair = 0.2;
+    h->w_tran = rel ? 1e-7 : 5e-4;
+    h->w_itm = rel ? 1e-7 : 1e-4;
+    h->alpha = 0.6;
+    h->momentum = 0.999;
+    h->lr = 1e-3;
+    h->reg = 1e-7;
+    h->tran_mode = 0;
+    h->tran_samples = 4096;
+    h->tran_in_itm = rel;
+    h->reg_teacher = rel;
+    h->need_graph = 1;
+}
+
+/* ---- create / free ---------------------------------------------------------- */
+
+void irllrec_hook_spec_init(irllrec_hook_spec *spec, uint32_t struct_size)
+{
+    irllrec_hook_spec d;
+    if (spec == NULL) return;
+    memset(&d, 0, sizeof d);
+    d.struct_size = (uint32_t)sizeof d;
+    d.preset = IRLLREC_HOOK_PRESET_PAPER;
+    d.dim = 32;
+    d.n_intents = 128;
+    d.max_batch = 4096;
+    d.seed = 2025;
+    if (struct_size > sizeof d) struct_size = (uint32_t)sizeof d;
+    memcpy(spec, &d, struct_size);
+    if (struct_size >= sizeof(uint32_t)) spec->struct_size = struct_size;
+}
+
+/* Allocate count*size bytes, zeroed, recorded for irllrec_hook_free. */
+static void *halloc(irllrec_hook *h, int64_t count, size_t size)
+{
+    size_t n;
+    if (count <= 0 || h->n_bufs >= MAX_BUFS) return NULL;
+    if (irllrec__mul_overflow((size_t)count, size, &n)) return NULL;
+    void *p = irllrec__calloc(h->ctx, (size_t)count, size);
+    if (p == NULL) return NULL;
+    h->bufs[h->n_bufs].p = p;
+    h->bufs[h->n_bufs].n = n;
+    h->n_bufs++;
+    return p;
+}
+
+void irllrec_hook_free(irllrec_hook *h)
+{
+    if (h == NULL) return;
+    irllrec_ctx *ctx = h->ctx;
+    for (int i = 0; i < h->n_bufs; i++) irllrec__free(ctx, h->bufs[i].p, h->bufs[i].n);
+    irllrec_adam_free(h->adam);
+    irllrec__free(ctx, h->indptr, (size_t)(h->N + 1) * sizeof(int64_t));
+    irllrec__free(ctx, h->indices, (size_t)h->nnz * sizeof(int32_t));
+    irllrec__free(ctx, h, sizeof *h);
+}
+
+static void add_block(irllrec_hook *h, const char *name, float *data, float *grad, int64_t rows,
+                      int64_t cols)
+{
+    irllrec__param *b = &h->blocks[h->n_blocks++];
+    memset(b, 0, sizeof *b);
+    snprintf(b->name, sizeof b->name, "%s", name);
+    b->data = data;
+    b->grad = grad;
+    b->rows = rows;
+    b->cols = cols;
+}
+
+/* Lay out one MLP (w1 dh x din, b1, w2 d x dh, b2) at base[*off]. */
+static void mlp_layout(irllrec__hk_mlp *m, int64_t din, int64_t d, float *base, float *gbase,
+                       int64_t *off)
+{
+    m->din = din;
+    m->dh = (din + d) / 2;
+    m->dout = d;
+    float **slots[4] = {&m->w1, &m->b1, &m->w2, &m->b2};
+    float **gslots[4] = {&m->gw1, &m->gb1, &m->gw2, &m->gb2};
+    const int64_t sizes[4] = {m->dh * din, m->dh, d * m->dh, d};
+    for (int i = 0; i < 4; i++) {  /* base NULL: sizes only */
+        *slots[i] = base != NULL ? base + *off : NULL;
+        *gslots[i] = gbase != NULL ? gbase + *off : NULL;
+        *off += sizes[i];
+    }
+}
+
+static void mlp_blocks(irllrec_hook *h, const char *pfx, const irllrec__hk_mlp *m)
+{
+    char name[48];
+    static const char suffix[4][3] = {"w1", "b1", "w2", "b2"};
+    float *data[4] = {m->w1, m->b1, m->w2, m->b2};
+    float *grad[4] = {m->gw1, m->gb1, m->gw2, m->gb2};
+    const int64_t rows[4] = {m->dh, 1, m->dout, 1};
+    const int64_t cols[4] = {m->din, m->dh, m->dh, m->dout};
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "%s.%s", pfx, suffix[i]);
+        add_block(h, name, data[i], grad[i], rows[i], cols[i]);
+    }
+}
+
+static void xavier(irllrec__rng *rng, float *w, int64_t rows, int64_t cols)
+{
+    const double bound = sqrt(6.0 / (double)(rows + cols));
+    for (int64_t i = 0; i < rows * cols; i++)
+        w[i] = (float)((2.0 * irllrec__rng_uniform(rng) - 1.0) * bound);
+}
+
+static void mlp_init(irllrec__rng *rng, const irllrec__hk_mlp *m)
+{
+    xavier(rng, m->w1, m->dh, m->din);
+    xavier(rng, m->w2, m->dout, m->dh);
+    memset(m->b1, 0, (size_t)m->dh * sizeof(float));
+    memset(m->b2, 0, (size_t)m->dout * sizeof(float));
+}
+
+static irllrec_status check_spec(irllrec_ctx *ctx, const irllrec_hook_spec *s)
+{
+#define FAIL_IF_NOT(cond, st, ...) \
+    do { if (!(cond)) return irllrec__fail(ctx, (st), "irllrec_hook_create", __VA_ARGS__); } while (0)
+    FAIL_IF_NOT(s->preset == IRLLREC_HOOK_PRESET_PAPER || s->preset == IRLLREC_HOOK_PRESET_RELEASED,
+              IRLLREC_E_INVALID_ARG, "unknown preset %d", (int)s->preset);
+    FAIL_IF_NOT(s->n_users > 0 && s->n_items > 0 && s->n_users + s->n_items <= INT32_MAX,
+              IRLLREC_E_INVALID_ARG, "n_users %lld, n_items %lld: need > 0 and N < 2^31",
+              (long long)s->n_users, (long long)s->n_items);
+    FAIL_IF_NOT(s->dim > 0 && s->dim <= 65536, IRLLREC_E_INVALID_ARG, "dim %d not in 1..65536",
+              (int)s->dim);
+    FAIL_IF_NOT(s->n_intents > 0 && s->n_intents <= 65536, IRLLREC_E_INVALID_ARG,
+              "n_intents %d not in 1..65536", (int)s->n_intents);
+    FAIL_IF_NOT(s->n_layers >= 0 && s->n_layers <= 64, IRLLREC_E_INVALID_ARG,
+              "n_layers %d not in 0..64", (int)s->n_layers);
+    FAIL_IF_NOT(s->max_batch > 0 && s->max_batch <= (1 << 24), IRLLREC_E_INVALID_ARG,
+              "max_batch %d not in 1..2^24", (int)s->max_batch);
+    FAIL_IF_NOT(s->profile_dim >= 0 && s->profile_dim <= (1 << 20) && s->intent_dim >= 0 &&
+              s->intent_dim <= (1 << 20), IRLLREC_E_INVALID_ARG,
+              "profile_dim %d / intent_dim %d not in 0..2^20", (int)s->profile_dim,
+              (int)s->intent_dim);
+    FAIL_IF_NOT(s->teacher_init >= 0 && s->teacher_init <= 2, IRLLREC_E_INVALID_ARG,
+              "teacher_init %d not in 0..2", (int)s->teacher_init);
+    FAIL_IF_NOT(s->reserved0 == 0, IRLLREC_E_INVALID_ARG, "reserved0 must be zero");
+#undef FAIL_IF_NOT
+    return IRLLREC_OK;
+}
+
+static irllrec_status alloc_all(irllrec_hook *h)
+{
+    const int64_t U = h->U, N = h->N, d = h->d, K = h->K, B = h->B;
+    int ok = 1;
+#define A(ptr, cnt, type) ok = ok && ((ptr) = (type *)halloc(h, (cnt), sizeof(type))) != NULL
+    /* parameter sizes */
+    int64_t n = 0;
+    irllrec__hk_mlp tmp;
+    if (h->has_prf) mlp_layout(&tmp, h->Dp, d, NULL, NULL, &n);
+    if (h->has_int) {
+        mlp_layout(&tmp, h->Dt, d, NULL, NULL, &n);
+        n += 2 * d * K;
+    }
+    h->n_theta = n > 0 ? n : 1;
+    A(h->theta, h->n_theta, float);
+    A(h->grad, h->n_theta, float);
+    if (h->has_int) {
+        h->n_teacher = 0;
+        mlp_layout(&tmp, h->Dt, d, NULL, NULL, &h->n_teacher);
+        A(h->teacher, h->n_teacher, float);
+        A(h->teacher_next, h->n_teacher, float);
+    }
+    const int64_t rows_p = U + 2 * B;
+    const int64_t rows_z = U + (h->I > 2 * B ? h->I : 2 * B);
+    if (h->has_prf) {
+        const int64_t hp = (h->Dp + d) / 2;
+        A(h->txt_p, N * h->Dp, float);
+        A(h->p_pre, rows_p * hp, float);
+        A(h->p_act, rows_p * hp, float);
+        A(h->p_out, rows_p * d, float);
+        A(h->p_dout, rows_p * d, float);
+        A(h->p_gather, 2 * B * h->Dp, float);
+    }
+    if (h->has_int) {
+        const int64_t ht = (h->Dt + d) / 2;
+        A(h->txt_t, N * h->Dt, float);
+        A(h->z_pre, rows_z * ht, float);
+        A(h->z_act, rows_z * ht, float);
+        A(h->z_out, rows_z * d, float);
+        A(h->z_dout, rows_z * d, float);
+        A(h->z_gather, 2 * B * h->Dt, float);
+        A(h->zm, N * d, float);
+        A(h->tw_a, h->nl * N * K, float);
+        A(h->tw_zhat, h->nl * N * d, float);
+        A(h->tw_inv, h->nl * N, float);
+        A(h->tw_z, N * d, float);
+        A(h->tw_dz, N * d, float);
+        A(h->tw_dzhat, N * d, float);
+        A(h->tw_sk, N * K, float);
+        A(h->anchors, 3 * B, int64_t);
+        A(h->r, 3 * B * d, float);
+        A(h->dr, 3 * B * d, float);
+        /* translation */
+        A(h->xt, N * d, float);
+        A(h->yt, N * d, float);
+        A(h->xh, N * d, float);
+        A(h->yh, N * d, float);
+        A(h->tinvx, N, float);
+        A(h->tinvy, N, float);
+        A(h->dxh, N * d, float);
+        A(h->dyh, N * d, float);
+        A(h->eps1, N * d, float);
+        A(h->eps2, N * d, float);
+        A(h->noise1, N * d, float);
+        A(h->noise2, N * d, float);
+        A(h->sel, N, int64_t);
+    }
+    const int64_t mmax = U > B ? U : B;
+    A(h->xa, B * d, float);
+    A(h->dxa, B * d, float);
+    A(h->xhat, B * d, float);
+    A(h->xinv, B, float);
+    A(h->dxhat, B * d, float);
+    A(h->ya, B * d, float);
+    A(h->dya, B * d, float);
+    A(h->yhat, mmax * d, float);
+    A(h->yinv, mmax, float);
+    A(h->dyhat, mmax * d, float);
+    A(h->iota, B, int32_t);
+    A(h->item_rows, 2 * B, int64_t);
+    A(h->item_slot, h->I, int32_t);
+    A(h->uniq, 2 * B, int32_t);
+    A(h->urows, 2 * B, int64_t);
+    if (h->has_prf) {
+        A(h->kd_ax, 3 * B * d, float);
+        A(h->kd_dax, 3 * B * d, float);
+    }
+    const int64_t cb = mmax < NCE_CB ? mmax : NCE_CB;
+    int64_t wn = B * cb > (int64_t)TRAN_RB * TRAN_CB ? B * cb : (int64_t)TRAN_RB * TRAN_CB;
+    /* strips: enough for every row of the widest product, capped at WORK_CAP */
+    int64_t full = B * mmax;
+    if (h->has_int && N * N > full) full = N * N;
+    const int64_t strip = full < WORK_CAP ? full : WORK_CAP;
+    if (strip > wn) wn = strip;
+    h->work_floats = wn;
+    A(h->aux, 2 * (N > B ? N : B) * d, float);
+    A(h->work, wn, float);
+    A(h->rowstat, 3 * (N > B ? N : B), double);
+    {
+        int64_t na = d;
+        if (h->has_prf && (h->Dp + d) / 2 > na) na = (h->Dp + d) / 2;
+        if (h->has_int && (h->Dt + d) / 2 > na) na = (h->Dt + d) / 2;
+        A(h->dacc, na, double);
+    }
+    A(h->g_final, N * d, float);
+    if (h->L > 0) A(h->g_layers, h->L * N * d, float);
+#undef A
+    return ok ? IRLLREC_OK : irllrec__fail(h->ctx, IRLLREC_E_NOMEM, "irllrec_hook_create",
+                                           "out of memory for the hook's workspaces");
+}
+
+static void layout_params(irllrec_hook *h)
+{
+    int64_t off = 0;
+    h->n_blocks = 0;
+    if (h->has_prf) {
+        mlp_layout(&h->prf, h->Dp, h->d, h->theta, h->grad, &off);
+        mlp_blocks(h, "prf", &h->prf);
+    }
+    if (h->has_int) {
+        mlp_layout(&h->intm, h->Dt, h->d, h->theta, h->grad, &off);
+        mlp_blocks(h, "int", &h->intm);
+        h->cu = h->theta + off;
+        h->gcu = h->grad + off;
+        off += h->d * h->K;
+        h->ci = h->theta + off;
+        h->gci = h->grad + off;
+        add_block(h, "proto.user", h->cu, h->gcu, h->d, h->K);
+        add_block(h, "proto.item", h->ci, h->gci, h->d, h->K);
+        int64_t toff = 0;
+        irllrec__hk_mlp t;
+        mlp_layout(&t, h->Dt, h->d, h->teacher, NULL, &toff);
+        mlp_blocks(h, "teacher", &t);
+        toff = 0;
+        mlp_layout(&h->tmlp, h->Dt, h->d, h->teacher_next, NULL, &toff);
+    }
+}
+
+irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *spec,
+                                   irllrec_hook **out)
+{
+    irllrec_hook_spec s;
+    if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
+    *out = NULL;
+    IRL_CHECK(ctx, ctx != NULL && spec != NULL, IRLLREC_E_INVALID_ARG, "ctx or spec is NULL");
+    IRL_TRY(irllrec__copy_spec(ctx, __func__, &s, sizeof s, spec));
+    IRL_TRY(check_spec(ctx, &s));
+    irllrec_hook *h = (irllrec_hook *)irllrec__calloc(ctx, 1, sizeof *h);
+    if (h == NULL) return irllrec__fail(ctx, IRLLREC_E_NOMEM, __func__, "out of memory");
+    h->ctx = ctx;
+    h->spec = s;
+    h->nt = irllrec_ctx_n_threads(ctx);
+    h->U = s.n_users;
+    h->I = s.n_items;
+    h->N = s.n_users + s.n_items;
+    h->d = s.dim;
+    h->K = s.n_intents;
+    h->L = s.n_layers;
+    h->nl = s.n_layers > 0 ? s.n_layers : 1;
+    h->B = s.max_batch;
+    h->Dp = s.profile_dim;
+    h->Dt = s.intent_dim;
+    h->has_prf = s.profile_dim > 0;
+    h->has_int = s.intent_dim > 0;
+    set_preset_defaults(h);
+    irllrec_status st = alloc_all(h);
+    if (st != IRLLREC_OK) {
+        irllrec_hook_free(h);
+        return st;
+    }
+    layout_params(h);
+    {
+        irllrec_adam_spec as;
+        irllrec_adam_spec_init(&as, (uint32_t)sizeof as);
+        as.lr = h->lr;
+        st = irllrec_adam_create(ctx, &as, &h->n_theta, 1, &h->adam);
+        if (st != IRLLREC_OK) {
+            irllrec_hook_free(h);
+            return st;
+        }
+    }
+    for (int64_t b = 0; b < h->B; b++) h->iota[b] = (int32_t)b;
+    for (int64_t i = 0; i < h->I; i++) h->item_slot[i] = -1;
+
+    /* Independent streams so that, e.g., adding profiles does not change the
+     * intent MLP's initial weights. */
+    irllrec__rng r;
+    if (h->has_prf) {
+        irllrec__rng_seed(&r, s.seed, 0x1001);
+        mlp_init(&r, &h->prf);
+    }
+    if (h->has_int) {
+        irllrec__rng_seed(&r, s.seed, 0x1002);
+        mlp_init(&r, &h->intm);
+        irllrec__rng_seed(&r, s.seed, 0x1003);
+        xavier(&r, h->cu, h->d, h->K);
+        xavier(&r, h->ci, h->d, h->K);
+        int copy = s.teacher_init == IRLLREC_HOOK_TEACHER_COPY ||
+                   (s.teacher_init == IRLLREC_HOOK_TEACHER_DEFAULT &&
+                    s.preset == IRLLREC_HOOK_PRESET_PAPER);
+        if (copy) {
+            memcpy(h->teacher, h->intm.w1, (size_t)h->n_teacher * sizeof(float));
+        } else {
+            /* The released code re-initialises the teacher after copying it. */
+            irllrec__hk_mlp t;
+            int64_t off = 0;
+            mlp_layout(&t, h->Dt, h->d, h->teacher, NULL, &off);
+            irllrec__rng_seed(&r, s.seed, 0x1004);
+            mlp_init(&r, &t);
+        }
+    }
+    irllrec__rng_seed(&h->rng, s.seed, 0x1005);
+    *out = h;
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_hook_last_timings(const irllrec_hook *h, irllrec_hook_timings *out)
+{
+    if (h == NULL || out == NULL || out->struct_size < 2 * sizeof(uint32_t))
+        return IRLLREC_E_INVALID_ARG;
+    irllrec_hook_timings t = h->tm;
+    t.struct_size = out->struct_size < sizeof t ? out->struct_size : (uint32_t)sizeof t;
+    memcpy(out, &t, t.struct_size);
+    return IRLLREC_OK;
+}
+
+/* Seconds from a C11 clock; only differences are used. */
+static double tnow(void)
+{
+    struct timespec ts;
+    if (timespec_get(&ts, TIME_UTC) == 0) return 0.0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Add the time since *t0 to *acc and restart the clock. */
+static void lap(double *acc, double *t0)
+{
+    const double t = tnow();
+    *acc += t - *t0;
+    *t0 = t;
+}
+
+int64_t irllrec_hook_steps(const irllrec_hook *h)
+{
+    return h == NULL ? -1 : h->steps;
+}
+
+/* ---- text and graph ---------------------------------------------------- */
+
+static int all_finite_mat(irllrec_mat m)
+{
+    for (int64_t r = 0; r < m.rows; r++) {
+        const float *x = m.data + r * m.ld;
+        for (int64_t c = 0; c < m.cols; c++)
+            if (!isfinite(x[c])) return 0;
+    }
+    return 1;
+}
+
+static int all_finite(const float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_mat m)
+{
+    if (h == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(h->ctx, which >= 0 && which <= 3, IRLLREC_E_INVALID_ARG, "which = %d not in 0..3",
+              (int)which);
+    const int is_prf = which <= IRLLREC_HOOK_ITEM_PROFILE;
+    const int is_user = which == IRLLREC_HOOK_USER_PROFILE || which == IRLLREC_HOOK_USER_INTENT;
+    IRL_CHECK(h->ctx, is_prf ? h->has_prf : h->has_int, IRLLREC_E_STATE,
+              "%s text is absent in the spec (its dim is 0)", is_prf ? "profile" : "intent");
+    IRL_TRY(irllrec__check_mat(h->ctx, __func__, "m", m));
+    const int64_t rows = is_user ? h->U : h->I, cols = is_prf ? h->Dp : h->Dt;
+    IRL_CHECK(h->ctx, m.rows == rows && m.cols == cols, IRLLREC_E_SHAPE,
+              "m is %lld x %lld, expected %lld x %lld", (long long)m.rows, (long long)m.cols,
+              (long long)rows, (long long)cols);
+    IRL_CHECK(h->ctx, all_finite_mat(m), IRLLREC_E_NUMERIC, "m holds a non-finite value");
+    float *dst = (is_prf ? h->txt_p : h->txt_t) + (is_user ? 0 : h->U * cols);
+    for (int64_t r = 0; r < rows; r++)
+        memcpy(dst + r * cols, m.data + r * m.ld, (size_t)cols * sizeof(float));
+    h->text_set[which] = 1;
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_hook_set_graph(irllrec_hook *h, const irllrec_csr *adj)
+{
+    if (h == NULL) return IRLLREC_E_INVALID_ARG;
+    irllrec_ctx *ctx = h->ctx;
+    IRL_CHECK(ctx, h->L > 0, IRLLREC_E_STATE, "graph-free hook (n_layers = 0) takes no graph");
+    IRL_CHECK(ctx, adj != NULL && adj->indptr != NULL, IRLLREC_E_INVALID_ARG, "adj is NULL");
+    IRL_CHECK(ctx, adj->n_rows == h->N && adj->n_cols == h->N, IRLLREC_E_SHAPE,
+              "adj is %lld x %lld, expected N x N = %lld", (long long)adj->n_rows,
+              (long long)adj->n_cols, (long long)h->N);
+    IRL_CHECK(ctx, adj->nnz >= 0 && adj->indptr[0] == 0 && adj->indptr[h->N] == adj->nnz &&
+              (adj->nnz == 0 || adj->indices != NULL), IRLLREC_E_INVALID_ARG,
+              "adj offsets: indptr[0] must be 0 and indptr[N] == nnz = %lld", (long long)adj->nnz);
+    for (int64_t r = 0; r < h->N; r++)
+        IRL_CHECK(ctx, adj->indptr[r + 1] >= adj->indptr[r], IRLLREC_E_INVALID_ARG,
+                  "adj.indptr decreases at row %lld", (long long)r);
+    for (int64_t p = 0; p < adj->nnz; p++)
+        IRL_CHECK(ctx, adj->indices[p] >= 0 && adj->indices[p] < h->N, IRLLREC_E_INVALID_ARG,
+                  "adj.indices[%lld] = %d out of range", (long long)p, (int)adj->indices[p]);
+    int64_t *ip = (int64_t *)irllrec__alloc(ctx, (size_t)(h->N + 1) * sizeof(int64_t));
+    int32_t *ix = adj->nnz > 0 ? (int32_t *)irllrec__alloc(ctx, (size_t)adj->nnz * sizeof(int32_t))
+                               : NULL;
+    if (ip == NULL || (adj->nnz > 0 && ix == NULL)) {
+        irllrec__free(ctx, ip, (size_t)(h->N + 1) * sizeof(int64_t));
+        irllrec__free(ctx, ix, (size_t)adj->nnz * sizeof(int32_t));
+        return irllrec__fail(ctx, IRLLREC_E_NOMEM, __func__, "out of memory for the graph");
+    }
+    memcpy(ip, adj->indptr, (size_t)(h->N + 1) * sizeof(int64_t));
+    if (adj->nnz > 0) memcpy(ix, adj->indices, (size_t)adj->nnz * sizeof(int32_t));
+    irllrec__free(ctx, h->indptr, (size_t)(h->N + 1) * sizeof(int64_t));
+    irllrec__free(ctx, h->indices, (size_t)h->nnz * sizeof(int32_t));
+    h->indptr = ip;
+    h->indices = ix;
+    h->nnz = adj->nnz;
+    h->graph_set = 1;
+    return IRLLREC_OK;
+}
+
+/* ---- internal access ------------------------------------------------------ */
+
+int irllrec__hook_blocks(irllrec_hook *h, irllrec__param *out, int cap)
+{
+    int n = h->n_blocks < cap ? h->n_blocks : cap;
+    memcpy(out, h->blocks, (size_t)n * sizeof *out);
+    return n;
+}
+
+static uint64_t sign_hash(uint64_t hsh, const float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        hsh ^= (uint64_t)(x[i] > 0.0f) + 0x9e3779b97f4a7c15ull + (hsh << 6) + (hsh >> 2);
+    }
+    return hsh;
+}
+
+uint64_t irllrec__hook_preact_signs(const irllrec_hook *h)
+{
+    uint64_t hsh = 1469598103934665603ull;
+    if (h->p_rows > 0) hsh = sign_hash(hsh, h->p_pre, h->p_rows * h->prf.dh);
+    if (h->z_rows > 0) hsh = sign_hash(hsh, h->z_pre, h->z_rows * h->intm.dh);
+    return hsh;
+}
+
+irllrec_status irllrec__hook_set_noise(irllrec_hook *h, const float *eps1, const float *eps2)
+{
+    IRL_CHECK(h->ctx, h->has_int, IRLLREC_E_STATE, "no intent text, no translation noise");
+    if (eps1 == NULL || eps2 == NULL) {
+        h->noise_override = 0;
+        return IRLLREC_OK;
+    }
+    memcpy(h->noise1, eps1, (size_t)(h->N * h->d) * sizeof(float));
+    memcpy(h->noise2, eps2, (size_t)(h->N * h->d) * sizeof(float));
+    h->noise_override = 1;
+    return IRLLREC_OK;
+}
+
+/* ---- one step ------------------------------------------------------------ */
+
+typedef struct stepargs {
+    const int32_t *users, *pos, *neg;
+    int64_t B;
+    irllrec_mat uf, itf;
+    const irllrec_mat *layers;
+} stepargs;
+
+static const float *final_row(const stepargs *a, int64_t U, int64_t node)
+{
+    return node < U ? a->uf.data + node * a->uf.ld : a->itf.data + (node - U) * a->itf.ld;
+}
+
+/* One InfoNCE term between anchors x (nb x d) and candidates Y (m x d, ld d).
+ * Returns the unscaled sum; dx (nb x d) and dY (ld d) receive += scale * grad. */
+static double nce(irllrec_hook *h, const float *x, float *dx, int64_t nb, const float *y,
+                  float *dy, int64_t m, const int32_t *pos, double tau, double scale)
+{
+    const int64_t d = h->d;
+    const int64_t cb = m < NCE_CB ? m : NCE_CB;
+    irllrec__hk_l2norm_fwd(x, d, nb, d, h->xhat, h->xinv);
+    irllrec__hk_l2norm_fwd(y, d, m, d, h->yhat, h->yinv);
+    memset(h->dxhat, 0, (size_t)(nb * d) * sizeof(float));
+    memset(h->dyhat, 0, (size_t)(m * d) * sizeof(float));
+    const int64_t rs = h->work_floats / m < nb ? h->work_floats / m : nb;
+    double l = rs >= MIN_STRIP || rs == nb
+                   ? irllrec__hk_infonce_strip(h->ctx, h->nt, h->xhat, nb, h->yhat, m, d, pos,
+                                               tau, scale, h->work, rs, h->aux, h->rowstat,
+                                               h->dxhat, h->dyhat)
+                   : irllrec__hk_infonce(h->xhat, nb, h->yhat, m, d, pos, tau, scale, h->work,
+                                         cb, h->rowstat, h->dxhat, h->dyhat);
+    irllrec__hk_l2norm_bwd(h->xhat, h->xinv, h->dxhat, nb, d, dx, d);
+    irllrec__hk_l2norm_bwd(h->yhat, h->yinv, h->dyhat, m, d, dy, d);
+    return l;
+}
+
+/* The three terms of L_kd / L_pair: all users for the user term, the batch's
+ * positives / negatives for the item terms. anchors(slot) are rows of ax
+ * (3B x d; user slots, then pos, then neg) with gradients into dax; the text
+ * side is out/dout with users at rows 0..U-1 and the batch items at
+ * item_row[b] (pos) and item_row[B + b] (neg). */
+static double nce_three(irllrec_hook *h, const stepargs *a, const float *ax, float *dax,
+                        const float *out, float *dout, const int64_t *item_row, double tau,
+                        double w)
+{
+    const int64_t B = a->B, d = h->d;
+    const double scale = w / (double)B;
+    double l = nce(h, ax, dax, B, out, dout, h->U, a->users, tau, scale);
+    for (int side = 0; side < 2; side++) {
+        for (int64_t b = 0; b < B; b++)
+            memcpy(h->ya + b * d, out + item_row[side * B + b] * d, (size_t)d * sizeof(float));
+        memset(h->dya, 0, (size_t)(B * d) * sizeof(float));
+        l += nce(h, ax + (1 + side) * B * d, dax + (1 + side) * B * d, B, h->ya, h->dya, B,
+                 h->iota, tau, scale);
+        for (int64_t b = 0; b < B; b++) {
+            float *dst = dout + item_row[side * B + b] * d;
+            const float *src = h->dya + b * d;
+            for (int64_t c = 0; c < d; c++) dst[c] += src[c];
+        }
+    }
+    return l / (double)B;
+}
+
+/* Distinct items of the batch in first-seen order, and the text-tower row
+ * of every pos/neg slot. item_slot is back to all -1 on return. */
+static void dedup_batch_items(irllrec_hook *h, const stepargs *a)
+{
+    const int64_t B = a->B;
+    int64_t n = 0;
+    for (int64_t s = 0; s < 2 * B; s++) {
+        const int32_t it = s < B ? a->pos[s] : a->neg[s - B];
+        if (h->item_slot[it] < 0) {
+            h->item_slot[it] = (int32_t)n;
+            h->uniq[n++] = it;
+        }
+        h->urows[s] = h->U + h->item_slot[it];
+    }
+    for (int64_t k = 0; k < n; k++) h->item_slot[h->uniq[k]] = -1;
+    h->n_uniq = n;
+}
+
+/* Rows of the text-tower output that hold the batch's items. */
+static void batch_item_rows(const irllrec_hook *h, const stepargs *a, int full, int64_t *rows)
+{
+    for (int64_t b = 0; b < a->B; b++) {
+        rows[b] = full ? h->U + a->pos[b] : h->urows[b];
+        rows[a->B + b] = full ? h->U + a->neg[b] : h->urows[a->B + b];
+    }
+}
+
+/* Text tower over users (all) and items (all when full, else the batch's
+ * distinct items). */
+static void text_fwd(irllrec_hook *h, const irllrec__hk_mlp *m, const float *txt, int64_t D,
+                     float *gather, float *pre, float *act, float *out, int full)
+{
+    if (full) {
+        irllrec__hk_mlp_fwd(m, txt, D, h->N, pre, act, out);
+        return;
+    }
+    for (int64_t k = 0; k < h->n_uniq; k++)
+        memcpy(gather + k * D, txt + (h->U + h->uniq[k]) * D, (size_t)D * sizeof(float));
+    irllrec__hk_mlp_fwd(m, txt, D, h->U, pre, act, out);
+    irllrec__hk_mlp_fwd(m, gather, D, h->n_uniq, pre + h->U * m->dh, act + h->U * m->dh,
+                        out + h->U * h->d);
+}
+
+static void text_bwd(irllrec_hook *h, const irllrec__hk_mlp *m, const float *txt, int64_t D,
+                     const float *gather, const float *pre, float *scratch, const float *dout,
+                     int full)
+{
+    if (full) {
+        irllrec__hk_mlp_bwd(m, txt, D, h->N, pre, dout, scratch, h->dacc, NULL);
+        return;
+    }
+    irllrec__hk_mlp_bwd(m, txt, D, h->U, pre, dout, scratch, h->dacc, NULL);
+    irllrec__hk_mlp_bwd(m, gather, D, h->n_uniq, pre + h->U * m->dh, dout + h->U * h->d,
+                        scratch + h->U * m->dh, h->dacc, NULL);
+}
+
+/* Prototype attention of both sides of one layer input; users use C_u, items C_i. */
+static void tower_proto_fwd(irllrec_hook *h, const float *eu, int64_t ldu, const float *ei,
+                            int64_t ldi, float *a, float *z)
+{
+    const int64_t U = h->U, d = h->d, K = h->K;
+    irllrec__hk_proto_fwd(eu, ldu, U, d, K, h->cu, a, z);
+    irllrec__hk_proto_fwd(ei, ldi, h->I, d, K, h->ci, a + U * K, z + U * d);
+}
+
+static void tower_proto_bwd(irllrec_hook *h, const float *eu, int64_t ldu, const float *ei,
+                            int64_t ldi, const float *a, const float *dz, float *deu,
+                            float *dei)
+{
+    const int64_t U = h->U, d = h->d, K = h->K;
+    irllrec__hk_proto_bwd(eu, ldu, U, d, K, h->cu, a, dz, h->tw_sk, deu, d, h->gcu);
+    irllrec__hk_proto_bwd(ei, ldi, h->I, d, K, h->ci, a + U * K, dz + U * d, h->tw_sk, dei, d,
+                          h->gci);
+}
+
+/* r for the 3B anchor slots (users, pos items, neg items). */
+static void tower_fwd(irllrec_hook *h, const stepargs *a)
+{
+    const int64_t N = h->N, d = h->d, K = h->K, B = a->B, U = h->U;
+    for (int64_t b = 0; b < B; b++) {
+        h->anchors[b] = a->users[b];
+        h->anchors[B + b] = U + a->pos[b];
+        h->anchors[2 * B + b] = U + a->neg[b];
+    }
+    memset(h->r, 0, (size_t)(3 * B * d) * sizeof(float));
+    if (h->L == 0) {
+        tower_proto_fwd(h, a->uf.data, a->uf.ld, a->itf.data, a->itf.ld, h->tw_a, h->tw_z);
+        for (int64_t s = 0; s < 3 * B; s++)
+            memcpy(h->r + s * d, h->tw_z + h->anchors[s] * d, (size_t)d * sizeof(float));
+        return;
+    }
+    const float scale = (float)(1.0 / (double)h->L);
+    for (int64_t l = 0; l < h->L; l++) {
+        const irllrec_mat e = a->layers[l];
+        float *al = h->tw_a + l * N * K, *zh = h->tw_zhat + l * N * d;
+        tower_proto_fwd(h, e.data, e.ld, e.data + U * e.ld, e.ld, al, h->tw_z);
+        irllrec__hk_l2norm_fwd(h->tw_z, d, N, d, zh, h->tw_inv + l * N);
+        irllrec__hk_mask_fwd(h->indptr, h->indices, h->anchors, 3 * B, zh, e.data, e.ld, d, scale,
+                             h->r);
+    }
+}
+
+static void tower_bwd(irllrec_hook *h, const stepargs *a)
+{
+    const int64_t N = h->N, d = h->d, K = h->K, B = a->B, U = h->U;
+    if (h->L == 0) {
+        memset(h->tw_dz, 0, (size_t)(N * d) * sizeof(float));
+        for (int64_t s = 0; s < 3 * B; s++) {
+            float *dst = h->tw_dz + h->anchors[s] * d;
+            for (int64_t c = 0; c < d; c++) dst[c] += h->dr[s * d + c];
+        }
+        tower_proto_bwd(h, a->uf.data, a->uf.ld, a->itf.data, a->itf.ld, h->tw_a, h->tw_dz,
+                        h->g_final, h->g_final + U * d);
+        return;
+    }
+    const float scale = (float)(1.0 / (double)h->L);
+    for (int64_t l = 0; l < h->L; l++) {
+        const irllrec_mat e = a->layers[l];
+        const float *al = h->tw_a + l * N * K, *zh = h->tw_zhat + l * N * d;
+        float *gl = h->g_layers + l * N * d;
+        memset(h->tw_dzhat, 0, (size_t)(N * d) * sizeof(float));
+        memset(h->tw_dz, 0, (size_t)(N * d) * sizeof(float));
+        irllrec__hk_mask_bwd(h->indptr, h->indices, h->anchors, 3 * B, zh, e.data, e.ld, d, scale,
+                             h->dr, gl, d, h->tw_dzhat);
+        irllrec__hk_l2norm_bwd(zh, h->tw_inv + l * N, h->tw_dzhat, N, d, h->tw_dz, d);
+        tower_proto_bwd(h, e.data, e.ld, e.data + U * e.ld, e.ld, al, h->tw_dz, gl, gl + U * d);
+    }
+}
+
+/* Translation alignment between z (all N rows, the intent tower's output)
+ * and E_final, on all nodes (exact) or a sample (sampled mode). */
+static double tran_term(irllrec_hook *h, const stepargs *a, double scale)
+{
+    const int64_t N = h->N, d = h->d, U = h->U;
+    int64_t n = N;
+    for (int64_t i = 0; i < N; i++) h->sel[i] = i;
+    if (h->tran_mode == 1 && h->tran_samples < N) {
+        n = h->tran_samples;
+        for (int64_t i = 0; i < n; i++) {  /* partial Fisher-Yates */
+            const int64_t j = i + (int64_t)irllrec__rng_below(&h->rng, (uint64_t)(N - i));
+            const int64_t t = h->sel[i];
+            h->sel[i] = h->sel[j];
+            h->sel[j] = t;
+        }
+    }
+    if (h->noise_override && n == N) {
+        memcpy(h->eps1, h->noise1, (size_t)(N * d) * sizeof(float));
+        memcpy(h->eps2, h->noise2, (size_t)(N * d) * sizeof(float));
+    } else {
+        for (int64_t i = 0; i < n * d; i++) h->eps1[i] = (float)irllrec__rng_normal(&h->rng);
+        for (int64_t i = 0; i < n * d; i++) h->eps2[i] = (float)irllrec__rng_normal(&h->rng);
+    }
+    /* X~ = X + X eps1, Y~ = Y + Y eps2 */
+    for (int64_t i = 0; i < n; i++) {
+        const float *zx = h->z_out + h->sel[i] * d, *ey = final_row(a, U, h->sel[i]);
+        const float *e1 = h->eps1 + i * d, *e2 = h->eps2 + i * d;
+        for (int64_t c = 0; c < d; c++) {
+            h->xt[i * d + c] = zx[c] + zx[c] * e1[c];
+            h->yt[i * d + c] = ey[c] + ey[c] * e2[c];
+        }
+    }
+    irllrec__hk_l2norm_fwd(h->xt, d, n, d, h->xh, h->tinvx);
+    irllrec__hk_l2norm_fwd(h->yt, d, n, d, h->yh, h->tinvy);
+    memset(h->dxh, 0, (size_t)(n * d) * sizeof(float));
+    memset(h->dyh, 0, (size_t)(n * d) * sizeof(float));
+    const int64_t rs = h->work_floats / n < n ? h->work_floats / n : n;
+    const double l = rs >= MIN_STRIP || rs == n
+                         ? irllrec__hk_tran_strip(h->ctx, h->nt, h->xh, h->yh, n, d, scale, h->work,
+                                                  rs, h->aux, h->rowstat, h->dxh, h->dyh)
+                         : irllrec__hk_tran(h->xh, h->yh, n, d, scale, h->work, TRAN_RB, TRAN_CB,
+                                            h->rowstat, h->dxh, h->dyh);
+    /* xt / yt become d(X~) / d(Y~) */
+    memset(h->xt, 0, (size_t)(n * d) * sizeof(float));
+    memset(h->yt, 0, (size_t)(n * d) * sizeof(float));
+    irllrec__hk_l2norm_bwd(h->xh, h->tinvx, h->dxh, n, d, h->xt, d);
+    irllrec__hk_l2norm_bwd(h->yh, h->tinvy, h->dyh, n, d, h->yt, d);
+    for (int64_t i = 0; i < n; i++) {
+        float *dz = h->z_dout + h->sel[i] * d, *dy = h->g_final + h->sel[i] * d;
+        const float *e1 = h->eps1 + i * d, *e2 = h->eps2 + i * d;
+        for (int64_t c = 0; c < d; c++) {
+            dz[c] += h->xt[i * d + c] * (1.0f + e1[c]);
+            dy[c] += h->yt[i * d + c] * (1.0f + e2[c]);
+        }
+    }
+    return l;
+}
+
+static double sumsq(const float *x, int64_t n)
+{
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)x[i] * (double)x[i];
+    return s;
+}
+
+/* Do the memory spans of two matrix views intersect? */
+static int mats_overlap(irllrec_mat a, irllrec_mat b)
+{
+    const uintptr_t a0 = (uintptr_t)a.data, b0 = (uintptr_t)b.data;
+    const uintptr_t a1 = a0 + (uintptr_t)(((a.rows - 1) * a.ld + a.cols) * (int64_t)sizeof(float));
+    const uintptr_t b1 = b0 + (uintptr_t)(((b.rows - 1) * b.ld + b.cols) * (int64_t)sizeof(float));
+    return a0 < b1 && b0 < a1;
+}
+
+static irllrec_status validate(irllrec_hook *h, const stepargs *a, irllrec_mat ug,
+                               irllrec_mat ig, const irllrec_mat *lg)
+{
+    irllrec_ctx *ctx = h->ctx;
+    const char *fn = "irllrec_hook_step";
+#define FAIL_IF_NOT(cond, st, ...) \
+    do { if (!(cond)) return irllrec__fail(ctx, (st), fn, __VA_ARGS__); } while (0)
+    const int64_t d = h->d;
+    FAIL_IF_NOT(a->users != NULL && a->pos != NULL && a->neg != NULL, IRLLREC_E_INVALID_ARG,
+              "users, pos or neg is NULL");
+    FAIL_IF_NOT(a->B >= 1 && a->B <= h->B, IRLLREC_E_SHAPE, "batch %lld not in 1..%lld",
+              (long long)a->B, (long long)h->B);
+    const irllrec_mat mats[4] = {a->uf, a->itf, ug, ig};
+    const char *names[4] = {"user_final", "item_final", "user_grad", "item_grad"};
+    for (int i = 0; i < 4; i++) {
+        IRL_TRY(irllrec__check_mat(ctx, fn, names[i], mats[i]));
+        const int64_t rows = (i % 2 == 0) ? h->U : h->I;
+        FAIL_IF_NOT(mats[i].rows == rows && mats[i].cols == d, IRLLREC_E_SHAPE,
+                  "%s is %lld x %lld, expected %lld x %lld", names[i], (long long)mats[i].rows,
+                  (long long)mats[i].cols, (long long)rows, (long long)d);
+    }
+    if (h->L == 0) {
+        FAIL_IF_NOT(a->layers == NULL && lg == NULL, IRLLREC_E_INVALID_ARG,
+                  "graph-free hook: layers and layer_grads must be NULL");
+    } else {
+        FAIL_IF_NOT(a->layers != NULL, IRLLREC_E_INVALID_ARG, "layers is NULL (n_layers = %lld)",
+                  (long long)h->L);
+        for (int64_t l = 0; l < h->L; l++) {
+            IRL_TRY(irllrec__check_mat(ctx, fn, "layers[l]", a->layers[l]));
+            FAIL_IF_NOT(a->layers[l].rows == h->N && a->layers[l].cols == d, IRLLREC_E_SHAPE,
+                      "layers[%lld] is %lld x %lld, expected N x d = %lld x %lld", (long long)l,
+                      (long long)a->layers[l].rows, (long long)a->layers[l].cols,
+                      (long long)h->N, (long long)d);
+            if (lg != NULL) {
+                IRL_TRY(irllrec__check_mat(ctx, fn, "layer_grads[l]", lg[l]));
+                FAIL_IF_NOT(lg[l].rows == h->N && lg[l].cols == d, IRLLREC_E_SHAPE,
+                          "layer_grads[%lld] is %lld x %lld, expected %lld x %lld", (long long)l,
+                          (long long)lg[l].rows, (long long)lg[l].cols, (long long)h->N,
+                          (long long)d);
+            }
+        }
+    }
+    for (int64_t b = 0; b < a->B; b++) {
+        FAIL_IF_NOT(a->users[b] >= 0 && a->users[b] < h->U, IRLLREC_E_INVALID_ARG,
+                  "users[%lld] = %d not in [0, %lld)", (long long)b, (int)a->users[b],
+                  (long long)h->U);
+        FAIL_IF_NOT(a->pos[b] >= 0 && a->pos[b] < h->I && a->neg[b] >= 0 && a->neg[b] < h->I,
+                  IRLLREC_E_INVALID_ARG, "pos[%lld] = %d or neg[%lld] = %d not in [0, %lld)",
+                  (long long)b, (int)a->pos[b], (long long)b, (int)a->neg[b], (long long)h->I);
+    }
+    /* Gradients must not share memory with what is read, nor with each other. */
+    irllrec_mat outs[2 + 64], ins[2 + 64];
+    int n_out = 0, n_in = 0;
+    outs[n_out++] = ug;
+    outs[n_out++] = ig;
+    ins[n_in++] = a->uf;
+    ins[n_in++] = a->itf;
+    for (int64_t l = 0; l < h->L; l++) {
+        ins[n_in++] = a->layers[l];
+        if (lg != NULL) outs[n_out++] = lg[l];
+    }
+    for (int i = 0; i < n_out; i++) {
+        for (int j = 0; j < n_in; j++)
+            FAIL_IF_NOT(!mats_overlap(outs[i], ins[j]), IRLLREC_E_INVALID_ARG,
+                        "gradient buffer %d overlaps input %d (order: user_grad, item_grad, "
+                        "layer_grads; user_final, item_final, layers)", i, j);
+        for (int j = 0; j < i; j++)
+            FAIL_IF_NOT(!mats_overlap(outs[i], outs[j]), IRLLREC_E_INVALID_ARG,
+                        "gradient buffers %d and %d overlap", j, i);
+    }
+    if (h->has_prf)
+        FAIL_IF_NOT(h->text_set[0] && h->text_set[1], IRLLREC_E_STATE,
+                  "profile text announced in the spec but not set (irllrec_hook_set_text)");
+    if (h->has_int) {
+        FAIL_IF_NOT(h->text_set[2] && h->text_set[3], IRLLREC_E_STATE,
+                  "intent text announced in the spec but not set (irllrec_hook_set_text)");
+        FAIL_IF_NOT(h->L == 0 || h->graph_set, IRLLREC_E_STATE,
+                  "n_layers > 0 but no graph set (irllrec_hook_set_graph)");
+    }
+    FAIL_IF_NOT(all_finite_mat(a->uf) && all_finite_mat(a->itf), IRLLREC_E_NUMERIC,
+              "user_final or item_final holds a non-finite value");
+    for (int64_t l = 0; l < h->L; l++)
+        FAIL_IF_NOT(all_finite_mat(a->layers[l]), IRLLREC_E_NUMERIC,
+                  "layers[%lld] holds a non-finite value", (long long)l);
+#undef FAIL_IF_NOT
+    return IRLLREC_OK;
+}
+
+static void add_into(irllrec_mat dst, const float *src)
+{
+    for (int64_t r = 0; r < dst.rows; r++) {
+        float *restrict o = dst.data + r * dst.ld;
+        const float *s = src + r * dst.cols;
+        for (int64_t c = 0; c < dst.cols; c++) o[c] += s[c];
+    }
+}
+
+/* The hook's own Adam (irllrec_adam over one block: every trainable
+ * parameter of the hook is laid out contiguously in theta). */
+static void adam_commit(irllrec_hook *h)
+{
+    float *const params[1] = {h->theta};
+    const float *const grads[1] = {h->grad};
+    /* Both calls only fail on invalid arguments, which cannot happen here:
+     * lr was bounds-checked by set_param and the pointers are our own. */
+    (void)irllrec_adam_set_lr(h->adam, h->lr);
+    (void)irllrec_adam_step(h->adam, params, grads);
+}
+
+irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const int32_t *pos,
+                                 const int32_t *neg, int64_t batch, irllrec_mat user_final,
+                                 irllrec_mat item_final, const irllrec_mat *layers,
+                                 irllrec_mat user_grad, irllrec_mat item_grad,
+                                 const irllrec_mat *layer_grads, irllrec_hook_losses *out,
+                                 int flags)
+{
+    if (h == NULL) return IRLLREC_E_INVALID_ARG;
+    irllrec_hook_timings tm;
+    memset(&tm, 0, sizeof tm);
+    const double t_start = tnow();
+    double t0 = t_start;
+    const stepargs a = {users, pos, neg, batch, user_final, item_final, layers};
+    IRL_TRY(validate(h, &a, user_grad, item_grad, layer_grads));
+    if (out != NULL && out->struct_size < 2 * sizeof(uint32_t))
+        return irllrec__fail(h->ctx, IRLLREC_E_VERSION, "irllrec_hook_step",
+                             "out->struct_size %u too small", out->struct_size);
+    const int64_t N = h->N, d = h->d, B = batch, U = h->U;
+    const irllrec__rng rng_saved = h->rng;
+    irllrec_hook_losses lv;
+    memset(&lv, 0, sizeof lv);
+
+    const int graph_ok = h->L > 0 || !h->need_graph;
+    const double c_tran = h->w_tran * (1.0 + (h->tran_in_itm ? h->w_itm * (1.0 - h->alpha) : 0.0));
+    const double c_itm = h->w_itm * h->alpha;
+    const int kd_on = h->has_prf && h->w_kd > 0.0;
+    const int pair_on = h->has_int && h->w_pair > 0.0;
+    const int tran_on = h->has_int && graph_ok && c_tran > 0.0;
+    const int itm_on = h->has_int && graph_ok && c_itm > 0.0;
+    const int full_z = tran_on || itm_on;
+
+    memset(h->grad, 0, (size_t)h->n_theta * sizeof(float));
+    memset(h->g_final, 0, (size_t)(N * d) * sizeof(float));
+    if (h->L > 0) memset(h->g_layers, 0, (size_t)(h->L * N * d) * sizeof(float));
+
+    dedup_batch_items(h, &a);
+    h->p_rows = kd_on ? U + h->n_uniq : 0;
+    h->z_rows = (pair_on || full_z) ? (full_z ? N : U + h->n_uniq) : 0;
+    lap(&tm.validate, &t0);
+
+    /* L_kd: E_final rows vs profile rows (all users, the batch's items). */
+    if (kd_on) {
+        text_fwd(h, &h->prf, h->txt_p, h->Dp, h->p_gather, h->p_pre, h->p_act, h->p_out, 0);
+        lap(&tm.profile_mlp, &t0);
+        memset(h->p_dout, 0, (size_t)((U + 2 * B) * d) * sizeof(float));
+        for (int64_t b = 0; b < B; b++) {
+            const int64_t nodes[3] = {users[b], U + pos[b], U + neg[b]};
+            for (int s = 0; s < 3; s++)
+                memcpy(h->kd_ax + (s * B + b) * d, final_row(&a, U, nodes[s]),
+                       (size_t)d * sizeof(float));
+        }
+        memset(h->kd_dax, 0, (size_t)(3 * B * d) * sizeof(float));
+        batch_item_rows(h, &a, 0, h->item_rows);
+        lv.kd = nce_three(h, &a, h->kd_ax, h->kd_dax, h->p_out, h->p_dout, h->item_rows,
+                          h->tau_kd, h->w_kd);
+        for (int64_t b = 0; b < B; b++) {
+            const int64_t nodes[3] = {users[b], U + pos[b], U + neg[b]};
+            for (int s = 0; s < 3; s++) {
+                float *dst = h->g_final + nodes[s] * d;
+                const float *src = h->kd_dax + (s * B + b) * d;
+                for (int64_t c = 0; c < d; c++) dst[c] += src[c];
+            }
+        }
+        lap(&tm.kd, &t0);
+        text_bwd(h, &h->prf, h->txt_p, h->Dp, h->p_gather, h->p_pre, h->p_act, h->p_dout, 0);
+        lap(&tm.profile_mlp, &t0);
+    }
+
+    if (h->has_int) {
+        /* (e) EMA before the teacher forward, from the pre-step student;
+         * committed only if the step succeeds. */
+        const float m = (float)h->momentum, m1 = (float)(1.0 - h->momentum);
+        for (int64_t i = 0; i < h->n_teacher; i++)
+            h->teacher_next[i] = m * h->teacher[i] + m1 * h->intm.w1[i];
+        lap(&tm.teacher, &t0);
+    }
+    if (pair_on || full_z) {
+        const int64_t rows_z = full_z ? N : U + 2 * B;
+        text_fwd(h, &h->intm, h->txt_t, h->Dt, h->z_gather, h->z_pre, h->z_act, h->z_out,
+                 full_z);
+        memset(h->z_dout, 0, (size_t)(rows_z * d) * sizeof(float));
+        lap(&tm.intent_mlp, &t0);
+        if (pair_on) {
+            tower_fwd(h, &a);
+            memset(h->dr, 0, (size_t)(3 * B * d) * sizeof(float));
+            lap(&tm.tower, &t0);
+            batch_item_rows(h, &a, full_z, h->item_rows);
+            lv.pair = nce_three(h, &a, h->r, h->dr, h->z_out, h->z_dout, h->item_rows,
+                                h->tau_pair, h->w_pair);
+            lap(&tm.pair, &t0);
+            tower_bwd(h, &a);
+            lap(&tm.tower, &t0);
+        }
+        if (tran_on) {
+            lv.tran = tran_term(h, &a, c_tran);
+            lap(&tm.tran, &t0);
+        }
+        if (itm_on) {
+            irllrec__hk_mlp_fwd(&h->tmlp, h->txt_t, h->Dt, N, h->z_act, h->z_act, h->zm);
+            lap(&tm.teacher, &t0);
+            lv.itm = irllrec__hk_itm_ce(h->z_out, h->zm, N, d, c_itm, h->z_dout);
+            lap(&tm.itm, &t0);
+        }
+        text_bwd(h, &h->intm, h->txt_t, h->Dt, h->z_gather, h->z_pre, h->z_act, h->z_dout,
+                 full_z);
+        lap(&tm.intent_mlp, &t0);
+    }
+
+    if (h->reg > 0.0) {
+        double sq = sumsq(h->theta, h->n_theta);
+        const float g2 = (float)(2.0 * h->reg);
+        for (int64_t i = 0; i < h->n_theta; i++) h->grad[i] += g2 * h->theta[i];
+        if (h->reg_teacher && h->has_int) sq += sumsq(h->teacher_next, h->n_teacher);
+        lv.reg = h->reg * sq;
+    }
+    lv.total = h->w_kd * lv.kd + h->w_pair * lv.pair + h->w_tran * lv.tran +
+               h->w_itm * (h->alpha * lv.itm +
+                           (h->tran_in_itm ? (1.0 - h->alpha) * h->w_tran * lv.tran : 0.0)) +
+               lv.reg;
+
+    int finite = isfinite(lv.total) && all_finite(h->grad, h->n_theta) &&
+                 all_finite(h->g_final, N * d);
+    if (finite && h->L > 0) finite = all_finite(h->g_layers, h->L * N * d);
+    if (finite && h->has_int) finite = all_finite(h->teacher_next, h->n_teacher);
+    if (!finite) {
+        h->rng = rng_saved;
+        return irllrec__fail(h->ctx, IRLLREC_E_NUMERIC, "irllrec_hook_step",
+                             "non-finite loss or gradient (total = %g); nothing was changed",
+                             lv.total);
+    }
+
+    if (flags & IRLLREC__HOOK_WRITE_GRADS) {
+        add_into(user_grad, h->g_final);
+        add_into(item_grad, h->g_final + U * d);
+        if (layer_grads != NULL)
+            for (int64_t l = 0; l < h->L; l++) add_into(layer_grads[l], h->g_layers + l * N * d);
+    }
+    if (flags & IRLLREC__HOOK_UPDATE) {
+        adam_commit(h);
+        if (h->has_int)
+            memcpy(h->teacher, h->teacher_next, (size_t)h->n_teacher * sizeof(float));
+        h->steps++;
+    } else {
+        h->rng = rng_saved;
+    }
+    lap(&tm.commit, &t0);
+    tm.total = t0 - t_start;
+    tm.struct_size = (uint32_t)sizeof tm;
+    h->tm = tm;
+    if (out != NULL) {
+        const uint32_t sz = out->struct_size;
+        lv.struct_size = sz < sizeof lv ? sz : (uint32_t)sizeof lv;
+        memcpy(out, &lv, lv.struct_size);
+    }
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_hook_step(irllrec_hook *h, const int32_t *users, const int32_t *pos,
+                                 const int32_t *neg, int64_t batch, irllrec_mat user_final,
+                                 irllrec_mat item_final, const irllrec_mat *layers,
+                                 irllrec_mat user_grad, irllrec_mat item_grad,
+                                 const irllrec_mat *layer_grads, irllrec_hook_losses *out)
+{
+    return irllrec__hook_run(h, users, pos, neg, batch, user_final, item_final, layers, user_grad,
+                             item_grad, layer_grads, out,
+                             IRLLREC__HOOK_WRITE_GRADS | IRLLREC__HOOK_UPDATE);
+}

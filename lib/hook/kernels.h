@@ -1,0 +1,104 @@
+/* Kernels of the hook: forward and backward of every IRLLRec term.
+ *
+ * Kernels trust their arguments (the API layer validated them), never
+ * allocate, never log. Storage is float32, reductions are accumulated in
+ * double. Gradients ACCUMULATE (+=) unless a comment says otherwise.
+ * Derivations: docs/math.md. */
+#ifndef IRLLREC_HOOK_KERNELS_H
+#define IRLLREC_HOOK_KERNELS_H
+
+#include <stdint.h>
+#include "../internal.h"
+
+/* Text tower: out = leaky(x W1^T + b1, 0.01) W2^T + b2. W1 is dh x din,
+ * W2 dout x dh (the torch.nn.Linear layout). */
+typedef struct irllrec__hk_mlp {
+    int64_t din, dh, dout;
+    float *w1, *b1, *w2, *b2;      /* parameters */
+    float *gw1, *gb1, *gw2, *gb2;  /* their gradients (NULL for a teacher) */
+} irllrec__hk_mlp;
+
+/* Forward over n rows of x (leading dim ldx): pre (n x dh) receives the
+ * pre-activations, act (n x dh) the activations, out (n x dout). When
+ * act == pre the activation overwrites pre (a forward without backward). */
+void irllrec__hk_mlp_fwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, int64_t n,
+                         float *pre, float *act, float *out);
+/* Backward: parameter gradients += from dout (n x dout); scratch is n x dh
+ * and is overwritten; dacc holds max(dh, dout) doubles (bias sums); dx
+ * (n x din, ld din) += when not NULL. */
+void irllrec__hk_mlp_bwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, int64_t n,
+                         const float *pre, const float *dout, float *scratch, double *dacc,
+                         float *dx);
+
+/* exp in place (float, vectorisable, ~2 ulp on [-87, 88]; below -87 a value
+ * under 2^-125 instead of 0; |x| < 2^22). */
+void irllrec__hk_exp_inplace(float *x, int64_t n);
+
+/* Row normalisation xhat = x / sqrt(1e-8 + |x|^2); inv[r] = 1/sqrt(...). */
+void irllrec__hk_l2norm_fwd(const float *x, int64_t ldx, int64_t n, int64_t d, float *xhat,
+                            float *inv);
+/* dx += (dxhat - xhat (xhat . dxhat)) * inv. */
+void irllrec__hk_l2norm_bwd(const float *xhat, const float *inv, const float *dxhat, int64_t n,
+                            int64_t d, float *dx, int64_t lddx);
+
+/* Prototype attention on n rows: A = softmax_rows(E C) (n x K), Z = A C^T
+ * (n x d). C is d x K. */
+void irllrec__hk_proto_fwd(const float *e, int64_t lde, int64_t n, int64_t d, int64_t k,
+                           const float *c, float *a, float *z);
+/* Backward from dz (n x d): dE += (A o (dA - rowsum(A o dA))) C^T with
+ * dA = dz C; dC += E^T dL + dz^T A. scratch is n x k and is overwritten. */
+void irllrec__hk_proto_bwd(const float *e, int64_t lde, int64_t n, int64_t d, int64_t k,
+                           const float *c, const float *a, const float *dz, float *scratch,
+                           float *de, int64_t ldde, float *dc);
+
+/* One layer of the adaptive edge mask, for anchor nodes only:
+ * r[s] += scale * sum_t G_ht E_t, h = nodes[s], G_ht = a_ht / sum_t' a_ht',
+ * a_ht = (zhat_h . zhat_t + 1) / 2 over the CSR row of h (empty row or zero
+ * sum -> nothing). */
+void irllrec__hk_mask_fwd(const int64_t *indptr, const int32_t *indices, const int64_t *nodes,
+                          int64_t n_anchor, const float *zhat, const float *e, int64_t lde,
+                          int64_t d, float scale, float *r);
+/* Backward of the above from dr (n_anchor x d): de += G^T (scale dr),
+ * dzhat += through the cosines. */
+void irllrec__hk_mask_bwd(const int64_t *indptr, const int32_t *indices, const int64_t *nodes,
+                          int64_t n_anchor, const float *zhat, const float *e, int64_t lde,
+                          int64_t d, float scale, const float *dr, float *de, int64_t ldde,
+                          float *dzhat);
+
+/* InfoNCE on normalised rows: returns sum_b [ LSE_j(S_bj) - S_b,pos_b ],
+ * S = xhat yhat^T / tau, streaming over column blocks of width cb (work is
+ * nb x cb). dxhat, dyhat += grad * scale. */
+double irllrec__hk_infonce(const float *xhat, int64_t nb, const float *yhat, int64_t m,
+                           int64_t d, const int32_t *pos, double tau, double scale,
+                           float *work, int64_t cb, double *rowstat, float *dxhat, float *dyhat);
+
+/* The same InfoNCE computed strip by strip: rs anchors against all m
+ * candidates at a time, one product and one exp per logit instead of two.
+ * work: rs x m floats; aux: 2 rs d floats; rowf: 3 rs doubles. The per-row
+ * exp work runs on nt threads of ctx (static row shares; the result does
+ * not depend on nt). */
+double irllrec__hk_infonce_strip(irllrec_ctx *ctx, int32_t nt, const float *xhat, int64_t nb,
+                                 const float *yhat, int64_t m, int64_t d, const int32_t *pos,
+                                 double tau, double scale, float *work, int64_t rs, float *aux,
+                                 double *rowf, float *dxhat, float *dyhat);
+
+/* The same translation loss strip by strip. work: rs x n floats; aux:
+ * 2 rs d floats; rowf: 3 rs doubles; threads as above. */
+double irllrec__hk_tran_strip(irllrec_ctx *ctx, int32_t nt, const float *xhat, const float *yhat,
+                              int64_t n, int64_t d, double scale, float *work, int64_t rs,
+                              float *aux, double *rowf, float *dxhat, float *dyhat);
+
+/* Translation alignment on normalised rows xhat, yhat (n x d each):
+ * returns -(1/n) sum_n log( exp(c_nn) / (sum_m exp(c_nm) + 1e-8) + 1e-8 ),
+ * c = xhat yhat^T, blocked rb x cb (work holds rb x cb), rowstat n doubles.
+ * dxhat, dyhat += grad * scale. */
+double irllrec__hk_tran(const float *xhat, const float *yhat, int64_t n, int64_t d, double scale,
+                        float *work, int64_t rb, int64_t cb, double *rowstat, float *dxhat,
+                        float *dyhat);
+
+/* ITM: returns -(1/n) sum_n sum_c softmax(xm_n)_c log_softmax(x_n)_c;
+ * dx += scale/n (softmax(x) - softmax(xm)). */
+double irllrec__hk_itm_ce(const float *x, const float *xm, int64_t n, int64_t d, double scale,
+                          float *dx);
+
+#endif
