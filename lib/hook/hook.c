@@ -213,9 +213,7 @@ void irllrec_hook_spec_init(irllrec_hook_spec *spec, uint32_t struct_size)
     d.n_intents = 128;
     d.max_batch = 4096;
     d.seed = 2025;
-    if (struct_size > sizeof d) struct_size = (uint32_t)sizeof d;
-    memcpy(spec, &d, struct_size);
-    if (struct_size >= sizeof(uint32_t)) spec->struct_size = struct_size;
+    irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 
 /* Allocate count*size bytes, zeroed, recorded for irllrec_hook_free. */
