@@ -1,4 +1,5 @@
-/* libirllrec: the IRLLRec hook, a training-time plug-in for any recommender.
+/** @file
+ * libirllrec: the IRLLRec hook, a training-time plug-in for any recommender.
  *
  * A host recommender keeps its own embeddings, its own loss (BPR, ...) and its
  * own optimizer. Each training step it passes the hook a batch of
@@ -127,35 +128,55 @@ typedef struct irllrec_hook_losses {
 } irllrec_hook_losses;
 
 /** Write defaults (PAPER preset, d 32, K 128, L 0, max_batch 4096, seed 2025;
- *  n_users, n_items, profile_dim and intent_dim 0) and set struct_size. */
+ *  n_users, n_items, profile_dim and intent_dim 0) and set struct_size.
+ *  @param spec         caller-owned; NULL does nothing
+ *  @param struct_size  sizeof(irllrec_hook_spec) as the caller compiled it
+ *  @note Thread-safe; does not allocate. */
 IRLLREC_API void irllrec_hook_spec_init(irllrec_hook_spec *spec, uint32_t struct_size);
 
 /** Create a hook. Allocates parameters (Xavier-uniform weights, zero
  *  biases), Adam moments, the teacher and every workspace a step needs.
+ *  @param ctx   context that owns the hook; must outlive it
+ *  @param spec  shapes and seeds (copied); see irllrec_hook_spec
  *  @param[out] out  new hook, or NULL on failure; free with irllrec_hook_free()
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_VERSION, IRLLREC_E_SHAPE
  *          (sizes overflow), IRLLREC_E_NOMEM */
 IRLLREC_API irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *spec,
                                                irllrec_hook **out);
 
-/** Free; NULL is allowed. */
+/** Free a hook and everything it allocated.
+ *  @param h  hook, or NULL (nothing happens) */
 IRLLREC_API void irllrec_hook_free(irllrec_hook *h);
 
 /** Set a runtime parameter (takes effect at the next step).
+ *  @param h  hook (not NULL)
+ *  @param p  which parameter
+ *  @param v  new value, within irllrec_hook_param_bounds()
  *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (unknown parameter, value out of
  *          bounds or not finite; nothing changes) */
 IRLLREC_API irllrec_status irllrec_hook_set_param(irllrec_hook *h, irllrec_hook_param p, double v);
 
-/** Read a runtime parameter into @p v. @return IRLLREC_OK or IRLLREC_E_INVALID_ARG */
+/** Read a runtime parameter.
+ *  @param h  hook (not NULL)
+ *  @param p  which parameter
+ *  @param[out] v  its current value
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG */
 IRLLREC_API irllrec_status irllrec_hook_get_param(const irllrec_hook *h, irllrec_hook_param p,
                                                   double *v);
 
-/** Bounds of a parameter (inclusive). @return IRLLREC_OK or IRLLREC_E_INVALID_ARG */
+/** Bounds of a parameter (inclusive). Thread-safe; needs no hook.
+ *  @param p  which parameter
+ *  @param[out] lo  smallest accepted value
+ *  @param[out] hi  largest accepted value
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG */
 IRLLREC_API irllrec_status irllrec_hook_param_bounds(irllrec_hook_param p, double *lo, double *hi);
 
-/** Copy a frozen text-embedding matrix (@p which: enum irllrec_hook_text).
- *  Rows must equal U or I, cols profile_dim or intent_dim; values must be
- *  finite. May be called again to replace the text.
+/** Copy a frozen text-embedding matrix. Rows must equal U or I, cols
+ *  profile_dim or intent_dim; values must be finite. May be called again to
+ *  replace the text.
+ *  @param h      hook (not NULL)
+ *  @param which  enum irllrec_hook_text
+ *  @param m      the embeddings; borrowed for this call only (copied)
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_STATE
  *          (that text is absent in the spec), IRLLREC_E_NUMERIC; unchanged on failure */
 IRLLREC_API irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_mat m);
@@ -163,12 +184,15 @@ IRLLREC_API irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which,
 /** Copy the graph of the interaction tower: an N x N pattern (N = U + I,
  *  users first), holding both directions of every interaction. Only the
  *  pattern is used: the tower learns its own edge weights.
+ *  @param h    hook (not NULL) created with n_layers > 0
+ *  @param adj  the pattern; borrowed for this call only (copied)
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (bad offsets or ids),
  *          IRLLREC_E_SHAPE, IRLLREC_E_STATE (graph-free hook), IRLLREC_E_NOMEM;
  *          unchanged on failure */
 IRLLREC_API irllrec_status irllrec_hook_set_graph(irllrec_hook *h, const irllrec_csr *adj);
 
 /** One training step.
+ *  @param h              hook; must not be used concurrently
  *  @param users,pos,neg  @p batch ids each (users in [0,U), items in [0,I))
  *  @param batch          1 .. max_batch
  *  @param user_final     U x d, the host's final user embeddings (read only)
@@ -217,12 +241,15 @@ typedef struct irllrec_hook_timings {
 } irllrec_hook_timings;
 
 /** Copy the timings of the last successful step (all 0 before the first).
+ *  @param h  hook (not NULL)
  *  @param[out] out  its struct_size must be set; a shorter struct gets a prefix
  *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL, struct_size < 8) */
 IRLLREC_API irllrec_status irllrec_hook_last_timings(const irllrec_hook *h,
                                                      irllrec_hook_timings *out);
 
-/** Number of successful steps, or -1 for NULL. */
+/** Number of successful steps.
+ *  @param h  hook, or NULL
+ *  @return steps so far, or -1 for NULL */
 IRLLREC_API int64_t irllrec_hook_steps(const irllrec_hook *h);
 
 #ifdef __cplusplus
