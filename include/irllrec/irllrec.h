@@ -20,5 +20,6 @@
 #include "intent.h"
 #include "itm.h"
 #include "align.h"
+#include "model.h"
 
 #endif /* IRLLREC_H */
