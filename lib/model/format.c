@@ -416,9 +416,12 @@ static irllrec_status check_entry(const loader *L, uint64_t at, uint64_t *prev_e
     return IRLLREC_OK;
 }
 
+/* Ties are broken by position so a duplicate is reported at its later entry. */
 static int name_cmp(const void *a, const void *b)
 {
-    return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, 48);
+    const uint8_t *x = *(const uint8_t *const *)a, *y = *(const uint8_t *const *)b;
+    int c = memcmp(x, y, 48);
+    return c != 0 ? c : (x > y) - (x < y);
 }
 
 /* Parse the metadata payload (already hash-checked) into m. */
