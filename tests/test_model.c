@@ -759,6 +759,7 @@ START_TEST(killed_saves_leave_old_or_new_file)
     size_t len[2];
     int kills = 0, saw[2] = {0, 0};
     unsigned seed = 12345;
+    long max_delay_us;
     struct timespec t0, t1;
     for (int v = 0; v < 2; v++) {
         irllrec_model *m = versioned(ctx, v);
@@ -771,6 +772,21 @@ START_TEST(killed_saves_leave_old_or_new_file)
         ck_assert_int_eq(irllrec_model_save(m, path), IRLLREC_OK);
         irllrec_model_free(m);
     }
+    /* Kill delays span what a child needs to start and finish a couple of
+     * saves on this build (sanitizers and valgrind are much slower). */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    {
+        char scratch[4096];
+        irllrec_model *a = versioned(ctx, 0), *b = versioned(ctx, 1);
+        tu_join(scratch, sizeof scratch, dir, "scratch.irlm");
+        ck_assert_int_eq(irllrec_model_save(a, scratch), IRLLREC_OK);
+        ck_assert_int_eq(irllrec_model_save(b, scratch), IRLLREC_OK);
+        irllrec_model_free(a);
+        irllrec_model_free(b);
+        unlink(scratch);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    max_delay_us = 2000 + (long)(3e6 * ((double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec)));
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (kills = 0; kills < 200; kills++) {
         pid_t pid = fork();
@@ -786,8 +802,8 @@ START_TEST(killed_saves_leave_old_or_new_file)
                 if (irllrec_model_save(mm[i & 1], path) != IRLLREC_OK) _exit(4);
         }
         {
-            /* 0..8 ms: a save of the big version takes about a millisecond */
-            struct timespec d = {0, (long)(rand_r(&seed) % 8000) * 1000};
+            long us = (long)((unsigned long)rand_r(&seed) % (unsigned long)max_delay_us);
+            struct timespec d = {us / 1000000, (us % 1000000) * 1000};
             int status = 0;
             irllrec_model *m = NULL;
             uint8_t *got;
@@ -810,8 +826,8 @@ START_TEST(killed_saves_leave_old_or_new_file)
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    fprintf(stderr, "model kill test: %d kills in %.1f s, target held version 0 %d times, "
-            "version 1 %d times, never anything else\n", kills,
+    fprintf(stderr, "model kill test: %d kills (delays 0..%ld us) in %.1f s, target held version 0 %d times, "
+            "version 1 %d times, never anything else\n", kills, max_delay_us,
             (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), saw[0], saw[1]);
     ck_assert_int_gt(saw[0], 0);
     ck_assert_int_gt(saw[1], 0);
