@@ -27,6 +27,7 @@ typedef struct job {
     float dx[ROWS * OUT];
     size_t file_len;       /* saved image size */
     int reload_equal;      /* the file on disk reloaded to the same bytes */
+    uint8_t *last_img;     /* image of the last iteration (malloc) */
 } job;
 
 #define TRY(j, ctx, expr)                                                      \
@@ -104,6 +105,10 @@ static void *run(void *ud)
         TRY(j, ctx, irllrec_model_save_mem(m, img, n, &n));
         snprintf(path, sizeof path, "%s/t%d.irlm", j->dir, j->id);
         TRY(j, ctx, irllrec_model_save(m, path));
+        /* and all threads over one shared path: atomic renames, last one wins */
+        snprintf(path, sizeof path, "%s/shared.irlm", j->dir);
+        TRY(j, ctx, irllrec_model_save(m, path));
+        snprintf(path, sizeof path, "%s/t%d.irlm", j->dir, j->id);
         TRY(j, ctx, irllrec_model_load(ctx, path, NULL, &m2));
         TRY(j, ctx, irllrec_model_save_mem(m2, img2, n, &n2));
         j->reload_equal = n2 == n && memcmp(img, img2, n) == 0;
@@ -111,7 +116,9 @@ static void *run(void *ud)
         irllrec_model_free(m);
         irllrec_model_free(m2);
         m = m2 = NULL;
-        free(img);
+        free(j->last_img);
+        j->last_img = img;
+        img = NULL;
         free(img2);
         img = img2 = NULL;
         /* feed the loss gradient back as the next iteration's input change */
@@ -160,6 +167,27 @@ START_TEST(four_independent_trees_at_once)
     }
     /* the two workloads differ, so the comparison above can tell them apart */
     ck_assert(memcmp(solo[0].y, solo[1].y, sizeof solo[0].y) != 0);
+    {
+        /* The globally last rename over the shared path is some thread's
+         * last save: one complete final image, never a mix. */
+        irllrec_ctx *ctx = tu_ctx();
+        irllrec_model *m = NULL;
+        char path[4096];
+        uint8_t *got;
+        size_t n = 0;
+        tu_join(path, sizeof path, dir, "shared.irlm");
+        ck_assert_int_eq(irllrec_model_load(ctx, path, NULL, &m), IRLLREC_OK);
+        ck_assert_int_eq(irllrec_model_save_mem(m, NULL, 0, &n), IRLLREC_OK);
+        got = (uint8_t *)malloc(n);
+        ck_assert_int_eq(irllrec_model_save_mem(m, got, n, &n), IRLLREC_OK);
+        ck_assert(n == solo[0].file_len);
+        ck_assert(memcmp(got, solo[0].last_img, n) == 0 || memcmp(got, solo[1].last_img, n) == 0);
+        free(got);
+        irllrec_model_free(m);
+        irllrec_ctx_free(ctx);
+    }
+    for (int i = 0; i < 2; i++) free(solo[i].last_img);
+    for (int i = 0; i < N_THREADS; i++) free(par[i].last_img);
     tu_rmtree(dir);
     free(dir);
 }
