@@ -671,6 +671,23 @@ START_TEST(allocation_failures_everywhere)
         ck_assert_int_eq(st.live_bytes, 0);
     }
     ck_assert_int_gt(k, 8);
+    /* save_mem allocates nothing (size query and fill) */
+    {
+        irllrec_ctx *ctx = failing_ctx(&st, 1000000, &base);
+        irllrec_model *m = NULL;
+        uint8_t *buf = (uint8_t *)malloc(n);
+        size_t got = 0;
+        int64_t before;
+        ck_assert_int_eq(build(ctx, &m), IRLLREC_OK);
+        before = st.n_alloc;
+        ck_assert_int_eq(irllrec_model_save_mem(m, NULL, 0, &got), IRLLREC_OK);
+        ck_assert_int_eq(irllrec_model_save_mem(m, buf, n, &got), IRLLREC_OK);
+        ck_assert_int_eq(st.n_alloc, before);
+        ck_assert_mem_eq(buf, img, n);
+        free(buf);
+        irllrec_model_free(m);
+        irllrec_ctx_free(ctx);
+    }
     /* save to a path: no temporary file and no target left behind */
     for (k = 1, done = 0; !done; k++) {
         irllrec_ctx *ctx = failing_ctx(&st, 1000000, &base);
