@@ -22,5 +22,6 @@
 #include "itm.h"
 #include "align.h"
 #include "hook.h"
+#include "model.h"
 
 #endif /* IRLLREC_H */
