@@ -9,7 +9,7 @@ out=${1:-$src/build-doc}
 
 # Headers not checked yet because they are still being written. Remove a name
 # here once its header is complete; the goal is an empty list.
-EXCLUDE_HEADERS="model.h"
+EXCLUDE_HEADERS=""
 
 command -v doxygen >/dev/null 2>&1 || { echo "doxygen.sh: doxygen not found (apt-get install doxygen)" >&2; exit 2; }
 mkdir -p "$out"

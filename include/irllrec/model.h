@@ -1,4 +1,5 @@
-/* libirllrec: model files (.irlm), a generic container of named sections.
+/** @file
+ * libirllrec: model files (.irlm), a generic container of named sections.
  *
  * A model is an ordered set of named sections: float32 or uint64 tensors of
  * up to 4 dimensions (parameters, teacher copies, optimizer moments, RNG
