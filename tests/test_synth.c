@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "internal.h"
 #include "synth/synth.h"
 #include "helpers/testutil.h"
@@ -661,6 +662,59 @@ START_TEST(allocation_failures_leak_nothing)
 }
 END_TEST
 
+/* A failure while naming the files (the first 2 allocations per file: final
+ * name, then temporary name) must not remove anything: before the fix a
+ * temporary name that was never filled in, or one of a file never created,
+ * was passed to remove(). Same-named files that were already there (the
+ * sentinels) must survive with their contents. */
+START_TEST(failed_naming_removes_no_file)
+{
+    irllrec_synth_spec s;
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec__synth *m;
+    char *dir = tu_tmpdir();
+    small_spec(&s);
+    s.n_users = 40;
+    s.n_items = 30;
+    s.mean_degree = 5;
+    m = model_of(ctx, &s);
+    for (int64_t k = 1; k <= 16; k++) {
+        tu_alloc_state st = {0, 0, 0, 0};
+        irllrec_ctx *fctx = tu_ctx_counting(&st);
+        int64_t base;
+        ck_assert_ptr_nonnull(fctx);
+        for (int q = 0; q < 8; q++) {
+            char name[64], path[4096];
+            snprintf(name, sizeof name, "%s.tmp", names[q]);
+            tu_join(path, sizeof path, dir, name);
+            ck_assert_int_eq(tu_write_file(path, "sentinel"), 0);
+        }
+        base = st.live_bytes;
+        st.fail_at = st.n_alloc + k;
+        ck_assert_int_eq(irllrec__synth_write_files(fctx, m, dir), IRLLREC_E_NOMEM);
+        ck_assert_int_eq(st.live_bytes, base);
+        irllrec_ctx_free(fctx);
+        for (int q = 0; q < 8; q++) {
+            char name[64], path[4096];
+            size_t len;
+            char *text;
+            snprintf(name, sizeof name, "%s.tmp", names[q]);
+            tu_join(path, sizeof path, dir, name);
+            ck_assert_msg(access(path, F_OK) == 0, "fail_at %lld removed %s", (long long)k, name);
+            text = slurp(dir, name, &len);
+            ck_assert_str_eq(text, "sentinel");
+            free(text);
+            tu_join(path, sizeof path, dir, names[q]);
+            ck_assert_msg(access(path, F_OK) != 0, "fail_at %lld created %s", (long long)k, names[q]);
+        }
+    }
+    irllrec__synth_free(ctx, m);
+    irllrec_ctx_free(ctx);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *synth_suite(void)
 {
     Suite *s = suite_create("synth");
@@ -678,6 +732,7 @@ Suite *synth_suite(void)
     tcase_add_test(tc, older_struct_gets_defaults_for_new_fields);
     tcase_add_test(tc, heavy_users_under_strong_skew);
     tcase_add_test(tc, allocation_failures_leak_nothing);
+    tcase_add_test(tc, failed_naming_removes_no_file);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -27,6 +27,7 @@ typedef struct outfile {
     char *tmp;  /* path + ".tmp" */
     size_t cap;
     FILE *f;
+    int on_disk; /* tmp was created by this call and not yet renamed */
 } outfile;
 
 static const char fn_name[] = "irllrec_synth_write";
@@ -42,6 +43,7 @@ static irllrec_status open_tmp(irllrec_ctx *ctx, outfile *o)
 {
     o->f = fopen(o->tmp, "wb");
     if (o->f == NULL) return io_fail(ctx, "cannot create", o->tmp, errno);
+    o->on_disk = 1;
     return IRLLREC_OK;
 }
 
@@ -435,10 +437,13 @@ static irllrec_status make_paths(irllrec_ctx *ctx, const char *dir, outfile *fil
     memset(files, 0, N_FILES * sizeof *files);
     for (int q = 0; q < N_FILES; q++) {
         files[q].cap = len + strlen(file_names[q]) + 8;
+        /* Fill each name as soon as it exists: free_paths may run after a
+         * failure at any of these allocations. */
         files[q].path = (char *)irllrec__alloc(ctx, files[q].cap);
-        files[q].tmp = (char *)irllrec__alloc(ctx, files[q].cap);
-        if (files[q].path == NULL || files[q].tmp == NULL) return IRLLREC_E_NOMEM;
+        if (files[q].path == NULL) return IRLLREC_E_NOMEM;
         snprintf(files[q].path, files[q].cap, "%s/%s", dir, file_names[q]);
+        files[q].tmp = (char *)irllrec__alloc(ctx, files[q].cap);
+        if (files[q].tmp == NULL) return IRLLREC_E_NOMEM;
         snprintf(files[q].tmp, files[q].cap, "%s.tmp", files[q].path);
     }
     return IRLLREC_OK;
@@ -469,16 +474,21 @@ irllrec_status irllrec__synth_write_files(irllrec_ctx *ctx, const irllrec__synth
     outfile files[N_FILES];
     irllrec_status st = make_paths(ctx, dir, files);
     if (st == IRLLREC_OK) st = write_all(ctx, m, files);
-    for (int q = 0; q < N_FILES && st == IRLLREC_OK; q++)
+    for (int q = 0; q < N_FILES && st == IRLLREC_OK; q++) {
         if (rename(files[q].tmp, files[q].path) != 0)
             st = io_fail(ctx, "cannot rename to", files[q].path, errno);
+        else
+            files[q].on_disk = 0;
+    }
+    /* Remove only the temporary files this call created: a same-named file
+     * that was there before is not ours. */
     if (st != IRLLREC_OK)
         for (int q = 0; q < N_FILES; q++) {
             if (files[q].f != NULL) {
                 fclose(files[q].f);
                 files[q].f = NULL;
             }
-            if (files[q].tmp != NULL) remove(files[q].tmp);
+            if (files[q].on_disk) remove(files[q].tmp);
         }
     free_paths(ctx, files);
     return st;
