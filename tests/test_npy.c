@@ -595,6 +595,71 @@ START_TEST(atomic_write_replaces_and_cleans_up)
 }
 END_TEST
 
+/* Commit allocates nothing: every allocation the writer needs happens in open,
+ * before anything is on disk. So each injected allocation failure gives
+ * E_NOMEM with the old target untouched and no temporary file, and the
+ * directory fsync after the rename can no longer fail for lack of memory. */
+START_TEST(atomic_commit_allocates_nothing)
+{
+    tu_alloc_state as = {0};
+    irllrec_ctx *ctx = tu_ctx_counting(&as);
+    char *dir = tu_tmpdir(), path[4096], bare[4096];
+    irllrec__atomic w;
+    int64_t base = as.live_bytes, before, k;
+    const void *bufs[1] = {"new"};
+    const size_t lens[1] = {3};
+    size_t len;
+    unsigned char *b;
+
+    tu_join(path, sizeof path, dir, "f.bin");
+    ck_assert_int_eq(tu_write_file(path, "old"), 0);
+    ck_assert_int_eq(irllrec__atomic_open(ctx, "t", path, &w), IRLLREC_OK);
+    ck_assert_int_eq(irllrec__atomic_write(&w, "abcd", 4), IRLLREC_OK);
+    before = as.n_alloc;
+    ck_assert_int_eq(irllrec__atomic_commit(&w), IRLLREC_OK);
+    ck_assert_int_eq(as.n_alloc, before);
+    irllrec__atomic_abort(&w);
+    ck_assert_int_eq(as.live_bytes, base);
+    b = slurp(path, &len);
+    ck_assert_uint_eq(len, 4);
+    ck_assert(memcmp(b, "abcd", 4) == 0);
+    free(b);
+
+    for (k = 1;; k++) {
+        as.fail_at = as.n_alloc + k;
+        if (irllrec__atomic_write_file(ctx, "t", path, bufs, lens, 1) == IRLLREC_OK) break;
+        ck_assert_int_eq(as.live_bytes, base);
+        ck_assert_int_eq(count_entries(dir), 1);
+        b = slurp(path, &len);
+        ck_assert_msg(len == 4 && memcmp(b, "abcd", 4) == 0, "fail_at %lld changed the file",
+                      (long long)k);
+        free(b);
+        ck_assert_int_lt(k, 10);
+    }
+    as.fail_at = 0;
+    ck_assert_int_gt(k, 2); /* the temporary and the directory name */
+    ck_assert_int_eq(count_entries(dir), 1);
+    b = slurp(path, &len);
+    ck_assert(len == 3 && memcmp(b, "new", 3) == 0);
+    free(b);
+
+    /* A bare file name syncs ".": run it from inside dir. */
+    {
+        char cwd[4096];
+        ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+        ck_assert_int_eq(chdir(dir), 0);
+        snprintf(bare, sizeof bare, "%s", "g.bin");
+        ck_assert_int_eq(irllrec__atomic_write_file(ctx, "t", bare, bufs, lens, 1), IRLLREC_OK);
+        ck_assert_int_eq(chdir(cwd), 0);
+    }
+    ck_assert_int_eq(count_entries(dir), 2);
+    ck_assert_int_eq(as.live_bytes, base);
+    tu_rmtree(dir);
+    free(dir);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
 Suite *npy_suite(void)
 {
     Suite *s = suite_create("npy");
@@ -612,6 +677,7 @@ Suite *npy_suite(void)
     tcase_add_test(tc, truncation_at_every_length);
     tcase_add_test(tc, header_mutations_never_crash);
     tcase_add_test(tc, atomic_write_replaces_and_cleans_up);
+    tcase_add_test(tc, atomic_commit_allocates_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

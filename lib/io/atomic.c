@@ -35,6 +35,27 @@ static void release(irllrec__atomic *w, int remove_tmp)
         irllrec__free(w->ctx, w->tmp, w->tmp_cap);
         w->tmp = NULL;
     }
+    irllrec__free(w->ctx, w->dir, w->dir_cap);
+    w->dir = NULL;
+}
+
+/* The directory holding path: "." for a bare name, "/" for "/name". */
+static char *dir_of(irllrec_ctx *ctx, const char *path, size_t *cap)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 1 : (size_t)(slash - path);
+    char *dir;
+    if (slash == path) n = 1;
+    dir = (char *)irllrec__alloc(ctx, n + 1);
+    if (dir == NULL) return NULL;
+    if (slash == NULL)
+        memcpy(dir, ".", 2);
+    else {
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    *cap = n + 1;
+    return dir;
 }
 
 irllrec_status irllrec__atomic_open(irllrec_ctx *ctx, const char *func, const char *path,
@@ -51,6 +72,11 @@ irllrec_status irllrec__atomic_open(irllrec_ctx *ctx, const char *func, const ch
     w->tmp_cap = plen + 48;
     w->tmp = (char *)irllrec__alloc(ctx, w->tmp_cap);
     if (w->tmp == NULL) return IRLLREC_E_NOMEM;
+    w->dir = dir_of(ctx, path, &w->dir_cap);
+    if (w->dir == NULL) {
+        release(w, 0);
+        return IRLLREC_E_NOMEM;
+    }
     /* O_EXCL with a random suffix: two writers of the same target (threads or
      * processes) never share a temporary file. 0666 lets the umask decide the
      * final permissions, as for a plain fopen. */
@@ -90,29 +116,12 @@ irllrec_status irllrec__atomic_write(irllrec__atomic *w, const void *buf, size_t
 
 /* fsync the directory holding path so the rename is durable. Filesystems
  * that cannot sync a directory (EINVAL, ENOTSUP) are not an error. */
-static int sync_dir(irllrec__atomic *w)
+static int sync_dir(const char *dir)
 {
-    char *dir;
-    const char *slash = strrchr(w->path, '/');
-    size_t n = slash == NULL ? 1 : (size_t)(slash - w->path);
-    int fd, rc = 0;
-    if (slash == w->path) n = 1; /* "/name": the root directory */
-    dir = (char *)irllrec__alloc(w->ctx, n + 1);
-    if (dir == NULL) return ENOMEM;
-    if (slash == NULL)
-        memcpy(dir, ".", 2);
-    else {
-        memcpy(dir, w->path, n);
-        dir[n] = '\0';
-    }
-    fd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = errno;
-    } else {
-        if (fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP) rc = errno;
-        close(fd);
-    }
-    irllrec__free(w->ctx, dir, n + 1);
+    int rc = 0, fd = open(dir, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    if (fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP) rc = errno;
+    close(fd);
     return rc;
 }
 
@@ -143,8 +152,8 @@ irllrec_status irllrec__atomic_commit(irllrec__atomic *w)
         release(w, 1);
         return io_fail(w, err, "rename of the temporary file failed");
     }
+    err = sync_dir(w->dir);
     release(w, 0);
-    err = sync_dir(w);
     if (err != 0) return io_fail(w, err, "fsync of the directory failed");
     return IRLLREC_OK;
 }

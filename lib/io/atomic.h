@@ -22,6 +22,9 @@ typedef struct irllrec__atomic {
     const char *path;  /* borrowed: must outlive the writer */
     char *tmp;         /* temporary file name (ctx allocation) */
     size_t tmp_cap;
+    char *dir;         /* directory of path, for the final fsync (ctx allocation):
+                        * made in open so that commit never allocates after the rename */
+    size_t dir_cap;
     FILE *f;           /* NULL once closed */
 } irllrec__atomic;
 
@@ -33,9 +36,9 @@ irllrec_status irllrec__atomic_open(irllrec_ctx *ctx, const char *func, const ch
 /* Append n bytes. @return IRLLREC_OK or IRLLREC_E_IO (writer closed, temp removed) */
 irllrec_status irllrec__atomic_write(irllrec__atomic *w, const void *buf, size_t n);
 
-/* Flush, fsync, rename over the target, fsync the directory.
- * @return IRLLREC_OK or IRLLREC_E_IO. If only the final directory fsync
- *         fails, the target already holds the new contents. */
+/* Flush, fsync, rename over the target, fsync the directory. Allocates
+ * nothing. @return IRLLREC_OK or IRLLREC_E_IO. If only the final directory
+ *         fsync fails, the target already holds the new contents. */
 irllrec_status irllrec__atomic_commit(irllrec__atomic *w);
 
 /* Discard the temporary file; safe on a closed or zeroed writer. */
