@@ -120,6 +120,11 @@ void irllrec__sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, f
                     const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                     float *c, int64_t ldc);
 
+/* ---- small helpers ------------------------------------------------------ */
+
+/* 1 if v is in the ascending array row[0..n), by binary search. */
+int irllrec__sorted_contains(const int32_t *row, int64_t n, int32_t v);
+
 /* ---- threads ------------------------------------------------------------ */
 
 /* Run fn(ud, t, n_threads) for t = 0..n_threads-1, t = 0 on the calling

@@ -55,18 +55,6 @@ void irllrec_sampler_free(irllrec_sampler *s)
 
 int64_t irllrec_sampler_epoch_size(const irllrec_sampler *s) { return s ? s->n_pairs : -1; }
 
-static int contains(const int32_t *row, int64_t n, int32_t v)
-{
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (row[mid] < v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && row[lo] == v;
-}
 
 irllrec_status irllrec_sampler_epoch(irllrec_sampler *s, int32_t *users, int32_t *pos,
                                      int32_t *neg, int64_t capacity)
@@ -84,7 +72,7 @@ irllrec_status irllrec_sampler_epoch(irllrec_sampler *s, int32_t *users, int32_t
             int32_t n;
             do {
                 n = (int32_t)irllrec__rng_below(&s->rng, (uint64_t)s->n_items);
-            } while (contains(row, deg, n));
+            } while (irllrec__sorted_contains(row, deg, n));
             users[k] = (int32_t)u;
             pos[k] = row[j];
             neg[k] = n;

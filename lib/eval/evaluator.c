@@ -408,18 +408,6 @@ static void sort_heap(topk *t)
     }
 }
 
-static int row_contains(const int32_t *row, int64_t n, int32_t v)
-{
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (row[mid] < v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && row[lo] == v;
-}
 
 /* ---- one user ------------------------------------------------------- */
 
@@ -449,7 +437,7 @@ static void eval_user(irllrec_evaluator *ev, int32_t t, float *s, int64_t user,
                 ev->cscratch + (size_t)t * (size_t)ev->n_chunks);
     sort_heap(&tk);
     for (int32_t r = 0; r < tk.m; r++) {
-        if (row_contains(tr, n_true, tk.hi[r])) {
+        if (irllrec__sorted_contains(tr, n_true, tk.hi[r])) {
             hits++;
             dcg += ev->disc[r];
         }
