@@ -244,6 +244,22 @@ END_TEST
 START_TEST(golden_tower_graph_free) { tower_case("tower0.bin", 0); }
 END_TEST
 
+/* An alignment handle over b x m rows of width d with the given blocking. */
+static irllrec_align *gold_align(irllrec_ctx *ctx, int64_t d, int64_t b, int64_t m, int32_t br,
+                                 int32_t bc)
+{
+    irllrec_align_spec s;
+    irllrec_align *al = NULL;
+    irllrec_align_spec_init(&s, sizeof s);
+    s.dim = (int32_t)d;
+    s.max_rows = b;
+    s.max_cols = m;
+    s.block_rows = br;
+    s.block_cols = bc;
+    ck_assert_int_eq(irllrec_align_create(ctx, &s, &al), IRLLREC_OK);
+    return al;
+}
+
 START_TEST(golden_infonce)
 {
     gfile g;
@@ -251,42 +267,33 @@ START_TEST(golden_infonce)
     const garr *xa = gget(&g, "x"), *ya = gget(&g, "yall"), *pa = gget(&g, "pos");
     const int64_t b = xa->dims[0], d = xa->dims[1], m = ya->dims[0];
     float *x = gf(&g, "x"), *y = gf(&g, "yall");
-    float *xh = malloc((size_t)(b * d) * 4), *yh = malloc((size_t)(m * d) * 4);
-    float *xi = malloc((size_t)b * 4), *yi = malloc((size_t)m * 4);
-    float *dxh = calloc((size_t)(b * d), 4), *dyh = calloc((size_t)(m * d), 4);
     float *dx = calloc((size_t)(b * d), 4), *dy = calloc((size_t)(m * d), 4);
-    float *work = malloc((size_t)(b * 2) * 4);
-    double rs[16];
     int32_t pos[8];
     for (int64_t i = 0; i < b; i++) pos[i] = (int32_t)pa->v[i];
-    irllrec__hk_l2norm_fwd(x, d, b, d, xh, xi);
-    irllrec__hk_l2norm_fwd(y, d, m, d, yh, yi);
-    /* column block 2 < m so the streaming LSE crosses blocks */
-    double l = irllrec__hk_infonce(xh, b, yh, m, d, pos, gscalar(&g, "tau"), 1.0, work, 2, rs,
-                                   dxh, dyh);
-    cmp_scalar("infonce", l, gscalar(&g, "loss"));
-    irllrec__hk_l2norm_bwd(xh, xi, dxh, b, d, dx, d);
-    irllrec__hk_l2norm_bwd(yh, yi, dyh, m, d, dy, d);
-    cmp_arr(&g, "dx", dx);
-    cmp_arr(&g, "dyall", dy);
-    /* the strip form (2 anchors per strip, ragged last strip) */
-    memset(dxh, 0, (size_t)(b * d) * 4);
-    memset(dyh, 0, (size_t)(m * d) * 4);
-    memset(dx, 0, (size_t)(b * d) * 4);
-    memset(dy, 0, (size_t)(m * d) * 4);
-    float *swork = malloc((size_t)(3 * m) * 4), saux[2 * 3 * 8];
-    double srow[9];
-    ck_assert(d <= 8);
-    l = irllrec__hk_infonce_strip(NULL, 1, xh, b, yh, m, d, pos, gscalar(&g, "tau"), 1.0, swork, 3,
-                                  saux, srow, dxh, dyh);
-    cmp_scalar("infonce strip", l, gscalar(&g, "loss"));
-    irllrec__hk_l2norm_bwd(xh, xi, dxh, b, d, dx, d);
-    irllrec__hk_l2norm_bwd(yh, yi, dyh, m, d, dy, d);
-    cmp_arr(&g, "dx", dx);
-    cmp_arr(&g, "dyall", dy);
-    free(swork);
-    free(x); free(y); free(xh); free(yh); free(xi); free(yi); free(dxh); free(dyh); free(dx);
-    free(dy); free(work);
+    irllrec_ctx *ctx = tu_ctx();
+    /* The engine the hook runs on, blocked two ways: column blocks of 2 < m
+     * (the streaming LSE crosses blocks, sweep 2 recomputes), then 3 rows
+     * per block over every column (ragged last block, one exp per logit). */
+    const int32_t br[2] = {0, 3}, bc[2] = {2, 0};
+    const char *what[2] = {"infonce", "infonce strip"};
+    for (int k = 0; k < 2; k++) {
+        irllrec_align *al = gold_align(ctx, d, b, m, br[k], bc[k]);
+        double l = 0.0;
+        memset(dx, 0, (size_t)(b * d) * 4);
+        memset(dy, 0, (size_t)(m * d) * 4);
+        ck_assert_int_eq(irllrec_align_infonce(al, irllrec_mat_dense(x, b, d),
+                                               irllrec_mat_dense(y, m, d), pos,
+                                               gscalar(&g, "tau"), 1.0,
+                                               irllrec_mat_dense(dx, b, d),
+                                               irllrec_mat_dense(dy, m, d), &l),
+                         IRLLREC_OK);
+        cmp_scalar(what[k], l, gscalar(&g, "loss"));
+        cmp_arr(&g, "dx", dx);
+        cmp_arr(&g, "dyall", dy);
+        irllrec_align_free(al);
+    }
+    irllrec_ctx_free(ctx);
+    free(x); free(y); free(dx); free(dy);
     gfree(&g);
 }
 END_TEST
@@ -298,51 +305,29 @@ START_TEST(golden_tran)
     const garr *xa = gget(&g, "x");
     const int64_t n = xa->dims[0], d = xa->dims[1];
     float *x = gf(&g, "x"), *y = gf(&g, "y"), *e1 = gf(&g, "eps1"), *e2 = gf(&g, "eps2");
-    float *xt = malloc((size_t)(n * d) * 4), *yt = malloc((size_t)(n * d) * 4);
-    for (int64_t i = 0; i < n * d; i++) {
-        xt[i] = x[i] + x[i] * e1[i];
-        yt[i] = y[i] + y[i] * e2[i];
-    }
-    float *xh = malloc((size_t)(n * d) * 4), *yh = malloc((size_t)(n * d) * 4);
-    float *xi = malloc((size_t)n * 4), *yi = malloc((size_t)n * 4);
-    float *dxh = calloc((size_t)(n * d), 4), *dyh = calloc((size_t)(n * d), 4);
     float *dxt = calloc((size_t)(n * d), 4), *dyt = calloc((size_t)(n * d), 4);
-    float *work = malloc(3 * 2 * 4);
-    double rs[32];
-    irllrec__hk_l2norm_fwd(xt, d, n, d, xh, xi);
-    irllrec__hk_l2norm_fwd(yt, d, n, d, yh, yi);
-    /* 3 x 2 blocks over a 7 x 7 matrix: ragged row and column edges */
-    double l = irllrec__hk_tran(xh, yh, n, d, 1.0, work, 3, 2, rs, dxh, dyh);
-    cmp_scalar("tran", l, gscalar(&g, "loss"));
-    irllrec__hk_l2norm_bwd(xh, xi, dxh, n, d, dxt, d);
-    irllrec__hk_l2norm_bwd(yh, yi, dyh, n, d, dyt, d);
-    for (int64_t i = 0; i < n * d; i++) {
-        dxt[i] *= 1.0f + e1[i];
-        dyt[i] *= 1.0f + e2[i];
+    irllrec_ctx *ctx = tu_ctx();
+    /* 3 x 2 blocks over a 7 x 7 matrix (ragged row and column edges), then
+     * 3 rows per block over every column */
+    const int32_t bc[2] = {2, 0};
+    const char *what[2] = {"tran", "tran strip"};
+    for (int k = 0; k < 2; k++) {
+        irllrec_align *al = gold_align(ctx, d, n, n, 3, bc[k]);
+        double l = 0.0;
+        memset(dxt, 0, (size_t)(n * d) * 4);
+        memset(dyt, 0, (size_t)(n * d) * 4);
+        ck_assert_int_eq(irllrec_align_translation_noise(
+                             al, irllrec_mat_dense(x, n, d), irllrec_mat_dense(y, n, d),
+                             irllrec_mat_dense(e1, n, d), irllrec_mat_dense(e2, n, d),
+                             irllrec_mat_dense(dxt, n, d), irllrec_mat_dense(dyt, n, d), &l),
+                         IRLLREC_OK);
+        cmp_scalar(what[k], l, gscalar(&g, "loss"));
+        cmp_arr(&g, "dx", dxt);
+        cmp_arr(&g, "dy", dyt);
+        irllrec_align_free(al);
     }
-    cmp_arr(&g, "dx", dxt);
-    cmp_arr(&g, "dy", dyt);
-    /* the strip form, 3 rows per strip over 7 rows */
-    memset(dxh, 0, (size_t)(n * d) * 4);
-    memset(dyh, 0, (size_t)(n * d) * 4);
-    memset(dxt, 0, (size_t)(n * d) * 4);
-    memset(dyt, 0, (size_t)(n * d) * 4);
-    float *swork = malloc((size_t)(3 * n) * 4), saux[2 * 3 * 8];
-    double srow[9];
-    ck_assert(d <= 8);
-    l = irllrec__hk_tran_strip(NULL, 1, xh, yh, n, d, 1.0, swork, 3, saux, srow, dxh, dyh);
-    cmp_scalar("tran strip", l, gscalar(&g, "loss"));
-    irllrec__hk_l2norm_bwd(xh, xi, dxh, n, d, dxt, d);
-    irllrec__hk_l2norm_bwd(yh, yi, dyh, n, d, dyt, d);
-    for (int64_t i = 0; i < n * d; i++) {
-        dxt[i] *= 1.0f + e1[i];
-        dyt[i] *= 1.0f + e2[i];
-    }
-    cmp_arr(&g, "dx", dxt);
-    cmp_arr(&g, "dy", dyt);
-    free(swork);
-    free(x); free(y); free(e1); free(e2); free(xt); free(yt); free(xh); free(yh); free(xi);
-    free(yi); free(dxh); free(dyh); free(dxt); free(dyt); free(work);
+    irllrec_ctx_free(ctx);
+    free(x); free(y); free(e1); free(e2); free(dxt); free(dyt);
     gfree(&g);
 }
 END_TEST

@@ -14,11 +14,13 @@
 
 #define MAX_BUFS 96  /* > the number of A() calls in alloc_all */
 #define MAX_BLOCKS 16
-#define NCE_CB 256    /* InfoNCE column block (two-pass form): B x 256 floats */
-#define WORK_CAP (4 << 20) /* floats of the streaming work block: 16 MiB */
-#define MIN_STRIP 16  /* fewer rows per strip than this: use the two-pass blocked form */
-#define TRAN_RB 256   /* translation row block */
-#define TRAN_CB 2048  /* translation column block: work = 2 MiB */
+/* The alignment terms run on lib/align's blocked engine. A fixed slice count
+ * keeps their summation order, hence the step's bits, independent of the
+ * thread count; a row block spanning every column (when it fits the cap)
+ * lets the engine exponentiate each logit once. */
+#define ALIGN_SLICES 4
+#define ALIGN_BLOCK_ROWS 32
+#define ALIGN_MAX_BLOCK_FLOATS (8 << 20) /* 32 MiB of logits per thread */
 
 typedef struct hbuf {
     void *p;
@@ -68,13 +70,11 @@ struct irllrec_hook {
     int64_t n_uniq;
     int64_t p_rows, z_rows;  /* text-tower rows of the last run (0 = not run) */
     /* InfoNCE */
-    float *xa, *dxa, *xhat, *xinv, *dxhat, *ya, *dya, *yhat, *yinv, *dyhat, *work;
-    int32_t *iota;
-    double *rowstat, *dacc;
-    int64_t work_floats;
-    float *aux;  /* 2 x strip rows x d: the d-wide factors of the strip kernels */
-    /* translation */
-    float *xt, *yt, *xh, *yh, *tinvx, *tinvy, *dxh, *dyh, *eps1, *eps2, *noise1, *noise2;
+    irllrec_align *align;  /* InfoNCE and translation (lib/align) */
+    float *ya, *dya;
+    double *dacc;
+    /* translation: gathered rows, their gradients, the noise */
+    float *xt, *yt, *dxh, *dyh, *eps1, *eps2, *noise1, *noise2;
     int64_t *sel;
     int noise_override;
     /* host gradients before commit */
@@ -236,6 +236,7 @@ void irllrec_hook_free(irllrec_hook *h)
     irllrec_ctx *ctx = h->ctx;
     for (int i = 0; i < h->n_bufs; i++) irllrec__free(ctx, h->bufs[i].p, h->bufs[i].n);
     irllrec_adam_free(h->adam);
+    irllrec_align_free(h->align);
     irllrec__free(ctx, h->indptr, (size_t)(h->N + 1) * sizeof(int64_t));
     irllrec__free(ctx, h->indices, (size_t)h->nnz * sizeof(int32_t));
     irllrec__free(ctx, h, sizeof *h);
@@ -382,10 +383,6 @@ static irllrec_status alloc_all(irllrec_hook *h)
         /* translation */
         A(h->xt, N * d, float);
         A(h->yt, N * d, float);
-        A(h->xh, N * d, float);
-        A(h->yh, N * d, float);
-        A(h->tinvx, N, float);
-        A(h->tinvy, N, float);
         A(h->dxh, N * d, float);
         A(h->dyh, N * d, float);
         A(h->eps1, N * d, float);
@@ -394,18 +391,8 @@ static irllrec_status alloc_all(irllrec_hook *h)
         A(h->noise2, N * d, float);
         A(h->sel, N, int64_t);
     }
-    const int64_t mmax = U > B ? U : B;
-    A(h->xa, B * d, float);
-    A(h->dxa, B * d, float);
-    A(h->xhat, B * d, float);
-    A(h->xinv, B, float);
-    A(h->dxhat, B * d, float);
     A(h->ya, B * d, float);
     A(h->dya, B * d, float);
-    A(h->yhat, mmax * d, float);
-    A(h->yinv, mmax, float);
-    A(h->dyhat, mmax * d, float);
-    A(h->iota, B, int32_t);
     A(h->item_rows, 2 * B, int64_t);
     A(h->item_slot, h->I, int32_t);
     A(h->uniq, 2 * B, int32_t);
@@ -414,17 +401,6 @@ static irllrec_status alloc_all(irllrec_hook *h)
         A(h->kd_ax, 3 * B * d, float);
         A(h->kd_dax, 3 * B * d, float);
     }
-    const int64_t cb = mmax < NCE_CB ? mmax : NCE_CB;
-    int64_t wn = B * cb > (int64_t)TRAN_RB * TRAN_CB ? B * cb : (int64_t)TRAN_RB * TRAN_CB;
-    /* strips: enough for every row of the widest product, capped at WORK_CAP */
-    int64_t full = B * mmax;
-    if (h->has_int && N * N > full) full = N * N;
-    const int64_t strip = full < WORK_CAP ? full : WORK_CAP;
-    if (strip > wn) wn = strip;
-    h->work_floats = wn;
-    A(h->aux, 2 * (N > B ? N : B) * d, float);
-    A(h->work, wn, float);
-    A(h->rowstat, 3 * (N > B ? N : B), double);
     {
         int64_t na = d;
         if (h->has_prf && (h->Dp + d) / 2 > na) na = (h->Dp + d) / 2;
@@ -436,6 +412,25 @@ static irllrec_status alloc_all(irllrec_hook *h)
 #undef A
     return ok ? IRLLREC_OK : irllrec__fail(h->ctx, IRLLREC_E_NOMEM, "irllrec_hook_create",
                                            "out of memory for the hook's workspaces");
+}
+
+/* One alignment handle serves every InfoNCE term (B anchors against U users
+ * or B batch items) and the translation term (n <= N rows both sides). */
+static irllrec_status align_create(irllrec_hook *h)
+{
+    irllrec_align_spec as;
+    const int64_t rows = h->has_int && h->N > h->B ? h->N : h->B;
+    int64_t cols = h->U > h->B ? h->U : h->B;
+    if (h->has_int && h->N > cols) cols = h->N;
+    irllrec_align_spec_init(&as, (uint32_t)sizeof as);
+    as.dim = (int32_t)h->d;
+    as.max_rows = rows;
+    as.max_cols = cols;
+    as.block_rows = ALIGN_BLOCK_ROWS;
+    if ((int64_t)ALIGN_BLOCK_ROWS * cols <= ALIGN_MAX_BLOCK_FLOATS) as.block_cols = (int32_t)cols;
+    as.n_slices = ALIGN_SLICES;
+    as.seed = h->spec.seed;
+    return irllrec_align_create(h->ctx, &as, &h->align);
 }
 
 static void layout_params(irllrec_hook *h)
@@ -503,12 +498,12 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
         irllrec_adam_spec_init(&as, (uint32_t)sizeof as);
         as.lr = h->lr;
         st = irllrec_adam_create(ctx, &as, &h->n_theta, 1, &h->adam);
+        if (st == IRLLREC_OK) st = align_create(h);
         if (st != IRLLREC_OK) {
             irllrec_hook_free(h);
             return st;
         }
     }
-    for (int64_t b = 0; b < h->B; b++) h->iota[b] = (int32_t)b;
     for (int64_t i = 0; i < h->I; i++) h->item_slot[i] = -1;
 
     /* Independent streams so that, e.g., adding profiles does not change the
@@ -704,27 +699,21 @@ static const float *final_row(const stepargs *a, int64_t U, int64_t node)
     return node < U ? a->uf.data + node * a->uf.ld : a->itf.data + (node - U) * a->itf.ld;
 }
 
-/* One InfoNCE term between anchors x (nb x d) and candidates Y (m x d, ld d).
- * Returns the unscaled sum; dx (nb x d) and dY (ld d) receive += scale * grad. */
-static double nce(irllrec_hook *h, const float *x, float *dx, int64_t nb, const float *y,
-                  float *dy, int64_t m, const int32_t *pos, double tau, double scale)
+/* One InfoNCE term between anchors x (nb x d) and candidates Y (m x d, ld d)
+ * on the alignment handle. *l receives the unscaled sum; dx (nb x d) and dY
+ * (ld d) receive += scale * grad. scale > 0 (the term is on). pos NULL:
+ * pos[b] = b. */
+static irllrec_status nce(irllrec_hook *h, const float *x, float *dx, int64_t nb, const float *y,
+                          float *dy, int64_t m, const int32_t *pos, double tau, double scale,
+                          double *l)
 {
     const int64_t d = h->d;
-    const int64_t cb = m < NCE_CB ? m : NCE_CB;
-    irllrec__hk_l2norm_fwd(x, d, nb, d, h->xhat, h->xinv);
-    irllrec__hk_l2norm_fwd(y, d, m, d, h->yhat, h->yinv);
-    memset(h->dxhat, 0, (size_t)(nb * d) * sizeof(float));
-    memset(h->dyhat, 0, (size_t)(m * d) * sizeof(float));
-    const int64_t rs = h->work_floats / m < nb ? h->work_floats / m : nb;
-    double l = rs >= MIN_STRIP || rs == nb
-                   ? irllrec__hk_infonce_strip(h->ctx, h->nt, h->xhat, nb, h->yhat, m, d, pos,
-                                               tau, scale, h->work, rs, h->aux, h->rowstat,
-                                               h->dxhat, h->dyhat)
-                   : irllrec__hk_infonce(h->xhat, nb, h->yhat, m, d, pos, tau, scale, h->work,
-                                         cb, h->rowstat, h->dxhat, h->dyhat);
-    irllrec__hk_l2norm_bwd(h->xhat, h->xinv, h->dxhat, nb, d, dx, d);
-    irllrec__hk_l2norm_bwd(h->yhat, h->yinv, h->dyhat, m, d, dy, d);
-    return l;
+    double v = 0.0;
+    IRL_TRY(irllrec_align_infonce(h->align, irllrec_mat_dense((float *)(uintptr_t)x, nb, d),
+                                  irllrec_mat_dense((float *)(uintptr_t)y, m, d), pos, tau, scale,
+                                  irllrec_mat_dense(dx, nb, d), irllrec_mat_dense(dy, m, d), &v));
+    *l += v / scale;
+    return IRLLREC_OK;
 }
 
 /* The three terms of L_kd / L_pair: all users for the user term, the batch's
@@ -732,26 +721,28 @@ static double nce(irllrec_hook *h, const float *x, float *dx, int64_t nb, const 
  * (3B x d; user slots, then pos, then neg) with gradients into dax; the text
  * side is out/dout with users at rows 0..U-1 and the batch items at
  * item_row[b] (pos) and item_row[B + b] (neg). */
-static double nce_three(irllrec_hook *h, const stepargs *a, const float *ax, float *dax,
-                        const float *out, float *dout, const int64_t *item_row, double tau,
-                        double w)
+static irllrec_status nce_three(irllrec_hook *h, const stepargs *a, const float *ax,
+                                float *dax, const float *out, float *dout,
+                                const int64_t *item_row, double tau, double w, double *loss)
 {
     const int64_t B = a->B, d = h->d;
     const double scale = w / (double)B;
-    double l = nce(h, ax, dax, B, out, dout, h->U, a->users, tau, scale);
+    double l = 0.0;
+    IRL_TRY(nce(h, ax, dax, B, out, dout, h->U, a->users, tau, scale, &l));
     for (int side = 0; side < 2; side++) {
         for (int64_t b = 0; b < B; b++)
             memcpy(h->ya + b * d, out + item_row[side * B + b] * d, (size_t)d * sizeof(float));
         memset(h->dya, 0, (size_t)(B * d) * sizeof(float));
-        l += nce(h, ax + (1 + side) * B * d, dax + (1 + side) * B * d, B, h->ya, h->dya, B,
-                 h->iota, tau, scale);
+        IRL_TRY(nce(h, ax + (1 + side) * B * d, dax + (1 + side) * B * d, B, h->ya, h->dya, B,
+                    NULL, tau, scale, &l));
         for (int64_t b = 0; b < B; b++) {
             float *dst = dout + item_row[side * B + b] * d;
             const float *src = h->dya + b * d;
             for (int64_t c = 0; c < d; c++) dst[c] += src[c];
         }
     }
-    return l / (double)B;
+    *loss = l / (double)B;
+    return IRLLREC_OK;
 }
 
 /* Distinct items of the batch in first-seen order, and the text-tower row
@@ -885,7 +876,8 @@ static void tower_bwd(irllrec_hook *h, const stepargs *a)
 
 /* Translation alignment between z (all N rows, the intent tower's output)
  * and E_final, on all nodes (exact) or a sample (sampled mode). */
-static double tran_term(irllrec_hook *h, const stepargs *a, double scale)
+static irllrec_status tran_term(irllrec_hook *h, const stepargs *a, double scale,
+                                double *loss)
 {
     const int64_t N = h->N, d = h->d, U = h->U;
     int64_t n = N;
@@ -906,39 +898,27 @@ static double tran_term(irllrec_hook *h, const stepargs *a, double scale)
         for (int64_t i = 0; i < n * d; i++) h->eps1[i] = (float)irllrec__rng_normal(&h->rng);
         for (int64_t i = 0; i < n * d; i++) h->eps2[i] = (float)irllrec__rng_normal(&h->rng);
     }
-    /* X~ = X + X eps1, Y~ = Y + Y eps2 */
+    /* the selected rows of X (intent tower) and Y (E_final); the alignment
+     * handle applies the noise and returns dL/dX, dL/dY for weight 1 */
     for (int64_t i = 0; i < n; i++) {
-        const float *zx = h->z_out + h->sel[i] * d, *ey = final_row(a, U, h->sel[i]);
-        const float *e1 = h->eps1 + i * d, *e2 = h->eps2 + i * d;
-        for (int64_t c = 0; c < d; c++) {
-            h->xt[i * d + c] = zx[c] + zx[c] * e1[c];
-            h->yt[i * d + c] = ey[c] + ey[c] * e2[c];
-        }
+        memcpy(h->xt + i * d, h->z_out + h->sel[i] * d, (size_t)d * sizeof(float));
+        memcpy(h->yt + i * d, final_row(a, U, h->sel[i]), (size_t)d * sizeof(float));
     }
-    irllrec__hk_l2norm_fwd(h->xt, d, n, d, h->xh, h->tinvx);
-    irllrec__hk_l2norm_fwd(h->yt, d, n, d, h->yh, h->tinvy);
     memset(h->dxh, 0, (size_t)(n * d) * sizeof(float));
     memset(h->dyh, 0, (size_t)(n * d) * sizeof(float));
-    const int64_t rs = h->work_floats / n < n ? h->work_floats / n : n;
-    const double l = rs >= MIN_STRIP || rs == n
-                         ? irllrec__hk_tran_strip(h->ctx, h->nt, h->xh, h->yh, n, d, scale, h->work,
-                                                  rs, h->aux, h->rowstat, h->dxh, h->dyh)
-                         : irllrec__hk_tran(h->xh, h->yh, n, d, scale, h->work, TRAN_RB, TRAN_CB,
-                                            h->rowstat, h->dxh, h->dyh);
-    /* xt / yt become d(X~) / d(Y~) */
-    memset(h->xt, 0, (size_t)(n * d) * sizeof(float));
-    memset(h->yt, 0, (size_t)(n * d) * sizeof(float));
-    irllrec__hk_l2norm_bwd(h->xh, h->tinvx, h->dxh, n, d, h->xt, d);
-    irllrec__hk_l2norm_bwd(h->yh, h->tinvy, h->dyh, n, d, h->yt, d);
+    IRL_TRY(irllrec_align_translation_noise(
+        h->align, irllrec_mat_dense(h->xt, n, d), irllrec_mat_dense(h->yt, n, d),
+        irllrec_mat_dense(h->eps1, n, d), irllrec_mat_dense(h->eps2, n, d),
+        irllrec_mat_dense(h->dxh, n, d), irllrec_mat_dense(h->dyh, n, d), loss));
+    const float sc = (float)scale;
     for (int64_t i = 0; i < n; i++) {
         float *dz = h->z_dout + h->sel[i] * d, *dy = h->g_final + h->sel[i] * d;
-        const float *e1 = h->eps1 + i * d, *e2 = h->eps2 + i * d;
         for (int64_t c = 0; c < d; c++) {
-            dz[c] += h->xt[i * d + c] * (1.0f + e1[c]);
-            dy[c] += h->yt[i * d + c] * (1.0f + e2[c]);
+            dz[c] += sc * h->dxh[i * d + c];
+            dy[c] += sc * h->dyh[i * d + c];
         }
     }
-    return l;
+    return IRLLREC_OK;
 }
 
 static double sumsq(const float *x, int64_t n)
@@ -1045,6 +1025,22 @@ static irllrec_status validate(irllrec_hook *h, const stepargs *a, irllrec_mat u
     return IRLLREC_OK;
 }
 
+/* An alignment term refused its inputs or produced a non-finite value:
+ * nothing was committed yet, so restoring the RNG undoes the step. */
+static irllrec_status step_failed(irllrec_hook *h, const irllrec__rng *saved, irllrec_status st)
+{
+    h->rng = *saved;
+    return irllrec__fail(h->ctx, st, "irllrec_hook_step",
+                         "non-finite loss, gradient or text-tower output in an alignment term; "
+                         "nothing was changed");
+}
+
+#define STEP_TRY(expr)                                                       \
+    do {                                                                     \
+        irllrec_status step_st_ = (expr);                                    \
+        if (step_st_ != IRLLREC_OK) return step_failed(h, &rng_saved, step_st_); \
+    } while (0)
+
 static void add_into(irllrec_mat dst, const float *src)
 {
     for (int64_t r = 0; r < dst.rows; r++) {
@@ -1119,8 +1115,8 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
         }
         memset(h->kd_dax, 0, (size_t)(3 * B * d) * sizeof(float));
         batch_item_rows(h, &a, 0, h->item_rows);
-        lv.kd = nce_three(h, &a, h->kd_ax, h->kd_dax, h->p_out, h->p_dout, h->item_rows,
-                          h->tau_kd, h->w_kd);
+        STEP_TRY(nce_three(h, &a, h->kd_ax, h->kd_dax, h->p_out, h->p_dout, h->item_rows,
+                           h->tau_kd, h->w_kd, &lv.kd));
         for (int64_t b = 0; b < B; b++) {
             const int64_t nodes[3] = {users[b], U + pos[b], U + neg[b]};
             for (int s = 0; s < 3; s++) {
@@ -1153,14 +1149,14 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
             memset(h->dr, 0, (size_t)(3 * B * d) * sizeof(float));
             lap(&tm.tower, &t0);
             batch_item_rows(h, &a, full_z, h->item_rows);
-            lv.pair = nce_three(h, &a, h->r, h->dr, h->z_out, h->z_dout, h->item_rows,
-                                h->tau_pair, h->w_pair);
+            STEP_TRY(nce_three(h, &a, h->r, h->dr, h->z_out, h->z_dout, h->item_rows,
+                               h->tau_pair, h->w_pair, &lv.pair));
             lap(&tm.pair, &t0);
             tower_bwd(h, &a);
             lap(&tm.tower, &t0);
         }
         if (tran_on) {
-            lv.tran = tran_term(h, &a, c_tran);
+            STEP_TRY(tran_term(h, &a, c_tran, &lv.tran));
             lap(&tm.tran, &t0);
         }
         if (itm_on) {

@@ -30,10 +30,6 @@ void irllrec__hk_mlp_bwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, 
                          const float *pre, const float *dout, float *scratch, double *dacc,
                          float *dx);
 
-/* exp in place (float, vectorisable, ~2 ulp on [-87, 88]; below -87 a value
- * under 2^-125 instead of 0; |x| < 2^22). */
-void irllrec__hk_exp_inplace(float *x, int64_t n);
-
 /* Row normalisation xhat = x / sqrt(1e-8 + |x|^2); inv[r] = 1/sqrt(...). */
 void irllrec__hk_l2norm_fwd(const float *x, int64_t ldx, int64_t n, int64_t d, float *xhat,
                             float *inv);
@@ -64,37 +60,6 @@ void irllrec__hk_mask_bwd(const int64_t *indptr, const int32_t *indices, const i
                           int64_t n_anchor, const float *zhat, const float *e, int64_t lde,
                           int64_t d, float scale, const float *dr, float *de, int64_t ldde,
                           float *dzhat);
-
-/* InfoNCE on normalised rows: returns sum_b [ LSE_j(S_bj) - S_b,pos_b ],
- * S = xhat yhat^T / tau, streaming over column blocks of width cb (work is
- * nb x cb). dxhat, dyhat += grad * scale. */
-double irllrec__hk_infonce(const float *xhat, int64_t nb, const float *yhat, int64_t m,
-                           int64_t d, const int32_t *pos, double tau, double scale,
-                           float *work, int64_t cb, double *rowstat, float *dxhat, float *dyhat);
-
-/* The same InfoNCE computed strip by strip: rs anchors against all m
- * candidates at a time, one product and one exp per logit instead of two.
- * work: rs x m floats; aux: 2 rs d floats; rowf: 3 rs doubles. The per-row
- * exp work runs on nt threads of ctx (static row shares; the result does
- * not depend on nt). */
-double irllrec__hk_infonce_strip(irllrec_ctx *ctx, int32_t nt, const float *xhat, int64_t nb,
-                                 const float *yhat, int64_t m, int64_t d, const int32_t *pos,
-                                 double tau, double scale, float *work, int64_t rs, float *aux,
-                                 double *rowf, float *dxhat, float *dyhat);
-
-/* The same translation loss strip by strip. work: rs x n floats; aux:
- * 2 rs d floats; rowf: 3 rs doubles; threads as above. */
-double irllrec__hk_tran_strip(irllrec_ctx *ctx, int32_t nt, const float *xhat, const float *yhat,
-                              int64_t n, int64_t d, double scale, float *work, int64_t rs,
-                              float *aux, double *rowf, float *dxhat, float *dyhat);
-
-/* Translation alignment on normalised rows xhat, yhat (n x d each):
- * returns -(1/n) sum_n log( exp(c_nn) / (sum_m exp(c_nm) + 1e-8) + 1e-8 ),
- * c = xhat yhat^T, blocked rb x cb (work holds rb x cb), rowstat n doubles.
- * dxhat, dyhat += grad * scale. */
-double irllrec__hk_tran(const float *xhat, const float *yhat, int64_t n, int64_t d, double scale,
-                        float *work, int64_t rb, int64_t cb, double *rowstat, float *dxhat,
-                        float *dyhat);
 
 /* ITM: returns -(1/n) sum_n sum_c softmax(xm_n)_c log_softmax(x_n)_c;
  * dx += scale/n (softmax(x) - softmax(xm)). */
