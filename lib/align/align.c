@@ -9,13 +9,13 @@
 #include <math.h>
 #include <string.h>
 #include "engine.h"
+#include "../ops/ops.h"
 
 /* Stream id of this component in the seeding scheme (spec.seed ^ component). */
 #define ALIGN_RNG_STREAM 0xA119u
 #define ALIGN_BLOCK_ROWS 32
 #define ALIGN_BLOCK_FLOATS ((int64_t)1 << 20) /* 4 MiB of logits per thread */
 #define ALIGN_MAX_SLICES 256
-#define NORM_EPS 1e-8
 
 struct irllrec_align {
     irllrec_ctx *ctx;
@@ -39,8 +39,7 @@ struct irllrec_align {
     int32_t *ids;       /* max_rows: sampled node ids / permutation scratch */
 };
 
-/* ---- normalisation n(v) = v / sqrt(1e-8 + |v|^2) -------------------------
- * Static copy until lib/ops/l2norm.c lands (to be deduplicated). */
+/* ---- normalisation n(v) = v / sqrt(1e-8 + |v|^2) (lib/ops) -------------- */
 
 /* out row i = n(src row i (+ src * eps)); r[i] = sqrt(1e-8 + |v|^2). */
 static void l2norm_fwd_rows(int64_t n, int32_t d, const float *src, int64_t ld, const int32_t *ids,
@@ -49,7 +48,6 @@ static void l2norm_fwd_rows(int64_t n, int32_t d, const float *src, int64_t ld, 
     for (int64_t i = 0; i < n; i++) {
         const float *restrict s = src + (ids ? (int64_t)ids[i] : i) * ld;
         float *restrict o = out + i * d;
-        double ss = 0.0, ri;
         if (eps) {
             const float *restrict e = eps + i * d;
             /* X + X*eps, in the reference's order of operations. */
@@ -57,25 +55,8 @@ static void l2norm_fwd_rows(int64_t n, int32_t d, const float *src, int64_t ld, 
         } else {
             for (int32_t k = 0; k < d; k++) o[k] = s[k];
         }
-        for (int32_t k = 0; k < d; k++) ss += (double)o[k] * (double)o[k];
-        ri = sqrt(NORM_EPS + ss);
-        r[i] = ri;
-        for (int32_t k = 0; k < d; k++) o[k] = (float)((double)o[k] / ri);
     }
-}
-
-/* In place: g <- dL/dv from g = dL/dn:  dv = (g - n <n, g>) / r. */
-static void l2norm_bwd_rows(int64_t n, int32_t d, const float *xn, const double *r,
-                            float *restrict g)
-{
-    for (int64_t i = 0; i < n; i++) {
-        const float *restrict xi = xn + i * d;
-        float *restrict gi = g + i * d;
-        double dot = 0.0;
-        for (int32_t k = 0; k < d; k++) dot += (double)xi[k] * (double)gi[k];
-        for (int32_t k = 0; k < d; k++)
-            gi[k] = (float)(((double)gi[k] - (double)xi[k] * dot) / r[i]);
-    }
+    irllrec__l2norm_fwd(n, d, out, d, out, d, r);
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -369,8 +350,8 @@ static irllrec_status run_and_emit(irllrec_align *h, const char *func, const cal
 
     for (int64_t i = 0; i < c->nr; i++) total += h->row_loss[i];
     if (jb.need_grad) {
-        l2norm_bwd_rows(c->nr, d, h->xn, h->rx, h->dxn);
-        l2norm_bwd_rows(c->nc, d, h->yn, h->ry, h->dyn);
+        irllrec__l2norm_bwd_inplace(c->nr, d, h->xn, d, h->rx, h->dxn, d);
+        irllrec__l2norm_bwd_inplace(c->nc, d, h->yn, d, h->ry, h->dyn, d);
     }
     if (!isfinite(total) ||
         (jb.need_grad && (!all_finite(h->dxn, c->nr * d) || !all_finite(h->dyn, c->nc * d))))
