@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "hook/hook.h"
 #include "hook/kernels.h"
+#include "tower/tower.h"
 #include "helpers/testutil.h"
 
 #define GOLD_TOL 1e-4
@@ -135,6 +136,34 @@ static void cmp_scalar(const char *what, double c, double ref)
                   ref);
 }
 
+static irllrec_mat gmat(const gfile *g, const char *name, float **keep)
+{
+    const garr *a = gget(g, name);
+    *keep = gf(g, name);
+    return irllrec_mat_dense(*keep, a->dims[0], a->ndim == 2 ? a->dims[1] : a->dims[0] * 0 + 1);
+}
+
+/* A 1-D fixture array as a 1 x n matrix (biases). */
+static irllrec_mat grow(const gfile *g, const char *name, float **keep)
+{
+    const garr *a = gget(g, name);
+    *keep = gf(g, name);
+    return irllrec_mat_dense(*keep, 1, a->n);
+}
+
+static void mlp_load(irllrec_mlp *m, const gfile *g, const char *const names[4])
+{
+    float *t;
+    for (int id = 0; id < 4; id++) {
+        irllrec_mat src = (id % 2 == 0) ? gmat(g, names[id], &t) : grow(g, names[id], &t);
+        ck_assert_int_eq(irllrec_mlp_set_param(m, id, src), IRLLREC_OK);
+        free(t);
+    }
+}
+
+/* The MLP's row-range entry points (what the hook runs: a forward assembled
+ * from two row ranges with different inputs, each range back through its
+ * own backward). */
 START_TEST(golden_mlp)
 {
     gfile g;
@@ -142,27 +171,41 @@ START_TEST(golden_mlp)
     const garr *x = gget(&g, "x"), *w1 = gget(&g, "w1");
     const int64_t n = x->dims[0], din = x->dims[1], dh = w1->dims[0];
     const int64_t d = gget(&g, "w2")->dims[0];
-    irllrec__hk_mlp m = {din, dh, d, gf(&g, "w1"), gf(&g, "b1"), gf(&g, "w2"), gf(&g, "b2"),
-                         calloc((size_t)(dh * din), 4), calloc((size_t)dh, 4),
-                         calloc((size_t)(d * dh), 4), calloc((size_t)d, 4)};
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_mlp_spec s;
+    irllrec_mlp_spec_init(&s, sizeof s);
+    s.in_dim = (int32_t)din;
+    s.hidden_dim = (int32_t)dh;
+    s.out_dim = (int32_t)d;
+    s.max_rows = n;
+    irllrec_mlp *m = NULL;
+    ck_assert_int_eq(irllrec_mlp_create(ctx, &s, &m), IRLLREC_OK);
+    const char *const names[4] = {"w1", "b1", "w2", "b2"};
+    mlp_load(m, &g, names);
     float *xf = gf(&g, "x"), *wts = gf(&g, "wts");
-    float *pre = malloc((size_t)(n * dh) * 4), *act = malloc((size_t)(n * dh) * 4);
     float *out = malloc((size_t)(n * d) * 4), *dx = calloc((size_t)(n * din), 4);
-    irllrec__hk_mlp_fwd(&m, xf, din, n, pre, act, out);
+    const int64_t n0 = n / 2;
+    irllrec__mlp_fwd_rows(m, xf, din, n0, 0, out, d);
+    irllrec__mlp_fwd_rows(m, xf + n0 * din, din, n - n0, n0, out + n0 * d, d);
     cmp_arr(&g, "out", out);
     double loss = 0.0;
     for (int64_t i = 0; i < n * d; i++) loss += (double)wts[i] * (double)out[i];
     cmp_scalar("mlp loss", loss, gscalar(&g, "loss"));
-    double dacc[64];
-    irllrec__hk_mlp_bwd(&m, xf, din, n, pre, wts, act, dacc, dx);
+    irllrec__mlp_bwd_rows(m, xf, din, n0, 0, wts, d, dx, din);
+    irllrec__mlp_bwd_rows(m, xf + n0 * din, din, n - n0, n0, wts + n0 * d, d, dx + n0 * din, din);
     cmp_arr(&g, "dx", dx);
-    cmp_arr(&g, "dw1", m.gw1);
-    cmp_arr(&g, "db1", m.gb1);
-    cmp_arr(&g, "dw2", m.gw2);
-    cmp_arr(&g, "db2", m.gb2);
-    free(m.w1); free(m.b1); free(m.w2); free(m.b2);
-    free(m.gw1); free(m.gb1); free(m.gw2); free(m.gb2);
-    free(xf); free(wts); free(pre); free(act); free(out); free(dx);
+    const char *gn[4] = {"dw1", "db1", "dw2", "db2"};
+    for (int id = 0; id < 4; id++) {
+        int64_t r, c;
+        ck_assert_int_eq(irllrec_mlp_param_shape(m, id, &r, &c), IRLLREC_OK);
+        float *gr = malloc((size_t)(r * c) * 4);
+        ck_assert_int_eq(irllrec_mlp_get_grad(m, id, irllrec_mat_dense(gr, r, c)), IRLLREC_OK);
+        cmp_arr(&g, gn[id], gr);
+        free(gr);
+    }
+    irllrec_mlp_free(m);
+    irllrec_ctx_free(ctx);
+    free(xf); free(wts); free(out); free(dx);
     gfree(&g);
 }
 END_TEST
@@ -339,10 +382,13 @@ START_TEST(golden_itm)
     const garr *xa = gget(&g, "x");
     const int64_t n = xa->dims[0], d = xa->dims[1];
     float *x = gf(&g, "x"), *xm = gf(&g, "xm"), *dx = calloc((size_t)(n * d), 4);
-    double l = irllrec__hk_itm_ce(x, xm, n, d, 1.0, dx);
+    float *p = malloc((size_t)(n * d) * 4);
+    /* the ITM module's CE on raw rows: xm (the teacher's logits) becomes its softmax */
+    double l = irllrec__itm_ce_fwd(n, d, x, d, xm, p);
+    irllrec__itm_ce_bwd(n, d, p, xm, 1.0, dx, d);
     cmp_scalar("itm ce", l, gscalar(&g, "loss"));
     cmp_arr(&g, "dx", dx);
-    free(x); free(xm); free(dx);
+    free(x); free(xm); free(dx); free(p);
     gfree(&g);
 }
 END_TEST
@@ -534,31 +580,6 @@ START_TEST(golden_hook_released)
 END_TEST
 
 /* ---- the merged public modules against the same fixtures ------------------- */
-
-static irllrec_mat gmat(const gfile *g, const char *name, float **keep)
-{
-    const garr *a = gget(g, name);
-    *keep = gf(g, name);
-    return irllrec_mat_dense(*keep, a->dims[0], a->ndim == 2 ? a->dims[1] : a->dims[0] * 0 + 1);
-}
-
-/* A 1-D fixture array as a 1 x n matrix (biases). */
-static irllrec_mat grow(const gfile *g, const char *name, float **keep)
-{
-    const garr *a = gget(g, name);
-    *keep = gf(g, name);
-    return irllrec_mat_dense(*keep, 1, a->n);
-}
-
-static void mlp_load(irllrec_mlp *m, const gfile *g, const char *const names[4])
-{
-    float *t;
-    for (int id = 0; id < 4; id++) {
-        irllrec_mat src = (id % 2 == 0) ? gmat(g, names[id], &t) : grow(g, names[id], &t);
-        ck_assert_int_eq(irllrec_mlp_set_param(m, id, src), IRLLREC_OK);
-        free(t);
-    }
-}
 
 START_TEST(golden_module_mlp)
 {

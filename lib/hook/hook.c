@@ -11,6 +11,7 @@
 #include <time.h>
 #include "hook.h"
 #include "kernels.h"
+#include "../tower/tower.h"
 
 #define MAX_BUFS 96  /* > the number of A() calls in alloc_all */
 #define MAX_BLOCKS 16
@@ -36,16 +37,18 @@ struct irllrec_hook {
     /* runtime parameters */
     double w_kd, tau_kd, w_pair, tau_pair, w_tran, w_itm, alpha, momentum, lr, reg;
     int64_t tran_mode, tran_samples, tran_in_itm, reg_teacher, need_graph;
-    /* parameters: student in theta/grad (Adam over all of it), teacher apart */
+    /* parameters: the text towers and the ITM pair are lib/tower handles;
+     * the prototypes live in theta/grad. Adam steps every trainable block. */
+    irllrec_mlp *prf, *intm;  /* student text towers (profile, intent) */
+    irllrec_itm *itm;         /* momentum teacher of intm */
     float *theta, *grad;
     int64_t n_theta;
     irllrec_adam *adam;
-    float *teacher, *teacher_next;
+    float *teacher_prev;      /* the teacher before this step's EMA (restored on failure) */
     int64_t n_teacher;
-    irllrec__hk_mlp prf, intm, tmlp;
     float *cu, *ci, *gcu, *gci;
     irllrec__param blocks[MAX_BLOCKS];
-    int n_blocks;
+    int n_blocks, n_train;    /* blocks [0, n_train) have gradients */
     /* frozen text: users then items */
     float *txt_p, *txt_t;
     int text_set[4];
@@ -55,8 +58,8 @@ struct irllrec_hook {
     int64_t nnz;
     int graph_set;
     /* text-tower workspaces: rows = users, then items (all, or the batch) */
-    float *p_pre, *p_act, *p_out, *p_dout, *p_gather;
-    float *z_pre, *z_act, *z_out, *z_dout, *z_gather, *zm;
+    float *p_out, *p_dout, *p_gather;
+    float *z_out, *z_dout, *z_gather;
     /* interaction tower */
     float *tw_a, *tw_zhat, *tw_inv, *tw_z, *tw_dz, *tw_dzhat, *tw_sk;
     int64_t *anchors;
@@ -72,7 +75,6 @@ struct irllrec_hook {
     /* InfoNCE */
     irllrec_align *align;  /* InfoNCE and translation (lib/align) */
     float *ya, *dya;
-    double *dacc;
     /* translation: gathered rows, their gradients, the noise */
     float *xt, *yt, *dxh, *dyh, *eps1, *eps2, *noise1, *noise2;
     int64_t *sel;
@@ -236,6 +238,9 @@ void irllrec_hook_free(irllrec_hook *h)
     irllrec_ctx *ctx = h->ctx;
     for (int i = 0; i < h->n_bufs; i++) irllrec__free(ctx, h->bufs[i].p, h->bufs[i].n);
     irllrec_adam_free(h->adam);
+    irllrec_itm_free(h->itm);
+    irllrec_mlp_free(h->intm);
+    irllrec_mlp_free(h->prf);
     irllrec_align_free(h->align);
     irllrec__free(ctx, h->indptr, (size_t)(h->N + 1) * sizeof(int64_t));
     irllrec__free(ctx, h->indices, (size_t)h->nnz * sizeof(int32_t));
@@ -254,50 +259,11 @@ static void add_block(irllrec_hook *h, const char *name, float *data, float *gra
     b->cols = cols;
 }
 
-/* Lay out one MLP (w1 dh x din, b1, w2 d x dh, b2) at base[*off]. */
-static void mlp_layout(irllrec__hk_mlp *m, int64_t din, int64_t d, float *base, float *gbase,
-                       int64_t *off)
-{
-    m->din = din;
-    m->dh = (din + d) / 2;
-    m->dout = d;
-    float **slots[4] = {&m->w1, &m->b1, &m->w2, &m->b2};
-    float **gslots[4] = {&m->gw1, &m->gb1, &m->gw2, &m->gb2};
-    const int64_t sizes[4] = {m->dh * din, m->dh, d * m->dh, d};
-    for (int i = 0; i < 4; i++) {  /* base NULL: sizes only */
-        *slots[i] = base != NULL ? base + *off : NULL;
-        *gslots[i] = gbase != NULL ? gbase + *off : NULL;
-        *off += sizes[i];
-    }
-}
-
-static void mlp_blocks(irllrec_hook *h, const char *pfx, const irllrec__hk_mlp *m)
-{
-    char name[48];
-    static const char suffix[4][3] = {"w1", "b1", "w2", "b2"};
-    float *data[4] = {m->w1, m->b1, m->w2, m->b2};
-    float *grad[4] = {m->gw1, m->gb1, m->gw2, m->gb2};
-    const int64_t rows[4] = {m->dh, 1, m->dout, 1};
-    const int64_t cols[4] = {m->din, m->dh, m->dh, m->dout};
-    for (int i = 0; i < 4; i++) {
-        snprintf(name, sizeof name, "%s.%s", pfx, suffix[i]);
-        add_block(h, name, data[i], grad[i], rows[i], cols[i]);
-    }
-}
-
 static void xavier(irllrec__rng *rng, float *w, int64_t rows, int64_t cols)
 {
     const double bound = sqrt(6.0 / (double)(rows + cols));
     for (int64_t i = 0; i < rows * cols; i++)
         w[i] = (float)((2.0 * irllrec__rng_uniform(rng) - 1.0) * bound);
-}
-
-static void mlp_init(irllrec__rng *rng, const irllrec__hk_mlp *m)
-{
-    xavier(rng, m->w1, m->dh, m->din);
-    xavier(rng, m->w2, m->dout, m->dh);
-    memset(m->b1, 0, (size_t)m->dh * sizeof(float));
-    memset(m->b2, 0, (size_t)m->dout * sizeof(float));
 }
 
 static irllrec_status check_spec(irllrec_ctx *ctx, const irllrec_hook_spec *s)
@@ -333,43 +299,23 @@ static irllrec_status alloc_all(irllrec_hook *h)
     const int64_t U = h->U, N = h->N, d = h->d, K = h->K, B = h->B;
     int ok = 1;
 #define A(ptr, cnt, type) ok = ok && ((ptr) = (type *)halloc(h, (cnt), sizeof(type))) != NULL
-    /* parameter sizes */
-    int64_t n = 0;
-    irllrec__hk_mlp tmp;
-    if (h->has_prf) mlp_layout(&tmp, h->Dp, d, NULL, NULL, &n);
-    if (h->has_int) {
-        mlp_layout(&tmp, h->Dt, d, NULL, NULL, &n);
-        n += 2 * d * K;
-    }
-    h->n_theta = n > 0 ? n : 1;
+    /* the prototypes (the towers' parameters live in their handles) */
+    h->n_theta = h->has_int ? 2 * d * K : 1;
     A(h->theta, h->n_theta, float);
     A(h->grad, h->n_theta, float);
-    if (h->has_int) {
-        h->n_teacher = 0;
-        mlp_layout(&tmp, h->Dt, d, NULL, NULL, &h->n_teacher);
-        A(h->teacher, h->n_teacher, float);
-        A(h->teacher_next, h->n_teacher, float);
-    }
     const int64_t rows_p = U + 2 * B;
     const int64_t rows_z = U + (h->I > 2 * B ? h->I : 2 * B);
     if (h->has_prf) {
-        const int64_t hp = (h->Dp + d) / 2;
         A(h->txt_p, N * h->Dp, float);
-        A(h->p_pre, rows_p * hp, float);
-        A(h->p_act, rows_p * hp, float);
         A(h->p_out, rows_p * d, float);
         A(h->p_dout, rows_p * d, float);
         A(h->p_gather, 2 * B * h->Dp, float);
     }
     if (h->has_int) {
-        const int64_t ht = (h->Dt + d) / 2;
         A(h->txt_t, N * h->Dt, float);
-        A(h->z_pre, rows_z * ht, float);
-        A(h->z_act, rows_z * ht, float);
         A(h->z_out, rows_z * d, float);
         A(h->z_dout, rows_z * d, float);
         A(h->z_gather, 2 * B * h->Dt, float);
-        A(h->zm, N * d, float);
         A(h->tw_a, h->nl * N * K, float);
         A(h->tw_zhat, h->nl * N * d, float);
         A(h->tw_inv, h->nl * N, float);
@@ -401,12 +347,6 @@ static irllrec_status alloc_all(irllrec_hook *h)
         A(h->kd_ax, 3 * B * d, float);
         A(h->kd_dax, 3 * B * d, float);
     }
-    {
-        int64_t na = d;
-        if (h->has_prf && (h->Dp + d) / 2 > na) na = (h->Dp + d) / 2;
-        if (h->has_int && (h->Dt + d) / 2 > na) na = (h->Dt + d) / 2;
-        A(h->dacc, na, double);
-    }
     A(h->g_final, N * d, float);
     if (h->L > 0) A(h->g_layers, h->L * N * d, float);
 #undef A
@@ -433,31 +373,97 @@ static irllrec_status align_create(irllrec_hook *h)
     return irllrec_align_create(h->ctx, &as, &h->align);
 }
 
+/* Publish one handle's blocks under the hook's names (pfx.w1, .b1, .w2, .b2). */
+static void mlp_blocks(irllrec_hook *h, const char *pfx, irllrec__param *src, int n)
+{
+    char name[48];
+    static const char suffix[4][3] = {"w1", "b1", "w2", "b2"};
+    for (int i = 0; i < n && i < 4; i++) {
+        snprintf(name, sizeof name, "%s.%s", pfx, suffix[i]);
+        add_block(h, name, src[i].data, src[i].grad, src[i].rows, src[i].cols);
+    }
+}
+
 static void layout_params(irllrec_hook *h)
 {
-    int64_t off = 0;
+    irllrec__param *pb;
+    int np;
     h->n_blocks = 0;
     if (h->has_prf) {
-        mlp_layout(&h->prf, h->Dp, h->d, h->theta, h->grad, &off);
-        mlp_blocks(h, "prf", &h->prf);
+        irllrec__mlp_params(h->prf, &pb, &np);
+        mlp_blocks(h, "prf", pb, np);
     }
     if (h->has_int) {
-        mlp_layout(&h->intm, h->Dt, h->d, h->theta, h->grad, &off);
-        mlp_blocks(h, "int", &h->intm);
-        h->cu = h->theta + off;
-        h->gcu = h->grad + off;
-        off += h->d * h->K;
-        h->ci = h->theta + off;
-        h->gci = h->grad + off;
+        irllrec__mlp_params(h->intm, &pb, &np);
+        mlp_blocks(h, "int", pb, np);
+        h->cu = h->theta;
+        h->gcu = h->grad;
+        h->ci = h->theta + h->d * h->K;
+        h->gci = h->grad + h->d * h->K;
         add_block(h, "proto.user", h->cu, h->gcu, h->d, h->K);
         add_block(h, "proto.item", h->ci, h->gci, h->d, h->K);
-        int64_t toff = 0;
-        irllrec__hk_mlp t;
-        mlp_layout(&t, h->Dt, h->d, h->teacher, NULL, &toff);
-        mlp_blocks(h, "teacher", &t);
-        toff = 0;
-        mlp_layout(&h->tmlp, h->Dt, h->d, h->teacher_next, NULL, &toff);
     }
+    h->n_train = h->n_blocks;
+    h->n_teacher = 0;
+    if (h->has_int) {
+        irllrec__itm_teacher_params(h->itm, &pb, &np);
+        mlp_blocks(h, "teacher", pb, np);
+        for (int i = h->n_train; i < h->n_blocks; i++)
+            h->n_teacher += h->blocks[i].rows * h->blocks[i].cols;
+    }
+}
+
+/* A text tower over din-wide text with room for rows rows; its own seed so
+ * that, e.g., adding profiles does not change the intent tower's weights. */
+static irllrec_status mlp_make(irllrec_hook *h, int64_t din, int64_t rows, uint64_t stream,
+                               irllrec_mlp **out)
+{
+    irllrec_mlp_spec ms;
+    irllrec_mlp_spec_init(&ms, (uint32_t)sizeof ms);
+    ms.in_dim = (int32_t)din;
+    ms.out_dim = (int32_t)h->d;
+    ms.max_rows = rows;
+    ms.seed = h->spec.seed ^ stream;
+    return irllrec_mlp_create(h->ctx, &ms, out);
+}
+
+/* The towers, the ITM pair, then the blocks and what is sized by them. */
+static irllrec_status modules_create(irllrec_hook *h)
+{
+    const irllrec_hook_spec *s = &h->spec;
+    if (h->has_prf)
+        IRL_TRY(mlp_make(h, h->Dp, h->U + (h->I < 2 * h->B ? h->I : 2 * h->B), 0x1001, &h->prf));
+    if (h->has_int) {
+        irllrec_itm_spec is;
+        IRL_TRY(mlp_make(h, h->Dt, h->N, 0x1002, &h->intm));
+        irllrec_itm_spec_init(&is, (uint32_t)sizeof is);
+        /* The released code re-initialises the teacher after copying it. */
+        is.init_equal = s->teacher_init == IRLLREC_HOOK_TEACHER_COPY ||
+                        (s->teacher_init == IRLLREC_HOOK_TEACHER_DEFAULT &&
+                         s->preset == IRLLREC_HOOK_PRESET_PAPER);
+        is.momentum = h->momentum;
+        is.alpha = h->alpha;
+        is.seed = s->seed ^ 0x1004;
+        IRL_TRY(irllrec_itm_create(h->ctx, &is, h->intm, &h->itm));
+    }
+    layout_params(h);
+    if (h->has_int) {
+        h->teacher_prev = (float *)halloc(h, h->n_teacher, sizeof(float));
+        if (h->teacher_prev == NULL)
+            return irllrec__fail(h->ctx, IRLLREC_E_NOMEM, "irllrec_hook_create",
+                                 "out of memory for the teacher snapshot");
+    }
+    {
+        int64_t sizes[MAX_BLOCKS];
+        irllrec_adam_spec as;
+        for (int i = 0; i < h->n_train; i++) sizes[i] = h->blocks[i].rows * h->blocks[i].cols;
+        if (h->n_train == 0) sizes[0] = h->n_theta;  /* no trainable block: a dummy one */
+        irllrec_adam_spec_init(&as, (uint32_t)sizeof as);
+        as.lr = h->lr;
+        IRL_TRY(irllrec_adam_create(h->ctx, &as, sizes, h->n_train > 0 ? h->n_train : 1,
+                                    &h->adam));
+    }
+    return IRLLREC_OK;
 }
 
 irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *spec,
@@ -492,46 +498,18 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
         irllrec_hook_free(h);
         return st;
     }
-    layout_params(h);
-    {
-        irllrec_adam_spec as;
-        irllrec_adam_spec_init(&as, (uint32_t)sizeof as);
-        as.lr = h->lr;
-        st = irllrec_adam_create(ctx, &as, &h->n_theta, 1, &h->adam);
-        if (st == IRLLREC_OK) st = align_create(h);
-        if (st != IRLLREC_OK) {
-            irllrec_hook_free(h);
-            return st;
-        }
+    st = modules_create(h);
+    if (st == IRLLREC_OK) st = align_create(h);
+    if (st != IRLLREC_OK) {
+        irllrec_hook_free(h);
+        return st;
     }
     for (int64_t i = 0; i < h->I; i++) h->item_slot[i] = -1;
-
-    /* Independent streams so that, e.g., adding profiles does not change the
-     * intent MLP's initial weights. */
-    irllrec__rng r;
-    if (h->has_prf) {
-        irllrec__rng_seed(&r, s.seed, 0x1001);
-        mlp_init(&r, &h->prf);
-    }
     if (h->has_int) {
-        irllrec__rng_seed(&r, s.seed, 0x1002);
-        mlp_init(&r, &h->intm);
+        irllrec__rng r;
         irllrec__rng_seed(&r, s.seed, 0x1003);
         xavier(&r, h->cu, h->d, h->K);
         xavier(&r, h->ci, h->d, h->K);
-        int copy = s.teacher_init == IRLLREC_HOOK_TEACHER_COPY ||
-                   (s.teacher_init == IRLLREC_HOOK_TEACHER_DEFAULT &&
-                    s.preset == IRLLREC_HOOK_PRESET_PAPER);
-        if (copy) {
-            memcpy(h->teacher, h->intm.w1, (size_t)h->n_teacher * sizeof(float));
-        } else {
-            /* The released code re-initialises the teacher after copying it. */
-            irllrec__hk_mlp t;
-            int64_t off = 0;
-            mlp_layout(&t, h->Dt, h->d, h->teacher, NULL, &off);
-            irllrec__rng_seed(&r, s.seed, 0x1004);
-            mlp_init(&r, &t);
-        }
     }
     irllrec__rng_seed(&h->rng, s.seed, 0x1005);
     *out = h;
@@ -667,8 +645,12 @@ static uint64_t sign_hash(uint64_t hsh, const float *x, int64_t n)
 uint64_t irllrec__hook_preact_signs(const irllrec_hook *h)
 {
     uint64_t hsh = 1469598103934665603ull;
-    if (h->p_rows > 0) hsh = sign_hash(hsh, h->p_pre, h->p_rows * h->prf.dh);
-    if (h->z_rows > 0) hsh = sign_hash(hsh, h->z_pre, h->z_rows * h->intm.dh);
+    int32_t hid;
+    /* the activation has the pre-activation's sign (slope > 0) */
+    if (h->p_rows > 0 && irllrec_mlp_dims(h->prf, NULL, &hid, NULL) == IRLLREC_OK)
+        hsh = sign_hash(hsh, irllrec__mlp_act(h->prf), h->p_rows * hid);
+    if (h->z_rows > 0 && irllrec_mlp_dims(h->intm, NULL, &hid, NULL) == IRLLREC_OK)
+        hsh = sign_hash(hsh, irllrec__mlp_act(h->intm), h->z_rows * hid);
     return hsh;
 }
 
@@ -774,31 +756,28 @@ static void batch_item_rows(const irllrec_hook *h, const stepargs *a, int full, 
 
 /* Text tower over users (all) and items (all when full, else the batch's
  * distinct items). */
-static void text_fwd(irllrec_hook *h, const irllrec__hk_mlp *m, const float *txt, int64_t D,
-                     float *gather, float *pre, float *act, float *out, int full)
+static void text_fwd(irllrec_hook *h, irllrec_mlp *m, const float *txt, int64_t D,
+                     float *gather, float *out, int full)
 {
     if (full) {
-        irllrec__hk_mlp_fwd(m, txt, D, h->N, pre, act, out);
+        irllrec__mlp_fwd_rows(m, txt, D, h->N, 0, out, h->d);
         return;
     }
     for (int64_t k = 0; k < h->n_uniq; k++)
         memcpy(gather + k * D, txt + (h->U + h->uniq[k]) * D, (size_t)D * sizeof(float));
-    irllrec__hk_mlp_fwd(m, txt, D, h->U, pre, act, out);
-    irllrec__hk_mlp_fwd(m, gather, D, h->n_uniq, pre + h->U * m->dh, act + h->U * m->dh,
-                        out + h->U * h->d);
+    irllrec__mlp_fwd_rows(m, txt, D, h->U, 0, out, h->d);
+    irllrec__mlp_fwd_rows(m, gather, D, h->n_uniq, h->U, out + h->U * h->d, h->d);
 }
 
-static void text_bwd(irllrec_hook *h, const irllrec__hk_mlp *m, const float *txt, int64_t D,
-                     const float *gather, const float *pre, float *scratch, const float *dout,
-                     int full)
+static void text_bwd(irllrec_hook *h, irllrec_mlp *m, const float *txt, int64_t D,
+                     const float *gather, const float *dout, int full)
 {
     if (full) {
-        irllrec__hk_mlp_bwd(m, txt, D, h->N, pre, dout, scratch, h->dacc, NULL);
+        irllrec__mlp_bwd_rows(m, txt, D, h->N, 0, dout, h->d, NULL, 0);
         return;
     }
-    irllrec__hk_mlp_bwd(m, txt, D, h->U, pre, dout, scratch, h->dacc, NULL);
-    irllrec__hk_mlp_bwd(m, gather, D, h->n_uniq, pre + h->U * m->dh, dout + h->U * h->d,
-                        scratch + h->U * m->dh, h->dacc, NULL);
+    irllrec__mlp_bwd_rows(m, txt, D, h->U, 0, dout, h->d, NULL, 0);
+    irllrec__mlp_bwd_rows(m, gather, D, h->n_uniq, h->U, dout + h->U * h->d, h->d, NULL, 0);
 }
 
 /* Prototype attention of both sides of one layer input; users use C_u, items C_i. */
@@ -1025,11 +1004,26 @@ static irllrec_status validate(irllrec_hook *h, const stepargs *a, irllrec_mat u
     return IRLLREC_OK;
 }
 
+/* Teacher blocks to the snapshot (restore == 0) or back from it. */
+static void teacher_copy(irllrec_hook *h, int restore)
+{
+    float *snap = h->teacher_prev;
+    for (int i = h->n_train; i < h->n_blocks; i++) {
+        const size_t n = (size_t)(h->blocks[i].rows * h->blocks[i].cols) * sizeof(float);
+        if (restore)
+            memcpy(h->blocks[i].data, snap, n);
+        else
+            memcpy(snap, h->blocks[i].data, n);
+        snap += h->blocks[i].rows * h->blocks[i].cols;
+    }
+}
+
 /* An alignment term refused its inputs or produced a non-finite value:
  * nothing was committed yet, so restoring the RNG undoes the step. */
 static irllrec_status step_failed(irllrec_hook *h, const irllrec__rng *saved, irllrec_status st)
 {
     h->rng = *saved;
+    if (h->has_int) teacher_copy(h, 1);
     return irllrec__fail(h->ctx, st, "irllrec_hook_step",
                          "non-finite loss, gradient or text-tower output in an alignment term; "
                          "nothing was changed");
@@ -1050,12 +1044,16 @@ static void add_into(irllrec_mat dst, const float *src)
     }
 }
 
-/* The hook's own Adam (irllrec_adam over one block: every trainable
- * parameter of the hook is laid out contiguously in theta). */
+/* The hook's own Adam (irllrec_adam over every trainable block). */
 static void adam_commit(irllrec_hook *h)
 {
-    float *const params[1] = {h->theta};
-    const float *const grads[1] = {h->grad};
+    float *params[MAX_BLOCKS];
+    const float *grads[MAX_BLOCKS];
+    for (int i = 0; i < h->n_train; i++) {
+        params[i] = h->blocks[i].data;
+        grads[i] = h->blocks[i].grad;
+    }
+    if (h->n_train == 0) return;
     /* Both calls only fail on invalid arguments, which cannot happen here:
      * lr was bounds-checked by set_param and the pointers are our own. */
     (void)irllrec_adam_set_lr(h->adam, h->lr);
@@ -1093,7 +1091,9 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
     const int itm_on = h->has_int && graph_ok && c_itm > 0.0;
     const int full_z = tran_on || itm_on;
 
-    memset(h->grad, 0, (size_t)h->n_theta * sizeof(float));
+    for (int i = 0; i < h->n_train; i++)
+        memset(h->blocks[i].grad, 0,
+               (size_t)(h->blocks[i].rows * h->blocks[i].cols) * sizeof(float));
     memset(h->g_final, 0, (size_t)(N * d) * sizeof(float));
     if (h->L > 0) memset(h->g_layers, 0, (size_t)(h->L * N * d) * sizeof(float));
 
@@ -1104,7 +1104,7 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
 
     /* L_kd: E_final rows vs profile rows (all users, the batch's items). */
     if (kd_on) {
-        text_fwd(h, &h->prf, h->txt_p, h->Dp, h->p_gather, h->p_pre, h->p_act, h->p_out, 0);
+        text_fwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_out, 0);
         lap(&tm.profile_mlp, &t0);
         memset(h->p_dout, 0, (size_t)((U + 2 * B) * d) * sizeof(float));
         for (int64_t b = 0; b < B; b++) {
@@ -1126,22 +1126,21 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
             }
         }
         lap(&tm.kd, &t0);
-        text_bwd(h, &h->prf, h->txt_p, h->Dp, h->p_gather, h->p_pre, h->p_act, h->p_dout, 0);
+        text_bwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_dout, 0);
         lap(&tm.profile_mlp, &t0);
     }
 
     if (h->has_int) {
-        /* (e) EMA before the teacher forward, from the pre-step student;
-         * committed only if the step succeeds. */
-        const float m = (float)h->momentum, m1 = (float)(1.0 - h->momentum);
-        for (int64_t i = 0; i < h->n_teacher; i++)
-            h->teacher_next[i] = m * h->teacher[i] + m1 * h->intm.w1[i];
+        /* (e) EMA before the teacher forward, from the pre-step student, in
+         * place; the snapshot undoes it unless the step commits. */
+        teacher_copy(h, 0);
+        (void)irllrec_itm_set_momentum(h->itm, h->momentum);  /* bounds checked by set_param */
+        (void)irllrec_itm_update_teacher(h->itm);
         lap(&tm.teacher, &t0);
     }
     if (pair_on || full_z) {
         const int64_t rows_z = full_z ? N : U + 2 * B;
-        text_fwd(h, &h->intm, h->txt_t, h->Dt, h->z_gather, h->z_pre, h->z_act, h->z_out,
-                 full_z);
+        text_fwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_out, full_z);
         memset(h->z_dout, 0, (size_t)(rows_z * d) * sizeof(float));
         lap(&tm.intent_mlp, &t0);
         if (pair_on) {
@@ -1160,21 +1159,27 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
             lap(&tm.tran, &t0);
         }
         if (itm_on) {
-            irllrec__hk_mlp_fwd(&h->tmlp, h->txt_t, h->Dt, N, h->z_act, h->z_act, h->zm);
+            STEP_TRY(irllrec_itm_forward(h->itm, irllrec_mat_dense(h->txt_t, N, h->Dt),
+                                         irllrec_mat_dense(h->z_out, N, d), &lv.itm));
             lap(&tm.teacher, &t0);
-            lv.itm = irllrec__hk_itm_ce(h->z_out, h->zm, N, d, c_itm, h->z_dout);
+            STEP_TRY(irllrec_itm_backward(h->itm, c_itm, irllrec_mat_dense(h->z_dout, N, d)));
             lap(&tm.itm, &t0);
         }
-        text_bwd(h, &h->intm, h->txt_t, h->Dt, h->z_gather, h->z_pre, h->z_act, h->z_dout,
-                 full_z);
+        text_bwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_dout, full_z);
         lap(&tm.intent_mlp, &t0);
     }
 
     if (h->reg > 0.0) {
-        double sq = sumsq(h->theta, h->n_theta);
+        double sq = 0.0;
         const float g2 = (float)(2.0 * h->reg);
-        for (int64_t i = 0; i < h->n_theta; i++) h->grad[i] += g2 * h->theta[i];
-        if (h->reg_teacher && h->has_int) sq += sumsq(h->teacher_next, h->n_teacher);
+        for (int i = 0; i < h->n_blocks; i++) {
+            const irllrec__param *p = &h->blocks[i];
+            const int64_t n = p->rows * p->cols;
+            if (i >= h->n_train && !h->reg_teacher) break;
+            sq += sumsq(p->data, n);
+            if (i < h->n_train)
+                for (int64_t k = 0; k < n; k++) p->grad[k] += g2 * p->data[k];
+        }
         lv.reg = h->reg * sq;
     }
     lv.total = h->w_kd * lv.kd + h->w_pair * lv.pair + h->w_tran * lv.tran +
@@ -1182,12 +1187,15 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
                            (h->tran_in_itm ? (1.0 - h->alpha) * h->w_tran * lv.tran : 0.0)) +
                lv.reg;
 
-    int finite = isfinite(lv.total) && all_finite(h->grad, h->n_theta) &&
-                 all_finite(h->g_final, N * d);
+    int finite = isfinite(lv.total) && all_finite(h->g_final, N * d);
+    for (int i = 0; i < h->n_blocks && finite; i++) {
+        const irllrec__param *p = &h->blocks[i];
+        finite = all_finite(i < h->n_train ? p->grad : p->data, p->rows * p->cols);
+    }
     if (finite && h->L > 0) finite = all_finite(h->g_layers, h->L * N * d);
-    if (finite && h->has_int) finite = all_finite(h->teacher_next, h->n_teacher);
     if (!finite) {
         h->rng = rng_saved;
+        if (h->has_int) teacher_copy(h, 1);
         return irllrec__fail(h->ctx, IRLLREC_E_NUMERIC, "irllrec_hook_step",
                              "non-finite loss or gradient (total = %g); nothing was changed",
                              lv.total);
@@ -1201,11 +1209,10 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
     }
     if (flags & IRLLREC__HOOK_UPDATE) {
         adam_commit(h);
-        if (h->has_int)
-            memcpy(h->teacher, h->teacher_next, (size_t)h->n_teacher * sizeof(float));
         h->steps++;
     } else {
         h->rng = rng_saved;
+        if (h->has_int) teacher_copy(h, 1);
     }
     lap(&tm.commit, &t0);
     tm.total = t0 - t_start;

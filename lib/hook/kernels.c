@@ -5,75 +5,7 @@
 #include <string.h>
 #include "kernels.h"
 
-#define LEAKY 0.01f
 #define NORM_EPS 1e-8
-
-/* ---- text tower ------------------------------------------------------- */
-
-static void add_bias_rows(float *y, int64_t n, int64_t cols, const float *b)
-{
-    for (int64_t r = 0; r < n; r++) {
-        float *restrict yr = y + r * cols;
-        for (int64_t c = 0; c < cols; c++) yr[c] += b[c];
-    }
-}
-
-static void leaky_copy(const float *restrict src, float *restrict dst, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++) dst[i] = src[i] > 0.0f ? src[i] : LEAKY * src[i];
-}
-
-static void leaky_inplace(float *x, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : LEAKY * x[i];
-}
-
-void irllrec__hk_mlp_fwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, int64_t n,
-                         float *pre, float *act, float *out)
-{
-    irllrec__sgemm(0, 1, n, m->dh, m->din, 1.0f, x, ldx, m->w1, m->din, 0.0f, pre, m->dh);
-    add_bias_rows(pre, n, m->dh, m->b1);
-    if (act == pre)
-        leaky_inplace(pre, n * m->dh);
-    else
-        leaky_copy(pre, act, n * m->dh);
-    irllrec__sgemm(0, 1, n, m->dout, m->dh, 1.0f, act, m->dh, m->w2, m->dh, 0.0f, out, m->dout);
-    add_bias_rows(out, n, m->dout, m->b2);
-}
-
-/* acc[c] += sum_r y[r][c], row by row (contiguous) through a double buffer. */
-static void colsum_add(const float *y, int64_t n, int64_t cols, float *acc, double *dacc)
-{
-    for (int64_t c = 0; c < cols; c++) dacc[c] = 0.0;
-    for (int64_t r = 0; r < n; r++) {
-        const float *yr = y + r * cols;
-        for (int64_t c = 0; c < cols; c++) dacc[c] += (double)yr[c];
-    }
-    for (int64_t c = 0; c < cols; c++) acc[c] += (float)dacc[c];
-}
-
-void irllrec__hk_mlp_bwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, int64_t n,
-                         const float *pre, const float *dout, float *scratch, double *dacc,
-                         float *dx)
-{
-    const int64_t nh = n * m->dh;
-    /* dW2 += dout^T act; db2 += colsum(dout) */
-    leaky_copy(pre, scratch, nh);
-    irllrec__sgemm(1, 0, m->dout, m->dh, n, 1.0f, dout, m->dout, scratch, m->dh, 1.0f, m->gw2,
-                   m->dh);
-    colsum_add(dout, n, m->dout, m->gb2, dacc);
-    /* dpre = (dout W2) o leaky'(pre) */
-    irllrec__sgemm(0, 0, n, m->dh, m->dout, 1.0f, dout, m->dout, m->w2, m->dh, 0.0f, scratch,
-                   m->dh);
-    for (int64_t i = 0; i < nh; i++)
-        if (!(pre[i] > 0.0f)) scratch[i] *= LEAKY;
-    /* dW1 += dpre^T x; db1 += colsum(dpre); dx += dpre W1 */
-    irllrec__sgemm(1, 0, m->dh, m->din, n, 1.0f, scratch, m->dh, x, ldx, 1.0f, m->gw1, m->din);
-    colsum_add(scratch, n, m->dh, m->gb1, dacc);
-    if (dx != NULL)
-        irllrec__sgemm(0, 0, n, m->din, m->dh, 1.0f, scratch, m->dh, m->w1, m->din, 1.0f, dx,
-                       m->din);
-}
 
 /* ---- normalisation ---------------------------------------------------- */
 
@@ -222,37 +154,4 @@ void irllrec__hk_mask_bwd(const int64_t *indptr, const int32_t *indices, const i
             }
         }
     }
-}
-
-/* ---- ITM cross-entropy ------------------------------------------------- */
-
-static double log_softmax_row(const float *x, int64_t d, double *lse)
-{
-    double mx = (double)x[0];
-    for (int64_t c = 1; c < d; c++) mx = (double)x[c] > mx ? (double)x[c] : mx;
-    double s = 0.0;
-    for (int64_t c = 0; c < d; c++) s += exp((double)x[c] - mx);
-    *lse = mx + log(s);
-    return mx;
-}
-
-/* CE_n = -sum_c q_c log p_c, q = softmax(xm), p = softmax(x): dx = (p - q)/n. */
-double irllrec__hk_itm_ce(const float *x, const float *xm, int64_t n, int64_t d, double scale,
-                          float *dx)
-{
-    double loss = 0.0;
-    const double g = scale / (double)n;
-    for (int64_t r = 0; r < n; r++) {
-        const float *xr = x + r * d, *mr = xm + r * d;
-        double lx, lm;
-        (void)log_softmax_row(xr, d, &lx);
-        (void)log_softmax_row(mr, d, &lm);
-        for (int64_t c = 0; c < d; c++) {
-            const double q = exp((double)mr[c] - lm);
-            const double lp = (double)xr[c] - lx;
-            loss -= q * lp;
-            if (dx != NULL) dx[r * d + c] += (float)(g * (exp(lp) - q));
-        }
-    }
-    return loss / (double)n;
 }

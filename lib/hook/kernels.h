@@ -10,26 +10,6 @@
 #include <stdint.h>
 #include "../internal.h"
 
-/* Text tower: out = leaky(x W1^T + b1, 0.01) W2^T + b2. W1 is dh x din,
- * W2 dout x dh (the torch.nn.Linear layout). */
-typedef struct irllrec__hk_mlp {
-    int64_t din, dh, dout;
-    float *w1, *b1, *w2, *b2;      /* parameters */
-    float *gw1, *gb1, *gw2, *gb2;  /* their gradients (NULL for a teacher) */
-} irllrec__hk_mlp;
-
-/* Forward over n rows of x (leading dim ldx): pre (n x dh) receives the
- * pre-activations, act (n x dh) the activations, out (n x dout). When
- * act == pre the activation overwrites pre (a forward without backward). */
-void irllrec__hk_mlp_fwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, int64_t n,
-                         float *pre, float *act, float *out);
-/* Backward: parameter gradients += from dout (n x dout); scratch is n x dh
- * and is overwritten; dacc holds max(dh, dout) doubles (bias sums); dx
- * (n x din, ld din) += when not NULL. */
-void irllrec__hk_mlp_bwd(const irllrec__hk_mlp *m, const float *x, int64_t ldx, int64_t n,
-                         const float *pre, const float *dout, float *scratch, double *dacc,
-                         float *dx);
-
 /* Row normalisation xhat = x / sqrt(1e-8 + |x|^2); inv[r] = 1/sqrt(...). */
 void irllrec__hk_l2norm_fwd(const float *x, int64_t ldx, int64_t n, int64_t d, float *xhat,
                             float *inv);
@@ -60,10 +40,5 @@ void irllrec__hk_mask_bwd(const int64_t *indptr, const int32_t *indices, const i
                           int64_t n_anchor, const float *zhat, const float *e, int64_t lde,
                           int64_t d, float scale, const float *dr, float *de, int64_t ldde,
                           float *dzhat);
-
-/* ITM: returns -(1/n) sum_n sum_c softmax(xm_n)_c log_softmax(x_n)_c;
- * dx += scale/n (softmax(x) - softmax(xm)). */
-double irllrec__hk_itm_ce(const float *x, const float *xm, int64_t n, int64_t d, double scale,
-                          float *dx);
 
 #endif

@@ -130,13 +130,34 @@ static double row_ce(int64_t d, const float *x, const float *q)
     return ce;
 }
 
+double irllrec__itm_ce_fwd(int64_t rows, int64_t d, const float *x, int64_t ldx, float *q,
+                           float *p)
+{
+    double total = 0.0;
+    irllrec__softmax_rows_fwd(rows, d, q, d, q, d);
+    irllrec__softmax_rows_fwd(rows, d, x, ldx, p, d);
+    for (int64_t n = 0; n < rows; n++) total += row_ce(d, x + n * ldx, q + n * d);
+    return total / (double)rows;
+}
+
+void irllrec__itm_ce_bwd(int64_t rows, int64_t d, const float *p, const float *q, double scale,
+                         float *dx, int64_t lddx)
+{
+    const float k = (float)(scale / (double)rows);
+    for (int64_t n = 0; n < rows; n++) {
+        float *restrict g = dx + n * lddx;
+        const float *restrict pn = p + n * d, *restrict qn = q + n * d;
+        for (int64_t c = 0; c < d; c++) g[c] += k * (pn[c] - qn[c]);
+    }
+}
+
 irllrec_status irllrec_itm_forward(irllrec_itm *itm, irllrec_mat text_in, irllrec_mat student_out,
                                    double *ce)
 {
     irllrec_ctx *ctx;
     const char *f = __func__;
     int64_t rows, d;
-    double total = 0.0;
+    double total;
     if (itm == NULL) return IRLLREC_E_INVALID_ARG;
     ctx = itm->ctx;
     d = itm->d;
@@ -150,10 +171,7 @@ irllrec_status irllrec_itm_forward(irllrec_itm *itm, irllrec_mat text_in, irllre
               (long long)student_out.cols, (long long)rows, (long long)d);
     IRL_TRY(irllrec_mlp_forward(itm->teacher, text_in, irllrec_mat_dense(itm->q, rows, d)));
     itm->fwd_rows = 0;
-    irllrec__softmax_rows_fwd(rows, d, itm->q, d, itm->q, d);
-    irllrec__softmax_rows_fwd(rows, d, student_out.data, student_out.ld, itm->p, d);
-    for (int64_t n = 0; n < rows; n++) total += row_ce(d, student_out.data + n * student_out.ld, itm->q + n * d);
-    total /= (double)rows;
+    total = irllrec__itm_ce_fwd(rows, d, student_out.data, student_out.ld, itm->q, itm->p);
     if (!isfinite(total))
         return irllrec__fail(ctx, IRLLREC_E_NUMERIC, f, "CE is not finite (%g)", total);
     itm->fwd_rows = rows;
@@ -169,7 +187,6 @@ irllrec_status irllrec_itm_backward(irllrec_itm *itm, double scale, irllrec_mat 
     irllrec_ctx *ctx;
     const char *f = __func__;
     int64_t rows, d;
-    float k;
     if (itm == NULL) return IRLLREC_E_INVALID_ARG;
     ctx = itm->ctx;
     d = itm->d;
@@ -180,12 +197,7 @@ irllrec_status irllrec_itm_backward(irllrec_itm *itm, double scale, irllrec_mat 
     IRL_CHECK(ctx, dx.rows == rows && dx.cols == d, IRLLREC_E_SHAPE,
               "dx is %lld x %lld, expected %lld x %lld", (long long)dx.rows, (long long)dx.cols,
               (long long)rows, (long long)d);
-    k = (float)(scale / (double)rows);
-    for (int64_t n = 0; n < rows; n++) {
-        float *restrict g = dx.data + n * dx.ld;
-        const float *restrict p = itm->p + n * d, *restrict q = itm->q + n * d;
-        for (int64_t c = 0; c < d; c++) g[c] += k * (p[c] - q[c]);
-    }
+    irllrec__itm_ce_bwd(rows, d, itm->p, itm->q, scale, dx.data, dx.ld);
     return IRLLREC_OK;
 }
 
