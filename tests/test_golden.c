@@ -8,7 +8,6 @@
 #include <string.h>
 #include "internal.h"
 #include "hook/hook.h"
-#include "hook/kernels.h"
 #include "tower/tower.h"
 #include "helpers/testutil.h"
 
@@ -210,7 +209,8 @@ START_TEST(golden_mlp)
 }
 END_TEST
 
-/* The tower's composition, as hook.c runs it, over every node as an anchor. */
+/* The tower as the hook runs it (the interaction-tower handle's anchor-rows
+ * entry points), over every node as an anchor. */
 static void tower_case(const char *file, int graph)
 {
     gfile g;
@@ -221,63 +221,58 @@ static void tower_case(const char *file, int graph)
     const int64_t N = gget(&g, "wts")->dims[0];
     const int nl = graph ? 2 : 1;
     float *e[2], *de[2];
+    irllrec_mat em[2], dem[2];
     const char *en[2] = {"e0", "e1"}, *den[2] = {"de0", "de1"};
     for (int l = 0; l < nl; l++) {
         e[l] = gf(&g, graph ? en[l] : "ef");
         de[l] = calloc((size_t)(N * d), 4);
+        em[l] = irllrec_mat_dense(e[l], N, d);
+        dem[l] = irllrec_mat_dense(de[l], N, d);
     }
     float *cu = gf(&g, "cu"), *ci = gf(&g, "ci"), *wts = gf(&g, "wts");
     float *gcu = calloc((size_t)(d * K), 4), *gci = calloc((size_t)(d * K), 4);
-    float *a = malloc((size_t)(nl * N * K) * 4), *z = malloc((size_t)(N * d) * 4);
-    float *zh = malloc((size_t)(nl * N * d) * 4), *inv = malloc((size_t)(nl * N) * 4);
-    float *r = calloc((size_t)(N * d), 4), *dz = malloc((size_t)(N * d) * 4);
-    float *dzh = malloc((size_t)(N * d) * 4), *sk = malloc((size_t)(N * K) * 4);
+    float *r = calloc((size_t)(N * d), 4);
     int64_t *nodes = malloc((size_t)N * sizeof(int64_t)), *ip = NULL;
     int32_t *ix = NULL;
     for (int64_t i = 0; i < N; i++) nodes[i] = i;
+    irllrec_csr csr = {N, N, 0, NULL, NULL};
     if (graph) {
         const garr *pa = gget(&g, "indptr"), *ia = gget(&g, "indices");
         ip = malloc((size_t)pa->n * sizeof(int64_t));
         ix = malloc((size_t)ia->n * sizeof(int32_t) + 4);
         for (int64_t i = 0; i < pa->n; i++) ip[i] = (int64_t)pa->v[i];
         for (int64_t i = 0; i < ia->n; i++) ix[i] = (int32_t)ia->v[i];
+        csr.nnz = ia->n;
+        csr.indptr = ip;
+        csr.indices = ix;
     }
-    for (int l = 0; l < nl; l++) {
-        float *al = a + l * N * K;
-        irllrec__hk_proto_fwd(e[l], d, U, d, K, cu, al, z);
-        irllrec__hk_proto_fwd(e[l] + U * d, d, N - U, d, K, ci, al + U * K, z + U * d);
-        if (graph) {
-            irllrec__hk_l2norm_fwd(z, d, N, d, zh + l * N * d, inv + l * N);
-            irllrec__hk_mask_fwd(ip, ix, nodes, N, zh + l * N * d, e[l], d, d, 0.5f, r);
-        } else {
-            memcpy(r, z, (size_t)(N * d) * 4);
-        }
-    }
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_intent_spec s;
+    irllrec_intent_spec_init(&s, sizeof s);
+    s.n_users = U;
+    s.n_items = N - U;
+    s.dim = (int32_t)d;
+    s.n_intents = (int32_t)K;
+    s.n_layers = nl;
+    irllrec_intent *enc = NULL;
+    ck_assert_int_eq(irllrec_intent_create(ctx, &s, graph ? &csr : NULL, &enc), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_intent_set_param(enc, 0, irllrec_mat_dense(cu, d, K)), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_intent_set_param(enc, 1, irllrec_mat_dense(ci, d, K)), IRLLREC_OK);
+    irllrec__intent_forward_nodes(enc, em, nodes, N, r);
     cmp_arr(&g, "r", r);
-    for (int l = 0; l < nl; l++) {
-        const float *al = a + l * N * K;
-        memset(dz, 0, (size_t)(N * d) * 4);
-        if (graph) {
-            memset(dzh, 0, (size_t)(N * d) * 4);
-            irllrec__hk_mask_bwd(ip, ix, nodes, N, zh + l * N * d, e[l], d, d, 0.5f, wts, de[l], d,
-                                 dzh);
-            irllrec__hk_l2norm_bwd(zh + l * N * d, inv + l * N, dzh, N, d, dz, d);
-        } else {
-            memcpy(dz, wts, (size_t)(N * d) * 4);
-        }
-        irllrec__hk_proto_bwd(e[l], d, U, d, K, cu, al, dz, sk, de[l], d, gcu);
-        irllrec__hk_proto_bwd(e[l] + U * d, d, N - U, d, K, ci, al + U * K, dz + U * d, sk,
-                              de[l] + U * d, d, gci);
-    }
+    irllrec__intent_backward_nodes(enc, em, nodes, N, wts, dem);
     for (int l = 0; l < nl; l++) cmp_arr(&g, graph ? den[l] : "def", de[l]);
+    ck_assert_int_eq(irllrec_intent_get_grad(enc, 0, irllrec_mat_dense(gcu, d, K)), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_intent_get_grad(enc, 1, irllrec_mat_dense(gci, d, K)), IRLLREC_OK);
     cmp_arr(&g, "dcu", gcu);
     cmp_arr(&g, "dci", gci);
+    irllrec_intent_free(enc);
+    irllrec_ctx_free(ctx);
     for (int l = 0; l < nl; l++) {
         free(e[l]);
         free(de[l]);
     }
-    free(cu); free(ci); free(wts); free(gcu); free(gci); free(a); free(z); free(zh); free(inv);
-    free(r); free(dz); free(dzh); free(sk); free(nodes); free(ip); free(ix);
+    free(cu); free(ci); free(wts); free(gcu); free(gci); free(r); free(nodes); free(ip); free(ix);
     gfree(&g);
 }
 

@@ -9,7 +9,6 @@
 #include "hook/hook.h"
 #include "helpers/testutil.h"
 #include "helpers/gradcheck.h"
-#include "hook/kernels.h"
 #include "align/engine.h"
 #include "ops/ops.h"
 

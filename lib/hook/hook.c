@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 #include "hook.h"
-#include "kernels.h"
 #include "../tower/tower.h"
 
 #define MAX_BUFS 96  /* > the number of A() calls in alloc_all */
@@ -37,31 +36,25 @@ struct irllrec_hook {
     /* runtime parameters */
     double w_kd, tau_kd, w_pair, tau_pair, w_tran, w_itm, alpha, momentum, lr, reg;
     int64_t tran_mode, tran_samples, tran_in_itm, reg_teacher, need_graph;
-    /* parameters: the text towers and the ITM pair are lib/tower handles;
-     * the prototypes live in theta/grad. Adam steps every trainable block. */
+    /* parameters: the text towers, the interaction tower and the ITM pair
+     * are lib/tower handles; Adam steps every trainable block. */
     irllrec_mlp *prf, *intm;  /* student text towers (profile, intent) */
     irllrec_itm *itm;         /* momentum teacher of intm */
-    float *theta, *grad;
-    int64_t n_theta;
+    irllrec_intent *tower;    /* prototypes + adaptive edge mask */
     irllrec_adam *adam;
     float *teacher_prev;      /* the teacher before this step's EMA (restored on failure) */
     int64_t n_teacher;
-    float *cu, *ci, *gcu, *gci;
     irllrec__param blocks[MAX_BLOCKS];
     int n_blocks, n_train;    /* blocks [0, n_train) have gradients */
     /* frozen text: users then items */
     float *txt_p, *txt_t;
     int text_set[4];
-    /* graph pattern */
-    int64_t *indptr;
-    int32_t *indices;
-    int64_t nnz;
     int graph_set;
     /* text-tower workspaces: rows = users, then items (all, or the batch) */
     float *p_out, *p_dout, *p_gather;
     float *z_out, *z_dout, *z_gather;
     /* interaction tower */
-    float *tw_a, *tw_zhat, *tw_inv, *tw_z, *tw_dz, *tw_dzhat, *tw_sk;
+    float *tw_e, *tw_de;  /* graph-free: E_final as one N x d matrix, and its gradient */
     int64_t *anchors;
     float *r, *dr;
     float *kd_ax, *kd_dax;
@@ -241,9 +234,8 @@ void irllrec_hook_free(irllrec_hook *h)
     irllrec_itm_free(h->itm);
     irllrec_mlp_free(h->intm);
     irllrec_mlp_free(h->prf);
+    irllrec_intent_free(h->tower);
     irllrec_align_free(h->align);
-    irllrec__free(ctx, h->indptr, (size_t)(h->N + 1) * sizeof(int64_t));
-    irllrec__free(ctx, h->indices, (size_t)h->nnz * sizeof(int32_t));
     irllrec__free(ctx, h, sizeof *h);
 }
 
@@ -257,13 +249,6 @@ static void add_block(irllrec_hook *h, const char *name, float *data, float *gra
     b->grad = grad;
     b->rows = rows;
     b->cols = cols;
-}
-
-static void xavier(irllrec__rng *rng, float *w, int64_t rows, int64_t cols)
-{
-    const double bound = sqrt(6.0 / (double)(rows + cols));
-    for (int64_t i = 0; i < rows * cols; i++)
-        w[i] = (float)((2.0 * irllrec__rng_uniform(rng) - 1.0) * bound);
 }
 
 static irllrec_status check_spec(irllrec_ctx *ctx, const irllrec_hook_spec *s)
@@ -296,13 +281,9 @@ static irllrec_status check_spec(irllrec_ctx *ctx, const irllrec_hook_spec *s)
 
 static irllrec_status alloc_all(irllrec_hook *h)
 {
-    const int64_t U = h->U, N = h->N, d = h->d, K = h->K, B = h->B;
+    const int64_t U = h->U, N = h->N, d = h->d, B = h->B;
     int ok = 1;
 #define A(ptr, cnt, type) ok = ok && ((ptr) = (type *)halloc(h, (cnt), sizeof(type))) != NULL
-    /* the prototypes (the towers' parameters live in their handles) */
-    h->n_theta = h->has_int ? 2 * d * K : 1;
-    A(h->theta, h->n_theta, float);
-    A(h->grad, h->n_theta, float);
     const int64_t rows_p = U + 2 * B;
     const int64_t rows_z = U + (h->I > 2 * B ? h->I : 2 * B);
     if (h->has_prf) {
@@ -316,13 +297,10 @@ static irllrec_status alloc_all(irllrec_hook *h)
         A(h->z_out, rows_z * d, float);
         A(h->z_dout, rows_z * d, float);
         A(h->z_gather, 2 * B * h->Dt, float);
-        A(h->tw_a, h->nl * N * K, float);
-        A(h->tw_zhat, h->nl * N * d, float);
-        A(h->tw_inv, h->nl * N, float);
-        A(h->tw_z, N * d, float);
-        A(h->tw_dz, N * d, float);
-        A(h->tw_dzhat, N * d, float);
-        A(h->tw_sk, N * K, float);
+        if (h->L == 0) {
+            A(h->tw_e, N * d, float);
+            A(h->tw_de, N * d, float);
+        }
         A(h->anchors, 3 * B, int64_t);
         A(h->r, 3 * B * d, float);
         A(h->dr, 3 * B * d, float);
@@ -396,12 +374,9 @@ static void layout_params(irllrec_hook *h)
     if (h->has_int) {
         irllrec__mlp_params(h->intm, &pb, &np);
         mlp_blocks(h, "int", pb, np);
-        h->cu = h->theta;
-        h->gcu = h->grad;
-        h->ci = h->theta + h->d * h->K;
-        h->gci = h->grad + h->d * h->K;
-        add_block(h, "proto.user", h->cu, h->gcu, h->d, h->K);
-        add_block(h, "proto.item", h->ci, h->gci, h->d, h->K);
+        irllrec__intent_params(h->tower, &pb, &np);
+        add_block(h, "proto.user", pb[0].data, pb[0].grad, pb[0].rows, pb[0].cols);
+        add_block(h, "proto.item", pb[1].data, pb[1].grad, pb[1].rows, pb[1].cols);
     }
     h->n_train = h->n_blocks;
     h->n_teacher = 0;
@@ -445,6 +420,16 @@ static irllrec_status modules_create(irllrec_hook *h)
         is.alpha = h->alpha;
         is.seed = s->seed ^ 0x1004;
         IRL_TRY(irllrec_itm_create(h->ctx, &is, h->intm, &h->itm));
+        /* graph-free (n_layers 0): one "layer", E_final, and no graph */
+        irllrec_intent_spec ts;
+        irllrec_intent_spec_init(&ts, (uint32_t)sizeof ts);
+        ts.n_users = h->U;
+        ts.n_items = h->I;
+        ts.dim = (int32_t)h->d;
+        ts.n_intents = (int32_t)h->K;
+        ts.n_layers = (int32_t)h->nl;
+        ts.seed = s->seed ^ 0x1003;
+        IRL_TRY(irllrec_intent_create(h->ctx, &ts, NULL, &h->tower));
     }
     layout_params(h);
     if (h->has_int) {
@@ -457,7 +442,7 @@ static irllrec_status modules_create(irllrec_hook *h)
         int64_t sizes[MAX_BLOCKS];
         irllrec_adam_spec as;
         for (int i = 0; i < h->n_train; i++) sizes[i] = h->blocks[i].rows * h->blocks[i].cols;
-        if (h->n_train == 0) sizes[0] = h->n_theta;  /* no trainable block: a dummy one */
+        if (h->n_train == 0) sizes[0] = 1;  /* no trainable block: a dummy, never stepped */
         irllrec_adam_spec_init(&as, (uint32_t)sizeof as);
         as.lr = h->lr;
         IRL_TRY(irllrec_adam_create(h->ctx, &as, sizes, h->n_train > 0 ? h->n_train : 1,
@@ -505,12 +490,6 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
         return st;
     }
     for (int64_t i = 0; i < h->I; i++) h->item_slot[i] = -1;
-    if (h->has_int) {
-        irllrec__rng r;
-        irllrec__rng_seed(&r, s.seed, 0x1003);
-        xavier(&r, h->cu, h->d, h->K);
-        xavier(&r, h->ci, h->d, h->K);
-    }
     irllrec__rng_seed(&h->rng, s.seed, 0x1005);
     *out = h;
     return IRLLREC_OK;
@@ -606,21 +585,8 @@ irllrec_status irllrec_hook_set_graph(irllrec_hook *h, const irllrec_csr *adj)
     for (int64_t p = 0; p < adj->nnz; p++)
         IRL_CHECK(ctx, adj->indices[p] >= 0 && adj->indices[p] < h->N, IRLLREC_E_INVALID_ARG,
                   "adj.indices[%lld] = %d out of range", (long long)p, (int)adj->indices[p]);
-    int64_t *ip = (int64_t *)irllrec__alloc(ctx, (size_t)(h->N + 1) * sizeof(int64_t));
-    int32_t *ix = adj->nnz > 0 ? (int32_t *)irllrec__alloc(ctx, (size_t)adj->nnz * sizeof(int32_t))
-                               : NULL;
-    if (ip == NULL || (adj->nnz > 0 && ix == NULL)) {
-        irllrec__free(ctx, ip, (size_t)(h->N + 1) * sizeof(int64_t));
-        irllrec__free(ctx, ix, (size_t)adj->nnz * sizeof(int32_t));
-        return irllrec__fail(ctx, IRLLREC_E_NOMEM, __func__, "out of memory for the graph");
-    }
-    memcpy(ip, adj->indptr, (size_t)(h->N + 1) * sizeof(int64_t));
-    if (adj->nnz > 0) memcpy(ix, adj->indices, (size_t)adj->nnz * sizeof(int32_t));
-    irllrec__free(ctx, h->indptr, (size_t)(h->N + 1) * sizeof(int64_t));
-    irllrec__free(ctx, h->indices, (size_t)h->nnz * sizeof(int32_t));
-    h->indptr = ip;
-    h->indices = ix;
-    h->nnz = adj->nnz;
+    /* the graph only serves the interaction tower, which needs intent text */
+    if (h->has_int) IRL_TRY(irllrec_intent_set_graph(h->tower, adj));
     h->graph_set = 1;
     return IRLLREC_OK;
 }
@@ -780,77 +746,40 @@ static void text_bwd(irllrec_hook *h, irllrec_mlp *m, const float *txt, int64_t 
     irllrec__mlp_bwd_rows(m, gather, D, h->n_uniq, h->U, dout + h->U * h->d, h->d, NULL, 0);
 }
 
-/* Prototype attention of both sides of one layer input; users use C_u, items C_i. */
-static void tower_proto_fwd(irllrec_hook *h, const float *eu, int64_t ldu, const float *ei,
-                            int64_t ldi, float *a, float *z)
-{
-    const int64_t U = h->U, d = h->d, K = h->K;
-    irllrec__hk_proto_fwd(eu, ldu, U, d, K, h->cu, a, z);
-    irllrec__hk_proto_fwd(ei, ldi, h->I, d, K, h->ci, a + U * K, z + U * d);
-}
-
-static void tower_proto_bwd(irllrec_hook *h, const float *eu, int64_t ldu, const float *ei,
-                            int64_t ldi, const float *a, const float *dz, float *deu,
-                            float *dei)
-{
-    const int64_t U = h->U, d = h->d, K = h->K;
-    irllrec__hk_proto_bwd(eu, ldu, U, d, K, h->cu, a, dz, h->tw_sk, deu, d, h->gcu);
-    irllrec__hk_proto_bwd(ei, ldi, h->I, d, K, h->ci, a + U * K, dz + U * d, h->tw_sk, dei, d,
-                          h->gci);
-}
-
-/* r for the 3B anchor slots (users, pos items, neg items). */
+/* r for the 3B anchor slots (users, pos items, neg items) on the interaction
+ * tower handle: per layer over the host's E(l), or graph-free over E_final. */
 static void tower_fwd(irllrec_hook *h, const stepargs *a)
 {
-    const int64_t N = h->N, d = h->d, K = h->K, B = a->B, U = h->U;
+    const int64_t d = h->d, B = a->B, U = h->U;
     for (int64_t b = 0; b < B; b++) {
         h->anchors[b] = a->users[b];
         h->anchors[B + b] = U + a->pos[b];
         h->anchors[2 * B + b] = U + a->neg[b];
     }
-    memset(h->r, 0, (size_t)(3 * B * d) * sizeof(float));
     if (h->L == 0) {
-        tower_proto_fwd(h, a->uf.data, a->uf.ld, a->itf.data, a->itf.ld, h->tw_a, h->tw_z);
-        for (int64_t s = 0; s < 3 * B; s++)
-            memcpy(h->r + s * d, h->tw_z + h->anchors[s] * d, (size_t)d * sizeof(float));
+        for (int64_t n = 0; n < h->N; n++)
+            memcpy(h->tw_e + n * d, final_row(a, U, n), (size_t)d * sizeof(float));
+        const irllrec_mat e = irllrec_mat_dense(h->tw_e, h->N, d);
+        irllrec__intent_forward_nodes(h->tower, &e, h->anchors, 3 * B, h->r);
         return;
     }
-    const float scale = (float)(1.0 / (double)h->L);
-    for (int64_t l = 0; l < h->L; l++) {
-        const irllrec_mat e = a->layers[l];
-        float *al = h->tw_a + l * N * K, *zh = h->tw_zhat + l * N * d;
-        tower_proto_fwd(h, e.data, e.ld, e.data + U * e.ld, e.ld, al, h->tw_z);
-        irllrec__hk_l2norm_fwd(h->tw_z, d, N, d, zh, h->tw_inv + l * N);
-        irllrec__hk_mask_fwd(h->indptr, h->indices, h->anchors, 3 * B, zh, e.data, e.ld, d, scale,
-                             h->r);
-    }
+    irllrec__intent_forward_nodes(h->tower, a->layers, h->anchors, 3 * B, h->r);
 }
 
 static void tower_bwd(irllrec_hook *h, const stepargs *a)
 {
-    const int64_t N = h->N, d = h->d, K = h->K, B = a->B, U = h->U;
+    const int64_t N = h->N, d = h->d, B = a->B;
     if (h->L == 0) {
-        memset(h->tw_dz, 0, (size_t)(N * d) * sizeof(float));
-        for (int64_t s = 0; s < 3 * B; s++) {
-            float *dst = h->tw_dz + h->anchors[s] * d;
-            for (int64_t c = 0; c < d; c++) dst[c] += h->dr[s * d + c];
-        }
-        tower_proto_bwd(h, a->uf.data, a->uf.ld, a->itf.data, a->itf.ld, h->tw_a, h->tw_dz,
-                        h->g_final, h->g_final + U * d);
+        const irllrec_mat e = irllrec_mat_dense(h->tw_e, N, d);
+        const irllrec_mat de = irllrec_mat_dense(h->tw_de, N, d);
+        memset(h->tw_de, 0, (size_t)(N * d) * sizeof(float));
+        irllrec__intent_backward_nodes(h->tower, &e, h->anchors, 3 * B, h->dr, &de);
+        for (int64_t i = 0; i < N * d; i++) h->g_final[i] += h->tw_de[i];
         return;
     }
-    const float scale = (float)(1.0 / (double)h->L);
-    for (int64_t l = 0; l < h->L; l++) {
-        const irllrec_mat e = a->layers[l];
-        const float *al = h->tw_a + l * N * K, *zh = h->tw_zhat + l * N * d;
-        float *gl = h->g_layers + l * N * d;
-        memset(h->tw_dzhat, 0, (size_t)(N * d) * sizeof(float));
-        memset(h->tw_dz, 0, (size_t)(N * d) * sizeof(float));
-        irllrec__hk_mask_bwd(h->indptr, h->indices, h->anchors, 3 * B, zh, e.data, e.ld, d, scale,
-                             h->dr, gl, d, h->tw_dzhat);
-        irllrec__hk_l2norm_bwd(zh, h->tw_inv + l * N, h->tw_dzhat, N, d, h->tw_dz, d);
-        tower_proto_bwd(h, e.data, e.ld, e.data + U * e.ld, e.ld, al, h->tw_dz, gl, gl + U * d);
-    }
+    irllrec_mat de[64];
+    for (int64_t l = 0; l < h->L; l++) de[l] = irllrec_mat_dense(h->g_layers + l * N * d, N, d);
+    irllrec__intent_backward_nodes(h->tower, a->layers, h->anchors, 3 * B, h->dr, de);
 }
 
 /* Translation alignment between z (all N rows, the intent tower's output)

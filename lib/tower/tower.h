@@ -64,6 +64,22 @@ irllrec_ctx *irllrec__mlp_ctx(const irllrec_mlp *mlp);
 /* Blocks C_u ("<prefix>.user_intent", d x K) and C_i ("<prefix>.item_intent"). */
 void irllrec__intent_params(irllrec_intent *enc, irllrec__param **blocks, int *n);
 
+/* irllrec_intent_forward for a list of anchor nodes only (repeats allowed):
+ * r (n_nodes x d, ld d) row s receives r[nodes[s]]. The prototype attention
+ * and normalisation still cover every node (the edge weights need the
+ * neighbours' intents); the edge pass runs over the anchors' rows only, on
+ * the calling thread. No validation: emb as for the public forward, nodes in
+ * [0, N). Leaves no forward for irllrec_intent_backward. */
+void irllrec__intent_forward_nodes(irllrec_intent *enc, const irllrec_mat *emb,
+                                   const int64_t *nodes, int64_t n_nodes, float *r);
+
+/* Its backward, right after it with the same emb and nodes: dr (n_nodes x d,
+ * ld d); prototype gradients +=, demb[l] += where demb (and demb[l].data)
+ * is not NULL. */
+void irllrec__intent_backward_nodes(irllrec_intent *enc, const irllrec_mat *emb,
+                                    const int64_t *nodes, int64_t n_nodes, const float *dr,
+                                    const irllrec_mat *demb);
+
 /* ---- ITM ------------------------------------------------------------------ */
 
 /* The CE of irllrec_itm_forward on raw rows: q (rows x d, ld d) holds the
