@@ -836,15 +836,6 @@ static double sumsq(const float *x, int64_t n)
     return s;
 }
 
-/* Do the memory spans of two matrix views intersect? */
-static int mats_overlap(irllrec_mat a, irllrec_mat b)
-{
-    const uintptr_t a0 = (uintptr_t)a.data, b0 = (uintptr_t)b.data;
-    const uintptr_t a1 = a0 + (uintptr_t)(((a.rows - 1) * a.ld + a.cols) * (int64_t)sizeof(float));
-    const uintptr_t b1 = b0 + (uintptr_t)(((b.rows - 1) * b.ld + b.cols) * (int64_t)sizeof(float));
-    return a0 < b1 && b0 < a1;
-}
-
 static irllrec_status validate(irllrec_hook *h, const stepargs *a, irllrec_mat ug,
                                irllrec_mat ig, const irllrec_mat *lg)
 {
@@ -908,11 +899,11 @@ static irllrec_status validate(irllrec_hook *h, const stepargs *a, irllrec_mat u
     }
     for (int i = 0; i < n_out; i++) {
         for (int j = 0; j < n_in; j++)
-            FAIL_IF_NOT(!mats_overlap(outs[i], ins[j]), IRLLREC_E_INVALID_ARG,
+            FAIL_IF_NOT(!irllrec__mats_overlap(outs[i], ins[j]), IRLLREC_E_INVALID_ARG,
                         "gradient buffer %d overlaps input %d (order: user_grad, item_grad, "
                         "layer_grads; user_final, item_final, layers)", i, j);
         for (int j = 0; j < i; j++)
-            FAIL_IF_NOT(!mats_overlap(outs[i], outs[j]), IRLLREC_E_INVALID_ARG,
+            FAIL_IF_NOT(!irllrec__mats_overlap(outs[i], outs[j]), IRLLREC_E_INVALID_ARG,
                         "gradient buffers %d and %d overlap", j, i);
     }
     if (h->has_prf)
