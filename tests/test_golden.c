@@ -160,6 +160,20 @@ static void mlp_load(irllrec_mlp *m, const gfile *g, const char *const names[4])
     }
 }
 
+/* The MLP's parameter gradients against the fixture's dw1, db1, dw2, db2. */
+static void cmp_mlp_grads(const irllrec_mlp *m, const gfile *g)
+{
+    const char *gn[4] = {"dw1", "db1", "dw2", "db2"};
+    for (int id = 0; id < 4; id++) {
+        int64_t r, c;
+        ck_assert_int_eq(irllrec_mlp_param_shape(m, id, &r, &c), IRLLREC_OK);
+        float *gr = malloc((size_t)(r * c) * 4);
+        ck_assert_int_eq(irllrec_mlp_get_grad(m, id, irllrec_mat_dense(gr, r, c)), IRLLREC_OK);
+        cmp_arr(g, gn[id], gr);
+        free(gr);
+    }
+}
+
 /* The MLP's row-range entry points (what the hook runs: a forward assembled
  * from two row ranges with different inputs, each range back through its
  * own backward). */
@@ -193,15 +207,7 @@ START_TEST(golden_mlp)
     irllrec__mlp_bwd_rows(m, xf, din, n0, 0, wts, d, dx, din);
     irllrec__mlp_bwd_rows(m, xf + n0 * din, din, n - n0, n0, wts + n0 * d, d, dx + n0 * din, din);
     cmp_arr(&g, "dx", dx);
-    const char *gn[4] = {"dw1", "db1", "dw2", "db2"};
-    for (int id = 0; id < 4; id++) {
-        int64_t r, c;
-        ck_assert_int_eq(irllrec_mlp_param_shape(m, id, &r, &c), IRLLREC_OK);
-        float *gr = malloc((size_t)(r * c) * 4);
-        ck_assert_int_eq(irllrec_mlp_get_grad(m, id, irllrec_mat_dense(gr, r, c)), IRLLREC_OK);
-        cmp_arr(&g, gn[id], gr);
-        free(gr);
-    }
+    cmp_mlp_grads(m, &g);
     irllrec_mlp_free(m);
     irllrec_ctx_free(ctx);
     free(xf); free(wts); free(out); free(dx);
@@ -598,15 +604,7 @@ START_TEST(golden_module_mlp)
     cmp_arr(&g, "out", out);
     ck_assert_int_eq(irllrec_mlp_backward(m, xm, dy, irllrec_mat_dense(dx, n, din)), IRLLREC_OK);
     cmp_arr(&g, "dx", dx);
-    const char *gn[4] = {"dw1", "db1", "dw2", "db2"};
-    for (int id = 0; id < 4; id++) {
-        int64_t r, c;
-        ck_assert_int_eq(irllrec_mlp_param_shape(m, id, &r, &c), IRLLREC_OK);
-        float *gr = malloc((size_t)(r * c) * 4);
-        ck_assert_int_eq(irllrec_mlp_get_grad(m, id, irllrec_mat_dense(gr, r, c)), IRLLREC_OK);
-        cmp_arr(&g, gn[id], gr);
-        free(gr);
-    }
+    cmp_mlp_grads(m, &g);
     irllrec_mlp_free(m);
     irllrec_ctx_free(ctx);
     free(xf); free(wts); free(out); free(dx);

@@ -516,37 +516,48 @@ static void proto_bwd(irllrec_intent *enc, const float *c, float *dc, irllrec_ma
         irllrec__sgemm(0, 1, nr, d, k, 1.0f, da, k, c, k, 1.0f, de.data + r0 * de.ld, de.ld);
 }
 
+/* Z(l) = attention over both sides for every node, and n(Z(l)) when there
+ * is a graph (the edge weights). Returns Z(l). */
+static const float *layer_fwd(irllrec_intent *enc, irllrec_mat e, int64_t l)
+{
+    const int64_t n = enc->n, d = enc->d, nu = enc->nu;
+    float *z = enc->z + l * n * d;
+    proto_fwd(enc, enc->blocks[0].data, e, 0, nu, z);
+    proto_fwd(enc, enc->blocks[1].data, e, nu, n - nu, z);
+    if (enc->has_graph) irllrec__l2norm_fwd(n, d, z, d, enc->zn + l * n * d, d, NULL);
+    return z;
+}
+
+/* Graph-free r = mean_l Z(l): out = (add ? out + : ) inv_l z_h. */
+static void mean_row(float *out, const float *zh, int64_t d, float inv_l, int add)
+{
+    if (!add)
+        for (int64_t j = 0; j < d; j++) out[j] = zh[j] * inv_l;
+    else
+        for (int64_t j = 0; j < d; j++) out[j] += zh[j] * inv_l;
+}
+
 /* ---- forward / backward --------------------------------------------------------- */
 
 irllrec_status irllrec_intent_forward(irllrec_intent *enc, const irllrec_mat *emb, int32_t n_layers,
                                       irllrec_mat r)
 {
     const char *f = __func__;
-    int64_t n, d, nu;
+    int64_t n, d;
     float inv_l;
     if (enc == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_TRY(check_layers(enc, f, emb, n_layers));
     IRL_TRY(check_nd(enc, f, "r", r, emb));
     n = enc->n;
     d = enc->d;
-    nu = enc->nu;
     inv_l = (float)(1.0 / (double)enc->nl);
     for (int64_t l = 0; l < enc->nl; l++) {
-        float *z = enc->z + l * n * d, *zn = enc->zn + l * n * d;
-        proto_fwd(enc, enc->blocks[0].data, emb[l], 0, nu, z);
-        proto_fwd(enc, enc->blocks[1].data, emb[l], nu, n - nu, z);
+        const float *z = layer_fwd(enc, emb[l], l);
         if (!enc->has_graph) {
-            for (int64_t h = 0; h < n; h++) {
-                float *rh = r.data + h * r.ld;
-                const float *zh = z + h * d;
-                if (l == 0)
-                    for (int64_t j = 0; j < d; j++) rh[j] = zh[j] * inv_l;
-                else
-                    for (int64_t j = 0; j < d; j++) rh[j] += zh[j] * inv_l;
-            }
+            for (int64_t h = 0; h < n; h++)
+                mean_row(r.data + h * r.ld, z + h * d, d, inv_l, l != 0);
             continue;
         }
-        irllrec__l2norm_fwd(n, d, z, d, zn, d, NULL);
         {
             edge_job jb = {enc, l, inv_l, emb[l], r, {0}, {0}};
             irllrec__parallel(enc->ctx, enc->nt, fwd_edges, &jb);
@@ -619,24 +630,15 @@ irllrec_status irllrec_intent_backward(irllrec_intent *enc, const irllrec_mat *e
 void irllrec__intent_forward_nodes(irllrec_intent *enc, const irllrec_mat *emb,
                                    const int64_t *nodes, int64_t n_nodes, float *r)
 {
-    const int64_t n = enc->n, d = enc->d, nu = enc->nu;
+    const int64_t d = enc->d;
     const float inv_l = (float)(1.0 / (double)enc->nl);
     for (int64_t l = 0; l < enc->nl; l++) {
-        float *z = enc->z + l * n * d, *zn = enc->zn + l * n * d;
-        proto_fwd(enc, enc->blocks[0].data, emb[l], 0, nu, z);
-        proto_fwd(enc, enc->blocks[1].data, emb[l], nu, n - nu, z);
+        const float *z = layer_fwd(enc, emb[l], l);
         if (!enc->has_graph) {
-            for (int64_t s = 0; s < n_nodes; s++) {
-                float *rs = r + s * d;
-                const float *zh = z + nodes[s] * d;
-                if (l == 0)
-                    for (int64_t j = 0; j < d; j++) rs[j] = zh[j] * inv_l;
-                else
-                    for (int64_t j = 0; j < d; j++) rs[j] += zh[j] * inv_l;
-            }
+            for (int64_t s = 0; s < n_nodes; s++)
+                mean_row(r + s * d, z + nodes[s] * d, d, inv_l, l != 0);
             continue;
         }
-        irllrec__l2norm_fwd(n, d, z, d, zn, d, NULL);
         for (int64_t s = 0; s < n_nodes; s++)
             fwd_row(enc, l, inv_l, emb[l], nodes[s], r + s * d, l != 0, enc->acc);
     }
