@@ -61,23 +61,6 @@ static void l2norm_fwd_rows(int64_t n, int32_t d, const float *src, int64_t ld, 
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static int all_finite_mat(irllrec_mat m)
-{
-    int ok = 1;
-    for (int64_t i = 0; i < m.rows; i++) {
-        const float *row = m.data + i * m.ld;
-        for (int64_t k = 0; k < m.cols; k++) ok &= isfinite(row[k]) != 0;
-    }
-    return ok;
-}
-
-static int all_finite(const float *x, int64_t n)
-{
-    int ok = 1;
-    for (int64_t k = 0; k < n; k++) ok &= isfinite(x[k]) != 0;
-    return ok;
-}
-
 /* dst rows (ids[i] or i) += g row i * (1 + eps row i when eps). */
 static void add_rows(irllrec_mat dst, int64_t n, int32_t d, const int32_t *ids, const float *g,
                      const float *eps)
@@ -292,7 +275,7 @@ static irllrec_status check_output(irllrec_align *h, const char *func, const cha
 static irllrec_status check_finite(irllrec_align *h, const char *func, const char *name,
                                    irllrec_mat m)
 {
-    if (!all_finite_mat(m))
+    if (!irllrec__all_finite_mat(m))
         return irllrec__fail(h->ctx, IRLLREC_E_NUMERIC, func, "%s has a non-finite entry", name);
     return IRLLREC_OK;
 }
@@ -354,7 +337,7 @@ static irllrec_status run_and_emit(irllrec_align *h, const char *func, const cal
         irllrec__l2norm_bwd_inplace(c->nc, d, h->yn, d, h->ry, h->dyn, d);
     }
     if (!isfinite(total) ||
-        (jb.need_grad && (!all_finite(h->dxn, c->nr * d) || !all_finite(h->dyn, c->nc * d))))
+        (jb.need_grad && (!irllrec__all_finite(h->dxn, c->nr * d) || !irllrec__all_finite(h->dyn, c->nc * d))))
         return irllrec__fail(h->ctx, IRLLREC_E_NUMERIC, func,
                              "non-finite loss or gradient (loss = %g)", total);
     if (dx.data) add_rows(dx, c->nr, d, c->ids_x, h->dxn, c->eps_x);

@@ -521,23 +521,6 @@ int64_t irllrec_hook_steps(const irllrec_hook *h)
 
 /* ---- text and graph ---------------------------------------------------- */
 
-static int all_finite_mat(irllrec_mat m)
-{
-    for (int64_t r = 0; r < m.rows; r++) {
-        const float *x = m.data + r * m.ld;
-        for (int64_t c = 0; c < m.cols; c++)
-            if (!isfinite(x[c])) return 0;
-    }
-    return 1;
-}
-
-static int all_finite(const float *x, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return 0;
-    return 1;
-}
-
 irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_mat m)
 {
     if (h == NULL) return IRLLREC_E_INVALID_ARG;
@@ -552,7 +535,7 @@ irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_mat
     IRL_CHECK(h->ctx, m.rows == rows && m.cols == cols, IRLLREC_E_SHAPE,
               "m is %lld x %lld, expected %lld x %lld", (long long)m.rows, (long long)m.cols,
               (long long)rows, (long long)cols);
-    IRL_CHECK(h->ctx, all_finite_mat(m), IRLLREC_E_NUMERIC, "m holds a non-finite value");
+    IRL_CHECK(h->ctx, irllrec__all_finite_mat(m), IRLLREC_E_NUMERIC, "m holds a non-finite value");
     float *dst = (is_prf ? h->txt_p : h->txt_t) + (is_user ? 0 : h->U * cols);
     for (int64_t r = 0; r < rows; r++)
         memcpy(dst + r * cols, m.data + r * m.ld, (size_t)cols * sizeof(float));
@@ -892,10 +875,10 @@ static irllrec_status validate(irllrec_hook *h, const stepargs *a, irllrec_mat u
         FAIL_IF_NOT(h->L == 0 || h->graph_set, IRLLREC_E_STATE,
                   "n_layers > 0 but no graph set (irllrec_hook_set_graph)");
     }
-    FAIL_IF_NOT(all_finite_mat(a->uf) && all_finite_mat(a->itf), IRLLREC_E_NUMERIC,
+    FAIL_IF_NOT(irllrec__all_finite_mat(a->uf) && irllrec__all_finite_mat(a->itf), IRLLREC_E_NUMERIC,
               "user_final or item_final holds a non-finite value");
     for (int64_t l = 0; l < h->L; l++)
-        FAIL_IF_NOT(all_finite_mat(a->layers[l]), IRLLREC_E_NUMERIC,
+        FAIL_IF_NOT(irllrec__all_finite_mat(a->layers[l]), IRLLREC_E_NUMERIC,
                   "layers[%lld] holds a non-finite value", (long long)l);
 #undef FAIL_IF_NOT
     return IRLLREC_OK;
@@ -1086,12 +1069,12 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
                            (h->tran_in_itm ? (1.0 - h->alpha) * h->w_tran * lv.tran : 0.0)) +
                lv.reg;
 
-    int finite = isfinite(lv.total) && all_finite(h->g_final, N * d);
+    int finite = isfinite(lv.total) && irllrec__all_finite(h->g_final, N * d);
     for (int i = 0; i < h->n_blocks && finite; i++) {
         const irllrec__param *p = &h->blocks[i];
-        finite = all_finite(i < h->n_train ? p->grad : p->data, p->rows * p->cols);
+        finite = irllrec__all_finite(i < h->n_train ? p->grad : p->data, p->rows * p->cols);
     }
-    if (finite && h->L > 0) finite = all_finite(h->g_layers, h->L * N * d);
+    if (finite && h->L > 0) finite = irllrec__all_finite(h->g_layers, h->L * N * d);
     if (!finite) {
         (void)irllrec_align_set_rng_state(h->align, rng_saved);
         if (h->has_int) teacher_copy(h, 1);
