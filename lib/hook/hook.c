@@ -1041,9 +1041,9 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
             lap(&tm.tran, &t0);
         }
         if (itm_on) {
-            STEP_TRY(irllrec_itm_forward(h->itm, irllrec_mat_dense(h->txt_t, N, h->Dt),
-                                         irllrec_mat_dense(h->z_out, N, d), &lv.itm));
+            STEP_TRY(irllrec__itm_teacher_fwd(h->itm, irllrec_mat_dense(h->txt_t, N, h->Dt)));
             lap(&tm.teacher, &t0);
+            STEP_TRY(irllrec__itm_ce(h->itm, irllrec_mat_dense(h->z_out, N, d), &lv.itm));
             STEP_TRY(irllrec_itm_backward(h->itm, c_itm, irllrec_mat_dense(h->z_dout, N, d)));
             lap(&tm.itm, &t0);
         }

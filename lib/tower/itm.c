@@ -18,6 +18,7 @@ struct irllrec_itm {
     float *p;                  /* max_rows x d: softmax(X) */
     size_t buf_bytes;
     int64_t fwd_rows;          /* rows of the last successful forward; 0 = none */
+    int64_t q_rows;            /* rows of teacher logits in q (0 = none) */
 };
 
 void irllrec_itm_spec_init(irllrec_itm_spec *spec, uint32_t struct_size)
@@ -157,7 +158,6 @@ irllrec_status irllrec_itm_forward(irllrec_itm *itm, irllrec_mat text_in, irllre
     irllrec_ctx *ctx;
     const char *f = __func__;
     int64_t rows, d;
-    double total;
     if (itm == NULL) return IRLLREC_E_INVALID_ARG;
     ctx = itm->ctx;
     d = itm->d;
@@ -169,11 +169,28 @@ irllrec_status irllrec_itm_forward(irllrec_itm *itm, irllrec_mat text_in, irllre
     IRL_CHECK(ctx, student_out.rows == rows && student_out.cols == d, IRLLREC_E_SHAPE,
               "student_out is %lld x %lld, expected %lld x %lld", (long long)student_out.rows,
               (long long)student_out.cols, (long long)rows, (long long)d);
-    IRL_TRY(irllrec_mlp_forward(itm->teacher, text_in, irllrec_mat_dense(itm->q, rows, d)));
-    itm->fwd_rows = 0;
+    IRL_TRY(irllrec__itm_teacher_fwd(itm, text_in));
+    return irllrec__itm_ce(itm, student_out, ce);
+}
+
+irllrec_status irllrec__itm_teacher_fwd(irllrec_itm *itm, irllrec_mat text_in)
+{
+    IRL_TRY(irllrec_mlp_forward(itm->teacher, text_in,
+                                irllrec_mat_dense(itm->q, text_in.rows, itm->d)));
+    itm->fwd_rows = 0;  /* q no longer matches p */
+    itm->q_rows = text_in.rows;
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec__itm_ce(irllrec_itm *itm, irllrec_mat student_out, double *ce)
+{
+    const int64_t rows = itm->q_rows, d = itm->d;
+    double total;
+    itm->q_rows = 0;  /* q becomes softmax(q) */
     total = irllrec__itm_ce_fwd(rows, d, student_out.data, student_out.ld, itm->q, itm->p);
     if (!isfinite(total))
-        return irllrec__fail(ctx, IRLLREC_E_NUMERIC, f, "CE is not finite (%g)", total);
+        return irllrec__fail(itm->ctx, IRLLREC_E_NUMERIC, "irllrec_itm_forward",
+                             "CE is not finite (%g)", total);
     itm->fwd_rows = rows;
     if (ce != NULL) *ce = total;
     return IRLLREC_OK;

@@ -82,6 +82,13 @@ void irllrec__intent_backward_nodes(irllrec_intent *enc, const irllrec_mat *emb,
 
 /* ---- ITM ------------------------------------------------------------------ */
 
+/* irllrec_itm_forward in two halves (the hook times them apart), arguments
+ * validated by the caller as the public call does: the teacher's logits for
+ * the rows of text_in, then the CE of student_out (same rows) against them,
+ * which enables irllrec_itm_backward. E_NUMERIC when the CE is not finite. */
+irllrec_status irllrec__itm_teacher_fwd(irllrec_itm *itm, irllrec_mat text_in);
+irllrec_status irllrec__itm_ce(irllrec_itm *itm, irllrec_mat student_out, double *ce);
+
 /* The CE of irllrec_itm_forward on raw rows: q (rows x d, ld d) holds the
  * teacher's logits and becomes softmax(q); p (rows x d, ld d) receives
  * softmax(x). Returns -(1/rows) sum_n sum_c q_nc log_softmax(x_n)_c. */
