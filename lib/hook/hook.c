@@ -69,10 +69,12 @@ struct irllrec_hook {
     irllrec_align *align;  /* InfoNCE and translation (lib/align) */
     float *ya, *dya;
     /* translation: gathered rows, their gradients, the noise */
-    float *yt, *dxh, *dyh, *noise1, *noise2;
+    float *xt, *yt, *dxh, *dyh, *eps1, *eps2, *noise1, *noise2;
+    int64_t *sel;
     int noise_override;
     /* host gradients before commit */
     float *g_final, *g_layers;
+    irllrec__rng rng;
     int64_t steps;
     irllrec_hook_timings tm;
     hbuf bufs[MAX_BUFS];
@@ -303,11 +305,15 @@ static irllrec_status alloc_all(irllrec_hook *h)
         A(h->r, 3 * B * d, float);
         A(h->dr, 3 * B * d, float);
         /* translation */
+        A(h->xt, N * d, float);
         A(h->yt, N * d, float);
         A(h->dxh, N * d, float);
         A(h->dyh, N * d, float);
+        A(h->eps1, N * d, float);
+        A(h->eps2, N * d, float);
         A(h->noise1, N * d, float);
         A(h->noise2, N * d, float);
+        A(h->sel, N, int64_t);
     }
     A(h->ya, B * d, float);
     A(h->dya, B * d, float);
@@ -484,6 +490,7 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
         return st;
     }
     for (int64_t i = 0; i < h->I; i++) h->item_slot[i] = -1;
+    irllrec__rng_seed(&h->rng, s.seed, 0x1005);
     *out = h;
     return IRLLREC_OK;
 }
@@ -759,32 +766,48 @@ static void tower_bwd(irllrec_hook *h, const stepargs *a)
 }
 
 /* Translation alignment between z (all N rows, the intent tower's output)
- * and E_final on the alignment handle: all nodes (exact) or a sample drawn
- * by the handle (sampled mode); the noise comes from the handle's generator
- * unless a test fixed it. dz, dE_final += scale * grad. */
+ * and E_final, on all nodes (exact) or a sample (sampled mode). */
 static irllrec_status tran_term(irllrec_hook *h, const stepargs *a, double scale,
                                 double *loss)
 {
     const int64_t N = h->N, d = h->d, U = h->U;
-    const irllrec_mat x = irllrec_mat_dense(h->z_out, N, d), y = irllrec_mat_dense(h->yt, N, d);
-    const irllrec_mat dx = irllrec_mat_dense(h->dxh, N, d), dy = irllrec_mat_dense(h->dyh, N, d);
-    for (int64_t n = 0; n < N; n++)
-        memcpy(h->yt + n * d, final_row(a, U, n), (size_t)d * sizeof(float));
-    memset(h->dxh, 0, (size_t)(N * d) * sizeof(float));
-    memset(h->dyh, 0, (size_t)(N * d) * sizeof(float));
-    if (h->tran_mode == 1 && h->tran_samples < N)
-        IRL_TRY(irllrec_align_translation_sampled(h->align, x, y, NULL, h->tran_samples, dx, dy,
-                                                  loss));
-    else if (h->noise_override)
-        IRL_TRY(irllrec_align_translation_noise(h->align, x, y,
-                                                irllrec_mat_dense(h->noise1, N, d),
-                                                irllrec_mat_dense(h->noise2, N, d), dx, dy, loss));
-    else
-        IRL_TRY(irllrec_align_translation(h->align, x, y, dx, dy, loss));
+    int64_t n = N;
+    for (int64_t i = 0; i < N; i++) h->sel[i] = i;
+    if (h->tran_mode == 1 && h->tran_samples < N) {
+        n = h->tran_samples;
+        for (int64_t i = 0; i < n; i++) {  /* partial Fisher-Yates */
+            const int64_t j = i + (int64_t)irllrec__rng_below(&h->rng, (uint64_t)(N - i));
+            const int64_t t = h->sel[i];
+            h->sel[i] = h->sel[j];
+            h->sel[j] = t;
+        }
+    }
+    if (h->noise_override && n == N) {
+        memcpy(h->eps1, h->noise1, (size_t)(N * d) * sizeof(float));
+        memcpy(h->eps2, h->noise2, (size_t)(N * d) * sizeof(float));
+    } else {
+        for (int64_t i = 0; i < n * d; i++) h->eps1[i] = (float)irllrec__rng_normal(&h->rng);
+        for (int64_t i = 0; i < n * d; i++) h->eps2[i] = (float)irllrec__rng_normal(&h->rng);
+    }
+    /* the selected rows of X (intent tower) and Y (E_final); the alignment
+     * handle applies the noise and returns dL/dX, dL/dY for weight 1 */
+    for (int64_t i = 0; i < n; i++) {
+        memcpy(h->xt + i * d, h->z_out + h->sel[i] * d, (size_t)d * sizeof(float));
+        memcpy(h->yt + i * d, final_row(a, U, h->sel[i]), (size_t)d * sizeof(float));
+    }
+    memset(h->dxh, 0, (size_t)(n * d) * sizeof(float));
+    memset(h->dyh, 0, (size_t)(n * d) * sizeof(float));
+    IRL_TRY(irllrec_align_translation_noise(
+        h->align, irllrec_mat_dense(h->xt, n, d), irllrec_mat_dense(h->yt, n, d),
+        irllrec_mat_dense(h->eps1, n, d), irllrec_mat_dense(h->eps2, n, d),
+        irllrec_mat_dense(h->dxh, n, d), irllrec_mat_dense(h->dyh, n, d), loss));
     const float sc = (float)scale;
-    for (int64_t i = 0; i < N * d; i++) {
-        h->z_dout[i] += sc * h->dxh[i];
-        h->g_final[i] += sc * h->dyh[i];
+    for (int64_t i = 0; i < n; i++) {
+        float *dz = h->z_dout + h->sel[i] * d, *dy = h->g_final + h->sel[i] * d;
+        for (int64_t c = 0; c < d; c++) {
+            dz[c] += sc * h->dxh[i * d + c];
+            dy[c] += sc * h->dyh[i * d + c];
+        }
     }
     return IRLLREC_OK;
 }
@@ -900,9 +923,9 @@ static void teacher_copy(irllrec_hook *h, int restore)
 
 /* An alignment term refused its inputs or produced a non-finite value:
  * nothing was committed yet, so restoring the RNG undoes the step. */
-static irllrec_status step_failed(irllrec_hook *h, const uint64_t saved[4], irllrec_status st)
+static irllrec_status step_failed(irllrec_hook *h, const irllrec__rng *saved, irllrec_status st)
 {
-    (void)irllrec_align_set_rng_state(h->align, saved);
+    h->rng = *saved;
     if (h->has_int) teacher_copy(h, 1);
     return irllrec__fail(h->ctx, st, "irllrec_hook_step",
                          "non-finite loss, gradient or text-tower output in an alignment term; "
@@ -912,7 +935,7 @@ static irllrec_status step_failed(irllrec_hook *h, const uint64_t saved[4], irll
 #define STEP_TRY(expr)                                                       \
     do {                                                                     \
         irllrec_status step_st_ = (expr);                                    \
-        if (step_st_ != IRLLREC_OK) return step_failed(h, rng_saved, step_st_); \
+        if (step_st_ != IRLLREC_OK) return step_failed(h, &rng_saved, step_st_); \
     } while (0)
 
 static void add_into(irllrec_mat dst, const float *src)
@@ -958,9 +981,7 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
         return irllrec__fail(h->ctx, IRLLREC_E_VERSION, "irllrec_hook_step",
                              "out->struct_size %u too small", out->struct_size);
     const int64_t N = h->N, d = h->d, B = batch, U = h->U;
-    /* the only generator a step draws from (translation noise and sample) */
-    uint64_t rng_saved[4];
-    (void)irllrec_align_get_rng_state(h->align, rng_saved);
+    const irllrec__rng rng_saved = h->rng;
     irllrec_hook_losses lv;
     memset(&lv, 0, sizeof lv);
 
@@ -1076,7 +1097,7 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
     }
     if (finite && h->L > 0) finite = irllrec__all_finite(h->g_layers, h->L * N * d);
     if (!finite) {
-        (void)irllrec_align_set_rng_state(h->align, rng_saved);
+        h->rng = rng_saved;
         if (h->has_int) teacher_copy(h, 1);
         return irllrec__fail(h->ctx, IRLLREC_E_NUMERIC, "irllrec_hook_step",
                              "non-finite loss or gradient (total = %g); nothing was changed",
@@ -1093,7 +1114,7 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
         adam_commit(h);
         h->steps++;
     } else {
-        (void)irllrec_align_set_rng_state(h->align, rng_saved);
+        h->rng = rng_saved;
         if (h->has_int) teacher_copy(h, 1);
     }
     lap(&tm.commit, &t0);
