@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 #include "engine.h"
+#include "draw.h"
 #include "../ops/ops.h"
 
 /* Stream id of this component in the seeding scheme (spec.seed ^ component). */
@@ -77,9 +78,21 @@ static void add_rows(irllrec_mat dst, int64_t n, int32_t d, const int32_t *ids, 
     }
 }
 
-static void draw_noise(irllrec__rng *rng, float *e, int64_t n)
+void irllrec__align_draw_noise(irllrec__rng *rng, int64_t count, float *eps1, float *eps2)
 {
-    for (int64_t k = 0; k < n; k++) e[k] = (float)irllrec__rng_normal(rng);
+    for (int64_t k = 0; k < count; k++) eps1[k] = (float)irllrec__rng_normal(rng);
+    for (int64_t k = 0; k < count; k++) eps2[k] = (float)irllrec__rng_normal(rng);
+}
+
+void irllrec__align_draw_sample(irllrec__rng *rng, int64_t n_all, int64_t n, int32_t *ids)
+{
+    for (int64_t i = 0; i < n_all; i++) ids[i] = (int32_t)i;
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t j = i + (int64_t)irllrec__rng_below(rng, (uint64_t)(n_all - i));
+        const int32_t t = ids[i];
+        ids[i] = ids[j];
+        ids[j] = t;
+    }
 }
 
 static void carve(unsigned char **p, void *field, size_t bytes)
@@ -404,8 +417,7 @@ static irllrec_status check_pair(irllrec_align *h, const char *func, irllrec_mat
 static int make_noise(irllrec_align *h, int64_t n)
 {
     if (h->noise == IRLLREC_ALIGN_NOISE_OFF) return 0;
-    draw_noise(&h->rng, h->ex, n * h->spec.dim);
-    draw_noise(&h->rng, h->ey, n * h->spec.dim);
+    irllrec__align_draw_noise(&h->rng, n * h->spec.dim, h->ex, h->ey);
     return 1;
 }
 
@@ -495,14 +507,7 @@ irllrec_status irllrec_align_translation_sampled(irllrec_align *h, irllrec_mat x
     if (ids) {
         memcpy(h->ids, ids, (size_t)n_ids * sizeof(int32_t));
     } else {
-        /* Partial Fisher-Yates over the identity: n_ids distinct nodes. */
-        for (int64_t i = 0; i < x.rows; i++) h->ids[i] = (int32_t)i;
-        for (int64_t i = 0; i < n_ids; i++) {
-            const int64_t j = i + (int64_t)irllrec__rng_below(&h->rng, (uint64_t)(x.rows - i));
-            const int32_t t = h->ids[i];
-            h->ids[i] = h->ids[j];
-            h->ids[j] = t;
-        }
+        irllrec__align_draw_sample(&h->rng, x.rows, n_ids, h->ids);
     }
     noisy = make_noise(h, n_ids);
     st = translation_core(h, fn, x, y, h->ids, n_ids, noisy, dx, dy, loss);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include "hook.h"
 #include "../tower/tower.h"
+#include "../align/draw.h"
 
 #define MAX_BUFS 96  /* > the number of A() calls in alloc_all */
 #define MAX_BLOCKS 16
@@ -70,7 +71,7 @@ struct irllrec_hook {
     float *ya, *dya;
     /* translation: gathered rows, their gradients, the noise */
     float *xt, *yt, *dxh, *dyh, *eps1, *eps2, *noise1, *noise2;
-    int64_t *sel;
+    int32_t *sel;
     int noise_override;
     /* host gradients before commit */
     float *g_final, *g_layers;
@@ -313,7 +314,7 @@ static irllrec_status alloc_all(irllrec_hook *h)
         A(h->eps2, N * d, float);
         A(h->noise1, N * d, float);
         A(h->noise2, N * d, float);
-        A(h->sel, N, int64_t);
+        A(h->sel, N, int32_t);
     }
     A(h->ya, B * d, float);
     A(h->dya, B * d, float);
@@ -772,22 +773,17 @@ static irllrec_status tran_term(irllrec_hook *h, const stepargs *a, double scale
 {
     const int64_t N = h->N, d = h->d, U = h->U;
     int64_t n = N;
-    for (int64_t i = 0; i < N; i++) h->sel[i] = i;
     if (h->tran_mode == 1 && h->tran_samples < N) {
         n = h->tran_samples;
-        for (int64_t i = 0; i < n; i++) {  /* partial Fisher-Yates */
-            const int64_t j = i + (int64_t)irllrec__rng_below(&h->rng, (uint64_t)(N - i));
-            const int64_t t = h->sel[i];
-            h->sel[i] = h->sel[j];
-            h->sel[j] = t;
-        }
+        irllrec__align_draw_sample(&h->rng, N, n, h->sel);
+    } else {
+        for (int64_t i = 0; i < N; i++) h->sel[i] = (int32_t)i;
     }
     if (h->noise_override && n == N) {
         memcpy(h->eps1, h->noise1, (size_t)(N * d) * sizeof(float));
         memcpy(h->eps2, h->noise2, (size_t)(N * d) * sizeof(float));
     } else {
-        for (int64_t i = 0; i < n * d; i++) h->eps1[i] = (float)irllrec__rng_normal(&h->rng);
-        for (int64_t i = 0; i < n * d; i++) h->eps2[i] = (float)irllrec__rng_normal(&h->rng);
+        irllrec__align_draw_noise(&h->rng, n * d, h->eps1, h->eps2);
     }
     /* the selected rows of X (intent tower) and Y (E_final); the alignment
      * handle applies the noise and returns dL/dX, dL/dY for weight 1 */
