@@ -85,6 +85,11 @@ int irllrec__mul_overflow(size_t a, size_t b, size_t *out);
 irllrec_status irllrec__check_mat(irllrec_ctx *ctx, const char *func, const char *name,
                                   irllrec_mat m);
 
+/* 1 when every element of x[0..n) / of the view is finite. Branch-free
+ * over the elements, so the loop vectorises. */
+int irllrec__all_finite(const float *x, int64_t n);
+int irllrec__all_finite_mat(irllrec_mat m);
+
 /* ---- parameter blocks ----------------------------------------------- */
 
 /* Every trainable module publishes its parameters as a list of blocks. The

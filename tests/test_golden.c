@@ -8,7 +8,7 @@
 #include <string.h>
 #include "internal.h"
 #include "hook/hook.h"
-#include "hook/kernels.h"
+#include "tower/tower.h"
 #include "helpers/testutil.h"
 
 #define GOLD_TOL 1e-4
@@ -135,6 +135,48 @@ static void cmp_scalar(const char *what, double c, double ref)
                   ref);
 }
 
+static irllrec_mat gmat(const gfile *g, const char *name, float **keep)
+{
+    const garr *a = gget(g, name);
+    *keep = gf(g, name);
+    return irllrec_mat_dense(*keep, a->dims[0], a->ndim == 2 ? a->dims[1] : a->dims[0] * 0 + 1);
+}
+
+/* A 1-D fixture array as a 1 x n matrix (biases). */
+static irllrec_mat grow(const gfile *g, const char *name, float **keep)
+{
+    const garr *a = gget(g, name);
+    *keep = gf(g, name);
+    return irllrec_mat_dense(*keep, 1, a->n);
+}
+
+static void mlp_load(irllrec_mlp *m, const gfile *g, const char *const names[4])
+{
+    float *t;
+    for (int id = 0; id < 4; id++) {
+        irllrec_mat src = (id % 2 == 0) ? gmat(g, names[id], &t) : grow(g, names[id], &t);
+        ck_assert_int_eq(irllrec_mlp_set_param(m, id, src), IRLLREC_OK);
+        free(t);
+    }
+}
+
+/* The MLP's parameter gradients against the fixture's dw1, db1, dw2, db2. */
+static void cmp_mlp_grads(const irllrec_mlp *m, const gfile *g)
+{
+    const char *gn[4] = {"dw1", "db1", "dw2", "db2"};
+    for (int id = 0; id < 4; id++) {
+        int64_t r, c;
+        ck_assert_int_eq(irllrec_mlp_param_shape(m, id, &r, &c), IRLLREC_OK);
+        float *gr = malloc((size_t)(r * c) * 4);
+        ck_assert_int_eq(irllrec_mlp_get_grad(m, id, irllrec_mat_dense(gr, r, c)), IRLLREC_OK);
+        cmp_arr(g, gn[id], gr);
+        free(gr);
+    }
+}
+
+/* The MLP's row-range entry points (what the hook runs: a forward assembled
+ * from two row ranges with different inputs, each range back through its
+ * own backward). */
 START_TEST(golden_mlp)
 {
     gfile g;
@@ -142,32 +184,39 @@ START_TEST(golden_mlp)
     const garr *x = gget(&g, "x"), *w1 = gget(&g, "w1");
     const int64_t n = x->dims[0], din = x->dims[1], dh = w1->dims[0];
     const int64_t d = gget(&g, "w2")->dims[0];
-    irllrec__hk_mlp m = {din, dh, d, gf(&g, "w1"), gf(&g, "b1"), gf(&g, "w2"), gf(&g, "b2"),
-                         calloc((size_t)(dh * din), 4), calloc((size_t)dh, 4),
-                         calloc((size_t)(d * dh), 4), calloc((size_t)d, 4)};
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_mlp_spec s;
+    irllrec_mlp_spec_init(&s, sizeof s);
+    s.in_dim = (int32_t)din;
+    s.hidden_dim = (int32_t)dh;
+    s.out_dim = (int32_t)d;
+    s.max_rows = n;
+    irllrec_mlp *m = NULL;
+    ck_assert_int_eq(irllrec_mlp_create(ctx, &s, &m), IRLLREC_OK);
+    const char *const names[4] = {"w1", "b1", "w2", "b2"};
+    mlp_load(m, &g, names);
     float *xf = gf(&g, "x"), *wts = gf(&g, "wts");
-    float *pre = malloc((size_t)(n * dh) * 4), *act = malloc((size_t)(n * dh) * 4);
     float *out = malloc((size_t)(n * d) * 4), *dx = calloc((size_t)(n * din), 4);
-    irllrec__hk_mlp_fwd(&m, xf, din, n, pre, act, out);
+    const int64_t n0 = n / 2;
+    irllrec__mlp_fwd_rows(m, xf, din, n0, 0, out, d);
+    irllrec__mlp_fwd_rows(m, xf + n0 * din, din, n - n0, n0, out + n0 * d, d);
     cmp_arr(&g, "out", out);
     double loss = 0.0;
     for (int64_t i = 0; i < n * d; i++) loss += (double)wts[i] * (double)out[i];
     cmp_scalar("mlp loss", loss, gscalar(&g, "loss"));
-    double dacc[64];
-    irllrec__hk_mlp_bwd(&m, xf, din, n, pre, wts, act, dacc, dx);
+    irllrec__mlp_bwd_rows(m, xf, din, n0, 0, wts, d, dx, din);
+    irllrec__mlp_bwd_rows(m, xf + n0 * din, din, n - n0, n0, wts + n0 * d, d, dx + n0 * din, din);
     cmp_arr(&g, "dx", dx);
-    cmp_arr(&g, "dw1", m.gw1);
-    cmp_arr(&g, "db1", m.gb1);
-    cmp_arr(&g, "dw2", m.gw2);
-    cmp_arr(&g, "db2", m.gb2);
-    free(m.w1); free(m.b1); free(m.w2); free(m.b2);
-    free(m.gw1); free(m.gb1); free(m.gw2); free(m.gb2);
-    free(xf); free(wts); free(pre); free(act); free(out); free(dx);
+    cmp_mlp_grads(m, &g);
+    irllrec_mlp_free(m);
+    irllrec_ctx_free(ctx);
+    free(xf); free(wts); free(out); free(dx);
     gfree(&g);
 }
 END_TEST
 
-/* The tower's composition, as hook.c runs it, over every node as an anchor. */
+/* The tower as the hook runs it (the interaction-tower handle's anchor-rows
+ * entry points), over every node as an anchor. */
 static void tower_case(const char *file, int graph)
 {
     gfile g;
@@ -178,63 +227,58 @@ static void tower_case(const char *file, int graph)
     const int64_t N = gget(&g, "wts")->dims[0];
     const int nl = graph ? 2 : 1;
     float *e[2], *de[2];
+    irllrec_mat em[2], dem[2];
     const char *en[2] = {"e0", "e1"}, *den[2] = {"de0", "de1"};
     for (int l = 0; l < nl; l++) {
         e[l] = gf(&g, graph ? en[l] : "ef");
         de[l] = calloc((size_t)(N * d), 4);
+        em[l] = irllrec_mat_dense(e[l], N, d);
+        dem[l] = irllrec_mat_dense(de[l], N, d);
     }
     float *cu = gf(&g, "cu"), *ci = gf(&g, "ci"), *wts = gf(&g, "wts");
     float *gcu = calloc((size_t)(d * K), 4), *gci = calloc((size_t)(d * K), 4);
-    float *a = malloc((size_t)(nl * N * K) * 4), *z = malloc((size_t)(N * d) * 4);
-    float *zh = malloc((size_t)(nl * N * d) * 4), *inv = malloc((size_t)(nl * N) * 4);
-    float *r = calloc((size_t)(N * d), 4), *dz = malloc((size_t)(N * d) * 4);
-    float *dzh = malloc((size_t)(N * d) * 4), *sk = malloc((size_t)(N * K) * 4);
+    float *r = calloc((size_t)(N * d), 4);
     int64_t *nodes = malloc((size_t)N * sizeof(int64_t)), *ip = NULL;
     int32_t *ix = NULL;
     for (int64_t i = 0; i < N; i++) nodes[i] = i;
+    irllrec_csr csr = {N, N, 0, NULL, NULL};
     if (graph) {
         const garr *pa = gget(&g, "indptr"), *ia = gget(&g, "indices");
         ip = malloc((size_t)pa->n * sizeof(int64_t));
         ix = malloc((size_t)ia->n * sizeof(int32_t) + 4);
         for (int64_t i = 0; i < pa->n; i++) ip[i] = (int64_t)pa->v[i];
         for (int64_t i = 0; i < ia->n; i++) ix[i] = (int32_t)ia->v[i];
+        csr.nnz = ia->n;
+        csr.indptr = ip;
+        csr.indices = ix;
     }
-    for (int l = 0; l < nl; l++) {
-        float *al = a + l * N * K;
-        irllrec__hk_proto_fwd(e[l], d, U, d, K, cu, al, z);
-        irllrec__hk_proto_fwd(e[l] + U * d, d, N - U, d, K, ci, al + U * K, z + U * d);
-        if (graph) {
-            irllrec__hk_l2norm_fwd(z, d, N, d, zh + l * N * d, inv + l * N);
-            irllrec__hk_mask_fwd(ip, ix, nodes, N, zh + l * N * d, e[l], d, d, 0.5f, r);
-        } else {
-            memcpy(r, z, (size_t)(N * d) * 4);
-        }
-    }
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_intent_spec s;
+    irllrec_intent_spec_init(&s, sizeof s);
+    s.n_users = U;
+    s.n_items = N - U;
+    s.dim = (int32_t)d;
+    s.n_intents = (int32_t)K;
+    s.n_layers = nl;
+    irllrec_intent *enc = NULL;
+    ck_assert_int_eq(irllrec_intent_create(ctx, &s, graph ? &csr : NULL, &enc), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_intent_set_param(enc, 0, irllrec_mat_dense(cu, d, K)), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_intent_set_param(enc, 1, irllrec_mat_dense(ci, d, K)), IRLLREC_OK);
+    irllrec__intent_forward_nodes(enc, em, nodes, N, r);
     cmp_arr(&g, "r", r);
-    for (int l = 0; l < nl; l++) {
-        const float *al = a + l * N * K;
-        memset(dz, 0, (size_t)(N * d) * 4);
-        if (graph) {
-            memset(dzh, 0, (size_t)(N * d) * 4);
-            irllrec__hk_mask_bwd(ip, ix, nodes, N, zh + l * N * d, e[l], d, d, 0.5f, wts, de[l], d,
-                                 dzh);
-            irllrec__hk_l2norm_bwd(zh + l * N * d, inv + l * N, dzh, N, d, dz, d);
-        } else {
-            memcpy(dz, wts, (size_t)(N * d) * 4);
-        }
-        irllrec__hk_proto_bwd(e[l], d, U, d, K, cu, al, dz, sk, de[l], d, gcu);
-        irllrec__hk_proto_bwd(e[l] + U * d, d, N - U, d, K, ci, al + U * K, dz + U * d, sk,
-                              de[l] + U * d, d, gci);
-    }
+    irllrec__intent_backward_nodes(enc, em, nodes, N, wts, dem);
     for (int l = 0; l < nl; l++) cmp_arr(&g, graph ? den[l] : "def", de[l]);
+    ck_assert_int_eq(irllrec_intent_get_grad(enc, 0, irllrec_mat_dense(gcu, d, K)), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_intent_get_grad(enc, 1, irllrec_mat_dense(gci, d, K)), IRLLREC_OK);
     cmp_arr(&g, "dcu", gcu);
     cmp_arr(&g, "dci", gci);
+    irllrec_intent_free(enc);
+    irllrec_ctx_free(ctx);
     for (int l = 0; l < nl; l++) {
         free(e[l]);
         free(de[l]);
     }
-    free(cu); free(ci); free(wts); free(gcu); free(gci); free(a); free(z); free(zh); free(inv);
-    free(r); free(dz); free(dzh); free(sk); free(nodes); free(ip); free(ix);
+    free(cu); free(ci); free(wts); free(gcu); free(gci); free(r); free(nodes); free(ip); free(ix);
     gfree(&g);
 }
 
@@ -244,6 +288,22 @@ END_TEST
 START_TEST(golden_tower_graph_free) { tower_case("tower0.bin", 0); }
 END_TEST
 
+/* An alignment handle over b x m rows of width d with the given blocking. */
+static irllrec_align *gold_align(irllrec_ctx *ctx, int64_t d, int64_t b, int64_t m, int32_t br,
+                                 int32_t bc)
+{
+    irllrec_align_spec s;
+    irllrec_align *al = NULL;
+    irllrec_align_spec_init(&s, sizeof s);
+    s.dim = (int32_t)d;
+    s.max_rows = b;
+    s.max_cols = m;
+    s.block_rows = br;
+    s.block_cols = bc;
+    ck_assert_int_eq(irllrec_align_create(ctx, &s, &al), IRLLREC_OK);
+    return al;
+}
+
 START_TEST(golden_infonce)
 {
     gfile g;
@@ -251,42 +311,33 @@ START_TEST(golden_infonce)
     const garr *xa = gget(&g, "x"), *ya = gget(&g, "yall"), *pa = gget(&g, "pos");
     const int64_t b = xa->dims[0], d = xa->dims[1], m = ya->dims[0];
     float *x = gf(&g, "x"), *y = gf(&g, "yall");
-    float *xh = malloc((size_t)(b * d) * 4), *yh = malloc((size_t)(m * d) * 4);
-    float *xi = malloc((size_t)b * 4), *yi = malloc((size_t)m * 4);
-    float *dxh = calloc((size_t)(b * d), 4), *dyh = calloc((size_t)(m * d), 4);
     float *dx = calloc((size_t)(b * d), 4), *dy = calloc((size_t)(m * d), 4);
-    float *work = malloc((size_t)(b * 2) * 4);
-    double rs[16];
     int32_t pos[8];
     for (int64_t i = 0; i < b; i++) pos[i] = (int32_t)pa->v[i];
-    irllrec__hk_l2norm_fwd(x, d, b, d, xh, xi);
-    irllrec__hk_l2norm_fwd(y, d, m, d, yh, yi);
-    /* column block 2 < m so the streaming LSE crosses blocks */
-    double l = irllrec__hk_infonce(xh, b, yh, m, d, pos, gscalar(&g, "tau"), 1.0, work, 2, rs,
-                                   dxh, dyh);
-    cmp_scalar("infonce", l, gscalar(&g, "loss"));
-    irllrec__hk_l2norm_bwd(xh, xi, dxh, b, d, dx, d);
-    irllrec__hk_l2norm_bwd(yh, yi, dyh, m, d, dy, d);
-    cmp_arr(&g, "dx", dx);
-    cmp_arr(&g, "dyall", dy);
-    /* the strip form (2 anchors per strip, ragged last strip) */
-    memset(dxh, 0, (size_t)(b * d) * 4);
-    memset(dyh, 0, (size_t)(m * d) * 4);
-    memset(dx, 0, (size_t)(b * d) * 4);
-    memset(dy, 0, (size_t)(m * d) * 4);
-    float *swork = malloc((size_t)(3 * m) * 4), saux[2 * 3 * 8];
-    double srow[9];
-    ck_assert(d <= 8);
-    l = irllrec__hk_infonce_strip(NULL, 1, xh, b, yh, m, d, pos, gscalar(&g, "tau"), 1.0, swork, 3,
-                                  saux, srow, dxh, dyh);
-    cmp_scalar("infonce strip", l, gscalar(&g, "loss"));
-    irllrec__hk_l2norm_bwd(xh, xi, dxh, b, d, dx, d);
-    irllrec__hk_l2norm_bwd(yh, yi, dyh, m, d, dy, d);
-    cmp_arr(&g, "dx", dx);
-    cmp_arr(&g, "dyall", dy);
-    free(swork);
-    free(x); free(y); free(xh); free(yh); free(xi); free(yi); free(dxh); free(dyh); free(dx);
-    free(dy); free(work);
+    irllrec_ctx *ctx = tu_ctx();
+    /* The engine the hook runs on, blocked two ways: column blocks of 2 < m
+     * (the streaming LSE crosses blocks, sweep 2 recomputes), then 3 rows
+     * per block over every column (ragged last block, one exp per logit). */
+    const int32_t br[2] = {0, 3}, bc[2] = {2, 0};
+    const char *what[2] = {"infonce", "infonce strip"};
+    for (int k = 0; k < 2; k++) {
+        irllrec_align *al = gold_align(ctx, d, b, m, br[k], bc[k]);
+        double l = 0.0;
+        memset(dx, 0, (size_t)(b * d) * 4);
+        memset(dy, 0, (size_t)(m * d) * 4);
+        ck_assert_int_eq(irllrec_align_infonce(al, irllrec_mat_dense(x, b, d),
+                                               irllrec_mat_dense(y, m, d), pos,
+                                               gscalar(&g, "tau"), 1.0,
+                                               irllrec_mat_dense(dx, b, d),
+                                               irllrec_mat_dense(dy, m, d), &l),
+                         IRLLREC_OK);
+        cmp_scalar(what[k], l, gscalar(&g, "loss"));
+        cmp_arr(&g, "dx", dx);
+        cmp_arr(&g, "dyall", dy);
+        irllrec_align_free(al);
+    }
+    irllrec_ctx_free(ctx);
+    free(x); free(y); free(dx); free(dy);
     gfree(&g);
 }
 END_TEST
@@ -298,51 +349,29 @@ START_TEST(golden_tran)
     const garr *xa = gget(&g, "x");
     const int64_t n = xa->dims[0], d = xa->dims[1];
     float *x = gf(&g, "x"), *y = gf(&g, "y"), *e1 = gf(&g, "eps1"), *e2 = gf(&g, "eps2");
-    float *xt = malloc((size_t)(n * d) * 4), *yt = malloc((size_t)(n * d) * 4);
-    for (int64_t i = 0; i < n * d; i++) {
-        xt[i] = x[i] + x[i] * e1[i];
-        yt[i] = y[i] + y[i] * e2[i];
-    }
-    float *xh = malloc((size_t)(n * d) * 4), *yh = malloc((size_t)(n * d) * 4);
-    float *xi = malloc((size_t)n * 4), *yi = malloc((size_t)n * 4);
-    float *dxh = calloc((size_t)(n * d), 4), *dyh = calloc((size_t)(n * d), 4);
     float *dxt = calloc((size_t)(n * d), 4), *dyt = calloc((size_t)(n * d), 4);
-    float *work = malloc(3 * 2 * 4);
-    double rs[32];
-    irllrec__hk_l2norm_fwd(xt, d, n, d, xh, xi);
-    irllrec__hk_l2norm_fwd(yt, d, n, d, yh, yi);
-    /* 3 x 2 blocks over a 7 x 7 matrix: ragged row and column edges */
-    double l = irllrec__hk_tran(xh, yh, n, d, 1.0, work, 3, 2, rs, dxh, dyh);
-    cmp_scalar("tran", l, gscalar(&g, "loss"));
-    irllrec__hk_l2norm_bwd(xh, xi, dxh, n, d, dxt, d);
-    irllrec__hk_l2norm_bwd(yh, yi, dyh, n, d, dyt, d);
-    for (int64_t i = 0; i < n * d; i++) {
-        dxt[i] *= 1.0f + e1[i];
-        dyt[i] *= 1.0f + e2[i];
+    irllrec_ctx *ctx = tu_ctx();
+    /* 3 x 2 blocks over a 7 x 7 matrix (ragged row and column edges), then
+     * 3 rows per block over every column */
+    const int32_t bc[2] = {2, 0};
+    const char *what[2] = {"tran", "tran strip"};
+    for (int k = 0; k < 2; k++) {
+        irllrec_align *al = gold_align(ctx, d, n, n, 3, bc[k]);
+        double l = 0.0;
+        memset(dxt, 0, (size_t)(n * d) * 4);
+        memset(dyt, 0, (size_t)(n * d) * 4);
+        ck_assert_int_eq(irllrec_align_translation_noise(
+                             al, irllrec_mat_dense(x, n, d), irllrec_mat_dense(y, n, d),
+                             irllrec_mat_dense(e1, n, d), irllrec_mat_dense(e2, n, d),
+                             irllrec_mat_dense(dxt, n, d), irllrec_mat_dense(dyt, n, d), &l),
+                         IRLLREC_OK);
+        cmp_scalar(what[k], l, gscalar(&g, "loss"));
+        cmp_arr(&g, "dx", dxt);
+        cmp_arr(&g, "dy", dyt);
+        irllrec_align_free(al);
     }
-    cmp_arr(&g, "dx", dxt);
-    cmp_arr(&g, "dy", dyt);
-    /* the strip form, 3 rows per strip over 7 rows */
-    memset(dxh, 0, (size_t)(n * d) * 4);
-    memset(dyh, 0, (size_t)(n * d) * 4);
-    memset(dxt, 0, (size_t)(n * d) * 4);
-    memset(dyt, 0, (size_t)(n * d) * 4);
-    float *swork = malloc((size_t)(3 * n) * 4), saux[2 * 3 * 8];
-    double srow[9];
-    ck_assert(d <= 8);
-    l = irllrec__hk_tran_strip(NULL, 1, xh, yh, n, d, 1.0, swork, 3, saux, srow, dxh, dyh);
-    cmp_scalar("tran strip", l, gscalar(&g, "loss"));
-    irllrec__hk_l2norm_bwd(xh, xi, dxh, n, d, dxt, d);
-    irllrec__hk_l2norm_bwd(yh, yi, dyh, n, d, dyt, d);
-    for (int64_t i = 0; i < n * d; i++) {
-        dxt[i] *= 1.0f + e1[i];
-        dyt[i] *= 1.0f + e2[i];
-    }
-    cmp_arr(&g, "dx", dxt);
-    cmp_arr(&g, "dy", dyt);
-    free(swork);
-    free(x); free(y); free(e1); free(e2); free(xt); free(yt); free(xh); free(yh); free(xi);
-    free(yi); free(dxh); free(dyh); free(dxt); free(dyt); free(work);
+    irllrec_ctx_free(ctx);
+    free(x); free(y); free(e1); free(e2); free(dxt); free(dyt);
     gfree(&g);
 }
 END_TEST
@@ -354,10 +383,13 @@ START_TEST(golden_itm)
     const garr *xa = gget(&g, "x");
     const int64_t n = xa->dims[0], d = xa->dims[1];
     float *x = gf(&g, "x"), *xm = gf(&g, "xm"), *dx = calloc((size_t)(n * d), 4);
-    double l = irllrec__hk_itm_ce(x, xm, n, d, 1.0, dx);
+    float *p = malloc((size_t)(n * d) * 4);
+    /* the ITM module's CE on raw rows: xm (the teacher's logits) becomes its softmax */
+    double l = irllrec__itm_ce_fwd(n, d, x, d, xm, p);
+    irllrec__itm_ce_bwd(n, d, p, xm, 1.0, dx, d);
     cmp_scalar("itm ce", l, gscalar(&g, "loss"));
     cmp_arr(&g, "dx", dx);
-    free(x); free(xm); free(dx);
+    free(x); free(xm); free(dx); free(p);
     gfree(&g);
 }
 END_TEST
@@ -550,31 +582,6 @@ END_TEST
 
 /* ---- the merged public modules against the same fixtures ------------------- */
 
-static irllrec_mat gmat(const gfile *g, const char *name, float **keep)
-{
-    const garr *a = gget(g, name);
-    *keep = gf(g, name);
-    return irllrec_mat_dense(*keep, a->dims[0], a->ndim == 2 ? a->dims[1] : a->dims[0] * 0 + 1);
-}
-
-/* A 1-D fixture array as a 1 x n matrix (biases). */
-static irllrec_mat grow(const gfile *g, const char *name, float **keep)
-{
-    const garr *a = gget(g, name);
-    *keep = gf(g, name);
-    return irllrec_mat_dense(*keep, 1, a->n);
-}
-
-static void mlp_load(irllrec_mlp *m, const gfile *g, const char *const names[4])
-{
-    float *t;
-    for (int id = 0; id < 4; id++) {
-        irllrec_mat src = (id % 2 == 0) ? gmat(g, names[id], &t) : grow(g, names[id], &t);
-        ck_assert_int_eq(irllrec_mlp_set_param(m, id, src), IRLLREC_OK);
-        free(t);
-    }
-}
-
 START_TEST(golden_module_mlp)
 {
     gfile g;
@@ -597,15 +604,7 @@ START_TEST(golden_module_mlp)
     cmp_arr(&g, "out", out);
     ck_assert_int_eq(irllrec_mlp_backward(m, xm, dy, irllrec_mat_dense(dx, n, din)), IRLLREC_OK);
     cmp_arr(&g, "dx", dx);
-    const char *gn[4] = {"dw1", "db1", "dw2", "db2"};
-    for (int id = 0; id < 4; id++) {
-        int64_t r, c;
-        ck_assert_int_eq(irllrec_mlp_param_shape(m, id, &r, &c), IRLLREC_OK);
-        float *gr = malloc((size_t)(r * c) * 4);
-        ck_assert_int_eq(irllrec_mlp_get_grad(m, id, irllrec_mat_dense(gr, r, c)), IRLLREC_OK);
-        cmp_arr(&g, gn[id], gr);
-        free(gr);
-    }
+    cmp_mlp_grads(m, &g);
     irllrec_mlp_free(m);
     irllrec_ctx_free(ctx);
     free(xf); free(wts); free(out); free(dx);

@@ -9,7 +9,8 @@
 #include "hook/hook.h"
 #include "helpers/testutil.h"
 #include "helpers/gradcheck.h"
-#include "hook/kernels.h"
+#include "align/engine.h"
+#include "ops/ops.h"
 
 #define MAXB 8
 
@@ -747,7 +748,7 @@ START_TEST(fast_exp_matches_libm)
     for (int i = 0; i < n; i++) x[i] = -87.0f + 88.5f * (float)i / (float)(n - 1);
     float y[n];
     memcpy(y, x, sizeof y);
-    irllrec__hk_exp_inplace(y, n);
+    (void)irllrec__xent_exp_sum(y, n, 0.0f);
     double worst = 0.0;
     for (int i = 0; i < n; i++) {
         const double ref = exp((double)x[i]);
@@ -755,7 +756,7 @@ START_TEST(fast_exp_matches_libm)
     }
     ck_assert_msg(worst < 4e-7, "worst relative error %g", worst);
     float z[4] = {-500.0f, -3000.0f, 0.0f, NAN};
-    irllrec__hk_exp_inplace(z, 4);
+    (void)irllrec__xent_exp_sum(z, 4, 0.0f);
     ck_assert(z[0] >= 0.0f && z[0] < 1e-37f && z[1] >= 0.0f && z[1] < 1e-37f);
     ck_assert(z[2] == 1.0f);
     ck_assert(isnan(z[3]));
@@ -786,27 +787,48 @@ START_TEST(timings_partition_the_step)
 }
 END_TEST
 
-/* Both InfoNCE paths (bounded shift for tau >= 0.025, online max below)
- * against a naive double computation. */
+/* Both InfoNCE paths of the engine (bounded shift for tau >= 0.025, online
+ * max below), blocked 3 x 3 (streaming, sweep 2 recomputes) and in strips
+ * of 2 rows over every column, against a naive double computation. */
 static void nce_vs_naive(double tau, int strip)
 {
     enum { nb = 5, m = 7, d = 4 };
     irllrec__rng r;
     irllrec__rng_seed(&r, 5, 9);
-    float x[nb * d], y[m * d], xh[nb * d], yh[m * d], xi[nb], yi[m];
-    float dxh[nb * d] = {0}, dyh[m * d] = {0}, work[nb * 3];
-    double rs[2 * nb];
+    float x[nb * d], y[m * d], xh[nb * d], yh[m * d];
+    float dxh[nb * d] = {0}, dyh[m * d] = {0}, blk[64];
+    double row_loss[nb], row_aux[5 * nb];
     const int32_t pos[nb] = {3, 0, 6, 3, 1};
     fill(&r, x, nb * d, 1.0);
     fill(&r, y, m * d, 1.0);
-    irllrec__hk_l2norm_fwd(x, d, nb, d, xh, xi);
-    irllrec__hk_l2norm_fwd(y, d, m, d, yh, yi);
-    float swork[2 * m], saux[2 * 2 * d];
-    double srow[6];
-    const double l = strip ? irllrec__hk_infonce_strip(NULL, 1, xh, nb, yh, m, d, pos, tau, 0.5,
-                                                       swork, 2, saux, srow, dxh, dyh)
-                           : irllrec__hk_infonce(xh, nb, yh, m, d, pos, tau, 0.5, work, 3, rs,
-                                                 dxh, dyh);
+    irllrec__l2norm_fwd(nb, d, x, d, xh, d, NULL);
+    irllrec__l2norm_fwd(m, d, y, d, yh, d, NULL);
+    irllrec__xent jb;
+    memset(&jb, 0, sizeof jb);
+    jb.xn = xh;
+    jb.yn = yh;
+    jb.n_rows = nb;
+    jb.n_cols = m;
+    jb.d = d;
+    jb.kind = IRLLREC__XENT_INFONCE;
+    jb.target = pos;
+    jb.inv_tau = (float)(1.0 / tau);
+    jb.scale = 0.5;
+    jb.need_grad = 1;
+    jb.block_rows = strip ? 2 : 3;
+    jb.block_cols = strip ? m : 3;
+    jb.n_slices = 1;
+    jb.n_threads = 1;
+    ck_assert(irllrec__xent_thread_floats(jb.block_rows, jb.block_cols, d) <= 64);
+    jb.blk = blk;
+    jb.row_loss = row_loss;
+    jb.row_aux = row_aux;
+    jb.dxn = dxh;
+    jb.dyn = dyh;
+    irllrec__xent_run(NULL, &jb);
+    double l = 0.0;
+    for (int b = 0; b < nb; b++) l += row_loss[b];
+    l /= 0.5;
     double ref = 0.0, gx[nb * d] = {0}, gy[m * d] = {0};
     for (int b = 0; b < nb; b++) {
         double s[m], mx = -1e300, z = 0.0;

@@ -9,13 +9,14 @@
 #include <math.h>
 #include <string.h>
 #include "engine.h"
+#include "draw.h"
+#include "../ops/ops.h"
 
 /* Stream id of this component in the seeding scheme (spec.seed ^ component). */
 #define ALIGN_RNG_STREAM 0xA119u
 #define ALIGN_BLOCK_ROWS 32
 #define ALIGN_BLOCK_FLOATS ((int64_t)1 << 20) /* 4 MiB of logits per thread */
 #define ALIGN_MAX_SLICES 256
-#define NORM_EPS 1e-8
 
 struct irllrec_align {
     irllrec_ctx *ctx;
@@ -39,8 +40,7 @@ struct irllrec_align {
     int32_t *ids;       /* max_rows: sampled node ids / permutation scratch */
 };
 
-/* ---- normalisation n(v) = v / sqrt(1e-8 + |v|^2) -------------------------
- * Static copy until lib/ops/l2norm.c lands (to be deduplicated). */
+/* ---- normalisation n(v) = v / sqrt(1e-8 + |v|^2) (lib/ops) -------------- */
 
 /* out row i = n(src row i (+ src * eps)); r[i] = sqrt(1e-8 + |v|^2). */
 static void l2norm_fwd_rows(int64_t n, int32_t d, const float *src, int64_t ld, const int32_t *ids,
@@ -49,7 +49,6 @@ static void l2norm_fwd_rows(int64_t n, int32_t d, const float *src, int64_t ld, 
     for (int64_t i = 0; i < n; i++) {
         const float *restrict s = src + (ids ? (int64_t)ids[i] : i) * ld;
         float *restrict o = out + i * d;
-        double ss = 0.0, ri;
         if (eps) {
             const float *restrict e = eps + i * d;
             /* X + X*eps, in the reference's order of operations. */
@@ -57,45 +56,11 @@ static void l2norm_fwd_rows(int64_t n, int32_t d, const float *src, int64_t ld, 
         } else {
             for (int32_t k = 0; k < d; k++) o[k] = s[k];
         }
-        for (int32_t k = 0; k < d; k++) ss += (double)o[k] * (double)o[k];
-        ri = sqrt(NORM_EPS + ss);
-        r[i] = ri;
-        for (int32_t k = 0; k < d; k++) o[k] = (float)((double)o[k] / ri);
     }
-}
-
-/* In place: g <- dL/dv from g = dL/dn:  dv = (g - n <n, g>) / r. */
-static void l2norm_bwd_rows(int64_t n, int32_t d, const float *xn, const double *r,
-                            float *restrict g)
-{
-    for (int64_t i = 0; i < n; i++) {
-        const float *restrict xi = xn + i * d;
-        float *restrict gi = g + i * d;
-        double dot = 0.0;
-        for (int32_t k = 0; k < d; k++) dot += (double)xi[k] * (double)gi[k];
-        for (int32_t k = 0; k < d; k++)
-            gi[k] = (float)(((double)gi[k] - (double)xi[k] * dot) / r[i]);
-    }
+    irllrec__l2norm_fwd(n, d, out, d, out, d, r);
 }
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static int all_finite_mat(irllrec_mat m)
-{
-    int ok = 1;
-    for (int64_t i = 0; i < m.rows; i++) {
-        const float *row = m.data + i * m.ld;
-        for (int64_t k = 0; k < m.cols; k++) ok &= isfinite(row[k]) != 0;
-    }
-    return ok;
-}
-
-static int all_finite(const float *x, int64_t n)
-{
-    int ok = 1;
-    for (int64_t k = 0; k < n; k++) ok &= isfinite(x[k]) != 0;
-    return ok;
-}
 
 /* dst rows (ids[i] or i) += g row i * (1 + eps row i when eps). */
 static void add_rows(irllrec_mat dst, int64_t n, int32_t d, const int32_t *ids, const float *g,
@@ -113,9 +78,21 @@ static void add_rows(irllrec_mat dst, int64_t n, int32_t d, const int32_t *ids, 
     }
 }
 
-static void draw_noise(irllrec__rng *rng, float *e, int64_t n)
+void irllrec__align_draw_noise(irllrec__rng *rng, int64_t count, float *eps1, float *eps2)
 {
-    for (int64_t k = 0; k < n; k++) e[k] = (float)irllrec__rng_normal(rng);
+    for (int64_t k = 0; k < count; k++) eps1[k] = (float)irllrec__rng_normal(rng);
+    for (int64_t k = 0; k < count; k++) eps2[k] = (float)irllrec__rng_normal(rng);
+}
+
+void irllrec__align_draw_sample(irllrec__rng *rng, int64_t n_all, int64_t n, int32_t *ids)
+{
+    for (int64_t i = 0; i < n_all; i++) ids[i] = (int32_t)i;
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t j = i + (int64_t)irllrec__rng_below(rng, (uint64_t)(n_all - i));
+        const int32_t t = ids[i];
+        ids[i] = ids[j];
+        ids[j] = t;
+    }
 }
 
 static void carve(unsigned char **p, void *field, size_t bytes)
@@ -311,7 +288,7 @@ static irllrec_status check_output(irllrec_align *h, const char *func, const cha
 static irllrec_status check_finite(irllrec_align *h, const char *func, const char *name,
                                    irllrec_mat m)
 {
-    if (!all_finite_mat(m))
+    if (!irllrec__all_finite_mat(m))
         return irllrec__fail(h->ctx, IRLLREC_E_NUMERIC, func, "%s has a non-finite entry", name);
     return IRLLREC_OK;
 }
@@ -369,11 +346,11 @@ static irllrec_status run_and_emit(irllrec_align *h, const char *func, const cal
 
     for (int64_t i = 0; i < c->nr; i++) total += h->row_loss[i];
     if (jb.need_grad) {
-        l2norm_bwd_rows(c->nr, d, h->xn, h->rx, h->dxn);
-        l2norm_bwd_rows(c->nc, d, h->yn, h->ry, h->dyn);
+        irllrec__l2norm_bwd_inplace(c->nr, d, h->xn, d, h->rx, h->dxn, d);
+        irllrec__l2norm_bwd_inplace(c->nc, d, h->yn, d, h->ry, h->dyn, d);
     }
     if (!isfinite(total) ||
-        (jb.need_grad && (!all_finite(h->dxn, c->nr * d) || !all_finite(h->dyn, c->nc * d))))
+        (jb.need_grad && (!irllrec__all_finite(h->dxn, c->nr * d) || !irllrec__all_finite(h->dyn, c->nc * d))))
         return irllrec__fail(h->ctx, IRLLREC_E_NUMERIC, func,
                              "non-finite loss or gradient (loss = %g)", total);
     if (dx.data) add_rows(dx, c->nr, d, c->ids_x, h->dxn, c->eps_x);
@@ -440,8 +417,7 @@ static irllrec_status check_pair(irllrec_align *h, const char *func, irllrec_mat
 static int make_noise(irllrec_align *h, int64_t n)
 {
     if (h->noise == IRLLREC_ALIGN_NOISE_OFF) return 0;
-    draw_noise(&h->rng, h->ex, n * h->spec.dim);
-    draw_noise(&h->rng, h->ey, n * h->spec.dim);
+    irllrec__align_draw_noise(&h->rng, n * h->spec.dim, h->ex, h->ey);
     return 1;
 }
 
@@ -531,14 +507,7 @@ irllrec_status irllrec_align_translation_sampled(irllrec_align *h, irllrec_mat x
     if (ids) {
         memcpy(h->ids, ids, (size_t)n_ids * sizeof(int32_t));
     } else {
-        /* Partial Fisher-Yates over the identity: n_ids distinct nodes. */
-        for (int64_t i = 0; i < x.rows; i++) h->ids[i] = (int32_t)i;
-        for (int64_t i = 0; i < n_ids; i++) {
-            const int64_t j = i + (int64_t)irllrec__rng_below(&h->rng, (uint64_t)(x.rows - i));
-            const int32_t t = h->ids[i];
-            h->ids[i] = h->ids[j];
-            h->ids[j] = t;
-        }
+        irllrec__align_draw_sample(&h->rng, x.rows, n_ids, h->ids);
     }
     noisy = make_noise(h, n_ids);
     st = translation_core(h, fn, x, y, h->ids, n_ids, noisy, dx, dy, loss);

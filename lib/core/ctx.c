@@ -1,5 +1,6 @@
 /* The context: allocator, log callback, last-error message. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,4 +229,18 @@ irllrec_status irllrec__check_mat(irllrec_ctx *ctx, const char *func, const char
         irllrec__mul_overflow((size_t)m.rows, (size_t)m.ld, &n) || n > SIZE_MAX / sizeof(float))
         return irllrec__fail(ctx, IRLLREC_E_SHAPE, func, "%s: rows * ld overflows", name);
     return IRLLREC_OK;
+}
+
+int irllrec__all_finite(const float *x, int64_t n)
+{
+    int ok = 1;
+    for (int64_t k = 0; k < n; k++) ok &= isfinite(x[k]) != 0;
+    return ok;
+}
+
+int irllrec__all_finite_mat(irllrec_mat m)
+{
+    int ok = 1;
+    for (int64_t i = 0; i < m.rows; i++) ok &= irllrec__all_finite(m.data + i * m.ld, m.cols);
+    return ok;
 }

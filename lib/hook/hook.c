@@ -10,15 +10,18 @@
 #include <string.h>
 #include <time.h>
 #include "hook.h"
-#include "kernels.h"
+#include "../tower/tower.h"
+#include "../align/draw.h"
 
 #define MAX_BUFS 96  /* > the number of A() calls in alloc_all */
 #define MAX_BLOCKS 16
-#define NCE_CB 256    /* InfoNCE column block (two-pass form): B x 256 floats */
-#define WORK_CAP (4 << 20) /* floats of the streaming work block: 16 MiB */
-#define MIN_STRIP 16  /* fewer rows per strip than this: use the two-pass blocked form */
-#define TRAN_RB 256   /* translation row block */
-#define TRAN_CB 2048  /* translation column block: work = 2 MiB */
+/* The alignment terms run on lib/align's blocked engine. A fixed slice count
+ * keeps their summation order, hence the step's bits, independent of the
+ * thread count; a row block spanning every column (when it fits the cap)
+ * lets the engine exponentiate each logit once. */
+#define ALIGN_SLICES 4
+#define ALIGN_BLOCK_ROWS 32
+#define ALIGN_MAX_BLOCK_FLOATS (8 << 20) /* 32 MiB of logits per thread */
 
 typedef struct hbuf {
     void *p;
@@ -34,29 +37,25 @@ struct irllrec_hook {
     /* runtime parameters */
     double w_kd, tau_kd, w_pair, tau_pair, w_tran, w_itm, alpha, momentum, lr, reg;
     int64_t tran_mode, tran_samples, tran_in_itm, reg_teacher, need_graph;
-    /* parameters: student in theta/grad (Adam over all of it), teacher apart */
-    float *theta, *grad;
-    int64_t n_theta;
+    /* parameters: the text towers, the interaction tower and the ITM pair
+     * are lib/tower handles; Adam steps every trainable block. */
+    irllrec_mlp *prf, *intm;  /* student text towers (profile, intent) */
+    irllrec_itm *itm;         /* momentum teacher of intm */
+    irllrec_intent *tower;    /* prototypes + adaptive edge mask */
     irllrec_adam *adam;
-    float *teacher, *teacher_next;
+    float *teacher_prev;      /* the teacher before this step's EMA (restored on failure) */
     int64_t n_teacher;
-    irllrec__hk_mlp prf, intm, tmlp;
-    float *cu, *ci, *gcu, *gci;
     irllrec__param blocks[MAX_BLOCKS];
-    int n_blocks;
+    int n_blocks, n_train;    /* blocks [0, n_train) have gradients */
     /* frozen text: users then items */
     float *txt_p, *txt_t;
     int text_set[4];
-    /* graph pattern */
-    int64_t *indptr;
-    int32_t *indices;
-    int64_t nnz;
     int graph_set;
     /* text-tower workspaces: rows = users, then items (all, or the batch) */
-    float *p_pre, *p_act, *p_out, *p_dout, *p_gather;
-    float *z_pre, *z_act, *z_out, *z_dout, *z_gather, *zm;
+    float *p_out, *p_dout, *p_gather;
+    float *z_out, *z_dout, *z_gather;
     /* interaction tower */
-    float *tw_a, *tw_zhat, *tw_inv, *tw_z, *tw_dz, *tw_dzhat, *tw_sk;
+    float *tw_e, *tw_de;  /* graph-free: E_final as one N x d matrix, and its gradient */
     int64_t *anchors;
     float *r, *dr;
     float *kd_ax, *kd_dax;
@@ -68,14 +67,11 @@ struct irllrec_hook {
     int64_t n_uniq;
     int64_t p_rows, z_rows;  /* text-tower rows of the last run (0 = not run) */
     /* InfoNCE */
-    float *xa, *dxa, *xhat, *xinv, *dxhat, *ya, *dya, *yhat, *yinv, *dyhat, *work;
-    int32_t *iota;
-    double *rowstat, *dacc;
-    int64_t work_floats;
-    float *aux;  /* 2 x strip rows x d: the d-wide factors of the strip kernels */
-    /* translation */
-    float *xt, *yt, *xh, *yh, *tinvx, *tinvy, *dxh, *dyh, *eps1, *eps2, *noise1, *noise2;
-    int64_t *sel;
+    irllrec_align *align;  /* InfoNCE and translation (lib/align) */
+    float *ya, *dya;
+    /* translation: gathered rows, their gradients, the noise */
+    float *xt, *yt, *dxh, *dyh, *eps1, *eps2, *noise1, *noise2;
+    int32_t *sel;
     int noise_override;
     /* host gradients before commit */
     float *g_final, *g_layers;
@@ -236,8 +232,11 @@ void irllrec_hook_free(irllrec_hook *h)
     irllrec_ctx *ctx = h->ctx;
     for (int i = 0; i < h->n_bufs; i++) irllrec__free(ctx, h->bufs[i].p, h->bufs[i].n);
     irllrec_adam_free(h->adam);
-    irllrec__free(ctx, h->indptr, (size_t)(h->N + 1) * sizeof(int64_t));
-    irllrec__free(ctx, h->indices, (size_t)h->nnz * sizeof(int32_t));
+    irllrec_itm_free(h->itm);
+    irllrec_mlp_free(h->intm);
+    irllrec_mlp_free(h->prf);
+    irllrec_intent_free(h->tower);
+    irllrec_align_free(h->align);
     irllrec__free(ctx, h, sizeof *h);
 }
 
@@ -251,52 +250,6 @@ static void add_block(irllrec_hook *h, const char *name, float *data, float *gra
     b->grad = grad;
     b->rows = rows;
     b->cols = cols;
-}
-
-/* Lay out one MLP (w1 dh x din, b1, w2 d x dh, b2) at base[*off]. */
-static void mlp_layout(irllrec__hk_mlp *m, int64_t din, int64_t d, float *base, float *gbase,
-                       int64_t *off)
-{
-    m->din = din;
-    m->dh = (din + d) / 2;
-    m->dout = d;
-    float **slots[4] = {&m->w1, &m->b1, &m->w2, &m->b2};
-    float **gslots[4] = {&m->gw1, &m->gb1, &m->gw2, &m->gb2};
-    const int64_t sizes[4] = {m->dh * din, m->dh, d * m->dh, d};
-    for (int i = 0; i < 4; i++) {  /* base NULL: sizes only */
-        *slots[i] = base != NULL ? base + *off : NULL;
-        *gslots[i] = gbase != NULL ? gbase + *off : NULL;
-        *off += sizes[i];
-    }
-}
-
-static void mlp_blocks(irllrec_hook *h, const char *pfx, const irllrec__hk_mlp *m)
-{
-    char name[48];
-    static const char suffix[4][3] = {"w1", "b1", "w2", "b2"};
-    float *data[4] = {m->w1, m->b1, m->w2, m->b2};
-    float *grad[4] = {m->gw1, m->gb1, m->gw2, m->gb2};
-    const int64_t rows[4] = {m->dh, 1, m->dout, 1};
-    const int64_t cols[4] = {m->din, m->dh, m->dh, m->dout};
-    for (int i = 0; i < 4; i++) {
-        snprintf(name, sizeof name, "%s.%s", pfx, suffix[i]);
-        add_block(h, name, data[i], grad[i], rows[i], cols[i]);
-    }
-}
-
-static void xavier(irllrec__rng *rng, float *w, int64_t rows, int64_t cols)
-{
-    const double bound = sqrt(6.0 / (double)(rows + cols));
-    for (int64_t i = 0; i < rows * cols; i++)
-        w[i] = (float)((2.0 * irllrec__rng_uniform(rng) - 1.0) * bound);
-}
-
-static void mlp_init(irllrec__rng *rng, const irllrec__hk_mlp *m)
-{
-    xavier(rng, m->w1, m->dh, m->din);
-    xavier(rng, m->w2, m->dout, m->dh);
-    memset(m->b1, 0, (size_t)m->dh * sizeof(float));
-    memset(m->b2, 0, (size_t)m->dout * sizeof(float));
 }
 
 static irllrec_status check_spec(irllrec_ctx *ctx, const irllrec_hook_spec *s)
@@ -329,83 +282,42 @@ static irllrec_status check_spec(irllrec_ctx *ctx, const irllrec_hook_spec *s)
 
 static irllrec_status alloc_all(irllrec_hook *h)
 {
-    const int64_t U = h->U, N = h->N, d = h->d, K = h->K, B = h->B;
+    const int64_t U = h->U, N = h->N, d = h->d, B = h->B;
     int ok = 1;
 #define A(ptr, cnt, type) ok = ok && ((ptr) = (type *)halloc(h, (cnt), sizeof(type))) != NULL
-    /* parameter sizes */
-    int64_t n = 0;
-    irllrec__hk_mlp tmp;
-    if (h->has_prf) mlp_layout(&tmp, h->Dp, d, NULL, NULL, &n);
-    if (h->has_int) {
-        mlp_layout(&tmp, h->Dt, d, NULL, NULL, &n);
-        n += 2 * d * K;
-    }
-    h->n_theta = n > 0 ? n : 1;
-    A(h->theta, h->n_theta, float);
-    A(h->grad, h->n_theta, float);
-    if (h->has_int) {
-        h->n_teacher = 0;
-        mlp_layout(&tmp, h->Dt, d, NULL, NULL, &h->n_teacher);
-        A(h->teacher, h->n_teacher, float);
-        A(h->teacher_next, h->n_teacher, float);
-    }
     const int64_t rows_p = U + 2 * B;
     const int64_t rows_z = U + (h->I > 2 * B ? h->I : 2 * B);
     if (h->has_prf) {
-        const int64_t hp = (h->Dp + d) / 2;
         A(h->txt_p, N * h->Dp, float);
-        A(h->p_pre, rows_p * hp, float);
-        A(h->p_act, rows_p * hp, float);
         A(h->p_out, rows_p * d, float);
         A(h->p_dout, rows_p * d, float);
         A(h->p_gather, 2 * B * h->Dp, float);
     }
     if (h->has_int) {
-        const int64_t ht = (h->Dt + d) / 2;
         A(h->txt_t, N * h->Dt, float);
-        A(h->z_pre, rows_z * ht, float);
-        A(h->z_act, rows_z * ht, float);
         A(h->z_out, rows_z * d, float);
         A(h->z_dout, rows_z * d, float);
         A(h->z_gather, 2 * B * h->Dt, float);
-        A(h->zm, N * d, float);
-        A(h->tw_a, h->nl * N * K, float);
-        A(h->tw_zhat, h->nl * N * d, float);
-        A(h->tw_inv, h->nl * N, float);
-        A(h->tw_z, N * d, float);
-        A(h->tw_dz, N * d, float);
-        A(h->tw_dzhat, N * d, float);
-        A(h->tw_sk, N * K, float);
+        if (h->L == 0) {
+            A(h->tw_e, N * d, float);
+            A(h->tw_de, N * d, float);
+        }
         A(h->anchors, 3 * B, int64_t);
         A(h->r, 3 * B * d, float);
         A(h->dr, 3 * B * d, float);
         /* translation */
         A(h->xt, N * d, float);
         A(h->yt, N * d, float);
-        A(h->xh, N * d, float);
-        A(h->yh, N * d, float);
-        A(h->tinvx, N, float);
-        A(h->tinvy, N, float);
         A(h->dxh, N * d, float);
         A(h->dyh, N * d, float);
         A(h->eps1, N * d, float);
         A(h->eps2, N * d, float);
         A(h->noise1, N * d, float);
         A(h->noise2, N * d, float);
-        A(h->sel, N, int64_t);
+        A(h->sel, N, int32_t);
     }
-    const int64_t mmax = U > B ? U : B;
-    A(h->xa, B * d, float);
-    A(h->dxa, B * d, float);
-    A(h->xhat, B * d, float);
-    A(h->xinv, B, float);
-    A(h->dxhat, B * d, float);
     A(h->ya, B * d, float);
     A(h->dya, B * d, float);
-    A(h->yhat, mmax * d, float);
-    A(h->yinv, mmax, float);
-    A(h->dyhat, mmax * d, float);
-    A(h->iota, B, int32_t);
     A(h->item_rows, 2 * B, int64_t);
     A(h->item_slot, h->I, int32_t);
     A(h->uniq, 2 * B, int32_t);
@@ -414,23 +326,6 @@ static irllrec_status alloc_all(irllrec_hook *h)
         A(h->kd_ax, 3 * B * d, float);
         A(h->kd_dax, 3 * B * d, float);
     }
-    const int64_t cb = mmax < NCE_CB ? mmax : NCE_CB;
-    int64_t wn = B * cb > (int64_t)TRAN_RB * TRAN_CB ? B * cb : (int64_t)TRAN_RB * TRAN_CB;
-    /* strips: enough for every row of the widest product, capped at WORK_CAP */
-    int64_t full = B * mmax;
-    if (h->has_int && N * N > full) full = N * N;
-    const int64_t strip = full < WORK_CAP ? full : WORK_CAP;
-    if (strip > wn) wn = strip;
-    h->work_floats = wn;
-    A(h->aux, 2 * (N > B ? N : B) * d, float);
-    A(h->work, wn, float);
-    A(h->rowstat, 3 * (N > B ? N : B), double);
-    {
-        int64_t na = d;
-        if (h->has_prf && (h->Dp + d) / 2 > na) na = (h->Dp + d) / 2;
-        if (h->has_int && (h->Dt + d) / 2 > na) na = (h->Dt + d) / 2;
-        A(h->dacc, na, double);
-    }
     A(h->g_final, N * d, float);
     if (h->L > 0) A(h->g_layers, h->L * N * d, float);
 #undef A
@@ -438,31 +333,123 @@ static irllrec_status alloc_all(irllrec_hook *h)
                                            "out of memory for the hook's workspaces");
 }
 
+/* One alignment handle serves every InfoNCE term (B anchors against U users
+ * or B batch items) and the translation term (n <= N rows both sides). */
+static irllrec_status align_create(irllrec_hook *h)
+{
+    irllrec_align_spec as;
+    const int64_t rows = h->has_int && h->N > h->B ? h->N : h->B;
+    int64_t cols = h->U > h->B ? h->U : h->B;
+    if (h->has_int && h->N > cols) cols = h->N;
+    irllrec_align_spec_init(&as, (uint32_t)sizeof as);
+    as.dim = (int32_t)h->d;
+    as.max_rows = rows;
+    as.max_cols = cols;
+    as.block_rows = ALIGN_BLOCK_ROWS;
+    if ((int64_t)ALIGN_BLOCK_ROWS * cols <= ALIGN_MAX_BLOCK_FLOATS) as.block_cols = (int32_t)cols;
+    as.n_slices = ALIGN_SLICES;
+    as.seed = h->spec.seed;
+    return irllrec_align_create(h->ctx, &as, &h->align);
+}
+
+/* Publish one handle's blocks under the hook's names (pfx.w1, .b1, .w2, .b2). */
+static void mlp_blocks(irllrec_hook *h, const char *pfx, irllrec__param *src, int n)
+{
+    char name[48];
+    static const char suffix[4][3] = {"w1", "b1", "w2", "b2"};
+    for (int i = 0; i < n && i < 4; i++) {
+        snprintf(name, sizeof name, "%s.%s", pfx, suffix[i]);
+        add_block(h, name, src[i].data, src[i].grad, src[i].rows, src[i].cols);
+    }
+}
+
 static void layout_params(irllrec_hook *h)
 {
-    int64_t off = 0;
+    irllrec__param *pb;
+    int np;
     h->n_blocks = 0;
     if (h->has_prf) {
-        mlp_layout(&h->prf, h->Dp, h->d, h->theta, h->grad, &off);
-        mlp_blocks(h, "prf", &h->prf);
+        irllrec__mlp_params(h->prf, &pb, &np);
+        mlp_blocks(h, "prf", pb, np);
     }
     if (h->has_int) {
-        mlp_layout(&h->intm, h->Dt, h->d, h->theta, h->grad, &off);
-        mlp_blocks(h, "int", &h->intm);
-        h->cu = h->theta + off;
-        h->gcu = h->grad + off;
-        off += h->d * h->K;
-        h->ci = h->theta + off;
-        h->gci = h->grad + off;
-        add_block(h, "proto.user", h->cu, h->gcu, h->d, h->K);
-        add_block(h, "proto.item", h->ci, h->gci, h->d, h->K);
-        int64_t toff = 0;
-        irllrec__hk_mlp t;
-        mlp_layout(&t, h->Dt, h->d, h->teacher, NULL, &toff);
-        mlp_blocks(h, "teacher", &t);
-        toff = 0;
-        mlp_layout(&h->tmlp, h->Dt, h->d, h->teacher_next, NULL, &toff);
+        irllrec__mlp_params(h->intm, &pb, &np);
+        mlp_blocks(h, "int", pb, np);
+        irllrec__intent_params(h->tower, &pb, &np);
+        add_block(h, "proto.user", pb[0].data, pb[0].grad, pb[0].rows, pb[0].cols);
+        add_block(h, "proto.item", pb[1].data, pb[1].grad, pb[1].rows, pb[1].cols);
     }
+    h->n_train = h->n_blocks;
+    h->n_teacher = 0;
+    if (h->has_int) {
+        irllrec__itm_teacher_params(h->itm, &pb, &np);
+        mlp_blocks(h, "teacher", pb, np);
+        for (int i = h->n_train; i < h->n_blocks; i++)
+            h->n_teacher += h->blocks[i].rows * h->blocks[i].cols;
+    }
+}
+
+/* A text tower over din-wide text with room for rows rows; its own seed so
+ * that, e.g., adding profiles does not change the intent tower's weights. */
+static irllrec_status mlp_make(irllrec_hook *h, int64_t din, int64_t rows, uint64_t stream,
+                               irllrec_mlp **out)
+{
+    irllrec_mlp_spec ms;
+    irllrec_mlp_spec_init(&ms, (uint32_t)sizeof ms);
+    ms.in_dim = (int32_t)din;
+    ms.out_dim = (int32_t)h->d;
+    ms.max_rows = rows;
+    ms.seed = h->spec.seed ^ stream;
+    return irllrec_mlp_create(h->ctx, &ms, out);
+}
+
+/* The towers, the ITM pair, then the blocks and what is sized by them. */
+static irllrec_status modules_create(irllrec_hook *h)
+{
+    const irllrec_hook_spec *s = &h->spec;
+    if (h->has_prf)
+        IRL_TRY(mlp_make(h, h->Dp, h->U + (h->I < 2 * h->B ? h->I : 2 * h->B), 0x1001, &h->prf));
+    if (h->has_int) {
+        irllrec_itm_spec is;
+        IRL_TRY(mlp_make(h, h->Dt, h->N, 0x1002, &h->intm));
+        irllrec_itm_spec_init(&is, (uint32_t)sizeof is);
+        /* The released code re-initialises the teacher after copying it. */
+        is.init_equal = s->teacher_init == IRLLREC_HOOK_TEACHER_COPY ||
+                        (s->teacher_init == IRLLREC_HOOK_TEACHER_DEFAULT &&
+                         s->preset == IRLLREC_HOOK_PRESET_PAPER);
+        is.momentum = h->momentum;
+        is.alpha = h->alpha;
+        is.seed = s->seed ^ 0x1004;
+        IRL_TRY(irllrec_itm_create(h->ctx, &is, h->intm, &h->itm));
+        /* graph-free (n_layers 0): one "layer", E_final, and no graph */
+        irllrec_intent_spec ts;
+        irllrec_intent_spec_init(&ts, (uint32_t)sizeof ts);
+        ts.n_users = h->U;
+        ts.n_items = h->I;
+        ts.dim = (int32_t)h->d;
+        ts.n_intents = (int32_t)h->K;
+        ts.n_layers = (int32_t)h->nl;
+        ts.seed = s->seed ^ 0x1003;
+        IRL_TRY(irllrec_intent_create(h->ctx, &ts, NULL, &h->tower));
+    }
+    layout_params(h);
+    if (h->has_int) {
+        h->teacher_prev = (float *)halloc(h, h->n_teacher, sizeof(float));
+        if (h->teacher_prev == NULL)
+            return irllrec__fail(h->ctx, IRLLREC_E_NOMEM, "irllrec_hook_create",
+                                 "out of memory for the teacher snapshot");
+    }
+    {
+        int64_t sizes[MAX_BLOCKS];
+        irllrec_adam_spec as;
+        for (int i = 0; i < h->n_train; i++) sizes[i] = h->blocks[i].rows * h->blocks[i].cols;
+        if (h->n_train == 0) sizes[0] = 1;  /* no trainable block: a dummy, never stepped */
+        irllrec_adam_spec_init(&as, (uint32_t)sizeof as);
+        as.lr = h->lr;
+        IRL_TRY(irllrec_adam_create(h->ctx, &as, sizes, h->n_train > 0 ? h->n_train : 1,
+                                    &h->adam));
+    }
+    return IRLLREC_OK;
 }
 
 irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *spec,
@@ -497,47 +484,13 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
         irllrec_hook_free(h);
         return st;
     }
-    layout_params(h);
-    {
-        irllrec_adam_spec as;
-        irllrec_adam_spec_init(&as, (uint32_t)sizeof as);
-        as.lr = h->lr;
-        st = irllrec_adam_create(ctx, &as, &h->n_theta, 1, &h->adam);
-        if (st != IRLLREC_OK) {
-            irllrec_hook_free(h);
-            return st;
-        }
+    st = modules_create(h);
+    if (st == IRLLREC_OK) st = align_create(h);
+    if (st != IRLLREC_OK) {
+        irllrec_hook_free(h);
+        return st;
     }
-    for (int64_t b = 0; b < h->B; b++) h->iota[b] = (int32_t)b;
     for (int64_t i = 0; i < h->I; i++) h->item_slot[i] = -1;
-
-    /* Independent streams so that, e.g., adding profiles does not change the
-     * intent MLP's initial weights. */
-    irllrec__rng r;
-    if (h->has_prf) {
-        irllrec__rng_seed(&r, s.seed, 0x1001);
-        mlp_init(&r, &h->prf);
-    }
-    if (h->has_int) {
-        irllrec__rng_seed(&r, s.seed, 0x1002);
-        mlp_init(&r, &h->intm);
-        irllrec__rng_seed(&r, s.seed, 0x1003);
-        xavier(&r, h->cu, h->d, h->K);
-        xavier(&r, h->ci, h->d, h->K);
-        int copy = s.teacher_init == IRLLREC_HOOK_TEACHER_COPY ||
-                   (s.teacher_init == IRLLREC_HOOK_TEACHER_DEFAULT &&
-                    s.preset == IRLLREC_HOOK_PRESET_PAPER);
-        if (copy) {
-            memcpy(h->teacher, h->intm.w1, (size_t)h->n_teacher * sizeof(float));
-        } else {
-            /* The released code re-initialises the teacher after copying it. */
-            irllrec__hk_mlp t;
-            int64_t off = 0;
-            mlp_layout(&t, h->Dt, h->d, h->teacher, NULL, &off);
-            irllrec__rng_seed(&r, s.seed, 0x1004);
-            mlp_init(&r, &t);
-        }
-    }
     irllrec__rng_seed(&h->rng, s.seed, 0x1005);
     *out = h;
     return IRLLREC_OK;
@@ -576,23 +529,6 @@ int64_t irllrec_hook_steps(const irllrec_hook *h)
 
 /* ---- text and graph ---------------------------------------------------- */
 
-static int all_finite_mat(irllrec_mat m)
-{
-    for (int64_t r = 0; r < m.rows; r++) {
-        const float *x = m.data + r * m.ld;
-        for (int64_t c = 0; c < m.cols; c++)
-            if (!isfinite(x[c])) return 0;
-    }
-    return 1;
-}
-
-static int all_finite(const float *x, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return 0;
-    return 1;
-}
-
 irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_mat m)
 {
     if (h == NULL) return IRLLREC_E_INVALID_ARG;
@@ -607,7 +543,7 @@ irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_mat
     IRL_CHECK(h->ctx, m.rows == rows && m.cols == cols, IRLLREC_E_SHAPE,
               "m is %lld x %lld, expected %lld x %lld", (long long)m.rows, (long long)m.cols,
               (long long)rows, (long long)cols);
-    IRL_CHECK(h->ctx, all_finite_mat(m), IRLLREC_E_NUMERIC, "m holds a non-finite value");
+    IRL_CHECK(h->ctx, irllrec__all_finite_mat(m), IRLLREC_E_NUMERIC, "m holds a non-finite value");
     float *dst = (is_prf ? h->txt_p : h->txt_t) + (is_user ? 0 : h->U * cols);
     for (int64_t r = 0; r < rows; r++)
         memcpy(dst + r * cols, m.data + r * m.ld, (size_t)cols * sizeof(float));
@@ -633,21 +569,8 @@ irllrec_status irllrec_hook_set_graph(irllrec_hook *h, const irllrec_csr *adj)
     for (int64_t p = 0; p < adj->nnz; p++)
         IRL_CHECK(ctx, adj->indices[p] >= 0 && adj->indices[p] < h->N, IRLLREC_E_INVALID_ARG,
                   "adj.indices[%lld] = %d out of range", (long long)p, (int)adj->indices[p]);
-    int64_t *ip = (int64_t *)irllrec__alloc(ctx, (size_t)(h->N + 1) * sizeof(int64_t));
-    int32_t *ix = adj->nnz > 0 ? (int32_t *)irllrec__alloc(ctx, (size_t)adj->nnz * sizeof(int32_t))
-                               : NULL;
-    if (ip == NULL || (adj->nnz > 0 && ix == NULL)) {
-        irllrec__free(ctx, ip, (size_t)(h->N + 1) * sizeof(int64_t));
-        irllrec__free(ctx, ix, (size_t)adj->nnz * sizeof(int32_t));
-        return irllrec__fail(ctx, IRLLREC_E_NOMEM, __func__, "out of memory for the graph");
-    }
-    memcpy(ip, adj->indptr, (size_t)(h->N + 1) * sizeof(int64_t));
-    if (adj->nnz > 0) memcpy(ix, adj->indices, (size_t)adj->nnz * sizeof(int32_t));
-    irllrec__free(ctx, h->indptr, (size_t)(h->N + 1) * sizeof(int64_t));
-    irllrec__free(ctx, h->indices, (size_t)h->nnz * sizeof(int32_t));
-    h->indptr = ip;
-    h->indices = ix;
-    h->nnz = adj->nnz;
+    /* the graph only serves the interaction tower, which needs intent text */
+    if (h->has_int) IRL_TRY(irllrec_intent_set_graph(h->tower, adj));
     h->graph_set = 1;
     return IRLLREC_OK;
 }
@@ -672,8 +595,12 @@ static uint64_t sign_hash(uint64_t hsh, const float *x, int64_t n)
 uint64_t irllrec__hook_preact_signs(const irllrec_hook *h)
 {
     uint64_t hsh = 1469598103934665603ull;
-    if (h->p_rows > 0) hsh = sign_hash(hsh, h->p_pre, h->p_rows * h->prf.dh);
-    if (h->z_rows > 0) hsh = sign_hash(hsh, h->z_pre, h->z_rows * h->intm.dh);
+    int32_t hid;
+    /* the activation has the pre-activation's sign (slope > 0) */
+    if (h->p_rows > 0 && irllrec_mlp_dims(h->prf, NULL, &hid, NULL) == IRLLREC_OK)
+        hsh = sign_hash(hsh, irllrec__mlp_act(h->prf), h->p_rows * hid);
+    if (h->z_rows > 0 && irllrec_mlp_dims(h->intm, NULL, &hid, NULL) == IRLLREC_OK)
+        hsh = sign_hash(hsh, irllrec__mlp_act(h->intm), h->z_rows * hid);
     return hsh;
 }
 
@@ -704,27 +631,21 @@ static const float *final_row(const stepargs *a, int64_t U, int64_t node)
     return node < U ? a->uf.data + node * a->uf.ld : a->itf.data + (node - U) * a->itf.ld;
 }
 
-/* One InfoNCE term between anchors x (nb x d) and candidates Y (m x d, ld d).
- * Returns the unscaled sum; dx (nb x d) and dY (ld d) receive += scale * grad. */
-static double nce(irllrec_hook *h, const float *x, float *dx, int64_t nb, const float *y,
-                  float *dy, int64_t m, const int32_t *pos, double tau, double scale)
+/* One InfoNCE term between anchors x (nb x d) and candidates Y (m x d, ld d)
+ * on the alignment handle. *l receives the unscaled sum; dx (nb x d) and dY
+ * (ld d) receive += scale * grad. scale > 0 (the term is on). pos NULL:
+ * pos[b] = b. */
+static irllrec_status nce(irllrec_hook *h, const float *x, float *dx, int64_t nb, const float *y,
+                          float *dy, int64_t m, const int32_t *pos, double tau, double scale,
+                          double *l)
 {
     const int64_t d = h->d;
-    const int64_t cb = m < NCE_CB ? m : NCE_CB;
-    irllrec__hk_l2norm_fwd(x, d, nb, d, h->xhat, h->xinv);
-    irllrec__hk_l2norm_fwd(y, d, m, d, h->yhat, h->yinv);
-    memset(h->dxhat, 0, (size_t)(nb * d) * sizeof(float));
-    memset(h->dyhat, 0, (size_t)(m * d) * sizeof(float));
-    const int64_t rs = h->work_floats / m < nb ? h->work_floats / m : nb;
-    double l = rs >= MIN_STRIP || rs == nb
-                   ? irllrec__hk_infonce_strip(h->ctx, h->nt, h->xhat, nb, h->yhat, m, d, pos,
-                                               tau, scale, h->work, rs, h->aux, h->rowstat,
-                                               h->dxhat, h->dyhat)
-                   : irllrec__hk_infonce(h->xhat, nb, h->yhat, m, d, pos, tau, scale, h->work,
-                                         cb, h->rowstat, h->dxhat, h->dyhat);
-    irllrec__hk_l2norm_bwd(h->xhat, h->xinv, h->dxhat, nb, d, dx, d);
-    irllrec__hk_l2norm_bwd(h->yhat, h->yinv, h->dyhat, m, d, dy, d);
-    return l;
+    double v = 0.0;
+    IRL_TRY(irllrec_align_infonce(h->align, irllrec_mat_dense((float *)(uintptr_t)x, nb, d),
+                                  irllrec_mat_dense((float *)(uintptr_t)y, m, d), pos, tau, scale,
+                                  irllrec_mat_dense(dx, nb, d), irllrec_mat_dense(dy, m, d), &v));
+    *l += v / scale;
+    return IRLLREC_OK;
 }
 
 /* The three terms of L_kd / L_pair: all users for the user term, the batch's
@@ -732,26 +653,28 @@ static double nce(irllrec_hook *h, const float *x, float *dx, int64_t nb, const 
  * (3B x d; user slots, then pos, then neg) with gradients into dax; the text
  * side is out/dout with users at rows 0..U-1 and the batch items at
  * item_row[b] (pos) and item_row[B + b] (neg). */
-static double nce_three(irllrec_hook *h, const stepargs *a, const float *ax, float *dax,
-                        const float *out, float *dout, const int64_t *item_row, double tau,
-                        double w)
+static irllrec_status nce_three(irllrec_hook *h, const stepargs *a, const float *ax,
+                                float *dax, const float *out, float *dout,
+                                const int64_t *item_row, double tau, double w, double *loss)
 {
     const int64_t B = a->B, d = h->d;
     const double scale = w / (double)B;
-    double l = nce(h, ax, dax, B, out, dout, h->U, a->users, tau, scale);
+    double l = 0.0;
+    IRL_TRY(nce(h, ax, dax, B, out, dout, h->U, a->users, tau, scale, &l));
     for (int side = 0; side < 2; side++) {
         for (int64_t b = 0; b < B; b++)
             memcpy(h->ya + b * d, out + item_row[side * B + b] * d, (size_t)d * sizeof(float));
         memset(h->dya, 0, (size_t)(B * d) * sizeof(float));
-        l += nce(h, ax + (1 + side) * B * d, dax + (1 + side) * B * d, B, h->ya, h->dya, B,
-                 h->iota, tau, scale);
+        IRL_TRY(nce(h, ax + (1 + side) * B * d, dax + (1 + side) * B * d, B, h->ya, h->dya, B,
+                    NULL, tau, scale, &l));
         for (int64_t b = 0; b < B; b++) {
             float *dst = dout + item_row[side * B + b] * d;
             const float *src = h->dya + b * d;
             for (int64_t c = 0; c < d; c++) dst[c] += src[c];
         }
     }
-    return l / (double)B;
+    *loss = l / (double)B;
+    return IRLLREC_OK;
 }
 
 /* Distinct items of the batch in first-seen order, and the text-tower row
@@ -783,162 +706,106 @@ static void batch_item_rows(const irllrec_hook *h, const stepargs *a, int full, 
 
 /* Text tower over users (all) and items (all when full, else the batch's
  * distinct items). */
-static void text_fwd(irllrec_hook *h, const irllrec__hk_mlp *m, const float *txt, int64_t D,
-                     float *gather, float *pre, float *act, float *out, int full)
+static void text_fwd(irllrec_hook *h, irllrec_mlp *m, const float *txt, int64_t D,
+                     float *gather, float *out, int full)
 {
     if (full) {
-        irllrec__hk_mlp_fwd(m, txt, D, h->N, pre, act, out);
+        irllrec__mlp_fwd_rows(m, txt, D, h->N, 0, out, h->d);
         return;
     }
     for (int64_t k = 0; k < h->n_uniq; k++)
         memcpy(gather + k * D, txt + (h->U + h->uniq[k]) * D, (size_t)D * sizeof(float));
-    irllrec__hk_mlp_fwd(m, txt, D, h->U, pre, act, out);
-    irllrec__hk_mlp_fwd(m, gather, D, h->n_uniq, pre + h->U * m->dh, act + h->U * m->dh,
-                        out + h->U * h->d);
+    irllrec__mlp_fwd_rows(m, txt, D, h->U, 0, out, h->d);
+    irllrec__mlp_fwd_rows(m, gather, D, h->n_uniq, h->U, out + h->U * h->d, h->d);
 }
 
-static void text_bwd(irllrec_hook *h, const irllrec__hk_mlp *m, const float *txt, int64_t D,
-                     const float *gather, const float *pre, float *scratch, const float *dout,
-                     int full)
+static void text_bwd(irllrec_hook *h, irllrec_mlp *m, const float *txt, int64_t D,
+                     const float *gather, const float *dout, int full)
 {
     if (full) {
-        irllrec__hk_mlp_bwd(m, txt, D, h->N, pre, dout, scratch, h->dacc, NULL);
+        irllrec__mlp_bwd_rows(m, txt, D, h->N, 0, dout, h->d, NULL, 0);
         return;
     }
-    irllrec__hk_mlp_bwd(m, txt, D, h->U, pre, dout, scratch, h->dacc, NULL);
-    irllrec__hk_mlp_bwd(m, gather, D, h->n_uniq, pre + h->U * m->dh, dout + h->U * h->d,
-                        scratch + h->U * m->dh, h->dacc, NULL);
+    irllrec__mlp_bwd_rows(m, txt, D, h->U, 0, dout, h->d, NULL, 0);
+    irllrec__mlp_bwd_rows(m, gather, D, h->n_uniq, h->U, dout + h->U * h->d, h->d, NULL, 0);
 }
 
-/* Prototype attention of both sides of one layer input; users use C_u, items C_i. */
-static void tower_proto_fwd(irllrec_hook *h, const float *eu, int64_t ldu, const float *ei,
-                            int64_t ldi, float *a, float *z)
-{
-    const int64_t U = h->U, d = h->d, K = h->K;
-    irllrec__hk_proto_fwd(eu, ldu, U, d, K, h->cu, a, z);
-    irllrec__hk_proto_fwd(ei, ldi, h->I, d, K, h->ci, a + U * K, z + U * d);
-}
-
-static void tower_proto_bwd(irllrec_hook *h, const float *eu, int64_t ldu, const float *ei,
-                            int64_t ldi, const float *a, const float *dz, float *deu,
-                            float *dei)
-{
-    const int64_t U = h->U, d = h->d, K = h->K;
-    irllrec__hk_proto_bwd(eu, ldu, U, d, K, h->cu, a, dz, h->tw_sk, deu, d, h->gcu);
-    irllrec__hk_proto_bwd(ei, ldi, h->I, d, K, h->ci, a + U * K, dz + U * d, h->tw_sk, dei, d,
-                          h->gci);
-}
-
-/* r for the 3B anchor slots (users, pos items, neg items). */
+/* r for the 3B anchor slots (users, pos items, neg items) on the interaction
+ * tower handle: per layer over the host's E(l), or graph-free over E_final. */
 static void tower_fwd(irllrec_hook *h, const stepargs *a)
 {
-    const int64_t N = h->N, d = h->d, K = h->K, B = a->B, U = h->U;
+    const int64_t d = h->d, B = a->B, U = h->U;
     for (int64_t b = 0; b < B; b++) {
         h->anchors[b] = a->users[b];
         h->anchors[B + b] = U + a->pos[b];
         h->anchors[2 * B + b] = U + a->neg[b];
     }
-    memset(h->r, 0, (size_t)(3 * B * d) * sizeof(float));
     if (h->L == 0) {
-        tower_proto_fwd(h, a->uf.data, a->uf.ld, a->itf.data, a->itf.ld, h->tw_a, h->tw_z);
-        for (int64_t s = 0; s < 3 * B; s++)
-            memcpy(h->r + s * d, h->tw_z + h->anchors[s] * d, (size_t)d * sizeof(float));
+        for (int64_t n = 0; n < h->N; n++)
+            memcpy(h->tw_e + n * d, final_row(a, U, n), (size_t)d * sizeof(float));
+        const irllrec_mat e = irllrec_mat_dense(h->tw_e, h->N, d);
+        irllrec__intent_forward_nodes(h->tower, &e, h->anchors, 3 * B, h->r);
         return;
     }
-    const float scale = (float)(1.0 / (double)h->L);
-    for (int64_t l = 0; l < h->L; l++) {
-        const irllrec_mat e = a->layers[l];
-        float *al = h->tw_a + l * N * K, *zh = h->tw_zhat + l * N * d;
-        tower_proto_fwd(h, e.data, e.ld, e.data + U * e.ld, e.ld, al, h->tw_z);
-        irllrec__hk_l2norm_fwd(h->tw_z, d, N, d, zh, h->tw_inv + l * N);
-        irllrec__hk_mask_fwd(h->indptr, h->indices, h->anchors, 3 * B, zh, e.data, e.ld, d, scale,
-                             h->r);
-    }
+    irllrec__intent_forward_nodes(h->tower, a->layers, h->anchors, 3 * B, h->r);
 }
 
 static void tower_bwd(irllrec_hook *h, const stepargs *a)
 {
-    const int64_t N = h->N, d = h->d, K = h->K, B = a->B, U = h->U;
+    const int64_t N = h->N, d = h->d, B = a->B;
     if (h->L == 0) {
-        memset(h->tw_dz, 0, (size_t)(N * d) * sizeof(float));
-        for (int64_t s = 0; s < 3 * B; s++) {
-            float *dst = h->tw_dz + h->anchors[s] * d;
-            for (int64_t c = 0; c < d; c++) dst[c] += h->dr[s * d + c];
-        }
-        tower_proto_bwd(h, a->uf.data, a->uf.ld, a->itf.data, a->itf.ld, h->tw_a, h->tw_dz,
-                        h->g_final, h->g_final + U * d);
+        const irllrec_mat e = irllrec_mat_dense(h->tw_e, N, d);
+        const irllrec_mat de = irllrec_mat_dense(h->tw_de, N, d);
+        memset(h->tw_de, 0, (size_t)(N * d) * sizeof(float));
+        irllrec__intent_backward_nodes(h->tower, &e, h->anchors, 3 * B, h->dr, &de);
+        for (int64_t i = 0; i < N * d; i++) h->g_final[i] += h->tw_de[i];
         return;
     }
-    const float scale = (float)(1.0 / (double)h->L);
-    for (int64_t l = 0; l < h->L; l++) {
-        const irllrec_mat e = a->layers[l];
-        const float *al = h->tw_a + l * N * K, *zh = h->tw_zhat + l * N * d;
-        float *gl = h->g_layers + l * N * d;
-        memset(h->tw_dzhat, 0, (size_t)(N * d) * sizeof(float));
-        memset(h->tw_dz, 0, (size_t)(N * d) * sizeof(float));
-        irllrec__hk_mask_bwd(h->indptr, h->indices, h->anchors, 3 * B, zh, e.data, e.ld, d, scale,
-                             h->dr, gl, d, h->tw_dzhat);
-        irllrec__hk_l2norm_bwd(zh, h->tw_inv + l * N, h->tw_dzhat, N, d, h->tw_dz, d);
-        tower_proto_bwd(h, e.data, e.ld, e.data + U * e.ld, e.ld, al, h->tw_dz, gl, gl + U * d);
-    }
+    irllrec_mat de[64];
+    for (int64_t l = 0; l < h->L; l++) de[l] = irllrec_mat_dense(h->g_layers + l * N * d, N, d);
+    irllrec__intent_backward_nodes(h->tower, a->layers, h->anchors, 3 * B, h->dr, de);
 }
 
 /* Translation alignment between z (all N rows, the intent tower's output)
  * and E_final, on all nodes (exact) or a sample (sampled mode). */
-static double tran_term(irllrec_hook *h, const stepargs *a, double scale)
+static irllrec_status tran_term(irllrec_hook *h, const stepargs *a, double scale,
+                                double *loss)
 {
     const int64_t N = h->N, d = h->d, U = h->U;
     int64_t n = N;
-    for (int64_t i = 0; i < N; i++) h->sel[i] = i;
     if (h->tran_mode == 1 && h->tran_samples < N) {
         n = h->tran_samples;
-        for (int64_t i = 0; i < n; i++) {  /* partial Fisher-Yates */
-            const int64_t j = i + (int64_t)irllrec__rng_below(&h->rng, (uint64_t)(N - i));
-            const int64_t t = h->sel[i];
-            h->sel[i] = h->sel[j];
-            h->sel[j] = t;
-        }
+        irllrec__align_draw_sample(&h->rng, N, n, h->sel);
+    } else {
+        for (int64_t i = 0; i < N; i++) h->sel[i] = (int32_t)i;
     }
     if (h->noise_override && n == N) {
         memcpy(h->eps1, h->noise1, (size_t)(N * d) * sizeof(float));
         memcpy(h->eps2, h->noise2, (size_t)(N * d) * sizeof(float));
     } else {
-        for (int64_t i = 0; i < n * d; i++) h->eps1[i] = (float)irllrec__rng_normal(&h->rng);
-        for (int64_t i = 0; i < n * d; i++) h->eps2[i] = (float)irllrec__rng_normal(&h->rng);
+        irllrec__align_draw_noise(&h->rng, n * d, h->eps1, h->eps2);
     }
-    /* X~ = X + X eps1, Y~ = Y + Y eps2 */
+    /* the selected rows of X (intent tower) and Y (E_final); the alignment
+     * handle applies the noise and returns dL/dX, dL/dY for weight 1 */
     for (int64_t i = 0; i < n; i++) {
-        const float *zx = h->z_out + h->sel[i] * d, *ey = final_row(a, U, h->sel[i]);
-        const float *e1 = h->eps1 + i * d, *e2 = h->eps2 + i * d;
-        for (int64_t c = 0; c < d; c++) {
-            h->xt[i * d + c] = zx[c] + zx[c] * e1[c];
-            h->yt[i * d + c] = ey[c] + ey[c] * e2[c];
-        }
+        memcpy(h->xt + i * d, h->z_out + h->sel[i] * d, (size_t)d * sizeof(float));
+        memcpy(h->yt + i * d, final_row(a, U, h->sel[i]), (size_t)d * sizeof(float));
     }
-    irllrec__hk_l2norm_fwd(h->xt, d, n, d, h->xh, h->tinvx);
-    irllrec__hk_l2norm_fwd(h->yt, d, n, d, h->yh, h->tinvy);
     memset(h->dxh, 0, (size_t)(n * d) * sizeof(float));
     memset(h->dyh, 0, (size_t)(n * d) * sizeof(float));
-    const int64_t rs = h->work_floats / n < n ? h->work_floats / n : n;
-    const double l = rs >= MIN_STRIP || rs == n
-                         ? irllrec__hk_tran_strip(h->ctx, h->nt, h->xh, h->yh, n, d, scale, h->work,
-                                                  rs, h->aux, h->rowstat, h->dxh, h->dyh)
-                         : irllrec__hk_tran(h->xh, h->yh, n, d, scale, h->work, TRAN_RB, TRAN_CB,
-                                            h->rowstat, h->dxh, h->dyh);
-    /* xt / yt become d(X~) / d(Y~) */
-    memset(h->xt, 0, (size_t)(n * d) * sizeof(float));
-    memset(h->yt, 0, (size_t)(n * d) * sizeof(float));
-    irllrec__hk_l2norm_bwd(h->xh, h->tinvx, h->dxh, n, d, h->xt, d);
-    irllrec__hk_l2norm_bwd(h->yh, h->tinvy, h->dyh, n, d, h->yt, d);
+    IRL_TRY(irllrec_align_translation_noise(
+        h->align, irllrec_mat_dense(h->xt, n, d), irllrec_mat_dense(h->yt, n, d),
+        irllrec_mat_dense(h->eps1, n, d), irllrec_mat_dense(h->eps2, n, d),
+        irllrec_mat_dense(h->dxh, n, d), irllrec_mat_dense(h->dyh, n, d), loss));
+    const float sc = (float)scale;
     for (int64_t i = 0; i < n; i++) {
         float *dz = h->z_dout + h->sel[i] * d, *dy = h->g_final + h->sel[i] * d;
-        const float *e1 = h->eps1 + i * d, *e2 = h->eps2 + i * d;
         for (int64_t c = 0; c < d; c++) {
-            dz[c] += h->xt[i * d + c] * (1.0f + e1[c]);
-            dy[c] += h->yt[i * d + c] * (1.0f + e2[c]);
+            dz[c] += sc * h->dxh[i * d + c];
+            dy[c] += sc * h->dyh[i * d + c];
         }
     }
-    return l;
+    return IRLLREC_OK;
 }
 
 static double sumsq(const float *x, int64_t n)
@@ -946,15 +813,6 @@ static double sumsq(const float *x, int64_t n)
     double s = 0.0;
     for (int64_t i = 0; i < n; i++) s += (double)x[i] * (double)x[i];
     return s;
-}
-
-/* Do the memory spans of two matrix views intersect? */
-static int mats_overlap(irllrec_mat a, irllrec_mat b)
-{
-    const uintptr_t a0 = (uintptr_t)a.data, b0 = (uintptr_t)b.data;
-    const uintptr_t a1 = a0 + (uintptr_t)(((a.rows - 1) * a.ld + a.cols) * (int64_t)sizeof(float));
-    const uintptr_t b1 = b0 + (uintptr_t)(((b.rows - 1) * b.ld + b.cols) * (int64_t)sizeof(float));
-    return a0 < b1 && b0 < a1;
 }
 
 static irllrec_status validate(irllrec_hook *h, const stepargs *a, irllrec_mat ug,
@@ -1020,11 +878,11 @@ static irllrec_status validate(irllrec_hook *h, const stepargs *a, irllrec_mat u
     }
     for (int i = 0; i < n_out; i++) {
         for (int j = 0; j < n_in; j++)
-            FAIL_IF_NOT(!mats_overlap(outs[i], ins[j]), IRLLREC_E_INVALID_ARG,
+            FAIL_IF_NOT(!irllrec__mats_overlap(outs[i], ins[j]), IRLLREC_E_INVALID_ARG,
                         "gradient buffer %d overlaps input %d (order: user_grad, item_grad, "
                         "layer_grads; user_final, item_final, layers)", i, j);
         for (int j = 0; j < i; j++)
-            FAIL_IF_NOT(!mats_overlap(outs[i], outs[j]), IRLLREC_E_INVALID_ARG,
+            FAIL_IF_NOT(!irllrec__mats_overlap(outs[i], outs[j]), IRLLREC_E_INVALID_ARG,
                         "gradient buffers %d and %d overlap", j, i);
     }
     if (h->has_prf)
@@ -1036,14 +894,45 @@ static irllrec_status validate(irllrec_hook *h, const stepargs *a, irllrec_mat u
         FAIL_IF_NOT(h->L == 0 || h->graph_set, IRLLREC_E_STATE,
                   "n_layers > 0 but no graph set (irllrec_hook_set_graph)");
     }
-    FAIL_IF_NOT(all_finite_mat(a->uf) && all_finite_mat(a->itf), IRLLREC_E_NUMERIC,
+    FAIL_IF_NOT(irllrec__all_finite_mat(a->uf) && irllrec__all_finite_mat(a->itf), IRLLREC_E_NUMERIC,
               "user_final or item_final holds a non-finite value");
     for (int64_t l = 0; l < h->L; l++)
-        FAIL_IF_NOT(all_finite_mat(a->layers[l]), IRLLREC_E_NUMERIC,
+        FAIL_IF_NOT(irllrec__all_finite_mat(a->layers[l]), IRLLREC_E_NUMERIC,
                   "layers[%lld] holds a non-finite value", (long long)l);
 #undef FAIL_IF_NOT
     return IRLLREC_OK;
 }
+
+/* Teacher blocks to the snapshot (restore == 0) or back from it. */
+static void teacher_copy(irllrec_hook *h, int restore)
+{
+    float *snap = h->teacher_prev;
+    for (int i = h->n_train; i < h->n_blocks; i++) {
+        const size_t n = (size_t)(h->blocks[i].rows * h->blocks[i].cols) * sizeof(float);
+        if (restore)
+            memcpy(h->blocks[i].data, snap, n);
+        else
+            memcpy(snap, h->blocks[i].data, n);
+        snap += h->blocks[i].rows * h->blocks[i].cols;
+    }
+}
+
+/* An alignment term refused its inputs or produced a non-finite value:
+ * nothing was committed yet, so restoring the RNG undoes the step. */
+static irllrec_status step_failed(irllrec_hook *h, const irllrec__rng *saved, irllrec_status st)
+{
+    h->rng = *saved;
+    if (h->has_int) teacher_copy(h, 1);
+    return irllrec__fail(h->ctx, st, "irllrec_hook_step",
+                         "non-finite loss, gradient or text-tower output in an alignment term; "
+                         "nothing was changed");
+}
+
+#define STEP_TRY(expr)                                                       \
+    do {                                                                     \
+        irllrec_status step_st_ = (expr);                                    \
+        if (step_st_ != IRLLREC_OK) return step_failed(h, &rng_saved, step_st_); \
+    } while (0)
 
 static void add_into(irllrec_mat dst, const float *src)
 {
@@ -1054,12 +943,16 @@ static void add_into(irllrec_mat dst, const float *src)
     }
 }
 
-/* The hook's own Adam (irllrec_adam over one block: every trainable
- * parameter of the hook is laid out contiguously in theta). */
+/* The hook's own Adam (irllrec_adam over every trainable block). */
 static void adam_commit(irllrec_hook *h)
 {
-    float *const params[1] = {h->theta};
-    const float *const grads[1] = {h->grad};
+    float *params[MAX_BLOCKS];
+    const float *grads[MAX_BLOCKS];
+    for (int i = 0; i < h->n_train; i++) {
+        params[i] = h->blocks[i].data;
+        grads[i] = h->blocks[i].grad;
+    }
+    if (h->n_train == 0) return;
     /* Both calls only fail on invalid arguments, which cannot happen here:
      * lr was bounds-checked by set_param and the pointers are our own. */
     (void)irllrec_adam_set_lr(h->adam, h->lr);
@@ -1097,7 +990,9 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
     const int itm_on = h->has_int && graph_ok && c_itm > 0.0;
     const int full_z = tran_on || itm_on;
 
-    memset(h->grad, 0, (size_t)h->n_theta * sizeof(float));
+    for (int i = 0; i < h->n_train; i++)
+        memset(h->blocks[i].grad, 0,
+               (size_t)(h->blocks[i].rows * h->blocks[i].cols) * sizeof(float));
     memset(h->g_final, 0, (size_t)(N * d) * sizeof(float));
     if (h->L > 0) memset(h->g_layers, 0, (size_t)(h->L * N * d) * sizeof(float));
 
@@ -1108,7 +1003,7 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
 
     /* L_kd: E_final rows vs profile rows (all users, the batch's items). */
     if (kd_on) {
-        text_fwd(h, &h->prf, h->txt_p, h->Dp, h->p_gather, h->p_pre, h->p_act, h->p_out, 0);
+        text_fwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_out, 0);
         lap(&tm.profile_mlp, &t0);
         memset(h->p_dout, 0, (size_t)((U + 2 * B) * d) * sizeof(float));
         for (int64_t b = 0; b < B; b++) {
@@ -1119,8 +1014,8 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
         }
         memset(h->kd_dax, 0, (size_t)(3 * B * d) * sizeof(float));
         batch_item_rows(h, &a, 0, h->item_rows);
-        lv.kd = nce_three(h, &a, h->kd_ax, h->kd_dax, h->p_out, h->p_dout, h->item_rows,
-                          h->tau_kd, h->w_kd);
+        STEP_TRY(nce_three(h, &a, h->kd_ax, h->kd_dax, h->p_out, h->p_dout, h->item_rows,
+                           h->tau_kd, h->w_kd, &lv.kd));
         for (int64_t b = 0; b < B; b++) {
             const int64_t nodes[3] = {users[b], U + pos[b], U + neg[b]};
             for (int s = 0; s < 3; s++) {
@@ -1130,22 +1025,21 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
             }
         }
         lap(&tm.kd, &t0);
-        text_bwd(h, &h->prf, h->txt_p, h->Dp, h->p_gather, h->p_pre, h->p_act, h->p_dout, 0);
+        text_bwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_dout, 0);
         lap(&tm.profile_mlp, &t0);
     }
 
     if (h->has_int) {
-        /* (e) EMA before the teacher forward, from the pre-step student;
-         * committed only if the step succeeds. */
-        const float m = (float)h->momentum, m1 = (float)(1.0 - h->momentum);
-        for (int64_t i = 0; i < h->n_teacher; i++)
-            h->teacher_next[i] = m * h->teacher[i] + m1 * h->intm.w1[i];
+        /* (e) EMA before the teacher forward, from the pre-step student, in
+         * place; the snapshot undoes it unless the step commits. */
+        teacher_copy(h, 0);
+        (void)irllrec_itm_set_momentum(h->itm, h->momentum);  /* bounds checked by set_param */
+        (void)irllrec_itm_update_teacher(h->itm);
         lap(&tm.teacher, &t0);
     }
     if (pair_on || full_z) {
         const int64_t rows_z = full_z ? N : U + 2 * B;
-        text_fwd(h, &h->intm, h->txt_t, h->Dt, h->z_gather, h->z_pre, h->z_act, h->z_out,
-                 full_z);
+        text_fwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_out, full_z);
         memset(h->z_dout, 0, (size_t)(rows_z * d) * sizeof(float));
         lap(&tm.intent_mlp, &t0);
         if (pair_on) {
@@ -1153,32 +1047,38 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
             memset(h->dr, 0, (size_t)(3 * B * d) * sizeof(float));
             lap(&tm.tower, &t0);
             batch_item_rows(h, &a, full_z, h->item_rows);
-            lv.pair = nce_three(h, &a, h->r, h->dr, h->z_out, h->z_dout, h->item_rows,
-                                h->tau_pair, h->w_pair);
+            STEP_TRY(nce_three(h, &a, h->r, h->dr, h->z_out, h->z_dout, h->item_rows,
+                               h->tau_pair, h->w_pair, &lv.pair));
             lap(&tm.pair, &t0);
             tower_bwd(h, &a);
             lap(&tm.tower, &t0);
         }
         if (tran_on) {
-            lv.tran = tran_term(h, &a, c_tran);
+            STEP_TRY(tran_term(h, &a, c_tran, &lv.tran));
             lap(&tm.tran, &t0);
         }
         if (itm_on) {
-            irllrec__hk_mlp_fwd(&h->tmlp, h->txt_t, h->Dt, N, h->z_act, h->z_act, h->zm);
+            STEP_TRY(irllrec__itm_teacher_fwd(h->itm, irllrec_mat_dense(h->txt_t, N, h->Dt)));
             lap(&tm.teacher, &t0);
-            lv.itm = irllrec__hk_itm_ce(h->z_out, h->zm, N, d, c_itm, h->z_dout);
+            STEP_TRY(irllrec__itm_ce(h->itm, irllrec_mat_dense(h->z_out, N, d), &lv.itm));
+            STEP_TRY(irllrec_itm_backward(h->itm, c_itm, irllrec_mat_dense(h->z_dout, N, d)));
             lap(&tm.itm, &t0);
         }
-        text_bwd(h, &h->intm, h->txt_t, h->Dt, h->z_gather, h->z_pre, h->z_act, h->z_dout,
-                 full_z);
+        text_bwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_dout, full_z);
         lap(&tm.intent_mlp, &t0);
     }
 
     if (h->reg > 0.0) {
-        double sq = sumsq(h->theta, h->n_theta);
+        double sq = 0.0;
         const float g2 = (float)(2.0 * h->reg);
-        for (int64_t i = 0; i < h->n_theta; i++) h->grad[i] += g2 * h->theta[i];
-        if (h->reg_teacher && h->has_int) sq += sumsq(h->teacher_next, h->n_teacher);
+        for (int i = 0; i < h->n_blocks; i++) {
+            const irllrec__param *p = &h->blocks[i];
+            const int64_t n = p->rows * p->cols;
+            if (i >= h->n_train && !h->reg_teacher) break;
+            sq += sumsq(p->data, n);
+            if (i < h->n_train)
+                for (int64_t k = 0; k < n; k++) p->grad[k] += g2 * p->data[k];
+        }
         lv.reg = h->reg * sq;
     }
     lv.total = h->w_kd * lv.kd + h->w_pair * lv.pair + h->w_tran * lv.tran +
@@ -1186,12 +1086,15 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
                            (h->tran_in_itm ? (1.0 - h->alpha) * h->w_tran * lv.tran : 0.0)) +
                lv.reg;
 
-    int finite = isfinite(lv.total) && all_finite(h->grad, h->n_theta) &&
-                 all_finite(h->g_final, N * d);
-    if (finite && h->L > 0) finite = all_finite(h->g_layers, h->L * N * d);
-    if (finite && h->has_int) finite = all_finite(h->teacher_next, h->n_teacher);
+    int finite = isfinite(lv.total) && irllrec__all_finite(h->g_final, N * d);
+    for (int i = 0; i < h->n_blocks && finite; i++) {
+        const irllrec__param *p = &h->blocks[i];
+        finite = irllrec__all_finite(i < h->n_train ? p->grad : p->data, p->rows * p->cols);
+    }
+    if (finite && h->L > 0) finite = irllrec__all_finite(h->g_layers, h->L * N * d);
     if (!finite) {
         h->rng = rng_saved;
+        if (h->has_int) teacher_copy(h, 1);
         return irllrec__fail(h->ctx, IRLLREC_E_NUMERIC, "irllrec_hook_step",
                              "non-finite loss or gradient (total = %g); nothing was changed",
                              lv.total);
@@ -1205,11 +1108,10 @@ irllrec_status irllrec__hook_run(irllrec_hook *h, const int32_t *users, const in
     }
     if (flags & IRLLREC__HOOK_UPDATE) {
         adam_commit(h);
-        if (h->has_int)
-            memcpy(h->teacher, h->teacher_next, (size_t)h->n_teacher * sizeof(float));
         h->steps++;
     } else {
         h->rng = rng_saved;
+        if (h->has_int) teacher_copy(h, 1);
     }
     lap(&tm.commit, &t0);
     tm.total = t0 - t_start;

@@ -347,88 +347,100 @@ static void prefetch_row(const float *row, int64_t d)
     for (int64_t j = 0; j < d; j += 16) PREFETCH(row + j);  /* one 64-byte line per 16 floats */
 }
 
-/* Rows h of one thread: alpha, 1/S_h, H_h and r_h (= for layer 0, += after). */
+/* Row h of layer l: alpha of its edges, 1/S_h, and out = (add ? out + : )
+ * inv_l H_h with H_h = sum_e (alpha_e / S_h) E_t. acc: d doubles. */
+static void fwd_row(irllrec_intent *enc, int64_t l, float inv_l, irllrec_mat e, int64_t h,
+                    float *out, int add, double *acc)
+{
+    const graph_buf *g = &enc->g;
+    const int64_t d = enc->d;
+    const float *zn = enc->zn + l * enc->n * d;
+    float *alpha = g->alpha + l * g->nnz, *invs = enc->invs + l * enc->n;
+    const float *zh = zn + h * d;
+    double s = 0.0;
+    float inv;
+    const int64_t e0 = g->indptr[h], e1 = g->indptr[h + 1];
+    for (int64_t k = e0; k < e1; k++) {
+        if (k + PF_AHEAD < e1) prefetch_row(zn + (int64_t)g->indices[k + PF_AHEAD] * d, d);
+        alpha[k] = (float)((dotd(d, zh, zn + (int64_t)g->indices[k] * d) + 1.0) * 0.5);
+        s += (double)alpha[k];
+    }
+    /* an empty row (or all alpha == 0, cos = -1 everywhere) propagates nothing */
+    inv = s > 0.0 ? (float)(1.0 / s) : 0.0f;
+    invs[h] = inv;
+    for (int64_t j = 0; j < d; j++) acc[j] = 0.0;
+    for (int64_t k = e0; k < e1; k++) {
+        if (k + PF_AHEAD < e1)
+            prefetch_row(e.data + (int64_t)g->indices[k + PF_AHEAD] * e.ld, d);
+        axpy_d(d, (double)alpha[k], e.data + (int64_t)g->indices[k] * e.ld, acc);
+    }
+    /* the row scale in double: rounding 1/S_h to float showed in
+     * finite-difference checks of the prototypes */
+    const double sc = s > 0.0 ? (double)inv_l / s : 0.0;
+    if (!add)
+        for (int64_t j = 0; j < d; j++) out[j] = (float)(acc[j] * sc);
+    else
+        for (int64_t j = 0; j < d; j++) out[j] += (float)(acc[j] * sc);
+}
+
+/* Rows h of one thread: r_h (= for layer 0, += after). */
 static void fwd_edges(void *ud, int32_t t, int32_t nt)
 {
     const edge_job *jb = (const edge_job *)ud;
     irllrec_intent *enc = jb->enc;
-    const graph_buf *g = &enc->g;
-    const int64_t d = enc->d;
-    const float *zn = enc->zn + jb->l * enc->n * d;
-    float *alpha = g->alpha + jb->l * g->nnz, *invs = enc->invs + jb->l * enc->n;
-    double *acc = enc->acc + (size_t)t * 2 * (size_t)d;
+    double *acc = enc->acc + (size_t)t * 2 * (size_t)enc->d;
     int64_t lo, hi;
     irllrec__share(enc->n, t, nt, &lo, &hi);
-    for (int64_t h = lo; h < hi; h++) {
-        const float *zh = zn + h * d;
-        float *rh = jb->r.data + h * jb->r.ld;
-        double s = 0.0;
-        float inv, scale;
-        const int64_t e0 = g->indptr[h], e1 = g->indptr[h + 1];
-        for (int64_t e = e0; e < e1; e++) {
-            if (e + PF_AHEAD < e1) prefetch_row(zn + (int64_t)g->indices[e + PF_AHEAD] * d, d);
-            alpha[e] = (float)((dotd(d, zh, zn + (int64_t)g->indices[e] * d) + 1.0) * 0.5);
-            s += (double)alpha[e];
-        }
-        /* an empty row (or all alpha == 0, cos = -1 everywhere) propagates nothing */
-        inv = s > 0.0 ? (float)(1.0 / s) : 0.0f;
-        invs[h] = inv;
-        for (int64_t j = 0; j < d; j++) acc[j] = 0.0;
-        for (int64_t e = e0; e < e1; e++) {
-            if (e + PF_AHEAD < e1)
-                prefetch_row(jb->e.data + (int64_t)g->indices[e + PF_AHEAD] * jb->e.ld, d);
-            axpy_d(d, (double)alpha[e], jb->e.data + (int64_t)g->indices[e] * jb->e.ld, acc);
-        }
-        scale = inv * jb->inv_l;
-        if (jb->l == 0)
-            for (int64_t j = 0; j < d; j++) rh[j] = (float)acc[j] * scale;
-        else
-            for (int64_t j = 0; j < d; j++) rh[j] += (float)acc[j] * scale;
-    }
+    for (int64_t h = lo; h < hi; h++)
+        fwd_row(enc, jb->l, jb->inv_l, jb->e, h, jb->r.data + h * jb->r.ld, jb->l != 0, acc);
 }
 
-/* Backward, head side (rows h of one thread). With g_e = alpha_e / S_h and
+/* Backward, head side, row h with dr_h = drh. With g_e = alpha_e / S_h and
  * H_h = sum_e g_e E_t:
  *   dg_e     = dH_h . E_t                         (dH = dr / L)
  *   dalpha_e = (dg_e - sum_e' g_e' dg_e') / S_h   (quotient rule on alpha_e / sum alpha)
  *   dc_e     = dalpha_e / 2                       (alpha = (c + 1) / 2)
- *   dn(Z)_h  = sum_e dc_e n(Z)_t                  (c = n(Z_h) . n(Z_t), head side)
- * dc_e and g_e / L are kept in ebuf for the tail-side pass. */
+ *   dn(Z)_h += sum_e dc_e n(Z)_t                  (c = n(Z_h) . n(Z_t), head side)
+ * dc_e and g_e / L are kept in ebuf for the tail side. */
+static void bwd_row_head(irllrec_intent *enc, int64_t l, float inv_l, irllrec_mat e, int64_t h,
+                         const float *drh, double *acc)
+{
+    const graph_buf *g = &enc->g;
+    const int64_t d = enc->d;
+    const float *zn = enc->zn + l * enc->n * d;
+    const float *alpha = g->alpha + l * g->nnz;
+    const double inv = (double)enc->invs[l * enc->n + h];
+    float *dznh = enc->dzn + h * d;
+    double sdg = 0.0;
+    const int64_t e0 = g->indptr[h], e1 = g->indptr[h + 1];
+    for (int64_t k = e0; k < e1; k++) {
+        if (k + PF_AHEAD < e1)
+            prefetch_row(e.data + (int64_t)g->indices[k + PF_AHEAD] * e.ld, d);
+        const double dg = (double)inv_l * dotd(d, drh, e.data + (int64_t)g->indices[k] * e.ld);
+        g->ebuf[2 * k] = (float)dg;
+        sdg += (double)alpha[k] * inv * dg;
+    }
+    for (int64_t j = 0; j < d; j++) acc[j] = 0.0;
+    for (int64_t k = e0; k < e1; k++) {
+        const double dc = 0.5 * inv * ((double)g->ebuf[2 * k] - sdg);
+        if (k + PF_AHEAD < e1) prefetch_row(zn + (int64_t)g->indices[k + PF_AHEAD] * d, d);
+        g->ebuf[2 * k] = (float)dc;
+        g->ebuf[2 * k + 1] = (float)((double)alpha[k] * inv * (double)inv_l);
+        axpy_d(d, dc, zn + (int64_t)g->indices[k] * d, acc);
+    }
+    for (int64_t j = 0; j < d; j++) dznh[j] += (float)acc[j];
+}
+
+/* Backward, head side, rows h of one thread (dzn is zero on entry). */
 static void bwd_edges_head(void *ud, int32_t t, int32_t nt)
 {
     const edge_job *jb = (const edge_job *)ud;
     irllrec_intent *enc = jb->enc;
-    const graph_buf *g = &enc->g;
-    const int64_t d = enc->d;
-    const float *zn = enc->zn + jb->l * enc->n * d;
-    const float *alpha = g->alpha + jb->l * g->nnz, *invs = enc->invs + jb->l * enc->n;
-    double *acc = enc->acc + (size_t)t * 2 * (size_t)d;
+    double *acc = enc->acc + (size_t)t * 2 * (size_t)enc->d;
     int64_t lo, hi;
     irllrec__share(enc->n, t, nt, &lo, &hi);
-    for (int64_t h = lo; h < hi; h++) {
-        const float *drh = jb->dr.data + h * jb->dr.ld;
-        const double inv = (double)invs[h];
-        float *dznh = enc->dzn + h * d;
-        double sdg = 0.0;
-        const int64_t e0 = g->indptr[h], e1 = g->indptr[h + 1];
-        for (int64_t e = e0; e < e1; e++) {
-            if (e + PF_AHEAD < e1)
-                prefetch_row(jb->e.data + (int64_t)g->indices[e + PF_AHEAD] * jb->e.ld, d);
-            const double dg =
-                (double)jb->inv_l * dotd(d, drh, jb->e.data + (int64_t)g->indices[e] * jb->e.ld);
-            g->ebuf[2 * e] = (float)dg;
-            sdg += (double)alpha[e] * inv * dg;
-        }
-        for (int64_t j = 0; j < d; j++) acc[j] = 0.0;
-        for (int64_t e = e0; e < e1; e++) {
-            const double dc = 0.5 * inv * ((double)g->ebuf[2 * e] - sdg);
-            if (e + PF_AHEAD < e1) prefetch_row(zn + (int64_t)g->indices[e + PF_AHEAD] * d, d);
-            g->ebuf[2 * e] = (float)dc;
-            g->ebuf[2 * e + 1] = (float)((double)alpha[e] * inv * (double)jb->inv_l);
-            axpy_d(d, dc, zn + (int64_t)g->indices[e] * d, acc);
-        }
-        for (int64_t j = 0; j < d; j++) dznh[j] = (float)acc[j];
-    }
+    for (int64_t h = lo; h < hi; h++)
+        bwd_row_head(enc, jb->l, jb->inv_l, jb->e, h, jb->dr.data + h * jb->dr.ld, acc);
 }
 
 /* Backward, tail side (rows t of one thread, over the transposed pattern):
@@ -504,37 +516,48 @@ static void proto_bwd(irllrec_intent *enc, const float *c, float *dc, irllrec_ma
         irllrec__sgemm(0, 1, nr, d, k, 1.0f, da, k, c, k, 1.0f, de.data + r0 * de.ld, de.ld);
 }
 
+/* Z(l) = attention over both sides for every node, and n(Z(l)) when there
+ * is a graph (the edge weights). Returns Z(l). */
+static const float *layer_fwd(irllrec_intent *enc, irllrec_mat e, int64_t l)
+{
+    const int64_t n = enc->n, d = enc->d, nu = enc->nu;
+    float *z = enc->z + l * n * d;
+    proto_fwd(enc, enc->blocks[0].data, e, 0, nu, z);
+    proto_fwd(enc, enc->blocks[1].data, e, nu, n - nu, z);
+    if (enc->has_graph) irllrec__l2norm_fwd(n, d, z, d, enc->zn + l * n * d, d, NULL);
+    return z;
+}
+
+/* Graph-free r = mean_l Z(l): out = (add ? out + : ) inv_l z_h. */
+static void mean_row(float *out, const float *zh, int64_t d, float inv_l, int add)
+{
+    if (!add)
+        for (int64_t j = 0; j < d; j++) out[j] = zh[j] * inv_l;
+    else
+        for (int64_t j = 0; j < d; j++) out[j] += zh[j] * inv_l;
+}
+
 /* ---- forward / backward --------------------------------------------------------- */
 
 irllrec_status irllrec_intent_forward(irllrec_intent *enc, const irllrec_mat *emb, int32_t n_layers,
                                       irllrec_mat r)
 {
     const char *f = __func__;
-    int64_t n, d, nu;
+    int64_t n, d;
     float inv_l;
     if (enc == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_TRY(check_layers(enc, f, emb, n_layers));
     IRL_TRY(check_nd(enc, f, "r", r, emb));
     n = enc->n;
     d = enc->d;
-    nu = enc->nu;
     inv_l = (float)(1.0 / (double)enc->nl);
     for (int64_t l = 0; l < enc->nl; l++) {
-        float *z = enc->z + l * n * d, *zn = enc->zn + l * n * d;
-        proto_fwd(enc, enc->blocks[0].data, emb[l], 0, nu, z);
-        proto_fwd(enc, enc->blocks[1].data, emb[l], nu, n - nu, z);
+        const float *z = layer_fwd(enc, emb[l], l);
         if (!enc->has_graph) {
-            for (int64_t h = 0; h < n; h++) {
-                float *rh = r.data + h * r.ld;
-                const float *zh = z + h * d;
-                if (l == 0)
-                    for (int64_t j = 0; j < d; j++) rh[j] = zh[j] * inv_l;
-                else
-                    for (int64_t j = 0; j < d; j++) rh[j] += zh[j] * inv_l;
-            }
+            for (int64_t h = 0; h < n; h++)
+                mean_row(r.data + h * r.ld, z + h * d, d, inv_l, l != 0);
             continue;
         }
-        irllrec__l2norm_fwd(n, d, z, d, zn, d, NULL);
         {
             edge_job jb = {enc, l, inv_l, emb[l], r, {0}, {0}};
             irllrec__parallel(enc->ctx, enc->nt, fwd_edges, &jb);
@@ -586,6 +609,7 @@ irllrec_status irllrec_intent_backward(irllrec_intent *enc, const irllrec_mat *e
         irllrec_mat de = demb != NULL ? demb[l] : (irllrec_mat){NULL, 0, 0, 0};
         if (enc->has_graph) {
             edge_job jb = {enc, l, inv_l, emb[l], {0}, dr, de};
+            memset(enc->dzn, 0, fbytes(n, d, 1));
             irllrec__parallel(enc->ctx, enc->nt, bwd_edges_head, &jb);
             irllrec__parallel(enc->ctx, enc->nt, bwd_edges_tail, &jb);
             memset(enc->dz, 0, fbytes(n, d, 1));
@@ -599,6 +623,74 @@ irllrec_status irllrec_intent_backward(irllrec_intent *enc, const irllrec_mat *e
         proto_bwd(enc, enc->blocks[1].data, enc->blocks[1].grad, emb[l], de, nu, n - nu);
     }
     return IRLLREC_OK;
+}
+
+/* ---- anchor rows only (the hook) -------------------------------------------- */
+
+void irllrec__intent_forward_nodes(irllrec_intent *enc, const irllrec_mat *emb,
+                                   const int64_t *nodes, int64_t n_nodes, float *r)
+{
+    const int64_t d = enc->d;
+    const float inv_l = (float)(1.0 / (double)enc->nl);
+    for (int64_t l = 0; l < enc->nl; l++) {
+        const float *z = layer_fwd(enc, emb[l], l);
+        if (!enc->has_graph) {
+            for (int64_t s = 0; s < n_nodes; s++)
+                mean_row(r + s * d, z + nodes[s] * d, d, inv_l, l != 0);
+            continue;
+        }
+        for (int64_t s = 0; s < n_nodes; s++)
+            fwd_row(enc, l, inv_l, emb[l], nodes[s], r + s * d, l != 0, enc->acc);
+    }
+    enc->fwd_done = 0;  /* edge weights exist for these rows only: no public backward */
+}
+
+/* The tail side of bwd_edges_tail for the edges of one head h, as a scatter:
+ * dn(Z)_t += dc_e n(Z)_h and dE_t += (g_e / L) dr_h for e = (h, t). */
+static void bwd_row_tail_scatter(irllrec_intent *enc, int64_t l, int64_t h, const float *drh,
+                                 irllrec_mat de)
+{
+    const graph_buf *g = &enc->g;
+    const int64_t d = enc->d;
+    const float *zh = enc->zn + l * enc->n * d + h * d;
+    for (int64_t k = g->indptr[h]; k < g->indptr[h + 1]; k++) {
+        const int64_t t = g->indices[k];
+        const float dc = g->ebuf[2 * k], gw = g->ebuf[2 * k + 1];
+        float *dznt = enc->dzn + t * d;
+        for (int64_t j = 0; j < d; j++) dznt[j] += dc * zh[j];
+        if (de.data != NULL) {
+            float *det = de.data + t * de.ld;
+            for (int64_t j = 0; j < d; j++) det[j] += gw * drh[j];
+        }
+    }
+}
+
+void irllrec__intent_backward_nodes(irllrec_intent *enc, const irllrec_mat *emb,
+                                    const int64_t *nodes, int64_t n_nodes, const float *dr,
+                                    const irllrec_mat *demb)
+{
+    const int64_t n = enc->n, d = enc->d, nu = enc->nu;
+    const float inv_l = (float)(1.0 / (double)enc->nl);
+    for (int64_t l = 0; l < enc->nl; l++) {
+        irllrec_mat de = demb != NULL ? demb[l] : (irllrec_mat){NULL, 0, 0, 0};
+        memset(enc->dz, 0, fbytes(n, d, 1));
+        if (enc->has_graph) {
+            /* one anchor at a time, so a node listed twice adds up */
+            memset(enc->dzn, 0, fbytes(n, d, 1));
+            for (int64_t s = 0; s < n_nodes; s++) {
+                bwd_row_head(enc, l, inv_l, emb[l], nodes[s], dr + s * d, enc->acc);
+                bwd_row_tail_scatter(enc, l, nodes[s], dr + s * d, de);
+            }
+            irllrec__l2norm_bwd(n, d, enc->z + l * n * d, d, enc->dzn, d, enc->dz, d);
+        } else {
+            for (int64_t s = 0; s < n_nodes; s++) {
+                float *dzh = enc->dz + nodes[s] * d;
+                for (int64_t j = 0; j < d; j++) dzh[j] += dr[s * d + j] * inv_l;
+            }
+        }
+        proto_bwd(enc, enc->blocks[0].data, enc->blocks[0].grad, emb[l], de, 0, nu);
+        proto_bwd(enc, enc->blocks[1].data, enc->blocks[1].grad, emb[l], de, nu, n - nu);
+    }
 }
 
 void irllrec_intent_zero_grad(irllrec_intent *enc)

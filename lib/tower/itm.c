@@ -18,6 +18,7 @@ struct irllrec_itm {
     float *p;                  /* max_rows x d: softmax(X) */
     size_t buf_bytes;
     int64_t fwd_rows;          /* rows of the last successful forward; 0 = none */
+    int64_t q_rows;            /* rows of teacher logits in q (0 = none) */
 };
 
 void irllrec_itm_spec_init(irllrec_itm_spec *spec, uint32_t struct_size)
@@ -130,13 +131,33 @@ static double row_ce(int64_t d, const float *x, const float *q)
     return ce;
 }
 
+double irllrec__itm_ce_fwd(int64_t rows, int64_t d, const float *x, int64_t ldx, float *q,
+                           float *p)
+{
+    double total = 0.0;
+    irllrec__softmax_rows_fwd(rows, d, q, d, q, d);
+    irllrec__softmax_rows_fwd(rows, d, x, ldx, p, d);
+    for (int64_t n = 0; n < rows; n++) total += row_ce(d, x + n * ldx, q + n * d);
+    return total / (double)rows;
+}
+
+void irllrec__itm_ce_bwd(int64_t rows, int64_t d, const float *p, const float *q, double scale,
+                         float *dx, int64_t lddx)
+{
+    const float k = (float)(scale / (double)rows);
+    for (int64_t n = 0; n < rows; n++) {
+        float *restrict g = dx + n * lddx;
+        const float *restrict pn = p + n * d, *restrict qn = q + n * d;
+        for (int64_t c = 0; c < d; c++) g[c] += k * (pn[c] - qn[c]);
+    }
+}
+
 irllrec_status irllrec_itm_forward(irllrec_itm *itm, irllrec_mat text_in, irllrec_mat student_out,
                                    double *ce)
 {
     irllrec_ctx *ctx;
     const char *f = __func__;
     int64_t rows, d;
-    double total = 0.0;
     if (itm == NULL) return IRLLREC_E_INVALID_ARG;
     ctx = itm->ctx;
     d = itm->d;
@@ -148,14 +169,28 @@ irllrec_status irllrec_itm_forward(irllrec_itm *itm, irllrec_mat text_in, irllre
     IRL_CHECK(ctx, student_out.rows == rows && student_out.cols == d, IRLLREC_E_SHAPE,
               "student_out is %lld x %lld, expected %lld x %lld", (long long)student_out.rows,
               (long long)student_out.cols, (long long)rows, (long long)d);
-    IRL_TRY(irllrec_mlp_forward(itm->teacher, text_in, irllrec_mat_dense(itm->q, rows, d)));
-    itm->fwd_rows = 0;
-    irllrec__softmax_rows_fwd(rows, d, itm->q, d, itm->q, d);
-    irllrec__softmax_rows_fwd(rows, d, student_out.data, student_out.ld, itm->p, d);
-    for (int64_t n = 0; n < rows; n++) total += row_ce(d, student_out.data + n * student_out.ld, itm->q + n * d);
-    total /= (double)rows;
+    IRL_TRY(irllrec__itm_teacher_fwd(itm, text_in));
+    return irllrec__itm_ce(itm, student_out, ce);
+}
+
+irllrec_status irllrec__itm_teacher_fwd(irllrec_itm *itm, irllrec_mat text_in)
+{
+    IRL_TRY(irllrec_mlp_forward(itm->teacher, text_in,
+                                irllrec_mat_dense(itm->q, text_in.rows, itm->d)));
+    itm->fwd_rows = 0;  /* q no longer matches p */
+    itm->q_rows = text_in.rows;
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec__itm_ce(irllrec_itm *itm, irllrec_mat student_out, double *ce)
+{
+    const int64_t rows = itm->q_rows, d = itm->d;
+    double total;
+    itm->q_rows = 0;  /* q becomes softmax(q) */
+    total = irllrec__itm_ce_fwd(rows, d, student_out.data, student_out.ld, itm->q, itm->p);
     if (!isfinite(total))
-        return irllrec__fail(ctx, IRLLREC_E_NUMERIC, f, "CE is not finite (%g)", total);
+        return irllrec__fail(itm->ctx, IRLLREC_E_NUMERIC, "irllrec_itm_forward",
+                             "CE is not finite (%g)", total);
     itm->fwd_rows = rows;
     if (ce != NULL) *ce = total;
     return IRLLREC_OK;
@@ -169,7 +204,6 @@ irllrec_status irllrec_itm_backward(irllrec_itm *itm, double scale, irllrec_mat 
     irllrec_ctx *ctx;
     const char *f = __func__;
     int64_t rows, d;
-    float k;
     if (itm == NULL) return IRLLREC_E_INVALID_ARG;
     ctx = itm->ctx;
     d = itm->d;
@@ -180,12 +214,7 @@ irllrec_status irllrec_itm_backward(irllrec_itm *itm, double scale, irllrec_mat 
     IRL_CHECK(ctx, dx.rows == rows && dx.cols == d, IRLLREC_E_SHAPE,
               "dx is %lld x %lld, expected %lld x %lld", (long long)dx.rows, (long long)dx.cols,
               (long long)rows, (long long)d);
-    k = (float)(scale / (double)rows);
-    for (int64_t n = 0; n < rows; n++) {
-        float *restrict g = dx.data + n * dx.ld;
-        const float *restrict p = itm->p + n * d, *restrict q = itm->q + n * d;
-        for (int64_t c = 0; c < d; c++) g[c] += k * (p[c] - q[c]);
-    }
+    irllrec__itm_ce_bwd(rows, d, itm->p, itm->q, scale, dx.data, dx.ld);
     return IRLLREC_OK;
 }
 

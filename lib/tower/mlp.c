@@ -211,13 +211,20 @@ irllrec_status irllrec_mlp_forward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat 
               "y is %lld x %lld, expected %lld x %lld", (long long)y.rows, (long long)y.cols,
               (long long)x.rows, (long long)mlp->out);
     IRL_CHECK(ctx, !irllrec__mats_overlap(x, y), IRLLREC_E_INVALID_ARG, "y overlaps x");
-    irllrec__linear_fwd(x.rows, mlp->in, mlp->hid, x.data, x.ld, mlp->blocks[0].data, mlp->in, NULL,
-                        mlp->h, mlp->hid);
-    bias_leaky(x.rows, mlp->hid, mlp->h, mlp->blocks[1].data, mlp->slope);
-    irllrec__linear_fwd(x.rows, mlp->hid, mlp->out, mlp->h, mlp->hid, mlp->blocks[2].data, mlp->hid,
-                        mlp->blocks[3].data, y.data, y.ld);
-    mlp->fwd_rows = x.rows;
+    irllrec__mlp_fwd_rows(mlp, x.data, x.ld, x.rows, 0, y.data, y.ld);
     return IRLLREC_OK;
+}
+
+void irllrec__mlp_fwd_rows(irllrec_mlp *mlp, const float *x, int64_t ldx, int64_t rows,
+                           int64_t row0, float *y, int64_t ldy)
+{
+    float *h = mlp->h + row0 * mlp->hid;
+    irllrec__linear_fwd(rows, mlp->in, mlp->hid, x, ldx, mlp->blocks[0].data, mlp->in, NULL, h,
+                        mlp->hid);
+    bias_leaky(rows, mlp->hid, h, mlp->blocks[1].data, mlp->slope);
+    irllrec__linear_fwd(rows, mlp->hid, mlp->out, h, mlp->hid, mlp->blocks[2].data, mlp->hid,
+                        mlp->blocks[3].data, y, ldy);
+    mlp->fwd_rows = row0 + rows;
 }
 
 static irllrec_status check_backward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat dy,
@@ -257,23 +264,31 @@ static irllrec_status check_backward(irllrec_mlp *mlp, irllrec_mat x, irllrec_ma
 irllrec_status irllrec_mlp_backward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat dy,
                                     irllrec_mat dx)
 {
-    const int64_t rows = x.rows, hid = mlp ? mlp->hid : 0;
     if (mlp == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_TRY(check_backward(mlp, x, dy, dx));
-    irllrec__linear_bwd(rows, hid, mlp->out, mlp->h, hid, mlp->blocks[2].data, hid, dy.data, dy.ld,
-                        NULL, 0, mlp->blocks[2].grad, hid, mlp->blocks[3].grad);
-    for (int64_t r0 = 0; r0 < rows; r0 += mlp->bwd_rows) {
-        const int64_t nr = rows - r0 < mlp->bwd_rows ? rows - r0 : mlp->bwd_rows;
-        const float *hr = mlp->h + r0 * hid;
-        irllrec__sgemm(0, 0, nr, hid, mlp->out, 1.0f, dy.data + r0 * dy.ld, dy.ld,
-                       mlp->blocks[2].data, hid, 0.0f, mlp->dh, hid);
-        irllrec__leaky_relu_bwd(nr, hid, hr, hid, mlp->slope, mlp->dh, hid);
-        irllrec__linear_bwd(nr, mlp->in, hid, x.data + r0 * x.ld, x.ld, mlp->blocks[0].data, mlp->in,
-                            mlp->dh, hid, dx.data ? dx.data + r0 * dx.ld : NULL, dx.ld,
-                            mlp->blocks[0].grad, mlp->in, mlp->blocks[1].grad);
-    }
+    irllrec__mlp_bwd_rows(mlp, x.data, x.ld, x.rows, 0, dy.data, dy.ld, dx.data, dx.ld);
     return IRLLREC_OK;
 }
+
+void irllrec__mlp_bwd_rows(irllrec_mlp *mlp, const float *x, int64_t ldx, int64_t rows,
+                           int64_t row0, const float *dy, int64_t lddy, float *dx, int64_t lddx)
+{
+    const int64_t hid = mlp->hid;
+    const float *h = mlp->h + row0 * hid;
+    irllrec__linear_bwd(rows, hid, mlp->out, h, hid, mlp->blocks[2].data, hid, dy, lddy, NULL, 0,
+                        mlp->blocks[2].grad, hid, mlp->blocks[3].grad);
+    for (int64_t r0 = 0; r0 < rows; r0 += mlp->bwd_rows) {
+        const int64_t nr = rows - r0 < mlp->bwd_rows ? rows - r0 : mlp->bwd_rows;
+        irllrec__sgemm(0, 0, nr, hid, mlp->out, 1.0f, dy + r0 * lddy, lddy, mlp->blocks[2].data,
+                       hid, 0.0f, mlp->dh, hid);
+        irllrec__leaky_relu_bwd(nr, hid, h + r0 * hid, hid, mlp->slope, mlp->dh, hid);
+        irllrec__linear_bwd(nr, mlp->in, hid, x + r0 * ldx, ldx, mlp->blocks[0].data, mlp->in,
+                            mlp->dh, hid, dx ? dx + r0 * lddx : NULL, lddx, mlp->blocks[0].grad,
+                            mlp->in, mlp->blocks[1].grad);
+    }
+}
+
+const float *irllrec__mlp_act(const irllrec_mlp *mlp) { return mlp->h; }
 
 void irllrec_mlp_zero_grad(irllrec_mlp *mlp)
 {
