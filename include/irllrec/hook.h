@@ -231,7 +231,7 @@ typedef struct irllrec_hook_timings {
     double validate;       /**< argument checks, finiteness of the inputs, batch dedup */
     double profile_mlp;    /**< profile text tower, forward + backward */
     double intent_mlp;     /**< intent text tower (student), forward + backward */
-    double teacher;        /**< EMA into scratch + teacher forward */
+    double teacher;        /**< teacher snapshot, EMA update, teacher forward */
     double tower;          /**< interaction tower, forward + backward */
     double kd;             /**< the three profile InfoNCE terms */
     double pair;           /**< the three intent InfoNCE terms */
