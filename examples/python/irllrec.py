@@ -275,6 +275,8 @@ def mat(a, writable=False, name="array"):
     stride in floats, so slices like a[:, :d] of a wider array work."""
     if not isinstance(a, np.ndarray) or a.dtype != np.float32 or a.ndim != 2:
         raise TypeError("%s: need a 2-D float32 numpy array" % name)
+    if not a.flags.aligned:
+        raise ValueError("%s: data is not float-aligned; use np.ascontiguousarray" % name)
     if writable and not a.flags.writeable:
         raise ValueError("%s: must be writable" % name)
     rows, cols = a.shape
