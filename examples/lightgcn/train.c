@@ -5,8 +5,8 @@
  * Recall@20 (strictly greater), stop after `patience` evaluations without
  * improvement, report TEST at the kept parameters.
  *
- * Output folder: log.jsonl (one JSON object per evaluation, and the final
- * test), result.json, user_emb.npy / item_emb.npy (E_final at the best
+ * Output folder: log.jsonl (one JSON object per epoch with its mean training
+ * losses, one per evaluation, and the final test), result.json, user_emb.npy / item_emb.npy (E_final at the best
  * validation parameters) and user_emb0.npy / item_emb0.npy (E(0) there). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -20,7 +20,7 @@
 
 typedef struct opts {
     const char *data, *out;
-    int32_t dim, layers, batch, epochs, eval_step, patience, threads, quiet;
+    int32_t dim, layers, batch, epochs, eval_step, patience, threads, quiet, lib_log;
     double lr, reg, keep;
     uint64_t seed;
     int32_t reg_set, keep_set;
@@ -62,6 +62,8 @@ static void usage(FILE *f)
             "  --seed N         seed of initialisation, sampling and dropout (2023)\n"
             "  --threads N      threads for propagation, Adam and evaluation (1)\n"
             "  --quiet          no per-epoch lines on stderr\n"
+            "  --lib-log N      library messages to stderr up to level N: 0 none, 1 errors,\n"
+            "                   2 + warnings (default), 3 + info, 4 + debug\n"
             "IRLLRec (the library's hook on this host; docs/hook.md):\n"
             "  --irllrec        enable it (off: plain LightGCN, unchanged). With it the\n"
             "                   defaults of --reg and --keep become 1e-7 and 1.0\n"
@@ -121,6 +123,7 @@ static int parse_args(int argc, char **argv, opts *o)
     o->patience = 5;
     o->seed = 2023;
     o->threads = 1;
+    o->lib_log = IRLLREC_LOG_WARN;
     lgcn_irl_cfg_init(&o->hc);
     for (int a = 1; a < argc; a++) {
         const char *k = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
@@ -151,6 +154,8 @@ static int parse_args(int argc, char **argv, opts *o)
         else if (strcmp(k, "--eval-step") == 0) bad = parse_int(v, 1, &o->eval_step);
         else if (strcmp(k, "--patience") == 0) bad = parse_int(v, 1, &o->patience);
         else if (strcmp(k, "--threads") == 0) bad = parse_int(v, 1, &o->threads);
+        else if (strcmp(k, "--lib-log") == 0)
+            bad = parse_int(v, 0, &o->lib_log) || o->lib_log > IRLLREC_LOG_DEBUG;
         else if (strcmp(k, "--lr") == 0) bad = parse_double(v, &o->lr) || o->lr <= 0;
         else if (strcmp(k, "--reg") == 0) {
             bad = parse_double(v, &o->reg) || o->reg < 0;
@@ -217,6 +222,17 @@ static int parse_args(int argc, char **argv, opts *o)
             fprintf(stderr, "lightgcn_train: note: IRLLRec flags given without --irllrec are ignored\n");
     }
     return 0;
+}
+
+/* The context's log callback: the library's warnings (and, on a failure, its
+ * error, which the trainer then reports with its own context) go to stderr
+ * with a prefix, instead of being lost. */
+static void lib_log(void *ud, int32_t level, const char *msg)
+{
+    static const char *const names[5] = {"?", "error", "warning", "info", "debug"};
+    (void)ud;
+    fprintf(stderr, "lightgcn_train: libirllrec %s: %s\n",
+            names[level >= 1 && level <= 4 ? level : 0], msg);
 }
 
 static int mkdir_p(const char *path)
@@ -456,6 +472,8 @@ int main(int argc, char **argv)
     }
     irllrec_ctx_spec_init(&cs, sizeof cs);
     cs.n_threads = o.threads;
+    cs.log = o.lib_log > 0 ? lib_log : NULL;
+    cs.log_level = o.lib_log;
     if (irllrec_ctx_create(&cs, &ctx) != IRLLREC_OK) {
         fprintf(stderr, "lightgcn_train: cannot create a context\n");
         return 1;
@@ -598,6 +616,16 @@ int main(int argc, char **argv)
                     epoch, (sum_bpr + sum_reg) / (double)n_batches + hsum.total,
                     sum_bpr / (double)n_batches, sum_reg / (double)n_batches, hsum.total, hsum.kd,
                     hsum.pair, hsum.tran, hsum.itm, hsum.reg, secs);
+        fprintf(log, "{\"epoch\": %d, \"split\": \"train\", \"loss\": %.6f, \"bpr\": %.6f, "
+                     "\"reg\": %.6g, ",
+                epoch, (sum_bpr + sum_reg) / (double)n_batches + hsum.total,
+                sum_bpr / (double)n_batches, sum_reg / (double)n_batches);
+        if (irl.x != NULL)
+            fprintf(log, "\"hook\": {\"total\": %.6g, \"kd\": %.6g, \"pair\": %.6g, "
+                         "\"tran\": %.6g, \"itm\": %.6g, \"reg\": %.6g}, ",
+                    hsum.total, hsum.kd, hsum.pair, hsum.tran, hsum.itm, hsum.reg);
+        fprintf(log, "\"epoch_seconds\": %.4f}\n", secs);
+        fflush(log); /* a plot of a running job sees every finished epoch */
         if (epoch % o.eval_step == 0) {
             metrics r;
             int improved;
