@@ -418,6 +418,7 @@ int32_t lgcn_n_layers(const lgcn *m) { return m->L; }
 int64_t lgcn_n_edges(const lgcn *m) { return m->nnz; }
 int32_t lgcn_n_threads(const lgcn *m) { return m->nt; }
 int64_t lgcn_steps(const lgcn *m) { return m->steps; }
+void lgcn_set_steps(lgcn *m, int64_t steps) { m->steps = steps; }
 float *lgcn_params(lgcn *m) { return m->E; }
 float *lgcn_grad(lgcn *m) { return m->grad; }
 const float *lgcn_final(const lgcn *m) { return m->final; }

@@ -127,6 +127,17 @@ irllrec_status lgcn_train_step(lgcn *m, lgcn_opt *o, const int32_t *users, const
 
 /** Training steps taken (drives the edge-mask stream). */
 int64_t lgcn_steps(const lgcn *m);
+/** Restore the step counter (a checkpoint): the next LGCN_TRAIN forward
+ *  draws the edge mask of step @p steps + 1, as the saved run would have. */
+void lgcn_set_steps(lgcn *m, int64_t steps);
+
+/** Adam state of E(0), independent of the thread shares: @p mom and @p vel
+ *  are N x d (first and second moments of each element), @p t the step count.
+ *  @return IRLLREC_OK or the library's error */
+irllrec_status lgcn_opt_get_state(const lgcn_opt *o, int64_t *t, float *mom, float *vel);
+/** Restore it (validated by irllrec_adam_set_state per share; on failure the
+ *  shares before the failing one are already replaced). */
+irllrec_status lgcn_opt_set_state(lgcn_opt *o, int64_t t, const float *mom, const float *vel);
 
 #ifdef __cplusplus
 }

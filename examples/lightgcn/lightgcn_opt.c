@@ -71,6 +71,54 @@ irllrec_status lgcn_opt_create(lgcn *m, double lr, lgcn_opt **out, char *err, si
     return IRLLREC_OK;
 }
 
+/* The state of share t: its m then its v, (hi - lo) * d floats each. */
+static irllrec_status share_state(const lgcn_opt *o, int32_t t, int64_t *t_out, float *mom,
+                                  float *vel, const float *mom_in, const float *vel_in,
+                                  int64_t t_in)
+{
+    int64_t lo, hi, d = lgcn_dim(o->m), n;
+    float *buf;
+    irllrec_status st;
+    lgcn_row_share(o->m, t, &lo, &hi);
+    n = (hi - lo) * d;
+    if (o->adam[t] == NULL || n == 0) return IRLLREC_OK;
+    buf = (float *)malloc((size_t)(2 * n) * sizeof(float));
+    if (buf == NULL) return IRLLREC_E_NOMEM;
+    if (mom_in != NULL) {
+        memcpy(buf, mom_in + lo * d, (size_t)n * sizeof(float));
+        memcpy(buf + n, vel_in + lo * d, (size_t)n * sizeof(float));
+        st = irllrec_adam_set_state(o->adam[t], t_in, buf, 2 * n);
+    } else {
+        st = irllrec_adam_get_state(o->adam[t], t_out, buf, 2 * n);
+        if (st == IRLLREC_OK) {
+            memcpy(mom + lo * d, buf, (size_t)n * sizeof(float));
+            memcpy(vel + lo * d, buf + n, (size_t)n * sizeof(float));
+        }
+    }
+    free(buf);
+    return st;
+}
+
+irllrec_status lgcn_opt_get_state(const lgcn_opt *o, int64_t *t, float *mom, float *vel)
+{
+    irllrec_status st = IRLLREC_OK;
+    *t = 0;
+    for (int32_t k = 0; k < o->nt && st == IRLLREC_OK; k++) {
+        int64_t tk = 0;
+        st = share_state(o, k, &tk, mom, vel, NULL, NULL, 0);
+        if (tk > *t) *t = tk;  /* every share steps together */
+    }
+    return st;
+}
+
+irllrec_status lgcn_opt_set_state(lgcn_opt *o, int64_t t, const float *mom, const float *vel)
+{
+    irllrec_status st = IRLLREC_OK;
+    for (int32_t k = 0; k < o->nt && st == IRLLREC_OK; k++)
+        st = share_state(o, k, NULL, NULL, NULL, mom, vel, t);
+    return st;
+}
+
 static void step_task(void *ud, int32_t t, int32_t nt)
 {
     lgcn_opt *o = (lgcn_opt *)ud;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "lightgcn_irl.h"
+#include "checkpoint.h"
 
 typedef struct opts {
     const char *data, *out;
@@ -29,6 +30,8 @@ typedef struct opts {
     int32_t irllrec;
     const char *text[4];
     lgcn_irl_cfg hc;
+    const char *resume;  /* --resume FILE */
+    int32_t save_every;  /* --save-every N: OUT/checkpoint.irlm every N epochs (0: never) */
 } opts;
 
 static const char *const TEXT_FLAG[4] = {"--usr-prf", "--itm-prf", "--usr-int", "--itm-int"};
@@ -64,6 +67,8 @@ static void usage(FILE *f)
             "  --quiet          no per-epoch lines on stderr\n"
             "  --lib-log N      library messages to stderr up to level N: 0 none, 1 errors,\n"
             "                   2 + warnings (default), 3 + info, 4 + debug\n"
+            "  --save-every N   write OUT/checkpoint.irlm (atomically) every N epochs\n"
+            "  --resume FILE    continue from a checkpoint (same data and flags)\n"
             "IRLLRec (the library's hook on this host; docs/hook.md):\n"
             "  --irllrec        enable it (off: plain LightGCN, unchanged). With it the\n"
             "                   defaults of --reg and --keep become 1e-7 and 1.0\n"
@@ -156,6 +161,8 @@ static int parse_args(int argc, char **argv, opts *o)
         else if (strcmp(k, "--threads") == 0) bad = parse_int(v, 1, &o->threads);
         else if (strcmp(k, "--lib-log") == 0)
             bad = parse_int(v, 0, &o->lib_log) || o->lib_log > IRLLREC_LOG_DEBUG;
+        else if (strcmp(k, "--save-every") == 0) bad = parse_int(v, 1, &o->save_every);
+        else if (strcmp(k, "--resume") == 0) o->resume = v;
         else if (strcmp(k, "--lr") == 0) bad = parse_double(v, &o->lr) || o->lr <= 0;
         else if (strcmp(k, "--reg") == 0) {
             bad = parse_double(v, &o->reg) || o->reg < 0;
@@ -440,6 +447,51 @@ static void irl_state_free(irl_state *s)
     for (int w = 0; w < 4; w++) free(s->text[w]);
 }
 
+/* ---- checkpoints (checkpoint.c) ---------------------------------------- */
+
+static lgcn_ckpt_cfg ckpt_cfg(const opts *o)
+{
+    lgcn_ckpt_cfg c = {o->batch, o->seed, o->lr, o->reg, o->keep, o->irllrec};
+    return c;
+}
+
+static int save_checkpoint(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *opt,
+                           irllrec_sampler *sp, irl_state *irl, float *best, int epoch,
+                           int best_epoch, int since_best, int n_evals, double best_recall)
+{
+    char p[4096], err[1024] = "";
+    const lgcn_ckpt_cfg c = ckpt_cfg(o);
+    lgcn_ckpt_loop lp = {epoch, best_epoch, since_best, n_evals, best_recall, best};
+    snprintf(p, sizeof p, "%s/checkpoint.irlm", o->out);
+    if (lgcn_ckpt_save(ctx, p, &c, m, opt, sp, irl->x ? lgcn_irl_hook(irl->x) : NULL, &lp, err,
+                       sizeof err) != IRLLREC_OK) {
+        fprintf(stderr, "lightgcn_train: cannot save %s: %s\n", p, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int resume_from(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *opt,
+                       irllrec_sampler *sp, irl_state *irl, float *best, int *first_epoch,
+                       int *best_epoch, int *since_best, int *n_evals, double *best_recall)
+{
+    char err[1024] = "";
+    const lgcn_ckpt_cfg c = ckpt_cfg(o);
+    lgcn_ckpt_loop lp = {0, -1, 0, 0, -1.0, best};
+    if (lgcn_ckpt_load(ctx, o->resume, &c, m, opt, sp, irl->x ? lgcn_irl_hook(irl->x) : NULL,
+                       &lp, err, sizeof err) != IRLLREC_OK) {
+        fprintf(stderr, "lightgcn_train: cannot resume from %s: %s\n", o->resume, err);
+        return -1;
+    }
+    *first_epoch = lp.epoch + 1;
+    *best_epoch = lp.best_epoch;
+    *since_best = lp.since_best;
+    *n_evals = lp.n_evals;
+    *best_recall = lp.best_recall;
+    fprintf(stderr, "lightgcn_train: resumed from %s after epoch %d\n", o->resume, lp.epoch);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -458,7 +510,7 @@ int main(int argc, char **argv)
     char err[512] = "", path[4096], synth_dir[4096];
     const char *data_dir;
     FILE *log = NULL;
-    int rc = 1, best_epoch = -1, since_best = 0, epochs_run = 0, n_evals = 0;
+    int rc = 1, best_epoch = -1, since_best = 0, epochs_run = 0, n_evals = 0, first_epoch = 0;
     double best_recall = -1.0, t_start = now_s(), t_train = 0.0, t_eval = 0.0;
     metrics val_best, test;
     irl_state irl;
@@ -537,7 +589,11 @@ int main(int argc, char **argv)
         goto done;
     }
     snprintf(path, sizeof path, "%s/log.jsonl", o.out);
-    log = fopen(path, "w");
+    if (o.resume != NULL && resume_from(&o, ctx, m, opt, sp, &irl, best, &first_epoch,
+                                        &best_epoch, &since_best, &n_evals, &best_recall) != 0)
+        goto done;
+    epochs_run = first_epoch;
+    log = fopen(path, o.resume != NULL ? "a" : "w");
     if (log == NULL) {
         fprintf(stderr, "lightgcn_train: cannot open %s: %s\n", path, strerror(errno));
         goto done;
@@ -556,7 +612,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "lightgcn_train: IRLLRec off (plain LightGCN)\n");
     }
 
-    for (int epoch = 0; epoch < o.epochs; epoch++) {
+    for (int epoch = first_epoch; epoch < o.epochs; epoch++) {
         double t0 = now_s(), sum_bpr = 0.0, sum_reg = 0.0, secs;
         irllrec_hook_losses hsum;
         int64_t n_batches = 0;
@@ -661,6 +717,10 @@ int main(int argc, char **argv)
                         r.seconds, improved ? "  *best" : "");
             if (since_best >= o.patience) break;
         }
+        if (o.save_every > 0 && (epoch + 1) % o.save_every == 0 &&
+            save_checkpoint(&o, ctx, m, opt, sp, &irl, best, epoch, best_epoch, since_best,
+                            n_evals, best_recall) != 0)
+            goto done;
     }
 
     /* TEST at the best validation parameters. */

@@ -33,6 +33,7 @@
 #include "status.h"
 #include "ctx.h"
 #include "tensor.h"
+#include "model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -251,6 +252,48 @@ IRLLREC_API irllrec_status irllrec_hook_last_timings(const irllrec_hook *h,
  *  @param h  hook, or NULL
  *  @return steps so far, or -1 for NULL */
 IRLLREC_API int64_t irllrec_hook_steps(const irllrec_hook *h);
+
+/** Add every piece of state a hook needs to continue bit for bit to @p m,
+ *  under the names listed in docs/file-format.md ("Hook checkpoints"):
+ *  the trainable blocks (kind TENSOR, "hook.prf.w1" ... "hook.proto.item"),
+ *  the momentum teacher (TEACHER, "hook.teacher.w1" ...), the Adam step count
+ *  and moments (OPTIM, "hook.adam.t", "hook.adam.state"), the hook's and the
+ *  alignment handle's generators (RNG, "hook.rng", "hook.align.rng"), and as
+ *  metadata the step counter ("hook.steps"), every runtime parameter
+ *  ("hook.param.<id>"), the spec ("hook.spec.<field>") and the library
+ *  version ("hook.lib_version"). Every section is flagged
+ *  IRLLREC_MODEL_REQUIRED. Text embeddings and the graph are inputs, not
+ *  state: they are not exported and must be set again after an import.
+ *  @param h  hook (not NULL); not modified
+ *  @param m  model to add to (not NULL); other sections it holds are kept,
+ *            but none of the names above may exist yet
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL argument, a name already in
+ *          @p m), IRLLREC_E_NOMEM. On failure the hook is unchanged and @p m
+ *          may hold part of the sections: free it.
+ *  @note Allocates a scratch copy of the Adam state from the hook's context
+ *        and the sections from the model's context. Not concurrently with any
+ *        other call on @p h or @p m. */
+IRLLREC_API irllrec_status irllrec_hook_export(const irllrec_hook *h, irllrec_model *m);
+
+/** Restore the state written by irllrec_hook_export() into a hook created
+ *  from a spec with the same shapes (n_users, n_items, dim, n_intents,
+ *  n_layers, max_batch, profile_dim, intent_dim; preset, teacher_init and
+ *  seed may differ: everything they decide is overwritten). The next step
+ *  then gives the bits the exporting hook's next step would have given
+ *  (same thread count, same text and graph, which the caller sets).
+ *  Everything is validated before anything changes.
+ *  @param h  hook (not NULL)
+ *  @param m  model holding the sections of irllrec_hook_export() (others are ignored)
+ *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG (NULL argument);
+ *          IRLLREC_E_FORMAT (a required section or key missing or of the wrong
+ *          type, a runtime parameter out of bounds, a negative step count);
+ *          IRLLREC_E_SHAPE (a spec field or a section's shape differs from
+ *          the hook's); IRLLREC_E_NUMERIC (a non-finite parameter or moment,
+ *          a negative second moment); IRLLREC_E_NOMEM.
+ *          On failure the hook is unchanged.
+ *  @note Allocates one scratch buffer (the size of the parameters and
+ *        moments) from the hook's context and frees it before returning. */
+IRLLREC_API irllrec_status irllrec_hook_import(irllrec_hook *h, const irllrec_model *m);
 
 #ifdef __cplusplus
 }

@@ -584,6 +584,19 @@ int irllrec__hook_blocks(irllrec_hook *h, irllrec__param *out, int cap)
     return n;
 }
 
+void irllrec__hook_get_view(irllrec_hook *h, irllrec__hook_view *v)
+{
+    v->ctx = h->ctx;
+    v->spec = h->spec;
+    v->blocks = h->blocks;
+    v->n_blocks = h->n_blocks;
+    v->n_train = h->n_train;
+    v->adam = h->adam;
+    v->align = h->align;
+    v->rng = &h->rng;
+    v->steps = &h->steps;
+}
+
 static uint64_t sign_hash(uint64_t hsh, const float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {

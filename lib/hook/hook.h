@@ -5,6 +5,8 @@
 
 #include "../internal.h"
 #include "irllrec/hook.h"
+#include "irllrec/adam.h"
+#include "irllrec/align.h"
 
 /* What irllrec__hook_run commits. irllrec_hook_step = both bits. */
 enum {
@@ -38,5 +40,21 @@ irllrec_status irllrec__hook_set_noise(irllrec_hook *h, const float *eps1, const
  * run (student text towers), for finite-difference tests: when it differs
  * between the x+h and x-h evaluations a kink lies in between. */
 uint64_t irllrec__hook_preact_signs(const irllrec_hook *h);
+
+/* Everything a checkpoint reads or restores (lib/hook/checkpoint.c); the
+ * pointers are the hook's own. Runtime parameters go through the public
+ * get/set_param. */
+typedef struct irllrec__hook_view {
+    irllrec_ctx *ctx;
+    irllrec_hook_spec spec;
+    irllrec__param *blocks;  /* n_train trainable blocks, then the teacher's */
+    int n_blocks, n_train;
+    irllrec_adam *adam;      /* over blocks [0, n_train); one dummy block when n_train == 0 */
+    irllrec_align *align;
+    irllrec__rng *rng;       /* the hook's own stream (translation sampling and noise) */
+    int64_t *steps;
+} irllrec__hook_view;
+
+void irllrec__hook_get_view(irllrec_hook *h, irllrec__hook_view *v);
 
 #endif

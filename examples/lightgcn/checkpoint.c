@@ -1,0 +1,193 @@
+/* Trainer checkpoints: see checkpoint.h. The host sections are named
+ * "lgcn.*"; the hook adds its "hook.*" sections through irllrec_hook_export. */
+#include "checkpoint.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static irllrec_status fail(char *err, size_t cap, irllrec_status st, const char *what,
+                           irllrec_ctx *ctx)
+{
+    if (err != NULL)
+        snprintf(err, cap, "%s: %s (%s)", what, irllrec_status_str(st),
+                 ctx ? irllrec_ctx_errmsg(ctx) : "");
+    return st;
+}
+
+#define TRY(expr, what)                                                  \
+    do {                                                                 \
+        st = (expr);                                                     \
+        if (st != IRLLREC_OK) {                                          \
+            fail(err, errcap, st, (what), ctx);                          \
+            goto out;                                                    \
+        }                                                                \
+    } while (0)
+
+irllrec_status lgcn_ckpt_save(irllrec_ctx *ctx, const char *path, const lgcn_ckpt_cfg *cfg,
+                              lgcn *m, const lgcn_opt *o, const irllrec_sampler *sp,
+                              const irllrec_hook *h, const lgcn_ckpt_loop *loop, char *err,
+                              size_t errcap)
+{
+    irllrec_model *md = NULL;
+    irllrec_status st = IRLLREC_OK;
+    const int64_t dims[2] = {lgcn_n_nodes(m), lgcn_dim(m)};
+    const int64_t nd = dims[0] * dims[1];
+    float *mom = (float *)malloc((size_t)nd * sizeof(float));
+    float *vel = (float *)malloc((size_t)nd * sizeof(float));
+    int64_t t = 0;
+    uint64_t u[4];
+    if (mom == NULL || vel == NULL) {
+        st = fail(err, errcap, IRLLREC_E_NOMEM, "checkpoint: Adam state", NULL);
+        goto out;
+    }
+    TRY(irllrec_model_create(ctx, &md), "checkpoint");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.n_users", lgcn_n_users(m)), "lgcn.n_users");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.n_nodes", dims[0]), "lgcn.n_nodes");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.dim", dims[1]), "lgcn.dim");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.layers", lgcn_n_layers(m)), "lgcn.layers");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.batch", cfg->batch), "lgcn.batch");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.seed", (int64_t)cfg->seed), "lgcn.seed");
+    TRY(irllrec_model_add_meta_f64(md, "lgcn.lr", cfg->lr), "lgcn.lr");
+    TRY(irllrec_model_add_meta_f64(md, "lgcn.reg", cfg->reg), "lgcn.reg");
+    TRY(irllrec_model_add_meta_f64(md, "lgcn.keep", cfg->keep), "lgcn.keep");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.irllrec", cfg->irllrec), "lgcn.irllrec");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.epoch", loop->epoch), "lgcn.epoch");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.best_epoch", loop->best_epoch), "lgcn.best_epoch");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.since_best", loop->since_best), "lgcn.since_best");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.n_evals", loop->n_evals), "lgcn.n_evals");
+    TRY(irllrec_model_add_meta_f64(md, "lgcn.best_recall20", loop->best_recall),
+        "lgcn.best_recall20");
+    TRY(irllrec_model_add_tensor(md, IRLLREC_MODEL_TENSOR, "lgcn.emb0", lgcn_params(m), 2, dims,
+                                 IRLLREC_MODEL_REQUIRED), "lgcn.emb0");
+    TRY(irllrec_model_add_tensor(md, IRLLREC_MODEL_TENSOR, "lgcn.best_emb0", loop->best, 2, dims,
+                                 IRLLREC_MODEL_REQUIRED), "lgcn.best_emb0");
+    TRY(lgcn_opt_get_state(o, &t, mom, vel), "lgcn Adam state");
+    TRY(irllrec_model_add_tensor(md, IRLLREC_MODEL_OPTIM, "lgcn.adam.m", mom, 2, dims,
+                                 IRLLREC_MODEL_REQUIRED), "lgcn.adam.m");
+    TRY(irllrec_model_add_tensor(md, IRLLREC_MODEL_OPTIM, "lgcn.adam.v", vel, 2, dims,
+                                 IRLLREC_MODEL_REQUIRED), "lgcn.adam.v");
+    u[0] = (uint64_t)t;
+    TRY(irllrec_model_add_u64s(md, IRLLREC_MODEL_OPTIM, "lgcn.adam.t", u, 1,
+                               IRLLREC_MODEL_REQUIRED), "lgcn.adam.t");
+    irllrec_sampler_get_state(sp, u);
+    TRY(irllrec_model_add_u64s(md, IRLLREC_MODEL_RNG, "lgcn.sampler.rng", u, 4,
+                               IRLLREC_MODEL_REQUIRED), "lgcn.sampler.rng");
+    /* the edge dropout is a counter-based stream: its state is the step count */
+    u[0] = (uint64_t)lgcn_steps(m);
+    TRY(irllrec_model_add_u64s(md, IRLLREC_MODEL_RNG, "lgcn.dropout.step", u, 1,
+                               IRLLREC_MODEL_REQUIRED), "lgcn.dropout.step");
+    if (h != NULL) TRY(irllrec_hook_export(h, md), "hook state");
+    TRY(irllrec_model_save(md, path), path);
+out:
+    irllrec_model_free(md);
+    free(mom);
+    free(vel);
+    return st;
+}
+
+/* An int64 key equal to want; E_SHAPE (shapes) or E_FORMAT (settings) otherwise. */
+static irllrec_status want_i64(const irllrec_model *md, const char *key, int64_t want,
+                               irllrec_status mismatch, char *err, size_t errcap)
+{
+    int64_t v = 0;
+    irllrec_status st = irllrec_model_get_meta_i64(md, key, &v);
+    if (st != IRLLREC_OK) return fail(err, errcap, st, key, NULL);
+    if (v != want) {
+        snprintf(err, errcap, "checkpoint has %s = %lld, this run %lld", key, (long long)v,
+                 (long long)want);
+        return mismatch;
+    }
+    return IRLLREC_OK;
+}
+
+static irllrec_status want_f64(const irllrec_model *md, const char *key, double want, char *err,
+                               size_t errcap)
+{
+    double v = 0.0;
+    irllrec_status st = irllrec_model_get_meta_f64(md, key, &v);
+    if (st != IRLLREC_OK) return fail(err, errcap, st, key, NULL);
+    if (memcmp(&v, &want, sizeof v) != 0) {
+        snprintf(err, errcap, "checkpoint has %s = %.17g, this run %.17g", key, v, want);
+        return IRLLREC_E_FORMAT;
+    }
+    return IRLLREC_OK;
+}
+
+static irllrec_status get_i32(const irllrec_model *md, const char *key, int32_t *out)
+{
+    int64_t v = 0;
+    irllrec_status st = irllrec_model_get_meta_i64(md, key, &v);
+    if (st != IRLLREC_OK) return st;
+    if (v < INT32_MIN || v > INT32_MAX) return IRLLREC_E_FORMAT;
+    *out = (int32_t)v;
+    return IRLLREC_OK;
+}
+
+irllrec_status lgcn_ckpt_load(irllrec_ctx *ctx, const char *path, const lgcn_ckpt_cfg *cfg,
+                              lgcn *m, lgcn_opt *o, irllrec_sampler *sp, irllrec_hook *h,
+                              lgcn_ckpt_loop *loop, char *err, size_t errcap)
+{
+    irllrec_model *md = NULL;
+    irllrec_model_load_opts lo;
+    irllrec_status st = IRLLREC_OK;
+    const int64_t dims[2] = {lgcn_n_nodes(m), lgcn_dim(m)};
+    const int64_t nd = dims[0] * dims[1];
+    float *buf = (float *)malloc((size_t)(4 * nd) * sizeof(float));
+    float *emb = buf, *best = buf + nd, *mom = buf + 2 * nd, *vel = buf + 3 * nd;
+    uint64_t adam_t = 0, steps = 0, srng[4];
+    lgcn_ckpt_loop lp = *loop;
+    if (buf == NULL) {
+        st = fail(err, errcap, IRLLREC_E_NOMEM, "checkpoint", NULL);
+        goto out;
+    }
+    irllrec_model_load_opts_init(&lo, sizeof lo);
+    lo.check_finite = 1;
+    TRY(irllrec_model_load(ctx, path, &lo, &md), path);
+#define WANT(expr)                  \
+    do {                            \
+        st = (expr);                \
+        if (st != IRLLREC_OK) goto out; \
+    } while (0)
+    WANT(want_i64(md, "lgcn.n_users", lgcn_n_users(m), IRLLREC_E_SHAPE, err, errcap));
+    WANT(want_i64(md, "lgcn.n_nodes", dims[0], IRLLREC_E_SHAPE, err, errcap));
+    WANT(want_i64(md, "lgcn.dim", dims[1], IRLLREC_E_SHAPE, err, errcap));
+    WANT(want_i64(md, "lgcn.layers", lgcn_n_layers(m), IRLLREC_E_SHAPE, err, errcap));
+    WANT(want_i64(md, "lgcn.batch", cfg->batch, IRLLREC_E_FORMAT, err, errcap));
+    WANT(want_i64(md, "lgcn.seed", (int64_t)cfg->seed, IRLLREC_E_FORMAT, err, errcap));
+    WANT(want_i64(md, "lgcn.irllrec", cfg->irllrec, IRLLREC_E_FORMAT, err, errcap));
+    WANT(want_f64(md, "lgcn.lr", cfg->lr, err, errcap));
+    WANT(want_f64(md, "lgcn.reg", cfg->reg, err, errcap));
+    WANT(want_f64(md, "lgcn.keep", cfg->keep, err, errcap));
+#undef WANT
+    TRY(get_i32(md, "lgcn.epoch", &lp.epoch), "lgcn.epoch");
+    TRY(get_i32(md, "lgcn.best_epoch", &lp.best_epoch), "lgcn.best_epoch");
+    TRY(get_i32(md, "lgcn.since_best", &lp.since_best), "lgcn.since_best");
+    TRY(get_i32(md, "lgcn.n_evals", &lp.n_evals), "lgcn.n_evals");
+    TRY(irllrec_model_get_meta_f64(md, "lgcn.best_recall20", &lp.best_recall),
+        "lgcn.best_recall20");
+    TRY(irllrec_model_get_f32(md, "lgcn.emb0", 2, dims, emb, nd), "lgcn.emb0");
+    TRY(irllrec_model_get_f32(md, "lgcn.best_emb0", 2, dims, best, nd), "lgcn.best_emb0");
+    TRY(irllrec_model_get_f32(md, "lgcn.adam.m", 2, dims, mom, nd), "lgcn.adam.m");
+    TRY(irllrec_model_get_f32(md, "lgcn.adam.v", 2, dims, vel, nd), "lgcn.adam.v");
+    TRY(irllrec_model_get_u64(md, "lgcn.adam.t", &adam_t, 1), "lgcn.adam.t");
+    TRY(irllrec_model_get_u64(md, "lgcn.sampler.rng", srng, 4), "lgcn.sampler.rng");
+    TRY(irllrec_model_get_u64(md, "lgcn.dropout.step", &steps, 1), "lgcn.dropout.step");
+    if (lp.epoch < 0 || adam_t > (uint64_t)INT64_MAX || steps > (uint64_t)INT64_MAX) {
+        st = fail(err, errcap, IRLLREC_E_FORMAT, "checkpoint counters out of range", NULL);
+        goto out;
+    }
+    /* Fallible restores first, each validating before it changes anything. */
+    if (h != NULL) TRY(irllrec_hook_import(h, md), "hook state");
+    TRY(irllrec_sampler_set_state(sp, srng), "lgcn.sampler.rng");
+    TRY(lgcn_opt_set_state(o, (int64_t)adam_t, mom, vel), "lgcn Adam state");
+    memcpy(lgcn_params(m), emb, (size_t)nd * sizeof(float));
+    memcpy(lp.best, best, (size_t)nd * sizeof(float));
+    lgcn_set_steps(m, (int64_t)steps);
+    *loop = lp;
+out:
+    irllrec_model_free(md);
+    free(buf);
+    return st;
+}

@@ -1,0 +1,54 @@
+/* Trainer checkpoints of lightgcn_train (--save-every / --resume): the host's
+ * whole training state, plus the IRLLRec hook's when it is on, in one .irlm
+ * model file (include/irllrec/model.h; section names in docs/file-format.md,
+ * "Trainer checkpoints"). Host code: malloc, public API only. */
+#ifndef LGCN_CHECKPOINT_H
+#define LGCN_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "lightgcn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The trainer's loop state besides the model, optimizer, sampler and hook. */
+typedef struct lgcn_ckpt_loop {
+    int32_t epoch;        /**< last completed epoch (the next one is epoch + 1) */
+    int32_t best_epoch;   /**< epoch of the best validation R@20 so far (-1: none) */
+    int32_t since_best;   /**< evaluations without improvement */
+    int32_t n_evals;      /**< evaluations so far */
+    double best_recall;   /**< best validation R@20 so far (-1: none) */
+    float *best;          /**< N x d: E(0) at the best evaluation (caller-owned) */
+} lgcn_ckpt_loop;
+
+/** Settings that must be equal for a resumed run to continue the saved one. */
+typedef struct lgcn_ckpt_cfg {
+    int64_t batch;
+    uint64_t seed;
+    double lr, reg, keep;
+    int32_t irllrec;      /**< the hook is on */
+} lgcn_ckpt_cfg;
+
+/** Write the checkpoint to @p path atomically (irllrec_model_save).
+ *  @param h  the hook, or NULL when IRLLRec is off
+ *  @return IRLLREC_OK or the library's error; a message goes to @p err */
+irllrec_status lgcn_ckpt_save(irllrec_ctx *ctx, const char *path, const lgcn_ckpt_cfg *cfg,
+                              lgcn *m, const lgcn_opt *o, const irllrec_sampler *sp,
+                              const irllrec_hook *h, const lgcn_ckpt_loop *loop, char *err,
+                              size_t errcap);
+
+/** Read a checkpoint and restore everything. Shapes, configuration and
+ *  values are checked before the host state changes; the hook is imported
+ *  transactionally first.
+ *  @return IRLLREC_OK or the library's error (IRLLREC_E_SHAPE / _FORMAT for a
+ *          checkpoint of another configuration); a message goes to @p err */
+irllrec_status lgcn_ckpt_load(irllrec_ctx *ctx, const char *path, const lgcn_ckpt_cfg *cfg,
+                              lgcn *m, lgcn_opt *o, irllrec_sampler *sp, irllrec_hook *h,
+                              lgcn_ckpt_loop *loop, char *err, size_t errcap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LGCN_CHECKPOINT_H */
