@@ -16,14 +16,23 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include "lightgcn.h"
+#include "lightgcn_irl.h"
 
 typedef struct opts {
     const char *data, *out;
     int32_t dim, layers, batch, epochs, eval_step, patience, threads, quiet;
     double lr, reg, keep;
     uint64_t seed;
+    int32_t reg_set, keep_set;
+    /* IRLLRec (--irllrec): text paths (NULL = DATA/<name>.npy if present) and
+     * the hook settings (NAN / -1 = the hook's preset default). */
+    int32_t irllrec;
+    const char *text[4];
+    lgcn_irl_cfg hc;
 } opts;
+
+static const char *const TEXT_FLAG[4] = {"--usr-prf", "--itm-prf", "--usr-int", "--itm-int"};
+static const char *const TEXT_FILE[4] = {"usr_prf.npy", "itm_prf.npy", "usr_int.npy", "itm_int.npy"};
 
 static const int32_t KS[3] = {5, 10, 20};
 
@@ -52,7 +61,23 @@ static void usage(FILE *f)
             "  --patience N     stop after N validations without improvement (5)\n"
             "  --seed N         seed of initialisation, sampling and dropout (2023)\n"
             "  --threads N      threads for propagation, Adam and evaluation (1)\n"
-            "  --quiet          no per-epoch lines on stderr\n");
+            "  --quiet          no per-epoch lines on stderr\n"
+            "IRLLRec (the library's hook on this host; docs/hook.md):\n"
+            "  --irllrec        enable it (off: plain LightGCN, unchanged). With it the\n"
+            "                   defaults of --reg and --keep become 1e-7 and 1.0\n"
+            "                   (DESIGN.md 4, Amazon-book) unless given explicitly\n"
+            "  --usr-prf/--itm-prf/--usr-int/--itm-int PATH\n"
+            "                   .npy text embeddings (default DATA/usr_prf.npy, ... when\n"
+            "                   present; a missing pair switches its terms off)\n"
+            "  --w-kd X --tau-kd X      profile InfoNCE (1e-2, 0.2)\n"
+            "  --w-pair X --tau-pair X  intent InfoNCE (2e-2, 0.2)\n"
+            "  --w-tran X --w-itm X     translation / ITM weights (preset: paper 5e-4, 1e-4;\n"
+            "                           released 1e-7, 1e-7)\n"
+            "  --itm-alpha X --momentum X  ITM alpha (0.6), teacher EMA momentum (0.999)\n"
+            "  --intents K      prototypes per side (128)\n"
+            "  --hook-lr X --hook-reg X  the hook's Adam lr (1e-3) and L2 (1e-7)\n"
+            "  --preset paper|released   (paper)\n"
+            "  --tran-mode exact|sampled --tran-samples N  (exact; 4096)\n");
 }
 
 static int parse_int(const char *s, int32_t lo, int32_t *out)
@@ -74,6 +99,13 @@ static int parse_double(const char *s, double *out)
     return errno || *end || !isfinite(*out) ? -1 : 0;
 }
 
+static int text_flag(const char *k)
+{
+    for (int w = 0; w < 4; w++)
+        if (strcmp(k, TEXT_FLAG[w]) == 0) return w;
+    return -1;
+}
+
 static int parse_args(int argc, char **argv, opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -89,6 +121,7 @@ static int parse_args(int argc, char **argv, opts *o)
     o->patience = 5;
     o->seed = 2023;
     o->threads = 1;
+    lgcn_irl_cfg_init(&o->hc);
     for (int a = 1; a < argc; a++) {
         const char *k = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
         int bad = 0;
@@ -98,6 +131,10 @@ static int parse_args(int argc, char **argv, opts *o)
         }
         if (strcmp(k, "--quiet") == 0) {
             o->quiet = 1;
+            continue;
+        }
+        if (strcmp(k, "--irllrec") == 0) {
+            o->irllrec = 1;
             continue;
         }
         if (v == NULL) {
@@ -115,8 +152,38 @@ static int parse_args(int argc, char **argv, opts *o)
         else if (strcmp(k, "--patience") == 0) bad = parse_int(v, 1, &o->patience);
         else if (strcmp(k, "--threads") == 0) bad = parse_int(v, 1, &o->threads);
         else if (strcmp(k, "--lr") == 0) bad = parse_double(v, &o->lr) || o->lr <= 0;
-        else if (strcmp(k, "--reg") == 0) bad = parse_double(v, &o->reg) || o->reg < 0;
-        else if (strcmp(k, "--keep") == 0) bad = parse_double(v, &o->keep) || o->keep <= 0 || o->keep > 1;
+        else if (strcmp(k, "--reg") == 0) {
+            bad = parse_double(v, &o->reg) || o->reg < 0;
+            o->reg_set = 1;
+        } else if (strcmp(k, "--keep") == 0) {
+            bad = parse_double(v, &o->keep) || o->keep <= 0 || o->keep > 1;
+            o->keep_set = 1;
+        }
+        else if (text_flag(k) >= 0) o->text[text_flag(k)] = v;
+        else if (strcmp(k, "--w-kd") == 0) bad = parse_double(v, &o->hc.w_kd);
+        else if (strcmp(k, "--tau-kd") == 0) bad = parse_double(v, &o->hc.tau_kd);
+        else if (strcmp(k, "--w-pair") == 0) bad = parse_double(v, &o->hc.w_pair);
+        else if (strcmp(k, "--tau-pair") == 0) bad = parse_double(v, &o->hc.tau_pair);
+        else if (strcmp(k, "--w-tran") == 0) bad = parse_double(v, &o->hc.w_tran);
+        else if (strcmp(k, "--w-itm") == 0) bad = parse_double(v, &o->hc.w_itm);
+        else if (strcmp(k, "--itm-alpha") == 0) bad = parse_double(v, &o->hc.itm_alpha);
+        else if (strcmp(k, "--momentum") == 0) bad = parse_double(v, &o->hc.momentum);
+        else if (strcmp(k, "--hook-lr") == 0) bad = parse_double(v, &o->hc.lr);
+        else if (strcmp(k, "--hook-reg") == 0) bad = parse_double(v, &o->hc.reg);
+        else if (strcmp(k, "--intents") == 0) bad = parse_int(v, 1, &o->hc.n_intents);
+        else if (strcmp(k, "--tran-samples") == 0) {
+            int32_t n;
+            bad = parse_int(v, 2, &n);
+            o->hc.tran_samples = n;
+        } else if (strcmp(k, "--preset") == 0) {
+            if (strcmp(v, "paper") == 0) o->hc.preset = IRLLREC_HOOK_PRESET_PAPER;
+            else if (strcmp(v, "released") == 0) o->hc.preset = IRLLREC_HOOK_PRESET_RELEASED;
+            else bad = 1;
+        } else if (strcmp(k, "--tran-mode") == 0) {
+            if (strcmp(v, "exact") == 0) o->hc.tran_mode = 0;
+            else if (strcmp(v, "sampled") == 0) o->hc.tran_mode = 1;
+            else bad = 1;
+        }
         else if (strcmp(k, "--seed") == 0) {
             char *end;
             errno = 0;
@@ -131,6 +198,23 @@ static int parse_args(int argc, char **argv, opts *o)
             fprintf(stderr, "lightgcn_train: bad value for %s: %s\n", k, v);
             return -1;
         }
+    }
+    if (o->irllrec) {
+        /* DESIGN.md 4's Amazon-book reference instead of the plain baseline's
+         * 1e-6 / 0.8, unless the caller chose. */
+        if (!o->reg_set) o->reg = 1e-7;
+        if (!o->keep_set) o->keep = 1.0;
+        o->hc.seed = o->seed;
+        o->hc.max_batch = o->batch;
+    } else {
+        int hook_flag = o->hc.n_intents != 128 || o->hc.preset != IRLLREC_HOOK_PRESET_PAPER ||
+                        o->hc.tran_mode >= 0 || o->hc.tran_samples > 0 || !isnan(o->hc.w_kd) ||
+                        !isnan(o->hc.tau_kd) || !isnan(o->hc.w_pair) || !isnan(o->hc.tau_pair) ||
+                        !isnan(o->hc.w_tran) || !isnan(o->hc.w_itm) || !isnan(o->hc.itm_alpha) ||
+                        !isnan(o->hc.momentum) || !isnan(o->hc.lr) || !isnan(o->hc.reg);
+        for (int w = 0; w < 4; w++) hook_flag |= o->text[w] != NULL;
+        if (hook_flag)
+            fprintf(stderr, "lightgcn_train: note: IRLLRec flags given without --irllrec are ignored\n");
     }
     return 0;
 }
@@ -215,6 +299,131 @@ static int save_npy(irllrec_ctx *ctx, const char *dir, const char *name, const f
     return 0;
 }
 
+/* ---- IRLLRec ------------------------------------------------------------- */
+
+typedef struct irl_state {
+    lgcn_irl *x;
+    float *text[4];
+    char path[4][4096];
+    int64_t rows[4], cols[4];
+} irl_state;
+
+static const struct {
+    irllrec_hook_param p;
+    const char *name;
+} HOOK_PARAMS[] = {
+    {IRLLREC_HOOK_W_KD, "w_kd"},           {IRLLREC_HOOK_TAU_KD, "tau_kd"},
+    {IRLLREC_HOOK_W_PAIR, "w_pair"},       {IRLLREC_HOOK_TAU_PAIR, "tau_pair"},
+    {IRLLREC_HOOK_W_TRAN, "w_tran"},       {IRLLREC_HOOK_W_ITM, "w_itm"},
+    {IRLLREC_HOOK_ITM_ALPHA, "itm_alpha"}, {IRLLREC_HOOK_MOMENTUM, "momentum"},
+    {IRLLREC_HOOK_LR, "hook_lr"},          {IRLLREC_HOOK_REG, "hook_reg"},
+    {IRLLREC_HOOK_TRAN_MODE, "tran_mode"}, {IRLLREC_HOOK_TRAN_SAMPLES, "tran_samples"},
+    {IRLLREC_HOOK_TRAN_IN_ITM, "tran_in_itm"}, {IRLLREC_HOOK_REG_TEACHER, "reg_teacher"},
+    {IRLLREC_HOOK_TRAN_ITM_NEED_GRAPH, "tran_itm_need_graph"}};
+#define N_HOOK_PARAMS (sizeof HOOK_PARAMS / sizeof HOOK_PARAMS[0])
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Resolve the four text paths: an explicit flag must name a file; the
+ * defaults are DATA/<name>.npy when present. A pair with a missing half is
+ * dropped with a note (its terms are off). */
+static int resolve_text(const opts *o, const char *data_dir, irl_state *s)
+{
+    static const char *const pair_terms[2] = {"profile pair absent: L_kd off (no RLMRec-Con term)",
+                                              "intent pair absent: L_pair, L_tran and ITM off"};
+    for (int w = 0; w < 4; w++) {
+        if (o->text[w] != NULL) {
+            if (!file_exists(o->text[w])) {
+                fprintf(stderr, "lightgcn_train: %s %s: no such file\n", TEXT_FLAG[w], o->text[w]);
+                return -1;
+            }
+            snprintf(s->path[w], sizeof s->path[w], "%s", o->text[w]);
+        } else {
+            int n = snprintf(s->path[w], sizeof s->path[w], "%s/%s", data_dir, TEXT_FILE[w]);
+            if (n < 0 || (size_t)n >= sizeof s->path[w] || !file_exists(s->path[w]))
+                s->path[w][0] = '\0';
+        }
+    }
+    for (int pr = 0; pr < 2; pr++) {
+        char *a = s->path[2 * pr], *b = s->path[2 * pr + 1];
+        if (a[0] && b[0]) continue;
+        fprintf(stderr, "lightgcn_train: note: %s (%s: %s, %s: %s)\n", pair_terms[pr],
+                TEXT_FLAG[2 * pr], a[0] ? a : "missing", TEXT_FLAG[2 * pr + 1],
+                b[0] ? b : "missing");
+        a[0] = b[0] = '\0';
+    }
+    return 0;
+}
+
+static int load_text(irllrec_ctx *ctx, irl_state *s, int64_t U, int64_t I)
+{
+    for (int w = 0; w < 4; w++) {
+        int64_t want = w % 2 == 0 ? U : I;
+        if (!s->path[w][0]) continue;
+        if (irllrec_npy_shape(ctx, s->path[w], &s->rows[w], &s->cols[w]) != IRLLREC_OK) {
+            fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(ctx));
+            return -1;
+        }
+        if (s->rows[w] != want || s->cols[w] < 1 || s->cols[w] > INT32_MAX ||
+            (w % 2 == 1 && s->cols[w] != s->cols[w - 1])) {
+            fprintf(stderr, "lightgcn_train: %s is %lld x %lld; expected %lld rows%s\n", s->path[w],
+                    (long long)s->rows[w], (long long)s->cols[w], (long long)want,
+                    w % 2 == 1 ? " and the width of its user counterpart" : "");
+            return -1;
+        }
+        s->text[w] = (float *)malloc((size_t)(s->rows[w] * s->cols[w]) * sizeof(float));
+        if (s->text[w] == NULL) {
+            fprintf(stderr, "lightgcn_train: out of memory for %s\n", s->path[w]);
+            return -1;
+        }
+        if (irllrec_npy_read(ctx, s->path[w], irllrec_mat_dense(s->text[w], s->rows[w], s->cols[w]),
+                             IRLLREC_NPY_CHECK_FINITE) != IRLLREC_OK) {
+            fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(ctx));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static irllrec_mat text_mat(const irl_state *s, int w)
+{
+    return irllrec_mat_dense(s->text[w], s->text[w] ? s->rows[w] : 0, s->text[w] ? s->cols[w] : 0);
+}
+
+/* The hook's effective settings, as JSON members (no braces). */
+static void json_hook_config(FILE *f, const opts *o, const irl_state *s)
+{
+    irllrec_hook *h = lgcn_irl_hook(s->x);
+    fprintf(f, "\"preset\": \"%s\", \"intents\": %d, ",
+            o->hc.preset == IRLLREC_HOOK_PRESET_RELEASED ? "released" : "paper", o->hc.n_intents);
+    for (size_t k = 0; k < N_HOOK_PARAMS; k++) {
+        double v = 0.0;
+        irllrec_hook_get_param(h, HOOK_PARAMS[k].p, &v);
+        fprintf(f, "\"%s\": %.9g, ", HOOK_PARAMS[k].name, v);
+    }
+    for (int w = 0; w < 4; w++) {
+        static const char *const key[4] = {"usr_prf", "itm_prf", "usr_int", "itm_int"};
+        fprintf(f, "\"%s\": ", key[w]);
+        if (s->path[w][0]) {
+            json_str(f, s->path[w]);
+            fprintf(f, ", \"%s_dim\": %lld, ", key[w], (long long)s->cols[w]);
+        } else {
+            fprintf(f, "null, ");
+        }
+    }
+    fprintf(f, "\"hook_layers\": %d", o->layers);
+}
+
+static void irl_state_free(irl_state *s)
+{
+    lgcn_irl_free(s->x);
+    for (int w = 0; w < 4; w++) free(s->text[w]);
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -236,6 +445,9 @@ int main(int argc, char **argv)
     int rc = 1, best_epoch = -1, since_best = 0, epochs_run = 0, n_evals = 0;
     double best_recall = -1.0, t_start = now_s(), t_train = 0.0, t_eval = 0.0;
     metrics val_best, test;
+    irl_state irl;
+
+    memset(&irl, 0, sizeof irl);
 
     if (parse_args(argc, argv, &o) != 0) return 2;
     if (mkdir_p(o.out) != 0) {
@@ -281,6 +493,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "lightgcn_train: %s\n", err);
         goto done;
     }
+    if (o.irllrec) {
+        if (resolve_text(&o, data_dir, &irl) != 0 ||
+            load_text(ctx, &irl, ls.n_users, ls.n_items) != 0)
+            goto done;
+        if (lgcn_irl_create(ctx, m, &train, &o.hc, text_mat(&irl, 0), text_mat(&irl, 1),
+                            text_mat(&irl, 2), text_mat(&irl, 3), &irl.x) != IRLLREC_OK) {
+            fprintf(stderr, "lightgcn_train: IRLLRec hook: %s\n", irllrec_ctx_errmsg(ctx));
+            goto done;
+        }
+    }
     if (irllrec_sampler_create(ctx, ds, o.seed, &sp) != IRLLREC_OK ||
         irllrec_evaluator_create(ctx, ls.n_items, KS, 3, &ev) != IRLLREC_OK) {
         fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(ctx));
@@ -308,10 +530,19 @@ int main(int argc, char **argv)
             (long long)ls.n_users, (long long)ls.n_items, (long long)n_pairs, o.dim, o.layers, o.lr,
             o.batch, o.reg, o.keep, (unsigned long long)o.seed, o.threads, irllrec_gemm_backend(),
             getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
+    if (irl.x != NULL) {
+        fprintf(stderr, "lightgcn_train: IRLLRec on: {");
+        json_hook_config(stderr, &o, &irl);
+        fprintf(stderr, "}\n");
+    } else {
+        fprintf(stderr, "lightgcn_train: IRLLRec off (plain LightGCN)\n");
+    }
 
     for (int epoch = 0; epoch < o.epochs; epoch++) {
         double t0 = now_s(), sum_bpr = 0.0, sum_reg = 0.0, secs;
+        irllrec_hook_losses hsum;
         int64_t n_batches = 0;
+        memset(&hsum, 0, sizeof hsum);
         if (irllrec_sampler_epoch(sp, users, pos, neg, n_pairs) != IRLLREC_OK) {
             fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(ctx));
             goto done;
@@ -319,10 +550,25 @@ int main(int argc, char **argv)
         for (int64_t s = 0; s < n_pairs; s += o.batch) {
             int64_t b = n_pairs - s < o.batch ? n_pairs - s : o.batch;
             double bpr, reg;
-            irllrec_status st = lgcn_train_step(m, opt, users + s, pos + s, neg + s, b, &bpr, &reg);
+            irllrec_status st;
+            if (irl.x == NULL) {
+                st = lgcn_train_step(m, opt, users + s, pos + s, neg + s, b, &bpr, &reg);
+            } else {
+                lgcn_irl_losses il;
+                st = lgcn_irl_train_step(irl.x, opt, users + s, pos + s, neg + s, b, &il);
+                bpr = il.bpr;
+                reg = il.reg;
+                hsum.total += il.hook.total;
+                hsum.kd += il.hook.kd;
+                hsum.pair += il.hook.pair;
+                hsum.tran += il.hook.tran;
+                hsum.itm += il.hook.itm;
+                hsum.reg += il.hook.reg;
+            }
             if (st != IRLLREC_OK) {
-                fprintf(stderr, "lightgcn_train: epoch %d: training step failed (%s)\n", epoch,
-                        irllrec_status_str(st));
+                fprintf(stderr, "lightgcn_train: epoch %d: training step failed (%s)%s%s\n", epoch,
+                        irllrec_status_str(st), irl.x ? ": " : "",
+                        irl.x ? irllrec_ctx_errmsg(ctx) : "");
                 goto done;
             }
             sum_bpr += bpr;
@@ -332,10 +578,26 @@ int main(int argc, char **argv)
         secs = now_s() - t0;
         t_train += secs;
         epochs_run = epoch + 1;
-        if (!o.quiet)
+        {
+            double nb = (double)n_batches;
+            hsum.total /= nb;
+            hsum.kd /= nb;
+            hsum.pair /= nb;
+            hsum.tran /= nb;
+            hsum.itm /= nb;
+            hsum.reg /= nb;
+        }
+        if (!o.quiet && irl.x == NULL)
             fprintf(stderr, "epoch %4d  loss %.6f (bpr %.6f reg %.6f)  %.3f s\n", epoch,
                     (sum_bpr + sum_reg) / (double)n_batches, sum_bpr / (double)n_batches,
                     sum_reg / (double)n_batches, secs);
+        if (!o.quiet && irl.x != NULL)
+            fprintf(stderr,
+                    "epoch %4d  loss %.6f (bpr %.6f reg %.3g | hook %.6f: kd %.4f pair %.4f "
+                    "tran %.4f itm %.4f hreg %.3g)  %.3f s\n",
+                    epoch, (sum_bpr + sum_reg) / (double)n_batches + hsum.total,
+                    sum_bpr / (double)n_batches, sum_reg / (double)n_batches, hsum.total, hsum.kd,
+                    hsum.pair, hsum.tran, hsum.itm, hsum.reg, secs);
         if (epoch % o.eval_step == 0) {
             metrics r;
             int improved;
@@ -353,10 +615,15 @@ int main(int argc, char **argv)
             }
             fprintf(log, "{\"epoch\": %d, \"split\": \"val\", ", epoch);
             json_metrics(log, &r);
-            fprintf(log, ", \"loss\": %.6f, \"epoch_seconds\": %.4f, \"eval_seconds\": %.4f, "
-                         "\"best\": %s}\n",
-                    (sum_bpr + sum_reg) / (double)n_batches, secs, r.seconds,
-                    improved ? "true" : "false");
+            fprintf(log, ", \"loss\": %.6f, \"bpr\": %.6f, \"reg\": %.6g, ",
+                    (sum_bpr + sum_reg) / (double)n_batches + hsum.total,
+                    sum_bpr / (double)n_batches, sum_reg / (double)n_batches);
+            if (irl.x != NULL)
+                fprintf(log, "\"hook\": {\"total\": %.6g, \"kd\": %.6g, \"pair\": %.6g, "
+                             "\"tran\": %.6g, \"itm\": %.6g, \"reg\": %.6g}, ",
+                        hsum.total, hsum.kd, hsum.pair, hsum.tran, hsum.itm, hsum.reg);
+            fprintf(log, "\"epoch_seconds\": %.4f, \"eval_seconds\": %.4f, \"best\": %s}\n",
+                    secs, r.seconds, improved ? "true" : "false");
             fflush(log);
             if (!o.quiet)
                 fprintf(stderr,
@@ -400,6 +667,17 @@ int main(int argc, char **argv)
                    "\"best_epoch\": %d, \"epochs_run\": %d, \"evaluations\": %d, ",
                 o.data ? "false" : "true", (unsigned long long)o.seed, o.threads,
                 best_epoch, epochs_run, n_evals);
+        fprintf(f, "\"config\": {\"dim\": %d, \"layers\": %d, \"lr\": %.9g, \"batch\": %d, "
+                   "\"reg\": %.9g, \"keep\": %.9g, \"epochs\": %d, \"eval_step\": %d, "
+                   "\"patience\": %d}, \"irllrec\": ",
+                o.dim, o.layers, o.lr, o.batch, o.reg, o.keep, o.epochs, o.eval_step, o.patience);
+        if (irl.x != NULL) {
+            fprintf(f, "{");
+            json_hook_config(f, &o, &irl);
+            fprintf(f, "}, ");
+        } else {
+            fprintf(f, "null, ");
+        }
         fprintf(f, "\"train_seconds\": %.3f, \"eval_seconds\": %.3f, \"total_seconds\": %.3f, "
                    "\"test\": {",
                 t_train, t_eval, total);
@@ -423,6 +701,7 @@ done:
     free(best);
     irllrec_evaluator_free(ev);
     irllrec_sampler_free(sp);
+    irl_state_free(&irl);
     lgcn_opt_free(opt);
     lgcn_free(m);
     irllrec_dataset_free(ds);

@@ -1,0 +1,247 @@
+/* LightGCN + IRLLRec step. See lightgcn_irl.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "lightgcn_irl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct lgcn_irl {
+    irllrec_ctx *ctx;
+    lgcn *m;
+    irllrec_hook *h;
+    int32_t L;           /* hook layers = host layers */
+    float *dlay;         /* L x N x d, zero between steps */
+    const float **dptr;  /* L + 1 entries for lgcn_backward (last NULL) */
+    irllrec_mat *lay, *dlm;
+    lgcn_irl_times t;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void lgcn_irl_cfg_init(lgcn_irl_cfg *c)
+{
+    memset(c, 0, sizeof *c);
+    c->preset = IRLLREC_HOOK_PRESET_PAPER;
+    c->n_intents = 128;
+    c->max_batch = 4096;
+    c->seed = 2023;
+    c->w_kd = c->tau_kd = c->w_pair = c->tau_pair = c->w_tran = c->w_itm = NAN;
+    c->itm_alpha = c->momentum = c->lr = c->reg = NAN;
+    c->tran_mode = -1;
+    c->tran_samples = 0;
+}
+
+irllrec_status lgcn_irl_apply_params(irllrec_hook *h, const lgcn_irl_cfg *c)
+{
+    const irllrec_hook_param ids[] = {IRLLREC_HOOK_W_KD,      IRLLREC_HOOK_TAU_KD,
+                                      IRLLREC_HOOK_W_PAIR,    IRLLREC_HOOK_TAU_PAIR,
+                                      IRLLREC_HOOK_W_TRAN,    IRLLREC_HOOK_W_ITM,
+                                      IRLLREC_HOOK_ITM_ALPHA, IRLLREC_HOOK_MOMENTUM,
+                                      IRLLREC_HOOK_LR,        IRLLREC_HOOK_REG};
+    const double v[] = {c->w_kd,      c->tau_kd,   c->w_pair, c->tau_pair, c->w_tran,
+                        c->w_itm,     c->itm_alpha, c->momentum, c->lr,    c->reg};
+    irllrec_status st;
+    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+        if (isnan(v[k])) continue;
+        st = irllrec_hook_set_param(h, ids[k], v[k]);
+        if (st != IRLLREC_OK) return st;
+    }
+    if (c->tran_mode >= 0) {
+        st = irllrec_hook_set_param(h, IRLLREC_HOOK_TRAN_MODE, (double)c->tran_mode);
+        if (st != IRLLREC_OK) return st;
+    }
+    if (c->tran_samples > 0) {
+        st = irllrec_hook_set_param(h, IRLLREC_HOOK_TRAN_SAMPLES, (double)c->tran_samples);
+        if (st != IRLLREC_OK) return st;
+    }
+    return IRLLREC_OK;
+}
+
+/* The N x N pattern of the train graph, both directions, users first. */
+static irllrec_status set_graph(irllrec_hook *h, const irllrec_csr *R)
+{
+    int64_t U = R->n_rows, I = R->n_cols, N = U + I, nnz = 2 * R->nnz;
+    int64_t *ip = (int64_t *)calloc((size_t)N + 1, sizeof *ip);
+    int64_t *fill = (int64_t *)calloc((size_t)I, sizeof *fill);
+    int32_t *ix = (int32_t *)malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof *ix);
+    irllrec_status st = IRLLREC_E_NOMEM;
+    if (ip && fill && ix) {
+        for (int64_t u = 0; u < U; u++) {
+            ip[u + 1] = R->indptr[u + 1];
+            for (int64_t k = R->indptr[u]; k < R->indptr[u + 1]; k++) {
+                ix[k] = (int32_t)(U + R->indices[k]);
+                fill[R->indices[k]]++;
+            }
+        }
+        for (int64_t i = 0; i < I; i++) ip[U + i + 1] = ip[U + i] + fill[i];
+        memset(fill, 0, (size_t)I * sizeof *fill);
+        /* users ascending keep every item row sorted */
+        for (int64_t u = 0; u < U; u++)
+            for (int64_t k = R->indptr[u]; k < R->indptr[u + 1]; k++) {
+                int32_t i = R->indices[k];
+                ix[ip[U + i] + fill[i]++] = (int32_t)u;
+            }
+        {
+            irllrec_csr g = {N, N, nnz, ip, ix};
+            st = irllrec_hook_set_graph(h, &g);
+        }
+    }
+    free(ip);
+    free(fill);
+    free(ix);
+    return st;
+}
+
+irllrec_status lgcn_irl_create(irllrec_ctx *ctx, lgcn *m, const irllrec_csr *train,
+                               const lgcn_irl_cfg *c, irllrec_mat usr_prf, irllrec_mat itm_prf,
+                               irllrec_mat usr_int, irllrec_mat itm_int, lgcn_irl **out)
+{
+    irllrec_hook_spec s;
+    irllrec_status st = IRLLREC_E_NOMEM;
+    lgcn_irl *x;
+    int64_t U = lgcn_n_users(m), N = lgcn_n_nodes(m), d = lgcn_dim(m);
+    int32_t L = lgcn_n_layers(m);
+    const irllrec_mat texts[4] = {usr_prf, itm_prf, usr_int, itm_int};
+    const int32_t which[4] = {IRLLREC_HOOK_USER_PROFILE, IRLLREC_HOOK_ITEM_PROFILE,
+                              IRLLREC_HOOK_USER_INTENT, IRLLREC_HOOK_ITEM_INTENT};
+    *out = NULL;
+    if ((usr_prf.data == NULL) != (itm_prf.data == NULL) ||
+        (usr_int.data == NULL) != (itm_int.data == NULL))
+        return IRLLREC_E_INVALID_ARG;
+    x = (lgcn_irl *)calloc(1, sizeof *x);
+    if (x == NULL) return IRLLREC_E_NOMEM;
+    x->ctx = ctx;
+    x->m = m;
+    x->L = L;
+    irllrec_hook_spec_init(&s, sizeof s);
+    s.preset = c->preset;
+    s.n_users = U;
+    s.n_items = N - U;
+    s.dim = (int32_t)d;
+    s.n_intents = c->n_intents;
+    s.n_layers = L;
+    s.max_batch = c->max_batch;
+    s.profile_dim = usr_prf.data ? (int32_t)usr_prf.cols : 0;
+    s.intent_dim = usr_int.data ? (int32_t)usr_int.cols : 0;
+    s.seed = c->seed;
+    st = irllrec_hook_create(ctx, &s, &x->h);
+    if (st != IRLLREC_OK) goto fail;
+    st = lgcn_irl_apply_params(x->h, c);
+    if (st != IRLLREC_OK) goto fail;
+    for (int k = 0; k < 4; k++) {
+        if (texts[k].data == NULL) continue;
+        st = irllrec_hook_set_text(x->h, which[k], texts[k]);
+        if (st != IRLLREC_OK) goto fail;
+    }
+    if (L > 0) {
+        st = set_graph(x->h, train);
+        if (st != IRLLREC_OK) goto fail;
+    }
+    st = IRLLREC_E_NOMEM;
+    x->dptr = (const float **)calloc((size_t)L + 1, sizeof *x->dptr);
+    x->lay = (irllrec_mat *)calloc((size_t)L + 1, sizeof *x->lay);
+    x->dlm = (irllrec_mat *)calloc((size_t)L + 1, sizeof *x->dlm);
+    if (L > 0) x->dlay = (float *)calloc((size_t)L * (size_t)N * (size_t)d, sizeof(float));
+    if (!x->dptr || !x->lay || !x->dlm || (L > 0 && !x->dlay)) goto fail;
+    for (int32_t l = 0; l < L; l++) {
+        float *g = x->dlay + (size_t)l * (size_t)N * (size_t)d;
+        x->dptr[l] = g;
+        x->dlm[l] = irllrec_mat_dense(g, N, d);
+    }
+    *out = x;
+    return IRLLREC_OK;
+fail:
+    lgcn_irl_free(x);
+    return st;
+}
+
+void lgcn_irl_free(lgcn_irl *x)
+{
+    if (x == NULL) return;
+    irllrec_hook_free(x->h);
+    free(x->dlay);
+    free(x->dptr);
+    free(x->lay);
+    free(x->dlm);
+    free(x);
+}
+
+irllrec_hook *lgcn_irl_hook(lgcn_irl *x) { return x->h; }
+
+void lgcn_irl_last_times(const lgcn_irl *x, lgcn_irl_times *out) { *out = x->t; }
+
+/* The hook may touch any row of dE_final and dE(l), so the buffers are
+ * cleared whole (N x d each: about a millisecond at Amazon-book size). */
+static void clear_grads(lgcn_irl *x)
+{
+    size_t nd = (size_t)lgcn_n_nodes(x->m) * (size_t)lgcn_dim(x->m);
+    memset(lgcn_dfinal_buffer(x->m), 0, nd * sizeof(float));
+    if (x->L > 0) memset(x->dlay, 0, (size_t)x->L * nd * sizeof(float));
+}
+
+irllrec_status lgcn_irl_grad(lgcn_irl *x, int32_t mode, const int32_t *users, const int32_t *pos,
+                             const int32_t *neg, int64_t b, lgcn_irl_losses *out)
+{
+    lgcn *m = x->m;
+    int64_t U = lgcn_n_users(m), I = lgcn_n_nodes(m) - U, N = lgcn_n_nodes(m), d = lgcn_dim(m);
+    float *df = lgcn_dfinal_buffer(m), *ef = (float *)lgcn_final(m);
+    irllrec_hook_losses hl;
+    irllrec_status st;
+    double t0 = now_s(), t1, t2, t3, bpr, reg;
+    memset(&hl, 0, sizeof hl);
+    hl.struct_size = sizeof hl;
+    lgcn_forward(m, mode);
+    t1 = now_s();
+    bpr = lgcn_bpr(m, users, pos, neg, b, df);
+    t2 = now_s();
+    x->t.forward = t1 - t0;
+    x->t.bpr = t2 - t1;
+    if (!isfinite(bpr)) {
+        clear_grads(x);
+        return IRLLREC_E_NUMERIC;
+    }
+    /* irllrec_mat.data is not const; the hook only reads its inputs. */
+    for (int32_t l = 0; l < x->L; l++) x->lay[l] = irllrec_mat_dense((float *)lgcn_layer(m, l), N, d);
+    st = irllrec_hook_step(x->h, users, pos, neg, b, irllrec_mat_dense(ef, U, d),
+                           irllrec_mat_dense(ef + U * d, I, d), x->L > 0 ? x->lay : NULL,
+                           irllrec_mat_dense(df, U, d), irllrec_mat_dense(df + U * d, I, d),
+                           x->L > 0 ? x->dlm : NULL, &hl);
+    t3 = now_s();
+    x->t.hook = t3 - t2;
+    if (st != IRLLREC_OK) {
+        clear_grads(x);
+        return st;
+    }
+    reg = lgcn_backward_reg(m, df, x->L > 0 ? x->dptr : NULL);
+    t0 = now_s();
+    x->t.backward = t0 - t3;
+    clear_grads(x);
+    x->t.clear = now_s() - t0;
+    if (out != NULL) {
+        out->bpr = bpr;
+        out->reg = reg;
+        out->hook = hl;
+        out->total = bpr + reg + hl.total;
+    }
+    return IRLLREC_OK;
+}
+
+irllrec_status lgcn_irl_train_step(lgcn_irl *x, lgcn_opt *o, const int32_t *users,
+                                   const int32_t *pos, const int32_t *neg, int64_t b,
+                                   lgcn_irl_losses *out)
+{
+    irllrec_status st = lgcn_irl_grad(x, LGCN_TRAIN, users, pos, neg, b, out);
+    double t0;
+    if (st != IRLLREC_OK) return st;
+    t0 = now_s();
+    st = lgcn_opt_step(o);
+    x->t.adam = now_s() - t0;
+    return st;
+}
