@@ -15,6 +15,7 @@ or new embeddings rerun everything. --fresh ignores the cache. Python 3 standard
 only.
 """
 import argparse
+import calendar
 import hashlib
 import itertools
 import json
@@ -24,7 +25,9 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -35,11 +38,13 @@ METRICS = ["recall@%d" % k for k in KS] + ["ndcg@%d" % k for k in KS]
 DATA_FILES = ("train.txt", "val.txt", "test.txt", "stats.json")
 TEXT_FILES = ("usr_prf.npy", "itm_prf.npy", "usr_int.npy", "itm_int.npy")
 
-# Shared by every run. eval-step 3 is the paper protocol; patience 20 (60 epochs) instead
-# of 5 because on this small split validation Recall@20 still creeps up by ~0.001 per
-# 10-20 epochs late in training and patience 5 cuts runs at noise (see the results page).
-COMMON = [("--dim", "32"), ("--layers", "3"), ("--lr", "1e-3"), ("--batch", "4096"),
-          ("--epochs", "3000"), ("--eval-step", "3"), ("--patience", "20")]
+# Shared by every run. lr 5e-3 (the paper: 1e-3) because an IRLLRec epoch costs ~4-9 s
+# here against 0.03 s for LightGCN, and lr 1e-3 needs 300-400 epochs on this split; at
+# 5e-3 LightGCN reaches the same validation Recall@20 in ~4x fewer epochs (checked below,
+# validation only). eval-step 3 is the paper's; patience 10 (30 epochs) instead of 5, so a
+# noise dip does not end a run (also checked below).
+COMMON = [("--dim", "32"), ("--layers", "3"), ("--lr", "5e-3"), ("--batch", "4096"),
+          ("--epochs", "3000"), ("--eval-step", "3"), ("--patience", "10")]
 
 VARIANTS = [
     ("lightgcn", "LightGCN"),
@@ -72,6 +77,9 @@ class Runner:
         self.fingerprint = None
         self.n_new = 0
         self.seconds_new = 0.0
+        self.skipped = []
+        self.lock = threading.Lock()
+        self.run_threads = max(1, args.threads // args.jobs)
 
     def setup(self):
         a = self.args
@@ -113,7 +121,7 @@ class Runner:
             [(f, v) for f, v in cfg if f not in dict(COMMON)]
         for flag, val in merged:
             argv += [flag] if val is None else [flag, val]
-        argv += ["--seed", str(seed), "--threads", str(self.args.threads), "--quiet"]
+        argv += ["--seed", str(seed), "--threads", str(self.run_threads), "--quiet"]
         key = hashlib.md5(json.dumps([self.fingerprint, argv]).encode()).hexdigest()[:12]
         out = os.path.join(self.args.runs, variant, "%s-s%d" % (key, seed))
         res_path = os.path.join(out, "result.json")
@@ -122,6 +130,11 @@ class Runner:
             with open(os.path.join(out, "cmd.json")) as f:
                 if json.load(f).get("argv") == argv:
                     return self.load(out)
+        if self.args.deadline and time.time() > self.args.deadline:
+            with self.lock:
+                self.skipped.append((variant, cfg, seed))
+            log("%-16s seed %d %s: NOT RUN (past --deadline)" % (variant, seed, cfg_str(cfg)))
+            return None
         if os.path.isdir(out):
             shutil.rmtree(out)
         os.makedirs(out)
@@ -140,12 +153,18 @@ class Runner:
             json.dump({"argv": argv, "wall_seconds": round(dt, 2),
                        "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                        "load": os.getloadavg()[0]}, f)
-        self.n_new += 1
-        self.seconds_new += dt
+        with self.lock:
+            self.n_new += 1
+            self.seconds_new += dt
         r = self.load(out)
         log("%-16s seed %d %-60s val R@20 %.4f  (%.1f s)" % (
             variant, seed, cfg_str(cfg), r["val"]["recall@20"], dt))
         return r
+
+    def run_many(self, jobs):
+        """jobs: [(variant, cfg, seed)]; results in order (None: skipped at the deadline)."""
+        with ThreadPoolExecutor(max_workers=self.args.jobs) as ex:
+            return list(ex.map(lambda j: self.run(*j), jobs))
 
     @staticmethod
     def load(out):
@@ -196,24 +215,30 @@ class Search:
         self.best = None         # (cfg, result)
 
     def stage(self, name, cfgs):
-        for cfg in cfgs:
-            r = self.runner.run(self.variant, cfg, SELECT_SEED)
+        cfgs = dedup(cfgs)
+        results = self.runner.run_many([(self.variant, c, SELECT_SEED) for c in cfgs])
+        for cfg, r in zip(cfgs, results):
             self.tried.append((name, cfg, r))
+            if r is None:
+                continue
             if self.best is None or r["val"]["recall@20"] > self.best[1]["val"]["recall@20"]:
                 self.best = (cfg, r)
+        if self.best is None:
+            sys.exit("run_experiments: deadline reached before any %s run" % self.variant)
         return self.best[0]
 
 
-PROTOCOLS = [("3", "5"), ("3", "20"), ("1", "60")]
+PROTOCOLS = [("1e-3", "3", "5"), ("1e-3", "3", "20"), ("5e-3", "3", "5"),
+             ("5e-3", "3", "10"), ("5e-3", "3", "20"), ("5e-3", "1", "30")]
 
 
 def protocol_check(runner):
-    """LightGCN at the trainer's defaults under three eval-step/patience settings (val only)."""
-    out = []
-    for step, pat in PROTOCOLS:
-        cfg = [("--reg", "1e-6"), ("--keep", "0.8"), ("--eval-step", step), ("--patience", pat)]
-        out.append((step, pat, runner.run("lightgcn", cfg, SELECT_SEED)))
-    return out
+    """LightGCN at the trainer's defaults (reg 1e-6, keep 0.8) under several lr / eval-step /
+    patience settings, validation only: the basis for COMMON."""
+    jobs = [("lightgcn", [("--reg", "1e-6"), ("--keep", "0.8"), ("--lr", lr),
+                          ("--eval-step", st), ("--patience", pa)], SELECT_SEED)
+            for lr, st, pa in PROTOCOLS]
+    return list(zip(PROTOCOLS, runner.run_many(jobs)))
 
 
 def search_lightgcn(runner):
@@ -224,33 +249,29 @@ def search_lightgcn(runner):
     return s
 
 
+# Text variants keep LightGCN's chosen host (reg, keep), so the text terms are the only
+# difference. The paper's w_kd 1e-2 / w_pair 2e-2 froze BPR at its initial 0.690 on this
+# split in short pilot runs (lr 1e-3: 30 epochs, val Recall@20 ~0.01), so the grids reach
+# down to 1e-3.
+W_KD_GRID = ["3e-3", "1e-3"]
+W_PAIR_GRID = ["3e-3", "1e-3"]
+
+
 def search_rlmrec(runner, lgcn_best):
     s = Search(runner, "rlmrec-con")
-    base = [("--irllrec", None), ("--reg", "1e-7"), ("--keep", "1.0"),
-            ("--w-kd", "1e-2"), ("--tau-kd", "0.2")]
-    host_lgcn = with_flag(with_flag(base, "--reg", get_flag(lgcn_best, "--reg")),
-                          "--keep", get_flag(lgcn_best, "--keep"))
-    cands = [base] + ([host_lgcn] if host_lgcn != base else [])
-    best = s.stage("host: IRLLRec default vs LightGCN's best", cands)
-    best = s.stage("w_kd x tau_kd", [
-        with_flag(with_flag(best, "--w-kd", w), "--tau-kd", t)
-        for w, t in itertools.product(["1e-2", "1e-3", "3e-2", "1e-1"], ["0.2", "0.5"])])
+    base = [("--irllrec", None), ("--reg", get_flag(lgcn_best, "--reg")),
+            ("--keep", get_flag(lgcn_best, "--keep")), ("--w-kd", W_KD_GRID[0]),
+            ("--tau-kd", "0.2")]
+    s.stage("w_kd (tau_kd 0.2)", [with_flag(base, "--w-kd", w) for w in W_KD_GRID])
     return s
 
 
 def search_irllrec(runner, rlm_best):
     s = Search(runner, "irllrec")
-    base = list(rlm_best) + [("--w-pair", "2e-2"), ("--tau-pair", "0.2"),
+    base = list(rlm_best) + [("--w-pair", W_PAIR_GRID[0]), ("--tau-pair", "0.2"),
                              ("--w-tran", "5e-4"), ("--w-itm", "1e-4"), ("--intents", "128")]
-    best = s.stage("start: RLMRec-Con's choice + paper defaults", [base])
-    best = s.stage("w_pair x tau_pair", [
-        with_flag(with_flag(best, "--w-pair", w), "--tau-pair", t)
-        for w, t in itertools.product(["2e-2", "5e-3", "5e-2", "1e-1"], ["0.2", "0.5"])])
-    best = s.stage("intents K", [with_flag(best, "--intents", k) for k in ["128", "32"]])
-    best = s.stage("w_tran", [with_flag(best, "--w-tran", w) for w in ["5e-4", "5e-3", "0"]])
-    best = s.stage("w_itm", [with_flag(best, "--w-itm", w) for w in ["1e-4", "1e-3", "0"]])
-    best = s.stage("w_kd with intents on", [with_flag(best, "--w-kd", w) for w in
-                                             [get_flag(best, "--w-kd"), "1e-2", "3e-2"]])
+    s.stage("w_pair (tau_pair 0.2; w_kd from RLMRec-Con; w_tran 5e-4, w_itm 1e-4, K 128)",
+            [with_flag(base, "--w-pair", w) for w in W_PAIR_GRID])
     return s
 
 
@@ -271,6 +292,7 @@ def summarise(results):
         out[m] = (statistics.mean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0,
                   min(xs), max(xs))
     out["val_recall@20"] = statistics.mean(r["val"]["recall@20"] for r in results)
+    out["n"] = len(xs)
     return out
 
 
@@ -290,7 +312,7 @@ def plot(finals, names, path_png, work):
     os.makedirs(os.path.dirname(path_png), exist_ok=True)
     lines = []
     for v, _ in VARIANTS:
-        if v not in finals:
+        if SELECT_SEED not in finals.get(v, {}):
             continue
         r = finals[v][SELECT_SEED]
         dat = os.path.join(work, "curve-%s.dat" % v)
@@ -338,6 +360,11 @@ def write_report(path, runner, protocol, searches, chosen, finals, plotted, star
           runner.fingerprint[:12]))
     w("```sh\ncmake -S . -B build && cmake --build build -j2 && "
       "python3 scripts/ml100k/run_experiments.py\n```\n")
+    if runner.args.deadline:
+        w("**This page was generated with `--deadline %s`: no run was started after that "
+          "time, and %d planned runs are missing (listed at the end).** Rerunning the "
+          "command above reuses every finished run from the cache and completes the rest.\n"
+          % (runner.args.deadline_str, len(runner.skipped)))
     w("It builds `out/ml100k` (texts + embeddings, `scripts/ml100k/make_embeddings.sh`) if "
       "missing, runs the validation grid, the three seeds of each chosen configuration, "
       "and writes this page and the plot. Runs are cached under `out/ml100k-runs/` keyed "
@@ -349,15 +376,21 @@ def write_report(path, runner, protocol, searches, chosen, finals, plotted, star
     # verdict
     if base and "irllrec" in summ:
         ir, rl = summ["irllrec"], summ.get("rlmrec-con")
+        complete = all(summ.get(v, {}).get("n") == len(SEEDS)
+                       for v in ("lightgcn", "rlmrec-con", "irllrec"))
         dr = ir["recall@20"][0] / base["recall@20"][0] - 1
         dn = ir["ndcg@20"][0] / base["ndcg@20"][0] - 1
         beats_rl = rl is not None and ir["recall@20"][0] > rl["recall@20"][0] and \
             ir["ndcg@20"][0] > rl["ndcg@20"][0]
         ok = dr >= 0.05 and dn >= 0.05 and beats_rl
-        w("## Target (issue 5): %s\n" % ("MET" if ok else "NOT MET"))
+        w("## Target (issue 5): %s\n" % (
+            ("MET" if ok else "NOT MET") if complete else
+            "NOT ESTABLISHED (not every seed ran; figures below use the seeds that did)"))
         w("Target: LightGCN + IRLLRec beats plain LightGCN by >= 5%% relative on mean test "
           "Recall@20 and NDCG@20 over seeds %s, and beats RLMRec-Con.\n" %
           ", ".join(map(str, SEEDS)))
+        w("Seeds available: LightGCN %d, RLMRec-Con %d, IRLLRec %d.\n" % (
+            base["n"], rl["n"] if rl else 0, ir["n"]))
         w("- IRLLRec vs LightGCN: Recall@20 %+.1f%%, NDCG@20 %+.1f%% (need >= +5%% on both): %s." % (
             100 * dr, 100 * dn, "yes" if dr >= 0.05 and dn >= 0.05 else "NO"))
         if rl is not None:
@@ -367,16 +400,17 @@ def write_report(path, runner, protocol, searches, chosen, finals, plotted, star
         if not ok:
             n_ir = sum(len(x.tried) for v, x in searches if v == "irllrec")
             w("The target is not met. What was tried: %d IRLLRec configurations on "
-              "validation (w_pair x tau_pair, intents K, w_tran, w_itm, w_kd, on the host "
-              "and profile settings chosen for RLMRec-Con), all listed below with their "
-              "validation scores; the chosen one was then run with the three seeds. Test "
-              "metrics were never used to choose anything." % n_ir)
+              "validation (the w_pair grid, on the host and w_kd chosen for LightGCN and "
+              "RLMRec-Con), all listed below with their validation scores; the chosen one "
+              "was then run with the seeds listed. Test metrics were never used to choose "
+              "anything." % n_ir)
         w("")
 
     w("## Test metrics (mean ± sample std over seeds %s; min-max below)\n" %
       ", ".join(map(str, SEEDS)))
-    w("| variant | R@5 | R@10 | R@20 | N@5 | N@10 | N@20 | ΔR@20 vs LightGCN | ΔN@20 vs LightGCN |")
-    w("|---|---|---|---|---|---|---|---|---|")
+    w("`seeds` is how many of the three ran; with 1 the ± is 0 and means nothing.\n")
+    w("| variant | seeds | R@5 | R@10 | R@20 | N@5 | N@10 | N@20 | ΔR@20 vs LightGCN | ΔN@20 vs LightGCN |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
     for v, _ in VARIANTS:
         if v not in summ:
             continue
@@ -385,8 +419,8 @@ def write_report(path, runner, protocol, searches, chosen, finals, plotted, star
         if base and v != "lightgcn":
             dr = "%+.1f%%" % (100 * (s["recall@20"][0] / base["recall@20"][0] - 1))
             dn = "%+.1f%%" % (100 * (s["ndcg@20"][0] / base["ndcg@20"][0] - 1))
-        w("| %s | %s | %s |" % (names[v], " | ".join(fmt_pm(s[m]) for m in METRICS),
-                                " | ".join([dr, dn])))
+        w("| %s | %d | %s | %s |" % (names[v], s["n"], " | ".join(
+            fmt_pm(s[m]) for m in METRICS), " | ".join([dr, dn])))
     w("")
     w("Min-max over the seeds:\n")
     w("| variant | R@5 | R@10 | R@20 | N@5 | N@10 | N@20 | mean val R@20 |")
@@ -422,26 +456,39 @@ def write_report(path, runner, protocol, searches, chosen, finals, plotted, star
     w("Common to every run: `%s`. Evaluation as DESIGN.md section 6: full ranking, train "
       "items masked, validation every 3 epochs from epoch 0, keep the parameters with the "
       "strictly best validation Recall@20, then TEST there.\n" % cfg_str(COMMON))
-    w("**Eval step and patience.** The paper protocol is eval step 3, patience 5. On this "
-      "split an epoch is only 9 batches (33,210 pairs / 4096) and validation Recall@20 "
-      "still creeps up late in training, so patience 5 (15 epochs) can stop a run on a "
-      "noise dip. LightGCN at the trainer defaults (reg 1e-6, keep 0.8), seed %d, "
-      "validation only:\n" % SELECT_SEED)
-    w("| eval step | patience | best epoch | epochs run | evaluations | best val R@20 |")
-    w("|---|---|---|---|---|---|")
-    for step, pat, r in protocol:
-        w("| %s | %s | %d | %d | %d | %.4f |" % (step, pat, r["best_epoch"], r["epochs_run"],
-                                               r["evaluations"], r["val"]["recall@20"]))
-    w("\nA validation costs about 5 ms here, so every run uses eval step 3 (the paper's) "
-      "with patience 20 (60 epochs without a new best): the protocol's shape, with less "
-      "chance of stopping on noise. This was fixed after looking at these validation "
-      "curves only, before any text variant ran, and is the same for every variant.\n")
+    w("**Learning rate, eval step and patience.** The paper protocol is lr 1e-3, eval "
+      "step 3, patience 5. On this split an epoch is only 9 batches (33,210 pairs / 4096), "
+      "and at lr 1e-3 LightGCN needs 250-400 epochs. An epoch with the IRLLRec hook costs "
+      "4-9 s of wall time on this shared 2-core machine against ~0.03 s for LightGCN alone "
+      "(the hook's in-batch InfoNCE terms are B x B and B x U logits, the translation "
+      "term N x N, every step), so every variant here uses lr 5e-3, which reaches the same "
+      "validation Recall@20 about four times sooner. Patience 10 (30 epochs) instead of 5 "
+      "guards against stopping on a noise dip. LightGCN at the trainer defaults (reg "
+      "1e-6, keep 0.8), seed %d, validation only:\n" % SELECT_SEED)
+    w("| lr | eval step | patience | best epoch | epochs run | evaluations | best val R@20 |")
+    w("|---|---|---|---|---|---|---|")
+    for (lr, step, pat), r in protocol:
+        if r is not None:
+            w("| %s | %s | %s | %d | %d | %d | %.4f |" % (
+                lr, step, pat, r["best_epoch"], r["epochs_run"], r["evaluations"],
+                r["val"]["recall@20"]))
+    w("\nThese settings (lr 5e-3, eval step 3, patience 10) were fixed from validation "
+      "curves of plain LightGCN only, before any text variant ran, and are the same for "
+      "every variant.\n")
     w("Chosen configurations (selected on seed %d validation Recall@20; the ablations are "
       "the chosen IRLLRec configuration with one weight set to 0, not re-tuned):\n" % SELECT_SEED)
     for v, _ in VARIANTS:
         if v in chosen:
             w("- **%s**: `%s`" % (names[v], cfg_str(chosen[v])))
-    w("\nWith `--irllrec` the trainer's hook uses the paper preset (teacher starts equal "
+    w("\nThe text variants keep LightGCN's chosen host settings (reg, keep), so the text "
+      "terms are the only difference from the baseline. In short pilot runs (lr 1e-3, "
+      "not part of this command) the paper's w_kd 1e-2 with w_pair 2e-2 kept the BPR loss "
+      "at its initial value (about 0.690) for 30 epochs while the alignment losses fell, "
+      "with validation Recall@20 near a random ranking's (about 0.01); so did w_kd 1e-2 "
+      "with w_pair 2e-2 and no translation/ITM over 7 epochs, and w_kd 1e-3 with w_pair "
+      "2e-2 at batch 1024 over 4 epochs. The profile term alone at w_kd 1e-3 or 1e-4 left "
+      "BPR falling as in plain LightGCN. So the grids start at 3e-3 and go down.\n")
+    w("With `--irllrec` the trainer's hook uses the paper preset (teacher starts equal "
       "to the student, L_tran counted once, reg over trainable parameters only; "
       "docs/hook.md), exact N x N translation, ITM alpha 0.6, momentum 0.999, hook Adam lr "
       "1e-3, hook reg 1e-7, unless a flag above says otherwise. RLMRec-Con runs on a "
@@ -449,15 +496,18 @@ def write_report(path, runner, protocol, searches, chosen, finals, plotted, star
       "so the trainer switches the intent terms off.\n")
 
     w("## Every configuration tried (validation only, seed %d)\n" % SELECT_SEED)
-    w("Coordinate search: each stage varies one group of settings around the best so far, "
-      "the first-listed (default) value wins ties; test metrics of these runs were never "
-      "looked at for selection.\n")
+    w("Each stage varies one setting around the best so far; the first-listed value wins "
+      "ties; test metrics of these runs were never looked at for selection. The text "
+      "grids are small because each text run takes 5-15 minutes here.\n")
     for v, s in searches:
         w("### %s\n" % names[v])
         w("| stage | configuration | val R@20 | val N@20 | best epoch | chosen |")
         w("|---|---|---|---|---|---|")
         seen = set()
         for stage, cfg, r in s.tried:
+            if r is None:
+                w("| %s | `%s` | not run (deadline) | | | |" % (stage, cfg_str(cfg)))
+                continue
             k = json.dumps(cfg)
             dup = " (repeat)" if k in seen else ""
             seen.add(k)
@@ -465,6 +515,11 @@ def write_report(path, runner, protocol, searches, chosen, finals, plotted, star
             w("| %s | `%s`%s | %.4f | %.4f | %d | %s |" % (
                 stage, cfg_str(cfg), dup, r["val"]["recall@20"], r["val"]["ndcg@20"],
                 r["best_epoch"], mark))
+        w("")
+    if runner.skipped:
+        w("## Planned runs not run (past `--deadline`)\n")
+        for v, cfg, seed in runner.skipped:
+            w("- %s, seed %d: `%s`" % (v, seed, cfg_str(cfg)))
         w("")
     text = "\n".join(L) + "\n"
     with open(path, "w") as f:
@@ -477,12 +532,22 @@ def main():
     ap.add_argument("--data", default=os.path.join(REPO, "out", "ml100k"))
     ap.add_argument("--runs", default=os.path.join(REPO, "out", "ml100k-runs"))
     ap.add_argument("--docs", default=os.path.join(REPO, "docs"))
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2,
+                    help="threads in all; each of --jobs concurrent runs gets threads/jobs")
+    ap.add_argument("--jobs", type=int, default=2, help="concurrent trainer runs")
+    ap.add_argument("--deadline", default=None,
+                    help="HH:MM UTC today: start no new run after it; the page lists what "
+                         "was not run")
     ap.add_argument("--fresh", action="store_true", help="ignore cached runs")
     ap.add_argument("--variants", default=",".join(v for v, _ in VARIANTS),
                     help="comma-separated subset (default: all)")
     args = ap.parse_args()
     started = time.time()
+    if args.deadline:
+        hh, mm = map(int, args.deadline.split(":"))
+        t = time.gmtime()
+        args.deadline = calendar.timegm((t.tm_year, t.tm_mon, t.tm_mday, hh, mm, 0))
+        args.deadline_str = "%02d:%02d UTC" % (hh, mm)
     want = args.variants.split(",")
     r = Runner(args)
     r.setup()
@@ -505,10 +570,17 @@ def main():
         for v, flag in ABLATIONS.items():
             chosen[v] = with_flag(chosen["irllrec"], flag, "0")
 
+    # priority order, so a --deadline cuts the least important runs: every variant's seed
+    # 2023, then the other seeds of LightGCN, RLMRec-Con and IRLLRec, then the ablations'
+    order = [(v, SELECT_SEED) for v, _ in VARIANTS] + \
+        [(v, sd) for v in ("lightgcn", "rlmrec-con", "irllrec") for sd in SEEDS[1:]] + \
+        [(v, sd) for v in ABLATIONS for sd in SEEDS[1:]]
+    order = [(v, sd) for v, sd in order if v in want]
+    res = r.run_many([(v, chosen[v], sd) for v, sd in order])
     finals = {}
-    for v, _ in VARIANTS:
-        if v in want:
-            finals[v] = {seed: r.run(v, chosen[v], seed) for seed in SEEDS}
+    for (v, sd), x in zip(order, res):
+        if x is not None:
+            finals.setdefault(v, {})[sd] = x
     names = dict(VARIANTS)
     work = os.path.join(args.runs, "plot")
     os.makedirs(work, exist_ok=True)
@@ -518,7 +590,7 @@ def main():
     write_report(out, r, protocol, searches,
                  chosen, finals, plotted, started)
     with open(os.path.join(args.runs, "summary.json"), "w") as f:
-        json.dump({v: {"config": cfg_str(chosen[v]),
+        json.dump({v: {"config": cfg_str(chosen[v]), "seeds": sorted(finals[v]),
                        "test": summarise(finals[v].values())} for v in finals}, f, indent=1)
     log("wrote %s%s (%d new runs, %.0f s)" % (out, " and " + png if plotted else "",
                                               r.n_new, time.time() - started))
