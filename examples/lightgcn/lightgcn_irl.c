@@ -112,8 +112,7 @@ irllrec_status lgcn_irl_create(irllrec_ctx *ctx, lgcn *m, const irllrec_csr *tra
     const int32_t which[4] = {IRLLREC_HOOK_USER_PROFILE, IRLLREC_HOOK_ITEM_PROFILE,
                               IRLLREC_HOOK_USER_INTENT, IRLLREC_HOOK_ITEM_INTENT};
     *out = NULL;
-    if ((usr_prf.data == NULL) != (itm_prf.data == NULL) ||
-        (usr_int.data == NULL) != (itm_int.data == NULL))
+    if ((usr_prf.cols > 0) != (itm_prf.cols > 0) || (usr_int.cols > 0) != (itm_int.cols > 0))
         return IRLLREC_E_INVALID_ARG;
     x = (lgcn_irl *)calloc(1, sizeof *x);
     if (x == NULL) return IRLLREC_E_NOMEM;
@@ -128,8 +127,8 @@ irllrec_status lgcn_irl_create(irllrec_ctx *ctx, lgcn *m, const irllrec_csr *tra
     s.n_intents = c->n_intents;
     s.n_layers = L;
     s.max_batch = c->max_batch;
-    s.profile_dim = usr_prf.data ? (int32_t)usr_prf.cols : 0;
-    s.intent_dim = usr_int.data ? (int32_t)usr_int.cols : 0;
+    s.profile_dim = usr_prf.cols > 0 ? (int32_t)usr_prf.cols : 0;
+    s.intent_dim = usr_int.cols > 0 ? (int32_t)usr_int.cols : 0;
     s.seed = c->seed;
     st = irllrec_hook_create(ctx, &s, &x->h);
     if (st != IRLLREC_OK) goto fail;

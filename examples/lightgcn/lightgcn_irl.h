@@ -51,9 +51,11 @@ typedef struct lgcn_irl_times {
     double forward, bpr, hook, backward, adam, clear;
 } lgcn_irl_times;
 
-/** Create the hook for model @p m. Text matrices with data == NULL are
- *  absent (a profile or intent pair must be both present or both absent).
- *  The matrices are copied; @p train is the TRAIN user->items CSR the model
+/** Create the hook for model @p m. A text matrix with cols == 0 is absent
+ *  (a profile or intent pair must be both present or both absent); one with
+ *  cols > 0 but data == NULL is announced and must be set later through
+ *  irllrec_hook_set_text(lgcn_irl_hook(x), ...) (saves a host copy). The
+ *  matrices are copied; @p train is the TRAIN user->items CSR the model
  *  was built from. Errors go to @p ctx's message.
  *  @return as irllrec_hook_create / set_text / set_graph, or IRLLREC_E_NOMEM */
 irllrec_status lgcn_irl_create(irllrec_ctx *ctx, lgcn *m, const irllrec_csr *train,

@@ -601,9 +601,12 @@ static Suite *lightgcn_suite(void)
     return s;
 }
 
+Suite *lightgcn_irl_suite(void); /* test_lightgcn_irl.c */
+
 int main(void)
 {
     SRunner *sr = srunner_create(lightgcn_suite());
+    srunner_add_suite(sr, lightgcn_irl_suite());
     int failed;
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

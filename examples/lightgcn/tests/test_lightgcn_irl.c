@@ -1,4 +1,330 @@
-/* placeholder, filled below */
+/* LightGCN + IRLLRec (lightgcn_irl.c): finite differences of the WHOLE loss
+ * (BPR + host reg + every hook term) w.r.t. E(0) through the graph, the
+ * zero-weight hook leaving the host's bits alone, and a short synthetic run
+ * that learns. Public API only (the hook is driven as a host would). */
 #include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lightgcn_irl.h"
+#include "helpers/testutil.h"
+#include "helpers/gradcheck.h"
+
 Suite *lightgcn_irl_suite(void);
-Suite *lightgcn_irl_suite(void) { return suite_create("lightgcn_irl"); }
+
+enum { TU = 6, TI = 7, TD = 4, TL = 2, TB = 4, TDP = 5, TDT = 6 };
+
+typedef struct fx {
+    irllrec_ctx *ctx;
+    int64_t ip[TU + 1];
+    int32_t ix[TU * TI];
+    irllrec_csr g;
+    lgcn *m;
+    lgcn_irl_cfg hc;
+    float prf_u[TU * TDP], prf_i[TI * TDP], int_u[TU * TDT], int_i[TI * TDT];
+    int32_t u[TB], p[TB], n[TB];
+    lgcn_irl_losses last;
+} fx;
+
+static uint64_t fx_rng = 1;
+static double fx_unif(void)
+{
+    fx_rng = fx_rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(fx_rng >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static void fx_make(fx *f, int32_t preset)
+{
+    lgcn_spec s;
+    char err[256] = "";
+    memset(f, 0, sizeof *f);
+    fx_rng = 12345;
+    f->ctx = tu_ctx();
+    ck_assert_ptr_nonnull(f->ctx);
+    /* every user has item u and a few random ones; item 6 only through chance */
+    f->ip[0] = 0;
+    for (int u = 0; u < TU; u++) {
+        int64_t k = f->ip[u];
+        for (int i = 0; i < TI; i++)
+            if (i == u || fx_unif() < 0.3) f->ix[k++] = i;
+        f->ip[u + 1] = k;
+    }
+    f->g = (irllrec_csr){TU, TI, f->ip[TU], f->ip, f->ix};
+    lgcn_spec_init(&s);
+    s.n_users = TU;
+    s.n_items = TI;
+    s.dim = TD;
+    s.n_layers = TL;
+    s.keep_rate = 1.0;
+    s.reg = 1e-3;
+    s.seed = 7;
+    ck_assert_msg(lgcn_create(&s, &f->g, &f->m, err, sizeof err) == IRLLREC_OK, "%s", err);
+    /* E(0) of order 1, so every term has a sizeable gradient */
+    for (int64_t k = 0; k < (TU + TI) * TD; k++) lgcn_params(f->m)[k] = (float)(2.0 * fx_unif() - 1.0);
+    for (int k = 0; k < TU * TDP; k++) f->prf_u[k] = (float)(2.0 * fx_unif() - 1.0);
+    for (int k = 0; k < TI * TDP; k++) f->prf_i[k] = (float)(2.0 * fx_unif() - 1.0);
+    for (int k = 0; k < TU * TDT; k++) f->int_u[k] = (float)(2.0 * fx_unif() - 1.0);
+    for (int k = 0; k < TI * TDT; k++) f->int_i[k] = (float)(2.0 * fx_unif() - 1.0);
+    for (int b = 0; b < TB; b++) {
+        f->u[b] = (int32_t)(b % TU);
+        f->p[b] = f->ix[f->ip[f->u[b]]];
+        f->n[b] = (int32_t)((f->p[b] + 3) % TI);
+    }
+    f->u[3] = 1; /* a repeated user */
+    f->p[3] = f->ix[f->ip[1]];
+    lgcn_irl_cfg_init(&f->hc);
+    f->hc.preset = preset;
+    f->hc.n_intents = 3;
+    f->hc.max_batch = TB;
+    f->hc.seed = 99;
+    f->hc.tran_mode = 0;
+    /* strong weights: every term moves the total */
+    f->hc.w_kd = f->hc.w_pair = f->hc.w_tran = f->hc.w_itm = 1.0;
+    f->hc.tau_kd = f->hc.tau_pair = 0.5;
+    f->hc.reg = 1e-3;
+}
+
+static void fx_free(fx *f)
+{
+    lgcn_free(f->m);
+    irllrec_ctx_free(f->ctx);
+}
+
+static lgcn_irl *fx_hook(fx *f, const lgcn_irl_cfg *c)
+{
+    lgcn_irl *x = NULL;
+    irllrec_status st = lgcn_irl_create(
+        f->ctx, f->m, &f->g, c, irllrec_mat_dense(f->prf_u, TU, TDP),
+        irllrec_mat_dense(f->prf_i, TI, TDP), irllrec_mat_dense(f->int_u, TU, TDT),
+        irllrec_mat_dense(f->int_i, TI, TDT), &x);
+    ck_assert_msg(st == IRLLREC_OK, "%s", irllrec_ctx_errmsg(f->ctx));
+    return x;
+}
+
+/* The total at the current E(0): a FRESH hook (same seed, so the same
+ * weights, teacher and translation noise) evaluates its first step. */
+static double fx_loss(void *ud)
+{
+    fx *f = (fx *)ud;
+    lgcn_irl *x = fx_hook(f, &f->hc);
+    ck_assert_int_eq(lgcn_irl_grad(x, LGCN_EVAL, f->u, f->p, f->n, TB, &f->last), IRLLREC_OK);
+    lgcn_irl_free(x);
+    return f->last.total;
+}
+
+static void fd_whole_loss(int32_t preset)
+{
+    fx f;
+    const int64_t nd = (TU + TI) * TD;
+    float g_ana[(TU + TI) * TD], g_bpr[(TU + TI) * TD];
+    double diff = 0.0, mx = 0.0;
+    gc_block blk;
+    gc_opts o;
+    gc_result res;
+    lgcn_irl_cfg off;
+    fx_make(&f, preset);
+    (void)fx_loss(&f);
+    memcpy(g_ana, lgcn_grad(f.m), sizeof g_ana);
+    /* every term on, and positive */
+    ck_assert(f.last.hook.kd > 0 && f.last.hook.pair > 0 && f.last.hook.tran > 0 &&
+              f.last.hook.itm > 0 && f.last.bpr > 0 && f.last.reg > 0);
+    /* the hook's part of the gradient is not negligible: compare with the
+     * same step with every hook weight 0 */
+    off = f.hc;
+    off.w_kd = off.w_pair = off.w_tran = off.w_itm = 0.0;
+    {
+        lgcn_irl *x = fx_hook(&f, &off);
+        ck_assert_int_eq(lgcn_irl_grad(x, LGCN_EVAL, f.u, f.p, f.n, TB, NULL), IRLLREC_OK);
+        memcpy(g_bpr, lgcn_grad(f.m), sizeof g_bpr);
+        lgcn_irl_free(x);
+    }
+    for (int64_t k = 0; k < nd; k++) {
+        diff = fmax(diff, fabs((double)g_ana[k] - (double)g_bpr[k]));
+        mx = fmax(mx, fabs((double)g_ana[k]));
+    }
+    ck_assert_msg(diff > 0.05 * mx && mx > 1e-2, "hook gradient %.3g of max %.3g", diff, mx);
+    blk = (gc_block){"E(0)", lgcn_params(f.m), g_ana, nd};
+    gc_opts_default(&o);
+    o.abs_floor = 1e-4;
+    gc_check(fx_loss, &f, &blk, 1, &o, &res);
+    ck_assert_msg(res.ok, "%s", res.msg);
+    ck_assert_int_eq(res.n_checked, nd);
+    fx_free(&f);
+}
+
+START_TEST(fd_whole_loss_wrt_e0_paper) { fd_whole_loss(IRLLREC_HOOK_PRESET_PAPER); }
+END_TEST
+
+START_TEST(fd_whole_loss_wrt_e0_released)
+{
+    /* the released preset's own weights (1e-7) would hide L_tran and ITM
+     * under float32 noise; its arithmetic (L_tran also inside L_itm,
+     * reinitialised teacher) is what is checked, at strong weights */
+    fd_whole_loss(IRLLREC_HOOK_PRESET_RELEASED);
+}
+END_TEST
+
+/* A hook whose every weight (and reg) is 0 adds exact zeros: training with
+ * it gives the plain host's bits (the plain trainer does not create one). */
+START_TEST(zero_weight_hook_keeps_host_bits)
+{
+    fx a, b;
+    lgcn_opt *oa = NULL, *ob = NULL;
+    lgcn_irl *x;
+    char err[256] = "";
+    const int64_t nd = (TU + TI) * TD;
+    fx_make(&a, IRLLREC_HOOK_PRESET_PAPER);
+    fx_make(&b, IRLLREC_HOOK_PRESET_PAPER);
+    b.hc.w_kd = b.hc.w_pair = b.hc.w_tran = b.hc.w_itm = b.hc.reg = 0.0;
+    x = fx_hook(&b, &b.hc);
+    ck_assert_int_eq(lgcn_opt_create(a.m, 1e-2, &oa, err, sizeof err), IRLLREC_OK);
+    ck_assert_int_eq(lgcn_opt_create(b.m, 1e-2, &ob, err, sizeof err), IRLLREC_OK);
+    for (int s = 0; s < 5; s++) {
+        double bpr, reg;
+        lgcn_irl_losses lv;
+        ck_assert_int_eq(lgcn_train_step(a.m, oa, a.u, a.p, a.n, TB, &bpr, &reg), IRLLREC_OK);
+        ck_assert_int_eq(lgcn_irl_train_step(x, ob, b.u, b.p, b.n, TB, &lv), IRLLREC_OK);
+        ck_assert(lv.bpr == bpr && lv.reg == reg && lv.hook.total == 0.0);
+    }
+    ck_assert(memcmp(lgcn_params(a.m), lgcn_params(b.m), (size_t)nd * sizeof(float)) == 0);
+    lgcn_irl_free(x);
+    lgcn_opt_free(oa);
+    lgcn_opt_free(ob);
+    fx_free(&a);
+    fx_free(&b);
+}
+END_TEST
+
+static float *read_npy(irllrec_ctx *ctx, const char *dir, const char *name, int64_t *r, int64_t *c)
+{
+    char path[4096];
+    float *x;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    ck_assert_int_eq(irllrec_npy_shape(ctx, path, r, c), IRLLREC_OK);
+    x = (float *)malloc((size_t)(*r * *c) * sizeof(float));
+    ck_assert_ptr_nonnull(x);
+    ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(x, *r, *c), 0), IRLLREC_OK);
+    return x;
+}
+
+START_TEST(synthetic_run_with_irllrec_learns)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    char *dir = tu_tmpdir();
+    irllrec_synth_spec ss;
+    irllrec_dataset *ds = NULL;
+    irllrec_sampler *sp = NULL;
+    irllrec_evaluator *ev = NULL;
+    irllrec_csr train, val;
+    lgcn_spec ls;
+    lgcn *m = NULL;
+    lgcn_opt *o = NULL;
+    lgcn_irl *x = NULL;
+    lgcn_irl_cfg hc;
+    int32_t *u, *p, *q;
+    const int32_t ks[1] = {20};
+    const char *names[4] = {"usr_prf.npy", "itm_prf.npy", "usr_int.npy", "itm_int.npy"};
+    float *txt[4];
+    int64_t rows[4], cols[4];
+    int64_t n, U, I, n_eval = 0;
+    double first = 0.0, last = 0.0, first_hook = 0.0, last_hook = 0.0, rec, ndcg, random_rec = 0.0;
+    char err[256] = "";
+    irllrec_synth_spec_init(&ss, sizeof ss);
+    ss.n_users = 400;
+    ss.n_items = 300;
+    ck_assert_int_eq(irllrec_synth_write(ctx, &ss, dir), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_dataset_load(ctx, dir, &ds), IRLLREC_OK);
+    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
+    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_VAL, &val);
+    U = irllrec_dataset_n_users(ds);
+    I = irllrec_dataset_n_items(ds);
+    for (int w = 0; w < 4; w++) txt[w] = read_npy(ctx, dir, names[w], &rows[w], &cols[w]);
+    lgcn_spec_init(&ls);
+    ls.n_users = U;
+    ls.n_items = I;
+    ls.n_threads = 2;
+    ls.keep_rate = 1.0;
+    ls.reg = 1e-7;
+    ck_assert_msg(lgcn_create(&ls, &train, &m, err, sizeof err) == IRLLREC_OK, "%s", err);
+    ck_assert_int_eq(lgcn_opt_create(m, 1e-2, &o, err, sizeof err), IRLLREC_OK);
+    lgcn_irl_cfg_init(&hc);
+    hc.n_intents = 16;
+    hc.max_batch = 512;
+    hc.lr = 1e-2;
+    ck_assert_msg(lgcn_irl_create(ctx, m, &train, &hc,
+                                  irllrec_mat_dense(txt[0], rows[0], cols[0]),
+                                  irllrec_mat_dense(txt[1], rows[1], cols[1]),
+                                  irllrec_mat_dense(txt[2], rows[2], cols[2]),
+                                  irllrec_mat_dense(txt[3], rows[3], cols[3]), &x) == IRLLREC_OK,
+                  "%s", irllrec_ctx_errmsg(ctx));
+    ck_assert_int_eq(irllrec_sampler_create(ctx, ds, 1, &sp), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_evaluator_create(ctx, I, ks, 1, &ev), IRLLREC_OK);
+    n = irllrec_sampler_epoch_size(sp);
+    u = (int32_t *)malloc((size_t)n * sizeof *u);
+    p = (int32_t *)malloc((size_t)n * sizeof *p);
+    q = (int32_t *)malloc((size_t)n * sizeof *q);
+    for (int epoch = 0; epoch < 10; epoch++) {
+        double sum = 0.0, sum_hook = 0.0;
+        int nb = 0;
+        ck_assert_int_eq(irllrec_sampler_epoch(sp, u, p, q, n), IRLLREC_OK);
+        for (int64_t s = 0; s < n; s += 512, nb++) {
+            lgcn_irl_losses lv;
+            int64_t b = n - s < 512 ? n - s : 512;
+            ck_assert_int_eq(lgcn_irl_train_step(x, o, u + s, p + s, q + s, b, &lv), IRLLREC_OK);
+            ck_assert(isfinite(lv.total) && lv.hook.kd > 0 && lv.hook.pair > 0 &&
+                      lv.hook.tran > 0 && lv.hook.itm > 0);
+            sum += lv.total;
+            sum_hook += lv.hook.total;
+        }
+        if (epoch == 0) {
+            first = sum / nb;
+            first_hook = sum_hook / nb;
+        }
+        last = sum / nb;
+        last_hook = sum_hook / nb;
+    }
+    lgcn_forward(m, LGCN_EVAL);
+    {
+        float *fin = (float *)lgcn_final(m);
+        ck_assert_int_eq(irllrec_evaluator_run(ev, irllrec_mat_dense(fin, U, 32),
+                                               irllrec_mat_dense(fin + U * 32, I, 32), &train,
+                                               &val, &rec, &ndcg, &n_eval),
+                         IRLLREC_OK);
+    }
+    for (int64_t k = 0; k < U; k++) {
+        int64_t nt = train.indptr[k + 1] - train.indptr[k];
+        if (val.indptr[k + 1] > val.indptr[k]) random_rec += 20.0 / (double)(I - nt);
+    }
+    random_rec /= (double)n_eval;
+    ck_assert_msg(last < 0.8 * first, "total loss %.4f -> %.4f", first, last);
+    ck_assert_msg(last_hook < first_hook, "hook loss %.4f -> %.4f", first_hook, last_hook);
+    ck_assert_msg(rec > 3.0 * random_rec, "Recall@20 %.4f vs random %.4f", rec, random_rec);
+    free(u);
+    free(p);
+    free(q);
+    for (int w = 0; w < 4; w++) free(txt[w]);
+    irllrec_evaluator_free(ev);
+    irllrec_sampler_free(sp);
+    lgcn_irl_free(x);
+    lgcn_opt_free(o);
+    lgcn_free(m);
+    irllrec_dataset_free(ds);
+    irllrec_ctx_free(ctx);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+Suite *lightgcn_irl_suite(void)
+{
+    Suite *s = suite_create("lightgcn_irl");
+    TCase *tc = tcase_create("irllrec");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, fd_whole_loss_wrt_e0_paper);
+    tcase_add_test(tc, fd_whole_loss_wrt_e0_released);
+    tcase_add_test(tc, zero_weight_hook_keeps_host_bits);
+    tcase_add_test(tc, synthetic_run_with_irllrec_learns);
+    suite_add_tcase(s, tc);
+    return s;
+}
