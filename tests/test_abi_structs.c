@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include "internal.h"
 #include "helpers/testutil.h"
 
@@ -238,18 +237,6 @@ static char *read_all(const char *dir, const char *name, long *len)
     return buf;
 }
 
-static int n_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
-    closedir(d);
-    return n;
-}
-
 START_TEST(synth_spec_growth)
 {
     tu_alloc_state st = {0};
@@ -283,10 +270,10 @@ START_TEST(synth_spec_growth)
     n0 = st.n_alloc, live0 = st.live_bytes;
     ck_assert_int_eq(irllrec_synth_write(ctx, &big.s, d_big), IRLLREC_E_VERSION);
     assert_unchanged(ctx, &st, n0, live0, "irllrec_synth_write");
-    ck_assert_int_eq(n_entries(d_big), 0); /* no file, not even a temporary one */
+    ck_assert_int_eq(tu_count_entries(d_big), 0); /* no file, not even a temporary one */
     big.tail[1] = 0;
     ck_assert_int_eq(irllrec_synth_write(ctx, &big.s, d_big), IRLLREC_OK);
-    ck_assert_int_eq(n_entries(d_big), 8);
+    ck_assert_int_eq(tu_count_entries(d_big), 8);
 
     tu_rmtree(d_def);
     tu_rmtree(d_old);

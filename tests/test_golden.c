@@ -1,5 +1,5 @@
 /* Golden tests: the library against an independent PyTorch float64 autograd
- * reference (tests/golden/gen_golden.py, fixtures tests/golden/*.bin).
+ * reference (tests/golden/gen_golden.py, fixtures tests/golden/<name>.bin).
  * Tolerance: max|c - ref| / max|ref| <= 1e-4 per array. */
 #include <check.h>
 #include <math.h>

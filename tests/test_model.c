@@ -3,7 +3,6 @@
  * docs/file-format.md: header 96 bytes, table entries of 144 bytes at 96. */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -632,17 +631,6 @@ static irllrec_ctx *failing_ctx(tu_alloc_state *st, int64_t k, int64_t *base_byt
     return ctx;
 }
 
-static int count_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.') n++;
-    closedir(d);
-    return n;
-}
-
 START_TEST(allocation_failures_everywhere)
 {
     irllrec_ctx *ref = tu_ctx();
@@ -698,11 +686,11 @@ START_TEST(allocation_failures_everywhere)
         rc = irllrec_model_save(m, path);
         if (rc == IRLLREC_OK) {
             done = 1;
-            ck_assert_int_eq(count_files(dir), 1);
+            ck_assert_int_eq(tu_count_entries(dir), 1);
             unlink(path);
         } else {
             ck_assert_int_eq(rc, IRLLREC_E_NOMEM);
-            ck_assert_int_eq(count_files(dir), 0);
+            ck_assert_int_eq(tu_count_entries(dir), 0);
         }
         irllrec_model_free(m);
         ck_assert_int_eq(st.live_bytes, base);

@@ -1,7 +1,6 @@
 /* .npy reading and writing, and the atomic file writer. */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -515,18 +514,6 @@ START_TEST(header_mutations_never_crash)
 }
 END_TEST
 
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
-    closedir(d);
-    return n;
-}
-
 START_TEST(atomic_write_replaces_and_cleans_up)
 {
     tu_alloc_state as = {0};
@@ -546,7 +533,7 @@ START_TEST(atomic_write_replaces_and_cleans_up)
                                          "....................................................."),
                      0);
     ck_assert_int_eq(irllrec_npy_write(ctx, path, irllrec_mat_dense(src, 2, 2)), IRLLREC_OK);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(tu_count_entries(dir), 1);
     ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(dst, 2, 2), 0), IRLLREC_OK);
     ck_assert(memcmp(src, dst, sizeof src) == 0);
     b = slurp(path, &len);
@@ -558,36 +545,36 @@ START_TEST(atomic_write_replaces_and_cleans_up)
     ck_assert_int_eq(irllrec_npy_write(ctx, missing, irllrec_mat_dense(src, 2, 2)), IRLLREC_E_IO);
     ck_assert_msg(has(ctx, missing) && has(ctx, "irllrec_npy_write: "), "%s",
                   irllrec_ctx_errmsg(ctx));
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(tu_count_entries(dir), 1);
 
     /* The target is a directory: rename fails at commit; the temp file goes. */
     tu_join(missing, sizeof missing, dir, "sub");
     ck_assert_int_eq(mkdir(missing, 0700), 0);
     ck_assert_int_eq(irllrec_npy_write(ctx, missing, irllrec_mat_dense(src, 2, 2)), IRLLREC_E_IO);
     ck_assert(has(ctx, "rename"));
-    ck_assert_int_eq(count_entries(dir), 2);
-    ck_assert_int_eq(count_entries(missing), 0);
+    ck_assert_int_eq(tu_count_entries(dir), 2);
+    ck_assert_int_eq(tu_count_entries(missing), 0);
 
     /* Abort leaves the old file untouched; the buffer-list form commits. */
     ck_assert_int_eq(irllrec__atomic_open(ctx, "t", path, &w), IRLLREC_OK);
-    ck_assert_int_eq(count_entries(dir), 3);
+    ck_assert_int_eq(tu_count_entries(dir), 3);
     ck_assert_int_eq(irllrec__atomic_write(&w, "xyz", 3), IRLLREC_OK);
     irllrec__atomic_abort(&w);
     irllrec__atomic_abort(&w);
-    ck_assert_int_eq(count_entries(dir), 2);
+    ck_assert_int_eq(tu_count_entries(dir), 2);
     ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(dst, 2, 2), 0), IRLLREC_OK);
     ck_assert_int_eq(irllrec__atomic_write_file(ctx, "t", path, bufs, lens, 2), IRLLREC_OK);
     b = slurp(path, &len);
     ck_assert_uint_eq(len, 7);
     ck_assert(memcmp(b, "abcdefg", 7) == 0);
     free(b);
-    ck_assert_int_eq(count_entries(dir), 2);
+    ck_assert_int_eq(tu_count_entries(dir), 2);
 
     /* Bad views are refused before anything is created. */
     ck_assert_int_eq(irllrec_npy_write(ctx, path, (irllrec_mat){src, 2, 2, 1}), IRLLREC_E_SHAPE);
     ck_assert_int_eq(irllrec_npy_write(ctx, "", irllrec_mat_dense(src, 2, 2)),
                      IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(count_entries(dir), 2);
+    ck_assert_int_eq(tu_count_entries(dir), 2);
     ck_assert_int_eq(as.live_bytes, base);
     tu_rmtree(dir);
     free(dir);
@@ -629,7 +616,7 @@ START_TEST(atomic_commit_allocates_nothing)
         as.fail_at = as.n_alloc + k;
         if (irllrec__atomic_write_file(ctx, "t", path, bufs, lens, 1) == IRLLREC_OK) break;
         ck_assert_int_eq(as.live_bytes, base);
-        ck_assert_int_eq(count_entries(dir), 1);
+        ck_assert_int_eq(tu_count_entries(dir), 1);
         b = slurp(path, &len);
         ck_assert_msg(len == 4 && memcmp(b, "abcd", 4) == 0, "fail_at %lld changed the file",
                       (long long)k);
@@ -638,7 +625,7 @@ START_TEST(atomic_commit_allocates_nothing)
     }
     as.fail_at = 0;
     ck_assert_int_gt(k, 2); /* the temporary and the directory name */
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(tu_count_entries(dir), 1);
     b = slurp(path, &len);
     ck_assert(len == 3 && memcmp(b, "new", 3) == 0);
     free(b);
@@ -652,7 +639,7 @@ START_TEST(atomic_commit_allocates_nothing)
         ck_assert_int_eq(irllrec__atomic_write_file(ctx, "t", bare, bufs, lens, 1), IRLLREC_OK);
         ck_assert_int_eq(chdir(cwd), 0);
     }
-    ck_assert_int_eq(count_entries(dir), 2);
+    ck_assert_int_eq(tu_count_entries(dir), 2);
     ck_assert_int_eq(as.live_bytes, base);
     tu_rmtree(dir);
     free(dir);

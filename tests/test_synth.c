@@ -246,9 +246,6 @@ START_TEST(files_are_consistent)
     unsigned char *marks;
     int64_t tot[3];
     float *x;
-    DIR *d;
-    struct dirent *e;
-    int n_entries = 0;
     small_spec(&s);
     dir = gen(ctx, &s);
     nu = s.n_users;
@@ -290,12 +287,7 @@ START_TEST(files_are_consistent)
     x = load_npy(dir, "itm_int.npy", ni, 48);
     free(x);
     /* Exactly the eight files: no temporary left behind. */
-    d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.') n_entries++;
-    closedir(d);
-    ck_assert_int_eq(n_entries, 8);
+    ck_assert_int_eq(tu_count_entries(dir), 8);
     for (int q = 0; q < 3; q++) free(cnt[q]);
     free(marks);
     tu_rmtree(dir);

@@ -45,6 +45,18 @@ void tu_rmtree(const char *dir)
     rmdir(dir);
 }
 
+int tu_count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
+    closedir(d);
+    return n;
+}
+
 int tu_write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");

@@ -13,6 +13,9 @@ irllrec_ctx *tu_ctx(void);
 char *tu_tmpdir(void);
 /* Remove a directory tree created by tu_tmpdir. */
 void tu_rmtree(const char *dir);
+/* Number of entries in a directory other than "." and ".." (fails the test
+ * if the directory cannot be opened). */
+int tu_count_entries(const char *dir);
 /* Write a text file; returns 0 on success. */
 int tu_write_file(const char *path, const char *text);
 /* path join into a static-free buffer the caller provides. */
