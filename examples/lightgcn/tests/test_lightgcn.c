@@ -9,6 +9,7 @@
 #include <string.h>
 #include "lightgcn.h"
 #include "helpers/testutil.h"
+#include "lt_shared.h"
 
 /* ---- small graphs ---------------------------------------------------------- */
 
@@ -129,6 +130,26 @@ static double dot(const float *a, const float *b, int64_t n)
 }
 
 /* ---- the graph by hand ---------------------------------------------------- */
+
+void lt_recall20_vs_random(lgcn *m, irllrec_evaluator *ev, const irllrec_csr *train,
+                           const irllrec_csr *heldout, double *rec, double *random_rec)
+{
+    const int64_t U = train->n_rows, I = train->n_cols;
+    double ndcg, r = 0.0;
+    int64_t n_eval = 0;
+    float *fin;
+    lgcn_forward(m, LGCN_EVAL);
+    fin = (float *)lgcn_final(m);
+    ck_assert_int_eq(irllrec_evaluator_run(ev, irllrec_mat_dense(fin, U, 32),
+                                           irllrec_mat_dense(fin + U * 32, I, 32), train,
+                                           heldout, rec, &ndcg, &n_eval),
+                     IRLLREC_OK);
+    for (int64_t x = 0; x < U; x++) {
+        int64_t nt = train->indptr[x + 1] - train->indptr[x];
+        if (heldout->indptr[x + 1] > heldout->indptr[x]) r += 20.0 / (double)(I - nt);
+    }
+    *random_rec = r / (double)n_eval;
+}
 
 START_TEST(normalised_graph_by_hand)
 {
@@ -508,8 +529,7 @@ START_TEST(synthetic_run_learns)
     int32_t *u, *p, *q;
     const int32_t ks[1] = {20};
     int64_t n, U, I;
-    double first_loss = 0.0, last_loss = 0.0, rec, ndcg, random_rec = 0.0;
-    int64_t n_eval = 0;
+    double first_loss = 0.0, last_loss = 0.0, rec, random_rec;
     char err[256] = "";
     irllrec_synth_spec_init(&ss, sizeof ss);
     ss.n_users = 400;
@@ -545,21 +565,7 @@ START_TEST(synthetic_run_learns)
         if (epoch == 0) first_loss = sum / nb;
         last_loss = sum / nb;
     }
-    lgcn_forward(m, LGCN_EVAL);
-    {
-        float *fin = (float *)lgcn_final(m);
-        ck_assert_int_eq(irllrec_evaluator_run(ev, irllrec_mat_dense(fin, U, 32),
-                                               irllrec_mat_dense(fin + U * 32, I, 32), &train,
-                                               &val, &rec, &ndcg, &n_eval),
-                         IRLLREC_OK);
-    }
-    /* A random ranking of the unmasked items finds each held-out item in the
-     * top 20 with probability 20 / (I - |train_u|). */
-    for (int64_t x = 0; x < U; x++) {
-        int64_t nt = train.indptr[x + 1] - train.indptr[x];
-        if (val.indptr[x + 1] > val.indptr[x]) random_rec += 20.0 / (double)(I - nt);
-    }
-    random_rec /= (double)n_eval;
+    lt_recall20_vs_random(m, ev, &train, &val, &rec, &random_rec);
     ck_assert_msg(last_loss < 0.7 * first_loss, "loss %.4f -> %.4f", first_loss, last_loss);
     ck_assert_msg(rec > 3.0 * random_rec, "Recall@20 %.4f vs random %.4f", rec, random_rec);
     free(u);

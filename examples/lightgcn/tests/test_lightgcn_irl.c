@@ -9,6 +9,7 @@
 #include <string.h>
 #include "lightgcn_irl.h"
 #include "helpers/testutil.h"
+#include "lt_shared.h"
 #include "helpers/gradcheck.h"
 
 Suite *lightgcn_irl_suite(void);
@@ -227,8 +228,8 @@ START_TEST(synthetic_run_with_irllrec_learns)
     const char *names[4] = {"usr_prf.npy", "itm_prf.npy", "usr_int.npy", "itm_int.npy"};
     float *txt[4];
     int64_t rows[4], cols[4];
-    int64_t n, U, I, n_eval = 0;
-    double first = 0.0, last = 0.0, first_hook = 0.0, last_hook = 0.0, rec, ndcg, random_rec = 0.0;
+    int64_t n, U, I;
+    double first = 0.0, last = 0.0, first_hook = 0.0, last_hook = 0.0, rec, random_rec;
     char err[256] = "";
     irllrec_synth_spec_init(&ss, sizeof ss);
     ss.n_users = 400;
@@ -284,19 +285,7 @@ START_TEST(synthetic_run_with_irllrec_learns)
         last = sum / nb;
         last_hook = sum_hook / nb;
     }
-    lgcn_forward(m, LGCN_EVAL);
-    {
-        float *fin = (float *)lgcn_final(m);
-        ck_assert_int_eq(irllrec_evaluator_run(ev, irllrec_mat_dense(fin, U, 32),
-                                               irllrec_mat_dense(fin + U * 32, I, 32), &train,
-                                               &val, &rec, &ndcg, &n_eval),
-                         IRLLREC_OK);
-    }
-    for (int64_t k = 0; k < U; k++) {
-        int64_t nt = train.indptr[k + 1] - train.indptr[k];
-        if (val.indptr[k + 1] > val.indptr[k]) random_rec += 20.0 / (double)(I - nt);
-    }
-    random_rec /= (double)n_eval;
+    lt_recall20_vs_random(m, ev, &train, &val, &rec, &random_rec);
     ck_assert_msg(last < 0.8 * first, "total loss %.4f -> %.4f", first, last);
     ck_assert_msg(last_hook < first_hook, "hook loss %.4f -> %.4f", first_hook, last_hook);
     ck_assert_msg(rec > 3.0 * random_rec, "Recall@20 %.4f vs random %.4f", rec, random_rec);
