@@ -161,8 +161,7 @@ static void init_protos(irllrec_intent *enc)
     irllrec__rng r;
     const double bound = sqrt(6.0 / (double)(enc->d + enc->k));  /* Xavier-uniform */
     irllrec__rng_seed(&r, enc->spec.seed, IRLLREC__STREAM_INTENT);
-    for (int64_t i = 0; i < 2 * enc->d * enc->k; i++)
-        enc->c[i] = (float)((2.0 * irllrec__rng_uniform(&r) - 1.0) * bound);
+    irllrec__init_uniform(&r, enc->c, 2 * enc->d * enc->k, bound);
 }
 
 void irllrec_intent_free(irllrec_intent *enc)

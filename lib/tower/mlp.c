@@ -85,8 +85,7 @@ static void layout_blocks(irllrec_mlp *m)
     }
 }
 
-/* Xavier-uniform: U(-b, b), b = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio). */
-static void init_uniform(irllrec__rng *r, float *x, int64_t n, double bound)
+void irllrec__init_uniform(irllrec__rng *r, float *x, int64_t n, double bound)
 {
     for (int64_t i = 0; i < n; i++)
         x[i] = (float)((2.0 * irllrec__rng_uniform(r) - 1.0) * bound);
@@ -96,11 +95,14 @@ static void init_params(irllrec_mlp *m)
 {
     irllrec__rng r;
     irllrec__rng_seed(&r, m->spec.seed, IRLLREC__STREAM_MLP);
-    init_uniform(&r, m->blocks[0].data, m->hid * m->in, sqrt(6.0 / (double)(m->in + m->hid)));
-    init_uniform(&r, m->blocks[2].data, m->out * m->hid, sqrt(6.0 / (double)(m->hid + m->out)));
+    /* Xavier-uniform weights */
+    irllrec__init_uniform(&r, m->blocks[0].data, m->hid * m->in,
+                          sqrt(6.0 / (double)(m->in + m->hid)));
+    irllrec__init_uniform(&r, m->blocks[2].data, m->out * m->hid,
+                          sqrt(6.0 / (double)(m->hid + m->out)));
     if (m->spec.bias_init == IRLLREC_MLP_BIAS_TORCH) {
-        init_uniform(&r, m->blocks[1].data, m->hid, 1.0 / sqrt((double)m->in));
-        init_uniform(&r, m->blocks[3].data, m->out, 1.0 / sqrt((double)m->hid));
+        irllrec__init_uniform(&r, m->blocks[1].data, m->hid, 1.0 / sqrt((double)m->in));
+        irllrec__init_uniform(&r, m->blocks[3].data, m->out, 1.0 / sqrt((double)m->hid));
     }
 }
 

@@ -16,6 +16,10 @@
 /* Nonzero when the memory spans of two matrix views intersect. */
 int irllrec__mats_overlap(irllrec_mat a, irllrec_mat b);
 
+/* n values from U(-bound, bound), drawn in order from r. Xavier-uniform
+ * (Glorot & Bengio) is bound = sqrt(6 / (fan_in + fan_out)). */
+void irllrec__init_uniform(irllrec__rng *r, float *x, int64_t n, double bound);
+
 /* ---- MLP ---------------------------------------------------------------- */
 
 /* The MLP's parameter blocks W1, b1, W2, b2 (named "<prefix>.0.weight",
