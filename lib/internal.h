@@ -89,6 +89,10 @@ irllrec_status irllrec__check_mat(irllrec_ctx *ctx, const char *func, const char
  * over the elements, so the loop vectorises. */
 int irllrec__all_finite(const float *x, int64_t n);
 int irllrec__all_finite_mat(irllrec_mat m);
+/* IRLLREC_OK, or IRLLREC_E_NUMERIC recorded as "<func>: <name>[r][c] is not
+ * finite" for the first non-finite element in row-major order. */
+irllrec_status irllrec__check_finite_mat(irllrec_ctx *ctx, const char *func, const char *name,
+                                         irllrec_mat m);
 
 /* ---- parameter blocks ----------------------------------------------- */
 

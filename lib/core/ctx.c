@@ -244,3 +244,15 @@ int irllrec__all_finite_mat(irllrec_mat m)
     for (int64_t i = 0; i < m.rows; i++) ok &= irllrec__all_finite(m.data + i * m.ld, m.cols);
     return ok;
 }
+
+irllrec_status irllrec__check_finite_mat(irllrec_ctx *ctx, const char *func, const char *name,
+                                         irllrec_mat m)
+{
+    if (irllrec__all_finite_mat(m)) return IRLLREC_OK;
+    for (int64_t r = 0; r < m.rows; r++)
+        for (int64_t j = 0; j < m.cols; j++)
+            if (!isfinite(m.data[r * m.ld + j]))
+                return irllrec__fail(ctx, IRLLREC_E_NUMERIC, func, "%s[%lld][%lld] is not finite",
+                                     name, (long long)r, (long long)j);
+    return IRLLREC_OK;
+}

@@ -737,11 +737,7 @@ irllrec_status irllrec_intent_get_grad(const irllrec_intent *enc, int32_t id, ir
 irllrec_status irllrec_intent_set_param(irllrec_intent *enc, int32_t id, irllrec_mat src)
 {
     IRL_TRY(check_view(enc, id, src, __func__));
-    for (int64_t r = 0; r < src.rows; r++)
-        for (int64_t j = 0; j < src.cols; j++)
-            if (!isfinite(src.data[r * src.ld + j]))
-                return irllrec__fail(enc->ctx, IRLLREC_E_NUMERIC, __func__,
-                                     "src[%lld][%lld] is not finite", (long long)r, (long long)j);
+    IRL_TRY(irllrec__check_finite_mat(enc->ctx, __func__, "src", src));
     for (int64_t r = 0; r < src.rows; r++)
         memcpy(enc->blocks[id].data + r * src.cols, src.data + r * src.ld,
                (size_t)src.cols * sizeof(float));

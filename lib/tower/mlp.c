@@ -364,11 +364,7 @@ irllrec_status irllrec_mlp_set_param(irllrec_mlp *mlp, int32_t id, irllrec_mat s
 {
     float *dst;
     IRL_TRY(check_view(mlp, id, src, __func__, "src"));
-    for (int64_t r = 0; r < src.rows; r++)
-        for (int64_t j = 0; j < src.cols; j++)
-            if (!isfinite(src.data[r * src.ld + j]))
-                return irllrec__fail(mlp->ctx, IRLLREC_E_NUMERIC, __func__,
-                                     "src[%lld][%lld] is not finite", (long long)r, (long long)j);
+    IRL_TRY(irllrec__check_finite_mat(mlp->ctx, __func__, "src", src));
     dst = mlp->blocks[id].data;
     for (int64_t r = 0; r < src.rows; r++)
         memcpy(dst + r * src.cols, src.data + r * src.ld, (size_t)src.cols * sizeof(float));
