@@ -275,12 +275,9 @@ START_TEST(synth_spec_growth)
     ck_assert_int_eq(irllrec_synth_write(ctx, &big.s, d_big), IRLLREC_OK);
     ck_assert_int_eq(tu_count_entries(d_big), 8);
 
-    tu_rmtree(d_def);
-    tu_rmtree(d_old);
-    tu_rmtree(d_big);
-    free(d_def);
-    free(d_old);
-    free(d_big);
+    tu_tmpdir_free(d_def);
+    tu_tmpdir_free(d_old);
+    tu_tmpdir_free(d_big);
     irllrec_ctx_free(ctx);
 }
 END_TEST

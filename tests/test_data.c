@@ -101,8 +101,7 @@ START_TEST(load_good_folder)
     irllrec_dataset_free(ds);
     irllrec_dataset_free(NULL);
     irllrec_ctx_free(ctx);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 END_TEST
 
@@ -118,8 +117,7 @@ START_TEST(shape_inferred_without_stats)
     assert_consistent(ds);
     irllrec_dataset_free(ds);
     irllrec_ctx_free(ctx);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 END_TEST
 
@@ -162,8 +160,7 @@ START_TEST(malformed_files_name_file_and_line)
                       "case %zu: message \"%s\"", k, msg);
         ck_assert(strstr(msg, "irllrec_dataset_load") == msg);
         irllrec_ctx_free(ctx);
-        tu_rmtree(dir);
-        free(dir);
+        tu_tmpdir_free(dir);
     }
 }
 END_TEST
@@ -186,8 +183,7 @@ START_TEST(missing_and_unreadable_files)
     ck_assert_int_eq(irllrec_dataset_load(NULL, dir, &ds), IRLLREC_E_INVALID_ARG);
     ck_assert_int_eq(irllrec_dataset_load(ctx, "/nonexistent/irllrec", &ds), IRLLREC_E_IO);
     irllrec_ctx_free(ctx);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 END_TEST
 
@@ -250,8 +246,7 @@ START_TEST(stats_json_variants)
         }
         irllrec_dataset_free(ds);
         irllrec_ctx_free(ctx);
-        tu_rmtree(dir);
-        free(dir);
+        tu_tmpdir_free(dir);
     }
 }
 END_TEST
@@ -279,8 +274,7 @@ START_TEST(stats_json_deep_nesting_and_binary)
     ck_assert_int_eq(irllrec_dataset_load(ctx, dir, &ds), IRLLREC_E_FORMAT);
     ck_assert_ptr_null(ds);
     irllrec_ctx_free(ctx);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     free(deep);
 }
 END_TEST
@@ -364,8 +358,7 @@ START_TEST(allocation_failures_are_clean)
         if (n_ok) break;
     }
     ck_assert_int_gt(n_ok, 5);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 END_TEST
 

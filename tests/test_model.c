@@ -200,8 +200,7 @@ START_TEST(round_trip_every_section_type)
     irllrec_model_free(m2);
     irllrec_model_free(m3);
     irllrec_ctx_free(ctx);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 END_TEST
 
@@ -569,8 +568,7 @@ START_TEST(check_finite_and_max_bytes)
     free(buf);
     irllrec_model_free(m);
     irllrec_ctx_free(ctx);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 END_TEST
 
@@ -724,8 +722,7 @@ START_TEST(allocation_failures_everywhere)
         }
     free(img);
     irllrec_ctx_free(ref);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 END_TEST
 
@@ -828,8 +825,7 @@ START_TEST(killed_saves_leave_old_or_new_file)
     free(img[0]);
     free(img[1]);
     irllrec_ctx_free(ctx);
-    tu_rmtree(dir); /* also the stale temporary files of killed saves */
-    free(dir);
+    tu_tmpdir_free(dir); /* also the stale temporary files of killed saves */
 }
 END_TEST
 

@@ -159,8 +159,7 @@ START_TEST(write_matches_numpy_bytes)
     ck_assert_uint_eq(a[a_len - 3 * 4 * 4 - 1], '\n');
     free(a);
     free(b);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -209,8 +208,7 @@ START_TEST(round_trip_with_ld)
         free(dst);
     }
     irllrec_rng_free(rng);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -248,8 +246,7 @@ START_TEST(f8_large_through_buffer)
     free(img);
     free(d);
     free(dst);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -395,8 +392,7 @@ START_TEST(hostile_preambles_refused)
     ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(dst, 1, 1), 0), IRLLREC_E_IO);
     ck_assert(has(ctx, path) && has(ctx, "No such file"));
     ck_assert_int_eq(irllrec_npy_shape(ctx, dir, &r, &c), IRLLREC_E_IO);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -428,8 +424,7 @@ START_TEST(check_finite_names_first_bad)
     ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(dst, 3, 4),
                                       IRLLREC_NPY_CHECK_FINITE), IRLLREC_E_NUMERIC);
     ck_assert(has(ctx, "(row 2, col 3)"));
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -458,8 +453,7 @@ START_TEST(truncation_at_every_length)
     }
     ck_assert_int_eq(read_mem_shape(ctx, img, len, 2, 3, dst), IRLLREC_OK);
     free(img);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -576,8 +570,7 @@ START_TEST(atomic_write_replaces_and_cleans_up)
                      IRLLREC_E_INVALID_ARG);
     ck_assert_int_eq(tu_count_entries(dir), 2);
     ck_assert_int_eq(as.live_bytes, base);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -641,8 +634,7 @@ START_TEST(atomic_commit_allocates_nothing)
     }
     ck_assert_int_eq(tu_count_entries(dir), 2);
     ck_assert_int_eq(as.live_bytes, base);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
 END_TEST

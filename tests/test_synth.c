@@ -206,12 +206,9 @@ START_TEST(same_spec_same_bytes_any_thread_count)
         ck_assert_msg(same_file(a, b, names[q]), "%s differs between runs", names[q]);
         ck_assert_msg(same_file(a, c, names[q]), "%s depends on the thread count", names[q]);
     }
-    tu_rmtree(a);
-    tu_rmtree(b);
-    tu_rmtree(c);
-    free(a);
-    free(b);
-    free(c);
+    tu_tmpdir_free(a);
+    tu_tmpdir_free(b);
+    tu_tmpdir_free(c);
     irllrec_ctx_free(ctx2);
     irllrec_ctx_free(ctx);
 }
@@ -228,10 +225,8 @@ START_TEST(different_seeds_differ)
     b = gen(ctx, &s);
     for (int q = 0; q < 8; q++)
         ck_assert_msg(!same_file(a, b, names[q]), "%s does not depend on the seed", names[q]);
-    tu_rmtree(a);
-    tu_rmtree(b);
-    free(a);
-    free(b);
+    tu_tmpdir_free(a);
+    tu_tmpdir_free(b);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -290,8 +285,7 @@ START_TEST(files_are_consistent)
     ck_assert_int_eq(tu_count_entries(dir), 8);
     for (int q = 0; q < 3; q++) free(cnt[q]);
     free(marks);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -396,8 +390,7 @@ START_TEST(text_carries_the_planted_intents)
     free(ii);
     free(up);
     irllrec__synth_free(ctx, m);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -475,8 +468,7 @@ START_TEST(misleading_rows_point_elsewhere)
     free(ui);
     free(up);
     irllrec__synth_free(ctx, m);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -540,8 +532,7 @@ START_TEST(bad_specs_are_rejected)
     tu_join(path, sizeof path, dir, "train.txt");
     ck_assert_int_eq(irllrec_synth_write(ctx, &s, path), IRLLREC_E_IO);
     ck_assert_msg(strstr(irllrec_ctx_errmsg(ctx), path) != NULL, "%s", irllrec_ctx_errmsg(ctx));
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -565,12 +556,9 @@ START_TEST(older_struct_gets_defaults_for_new_fields)
         ck_assert_msg(same_file(a, b, names[q]), "%s: short struct differs", names[q]);
         ck_assert_msg(same_file(a, c, names[q]), "%s: zero fields differ from defaults", names[q]);
     }
-    tu_rmtree(a);
-    tu_rmtree(b);
-    tu_rmtree(c);
-    free(a);
-    free(b);
-    free(c);
+    tu_tmpdir_free(a);
+    tu_tmpdir_free(b);
+    tu_tmpdir_free(c);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -649,8 +637,7 @@ START_TEST(allocation_failures_leak_nothing)
         }
     }
     ck_assert_int_gt(n, 10);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 END_TEST
 
@@ -702,8 +689,7 @@ START_TEST(failed_naming_removes_no_file)
     }
     irllrec__synth_free(ctx, m);
     irllrec_ctx_free(ctx);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 END_TEST
 

@@ -188,8 +188,7 @@ START_TEST(four_independent_trees_at_once)
     }
     for (int i = 0; i < 2; i++) free(solo[i].last_img);
     for (int i = 0; i < N_THREADS; i++) free(par[i].last_img);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 END_TEST
 

@@ -45,6 +45,12 @@ void tu_rmtree(const char *dir)
     rmdir(dir);
 }
 
+void tu_tmpdir_free(char *dir)
+{
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int tu_count_entries(const char *dir)
 {
     DIR *d = opendir(dir);

@@ -13,6 +13,8 @@ irllrec_ctx *tu_ctx(void);
 char *tu_tmpdir(void);
 /* Remove a directory tree created by tu_tmpdir. */
 void tu_rmtree(const char *dir);
+/* tu_rmtree, then free the string tu_tmpdir returned. */
+void tu_tmpdir_free(char *dir);
 /* Number of entries in a directory other than "." and ".." (fails the test
  * if the directory cannot be opened). */
 int tu_count_entries(const char *dir);

@@ -300,8 +300,7 @@ START_TEST(synthetic_run_with_irllrec_learns)
     lgcn_free(m);
     irllrec_dataset_free(ds);
     irllrec_ctx_free(ctx);
-    tu_rmtree(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 END_TEST
 
