@@ -382,6 +382,11 @@ def tried_summary(searches):
     return "; ".join(parts)
 
 
+def flag_name(flag):
+    """'--w-kd' -> 'w_kd', the name the page uses for a setting."""
+    return flag[2:].replace("-", "_")
+
+
 def grid_edges(chosen):
     """A sentence naming chosen values that sit at the end of their grid (more may help)."""
     grids = [("rlmrec-con", "--w-kd", W_KD_GRID), ("irllrec", "--w-pair", W_PAIR_GRID),
@@ -391,7 +396,7 @@ def grid_edges(chosen):
     for v, flag, grid in grids:
         val = get_flag(chosen.get(v, []), flag)
         if val is not None and len(grid) > 1 and val in (grid[0], grid[-1]):
-            out.append("%s %s (%s)" % (flag[2:].replace("-", "_"), val, ", ".join(grid)))
+            out.append("%s %s (%s)" % (flag_name(flag), val, ", ".join(grid)))
     if not out:
         return ""
     return ("Chosen at an end of its grid, so values beyond it might do better: %s. "
@@ -400,7 +405,8 @@ def grid_edges(chosen):
 
 def text_run_minutes(runner):
     xs = sorted(r["wall_seconds"] / 60 for r in runner.used.values()
-                if r.get("wall_seconds") and "/lightgcn/" not in r["dir"])
+                if r.get("wall_seconds") and
+                os.path.basename(os.path.dirname(r["dir"])) != "lightgcn")
     if not xs:
         return "minutes"
     return "%.0f-%.0f minutes (median %.1f)" % (xs[0], xs[-1], statistics.median(xs))
@@ -527,7 +533,7 @@ def write_report(path, runner, protocol, searches, chosen, finals, plotted, star
             w("- IRLLRec vs RLMRec-Con: Recall@20 %.4f vs %.4f, NDCG@20 %.4f vs %.4f: %s.\n" % (
                 ir["recall@20"][0], rl["recall@20"][0], ir["ndcg@20"][0], rl["ndcg@20"][0],
                 "beats it on both" if beats_rl else "does NOT beat it on both"))
-        abl = ["%s %+.1f%% / %+.1f%%" % (flag[2:].replace("-", "_") + " 0", 100 * (
+        abl = ["%s 0 %+.1f%% / %+.1f%%" % (flag_name(flag), 100 * (
             summ[v]["recall@20"][0] / ir["recall@20"][0] - 1), 100 * (
             summ[v]["ndcg@20"][0] / ir["ndcg@20"][0] - 1))
             for v, flag in ABLATIONS.items() if v in summ]
@@ -689,13 +695,14 @@ def write_report(path, runner, protocol, searches, chosen, finals, plotted, star
         ir, lg = finals["irllrec"][SELECT_SEED], finals["lightgcn"][SELECT_SEED]
         w("At lr 1e-3 the paper's weights %s. At lr 5e-3 their best validation Recall@20 "
           "is %.4f at epoch %d, against %.4f for the chosen IRLLRec and %.4f for LightGCN "
-          "(seed %d): %s; the grids reach down to 3e-4 and stop at 1e-2.\n" % (
+          "(seed %d): %s; the w_kd and w_pair grids span %s to %s.\n" % (
               "keep BPR near its initial value while the alignment losses fall" if stalled
               else "do not stall BPR", d2["val"]["recall@20"], d2["best_epoch"],
               ir["val"]["recall@20"], lg["val"]["recall@20"], SELECT_SEED,
               "below both" if d2["val"]["recall@20"] < min(
                   ir["val"]["recall@20"], lg["val"]["recall@20"]) else
-              "not the best setting here"))
+              "not the best setting here", min(W_KD_GRID + W_PAIR_GRID, key=float),
+              max(W_KD_GRID + W_PAIR_GRID, key=float)))
     w("With `--irllrec` the trainer's hook uses the paper preset (teacher starts equal "
       "to the student, L_tran counted once, reg over trainable parameters only; "
       "docs/hook.md), exact N x N translation, ITM alpha 0.6, momentum 0.999, hook Adam lr "
