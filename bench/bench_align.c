@@ -27,11 +27,11 @@ static double cpu_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static float *rnd(irllrec_rng *r, int64_t n)
+static float *rnd(irllrec_x_rng *r, int64_t n)
 {
     float *p = (float *)malloc((size_t)n * sizeof *p);
     if (p == NULL) exit(1);
-    for (int64_t i = 0; i < n; i++) p[i] = (float)(2.0 * irllrec_rng_uniform(r) - 1.0);
+    for (int64_t i = 0; i < n; i++) p[i] = (float)(2.0 * irllrec_x_rng_uniform(r) - 1.0);
     return p;
 }
 
@@ -49,7 +49,7 @@ int main(int argc, char **argv)
     irllrec_align_spec as;
     irllrec_ctx *ctx = NULL;
     irllrec_align *h = NULL;
-    irllrec_rng *rng = NULL;
+    irllrec_x_rng *rng = NULL;
     irllrec_status st;
     double t_tran[MAXREP], t_user[MAXREP], t_item[MAXREP], t_samp[MAXREP], c_tran[MAXREP],
         loss = 0, lu = 0, li = 0, ls = 0;
@@ -68,7 +68,7 @@ int main(int argc, char **argv)
     as.block_cols = argc > 4 ? atoi(argv[4]) : 0;
     as.seed = 1;
     if ((st = irllrec_align_create(ctx, &as, &h)) != IRLLREC_OK) die(ctx, st, "align_create");
-    if ((st = irllrec_rng_create(ctx, 42, &rng)) != IRLLREC_OK) die(ctx, st, "rng_create");
+    if ((st = irllrec_x_rng_create(ctx, 42, &rng)) != IRLLREC_OK) die(ctx, st, "rng_create");
 
     bu_print_blas();
     printf("threads %d, reps %d (median), N %d, d %d, B %d\n", threads, reps, N, D, B);
@@ -82,7 +82,7 @@ int main(int argc, char **argv)
     float *dru = (float *)calloc((size_t)B * D, sizeof(float));
     float *dri = (float *)calloc((size_t)B * D, sizeof(float));
     float *dzi = (float *)calloc((size_t)B * D, sizeof(float));
-    for (int b = 0; b < B; b++) upos[b] = (int32_t)irllrec_rng_below(rng, U);
+    for (int b = 0; b < B; b++) upos[b] = (int32_t)irllrec_x_rng_below(rng, U);
     irllrec_mat zm = irllrec_mat_dense(z, N, D), em = irllrec_mat_dense(e, N, D);
     irllrec_mat dzm = irllrec_mat_dense(dz, N, D), dem = irllrec_mat_dense(de, N, D);
     irllrec_mat zu = irllrec_mat_dense(z, U, D), dzu = irllrec_mat_dense(dz, U, D);
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 
     free(z); free(e); free(dz); free(de); free(ru); free(ri); free(zi);
     free(dru); free(dri); free(dzi); free(upos);
-    irllrec_rng_free(rng);
+    irllrec_x_rng_free(rng);
     irllrec_align_free(h);
     irllrec_ctx_free(ctx);
     return 0;

@@ -32,13 +32,13 @@ static uint64_t mix(uint64_t *x)
 static float unif(uint64_t *x) { return (float)((double)(mix(x) >> 11) * 0x1.0p-53 - 0.5); }
 
 /* A synthetic split with Amazon-book's counts: ~11 train and ~3.7 val items per user. */
-static irllrec_dataset *synthetic(irllrec_ctx *ctx)
+static irllrec_x_dataset *synthetic(irllrec_ctx *ctx)
 {
     int64_t ntr = 120464, nva = 40290;
     int32_t *tu = malloc((size_t)ntr * 4), *ti = malloc((size_t)ntr * 4);
     int32_t *vu = malloc((size_t)nva * 4), *vi = malloc((size_t)nva * 4);
     uint64_t x = 7;
-    irllrec_dataset *ds = NULL;
+    irllrec_x_dataset *ds = NULL;
     for (int64_t k = 0; k < ntr; k++) {
         tu[k] = (int32_t)(k % N_USERS);
         ti[k] = (int32_t)(mix(&x) % N_ITEMS);
@@ -47,7 +47,7 @@ static irllrec_dataset *synthetic(irllrec_ctx *ctx)
         vu[k] = (int32_t)(mix(&x) % N_USERS);
         vi[k] = (int32_t)(mix(&x) % N_ITEMS);
     }
-    if (irllrec_dataset_from_pairs(ctx, N_USERS, N_ITEMS, tu, ti, ntr, vu, vi, nva, NULL, NULL, 0,
+    if (irllrec_x_dataset_from_pairs(ctx, N_USERS, N_ITEMS, tu, ti, ntr, vu, vi, nva, NULL, NULL, 0,
                                    &ds) != IRLLREC_OK)
         fprintf(stderr, "from_pairs: %s\n", irllrec_ctx_errmsg(ctx));
     free(tu), free(ti), free(vu), free(vi);
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
     const char *data = IRLLREC_SHARED_DATA "/amazon-book";
     irllrec_ctx_spec spec;
     irllrec_ctx *ctx = NULL;
-    irllrec_dataset *ds = NULL;
+    irllrec_x_dataset *ds = NULL;
     irllrec_evaluator *ev = NULL;
     irllrec_csr tr, va;
     struct stat sb;
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
     }
     if (stat(data, &sb) == 0) {
         t0 = bu_now();
-        if (irllrec_dataset_load(ctx, data, &ds) != IRLLREC_OK) {
+        if (irllrec_x_dataset_load(ctx, data, &ds) != IRLLREC_OK) {
             fprintf(stderr, "load: %s\n", irllrec_ctx_errmsg(ctx));
             return 1;
         }
@@ -106,8 +106,8 @@ int main(int argc, char **argv)
         if (ds == NULL) return 1;
         printf("data: synthetic %d x %d (%s not found)\n", N_USERS, N_ITEMS, data);
     }
-    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &tr);
-    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_VAL, &va);
+    irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &tr);
+    irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_VAL, &va);
     ue = malloc((size_t)tr.n_rows * (size_t)dim * sizeof(float));
     ie = malloc((size_t)tr.n_cols * (size_t)dim * sizeof(float));
     for (int64_t k = 0; k < tr.n_rows * dim; k++) ue[k] = unif(&x);
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
            bu_median(t, (size_t)runs), tmin,
            bu_median(tg, (size_t)runs), bu_median(tsel, (size_t)runs), bu_peak_rss_mib());
     irllrec_evaluator_free(ev);
-    irllrec_dataset_free(ds);
+    irllrec_x_dataset_free(ds);
     irllrec_ctx_free(ctx);
     free(ue);
     free(ie);

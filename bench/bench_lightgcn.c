@@ -43,8 +43,8 @@ int main(int argc, char **argv)
     const char *dir = argc > 3 ? argv[3] : IRLLREC_SHARED_DATA "/amazon-book";
     irllrec_ctx_spec cs;
     irllrec_ctx *ctx = NULL;
-    irllrec_dataset *ds = NULL;
-    irllrec_sampler *sp = NULL;
+    irllrec_x_dataset *ds = NULL;
+    irllrec_x_sampler *sp = NULL;
     irllrec_evaluator *ev = NULL;
     lgcn *m = NULL;
     lgcn_opt *opt = NULL;
@@ -64,25 +64,25 @@ int main(int argc, char **argv)
     irllrec_ctx_spec_init(&cs, sizeof cs);
     cs.n_threads = nt;
     if (irllrec_ctx_create(&cs, &ctx) != IRLLREC_OK) return 1;
-    if (irllrec_dataset_load(ctx, dir, &ds) != IRLLREC_OK) {
+    if (irllrec_x_dataset_load(ctx, dir, &ds) != IRLLREC_OK) {
         printf("bench_lightgcn: %s; skipped\n", irllrec_ctx_errmsg(ctx));
         irllrec_ctx_free(ctx);
         return 0;
     }
-    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
-    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_VAL, &val);
+    irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
+    irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_VAL, &val);
     lgcn_spec_init(&ls);
-    ls.n_users = irllrec_dataset_n_users(ds);
-    ls.n_items = irllrec_dataset_n_items(ds);
+    ls.n_users = irllrec_x_dataset_n_users(ds);
+    ls.n_items = irllrec_x_dataset_n_items(ds);
     ls.n_threads = nt;
     if (lgcn_create(&ls, &train, &m, err, sizeof err) != IRLLREC_OK ||
         lgcn_opt_create(m, 1e-3, &opt, err, sizeof err) != IRLLREC_OK ||
-        irllrec_sampler_create(ctx, ds, 2023, &sp) != IRLLREC_OK ||
+        irllrec_x_sampler_create(ctx, ds, 2023, &sp) != IRLLREC_OK ||
         irllrec_evaluator_create(ctx, ls.n_items, ks, 3, &ev) != IRLLREC_OK) {
         fprintf(stderr, "bench_lightgcn: %s %s\n", err, irllrec_ctx_errmsg(ctx));
         return 1;
     }
-    n = irllrec_sampler_epoch_size(sp);
+    n = irllrec_x_sampler_epoch_size(sp);
     u = (int32_t *)malloc((size_t)n * sizeof *u);
     p = (int32_t *)malloc((size_t)n * sizeof *p);
     q = (int32_t *)malloc((size_t)n * sizeof *q);
@@ -95,7 +95,7 @@ int main(int argc, char **argv)
     /* Epoch 0 is a warm-up (page faults, thread start); the rest are timed. */
     for (int e = 0; e <= n_ep; e++) {
         double t0 = bu_now(), c0 = cpu_now();
-        irllrec_sampler_epoch(sp, u, p, q, n);
+        irllrec_x_sampler_epoch(sp, u, p, q, n);
         for (int64_t s = 0; s < n; s += batch) {
             int64_t b = n - s < batch ? n - s : batch;
             if (lgcn_train_step(m, opt, u + s, p + s, q + s, b, NULL, NULL) != IRLLREC_OK) return 1;
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
     {
         double t = bu_now(), t1;
         float *df = lgcn_dfinal_buffer(m);
-        irllrec_sampler_epoch(sp, u, p, q, n);
+        irllrec_x_sampler_epoch(sp, u, p, q, n);
         t1 = bu_now();
         ph[0] = t1 - t;
         for (int64_t s = 0; s < n; s += batch) {
@@ -160,10 +160,10 @@ int main(int argc, char **argv)
     free(ep);
     free(cpu);
     irllrec_evaluator_free(ev);
-    irllrec_sampler_free(sp);
+    irllrec_x_sampler_free(sp);
     lgcn_opt_free(opt);
     lgcn_free(m);
-    irllrec_dataset_free(ds);
+    irllrec_x_dataset_free(ds);
     irllrec_ctx_free(ctx);
     return 0;
 }

@@ -242,7 +242,7 @@ int main(int argc, char **argv)
     char la[128];
     irllrec_ctx_spec cs;
     irllrec_ctx *ctx = NULL;
-    irllrec_dataset *ds = NULL;
+    irllrec_x_dataset *ds = NULL;
     irllrec_csr train;
     int64_t *gip = NULL;
     int32_t *gix = NULL;
@@ -273,9 +273,9 @@ int main(int argc, char **argv)
     cs.free = count_free;
     cs.alloc_ud = &cnt;
     if (irllrec_ctx_create(&cs, &ctx) != IRLLREC_OK) die("ctx", "cannot create");
-    real = irllrec_dataset_load(ctx, a.data, &ds) == IRLLREC_OK;
+    real = irllrec_x_dataset_load(ctx, a.data, &ds) == IRLLREC_OK;
     if (real) {
-        irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
+        irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
         printf("graph: %s train split (%lld users, %lld items, %lld interactions)\n", a.data,
                (long long)train.n_rows, (long long)train.n_cols, (long long)train.nnz);
     } else {
@@ -442,7 +442,7 @@ int main(int argc, char **argv)
     lgcn_irl_free(x);
     lgcn_opt_free(opt);
     lgcn_free(m);
-    irllrec_dataset_free(ds);
+    irllrec_x_dataset_free(ds);
     free(gip);
     free(gix);
     irllrec_ctx_free(ctx);

@@ -13,7 +13,7 @@
  *   zero. Create succeeds.
  * - NEWER caller, non-zero tail: fails with IRLLREC_E_VERSION and changes
  *   nothing: *out is NULL, the allocator is never called, the context
- *   records the failure (and irllrec_synth_write writes no file).
+ *   records the failure (and irllrec_x_synth_write writes no file).
  * The evaluator has no spec struct (irllrec_evaluator_create takes scalars). */
 #include <check.h>
 #include <math.h>
@@ -33,7 +33,7 @@
                    #T " must start with uint32_t struct_size")
 SPEC_HEAD_OK(irllrec_ctx_spec);
 SPEC_HEAD_OK(irllrec_adam_spec);
-SPEC_HEAD_OK(irllrec_synth_spec);
+SPEC_HEAD_OK(irllrec_x_synth_spec);
 SPEC_HEAD_OK(irllrec_mlp_spec);
 SPEC_HEAD_OK(irllrec_intent_spec);
 SPEC_HEAD_OK(irllrec_itm_spec);
@@ -62,7 +62,7 @@ typedef struct {
     double mean_degree, popularity_skew, text_noise, misleading_frac, val_frac, test_frac;
     uint64_t seed;
 } synth_spec_v0; /* the first published layout: no min_degree, max_dominant */
-_Static_assert(sizeof(synth_spec_v0) == offsetof(irllrec_synth_spec, min_degree), "synth v0 layout");
+_Static_assert(sizeof(synth_spec_v0) == offsetof(irllrec_x_synth_spec, min_degree), "synth v0 layout");
 
 typedef struct {
     uint32_t struct_size;
@@ -208,9 +208,9 @@ END_TEST
 
 /* ---- synth -------------------------------------------------------------- */
 
-static void small_synth(irllrec_synth_spec *s)
+static void small_synth(irllrec_x_synth_spec *s)
 {
-    irllrec_synth_spec_init(s, sizeof *s);
+    irllrec_x_synth_spec_init(s, sizeof *s);
     s->n_users = 40;
     s->n_items = 30;
     s->n_intents = 3;
@@ -241,9 +241,9 @@ START_TEST(synth_spec_growth)
 {
     tu_alloc_state st = {0};
     irllrec_ctx *ctx = tu_ctx_counting(&st);
-    irllrec_synth_spec def;
+    irllrec_x_synth_spec def;
     synth_spec_v0 old;
-    GROWN(irllrec_synth_spec) big;
+    GROWN(irllrec_x_synth_spec) big;
     char *d_def = tu_tmpdir(), *d_old = tu_tmpdir(), *d_big = tu_tmpdir();
     long la, lb;
     char *a, *b;
@@ -252,8 +252,8 @@ START_TEST(synth_spec_growth)
     small_synth(&def);
     memcpy(&old, &def, sizeof old);
     old.struct_size = (uint32_t)sizeof old;
-    ck_assert_int_eq(irllrec_synth_write(ctx, &def, d_def), IRLLREC_OK);
-    ck_assert_int_eq(irllrec_synth_write(ctx, (const irllrec_synth_spec *)(const void *)&old, d_old),
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, &def, d_def), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, (const irllrec_x_synth_spec *)(const void *)&old, d_old),
                      IRLLREC_OK);
     /* min_degree and max_dominant defaulted: the same data, byte for byte. */
     a = read_all(d_def, "train.txt", &la);
@@ -268,11 +268,11 @@ START_TEST(synth_spec_growth)
     big.s.struct_size = (uint32_t)sizeof big;
     big.tail[1] = 7;
     n0 = st.n_alloc, live0 = st.live_bytes;
-    ck_assert_int_eq(irllrec_synth_write(ctx, &big.s, d_big), IRLLREC_E_VERSION);
-    assert_unchanged(ctx, &st, n0, live0, "irllrec_synth_write");
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, &big.s, d_big), IRLLREC_E_VERSION);
+    assert_unchanged(ctx, &st, n0, live0, "irllrec_x_synth_write");
     ck_assert_int_eq(tu_count_entries(d_big), 0); /* no file, not even a temporary one */
     big.tail[1] = 0;
-    ck_assert_int_eq(irllrec_synth_write(ctx, &big.s, d_big), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, &big.s, d_big), IRLLREC_OK);
     ck_assert_int_eq(tu_count_entries(d_big), 8);
 
     tu_tmpdir_free(d_def);

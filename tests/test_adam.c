@@ -120,7 +120,7 @@ START_TEST(several_blocks_match_reference)
     float *p[4], *g[4];
     double *rp[4], *rm[4], *rv[4];
     ref_adam h = {3e-3, 0.8, 0.99, 1e-6, 0.01, 0};
-    irllrec_rng *rng = NULL;
+    irllrec_x_rng *rng = NULL;
     irllrec_adam_spec s;
     irllrec_adam *a = NULL;
     irllrec_adam_spec_init(&s, sizeof s);
@@ -130,7 +130,7 @@ START_TEST(several_blocks_match_reference)
     s.eps = h.eps;
     s.weight_decay = h.wd;
     ck_assert_int_eq(irllrec_adam_create(ctx, &s, sizes, 4, &a), IRLLREC_OK);
-    ck_assert_int_eq(irllrec_rng_create(ctx, 5, &rng), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_rng_create(ctx, 5, &rng), IRLLREC_OK);
     for (int b = 0; b < 4; b++) {
         p[b] = malloc((size_t)sizes[b] * sizeof(float));
         g[b] = malloc((size_t)sizes[b] * sizeof(float));
@@ -138,7 +138,7 @@ START_TEST(several_blocks_match_reference)
         rm[b] = calloc((size_t)sizes[b], sizeof(double));
         rv[b] = calloc((size_t)sizes[b], sizeof(double));
         for (int64_t i = 0; i < sizes[b]; i++) {
-            p[b][i] = (float)irllrec_rng_normal(rng);
+            p[b][i] = (float)irllrec_x_rng_normal(rng);
             rp[b][i] = p[b][i];
         }
     }
@@ -146,7 +146,7 @@ START_TEST(several_blocks_match_reference)
         h.t = t;
         for (int b = 0; b < 4; b++)
             for (int64_t i = 0; i < sizes[b]; i++) {
-                g[b][i] = (float)(irllrec_rng_normal(rng) * (b + 1));
+                g[b][i] = (float)(irllrec_x_rng_normal(rng) * (b + 1));
                 ref_update(&h, &rp[b][i], &rm[b][i], &rv[b][i], g[b][i]);
             }
         ck_assert_int_eq(irllrec_adam_step(a, p, (const float *const *)g), IRLLREC_OK);
@@ -173,7 +173,7 @@ START_TEST(several_blocks_match_reference)
         free(rm[b]);
         free(rv[b]);
     }
-    irllrec_rng_free(rng);
+    irllrec_x_rng_free(rng);
     irllrec_adam_free(a);
     irllrec_ctx_free(ctx);
 }
@@ -212,16 +212,16 @@ START_TEST(state_round_trip_is_bit_exact)
     float *params_a[3] = {pa, pa + 5, pa + 6}, *params_b[3] = {pb, pb + 5, pb + 6};
     const float *grads[3] = {g, g + 5, g + 6};
     int64_t n = 0, t = -1;
-    irllrec_rng *rng = NULL;
+    irllrec_x_rng *rng = NULL;
     irllrec_adam *a = make(ctx, 0.02, 0.1, sizes, 3), *b = make(ctx, 0.02, 0.1, sizes, 3);
-    ck_assert_int_eq(irllrec_rng_create(ctx, 11, &rng), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_rng_create(ctx, 11, &rng), IRLLREC_OK);
     ck_assert_int_eq(irllrec_adam_state_size(a, &n), IRLLREC_OK);
     ck_assert_int_eq(n, 46);
     st = malloc(46 * sizeof *st);
     st2 = malloc(46 * sizeof *st2);
-    for (int i = 0; i < 23; i++) pa[i] = (float)irllrec_rng_normal(rng);
+    for (int i = 0; i < 23; i++) pa[i] = (float)irllrec_x_rng_normal(rng);
     for (int k = 0; k < 3; k++) {
-        for (int i = 0; i < 23; i++) g[i] = (float)irllrec_rng_normal(rng);
+        for (int i = 0; i < 23; i++) g[i] = (float)irllrec_x_rng_normal(rng);
         ck_assert_int_eq(irllrec_adam_step(a, params_a, grads), IRLLREC_OK);
         if (k == 0) {
             /* Layout: all m (block order), then all v. After one step m = 0.1 g, v = 0.001 g^2. */
@@ -239,7 +239,7 @@ START_TEST(state_round_trip_is_bit_exact)
     ck_assert_int_eq(irllrec_adam_steps(b), 3);
     memcpy(pb, pa, sizeof pa);
     for (int k = 0; k < 4; k++) {
-        for (int i = 0; i < 23; i++) g[i] = (float)irllrec_rng_normal(rng);
+        for (int i = 0; i < 23; i++) g[i] = (float)irllrec_x_rng_normal(rng);
         ck_assert_int_eq(irllrec_adam_step(a, params_a, grads), IRLLREC_OK);
         ck_assert_int_eq(irllrec_adam_step(b, params_b, grads), IRLLREC_OK);
         ck_assert(memcmp(pa, pb, sizeof pa) == 0);
@@ -267,7 +267,7 @@ START_TEST(state_round_trip_is_bit_exact)
     ck_assert_int_eq(irllrec_adam_set_state(NULL, 0, st, n), IRLLREC_E_INVALID_ARG);
     free(st);
     free(st2);
-    irllrec_rng_free(rng);
+    irllrec_x_rng_free(rng);
     irllrec_adam_free(a);
     irllrec_adam_free(b);
     irllrec_ctx_free(ctx);

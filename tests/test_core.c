@@ -109,15 +109,15 @@ START_TEST(ctx_allocator_is_used_and_failure_reported)
     tu_alloc_state st = {0};
     irllrec_ctx_spec spec;
     irllrec_ctx *ctx = NULL;
-    irllrec_rng *rng = NULL;
+    irllrec_x_rng *rng = NULL;
     ctx = tu_ctx_counting(&st);
     ck_assert_ptr_nonnull(ctx);
     ck_assert_int_eq(st.n_alloc, 1);
-    ck_assert_int_eq(irllrec_rng_create(ctx, 1, &rng), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_rng_create(ctx, 1, &rng), IRLLREC_OK);
     ck_assert_int_eq(st.n_alloc, 2);
-    irllrec_rng_free(rng);
+    irllrec_x_rng_free(rng);
     st.fail_at = 3;
-    ck_assert_int_eq(irllrec_rng_create(ctx, 1, &rng), IRLLREC_E_NOMEM);
+    ck_assert_int_eq(irllrec_x_rng_create(ctx, 1, &rng), IRLLREC_E_NOMEM);
     ck_assert_ptr_null(rng);
     ck_assert(strstr(irllrec_ctx_errmsg(ctx), "allocation") != NULL);
     irllrec_ctx_free(ctx);
@@ -137,27 +137,27 @@ END_TEST
 START_TEST(rng_is_seeded_and_uniform)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_rng *a = NULL, *b = NULL;
+    irllrec_x_rng *a = NULL, *b = NULL;
     uint64_t state[4], zero[4] = {0, 0, 0, 0};
     double sum = 0, sum2 = 0, nsum = 0, nsum2 = 0;
     int64_t counts[7] = {0};
     const int n = 200000;
-    ck_assert_int_eq(irllrec_rng_create(ctx, 42, &a), IRLLREC_OK);
-    ck_assert_int_eq(irllrec_rng_create(ctx, 42, &b), IRLLREC_OK);
-    for (int i = 0; i < 100; i++) ck_assert_uint_eq(irllrec_rng_u64(a), irllrec_rng_u64(b));
-    irllrec_rng_get_state(a, state);
-    uint64_t next = irllrec_rng_u64(a);
-    ck_assert_int_eq(irllrec_rng_set_state(b, state), IRLLREC_OK);
-    ck_assert_uint_eq(irllrec_rng_u64(b), next);
-    ck_assert_int_eq(irllrec_rng_set_state(b, zero), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(irllrec_x_rng_create(ctx, 42, &a), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_rng_create(ctx, 42, &b), IRLLREC_OK);
+    for (int i = 0; i < 100; i++) ck_assert_uint_eq(irllrec_x_rng_u64(a), irllrec_x_rng_u64(b));
+    irllrec_x_rng_get_state(a, state);
+    uint64_t next = irllrec_x_rng_u64(a);
+    ck_assert_int_eq(irllrec_x_rng_set_state(b, state), IRLLREC_OK);
+    ck_assert_uint_eq(irllrec_x_rng_u64(b), next);
+    ck_assert_int_eq(irllrec_x_rng_set_state(b, zero), IRLLREC_E_INVALID_ARG);
     for (int i = 0; i < n; i++) {
-        double u = irllrec_rng_uniform(a), z = irllrec_rng_normal(a);
+        double u = irllrec_x_rng_uniform(a), z = irllrec_x_rng_normal(a);
         ck_assert(u >= 0.0 && u < 1.0);
         sum += u;
         sum2 += u * u;
         nsum += z;
         nsum2 += z * z;
-        counts[irllrec_rng_below(a, 7)]++;
+        counts[irllrec_x_rng_below(a, 7)]++;
     }
     /* Means within ~5 standard errors. */
     ck_assert_double_eq_tol(sum / n, 0.5, 5 * sqrt(1.0 / 12 / n));
@@ -165,9 +165,9 @@ START_TEST(rng_is_seeded_and_uniform)
     ck_assert_double_eq_tol(nsum / n, 0.0, 5 * sqrt(1.0 / n));
     ck_assert_double_eq_tol(nsum2 / n, 1.0, 0.02);
     for (int k = 0; k < 7; k++) ck_assert_double_eq_tol((double)counts[k] / n, 1.0 / 7, 0.005);
-    ck_assert_uint_eq(irllrec_rng_below(a, 0), 0);
-    irllrec_rng_free(a);
-    irllrec_rng_free(b);
+    ck_assert_uint_eq(irllrec_x_rng_below(a, 0), 0);
+    irllrec_x_rng_free(a);
+    irllrec_x_rng_free(b);
     irllrec_ctx_free(ctx);
 }
 END_TEST

@@ -32,12 +32,12 @@ static void assert_row(const irllrec_csr *c, int64_t r, const int32_t *want, int
 
 /* Every (u, i) of the user view is in the item view and the counts agree;
  * both views have strictly ascending rows and well-formed indptr. */
-static void assert_consistent(const irllrec_dataset *ds)
+static void assert_consistent(const irllrec_x_dataset *ds)
 {
     for (int32_t s = 0; s < 3; s++) {
         irllrec_csr ui, iu;
-        ck_assert_int_eq(irllrec_dataset_user_items(ds, s, &ui), IRLLREC_OK);
-        ck_assert_int_eq(irllrec_dataset_item_users(ds, s, &iu), IRLLREC_OK);
+        ck_assert_int_eq(irllrec_x_dataset_user_items(ds, s, &ui), IRLLREC_OK);
+        ck_assert_int_eq(irllrec_x_dataset_item_users(ds, s, &iu), IRLLREC_OK);
         ck_assert_int_eq(ui.nnz, iu.nnz);
         ck_assert_int_eq(ui.n_rows, iu.n_cols);
         ck_assert_int_eq(ui.n_cols, iu.n_rows);
@@ -69,37 +69,37 @@ START_TEST(load_good_folder)
     char *dir = make_dir("0 1 2\r\n1 0 \n\n2\n0 2 4 1\t\n3 4 0 4", "1 3\n", NULL,
                          "{\"n_users\": 5, \"n_items\": 6}");
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_dataset *ds = NULL;
+    irllrec_x_dataset *ds = NULL;
     irllrec_csr c;
-    ck_assert_int_eq(irllrec_dataset_load(ctx, dir, &ds), IRLLREC_OK);
-    ck_assert_int_eq(irllrec_dataset_n_users(ds), 5);
-    ck_assert_int_eq(irllrec_dataset_n_items(ds), 6);
-    ck_assert_int_eq(irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &c), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_dataset_load(ctx, dir, &ds), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_dataset_n_users(ds), 5);
+    ck_assert_int_eq(irllrec_x_dataset_n_items(ds), 6);
+    ck_assert_int_eq(irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &c), IRLLREC_OK);
     ck_assert_int_eq(c.nnz, 6); /* (0,1) (0,2) (0,4) (1,0) (3,0) (3,4); user 2 has none */
     assert_row(&c, 0, (const int32_t[]){1, 2, 4}, 3);
     assert_row(&c, 1, (const int32_t[]){0}, 1);
     assert_row(&c, 2, NULL, 0);
     assert_row(&c, 3, (const int32_t[]){0, 4}, 2);
     assert_row(&c, 4, NULL, 0);
-    ck_assert_int_eq(irllrec_dataset_item_users(ds, IRLLREC_SPLIT_TRAIN, &c), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_dataset_item_users(ds, IRLLREC_SPLIT_TRAIN, &c), IRLLREC_OK);
     assert_row(&c, 0, (const int32_t[]){1, 3}, 2);
     assert_row(&c, 4, (const int32_t[]){0, 3}, 2);
     assert_row(&c, 5, NULL, 0);
-    ck_assert_int_eq(irllrec_dataset_user_items(ds, IRLLREC_SPLIT_VAL, &c), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_VAL, &c), IRLLREC_OK);
     ck_assert_int_eq(c.nnz, 1);
     assert_row(&c, 1, (const int32_t[]){3}, 1);
-    ck_assert_int_eq(irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TEST, &c), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TEST, &c), IRLLREC_OK);
     ck_assert_int_eq(c.nnz, 0);
     ck_assert_int_eq(c.n_rows, 5);
     assert_consistent(ds);
-    ck_assert_int_eq(irllrec_dataset_user_items(ds, 3, &c), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(irllrec_dataset_item_users(ds, -1, &c), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(irllrec_dataset_user_items(ds, 0, NULL), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(irllrec_dataset_user_items(NULL, 0, &c), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(irllrec_dataset_n_users(NULL), -1);
-    ck_assert_int_eq(irllrec_dataset_n_items(NULL), -1);
-    irllrec_dataset_free(ds);
-    irllrec_dataset_free(NULL);
+    ck_assert_int_eq(irllrec_x_dataset_user_items(ds, 3, &c), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(irllrec_x_dataset_item_users(ds, -1, &c), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(irllrec_x_dataset_user_items(ds, 0, NULL), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(irllrec_x_dataset_user_items(NULL, 0, &c), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(irllrec_x_dataset_n_users(NULL), -1);
+    ck_assert_int_eq(irllrec_x_dataset_n_items(NULL), -1);
+    irllrec_x_dataset_free(ds);
+    irllrec_x_dataset_free(NULL);
     irllrec_ctx_free(ctx);
     tu_tmpdir_free(dir);
 }
@@ -110,12 +110,12 @@ START_TEST(shape_inferred_without_stats)
     /* The largest ids over all splits: user 7 (test), item 9 (val). */
     char *dir = make_dir("0 1\n2 3\n", "1 9\n", "7 0\n", NULL);
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_dataset *ds = NULL;
-    ck_assert_int_eq(irllrec_dataset_load(ctx, dir, &ds), IRLLREC_OK);
-    ck_assert_int_eq(irllrec_dataset_n_users(ds), 8);
-    ck_assert_int_eq(irllrec_dataset_n_items(ds), 10);
+    irllrec_x_dataset *ds = NULL;
+    ck_assert_int_eq(irllrec_x_dataset_load(ctx, dir, &ds), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_dataset_n_users(ds), 8);
+    ck_assert_int_eq(irllrec_x_dataset_n_items(ds), 10);
     assert_consistent(ds);
-    irllrec_dataset_free(ds);
+    irllrec_x_dataset_free(ds);
     irllrec_ctx_free(ctx);
     tu_tmpdir_free(dir);
 }
@@ -151,14 +151,14 @@ START_TEST(malformed_files_name_file_and_line)
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char *dir = make_dir(cases[k].train, cases[k].val, NULL, cases[k].stats);
         irllrec_ctx *ctx = tu_ctx();
-        irllrec_dataset *ds = (irllrec_dataset *)1;
+        irllrec_x_dataset *ds = (irllrec_x_dataset *)1;
         const char *msg;
-        ck_assert_int_eq(irllrec_dataset_load(ctx, dir, &ds), cases[k].st);
+        ck_assert_int_eq(irllrec_x_dataset_load(ctx, dir, &ds), cases[k].st);
         ck_assert_ptr_null(ds);
         msg = irllrec_ctx_errmsg(ctx);
         ck_assert_msg(strstr(msg, cases[k].needle1) != NULL && strstr(msg, cases[k].needle2) != NULL,
                       "case %zu: message \"%s\"", k, msg);
-        ck_assert(strstr(msg, "irllrec_dataset_load") == msg);
+        ck_assert(strstr(msg, "irllrec_x_dataset_load") == msg);
         irllrec_ctx_free(ctx);
         tu_tmpdir_free(dir);
     }
@@ -170,18 +170,18 @@ START_TEST(missing_and_unreadable_files)
     char *dir = make_dir(NULL, "0 1\n", NULL, NULL);
     char p[4096];
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_dataset *ds = NULL;
-    ck_assert_int_eq(irllrec_dataset_load(ctx, dir, &ds), IRLLREC_E_IO);
+    irllrec_x_dataset *ds = NULL;
+    ck_assert_int_eq(irllrec_x_dataset_load(ctx, dir, &ds), IRLLREC_E_IO);
     ck_assert(strstr(irllrec_ctx_errmsg(ctx), "train.txt") != NULL);
     /* A directory where a file should be. */
     tu_join(p, sizeof p, dir, "train.txt");
     ck_assert_int_eq(mkdir(p, 0700), 0);
-    ck_assert_int_eq(irllrec_dataset_load(ctx, dir, &ds), IRLLREC_E_IO);
+    ck_assert_int_eq(irllrec_x_dataset_load(ctx, dir, &ds), IRLLREC_E_IO);
     ck_assert(strstr(irllrec_ctx_errmsg(ctx), "not a readable regular file") != NULL);
-    ck_assert_int_eq(irllrec_dataset_load(ctx, NULL, &ds), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(irllrec_dataset_load(ctx, dir, NULL), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(irllrec_dataset_load(NULL, dir, &ds), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(irllrec_dataset_load(ctx, "/nonexistent/irllrec", &ds), IRLLREC_E_IO);
+    ck_assert_int_eq(irllrec_x_dataset_load(ctx, NULL, &ds), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(irllrec_x_dataset_load(ctx, dir, NULL), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(irllrec_x_dataset_load(NULL, dir, &ds), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(irllrec_x_dataset_load(ctx, "/nonexistent/irllrec", &ds), IRLLREC_E_IO);
     irllrec_ctx_free(ctx);
     tu_tmpdir_free(dir);
 }
@@ -234,17 +234,17 @@ START_TEST(stats_json_variants)
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char *dir = make_dir("0 1 2\n2 3\n", NULL, NULL, cases[k].text);
         irllrec_ctx *ctx = tu_ctx();
-        irllrec_dataset *ds = NULL;
-        irllrec_status st = irllrec_dataset_load(ctx, dir, &ds);
+        irllrec_x_dataset *ds = NULL;
+        irllrec_status st = irllrec_x_dataset_load(ctx, dir, &ds);
         ck_assert_msg(st == cases[k].st, "case %zu: status %d (%s)", k, (int)st,
                       irllrec_ctx_errmsg(ctx));
         if (st == IRLLREC_OK) {
-            ck_assert_int_eq(irllrec_dataset_n_users(ds), cases[k].nu);
-            ck_assert_int_eq(irllrec_dataset_n_items(ds), cases[k].ni);
+            ck_assert_int_eq(irllrec_x_dataset_n_users(ds), cases[k].nu);
+            ck_assert_int_eq(irllrec_x_dataset_n_items(ds), cases[k].ni);
         } else {
             ck_assert(strstr(irllrec_ctx_errmsg(ctx), "stats.json") != NULL);
         }
-        irllrec_dataset_free(ds);
+        irllrec_x_dataset_free(ds);
         irllrec_ctx_free(ctx);
         tu_tmpdir_free(dir);
     }
@@ -259,19 +259,19 @@ START_TEST(stats_json_deep_nesting_and_binary)
     char *dir, p[4096];
     FILE *f;
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_dataset *ds = NULL;
+    irllrec_x_dataset *ds = NULL;
     deep[0] = '{';
     memset(deep + 1, '[', n);
     deep[n + 1] = '\0';
     dir = make_dir("0 1\n", NULL, NULL, deep);
-    ck_assert_int_eq(irllrec_dataset_load(ctx, dir, &ds), IRLLREC_E_FORMAT);
+    ck_assert_int_eq(irllrec_x_dataset_load(ctx, dir, &ds), IRLLREC_E_FORMAT);
     tu_join(p, sizeof p, dir, "stats.json");
     f = fopen(p, "wb");
     ck_assert_ptr_nonnull(f);
     fwrite("{\"n_users\": 3\0, \"n_items\": 5}", 1, 29, f);
     fclose(f);
     /* The NUL is just an unknown byte after the value: rejected as not an integer. */
-    ck_assert_int_eq(irllrec_dataset_load(ctx, dir, &ds), IRLLREC_E_FORMAT);
+    ck_assert_int_eq(irllrec_x_dataset_load(ctx, dir, &ds), IRLLREC_E_FORMAT);
     ck_assert_ptr_null(ds);
     irllrec_ctx_free(ctx);
     tu_tmpdir_free(dir);
@@ -285,48 +285,48 @@ START_TEST(from_pairs_builds_and_validates)
     const int32_t vu[] = {1}, vi[] = {2};
     const int32_t bad_u[] = {3}, bad_i[] = {0}, neg_i[] = {-1};
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_dataset *ds = NULL;
+    irllrec_x_dataset *ds = NULL;
     irllrec_csr c;
-    ck_assert_int_eq(irllrec_dataset_from_pairs(ctx, 3, 4, tu, ti, 5, vu, vi, 1, NULL, NULL, 0,
+    ck_assert_int_eq(irllrec_x_dataset_from_pairs(ctx, 3, 4, tu, ti, 5, vu, vi, 1, NULL, NULL, 0,
                                                 &ds), IRLLREC_OK);
-    ck_assert_int_eq(irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &c), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &c), IRLLREC_OK);
     ck_assert_int_eq(c.nnz, 3); /* (0,3) (2,0) (2,1) after removing repeats */
     assert_row(&c, 0, (const int32_t[]){3}, 1);
     assert_row(&c, 1, NULL, 0);
     assert_row(&c, 2, (const int32_t[]){0, 1}, 2);
-    ck_assert_int_eq(irllrec_dataset_item_users(ds, IRLLREC_SPLIT_TRAIN, &c), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_dataset_item_users(ds, IRLLREC_SPLIT_TRAIN, &c), IRLLREC_OK);
     assert_row(&c, 3, (const int32_t[]){0}, 1);
     assert_row(&c, 2, NULL, 0);
     assert_consistent(ds);
-    irllrec_dataset_free(ds);
+    irllrec_x_dataset_free(ds);
 
-    ds = (irllrec_dataset *)1;
-    ck_assert_int_eq(irllrec_dataset_from_pairs(ctx, 3, 4, bad_u, bad_i, 1, NULL, NULL, 0, NULL,
+    ds = (irllrec_x_dataset *)1;
+    ck_assert_int_eq(irllrec_x_dataset_from_pairs(ctx, 3, 4, bad_u, bad_i, 1, NULL, NULL, 0, NULL,
                                                 NULL, 0, &ds), IRLLREC_E_INVALID_ARG);
     ck_assert_ptr_null(ds);
     ck_assert(strstr(irllrec_ctx_errmsg(ctx), "train_u[0] = 3") != NULL);
-    ck_assert_int_eq(irllrec_dataset_from_pairs(ctx, 3, 4, tu, ti, 5, NULL, NULL, 0, bad_i,
+    ck_assert_int_eq(irllrec_x_dataset_from_pairs(ctx, 3, 4, tu, ti, 5, NULL, NULL, 0, bad_i,
                                                 neg_i, 1, &ds), IRLLREC_E_INVALID_ARG);
     ck_assert(strstr(irllrec_ctx_errmsg(ctx), "test_i[0] = -1") != NULL);
-    ck_assert_int_eq(irllrec_dataset_from_pairs(ctx, 3, 4, NULL, NULL, 2, NULL, NULL, 0, NULL,
+    ck_assert_int_eq(irllrec_x_dataset_from_pairs(ctx, 3, 4, NULL, NULL, 2, NULL, NULL, 0, NULL,
                                                 NULL, 0, &ds), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(irllrec_dataset_from_pairs(ctx, 3, 4, tu, ti, -1, NULL, NULL, 0, NULL,
+    ck_assert_int_eq(irllrec_x_dataset_from_pairs(ctx, 3, 4, tu, ti, -1, NULL, NULL, 0, NULL,
                                                 NULL, 0, &ds), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(irllrec_dataset_from_pairs(ctx, 0, 4, NULL, NULL, 0, NULL, NULL, 0, NULL,
+    ck_assert_int_eq(irllrec_x_dataset_from_pairs(ctx, 0, 4, NULL, NULL, 0, NULL, NULL, 0, NULL,
                                                 NULL, 0, &ds), IRLLREC_E_SHAPE);
-    ck_assert_int_eq(irllrec_dataset_from_pairs(ctx, 3, (int64_t)INT32_MAX + 1, NULL, NULL, 0,
+    ck_assert_int_eq(irllrec_x_dataset_from_pairs(ctx, 3, (int64_t)INT32_MAX + 1, NULL, NULL, 0,
                                                 NULL, NULL, 0, NULL, NULL, 0, &ds),
                      IRLLREC_E_SHAPE);
-    ck_assert_int_eq(irllrec_dataset_from_pairs(NULL, 3, 4, NULL, NULL, 0, NULL, NULL, 0, NULL,
+    ck_assert_int_eq(irllrec_x_dataset_from_pairs(NULL, 3, 4, NULL, NULL, 0, NULL, NULL, 0, NULL,
                                                 NULL, 0, &ds), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(irllrec_dataset_from_pairs(ctx, 3, 4, NULL, NULL, 0, NULL, NULL, 0, NULL,
+    ck_assert_int_eq(irllrec_x_dataset_from_pairs(ctx, 3, 4, NULL, NULL, 0, NULL, NULL, 0, NULL,
                                                 NULL, 0, NULL), IRLLREC_E_INVALID_ARG);
     /* All splits empty is a valid (if useless) dataset. */
-    ck_assert_int_eq(irllrec_dataset_from_pairs(ctx, 3, 4, NULL, NULL, 0, NULL, NULL, 0, NULL,
+    ck_assert_int_eq(irllrec_x_dataset_from_pairs(ctx, 3, 4, NULL, NULL, 0, NULL, NULL, 0, NULL,
                                                 NULL, 0, &ds), IRLLREC_OK);
-    ck_assert_int_eq(irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &c), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &c), IRLLREC_OK);
     ck_assert_int_eq(c.nnz, 0);
-    irllrec_dataset_free(ds);
+    irllrec_x_dataset_free(ds);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -339,16 +339,16 @@ START_TEST(allocation_failures_are_clean)
     /* Fail allocation 1, 2, ... (the ctx itself is allocation 1) until load succeeds. */
     for (int64_t fail = 2; fail < 200; fail++) {
         irllrec_ctx *ctx;
-        irllrec_dataset *ds = (irllrec_dataset *)1;
+        irllrec_x_dataset *ds = (irllrec_x_dataset *)1;
         irllrec_status s;
         memset(&st, 0, sizeof st);
         st.fail_at = fail;
         ctx = tu_ctx_counting(&st);
         ck_assert_ptr_nonnull(ctx);
-        s = irllrec_dataset_load(ctx, dir, &ds);
+        s = irllrec_x_dataset_load(ctx, dir, &ds);
         if (s == IRLLREC_OK) {
             n_ok = fail;
-            irllrec_dataset_free(ds);
+            irllrec_x_dataset_free(ds);
         } else {
             ck_assert_int_eq(s, IRLLREC_E_NOMEM);
             ck_assert_ptr_null(ds);
@@ -367,7 +367,7 @@ START_TEST(amazon_book_counts)
     const char *dir = IRLLREC_SHARED_DATA "/amazon-book";
     struct stat sb;
     irllrec_ctx *ctx;
-    irllrec_dataset *ds = NULL;
+    irllrec_x_dataset *ds = NULL;
     irllrec_csr c;
     const int64_t want[3] = {120464, 40290, 40106};
     if (stat(dir, &sb) != 0) {
@@ -375,21 +375,21 @@ START_TEST(amazon_book_counts)
         return;
     }
     ctx = tu_ctx();
-    ck_assert_msg(irllrec_dataset_load(ctx, dir, &ds) == IRLLREC_OK, "%s",
+    ck_assert_msg(irllrec_x_dataset_load(ctx, dir, &ds) == IRLLREC_OK, "%s",
                   irllrec_ctx_errmsg(ctx));
-    ck_assert_int_eq(irllrec_dataset_n_users(ds), 11000);
-    ck_assert_int_eq(irllrec_dataset_n_items(ds), 9332);
+    ck_assert_int_eq(irllrec_x_dataset_n_users(ds), 11000);
+    ck_assert_int_eq(irllrec_x_dataset_n_items(ds), 9332);
     for (int32_t s = 0; s < 3; s++) {
-        ck_assert_int_eq(irllrec_dataset_user_items(ds, s, &c), IRLLREC_OK);
+        ck_assert_int_eq(irllrec_x_dataset_user_items(ds, s, &c), IRLLREC_OK);
         ck_assert_int_eq(c.nnz, want[s]);
     }
     /* README: every user and item has at least one training interaction. */
-    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &c);
+    irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &c);
     for (int64_t u = 0; u < c.n_rows; u++) ck_assert_int_gt(c.indptr[u + 1], c.indptr[u]);
-    irllrec_dataset_item_users(ds, IRLLREC_SPLIT_TRAIN, &c);
+    irllrec_x_dataset_item_users(ds, IRLLREC_SPLIT_TRAIN, &c);
     for (int64_t i = 0; i < c.n_rows; i++) ck_assert_int_gt(c.indptr[i + 1], c.indptr[i]);
     assert_consistent(ds);
-    irllrec_dataset_free(ds);
+    irllrec_x_dataset_free(ds);
     irllrec_ctx_free(ctx);
 }
 END_TEST

@@ -169,15 +169,15 @@ START_TEST(round_trip_with_ld)
     irllrec_ctx *ctx = tu_ctx();
     char *dir = tu_tmpdir(), path[4096];
     static const int64_t shapes[][3] = {{1, 1, 1}, {37, 13, 20}, {500, 37, 41}, {3, 5000, 5003}};
-    irllrec_rng *rng = NULL;
-    ck_assert_int_eq(irllrec_rng_create(ctx, 7, &rng), IRLLREC_OK);
+    irllrec_x_rng *rng = NULL;
+    ck_assert_int_eq(irllrec_x_rng_create(ctx, 7, &rng), IRLLREC_OK);
     tu_join(path, sizeof path, dir, "rt.npy");
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int64_t rows = shapes[s][0], cols = shapes[s][1], ld = shapes[s][2];
         size_t n = (size_t)(rows * ld), len;
         float *src = malloc(n * sizeof *src), *dst = malloc(n * sizeof *dst);
         unsigned char *img;
-        for (size_t i = 0; i < n; i++) src[i] = (float)(irllrec_rng_normal(rng) * 1e3);
+        for (size_t i = 0; i < n; i++) src[i] = (float)(irllrec_x_rng_normal(rng) * 1e3);
         src[0] = -0.0f;
         if (n > 2) src[1] = 1e-42f; /* subnormal */
         ck_assert_int_eq(irllrec_npy_write(ctx, path, (irllrec_mat){src, rows, cols, ld}),
@@ -207,7 +207,7 @@ START_TEST(round_trip_with_ld)
         free(src);
         free(dst);
     }
-    irllrec_rng_free(rng);
+    irllrec_x_rng_free(rng);
     tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
@@ -465,27 +465,27 @@ START_TEST(header_mutations_never_crash)
     size_t len;
     unsigned char *img = slurp(FIXTURES "f4_3x4.npy", &len), *mut = malloc(len + 64);
     float dst[64];
-    irllrec_rng *rng = NULL;
+    irllrec_x_rng *rng = NULL;
     int n_ok = 0;
     int64_t base;
     static const unsigned char interesting[] = {'(', ')', ',', '{', '}', '\'', '"', ' ', '0',
                                                 '9', 'L', ':', 0, 0xff, 'T', 'F', '<', '>'};
-    ck_assert_int_eq(irllrec_rng_create(ctx, 99, &rng), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_rng_create(ctx, 99, &rng), IRLLREC_OK);
     base = as.live_bytes; /* ctx and rng */
     for (int it = 0; it < 5000; it++) {
-        int flips = 1 + (int)irllrec_rng_below(rng, 4);
+        int flips = 1 + (int)irllrec_x_rng_below(rng, 4);
         size_t n = len;
         int64_t r, c;
         irllrec_status st;
         memcpy(mut, img, len);
         for (int k = 0; k < flips; k++) {
-            size_t pos = (size_t)irllrec_rng_below(rng, 128); /* preamble + header */
-            if (irllrec_rng_below(rng, 2))
-                mut[pos] = (unsigned char)irllrec_rng_below(rng, 256);
+            size_t pos = (size_t)irllrec_x_rng_below(rng, 128); /* preamble + header */
+            if (irllrec_x_rng_below(rng, 2))
+                mut[pos] = (unsigned char)irllrec_x_rng_below(rng, 256);
             else
-                mut[pos] = interesting[irllrec_rng_below(rng, sizeof interesting)];
+                mut[pos] = interesting[irllrec_x_rng_below(rng, sizeof interesting)];
         }
-        if (irllrec_rng_below(rng, 8) == 0) n = (size_t)irllrec_rng_below(rng, len + 8);
+        if (irllrec_x_rng_below(rng, 8) == 0) n = (size_t)irllrec_x_rng_below(rng, len + 8);
         st = irllrec_npy_shape_mem(ctx, mut, n, &r, &c);
         if (st == IRLLREC_OK) {
             ck_assert(r >= 0 && c >= 0);
@@ -501,7 +501,7 @@ START_TEST(header_mutations_never_crash)
         ck_assert_int_eq(as.live_bytes, base);
     }
     ck_assert_int_gt(n_ok, 0); /* some mutations are harmless (padding spaces) */
-    irllrec_rng_free(rng);
+    irllrec_x_rng_free(rng);
     free(img);
     free(mut);
     irllrec_ctx_free(ctx);

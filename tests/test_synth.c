@@ -16,9 +16,9 @@
 static const char *const names[8] = {"train.txt",   "val.txt",     "test.txt",    "stats.json",
                                      "usr_prf.npy", "itm_prf.npy", "usr_int.npy", "itm_int.npy"};
 
-static void small_spec(irllrec_synth_spec *s)
+static void small_spec(irllrec_x_synth_spec *s)
 {
-    irllrec_synth_spec_init(s, sizeof *s);
+    irllrec_x_synth_spec_init(s, sizeof *s);
     s->n_users = 300;
     s->n_items = 200;
     s->n_intents = 6;
@@ -49,10 +49,10 @@ static char *slurp(const char *dir, const char *name, size_t *len)
     return buf;
 }
 
-static char *gen(irllrec_ctx *ctx, const irllrec_synth_spec *s)
+static char *gen(irllrec_ctx *ctx, const irllrec_x_synth_spec *s)
 {
     char *dir = tu_tmpdir();
-    irllrec_status st = irllrec_synth_write(ctx, s, dir);
+    irllrec_status st = irllrec_x_synth_write(ctx, s, dir);
     ck_assert_msg(st == IRLLREC_OK, "synth_write: %s", irllrec_ctx_errmsg(ctx));
     return dir;
 }
@@ -154,9 +154,9 @@ static double cosine(const float *a, const float *b, int32_t d)
     return ab / sqrt(1e-12 + aa * bb);
 }
 
-static irllrec__synth *model_of(irllrec_ctx *ctx, const irllrec_synth_spec *s)
+static irllrec__synth *model_of(irllrec_ctx *ctx, const irllrec_x_synth_spec *s)
 {
-    irllrec_synth_spec r;
+    irllrec_x_synth_spec r;
     irllrec__synth *m = NULL;
     ck_assert_int_eq(irllrec__synth_resolve(ctx, "test", s, &r), IRLLREC_OK);
     ck_assert_int_eq(irllrec__synth_build(ctx, &r, &m), IRLLREC_OK);
@@ -165,9 +165,9 @@ static irllrec__synth *model_of(irllrec_ctx *ctx, const irllrec_synth_spec *s)
 
 START_TEST(spec_init_writes_defaults)
 {
-    irllrec_synth_spec s;
+    irllrec_x_synth_spec s;
     memset(&s, 0xab, sizeof s);
-    irllrec_synth_spec_init(&s, sizeof s);
+    irllrec_x_synth_spec_init(&s, sizeof s);
     ck_assert_uint_eq(s.struct_size, sizeof s);
     ck_assert_int_eq(s.n_users, 1000);
     ck_assert_int_eq(s.n_items, 800);
@@ -181,11 +181,11 @@ START_TEST(spec_init_writes_defaults)
     ck_assert_int_eq(s.max_dominant, 3);
     /* A shorter (older) struct: only its bytes are written. */
     memset(&s, 0xab, sizeof s);
-    irllrec_synth_spec_init(&s, (uint32_t)offsetof(irllrec_synth_spec, min_degree));
-    ck_assert_uint_eq(s.struct_size, offsetof(irllrec_synth_spec, min_degree));
+    irllrec_x_synth_spec_init(&s, (uint32_t)offsetof(irllrec_x_synth_spec, min_degree));
+    ck_assert_uint_eq(s.struct_size, offsetof(irllrec_x_synth_spec, min_degree));
     ck_assert(s.seed == 2025);
     ck_assert_int_eq(s.min_degree, (int32_t)0xabababab);
-    irllrec_synth_spec_init(NULL, sizeof s);
+    irllrec_x_synth_spec_init(NULL, sizeof s);
 }
 END_TEST
 
@@ -193,7 +193,7 @@ START_TEST(same_spec_same_bytes_any_thread_count)
 {
     irllrec_ctx *ctx = tu_ctx(), *ctx2 = NULL;
     irllrec_ctx_spec cs;
-    irllrec_synth_spec s;
+    irllrec_x_synth_spec s;
     char *a, *b, *c;
     small_spec(&s);
     irllrec_ctx_spec_init(&cs, sizeof cs);
@@ -217,7 +217,7 @@ END_TEST
 START_TEST(different_seeds_differ)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_synth_spec s;
+    irllrec_x_synth_spec s;
     char *a, *b;
     small_spec(&s);
     a = gen(ctx, &s);
@@ -234,7 +234,7 @@ END_TEST
 START_TEST(files_are_consistent)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_synth_spec s;
+    irllrec_x_synth_spec s;
     char *dir, *json;
     size_t len;
     int32_t nu, ni, *cnt[3];
@@ -293,7 +293,7 @@ END_TEST
 START_TEST(interactions_follow_intents)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_synth_spec s;
+    irllrec_x_synth_spec s;
     irllrec__synth *m;
     irllrec__rng r;
     double pos = 0, neg = 0, theta[6], sum;
@@ -357,7 +357,7 @@ static double intent_gap(const irllrec__synth *m, int side, const float *x, int3
 START_TEST(text_carries_the_planted_intents)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_synth_spec s;
+    irllrec_x_synth_spec s;
     irllrec__synth *m;
     irllrec__rng r;
     char *dir;
@@ -398,7 +398,7 @@ END_TEST
 START_TEST(misleading_rows_at_the_requested_fraction)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_synth_spec s;
+    irllrec_x_synth_spec s;
     irllrec__synth *m;
     const double fr[3] = {0.0, 0.1, 1.0};
     small_spec(&s);
@@ -428,7 +428,7 @@ START_TEST(misleading_rows_point_elsewhere)
      * entity only, so a misleading row u with source v is parallel to v's own
      * (truthful) row, in both the intent and the profile matrices. */
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_synth_spec s;
+    irllrec_x_synth_spec s;
     irllrec__synth *m;
     char *dir;
     float *ui, *up;
@@ -476,14 +476,14 @@ END_TEST
 START_TEST(bad_specs_are_rejected)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_synth_spec s, big[2];
+    irllrec_x_synth_spec s, big[2];
     char *dir = tu_tmpdir(), path[4200];
 #define BAD(field, stmt)                                                                \
     do {                                                                                \
         small_spec(&s);                                                                 \
         stmt;                                                                           \
-        ck_assert_int_eq(irllrec_synth_write(ctx, &s, dir), IRLLREC_E_INVALID_ARG);     \
-        ck_assert_msg(strstr(irllrec_ctx_errmsg(ctx), "irllrec_synth_write: spec." field) != NULL, \
+        ck_assert_int_eq(irllrec_x_synth_write(ctx, &s, dir), IRLLREC_E_INVALID_ARG);     \
+        ck_assert_msg(strstr(irllrec_ctx_errmsg(ctx), "irllrec_x_synth_write: spec." field) != NULL, \
                       "message: %s", irllrec_ctx_errmsg(ctx));                          \
     } while (0)
     BAD("n_users", s.n_users = 0);
@@ -507,30 +507,30 @@ START_TEST(bad_specs_are_rejected)
     BAD("max_dominant", s.max_dominant = 65);
     /* An older struct that stops before n_items leaves it zero. */
     small_spec(&s);
-    s.struct_size = (uint32_t)offsetof(irllrec_synth_spec, n_items);
-    ck_assert_int_eq(irllrec_synth_write(ctx, &s, dir), IRLLREC_E_INVALID_ARG);
+    s.struct_size = (uint32_t)offsetof(irllrec_x_synth_spec, n_items);
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, &s, dir), IRLLREC_E_INVALID_ARG);
     ck_assert(strstr(irllrec_ctx_errmsg(ctx), "spec.n_items = 0") != NULL);
     /* struct_size too small, or a newer struct with an unknown field set. */
     small_spec(&s);
     s.struct_size = 2;
-    ck_assert_int_eq(irllrec_synth_write(ctx, &s, dir), IRLLREC_E_VERSION);
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, &s, dir), IRLLREC_E_VERSION);
     memset(big, 0, sizeof big);
     small_spec(&big[0]);
     big[0].struct_size = (uint32_t)sizeof big;
-    ck_assert_int_eq(irllrec_synth_write(ctx, &big[0], dir), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, &big[0], dir), IRLLREC_OK);
     ((unsigned char *)big)[sizeof big[0] + 3] = 1;
-    ck_assert_int_eq(irllrec_synth_write(ctx, &big[0], dir), IRLLREC_E_VERSION);
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, &big[0], dir), IRLLREC_E_VERSION);
     /* NULLs. */
     small_spec(&s);
-    ck_assert_int_eq(irllrec_synth_write(NULL, &s, dir), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(irllrec_synth_write(ctx, NULL, dir), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(irllrec_synth_write(ctx, &s, NULL), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(irllrec_x_synth_write(NULL, &s, dir), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, NULL, dir), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, &s, NULL), IRLLREC_E_INVALID_ARG);
     /* Missing folder, and a file where the folder should be. */
     tu_join(path, sizeof path, dir, "no/such/folder");
-    ck_assert_int_eq(irllrec_synth_write(ctx, &s, path), IRLLREC_E_IO);
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, &s, path), IRLLREC_E_IO);
     ck_assert_msg(strstr(irllrec_ctx_errmsg(ctx), path) != NULL, "%s", irllrec_ctx_errmsg(ctx));
     tu_join(path, sizeof path, dir, "train.txt");
-    ck_assert_int_eq(irllrec_synth_write(ctx, &s, path), IRLLREC_E_IO);
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, &s, path), IRLLREC_E_IO);
     ck_assert_msg(strstr(irllrec_ctx_errmsg(ctx), path) != NULL, "%s", irllrec_ctx_errmsg(ctx));
     tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
@@ -540,11 +540,11 @@ END_TEST
 START_TEST(older_struct_gets_defaults_for_new_fields)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_synth_spec s;
+    irllrec_x_synth_spec s;
     char *a, *b, *c;
     small_spec(&s);
     a = gen(ctx, &s); /* min_degree = max_dominant = 3 */
-    s.struct_size = (uint32_t)offsetof(irllrec_synth_spec, min_degree);
+    s.struct_size = (uint32_t)offsetof(irllrec_x_synth_spec, min_degree);
     s.min_degree = 99; /* beyond the caller's struct: must be ignored */
     s.max_dominant = 99;
     b = gen(ctx, &s);
@@ -568,7 +568,7 @@ START_TEST(heavy_users_under_strong_skew)
     /* 15 of 20 items on average with a steep Zipf: rejection stalls and the
      * exact fallback has to finish the users; no duplicates either way. */
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_synth_spec s;
+    irllrec_x_synth_spec s;
     irllrec__synth *m, *m2;
     small_spec(&s);
     s.n_items = 20;
@@ -607,7 +607,7 @@ END_TEST
 
 START_TEST(allocation_failures_leak_nothing)
 {
-    irllrec_synth_spec s;
+    irllrec_x_synth_spec s;
     char *dir = tu_tmpdir();
     int64_t n;
     small_spec(&s);
@@ -622,7 +622,7 @@ START_TEST(allocation_failures_leak_nothing)
         ck_assert_ptr_nonnull(ctx);
         base = st.live_bytes;
         st.fail_at = st.n_alloc + n;
-        rc = irllrec_synth_write(ctx, &s, dir);
+        rc = irllrec_x_synth_write(ctx, &s, dir);
         ck_assert_msg(st.live_bytes == base, "fail_at %lld: leaked %lld bytes", (long long)n, (long long)(st.live_bytes - base));
         irllrec_ctx_free(ctx);
         if (rc == IRLLREC_OK) break;
@@ -648,7 +648,7 @@ END_TEST
  * sentinels) must survive with their contents. */
 START_TEST(failed_naming_removes_no_file)
 {
-    irllrec_synth_spec s;
+    irllrec_x_synth_spec s;
     irllrec_ctx *ctx = tu_ctx();
     irllrec__synth *m;
     char *dir = tu_tmpdir();

@@ -26,7 +26,7 @@ static irllrec_status fail(char *err, size_t cap, irllrec_status st, const char 
     } while (0)
 
 irllrec_status lgcn_ckpt_save(irllrec_ctx *ctx, const char *path, const lgcn_ckpt_cfg *cfg,
-                              lgcn *m, const lgcn_opt *o, const irllrec_sampler *sp,
+                              lgcn *m, const lgcn_opt *o, const irllrec_x_sampler *sp,
                               const irllrec_hook *h, const lgcn_ckpt_loop *loop, char *err,
                               size_t errcap)
 {
@@ -71,7 +71,7 @@ irllrec_status lgcn_ckpt_save(irllrec_ctx *ctx, const char *path, const lgcn_ckp
     u[0] = (uint64_t)t;
     TRY(irllrec_model_add_u64s(md, IRLLREC_MODEL_OPTIM, "lgcn.adam.t", u, 1,
                                IRLLREC_MODEL_REQUIRED), "lgcn.adam.t");
-    irllrec_sampler_get_state(sp, u);
+    irllrec_x_sampler_get_state(sp, u);
     TRY(irllrec_model_add_u64s(md, IRLLREC_MODEL_RNG, "lgcn.sampler.rng", u, 4,
                                IRLLREC_MODEL_REQUIRED), "lgcn.sampler.rng");
     /* the edge dropout is a counter-based stream: its state is the step count */
@@ -126,7 +126,7 @@ static irllrec_status get_i32(const irllrec_model *md, const char *key, int32_t 
 }
 
 irllrec_status lgcn_ckpt_load(irllrec_ctx *ctx, const char *path, const lgcn_ckpt_cfg *cfg,
-                              lgcn *m, lgcn_opt *o, irllrec_sampler *sp, irllrec_hook *h,
+                              lgcn *m, lgcn_opt *o, irllrec_x_sampler *sp, irllrec_hook *h,
                               lgcn_ckpt_loop *loop, char *err, size_t errcap)
 {
     irllrec_model *md = NULL;
@@ -180,7 +180,7 @@ irllrec_status lgcn_ckpt_load(irllrec_ctx *ctx, const char *path, const lgcn_ckp
     }
     /* Fallible restores first, each validating before it changes anything. */
     if (h != NULL) TRY(irllrec_hook_import(h, md), "hook state");
-    TRY(irllrec_sampler_set_state(sp, srng), "lgcn.sampler.rng");
+    TRY(irllrec_x_sampler_set_state(sp, srng), "lgcn.sampler.rng");
     TRY(lgcn_opt_set_state(o, (int64_t)adam_t, mom, vel), "lgcn Adam state");
     memcpy(lgcn_params(m), emb, (size_t)nd * sizeof(float));
     memcpy(lp.best, best, (size_t)nd * sizeof(float));

@@ -35,7 +35,7 @@ typedef struct lgcn_ckpt_cfg {
  *  @param h  the hook, or NULL when IRLLRec is off
  *  @return IRLLREC_OK or the library's error; a message goes to @p err */
 irllrec_status lgcn_ckpt_save(irllrec_ctx *ctx, const char *path, const lgcn_ckpt_cfg *cfg,
-                              lgcn *m, const lgcn_opt *o, const irllrec_sampler *sp,
+                              lgcn *m, const lgcn_opt *o, const irllrec_x_sampler *sp,
                               const irllrec_hook *h, const lgcn_ckpt_loop *loop, char *err,
                               size_t errcap);
 
@@ -45,7 +45,7 @@ irllrec_status lgcn_ckpt_save(irllrec_ctx *ctx, const char *path, const lgcn_ckp
  *  @return IRLLREC_OK or the library's error (IRLLREC_E_SHAPE / _FORMAT for a
  *          checkpoint of another configuration); a message goes to @p err */
 irllrec_status lgcn_ckpt_load(irllrec_ctx *ctx, const char *path, const lgcn_ckpt_cfg *cfg,
-                              lgcn *m, lgcn_opt *o, irllrec_sampler *sp, irllrec_hook *h,
+                              lgcn *m, lgcn_opt *o, irllrec_x_sampler *sp, irllrec_hook *h,
                               lgcn_ckpt_loop *loop, char *err, size_t errcap);
 
 #ifdef __cplusplus

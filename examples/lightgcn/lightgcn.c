@@ -139,11 +139,11 @@ static uint64_t mix64(uint64_t z)
 
 /* Xavier-uniform for a (rows x d) block, as torch computes fan_in = d,
  * fan_out = rows. */
-static void xavier(float *w, int64_t rows, int32_t d, irllrec_rng *rng)
+static void xavier(float *w, int64_t rows, int32_t d, irllrec_x_rng *rng)
 {
     double bound = sqrt(6.0 / (double)(rows + d));
     for (int64_t k = 0; k < rows * d; k++)
-        w[k] = (float)((2.0 * irllrec_rng_uniform(rng) - 1.0) * bound);
+        w[k] = (float)((2.0 * irllrec_x_rng_uniform(rng) - 1.0) * bound);
 }
 
 static void pool_stop(lgcn *m)
@@ -337,7 +337,7 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
     lgcn *m;
     irllrec_status st;
     irllrec_ctx *ctx = NULL;
-    irllrec_rng *rng = NULL;
+    irllrec_x_rng *rng = NULL;
     int64_t N;
     if (out == NULL) return fail(err, errcap, IRLLREC_E_INVALID_ARG, "out is NULL");
     *out = NULL;
@@ -387,13 +387,13 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
     }
     /* Users, then items, from one seeded stream (the reference draws the two
      * parameters in that order too, though from torch's generator). */
-    if (irllrec_ctx_create(NULL, &ctx) != IRLLREC_OK || irllrec_rng_create(ctx, s->seed, &rng) != IRLLREC_OK) {
+    if (irllrec_ctx_create(NULL, &ctx) != IRLLREC_OK || irllrec_x_rng_create(ctx, s->seed, &rng) != IRLLREC_OK) {
         st = fail(err, errcap, IRLLREC_E_NOMEM, "cannot create the init RNG");
         goto fail_out;
     }
     xavier(m->E, m->U, m->d, rng);
     xavier(m->E + m->U * m->d, m->I, m->d, rng);
-    irllrec_rng_free(rng);
+    irllrec_x_rng_free(rng);
     irllrec_ctx_free(ctx);
     rng = NULL;
     ctx = NULL;
@@ -405,7 +405,7 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
     *out = m;
     return IRLLREC_OK;
 fail_out:
-    irllrec_rng_free(rng);
+    irllrec_x_rng_free(rng);
     irllrec_ctx_free(ctx);
     lgcn_free(m);
     return st;

@@ -265,7 +265,7 @@ typedef struct metrics {
     double seconds;
 } metrics;
 
-static int evaluate(irllrec_evaluator *ev, lgcn *m, const irllrec_dataset *ds, int32_t split,
+static int evaluate(irllrec_evaluator *ev, lgcn *m, const irllrec_x_dataset *ds, int32_t split,
                     metrics *out, irllrec_ctx *ctx)
 {
     irllrec_csr mask, truth;
@@ -276,8 +276,8 @@ static int evaluate(irllrec_evaluator *ev, lgcn *m, const irllrec_dataset *ds, i
     double t0 = now_s();
     irllrec_status st;
     lgcn_forward(m, LGCN_EVAL);
-    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &mask);
-    irllrec_dataset_user_items(ds, split, &truth);
+    irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &mask);
+    irllrec_x_dataset_user_items(ds, split, &truth);
     st = irllrec_evaluator_run(ev, ue, ie, &mask, &truth, out->recall, out->ndcg, &out->n_users);
     out->seconds = now_s() - t0;
     if (st != IRLLREC_OK) {
@@ -456,7 +456,7 @@ static lgcn_ckpt_cfg ckpt_cfg(const opts *o)
 }
 
 static int save_checkpoint(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *opt,
-                           irllrec_sampler *sp, irl_state *irl, float *best, int epoch,
+                           irllrec_x_sampler *sp, irl_state *irl, float *best, int epoch,
                            int best_epoch, int since_best, int n_evals, double best_recall)
 {
     char p[4096], err[1024] = "";
@@ -472,7 +472,7 @@ static int save_checkpoint(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *o
 }
 
 static int resume_from(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *opt,
-                       irllrec_sampler *sp, irl_state *irl, float *best, int *first_epoch,
+                       irllrec_x_sampler *sp, irl_state *irl, float *best, int *first_epoch,
                        int *best_epoch, int *since_best, int *n_evals, double *best_recall)
 {
     char err[1024] = "";
@@ -497,8 +497,8 @@ int main(int argc, char **argv)
     opts o;
     irllrec_ctx_spec cs;
     irllrec_ctx *ctx = NULL;
-    irllrec_dataset *ds = NULL;
-    irllrec_sampler *sp = NULL;
+    irllrec_x_dataset *ds = NULL;
+    irllrec_x_sampler *sp = NULL;
     irllrec_evaluator *ev = NULL;
     lgcn *m = NULL;
     lgcn_opt *opt = NULL;
@@ -532,10 +532,10 @@ int main(int argc, char **argv)
     }
     data_dir = o.data;
     if (data_dir == NULL) {
-        irllrec_synth_spec ss;
-        irllrec_synth_spec_init(&ss, sizeof ss);
+        irllrec_x_synth_spec ss;
+        irllrec_x_synth_spec_init(&ss, sizeof ss);
         snprintf(synth_dir, sizeof synth_dir, "%s/synthetic-data", o.out);
-        if (mkdir_p(synth_dir) != 0 || irllrec_synth_write(ctx, &ss, synth_dir) != IRLLREC_OK) {
+        if (mkdir_p(synth_dir) != 0 || irllrec_x_synth_write(ctx, &ss, synth_dir) != IRLLREC_OK) {
             fprintf(stderr, "lightgcn_train: cannot write synthetic data: %s\n",
                     irllrec_ctx_errmsg(ctx));
             goto done;
@@ -544,14 +544,14 @@ int main(int argc, char **argv)
                 synth_dir);
         data_dir = synth_dir;
     }
-    if (irllrec_dataset_load(ctx, data_dir, &ds) != IRLLREC_OK) {
+    if (irllrec_x_dataset_load(ctx, data_dir, &ds) != IRLLREC_OK) {
         fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(ctx));
         goto done;
     }
-    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
+    irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
     lgcn_spec_init(&ls);
-    ls.n_users = irllrec_dataset_n_users(ds);
-    ls.n_items = irllrec_dataset_n_items(ds);
+    ls.n_users = irllrec_x_dataset_n_users(ds);
+    ls.n_items = irllrec_x_dataset_n_items(ds);
     ls.dim = o.dim;
     ls.n_layers = o.layers;
     ls.keep_rate = o.keep;
@@ -573,12 +573,12 @@ int main(int argc, char **argv)
             goto done;
         }
     }
-    if (irllrec_sampler_create(ctx, ds, o.seed, &sp) != IRLLREC_OK ||
+    if (irllrec_x_sampler_create(ctx, ds, o.seed, &sp) != IRLLREC_OK ||
         irllrec_evaluator_create(ctx, ls.n_items, KS, 3, &ev) != IRLLREC_OK) {
         fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(ctx));
         goto done;
     }
-    n_pairs = irllrec_sampler_epoch_size(sp);
+    n_pairs = irllrec_x_sampler_epoch_size(sp);
     nd = lgcn_n_nodes(m) * lgcn_dim(m);
     users = (int32_t *)malloc((size_t)n_pairs * sizeof(int32_t));
     pos = (int32_t *)malloc((size_t)n_pairs * sizeof(int32_t));
@@ -617,7 +617,7 @@ int main(int argc, char **argv)
         irllrec_hook_losses hsum;
         int64_t n_batches = 0;
         memset(&hsum, 0, sizeof hsum);
-        if (irllrec_sampler_epoch(sp, users, pos, neg, n_pairs) != IRLLREC_OK) {
+        if (irllrec_x_sampler_epoch(sp, users, pos, neg, n_pairs) != IRLLREC_OK) {
             fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(ctx));
             goto done;
         }
@@ -788,11 +788,11 @@ done:
     free(neg);
     free(best);
     irllrec_evaluator_free(ev);
-    irllrec_sampler_free(sp);
+    irllrec_x_sampler_free(sp);
     irl_state_free(&irl);
     lgcn_opt_free(opt);
     lgcn_free(m);
-    irllrec_dataset_free(ds);
+    irllrec_x_dataset_free(ds);
     irllrec_ctx_free(ctx);
     return rc;
 }

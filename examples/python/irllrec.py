@@ -187,8 +187,8 @@ def _bind_irllrec(dll):
     _proto(dll, "irllrec_hook_step", _S, _P, c_i32p, c_i32p, c_i32p, ctypes.c_int64, Mat, Mat,
            ctypes.POINTER(Mat), Mat, Mat, ctypes.POINTER(Mat), ctypes.POINTER(HookLosses))
     _proto(dll, "irllrec_hook_steps", ctypes.c_int64, _P)
-    _proto(dll, "irllrec_synth_spec_init", None, ctypes.POINTER(SynthSpec), ctypes.c_uint32)
-    _proto(dll, "irllrec_synth_write", _S, _P, ctypes.POINTER(SynthSpec), ctypes.c_char_p)
+    _proto(dll, "irllrec_x_synth_spec_init", None, ctypes.POINTER(SynthSpec), ctypes.c_uint32)
+    _proto(dll, "irllrec_x_synth_write", _S, _P, ctypes.POINTER(SynthSpec), ctypes.c_char_p)
     _proto(dll, "irllrec_evaluator_create", _S, _P, ctypes.c_int64, c_i32p, ctypes.c_int32,
            ctypes.POINTER(_P))
     _proto(dll, "irllrec_evaluator_free", None, _P)
@@ -497,16 +497,16 @@ class Hook:
 
 
 def synth_write(ctx, directory, **fields):
-    """irllrec_synth_write into an existing folder (SYNTHETIC data: train/val/
+    """irllrec_x_synth_write into an existing folder (SYNTHETIC data: train/val/
     test.txt, stats.json, usr/itm_prf.npy, usr/itm_int.npy)."""
     spec = SynthSpec()
-    lib().irllrec_synth_spec_init(ctypes.byref(spec), ctypes.sizeof(spec))
+    lib().irllrec_x_synth_spec_init(ctypes.byref(spec), ctypes.sizeof(spec))
     for k, v in fields.items():
         if k not in dict(SynthSpec._fields_) or k == "struct_size":
             raise TypeError("unknown synth spec field %r" % k)
         setattr(spec, k, v)
     ctx.clear_error()
-    ctx.check(lib().irllrec_synth_write(ctx.handle, ctypes.byref(spec),
+    ctx.check(lib().irllrec_x_synth_write(ctx.handle, ctypes.byref(spec),
                                         os.fsencode(directory)))
 
 

@@ -1,6 +1,6 @@
 """Test of the ctypes binding (ctest entry `python_binding`).
 
-1. LightGCN + IRLLRec trained from Python on SYNTHETIC data (irllrec_synth_write):
+1. LightGCN + IRLLRec trained from Python on SYNTHETIC data (irllrec_x_synth_write):
    the epoch-mean loss falls.
 2. The hook driven from Python (irllrec_hook_step on NumPy views) gives the same
    bits as the C host (lgcn_irl_grad) on identical models, step after step,

@@ -1,6 +1,6 @@
 /* irllrec-synth: write a SYNTHETIC dataset with planted intents (see
  * docs/synthetic-data.md) into a folder, for the demo and for tests that
- * need no external data. Every field of irllrec_synth_spec has a flag. */
+ * need no external data. Every field of irllrec_x_synth_spec has a flag. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <limits.h>
@@ -18,7 +18,7 @@ typedef struct flag {
     const char *help;
 } flag;
 
-#define F(n, t, field, h) {n, t, offsetof(irllrec_synth_spec, field), h}
+#define F(n, t, field, h) {n, t, offsetof(irllrec_x_synth_spec, field), h}
 static const flag flags[] = {
     F("--users", 'i', n_users, "number of users"),
     F("--items", 'i', n_items, "number of items"),
@@ -37,7 +37,7 @@ static const flag flags[] = {
 };
 #define N_FLAGS (sizeof flags / sizeof flags[0])
 
-static void usage(FILE *f, const irllrec_synth_spec *d)
+static void usage(FILE *f, const irllrec_x_synth_spec *d)
 {
     fprintf(f, "usage: irllrec-synth --out DIR [options]\n"
                "Writes a SYNTHETIC dataset (train/val/test.txt, stats.json and four .npy\n"
@@ -65,7 +65,7 @@ static void usage(FILE *f, const irllrec_synth_spec *d)
     }
 }
 
-static int parse_value(const flag *fl, const char *s, irllrec_synth_spec *spec)
+static int parse_value(const flag *fl, const char *s, irllrec_x_synth_spec *spec)
 {
     char *end = NULL;
     char *p = (char *)spec + fl->off;
@@ -92,7 +92,7 @@ static int parse_value(const flag *fl, const char *s, irllrec_synth_spec *spec)
 
 int main(int argc, char **argv)
 {
-    irllrec_synth_spec spec, defaults;
+    irllrec_x_synth_spec spec, defaults;
     irllrec_ctx_spec cs;
     irllrec_ctx *ctx = NULL;
     const char *out = NULL;
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
     struct timespec t0, t1;
     irllrec_status st;
 
-    irllrec_synth_spec_init(&spec, sizeof spec);
+    irllrec_x_synth_spec_init(&spec, sizeof spec);
     defaults = spec;
     for (int a = 1; a < argc; a++) {
         const char *arg = argv[a];
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
         return 1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    st = irllrec_synth_write(ctx, &spec, out);
+    st = irllrec_x_synth_write(ctx, &spec, out);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (st != IRLLREC_OK) {
         fprintf(stderr, "irllrec-synth: %s (%s)\n", irllrec_ctx_errmsg(ctx), irllrec_status_str(st));

@@ -11,17 +11,18 @@
 #include "status.h"
 #include "ctx.h"
 #include "tensor.h"
-#include "rng.h"
 #include "adam.h"
 #include "npy.h"
-#include "data.h"
 #include "eval.h"
-#include "synth.h"
 #include "mlp.h"
 #include "intent.h"
 #include "itm.h"
 #include "align.h"
 #include "hook.h"
 #include "model.h"
+
+#ifdef IRLLREC_EXPERIMENTAL_API
+#include "experimental.h"
+#endif
 
 #endif /* IRLLREC_H */

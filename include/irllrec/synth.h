@@ -11,6 +11,10 @@
 #ifndef IRLLREC_SYNTH_H
 #define IRLLREC_SYNTH_H
 
+#ifndef IRLLREC_EXPERIMENTAL_H
+#error "include irllrec/experimental.h (with IRLLREC_EXPERIMENTAL_API defined), not this header"
+#endif
+
 #include <stdint.h>
 #include "export.h"
 #include "status.h"
@@ -20,9 +24,9 @@
 extern "C" {
 #endif
 
-/** Generator parameters. Initialise with irllrec_synth_spec_init(). */
-typedef struct irllrec_synth_spec {
-    uint32_t struct_size;      /**< sizeof(irllrec_synth_spec) as the caller compiled it */
+/** Generator parameters. Initialise with irllrec_x_synth_spec_init(). */
+typedef struct irllrec_x_synth_spec {
+    uint32_t struct_size;      /**< sizeof(irllrec_x_synth_spec) as the caller compiled it */
     int32_t n_users;           /**< users (> 0; default 1000) */
     int32_t n_items;           /**< items (> 0; default 800) */
     int32_t n_intents;         /**< latent intents (> 0; default 8) */
@@ -40,14 +44,14 @@ typedef struct irllrec_synth_spec {
      * (whose tail the library zero-fills) gets the defaults. */
     int32_t min_degree;        /**< minimum interactions per user, capped at n_items (0: default 3) */
     int32_t max_dominant;      /**< most dominant intents per user or item, 1..64 (0: default 3) */
-} irllrec_synth_spec;
+} irllrec_x_synth_spec;
 
 /** Write defaults into the first @p struct_size bytes of @p spec and set
  *  spec->struct_size = @p struct_size (capped at the library's size).
  *  @param spec         caller-owned; NULL does nothing
- *  @param struct_size  sizeof(irllrec_synth_spec) as the caller sees it
+ *  @param struct_size  sizeof(irllrec_x_synth_spec) as the caller sees it
  *  @note Thread-safe, never fails, does not allocate. */
-IRLLREC_API void irllrec_synth_spec_init(irllrec_synth_spec *spec, uint32_t struct_size);
+IRLLREC_API void irllrec_x_synth_spec_init(irllrec_x_synth_spec *spec, uint32_t struct_size);
 
 /** Generate into folder @p dir (which must exist): train.txt, val.txt,
  *  test.txt, stats.json (with "synthetic": true), and the four float32 .npy
@@ -75,7 +79,7 @@ IRLLREC_API void irllrec_synth_spec_init(irllrec_synth_spec *spec, uint32_t stru
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (bad spec, message names the field),
  *          IRLLREC_E_VERSION (struct_size), IRLLREC_E_IO (message names the path),
  *          IRLLREC_E_NOMEM */
-IRLLREC_API irllrec_status irllrec_synth_write(irllrec_ctx *ctx, const irllrec_synth_spec *spec,
+IRLLREC_API irllrec_status irllrec_x_synth_write(irllrec_ctx *ctx, const irllrec_x_synth_spec *spec,
                                                const char *dir);
 
 #ifdef __cplusplus

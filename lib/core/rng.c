@@ -3,7 +3,7 @@
 #include <string.h>
 #include "../internal.h"
 
-struct irllrec_rng {
+struct irllrec_x_rng {
     irllrec_ctx *ctx;
     irllrec__rng r;
 };
@@ -65,13 +65,13 @@ double irllrec__rng_normal(irllrec__rng *r)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-irllrec_status irllrec_rng_create(irllrec_ctx *ctx, uint64_t seed, irllrec_rng **out)
+irllrec_status irllrec_x_rng_create(irllrec_ctx *ctx, uint64_t seed, irllrec_x_rng **out)
 {
-    irllrec_rng *h;
+    irllrec_x_rng *h;
     if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
     *out = NULL;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
-    h = (irllrec_rng *)irllrec__alloc(ctx, sizeof *h);
+    h = (irllrec_x_rng *)irllrec__alloc(ctx, sizeof *h);
     if (h == NULL) return IRLLREC_E_NOMEM;
     h->ctx = ctx;
     irllrec__rng_seed(&h->r, seed, 0);
@@ -79,23 +79,23 @@ irllrec_status irllrec_rng_create(irllrec_ctx *ctx, uint64_t seed, irllrec_rng *
     return IRLLREC_OK;
 }
 
-void irllrec_rng_free(irllrec_rng *rng)
+void irllrec_x_rng_free(irllrec_x_rng *rng)
 {
     if (rng == NULL) return;
     irllrec__free(rng->ctx, rng, sizeof *rng);
 }
 
-uint64_t irllrec_rng_u64(irllrec_rng *rng) { return irllrec__rng_next(&rng->r); }
-uint64_t irllrec_rng_below(irllrec_rng *rng, uint64_t n) { return irllrec__rng_below(&rng->r, n); }
-double irllrec_rng_uniform(irllrec_rng *rng) { return irllrec__rng_uniform(&rng->r); }
-double irllrec_rng_normal(irllrec_rng *rng) { return irllrec__rng_normal(&rng->r); }
+uint64_t irllrec_x_rng_u64(irllrec_x_rng *rng) { return irllrec__rng_next(&rng->r); }
+uint64_t irllrec_x_rng_below(irllrec_x_rng *rng, uint64_t n) { return irllrec__rng_below(&rng->r, n); }
+double irllrec_x_rng_uniform(irllrec_x_rng *rng) { return irllrec__rng_uniform(&rng->r); }
+double irllrec_x_rng_normal(irllrec_x_rng *rng) { return irllrec__rng_normal(&rng->r); }
 
-void irllrec_rng_get_state(const irllrec_rng *rng, uint64_t state[4])
+void irllrec_x_rng_get_state(const irllrec_x_rng *rng, uint64_t state[4])
 {
     memcpy(state, rng->r.s, sizeof rng->r.s);
 }
 
-irllrec_status irllrec_rng_set_state(irllrec_rng *rng, const uint64_t state[4])
+irllrec_status irllrec_x_rng_set_state(irllrec_x_rng *rng, const uint64_t state[4])
 {
     if (rng == NULL || state == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(rng->ctx, (state[0] | state[1] | state[2] | state[3]) != 0, IRLLREC_E_INVALID_ARG,

@@ -13,9 +13,9 @@ static const char *const split_files[3] = {"train.txt", "val.txt", "test.txt"};
 /* ---- building ------------------------------------------------------- */
 
 irllrec_status irllrec__dataset_alloc(irllrec_ctx *ctx, int64_t n_users, int64_t n_items,
-                                      irllrec_dataset **out)
+                                      irllrec_x_dataset **out)
 {
-    irllrec_dataset *ds = (irllrec_dataset *)irllrec__calloc(ctx, 1, sizeof *ds);
+    irllrec_x_dataset *ds = (irllrec_x_dataset *)irllrec__calloc(ctx, 1, sizeof *ds);
     *out = NULL;
     if (ds == NULL) return IRLLREC_E_NOMEM;
     ds->ctx = ctx;
@@ -25,7 +25,7 @@ irllrec_status irllrec__dataset_alloc(irllrec_ctx *ctx, int64_t n_users, int64_t
         ds->split[s].u_ptr = (int64_t *)irllrec__calloc(ctx, (size_t)n_users + 1, sizeof(int64_t));
         ds->split[s].i_ptr = (int64_t *)irllrec__calloc(ctx, (size_t)n_items + 1, sizeof(int64_t));
         if (ds->split[s].u_ptr == NULL || ds->split[s].i_ptr == NULL) {
-            irllrec_dataset_free(ds);
+            irllrec_x_dataset_free(ds);
             return IRLLREC_E_NOMEM;
         }
     }
@@ -70,7 +70,7 @@ static int64_t sort_dedup(int64_t *ptr, int64_t n_rows, int32_t *idx)
     return w;
 }
 
-irllrec_status irllrec__dataset_fill_split(irllrec_dataset *ds, int32_t s, const int32_t *u,
+irllrec_status irllrec__dataset_fill_split(irllrec_x_dataset *ds, int32_t s, const int32_t *u,
                                            const int32_t *it, int64_t n)
 {
     irllrec_ctx *ctx = ds->ctx;
@@ -100,7 +100,7 @@ irllrec_status irllrec__dataset_fill_split(irllrec_dataset *ds, int32_t s, const
     return IRLLREC_OK;
 }
 
-void irllrec_dataset_free(irllrec_dataset *ds)
+void irllrec_x_dataset_free(irllrec_x_dataset *ds)
 {
     irllrec_ctx *ctx;
     if (ds == NULL) return;
@@ -142,14 +142,14 @@ static irllrec_status check_pairs(irllrec_ctx *ctx, const char *name, int64_t n_
     return IRLLREC_OK;
 }
 
-irllrec_status irllrec_dataset_from_pairs(irllrec_ctx *ctx, int64_t n_users, int64_t n_items,
+irllrec_status irllrec_x_dataset_from_pairs(irllrec_ctx *ctx, int64_t n_users, int64_t n_items,
                                           const int32_t *train_u, const int32_t *train_i,
                                           int64_t n_train, const int32_t *val_u,
                                           const int32_t *val_i, int64_t n_val,
                                           const int32_t *test_u, const int32_t *test_i,
-                                          int64_t n_test, irllrec_dataset **out)
+                                          int64_t n_test, irllrec_x_dataset **out)
 {
-    irllrec_dataset *ds;
+    irllrec_x_dataset *ds;
     irllrec_status st;
     const int32_t *us[3] = {train_u, val_u, test_u}, *is[3] = {train_i, val_i, test_i};
     int64_t ns[3] = {n_train, n_val, n_test};
@@ -164,7 +164,7 @@ irllrec_status irllrec_dataset_from_pairs(irllrec_ctx *ctx, int64_t n_users, int
     for (int32_t s = 0; s < 3; s++) {
         st = irllrec__dataset_fill_split(ds, s, us[s], is[s], ns[s]);
         if (st != IRLLREC_OK) {
-            irllrec_dataset_free(ds);
+            irllrec_x_dataset_free(ds);
             return st;
         }
     }
@@ -197,13 +197,13 @@ static irllrec_status read_file(irllrec_ctx *ctx, const char *path, int optional
             *absent = 1;
             return IRLLREC_OK;
         }
-        return irllrec__fail(ctx, IRLLREC_E_IO, "irllrec_dataset_load", "%s: cannot open: %s",
+        return irllrec__fail(ctx, IRLLREC_E_IO, "irllrec_x_dataset_load", "%s: cannot open: %s",
                              path, strerror(e));
     }
     if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0 ||
         (uint64_t)sb.st_size >= SIZE_MAX) {
         fclose(f);
-        return irllrec__fail(ctx, IRLLREC_E_IO, "irllrec_dataset_load",
+        return irllrec__fail(ctx, IRLLREC_E_IO, "irllrec_x_dataset_load",
                              "%s: not a readable regular file", path);
     }
     tb->cap = (size_t)sb.st_size + 1;
@@ -217,7 +217,7 @@ static irllrec_status read_file(irllrec_ctx *ctx, const char *path, int optional
         fclose(f);
         irllrec__free(ctx, tb->data, tb->cap);
         tb->data = NULL;
-        return irllrec__fail(ctx, IRLLREC_E_IO, "irllrec_dataset_load",
+        return irllrec__fail(ctx, IRLLREC_E_IO, "irllrec_x_dataset_load",
                              "%s: read failed or the file changed size while reading", path);
     }
     fclose(f);
@@ -265,7 +265,7 @@ static irllrec_status load_split(irllrec_ctx *ctx, const char *path, int optiona
                               &mu, &mi);
     if (st == IRLLREC_OK && n > 0) {
         if ((uint64_t)n > SIZE_MAX / sizeof(int32_t)) {
-            st = irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_dataset_load", "%s: too many pairs",
+            st = irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_x_dataset_load", "%s: too many pairs",
                                path);
         } else {
             pr->bytes = (size_t)n * sizeof(int32_t);
@@ -303,13 +303,13 @@ static irllrec_status load_stats(irllrec_ctx *ctx, const char *path, int64_t *nu
     return st;
 }
 
-irllrec_status irllrec_dataset_load(irllrec_ctx *ctx, const char *dir, irllrec_dataset **out)
+irllrec_status irllrec_x_dataset_load(irllrec_ctx *ctx, const char *dir, irllrec_x_dataset **out)
 {
     char path[4096], stats_path[4096];
     int64_t nu_stat, ni_stat, max_u = -1, max_i = -1, nu, ni;
     int present = 0;
     pairs pr[3];
-    irllrec_dataset *ds = NULL;
+    irllrec_x_dataset *ds = NULL;
     irllrec_status st = IRLLREC_OK;
     if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
     *out = NULL;
@@ -344,7 +344,7 @@ irllrec_status irllrec_dataset_load(irllrec_ctx *ctx, const char *dir, irllrec_d
         st = irllrec__dataset_fill_split(ds, s, pr[s].u, pr[s].it, pr[s].n);
     for (int s = 0; s < 3; s++) pairs_free(ctx, &pr[s]);
     if (st != IRLLREC_OK) {
-        irllrec_dataset_free(ds);
+        irllrec_x_dataset_free(ds);
         return st;
     }
     *out = ds;
@@ -353,10 +353,10 @@ irllrec_status irllrec_dataset_load(irllrec_ctx *ctx, const char *dir, irllrec_d
 
 /* ---- accessors ------------------------------------------------------ */
 
-int64_t irllrec_dataset_n_users(const irllrec_dataset *ds) { return ds ? ds->n_users : -1; }
-int64_t irllrec_dataset_n_items(const irllrec_dataset *ds) { return ds ? ds->n_items : -1; }
+int64_t irllrec_x_dataset_n_users(const irllrec_x_dataset *ds) { return ds ? ds->n_users : -1; }
+int64_t irllrec_x_dataset_n_items(const irllrec_x_dataset *ds) { return ds ? ds->n_items : -1; }
 
-static irllrec_status view(const irllrec_dataset *ds, int32_t split, irllrec_csr *out,
+static irllrec_status view(const irllrec_x_dataset *ds, int32_t split, irllrec_csr *out,
                            int by_item, const char *func)
 {
     const irllrec__split *sp;
@@ -374,13 +374,13 @@ static irllrec_status view(const irllrec_dataset *ds, int32_t split, irllrec_csr
     return IRLLREC_OK;
 }
 
-irllrec_status irllrec_dataset_user_items(const irllrec_dataset *ds, int32_t split,
+irllrec_status irllrec_x_dataset_user_items(const irllrec_x_dataset *ds, int32_t split,
                                           irllrec_csr *out)
 {
     return view(ds, split, out, 0, __func__);
 }
 
-irllrec_status irllrec_dataset_item_users(const irllrec_dataset *ds, int32_t split,
+irllrec_status irllrec_x_dataset_item_users(const irllrec_x_dataset *ds, int32_t split,
                                           irllrec_csr *out)
 {
     return view(ds, split, out, 1, __func__);

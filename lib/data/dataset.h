@@ -1,4 +1,4 @@
-/* Internal layout of irllrec_dataset and the helpers shared by the text
+/* Internal layout of irllrec_x_dataset and the helpers shared by the text
  * parser, the pair builder and the sampler. Never installed. */
 #ifndef IRLLREC_DATA_DATASET_H
 #define IRLLREC_DATA_DATASET_H
@@ -18,7 +18,7 @@ typedef struct irllrec__split {
     size_t i_idx_bytes;
 } irllrec__split;
 
-struct irllrec_dataset {
+struct irllrec_x_dataset {
     irllrec_ctx *ctx;
     int64_t n_users;
     int64_t n_items;
@@ -27,11 +27,11 @@ struct irllrec_dataset {
 
 /* Allocate an empty dataset of the given shape (splits all empty). */
 irllrec_status irllrec__dataset_alloc(irllrec_ctx *ctx, int64_t n_users, int64_t n_items,
-                                      irllrec_dataset **out);
+                                      irllrec_x_dataset **out);
 
 /* Fill split s of ds from n (user, item) pairs already known to be in range:
  * bucket by user, sort rows, drop duplicate pairs, build the transpose. */
-irllrec_status irllrec__dataset_fill_split(irllrec_dataset *ds, int32_t s, const int32_t *u,
+irllrec_status irllrec__dataset_fill_split(irllrec_x_dataset *ds, int32_t s, const int32_t *u,
                                            const int32_t *it, int64_t n);
 
 /* Scan a stats.json text for top-level integer keys "n_users" and "n_items".

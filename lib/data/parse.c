@@ -23,14 +23,14 @@ static irllrec_status bad_char(irllrec_ctx *ctx, const char *path, int64_t line,
 {
     unsigned char uc = (unsigned char)c;
     if (c == '-')
-        return irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_dataset_load",
+        return irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_x_dataset_load",
                              "%s:%lld: negative id at column %zu (byte %zu)", path,
                              (long long)line, col, off);
     if (uc >= 0x21 && uc < 0x7f)
-        return irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_dataset_load",
+        return irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_x_dataset_load",
                              "%s:%lld: non-digit '%c' at column %zu (byte %zu)", path,
                              (long long)line, c, col, off);
-    return irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_dataset_load",
+    return irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_x_dataset_load",
                          "%s:%lld: non-digit byte 0x%02x at column %zu (byte %zu)", path,
                          (long long)line, (unsigned)uc, col, off);
 }
@@ -60,14 +60,14 @@ irllrec_status irllrec__parse_pairs(irllrec_ctx *ctx, const char *path, const ch
                 if (c < '0' || c > '9') return bad_char(ctx, path, line, q - p + 1, q, c);
                 v = v * 10 + (c - '0');
                 if (v > ID_MAX)
-                    return irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_dataset_load",
+                    return irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_x_dataset_load",
                                          "%s:%lld: id at column %zu exceeds %lld (byte %zu)",
                                          path, (long long)line, t0 - p + 1, ID_MAX, t0);
                 q++;
             }
             if (tok == 0) {
                 if (user_limit > 0 && v >= user_limit)
-                    return irllrec__fail(ctx, IRLLREC_E_SHAPE, "irllrec_dataset_load",
+                    return irllrec__fail(ctx, IRLLREC_E_SHAPE, "irllrec_x_dataset_load",
                                          "%s:%lld: user id %lld >= n_users %lld from %s", path,
                                          (long long)line, (long long)v, (long long)user_limit,
                                          limit_src);
@@ -75,7 +75,7 @@ irllrec_status irllrec__parse_pairs(irllrec_ctx *ctx, const char *path, const ch
                 if (v > mu) mu = v;
             } else {
                 if (item_limit > 0 && v >= item_limit)
-                    return irllrec__fail(ctx, IRLLREC_E_SHAPE, "irllrec_dataset_load",
+                    return irllrec__fail(ctx, IRLLREC_E_SHAPE, "irllrec_x_dataset_load",
                                          "%s:%lld: item id %lld >= n_items %lld from %s", path,
                                          (long long)line, (long long)v, (long long)item_limit,
                                          limit_src);
@@ -100,7 +100,7 @@ irllrec_status irllrec__parse_pairs(irllrec_ctx *ctx, const char *path, const ch
 
 static irllrec_status json_fail(irllrec_ctx *ctx, const char *path, size_t off, const char *what)
 {
-    return irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_dataset_load", "%s: byte %zu: %s", path,
+    return irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_x_dataset_load", "%s: byte %zu: %s", path,
                          off, what);
 }
 
@@ -117,19 +117,19 @@ static irllrec_status json_int(irllrec_ctx *ctx, const char *path, const char *k
     while (p < len && text[p] >= '0' && text[p] <= '9') {
         v = v * 10 + (text[p] - '0');
         if (v > ID_MAX) {
-            irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_dataset_load",
+            irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_x_dataset_load",
                           "%s: byte %zu: \"%s\" exceeds %lld", path, d0, key, ID_MAX);
             return IRLLREC_E_FORMAT;
         }
         p++;
     }
     if (p == d0 || (p < len && !json_ws(text[p]) && text[p] != ',' && text[p] != '}')) {
-        irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_dataset_load",
+        irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_x_dataset_load",
                       "%s: byte %zu: \"%s\" is not a non-negative integer", path, d0, key);
         return IRLLREC_E_FORMAT;
     }
     if (v < 1) {
-        irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_dataset_load",
+        irllrec__fail(ctx, IRLLREC_E_FORMAT, "irllrec_x_dataset_load",
                       "%s: byte %zu: \"%s\" must be >= 1", path, d0, key);
         return IRLLREC_E_FORMAT;
     }

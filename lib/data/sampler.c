@@ -8,7 +8,7 @@
  * components seeded with the same base seed. */
 #define SAMPLER_STREAM 0x53414D50u
 
-struct irllrec_sampler {
+struct irllrec_x_sampler {
     irllrec_ctx *ctx;
     const int64_t *ptr; /* borrowed from the dataset's TRAIN user -> items CSR */
     const int32_t *idx;
@@ -18,10 +18,10 @@ struct irllrec_sampler {
     irllrec__rng rng;
 };
 
-irllrec_status irllrec_sampler_create(irllrec_ctx *ctx, const irllrec_dataset *ds, uint64_t seed,
-                                      irllrec_sampler **out)
+irllrec_status irllrec_x_sampler_create(irllrec_ctx *ctx, const irllrec_x_dataset *ds, uint64_t seed,
+                                      irllrec_x_sampler **out)
 {
-    irllrec_sampler *s;
+    irllrec_x_sampler *s;
     const irllrec__split *tr;
     if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
     *out = NULL;
@@ -34,7 +34,7 @@ irllrec_status irllrec_sampler_create(irllrec_ctx *ctx, const irllrec_dataset *d
         IRL_CHECK(ctx, tr->u_ptr[u + 1] - tr->u_ptr[u] < ds->n_items, IRLLREC_E_INVALID_ARG,
                   "user %lld has all %lld items in TRAIN: no negative exists", (long long)u,
                   (long long)ds->n_items);
-    s = (irllrec_sampler *)irllrec__calloc(ctx, 1, sizeof *s);
+    s = (irllrec_x_sampler *)irllrec__calloc(ctx, 1, sizeof *s);
     if (s == NULL) return IRLLREC_E_NOMEM;
     s->ctx = ctx;
     s->ptr = tr->u_ptr;
@@ -47,16 +47,16 @@ irllrec_status irllrec_sampler_create(irllrec_ctx *ctx, const irllrec_dataset *d
     return IRLLREC_OK;
 }
 
-void irllrec_sampler_free(irllrec_sampler *s)
+void irllrec_x_sampler_free(irllrec_x_sampler *s)
 {
     if (s == NULL) return;
     irllrec__free(s->ctx, s, sizeof *s);
 }
 
-int64_t irllrec_sampler_epoch_size(const irllrec_sampler *s) { return s ? s->n_pairs : -1; }
+int64_t irllrec_x_sampler_epoch_size(const irllrec_x_sampler *s) { return s ? s->n_pairs : -1; }
 
 
-irllrec_status irllrec_sampler_epoch(irllrec_sampler *s, int32_t *users, int32_t *pos,
+irllrec_status irllrec_x_sampler_epoch(irllrec_x_sampler *s, int32_t *users, int32_t *pos,
                                      int32_t *neg, int64_t capacity)
 {
     int64_t k = 0;
@@ -88,13 +88,13 @@ irllrec_status irllrec_sampler_epoch(irllrec_sampler *s, int32_t *users, int32_t
     return IRLLREC_OK;
 }
 
-void irllrec_sampler_get_state(const irllrec_sampler *s, uint64_t state[4])
+void irllrec_x_sampler_get_state(const irllrec_x_sampler *s, uint64_t state[4])
 {
     if (s == NULL || state == NULL) return;
     memcpy(state, s->rng.s, sizeof s->rng.s);
 }
 
-irllrec_status irllrec_sampler_set_state(irllrec_sampler *s, const uint64_t state[4])
+irllrec_status irllrec_x_sampler_set_state(irllrec_x_sampler *s, const uint64_t state[4])
 {
     if (s == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(s->ctx, state != NULL, IRLLREC_E_INVALID_ARG, "state is NULL");

@@ -14,9 +14,9 @@
 #define DEFAULT_MIN_DEGREE 3
 #define DEFAULT_MAX_DOMINANT 3
 
-void irllrec_synth_spec_init(irllrec_synth_spec *spec, uint32_t struct_size)
+void irllrec_x_synth_spec_init(irllrec_x_synth_spec *spec, uint32_t struct_size)
 {
-    irllrec_synth_spec d;
+    irllrec_x_synth_spec d;
     if (spec == NULL) return;
     memset(&d, 0, sizeof d);
     d.struct_size = (uint32_t)sizeof d;
@@ -45,7 +45,7 @@ static irllrec_status bad(irllrec_ctx *ctx, const char *func, const char *field,
 }
 
 irllrec_status irllrec__synth_resolve(irllrec_ctx *ctx, const char *func,
-                                      const irllrec_synth_spec *in, irllrec_synth_spec *s)
+                                      const irllrec_x_synth_spec *in, irllrec_x_synth_spec *s)
 {
     if (in == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, func, "spec is NULL");
     IRL_TRY(irllrec__copy_spec(ctx, func, s, sizeof *s, in));
@@ -362,7 +362,7 @@ static irllrec_status draw_user_items(irllrec_ctx *ctx, const irllrec__synth *m,
 
 /* Held-out counts: round(frac * d), at least 1 when frac > 0, then shrunk
  * (val first) until one train item is left. */
-static void split_counts(const irllrec_synth_spec *s, int32_t d, int32_t *nv, int32_t *nt)
+static void split_counts(const irllrec_x_synth_spec *s, int32_t d, int32_t *nv, int32_t *nt)
 {
     int32_t v = (int32_t)floor(s->val_frac * d + 0.5), t = (int32_t)floor(s->test_frac * d + 0.5);
     if (s->val_frac > 0.0 && v == 0) v = 1;
@@ -393,7 +393,7 @@ static irllrec_status draw_degrees(irllrec_ctx *ctx, irllrec__synth *m)
         m->offs[u + 1] = m->offs[u] + (int64_t)d;
     }
     if ((uint64_t)m->offs[nu] > SIZE_MAX / sizeof(int32_t))
-        return irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_synth_write",
+        return irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_x_synth_write",
                              "%lld interactions do not fit in memory", (long long)m->offs[nu]);
     return IRLLREC_OK;
 }
@@ -490,7 +490,7 @@ void irllrec__synth_free(irllrec_ctx *ctx, irllrec__synth *m)
     irllrec__free(ctx, m, sizeof *m);
 }
 
-irllrec_status irllrec__synth_build(irllrec_ctx *ctx, const irllrec_synth_spec *spec,
+irllrec_status irllrec__synth_build(irllrec_ctx *ctx, const irllrec_x_synth_spec *spec,
                                     irllrec__synth **out)
 {
     irllrec__synth *m;

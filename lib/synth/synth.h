@@ -35,7 +35,7 @@ enum {
  * (intent, weight) pairs per entity, weights summing to 1, sorted by weight
  * descending (slot 0 is the dominant intent); unused slots have idx -1, w 0. */
 typedef struct irllrec__synth {
-    irllrec_synth_spec spec; /* validated, zero "later" fields resolved to defaults */
+    irllrec_x_synth_spec spec; /* validated, zero "later" fields resolved to defaults */
     int32_t n_slots;         /* = spec.max_dominant */
     int32_t min_degree;      /* effective: min(spec.min_degree, n_items) */
     int32_t *idx[2];         /* [side] n x n_slots intent ids */
@@ -55,10 +55,10 @@ typedef struct irllrec__synth {
 /* Copy (zero-extend) and validate a caller's spec, resolving defaults of the
  * fields where 0 means "default". func names the public entry point. */
 irllrec_status irllrec__synth_resolve(irllrec_ctx *ctx, const char *func,
-                                      const irllrec_synth_spec *in, irllrec_synth_spec *out);
+                                      const irllrec_x_synth_spec *in, irllrec_x_synth_spec *out);
 
 /* Build the latent model and the interactions from a resolved spec. */
-irllrec_status irllrec__synth_build(irllrec_ctx *ctx, const irllrec_synth_spec *spec,
+irllrec_status irllrec__synth_build(irllrec_ctx *ctx, const irllrec_x_synth_spec *spec,
                                     irllrec__synth **out);
 void irllrec__synth_free(irllrec_ctx *ctx, irllrec__synth *m);
 

@@ -30,7 +30,7 @@ typedef struct outfile {
     int on_disk; /* tmp was created by this call and not yet renamed */
 } outfile;
 
-static const char fn_name[] = "irllrec_synth_write";
+static const char fn_name[] = "irllrec_x_synth_write";
 
 static irllrec_status io_fail(irllrec_ctx *ctx, const char *what, const char *path, int err)
 {
@@ -128,7 +128,7 @@ static void fmt_double(char *out, size_t cap, double v)
 
 static irllrec_status write_stats(irllrec_ctx *ctx, const irllrec__synth *m, outfile *o)
 {
-    const irllrec_synth_spec *s = &m->spec;
+    const irllrec_x_synth_spec *s = &m->spec;
     char buf[4096], d[8][40];
     int64_t with[3] = {0, 0, 0}, cold = 0;
     int32_t *seen;
@@ -152,7 +152,7 @@ static irllrec_status write_stats(irllrec_ctx *ctx, const irllrec__synth *m, out
     n = snprintf(buf, sizeof buf,
                  "{\n"
                  " \"synthetic\": true,\n"
-                 " \"note\": \"SYNTHETIC data with planted intents (libirllrec irllrec_synth_write, "
+                 " \"note\": \"SYNTHETIC data with planted intents (libirllrec irllrec_x_synth_write, "
                  "see docs/synthetic-data.md); not real users, items or text\",\n"
                  " \"generator_version\": \"%s\",\n"
                  " \"n_users\": %d,\n"
@@ -494,10 +494,10 @@ irllrec_status irllrec__synth_write_files(irllrec_ctx *ctx, const irllrec__synth
     return st;
 }
 
-irllrec_status irllrec_synth_write(irllrec_ctx *ctx, const irllrec_synth_spec *spec,
+irllrec_status irllrec_x_synth_write(irllrec_ctx *ctx, const irllrec_x_synth_spec *spec,
                                    const char *dir)
 {
-    irllrec_synth_spec s;
+    irllrec_x_synth_spec s;
     irllrec__synth *m = NULL;
     irllrec_status st;
     struct stat sb;

@@ -99,14 +99,14 @@ expect 0 "removed, with the SOVERSION bumped" "soname moved"
 restore
 edit "$tree/include/irllrec/synth.h" "    int32_t n_items;           /**<" "    int32_t gate_mid;
     int32_t n_items;           /**<"
-expect 12 "field inserted mid-way into irllrec_synth_spec" irllrec_synth_spec
+expect 12 "field inserted mid-way into irllrec_x_synth_spec" irllrec_x_synth_spec
 
 restore
 edit "$tree/include/irllrec/synth.h" "(0: default 3) */
-} irllrec_synth_spec;" "(0: default 3) */
+} irllrec_x_synth_spec;" "(0: default 3) */
     int32_t gate_tail;
-} irllrec_synth_spec;"
-expect 0 "field appended to irllrec_synth_spec"
+} irllrec_x_synth_spec;"
+expect 0 "field appended to irllrec_x_synth_spec"
 
 restore
 edit "$tree/include/irllrec/tensor.h" "    int64_t ld;    /**<" "    int64_t gate_tail;

@@ -518,9 +518,9 @@ START_TEST(synthetic_run_learns)
 {
     irllrec_ctx *ctx = tu_ctx();
     char *dir = tu_tmpdir();
-    irllrec_synth_spec ss;
-    irllrec_dataset *ds = NULL;
-    irllrec_sampler *sp = NULL;
+    irllrec_x_synth_spec ss;
+    irllrec_x_dataset *ds = NULL;
+    irllrec_x_sampler *sp = NULL;
     irllrec_evaluator *ev = NULL;
     irllrec_csr train, val;
     lgcn_spec ls;
@@ -531,31 +531,31 @@ START_TEST(synthetic_run_learns)
     int64_t n, U, I;
     double first_loss = 0.0, last_loss = 0.0, rec, random_rec;
     char err[256] = "";
-    irllrec_synth_spec_init(&ss, sizeof ss);
+    irllrec_x_synth_spec_init(&ss, sizeof ss);
     ss.n_users = 400;
     ss.n_items = 300;
-    ck_assert_int_eq(irllrec_synth_write(ctx, &ss, dir), IRLLREC_OK);
-    ck_assert_int_eq(irllrec_dataset_load(ctx, dir, &ds), IRLLREC_OK);
-    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
-    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_VAL, &val);
-    U = irllrec_dataset_n_users(ds);
-    I = irllrec_dataset_n_items(ds);
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, &ss, dir), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_dataset_load(ctx, dir, &ds), IRLLREC_OK);
+    irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
+    irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_VAL, &val);
+    U = irllrec_x_dataset_n_users(ds);
+    I = irllrec_x_dataset_n_items(ds);
     lgcn_spec_init(&ls);
     ls.n_users = U;
     ls.n_items = I;
     ls.n_threads = 2;
     ck_assert_msg(lgcn_create(&ls, &train, &m, err, sizeof err) == IRLLREC_OK, "%s", err);
     ck_assert_int_eq(lgcn_opt_create(m, 1e-2, &o, err, sizeof err), IRLLREC_OK);
-    ck_assert_int_eq(irllrec_sampler_create(ctx, ds, 1, &sp), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_sampler_create(ctx, ds, 1, &sp), IRLLREC_OK);
     ck_assert_int_eq(irllrec_evaluator_create(ctx, I, ks, 1, &ev), IRLLREC_OK);
-    n = irllrec_sampler_epoch_size(sp);
+    n = irllrec_x_sampler_epoch_size(sp);
     u = (int32_t *)malloc((size_t)n * sizeof *u);
     p = (int32_t *)malloc((size_t)n * sizeof *p);
     q = (int32_t *)malloc((size_t)n * sizeof *q);
     for (int epoch = 0; epoch < 12; epoch++) {
         double sum = 0.0;
         int nb = 0;
-        ck_assert_int_eq(irllrec_sampler_epoch(sp, u, p, q, n), IRLLREC_OK);
+        ck_assert_int_eq(irllrec_x_sampler_epoch(sp, u, p, q, n), IRLLREC_OK);
         for (int64_t s = 0; s < n; s += 512, nb++) {
             double bpr, reg;
             int64_t b = n - s < 512 ? n - s : 512;
@@ -572,10 +572,10 @@ START_TEST(synthetic_run_learns)
     free(p);
     free(q);
     irllrec_evaluator_free(ev);
-    irllrec_sampler_free(sp);
+    irllrec_x_sampler_free(sp);
     lgcn_opt_free(o);
     lgcn_free(m);
-    irllrec_dataset_free(ds);
+    irllrec_x_dataset_free(ds);
     irllrec_ctx_free(ctx);
     tu_tmpdir_free(dir);
 }

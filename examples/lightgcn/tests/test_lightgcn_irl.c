@@ -213,9 +213,9 @@ START_TEST(synthetic_run_with_irllrec_learns)
 {
     irllrec_ctx *ctx = tu_ctx();
     char *dir = tu_tmpdir();
-    irllrec_synth_spec ss;
-    irllrec_dataset *ds = NULL;
-    irllrec_sampler *sp = NULL;
+    irllrec_x_synth_spec ss;
+    irllrec_x_dataset *ds = NULL;
+    irllrec_x_sampler *sp = NULL;
     irllrec_evaluator *ev = NULL;
     irllrec_csr train, val;
     lgcn_spec ls;
@@ -231,15 +231,15 @@ START_TEST(synthetic_run_with_irllrec_learns)
     int64_t n, U, I;
     double first = 0.0, last = 0.0, first_hook = 0.0, last_hook = 0.0, rec, random_rec;
     char err[256] = "";
-    irllrec_synth_spec_init(&ss, sizeof ss);
+    irllrec_x_synth_spec_init(&ss, sizeof ss);
     ss.n_users = 400;
     ss.n_items = 300;
-    ck_assert_int_eq(irllrec_synth_write(ctx, &ss, dir), IRLLREC_OK);
-    ck_assert_int_eq(irllrec_dataset_load(ctx, dir, &ds), IRLLREC_OK);
-    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
-    irllrec_dataset_user_items(ds, IRLLREC_SPLIT_VAL, &val);
-    U = irllrec_dataset_n_users(ds);
-    I = irllrec_dataset_n_items(ds);
+    ck_assert_int_eq(irllrec_x_synth_write(ctx, &ss, dir), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_dataset_load(ctx, dir, &ds), IRLLREC_OK);
+    irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
+    irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_VAL, &val);
+    U = irllrec_x_dataset_n_users(ds);
+    I = irllrec_x_dataset_n_items(ds);
     for (int w = 0; w < 4; w++) txt[w] = read_npy(ctx, dir, names[w], &rows[w], &cols[w]);
     lgcn_spec_init(&ls);
     ls.n_users = U;
@@ -259,16 +259,16 @@ START_TEST(synthetic_run_with_irllrec_learns)
                                   irllrec_mat_dense(txt[2], rows[2], cols[2]),
                                   irllrec_mat_dense(txt[3], rows[3], cols[3]), &x) == IRLLREC_OK,
                   "%s", irllrec_ctx_errmsg(ctx));
-    ck_assert_int_eq(irllrec_sampler_create(ctx, ds, 1, &sp), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_x_sampler_create(ctx, ds, 1, &sp), IRLLREC_OK);
     ck_assert_int_eq(irllrec_evaluator_create(ctx, I, ks, 1, &ev), IRLLREC_OK);
-    n = irllrec_sampler_epoch_size(sp);
+    n = irllrec_x_sampler_epoch_size(sp);
     u = (int32_t *)malloc((size_t)n * sizeof *u);
     p = (int32_t *)malloc((size_t)n * sizeof *p);
     q = (int32_t *)malloc((size_t)n * sizeof *q);
     for (int epoch = 0; epoch < 10; epoch++) {
         double sum = 0.0, sum_hook = 0.0;
         int nb = 0;
-        ck_assert_int_eq(irllrec_sampler_epoch(sp, u, p, q, n), IRLLREC_OK);
+        ck_assert_int_eq(irllrec_x_sampler_epoch(sp, u, p, q, n), IRLLREC_OK);
         for (int64_t s = 0; s < n; s += 512, nb++) {
             lgcn_irl_losses lv;
             int64_t b = n - s < 512 ? n - s : 512;
@@ -294,11 +294,11 @@ START_TEST(synthetic_run_with_irllrec_learns)
     free(q);
     for (int w = 0; w < 4; w++) free(txt[w]);
     irllrec_evaluator_free(ev);
-    irllrec_sampler_free(sp);
+    irllrec_x_sampler_free(sp);
     lgcn_irl_free(x);
     lgcn_opt_free(o);
     lgcn_free(m);
-    irllrec_dataset_free(ds);
+    irllrec_x_dataset_free(ds);
     irllrec_ctx_free(ctx);
     tu_tmpdir_free(dir);
 }

@@ -5,7 +5,7 @@
 # 1. A synthetic run: exactly one "epoch N" line per epoch on stderr, one
 #    "train" line per epoch in log.jsonl, no library warning.
 # 2. The same data with a stats.json lacking n_users/n_items: the library's
-#    warning (irllrec_dataset_load, logged through the ctx callback) reaches
+#    warning (irllrec_x_dataset_load, logged through the ctx callback) reaches
 #    stderr with the trainer's prefix; --lib-log 0 silences it.
 set -eu
 bin=$1 work=$2
@@ -27,7 +27,7 @@ data="$work/a/synthetic-data"
 echo '{}' > "$data/stats.json"
 "$bin" --data "$data" --out "$work/b" "${common[@]}" --quiet > /dev/null 2> "$work/b.err" ||
   fail "run b: $(cat "$work/b.err")"
-grep -q '^lightgcn_train: libirllrec warning: irllrec_dataset_load: .*stats.json lacks "n_users" or "n_items"' \
+grep -q '^lightgcn_train: libirllrec warning: irllrec_x_dataset_load: .*stats.json lacks "n_users" or "n_items"' \
   "$work/b.err" || fail "library warning not on stderr: $(cat "$work/b.err")"
 grep -q '^epoch ' "$work/b.err" && fail "--quiet printed epoch lines"
 "$bin" --data "$data" --out "$work/c" "${common[@]}" --quiet --lib-log 0 > /dev/null 2> "$work/c.err" ||
