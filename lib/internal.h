@@ -80,6 +80,14 @@ void irllrec__free(irllrec_ctx *ctx, void *p, size_t n);
 /* a*b into *out; returns 1 on overflow. */
 int irllrec__mul_overflow(size_t a, size_t b, size_t *out);
 
+/* ---- argument validation (lib/core/check.c) --------------------------
+ * One owner, one mapping from defect to status (docs/error-handling.md):
+ * NULL view or array, negative count, malformed CSR offsets, an index or id
+ * out of range -> IRLLREC_E_INVALID_ARG; dimensions that disagree or
+ * overflow -> IRLLREC_E_SHAPE; non-finite values -> IRLLREC_E_NUMERIC.
+ * func is the PUBLIC function the message is reported for, name the
+ * argument: "<func>: <name>...". */
+
 /* Validate a matrix view: data non-NULL, rows/cols > 0 (rows may be 0 when
  * allow_empty), ld >= cols, rows*ld fits in size_t. */
 irllrec_status irllrec__check_mat(irllrec_ctx *ctx, const char *func, const char *name,
@@ -93,6 +101,26 @@ int irllrec__all_finite_mat(irllrec_mat m);
  * finite" for the first non-finite element in row-major order. */
 irllrec_status irllrec__check_finite_mat(irllrec_ctx *ctx, const char *func, const char *name,
                                          irllrec_mat m);
+
+/* Validate a CSR view against its expected shape n_rows x n_cols:
+ *   m NULL, nnz < 0, indptr NULL, indices NULL with nnz > 0   -> E_INVALID_ARG
+ *   m->n_rows != n_rows or m->n_cols != n_cols                 -> E_SHAPE
+ *   indptr[0] != 0, indptr decreasing, indptr[n_rows] != nnz   -> E_INVALID_ARG
+ *   an index outside [0, n_cols)                               -> E_INVALID_ARG
+ * e.g. "irllrec_evaluator_run: truth.indptr decreases at row 17".
+ * Sorting within rows is not required. */
+irllrec_status irllrec__check_csr(irllrec_ctx *ctx, const char *func, const char *name,
+                                  const irllrec_csr *m, int64_t n_rows, int64_t n_cols);
+/* irllrec__check_csr, and every row strictly ascending (no duplicates), for
+ * callers that binary-search rows; unsorted -> E_INVALID_ARG. */
+irllrec_status irllrec__check_csr_sorted(irllrec_ctx *ctx, const char *func, const char *name,
+                                         const irllrec_csr *m, int64_t n_rows, int64_t n_cols);
+
+/* Validate n ids against [0, bound): n < 0, ids NULL with n > 0, or an id
+ * out of range -> E_INVALID_ARG, e.g. "irllrec_hook_step: users[3] = 12 not
+ * in [0, 10)" or "...: users is NULL". n == 0 accepts ids == NULL. */
+irllrec_status irllrec__check_ids(irllrec_ctx *ctx, const char *func, const char *name,
+                                  const int32_t *ids, int64_t n, int64_t bound);
 
 /* ---- parameter blocks ----------------------------------------------- */
 

@@ -273,6 +273,88 @@ START_TEST(check_mat_rejects_bad_views)
 }
 END_TEST
 
+/* Each CSR defect maps to its one status code, and the message starts with
+ * the reporting function and names the argument. */
+static irllrec_csr mk_csr(int64_t nr, int64_t nc, int64_t nnz, const int64_t *p, const int32_t *ix)
+{
+    irllrec_csr c;
+    c.n_rows = nr;
+    c.n_cols = nc;
+    c.nnz = nnz;
+    c.indptr = p;
+    c.indices = ix;
+    return c;
+}
+
+#define CSR_IS(c, st, msg)                                                             \
+    do {                                                                               \
+        irllrec_csr c_ = (c);                                                          \
+        ck_assert_int_eq(irllrec__check_csr(ctx, "fn", "adj", &c_, 3, 4), (st));       \
+        ck_assert_str_eq(irllrec_ctx_errmsg(ctx), (msg));                             \
+    } while (0)
+
+START_TEST(check_csr_maps_each_defect)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    const int64_t p[] = {0, 2, 2, 3}, p_bad0[] = {1, 2, 2, 3}, p_dec[] = {0, 2, 1, 3},
+                  p_end[] = {0, 1, 2, 2};
+    const int32_t ix[] = {0, 3, 1}, ix_range[] = {0, 4, 1}, ix_neg[] = {0, 1, -1},
+                  ix_uns[] = {3, 0, 1}, ix_dup[] = {1, 1, 2};
+    irllrec_csr c = mk_csr(3, 4, 3, p, ix);
+    ck_assert_int_eq(irllrec__check_csr(ctx, "fn", "adj", &c, 3, 4), IRLLREC_OK);
+    ck_assert_int_eq(irllrec__check_csr(ctx, "fn", "adj", NULL, 3, 4), IRLLREC_E_INVALID_ARG);
+    ck_assert_str_eq(irllrec_ctx_errmsg(ctx), "fn: adj is NULL");
+    CSR_IS(mk_csr(2, 4, 3, p, ix), IRLLREC_E_SHAPE, "fn: adj is 2 x 4, expected 3 x 4");
+    CSR_IS(mk_csr(3, 5, 3, p, ix), IRLLREC_E_SHAPE, "fn: adj is 3 x 5, expected 3 x 4");
+    CSR_IS(mk_csr(3, 4, -1, p, ix), IRLLREC_E_INVALID_ARG, "fn: adj.nnz = -1 < 0");
+    CSR_IS(mk_csr(3, 4, 3, NULL, ix), IRLLREC_E_INVALID_ARG, "fn: adj.indptr is NULL");
+    CSR_IS(mk_csr(3, 4, 3, p, NULL), IRLLREC_E_INVALID_ARG,
+           "fn: adj.indices is NULL with nnz = 3");
+    CSR_IS(mk_csr(3, 4, 3, p_bad0, ix), IRLLREC_E_INVALID_ARG, "fn: adj.indptr[0] = 1, not 0");
+    CSR_IS(mk_csr(3, 4, 3, p_dec, ix), IRLLREC_E_INVALID_ARG, "fn: adj.indptr decreases at row 1");
+    CSR_IS(mk_csr(3, 4, 3, p_end, ix), IRLLREC_E_INVALID_ARG,
+           "fn: adj.indptr[3] = 2, not nnz = 3");
+    CSR_IS(mk_csr(3, 4, 3, p, ix_range), IRLLREC_E_INVALID_ARG,
+           "fn: adj row 0: indices[1] = 4 not in [0, 4)");
+    CSR_IS(mk_csr(3, 4, 3, p, ix_neg), IRLLREC_E_INVALID_ARG,
+           "fn: adj row 2: indices[2] = -1 not in [0, 4)");
+    /* Unsorted rows are fine for the plain check, not for the sorted one. */
+    c = mk_csr(3, 4, 3, p, ix_uns);
+    ck_assert_int_eq(irllrec__check_csr(ctx, "fn", "adj", &c, 3, 4), IRLLREC_OK);
+    ck_assert_int_eq(irllrec__check_csr_sorted(ctx, "fn", "adj", &c, 3, 4), IRLLREC_E_INVALID_ARG);
+    ck_assert(strstr(irllrec_ctx_errmsg(ctx), "fn: adj row 0: indices[1] = 0") != NULL);
+    c = mk_csr(3, 4, 3, p, ix_dup);
+    ck_assert_int_eq(irllrec__check_csr_sorted(ctx, "fn", "adj", &c, 3, 4), IRLLREC_E_INVALID_ARG);
+    c = mk_csr(3, 4, 3, p, ix);
+    ck_assert_int_eq(irllrec__check_csr_sorted(ctx, "fn", "adj", &c, 3, 4), IRLLREC_OK);
+    /* An empty pattern needs no indices. */
+    {
+        const int64_t z[] = {0, 0, 0, 0};
+        c = mk_csr(3, 4, 0, z, NULL);
+        ck_assert_int_eq(irllrec__check_csr(ctx, "fn", "adj", &c, 3, 4), IRLLREC_OK);
+    }
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(check_ids_names_the_argument)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    const int32_t ids[] = {0, 9, 3, 12, -1};
+    ck_assert_int_eq(irllrec__check_ids(ctx, "fn", "users", ids, 3, 10), IRLLREC_OK);
+    ck_assert_int_eq(irllrec__check_ids(ctx, "fn", "users", ids, 5, 10), IRLLREC_E_INVALID_ARG);
+    ck_assert_str_eq(irllrec_ctx_errmsg(ctx), "fn: users[3] = 12 not in [0, 10)");
+    ck_assert_int_eq(irllrec__check_ids(ctx, "fn", "pos", ids + 4, 1, 10), IRLLREC_E_INVALID_ARG);
+    ck_assert_str_eq(irllrec_ctx_errmsg(ctx), "fn: pos[0] = -1 not in [0, 10)");
+    ck_assert_int_eq(irllrec__check_ids(ctx, "fn", "users", NULL, 2, 10), IRLLREC_E_INVALID_ARG);
+    ck_assert_str_eq(irllrec_ctx_errmsg(ctx), "fn: users is NULL");
+    ck_assert_int_eq(irllrec__check_ids(ctx, "fn", "users", NULL, 0, 10), IRLLREC_OK);
+    ck_assert_int_eq(irllrec__check_ids(ctx, "fn", "users", ids, -1, 10), IRLLREC_E_INVALID_ARG);
+    ck_assert_str_eq(irllrec_ctx_errmsg(ctx), "fn: users: count -1 < 0");
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
 Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -287,6 +369,8 @@ Suite *core_suite(void)
     tcase_add_test(tc, gemm_all_transposes_and_leading_dims);
     tcase_add_test(tc, parallel_covers_every_item_once);
     tcase_add_test(tc, check_mat_rejects_bad_views);
+    tcase_add_test(tc, check_csr_maps_each_defect);
+    tcase_add_test(tc, check_ids_names_the_argument);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -77,8 +77,8 @@ IRLLREC_API void irllrec_intent_spec_init(irllrec_intent_spec *spec, uint32_t st
  *                edge, or NULL for graph-free mode. Copied; indices must be
  *                in [0, N) (sorting and symmetry are not required).
  *  @param[out] out  new handle or NULL; free with irllrec_intent_free()
- *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_FORMAT
- *          (malformed CSR), IRLLREC_E_VERSION, IRLLREC_E_NOMEM */
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (also a malformed CSR: bad
+ *          offsets or ids), IRLLREC_E_SHAPE, IRLLREC_E_VERSION, IRLLREC_E_NOMEM */
 IRLLREC_API irllrec_status irllrec_intent_create(irllrec_ctx *ctx, const irllrec_intent_spec *spec,
                                                  const irllrec_csr *graph, irllrec_intent **out);
 

@@ -125,21 +125,20 @@ static irllrec_status check_shape(irllrec_ctx *ctx, const char *func, int64_t n_
     return IRLLREC_OK;
 }
 
-static irllrec_status check_pairs(irllrec_ctx *ctx, const char *name, int64_t n_users,
-                                  int64_t n_items, const int32_t *u, const int32_t *it, int64_t n)
+/* One split's pairs: n >= 0, both arrays present when n > 0, ids in range;
+ * messages name the arrays ("train_u[3] = 12 not in [0, 10)"). */
+static irllrec_status check_pairs(irllrec_ctx *ctx, const char *func, const char *name,
+                                  int64_t n_users, int64_t n_items, const int32_t *u,
+                                  const int32_t *it, int64_t n)
 {
-    IRL_CHECK(ctx, n >= 0, IRLLREC_E_INVALID_ARG, "n_%s = %lld < 0", name, (long long)n);
-    IRL_CHECK(ctx, n == 0 || (u != NULL && it != NULL), IRLLREC_E_INVALID_ARG,
-              "%s arrays are NULL with n_%s = %lld", name, name, (long long)n);
-    for (int64_t k = 0; k < n; k++) {
-        IRL_CHECK(ctx, u[k] >= 0 && u[k] < n_users, IRLLREC_E_INVALID_ARG,
-                  "%s_u[%lld] = %d is not in [0, %lld)", name, (long long)k, (int)u[k],
-                  (long long)n_users);
-        IRL_CHECK(ctx, it[k] >= 0 && it[k] < n_items, IRLLREC_E_INVALID_ARG,
-                  "%s_i[%lld] = %d is not in [0, %lld)", name, (long long)k, (int)it[k],
-                  (long long)n_items);
-    }
-    return IRLLREC_OK;
+    char nu[16], ni[16];
+    snprintf(nu, sizeof nu, "%s_u", name);
+    snprintf(ni, sizeof ni, "%s_i", name);
+    if (n < 0)
+        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, func, "n_%s = %lld < 0", name,
+                             (long long)n);
+    IRL_TRY(irllrec__check_ids(ctx, func, nu, u, n, n_users));
+    return irllrec__check_ids(ctx, func, ni, it, n, n_items);
 }
 
 irllrec_status irllrec_x_dataset_from_pairs(irllrec_ctx *ctx, int64_t n_users, int64_t n_items,
@@ -157,9 +156,9 @@ irllrec_status irllrec_x_dataset_from_pairs(irllrec_ctx *ctx, int64_t n_users, i
     *out = NULL;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_TRY(check_shape(ctx, __func__, n_users, n_items));
-    IRL_TRY(check_pairs(ctx, "train", n_users, n_items, train_u, train_i, n_train));
-    IRL_TRY(check_pairs(ctx, "val", n_users, n_items, val_u, val_i, n_val));
-    IRL_TRY(check_pairs(ctx, "test", n_users, n_items, test_u, test_i, n_test));
+    IRL_TRY(check_pairs(ctx, __func__, "train", n_users, n_items, train_u, train_i, n_train));
+    IRL_TRY(check_pairs(ctx, __func__, "val", n_users, n_items, val_u, val_i, n_val));
+    IRL_TRY(check_pairs(ctx, __func__, "test", n_users, n_items, test_u, test_i, n_test));
     IRL_TRY(irllrec__dataset_alloc(ctx, n_users, n_items, &ds));
     for (int32_t s = 0; s < 3; s++) {
         st = irllrec__dataset_fill_split(ds, s, us[s], is[s], ns[s]);
@@ -243,8 +242,8 @@ static irllrec_status join(irllrec_ctx *ctx, char *buf, size_t cap, const char *
                            const char *name)
 {
     int n = snprintf(buf, cap, "%s/%s", dir, name);
-    IRL_CHECK(ctx, n > 0 && (size_t)n < cap, IRLLREC_E_INVALID_ARG, "path %s/%s is too long", dir,
-              name);
+    IRL_CHECK(ctx, n > 0 && (size_t)n < cap, IRLLREC_E_INVALID_ARG,
+                 "path %s/%s is too long", dir, name);
     return IRLLREC_OK;
 }
 

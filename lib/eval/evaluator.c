@@ -454,35 +454,6 @@ static void eval_user(irllrec_evaluator *ev, int32_t t, float *s, int64_t user,
 }
 /* ---- validation ----------------------------------------------------- */
 
-static irllrec_status check_csr(irllrec_ctx *ctx, const char *name, const irllrec_csr *c,
-                                int64_t n_rows, int64_t n_cols)
-{
-    const char *f = "irllrec_evaluator_run";
-    if (c->n_rows != n_rows || c->n_cols != n_cols)
-        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "%s is %lld x %lld, expected %lld x %lld",
-                             name, (long long)c->n_rows, (long long)c->n_cols, (long long)n_rows,
-                             (long long)n_cols);
-    if (c->indptr == NULL || (c->nnz > 0 && c->indices == NULL) || c->nnz < 0)
-        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f, "%s has NULL arrays or nnz < 0", name);
-    if (c->indptr[0] != 0 || c->indptr[n_rows] != c->nnz)
-        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f,
-                             "%s.indptr must run from 0 to nnz = %lld", name, (long long)c->nnz);
-    for (int64_t r = 0; r < n_rows; r++) {
-        int64_t b = c->indptr[r], e = c->indptr[r + 1];
-        if (e < b || e > c->nnz)
-            return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f, "%s.indptr decreases at row %lld",
-                                 name, (long long)r);
-        for (int64_t q = b; q < e; q++) {
-            int32_t v = c->indices[q];
-            if (v < 0 || v >= n_cols || (q > b && v <= c->indices[q - 1]))
-                return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f,
-                                     "%s row %lld: index %d out of range or not ascending", name,
-                                     (long long)r, (int)v);
-        }
-    }
-    return IRLLREC_OK;
-}
-
 static irllrec_status check_run(irllrec_evaluator *ev, irllrec_mat user_emb,
                                 irllrec_mat item_emb, const irllrec_csr *mask,
                                 const irllrec_csr *truth, double *recall, double *ndcg)
@@ -491,20 +462,21 @@ static irllrec_status check_run(irllrec_evaluator *ev, irllrec_mat user_emb,
     const char *f = "irllrec_evaluator_run";
     IRL_CHECK(ctx, truth != NULL, IRLLREC_E_INVALID_ARG, "truth is NULL");
     IRL_CHECK(ctx, recall != NULL && ndcg != NULL, IRLLREC_E_INVALID_ARG,
-              "recall or ndcg is NULL");
+                 "recall or ndcg is NULL");
     IRL_TRY(irllrec__check_mat(ctx, f, "user_emb", user_emb));
     IRL_TRY(irllrec__check_mat(ctx, f, "item_emb", item_emb));
     IRL_CHECK(ctx, item_emb.rows == ev->n_items, IRLLREC_E_SHAPE,
-              "item_emb has %lld rows, the evaluator %lld items", (long long)item_emb.rows,
-              (long long)ev->n_items);
+                 "item_emb has %lld rows, the evaluator %lld items", (long long)item_emb.rows,
+                 (long long)ev->n_items);
     IRL_CHECK(ctx, user_emb.cols == item_emb.cols, IRLLREC_E_SHAPE,
-              "user_emb.cols = %lld != item_emb.cols = %lld", (long long)user_emb.cols,
-              (long long)item_emb.cols);
-    IRL_CHECK(ctx, user_emb.cols <= INT32_MAX && user_emb.ld <= INT32_MAX &&
-                       item_emb.ld <= INT32_MAX,
-              IRLLREC_E_SHAPE, "embedding width or ld exceeds %d", INT32_MAX);
-    IRL_TRY(check_csr(ctx, "truth", truth, user_emb.rows, ev->n_items));
-    if (mask != NULL) IRL_TRY(check_csr(ctx, "mask", mask, user_emb.rows, ev->n_items));
+                 "user_emb.cols = %lld != item_emb.cols = %lld", (long long)user_emb.cols,
+                 (long long)item_emb.cols);
+    IRL_CHECK(ctx,
+                 user_emb.cols <= INT32_MAX && user_emb.ld <= INT32_MAX && item_emb.ld <= INT32_MAX,
+                 IRLLREC_E_SHAPE, "embedding width or ld exceeds %d", INT32_MAX);
+    IRL_TRY(irllrec__check_csr_sorted(ctx, f, "truth", truth, user_emb.rows, ev->n_items));
+    if (mask != NULL)
+        IRL_TRY(irllrec__check_csr_sorted(ctx, f, "mask", mask, user_emb.rows, ev->n_items));
     return IRLLREC_OK;
 }
 
