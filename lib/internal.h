@@ -40,13 +40,23 @@ irllrec_status irllrec__fail(irllrec_ctx *ctx, irllrec_status st, const char *fu
 /* Send a message to the log callback when level is enabled. */
 void irllrec__log(irllrec_ctx *ctx, int32_t level, const char *fmt, ...) IRLLREC__PRINTF(3, 4);
 
-/* Check a caller-supplied condition; on failure record and return. */
+/* The one error-macro family. Messages always start with the PUBLIC
+ * function's name, never an internal helper's.
+ *
+ * IRL_CHECK: in the body of a public function; reports as __func__. */
 #define IRL_CHECK(ctx, cond, st, ...)                                  \
     do {                                                               \
         if (!(cond)) return irllrec__fail((ctx), (st), __func__, __VA_ARGS__); \
     } while (0)
 
-/* Propagate a failed status. */
+/* IRL_CHECK_FN: in a static helper that reports on behalf of the public
+ * function fn (a const char *, usually passed down as `func`). */
+#define IRL_CHECK_FN(ctx, fn, cond, st, ...)                           \
+    do {                                                               \
+        if (!(cond)) return irllrec__fail((ctx), (st), (fn), __VA_ARGS__); \
+    } while (0)
+
+/* IRL_TRY: propagate a failed status (the message is already recorded). */
 #define IRL_TRY(expr)                                                  \
     do {                                                               \
         irllrec_status irl_st_ = (expr);                               \

@@ -297,6 +297,9 @@ START_TEST(bad_specs_refused)
         ck_assert_ptr_null(a);
         ck_assert_msg(strstr(irllrec_ctx_errmsg(ctx), bad[i].name) != NULL, "%s",
                       irllrec_ctx_errmsg(ctx));
+        /* Reported for the public function, not the helper that checked. */
+        ck_assert_msg(strncmp(irllrec_ctx_errmsg(ctx), "irllrec_adam_create: ", 21) == 0, "%s",
+                      irllrec_ctx_errmsg(ctx));
     }
     {
         irllrec_adam_spec s;

@@ -444,6 +444,7 @@ START_TEST(bad_inputs_rejected)
                      IRLLREC_E_INVALID_ARG);
     ck_assert_int_eq(irllrec_evaluator_run(ev, um, im, NULL, NULL, r, n, NULL),
                      IRLLREC_E_INVALID_ARG);
+    ck_assert_str_eq(irllrec_ctx_errmsg(ctx), "irllrec_evaluator_run: truth is NULL");
     ck_assert_int_eq(irllrec_evaluator_run(ev, um, im, NULL, &truth, NULL, n, NULL),
                      IRLLREC_E_INVALID_ARG);
     ck_assert_int_eq(irllrec_evaluator_run(ev, um, im, NULL, &truth, r, NULL, NULL),

@@ -238,11 +238,11 @@ static void pairs_free(irllrec_ctx *ctx, pairs *p)
     memset(p, 0, sizeof *p);
 }
 
-static irllrec_status join(irllrec_ctx *ctx, char *buf, size_t cap, const char *dir,
-                           const char *name)
+static irllrec_status join(irllrec_ctx *ctx, const char *func, char *buf, size_t cap,
+                           const char *dir, const char *name)
 {
     int n = snprintf(buf, cap, "%s/%s", dir, name);
-    IRL_CHECK(ctx, n > 0 && (size_t)n < cap, IRLLREC_E_INVALID_ARG,
+    IRL_CHECK_FN(ctx, func, n > 0 && (size_t)n < cap, IRLLREC_E_INVALID_ARG,
                  "path %s/%s is too long", dir, name);
     return IRLLREC_OK;
 }
@@ -314,7 +314,7 @@ irllrec_status irllrec_x_dataset_load(irllrec_ctx *ctx, const char *dir, irllrec
     *out = NULL;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(ctx, dir != NULL, IRLLREC_E_INVALID_ARG, "dir is NULL");
-    IRL_TRY(join(ctx, stats_path, sizeof stats_path, dir, "stats.json"));
+    IRL_TRY(join(ctx, __func__, stats_path, sizeof stats_path, dir, "stats.json"));
     IRL_TRY(load_stats(ctx, stats_path, &nu_stat, &ni_stat, &present));
     if (present && (nu_stat < 0 || ni_stat < 0))
         irllrec__log(ctx, IRLLREC_LOG_WARN,
@@ -323,7 +323,7 @@ irllrec_status irllrec_x_dataset_load(irllrec_ctx *ctx, const char *dir, irllrec
 
     memset(pr, 0, sizeof pr);
     for (int s = 0; s < 3 && st == IRLLREC_OK; s++) {
-        st = join(ctx, path, sizeof path, dir, split_files[s]);
+        st = join(ctx, __func__, path, sizeof path, dir, split_files[s]);
         if (st == IRLLREC_OK)
             st = load_split(ctx, path, s != IRLLREC_SPLIT_TRAIN, nu_stat > 0 ? nu_stat : 0,
                             ni_stat > 0 ? ni_stat : 0, stats_path, &pr[s], &max_u, &max_i);

@@ -460,18 +460,18 @@ static irllrec_status check_run(irllrec_evaluator *ev, irllrec_mat user_emb,
 {
     irllrec_ctx *ctx = ev->ctx;
     const char *f = "irllrec_evaluator_run";
-    IRL_CHECK(ctx, truth != NULL, IRLLREC_E_INVALID_ARG, "truth is NULL");
-    IRL_CHECK(ctx, recall != NULL && ndcg != NULL, IRLLREC_E_INVALID_ARG,
+    IRL_CHECK_FN(ctx, f, truth != NULL, IRLLREC_E_INVALID_ARG, "truth is NULL");
+    IRL_CHECK_FN(ctx, f, recall != NULL && ndcg != NULL, IRLLREC_E_INVALID_ARG,
                  "recall or ndcg is NULL");
     IRL_TRY(irllrec__check_mat(ctx, f, "user_emb", user_emb));
     IRL_TRY(irllrec__check_mat(ctx, f, "item_emb", item_emb));
-    IRL_CHECK(ctx, item_emb.rows == ev->n_items, IRLLREC_E_SHAPE,
+    IRL_CHECK_FN(ctx, f, item_emb.rows == ev->n_items, IRLLREC_E_SHAPE,
                  "item_emb has %lld rows, the evaluator %lld items", (long long)item_emb.rows,
                  (long long)ev->n_items);
-    IRL_CHECK(ctx, user_emb.cols == item_emb.cols, IRLLREC_E_SHAPE,
+    IRL_CHECK_FN(ctx, f, user_emb.cols == item_emb.cols, IRLLREC_E_SHAPE,
                  "user_emb.cols = %lld != item_emb.cols = %lld", (long long)user_emb.cols,
                  (long long)item_emb.cols);
-    IRL_CHECK(ctx,
+    IRL_CHECK_FN(ctx, f,
                  user_emb.cols <= INT32_MAX && user_emb.ld <= INT32_MAX && item_emb.ld <= INT32_MAX,
                  IRLLREC_E_SHAPE, "embedding width or ld exceeds %d", INT32_MAX);
     IRL_TRY(irllrec__check_csr_sorted(ctx, f, "truth", truth, user_emb.rows, ev->n_items));

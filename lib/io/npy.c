@@ -34,8 +34,6 @@ typedef struct npy_info {
     size_t data_bytes;
 } npy_info;
 
-#define NPY_FAIL(s, st, ...) irllrec__fail((s)->ctx, (st), (s)->func, __VA_ARGS__)
-
 static int host_le(void)
 {
     const uint16_t one = 1;
@@ -52,39 +50,40 @@ static irllrec_status parse_preamble(const npy_src *s, const unsigned char *pre,
 {
     uint32_t hl;
     if (file_len < 10)
-        return NPY_FAIL(s, IRLLREC_E_FORMAT,
-                        "%s: %llu bytes is shorter than the 10-byte .npy preamble", s->name,
-                        (unsigned long long)file_len);
+        return irllrec__fail(s->ctx, IRLLREC_E_FORMAT, s->func,
+                             "%s: %llu bytes is shorter than the 10-byte .npy preamble", s->name,
+                             (unsigned long long)file_len);
     if (memcmp(pre, npy_magic, sizeof npy_magic) != 0)
-        return NPY_FAIL(s, IRLLREC_E_FORMAT, "%s: not a .npy file (bad magic at byte 0)",
-                        s->name);
+        return irllrec__fail(s->ctx, IRLLREC_E_FORMAT, s->func,
+                             "%s: not a .npy file (bad magic at byte 0)", s->name);
     if (pre[6] < 1 || pre[6] > 3 || pre[7] != 0)
-        return NPY_FAIL(s, IRLLREC_E_UNSUPPORTED,
-                        "%s: .npy format version %u.%u at byte 6 (supported: 1.0, 2.0, 3.0)",
-                        s->name, (unsigned)pre[6], (unsigned)pre[7]);
+        return irllrec__fail(s->ctx, IRLLREC_E_UNSUPPORTED, s->func,
+                             "%s: .npy format version %u.%u at byte 6 (supported: 1.0, 2.0, 3.0)",
+                             s->name, (unsigned)pre[6], (unsigned)pre[7]);
     if (pre[6] == 1) {
         hl = (uint32_t)pre[8] | (uint32_t)pre[9] << 8;
         *hdr_start = 10;
     } else {
         if (file_len < 12)
-            return NPY_FAIL(s, IRLLREC_E_FORMAT,
-                            "%s: %llu bytes is shorter than the 12-byte version %u preamble",
-                            s->name, (unsigned long long)file_len, (unsigned)pre[6]);
+            return irllrec__fail(s->ctx, IRLLREC_E_FORMAT, s->func,
+                                 "%s: %llu bytes is shorter than the 12-byte version %u preamble",
+                                 s->name, (unsigned long long)file_len, (unsigned)pre[6]);
         hl = (uint32_t)pre[8] | (uint32_t)pre[9] << 8 | (uint32_t)pre[10] << 16 |
              (uint32_t)pre[11] << 24;
         *hdr_start = 12;
     }
     if (hl == 0)
-        return NPY_FAIL(s, IRLLREC_E_FORMAT, "%s: header length at byte 8 is 0", s->name);
+        return irllrec__fail(s->ctx, IRLLREC_E_FORMAT, s->func, "%s: header length at byte 8 is 0",
+                             s->name);
     if (hl > NPY_MAX_HEADER)
-        return NPY_FAIL(s, IRLLREC_E_FORMAT,
-                        "%s: header length %lu at byte 8 exceeds the 64 KiB limit", s->name,
-                        (unsigned long)hl);
+        return irllrec__fail(s->ctx, IRLLREC_E_FORMAT, s->func,
+                             "%s: header length %lu at byte 8 exceeds the 64 KiB limit", s->name,
+                             (unsigned long)hl);
     if ((uint64_t)*hdr_start + hl > file_len)
-        return NPY_FAIL(s, IRLLREC_E_FORMAT,
-                        "%s: header of %lu bytes at byte %zu runs past the end of the file "
-                        "(%llu bytes)", s->name, (unsigned long)hl, *hdr_start,
-                        (unsigned long long)file_len);
+        return irllrec__fail(s->ctx, IRLLREC_E_FORMAT, s->func,
+                             "%s: header of %lu bytes at byte %zu runs past the end of the file "
+                             "(%llu bytes)",
+                             s->name, (unsigned long)hl, *hdr_start, (unsigned long long)file_len);
     *hdr_len = hl;
     return IRLLREC_OK;
 }
@@ -101,8 +100,8 @@ static size_t cur_off(const pcur *c) { return c->base_off + (size_t)(c->p - c->b
 
 static irllrec_status syntax(const pcur *c, const char *what)
 {
-    return NPY_FAIL(c->s, IRLLREC_E_FORMAT, "%s: header dict: %s at byte %zu", c->s->name, what,
-                    cur_off(c));
+    return irllrec__fail(c->s->ctx, IRLLREC_E_FORMAT, c->s->func, "%s: header dict: %s at byte %zu",
+                         c->s->name, what, cur_off(c));
 }
 
 static void skip_ws(pcur *c)
@@ -168,8 +167,9 @@ static irllrec_status parse_shape(pcur *c, int64_t dims[2], int *ndim)
         while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
             int d = *c->p - '0';
             if (v > (INT64_MAX - d) / 10)
-                return NPY_FAIL(c->s, IRLLREC_E_SHAPE, "%s: dimension at byte %zu overflows int64",
-                                c->s->name, cur_off(c));
+                return irllrec__fail(c->s->ctx, IRLLREC_E_SHAPE, c->s->func,
+                                     "%s: dimension at byte %zu overflows int64", c->s->name,
+                                     cur_off(c));
             v = v * 10 + d;
             c->p++;
         }
@@ -208,9 +208,9 @@ static irllrec_status parse_entry(pcur *c, npy_dict *d)
     if (KEY_IS("descr")) {
         if (d->seen_descr++) return syntax(c, "duplicate key 'descr'");
         if (at(c, '['))
-            return NPY_FAIL(c->s, IRLLREC_E_UNSUPPORTED,
-                            "%s: structured dtype at byte %zu: only '<f4' and '<f8' are read",
-                            c->s->name, cur_off(c));
+            return irllrec__fail(c->s->ctx, IRLLREC_E_UNSUPPORTED, c->s->func,
+                                 "%s: structured dtype at byte %zu: only '<f4' and '<f8' are read",
+                                 c->s->name, cur_off(c));
         return parse_str(c, &d->descr, &d->descr_len);
     }
     if (KEY_IS("fortran_order")) {
@@ -266,15 +266,15 @@ static irllrec_status check_descr(const npy_src *s, const npy_dict *d, int *f8)
     }
     if (n == 2 && t[0] == 'f' && (t[1] == '4' || t[1] == '8')) {
         if (order == '>')
-            return NPY_FAIL(s, IRLLREC_E_UNSUPPORTED,
-                            "%s: big-endian dtype '%.*s' is not supported (use '<f4')", s->name,
-                            (int)d->descr_len, d->descr);
+            return irllrec__fail(s->ctx, IRLLREC_E_UNSUPPORTED, s->func,
+                                 "%s: big-endian dtype '%.*s' is not supported (use '<f4')",
+                                 s->name, (int)d->descr_len, d->descr);
         *f8 = t[1] == '8';
         return IRLLREC_OK;
     }
-    return NPY_FAIL(s, IRLLREC_E_UNSUPPORTED,
-                    "%s: dtype '%.*s' is not supported (only '<f4' and '<f8')", s->name,
-                    (int)(d->descr_len > 32 ? 32 : d->descr_len), d->descr);
+    return irllrec__fail(s->ctx, IRLLREC_E_UNSUPPORTED, s->func,
+                         "%s: dtype '%.*s' is not supported (only '<f4' and '<f8')", s->name,
+                         (int)(d->descr_len > 32 ? 32 : d->descr_len), d->descr);
 }
 
 /* Everything after the preamble: dict, dtype, shape, sizes. */
@@ -292,36 +292,41 @@ static irllrec_status parse_header(const npy_src *s, const char *hdr, size_t hdr
     IRL_TRY(parse_dict(&c, &d));
     IRL_TRY(check_descr(s, &d, &info->f8));
     if (d.fortran)
-        return NPY_FAIL(s, IRLLREC_E_UNSUPPORTED,
-                        "%s: fortran_order is True: save a C-ordered array "
-                        "(numpy.ascontiguousarray) instead", s->name);
+        return irllrec__fail(s->ctx, IRLLREC_E_UNSUPPORTED, s->func,
+                             "%s: fortran_order is True: save a C-ordered array "
+                             "(numpy.ascontiguousarray) instead",
+                             s->name);
     if (d.ndim == 0)
-        return NPY_FAIL(s, IRLLREC_E_UNSUPPORTED, "%s: shape () is a scalar, not a matrix",
-                        s->name);
+        return irllrec__fail(s->ctx, IRLLREC_E_UNSUPPORTED, s->func,
+                             "%s: shape () is a scalar, not a matrix", s->name);
     if (d.ndim > 2)
-        return NPY_FAIL(s, IRLLREC_E_UNSUPPORTED,
-                        "%s: %d dimensions: only 1-D and 2-D arrays are read", s->name, d.ndim);
+        return irllrec__fail(s->ctx, IRLLREC_E_UNSUPPORTED, s->func,
+                             "%s: %d dimensions: only 1-D and 2-D arrays are read", s->name,
+                             d.ndim);
     info->rows = d.dims[0];
     info->cols = d.ndim == 2 ? d.dims[1] : 1;
     if ((uint64_t)info->rows > SIZE_MAX || (uint64_t)info->cols > SIZE_MAX ||
         irllrec__mul_overflow((size_t)info->rows, (size_t)info->cols, &n_elem) ||
         irllrec__mul_overflow(n_elem, info->f8 ? 8u : 4u, &nbytes) ||
         (uint64_t)nbytes > (uint64_t)INT64_MAX || nbytes > SIZE_MAX - (hdr_start + hdr_len))
-        return NPY_FAIL(s, IRLLREC_E_SHAPE, "%s: shape %lld x %lld overflows the address space",
-                        s->name, (long long)info->rows, (long long)info->cols);
+        return irllrec__fail(s->ctx, IRLLREC_E_SHAPE, s->func,
+                             "%s: shape %lld x %lld overflows the address space", s->name,
+                             (long long)info->rows, (long long)info->cols);
     info->data_off = hdr_start + hdr_len;
     info->data_bytes = nbytes;
     have = file_len - info->data_off;
     if (have < nbytes)
-        return NPY_FAIL(s, IRLLREC_E_FORMAT,
-                        "%s: truncated: %lld x %lld needs %zu data bytes from byte %zu, the file "
-                        "ends at byte %llu", s->name, (long long)info->rows,
-                        (long long)info->cols, nbytes, info->data_off,
-                        (unsigned long long)file_len);
+        return irllrec__fail(
+            s->ctx, IRLLREC_E_FORMAT, s->func,
+            "%s: truncated: %lld x %lld needs %zu data bytes from byte %zu, the file "
+            "ends at byte %llu",
+            s->name, (long long)info->rows, (long long)info->cols, nbytes, info->data_off,
+            (unsigned long long)file_len);
     if (have > nbytes)
-        return NPY_FAIL(s, IRLLREC_E_FORMAT, "%s: %llu trailing bytes after the data, at byte %llu",
-                        s->name, (unsigned long long)(have - nbytes),
-                        (unsigned long long)(info->data_off + nbytes));
+        return irllrec__fail(s->ctx, IRLLREC_E_FORMAT, s->func,
+                             "%s: %llu trailing bytes after the data, at byte %llu", s->name,
+                             (unsigned long long)(have - nbytes),
+                             (unsigned long long)(info->data_off + nbytes));
     return IRLLREC_OK;
 }
 
@@ -405,9 +410,9 @@ static irllrec_status check_finite(const npy_src *s, irllrec_mat m)
         if (!bad) continue;
         for (int64_t c = 0; c < m.cols; c++)
             if (!isfinite(row[c]))
-                return NPY_FAIL(s, IRLLREC_E_NUMERIC,
-                                "%s: non-finite value %g at (row %lld, col %lld)", s->name,
-                                (double)row[c], (long long)r, (long long)c);
+                return irllrec__fail(s->ctx, IRLLREC_E_NUMERIC, s->func,
+                                     "%s: non-finite value %g at (row %lld, col %lld)", s->name,
+                                     (double)row[c], (long long)r, (long long)c);
     }
     return IRLLREC_OK;
 }
@@ -416,9 +421,10 @@ static irllrec_status check_dst(const npy_src *s, const npy_info *info, irllrec_
 {
     IRL_TRY(irllrec__check_mat(s->ctx, s->func, "dst", dst));
     if (dst.rows != info->rows || dst.cols != info->cols)
-        return NPY_FAIL(s, IRLLREC_E_SHAPE, "%s: holds %lld x %lld but dst is %lld x %lld",
-                        s->name, (long long)info->rows, (long long)info->cols,
-                        (long long)dst.rows, (long long)dst.cols);
+        return irllrec__fail(s->ctx, IRLLREC_E_SHAPE, s->func,
+                             "%s: holds %lld x %lld but dst is %lld x %lld", s->name,
+                             (long long)info->rows, (long long)info->cols, (long long)dst.rows,
+                             (long long)dst.cols);
     return IRLLREC_OK;
 }
 
@@ -467,7 +473,7 @@ static irllrec_status io_fail(const npy_src *s, int err, const char *what)
 {
     char eb[128];
     if (strerror_r(err, eb, sizeof eb) != 0) snprintf(eb, sizeof eb, "errno %d", err);
-    return NPY_FAIL(s, IRLLREC_E_IO, "%s: %s: %s", s->name, what, eb);
+    return irllrec__fail(s->ctx, IRLLREC_E_IO, s->func, "%s: %s: %s", s->name, what, eb);
 }
 
 static irllrec_status file_open(const npy_src *s, npy_file *nf)
@@ -482,7 +488,7 @@ static irllrec_status file_open(const npy_src *s, npy_file *nf)
     }
     if (!S_ISREG(st.st_mode)) {
         fclose(nf->f);
-        return NPY_FAIL(s, IRLLREC_E_IO, "%s: not a regular file", s->name);
+        return irllrec__fail(s->ctx, IRLLREC_E_IO, s->func, "%s: not a regular file", s->name);
     }
     nf->size = (uint64_t)st.st_size;
     return IRLLREC_OK;
@@ -493,8 +499,10 @@ static irllrec_status file_read(const npy_src *s, FILE *f, void *dst, size_t n, 
 {
     if (n == 0 || fread(dst, 1, n, f) == n) return IRLLREC_OK;
     if (ferror(f)) return io_fail(s, errno, "read failed");
-    return NPY_FAIL(s, IRLLREC_E_FORMAT, "%s: truncated while reading at byte %llu (the file "
-                    "shrank)", s->name, (unsigned long long)off);
+    return irllrec__fail(s->ctx, IRLLREC_E_FORMAT, s->func,
+                         "%s: truncated while reading at byte %llu (the file "
+                         "shrank)",
+                         s->name, (unsigned long long)off);
 }
 
 /* Preamble and header; leaves the stream at the first data byte. */

@@ -125,12 +125,6 @@ void irllrec_model_free(irllrec_model *m)
     irllrec__free(ctx, m, sizeof *m);
 }
 
-/* As IRL_CHECK, naming the public function that was called. */
-#define CHK(cond, st, ...)                                                    \
-    do {                                                                      \
-        if (!(cond)) return irllrec__fail(m->ctx, (st), func, __VA_ARGS__);   \
-    } while (0)
-
 static irllrec_status add_section(irllrec_model *m, const char *func, uint32_t kind,
                                   const char *name, uint32_t dtype, const void *data,
                                   int32_t ndim, const int64_t *dims, uint32_t flags)
@@ -139,31 +133,34 @@ static irllrec_status add_section(irllrec_model *m, const char *func, uint32_t k
     size_t count = 1, esize = dtype == IRLLREC_MODEL_F32 ? 4 : 8, len;
     irllrec_status st;
     if (m == NULL) return IRLLREC_E_INVALID_ARG;
-    CHK(name != NULL && data != NULL && dims != NULL, IRLLREC_E_INVALID_ARG,
-              "name, data or dims is NULL");
-    CHK(kind >= IRLLREC_MODEL_TENSOR && kind <= IRLLREC_MODEL_TEACHER,
-              IRLLREC_E_INVALID_ARG, "kind %u is not a tensor kind", kind);
+    IRL_CHECK_FN(m->ctx, func, name != NULL && data != NULL && dims != NULL, IRLLREC_E_INVALID_ARG,
+                 "name, data or dims is NULL");
+    IRL_CHECK_FN(m->ctx, func, kind >= IRLLREC_MODEL_TENSOR && kind <= IRLLREC_MODEL_TEACHER,
+                 IRLLREC_E_INVALID_ARG, "kind %u is not a tensor kind", kind);
     len = irllrec__model_name_len(name, IRLLREC_MODEL_NAME_MAX);
-    CHK(len > 0, IRLLREC_E_INVALID_ARG, "name is empty or longer than %d bytes",
-              IRLLREC_MODEL_NAME_MAX);
-    CHK(strcmp(name, IRLLREC__IRLM_META_NAME) != 0, IRLLREC_E_INVALID_ARG,
-              "the name \"%s\" is reserved for the metadata", name);
-    CHK((flags & ~(uint32_t)IRLLREC_MODEL_REQUIRED) == 0, IRLLREC_E_INVALID_ARG,
-              "unknown flags 0x%x", flags);
-    CHK(irllrec__model_index(m, name) < 0, IRLLREC_E_INVALID_ARG,
-              "duplicate section name \"%s\"", name);
-    CHK(ndim >= 1 && ndim <= IRLLREC_MODEL_MAX_DIMS, IRLLREC_E_SHAPE,
-              "ndim %d is not in 1..4", (int)ndim);
+    IRL_CHECK_FN(m->ctx, func, len > 0, IRLLREC_E_INVALID_ARG,
+                 "name is empty or longer than %d bytes", IRLLREC_MODEL_NAME_MAX);
+    IRL_CHECK_FN(m->ctx, func, strcmp(name, IRLLREC__IRLM_META_NAME) != 0, IRLLREC_E_INVALID_ARG,
+                 "the name \"%s\" is reserved for the metadata", name);
+    IRL_CHECK_FN(m->ctx, func, (flags & ~(uint32_t)IRLLREC_MODEL_REQUIRED) == 0,
+                 IRLLREC_E_INVALID_ARG, "unknown flags 0x%x", flags);
+    IRL_CHECK_FN(m->ctx, func, irllrec__model_index(m, name) < 0, IRLLREC_E_INVALID_ARG,
+                 "duplicate section name \"%s\"", name);
+    IRL_CHECK_FN(m->ctx, func, ndim >= 1 && ndim <= IRLLREC_MODEL_MAX_DIMS, IRLLREC_E_SHAPE,
+                 "ndim %d is not in 1..4", (int)ndim);
     memset(&s, 0, sizeof s);
     for (int32_t i = 0; i < ndim; i++) {
-        CHK(dims[i] >= 1, IRLLREC_E_SHAPE, "dims[%d] = %lld < 1", (int)i,
-                  (long long)dims[i]);
-        CHK((uint64_t)dims[i] <= SIZE_MAX && !irllrec__mul_overflow(count, (size_t)dims[i], &count),
-                  IRLLREC_E_SHAPE, "element count overflows");
+        IRL_CHECK_FN(m->ctx, func, dims[i] >= 1, IRLLREC_E_SHAPE, "dims[%d] = %lld < 1", (int)i,
+                     (long long)dims[i]);
+        IRL_CHECK_FN(m->ctx, func,
+                     (uint64_t)dims[i] <= SIZE_MAX &&
+                         !irllrec__mul_overflow(count, (size_t)dims[i], &count),
+                     IRLLREC_E_SHAPE, "element count overflows");
         s.dims[i] = dims[i];
     }
-    CHK(!irllrec__mul_overflow(count, esize, &s.nbytes) && s.nbytes <= (size_t)INT64_MAX,
-              IRLLREC_E_SHAPE, "byte size overflows");
+    IRL_CHECK_FN(m->ctx, func,
+                 !irllrec__mul_overflow(count, esize, &s.nbytes) && s.nbytes <= (size_t)INT64_MAX,
+                 IRLLREC_E_SHAPE, "byte size overflows");
     memcpy(s.name, name, len);
     s.kind = kind;
     s.dtype = dtype;
@@ -257,7 +254,8 @@ irllrec_status irllrec_model_find(const irllrec_model *m, const char *name, int3
 {
     if (index != NULL) *index = -1;
     if (m == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(m->ctx, name != NULL && index != NULL, IRLLREC_E_INVALID_ARG, "name or index is NULL");
+    IRL_CHECK(m->ctx, name != NULL && index != NULL, IRLLREC_E_INVALID_ARG,
+              "name or index is NULL");
     *index = irllrec__model_index(m, name);
     IRL_CHECK(m->ctx, *index >= 0, IRLLREC_E_FORMAT, "no section named \"%s\"", name);
     return IRLLREC_OK;
@@ -308,7 +306,8 @@ static irllrec_status get_section(const irllrec_model *m, const char *func, cons
         return irllrec__fail(m->ctx, IRLLREC_E_INVALID_ARG, func,
                              "name, dst or dims is NULL, or ndim is not in 0..4");
     i = irllrec__model_index(m, name);
-    if (i < 0) return irllrec__fail(m->ctx, IRLLREC_E_FORMAT, func, "no section named \"%s\"", name);
+    if (i < 0)
+        return irllrec__fail(m->ctx, IRLLREC_E_FORMAT, func, "no section named \"%s\"", name);
     s = &m->secs[i];
     if (s->dtype != dtype)
         return irllrec__fail(m->ctx, IRLLREC_E_FORMAT, func, "section \"%s\" has dtype %u, not %u",
