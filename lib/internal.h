@@ -169,6 +169,11 @@ void irllrec__sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, f
 
 /* ---- small helpers ------------------------------------------------------ */
 
+/* Monotonic seconds (CLOCK_MONOTONIC, lib/core/clock.c): the library's one
+ * clock, for timing laps. Only differences mean anything; 0.0 if the clock
+ * is unavailable. */
+double irllrec__now(void);
+
 /* 1 if v is in the ascending array row[0..n), by binary search. */
 int irllrec__sorted_contains(const int32_t *row, int64_t n, int32_t v);
 

@@ -14,10 +14,8 @@
  * block sums in block order on the calling thread, so the results are
  * bit-identical for any thread count and either schedule. docs/evaluation.md
  * has the measurements behind the choice of default. */
-#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <string.h>
-#include <time.h>
 #include "../internal.h"
 #include "evaluator.h"
 
@@ -61,13 +59,6 @@ struct irllrec_evaluator {
     int64_t bsums_cap;
     double t_gemm, t_select;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- workspace ------------------------------------------------------ */
 
@@ -612,14 +603,14 @@ static void per_worker_task(void *ud, int32_t t, int32_t nt)
             skip_block(job, &u);
             continue;
         }
-        t0 = now_s();
+        t0 = irllrec__now();
         nb = pack_block(job, t, &u);
         block_gemm(job, t, nb);
-        t1 = now_s();
+        t1 = irllrec__now();
         block_select(job, t, t, 0, nb);
         block_sum(ev, t, nb, b);
         tg += t1 - t0;
-        ts += now_s() - t1;
+        ts += irllrec__now() - t1;
     }
     ev->ttime[2 * t] = tg;
     ev->ttime[2 * t + 1] = ts;
@@ -640,16 +631,16 @@ static irllrec_status run_shared(run_job *job)
     const int64_t n_blocks = (job->n_eval + ev->block - 1) / ev->block;
     int64_t u = 0;
     for (int64_t b = 0; b < n_blocks; b++) {
-        double t0 = now_s(), t1;
+        double t0 = irllrec__now(), t1;
         int32_t nt;
         job->nb = pack_block(job, 0, &u);
         block_gemm(job, 0, job->nb);
-        t1 = now_s();
+        t1 = irllrec__now();
         nt = ev->n_threads < job->nb ? ev->n_threads : (int32_t)job->nb;
         IRL_TRY(irllrec__parallel(ev->ctx, nt, shared_task, job));
         block_sum(ev, 0, job->nb, b);
         ev->ttime[0] += t1 - t0;
-        ev->ttime[1] += now_s() - t1;
+        ev->ttime[1] += irllrec__now() - t1;
     }
     return IRLLREC_OK;
 }
