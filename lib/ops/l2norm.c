@@ -3,20 +3,13 @@
 #include <math.h>
 #include "ops.h"
 
-static double sumsq(int64_t cols, const float *x)
-{
-    double s = 0.0;
-    for (int64_t j = 0; j < cols; j++) s += (double)x[j] * (double)x[j];
-    return s;
-}
-
 void irllrec__l2norm_fwd(int64_t rows, int64_t cols, const float *x, int64_t ldx, float *y,
                          int64_t ldy, double *nrm)
 {
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * ldx;
         float *yr = y + r * ldy;
-        const double nr = sqrt(IRLLREC__L2_EPS + sumsq(cols, xr));
+        const double nr = sqrt(IRLLREC__L2_EPS + irllrec__vsumsq(xr, cols));
         for (int64_t j = 0; j < cols; j++) yr[j] = (float)((double)xr[j] / nr);
         if (nrm != NULL) nrm[r] = nr;
     }
@@ -33,10 +26,9 @@ void irllrec__l2norm_bwd(int64_t rows, int64_t cols, const float *x, int64_t ldx
         const float *restrict xr = x + r * ldx;
         const float *restrict gr = dy + r * lddy;
         float *restrict dr = dx + r * lddx;
-        const double inv = 1.0 / sqrt(IRLLREC__L2_EPS + sumsq(cols, xr));
-        double xg = 0.0;
+        const double inv = 1.0 / sqrt(IRLLREC__L2_EPS + irllrec__vsumsq(xr, cols));
+        const double xg = irllrec__vdot(xr, gr, cols);
         float a, c;
-        for (int64_t j = 0; j < cols; j++) xg += (double)xr[j] * (double)gr[j];
         /* dx = dy / nrm - x (x . dy) / nrm^3 */
         a = (float)inv;
         c = (float)(xg * inv * inv * inv);
@@ -53,8 +45,7 @@ void irllrec__l2norm_bwd_inplace(int64_t rows, int64_t cols, const float *y, int
         const float *restrict yr = y + r * ldy;
         float *restrict gr = g + r * ldg;
         const double inv = 1.0 / nrm[r];
-        double yg = 0.0;
-        for (int64_t j = 0; j < cols; j++) yg += (double)yr[j] * (double)gr[j];
+        const double yg = irllrec__vdot(yr, gr, cols);
         for (int64_t j = 0; j < cols; j++)
             gr[j] = (float)(((double)gr[j] - (double)yr[j] * yg) * inv);
     }

@@ -8,10 +8,7 @@ void irllrec__linear_fwd(int64_t rows, int64_t in, int64_t out, const float *x, 
 {
     irllrec__sgemm(0, 1, rows, out, in, 1.0f, x, ldx, w, ldw, 0.0f, y, ldy);
     if (b == NULL) return;
-    for (int64_t r = 0; r < rows; r++) {
-        float *restrict yr = y + r * ldy;
-        for (int64_t j = 0; j < out; j++) yr[j] += b[j];
-    }
+    for (int64_t r = 0; r < rows; r++) irllrec__vadd(y + r * ldy, b, out);
 }
 
 /* Column blocks keep the double accumulators on the stack and the inner loop

@@ -75,4 +75,12 @@ void irllrec__l2norm_bwd(int64_t rows, int64_t cols, const float *x, int64_t ldx
 void irllrec__l2norm_bwd_inplace(int64_t rows, int64_t cols, const float *y, int64_t ldy,
                                  const double *nrm, float *g, int64_t ldg);
 
+/* ---- vector helpers (lib/ops/vec.c) -------------------------------------
+ * y and x must not overlap. Reductions accumulate in double, in index
+ * order, so a caller gets the same bits as its own serial loop. */
+void irllrec__vadd(float *restrict y, const float *restrict x, int64_t n);            /* y += x */
+void irllrec__vaxpy(float *restrict y, float a, const float *restrict x, int64_t n);  /* y += a x */
+double irllrec__vsumsq(const float *x, int64_t n);                 /* sum x_i^2 */
+double irllrec__vdot(const float *x, const float *y, int64_t n);  /* sum x_i y_i */
+
 #endif /* IRLLREC_OPS_H */

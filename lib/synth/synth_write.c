@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "../ops/ops.h"
 #include "synth.h"
 
 /* Magnitudes of the parts of a text row, relative to one intent's direction
@@ -239,7 +240,7 @@ static void gen_row(const gen_job *g, int32_t r, float *x)
     for (int32_t j = 0; j < ns && idx[j] >= 0; j++) {
         const float *p = kb->proj + (size_t)idx[j] * (size_t)dim;
         float a = (float)((1.0 - IRLLREC__SYNTH_BACKGROUND) * (double)w[j]);
-        for (int32_t c = 0; c < dim; c++) x[c] += a * p[c];
+        irllrec__vaxpy(x, a, p, dim);
     }
     if (kb->popdir != NULL) {
         /* The entity-specific part follows the source entity, like its mixture:
@@ -249,7 +250,7 @@ static void gen_row(const gen_job *g, int32_t r, float *x)
         add_normals(&rr, x, dim, ENTITY_NORM * inv);
         if (g->side == IRLLREC__SYNTH_ITEM) {
             float a = (float)(POPDIR_NORM * g->zpop[e]);
-            for (int32_t c = 0; c < dim; c++) x[c] += a * kb->popdir[c];
+            irllrec__vaxpy(x, a, kb->popdir, dim);
         }
     }
     irllrec__rng_seed(&rr, m->spec.seed, ((uint64_t)IRLLREC__SYNTH_ST_ROW << 40) |
