@@ -159,6 +159,19 @@ uint64_t irllrec__rng_below(irllrec__rng *r, uint64_t n);
 double irllrec__rng_uniform(irllrec__rng *r);
 double irllrec__rng_normal(irllrec__rng *r);
 
+/* The one rule for an RNG state from outside (a caller or a file): 1 unless
+ * state is NULL or all zero (the all-zero state is a fixed point of
+ * xoshiro256**; no seeded generator reaches it). Readers of files report a
+ * failure as E_FORMAT themselves; arguments use the two calls below. */
+int irllrec__rng_state_valid(const uint64_t state[4]);
+/* E_INVALID_ARG "<func>: state is NULL" / "<func>: state is all zero (...)". */
+irllrec_status irllrec__rng_check_state(irllrec_ctx *ctx, const char *func,
+                                        const uint64_t state[4]);
+/* irllrec__rng_check_state, then copy state into *r; *r unchanged on failure. */
+irllrec_status irllrec__rng_set_state(irllrec_ctx *ctx, const char *func, irllrec__rng *r,
+                                      const uint64_t state[4]);
+/* Stream ids for irllrec__rng_seed: lib/core/streams.h. */
+
 /* ---- dense products -------------------------------------------------- */
 
 /* Row-major C = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T.

@@ -355,6 +355,27 @@ START_TEST(check_ids_names_the_argument)
 }
 END_TEST
 
+START_TEST(rng_state_rule_is_shared)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    const uint64_t zero[4] = {0, 0, 0, 0}, one[4] = {0, 0, 1, 0};
+    irllrec__rng r, before;
+    irllrec__rng_seed(&r, 7, 1);
+    before = r;
+    ck_assert_int_eq(irllrec__rng_state_valid(one), 1);
+    ck_assert_int_eq(irllrec__rng_state_valid(zero), 0);
+    ck_assert_int_eq(irllrec__rng_state_valid(NULL), 0);
+    ck_assert_int_eq(irllrec__rng_set_state(ctx, "fn", &r, zero), IRLLREC_E_INVALID_ARG);
+    ck_assert_str_eq(irllrec_ctx_errmsg(ctx), "fn: state is all zero (a fixed point of xoshiro256**)");
+    ck_assert_int_eq(irllrec__rng_set_state(ctx, "fn", &r, NULL), IRLLREC_E_INVALID_ARG);
+    ck_assert_str_eq(irllrec_ctx_errmsg(ctx), "fn: state is NULL");
+    ck_assert(memcmp(&r, &before, sizeof r) == 0);
+    ck_assert_int_eq(irllrec__rng_set_state(ctx, "fn", &r, one), IRLLREC_OK);
+    ck_assert(memcmp(r.s, one, sizeof one) == 0);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
 Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -371,6 +392,7 @@ Suite *core_suite(void)
     tcase_add_test(tc, check_mat_rejects_bad_views);
     tcase_add_test(tc, check_csr_maps_each_defect);
     tcase_add_test(tc, check_ids_names_the_argument);
+    tcase_add_test(tc, rng_state_rule_is_shared);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 #include "../internal.h"
+#include "streams.h"
 
 struct irllrec_x_rng {
     irllrec_ctx *ctx;
@@ -65,6 +66,31 @@ double irllrec__rng_normal(irllrec__rng *r)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+int irllrec__rng_state_valid(const uint64_t state[4])
+{
+    /* The all-zero state is a fixed point of xoshiro256**: it would emit
+     * zeros forever, and no seeded generator ever reaches it. */
+    return state != NULL && (state[0] | state[1] | state[2] | state[3]) != 0;
+}
+
+irllrec_status irllrec__rng_check_state(irllrec_ctx *ctx, const char *func,
+                                        const uint64_t state[4])
+{
+    if (state == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, func, "state is NULL");
+    if (!irllrec__rng_state_valid(state))
+        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, func,
+                             "state is all zero (a fixed point of xoshiro256**)");
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec__rng_set_state(irllrec_ctx *ctx, const char *func, irllrec__rng *r,
+                                      const uint64_t state[4])
+{
+    IRL_TRY(irllrec__rng_check_state(ctx, func, state));
+    memcpy(r->s, state, sizeof r->s);
+    return IRLLREC_OK;
+}
+
 irllrec_status irllrec_x_rng_create(irllrec_ctx *ctx, uint64_t seed, irllrec_x_rng **out)
 {
     irllrec_x_rng *h;
@@ -74,7 +100,7 @@ irllrec_status irllrec_x_rng_create(irllrec_ctx *ctx, uint64_t seed, irllrec_x_r
     h = (irllrec_x_rng *)irllrec__alloc(ctx, sizeof *h);
     if (h == NULL) return IRLLREC_E_NOMEM;
     h->ctx = ctx;
-    irllrec__rng_seed(&h->r, seed, 0);
+    irllrec__rng_seed(&h->r, seed, IRLLREC__STREAM_X_RNG);
     *out = h;
     return IRLLREC_OK;
 }
@@ -97,9 +123,6 @@ void irllrec_x_rng_get_state(const irllrec_x_rng *rng, uint64_t state[4])
 
 irllrec_status irllrec_x_rng_set_state(irllrec_x_rng *rng, const uint64_t state[4])
 {
-    if (rng == NULL || state == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(rng->ctx, (state[0] | state[1] | state[2] | state[3]) != 0, IRLLREC_E_INVALID_ARG,
-              "the all-zero state is a fixed point of xoshiro256**");
-    memcpy(rng->r.s, state, sizeof rng->r.s);
-    return IRLLREC_OK;
+    if (rng == NULL) return IRLLREC_E_INVALID_ARG;
+    return irllrec__rng_set_state(rng->ctx, __func__, &rng->r, state);
 }

@@ -2,11 +2,8 @@
  * it is a train positive of that user, then one Fisher-Yates shuffle. The
  * RNG is the only state, so a checkpoint needs just its four words. */
 #include <string.h>
+#include "../core/streams.h"
 #include "dataset.h"
-
-/* Stream id for the sampler's xoshiro ("SAMP"): keeps it apart from other
- * components seeded with the same base seed. */
-#define SAMPLER_STREAM 0x53414D50u
 
 struct irllrec_x_sampler {
     irllrec_ctx *ctx;
@@ -42,7 +39,7 @@ irllrec_status irllrec_x_sampler_create(irllrec_ctx *ctx, const irllrec_x_datase
     s->n_users = ds->n_users;
     s->n_items = ds->n_items;
     s->n_pairs = tr->nnz;
-    irllrec__rng_seed(&s->rng, seed, SAMPLER_STREAM);
+    irllrec__rng_seed(&s->rng, seed, IRLLREC__STREAM_SAMPLER);
     *out = s;
     return IRLLREC_OK;
 }
@@ -97,10 +94,5 @@ void irllrec_x_sampler_get_state(const irllrec_x_sampler *s, uint64_t state[4])
 irllrec_status irllrec_x_sampler_set_state(irllrec_x_sampler *s, const uint64_t state[4])
 {
     if (s == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(s->ctx, state != NULL, IRLLREC_E_INVALID_ARG, "state is NULL");
-    /* xoshiro's all-zero state is a fixed point: it would emit zeros forever. */
-    IRL_CHECK(s->ctx, (state[0] | state[1] | state[2] | state[3]) != 0, IRLLREC_E_INVALID_ARG,
-              "state is all zero");
-    memcpy(s->rng.s, state, sizeof s->rng.s);
-    return IRLLREC_OK;
+    return irllrec__rng_set_state(s->ctx, __func__, &s->rng, state);
 }

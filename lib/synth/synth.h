@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include "../internal.h"
+#include "../core/streams.h"
 
 /* Share of every intent mixture spread evenly over all K intents, so that
  * no user-item pair has zero affinity. */
@@ -15,21 +16,7 @@
 
 enum { IRLLREC__SYNTH_USER = 0, IRLLREC__SYNTH_ITEM = 1 };
 
-/* RNG stream ids: one per component, so changing how one component draws
- * never shifts another. Per-entity and per-row streams put the entity or row
- * index in the low bits, which keeps the output independent of thread count. */
-enum {
-    IRLLREC__SYNTH_ST_POP = 1,
-    IRLLREC__SYNTH_ST_THETA = 2,     /* + side */
-    IRLLREC__SYNTH_ST_DEGREE = 4,
-    IRLLREC__SYNTH_ST_USER = 5,      /* << 40 | user: that user's items and split */
-    IRLLREC__SYNTH_ST_MISLEAD = 6,   /* + side */
-    IRLLREC__SYNTH_ST_PROJ = 8,      /* + kind (0 profile, 1 intent) */
-    IRLLREC__SYNTH_ST_OFFSET = 10,   /* + kind */
-    IRLLREC__SYNTH_ST_POPDIR = 12,
-    IRLLREC__SYNTH_ST_ROW = 13,      /* << 40 | matrix << 32 | row: noise of one text row */
-    IRLLREC__SYNTH_ST_ENTITY = 14    /* << 40 | side << 32 | entity: its own profile component */
-};
+/* RNG stream ids (IRLLREC__SYNTH_ST_*): lib/core/streams.h. */
 
 /* theta_e = (1 - B) * s_e + B / K, where s_e is sparse: at most n_slots
  * (intent, weight) pairs per entity, weights summing to 1, sorted by weight
