@@ -66,8 +66,8 @@ IRLLREC_API void irllrec_x_synth_spec_init(irllrec_x_synth_spec *spec, uint32_t 
  *  val_frac, test_frac in [0, 1) with val_frac + test_frac < 1; min_degree >= 0;
  *  max_dominant in 0..64.
  *
- *  Files are first written under temporary names ("<name>.tmp") in @p dir and
- *  flushed to disk; they are renamed into place only once all eight are
+ *  Files are first written under temporary names ("<name>.tmp.<pid>.<hex>")
+ *  in @p dir and flushed to disk; they are renamed into place only once all eight are
  *  complete (stats.json last). On failure the temporary files are removed;
  *  files from an earlier run keep their old contents unless a rename itself
  *  failed part-way. Allocates through the context: a few tens of bytes per

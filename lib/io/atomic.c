@@ -67,7 +67,8 @@ irllrec_status irllrec__atomic_open(irllrec_ctx *ctx, const char *func, const ch
     w->ctx = ctx;
     w->func = func;
     w->path = path;
-    IRL_CHECK(ctx, path != NULL && path[0] != '\0', IRLLREC_E_INVALID_ARG, "path is NULL or empty");
+    IRL_CHECK_FN(ctx, func, path != NULL && path[0] != '\0', IRLLREC_E_INVALID_ARG,
+                 "path is NULL or empty");
     plen = strlen(path);
     w->tmp_cap = plen + 48;
     w->tmp = (char *)irllrec__alloc(ctx, w->tmp_cap);
@@ -125,7 +126,7 @@ static int sync_dir(const char *dir)
     return rc;
 }
 
-irllrec_status irllrec__atomic_commit(irllrec__atomic *w)
+irllrec_status irllrec__atomic_finish(irllrec__atomic *w)
 {
     int err;
     FILE *f = w->f;
@@ -147,6 +148,15 @@ irllrec_status irllrec__atomic_commit(irllrec__atomic *w)
         release(w, 1);
         return io_fail(w, err, "close failed");
     }
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec__atomic_commit(irllrec__atomic *w)
+{
+    int err;
+    if (w->f == NULL && w->tmp == NULL)
+        return irllrec__fail(w->ctx, IRLLREC_E_IO, w->func, "%s: writer is closed", w->path);
+    if (w->f != NULL) IRL_TRY(irllrec__atomic_finish(w));
     if (rename(w->tmp, w->path) != 0) {
         err = errno;
         release(w, 1);

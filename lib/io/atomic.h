@@ -8,7 +8,9 @@
  *
  * Usage: open, write*, then commit or abort. Any failing call has already
  * closed the writer and removed the temporary file; abort is always safe to
- * call (also after a failure or a commit) and does nothing then. */
+ * call (also after a failure or a commit) and does nothing then. To replace
+ * several files together, finish each (the data is on disk under the
+ * temporary name) and commit them only once all are finished. */
 #ifndef IRLLREC_IO_ATOMIC_H
 #define IRLLREC_IO_ATOMIC_H
 
@@ -36,8 +38,13 @@ irllrec_status irllrec__atomic_open(irllrec_ctx *ctx, const char *func, const ch
 /* Append n bytes. @return IRLLREC_OK or IRLLREC_E_IO (writer closed, temp removed) */
 irllrec_status irllrec__atomic_write(irllrec__atomic *w, const void *buf, size_t n);
 
-/* Flush, fsync, rename over the target, fsync the directory. Allocates
- * nothing. @return IRLLREC_OK or IRLLREC_E_IO. If only the final directory
+/* Flush, fsync and close the temporary file, keeping it for a later
+ * commit (or abort). Allocates nothing.
+ * @return IRLLREC_OK or IRLLREC_E_IO (temp removed) */
+irllrec_status irllrec__atomic_finish(irllrec__atomic *w);
+
+/* Finish if not yet done, rename over the target, fsync the directory.
+ * Allocates nothing. @return IRLLREC_OK or IRLLREC_E_IO. If only the final directory
  *         fsync fails, the target already holds the new contents. */
 irllrec_status irllrec__atomic_commit(irllrec__atomic *w);
 

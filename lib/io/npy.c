@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include "../internal.h"
 #include "atomic.h"
+#include "npy_internal.h"
 
 #define NPY_MAX_HEADER 65536u
 #define NPY_BUF_BYTES 65536u          /* conversion buffer for path reads */
@@ -594,15 +595,13 @@ irllrec_status irllrec_npy_read(irllrec_ctx *ctx, const char *path, irllrec_mat 
 
 /* ---- public: write ------------------------------------------------------- */
 
-/* Version 1.0 header whose data starts at a multiple of 64 bytes. */
-static size_t build_header(unsigned char *out, size_t cap, int64_t rows, int64_t cols)
+size_t irllrec__npy_header(unsigned char out[IRLLREC__NPY_HEADER_CAP], int64_t rows, int64_t cols)
 {
     char dict[128];
     int n = snprintf(dict, sizeof dict,
                      "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %lld), }",
                      (long long)rows, (long long)cols);
     size_t total = ((size_t)10 + (size_t)n + 1 + 63) / 64 * 64, hl = total - 10;
-    (void)cap;
     memcpy(out, npy_magic, 6);
     out[6] = 1;
     out[7] = 0;
@@ -636,14 +635,14 @@ static irllrec_status write_rows(irllrec__atomic *w, irllrec_mat src)
 
 irllrec_status irllrec_npy_write(irllrec_ctx *ctx, const char *path, irllrec_mat src)
 {
-    unsigned char hdr[192];
+    unsigned char hdr[IRLLREC__NPY_HEADER_CAP];
     size_t hn;
     irllrec__atomic w;
     irllrec_status st;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(ctx, path != NULL && path[0] != '\0', IRLLREC_E_INVALID_ARG, "path is NULL or empty");
     IRL_TRY(irllrec__check_mat(ctx, __func__, "src", src));
-    hn = build_header(hdr, sizeof hdr, src.rows, src.cols);
+    hn = irllrec__npy_header(hdr, src.rows, src.cols);
     IRL_TRY(irllrec__atomic_open(ctx, __func__, path, &w));
     st = irllrec__atomic_write(&w, hdr, hn);
     if (st == IRLLREC_OK) st = write_rows(&w, src);

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
+#include "../io/atomic.h"
+#include "../io/npy_internal.h"
 #include "../ops/ops.h"
 #include "synth.h"
 
@@ -23,12 +24,13 @@ static const char *const file_names[N_FILES] = {"train.txt",   "val.txt",     "t
                                                 "usr_prf.npy", "itm_prf.npy", "usr_int.npy",
                                                 "itm_int.npy", "stats.json"};
 
+/* One output: written under a temporary name by lib/io's atomic writer,
+ * finished (fsync'ed) when complete, and renamed into place only once all
+ * eight are finished. */
 typedef struct outfile {
-    char *path; /* final name */
-    char *tmp;  /* path + ".tmp" */
+    char *path; /* final name; outlives the writer */
     size_t cap;
-    FILE *f;
-    int on_disk; /* tmp was created by this call and not yet renamed */
+    irllrec__atomic w; /* zeroed until opened: abort is then a no-op */
 } outfile;
 
 static const char fn_name[] = "irllrec_x_synth_write";
@@ -42,29 +44,21 @@ static irllrec_status io_fail(irllrec_ctx *ctx, const char *what, const char *pa
 
 static irllrec_status open_tmp(irllrec_ctx *ctx, outfile *o)
 {
-    o->f = fopen(o->tmp, "wb");
-    if (o->f == NULL) return io_fail(ctx, "cannot create", o->tmp, errno);
-    o->on_disk = 1;
-    return IRLLREC_OK;
+    return irllrec__atomic_open(ctx, fn_name, o->path, &o->w);
 }
 
 static irllrec_status put(irllrec_ctx *ctx, outfile *o, const void *p, size_t n)
 {
-    if (n != 0 && fwrite(p, 1, n, o->f) != n) return io_fail(ctx, "cannot write", o->tmp, errno);
-    return IRLLREC_OK;
+    (void)ctx;
+    return irllrec__atomic_write(&o->w, p, n);
 }
 
-/* Flush to the disk before the rename so that a crash never leaves a short
- * file under the final name. */
+/* On disk (fsync'ed) under the temporary name, so that a crash never
+ * leaves a short file under the final name. */
 static irllrec_status close_tmp(irllrec_ctx *ctx, outfile *o)
 {
-    int bad = fflush(o->f) != 0 || fsync(fileno(o->f)) != 0;
-    int err = errno;
-    bad |= fclose(o->f) != 0;
-    if (bad && err == 0) err = errno;
-    o->f = NULL;
-    if (bad) return io_fail(ctx, "cannot write", o->tmp, err);
-    return IRLLREC_OK;
+    (void)ctx;
+    return irllrec__atomic_finish(&o->w);
 }
 
 /* ---- text files -------------------------------------------------------- */
@@ -282,22 +276,10 @@ static void to_le(float *x, size_t n)
     }
 }
 
-/* NumPy format 1.0: magic, version, u16 LE header length, then a dict padded
- * with spaces and a final '\n' so that data starts at a multiple of 64. */
 static irllrec_status write_npy_header(irllrec_ctx *ctx, outfile *o, int64_t rows, int64_t cols)
 {
-    char h[256];
-    int n = snprintf(h + 10, sizeof h - 10,
-                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %lld), }",
-                     (long long)rows, (long long)cols);
-    size_t total = 10 + (size_t)n + 1;
-    total = (total + 63) / 64 * 64;
-    memcpy(h, "\x93NUMPY\x01\x00", 8);
-    h[8] = (char)((total - 10) & 0xff);
-    h[9] = (char)((total - 10) >> 8);
-    memset(h + 10 + n, ' ', total - 10 - (size_t)n - 1);
-    h[total - 1] = '\n';
-    return put(ctx, o, h, total);
+    unsigned char h[IRLLREC__NPY_HEADER_CAP];
+    return put(ctx, o, h, irllrec__npy_header(h, rows, cols));
 }
 
 static irllrec_status write_matrix(irllrec_ctx *ctx, const irllrec__synth *m, outfile *o,
@@ -407,12 +389,7 @@ static irllrec_status write_embeddings(irllrec_ctx *ctx, const irllrec__synth *m
             g.matrix = matrix;
             if ((st = open_tmp(ctx, o)) != IRLLREC_OK) break;
             st = write_matrix(ctx, m, o, &g, buf, block_rows);
-            if (st == IRLLREC_OK)
-                st = close_tmp(ctx, o);
-            else {
-                fclose(o->f);
-                o->f = NULL;
-            }
+            if (st == IRLLREC_OK) st = close_tmp(ctx, o);
         }
         irllrec__free(ctx, buf, (size_t)block_rows * dim * sizeof(float));
         free_basis(ctx, m, &kb[kind]);
@@ -423,12 +400,13 @@ static irllrec_status write_embeddings(irllrec_ctx *ctx, const irllrec__synth *m
 
 /* ---- entry points ------------------------------------------------------ */
 
+/* Removes the temporary files this call created and has not renamed (a
+ * same-named file that was there before is not ours), then the names. */
 static void free_paths(irllrec_ctx *ctx, outfile *files)
 {
     for (int q = 0; q < N_FILES; q++) {
-        if (files[q].f != NULL) fclose(files[q].f);
+        irllrec__atomic_abort(&files[q].w);
         irllrec__free(ctx, files[q].path, files[q].cap);
-        irllrec__free(ctx, files[q].tmp, files[q].cap);
     }
 }
 
@@ -443,9 +421,6 @@ static irllrec_status make_paths(irllrec_ctx *ctx, const char *dir, outfile *fil
         files[q].path = (char *)irllrec__alloc(ctx, files[q].cap);
         if (files[q].path == NULL) return IRLLREC_E_NOMEM;
         snprintf(files[q].path, files[q].cap, "%s/%s", dir, file_names[q]);
-        files[q].tmp = (char *)irllrec__alloc(ctx, files[q].cap);
-        if (files[q].tmp == NULL) return IRLLREC_E_NOMEM;
-        snprintf(files[q].tmp, files[q].cap, "%s.tmp", files[q].path);
     }
     return IRLLREC_OK;
 }
@@ -475,22 +450,7 @@ irllrec_status irllrec__synth_write_files(irllrec_ctx *ctx, const irllrec__synth
     outfile files[N_FILES];
     irllrec_status st = make_paths(ctx, dir, files);
     if (st == IRLLREC_OK) st = write_all(ctx, m, files);
-    for (int q = 0; q < N_FILES && st == IRLLREC_OK; q++) {
-        if (rename(files[q].tmp, files[q].path) != 0)
-            st = io_fail(ctx, "cannot rename to", files[q].path, errno);
-        else
-            files[q].on_disk = 0;
-    }
-    /* Remove only the temporary files this call created: a same-named file
-     * that was there before is not ours. */
-    if (st != IRLLREC_OK)
-        for (int q = 0; q < N_FILES; q++) {
-            if (files[q].f != NULL) {
-                fclose(files[q].f);
-                files[q].f = NULL;
-            }
-            if (files[q].on_disk) remove(files[q].tmp);
-        }
+    for (int q = 0; q < N_FILES && st == IRLLREC_OK; q++) st = irllrec__atomic_commit(&files[q].w);
     free_paths(ctx, files);
     return st;
 }
