@@ -20,6 +20,7 @@
 #include "align.h"
 #include "hook.h"
 #include "model.h"
+#include "graph.h"
 
 #ifdef IRLLREC_EXPERIMENTAL_API
 #include "experimental.h"

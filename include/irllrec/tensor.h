@@ -21,6 +21,16 @@ typedef struct irllrec_mat {
     int64_t ld;    /**< leading dimension: distance between rows, in floats (>= cols) */
 } irllrec_mat;
 
+/** A read-only view of a row-major float32 matrix: what the library only
+ *  reads (a host's embeddings) is passed as this, so a host never casts away
+ *  const to call it. Same layout as irllrec_mat. */
+typedef struct irllrec_cmat {
+    const float *data;  /**< first element; never written or freed by the library */
+    int64_t rows;       /**< number of rows */
+    int64_t cols;       /**< number of columns */
+    int64_t ld;         /**< leading dimension, in floats (>= cols) */
+} irllrec_cmat;
+
 /** A compressed sparse row pattern: row r holds indices[indptr[r] .. indptr[r+1]). */
 typedef struct irllrec_csr {
     int64_t n_rows;          /**< number of rows */
@@ -39,6 +49,22 @@ typedef struct irllrec_csr {
  *  @return the view {data, rows, cols, cols}
  *  @note Thread-safe, never fails, does not allocate. */
 IRLLREC_API irllrec_mat irllrec_mat_dense(float *data, int64_t rows, int64_t cols);
+
+/** Build a read-only view of a dense row-major matrix with ld == cols.
+ *  Nothing is checked or copied.
+ *  @param data  first element, caller-owned (may be NULL: a view the library rejects
+ *               where data is required)
+ *  @param rows  number of rows
+ *  @param cols  number of columns (also the leading dimension)
+ *  @return the view {data, rows, cols, cols}
+ *  @note Thread-safe, never fails, does not allocate. */
+IRLLREC_API irllrec_cmat irllrec_cmat_dense(const float *data, int64_t rows, int64_t cols);
+
+/** The read-only view of a writable one (same data, shape and ld).
+ *  @param m  any view
+ *  @return {m.data, m.rows, m.cols, m.ld}
+ *  @note Thread-safe, never fails, does not allocate. */
+IRLLREC_API irllrec_cmat irllrec_mat_const(irllrec_mat m);
 
 #ifdef __cplusplus
 }

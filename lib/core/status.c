@@ -32,3 +32,23 @@ irllrec_mat irllrec_mat_dense(float *data, int64_t rows, int64_t cols)
     m.ld = cols;
     return m;
 }
+
+irllrec_cmat irllrec_cmat_dense(const float *data, int64_t rows, int64_t cols)
+{
+    irllrec_cmat m;
+    m.data = data;
+    m.rows = rows;
+    m.cols = cols;
+    m.ld = cols;
+    return m;
+}
+
+irllrec_cmat irllrec_mat_const(irllrec_mat m)
+{
+    irllrec_cmat c;
+    c.data = m.data;
+    c.rows = m.rows;
+    c.cols = m.cols;
+    c.ld = m.ld;
+    return c;
+}
