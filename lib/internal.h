@@ -103,6 +103,19 @@ int irllrec__mul_overflow(size_t a, size_t b, size_t *out);
 irllrec_status irllrec__check_mat(irllrec_ctx *ctx, const char *func, const char *name,
                                   irllrec_mat m);
 
+/* The library reads through irllrec_cmat and never writes it; internally a
+ * read-only view is handled as a plain one, so every check has one form. */
+static inline irllrec_mat irllrec__mat_of(irllrec_cmat c)
+{
+    irllrec_mat m;
+    m.data = (float *)(uintptr_t)c.data;
+    m.rows = c.rows;
+    m.cols = c.cols;
+    m.ld = c.ld;
+    return m;
+}
+#define irllrec__check_cmat(ctx, func, name, c) irllrec__check_mat((ctx), (func), (name), irllrec__mat_of(c))
+
 /* 1 when every element of x[0..n) / of the view is finite. Branch-free
  * over the elements, so the loop vectorises. */
 int irllrec__all_finite(const float *x, int64_t n);
@@ -202,5 +215,13 @@ irllrec_status irllrec__parallel(irllrec_ctx *ctx, int32_t n_threads, irllrec__t
 
 /* Static contiguous share [*lo, *hi) of n items for thread t of nt. */
 void irllrec__share(int64_t n, int32_t t, int32_t nt, int64_t *lo, int64_t *hi);
+
+/* ---- sizes before create ------------------------------------------------ */
+
+/* Bytes a handle takes from the allocator, computed from its spec alone by
+ * the same rules its create uses (the hook's memory estimate adds them up;
+ * tests/test_hook_api.c holds them to a counting allocator). */
+int64_t irllrec__align_bytes(const irllrec_align_spec *spec, int32_t n_threads);
+int64_t irllrec__adam_bytes(int32_t n_blocks, int64_t total_floats);
 
 #endif /* IRLLREC_INTERNAL_H */

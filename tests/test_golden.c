@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
-#include "hook/hook.h"
+#include "hook/hook_impl.h"
 #include "tower/tower.h"
 #include "helpers/testutil.h"
 
@@ -198,14 +198,22 @@ START_TEST(golden_mlp)
     float *xf = gf(&g, "x"), *wts = gf(&g, "wts");
     float *out = malloc((size_t)(n * d) * 4), *dx = calloc((size_t)(n * din), 4);
     const int64_t n0 = n / 2;
-    irllrec__mlp_fwd_rows(m, xf, din, n0, 0, out, d);
-    irllrec__mlp_fwd_rows(m, xf + n0 * din, din, n - n0, n0, out + n0 * d, d);
+    ck_assert_int_eq(irllrec_mlp_forward_at(m, irllrec_cmat_dense(xf, n0, din), 0,
+                                            irllrec_mat_dense(out, n0, d)), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_mlp_forward_at(m, irllrec_cmat_dense(xf + n0 * din, n - n0, din), n0,
+                                            irllrec_mat_dense(out + n0 * d, n - n0, d)),
+                     IRLLREC_OK);
     cmp_arr(&g, "out", out);
     double loss = 0.0;
     for (int64_t i = 0; i < n * d; i++) loss += (double)wts[i] * (double)out[i];
     cmp_scalar("mlp loss", loss, gscalar(&g, "loss"));
-    irllrec__mlp_bwd_rows(m, xf, din, n0, 0, wts, d, dx, din);
-    irllrec__mlp_bwd_rows(m, xf + n0 * din, din, n - n0, n0, wts + n0 * d, d, dx + n0 * din, din);
+    ck_assert_int_eq(irllrec_mlp_backward_at(m, irllrec_cmat_dense(xf, n0, din), 0,
+                                             irllrec_cmat_dense(wts, n0, d),
+                                             irllrec_mat_dense(dx, n0, din)), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_mlp_backward_at(m, irllrec_cmat_dense(xf + n0 * din, n - n0, din), n0,
+                                             irllrec_cmat_dense(wts + n0 * d, n - n0, d),
+                                             irllrec_mat_dense(dx + n0 * din, n - n0, din)),
+                     IRLLREC_OK);
     cmp_arr(&g, "dx", dx);
     cmp_mlp_grads(m, &g);
     irllrec_mlp_free(m);
@@ -264,9 +272,12 @@ static void tower_case(const char *file, int graph)
     ck_assert_int_eq(irllrec_intent_create(ctx, &s, graph ? &csr : NULL, &enc), IRLLREC_OK);
     ck_assert_int_eq(irllrec_intent_set_param(enc, 0, irllrec_mat_dense(cu, d, K)), IRLLREC_OK);
     ck_assert_int_eq(irllrec_intent_set_param(enc, 1, irllrec_mat_dense(ci, d, K)), IRLLREC_OK);
-    irllrec__intent_forward_nodes(enc, em, nodes, N, r);
+    ck_assert_int_eq(irllrec_intent_forward_nodes(enc, em, nl, nodes, N,
+                                                  irllrec_mat_dense(r, N, d)), IRLLREC_OK);
     cmp_arr(&g, "r", r);
-    irllrec__intent_backward_nodes(enc, em, nodes, N, wts, dem);
+    ck_assert_int_eq(irllrec_intent_backward_nodes(enc, em, nl, nodes, N,
+                                                   irllrec_cmat_dense(wts, N, d), dem),
+                     IRLLREC_OK);
     for (int l = 0; l < nl; l++) cmp_arr(&g, graph ? den[l] : "def", de[l]);
     ck_assert_int_eq(irllrec_intent_get_grad(enc, 0, irllrec_mat_dense(gcu, d, K)), IRLLREC_OK);
     ck_assert_int_eq(irllrec_intent_get_grad(enc, 1, irllrec_mat_dense(gci, d, K)), IRLLREC_OK);
@@ -396,6 +407,13 @@ END_TEST
 
 /* ---- the full hook ---------------------------------------------------------- */
 
+/* The fixture's N x d translation noise (exact mode: ids NULL, rows 0..n-1). */
+typedef struct gnoise {
+    float *e1, *e2;
+    int64_t n, d;
+    int calls;
+} gnoise;
+
 typedef struct hookfx {
     gfile g;
     irllrec_ctx *ctx;
@@ -405,30 +423,51 @@ typedef struct hookfx {
     float *ef, *l0, *l1, *gu, *gi, *gl0, *gl1;
     int64_t *ip;
     int32_t *ix;
+    gnoise noise;
 } hookfx;
+
+/* Block called name (v2: irllrec_hook_get_block over irllrec_hook_block_count). */
+static irllrec_hook_block find_block(irllrec_hook *h, const char *name)
+{
+    irllrec_hook_block b;
+    const int32_t n = irllrec_hook_block_count(h);
+    for (int32_t i = 0; i < n; i++) {
+        memset(&b, 0, sizeof b);
+        b.struct_size = sizeof b;
+        ck_assert_int_eq(irllrec_hook_get_block(h, i, &b), IRLLREC_OK);
+        if (strcmp(b.name, name) == 0) return b;
+    }
+    ck_abort_msg("no block %s", name);
+    return b;
+}
 
 static void set_block(irllrec_hook *h, const gfile *g, const char *block, const char *arr)
 {
-    irllrec__param p[MAXARR];
-    int n = irllrec__hook_blocks(h, p, MAXARR);
-    for (int i = 0; i < n; i++) {
-        if (strcmp(p[i].name, block) != 0) continue;
-        const garr *a = gget(g, arr);
-        ck_assert_int_eq(a->n, p[i].rows * p[i].cols);
-        for (int64_t k = 0; k < a->n; k++) p[i].data[k] = (float)a->v[k];
-        return;
-    }
-    ck_abort_msg("no block %s", block);
+    const irllrec_hook_block b = find_block(h, block);
+    const garr *a = gget(g, arr);
+    ck_assert_int_eq(a->n, b.rows * b.cols);
+    for (int64_t k = 0; k < a->n; k++) b.data[k] = (float)a->v[k];
 }
 
 static const float *block_grad(irllrec_hook *h, const char *block, int data)
 {
-    irllrec__param p[MAXARR];
-    int n = irllrec__hook_blocks(h, p, MAXARR);
-    for (int i = 0; i < n; i++)
-        if (strcmp(p[i].name, block) == 0) return data ? p[i].data : p[i].grad;
-    ck_abort_msg("no block %s", block);
-    return NULL;
+    const irllrec_hook_block b = find_block(h, block);
+    return data ? b.data : b.grad;
+}
+
+static void gnoise_fn(void *ud, int64_t n_rows, int32_t dim, const int32_t *ids, float *eps_x,
+                      float *eps_y)
+{
+    gnoise *z = (gnoise *)ud;
+    z->calls++;
+    ck_assert_int_eq(dim, z->d);
+    ck_assert_int_le(n_rows, z->n);
+    for (int64_t r = 0; r < n_rows; r++) {
+        const int64_t src = ids != NULL ? ids[r] : r;
+        ck_assert(src >= 0 && src < z->n);
+        memcpy(eps_x + r * dim, z->e1 + src * dim, (size_t)dim * sizeof(float));
+        memcpy(eps_y + r * dim, z->e2 + src * dim, (size_t)dim * sizeof(float));
+    }
 }
 
 static void hook_setup(hookfx *f, int preset)
@@ -465,7 +504,7 @@ static void hook_setup(hookfx *f, int preset)
     for (int i = 0; i < 4; i++) {
         const garr *a = gget(g, txt[i]);
         float *m = gf(g, txt[i]);
-        ck_assert_int_eq(irllrec_hook_set_text(f->h, i, irllrec_mat_dense(m, a->dims[0], a->dims[1])),
+        ck_assert_int_eq(irllrec_hook_set_text(f->h, i, irllrec_cmat_dense(m, a->dims[0], a->dims[1])),
                          IRLLREC_OK);
         free(m);
     }
@@ -483,10 +522,14 @@ static void hook_setup(hookfx *f, int preset)
                           "int_b2", "cu", "ci", "tm_w1", "tm_b1", "tm_w2", "tm_b2"};
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
         set_block(f->h, g, blocks[i], arrs[i]);
-    float *e1 = gf(g, "eps1"), *e2 = gf(g, "eps2");
-    ck_assert_int_eq(irllrec__hook_set_noise(f->h, e1, e2), IRLLREC_OK);
-    free(e1);
-    free(e2);
+    f->noise.e1 = gf(g, "eps1");
+    f->noise.e2 = gf(g, "eps2");
+    f->noise.n = f->N;
+    f->noise.d = f->d;
+    f->noise.calls = 0;
+    ck_assert_int_eq(gget(g, "eps1")->n, f->N * f->d);
+    ck_assert_int_eq(gget(g, "eps2")->n, f->N * f->d);
+    ck_assert_int_eq(irllrec_hook_set_noise_fn(f->h, gnoise_fn, &f->noise), IRLLREC_OK);
     for (int64_t b = 0; b < f->B; b++) {
         f->users[b] = (int32_t)gget(g, "users")->v[b];
         f->pos[b] = (int32_t)gget(g, "pos")->v[b];
@@ -507,27 +550,45 @@ static void hook_teardown(hookfx *f)
     irllrec_ctx_free(f->ctx);
     free(f->ef); free(f->l0); free(f->l1); free(f->gu); free(f->gl0); free(f->gl1);
     free(f->ip); free(f->ix);
+    free(f->noise.e1); free(f->noise.e2);
     gfree(&f->g);
 }
 
-static irllrec_status hook_run(hookfx *f, int flags, irllrec_hook_losses *lv)
+/* What one call does (the v1 internal run's flags, in v2 terms). */
+enum {
+    HOOK_LOSS = 0,  /* irllrec_hook_compute with IRLLREC_HOOK_LOSS_ONLY */
+    HOOK_GRADS = 1, /* irllrec_hook_compute, flags 0: gradients added, no apply */
+    HOOK_STEP = 2   /* irllrec_hook_step: compute + apply */
+};
+
+static irllrec_status hook_run(hookfx *f, int mode, irllrec_hook_losses *lv)
 {
     const int64_t d = f->d;
-    irllrec_mat layers[2] = {irllrec_mat_dense(f->l0, f->N, d), irllrec_mat_dense(f->l1, f->N, d)};
-    irllrec_mat lg[2] = {irllrec_mat_dense(f->gl0, f->N, d), irllrec_mat_dense(f->gl1, f->N, d)};
+    const irllrec_cmat layers[2] = {irllrec_cmat_dense(f->l0, f->N, d),
+                                    irllrec_cmat_dense(f->l1, f->N, d)};
+    const irllrec_mat lg[2] = {irllrec_mat_dense(f->gl0, f->N, d),
+                               irllrec_mat_dense(f->gl1, f->N, d)};
+    const irllrec_hook_batch batch = {f->B, f->users, f->pos, f->neg};
+    const irllrec_hook_inputs in = {irllrec_cmat_dense(f->ef, f->U, d),
+                                    irllrec_cmat_dense(f->ef + f->U * d, f->I, d), layers};
+    const irllrec_hook_grads grads = {sizeof grads, IRLLREC_HOOK_GRAD_DENSE,
+                                      irllrec_mat_dense(f->gu, f->U, d),
+                                      irllrec_mat_dense(f->gi, f->I, d), lg};
     lv->struct_size = sizeof *lv;
-    return irllrec__hook_run(f->h, f->users, f->pos, f->neg, f->B,
-                             irllrec_mat_dense(f->ef, f->U, d),
-                             irllrec_mat_dense(f->ef + f->U * d, f->I, d), layers,
-                             irllrec_mat_dense(f->gu, f->U, d), irllrec_mat_dense(f->gi, f->I, d),
-                             lg, lv, flags);
+    switch (mode) {
+    case HOOK_LOSS: return irllrec_hook_compute(f->h, &batch, &in, NULL, IRLLREC_HOOK_LOSS_ONLY, lv);
+    case HOOK_GRADS: return irllrec_hook_compute(f->h, &batch, &in, &grads, 0, lv);
+    default: return irllrec_hook_step(f->h, &batch, &in, &grads, lv);
+    }
 }
 
 static void hook_compare(hookfx *f, const char *prefix, double total_ref)
 {
     irllrec_hook_losses lv;
     char key[64];
-    ck_assert_int_eq(hook_run(f, IRLLREC__HOOK_WRITE_GRADS, &lv), IRLLREC_OK);
+    const int calls = f->noise.calls;
+    ck_assert_int_eq(hook_run(f, HOOK_GRADS, &lv), IRLLREC_OK);
+    ck_assert_int_gt(f->noise.calls, calls);  /* L_tran took the fixture's noise */
     cmp_scalar("kd", lv.kd, gscalar(&f->g, "kd"));
     cmp_scalar("pair", lv.pair, gscalar(&f->g, "pair"));
     cmp_scalar("tran", lv.tran, gscalar(&f->g, "tran"));
@@ -556,8 +617,7 @@ START_TEST(golden_hook_paper)
     hook_compare(&f, "", gscalar(&f.g, "total_paper"));
     /* A real step commits the EMA teacher computed before the teacher forward. */
     irllrec_hook_losses lv;
-    ck_assert_int_eq(hook_run(&f, IRLLREC__HOOK_WRITE_GRADS | IRLLREC__HOOK_UPDATE, &lv),
-                     IRLLREC_OK);
+    ck_assert_int_eq(hook_run(&f, HOOK_STEP, &lv), IRLLREC_OK);
     cmp_scalar("total after step", lv.total, gscalar(&f.g, "total_paper"));
     cmp_arr(&f.g, "tmn_w1", block_grad(f.h, "teacher.w1", 1));
     cmp_arr(&f.g, "tmn_b1", block_grad(f.h, "teacher.b1", 1));
@@ -573,7 +633,7 @@ START_TEST(golden_hook_released)
     hook_setup(&f, IRLLREC_HOOK_PRESET_RELEASED);
     hook_compare(&f, "rel_", gscalar(&f.g, "total_released"));
     irllrec_hook_losses lv;
-    ck_assert_int_eq(hook_run(&f, 0, &lv), IRLLREC_OK);
+    ck_assert_int_eq(hook_run(&f, HOOK_LOSS, &lv), IRLLREC_OK);
     double sq = gscalar(&f.g, "sq") + gscalar(&f.g, "sq_teacher");
     cmp_scalar("reg incl. teacher", lv.reg, gscalar(&f.g, "reg") * sq);
     hook_teardown(&f);

@@ -81,6 +81,16 @@ IRLLREC_API irllrec_status irllrec_adam_step(irllrec_adam *adam, float *const *p
  *  @note Does not allocate. */
 IRLLREC_API irllrec_status irllrec_adam_set_lr(irllrec_adam *adam, double lr);
 
+/** Change every hyperparameter (lr, betas, eps, weight decay) for the
+ *  following steps; the moments and the step count are kept.
+ *  @param adam  the optimizer
+ *  @param spec  new values, as for irllrec_adam_create() (read during this call only)
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL, a value out of range;
+ *          nothing changes), IRLLREC_E_VERSION
+ *  @note Does not allocate. */
+IRLLREC_API irllrec_status irllrec_adam_set_hparams(irllrec_adam *adam,
+                                                    const irllrec_adam_spec *spec);
+
 /** Number of steps taken so far.
  *  @param adam  the optimizer; may be NULL
  *  @return the step count (0 after create), or -1 for NULL */

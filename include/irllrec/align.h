@@ -101,6 +101,35 @@ IRLLREC_API int64_t irllrec_align_workspace_bytes(const irllrec_align *h);
  *  @note Does not allocate. */
 IRLLREC_API irllrec_status irllrec_align_set_noise(irllrec_align *h, int32_t mode);
 
+/** Fills the translation noise of one call: eps_x and eps_y, n_rows x dim
+ *  each, row-major (row i belongs to node ids[i], or to node i when ids is NULL). */
+typedef void (*irllrec_noise_fn)(void *ud, int64_t n_rows, int32_t dim, const int32_t *ids,
+                                 float *eps_x, float *eps_y);
+
+/** Take the translation noise of the following calls from @p fn (to
+ *  reproduce another implementation's noise), or go back to the handle's
+ *  mode with NULL. While fn is set the generator does not advance for noise
+ *  and the noise mode is ignored.
+ *  @param h   the handle
+ *  @param fn  the callback, or NULL
+ *  @param ud  passed to fn
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL handle)
+ *  @note Does not allocate. */
+IRLLREC_API irllrec_status irllrec_align_set_noise_fn(irllrec_align *h, irllrec_noise_fn fn,
+                                                      void *ud);
+
+/** Draw @p n distinct node ids of [0, n_all) from the handle's generator:
+ *  the draw irllrec_align_translation_sampled() makes when given no ids, so a
+ *  caller that needs to know the sample draws it here and passes it in.
+ *  @param h      the handle
+ *  @param n_all  nodes to draw from, 1 <= n_all <= max_rows
+ *  @param n      sample size, 1 <= n <= n_all
+ *  @param[out] ids  n caller-owned entries
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL), IRLLREC_E_SHAPE
+ *  @note Does not allocate; advances the generator. */
+IRLLREC_API irllrec_status irllrec_align_sample_ids(irllrec_align *h, int64_t n_all, int64_t n,
+                                                    int32_t *ids);
+
 /** Copy out the 256-bit state of the noise generator (for checkpoints).
  *  @param h           the handle
  *  @param[out] state  four caller-owned words

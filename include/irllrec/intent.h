@@ -125,6 +125,41 @@ IRLLREC_API irllrec_status irllrec_intent_backward(irllrec_intent *enc, const ir
                                                    int32_t n_layers, irllrec_mat dr,
                                                    const irllrec_mat *demb);
 
+/** The forward for a list of anchor nodes only (repeats allowed): row s of
+ *  @p r receives the tower's output for node nodes[s]. The prototype
+ *  attention still covers every node (the edge weights need the neighbours'
+ *  intents); the edge pass runs over the anchors' rows only, on the calling
+ *  thread. What the hook uses for the batch's 3B anchors.
+ *  @param enc      the encoder
+ *  @param emb      n_layers matrices E(l), N x dim each; read only
+ *  @param n_layers must equal the spec's n_layers
+ *  @param nodes    n_nodes node ids in [0, N)
+ *  @param n_nodes  >= 1
+ *  @param r        n_nodes x dim, written; must not overlap emb
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE
+ *  @note Does not allocate. Leaves no forward for irllrec_intent_backward(). */
+IRLLREC_API irllrec_status irllrec_intent_forward_nodes(irllrec_intent *enc, const irllrec_mat *emb,
+                                                        int32_t n_layers, const int64_t *nodes,
+                                                        int64_t n_nodes, irllrec_mat r);
+
+/** Backward of irllrec_intent_forward_nodes(), right after it with the same
+ *  emb and nodes: prototype gradients +=, demb[l] += where demb (and
+ *  demb[l].data) is not NULL.
+ *  @param enc      the encoder
+ *  @param emb      as in the forward
+ *  @param n_layers as in the forward
+ *  @param nodes    as in the forward
+ *  @param n_nodes  as in the forward
+ *  @param dr       n_nodes x dim, dL/dr
+ *  @param demb     NULL, or n_layers N x dim matrices (data NULL skips one)
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_STATE
+ *          (no node forward with n_nodes nodes just before)
+ *  @note Does not allocate. */
+IRLLREC_API irllrec_status irllrec_intent_backward_nodes(irllrec_intent *enc,
+                                                         const irllrec_mat *emb, int32_t n_layers,
+                                                         const int64_t *nodes, int64_t n_nodes,
+                                                         irllrec_cmat dr, const irllrec_mat *demb);
+
 /** Zero the prototype gradients (backward accumulates).
  *  @param enc  the encoder; NULL does nothing
  *  @note Does not allocate. */

@@ -85,6 +85,25 @@ IRLLREC_API irllrec_status irllrec_itm_update_teacher(irllrec_itm *itm);
 IRLLREC_API irllrec_status irllrec_itm_forward(irllrec_itm *itm, irllrec_mat text_in,
                                                irllrec_mat student_out, double *ce);
 
+/** The first half of irllrec_itm_forward(): the teacher on @p text_in. The
+ *  teacher depends on the text only, so a caller can run it before (or
+ *  apart from) the student.
+ *  @param itm      the pair
+ *  @param text_in  rows x in_dim, 1 <= rows <= max_rows; read only
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE
+ *  @note Does not allocate. */
+IRLLREC_API irllrec_status irllrec_itm_teacher_forward(irllrec_itm *itm, irllrec_cmat text_in);
+
+/** The second half: the CE of @p student_out against the last teacher
+ *  forward (same rows), cached for irllrec_itm_backward().
+ *  @param itm          the pair
+ *  @param student_out  rows x out_dim; read only
+ *  @param[out] ce      the CE, or NULL
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_STATE
+ *          (no teacher forward since the last loss), IRLLREC_E_NUMERIC
+ *  @note Does not allocate. */
+IRLLREC_API irllrec_status irllrec_itm_loss(irllrec_itm *itm, irllrec_cmat student_out, double *ce);
+
 /** dx += scale * dCE/dX = scale * (softmax(X) - softmax(Xm)) / rows, for the last forward.
  *  @param itm    the pair
  *  @param scale  finite weight of the CE term (e.g. w_itm * alpha)

@@ -95,6 +95,32 @@ IRLLREC_API void irllrec_mlp_free(irllrec_mlp *mlp);
  *  @note Does not allocate. Not thread-safe on one handle. */
 IRLLREC_API irllrec_status irllrec_mlp_forward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat y);
 
+/** Forward for rows [row0, row0 + x.rows) of the activation cache: a
+ *  forward assembled from row ranges with different inputs (the hook runs
+ *  every user from the text table, then the batch's items gathered into a
+ *  small buffer). Each range then goes back through irllrec_mlp_backward_at()
+ *  with the same x and row0. irllrec_mlp_forward() is this with row0 = 0.
+ *  @param mlp   the handle
+ *  @param x     rows x in_dim; read only, borrowed for this call
+ *  @param row0  first cache row, 0 <= row0 and row0 + x.rows <= max_rows
+ *  @param y     x.rows x out_dim, written; must not overlap @p x
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE; nothing changes on failure
+ *  @note Does not allocate. The cache then covers rows 0 .. row0 + x.rows. */
+IRLLREC_API irllrec_status irllrec_mlp_forward_at(irllrec_mlp *mlp, irllrec_cmat x, int64_t row0,
+                                                  irllrec_mat y);
+
+/** Backward of one range of a forward made with irllrec_mlp_forward_at():
+ *  parameter gradients +=, dx += when dx.data != NULL.
+ *  @param mlp   the handle (with gradients)
+ *  @param x     the range's input, as given to the forward
+ *  @param row0  the range's first cache row; row0 + x.rows <= the rows the cache covers
+ *  @param dy    dL/dY of the range, x.rows x out_dim
+ *  @param dx    x.rows x in_dim, accumulated, or {0} to skip
+ *  @return as irllrec_mlp_backward()
+ *  @note Does not allocate. */
+IRLLREC_API irllrec_status irllrec_mlp_backward_at(irllrec_mlp *mlp, irllrec_cmat x, int64_t row0,
+                                                   irllrec_cmat dy, irllrec_mat dx);
+
 /** Backward pass of the last forward. ACCUMULATES parameter gradients
  *  (dW += ..., db += ...) and, when dx.data != NULL, dx += dL/dX.
  *  The library keeps no host pointer between calls, so @p x must be passed

@@ -9,7 +9,6 @@
 #include <math.h>
 #include <string.h>
 #include "engine.h"
-#include "draw.h"
 #include "../ops/ops.h"
 
 /* Stream id of this component in the seeding scheme (spec.seed ^ component). */
@@ -23,6 +22,8 @@ struct irllrec_align {
     irllrec_align_spec spec;
     int32_t n_threads;
     int32_t noise;
+    irllrec_noise_fn noise_fn; /* caller's noise, or NULL */
+    void *noise_ud;
     irllrec__rng rng;
     int64_t block_rows, block_cols;
     int32_t n_slices;
@@ -78,13 +79,13 @@ static void add_rows(irllrec_mat dst, int64_t n, int32_t d, const int32_t *ids, 
     }
 }
 
-void irllrec__align_draw_noise(irllrec__rng *rng, int64_t count, float *eps1, float *eps2)
+static void draw_noise(irllrec__rng *rng, int64_t count, float *eps1, float *eps2)
 {
     for (int64_t k = 0; k < count; k++) eps1[k] = (float)irllrec__rng_normal(rng);
     for (int64_t k = 0; k < count; k++) eps2[k] = (float)irllrec__rng_normal(rng);
 }
 
-void irllrec__align_draw_sample(irllrec__rng *rng, int64_t n_all, int64_t n, int32_t *ids)
+static void draw_sample(irllrec__rng *rng, int64_t n_all, int64_t n, int32_t *ids)
 {
     for (int64_t i = 0; i < n_all; i++) ids[i] = (int32_t)i;
     for (int64_t i = 0; i < n; i++) {
@@ -143,6 +144,36 @@ static size_t layout(const irllrec_align *h, size_t sz[12])
     return total > ((uint64_t)1 << 50) ? 0 : (size_t)total;
 }
 
+/* Blocking depends only on the spec, never on the thread count; the
+ * default slice count is the smallest multiple of the thread count >= 4, so
+ * every thread gets the same number of slices (1, 2, 4 threads: 4; 3: 6). */
+static void resolve_blocking(irllrec_align *h)
+{
+    const irllrec_align_spec *s = &h->spec;
+    h->block_rows = s->block_rows ? s->block_rows : ALIGN_BLOCK_ROWS;
+    if (h->block_rows > s->max_rows) h->block_rows = (int32_t)s->max_rows;
+    if (s->block_cols) {
+        h->block_cols = s->block_cols;
+    } else {
+        h->block_cols = ALIGN_BLOCK_FLOATS / h->block_rows;
+        if (h->block_cols < 64) h->block_cols = 64;
+    }
+    if (h->block_cols > s->max_cols) h->block_cols = (int32_t)s->max_cols;
+    h->n_slices = s->n_slices ? s->n_slices
+                              : ((4 + h->n_threads - 1) / h->n_threads) * h->n_threads;
+}
+
+int64_t irllrec__align_bytes(const irllrec_align_spec *spec, int32_t n_threads)
+{
+    irllrec_align h;
+    size_t sz[12];
+    memset(&h, 0, sizeof h);
+    h.spec = *spec;
+    h.n_threads = n_threads;
+    resolve_blocking(&h);
+    return (int64_t)(sizeof h + layout(&h, sz));
+}
+
 irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *spec,
                                     irllrec_align **out)
 {
@@ -175,19 +206,7 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
     h->n_threads = irllrec_ctx_n_threads(ctx);
     h->noise = IRLLREC_ALIGN_NOISE_GAUSSIAN;
     irllrec__rng_seed(&h->rng, s.seed, ALIGN_RNG_STREAM);
-    /* Blocking depends only on the spec, never on the thread count. */
-    h->block_rows = s.block_rows ? s.block_rows : ALIGN_BLOCK_ROWS;
-    if (h->block_rows > s.max_rows) h->block_rows = s.max_rows;
-    if (s.block_cols) {
-        h->block_cols = s.block_cols;
-    } else {
-        h->block_cols = ALIGN_BLOCK_FLOATS / h->block_rows;
-        if (h->block_cols < 64) h->block_cols = 64;
-    }
-    if (h->block_cols > s.max_cols) h->block_cols = s.max_cols;
-    /* Default: the smallest multiple of the thread count >= 4, so every
-     * thread gets the same number of slices (1, 2, 4 threads: 4; 3: 6). */
-    h->n_slices = s.n_slices ? s.n_slices : ((4 + h->n_threads - 1) / h->n_threads) * h->n_threads;
+    resolve_blocking(h);
 
     total = layout(h, sz);
     if (total == 0) {
@@ -237,6 +256,26 @@ irllrec_status irllrec_align_set_noise(irllrec_align *h, int32_t mode)
     IRL_CHECK(h->ctx, mode == IRLLREC_ALIGN_NOISE_GAUSSIAN || mode == IRLLREC_ALIGN_NOISE_OFF,
               IRLLREC_E_INVALID_ARG, "unknown noise mode %d", (int)mode);
     h->noise = mode;
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_align_set_noise_fn(irllrec_align *h, irllrec_noise_fn fn, void *ud)
+{
+    if (h == NULL) return IRLLREC_E_INVALID_ARG;
+    h->noise_fn = fn;
+    h->noise_ud = fn != NULL ? ud : NULL;
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_align_sample_ids(irllrec_align *h, int64_t n_all, int64_t n, int32_t *ids)
+{
+    if (h == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(h->ctx, ids != NULL, IRLLREC_E_INVALID_ARG, "ids is NULL");
+    IRL_CHECK(h->ctx, n_all >= 1 && n_all <= h->spec.max_rows && n >= 1 && n <= n_all,
+              IRLLREC_E_SHAPE, "n_all = %lld, n = %lld: need 1 <= n <= n_all <= max_rows = %lld",
+              (long long)n_all, (long long)n, (long long)h->spec.max_rows);
+    draw_sample(&h->rng, n_all, n, h->ids);
+    memcpy(ids, h->ids, (size_t)n * sizeof(int32_t));
     return IRLLREC_OK;
 }
 
@@ -413,11 +452,16 @@ static irllrec_status check_pair(irllrec_align *h, const char *func, irllrec_mat
     return IRLLREC_OK;
 }
 
-/* Noise for n rows into h->ex / h->ey per the handle's mode; returns whether any. */
-static int make_noise(irllrec_align *h, int64_t n)
+/* Noise for n rows (node ids[i], or i) into h->ex / h->ey per the handle's
+ * mode or callback; returns whether any. */
+static int make_noise(irllrec_align *h, int64_t n, const int32_t *ids)
 {
+    if (h->noise_fn != NULL) {
+        h->noise_fn(h->noise_ud, n, h->spec.dim, ids, h->ex, h->ey);
+        return 1;
+    }
     if (h->noise == IRLLREC_ALIGN_NOISE_OFF) return 0;
-    irllrec__align_draw_noise(&h->rng, n * h->spec.dim, h->ex, h->ey);
+    draw_noise(&h->rng, n * h->spec.dim, h->ex, h->ey);
     return 1;
 }
 
@@ -455,7 +499,7 @@ irllrec_status irllrec_align_translation(irllrec_align *h, irllrec_mat x, irllre
     IRL_TRY(check_finite(h, fn, "x", x));
     IRL_TRY(check_finite(h, fn, "y", y));
     saved = h->rng;
-    noisy = make_noise(h, x.rows);
+    noisy = make_noise(h, x.rows, NULL);
     st = translation_core(h, fn, x, y, NULL, x.rows, noisy, dx, dy, loss);
     if (st != IRLLREC_OK) h->rng = saved;
     return st;
@@ -507,9 +551,9 @@ irllrec_status irllrec_align_translation_sampled(irllrec_align *h, irllrec_mat x
     if (ids) {
         memcpy(h->ids, ids, (size_t)n_ids * sizeof(int32_t));
     } else {
-        irllrec__align_draw_sample(&h->rng, x.rows, n_ids, h->ids);
+        draw_sample(&h->rng, x.rows, n_ids, h->ids);
     }
-    noisy = make_noise(h, n_ids);
+    noisy = make_noise(h, n_ids, h->ids);
     st = translation_core(h, fn, x, y, h->ids, n_ids, noisy, dx, dy, loss);
     if (st != IRLLREC_OK) h->rng = saved;
     return st;

@@ -60,6 +60,11 @@ static size_t offs_bytes(int32_t n_blocks) { return ((size_t)n_blocks + 1) * siz
 
 static size_t moments_bytes(int64_t total) { return (size_t)total * 2u * sizeof(float); }
 
+int64_t irllrec__adam_bytes(int32_t n_blocks, int64_t total)
+{
+    return (int64_t)(sizeof(irllrec_adam) + offs_bytes(n_blocks) + moments_bytes(total));
+}
+
 irllrec_status irllrec_adam_create(irllrec_ctx *ctx, const irllrec_adam_spec *spec,
                                    const int64_t *sizes, int32_t n_blocks, irllrec_adam **out)
 {
@@ -175,6 +180,17 @@ irllrec_status irllrec_adam_set_lr(irllrec_adam *adam, double lr)
     if (adam == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_TRY(check_lr(adam->ctx, __func__, lr));
     adam->spec.lr = lr;
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_adam_set_hparams(irllrec_adam *adam, const irllrec_adam_spec *spec)
+{
+    irllrec_adam_spec s;
+    if (adam == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(adam->ctx, spec != NULL, IRLLREC_E_INVALID_ARG, "spec is NULL");
+    IRL_TRY(irllrec__copy_spec(adam->ctx, __func__, &s, sizeof s, spec));
+    IRL_TRY(check_spec(adam->ctx, __func__, &s));
+    adam->spec = s;
     return IRLLREC_OK;
 }
 

@@ -4,266 +4,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "tower.h"
+#include "intent_impl.h"
 #include "../ops/ops.h"
-
-/* Edge buffers, allocated together so set_graph can swap them atomically. */
-typedef struct graph_buf {
-    int64_t nnz;
-    int64_t *indptr;   /* N + 1 */
-    int32_t *indices;  /* nnz */
-    int64_t *tptr;     /* N + 1: transposed pattern (by tail node) */
-    int64_t *tedge;    /* nnz: edge id in the forward pattern */
-    int32_t *thead;    /* nnz: head node of that edge */
-    float *alpha;      /* L x nnz: edge weights of the last forward */
-    float *ebuf;       /* 2 x nnz: per-edge (dc_e, g_e / L) of the backward, interleaved so the
-                          tail-side pass fetches one cache line per edge */
-} graph_buf;
-
-struct irllrec_intent {
-    irllrec_ctx *ctx;
-    irllrec_intent_spec spec;
-    int64_t n, nu, d, k, nl;
-    int32_t nt;
-    float *c, *dc;       /* [C_u | C_i], each d x K */
-    float *a, *da;       /* N x K: attention of one layer and its gradient */
-    float *z, *zn;       /* L x N x d: Z(l) and n(Z(l)) of the last forward */
-    float *dz, *dzn;     /* N x d */
-    float *invs;         /* L x N: 1 / row sum of alpha (0 for empty rows) */
-    double *acc;         /* n_threads x 2d */
-    int has_graph;
-    graph_buf g;
-    int fwd_done;
-    irllrec__param blocks[IRLLREC_INTENT_N_PARAMS];
-};
-
-/* ---- sizes and allocation ------------------------------------------------ */
-
-static size_t fbytes(int64_t a, int64_t b, int64_t c)
-{
-    return (size_t)a * (size_t)b * (size_t)c * sizeof(float);
-}
-
-static void graph_free(irllrec_ctx *ctx, graph_buf *g, int64_t n, int64_t nl)
-{
-    irllrec__free(ctx, g->indptr, (size_t)(n + 1) * sizeof(int64_t));
-    irllrec__free(ctx, g->indices, (size_t)g->nnz * sizeof(int32_t));
-    irllrec__free(ctx, g->tptr, (size_t)(n + 1) * sizeof(int64_t));
-    irllrec__free(ctx, g->tedge, (size_t)g->nnz * sizeof(int64_t));
-    irllrec__free(ctx, g->thead, (size_t)g->nnz * sizeof(int32_t));
-    irllrec__free(ctx, g->alpha, fbytes(nl, g->nnz, 1));
-    irllrec__free(ctx, g->ebuf, fbytes(2, g->nnz, 1));
-    memset(g, 0, sizeof *g);
-}
-
-static irllrec_status check_graph(irllrec_ctx *ctx, const char *f, const irllrec_csr *gr, int64_t n,
-                                  int64_t nl)
-{
-    if (gr->n_rows != n || gr->n_cols != n)
-        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "graph is %lld x %lld, expected N = U + I = %lld",
-                             (long long)gr->n_rows, (long long)gr->n_cols, (long long)n);
-    if (gr->nnz < 0 || gr->indptr == NULL || (gr->nnz > 0 && gr->indices == NULL))
-        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f, "graph: nnz < 0 or NULL arrays");
-    /* the largest edge buffer is L x nnz floats; int64 + int32 per edge for the transpose */
-    if ((uint64_t)gr->nnz > SIZE_MAX / ((size_t)nl * sizeof(float) + 16))
-        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "graph: nnz = %lld is too large",
-                             (long long)gr->nnz);
-    if (gr->indptr[0] != 0 || gr->indptr[n] != gr->nnz)
-        return irllrec__fail(ctx, IRLLREC_E_FORMAT, f, "graph: indptr[0] = %lld, indptr[N] = %lld, nnz = %lld",
-                             (long long)gr->indptr[0], (long long)gr->indptr[n], (long long)gr->nnz);
-    for (int64_t i = 0; i < n; i++)
-        if (gr->indptr[i + 1] < gr->indptr[i])
-            return irllrec__fail(ctx, IRLLREC_E_FORMAT, f, "graph: indptr decreases at row %lld",
-                                 (long long)i);
-    for (int64_t e = 0; e < gr->nnz; e++)
-        if (gr->indices[e] < 0 || gr->indices[e] >= n)
-            return irllrec__fail(ctx, IRLLREC_E_FORMAT, f, "graph: indices[%lld] = %d is not in [0, %lld)",
-                                 (long long)e, (int)gr->indices[e], (long long)n);
-    return IRLLREC_OK;
-}
-
-/* Transposed pattern by counting sort: edges of each tail node appear in
- * increasing head order, which fixes the summation order of the backward. */
-static void build_transpose(graph_buf *g, int64_t n)
-{
-    memset(g->tptr, 0, (size_t)(n + 1) * sizeof(int64_t));
-    for (int64_t e = 0; e < g->nnz; e++) g->tptr[g->indices[e] + 1]++;
-    for (int64_t i = 0; i < n; i++) g->tptr[i + 1] += g->tptr[i];
-    for (int64_t h = 0; h < n; h++)
-        for (int64_t e = g->indptr[h]; e < g->indptr[h + 1]; e++) {
-            const int64_t pos = g->tptr[g->indices[e]]++;
-            g->tedge[pos] = e;
-            g->thead[pos] = (int32_t)h;
-        }
-    for (int64_t i = n; i > 0; i--) g->tptr[i] = g->tptr[i - 1];
-    g->tptr[0] = 0;
-}
-
-static irllrec_status graph_make(irllrec_intent *enc, const irllrec_csr *gr, graph_buf *g)
-{
-    irllrec_ctx *ctx = enc->ctx;
-    const int64_t n = enc->n, nnz = gr->nnz;
-    memset(g, 0, sizeof *g);
-    g->nnz = nnz;
-    g->indptr = (int64_t *)irllrec__alloc(ctx, (size_t)(n + 1) * sizeof(int64_t));
-    g->tptr = (int64_t *)irllrec__alloc(ctx, (size_t)(n + 1) * sizeof(int64_t));
-    if (nnz > 0) {
-        g->indices = (int32_t *)irllrec__alloc(ctx, (size_t)nnz * sizeof(int32_t));
-        g->tedge = (int64_t *)irllrec__alloc(ctx, (size_t)nnz * sizeof(int64_t));
-        g->thead = (int32_t *)irllrec__alloc(ctx, (size_t)nnz * sizeof(int32_t));
-        g->alpha = (float *)irllrec__alloc(ctx, fbytes(enc->nl, nnz, 1));
-        g->ebuf = (float *)irllrec__alloc(ctx, fbytes(2, nnz, 1));
-    }
-    if (g->indptr == NULL || g->tptr == NULL ||
-        (nnz > 0 && (g->indices == NULL || g->tedge == NULL || g->thead == NULL ||
-                     g->alpha == NULL || g->ebuf == NULL))) {
-        graph_free(ctx, g, n, enc->nl);
-        return IRLLREC_E_NOMEM;
-    }
-    memcpy(g->indptr, gr->indptr, (size_t)(n + 1) * sizeof(int64_t));
-    if (nnz > 0) memcpy(g->indices, gr->indices, (size_t)nnz * sizeof(int32_t));
-    build_transpose(g, n);
-    return IRLLREC_OK;
-}
-
-void irllrec_intent_spec_init(irllrec_intent_spec *spec, uint32_t struct_size)
-{
-    irllrec_intent_spec d;
-    if (spec == NULL) return;
-    memset(&d, 0, sizeof d);
-    d.struct_size = (uint32_t)sizeof d;
-    d.n_intents = 128;
-    d.n_layers = 3;
-    irllrec__spec_init(spec, struct_size, &d, sizeof d);
-}
-
-static irllrec_status check_spec(irllrec_ctx *ctx, const irllrec_intent_spec *s)
-{
-    const char *f = "irllrec_intent_create";
-    if (s->dim <= 0 || s->n_intents <= 0 || s->n_layers <= 0)
-        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "dim = %d, n_intents = %d, n_layers = %d: all must be > 0",
-                             (int)s->dim, (int)s->n_intents, (int)s->n_layers);
-    if (s->n_users < 0 || s->n_items < 0 || s->n_users + s->n_items <= 0 ||
-        s->n_users > INT32_MAX || s->n_items > INT32_MAX || s->n_users + s->n_items > INT32_MAX)
-        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "n_users = %lld, n_items = %lld: need >= 0, sum in [1, 2^31)",
-                             (long long)s->n_users, (long long)s->n_items);
-    /* the largest buffers are N x K and L x N x d floats; N < 2^31 and the
-     * dims are int32, so a 64-bit size_t cannot overflow */
-    if (sizeof(size_t) < 8 &&
-        ((double)(s->n_users + s->n_items) * (double)s->n_layers * (double)s->dim > 2e8 ||
-         (double)(s->n_users + s->n_items) * (double)s->n_intents > 2e8))
-        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "workspace too large for a 32-bit address space");
-    return IRLLREC_OK;
-}
-
-static void init_protos(irllrec_intent *enc)
-{
-    irllrec__rng r;
-    const double bound = sqrt(6.0 / (double)(enc->d + enc->k));  /* Xavier-uniform */
-    irllrec__rng_seed(&r, enc->spec.seed, IRLLREC__STREAM_INTENT);
-    irllrec__init_uniform(&r, enc->c, 2 * enc->d * enc->k, bound);
-}
-
-void irllrec_intent_free(irllrec_intent *enc)
-{
-    irllrec_ctx *ctx;
-    int64_t n, d, k, nl;
-    if (enc == NULL) return;
-    ctx = enc->ctx;
-    n = enc->n;
-    d = enc->d;
-    k = enc->k;
-    nl = enc->nl;
-    irllrec__free(ctx, enc->c, fbytes(2, d, k));
-    irllrec__free(ctx, enc->dc, fbytes(2, d, k));
-    irllrec__free(ctx, enc->a, fbytes(n, k, 1));
-    irllrec__free(ctx, enc->da, fbytes(n, k, 1));
-    irllrec__free(ctx, enc->z, fbytes(nl, n, d));
-    irllrec__free(ctx, enc->zn, fbytes(nl, n, d));
-    irllrec__free(ctx, enc->dz, fbytes(n, d, 1));
-    irllrec__free(ctx, enc->dzn, fbytes(n, d, 1));
-    irllrec__free(ctx, enc->invs, fbytes(nl, n, 1));
-    irllrec__free(ctx, enc->acc, (size_t)enc->nt * 2 * (size_t)d * sizeof(double));
-    graph_free(ctx, &enc->g, n, nl);
-    irllrec__free(ctx, enc, sizeof *enc);
-}
-
-irllrec_status irllrec_intent_create(irllrec_ctx *ctx, const irllrec_intent_spec *spec,
-                                     const irllrec_csr *graph, irllrec_intent **out)
-{
-    irllrec_intent_spec s;
-    irllrec_intent *enc;
-    int64_t n, d, k, nl;
-    if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
-    *out = NULL;
-    if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(ctx, spec != NULL, IRLLREC_E_INVALID_ARG, "spec is NULL");
-    IRL_TRY(irllrec__copy_spec(ctx, __func__, &s, sizeof s, spec));
-    IRL_TRY(check_spec(ctx, &s));
-    n = s.n_users + s.n_items;
-    if (graph != NULL) IRL_TRY(check_graph(ctx, __func__, graph, n, s.n_layers));
-    enc = (irllrec_intent *)irllrec__calloc(ctx, 1, sizeof *enc);
-    if (enc == NULL) return IRLLREC_E_NOMEM;
-    enc->ctx = ctx;
-    enc->spec = s;
-    enc->n = n;
-    enc->nu = s.n_users;
-    enc->d = d = s.dim;
-    enc->k = k = s.n_intents;
-    enc->nl = nl = s.n_layers;
-    enc->nt = irllrec_ctx_n_threads(ctx);
-    if (enc->nt > n) enc->nt = (int32_t)n;
-    enc->c = (float *)irllrec__alloc(ctx, fbytes(2, d, k));
-    enc->dc = (float *)irllrec__calloc(ctx, 1, fbytes(2, d, k));
-    enc->a = (float *)irllrec__alloc(ctx, fbytes(n, k, 1));
-    enc->da = (float *)irllrec__alloc(ctx, fbytes(n, k, 1));
-    enc->z = (float *)irllrec__alloc(ctx, fbytes(nl, n, d));
-    enc->zn = (float *)irllrec__alloc(ctx, fbytes(nl, n, d));
-    enc->dz = (float *)irllrec__alloc(ctx, fbytes(n, d, 1));
-    enc->dzn = (float *)irllrec__alloc(ctx, fbytes(n, d, 1));
-    enc->invs = (float *)irllrec__alloc(ctx, fbytes(nl, n, 1));
-    enc->acc = (double *)irllrec__alloc(ctx, (size_t)enc->nt * 2 * (size_t)d * sizeof(double));
-    if (enc->c == NULL || enc->dc == NULL || enc->a == NULL || enc->da == NULL || enc->z == NULL ||
-        enc->zn == NULL || enc->dz == NULL || enc->dzn == NULL || enc->invs == NULL ||
-        enc->acc == NULL || (graph != NULL && graph_make(enc, graph, &enc->g) != IRLLREC_OK)) {
-        irllrec_intent_free(enc);
-        return IRLLREC_E_NOMEM;
-    }
-    enc->has_graph = graph != NULL;
-    for (int i = 0; i < IRLLREC_INTENT_N_PARAMS; i++) {
-        enc->blocks[i].data = enc->c + i * d * k;
-        enc->blocks[i].grad = enc->dc + i * d * k;
-        enc->blocks[i].rows = d;
-        enc->blocks[i].cols = k;
-    }
-    snprintf(enc->blocks[0].name, sizeof enc->blocks[0].name, "intent.user_intent");
-    snprintf(enc->blocks[1].name, sizeof enc->blocks[1].name, "intent.item_intent");
-    init_protos(enc);
-    *out = enc;
-    return IRLLREC_OK;
-}
-
-irllrec_status irllrec_intent_set_graph(irllrec_intent *enc, const irllrec_csr *graph)
-{
-    graph_buf g;
-    if (enc == NULL) return IRLLREC_E_INVALID_ARG;
-    if (graph != NULL) {
-        IRL_TRY(check_graph(enc->ctx, __func__, graph, enc->n, enc->nl));
-        IRL_TRY(graph_make(enc, graph, &g));
-    } else {
-        memset(&g, 0, sizeof g);
-    }
-    graph_free(enc->ctx, &enc->g, enc->n, enc->nl);
-    enc->g = g;
-    enc->has_graph = graph != NULL;
-    enc->fwd_done = 0;
-    return IRLLREC_OK;
-}
-
-int32_t irllrec_intent_has_graph(const irllrec_intent *enc)
-{
-    return enc == NULL ? -1 : enc->has_graph;
-}
 
 /* ---- validation ------------------------------------------------------------ */
 
@@ -563,6 +305,7 @@ irllrec_status irllrec_intent_forward(irllrec_intent *enc, const irllrec_mat *em
         }
     }
     enc->fwd_done = 1;
+    enc->nodes_fwd = 0;
     return IRLLREC_OK;
 }
 
@@ -608,10 +351,10 @@ irllrec_status irllrec_intent_backward(irllrec_intent *enc, const irllrec_mat *e
         irllrec_mat de = demb != NULL ? demb[l] : (irllrec_mat){NULL, 0, 0, 0};
         if (enc->has_graph) {
             edge_job jb = {enc, l, inv_l, emb[l], {0}, dr, de};
-            memset(enc->dzn, 0, fbytes(n, d, 1));
+            memset(enc->dzn, 0, irllrec__fbytes(n, d, 1));
             irllrec__parallel(enc->ctx, enc->nt, bwd_edges_head, &jb);
             irllrec__parallel(enc->ctx, enc->nt, bwd_edges_tail, &jb);
-            memset(enc->dz, 0, fbytes(n, d, 1));
+            memset(enc->dz, 0, irllrec__fbytes(n, d, 1));
             irllrec__l2norm_bwd(n, d, enc->z + l * n * d, d, enc->dzn, d, enc->dz, d);
         } else {
             /* graph-free: r = mean_l Z(l), so dZ(l) = dr / L */
@@ -626,22 +369,49 @@ irllrec_status irllrec_intent_backward(irllrec_intent *enc, const irllrec_mat *e
 
 /* ---- anchor rows only (the hook) -------------------------------------------- */
 
-void irllrec__intent_forward_nodes(irllrec_intent *enc, const irllrec_mat *emb,
-                                   const int64_t *nodes, int64_t n_nodes, float *r)
+static irllrec_status check_nodes(irllrec_intent *enc, const char *f, const irllrec_mat *emb,
+                                  int32_t n_layers, const int64_t *nodes, int64_t n_nodes,
+                                  irllrec_mat r)
 {
+    IRL_TRY(check_layers(enc, f, emb, n_layers));
+    IRL_CHECK_FN(enc->ctx, f, nodes != NULL && n_nodes > 0, IRLLREC_E_INVALID_ARG,
+                 "nodes is NULL or n_nodes = %lld < 1", (long long)n_nodes);
+    for (int64_t s = 0; s < n_nodes; s++)
+        IRL_CHECK_FN(enc->ctx, f, nodes[s] >= 0 && nodes[s] < enc->n, IRLLREC_E_INVALID_ARG,
+                     "nodes[%lld] = %lld not in [0, N = %lld)", (long long)s,
+                     (long long)nodes[s], (long long)enc->n);
+    IRL_TRY(irllrec__check_mat(enc->ctx, f, "r", r));
+    IRL_CHECK_FN(enc->ctx, f, r.rows == n_nodes && r.cols == enc->d, IRLLREC_E_SHAPE,
+                 "r is %lld x %lld, expected n_nodes x d = %lld x %lld", (long long)r.rows,
+                 (long long)r.cols, (long long)n_nodes, (long long)enc->d);
+    for (int64_t l = 0; l < enc->nl; l++)
+        IRL_CHECK_FN(enc->ctx, f, !irllrec__mats_overlap(r, emb[l]), IRLLREC_E_INVALID_ARG,
+                     "r overlaps emb[%lld]", (long long)l);
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_intent_forward_nodes(irllrec_intent *enc, const irllrec_mat *emb,
+                                            int32_t n_layers, const int64_t *nodes,
+                                            int64_t n_nodes, irllrec_mat rv)
+{
+    if (enc == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_TRY(check_nodes(enc, __func__, emb, n_layers, nodes, n_nodes, rv));
     const int64_t d = enc->d;
+    float *r = rv.data;
     const float inv_l = (float)(1.0 / (double)enc->nl);
     for (int64_t l = 0; l < enc->nl; l++) {
         const float *z = layer_fwd(enc, emb[l], l);
         if (!enc->has_graph) {
             for (int64_t s = 0; s < n_nodes; s++)
-                mean_row(r + s * d, z + nodes[s] * d, d, inv_l, l != 0);
+                mean_row(r + s * rv.ld, z + nodes[s] * d, d, inv_l, l != 0);
             continue;
         }
         for (int64_t s = 0; s < n_nodes; s++)
-            fwd_row(enc, l, inv_l, emb[l], nodes[s], r + s * d, l != 0, enc->acc);
+            fwd_row(enc, l, inv_l, emb[l], nodes[s], r + s * rv.ld, l != 0, enc->acc);
     }
-    enc->fwd_done = 0;  /* edge weights exist for these rows only: no public backward */
+    enc->fwd_done = 0;  /* edge weights exist for these rows only: no whole-graph backward */
+    enc->nodes_fwd = n_nodes;
+    return IRLLREC_OK;
 }
 
 /* The tail side of bwd_edges_tail for the edges of one head h, as a scatter:
@@ -664,88 +434,47 @@ static void bwd_row_tail_scatter(irllrec_intent *enc, int64_t l, int64_t h, cons
     }
 }
 
-void irllrec__intent_backward_nodes(irllrec_intent *enc, const irllrec_mat *emb,
-                                    const int64_t *nodes, int64_t n_nodes, const float *dr,
-                                    const irllrec_mat *demb)
+irllrec_status irllrec_intent_backward_nodes(irllrec_intent *enc, const irllrec_mat *emb,
+                                             int32_t n_layers, const int64_t *nodes,
+                                             int64_t n_nodes, irllrec_cmat drv,
+                                             const irllrec_mat *demb)
 {
+    static const char f[] = "irllrec_intent_backward_nodes";
+    if (enc == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(enc->ctx, enc->nodes_fwd == n_nodes && n_nodes > 0, IRLLREC_E_STATE,
+              "the last irllrec_intent_forward_nodes had %lld nodes, not %lld",
+              (long long)enc->nodes_fwd, (long long)n_nodes);
+    IRL_TRY(check_nodes(enc, f, emb, n_layers, nodes, n_nodes, irllrec__mat_of(drv)));
+    if (demb != NULL)
+        for (int64_t l = 0; l < enc->nl; l++)
+            if (demb[l].data != NULL) {
+                char name[32];
+                snprintf(name, sizeof name, "demb[%d]", (int)l);
+                IRL_TRY(check_nd(enc, f, name, demb[l], emb));
+            }
     const int64_t n = enc->n, d = enc->d, nu = enc->nu;
+    const float *dr = drv.data;
+    const int64_t ldr = drv.ld;
     const float inv_l = (float)(1.0 / (double)enc->nl);
     for (int64_t l = 0; l < enc->nl; l++) {
         irllrec_mat de = demb != NULL ? demb[l] : (irllrec_mat){NULL, 0, 0, 0};
-        memset(enc->dz, 0, fbytes(n, d, 1));
+        memset(enc->dz, 0, irllrec__fbytes(n, d, 1));
         if (enc->has_graph) {
             /* one anchor at a time, so a node listed twice adds up */
-            memset(enc->dzn, 0, fbytes(n, d, 1));
+            memset(enc->dzn, 0, irllrec__fbytes(n, d, 1));
             for (int64_t s = 0; s < n_nodes; s++) {
-                bwd_row_head(enc, l, inv_l, emb[l], nodes[s], dr + s * d, enc->acc);
-                bwd_row_tail_scatter(enc, l, nodes[s], dr + s * d, de);
+                bwd_row_head(enc, l, inv_l, emb[l], nodes[s], dr + s * ldr, enc->acc);
+                bwd_row_tail_scatter(enc, l, nodes[s], dr + s * ldr, de);
             }
             irllrec__l2norm_bwd(n, d, enc->z + l * n * d, d, enc->dzn, d, enc->dz, d);
         } else {
             for (int64_t s = 0; s < n_nodes; s++) {
                 float *dzh = enc->dz + nodes[s] * d;
-                for (int64_t j = 0; j < d; j++) dzh[j] += dr[s * d + j] * inv_l;
+                for (int64_t j = 0; j < d; j++) dzh[j] += dr[s * ldr + j] * inv_l;
             }
         }
         proto_bwd(enc, enc->blocks[0].data, enc->blocks[0].grad, emb[l], de, 0, nu);
         proto_bwd(enc, enc->blocks[1].data, enc->blocks[1].grad, emb[l], de, nu, n - nu);
     }
-}
-
-void irllrec_intent_zero_grad(irllrec_intent *enc)
-{
-    if (enc == NULL) return;
-    memset(enc->dc, 0, fbytes(2, enc->d, enc->k));
-}
-
-/* ---- parameters ----------------------------------------------------------------- */
-
-static irllrec_status check_view(const irllrec_intent *enc, int32_t id, irllrec_mat m,
-                                 const char *f)
-{
-    if (enc == NULL) return IRLLREC_E_INVALID_ARG;
-    if (id < 0 || id >= IRLLREC_INTENT_N_PARAMS)
-        return irllrec__fail(enc->ctx, IRLLREC_E_INVALID_ARG, f, "parameter id %d is not 0..1", (int)id);
-    IRL_TRY(irllrec__check_mat(enc->ctx, f, "matrix", m));
-    if (m.rows != enc->d || m.cols != enc->k)
-        return irllrec__fail(enc->ctx, IRLLREC_E_SHAPE, f, "matrix is %lld x %lld, expected d x K = %lld x %lld",
-                             (long long)m.rows, (long long)m.cols, (long long)enc->d,
-                             (long long)enc->k);
     return IRLLREC_OK;
-}
-
-static void copy_block(const float *src, irllrec_mat dst)
-{
-    for (int64_t r = 0; r < dst.rows; r++)
-        memcpy(dst.data + r * dst.ld, src + r * dst.cols, (size_t)dst.cols * sizeof(float));
-}
-
-irllrec_status irllrec_intent_get_param(const irllrec_intent *enc, int32_t id, irllrec_mat dst)
-{
-    IRL_TRY(check_view(enc, id, dst, __func__));
-    copy_block(enc->blocks[id].data, dst);
-    return IRLLREC_OK;
-}
-
-irllrec_status irllrec_intent_get_grad(const irllrec_intent *enc, int32_t id, irllrec_mat dst)
-{
-    IRL_TRY(check_view(enc, id, dst, __func__));
-    copy_block(enc->blocks[id].grad, dst);
-    return IRLLREC_OK;
-}
-
-irllrec_status irllrec_intent_set_param(irllrec_intent *enc, int32_t id, irllrec_mat src)
-{
-    IRL_TRY(check_view(enc, id, src, __func__));
-    IRL_TRY(irllrec__check_finite_mat(enc->ctx, __func__, "src", src));
-    for (int64_t r = 0; r < src.rows; r++)
-        memcpy(enc->blocks[id].data + r * src.cols, src.data + r * src.ld,
-               (size_t)src.cols * sizeof(float));
-    return IRLLREC_OK;
-}
-
-void irllrec__intent_params(irllrec_intent *enc, irllrec__param **blocks, int *n)
-{
-    *blocks = enc->blocks;
-    *n = IRLLREC_INTENT_N_PARAMS;
 }

@@ -54,6 +54,13 @@ void irllrec_itm_free(irllrec_itm *itm)
     irllrec__free(itm->ctx, itm, sizeof *itm);
 }
 
+int64_t irllrec__itm_bytes(const irllrec_mlp_spec *student)
+{
+    const int64_t teacher = irllrec__mlp_bytes(student, 0);
+    const int64_t buf = student->max_rows * (int64_t)student->out_dim * (int64_t)sizeof(float);
+    return teacher < 0 ? -1 : (int64_t)sizeof(irllrec_itm) + teacher + 2 * buf;
+}
+
 irllrec_status irllrec_itm_create(irllrec_ctx *ctx, const irllrec_itm_spec *spec,
                                   irllrec_mlp *student, irllrec_itm **out)
 {
@@ -152,48 +159,49 @@ void irllrec__itm_ce_bwd(int64_t rows, int64_t d, const float *p, const float *q
     }
 }
 
-irllrec_status irllrec_itm_forward(irllrec_itm *itm, irllrec_mat text_in, irllrec_mat student_out,
-                                   double *ce)
+irllrec_status irllrec_itm_teacher_forward(irllrec_itm *itm, irllrec_cmat text_in)
 {
-    irllrec_ctx *ctx;
-    const char *f = __func__;
-    int64_t rows, d;
     if (itm == NULL) return IRLLREC_E_INVALID_ARG;
-    ctx = itm->ctx;
-    d = itm->d;
-    IRL_TRY(irllrec__check_mat(ctx, f, "text_in", text_in));
-    IRL_TRY(irllrec__check_mat(ctx, f, "student_out", student_out));
-    rows = text_in.rows;
-    IRL_CHECK(ctx, rows <= itm->max_rows, IRLLREC_E_SHAPE, "text_in.rows = %lld > max_rows = %lld",
-              (long long)rows, (long long)itm->max_rows);
-    IRL_CHECK(ctx, student_out.rows == rows && student_out.cols == d, IRLLREC_E_SHAPE,
-              "student_out is %lld x %lld, expected %lld x %lld", (long long)student_out.rows,
-              (long long)student_out.cols, (long long)rows, (long long)d);
-    IRL_TRY(irllrec__itm_teacher_fwd(itm, text_in));
-    return irllrec__itm_ce(itm, student_out, ce);
-}
-
-irllrec_status irllrec__itm_teacher_fwd(irllrec_itm *itm, irllrec_mat text_in)
-{
-    IRL_TRY(irllrec_mlp_forward(itm->teacher, text_in,
-                                irllrec_mat_dense(itm->q, text_in.rows, itm->d)));
+    IRL_TRY(irllrec__check_cmat(itm->ctx, __func__, "text_in", text_in));
+    IRL_CHECK(itm->ctx, text_in.rows <= itm->max_rows, IRLLREC_E_SHAPE,
+              "text_in.rows = %lld > max_rows = %lld", (long long)text_in.rows,
+              (long long)itm->max_rows);
+    IRL_TRY(irllrec_mlp_forward_at(itm->teacher, text_in, 0,
+                                   irllrec_mat_dense(itm->q, text_in.rows, itm->d)));
     itm->fwd_rows = 0;  /* q no longer matches p */
     itm->q_rows = text_in.rows;
     return IRLLREC_OK;
 }
 
-irllrec_status irllrec__itm_ce(irllrec_itm *itm, irllrec_mat student_out, double *ce)
+irllrec_status irllrec_itm_loss(irllrec_itm *itm, irllrec_cmat student_out, double *ce)
 {
+    if (itm == NULL) return IRLLREC_E_INVALID_ARG;
     const int64_t rows = itm->q_rows, d = itm->d;
-    double total;
+    IRL_CHECK(itm->ctx, rows > 0, IRLLREC_E_STATE,
+              "no teacher forward since the last loss (irllrec_itm_teacher_forward)");
+    IRL_TRY(irllrec__check_cmat(itm->ctx, __func__, "student_out", student_out));
+    IRL_CHECK(itm->ctx, student_out.rows == rows && student_out.cols == d, IRLLREC_E_SHAPE,
+              "student_out is %lld x %lld, expected %lld x %lld (the teacher forward's rows)",
+              (long long)student_out.rows, (long long)student_out.cols, (long long)rows,
+              (long long)d);
     itm->q_rows = 0;  /* q becomes softmax(q) */
-    total = irllrec__itm_ce_fwd(rows, d, student_out.data, student_out.ld, itm->q, itm->p);
-    if (!isfinite(total))
-        return irllrec__fail(itm->ctx, IRLLREC_E_NUMERIC, "irllrec_itm_forward",
-                             "CE is not finite (%g)", total);
+    const double total =
+        irllrec__itm_ce_fwd(rows, d, student_out.data, student_out.ld, itm->q, itm->p);
+    IRL_CHECK(itm->ctx, isfinite(total), IRLLREC_E_NUMERIC, "CE is not finite (%g)", total);
     itm->fwd_rows = rows;
     if (ce != NULL) *ce = total;
     return IRLLREC_OK;
+}
+
+irllrec_status irllrec_itm_forward(irllrec_itm *itm, irllrec_mat text_in, irllrec_mat student_out,
+                                   double *ce)
+{
+    if (itm == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(itm->ctx, student_out.rows == text_in.rows, IRLLREC_E_SHAPE,
+              "student_out has %lld rows, text_in %lld", (long long)student_out.rows,
+              (long long)text_in.rows);
+    IRL_TRY(irllrec_itm_teacher_forward(itm, irllrec_mat_const(text_in)));
+    return irllrec_itm_loss(itm, irllrec_mat_const(student_out), ce);
 }
 
 /* dCE/dx_c = -(1/rows) (q_c - softmax(x)_c sum_c' q_c') = (p_c - q_c) / rows,

@@ -124,6 +124,28 @@ static irllrec_status sizes(irllrec_ctx *ctx, irllrec_mlp *m)
     return IRLLREC_OK;
 }
 
+int64_t irllrec__mlp_param_count(const irllrec_mlp_spec *spec)
+{
+    irllrec_mlp_spec s = *spec;
+    if (check_spec(NULL, &s) != IRLLREC_OK) return -1;
+    const int64_t in = s.in_dim, hid = s.hidden_dim, out = s.out_dim;
+    return hid * in + hid + out * hid + out;
+}
+
+int64_t irllrec__mlp_bytes(const irllrec_mlp_spec *spec, int with_grad)
+{
+    irllrec_mlp m;
+    memset(&m, 0, sizeof m);
+    m.spec = *spec;
+    if (check_spec(NULL, &m.spec) != IRLLREC_OK) return -1;
+    m.in = m.spec.in_dim;
+    m.hid = m.spec.hidden_dim;
+    m.out = m.spec.out_dim;
+    if (sizes(NULL, &m) != IRLLREC_OK) return -1;
+    return (int64_t)(sizeof m + m.params_bytes + m.h_bytes +
+                     (with_grad ? m.params_bytes + m.dh_bytes : 0));
+}
+
 irllrec_status irllrec__mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spec, int with_grad,
                                    irllrec_mlp **out)
 {
@@ -197,28 +219,9 @@ static void bias_leaky(int64_t rows, int64_t cols, float *h, const float *b, flo
     for (int64_t r = 0; r < rows; r++) bias_leaky_row(cols, h + r * cols, b, slope);
 }
 
-irllrec_status irllrec_mlp_forward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat y)
-{
-    irllrec_ctx *ctx;
-    const char *f = __func__;
-    if (mlp == NULL) return IRLLREC_E_INVALID_ARG;
-    ctx = mlp->ctx;
-    IRL_TRY(irllrec__check_mat(ctx, f, "x", x));
-    IRL_TRY(irllrec__check_mat(ctx, f, "y", y));
-    IRL_CHECK(ctx, x.cols == mlp->in, IRLLREC_E_SHAPE, "x.cols = %lld != in_dim = %lld",
-              (long long)x.cols, (long long)mlp->in);
-    IRL_CHECK(ctx, x.rows <= mlp->spec.max_rows, IRLLREC_E_SHAPE, "x.rows = %lld > max_rows = %lld",
-              (long long)x.rows, (long long)mlp->spec.max_rows);
-    IRL_CHECK(ctx, y.rows == x.rows && y.cols == mlp->out, IRLLREC_E_SHAPE,
-              "y is %lld x %lld, expected %lld x %lld", (long long)y.rows, (long long)y.cols,
-              (long long)x.rows, (long long)mlp->out);
-    IRL_CHECK(ctx, !irllrec__mats_overlap(x, y), IRLLREC_E_INVALID_ARG, "y overlaps x");
-    irllrec__mlp_fwd_rows(mlp, x.data, x.ld, x.rows, 0, y.data, y.ld);
-    return IRLLREC_OK;
-}
-
-void irllrec__mlp_fwd_rows(irllrec_mlp *mlp, const float *x, int64_t ldx, int64_t rows,
-                           int64_t row0, float *y, int64_t ldy)
+/* Rows [row0, row0 + rows) of the activation cache from x. */
+static void fwd_rows(irllrec_mlp *mlp, const float *x, int64_t ldx, int64_t rows, int64_t row0,
+                     float *y, int64_t ldy)
 {
     float *h = mlp->h + row0 * mlp->hid;
     irllrec__linear_fwd(rows, mlp->in, mlp->hid, x, ldx, mlp->blocks[0].data, mlp->in, NULL, h,
@@ -229,32 +232,57 @@ void irllrec__mlp_fwd_rows(irllrec_mlp *mlp, const float *x, int64_t ldx, int64_
     mlp->fwd_rows = row0 + rows;
 }
 
-static irllrec_status check_backward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat dy,
-                                     irllrec_mat dx)
+irllrec_status irllrec_mlp_forward_at(irllrec_mlp *mlp, irllrec_cmat x, int64_t row0,
+                                      irllrec_mat y)
+{
+    irllrec_ctx *ctx;
+    if (mlp == NULL) return IRLLREC_E_INVALID_ARG;
+    ctx = mlp->ctx;
+    IRL_TRY(irllrec__check_cmat(ctx, __func__, "x", x));
+    IRL_TRY(irllrec__check_mat(ctx, __func__, "y", y));
+    IRL_CHECK(ctx, x.cols == mlp->in, IRLLREC_E_SHAPE, "x.cols = %lld != in_dim = %lld",
+              (long long)x.cols, (long long)mlp->in);
+    IRL_CHECK(ctx, row0 >= 0 && row0 <= mlp->spec.max_rows - x.rows, IRLLREC_E_SHAPE,
+              "row0 = %lld + x.rows = %lld > max_rows = %lld", (long long)row0,
+              (long long)x.rows, (long long)mlp->spec.max_rows);
+    IRL_CHECK(ctx, y.rows == x.rows && y.cols == mlp->out, IRLLREC_E_SHAPE,
+              "y is %lld x %lld, expected %lld x %lld", (long long)y.rows, (long long)y.cols,
+              (long long)x.rows, (long long)mlp->out);
+    IRL_CHECK(ctx, !irllrec__cmats_overlap(x, irllrec_mat_const(y)), IRLLREC_E_INVALID_ARG,
+              "y overlaps x");
+    fwd_rows(mlp, x.data, x.ld, x.rows, row0, y.data, y.ld);
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_mlp_forward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat y)
+{
+    return irllrec_mlp_forward_at(mlp, irllrec_mat_const(x), 0, y);
+}
+
+static irllrec_status check_backward(irllrec_mlp *mlp, const char *f, irllrec_cmat x, int64_t row0,
+                                     irllrec_cmat dy, irllrec_mat dx)
 {
     irllrec_ctx *ctx = mlp->ctx;
-    const char *f = "irllrec_mlp_backward";
-    if (mlp->grads == NULL)
-        return irllrec__fail(ctx, IRLLREC_E_STATE, f, "this MLP has no gradients (a teacher)");
-    if (mlp->fwd_rows == 0) return irllrec__fail(ctx, IRLLREC_E_STATE, f, "no forward yet");
-    IRL_TRY(irllrec__check_mat(ctx, f, "x", x));
-    IRL_TRY(irllrec__check_mat(ctx, f, "dy", dy));
-    if (x.rows != mlp->fwd_rows || x.cols != mlp->in)
-        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "x is %lld x %lld, the last forward had %lld x %lld",
-                             (long long)x.rows, (long long)x.cols, (long long)mlp->fwd_rows,
-                             (long long)mlp->in);
-    if (dy.rows != x.rows || dy.cols != mlp->out)
-        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "dy is %lld x %lld, expected %lld x %lld",
-                             (long long)dy.rows, (long long)dy.cols, (long long)x.rows,
-                             (long long)mlp->out);
+    IRL_CHECK_FN(ctx, f, mlp->grads != NULL, IRLLREC_E_STATE,
+                 "this MLP has no gradients (a teacher)");
+    IRL_CHECK_FN(ctx, f, mlp->fwd_rows > 0, IRLLREC_E_STATE, "no forward yet");
+    IRL_TRY(irllrec__check_cmat(ctx, f, "x", x));
+    IRL_TRY(irllrec__check_cmat(ctx, f, "dy", dy));
+    IRL_CHECK_FN(ctx, f, x.cols == mlp->in && row0 >= 0 && row0 <= mlp->fwd_rows - x.rows,
+                 IRLLREC_E_SHAPE, "x is %lld x %lld at row0 %lld, the last forward covered "
+                 "rows 0..%lld of width %lld", (long long)x.rows, (long long)x.cols,
+                 (long long)row0, (long long)mlp->fwd_rows, (long long)mlp->in);
+    IRL_CHECK_FN(ctx, f, dy.rows == x.rows && dy.cols == mlp->out, IRLLREC_E_SHAPE,
+                 "dy is %lld x %lld, expected %lld x %lld", (long long)dy.rows,
+                 (long long)dy.cols, (long long)x.rows, (long long)mlp->out);
     if (dx.data == NULL) return IRLLREC_OK;
     IRL_TRY(irllrec__check_mat(ctx, f, "dx", dx));
-    if (dx.rows != x.rows || dx.cols != mlp->in)
-        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "dx is %lld x %lld, expected %lld x %lld",
-                             (long long)dx.rows, (long long)dx.cols, (long long)x.rows,
-                             (long long)mlp->in);
-    if (irllrec__mats_overlap(dx, x) || irllrec__mats_overlap(dx, dy))
-        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f, "dx overlaps x or dy");
+    IRL_CHECK_FN(ctx, f, dx.rows == x.rows && dx.cols == mlp->in, IRLLREC_E_SHAPE,
+                 "dx is %lld x %lld, expected %lld x %lld", (long long)dx.rows,
+                 (long long)dx.cols, (long long)x.rows, (long long)mlp->in);
+    IRL_CHECK_FN(ctx, f, !irllrec__cmats_overlap(irllrec_mat_const(dx), x) &&
+                             !irllrec__cmats_overlap(irllrec_mat_const(dx), dy),
+                 IRLLREC_E_INVALID_ARG, "dx overlaps x or dy");
     return IRLLREC_OK;
 }
 
@@ -263,17 +291,8 @@ static irllrec_status check_backward(irllrec_mlp *mlp, irllrec_mat x, irllrec_ma
  *   dA = (dY W2) (.) f'(A)                     (f'(A) read from the sign of H)
  *   dW1 += dA^T X, db1 += colsum dA, dX += dA W1
  * The second half runs in row blocks so dA needs only a small scratch. */
-irllrec_status irllrec_mlp_backward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat dy,
-                                    irllrec_mat dx)
-{
-    if (mlp == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_TRY(check_backward(mlp, x, dy, dx));
-    irllrec__mlp_bwd_rows(mlp, x.data, x.ld, x.rows, 0, dy.data, dy.ld, dx.data, dx.ld);
-    return IRLLREC_OK;
-}
-
-void irllrec__mlp_bwd_rows(irllrec_mlp *mlp, const float *x, int64_t ldx, int64_t rows,
-                           int64_t row0, const float *dy, int64_t lddy, float *dx, int64_t lddx)
+static void bwd_rows(irllrec_mlp *mlp, const float *x, int64_t ldx, int64_t rows, int64_t row0,
+                     const float *dy, int64_t lddy, float *dx, int64_t lddx)
 {
     const int64_t hid = mlp->hid;
     const float *h = mlp->h + row0 * hid;
@@ -288,6 +307,28 @@ void irllrec__mlp_bwd_rows(irllrec_mlp *mlp, const float *x, int64_t ldx, int64_
                             mlp->dh, hid, dx ? dx + r0 * lddx : NULL, lddx, mlp->blocks[0].grad,
                             mlp->in, mlp->blocks[1].grad);
     }
+}
+
+irllrec_status irllrec_mlp_backward_at(irllrec_mlp *mlp, irllrec_cmat x, int64_t row0,
+                                       irllrec_cmat dy, irllrec_mat dx)
+{
+    if (mlp == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_TRY(check_backward(mlp, __func__, x, row0, dy, dx));
+    bwd_rows(mlp, x.data, x.ld, x.rows, row0, dy.data, dy.ld, dx.data, dx.ld);
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_mlp_backward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat dy,
+                                    irllrec_mat dx)
+{
+    if (mlp == NULL) return IRLLREC_E_INVALID_ARG;
+    const irllrec_cmat cx = irllrec_mat_const(x);
+    IRL_TRY(check_backward(mlp, __func__, cx, 0, irllrec_mat_const(dy), dx));
+    IRL_CHECK(mlp->ctx, x.rows == mlp->fwd_rows, IRLLREC_E_SHAPE,
+              "x has %lld rows, the last forward had %lld", (long long)x.rows,
+              (long long)mlp->fwd_rows);
+    bwd_rows(mlp, x.data, x.ld, x.rows, 0, dy.data, dy.ld, dx.data, dx.ld);
+    return IRLLREC_OK;
 }
 
 const float *irllrec__mlp_act(const irllrec_mlp *mlp) { return mlp->h; }

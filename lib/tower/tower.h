@@ -15,10 +15,17 @@
 
 /* Nonzero when the memory spans of two matrix views intersect. */
 int irllrec__mats_overlap(irllrec_mat a, irllrec_mat b);
+#define irllrec__cmats_overlap(a, b) irllrec__mats_overlap(irllrec__mat_of(a), irllrec__mat_of(b))
 
 /* n values from U(-bound, bound), drawn in order from r. Xavier-uniform
  * (Glorot & Bengio) is bound = sqrt(6 / (fan_in + fan_out)). */
 void irllrec__init_uniform(irllrec__rng *r, float *x, int64_t n, double bound);
+
+/* ---- sizes before create (see lib/internal.h) --------------------------- */
+int64_t irllrec__mlp_bytes(const irllrec_mlp_spec *spec, int with_grad);  /* -1: bad spec */
+int64_t irllrec__mlp_param_count(const irllrec_mlp_spec *spec);           /* W1 b1 W2 b2 */
+int64_t irllrec__itm_bytes(const irllrec_mlp_spec *student);
+int64_t irllrec__intent_bytes(const irllrec_intent_spec *spec, int32_t n_threads, int64_t nnz);
 
 /* ---- MLP ---------------------------------------------------------------- */
 
@@ -40,22 +47,6 @@ void irllrec__mlp_get_spec(const irllrec_mlp *mlp, irllrec_mlp_spec *spec);
 irllrec_status irllrec__mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spec, int with_grad,
                                    irllrec_mlp **out);
 
-/* The forward of irllrec_mlp_forward for rows [row0, row0 + rows) of the
- * activation cache: a forward may be assembled from row ranges with
- * different inputs (the hook: all users from the text table, then the
- * batch's items gathered into a small buffer), and each range then goes
- * back through irllrec__mlp_bwd_rows with the same x, rows and row0. No
- * validation: row0 + rows <= max_rows, y does not overlap x. The last call
- * sets the rows a public backward expects to row0 + rows. */
-void irllrec__mlp_fwd_rows(irllrec_mlp *mlp, const float *x, int64_t ldx, int64_t rows,
-                           int64_t row0, float *y, int64_t ldy);
-
-/* The backward of irllrec_mlp_backward for one range of a forward made with
- * irllrec__mlp_fwd_rows: gradients +=, dx (may be NULL) +=. No validation;
- * needs a handle with gradients. */
-void irllrec__mlp_bwd_rows(irllrec_mlp *mlp, const float *x, int64_t ldx, int64_t rows,
-                           int64_t row0, const float *dy, int64_t lddy, float *dx, int64_t lddx);
-
 /* The activation cache (max_rows x hidden): LeakyReLU outputs of the last
  * forward; their signs are those of the pre-activations. */
 const float *irllrec__mlp_act(const irllrec_mlp *mlp);
@@ -68,30 +59,7 @@ irllrec_ctx *irllrec__mlp_ctx(const irllrec_mlp *mlp);
 /* Blocks C_u ("<prefix>.user_intent", d x K) and C_i ("<prefix>.item_intent"). */
 void irllrec__intent_params(irllrec_intent *enc, irllrec__param **blocks, int *n);
 
-/* irllrec_intent_forward for a list of anchor nodes only (repeats allowed):
- * r (n_nodes x d, ld d) row s receives r[nodes[s]]. The prototype attention
- * and normalisation still cover every node (the edge weights need the
- * neighbours' intents); the edge pass runs over the anchors' rows only, on
- * the calling thread. No validation: emb as for the public forward, nodes in
- * [0, N). Leaves no forward for irllrec_intent_backward. */
-void irllrec__intent_forward_nodes(irllrec_intent *enc, const irllrec_mat *emb,
-                                   const int64_t *nodes, int64_t n_nodes, float *r);
-
-/* Its backward, right after it with the same emb and nodes: dr (n_nodes x d,
- * ld d); prototype gradients +=, demb[l] += where demb (and demb[l].data)
- * is not NULL. */
-void irllrec__intent_backward_nodes(irllrec_intent *enc, const irllrec_mat *emb,
-                                    const int64_t *nodes, int64_t n_nodes, const float *dr,
-                                    const irllrec_mat *demb);
-
 /* ---- ITM ------------------------------------------------------------------ */
-
-/* irllrec_itm_forward in two halves (the hook times them apart), arguments
- * validated by the caller as the public call does: the teacher's logits for
- * the rows of text_in, then the CE of student_out (same rows) against them,
- * which enables irllrec_itm_backward. E_NUMERIC when the CE is not finite. */
-irllrec_status irllrec__itm_teacher_fwd(irllrec_itm *itm, irllrec_mat text_in);
-irllrec_status irllrec__itm_ce(irllrec_itm *itm, irllrec_mat student_out, double *ce);
 
 /* The CE of irllrec_itm_forward on raw rows: q (rows x d, ld d) holds the
  * teacher's logits and becomes softmax(q); p (rows x d, ld d) receives
