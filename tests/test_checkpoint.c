@@ -78,7 +78,7 @@ static void fx_make(fx *f, int32_t n_intents, uint64_t seed)
         const int64_t rows = (w % 2 == 0) ? U_ : I_;
         float m[I_ * DT_];
         for (int64_t k = 0; k < rows * dims[w]; k++) m[k] = (float)irllrec__rng_normal(&r);
-        ck_assert_int_eq(irllrec_hook_set_text(f->h, w, irllrec_mat_dense(m, rows, dims[w])),
+        ck_assert_int_eq(irllrec_hook_set_text(f->h, w, irllrec_cmat_dense(m, rows, dims[w])),
                          IRLLREC_OK);
     }
 }
@@ -107,20 +107,22 @@ static void fx_step(fx *f, int k, irllrec_hook_losses *lv, float *gf, float *gl)
     const int32_t users[B_] = {(int32_t)(k % U_), 1, 3};
     const int32_t pos[B_] = {(int32_t)(k % I_), 2, 4};
     const int32_t neg[B_] = {(int32_t)((k + 2) % I_), 0, 1};
-    irllrec_mat lay[L_], lgr[L_];
+    irllrec_cmat lay[L_];
+    irllrec_mat lgr[L_];
     memset(gf, 0, sizeof(float) * N_ * D_);
     memset(gl, 0, sizeof(float) * L_ * N_ * D_);
     for (int l = 0; l < L_; l++) {
-        lay[l] = irllrec_mat_dense(g_lay + l * N_ * D_, N_, D_);
+        lay[l] = irllrec_cmat_dense(g_lay + l * N_ * D_, N_, D_);
         lgr[l] = irllrec_mat_dense(gl + l * N_ * D_, N_, D_);
     }
+    const irllrec_hook_batch batch = {B_, users, pos, neg};
+    const irllrec_hook_inputs in = {irllrec_cmat_dense(g_emb, U_, D_),
+                                    irllrec_cmat_dense(g_emb + U_ * D_, I_, D_), lay};
+    const irllrec_hook_grads grads = {sizeof grads, IRLLREC_HOOK_GRAD_DENSE,
+                                      irllrec_mat_dense(gf, U_, D_),
+                                      irllrec_mat_dense(gf + U_ * D_, I_, D_), lgr};
     lv->struct_size = sizeof *lv;
-    ck_assert_int_eq(irllrec_hook_step(f->h, users, pos, neg, B_,
-                                       irllrec_mat_dense(g_emb, U_, D_),
-                                       irllrec_mat_dense(g_emb + U_ * D_, I_, D_), lay,
-                                       irllrec_mat_dense(gf, U_, D_),
-                                       irllrec_mat_dense(gf + U_ * D_, I_, D_), lgr, lv),
-                     IRLLREC_OK);
+    ck_assert_int_eq(irllrec_hook_step(f->h, &batch, &in, &grads, lv), IRLLREC_OK);
 }
 
 /* The hook's export serialised (malloc'd; *len its size). */
@@ -261,7 +263,6 @@ START_TEST(corrupt_models_are_refused)
         {"hook.int.w1", MUT_DROP, IRLLREC_E_FORMAT},
         {"hook.teacher.b2", MUT_DROP, IRLLREC_E_FORMAT},
         {"hook.adam.state", MUT_DROP, IRLLREC_E_FORMAT},
-        {"hook.rng", MUT_DROP, IRLLREC_E_FORMAT},
         {"hook.align.rng", MUT_DROP, IRLLREC_E_FORMAT},
         {"hook.steps", MUT_META_DROP, IRLLREC_E_FORMAT},
         {"hook.param.lr", MUT_META_DROP, IRLLREC_E_FORMAT},
@@ -286,6 +287,22 @@ START_TEST(corrupt_models_are_refused)
     irllrec_model *good = NULL;
     ck_assert_int_eq(irllrec_model_create(a.ctx, &good), IRLLREC_OK);
     ck_assert_int_eq(irllrec_hook_export(a.h, good), IRLLREC_OK);
+    /* v2: the hook has no generator of its own; the noise and the sample come
+     * from the alignment handle's, the only RNG section */
+    int32_t idx = 0;
+    uint32_t kind = 0;
+    ck_assert_int_eq(irllrec_model_find(good, "hook.align.rng", &idx), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_model_section_info(good, idx, &kind, NULL, NULL, NULL, NULL),
+                     IRLLREC_OK);
+    ck_assert_uint_eq(kind, IRLLREC_MODEL_RNG);
+    ck_assert_int_eq(irllrec_model_find(good, "hook.rng", &idx), IRLLREC_E_FORMAT);
+    int n_rng = 0;
+    for (int32_t i = 0; i < irllrec_model_section_count(good); i++) {
+        ck_assert_int_eq(irllrec_model_section_info(good, i, &kind, NULL, NULL, NULL, NULL),
+                         IRLLREC_OK);
+        n_rng += kind == IRLLREC_MODEL_RNG;
+    }
+    ck_assert_int_eq(n_rng, 1);
     size_t len0 = 0;
     unsigned char *before = fx_bytes(&b, &len0);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {

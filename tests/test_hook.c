@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
-#include "hook/hook.h"
+#include "hook/hook_impl.h"
 #include "helpers/testutil.h"
 #include "helpers/gradcheck.h"
 #include "align/engine.h"
@@ -95,7 +95,7 @@ static void hk_make(hk *k, int L, int dp, int dt, int preset, uint64_t seed)
         const int64_t rows = (w % 2 == 0) ? k->U : k->I;
         float *m = malloc((size_t)(rows * dims[w]) * 4);
         fill(&r, m, rows * dims[w], 1.0);
-        ck_assert_int_eq(irllrec_hook_set_text(k->h, w, irllrec_mat_dense(m, rows, dims[w])),
+        ck_assert_int_eq(irllrec_hook_set_text(k->h, w, irllrec_cmat_dense(m, rows, dims[w])),
                          IRLLREC_OK);
         free(m);
     }
@@ -124,32 +124,68 @@ static void hk_strong(hk *k)
         ck_assert_int_eq(irllrec_hook_set_param(k->h, p[i], v[i]), IRLLREC_OK);
 }
 
-static irllrec_status hk_run_into(hk *k, int flags, float *gf, float *gl, irllrec_hook_losses *lv)
+/* What one call does (the v1 internal run's flags, in v2 terms). */
+enum {
+    HK_LOSS = 0,  /* irllrec_hook_compute with IRLLREC_HOOK_LOSS_ONLY: no gradient out */
+    HK_GRADS = 1, /* irllrec_hook_compute, flags 0: gradients added, no apply */
+    HK_STEP = 2   /* irllrec_hook_step: compute + apply */
+};
+
+static irllrec_status hk_run_into(hk *k, int mode, float *gf, float *gl, irllrec_hook_losses *lv)
 {
     const int64_t d = k->d, N = k->N, U = k->U;
-    irllrec_mat layers[4], lgr[4];
+    irllrec_cmat layers[4];
+    irllrec_mat lgr[4];
     for (int64_t l = 0; l < k->L; l++) {
-        layers[l] = irllrec_mat_dense(k->lay + l * N * d, N, d);
+        layers[l] = irllrec_cmat_dense(k->lay + l * N * d, N, d);
         lgr[l] = irllrec_mat_dense(gl + l * N * d, N, d);
     }
+    const irllrec_hook_batch batch = {k->B, k->users, k->pos, k->neg};
+    const irllrec_hook_inputs in = {irllrec_cmat_dense(k->ef, U, d),
+                                    irllrec_cmat_dense(k->ef + U * d, k->I, d),
+                                    k->L > 0 ? layers : NULL};
+    const irllrec_hook_grads grads = {sizeof grads, IRLLREC_HOOK_GRAD_DENSE,
+                                      irllrec_mat_dense(gf, U, d),
+                                      irllrec_mat_dense(gf + U * d, k->I, d),
+                                      k->L > 0 ? lgr : NULL};
     lv->struct_size = sizeof *lv;
-    return irllrec__hook_run(k->h, k->users, k->pos, k->neg, k->B, irllrec_mat_dense(k->ef, U, d),
-                             irllrec_mat_dense(k->ef + U * d, k->I, d),
-                             k->L > 0 ? layers : NULL, irllrec_mat_dense(gf, U, d),
-                             irllrec_mat_dense(gf + U * d, k->I, d), k->L > 0 ? lgr : NULL, lv,
-                             flags);
+    switch (mode) {
+    case HK_LOSS: return irllrec_hook_compute(k->h, &batch, &in, NULL, IRLLREC_HOOK_LOSS_ONLY, lv);
+    case HK_GRADS: return irllrec_hook_compute(k->h, &batch, &in, &grads, 0, lv);
+    default: return irllrec_hook_step(k->h, &batch, &in, &grads, lv);
+    }
 }
 
 static irllrec_status hk_step(hk *k, irllrec_hook_losses *lv)
 {
-    return hk_run_into(k, IRLLREC__HOOK_WRITE_GRADS | IRLLREC__HOOK_UPDATE, k->gf, k->gl, lv);
+    return hk_run_into(k, HK_STEP, k->gf, k->gl, lv);
+}
+
+/* Block i of a hook (v2: one irllrec_hook_get_block call per block). */
+static irllrec_hook_block hk_block(irllrec_hook *h, int32_t i)
+{
+    irllrec_hook_block b;
+    memset(&b, 0, sizeof b);
+    b.struct_size = sizeof b;
+    ck_assert_int_eq(irllrec_hook_get_block(h, i, &b), IRLLREC_OK);
+    return b;
+}
+
+/* Every block of a hook, trainable first, then the teacher; returns the count. */
+static int hk_blocks(irllrec_hook *h, irllrec_hook_block *out, int cap)
+{
+    const int32_t n = irllrec_hook_block_count(h);
+    ck_assert_int_ge(n, 0);
+    ck_assert_int_le(n, cap);
+    for (int32_t i = 0; i < n; i++) out[i] = hk_block(h, i);
+    return (int)n;
 }
 
 static double hk_loss(void *ud)
 {
     hk *k = (hk *)ud;
     irllrec_hook_losses lv;
-    ck_assert_int_eq(hk_run_into(k, 0, k->sgf, k->sgl, &lv), IRLLREC_OK);
+    ck_assert_int_eq(hk_run_into(k, HK_LOSS, k->sgf, k->sgl, &lv), IRLLREC_OK);
     k->sign_prev = k->sign_last;
     k->sign_last = irllrec__hook_preact_signs(k->h);
     return lv.total;
@@ -168,7 +204,7 @@ static int hk_kink(void *ud, int block, int64_t index)
 static void fd_check(hk *k)
 {
     irllrec_hook_losses lv;
-    ck_assert_int_eq(hk_run_into(k, IRLLREC__HOOK_WRITE_GRADS, k->gf, k->gl, &lv), IRLLREC_OK);
+    ck_assert_int_eq(hk_run_into(k, HK_GRADS, k->gf, k->gl, &lv), IRLLREC_OK);
     ck_assert(lv.kd > 0.0 || k->dp == 0);
     gc_block blocks[2] = {{"E_final", k->ef, k->gf, k->N * k->d},
                           {"E(l)", k->lay, k->gl, k->L * k->N * k->d}};
@@ -217,7 +253,7 @@ START_TEST(fd_host_embeddings_graph_free)
     hk_strong(&k);
     ck_assert_int_eq(irllrec_hook_set_param(k.h, IRLLREC_HOOK_TRAN_ITM_NEED_GRAPH, 0), IRLLREC_OK);
     irllrec_hook_losses lv;
-    ck_assert_int_eq(hk_run_into(&k, 0, k.sgf, k.sgl, &lv), IRLLREC_OK);
+    ck_assert_int_eq(hk_run_into(&k, HK_LOSS, k.sgf, k.sgl, &lv), IRLLREC_OK);
     ck_assert(lv.tran > 0.0 && lv.itm > 0.0 && lv.pair > 0.0);
     fd_check(&k);
     hk_free(&k);
@@ -242,22 +278,24 @@ END_TEST
 static void fd_params(hk *k)
 {
     irllrec_hook_losses lv;
-    irllrec__param p[32];
+    irllrec_hook_block p[32];
     /* With 4 hidden units a text row has all of them negative 1 time in 16,
      * and its output then has norm ~0.01, where n(v) is so curved that
      * h = 1e-3 truncation dominates (measured: the error shrinks as h does).
      * Output biases of 0.7 keep every row's norm O(1). */
-    int nb = irllrec__hook_blocks(k->h, p, 32);
+    int nb = hk_blocks(k->h, p, 32);
     for (int i = 0; i < nb; i++)
         if (p[i].grad != NULL && strstr(p[i].name, ".b2") != NULL)
             for (int64_t j = 0; j < p[i].rows * p[i].cols; j++) p[i].data[j] = 0.7f;
-    ck_assert_int_eq(hk_run_into(k, 0, k->sgf, k->sgl, &lv), IRLLREC_OK);
-    nb = irllrec__hook_blocks(k->h, p, 32);
+    /* a gradient compute (into scratch host buffers) fills the blocks' grads */
+    ck_assert_int_eq(hk_run_into(k, HK_GRADS, k->sgf, k->sgl, &lv), IRLLREC_OK);
+    nb = hk_blocks(k->h, p, 32);
     gc_block blocks[32];
     float *copies[32];
     int n = 0;
     for (int i = 0; i < nb; i++) {
         if (p[i].grad == NULL) continue;  /* teacher */
+        ck_assert(p[i].trainable);
         const int64_t cnt = p[i].rows * p[i].cols;
         copies[n] = malloc((size_t)cnt * 4);
         memcpy(copies[n], p[i].grad, (size_t)cnt * 4);
@@ -342,8 +380,8 @@ END_TEST
 /* Copy of every parameter block (student and teacher), concatenated. */
 static float *snapshot(irllrec_hook *h, int64_t *n)
 {
-    irllrec__param p[32];
-    int nb = irllrec__hook_blocks(h, p, 32);
+    irllrec_hook_block p[32];
+    int nb = hk_blocks(h, p, 32);
     int64_t tot = 0;
     for (int i = 0; i < nb; i++) tot += p[i].rows * p[i].cols;
     float *s = malloc((size_t)tot * 4), *o = s;
@@ -387,8 +425,8 @@ START_TEST(failed_step_changes_nothing)
     twin.lay[nd + 5] = 0.25f;
 
     /* (2) finite inputs whose loss overflows: caught after the compute */
-    irllrec__param p[32];
-    int nb = irllrec__hook_blocks(k.h, p, 32);
+    irllrec_hook_block p[32];
+    int nb = hk_blocks(k.h, p, 32);
     ck_assert_str_eq(p[0].name, "prf.w1");
     float *w1copy = malloc((size_t)(p[0].rows * p[0].cols) * 4);
     memcpy(w1copy, p[0].data, (size_t)(p[0].rows * p[0].cols) * 4);
@@ -405,6 +443,9 @@ START_TEST(failed_step_changes_nothing)
     ck_assert(memcmp(gf0, k.gf, (size_t)nd * 4) == 0);
     ck_assert(memcmp(gl0, k.gl, (size_t)(2 * nd) * 4) == 0);
     ck_assert(memcmp(&lv, &lv0, sizeof lv) == 0);
+    ck_assert_int_eq(irllrec_hook_steps(k.h), 1);
+    /* v2: a failed compute leaves nothing for apply to commit */
+    ck_assert_int_eq(irllrec_hook_apply(k.h, 0), IRLLREC_E_STATE);
     ck_assert_int_eq(irllrec_hook_steps(k.h), 1);
 
     /* Adam moments and RNG untouched: the next step matches the twin bit for bit. */
@@ -480,63 +521,96 @@ START_TEST(bad_arguments)
     irllrec_hook_losses lv;
     hk_make(&k, 2, 5, 6, IRLLREC_HOOK_PRESET_PAPER, 7);
     const int64_t U = k.U, I = k.I, N = k.N, d = k.d;
-    irllrec_mat uf = irllrec_mat_dense(k.ef, U, d), itf = irllrec_mat_dense(k.ef + U * d, I, d);
-    irllrec_mat ug = irllrec_mat_dense(k.gf, U, d), ig = irllrec_mat_dense(k.gf + U * d, I, d);
-    irllrec_mat lay[2] = {irllrec_mat_dense(k.lay, N, d), irllrec_mat_dense(k.lay + N * d, N, d)};
+    const irllrec_cmat uf = irllrec_cmat_dense(k.ef, U, d);
+    const irllrec_cmat itf = irllrec_cmat_dense(k.ef + U * d, I, d);
+    const irllrec_mat ug = irllrec_mat_dense(k.gf, U, d), ig = irllrec_mat_dense(k.gf + U * d, I, d);
+    irllrec_cmat lay[2] = {irllrec_cmat_dense(k.lay, N, d), irllrec_cmat_dense(k.lay + N * d, N, d)};
+    const irllrec_hook_batch bt = {3, k.users, k.pos, k.neg};
+    const irllrec_hook_inputs in = {uf, itf, lay};
+    const irllrec_hook_grads gr = {sizeof gr, IRLLREC_HOOK_GRAD_DENSE, ug, ig, NULL};
+    irllrec_hook_batch bb;
+    irllrec_hook_inputs ib;
+    irllrec_hook_grads gb;
     lv.struct_size = sizeof lv;
-#define STEP(...) irllrec_hook_step(k.h, __VA_ARGS__)
-    ck_assert_int_eq(irllrec_hook_step(NULL, k.users, k.pos, k.neg, 3, uf, itf, lay, ug, ig, NULL,
-                                       &lv), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(STEP(NULL, k.pos, k.neg, 3, uf, itf, lay, ug, ig, NULL, &lv),
-                     IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 0, uf, itf, lay, ug, ig, NULL, &lv),
-                     IRLLREC_E_SHAPE);
-    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, MAXB + 1, uf, itf, lay, ug, ig, NULL, &lv),
-                     IRLLREC_E_SHAPE);
-    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, uf, itf, NULL, ug, ig, NULL, &lv),
-                     IRLLREC_E_INVALID_ARG);
-    irllrec_mat bad = uf;
-    bad.rows = U - 1;
-    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, bad, itf, lay, ug, ig, NULL, &lv),
-                     IRLLREC_E_SHAPE);
-    bad = itf;
-    bad.ld = d - 1;
-    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, uf, bad, lay, ug, ig, NULL, &lv),
-                     IRLLREC_E_SHAPE);
-    bad = ug;
-    bad.data = NULL;
-    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, uf, itf, lay, bad, ig, NULL, &lv),
-                     IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, uf, itf, lay, uf, ig, NULL, &lv),
-                     IRLLREC_E_INVALID_ARG);  /* gradient aliases its input */
-    irllrec_mat shifted = irllrec_mat_dense(k.ef + U * d - 1, I, d);  /* one float into uf */
-    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, uf, itf, lay, ug, shifted, NULL, &lv),
-                     IRLLREC_E_INVALID_ARG);
+#define STEP(B_, IN_, G_) irllrec_hook_step(k.h, (B_), (IN_), (G_), &lv)
+#define ERRMSG_IS(s_) ck_assert_msg(strcmp(irllrec_ctx_errmsg(k.ctx), (s_)) == 0, "message: %s", \
+                                    irllrec_ctx_errmsg(k.ctx))
+    ck_assert_int_eq(irllrec_hook_step(NULL, &bt, &in, &gr, &lv), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(STEP(NULL, &in, &gr), IRLLREC_E_INVALID_ARG);
+    ERRMSG_IS("irllrec_hook_compute: batch is NULL");
+    ck_assert_int_eq(STEP(&bt, NULL, &gr), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(STEP(&bt, &in, NULL), IRLLREC_E_INVALID_ARG);  /* only LOSS_ONLY takes none */
+    bb = bt;
+    bb.users = NULL;
+    ck_assert_int_eq(STEP(&bb, &in, &gr), IRLLREC_E_INVALID_ARG);
+    ERRMSG_IS("irllrec_hook_compute: batch->users is NULL");
+    bb = bt;
+    bb.count = 0;
+    ck_assert_int_eq(STEP(&bb, &in, &gr), IRLLREC_E_SHAPE);
+    bb.count = MAXB + 1;
+    ck_assert_int_eq(STEP(&bb, &in, &gr), IRLLREC_E_SHAPE);
+    ib = in;
+    ib.layers = NULL;
+    ck_assert_int_eq(STEP(&bt, &ib, &gr), IRLLREC_E_INVALID_ARG);
+    ib = in;
+    ib.user_final.rows = U - 1;
+    ck_assert_int_eq(STEP(&bt, &ib, &gr), IRLLREC_E_SHAPE);
+    ERRMSG_IS("irllrec_hook_compute: in->user_final is 3 x 3, expected 4 x 3");
+    ib = in;
+    ib.item_final.ld = d - 1;
+    ck_assert_int_eq(STEP(&bt, &ib, &gr), IRLLREC_E_SHAPE);
+    gb = gr;
+    gb.user_grad.data = NULL;
+    ck_assert_int_eq(STEP(&bt, &in, &gb), IRLLREC_E_INVALID_ARG);
+    ERRMSG_IS("irllrec_hook_compute: grads->user_grad.data is NULL");
+    gb = gr;
+    gb.user_grad = irllrec_mat_dense(k.ef, U, d);
+    ck_assert_int_eq(STEP(&bt, &in, &gb), IRLLREC_E_INVALID_ARG);  /* gradient aliases its input */
+    gb = gr;
+    gb.item_grad = irllrec_mat_dense(k.ef + U * d - 1, I, d);  /* one float into uf */
+    ck_assert_int_eq(STEP(&bt, &in, &gb), IRLLREC_E_INVALID_ARG);
     irllrec_mat lgo[2] = {irllrec_mat_dense(k.gl, N, d), irllrec_mat_dense(k.gl, N, d)};
-    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, uf, itf, lay, ug, ig, lgo, &lv),
-                     IRLLREC_E_INVALID_ARG);  /* two layer gradients share memory */
+    gb = gr;
+    gb.layer_grads = lgo;
+    ck_assert_int_eq(STEP(&bt, &in, &gb), IRLLREC_E_INVALID_ARG);  /* two layer gradients share memory */
     lv.struct_size = 4;
-    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, uf, itf, lay, ug, ig, NULL, &lv),
-                     IRLLREC_E_VERSION);
+    ck_assert_int_eq(STEP(&bt, &in, &gr), IRLLREC_E_VERSION);
     lv.struct_size = sizeof lv;
-    irllrec_mat lbad[2] = {lay[0], lay[1]};
+    /* v2 arguments: the gradient struct's size and mode, compute's flags */
+    gb = gr;
+    gb.struct_size = 4;
+    ck_assert_int_eq(STEP(&bt, &in, &gb), IRLLREC_E_VERSION);
+    gb = gr;
+    gb.mode = 7;
+    ck_assert_int_eq(STEP(&bt, &in, &gb), IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(irllrec_hook_compute(k.h, &bt, &in, &gr, 2u, &lv), IRLLREC_E_INVALID_ARG);
+    irllrec_cmat lbad[2] = {lay[0], lay[1]};
     lbad[1].cols = d + 1;
     lbad[1].ld = d + 1;
-    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, uf, itf, lbad, ug, ig, NULL, &lv),
-                     IRLLREC_E_SHAPE);
+    ib = in;
+    ib.layers = lbad;
+    ck_assert_int_eq(STEP(&bt, &ib, &gr), IRLLREC_E_SHAPE);
+    ERRMSG_IS("irllrec_hook_compute: in->layers[1] is 9 x 4, expected 9 x 3");
     int32_t bu[3] = {0, (int32_t)U, 1}, bi[3] = {0, -1, 2};
-    ck_assert_int_eq(STEP(bu, k.pos, k.neg, 3, uf, itf, lay, ug, ig, NULL, &lv),
-                     IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(STEP(k.users, bi, k.neg, 3, uf, itf, lay, ug, ig, NULL, &lv),
-                     IRLLREC_E_INVALID_ARG);
+    bb = bt;
+    bb.users = bu;
+    ck_assert_int_eq(STEP(&bb, &in, &gr), IRLLREC_E_INVALID_ARG);
+    ERRMSG_IS("irllrec_hook_compute: batch->users[1] = 4 not in [0, 4)");
+    bb = bt;
+    bb.pos = bi;
+    ck_assert_int_eq(STEP(&bb, &in, &gr), IRLLREC_E_INVALID_ARG);
+    ERRMSG_IS("irllrec_hook_compute: batch->pos[1] = -1 not in [0, 5)");
     bi[1] = (int32_t)I;
-    ck_assert_int_eq(STEP(k.users, k.pos, bi, 3, uf, itf, lay, ug, ig, NULL, &lv),
-                     IRLLREC_E_INVALID_ARG);
-    ck_assert(strstr(irllrec_ctx_errmsg(k.ctx), "irllrec_hook_step: ") == irllrec_ctx_errmsg(k.ctx));
+    bb = bt;
+    bb.neg = bi;
+    ck_assert_int_eq(STEP(&bb, &in, &gr), IRLLREC_E_INVALID_ARG);
+    ERRMSG_IS("irllrec_hook_compute: batch->neg[1] = 5 not in [0, 5)");
     for (int64_t i = 0; i < N * d; i++) ck_assert(k.gf[i] == 0.0f);
-    ck_assert_int_eq(STEP(k.users, k.pos, k.neg, 3, uf, itf, lay, ug, ig, NULL, &lv), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_hook_steps(k.h), 0);
+    ck_assert_int_eq(STEP(&bt, &in, &gr), IRLLREC_OK);
     ck_assert_int_eq(irllrec_hook_steps(k.h), 1);
 #undef STEP
+#undef ERRMSG_IS
 
     /* parameters */
     double lo, hi, v;
@@ -559,12 +633,12 @@ START_TEST(bad_arguments)
     float t[4 * 6];
     memset(t, 0, sizeof t);
     ck_assert_int_eq(irllrec_hook_set_text(k.h, IRLLREC_HOOK_USER_INTENT,
-                                           irllrec_mat_dense(t, 4, 5)), IRLLREC_E_SHAPE);
-    ck_assert_int_eq(irllrec_hook_set_text(k.h, 4, irllrec_mat_dense(t, 4, 6)),
+                                           irllrec_cmat_dense(t, 4, 5)), IRLLREC_E_SHAPE);
+    ck_assert_int_eq(irllrec_hook_set_text(k.h, 4, irllrec_cmat_dense(t, 4, 6)),
                      IRLLREC_E_INVALID_ARG);
     t[7] = NAN;
     ck_assert_int_eq(irllrec_hook_set_text(k.h, IRLLREC_HOOK_USER_INTENT,
-                                           irllrec_mat_dense(t, 4, 6)), IRLLREC_E_NUMERIC);
+                                           irllrec_cmat_dense(t, 4, 6)), IRLLREC_E_NUMERIC);
     int32_t badix[1] = {(int32_t)N};
     int64_t badip[10] = {0, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     irllrec_csr g = {N, N, 1, badip, badix};
@@ -590,13 +664,14 @@ START_TEST(bad_arguments)
     ck_assert_int_eq(irllrec_hook_create(ctx, &s, &h), IRLLREC_OK);
     float e[9 * 3] = {0}, ge[9 * 3] = {0};
     const int32_t u[1] = {0}, p[1] = {0};
-    ck_assert_int_eq(irllrec_hook_step(h, u, p, p, 1, irllrec_mat_dense(e, 4, 3),
-                                       irllrec_mat_dense(e + 12, 5, 3),
-                                       NULL, irllrec_mat_dense(ge, 4, 3),
-                                       irllrec_mat_dense(ge + 12, 5, 3), NULL, NULL),
-                     IRLLREC_E_STATE);
+    const irllrec_hook_batch b1 = {1, u, p, p};
+    const irllrec_hook_inputs i1 = {irllrec_cmat_dense(e, 4, 3), irllrec_cmat_dense(e + 12, 5, 3),
+                                    NULL};
+    const irllrec_hook_grads g1 = {sizeof g1, IRLLREC_HOOK_GRAD_DENSE, irllrec_mat_dense(ge, 4, 3),
+                                   irllrec_mat_dense(ge + 12, 5, 3), NULL};
+    ck_assert_int_eq(irllrec_hook_step(h, &b1, &i1, &g1, NULL), IRLLREC_E_STATE);
     ck_assert_int_eq(irllrec_hook_set_text(h, IRLLREC_HOOK_USER_PROFILE,
-                                           irllrec_mat_dense(t, 4, 6)), IRLLREC_E_STATE);
+                                           irllrec_cmat_dense(t, 4, 6)), IRLLREC_E_STATE);
     ck_assert_int_eq(irllrec_hook_set_graph(h, &g), IRLLREC_E_STATE);
     irllrec_hook_free(h);
     /* spec: bad values and an unknown non-zero tail */
@@ -641,8 +716,8 @@ START_TEST(presets_differ_exactly_where_documented)
         }
     }
     /* teacher: equal to the student (paper) or drawn apart (released) */
-    irllrec__param pa[32], pb[32];
-    int na = irllrec__hook_blocks(a.h, pa, 32), nb = irllrec__hook_blocks(b.h, pb, 32);
+    irllrec_hook_block pa[32], pb[32];
+    int na = hk_blocks(a.h, pa, 32), nb = hk_blocks(b.h, pb, 32);
     ck_assert_int_eq(na, nb);
     int iw = -1, it = -1;
     for (int i = 0; i < na; i++) {
@@ -664,8 +739,8 @@ START_TEST(presets_differ_exactly_where_documented)
     for (int i = it; i < na; i++)
         memcpy(pb[i].data, pa[i].data, (size_t)(pa[i].rows * pa[i].cols) * 4);
     irllrec_hook_losses la, lb;
-    ck_assert_int_eq(hk_run_into(&a, IRLLREC__HOOK_WRITE_GRADS, a.gf, a.gl, &la), IRLLREC_OK);
-    ck_assert_int_eq(hk_run_into(&b, IRLLREC__HOOK_WRITE_GRADS, b.gf, b.gl, &lb), IRLLREC_OK);
+    ck_assert_int_eq(hk_run_into(&a, HK_GRADS, a.gf, a.gl, &la), IRLLREC_OK);
+    ck_assert_int_eq(hk_run_into(&b, HK_GRADS, b.gf, b.gl, &lb), IRLLREC_OK);
     ck_assert(la.kd == lb.kd && la.pair == lb.pair && la.tran == lb.tran && la.itm == lb.itm);
     int64_t nt = 0;
     float *tch = NULL;
@@ -682,7 +757,7 @@ START_TEST(presets_differ_exactly_where_documented)
     ck_assert_int_eq(irllrec_hook_set_param(b.h, IRLLREC_HOOK_REG_TEACHER, 0), IRLLREC_OK);
     memset(b.gf, 0, (size_t)(b.N * b.d) * 4);
     memset(b.gl, 0, (size_t)(2 * b.N * b.d) * 4);
-    ck_assert_int_eq(hk_run_into(&b, IRLLREC__HOOK_WRITE_GRADS, b.gf, b.gl, &lb), IRLLREC_OK);
+    ck_assert_int_eq(hk_run_into(&b, HK_GRADS, b.gf, b.gl, &lb), IRLLREC_OK);
     ck_assert(memcmp(&la, &lb, sizeof la) == 0);
     ck_assert(memcmp(a.gf, b.gf, (size_t)(a.N * a.d) * 4) == 0);
     ck_assert(memcmp(a.gl, b.gl, (size_t)(2 * a.N * a.d) * 4) == 0);
@@ -726,15 +801,16 @@ START_TEST(same_seed_same_bits_and_sampling_is_an_option)
     /* sampled mode with samples >= N is the exact computation */
     ck_assert_int_eq(irllrec_hook_set_param(b.h, IRLLREC_HOOK_TRAN_MODE, 1), IRLLREC_OK);
     ck_assert_int_eq(irllrec_hook_set_param(b.h, IRLLREC_HOOK_TRAN_SAMPLES, 100), IRLLREC_OK);
-    ck_assert_int_eq(hk_run_into(&a, 0, a.sgf, a.sgl, &la), IRLLREC_OK);
-    ck_assert_int_eq(hk_run_into(&b, 0, b.sgf, b.sgl, &lb), IRLLREC_OK);
+    ck_assert_int_eq(hk_run_into(&a, HK_LOSS, a.sgf, a.sgl, &la), IRLLREC_OK);
+    ck_assert_int_eq(hk_run_into(&b, HK_LOSS, b.sgf, b.sgl, &lb), IRLLREC_OK);
     ck_assert(la.tran == lb.tran);
     ck_assert_int_eq(irllrec_hook_set_param(b.h, IRLLREC_HOOK_TRAN_SAMPLES, 4), IRLLREC_OK);
-    ck_assert_int_eq(hk_run_into(&b, 0, b.sgf, b.sgl, &lb), IRLLREC_OK);
+    ck_assert_int_eq(hk_run_into(&b, HK_LOSS, b.sgf, b.sgl, &lb), IRLLREC_OK);
     ck_assert(isfinite(lb.tran) && lb.tran != la.tran);
-    /* a loss-only run does not advance the RNG: same noise twice */
+    /* a compute does not advance the alignment handle's generator: same sample
+     * and noise twice */
     irllrec_hook_losses lc;
-    ck_assert_int_eq(hk_run_into(&b, 0, b.sgf, b.sgl, &lc), IRLLREC_OK);
+    ck_assert_int_eq(hk_run_into(&b, HK_LOSS, b.sgf, b.sgl, &lc), IRLLREC_OK);
     ck_assert(lc.tran == lb.tran);
     hk_free(&a);
     hk_free(&b);
@@ -899,7 +975,7 @@ static void run_threads(int32_t nt, irllrec_hook_losses *lv, float *gf, float *g
     for (int w = 0; w < 4; w++) {
         float *m = malloc((size_t)(rows[w] * dims[w]) * 4);
         fill(&r, m, rows[w] * dims[w], 1.0);
-        ck_assert_int_eq(irllrec_hook_set_text(h, w, irllrec_mat_dense(m, rows[w], dims[w])),
+        ck_assert_int_eq(irllrec_hook_set_text(h, w, irllrec_cmat_dense(m, rows[w], dims[w])),
                          IRLLREC_OK);
         free(m);
     }
@@ -927,20 +1003,23 @@ static void run_threads(int32_t nt, irllrec_hook_losses *lv, float *gf, float *g
         ps[b] = (int32_t)irllrec__rng_below(&r, I);
         ns[b] = (int32_t)irllrec__rng_below(&r, I);
     }
-    irllrec_mat layers[L], lgr[L];
+    irllrec_cmat layers[L];
+    irllrec_mat lgr[L];
     for (int l = 0; l < L; l++) {
-        layers[l] = irllrec_mat_dense(lay + l * N * D, N, D);
+        layers[l] = irllrec_cmat_dense(lay + l * N * D, N, D);
         lgr[l] = irllrec_mat_dense(gl + l * N * D, N, D);
     }
+    const irllrec_hook_batch batch = {B, us, ps, ns};
+    const irllrec_hook_inputs in = {irllrec_cmat_dense(ef, U, D),
+                                    irllrec_cmat_dense(ef + U * D, I, D), layers};
+    const irllrec_hook_grads grads = {sizeof grads, IRLLREC_HOOK_GRAD_DENSE,
+                                      irllrec_mat_dense(gf, U, D),
+                                      irllrec_mat_dense(gf + U * D, I, D), lgr};
     ck_assert_int_eq(irllrec_hook_set_param(h, IRLLREC_HOOK_W_TRAN, 1.0), IRLLREC_OK);
     ck_assert_int_eq(irllrec_hook_set_param(h, IRLLREC_HOOK_W_ITM, 1.0), IRLLREC_OK);
     for (int step = 0; step < 2; step++) {
         lv->struct_size = sizeof *lv;
-        ck_assert_int_eq(irllrec_hook_step(h, us, ps, ns, B, irllrec_mat_dense(ef, U, D),
-                                           irllrec_mat_dense(ef + U * D, I, D), layers,
-                                           irllrec_mat_dense(gf, U, D),
-                                           irllrec_mat_dense(gf + U * D, I, D), lgr, lv),
-                         IRLLREC_OK);
+        ck_assert_int_eq(irllrec_hook_step(h, &batch, &in, &grads, lv), IRLLREC_OK);
     }
     ck_assert(lv->tran > 0.0 && lv->kd > 0.0 && lv->pair > 0.0);
     irllrec_hook_free(h);

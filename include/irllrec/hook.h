@@ -34,6 +34,7 @@
 #include "ctx.h"
 #include "tensor.h"
 #include "model.h"
+#include "align.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,28 +83,37 @@ typedef struct irllrec_hook_spec {
     uint64_t seed;         /**< seeds weights, teacher and noise (default 2025) */
 } irllrec_hook_spec;
 
-/** Runtime parameters of irllrec_hook_set_param(), pinned (hook range 300..399). */
+/** Runtime parameters, pinned (hook range 300..399). Each also has a stable
+ *  name string (irllrec_hook_param_name(), irllrec_hook_set_param_by_name()),
+ *  which is also its checkpoint key "hook.param.<name>". */
 typedef enum irllrec_hook_param {
-    IRLLREC_HOOK_W_KD      = 300, /**< weight of L_kd, [0, 1e6], default 1e-2 */
-    IRLLREC_HOOK_TAU_KD    = 301, /**< temperature of L_kd, [1e-3, 1e3], default 0.2 */
-    IRLLREC_HOOK_W_PAIR    = 302, /**< weight of L_pair, [0, 1e6], default 2e-2 */
-    IRLLREC_HOOK_TAU_PAIR  = 303, /**< temperature of L_pair, [1e-3, 1e3], default 0.2 */
-    IRLLREC_HOOK_W_TRAN    = 304, /**< weight of L_tran, [0, 1e6], default 5e-4 (released 1e-7) */
-    IRLLREC_HOOK_W_ITM     = 305, /**< weight of L_itm, [0, 1e6], default 1e-4 (released 1e-7) */
-    IRLLREC_HOOK_ITM_ALPHA = 306, /**< alpha of L_itm, [0, 1], default 0.6 */
-    IRLLREC_HOOK_MOMENTUM  = 307, /**< teacher EMA momentum m, [0, 1], default 0.999 */
-    IRLLREC_HOOK_LR        = 308, /**< Adam learning rate of the hook's parameters, [1e-12, 10], default 1e-3 */
-    IRLLREC_HOOK_REG       = 309, /**< L2 weight on the hook's parameters, [0, 1e6], default 1e-7 */
-    IRLLREC_HOOK_TRAN_MODE = 310, /**< 0 = exact over all N nodes (default), 1 = sampled */
-    IRLLREC_HOOK_TRAN_SAMPLES = 311, /**< nodes per step in sampled mode, [2, 2^31-1], default 4096
-                                          (capped at N) */
-    IRLLREC_HOOK_TRAN_IN_ITM  = 312, /**< 1: L_itm also holds (1-alpha) w_tran L_tran
-                                          (released); 0: not (paper, default) */
-    IRLLREC_HOOK_REG_TEACHER  = 313, /**< 1: reg also sums the teacher (value only;
-                                          released); 0: not (default) */
-    IRLLREC_HOOK_TRAN_ITM_NEED_GRAPH = 314 /**< 1 (default, both presets): L_tran and ITM
-                                          only when n_layers > 0 (the released code has
-                                          them only in its LightGCN variant); 0: always */
+    IRLLREC_HOOK_W_KD      = 300, /**< "w_kd": weight of L_kd, [0, 1e6], default 1e-2 */
+    IRLLREC_HOOK_TAU_KD    = 301, /**< "tau_kd": temperature of L_kd, [1e-3, 1e3], default 0.2 */
+    IRLLREC_HOOK_W_PAIR    = 302, /**< "w_pair": weight of L_pair, [0, 1e6], default 2e-2 */
+    IRLLREC_HOOK_TAU_PAIR  = 303, /**< "tau_pair": temperature of L_pair, [1e-3, 1e3], default 0.2 */
+    IRLLREC_HOOK_W_TRAN    = 304, /**< "w_tran": weight of L_tran, [0, 1e6], default 5e-4 (released 1e-7) */
+    IRLLREC_HOOK_W_ITM     = 305, /**< "w_itm": weight of L_itm, [0, 1e6], default 1e-4 (released 1e-7) */
+    IRLLREC_HOOK_ITM_ALPHA = 306, /**< "itm_alpha": alpha of L_itm, [0, 1], default 0.6 */
+    IRLLREC_HOOK_MOMENTUM  = 307, /**< "momentum": teacher EMA momentum m, [0, 1], default 0.999 */
+    IRLLREC_HOOK_LR        = 308, /**< "lr": Adam learning rate of the hook's parameters,
+                                       [1e-12, 10], default 1e-3 */
+    IRLLREC_HOOK_REG       = 309, /**< "reg": L2 weight on the hook's parameters, [0, 1e6], default 1e-7 */
+    IRLLREC_HOOK_TRAN_MODE = 310, /**< "tran_mode": 0 = exact over all N nodes (default), 1 = sampled */
+    IRLLREC_HOOK_TRAN_SAMPLES = 311, /**< "tran_samples": nodes per step in sampled mode,
+                                          [2, 2^31-1], default 4096 (capped at N) */
+    IRLLREC_HOOK_TRAN_IN_ITM  = 312, /**< "tran_in_itm": 1: L_itm also holds (1-alpha) w_tran
+                                          L_tran (released); 0: not (paper, default) */
+    IRLLREC_HOOK_REG_TEACHER  = 313, /**< "reg_teacher": 1: reg also sums the teacher (value
+                                          only; released); 0: not (default) */
+    IRLLREC_HOOK_TRAN_ITM_NEED_GRAPH = 314, /**< "tran_itm_need_graph": 1 (default, both
+                                          presets): L_tran and ITM only when n_layers > 0 (the
+                                          released code has them only in its LightGCN
+                                          variant); 0: always */
+    IRLLREC_HOOK_BETA1     = 315, /**< "beta1": Adam first-moment decay, [0, 0.9999999], default 0.9 */
+    IRLLREC_HOOK_BETA2     = 316, /**< "beta2": Adam second-moment decay, [0, 0.9999999], default 0.999 */
+    IRLLREC_HOOK_EPS       = 317, /**< "eps": Adam denominator guard, [1e-30, 1], default 1e-8 */
+    IRLLREC_HOOK_WEIGHT_DECAY = 318 /**< "weight_decay": decoupled (AdamW) weight decay,
+                                          [0, 10], default 0 */
 } irllrec_hook_param;
 
 /** Which text matrix irllrec_hook_set_text() sets, pinned. */
@@ -172,6 +182,60 @@ IRLLREC_API irllrec_status irllrec_hook_get_param(const irllrec_hook *h, irllrec
  *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG */
 IRLLREC_API irllrec_status irllrec_hook_param_bounds(irllrec_hook_param p, double *lo, double *hi);
 
+/** Number of runtime parameters (for enumerating them with irllrec_hook_param_at()).
+ *  @return the count (19 in this release)
+ *  @note Thread-safe; needs no hook. */
+IRLLREC_API int32_t irllrec_hook_param_count(void);
+
+/** The i-th runtime parameter, in the order of the enum.
+ *  @param i  0 .. irllrec_hook_param_count() - 1
+ *  @param[out] out  its id
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (i out of range, out NULL) */
+IRLLREC_API irllrec_status irllrec_hook_param_at(int32_t i, irllrec_hook_param *out);
+
+/** The stable name of a parameter ("w_kd", "lr", "beta1", ...: see irllrec_hook_param).
+ *  @param p  which parameter
+ *  @return a static string, or NULL for an unknown id. Thread-safe. */
+IRLLREC_API const char *irllrec_hook_param_name(irllrec_hook_param p);
+
+/** The id of a parameter named @p name (exact, case-sensitive match).
+ *  @param name  a name from irllrec_hook_param_name()
+ *  @param[out] out  its id
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL, unknown name). Thread-safe. */
+IRLLREC_API irllrec_status irllrec_hook_param_id(const char *name, irllrec_hook_param *out);
+
+/** irllrec_hook_set_param() by name: for FFI and configuration files.
+ *  @param h     hook (not NULL)
+ *  @param name  the parameter's name
+ *  @param v     new value
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (unknown name, bad value; the
+ *          message names both; nothing changes) */
+IRLLREC_API irllrec_status irllrec_hook_set_param_by_name(irllrec_hook *h, const char *name,
+                                                          double v);
+
+/** irllrec_hook_get_param() by name.
+ *  @param h     hook (not NULL)
+ *  @param name  the parameter's name
+ *  @param[out] v  its current value
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG */
+IRLLREC_API irllrec_status irllrec_hook_get_param_by_name(const irllrec_hook *h, const char *name,
+                                                          double *v);
+
+/** Bytes irllrec_hook_create() would take from the allocator for @p spec on
+ *  a context with @p n_threads worker threads, text and graph included
+ *  (set_graph adds the graph's edges: pass its nnz, or 0 for a graph-free
+ *  hook). Allocates nothing; the test suite checks it against a counting
+ *  allocator.
+ *  @param spec       as for irllrec_hook_create()
+ *  @param n_threads  the context's thread count (>= 1)
+ *  @param graph_nnz  edges of the N x N pattern given to set_graph (>= 0)
+ *  @param[out] bytes the estimate
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (the spec would be refused by
+ *          create; no message: there is no context), IRLLREC_E_VERSION */
+IRLLREC_API irllrec_status irllrec_hook_memory_estimate(const irllrec_hook_spec *spec,
+                                                        int32_t n_threads, int64_t graph_nnz,
+                                                        int64_t *bytes);
+
 /** Copy a frozen text-embedding matrix. Rows must equal U or I, cols
  *  profile_dim or intent_dim; values must be finite. May be called again to
  *  replace the text.
@@ -180,48 +244,181 @@ IRLLREC_API irllrec_status irllrec_hook_param_bounds(irllrec_hook_param p, doubl
  *  @param m      the embeddings; borrowed for this call only (copied)
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_STATE
  *          (that text is absent in the spec), IRLLREC_E_NUMERIC; unchanged on failure */
-IRLLREC_API irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_mat m);
+IRLLREC_API irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_cmat m);
 
 /** Copy the graph of the interaction tower: an N x N pattern (N = U + I,
- *  users first), holding both directions of every interaction. Only the
- *  pattern is used: the tower learns its own edge weights.
+ *  users first), holding both directions of every interaction (what
+ *  irllrec_graph_create() builds from a user -> items CSR). Only the pattern
+ *  is used: the tower learns its own edge weights.
  *  @param h    hook (not NULL) created with n_layers > 0
  *  @param adj  the pattern; borrowed for this call only (copied)
- *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (bad offsets or ids),
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL, bad offsets or ids),
  *          IRLLREC_E_SHAPE, IRLLREC_E_STATE (graph-free hook), IRLLREC_E_NOMEM;
  *          unchanged on failure */
 IRLLREC_API irllrec_status irllrec_hook_set_graph(irllrec_hook *h, const irllrec_csr *adj);
 
-/** One training step.
- *  @param h              hook; must not be used concurrently
- *  @param users,pos,neg  @p batch ids each (users in [0,U), items in [0,I))
- *  @param batch          1 .. max_batch
- *  @param user_final     U x d, the host's final user embeddings (read only)
- *  @param item_final     I x d, final item embeddings (read only)
- *  @param layers         n_layers matrices E(l), N x d, users then items, or
- *                        NULL for a graph-free hook (read only)
- *  @param user_grad      U x d; the hook ADDS dL/d user_final (+=). Any row
- *                        may receive a (possibly zero) contribution.
- *  @param item_grad      I x d; += dL/d item_final
- *  @param layer_grads    n_layers matrices N x d receiving += dL/dE(l), or NULL
- *                        to drop the per-layer gradients
- *  @param[out] out       loss values, or NULL; its struct_size must be set
- *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG (NULL, bad id, a gradient buffer
- *          overlapping an input or another gradient buffer); IRLLREC_E_VERSION
- *          (out->struct_size < 8);
- *          IRLLREC_E_SHAPE; IRLLREC_E_STATE (text announced in the spec but not
- *          set, graph not set); IRLLREC_E_NUMERIC (non-finite input, loss or
- *          gradient). On any failure nothing changes: not the caller's
- *          buffers, not the parameters, Adam moments, teacher or RNG.
- *  @note Does not allocate. Gradients and the hook's own update are applied
- *        only once the loss and every gradient are known to be finite. */
-IRLLREC_API irllrec_status irllrec_hook_step(irllrec_hook *h, const int32_t *users,
-                                             const int32_t *pos, const int32_t *neg,
-                                             int64_t batch, irllrec_mat user_final,
-                                             irllrec_mat item_final, const irllrec_mat *layers,
-                                             irllrec_mat user_grad, irllrec_mat item_grad,
-                                             const irllrec_mat *layer_grads,
+/** A training batch: @p count (user, positive item, negative item) triples.
+ *  Frozen plain struct: its layout never changes. */
+typedef struct irllrec_hook_batch {
+    int64_t count;         /**< B, 1 .. max_batch */
+    const int32_t *users;  /**< B user ids in [0, U) */
+    const int32_t *pos;    /**< B positive item ids in [0, I) */
+    const int32_t *neg;    /**< B negative item ids in [0, I) */
+} irllrec_hook_batch;
+
+/** What the hook reads of the host: its final embeddings and, for a graph
+ *  hook, the per-layer node embeddings E(l). Any row layout: each view has
+ *  its own leading dimension. Frozen plain struct. */
+typedef struct irllrec_hook_inputs {
+    irllrec_cmat user_final;      /**< U x d */
+    irllrec_cmat item_final;      /**< I x d */
+    const irllrec_cmat *layers;   /**< n_layers views, N x d each (users, then items),
+                                       or NULL for a graph-free hook */
+} irllrec_hook_inputs;
+
+/** How the gradients for the host's embeddings are delivered, pinned. */
+enum irllrec_hook_grad_mode {
+    /** ADD into the host's dense U x d and I x d buffers (user_grad, item_grad). */
+    IRLLREC_HOOK_GRAD_DENSE = 0,
+    /** Keep them in the hook as touched rows (ids plus a rows x d block), read
+     *  with irllrec_hook_grad_rows(): the terms that touch a subset (L_kd and
+     *  a graph-free L_pair touch the batch's rows, sampled L_tran its sample)
+     *  then cost the host O(rows), not O(N). user_grad and item_grad must be
+     *  empty views ({0}). */
+    IRLLREC_HOOK_GRAD_ROWS = 1
+};
+
+/** Where irllrec_hook_compute() puts the host's gradients. */
+typedef struct irllrec_hook_grads {
+    uint32_t struct_size;          /**< sizeof(irllrec_hook_grads) as the caller compiled it */
+    int32_t mode;                  /**< enum irllrec_hook_grad_mode */
+    irllrec_mat user_grad;         /**< DENSE: U x d, receives += dL/d user_final */
+    irllrec_mat item_grad;         /**< DENSE: I x d, receives += dL/d item_final */
+    const irllrec_mat *layer_grads; /**< n_layers N x d buffers receiving += dL/dE(l) (both
+                                        modes), or NULL to drop the per-layer gradients */
+} irllrec_hook_grads;
+
+/** The touched rows of the last compute in IRLLREC_HOOK_GRAD_ROWS mode.
+ *  Borrowed from the hook: valid until its next compute, step or free. */
+typedef struct irllrec_hook_rows {
+    int64_t n_users;           /**< user rows with a gradient */
+    const int32_t *user_ids;   /**< n_users distinct ids, in the order first touched
+                                    (ascending when every row is touched) */
+    irllrec_cmat user_grad;    /**< n_users x d: row k is dL/d user_final[user_ids[k]] */
+    int64_t n_items;           /**< item rows with a gradient */
+    const int32_t *item_ids;   /**< n_items distinct ids */
+    irllrec_cmat item_grad;    /**< n_items x d */
+} irllrec_hook_rows;
+
+/** Flags of irllrec_hook_compute(), pinned. */
+enum irllrec_hook_compute_flags {
+    /** Only the loss values: no gradient is written (grads may be NULL) and
+     *  no apply may follow. */
+    IRLLREC_HOOK_LOSS_ONLY = 1
+};
+
+/** Flags of irllrec_hook_apply(), pinned. */
+enum irllrec_hook_apply_flags {
+    /** The host updates the trainable blocks itself (irllrec_hook_get_block):
+     *  apply commits the teacher's EMA, the noise generator and the step
+     *  count, and does not run the hook's Adam. */
+    IRLLREC_HOOK_APPLY_EXTERNAL_OPTIM = 1
+};
+
+/** Compute every loss term of one batch and, unless LOSS_ONLY, every
+ *  gradient: the host's are ADDED where @p grads says, the hook's own
+ *  parameters' are kept for irllrec_hook_apply(). Changes none of the
+ *  hook's state that a later compute reads (parameters, Adam, teacher,
+ *  noise generator), so two computes on the same inputs give the same bits.
+ *  @param h      hook; must not be used concurrently
+ *  @param batch  the triples (not NULL)
+ *  @param in     the host's embeddings (not NULL; read only)
+ *  @param grads  where the host's gradients go; NULL only with LOSS_ONLY
+ *  @param flags  0 or IRLLREC_HOOK_LOSS_ONLY
+ *  @param[out] out  loss values, or NULL; its struct_size must be set
+ *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG (NULL, bad id, unknown flag or
+ *          mode, a gradient buffer overlapping an input or another gradient
+ *          buffer; the message names the argument); IRLLREC_E_VERSION
+ *          (a struct_size < 8); IRLLREC_E_SHAPE; IRLLREC_E_STATE (text
+ *          announced in the spec but not set, graph not set);
+ *          IRLLREC_E_NUMERIC (non-finite input, loss or gradient). On any
+ *          failure nothing changes: not the caller's buffers, not the hook.
+ *  @note Does not allocate. Gradients are written only once the loss and
+ *        every gradient are known to be finite. */
+IRLLREC_API irllrec_status irllrec_hook_compute(irllrec_hook *h, const irllrec_hook_batch *batch,
+                                                const irllrec_hook_inputs *in,
+                                                const irllrec_hook_grads *grads, uint32_t flags,
+                                                irllrec_hook_losses *out);
+
+/** Commit the last compute: one Adam step of the trainable blocks over the
+ *  gradients it left (unless EXTERNAL_OPTIM), the teacher's EMA from the
+ *  student as it was at that compute, the noise generator, the step count.
+ *  @param h      hook
+ *  @param flags  0 or IRLLREC_HOOK_APPLY_EXTERNAL_OPTIM
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL, unknown flag),
+ *          IRLLREC_E_STATE (no successful gradient compute since the last
+ *          apply, or the parameters changed shape). Nothing changes on failure.
+ *  @note Does not allocate. */
+IRLLREC_API irllrec_status irllrec_hook_apply(irllrec_hook *h, uint32_t flags);
+
+/** irllrec_hook_compute() (flags 0) then irllrec_hook_apply() (flags 0):
+ *  one whole training step. On failure nothing changes.
+ *  @param h      hook; must not be used concurrently
+ *  @param batch  the triples
+ *  @param in     the host's embeddings (read only)
+ *  @param grads  where the host's gradients go (not NULL)
+ *  @param[out] out  loss values, or NULL
+ *  @return as irllrec_hook_compute() (messages name irllrec_hook_compute) */
+IRLLREC_API irllrec_status irllrec_hook_step(irllrec_hook *h, const irllrec_hook_batch *batch,
+                                             const irllrec_hook_inputs *in,
+                                             const irllrec_hook_grads *grads,
                                              irllrec_hook_losses *out);
+
+/** The touched rows of the last successful compute in ROWS mode.
+ *  @param h  hook (not NULL)
+ *  @param[out] out  the rows (borrowed pointers into the hook)
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_STATE (the last
+ *          compute was not a successful ROWS-mode one) */
+IRLLREC_API irllrec_status irllrec_hook_grad_rows(const irllrec_hook *h, irllrec_hook_rows *out);
+
+/** One parameter block of the hook, for hosts that run their own optimizer
+ *  or inspect the model. */
+typedef struct irllrec_hook_block {
+    uint32_t struct_size;  /**< set by the caller: sizeof(irllrec_hook_block) */
+    int32_t trainable;     /**< 1: has a gradient and is stepped by apply; 0: the ITM
+                                teacher (moved by its EMA only: do not write it) */
+    const char *name;      /**< stable name, e.g. "prf.w1", "proto.user", "teacher.w1"
+                                (its checkpoint section is "hook.<name>") */
+    float *data;           /**< rows x cols, row-major, the hook's own memory: a host
+                                optimizer may update a trainable block in place between
+                                a compute and the next compute */
+    const float *grad;     /**< gradient of the last compute (NULL for the teacher) */
+    int64_t rows;          /**< rows */
+    int64_t cols;          /**< columns */
+} irllrec_hook_block;
+
+/** Number of parameter blocks: the trainable ones first, then the teacher's.
+ *  @param h  hook, or NULL
+ *  @return the count, or -1 for NULL */
+IRLLREC_API int32_t irllrec_hook_block_count(const irllrec_hook *h);
+
+/** Describe block @p i.
+ *  @param h  hook (not NULL)
+ *  @param i  0 .. irllrec_hook_block_count() - 1
+ *  @param[out] out  its struct_size must be set (>= 8); a shorter struct gets a prefix
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL, i out of range), IRLLREC_E_VERSION */
+IRLLREC_API irllrec_status irllrec_hook_get_block(irllrec_hook *h, int32_t i,
+                                                  irllrec_hook_block *out);
+
+/** Draw the translation noise from @p fn instead of the hook's generator
+ *  (reproducing another implementation's noise, golden tests), or go back to
+ *  the generator with NULL. The generator does not advance while fn is set.
+ *  @param h   hook (not NULL) with intent text
+ *  @param fn  the callback, or NULL
+ *  @param ud  passed to fn
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_STATE (no intent text) */
+IRLLREC_API irllrec_status irllrec_hook_set_noise_fn(irllrec_hook *h, irllrec_noise_fn fn,
+                                                     void *ud);
 
 /** Wall-clock seconds spent in each part of the last successful step, for
  *  profiling (C11 timespec_get; the parts do not overlap). */

@@ -6,36 +6,35 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "hook.h"
+#include "hook_impl.h"
 #include "irllrec/version.h"
 
 #define FN_EXPORT "irllrec_hook_export"
 #define FN_IMPORT "irllrec_hook_import"
 
-typedef struct pname {
-    irllrec_hook_param id;
-    const char *key;
-} pname;
+#define MAX_PARAMS 64
 
-/* Meta keys of the runtime parameters: stable names, not enum values. */
-static const pname PNAMES[] = {
-    {IRLLREC_HOOK_W_KD, "hook.param.w_kd"},
-    {IRLLREC_HOOK_TAU_KD, "hook.param.tau_kd"},
-    {IRLLREC_HOOK_W_PAIR, "hook.param.w_pair"},
-    {IRLLREC_HOOK_TAU_PAIR, "hook.param.tau_pair"},
-    {IRLLREC_HOOK_W_TRAN, "hook.param.w_tran"},
-    {IRLLREC_HOOK_W_ITM, "hook.param.w_itm"},
-    {IRLLREC_HOOK_ITM_ALPHA, "hook.param.itm_alpha"},
-    {IRLLREC_HOOK_MOMENTUM, "hook.param.momentum"},
-    {IRLLREC_HOOK_LR, "hook.param.lr"},
-    {IRLLREC_HOOK_REG, "hook.param.reg"},
-    {IRLLREC_HOOK_TRAN_MODE, "hook.param.tran_mode"},
-    {IRLLREC_HOOK_TRAN_SAMPLES, "hook.param.tran_samples"},
-    {IRLLREC_HOOK_TRAN_IN_ITM, "hook.param.tran_in_itm"},
-    {IRLLREC_HOOK_REG_TEACHER, "hook.param.reg_teacher"},
-    {IRLLREC_HOOK_TRAN_ITM_NEED_GRAPH, "hook.param.tran_itm_need_graph"},
-};
-#define N_PNAMES (sizeof PNAMES / sizeof PNAMES[0])
+/* Meta key of a runtime parameter: its stable name, not its enum value. */
+static void param_key(char *buf, size_t cap, irllrec_hook_param p)
+{
+    snprintf(buf, cap, "hook.param.%s", irllrec_hook_param_name(p));
+}
+
+static int has_meta(const irllrec_model *m, const char *key)
+{
+    for (int32_t i = 0; i < irllrec_model_meta_count(m); i++) {
+        const char *k = irllrec_model_meta_key(m, i, NULL);
+        if (k != NULL && strcmp(k, key) == 0) return 1;
+    }
+    return 0;
+}
+
+/* Parameters added after 0.1 (Adam's settings): a checkpoint without them
+ * keeps the hook's current values. */
+static int param_optional(irllrec_hook_param p)
+{
+    return p >= IRLLREC_HOOK_BETA1;
+}
 
 typedef struct sfield {
     const char *key;
@@ -117,10 +116,13 @@ irllrec_status irllrec_hook_export(const irllrec_hook *hc, irllrec_model *m)
     spec_values(&v.spec, sv);
     for (size_t i = 0; i < N_SFIELDS; i++)
         EX_TRY(irllrec_model_add_meta_i64(m, SFIELDS[i].key, sv[i]), SFIELDS[i].key);
-    for (size_t i = 0; i < N_PNAMES; i++) {
+    for (int32_t i = 0; i < irllrec_hook_param_count(); i++) {
+        irllrec_hook_param p = IRLLREC_HOOK_W_KD;
         double pv = 0.0;
-        (void)irllrec_hook_get_param(h, PNAMES[i].id, &pv);  /* every id is known */
-        EX_TRY(irllrec_model_add_meta_f64(m, PNAMES[i].key, pv), PNAMES[i].key);
+        (void)irllrec_hook_param_at(i, &p);  /* i is in range, every id is known */
+        (void)irllrec_hook_get_param(h, p, &pv);
+        param_key(key, sizeof key, p);
+        EX_TRY(irllrec_model_add_meta_f64(m, key, pv), key);
     }
     EX_TRY(irllrec_model_add_meta_i64(m, "hook.steps", *v.steps), "hook.steps");
 
@@ -136,8 +138,6 @@ irllrec_status irllrec_hook_export(const irllrec_hook *hc, irllrec_model *m)
     IRL_TRY(export_adam(&v, m));
 
     uint64_t rs[4];
-    EX_TRY(irllrec_model_add_u64s(m, IRLLREC_MODEL_RNG, "hook.rng", v.rng->s, 4,
-                                  IRLLREC_MODEL_REQUIRED), "hook.rng");
     EX_TRY(irllrec_align_get_rng_state(v.align, rs), "hook.align.rng");
     EX_TRY(irllrec_model_add_u64s(m, IRLLREC_MODEL_RNG, "hook.align.rng", rs, 4,
                                   IRLLREC_MODEL_REQUIRED), "hook.align.rng");
@@ -147,10 +147,10 @@ irllrec_status irllrec_hook_export(const irllrec_hook *hc, irllrec_model *m)
 /* ---- import ------------------------------------------------------------- */
 
 typedef struct staged {
-    double params[N_PNAMES];
+    double params[MAX_PARAMS];
     int64_t steps;
     int64_t adam_t;
-    uint64_t rng[4], align_rng[4];
+    uint64_t align_rng[4];
     float *buf;      /* every block, in block order, then the Adam state */
     size_t buf_bytes;
     int64_t n_adam;
@@ -162,7 +162,8 @@ typedef struct staged {
         if (im_st_ != IRLLREC_OK) return sec_fail(v->ctx, im_st_, FN_IMPORT, (what)); \
     } while (0)
 
-static irllrec_status check_meta(const irllrec__hook_view *v, const irllrec_model *m, staged *sg)
+static irllrec_status check_meta(const irllrec_hook *h, const irllrec__hook_view *v,
+                                 const irllrec_model *m, staged *sg)
 {
     int64_t sv[N_SFIELDS];
     size_t len = 0;
@@ -171,22 +172,32 @@ static irllrec_status check_meta(const irllrec__hook_view *v, const irllrec_mode
     for (size_t i = 0; i < N_SFIELDS; i++) {
         int64_t x = 0;
         IM_TRY(irllrec_model_get_meta_i64(m, SFIELDS[i].key, &x), SFIELDS[i].key);
-        IRL_CHECK(v->ctx, !SFIELDS[i].shape || x == sv[i], IRLLREC_E_SHAPE,
+        IRL_CHECK_FN(v->ctx, FN_IMPORT, !SFIELDS[i].shape || x == sv[i], IRLLREC_E_SHAPE,
                   "%s is %lld in the model, %lld in the hook", SFIELDS[i].key, (long long)x,
                   (long long)sv[i]);
     }
-    for (size_t i = 0; i < N_PNAMES; i++) {
+    for (int32_t i = 0; i < irllrec_hook_param_count(); i++) {
+        irllrec_hook_param p = IRLLREC_HOOK_W_KD;
+        char key[64];
         double x = 0.0, lo = 0.0, hi = 0.0;
-        IM_TRY(irllrec_model_get_meta_f64(m, PNAMES[i].key, &x), PNAMES[i].key);
-        (void)irllrec_hook_param_bounds(PNAMES[i].id, &lo, &hi);
-        IRL_CHECK(v->ctx, isfinite(x), IRLLREC_E_NUMERIC, "%s is not finite", PNAMES[i].key);
-        IRL_CHECK(v->ctx, x >= lo && x <= hi &&
-                  (PNAMES[i].id < IRLLREC_HOOK_TRAN_MODE || x == floor(x)),
-                  IRLLREC_E_FORMAT, "%s = %g is not a valid value", PNAMES[i].key, x);
+        (void)irllrec_hook_param_at(i, &p);
+        param_key(key, sizeof key, p);
+        (void)irllrec_hook_param_bounds(p, &lo, &hi);
+        if (param_optional(p) && !has_meta(m, key)) {
+            (void)irllrec_hook_get_param(h, p, &sg->params[i]);
+            continue;
+        }
+        IM_TRY(irllrec_model_get_meta_f64(m, key, &x), key);
+        IRL_CHECK_FN(v->ctx, FN_IMPORT, isfinite(x), IRLLREC_E_NUMERIC, "%s is not finite", key);
+        IRL_CHECK_FN(v->ctx, FN_IMPORT, x >= lo && x <= hi &&
+                         (p < IRLLREC_HOOK_TRAN_MODE || p > IRLLREC_HOOK_TRAN_ITM_NEED_GRAPH ||
+                          x == floor(x)),
+                     IRLLREC_E_FORMAT, "%s = %.17g is not a valid value (range [%.17g, %.17g])",
+                     key, x, lo, hi);
         sg->params[i] = x;
     }
     IM_TRY(irllrec_model_get_meta_i64(m, "hook.steps", &sg->steps), "hook.steps");
-    IRL_CHECK(v->ctx, sg->steps >= 0, IRLLREC_E_FORMAT, "hook.steps = %lld < 0",
+    IRL_CHECK_FN(v->ctx, FN_IMPORT, sg->steps >= 0, IRLLREC_E_FORMAT, "hook.steps = %lld < 0",
               (long long)sg->steps);
     return IRLLREC_OK;
 }
@@ -200,7 +211,7 @@ static irllrec_status check_kind(const irllrec__hook_view *v, const irllrec_mode
     uint32_t kind = 0;
     IM_TRY(irllrec_model_find(m, name, &idx), name);
     IM_TRY(irllrec_model_section_info(m, idx, &kind, NULL, NULL, NULL, NULL), name);
-    IRL_CHECK(v->ctx, kind == want, IRLLREC_E_FORMAT, "section %s has kind %u, expected %u",
+    IRL_CHECK_FN(v->ctx, FN_IMPORT, kind == want, IRLLREC_E_FORMAT, "section %s has kind %u, expected %u",
               name, (unsigned)kind, (unsigned)want);
     return IRLLREC_OK;
 }
@@ -211,7 +222,7 @@ static irllrec_status read_rng(const irllrec__hook_view *v, const irllrec_model 
     IRL_TRY(check_kind(v, m, name, IRLLREC_MODEL_RNG));
     IM_TRY(irllrec_model_get_u64(m, name, s, 4), name);
     /* xoshiro never leaves the all-zero state, so no run produced it */
-    IRL_CHECK(v->ctx, (s[0] | s[1] | s[2] | s[3]) != 0, IRLLREC_E_FORMAT,
+    IRL_CHECK_FN(v->ctx, FN_IMPORT, (s[0] | s[1] | s[2] | s[3]) != 0, IRLLREC_E_FORMAT,
               "%s is the all-zero state", name);
     return IRLLREC_OK;
 }
@@ -228,24 +239,23 @@ static irllrec_status read_tensors(const irllrec__hook_view *v, const irllrec_mo
         IRL_TRY(check_kind(v, m, key, i < v->n_train ? IRLLREC_MODEL_TENSOR
                                                      : IRLLREC_MODEL_TEACHER));
         IM_TRY(irllrec_model_get_f32(m, key, 2, dims, dst, n), key);
-        IRL_CHECK(v->ctx, irllrec__all_finite(dst, n), IRLLREC_E_NUMERIC,
+        IRL_CHECK_FN(v->ctx, FN_IMPORT, irllrec__all_finite(dst, n), IRLLREC_E_NUMERIC,
                   "section %s holds a non-finite value", key);
         dst += n;
     }
     uint64_t t = 0;
     IRL_TRY(check_kind(v, m, "hook.adam.t", IRLLREC_MODEL_OPTIM));
     IM_TRY(irllrec_model_get_u64(m, "hook.adam.t", &t, 1), "hook.adam.t");
-    IRL_CHECK(v->ctx, t <= (uint64_t)INT64_MAX, IRLLREC_E_FORMAT, "hook.adam.t out of range");
+    IRL_CHECK_FN(v->ctx, FN_IMPORT, t <= (uint64_t)INT64_MAX, IRLLREC_E_FORMAT, "hook.adam.t out of range");
     sg->adam_t = (int64_t)t;
     IRL_TRY(check_kind(v, m, "hook.adam.state", IRLLREC_MODEL_OPTIM));
     IM_TRY(irllrec_model_get_f32(m, "hook.adam.state", 1, &sg->n_adam, dst, sg->n_adam),
            "hook.adam.state");
-    IRL_CHECK(v->ctx, irllrec__all_finite(dst, sg->n_adam), IRLLREC_E_NUMERIC,
+    IRL_CHECK_FN(v->ctx, FN_IMPORT, irllrec__all_finite(dst, sg->n_adam), IRLLREC_E_NUMERIC,
               "hook.adam.state holds a non-finite value");
     for (int64_t k = sg->n_adam / 2; k < sg->n_adam; k++)
-        IRL_CHECK(v->ctx, dst[k] >= 0.0f, IRLLREC_E_NUMERIC,
+        IRL_CHECK_FN(v->ctx, FN_IMPORT, dst[k] >= 0.0f, IRLLREC_E_NUMERIC,
                   "hook.adam.state: negative second moment at %lld", (long long)k);
-    IRL_TRY(read_rng(v, m, "hook.rng", sg->rng));
     IRL_TRY(read_rng(v, m, "hook.align.rng", sg->align_rng));
     return IRLLREC_OK;
 }
@@ -260,10 +270,14 @@ static void commit(irllrec_hook *h, const irllrec__hook_view *v, const staged *s
         src += n;
     }
     (void)irllrec_adam_set_state(v->adam, sg->adam_t, src, sg->n_adam);
-    memcpy(v->rng->s, sg->rng, sizeof sg->rng);
     (void)irllrec_align_set_rng_state(v->align, sg->align_rng);
-    for (size_t i = 0; i < N_PNAMES; i++) (void)irllrec_hook_set_param(h, PNAMES[i].id, sg->params[i]);
+    for (int32_t i = 0; i < irllrec_hook_param_count(); i++) {
+        irllrec_hook_param p = IRLLREC_HOOK_W_KD;
+        (void)irllrec_hook_param_at(i, &p);
+        (void)irllrec_hook_set_param(h, p, sg->params[i]);
+    }
     *v->steps = sg->steps;
+    h->pending = 0;  /* a compute before the import is not the imported state's */
 }
 
 irllrec_status irllrec_hook_import(irllrec_hook *h, const irllrec_model *m)
@@ -274,7 +288,7 @@ irllrec_status irllrec_hook_import(irllrec_hook *h, const irllrec_model *m)
     IRL_CHECK(v.ctx, m != NULL, IRLLREC_E_INVALID_ARG, "m is NULL");
     staged sg;
     memset(&sg, 0, sizeof sg);
-    IRL_TRY(check_meta(&v, m, &sg));
+    IRL_TRY(check_meta(h, &v, m, &sg));
     int64_t total = 0;
     IRL_TRY(irllrec_adam_state_size(v.adam, &sg.n_adam));
     for (int i = 0; i < v.n_blocks; i++) total += v.blocks[i].rows * v.blocks[i].cols;

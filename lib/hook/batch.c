@@ -1,0 +1,135 @@
+/* Gathers of the batch, and the store of the host's gradients: g_final is
+ * a dense N x d array, but only the rows a compute touched are non-zero,
+ * listed in touch_list, cleared, checked and delivered, so a compute whose
+ * terms touch the batch's rows costs the host O(rows), not O(N). */
+#include <string.h>
+#include "hook_impl.h"
+#include "../ops/ops.h"
+
+void irllrec__hook_dedup_items(irllrec_hook *h, const irllrec_hook_batch *b)
+{
+    const int64_t B = b->count;
+    int64_t n = 0;
+    for (int64_t s = 0; s < 2 * B; s++) {
+        const int32_t it = s < B ? b->pos[s] : b->neg[s - B];
+        if (h->item_slot[it] < 0) {
+            h->item_slot[it] = (int32_t)n;
+            h->uniq[n++] = it;
+        }
+        h->urows[s] = h->U + h->item_slot[it];
+    }
+    for (int64_t k = 0; k < n; k++) h->item_slot[h->uniq[k]] = -1;
+    h->n_uniq = n;
+}
+
+void irllrec__hook_item_rows(irllrec_hook *h, const irllrec_hook_batch *b, int full)
+{
+    const int64_t B = b->count;
+    for (int64_t k = 0; k < B; k++) {
+        h->item_rows[k] = full ? h->U + b->pos[k] : h->urows[k];
+        h->item_rows[B + k] = full ? h->U + b->neg[k] : h->urows[B + k];
+    }
+}
+
+const float *irllrec__hook_final_row(const irllrec_hook_inputs *in, int64_t U, int64_t n)
+{
+    return n < U ? in->user_final.data + n * in->user_final.ld
+                 : in->item_final.data + (n - U) * in->item_final.ld;
+}
+
+void irllrec__hook_gather_final(irllrec_hook *h, const irllrec_hook_inputs *in)
+{
+    const size_t row = (size_t)h->d * sizeof(float);
+    for (int64_t n = 0; n < h->N; n++)
+        memcpy(h->e_all + n * h->d, irllrec__hook_final_row(in, h->U, n), row);
+}
+
+void irllrec__hook_rows_reset(irllrec_hook *h)
+{
+    const int64_t d = h->d;
+    if (h->touch_all) {
+        memset(h->g_final, 0, (size_t)(h->N * d) * sizeof(float));
+        memset(h->touched, 0, (size_t)h->N);
+    } else {
+        for (int64_t k = 0; k < h->n_touch; k++) {
+            const int64_t n = h->touch_list[k];
+            memset(h->g_final + n * d, 0, (size_t)d * sizeof(float));
+            h->touched[n] = 0;
+        }
+    }
+    h->n_touch = 0;
+    h->touch_all = 0;
+    h->rows_valid = 0;
+    if (h->L > 0) memset(h->g_layers, 0, (size_t)(h->L * h->N * d) * sizeof(float));
+}
+
+void irllrec__hook_touch(irllrec_hook *h, int64_t node)
+{
+    if (h->touched[node]) return;
+    h->touched[node] = 1;
+    h->touch_list[h->n_touch++] = (int32_t)node;
+}
+
+void irllrec__hook_touch_all(irllrec_hook *h)
+{
+    for (int64_t n = 0; n < h->N; n++) {
+        h->touched[n] = 1;
+        h->touch_list[n] = (int32_t)n;
+    }
+    h->n_touch = h->N;
+    h->touch_all = 1;
+}
+
+int irllrec__hook_grads_finite(const irllrec_hook *h)
+{
+    const int64_t d = h->d;
+    int ok = 1;
+    for (int64_t k = 0; k < h->n_touch && ok; k++)
+        ok = irllrec__all_finite(h->g_final + (int64_t)h->touch_list[k] * d, d);
+    if (ok && h->L > 0) ok = irllrec__all_finite(h->g_layers, h->L * h->N * d);
+    return ok;
+}
+
+/* ROWS mode: the touched rows, users and items apart, copied out compact. */
+static void copy_rows(irllrec_hook *h)
+{
+    const int64_t d = h->d, U = h->U;
+    const size_t row = (size_t)d * sizeof(float);
+    h->out_nu = h->out_ni = 0;
+    for (int64_t k = 0; k < h->n_touch; k++) {
+        const int64_t n = h->touch_list[k];
+        const float *src = h->g_final + n * d;
+        if (n < U) {
+            h->out_uid[h->out_nu] = (int32_t)n;
+            memcpy(h->out_ug + h->out_nu++ * d, src, row);
+        } else {
+            h->out_iid[h->out_ni] = (int32_t)(n - U);
+            memcpy(h->out_ig + h->out_ni++ * d, src, row);
+        }
+    }
+    h->rows_valid = 1;
+}
+
+static void add_layers(irllrec_hook *h, const irllrec_mat *lg)
+{
+    const int64_t N = h->N, d = h->d;
+    for (int64_t l = 0; l < h->L; l++)
+        for (int64_t n = 0; n < N; n++)
+            irllrec__vadd(lg[l].data + n * lg[l].ld, h->g_layers + (l * N + n) * d, d);
+}
+
+void irllrec__hook_deliver(irllrec_hook *h, const irllrec_hook_grads *g)
+{
+    const int64_t d = h->d, U = h->U;
+    if (g->mode == IRLLREC_HOOK_GRAD_ROWS) {
+        copy_rows(h);
+    } else {
+        for (int64_t k = 0; k < h->n_touch; k++) {
+            const int64_t n = h->touch_list[k];
+            float *dst = n < U ? g->user_grad.data + n * g->user_grad.ld
+                               : g->item_grad.data + (n - U) * g->item_grad.ld;
+            irllrec__vadd(dst, h->g_final + n * d, d);
+        }
+    }
+    if (g->layer_grads != NULL) add_layers(h, g->layer_grads);
+}

@@ -1,0 +1,198 @@
+/* The hook's handle and the internal interface between its files:
+ *   hook.c       create, free, text, graph, parameter blocks
+ *   params.c     the runtime-parameter table (ids, names, bounds, presets)
+ *   workspace.c  the buffer table that create allocates and the memory
+ *                estimate sums, so the two can never disagree
+ *   validate.c   the public boundary: every argument of compute, checked once
+ *   batch.c      gathers of the batch and the touched-row gradient store
+ *   terms.c      one function per paper term (L_kd, L_pair, L_tran, ITM, reg)
+ *   txn.c        the transaction: snapshot, finiteness, commit or roll back
+ *   step.c       compute / apply / step: the pipeline over the stages
+ *   checkpoint.c export / import
+ * Never installed. */
+#ifndef IRLLREC_HOOK_IMPL_H
+#define IRLLREC_HOOK_IMPL_H
+
+#include "../internal.h"
+#include "irllrec/hook.h"
+#include "irllrec/adam.h"
+#include "irllrec/align.h"
+#include "../tower/tower.h"
+
+#define IRLLREC__HOOK_MAX_BLOCKS 16
+#define IRLLREC__HOOK_MAX_BUFS 64
+#define IRLLREC__HOOK_MAX_LAYERS 64
+
+typedef struct irllrec__hbuf {
+    void *p;
+    size_t n;
+} irllrec__hbuf;
+
+struct irllrec_hook {
+    irllrec_ctx *ctx;
+    irllrec_hook_spec spec;
+    int64_t U, I, N, d, K, L, B, Dp, Dt, nl;
+    int has_prf, has_int;
+    /* runtime parameters (params.c reads and writes them by table) */
+    double w_kd, tau_kd, w_pair, tau_pair, w_tran, w_itm, alpha, momentum, lr, reg;
+    double beta1, beta2, eps, weight_decay;
+    int64_t tran_mode, tran_samples, tran_in_itm, reg_teacher, need_graph;
+    /* modules */
+    irllrec_mlp *prf, *intm;  /* student text towers (profile, intent) */
+    irllrec_itm *itm;         /* momentum teacher of intm */
+    irllrec_intent *tower;    /* prototypes + adaptive edge mask */
+    irllrec_adam *adam;       /* over blocks [0, n_train) */
+    irllrec_align *align;     /* every InfoNCE term and translation, and the noise */
+    irllrec__param blocks[IRLLREC__HOOK_MAX_BLOCKS];
+    int n_blocks, n_train;    /* blocks [0, n_train) have gradients; then the teacher */
+    int64_t n_teacher;        /* teacher floats */
+    float *teacher_prev;      /* the teacher before a compute's EMA */
+    float *teacher_next;      /* the teacher after it: what apply commits */
+    /* frozen text: users then items */
+    float *txt_p, *txt_t;
+    int text_set[4];
+    int graph_set;
+    /* text towers: rows = users, then items (all, or the batch's distinct ones) */
+    float *p_out, *p_dout, *p_gather;
+    float *z_out, *z_dout, *z_gather;
+    int64_t p_rows, z_rows;   /* rows of the last compute (0 = not run) */
+    /* E_final as one N x d matrix (graph-free tower, translation) */
+    float *e_all;
+    /* interaction tower over the 3B anchors */
+    int64_t *anchors;
+    float *r, *dr;
+    /* L_kd anchors (E_final rows) and their gradient */
+    float *kd_ax, *kd_dax;
+    /* InfoNCE against the batch's items: gathered rows and their gradient */
+    float *ya, *dya;
+    /* the batch's distinct items: text towers run once per item */
+    int32_t *item_slot;       /* I entries, -1 outside a compute */
+    int32_t *uniq;            /* 2B */
+    int64_t *urows;           /* 2B: tower row of pos[b] (b < B) and neg[b] */
+    int64_t *item_rows;       /* 2B: rows of the batch's items in the text-tower output */
+    int64_t n_uniq;
+    /* translation: gradient scratch (zero between uses) and the sample */
+    float *dxh, *dyh;
+    int32_t *sel;
+    /* the host's gradients before commit: dense N x d rows, only the touched
+     * ones non-zero (batch.c), and the per-layer ones */
+    float *g_final, *g_layers;
+    uint8_t *touched;         /* N */
+    int32_t *touch_list;      /* N: touched nodes in first-touch order */
+    int64_t n_touch;
+    int touch_all;
+    /* ROWS-mode output */
+    int32_t *out_uid, *out_iid;
+    float *out_ug, *out_ig;
+    int64_t out_nu, out_ni;
+    int rows_valid;
+    /* the transaction (txn.c) */
+    int pending;              /* a gradient compute awaits apply */
+    uint64_t align_rng_before[4], align_rng_after[4];
+    int64_t steps;
+    irllrec_hook_timings tm;
+    irllrec__hbuf bufs[IRLLREC__HOOK_MAX_BUFS];
+    int n_bufs;
+};
+
+/* ---- hook.c ---- */
+/* Copy the spec's shapes into h (create and the memory estimate). */
+void irllrec__hook_shapes(irllrec_hook *h, const irllrec_hook_spec *s);
+/* The specs of the text towers (profile 1: the profile tower, 0: the intent
+ * tower) and of the interaction tower, for h's shapes. */
+void irllrec__hook_mlp_spec(const irllrec_hook *h, int profile, irllrec_mlp_spec *ms);
+void irllrec__hook_intent_spec(const irllrec_hook *h, irllrec_intent_spec *ts);
+/* The alignment handle's spec for h's shapes. */
+void irllrec__hook_align_spec(const irllrec_hook *h, irllrec_align_spec *as);
+
+/* ---- params.c ---- */
+void irllrec__hook_param_defaults(irllrec_hook *h);
+/* Push lr, betas, eps and weight decay into the hook's Adam. */
+void irllrec__hook_sync_adam(irllrec_hook *h);
+
+/* ---- workspace.c ---- */
+/* Allocate every buffer of the table (zeroed) or record E_NOMEM. */
+irllrec_status irllrec__hook_alloc(irllrec_hook *h);
+/* Bytes the table asks for, for the given shapes. */
+int64_t irllrec__hook_table_bytes(const irllrec_hook *h);
+
+/* ---- validate.c ---- */
+irllrec_status irllrec__hook_validate(irllrec_hook *h, const irllrec_hook_batch *b,
+                                      const irllrec_hook_inputs *in,
+                                      const irllrec_hook_grads *g, uint32_t flags,
+                                      const irllrec_hook_losses *out);
+irllrec_status irllrec__hook_check_spec(irllrec_ctx *ctx, const irllrec_hook_spec *s);
+
+/* ---- batch.c ---- */
+/* The distinct items of the batch and every pos/neg slot's text-tower row. */
+void irllrec__hook_dedup_items(irllrec_hook *h, const irllrec_hook_batch *b);
+/* item_rows: rows of the batch's items in the text-tower output, with every
+ * item (full) or the batch's distinct ones after the users. */
+void irllrec__hook_item_rows(irllrec_hook *h, const irllrec_hook_batch *b, int full);
+/* E_final row of node n (users first). */
+const float *irllrec__hook_final_row(const irllrec_hook_inputs *in, int64_t U, int64_t n);
+/* e_all = [user_final; item_final] */
+void irllrec__hook_gather_final(irllrec_hook *h, const irllrec_hook_inputs *in);
+/* The touched-row store: clear the rows the last compute touched, mark
+ * rows as touched, mark all. */
+void irllrec__hook_rows_reset(irllrec_hook *h);
+void irllrec__hook_touch(irllrec_hook *h, int64_t node);
+void irllrec__hook_touch_all(irllrec_hook *h);
+/* 1 when every touched row of g_final (and g_layers) is finite. */
+int irllrec__hook_grads_finite(const irllrec_hook *h);
+/* Deliver the touched rows: += into dense buffers, or copy out for ROWS. */
+void irllrec__hook_deliver(irllrec_hook *h, const irllrec_hook_grads *g);
+
+/* ---- terms.c: one per paper term; each reports its unweighted value ---- */
+typedef struct irllrec__hook_run {
+    const irllrec_hook_batch *b;
+    const irllrec_hook_inputs *in;
+    int kd_on, pair_on, tran_on, itm_on, full_z;
+    double c_tran, c_itm;
+    int e_ready;            /* e_all holds this compute's E_final */
+    irllrec_hook_losses lv;
+} irllrec__hook_run;
+
+irllrec_status irllrec__hook_profile_fwd(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_term_kd(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_profile_bwd(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_intent_fwd(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_tower_fwd(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_term_pair(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_tower_bwd(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_term_tran(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_teacher_fwd(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_term_itm(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_intent_bwd(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_term_reg(irllrec_hook *h, irllrec__hook_run *r);
+
+/* ---- txn.c ---- */
+/* Snapshot what a compute may move (teacher, noise generator), EMA the teacher. */
+void irllrec__hook_txn_begin(irllrec_hook *h);
+/* Put the snapshot back; keep the post-compute teacher and generator for apply
+ * when keep is set. */
+void irllrec__hook_txn_end(irllrec_hook *h, int keep);
+/* apply's commit. */
+void irllrec__hook_txn_commit(irllrec_hook *h, int run_adam);
+
+/* ---- for tests and checkpoints (not on the step's path) ---- */
+
+/* A hash of the sign bits of every LeakyReLU pre-activation of the last
+ * compute (student text towers): when it differs between the x+h and x-h
+ * evaluations of a finite-difference test, a kink lies in between. */
+uint64_t irllrec__hook_preact_signs(const irllrec_hook *h);
+
+/* Everything a checkpoint reads or restores; the pointers are the hook's own. */
+typedef struct irllrec__hook_view {
+    irllrec_ctx *ctx;
+    irllrec_hook_spec spec;
+    irllrec__param *blocks;  /* n_train trainable blocks, then the teacher's */
+    int n_blocks, n_train;
+    irllrec_adam *adam;      /* over blocks [0, n_train); one dummy block when n_train == 0 */
+    irllrec_align *align;
+    int64_t *steps;
+} irllrec__hook_view;
+
+void irllrec__hook_get_view(irllrec_hook *h, irllrec__hook_view *v);
+
+#endif

@@ -1,0 +1,254 @@
+/* The paper's terms, one function each, and the tower passes they need, in
+ * the order the pipeline (step.c) runs them. Each term adds its gradients
+ * into the hook's scratch (text-tower outputs, g_final through the
+ * touched-row store, g_layers) and reports its unweighted value in r->lv.
+ * Arguments were validated at the boundary (validate.c); the module calls
+ * check only the shapes of what the hook hands them. Math: docs/math.md. */
+#include <math.h>
+#include <string.h>
+#include "hook_impl.h"
+#include "../ops/ops.h"
+
+static irllrec_mat dense(float *p, int64_t rows, int64_t cols)
+{
+    return irllrec_mat_dense(p, rows, cols);
+}
+
+static irllrec_cmat cdense(const float *p, int64_t rows, int64_t cols)
+{
+    return irllrec_cmat_dense(p, rows, cols);
+}
+
+/* One InfoNCE between anchors x (nb x d) and candidates y (m x d); dx and dy
+ * receive += scale * grad, *l the unscaled sum. pos NULL: pos[b] = b. */
+static irllrec_status nce(irllrec_hook *h, float *x, float *dx, int64_t nb, float *y, float *dy,
+                          int64_t m, const int32_t *pos, double tau, double scale, double *l)
+{
+    double v = 0.0;
+    IRL_TRY(irllrec_align_infonce(h->align, dense(x, nb, h->d), dense(y, m, h->d), pos, tau,
+                                  scale, dense(dx, nb, h->d), dense(dy, m, h->d), &v));
+    *l += v / scale;
+    return IRLLREC_OK;
+}
+
+/* The three InfoNCE of L_kd or L_pair: the batch's users against all users,
+ * its positives and negatives against the batch's items. ax (3B x d) holds
+ * the anchors (users, pos, neg), out/dout the text side with users at rows
+ * 0..U-1 and the batch's items at h->item_rows. */
+static irllrec_status nce_three(irllrec_hook *h, const irllrec_hook_batch *b, float *ax,
+                                float *dax, float *out, float *dout, double tau, double w,
+                                double *loss)
+{
+    const int64_t B = b->count, d = h->d;
+    const double scale = w / (double)B;
+    double l = 0.0;
+    IRL_TRY(nce(h, ax, dax, B, out, dout, h->U, b->users, tau, scale, &l));
+    for (int side = 0; side < 2; side++) {
+        const int64_t *rows = h->item_rows + side * B;
+        for (int64_t k = 0; k < B; k++)
+            memcpy(h->ya + k * d, out + rows[k] * d, (size_t)d * sizeof(float));
+        memset(h->dya, 0, (size_t)(B * d) * sizeof(float));
+        IRL_TRY(nce(h, ax + (1 + side) * B * d, dax + (1 + side) * B * d, B, h->ya, h->dya, B,
+                    NULL, tau, scale, &l));
+        for (int64_t k = 0; k < B; k++) irllrec__vadd(dout + rows[k] * d, h->dya + k * d, d);
+    }
+    *loss = l / (double)B;
+    return IRLLREC_OK;
+}
+
+/* Text tower over every user and every item (full), or every user and the
+ * batch's distinct items gathered after them. */
+static irllrec_status text_fwd(irllrec_hook *h, irllrec_mlp *m, const float *txt, int64_t D,
+                               float *gather, float *out, int full)
+{
+    const int64_t U = h->U, d = h->d;
+    if (full) return irllrec_mlp_forward_at(m, cdense(txt, h->N, D), 0, dense(out, h->N, d));
+    for (int64_t k = 0; k < h->n_uniq; k++)
+        memcpy(gather + k * D, txt + (U + h->uniq[k]) * D, (size_t)D * sizeof(float));
+    IRL_TRY(irllrec_mlp_forward_at(m, cdense(txt, U, D), 0, dense(out, U, d)));
+    return irllrec_mlp_forward_at(m, cdense(gather, h->n_uniq, D), U,
+                                  dense(out + U * d, h->n_uniq, d));
+}
+
+static irllrec_status text_bwd(irllrec_hook *h, irllrec_mlp *m, const float *txt, int64_t D,
+                               const float *gather, const float *dout, int full)
+{
+    const int64_t U = h->U, d = h->d;
+    const irllrec_mat none = {NULL, 0, 0, 0};
+    if (full) return irllrec_mlp_backward_at(m, cdense(txt, h->N, D), 0, cdense(dout, h->N, d), none);
+    IRL_TRY(irllrec_mlp_backward_at(m, cdense(txt, U, D), 0, cdense(dout, U, d), none));
+    return irllrec_mlp_backward_at(m, cdense(gather, h->n_uniq, D), U,
+                                   cdense(dout + U * d, h->n_uniq, d), none);
+}
+
+irllrec_status irllrec__hook_profile_fwd(irllrec_hook *h, irllrec__hook_run *r)
+{
+    h->p_rows = h->U + h->n_uniq;
+    (void)r;
+    return text_fwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_out, 0);
+}
+
+irllrec_status irllrec__hook_term_kd(irllrec_hook *h, irllrec__hook_run *r)
+{
+    const irllrec_hook_batch *b = r->b;
+    const int64_t B = b->count, U = h->U, d = h->d;
+    memset(h->p_dout, 0, (size_t)(h->p_rows * d) * sizeof(float));
+    memset(h->kd_dax, 0, (size_t)(3 * B * d) * sizeof(float));
+    for (int64_t k = 0; k < B; k++) {
+        const int64_t nodes[3] = {b->users[k], U + b->pos[k], U + b->neg[k]};
+        for (int s = 0; s < 3; s++)
+            memcpy(h->kd_ax + (s * B + k) * d, irllrec__hook_final_row(r->in, U, nodes[s]),
+                   (size_t)d * sizeof(float));
+    }
+    irllrec__hook_item_rows(h, b, 0);
+    IRL_TRY(nce_three(h, b, h->kd_ax, h->kd_dax, h->p_out, h->p_dout, h->tau_kd, h->w_kd,
+                      &r->lv.kd));
+    for (int64_t k = 0; k < B; k++) {
+        const int64_t nodes[3] = {b->users[k], U + b->pos[k], U + b->neg[k]};
+        for (int s = 0; s < 3; s++) {
+            irllrec__hook_touch(h, nodes[s]);
+            irllrec__vadd(h->g_final + nodes[s] * d, h->kd_dax + (s * B + k) * d, d);
+        }
+    }
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec__hook_profile_bwd(irllrec_hook *h, irllrec__hook_run *r)
+{
+    (void)r;
+    return text_bwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_dout, 0);
+}
+
+irllrec_status irllrec__hook_intent_fwd(irllrec_hook *h, irllrec__hook_run *r)
+{
+    h->z_rows = r->full_z ? h->N : h->U + h->n_uniq;
+    IRL_TRY(text_fwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_out, r->full_z));
+    memset(h->z_dout, 0, (size_t)(h->z_rows * h->d) * sizeof(float));
+    return IRLLREC_OK;
+}
+
+/* The layers the interaction tower reads: the host's E(l), or graph-free
+ * E_final as one N x d matrix. */
+static int tower_layers(irllrec_hook *h, const irllrec__hook_run *r, irllrec_mat *emb)
+{
+    if (h->L == 0) {
+        emb[0] = dense(h->e_all, h->N, h->d);
+        return 1;
+    }
+    for (int64_t l = 0; l < h->L; l++) emb[l] = irllrec__mat_of(r->in->layers[l]);
+    return (int)h->L;
+}
+
+irllrec_status irllrec__hook_tower_fwd(irllrec_hook *h, irllrec__hook_run *r)
+{
+    const irllrec_hook_batch *b = r->b;
+    const int64_t B = b->count, U = h->U;
+    irllrec_mat emb[IRLLREC__HOOK_MAX_LAYERS];
+    for (int64_t k = 0; k < B; k++) {
+        h->anchors[k] = b->users[k];
+        h->anchors[B + k] = U + b->pos[k];
+        h->anchors[2 * B + k] = U + b->neg[k];
+    }
+    if (!r->e_ready) irllrec__hook_gather_final(h, r->in);
+    r->e_ready = 1;
+    const int nl = tower_layers(h, r, emb);
+    return irllrec_intent_forward_nodes(h->tower, emb, nl, h->anchors, 3 * B,
+                                        dense(h->r, 3 * B, h->d));
+}
+
+irllrec_status irllrec__hook_term_pair(irllrec_hook *h, irllrec__hook_run *r)
+{
+    memset(h->dr, 0, (size_t)(3 * r->b->count * h->d) * sizeof(float));
+    irllrec__hook_item_rows(h, r->b, r->full_z);
+    return nce_three(h, r->b, h->r, h->dr, h->z_out, h->z_dout, h->tau_pair, h->w_pair,
+                     &r->lv.pair);
+}
+
+/* Graph-free, the tower's input is E_final: its gradient goes straight into
+ * g_final. Only the anchors' rows receive non-zero values (the attention of
+ * any other node gets dZ = 0, hence exactly 0), so only they are touched. */
+irllrec_status irllrec__hook_tower_bwd(irllrec_hook *h, irllrec__hook_run *r)
+{
+    const int64_t B = r->b->count, N = h->N, d = h->d;
+    irllrec_mat emb[IRLLREC__HOOK_MAX_LAYERS], de[IRLLREC__HOOK_MAX_LAYERS];
+    const int nl = tower_layers(h, r, emb);
+    if (h->L == 0) {
+        de[0] = dense(h->g_final, N, d);
+        for (int64_t s = 0; s < 3 * B; s++) irllrec__hook_touch(h, h->anchors[s]);
+    } else {
+        for (int64_t l = 0; l < h->L; l++) de[l] = dense(h->g_layers + l * N * d, N, d);
+    }
+    return irllrec_intent_backward_nodes(h->tower, emb, nl, h->anchors, 3 * B,
+                                         cdense(h->dr, 3 * B, d), de);
+}
+
+/* dst row += sc * src row, for the n rows named in ids (all when NULL),
+ * then src row = 0 (dxh/dyh are zero between uses). */
+static void scatter_scaled(float *dst, float *src, const int32_t *ids, int64_t n, int64_t d,
+                           float sc)
+{
+    for (int64_t k = 0; k < n; k++) {
+        const int64_t row = ids ? ids[k] : k;
+        irllrec__vaxpy(dst + row * d, sc, src + row * d, d);
+        memset(src + row * d, 0, (size_t)d * sizeof(float));
+    }
+}
+
+/* L_tran between the intent tower's output (all N rows) and E_final, over
+ * every node (exact) or a sample the alignment handle draws (sampled). */
+irllrec_status irllrec__hook_term_tran(irllrec_hook *h, irllrec__hook_run *r)
+{
+    const int64_t N = h->N, d = h->d;
+    const int sampled = h->tran_mode == 1 && h->tran_samples < N;
+    const int64_t n = sampled ? h->tran_samples : N;
+    const irllrec_mat x = dense(h->z_out, N, d), y = dense(h->e_all, N, d);
+    const irllrec_mat dx = dense(h->dxh, N, d), dy = dense(h->dyh, N, d);
+    if (!r->e_ready) irllrec__hook_gather_final(h, r->in);
+    r->e_ready = 1;
+    if (sampled) {
+        IRL_TRY(irllrec_align_sample_ids(h->align, N, n, h->sel));
+        IRL_TRY(irllrec_align_translation_sampled(h->align, x, y, h->sel, n, dx, dy, &r->lv.tran));
+        for (int64_t k = 0; k < n; k++) irllrec__hook_touch(h, h->sel[k]);
+    } else {
+        IRL_TRY(irllrec_align_translation(h->align, x, y, dx, dy, &r->lv.tran));
+        irllrec__hook_touch_all(h);
+    }
+    const float sc = (float)r->c_tran;
+    scatter_scaled(h->z_dout, h->dxh, sampled ? h->sel : NULL, n, d, sc);
+    scatter_scaled(h->g_final, h->dyh, sampled ? h->sel : NULL, n, d, sc);
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec__hook_teacher_fwd(irllrec_hook *h, irllrec__hook_run *r)
+{
+    (void)r;
+    return irllrec_itm_teacher_forward(h->itm, cdense(h->txt_t, h->N, h->Dt));
+}
+
+irllrec_status irllrec__hook_term_itm(irllrec_hook *h, irllrec__hook_run *r)
+{
+    IRL_TRY(irllrec_itm_loss(h->itm, cdense(h->z_out, h->N, h->d), &r->lv.itm));
+    return irllrec_itm_backward(h->itm, r->c_itm, dense(h->z_dout, h->N, h->d));
+}
+
+irllrec_status irllrec__hook_intent_bwd(irllrec_hook *h, irllrec__hook_run *r)
+{
+    return text_bwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_dout, r->full_z);
+}
+
+/* reg * sum of squares of the trainable blocks (and the teacher's value
+ * when reg_teacher); its gradient 2 reg p into the trainable blocks. */
+irllrec_status irllrec__hook_term_reg(irllrec_hook *h, irllrec__hook_run *r)
+{
+    double sq = 0.0;
+    const float g2 = (float)(2.0 * h->reg);
+    for (int i = 0; i < h->n_blocks; i++) {
+        const irllrec__param *p = &h->blocks[i];
+        const int64_t n = p->rows * p->cols;
+        if (i >= h->n_train && !h->reg_teacher) break;
+        sq += irllrec__vsumsq(p->data, n);
+        if (i < h->n_train) irllrec__vaxpy(p->grad, g2, p->data, n);
+    }
+    r->lv.reg = h->reg * sq;
+    return IRLLREC_OK;
+}
