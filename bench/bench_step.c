@@ -325,7 +325,7 @@ int main(int argc, char **argv)
             int64_t rows = w % 2 == 0 ? U : I, cols = w < 2 ? a.dp : a.dt;
             for (int64_t k = 0; k < rows * cols; k++) buf[k] = (float)(unif() - 0.5);
             if (irllrec_hook_set_text(lgcn_irl_hook(x), which[w],
-                                      irllrec_mat_dense(buf, rows, cols)) != IRLLREC_OK)
+                                      irllrec_cmat_dense(buf, rows, cols)) != IRLLREC_OK)
                 die("set_text", irllrec_ctx_errmsg(ctx));
         }
         free(buf);

@@ -68,7 +68,7 @@ int main(int argc, char **argv)
     for (int w = 0; w < 4; w++) {
         if (cols[w] == 0) continue;
         float *t = rnd((int64_t)rows[w] * cols[w]);
-        if (irllrec_hook_set_text(h, w, irllrec_mat_dense(t, rows[w], cols[w])) != IRLLREC_OK) {
+        if (irllrec_hook_set_text(h, w, irllrec_cmat_dense(t, rows[w], cols[w])) != IRLLREC_OK) {
             fprintf(stderr, "%s\n", irllrec_ctx_errmsg(ctx));
             return 1;
         }
@@ -94,9 +94,10 @@ int main(int argc, char **argv)
     if (irllrec_hook_set_graph(h, &g) != IRLLREC_OK) return 1;
     float *ef = rnd((int64_t)N * D), *lay = rnd((int64_t)L * N * D);
     float *gf = calloc((size_t)N * D, sizeof(float)), *gl = calloc((size_t)L * N * D, sizeof(float));
-    irllrec_mat layers[L], lg[L];
+    irllrec_cmat layers[L];
+    irllrec_mat lg[L];
     for (int l = 0; l < L; l++) {
-        layers[l] = irllrec_mat_dense(lay + (int64_t)l * N * D, N, D);
+        layers[l] = irllrec_cmat_dense(lay + (int64_t)l * N * D, N, D);
         lg[l] = irllrec_mat_dense(gl + (int64_t)l * N * D, N, D);
     }
     int32_t *us = malloc(B * sizeof(int32_t)), *ps = malloc(B * sizeof(int32_t));
@@ -113,11 +114,13 @@ int main(int argc, char **argv)
         }
         irllrec_hook_losses lv = {.struct_size = sizeof lv};
         irllrec_hook_timings t = {.struct_size = sizeof t};
-        if (irllrec_hook_step(h, us, ps, ns, B, irllrec_mat_dense(ef, U, D),
-                              irllrec_mat_dense(ef + (int64_t)U * D, I, D), layers,
-                              irllrec_mat_dense(gf, U, D),
-                              irllrec_mat_dense(gf + (int64_t)U * D, I, D), lg,
-                              &lv) != IRLLREC_OK) {
+        const irllrec_hook_batch batch = {B, us, ps, ns};
+        const irllrec_hook_inputs in = {irllrec_cmat_dense(ef, U, D),
+                                        irllrec_cmat_dense(ef + (int64_t)U * D, I, D), layers};
+        const irllrec_hook_grads grads = {sizeof grads, IRLLREC_HOOK_GRAD_DENSE,
+                                          irllrec_mat_dense(gf, U, D),
+                                          irllrec_mat_dense(gf + (int64_t)U * D, I, D), lg};
+        if (irllrec_hook_step(h, &batch, &in, &grads, &lv) != IRLLREC_OK) {
             fprintf(stderr, "%s\n", irllrec_ctx_errmsg(ctx));
             return 1;
         }

@@ -60,10 +60,10 @@ int main(void)
     spec.intent_dim = DT;
     if (irllrec_ctx_create(NULL, &ctx) != IRLLREC_OK ||
         irllrec_hook_create(ctx, &spec, &hook) != IRLLREC_OK ||
-        irllrec_hook_set_text(hook, IRLLREC_HOOK_USER_PROFILE, irllrec_mat_dense(sp_u, U, DP)) ||
-        irllrec_hook_set_text(hook, IRLLREC_HOOK_ITEM_PROFILE, irllrec_mat_dense(sp_i, I, DP)) ||
-        irllrec_hook_set_text(hook, IRLLREC_HOOK_USER_INTENT, irllrec_mat_dense(st_u, U, DT)) ||
-        irllrec_hook_set_text(hook, IRLLREC_HOOK_ITEM_INTENT, irllrec_mat_dense(st_i, I, DT))) {
+        irllrec_hook_set_text(hook, IRLLREC_HOOK_USER_PROFILE, irllrec_cmat_dense(sp_u, U, DP)) ||
+        irllrec_hook_set_text(hook, IRLLREC_HOOK_ITEM_PROFILE, irllrec_cmat_dense(sp_i, I, DP)) ||
+        irllrec_hook_set_text(hook, IRLLREC_HOOK_USER_INTENT, irllrec_cmat_dense(st_u, U, DT)) ||
+        irllrec_hook_set_text(hook, IRLLREC_HOOK_ITEM_INTENT, irllrec_cmat_dense(st_i, I, DT))) {
         fprintf(stderr, "hook setup: %s\n", irllrec_ctx_errmsg(ctx));
         return 1;
     }
@@ -79,10 +79,13 @@ int main(void)
                         gi + pos[b] * D, gi + neg[b] * D, 1.0f / B) / B;
         }
         irllrec_hook_losses hl = {.struct_size = sizeof hl};
-        irllrec_status st = irllrec_hook_step(hook, users, pos, neg, B,
-                                              irllrec_mat_dense(eu, U, D), irllrec_mat_dense(ei, I, D),
-                                              NULL, irllrec_mat_dense(gu, U, D),
-                                              irllrec_mat_dense(gi, I, D), NULL, &hl);
+        const irllrec_hook_batch batch = {B, users, pos, neg};
+        const irllrec_hook_inputs in = {irllrec_cmat_dense(eu, U, D), irllrec_cmat_dense(ei, I, D),
+                                        NULL};                 /* no per-layer E(l): no graph */
+        const irllrec_hook_grads grads = {sizeof grads, IRLLREC_HOOK_GRAD_DENSE,
+                                          irllrec_mat_dense(gu, U, D), irllrec_mat_dense(gi, I, D),
+                                          NULL};
+        irllrec_status st = irllrec_hook_step(hook, &batch, &in, &grads, &hl);
         if (st != IRLLREC_OK) {                          /* nothing was changed: skip or stop */
             fprintf(stderr, "hook step: %s\n", irllrec_ctx_errmsg(ctx));
             return 1;

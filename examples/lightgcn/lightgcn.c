@@ -259,52 +259,39 @@ static void split_rows(lgcn *m)
     m->esplit[m->nt] = m->N;
 }
 
+/* The library builds the normalised bipartite graph (irllrec_graph); the
+ * model keeps its own copy, laid out for its propagation. check_train has
+ * already validated R, so a failure here is out of memory. */
 static irllrec_status build_graph(lgcn *m, const irllrec_csr *R, char *err, size_t cap)
 {
-    int64_t U = m->U, I = m->I, N = m->N, nnz = 2 * R->nnz;
-    int64_t *cnt = NULL, *fill = NULL;
-    double *dinv = NULL;
+    irllrec_ctx_spec cs;
+    irllrec_ctx *ctx = NULL;
+    irllrec_graph *g = NULL;
+    irllrec_csr adj;
+    const int64_t N = m->N, nnz = 2 * R->nnz;
+    const size_t ne = (size_t)(nnz > 0 ? nnz : 1);
+    irllrec_ctx_spec_init(&cs, sizeof cs);
+    irllrec_status st = irllrec_ctx_create(&cs, &ctx);
+    if (st == IRLLREC_OK) st = irllrec_graph_create(ctx, R, &g);
+    if (st == IRLLREC_OK) st = irllrec_graph_adjacency(g, &adj);
     m->nnz = nnz;
-    m->indptr = (int64_t *)calloc((size_t)N + 1, sizeof(int64_t));
-    m->col = (int32_t *)malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof(int32_t));
-    m->val = (float *)malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof(float));
-    m->rev = (int32_t *)malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof(int32_t));
-    cnt = (int64_t *)calloc((size_t)I, sizeof(int64_t));
-    fill = (int64_t *)calloc((size_t)I, sizeof(int64_t));
-    dinv = (double *)calloc((size_t)N, sizeof(double));
-    if (!m->indptr || !m->col || !m->val || !m->rev || !cnt || !fill || !dinv) {
-        free(cnt);
-        free(fill);
-        free(dinv);
-        return fail(err, cap, IRLLREC_E_NOMEM, "out of memory for the graph");
+    m->indptr = (int64_t *)malloc((size_t)(N + 1) * sizeof(int64_t));
+    m->col = (int32_t *)malloc(ne * sizeof(int32_t));
+    m->val = (float *)malloc(ne * sizeof(float));
+    m->rev = (int32_t *)malloc(ne * sizeof(int32_t));
+    if (st == IRLLREC_OK && m->indptr && m->col && m->val && m->rev) {
+        memcpy(m->indptr, adj.indptr, (size_t)(N + 1) * sizeof(int64_t));
+        memcpy(m->col, adj.indices, (size_t)nnz * sizeof(int32_t));
+        memcpy(m->val, irllrec_graph_values(g), (size_t)nnz * sizeof(float));
+        memcpy(m->rev, irllrec_graph_reverse(g), (size_t)nnz * sizeof(int32_t));
+    } else if (st == IRLLREC_OK) {
+        st = IRLLREC_E_NOMEM;
     }
-    for (int64_t u = 0; u < U; u++)
-        for (int64_t k = R->indptr[u]; k < R->indptr[u + 1]; k++) cnt[R->indices[k]]++;
-    for (int64_t u = 0; u < U; u++) m->indptr[u + 1] = m->indptr[u] + (R->indptr[u + 1] - R->indptr[u]);
-    for (int64_t i = 0; i < I; i++) m->indptr[U + i + 1] = m->indptr[U + i] + cnt[i];
-    for (int64_t r = 0; r < N; r++) {
-        int64_t deg = m->indptr[r + 1] - m->indptr[r];
-        dinv[r] = deg > 0 ? 1.0 / sqrt((double)deg) : 0.0;
-    }
-    /* Users in increasing order keep each item row sorted. */
-    for (int64_t u = 0; u < U; u++) {
-        for (int64_t k = R->indptr[u]; k < R->indptr[u + 1]; k++) {
-            int32_t i = R->indices[k];
-            int64_t e = k; /* user rows come first and mirror R exactly */
-            int64_t q = m->indptr[U + i] + fill[i]++;
-            float v = (float)(dinv[u] * dinv[U + i]);
-            m->col[e] = (int32_t)(U + i);
-            m->val[e] = v;
-            m->col[q] = (int32_t)u;
-            m->val[q] = v;
-            m->rev[e] = (int32_t)q;
-            m->rev[q] = (int32_t)e;
-        }
-    }
-    free(cnt);
-    free(fill);
-    free(dinv);
-    return IRLLREC_OK;
+    if (st != IRLLREC_OK)
+        fail(err, cap, st, "building the graph: %s", ctx ? irllrec_ctx_errmsg(ctx) : "no context");
+    irllrec_graph_free(g);
+    irllrec_ctx_free(ctx);
+    return st;
 }
 
 static irllrec_status check_train(const lgcn_spec *s, const irllrec_csr *R, char *err, size_t cap)

@@ -14,7 +14,8 @@ struct lgcn_irl {
     int32_t L;           /* hook layers = host layers */
     float *dlay;         /* L x N x d, zero between steps */
     const float **dptr;  /* L + 1 entries for lgcn_backward (last NULL) */
-    irllrec_mat *lay, *dlm;
+    irllrec_cmat *lay;
+    irllrec_mat *dlm;
     lgcn_irl_times t;
 };
 
@@ -65,37 +66,14 @@ irllrec_status lgcn_irl_apply_params(irllrec_hook *h, const lgcn_irl_cfg *c)
 }
 
 /* The N x N pattern of the train graph, both directions, users first. */
-static irllrec_status set_graph(irllrec_hook *h, const irllrec_csr *R)
+static irllrec_status set_graph(irllrec_ctx *ctx, irllrec_hook *h, const irllrec_csr *R)
 {
-    int64_t U = R->n_rows, I = R->n_cols, N = U + I, nnz = 2 * R->nnz;
-    int64_t *ip = (int64_t *)calloc((size_t)N + 1, sizeof *ip);
-    int64_t *fill = (int64_t *)calloc((size_t)I, sizeof *fill);
-    int32_t *ix = (int32_t *)malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof *ix);
-    irllrec_status st = IRLLREC_E_NOMEM;
-    if (ip && fill && ix) {
-        for (int64_t u = 0; u < U; u++) {
-            ip[u + 1] = R->indptr[u + 1];
-            for (int64_t k = R->indptr[u]; k < R->indptr[u + 1]; k++) {
-                ix[k] = (int32_t)(U + R->indices[k]);
-                fill[R->indices[k]]++;
-            }
-        }
-        for (int64_t i = 0; i < I; i++) ip[U + i + 1] = ip[U + i] + fill[i];
-        memset(fill, 0, (size_t)I * sizeof *fill);
-        /* users ascending keep every item row sorted */
-        for (int64_t u = 0; u < U; u++)
-            for (int64_t k = R->indptr[u]; k < R->indptr[u + 1]; k++) {
-                int32_t i = R->indices[k];
-                ix[ip[U + i] + fill[i]++] = (int32_t)u;
-            }
-        {
-            irllrec_csr g = {N, N, nnz, ip, ix};
-            st = irllrec_hook_set_graph(h, &g);
-        }
-    }
-    free(ip);
-    free(fill);
-    free(ix);
+    irllrec_graph *g = NULL;
+    irllrec_csr adj;
+    irllrec_status st = irllrec_graph_create(ctx, R, &g);
+    if (st == IRLLREC_OK) st = irllrec_graph_adjacency(g, &adj);
+    if (st == IRLLREC_OK) st = irllrec_hook_set_graph(h, &adj);
+    irllrec_graph_free(g);
     return st;
 }
 
@@ -136,16 +114,16 @@ irllrec_status lgcn_irl_create(irllrec_ctx *ctx, lgcn *m, const irllrec_csr *tra
     if (st != IRLLREC_OK) goto fail;
     for (int k = 0; k < 4; k++) {
         if (texts[k].data == NULL) continue;
-        st = irllrec_hook_set_text(x->h, which[k], texts[k]);
+        st = irllrec_hook_set_text(x->h, which[k], irllrec_mat_const(texts[k]));
         if (st != IRLLREC_OK) goto fail;
     }
     if (L > 0) {
-        st = set_graph(x->h, train);
+        st = set_graph(ctx, x->h, train);
         if (st != IRLLREC_OK) goto fail;
     }
     st = IRLLREC_E_NOMEM;
     x->dptr = (const float **)calloc((size_t)L + 1, sizeof *x->dptr);
-    x->lay = (irllrec_mat *)calloc((size_t)L + 1, sizeof *x->lay);
+    x->lay = (irllrec_cmat *)calloc((size_t)L + 1, sizeof *x->lay);
     x->dlm = (irllrec_mat *)calloc((size_t)L + 1, sizeof *x->dlm);
     if (L > 0) x->dlay = (float *)calloc((size_t)L * (size_t)N * (size_t)d, sizeof(float));
     if (!x->dptr || !x->lay || !x->dlm || (L > 0 && !x->dlay)) goto fail;
@@ -190,7 +168,8 @@ irllrec_status lgcn_irl_grad(lgcn_irl *x, int32_t mode, const int32_t *users, co
 {
     lgcn *m = x->m;
     int64_t U = lgcn_n_users(m), I = lgcn_n_nodes(m) - U, N = lgcn_n_nodes(m), d = lgcn_dim(m);
-    float *df = lgcn_dfinal_buffer(m), *ef = (float *)lgcn_final(m);
+    float *df = lgcn_dfinal_buffer(m);
+    const float *ef = lgcn_final(m);
     irllrec_hook_losses hl;
     irllrec_status st;
     double t0 = now_s(), t1, t2, t3, bpr, reg;
@@ -206,12 +185,21 @@ irllrec_status lgcn_irl_grad(lgcn_irl *x, int32_t mode, const int32_t *users, co
         clear_grads(x);
         return IRLLREC_E_NUMERIC;
     }
-    /* irllrec_mat.data is not const; the hook only reads its inputs. */
-    for (int32_t l = 0; l < x->L; l++) x->lay[l] = irllrec_mat_dense((float *)lgcn_layer(m, l), N, d);
-    st = irllrec_hook_step(x->h, users, pos, neg, b, irllrec_mat_dense(ef, U, d),
-                           irllrec_mat_dense(ef + U * d, I, d), x->L > 0 ? x->lay : NULL,
-                           irllrec_mat_dense(df, U, d), irllrec_mat_dense(df + U * d, I, d),
-                           x->L > 0 ? x->dlm : NULL, &hl);
+    for (int32_t l = 0; l < x->L; l++) x->lay[l] = irllrec_cmat_dense(lgcn_layer(m, l), N, d);
+    {
+        const irllrec_hook_batch batch = {b, users, pos, neg};
+        const irllrec_hook_inputs in = {irllrec_cmat_dense(ef, U, d),
+                                        irllrec_cmat_dense(ef + U * d, I, d),
+                                        x->L > 0 ? x->lay : NULL};
+        irllrec_hook_grads g;
+        memset(&g, 0, sizeof g);
+        g.struct_size = sizeof g;
+        g.mode = IRLLREC_HOOK_GRAD_DENSE;
+        g.user_grad = irllrec_mat_dense(df, U, d);
+        g.item_grad = irllrec_mat_dense(df + U * d, I, d);
+        g.layer_grads = x->L > 0 ? x->dlm : NULL;
+        st = irllrec_hook_step(x->h, &batch, &in, &g, &hl);
+    }
     t3 = now_s();
     x->t.hook = t3 - t2;
     if (st != IRLLREC_OK) {

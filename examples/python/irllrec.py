@@ -55,6 +55,22 @@ class Csr(ctypes.Structure):
                 ("indptr", c_i64p), ("indices", c_i32p)]
 
 
+class HookBatch(ctypes.Structure):
+    """irllrec_hook_batch (frozen layout)."""
+    _fields_ = [("count", ctypes.c_int64), ("users", c_i32p), ("pos", c_i32p), ("neg", c_i32p)]
+
+
+class HookInputs(ctypes.Structure):
+    """irllrec_hook_inputs (frozen layout; irllrec_cmat has irllrec_mat's layout)."""
+    _fields_ = [("user_final", Mat), ("item_final", Mat), ("layers", ctypes.POINTER(Mat))]
+
+
+class HookGrads(ctypes.Structure):
+    """irllrec_hook_grads (mode 0 = dense)."""
+    _fields_ = [("struct_size", ctypes.c_uint32), ("mode", ctypes.c_int32),
+                ("user_grad", Mat), ("item_grad", Mat), ("layer_grads", ctypes.POINTER(Mat))]
+
+
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_char_p)
 
 
@@ -131,7 +147,8 @@ class LgcnIrlLosses(ctypes.Structure):
 HOOK_PARAMS = {"w_kd": 300, "tau_kd": 301, "w_pair": 302, "tau_pair": 303, "w_tran": 304,
                "w_itm": 305, "itm_alpha": 306, "momentum": 307, "lr": 308, "reg": 309,
                "tran_mode": 310, "tran_samples": 311, "tran_in_itm": 312, "reg_teacher": 313,
-               "tran_itm_need_graph": 314}
+               "tran_itm_need_graph": 314, "beta1": 315, "beta2": 316, "eps": 317,
+               "weight_decay": 318}
 HOOK_TEXT = {"user_profile": 0, "item_profile": 1, "user_intent": 2, "item_intent": 3}
 PRESET_PAPER, PRESET_RELEASED = 0, 1
 LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = 1, 2, 3, 4
@@ -182,10 +199,12 @@ def _bind_irllrec(dll):
     _proto(dll, "irllrec_hook_set_param", _S, _P, ctypes.c_int32, ctypes.c_double)
     _proto(dll, "irllrec_hook_get_param", _S, _P, ctypes.c_int32, c_f64p)
     _proto(dll, "irllrec_hook_param_bounds", _S, ctypes.c_int32, c_f64p, c_f64p)
+    _proto(dll, "irllrec_hook_set_param_by_name", _S, _P, ctypes.c_char_p, ctypes.c_double)
+    _proto(dll, "irllrec_hook_get_param_by_name", _S, _P, ctypes.c_char_p, c_f64p)
     _proto(dll, "irllrec_hook_set_text", _S, _P, ctypes.c_int32, Mat)
     _proto(dll, "irllrec_hook_set_graph", _S, _P, ctypes.POINTER(Csr))
-    _proto(dll, "irllrec_hook_step", _S, _P, c_i32p, c_i32p, c_i32p, ctypes.c_int64, Mat, Mat,
-           ctypes.POINTER(Mat), Mat, Mat, ctypes.POINTER(Mat), ctypes.POINTER(HookLosses))
+    _proto(dll, "irllrec_hook_step", _S, _P, ctypes.POINTER(HookBatch), ctypes.POINTER(HookInputs),
+           ctypes.POINTER(HookGrads), ctypes.POINTER(HookLosses))
     _proto(dll, "irllrec_hook_steps", ctypes.c_int64, _P)
     _proto(dll, "irllrec_x_synth_spec_init", None, ctypes.POINTER(SynthSpec), ctypes.c_uint32)
     _proto(dll, "irllrec_x_synth_write", _S, _P, ctypes.POINTER(SynthSpec), ctypes.c_char_p)
@@ -423,12 +442,21 @@ class Hook:
         return HOOK_PARAMS[p] if isinstance(p, str) else int(p)
 
     def set_param(self, p, v):
+        """p: the parameter's stable name ("w_kd", "lr", "beta1", ...) or its id."""
         self.ctx.clear_error()
-        self.ctx.check(lib().irllrec_hook_set_param(self._h, self._param(p), float(v)))
+        if isinstance(p, str):
+            self.ctx.check(lib().irllrec_hook_set_param_by_name(self._h, p.encode(), float(v)))
+        else:
+            self.ctx.check(lib().irllrec_hook_set_param(self._h, int(p), float(v)))
 
     def get_param(self, p):
         v = ctypes.c_double()
-        self.ctx.check(lib().irllrec_hook_get_param(self._h, self._param(p), ctypes.byref(v)))
+        self.ctx.clear_error()
+        if isinstance(p, str):
+            st = lib().irllrec_hook_get_param_by_name(self._h, p.encode(), ctypes.byref(v))
+        else:
+            st = lib().irllrec_hook_get_param(self._h, int(p), ctypes.byref(v))
+        self.ctx.check(st)
         return v.value
 
     @staticmethod
@@ -469,12 +497,15 @@ class Hook:
                                               for k, a in enumerate(layer_grads)])
         out = HookLosses()
         out.struct_size = ctypes.sizeof(out)
+        batch = HookBatch(len(u), u.ctypes.data_as(c_i32p), p.ctypes.data_as(c_i32p),
+                          n.ctypes.data_as(c_i32p))
+        inputs = HookInputs(mat(user_final, name="user_final"), mat(item_final, name="item_final"),
+                            lay)
+        grads = HookGrads(ctypes.sizeof(HookGrads), 0, mat(user_grad, True, "user_grad"),
+                          mat(item_grad, True, "item_grad"), dlay)
         self.ctx.clear_error()
-        st = lib().irllrec_hook_step(
-            self._h, u.ctypes.data_as(c_i32p), p.ctypes.data_as(c_i32p),
-            n.ctypes.data_as(c_i32p), len(u), mat(user_final, name="user_final"),
-            mat(item_final, name="item_final"), lay, mat(user_grad, True, "user_grad"),
-            mat(item_grad, True, "item_grad"), dlay, ctypes.byref(out))
+        st = lib().irllrec_hook_step(self._h, ctypes.byref(batch), ctypes.byref(inputs),
+                                     ctypes.byref(grads), ctypes.byref(out))
         self.ctx.check(st)
         return out.as_dict()
 

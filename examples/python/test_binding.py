@@ -168,7 +168,7 @@ def test_errors(U, I):
     try:
         hook.step([0], [0], [I], E_u, E_i, E_u.copy(), E_i.copy())
     except irl.IrllrecError as e:
-        assert e.status == -1 and "irllrec_hook_step" in str(e), str(e)
+        assert e.status == -1 and "irllrec_hook_compute: batch->neg[0]" in str(e), str(e)
         assert e.message == ctx.errmsg()
         print("raised as expected:", e)
     else:
