@@ -72,6 +72,7 @@ exported() { nm -D --defined-only "$1" | awk '$2 ~ /[A-Z]/ {print $3}' | grep -v
 if [ $update -eq 1 ]; then
   mkdir -p "$(dirname "$baseline")"
   abidw --short-locs --no-corpus-path --no-comp-dir-path --drop-private-types \
+        --exported-interfaces-only \
         --headers-dir "$headers" --suppressions "$suppr" --out-file "$baseline" "$lib" \
     || { echo "abi-check.sh: abidw failed" >&2; exit 2; }
   exported "$lib" > "$symlist"
@@ -84,8 +85,8 @@ fi
   || { echo "abi-check.sh: no baseline; create it with scripts/abi-check.sh --update" >&2; exit 2; }
 base_soname=$(sed -n "1s/.* soname='\([^']*\)'.*/\1/p" "$baseline")
 
-out=$(abidiff --drop-private-types --headers-dir2 "$headers" --suppressions "$suppr" \
-              "$baseline" "$lib" 2>&1)
+out=$(abidiff --drop-private-types --exported-interfaces-only --headers-dir2 "$headers" \
+              --suppressions "$suppr" "$baseline" "$lib" 2>&1)
 rc=$?
 [ -n "$out" ] && printf '%s\n' "$out"
 if [ $((rc & 3)) -ne 0 ]; then

@@ -10,6 +10,8 @@
 #   ... and the SOVERSION bumped                    -> 0 (soname moved)
 #   a field inserted mid-way into a spec struct     -> 12 (irllrec_align_spec)
 #   a field appended to a spec struct               -> 0 (struct_size contract)
+#   the same insertion into irllrec_mlp_spec        -> 12 (its functions are
+#                                                      also declared in callers' units)
 #   a field appended to the frozen irllrec_mat      -> 12
 #   an irllrec_x_* signature changed (uint64_t -> uint32_t argument),
 #   an irllrec_x_* function removed and a field
@@ -109,6 +111,14 @@ restore
 edit "$tree/include/irllrec/align.h" "} irllrec_align_spec;" "    int32_t gate_tail;
 } irllrec_align_spec;"
 expect 0 "field appended to irllrec_align_spec"
+
+# A spec whose functions are also called from other translation units (the
+# hook calls irllrec_mlp_create): its layout must be compared as well.
+restore
+edit "$tree/include/irllrec/mlp.h" "sizeof(irllrec_mlp_spec) as the caller compiled it */" \
+"sizeof(irllrec_mlp_spec) as the caller compiled it */
+    int32_t gate_mid;"
+expect 12 "field inserted mid-way into irllrec_mlp_spec" irllrec_mlp_spec
 
 restore
 edit "$tree/include/irllrec/tensor.h" "    int64_t ld;    /**<" "    int64_t gate_tail;
