@@ -59,7 +59,9 @@ if [ -z "$lib" ]; then
   fi
   cmake --build "$build" --target irllrec_shared -j2 >"$build/abi-check.build.log" 2>&1 \
     || { tail -40 "$build/abi-check.build.log"; echo "abi-check.sh: build failed" >&2; exit 2; }
-  lib=$(find "$build" -maxdepth 1 -name 'libirllrec.so.*' -type f | head -1)
+  # The development symlink names the library just built; a build directory
+  # that went through a version bump still holds the old libirllrec.so.X.Y.Z.
+  lib=$(readlink -f "$build/libirllrec.so" 2>/dev/null || true)
 fi
 [ -f "$lib" ] || { echo "abi-check.sh: no shared library at '$lib'" >&2; exit 2; }
 readelf -S "$lib" | grep -q '\.debug_info' \

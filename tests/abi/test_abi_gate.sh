@@ -140,7 +140,7 @@ edit "$tree/include/irllrec/synth.h" "    int32_t n_items;           /**<" "    
 expect 0 "experimental: irllrec_x_rng_below's argument narrowed, irllrec_x_rng_normal removed, field inserted mid-way into irllrec_x_synth_spec"
 # ... and the change really reached the library the gate looked at.
 n=$((n + 1))
-so=$(find "$work/build" -maxdepth 1 -name 'libirllrec.so.*' -type f | head -1)
+so=$(readlink -f "$work/build/libirllrec.so" 2>/dev/null || true)
 if [ -z "$so" ] || nm -D --defined-only "$so" | grep -qw irllrec_x_rng_normal; then
   echo "FAIL: experimental: the rebuilt library still exports irllrec_x_rng_normal"; fails=$((fails + 1))
 else
