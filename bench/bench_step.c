@@ -296,7 +296,7 @@ int main(int argc, char **argv)
     ls.n_items = I;
     ls.dim = D;
     ls.n_layers = L;
-    ls.keep_rate = 1.0; /* DESIGN.md 4's IRLLRec config */
+    ls.keep_rate = 1.0; /* the authors' Amazon-book IRLLRec config (docs/hook.md) */
     ls.reg = 1e-7;
     ls.n_threads = a.threads;
     if (lgcn_create(&ls, &train, &m, err, sizeof err) != IRLLREC_OK ||

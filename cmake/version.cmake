@@ -9,5 +9,9 @@ function(irllrec_read_version header outvar)
       message(FATAL_ERROR "cannot read IRLLREC_VERSION_${part} from ${header}")
     endif()
   endforeach()
+  # Re-run CMake when the header changes: a build directory configured before
+  # a version bump must not keep the old soname (the abi test's build-abi/ is
+  # configured once and then only rebuilt).
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${header})
   set(${outvar} "${v_MAJOR}.${v_MINOR}.${v_PATCH}" PARENT_SCOPE)
 endfunction()

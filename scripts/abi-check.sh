@@ -59,7 +59,9 @@ if [ -z "$lib" ]; then
   fi
   cmake --build "$build" --target irllrec_shared -j2 >"$build/abi-check.build.log" 2>&1 \
     || { tail -40 "$build/abi-check.build.log"; echo "abi-check.sh: build failed" >&2; exit 2; }
-  lib=$(find "$build" -maxdepth 1 -name 'libirllrec.so.*' -type f | head -1)
+  # The development symlink names the library just built; a build directory
+  # that went through a version bump still holds the old libirllrec.so.X.Y.Z.
+  lib=$(readlink -f "$build/libirllrec.so" 2>/dev/null || true)
 fi
 [ -f "$lib" ] || { echo "abi-check.sh: no shared library at '$lib'" >&2; exit 2; }
 readelf -S "$lib" | grep -q '\.debug_info' \
@@ -72,6 +74,7 @@ exported() { nm -D --defined-only "$1" | awk '$2 ~ /[A-Z]/ {print $3}' | grep -v
 if [ $update -eq 1 ]; then
   mkdir -p "$(dirname "$baseline")"
   abidw --short-locs --no-corpus-path --no-comp-dir-path --drop-private-types \
+        --exported-interfaces-only \
         --headers-dir "$headers" --suppressions "$suppr" --out-file "$baseline" "$lib" \
     || { echo "abi-check.sh: abidw failed" >&2; exit 2; }
   exported "$lib" > "$symlist"
@@ -84,8 +87,8 @@ fi
   || { echo "abi-check.sh: no baseline; create it with scripts/abi-check.sh --update" >&2; exit 2; }
 base_soname=$(sed -n "1s/.* soname='\([^']*\)'.*/\1/p" "$baseline")
 
-out=$(abidiff --drop-private-types --headers-dir2 "$headers" --suppressions "$suppr" \
-              "$baseline" "$lib" 2>&1)
+out=$(abidiff --drop-private-types --exported-interfaces-only --headers-dir2 "$headers" \
+              --suppressions "$suppr" "$baseline" "$lib" 2>&1)
 rc=$?
 [ -n "$out" ] && printf '%s\n' "$out"
 if [ $((rc & 3)) -ne 0 ]; then

@@ -27,8 +27,9 @@ build-demo/examples/tools/irllrec-synth --out "$data" --mean-degree 8 --seed 202
 
 # Same seed, batch and protocol for both; batch 1024 because ~4,700 train
 # pairs make only 2 batches of the default 4096 per epoch. The IRLLRec run
-# uses DESIGN.md 4's Amazon-book defaults (K 128, w_kd 1e-2, w_pair 2e-2,
-# taus 0.2, reg 1e-7, keep 1.0, paper preset, exact translation).
+# uses the authors' Amazon-book settings, the trainer's --irllrec defaults
+# (docs/hook.md "Parameters", examples/lightgcn/README.md): K 128, w_kd 1e-2,
+# w_pair 2e-2, taus 0.2, reg 1e-7, keep 1.0, paper preset, exact translation.
 common=(--data "$data" --threads 2 --seed 2023 --batch 1024 --quiet)
 run() {
   local name=$1; shift

@@ -68,7 +68,8 @@ static irllrec_intent *make_enc(irllrec_ctx *ctx, int64_t nu, int64_t ni, int d,
 
 /* ---- independent double reference ------------------------------------------ */
 
-/* Written from DESIGN.md 4(b) directly, edge list from the dense adjacency. */
+/* Written from the formulas of docs/math-towers.md section 3 directly, edge
+ * list from the dense adjacency. */
 static void ref_intent(int64_t nu, int64_t n, int d, int k, int nl, const float *const *e,
                        const float *cu, const float *ci, const tgraph *g, double *r)
 {

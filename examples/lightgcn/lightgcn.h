@@ -1,5 +1,5 @@
 /* LightGCN (He et al., SIGIR 2020) as the host model of the libirllrec
- * examples, with the arithmetic of the reference code (DESIGN.md section 3):
+ * examples, with the arithmetic of the reference code (docs/lightgcn.md):
  *
  *   A  = [[0, R], [R^T, 0]] over N = U + I nodes, Â = D^-1/2 A D^-1/2
  *   E(0) = [E_u; E_i]      (the only parameters; Xavier-uniform per block)

@@ -7,9 +7,10 @@
  *   hook step on (E_final, E(0..L-1))  += dE_final, += dE(l) for l < L
  *   one backward through the graph (dE(l) enters at its layer), + host reg
  *   Adam on E(0); the hook has already stepped its own parameters.
- * total loss = BPR + host reg + hook total (DESIGN.md 4(f)).
+ * total loss = BPR + host reg + hook total (docs/hook.md, "What one step computes").
  *
- * The interaction tower runs over layers l = 0..L-1 (DESIGN.md 4(b)), so the
+ * The interaction tower runs over layers l = 0..L-1 (docs/math-towers.md
+ * section 3), so the
  * hook is created with n_layers = L and reads E(0..L-1); with L = 0 it runs
  * graph-free on E_final. Its graph is the full train pattern (both
  * directions): the tower learns its own edge weights and ignores the host's

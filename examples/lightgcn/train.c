@@ -1,6 +1,6 @@
 /* lightgcn_train: train the LightGCN host on a LightGCN-format data folder
  * (or, with no --data, on freshly generated SYNTHETIC data), with the
- * reference protocol of DESIGN.md section 6: validate every eval_step epochs
+ * reference protocol of docs/evaluation.md: validate every eval_step epochs
  * (epochs 0, 3, 6, ...), keep the parameters with the best validation
  * Recall@20 (strictly greater), stop after `patience` evaluations without
  * improvement, report TEST at the kept parameters.
@@ -72,7 +72,7 @@ static void usage(FILE *f)
             "IRLLRec (the library's hook on this host; docs/hook.md):\n"
             "  --irllrec        enable it (off: plain LightGCN, unchanged). With it the\n"
             "                   defaults of --reg and --keep become 1e-7 and 1.0\n"
-            "                   (DESIGN.md 4, Amazon-book) unless given explicitly\n"
+            "                   (the authors' Amazon-book config) unless given explicitly\n"
             "  --usr-prf/--itm-prf/--usr-int/--itm-int PATH\n"
             "                   .npy text embeddings (default DATA/usr_prf.npy, ... when\n"
             "                   present; a missing pair switches its terms off)\n"
@@ -212,8 +212,8 @@ static int parse_args(int argc, char **argv, opts *o)
         }
     }
     if (o->irllrec) {
-        /* DESIGN.md 4's Amazon-book reference instead of the plain baseline's
-         * 1e-6 / 0.8, unless the caller chose. */
+        /* The authors' Amazon-book IRLLRec config instead of the plain
+         * baseline's 1e-6 / 0.8, unless the caller chose (README.md). */
         if (!o->reg_set) o->reg = 1e-7;
         if (!o->keep_set) o->keep = 1.0;
         o->hc.seed = o->seed;

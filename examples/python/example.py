@@ -28,7 +28,7 @@ U, I = 1000, 800
 
 model = irl.LightGCN(U, I, train_u, train_i, dim=32, n_layers=3, keep_rate=1.0, reg=1e-7,
                      seed=2023, lr=1e-3)
-irlrec = irl.LightGCNIRL(ctx, model, texts, max_batch=1024, seed=2023)  # DESIGN.md 4 defaults
+irlrec = irl.LightGCNIRL(ctx, model, texts, max_batch=1024, seed=2023)  # paper preset (docs/hook.md)
 evaluator = irl.Evaluator(ctx, I, ks=(20,))
 val_csr = irl.csr_from_pairs(U, I, val_u, val_i)
 train_keys = train_u.astype(np.int64) * I + train_i

@@ -33,9 +33,11 @@ typedef struct irllrec_adam_spec {
 } irllrec_adam_spec;
 
 /** Write defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8, no decay) into the first
- *  @p struct_size bytes of @p spec and set its struct_size (capped at the library's size).
+ *  @p struct_size bytes of @p spec and set its struct_size to @p struct_size.
+ *  Bytes past this library's struct are zeroed and the size is kept, not
+ *  capped, so create refuses a field this library does not know (IRLLREC_E_VERSION).
  *  @param spec         caller-owned; NULL does nothing
- *  @param struct_size  sizeof(irllrec_adam_spec) as the caller sees it
+ *  @param struct_size  sizeof(irllrec_adam_spec) as the caller sees it; below 4, nothing is written
  *  @note Thread-safe; does not allocate. */
 IRLLREC_API void irllrec_adam_spec_init(irllrec_adam_spec *spec, uint32_t struct_size);
 

@@ -63,9 +63,11 @@ enum irllrec_align_noise {
     IRLLREC_ALIGN_NOISE_OFF = 1       /**< eps = 0: X~ = X, Y~ = Y */
 };
 
-/** Write defaults (dim 32, max_rows = max_cols = 4096, automatic blocking, seed 0).
- *  @param spec         caller-owned; must not be NULL
- *  @param struct_size  sizeof(irllrec_align_spec) as the caller sees it
+/** Write defaults (dim 32, max_rows = max_cols = 4096, automatic blocking, seed 0)
+ *  into the first @p struct_size bytes and set struct_size to @p struct_size
+ *  (kept, not capped: bytes past this library's struct are zeroed).
+ *  @param spec         caller-owned; NULL does nothing
+ *  @param struct_size  sizeof(irllrec_align_spec) as the caller sees it; below 4, nothing is written
  *  @note Thread-safe; does not allocate. */
 IRLLREC_API void irllrec_align_spec_init(irllrec_align_spec *spec, uint32_t struct_size);
 

@@ -64,11 +64,13 @@ typedef struct irllrec_ctx_spec {
 } irllrec_ctx_spec;
 
 /** Fill @p spec with defaults (1 thread, system allocator, no log callback,
- *  level IRLLREC_LOG_WARN) and set its struct_size.
- *  Writes at most @p struct_size bytes, so a caller compiled against an older,
- *  shorter struct is safe; a larger value is capped at the library's size.
+ *  level IRLLREC_LOG_WARN) and set its struct_size to @p struct_size.
+ *  Writes exactly @p struct_size bytes, so a caller compiled against an older,
+ *  shorter struct is safe. For a newer, longer struct, the bytes past this
+ *  library's struct are zeroed and the size is kept, not capped, so
+ *  irllrec_ctx_create() refuses a field this library does not know (IRLLREC_E_VERSION).
  *  @param spec          caller-owned; NULL does nothing
- *  @param struct_size   sizeof(irllrec_ctx_spec) as the caller sees it
+ *  @param struct_size   sizeof(irllrec_ctx_spec) as the caller sees it; below 4, nothing is written
  *  @note Thread-safe; does not allocate. */
 IRLLREC_API void irllrec_ctx_spec_init(irllrec_ctx_spec *spec, uint32_t struct_size);
 

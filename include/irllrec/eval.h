@@ -54,8 +54,15 @@ IRLLREC_API void irllrec_evaluator_free(irllrec_evaluator *ev);
  *  @param[out] recall   n_ks means of Recall\@ks[j]
  *  @param[out] ndcg     n_ks means of NDCG\@ks[j]
  *  @param[out] n_evaluated  users with at least one held-out item (may be NULL)
- *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_NOMEM (thread start)
- *  @note All metrics are 0 when no user has held-out items. */
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL @p ev, @p truth, @p recall or
+ *          @p ndcg; a malformed CSR), IRLLREC_E_SHAPE, IRLLREC_E_NOMEM (growing
+ *          the per-run buffers, below; the evaluator stays usable)
+ *  @note All metrics are 0 when no user has held-out items.
+ *  @note Allocates only on the first run and when a run has a wider d or more
+ *        blocks of evaluated users than any run before; later runs of the same
+ *        or a smaller shape allocate nothing. A worker thread that cannot be
+ *        started is not an error: its share runs on the calling thread (same
+ *        results) and a warning is logged. */
 IRLLREC_API irllrec_status irllrec_evaluator_run(irllrec_evaluator *ev, irllrec_mat user_emb,
                                                  irllrec_mat item_emb, const irllrec_csr *mask,
                                                  const irllrec_csr *truth, double *recall,

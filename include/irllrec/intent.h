@@ -61,10 +61,12 @@ typedef struct irllrec_intent_spec {
 } irllrec_intent_spec;
 
 /** Fill @p spec with defaults (K = 128, L = 3, seed 0; dim, n_users and n_items
- *  left 0 to be set) and set its struct_size.
+ *  left 0 to be set) and set its struct_size to @p struct_size (kept, not capped:
+ *  bytes past this library's struct are zeroed, and create refuses a field it
+ *  does not know).
  *  @param spec         caller-owned; NULL does nothing
- *  @param struct_size  sizeof(irllrec_intent_spec) as the caller sees it; at most
- *                      this many bytes are written (capped at the library's size)
+ *  @param struct_size  sizeof(irllrec_intent_spec) as the caller sees it; exactly
+ *                      this many bytes are written (none below 4)
  *  @note Thread-safe; does not allocate. */
 IRLLREC_API void irllrec_intent_spec_init(irllrec_intent_spec *spec, uint32_t struct_size);
 

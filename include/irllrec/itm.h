@@ -43,10 +43,11 @@ typedef struct irllrec_itm_spec {
 } irllrec_itm_spec;
 
 /** Fill @p spec with defaults (init_equal 1, momentum 0.999, alpha 0.6, seed 0)
- *  and set its struct_size.
+ *  and set its struct_size to @p struct_size (kept, not capped: bytes past this
+ *  library's struct are zeroed, and create refuses a field it does not know).
  *  @param spec         caller-owned; NULL does nothing
- *  @param struct_size  sizeof(irllrec_itm_spec) as the caller sees it; at most
- *                      this many bytes are written (capped at the library's size)
+ *  @param struct_size  sizeof(irllrec_itm_spec) as the caller sees it; exactly
+ *                      this many bytes are written (none below 4)
  *  @note Thread-safe; does not allocate. */
 IRLLREC_API void irllrec_itm_spec_init(irllrec_itm_spec *spec, uint32_t struct_size);
 

@@ -7,8 +7,9 @@
  * vectors in the recommender's space (rows x out_dim). W1 is hidden x in and
  * W2 out x hidden (PyTorch nn.Linear layout, so weights can be exchanged with
  * a PyTorch model as they are). Weights are Xavier-uniform from the handle's
- * own seeded generator. IRLLRec (DESIGN.md 4(a)) uses one MLP for profiles
- * and one for intents, each shared by users and items.
+ * own seeded generator. IRLLRec's text tower uses one MLP for profiles
+ * and one for intents, each shared by users and items (docs/math-towers.md,
+ * section 2, derives forward and backward).
  *
  * Lifecycle: create (allocates parameters, gradients and a workspace for
  * max_rows rows) -> forward -> backward -> (optimizer) -> zero_grad -> ...
@@ -62,9 +63,10 @@ typedef struct irllrec_mlp_spec {
 /** Fill @p spec with defaults and set its struct_size. in_dim, out_dim and
  *  max_rows are left 0 and must be set before create.
  *  @param spec  caller-owned; NULL does nothing
- *  @param struct_size  sizeof(irllrec_mlp_spec) as the caller sees it; at most
- *               this many bytes are written (larger values are capped at the
- *               library's size)
+ *  @param struct_size  sizeof(irllrec_mlp_spec) as the caller sees it; exactly
+ *               this many bytes are written (none below 4). The size is kept,
+ *               not capped: bytes past this library's struct are zeroed, and
+ *               create refuses a field it does not know (IRLLREC_E_VERSION)
  *  @note Thread-safe; does not allocate. */
 IRLLREC_API void irllrec_mlp_spec_init(irllrec_mlp_spec *spec, uint32_t struct_size);
 

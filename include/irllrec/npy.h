@@ -71,9 +71,14 @@ IRLLREC_API irllrec_status irllrec_npy_shape_mem(irllrec_ctx *ctx, const void *b
 IRLLREC_API irllrec_status irllrec_npy_read_mem(irllrec_ctx *ctx, const void *buf, size_t len,
                                                 irllrec_mat dst, uint32_t flags);
 
-/** Write @p src as a 2-D '<f4' version 1.0 file, atomically: "<path>.tmp" is
- *  written, flushed to disk and renamed over @p path, so readers never see a
- *  half-written file; on failure the temporary file is removed.
+/** Write @p src as a 2-D '<f4' version 1.0 file, atomically. The bytes go to
+ *  a new file "<path>.tmp.<pid>.<8 hex digits>" in the same directory
+ *  (created with O_EXCL and a random suffix, so concurrent writers never
+ *  share one), which is flushed to disk (fsync) and renamed over @p path;
+ *  then the directory is synced. Readers never see a half-written file. On
+ *  a failure before the rename the temporary file is removed and @p path is
+ *  unchanged; if only the final directory sync fails, @p path already holds
+ *  the new file and the call still returns IRLLREC_E_IO.
  *  @param ctx   context (allocator, errors); must not be NULL
  *  @param path  file name, non-empty, borrowed for this call
  *  @param src   the matrix, read only

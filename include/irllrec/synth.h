@@ -47,9 +47,11 @@ typedef struct irllrec_x_synth_spec {
 } irllrec_x_synth_spec;
 
 /** Write defaults into the first @p struct_size bytes of @p spec and set
- *  spec->struct_size = @p struct_size (capped at the library's size).
+ *  spec->struct_size = @p struct_size. The size is kept, not capped: bytes past
+ *  this library's struct are zeroed, and irllrec_x_synth_write() refuses a
+ *  field it does not know (IRLLREC_E_VERSION).
  *  @param spec         caller-owned; NULL does nothing
- *  @param struct_size  sizeof(irllrec_x_synth_spec) as the caller sees it
+ *  @param struct_size  sizeof(irllrec_x_synth_spec) as the caller sees it; below 4, nothing is written
  *  @note Thread-safe, never fails, does not allocate. */
 IRLLREC_API void irllrec_x_synth_spec_init(irllrec_x_synth_spec *spec, uint32_t struct_size);
 

@@ -17,7 +17,7 @@ extern "C" {
 /** Major version: incompatible API changes after 1.0. */
 #define IRLLREC_VERSION_MAJOR 0
 /** Minor version: while 0.x, any minor may change the ABI (SOVERSION 0.minor). */
-#define IRLLREC_VERSION_MINOR 1
+#define IRLLREC_VERSION_MINOR 2
 /** Patch version: bug fixes only. */
 #define IRLLREC_VERSION_PATCH 0
 

@@ -1,4 +1,7 @@
-/* Internal access to the Adam handle for model files and the hook. Never installed. */
+/* Read-only internal access to an Adam handle's blocks and moments, for
+ * white-box tests (tests/test_adam.c). No library code outside adam.c uses
+ * it: model files and the hook go through the public irllrec_adam_state_size /
+ * _get_state / _set_state. Never installed. */
 #ifndef IRLLREC_OPTIM_ADAM_INTERNAL_H
 #define IRLLREC_OPTIM_ADAM_INTERNAL_H
 

@@ -321,7 +321,8 @@ def search_irllrec(runner, rlm_best):
     return s
 
 
-# The paper's weights (DESIGN.md 4: w_kd 1e-2, w_pair 2e-2, w_tran 5e-4, w_itm 1e-4), once
+# The paper's weights (the hook's paper preset, docs/hook.md: w_kd 1e-2, w_pair 2e-2,
+# w_tran 5e-4, w_itm 1e-4), once
 # with the trainer's --irllrec defaults (lr 1e-3, reg 1e-7, keep 1.0) for 30 epochs and once
 # on this page's host to early stopping. Diagnostics only, never selected.
 DIAGNOSTICS = [
@@ -628,7 +629,8 @@ def write_report(path, runner, protocol, searches, chosen, finals, plotted, star
           ", ratings >= 4" if "rating >= 4" in str(st.get("rule", "")) else "",
           runner.args.jobs, runner.run_threads, "" if runner.run_threads == 1 else "s"))
     common = [(f, str(runner.args.max_epochs) if f == "--epochs" else v) for f, v in COMMON]
-    w("Common to every run: `%s`. Evaluation as DESIGN.md section 6: full ranking, train "
+    w("Common to every run: `%s`. Evaluation as in [evaluation.md](evaluation.md): full "
+      "ranking, train "
       "items masked, validation every 3 epochs from epoch 0, keep the parameters with the "
       "strictly best validation Recall@20, then TEST there.\n" % cfg_str(common))
     batch = int(dict(COMMON)["--batch"])

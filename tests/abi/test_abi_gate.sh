@@ -8,9 +8,14 @@
 #   + a new public function                         -> 4, names it (refresh baseline)
 #   a public function removed                       -> 12, names it
 #   ... and the SOVERSION bumped                    -> 0 (soname moved)
-#   a field inserted mid-way into a spec struct     -> 12
+#   a field inserted mid-way into a spec struct     -> 12 (irllrec_align_spec)
 #   a field appended to a spec struct               -> 0 (struct_size contract)
+#   the same insertion into irllrec_mlp_spec        -> 12 (its functions are
+#                                                      also declared in callers' units)
 #   a field appended to the frozen irllrec_mat      -> 12
+#   an irllrec_x_* signature changed (uint64_t -> uint32_t argument),
+#   an irllrec_x_* function removed and a field
+#   inserted mid-way into irllrec_x_synth_spec      -> 0 (experimental tier, ignored)
 # Usage: test_abi_gate.sh SOURCE_DIR [WORK_DIR]. Exit 77 (skip) without abigail-tools.
 set -u
 src=$(cd "$1" && pwd)
@@ -97,21 +102,50 @@ edit "$tree/CMakeLists.txt" 'set(IRLLREC_SOVERSION "0.${PROJECT_VERSION_MINOR}")
 expect 0 "removed, with the SOVERSION bumped" "soname moved"
 
 restore
-edit "$tree/include/irllrec/synth.h" "    int32_t n_items;           /**<" "    int32_t gate_mid;
-    int32_t n_items;           /**<"
-expect 12 "field inserted mid-way into irllrec_x_synth_spec" irllrec_x_synth_spec
+edit "$tree/include/irllrec/align.h" "sizeof(irllrec_align_spec) as the caller compiled it */" \
+"sizeof(irllrec_align_spec) as the caller compiled it */
+    int32_t gate_mid;"
+expect 12 "field inserted mid-way into irllrec_align_spec" irllrec_align_spec
 
 restore
-edit "$tree/include/irllrec/synth.h" "(0: default 3) */
-} irllrec_x_synth_spec;" "(0: default 3) */
-    int32_t gate_tail;
-} irllrec_x_synth_spec;"
-expect 0 "field appended to irllrec_x_synth_spec"
+edit "$tree/include/irllrec/align.h" "} irllrec_align_spec;" "    int32_t gate_tail;
+} irllrec_align_spec;"
+expect 0 "field appended to irllrec_align_spec"
+
+# A spec whose functions are also called from other translation units (the
+# hook calls irllrec_mlp_create): its layout must be compared as well.
+restore
+edit "$tree/include/irllrec/mlp.h" "sizeof(irllrec_mlp_spec) as the caller compiled it */" \
+"sizeof(irllrec_mlp_spec) as the caller compiled it */
+    int32_t gate_mid;"
+expect 12 "field inserted mid-way into irllrec_mlp_spec" irllrec_mlp_spec
 
 restore
 edit "$tree/include/irllrec/tensor.h" "    int64_t ld;    /**<" "    int64_t gate_tail;
     int64_t ld;    /**<"
 expect 12 "field added to the frozen irllrec_mat" irllrec_mat
+
+# The experimental tier (irllrec_x_*, abi/irllrec.suppr) may break in any
+# release: incompatible changes to it must not trip the gate.
+restore
+edit "$tree/include/irllrec/rng.h" "irllrec_x_rng_below(irllrec_x_rng *rng, uint64_t n);" \
+  "irllrec_x_rng_below(irllrec_x_rng *rng, uint32_t n);"
+edit "$tree/lib/core/rng.c" "irllrec_x_rng_below(irllrec_x_rng *rng, uint64_t n) {" \
+  "irllrec_x_rng_below(irllrec_x_rng *rng, uint32_t n) {"
+edit "$tree/include/irllrec/rng.h" "IRLLREC_API double irllrec_x_rng_normal(irllrec_x_rng *rng);" ""
+edit "$tree/lib/core/rng.c" \
+  "double irllrec_x_rng_normal(irllrec_x_rng *rng) { return irllrec__rng_normal(&rng->r); }" ""
+edit "$tree/include/irllrec/synth.h" "    int32_t n_items;           /**<" "    int32_t gate_mid;
+    int32_t n_items;           /**<"
+expect 0 "experimental: irllrec_x_rng_below's argument narrowed, irllrec_x_rng_normal removed, field inserted mid-way into irllrec_x_synth_spec"
+# ... and the change really reached the library the gate looked at.
+n=$((n + 1))
+so=$(readlink -f "$work/build/libirllrec.so" 2>/dev/null || true)
+if [ -z "$so" ] || nm -D --defined-only "$so" | grep -qw irllrec_x_rng_normal; then
+  echo "FAIL: experimental: the rebuilt library still exports irllrec_x_rng_normal"; fails=$((fails + 1))
+else
+  echo "ok: experimental: the rebuilt library no longer exports irllrec_x_rng_normal"
+fi
 
 if [ $fails -ne 0 ]; then echo "abi gate: $fails of $n checks FAILED"; exit 1; fi
 echo "abi gate: all $n checks passed"

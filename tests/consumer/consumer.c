@@ -1,4 +1,6 @@
-/* A tiny program built against the INSTALLED library, as a user would. */
+/* A tiny program built against the INSTALLED library, as a user would.
+ * Built once more with -DIRLLREC_EXPERIMENTAL_API, it also calls the
+ * experimental tier (irllrec_x_*, docs/api-stability.md). */
 #include <stdio.h>
 #include <string.h>
 #include <irllrec/irllrec.h>
@@ -13,6 +15,15 @@ int main(void)
     }
     if (strcmp(irllrec_version_string(), IRLLREC_VERSION_STRING) != 0) return 1;
     if (irllrec_ctx_create(NULL, &ctx) != IRLLREC_OK) return 1;
+#ifdef IRLLREC_EXPERIMENTAL_API
+    {
+        irllrec_x_rng *rng = NULL;
+        if (irllrec_x_rng_create(ctx, 7, &rng) != IRLLREC_OK) return 1;
+        if (irllrec_x_rng_below(rng, 10) >= 10) return 1;
+        irllrec_x_rng_free(rng);
+        printf("consumer: experimental tier reachable (irllrec_x_rng)\n");
+    }
+#endif
     irllrec_ctx_free(ctx);
     printf("consumer: libirllrec %s (%s)\n", irllrec_version_string(), irllrec_gemm_backend());
     return 0;

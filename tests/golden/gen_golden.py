@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Golden fixtures for libirllrec: an independent PyTorch autograd reference.
 
-Written from DESIGN.md section 4 (the formulas), not from the authors' code.
+Written from the formulas (docs/math.md, docs/math-towers.md, docs/math-align.md),
+not from the authors' code.
 Every value is computed in float64 with torch autograd; the C side
 (tests/test_golden.c) recomputes them with the library's float32 kernels and
 compares at relative error <= 1e-4 (max-norm: max|c - ref| / max|ref| per array).
@@ -72,7 +73,7 @@ def write(name, arrays):
     print("wrote", path, os.path.getsize(path), "bytes")
 
 
-# ---- formulas (DESIGN.md section 4) -------------------------------------
+# ---- formulas (docs/math-towers.md, docs/math-align.md) -----------------
 
 def nrm(v):
     return v / torch.sqrt(EPS_NORM + (v * v).sum(-1, keepdim=True))
