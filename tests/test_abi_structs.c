@@ -38,6 +38,7 @@ SPEC_HEAD_OK(irllrec_mlp_spec);
 SPEC_HEAD_OK(irllrec_intent_spec);
 SPEC_HEAD_OK(irllrec_itm_spec);
 SPEC_HEAD_OK(irllrec_align_spec);
+SPEC_HEAD_OK(irllrec_hook_spec);
 
 /* Older layouts: the current struct cut before the named field. */
 typedef struct {
@@ -535,6 +536,42 @@ START_TEST(align_spec_growth)
 END_TEST
 
 /* struct_size below 4 cannot even hold itself: refused by every create. */
+/* ---- hook ---------------------------------------------------------------- */
+
+/* irllrec_hook_spec has had one layout so far (0.1), so there is no older
+ * caller yet: a newer one with an all-zero tail is accepted, one that sets
+ * a field this library lacks is refused before anything is allocated, and
+ * the memory estimate applies the same rule. */
+START_TEST(hook_spec_growth)
+{
+    tu_alloc_state st = {0};
+    irllrec_ctx *ctx = tu_ctx_counting(&st);
+    GROWN(irllrec_hook_spec) big;
+    irllrec_hook *h = NULL;
+    int64_t est = 0, n0, live0;
+    memset(&big, 0xab, sizeof big);
+    irllrec_hook_spec_init(&big.s, sizeof big);
+    ck_assert_uint_eq(big.s.struct_size, sizeof big);  /* the caller's size is kept */
+    for (int k = 0; k < 3; k++) ck_assert(big.tail[k] == 0);  /* the unknown tail is zeroed */
+    big.s.n_users = 5;
+    big.s.n_items = 7;
+    big.s.intent_dim = 4;
+    ck_assert_int_eq(irllrec_hook_create(ctx, &big.s, &h), IRLLREC_OK);
+    irllrec_hook_free(h);
+    ck_assert_int_eq(irllrec_hook_memory_estimate(&big.s, 1, 0, &est), IRLLREC_OK);
+    big.tail[2] = 1;
+    n0 = st.n_alloc, live0 = st.live_bytes;
+    h = sentinel();
+    ck_assert_int_eq(irllrec_hook_create(ctx, &big.s, &h), IRLLREC_E_VERSION);
+    ck_assert_ptr_null(h);
+    assert_unchanged(ctx, &st, n0, live0, "irllrec_hook_create");
+    ck_assert_int_eq(irllrec_hook_memory_estimate(&big.s, 1, 0, &est), IRLLREC_E_VERSION);
+    big.s.struct_size = 3;
+    ck_assert_int_eq(irllrec_hook_create(ctx, &big.s, &h), IRLLREC_E_VERSION);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(struct_size_too_small_is_refused)
 {
     irllrec_ctx *ctx = tu_ctx();
@@ -578,6 +615,7 @@ Suite *abi_structs_suite(void)
     tcase_add_test(tc, intent_spec_growth);
     tcase_add_test(tc, itm_spec_growth);
     tcase_add_test(tc, align_spec_growth);
+    tcase_add_test(tc, hook_spec_growth);
     tcase_add_test(tc, struct_size_too_small_is_refused);
     suite_add_tcase(s, tc);
     return s;
