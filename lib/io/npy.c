@@ -104,7 +104,8 @@ static irllrec_status check_finite(const irllrec__npy_src *s, irllrec_mat m)
     return IRLLREC_OK;
 }
 
-static irllrec_status check_dst(const irllrec__npy_src *s, const irllrec__npy_info *info, irllrec_mat dst)
+static irllrec_status check_dst(const irllrec__npy_src *s, const irllrec__npy_info *info,
+                                irllrec_mat dst)
 {
     IRL_TRY(irllrec__check_mat(s->ctx, s->func, "dst", dst));
     if (dst.rows != info->rows || dst.cols != info->cols)
@@ -182,7 +183,8 @@ static irllrec_status file_open(const irllrec__npy_src *s, npy_file *nf)
 }
 
 /* Read exactly n bytes at the current position, which is byte off. */
-static irllrec_status file_read(const irllrec__npy_src *s, FILE *f, void *dst, size_t n, uint64_t off)
+static irllrec_status file_read(const irllrec__npy_src *s, FILE *f, void *dst, size_t n,
+                                uint64_t off)
 {
     if (n == 0 || fread(dst, 1, n, f) == n) return IRLLREC_OK;
     if (ferror(f)) return io_fail(s, errno, "read failed");
@@ -231,7 +233,8 @@ irllrec_status irllrec_npy_shape(irllrec_ctx *ctx, const char *path, int64_t *ro
 /* Stream the data into dst: straight into its memory when it is dense
  * float32, else through a fixed buffer, so a multi-GB file is never held
  * twice. */
-static irllrec_status file_data(const irllrec__npy_src *s, FILE *f, const irllrec__npy_info *info, irllrec_mat dst)
+static irllrec_status file_data(const irllrec__npy_src *s, FILE *f, const irllrec__npy_info *info,
+                                irllrec_mat dst)
 {
     size_t es = info->f8 ? 8u : 4u, total = info->data_bytes, done = 0;
     unsigned char *buf;

@@ -13,8 +13,8 @@ void irllrec__irlm_hash(uint8_t out[IRLLREC__IRLM_HASH], const uint8_t *p, size_
     crypto_generichash(out, IRLLREC__IRLM_HASH, p, (unsigned long long)n, NULL, 0);
 }
 
-void irllrec__irlm_header_hash(uint8_t out[IRLLREC__IRLM_HASH], const uint8_t *head, size_t header_size,
-                        const uint8_t *table, size_t table_bytes)
+void irllrec__irlm_header_hash(uint8_t out[IRLLREC__IRLM_HASH], const uint8_t *head,
+                               size_t header_size, const uint8_t *table, size_t table_bytes)
 {
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, IRLLREC__IRLM_HASH);

@@ -66,7 +66,8 @@ static irllrec_status check_header(const loader *L, uint32_t *header_size, uint3
     if (memcmp(h, irllrec__irlm_magic, sizeof irllrec__irlm_magic) != 0)
         return lfail(L, IRLLREC_E_FORMAT, 0, "bad magic: not an .irlm model file");
     if (irllrec__irlm_rd16(h + IRLM_H_MAJOR) != IRLLREC__IRLM_MAJOR)
-        return lfail(L, IRLLREC_E_VERSION, IRLM_H_MAJOR, "format major version %u (this library reads %u)",
+        return lfail(L, IRLLREC_E_VERSION, IRLM_H_MAJOR,
+                     "format major version %u (this library reads %u)",
                      irllrec__irlm_rd16(h + IRLM_H_MAJOR), IRLLREC__IRLM_MAJOR);
     if (!all_zero(h + IRLM_H_RESERVED, IRLM_H_HASH - IRLM_H_RESERVED))
         return lfail(L, IRLLREC_E_FORMAT, IRLM_H_RESERVED, "reserved header bytes are not zero");
@@ -75,7 +76,8 @@ static irllrec_status check_header(const loader *L, uint32_t *header_size, uint3
         return lfail(L, IRLLREC_E_UNSUPPORTED, IRLM_H_FLAGS, "unknown required header flags 0x%x",
                      flags & IRLLREC__IRLM_REQUIRED_BITS);
     if (h[IRLM_H_ALG] != IRLLREC__IRLM_HASH_BLAKE2B256)
-        return lfail(L, IRLLREC_E_UNSUPPORTED, IRLM_H_ALG, "unknown hash algorithm %u", h[IRLM_H_ALG]);
+        return lfail(L, IRLLREC_E_UNSUPPORTED, IRLM_H_ALG, "unknown hash algorithm %u",
+                     h[IRLM_H_ALG]);
     file_size = irllrec__irlm_rd64(h + IRLM_H_FILE);
     if (file_size != (uint64_t)L->len)
         return lfail(L, IRLLREC_E_FORMAT, IRLM_H_FILE, "file_size %llu but the input has %zu bytes",
@@ -88,9 +90,10 @@ static irllrec_status check_header(const loader *L, uint32_t *header_size, uint3
     *table_off = irllrec__irlm_rd64(h + IRLM_H_TABLE);
     table_bytes = (uint64_t)*count * IRLLREC__IRLM_ENTRY; /* < 2^32 * 144: no overflow */
     if (*table_off < *header_size || *table_off > L->len || table_bytes > L->len - *table_off)
-        return lfail(L, IRLLREC_E_FORMAT, IRLM_H_TABLE,
-                     "table of %u entries at %llu does not fit between the header and the end (%zu)",
-                     *count, (unsigned long long)*table_off, L->len);
+        return lfail(
+            L, IRLLREC_E_FORMAT, IRLM_H_TABLE,
+            "table of %u entries at %llu does not fit between the header and the end (%zu)", *count,
+            (unsigned long long)*table_off, L->len);
     return IRLLREC_OK;
 }
 
@@ -101,9 +104,12 @@ static irllrec_status check_entry(const loader *L, uint64_t at, uint64_t *prev_e
                                   uint64_t *need)
 {
     const uint8_t *e = L->buf + at;
-    uint32_t kind = irllrec__irlm_rd32(e + IRLM_E_KIND), flags = irllrec__irlm_rd32(e + IRLM_E_FLAGS), dtype = irllrec__irlm_rd32(e + IRLM_E_DTYPE);
+    uint32_t kind = irllrec__irlm_rd32(e + IRLM_E_KIND),
+             flags = irllrec__irlm_rd32(e + IRLM_E_FLAGS),
+             dtype = irllrec__irlm_rd32(e + IRLM_E_DTYPE);
     uint32_t ndim = irllrec__irlm_rd32(e + IRLM_E_NDIM);
-    uint64_t off = irllrec__irlm_rd64(e + IRLM_E_OFFSET), nbytes = irllrec__irlm_rd64(e + IRLM_E_NBYTES), count = 1, esize;
+    uint64_t off = irllrec__irlm_rd64(e + IRLM_E_OFFSET),
+             nbytes = irllrec__irlm_rd64(e + IRLM_E_NBYTES), count = 1, esize;
     size_t nl = 0;
     int known = kind >= IRLLREC_MODEL_META && kind <= IRLLREC_MODEL_TEACHER;
     while (nl < 48 && e[IRLM_E_NAME + nl] != 0) nl++;
@@ -111,13 +117,15 @@ static irllrec_status check_entry(const loader *L, uint64_t at, uint64_t *prev_e
         return lfail(L, IRLLREC_E_FORMAT, at + IRLM_E_NAME,
                      "section name is empty, not NUL-terminated or not NUL-padded");
     if (flags & IRLLREC__IRLM_REQUIRED_BITS & ~(uint32_t)IRLLREC_MODEL_REQUIRED)
-        return lfail(L, IRLLREC_E_UNSUPPORTED, at + IRLM_E_FLAGS, "unknown required section flags 0x%x",
-                     flags);
+        return lfail(L, IRLLREC_E_UNSUPPORTED, at + IRLM_E_FLAGS,
+                     "unknown required section flags 0x%x", flags);
     if (!known && (flags & IRLLREC_MODEL_REQUIRED))
-        return lfail(L, IRLLREC_E_UNSUPPORTED, at + IRLM_E_KIND, "unknown required section kind %u", kind);
+        return lfail(L, IRLLREC_E_UNSUPPORTED, at + IRLM_E_KIND, "unknown required section kind %u",
+                     kind);
     if (off % IRLLREC__IRLM_ALIGN != 0)
-        return lfail(L, IRLLREC_E_FORMAT, at + IRLM_E_OFFSET, "payload offset %llu is not %u-aligned",
-                     (unsigned long long)off, IRLLREC__IRLM_ALIGN);
+        return lfail(L, IRLLREC_E_FORMAT, at + IRLM_E_OFFSET,
+                     "payload offset %llu is not %u-aligned", (unsigned long long)off,
+                     IRLLREC__IRLM_ALIGN);
     if (off < *prev_end || off > L->len || nbytes > L->len - off)
         return lfail(L, IRLLREC_E_FORMAT, at + IRLM_E_OFFSET,
                      "payload [%llu, +%llu) overlaps the previous one or the table, or passes "
@@ -129,9 +137,10 @@ static irllrec_status check_entry(const loader *L, uint64_t at, uint64_t *prev_e
     if (dtype < IRLLREC_MODEL_F32 || dtype > IRLLREC_MODEL_U8)
         return lfail(L, IRLLREC_E_UNSUPPORTED, at + IRLM_E_DTYPE, "unknown dtype %u", dtype);
     if ((kind == IRLLREC_MODEL_META) != (dtype == IRLLREC_MODEL_U8))
-        return lfail(L, IRLLREC_E_FORMAT, at + IRLM_E_DTYPE, "dtype %u does not suit section kind %u",
-                     dtype, kind);
-    if ((kind == IRLLREC_MODEL_META) != (strcmp((const char *)e + IRLM_E_NAME, IRLLREC__IRLM_META_NAME) == 0))
+        return lfail(L, IRLLREC_E_FORMAT, at + IRLM_E_DTYPE,
+                     "dtype %u does not suit section kind %u", dtype, kind);
+    if ((kind == IRLLREC_MODEL_META) !=
+        (strcmp((const char *)e + IRLM_E_NAME, IRLLREC__IRLM_META_NAME) == 0))
         return lfail(L, IRLLREC_E_FORMAT, at + IRLM_E_NAME,
                      "the metadata section, and only it, is named \"" IRLLREC__IRLM_META_NAME "\"");
     if (kind == IRLLREC_MODEL_META && ++*n_meta > 1)
@@ -141,7 +150,9 @@ static irllrec_status check_entry(const loader *L, uint64_t at, uint64_t *prev_e
     for (uint32_t d = 0; d < IRLLREC_MODEL_MAX_DIMS; d++) {
         uint64_t v = irllrec__irlm_rd64(e + IRLM_E_DIMS + 8 * d);
         if (d >= ndim) {
-            if (v != 0) return lfail(L, IRLLREC_E_FORMAT, at + IRLM_E_DIMS + 8 * d, "unused dim is not zero");
+            if (v != 0)
+                return lfail(L, IRLLREC_E_FORMAT, at + IRLM_E_DIMS + 8 * d,
+                             "unused dim is not zero");
             continue;
         }
         if (v == 0 || v > (uint64_t)INT64_MAX || count > UINT64_MAX / v)
@@ -156,7 +167,8 @@ static irllrec_status check_entry(const loader *L, uint64_t at, uint64_t *prev_e
     /* Upper estimate of what the model will hold: payload, its record (the
      * arrays double), and for metadata the per-key records (>= 13 file bytes each). */
     *need += nbytes + 2 * sizeof(irllrec__section);
-    if (kind == IRLLREC_MODEL_META) *need += nbytes + 2 * (nbytes / 13 + 1) * (sizeof(irllrec__meta) + 1);
+    if (kind == IRLLREC_MODEL_META)
+        *need += nbytes + 2 * (nbytes / 13 + 1) * (sizeof(irllrec__meta) + 1);
     return IRLLREC_OK;
 }
 
@@ -193,7 +205,8 @@ static irllrec_status parse_meta(const loader *L, irllrec_model *m, uint64_t at,
         memcpy(e.key, p + pos, kl);
         pos += kl;
         if (irllrec__model_meta_index(m, e.key) >= 0)
-            return lfail(L, IRLLREC_E_FORMAT, at + pos - kl, "duplicate metadata key \"%s\"", e.key);
+            return lfail(L, IRLLREC_E_FORMAT, at + pos - kl, "duplicate metadata key \"%s\"",
+                         e.key);
         e.type = irllrec__irlm_rd32(p + pos);
         pos += 4;
         if (e.type == IRLLREC_MODEL_META_I64 || e.type == IRLLREC_MODEL_META_F64) {
@@ -241,7 +254,8 @@ static irllrec_status take_tensor(const loader *L, irllrec_model *m, uint64_t at
     s.flags = irllrec__irlm_rd32(e + IRLM_E_FLAGS);
     s.dtype = irllrec__irlm_rd32(e + IRLM_E_DTYPE);
     s.ndim = (int32_t)irllrec__irlm_rd32(e + IRLM_E_NDIM);
-    for (int d = 0; d < IRLLREC_MODEL_MAX_DIMS; d++) s.dims[d] = (int64_t)irllrec__irlm_rd64(e + IRLM_E_DIMS + 8 * d);
+    for (int d = 0; d < IRLLREC_MODEL_MAX_DIMS; d++)
+        s.dims[d] = (int64_t)irllrec__irlm_rd64(e + IRLM_E_DIMS + 8 * d);
     s.nbytes = (size_t)irllrec__irlm_rd64(e + IRLM_E_NBYTES);
     if (L->opts.check_finite && s.dtype == IRLLREC_MODEL_F32) {
         for (size_t i = 0; i < s.nbytes / 4; i++) {
@@ -274,14 +288,17 @@ static irllrec_status load_checked(loader *L, irllrec_model **out)
 
     IRL_TRY(check_header(L, &header_size, &count, &table_off));                   /* (1)-(7) */
     table = L->buf + table_off;
-    irllrec__irlm_header_hash(hash, L->buf, header_size, table, (size_t)count * IRLLREC__IRLM_ENTRY); /* (8) */
+    irllrec__irlm_header_hash(hash, L->buf, header_size, table,
+                              (size_t)count * IRLLREC__IRLM_ENTRY); /* (8) */
     if (memcmp(hash, L->buf + IRLM_H_HASH, IRLLREC__IRLM_HASH) != 0)
         return lfail(L, IRLLREC_E_CHECKSUM, IRLM_H_HASH, "header checksum mismatch");
     if (!all_zero(L->buf + header_size, table_off - header_size))
-        return lfail(L, IRLLREC_E_FORMAT, header_size, "bytes between header and table are not zero");
+        return lfail(L, IRLLREC_E_FORMAT, header_size,
+                     "bytes between header and table are not zero");
     prev_end = table_off + (uint64_t)count * IRLLREC__IRLM_ENTRY;
     for (uint32_t i = 0; i < count; i++)                                          /* (9) */
-        IRL_TRY(check_entry(L, table_off + (uint64_t)i * IRLLREC__IRLM_ENTRY, &prev_end, &n_meta, &need));
+        IRL_TRY(check_entry(L, table_off + (uint64_t)i * IRLLREC__IRLM_ENTRY, &prev_end, &n_meta,
+                            &need));
     if (!all_zero(L->buf + prev_end, L->len - prev_end))
         return lfail(L, IRLLREC_E_FORMAT, prev_end, "bytes after the last payload are not zero");
     need += (uint64_t)count * sizeof *names;
@@ -291,7 +308,8 @@ static irllrec_status load_checked(loader *L, irllrec_model **out)
     if (count > 1) {
         names = (const uint8_t **)irllrec__alloc(L->ctx, (size_t)count * sizeof *names);
         if (names == NULL) return IRLLREC_E_NOMEM;
-        for (uint32_t i = 0; i < count; i++) names[i] = table + (size_t)i * IRLLREC__IRLM_ENTRY + IRLM_E_NAME;
+        for (uint32_t i = 0; i < count; i++)
+            names[i] = table + (size_t)i * IRLLREC__IRLM_ENTRY + IRLM_E_NAME;
         qsort(names, count, sizeof *names, name_cmp);
         for (uint32_t i = 1; i < count; i++)
             if (memcmp(names[i - 1], names[i], 48) == 0) {
@@ -304,9 +322,11 @@ static irllrec_status load_checked(loader *L, irllrec_model **out)
     }
     for (uint32_t i = 0; i < count; i++) {                                        /* (10) */
         const uint8_t *e = table + (size_t)i * IRLLREC__IRLM_ENTRY;
-        irllrec__irlm_hash(hash, L->buf + irllrec__irlm_rd64(e + IRLM_E_OFFSET), (size_t)irllrec__irlm_rd64(e + IRLM_E_NBYTES));
+        irllrec__irlm_hash(hash, L->buf + irllrec__irlm_rd64(e + IRLM_E_OFFSET),
+                           (size_t)irllrec__irlm_rd64(e + IRLM_E_NBYTES));
         if (memcmp(hash, e + IRLM_E_HASH, IRLLREC__IRLM_HASH) != 0)
-            return lfail(L, IRLLREC_E_CHECKSUM, table_off + (uint64_t)i * IRLLREC__IRLM_ENTRY + IRLM_E_HASH,
+            return lfail(L, IRLLREC_E_CHECKSUM,
+                         table_off + (uint64_t)i * IRLLREC__IRLM_ENTRY + IRLM_E_HASH,
                          "checksum mismatch in section \"%.48s\"", (const char *)e + IRLM_E_NAME);
     }
     IRL_TRY(irllrec_model_create(L->ctx, &m));                                    /* (11) */
@@ -316,7 +336,8 @@ static irllrec_status load_checked(loader *L, irllrec_model **out)
         uint64_t at = table_off + (uint64_t)i * IRLLREC__IRLM_ENTRY;
         uint32_t kind = irllrec__irlm_rd32(L->buf + at + IRLM_E_KIND);
         if (kind == IRLLREC_MODEL_META)
-            st = parse_meta(L, m, irllrec__irlm_rd64(L->buf + at + IRLM_E_OFFSET), (size_t)irllrec__irlm_rd64(L->buf + at + IRLM_E_NBYTES));
+            st = parse_meta(L, m, irllrec__irlm_rd64(L->buf + at + IRLM_E_OFFSET),
+                            (size_t)irllrec__irlm_rd64(L->buf + at + IRLM_E_NBYTES));
         else if (kind >= IRLLREC_MODEL_TENSOR && kind <= IRLLREC_MODEL_TEACHER)
             st = take_tensor(L, m, at);
     }
@@ -368,7 +389,8 @@ irllrec_status irllrec_model_load(irllrec_ctx *ctx, const char *path,
         IRL_TRY(irllrec__copy_spec(ctx, __func__, &o, sizeof o, opts));
     f = fopen(path, "rb");
     if (f == NULL)
-        return irllrec__fail(ctx, IRLLREC_E_IO, __func__, "%s: cannot open (errno %d)", path, errno);
+        return irllrec__fail(ctx, IRLLREC_E_IO, __func__, "%s: cannot open (errno %d)", path,
+                             errno);
     if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0 ||
         (uint64_t)sb.st_size > SIZE_MAX) {
         fclose(f);
@@ -389,7 +411,8 @@ irllrec_status irllrec_model_load(irllrec_ctx *ctx, const char *path,
     got = len == 0 ? 0 : fread(buf, 1, len, f);
     fclose(f);
     if (got != len)
-        st = irllrec__fail(ctx, IRLLREC_E_IO, __func__, "%s: read %zu of %zu bytes", path, got, len);
+        st =
+            irllrec__fail(ctx, IRLLREC_E_IO, __func__, "%s: read %zu of %zu bytes", path, got, len);
     else
         st = irllrec_model_load_mem(ctx, buf, len, &o, out);
     if (buf != small) irllrec__free(ctx, buf, len);

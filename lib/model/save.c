@@ -103,7 +103,8 @@ static void write_head(const irllrec_model *m, const plan *p, const uint8_t *met
             memcpy(e + IRLM_E_NAME, s->name, strlen(s->name));
             irllrec__irlm_wr32(e + IRLM_E_DTYPE, s->dtype);
             irllrec__irlm_wr32(e + IRLM_E_NDIM, (uint32_t)s->ndim);
-            for (int d = 0; d < IRLLREC_MODEL_MAX_DIMS; d++) irllrec__irlm_wr64(e + IRLM_E_DIMS + 8 * d, (uint64_t)s->dims[d]);
+            for (int d = 0; d < IRLLREC_MODEL_MAX_DIMS; d++)
+                irllrec__irlm_wr64(e + IRLM_E_DIMS + 8 * d, (uint64_t)s->dims[d]);
             irllrec__irlm_wr64(e + IRLM_E_OFFSET, off);
             irllrec__irlm_wr64(e + IRLM_E_NBYTES, s->nbytes);
             irllrec__irlm_hash(e + IRLM_E_HASH, (const uint8_t *)s->data, s->nbytes);
@@ -119,8 +120,8 @@ static void write_head(const irllrec_model *m, const plan *p, const uint8_t *met
     irllrec__irlm_wr64(head + IRLM_H_TABLE, IRLLREC__IRLM_HEADER);
     irllrec__irlm_wr64(head + IRLM_H_FILE, p->file_bytes);
     head[IRLM_H_ALG] = IRLLREC__IRLM_HASH_BLAKE2B256;
-    irllrec__irlm_header_hash(head + IRLM_H_HASH, head, IRLLREC__IRLM_HEADER, head + IRLLREC__IRLM_HEADER,
-                p->n * IRLLREC__IRLM_ENTRY);
+    irllrec__irlm_header_hash(head + IRLM_H_HASH, head, IRLLREC__IRLM_HEADER,
+                              head + IRLLREC__IRLM_HEADER, p->n * IRLLREC__IRLM_ENTRY);
 }
 
 /* Payload i of the file (metadata first). */
@@ -175,7 +176,8 @@ irllrec_status irllrec_model_save(const irllrec_model *m, const char *path)
     irllrec_status st = IRLLREC_OK;
     size_t off;
     if (m == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(m->ctx, path != NULL && path[0] != '\0', IRLLREC_E_INVALID_ARG, "path is NULL or empty");
+    IRL_CHECK(m->ctx, path != NULL && path[0] != '\0', IRLLREC_E_INVALID_ARG,
+              "path is NULL or empty");
     IRL_TRY(make_plan(m, __func__, &p));
     head = (uint8_t *)irllrec__alloc(m->ctx, p.head_bytes);
     if (head == NULL) return IRLLREC_E_NOMEM;
