@@ -204,7 +204,7 @@ static irllrec_status file_header(const irllrec__npy_src *s, npy_file *nf, irllr
     IRL_TRY(file_read(s, nf->f, pre, np, 0));
     IRL_TRY(irllrec__npy_parse_preamble(s, pre, nf->size, &hs, &hl));
     if (fseek(nf->f, (long)hs, SEEK_SET) != 0) return io_fail(s, errno, "seek failed");
-    hdr = (char *)irllrec__alloc(s->ctx, hl);
+    hdr = (char *)irllrec__alloc_fn(s->ctx, s->func, hl);
     if (hdr == NULL) return IRLLREC_E_NOMEM;
     st = file_read(s, nf->f, hdr, hl, hs);
     if (st == IRLLREC_OK) st = irllrec__npy_parse_header(s, hdr, hs, hl, nf->size, info);
@@ -250,7 +250,7 @@ static irllrec_status file_data(const irllrec__npy_src *s, FILE *f, const irllre
         }
         return IRLLREC_OK;
     }
-    buf = (unsigned char *)irllrec__alloc(s->ctx, NPY_BUF_BYTES);
+    buf = (unsigned char *)irllrec__alloc_fn(s->ctx, s->func, NPY_BUF_BYTES);
     if (buf == NULL) return IRLLREC_E_NOMEM;
     while (done < total && st == IRLLREC_OK) {
         size_t n = total - done < NPY_BUF_BYTES ? total - done : NPY_BUF_BYTES;

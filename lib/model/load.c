@@ -20,6 +20,10 @@ typedef struct loader {
     irllrec_model_load_opts opts;
 } loader;
 
+/* The public function loader messages are reported for (the path loader
+ * reads the file, then calls it). */
+static const char load_fn[] = "irllrec_model_load_mem";
+
 /* Every loader failure names the byte offset of the offending field. */
 static irllrec_status lfail(const loader *L, irllrec_status st, uint64_t at, const char *fmt, ...)
     IRLLREC__PRINTF(4, 5);
@@ -30,7 +34,7 @@ static irllrec_status lfail(const loader *L, irllrec_status st, uint64_t at, con
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return irllrec__fail(L->ctx, st, "irllrec_model_load_mem", "at byte %llu: %s",
+    return irllrec__fail(L->ctx, st, load_fn, "at byte %llu: %s",
                          (unsigned long long)at, msg);
 }
 
@@ -223,7 +227,7 @@ static irllrec_status parse_meta(const loader *L, irllrec_model *m, uint64_t at,
             if (e.len >= ((size_t)1 << 31) || n - pos < e.len || memchr(p + pos, 0, e.len) != NULL)
                 return lfail(L, IRLLREC_E_FORMAT, at + pos - 4,
                              "string of %zu bytes is too long or holds a NUL", e.len);
-            e.str = (char *)irllrec__alloc(L->ctx, e.len + 1);
+            e.str = (char *)irllrec__alloc_fn(L->ctx, load_fn, e.len + 1);
             if (e.str == NULL) return IRLLREC_E_NOMEM;
             if (e.len > 0) memcpy(e.str, p + pos, e.len);
             e.str[e.len] = '\0';
@@ -231,7 +235,7 @@ static irllrec_status parse_meta(const loader *L, irllrec_model *m, uint64_t at,
         } else {
             return lfail(L, IRLLREC_E_FORMAT, at + pos - 4, "unknown metadata type %u", e.type);
         }
-        st = irllrec__model_push_meta(m, &e);
+        st = irllrec__model_push_meta(m, load_fn, &e);
         if (st != IRLLREC_OK) {
             if (e.str != NULL) irllrec__free(L->ctx, e.str, e.len + 1);
             return st;
@@ -267,10 +271,10 @@ static irllrec_status take_tensor(const loader *L, irllrec_model *m, uint64_t at
                              s.name);
         }
     }
-    s.data = irllrec__alloc(L->ctx, s.nbytes);
+    s.data = irllrec__alloc_fn(L->ctx, load_fn, s.nbytes);
     if (s.data == NULL) return IRLLREC_E_NOMEM;
     memcpy(s.data, L->buf + off, s.nbytes);
-    st = irllrec__model_push(m, &s);
+    st = irllrec__model_push(m, load_fn, &s);
     if (st != IRLLREC_OK) irllrec__free(L->ctx, s.data, s.nbytes);
     return st;
 }
@@ -306,7 +310,7 @@ static irllrec_status load_checked(loader *L, irllrec_model **out)
         return lfail(L, IRLLREC_E_NOMEM, 0, "the model needs up to %llu bytes, max_bytes is %llu",
                      (unsigned long long)need, (unsigned long long)L->opts.max_bytes);
     if (count > 1) {
-        names = (const uint8_t **)irllrec__alloc(L->ctx, (size_t)count * sizeof *names);
+        names = (const uint8_t **)irllrec__alloc_fn(L->ctx, load_fn, (size_t)count * sizeof *names);
         if (names == NULL) return IRLLREC_E_NOMEM;
         for (uint32_t i = 0; i < count; i++)
             names[i] = table + (size_t)i * IRLLREC__IRLM_ENTRY + IRLM_E_NAME;
@@ -403,7 +407,7 @@ irllrec_status irllrec_model_load(irllrec_ctx *ctx, const char *path,
                              path, len, (unsigned long long)o.max_bytes);
     }
     /* Short files still go through the loader so they get its error. */
-    buf = len <= sizeof small ? small : (uint8_t *)irllrec__alloc(ctx, len);
+    buf = len <= sizeof small ? small : (uint8_t *)irllrec__alloc_fn(ctx, __func__, len);
     if (buf == NULL) {
         fclose(f);
         return IRLLREC_E_NOMEM;

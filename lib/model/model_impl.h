@@ -52,10 +52,11 @@ struct irllrec_model {
 
 /* Append a section taking ownership of data (nbytes bytes, ctx allocation).
  * Validates nothing but capacity; on failure data is NOT freed. */
-irllrec_status irllrec__model_push(irllrec_model *m, const irllrec__section *s);
+irllrec_status irllrec__model_push(irllrec_model *m, const char *func, const irllrec__section *s);
 
 /* Append a metadata entry (str ownership moves in); validates nothing. */
-irllrec_status irllrec__model_push_meta(irllrec_model *m, const irllrec__meta *e);
+irllrec_status irllrec__model_push_meta(irllrec_model *m, const char *func,
+                                        const irllrec__meta *e);
 
 /* count elements of esize (4 or 8) bytes between native and little-endian order. */
 void irllrec__model_to_le(uint8_t *dst, const void *src, size_t count, size_t esize);

@@ -179,10 +179,10 @@ irllrec_status irllrec_model_save(const irllrec_model *m, const char *path)
     IRL_CHECK(m->ctx, path != NULL && path[0] != '\0', IRLLREC_E_INVALID_ARG,
               "path is NULL or empty");
     IRL_TRY(make_plan(m, __func__, &p));
-    head = (uint8_t *)irllrec__alloc(m->ctx, p.head_bytes);
+    head = (uint8_t *)irllrec__alloc_fn(m->ctx, __func__, p.head_bytes);
     if (head == NULL) return IRLLREC_E_NOMEM;
     if (p.meta_bytes > 0) {
-        meta = (uint8_t *)irllrec__alloc(m->ctx, p.meta_bytes);
+        meta = (uint8_t *)irllrec__alloc_fn(m->ctx, __func__, p.meta_bytes);
         if (meta == NULL) {
             irllrec__free(m->ctx, head, p.head_bytes);
             return IRLLREC_E_NOMEM;
