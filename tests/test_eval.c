@@ -536,10 +536,16 @@ START_TEST(no_allocation_in_steady_state)
             s = irllrec_evaluator_run(ev, irllrec_mat_dense(ue, nu, nu),
                                       irllrec_mat_dense(ie, ni, nu), &mask, &truth, r, n, NULL);
             ck_assert(s == IRLLREC_OK || s == IRLLREC_E_NOMEM);
+            if (s != IRLLREC_OK)
+                ck_assert_msg(strncmp(irllrec_ctx_errmsg(ctx), "irllrec_evaluator_run: ", 23) == 0,
+                              "%s", irllrec_ctx_errmsg(ctx));
             irllrec_evaluator_free(ev);
         } else {
             ck_assert_int_eq(s, IRLLREC_E_NOMEM);
             ck_assert_ptr_null(ev);
+            /* Also when a helper allocated: the message names the public call. */
+            ck_assert_msg(strncmp(irllrec_ctx_errmsg(ctx), "irllrec_evaluator_create: ", 26) == 0,
+                          "%s", irllrec_ctx_errmsg(ctx));
         }
         irllrec_ctx_free(ctx);
         ck_assert_int_eq(st.live_bytes, 0);

@@ -178,26 +178,35 @@ irllrec_status irllrec__fail(irllrec_ctx *ctx, irllrec_status st, const char *fu
     return st;
 }
 
-void *irllrec__alloc(irllrec_ctx *ctx, size_t n)
+void *irllrec__alloc_fn(irllrec_ctx *ctx, const char *func, size_t n)
 {
     void *p;
     if (n == 0) return NULL;
     p = ctx->alloc(ctx->alloc_ud, n, 64);
-    if (p == NULL) irllrec__fail(ctx, IRLLREC_E_NOMEM, "alloc", "allocation of %zu bytes failed", n);
+    if (p == NULL)
+        irllrec__fail(ctx, IRLLREC_E_NOMEM, func, "allocation of %zu bytes failed", n);
     return p;
 }
 
-void *irllrec__calloc(irllrec_ctx *ctx, size_t count, size_t size)
+void *irllrec__calloc_fn(irllrec_ctx *ctx, const char *func, size_t count, size_t size)
 {
     size_t n;
     void *p;
     if (irllrec__mul_overflow(count, size, &n)) {
-        irllrec__fail(ctx, IRLLREC_E_NOMEM, "alloc", "%zu x %zu bytes overflows", count, size);
+        irllrec__fail(ctx, IRLLREC_E_NOMEM, func, "allocation of %zu x %zu bytes overflows", count,
+                      size);
         return NULL;
     }
-    p = irllrec__alloc(ctx, n);
+    p = irllrec__alloc_fn(ctx, func, n);
     if (p != NULL) memset(p, 0, n);
     return p;
+}
+
+void *irllrec__alloc(irllrec_ctx *ctx, size_t n) { return irllrec__alloc_fn(ctx, "alloc", n); }
+
+void *irllrec__calloc(irllrec_ctx *ctx, size_t count, size_t size)
+{
+    return irllrec__calloc_fn(ctx, "alloc", count, size);
 }
 
 void irllrec__free(irllrec_ctx *ctx, void *p, size_t n)

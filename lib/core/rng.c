@@ -97,7 +97,7 @@ irllrec_status irllrec_x_rng_create(irllrec_ctx *ctx, uint64_t seed, irllrec_x_r
     if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
     *out = NULL;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
-    h = (irllrec_x_rng *)irllrec__alloc(ctx, sizeof *h);
+    h = (irllrec_x_rng *)irllrec__alloc_fn(ctx, __func__, sizeof *h);
     if (h == NULL) return IRLLREC_E_NOMEM;
     h->ctx = ctx;
     irllrec__rng_seed(&h->r, seed, IRLLREC__STREAM_X_RNG);

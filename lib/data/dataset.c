@@ -12,18 +12,20 @@ static const char *const split_files[3] = {"train.txt", "val.txt", "test.txt"};
 
 /* ---- building ------------------------------------------------------- */
 
-irllrec_status irllrec__dataset_alloc(irllrec_ctx *ctx, int64_t n_users, int64_t n_items,
-                                      irllrec_x_dataset **out)
+irllrec_status irllrec__dataset_alloc(irllrec_ctx *ctx, const char *func, int64_t n_users,
+                                      int64_t n_items, irllrec_x_dataset **out)
 {
-    irllrec_x_dataset *ds = (irllrec_x_dataset *)irllrec__calloc(ctx, 1, sizeof *ds);
+    irllrec_x_dataset *ds = (irllrec_x_dataset *)irllrec__calloc_fn(ctx, func, 1, sizeof *ds);
     *out = NULL;
     if (ds == NULL) return IRLLREC_E_NOMEM;
     ds->ctx = ctx;
     ds->n_users = n_users;
     ds->n_items = n_items;
     for (int s = 0; s < 3; s++) {
-        ds->split[s].u_ptr = (int64_t *)irllrec__calloc(ctx, (size_t)n_users + 1, sizeof(int64_t));
-        ds->split[s].i_ptr = (int64_t *)irllrec__calloc(ctx, (size_t)n_items + 1, sizeof(int64_t));
+        ds->split[s].u_ptr =
+            (int64_t *)irllrec__calloc_fn(ctx, func, (size_t)n_users + 1, sizeof(int64_t));
+        ds->split[s].i_ptr =
+            (int64_t *)irllrec__calloc_fn(ctx, func, (size_t)n_items + 1, sizeof(int64_t));
         if (ds->split[s].u_ptr == NULL || ds->split[s].i_ptr == NULL) {
             irllrec_x_dataset_free(ds);
             return IRLLREC_E_NOMEM;
@@ -70,8 +72,8 @@ static int64_t sort_dedup(int64_t *ptr, int64_t n_rows, int32_t *idx)
     return w;
 }
 
-irllrec_status irllrec__dataset_fill_split(irllrec_x_dataset *ds, int32_t s, const int32_t *u,
-                                           const int32_t *it, int64_t n)
+irllrec_status irllrec__dataset_fill_split(irllrec_x_dataset *ds, const char *func, int32_t s,
+                                           const int32_t *u, const int32_t *it, int64_t n)
 {
     irllrec_ctx *ctx = ds->ctx;
     irllrec__split *sp = &ds->split[s];
@@ -79,14 +81,14 @@ irllrec_status irllrec__dataset_fill_split(irllrec_x_dataset *ds, int32_t s, con
     if (n == 0) return IRLLREC_OK;
     if ((uint64_t)n > SIZE_MAX / sizeof(int32_t)) return IRLLREC_E_NOMEM;
     bytes = (size_t)n * sizeof(int32_t);
-    sp->u_idx = (int32_t *)irllrec__alloc(ctx, bytes);
+    sp->u_idx = (int32_t *)irllrec__alloc_fn(ctx, func, bytes);
     if (sp->u_idx == NULL) return IRLLREC_E_NOMEM;
     sp->u_idx_bytes = bytes;
     bucket(sp->u_ptr, ds->n_users, u, it, n, sp->u_idx);
     sp->nnz = sort_dedup(sp->u_ptr, ds->n_users, sp->u_idx);
 
     bytes = (size_t)sp->nnz * sizeof(int32_t);
-    sp->i_idx = (int32_t *)irllrec__alloc(ctx, bytes);
+    sp->i_idx = (int32_t *)irllrec__alloc_fn(ctx, func, bytes);
     if (sp->i_idx == NULL) return IRLLREC_E_NOMEM;
     sp->i_idx_bytes = bytes;
     /* Transposing row by row in user order leaves each item's users sorted. */
@@ -159,9 +161,9 @@ irllrec_status irllrec_x_dataset_from_pairs(irllrec_ctx *ctx, int64_t n_users, i
     IRL_TRY(check_pairs(ctx, __func__, "train", n_users, n_items, train_u, train_i, n_train));
     IRL_TRY(check_pairs(ctx, __func__, "val", n_users, n_items, val_u, val_i, n_val));
     IRL_TRY(check_pairs(ctx, __func__, "test", n_users, n_items, test_u, test_i, n_test));
-    IRL_TRY(irllrec__dataset_alloc(ctx, n_users, n_items, &ds));
+    IRL_TRY(irllrec__dataset_alloc(ctx, __func__, n_users, n_items, &ds));
     for (int32_t s = 0; s < 3; s++) {
-        st = irllrec__dataset_fill_split(ds, s, us[s], is[s], ns[s]);
+        st = irllrec__dataset_fill_split(ds, __func__, s, us[s], is[s], ns[s]);
         if (st != IRLLREC_OK) {
             irllrec_x_dataset_free(ds);
             return st;
@@ -206,7 +208,7 @@ static irllrec_status read_file(irllrec_ctx *ctx, const char *path, int optional
                              "%s: not a readable regular file", path);
     }
     tb->cap = (size_t)sb.st_size + 1;
-    tb->data = (char *)irllrec__alloc(ctx, tb->cap);
+    tb->data = (char *)irllrec__alloc_fn(ctx, "irllrec_x_dataset_load", tb->cap);
     if (tb->data == NULL) {
         fclose(f);
         return IRLLREC_E_NOMEM;
@@ -268,8 +270,8 @@ static irllrec_status load_split(irllrec_ctx *ctx, const char *path, int optiona
                                path);
         } else {
             pr->bytes = (size_t)n * sizeof(int32_t);
-            pr->u = (int32_t *)irllrec__alloc(ctx, pr->bytes);
-            pr->it = (int32_t *)irllrec__alloc(ctx, pr->bytes);
+            pr->u = (int32_t *)irllrec__alloc_fn(ctx, "irllrec_x_dataset_load", pr->bytes);
+            pr->it = (int32_t *)irllrec__alloc_fn(ctx, "irllrec_x_dataset_load", pr->bytes);
             if (pr->u == NULL || pr->it == NULL)
                 st = IRLLREC_E_NOMEM;
             else
@@ -338,9 +340,9 @@ irllrec_status irllrec_x_dataset_load(irllrec_ctx *ctx, const char *dir, irllrec
         else
             st = check_shape(ctx, __func__, nu, ni);
     }
-    if (st == IRLLREC_OK) st = irllrec__dataset_alloc(ctx, nu, ni, &ds);
+    if (st == IRLLREC_OK) st = irllrec__dataset_alloc(ctx, __func__, nu, ni, &ds);
     for (int32_t s = 0; s < 3 && st == IRLLREC_OK; s++)
-        st = irllrec__dataset_fill_split(ds, s, pr[s].u, pr[s].it, pr[s].n);
+        st = irllrec__dataset_fill_split(ds, __func__, s, pr[s].u, pr[s].it, pr[s].n);
     for (int s = 0; s < 3; s++) pairs_free(ctx, &pr[s]);
     if (st != IRLLREC_OK) {
         irllrec_x_dataset_free(ds);

@@ -25,14 +25,15 @@ struct irllrec_x_dataset {
     irllrec__split split[3];
 };
 
-/* Allocate an empty dataset of the given shape (splits all empty). */
-irllrec_status irllrec__dataset_alloc(irllrec_ctx *ctx, int64_t n_users, int64_t n_items,
-                                      irllrec_x_dataset **out);
+/* Allocate an empty dataset of the given shape (splits all empty); func is
+ * the public function reporting (as for the fill below). */
+irllrec_status irllrec__dataset_alloc(irllrec_ctx *ctx, const char *func, int64_t n_users,
+                                      int64_t n_items, irllrec_x_dataset **out);
 
 /* Fill split s of ds from n (user, item) pairs already known to be in range:
  * bucket by user, sort rows, drop duplicate pairs, build the transpose. */
-irllrec_status irllrec__dataset_fill_split(irllrec_x_dataset *ds, int32_t s, const int32_t *u,
-                                           const int32_t *it, int64_t n);
+irllrec_status irllrec__dataset_fill_split(irllrec_x_dataset *ds, const char *func, int32_t s,
+                                           const int32_t *u, const int32_t *it, int64_t n);
 
 /* Scan a stats.json text for top-level integer keys "n_users" and "n_items".
  * *n_users / *n_items are set to -1 when a key is absent. E_FORMAT (naming

@@ -31,7 +31,7 @@ irllrec_status irllrec_x_sampler_create(irllrec_ctx *ctx, const irllrec_x_datase
         IRL_CHECK(ctx, tr->u_ptr[u + 1] - tr->u_ptr[u] < ds->n_items, IRLLREC_E_INVALID_ARG,
                   "user %lld has all %lld items in TRAIN: no negative exists", (long long)u,
                   (long long)ds->n_items);
-    s = (irllrec_x_sampler *)irllrec__calloc(ctx, 1, sizeof *s);
+    s = (irllrec_x_sampler *)irllrec__calloc_fn(ctx, __func__, 1, sizeof *s);
     if (s == NULL) return IRLLREC_E_NOMEM;
     s->ctx = ctx;
     s->ptr = tr->u_ptr;

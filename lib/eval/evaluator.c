@@ -96,15 +96,15 @@ static void free_block_ws(irllrec_evaluator *ev)
 }
 
 /* The packed rows are sized on the first run (they depend on d). */
-static irllrec_status alloc_block_ws(irllrec_evaluator *ev, int64_t block)
+static irllrec_status alloc_block_ws(irllrec_evaluator *ev, const char *func, int64_t block)
 {
     ws_sizes z;
     if (block_sizes(ev, block, 0, &z))
-        return irllrec__fail(ev->ctx, IRLLREC_E_NOMEM, "irllrec_evaluator_create",
+        return irllrec__fail(ev->ctx, IRLLREC_E_NOMEM, func,
                              "score workspace size overflows");
-    ev->scores = (float *)irllrec__alloc(ev->ctx, z.scores);
-    ev->rows = (int64_t *)irllrec__alloc(ev->ctx, z.rows);
-    ev->met = (double *)irllrec__alloc(ev->ctx, z.met);
+    ev->scores = (float *)irllrec__alloc_fn(ev->ctx, func, z.scores);
+    ev->rows = (int64_t *)irllrec__alloc_fn(ev->ctx, func, z.rows);
+    ev->met = (double *)irllrec__alloc_fn(ev->ctx, func, z.met);
     ev->block = block;
     if (ev->scores == NULL || ev->rows == NULL || ev->met == NULL) {
         free_block_ws(ev);
@@ -163,7 +163,7 @@ irllrec_status irllrec_evaluator_create(irllrec_ctx *ctx, int64_t n_items, const
                   "ks[%d] = %d is not in 1..%d", (int)j, (int)ks[j], IRLLREC_EVAL_MAX_K);
         if (ks[j] > kmax) kmax = ks[j];
     }
-    ev = (irllrec_evaluator *)irllrec__calloc(ctx, 1, sizeof *ev);
+    ev = (irllrec_evaluator *)irllrec__calloc_fn(ctx, __func__, 1, sizeof *ev);
     if (ev == NULL) return IRLLREC_E_NOMEM;
     ev->ctx = ctx;
     ev->n_items = n_items;
@@ -175,20 +175,20 @@ irllrec_status irllrec_evaluator_create(irllrec_ctx *ctx, int64_t n_items, const
     nt = (size_t)ev->n_threads;
     k = (size_t)kmax;
     nc = (size_t)ev->n_chunks;
-    ev->ks = (int32_t *)irllrec__alloc(ctx, (size_t)n_ks * sizeof(int32_t));
-    ev->disc = (double *)irllrec__alloc(ctx, k * sizeof(double));
-    ev->idcg = (double *)irllrec__alloc(ctx, (k + 1) * sizeof(double));
-    ev->heap_s = (float *)irllrec__alloc(ctx, nt * k * sizeof(float));
-    ev->heap_i = (int32_t *)irllrec__alloc(ctx, nt * k * sizeof(int32_t));
-    ev->chits = (int32_t *)irllrec__alloc(ctx, nt * k * sizeof(int32_t));
-    ev->cdcg = (double *)irllrec__alloc(ctx, nt * k * sizeof(double));
-    ev->cmax = (float *)irllrec__alloc(ctx, nt * nc * sizeof(float));
-    ev->cscratch = (float *)irllrec__alloc(ctx, nt * nc * sizeof(float));
-    ev->ttime = (double *)irllrec__calloc(ctx, nt * 2, sizeof(double));
+    ev->ks = (int32_t *)irllrec__alloc_fn(ctx, __func__, (size_t)n_ks * sizeof(int32_t));
+    ev->disc = (double *)irllrec__alloc_fn(ctx, __func__, k * sizeof(double));
+    ev->idcg = (double *)irllrec__alloc_fn(ctx, __func__, (k + 1) * sizeof(double));
+    ev->heap_s = (float *)irllrec__alloc_fn(ctx, __func__, nt * k * sizeof(float));
+    ev->heap_i = (int32_t *)irllrec__alloc_fn(ctx, __func__, nt * k * sizeof(int32_t));
+    ev->chits = (int32_t *)irllrec__alloc_fn(ctx, __func__, nt * k * sizeof(int32_t));
+    ev->cdcg = (double *)irllrec__alloc_fn(ctx, __func__, nt * k * sizeof(double));
+    ev->cmax = (float *)irllrec__alloc_fn(ctx, __func__, nt * nc * sizeof(float));
+    ev->cscratch = (float *)irllrec__alloc_fn(ctx, __func__, nt * nc * sizeof(float));
+    ev->ttime = (double *)irllrec__calloc_fn(ctx, __func__, nt * 2, sizeof(double));
     if (ev->ks == NULL || ev->disc == NULL || ev->idcg == NULL || ev->heap_s == NULL ||
         ev->heap_i == NULL || ev->chits == NULL || ev->cdcg == NULL || ev->cmax == NULL ||
         ev->cscratch == NULL || ev->ttime == NULL ||
-        alloc_block_ws(ev, default_block(n_items)) != IRLLREC_OK) {
+        alloc_block_ws(ev, __func__, default_block(n_items)) != IRLLREC_OK) {
         irllrec_evaluator_free(ev);
         return IRLLREC_E_NOMEM;
     }
@@ -211,9 +211,9 @@ irllrec_status irllrec__evaluator_set_block(irllrec_evaluator *ev, int64_t users
     if (users == 0) users = default_block(ev->n_items);
     old = ev->block;
     free_block_ws(ev);
-    if (alloc_block_ws(ev, users) != IRLLREC_OK) {
+    if (alloc_block_ws(ev, __func__, users) != IRLLREC_OK) {
         /* Put the previous size back so the handle stays usable. */
-        (void)alloc_block_ws(ev, old);
+        (void)alloc_block_ws(ev, __func__, old);
         return IRLLREC_E_NOMEM;
     }
     return IRLLREC_OK;
@@ -323,7 +323,7 @@ static irllrec_status ensure_run_ws(irllrec_evaluator *ev, int64_t d, int64_t n_
         if (block_sizes(ev, ev->block, d, &z))
             return irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_evaluator_run",
                                  "packed block size overflows");
-        p = (float *)irllrec__alloc(ctx, z.packed);
+        p = (float *)irllrec__alloc_fn(ctx, "irllrec_evaluator_run", z.packed);
         if (p == NULL) return IRLLREC_E_NOMEM;
         block_sizes(ev, ev->block, ev->packed_d, &old);
         irllrec__free(ctx, ev->packed, old.packed);
@@ -335,7 +335,8 @@ static irllrec_status ensure_run_ws(irllrec_evaluator *ev, int64_t d, int64_t n_
         if ((uint64_t)n_blocks > SIZE_MAX / (w * sizeof(double)))
             return irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_evaluator_run",
                                  "block sums size overflows");
-        p = (double *)irllrec__alloc(ctx, (size_t)n_blocks * w * sizeof(double));
+        p = (double *)irllrec__alloc_fn(ctx, "irllrec_evaluator_run",
+                                        (size_t)n_blocks * w * sizeof(double));
         if (p == NULL) return IRLLREC_E_NOMEM;
         irllrec__free(ctx, ev->bsums, (size_t)ev->bsums_cap * w * sizeof(double));
         ev->bsums = p;

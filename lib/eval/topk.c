@@ -118,7 +118,8 @@ void irllrec__topk_select(irllrec__topk *t, float *s, int64_t n, const int32_t *
         filter = lo > -INFINITY;
     }
     for (int64_t c = 0; c < nc; c++) {
-        const int64_t a = c * IRLLREC__EVAL_CHUNK, e = a + IRLLREC__EVAL_CHUNK < n ? a + IRLLREC__EVAL_CHUNK : n;
+        const int64_t a = c * IRLLREC__EVAL_CHUNK,
+                      e = a + IRLLREC__EVAL_CHUNK < n ? a + IRLLREC__EVAL_CHUNK : n;
         if (t->m < t->k ? (filter && cmax[c] < lo) : !(cmax[c] > t->hs[0])) continue;
         while (mp < n_mask && mk[mp] < a) mp++;
         for (int64_t q = a; q < e; q++) {

@@ -40,13 +40,13 @@ static void release(irllrec__atomic *w, int remove_tmp)
 }
 
 /* The directory holding path: "." for a bare name, "/" for "/name". */
-static char *dir_of(irllrec_ctx *ctx, const char *path, size_t *cap)
+static char *dir_of(irllrec_ctx *ctx, const char *func, const char *path, size_t *cap)
 {
     const char *slash = strrchr(path, '/');
     size_t n = slash == NULL ? 1 : (size_t)(slash - path);
     char *dir;
     if (slash == path) n = 1;
-    dir = (char *)irllrec__alloc(ctx, n + 1);
+    dir = (char *)irllrec__alloc_fn(ctx, func, n + 1);
     if (dir == NULL) return NULL;
     if (slash == NULL)
         memcpy(dir, ".", 2);
@@ -71,9 +71,9 @@ irllrec_status irllrec__atomic_open(irllrec_ctx *ctx, const char *func, const ch
                  "path is NULL or empty");
     plen = strlen(path);
     w->tmp_cap = plen + 48;
-    w->tmp = (char *)irllrec__alloc(ctx, w->tmp_cap);
+    w->tmp = (char *)irllrec__alloc_fn(ctx, func, w->tmp_cap);
     if (w->tmp == NULL) return IRLLREC_E_NOMEM;
-    w->dir = dir_of(ctx, path, &w->dir_cap);
+    w->dir = dir_of(ctx, func, path, &w->dir_cap);
     if (w->dir == NULL) {
         release(w, 0);
         return IRLLREC_E_NOMEM;

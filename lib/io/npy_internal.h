@@ -4,6 +4,37 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../internal.h"
+
+/* Where errors go and how the input is named in them. */
+typedef struct irllrec__npy_src {
+    irllrec_ctx *ctx;
+    const char *func;
+    const char *name;   /* the path, or "<memory>" */
+} irllrec__npy_src;
+
+typedef struct irllrec__npy_info {
+    int f8;             /* elements are float64 */
+    int64_t rows, cols; /* a 1-D array of n is n x 1 */
+    size_t data_off;    /* byte offset of the first element */
+    size_t data_bytes;
+} irllrec__npy_info;
+
+/* pre holds the first min(12, file_len) bytes: check magic and version,
+ * give where the header dict starts and its length (checked against
+ * file_len). E_FORMAT / E_UNSUPPORTED naming the byte offset. */
+irllrec_status irllrec__npy_parse_preamble(const irllrec__npy_src *s, const unsigned char *pre,
+                                           uint64_t file_len, size_t *hdr_start, size_t *hdr_len);
+
+/* Parse the header dict hdr[0..hdr_len) (at file offset hdr_start): dtype,
+ * order, shape, and the data size checked against file_len. */
+irllrec_status irllrec__npy_parse_header(const irllrec__npy_src *s, const char *hdr,
+                                         size_t hdr_start, size_t hdr_len, uint64_t file_len,
+                                         irllrec__npy_info *info);
+
+/* Both of the above over a whole file held in memory. */
+irllrec_status irllrec__npy_parse_mem(const irllrec__npy_src *s, const unsigned char *buf,
+                                      size_t len, irllrec__npy_info *info);
 
 /* Room for any header irllrec__npy_header writes (int64 dims included). */
 #define IRLLREC__NPY_HEADER_CAP 192u

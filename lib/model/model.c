@@ -63,15 +63,16 @@ int32_t irllrec__model_meta_index(const irllrec_model *m, const char *key)
 
 /* Make room for one more element of an array that grows by doubling; the
  * ctx allocator has no realloc, so the array is copied. */
-static irllrec_status grow(irllrec_ctx *ctx, void **arr, int32_t n, int32_t *cap, size_t elem)
+static irllrec_status grow(irllrec_ctx *ctx, const char *func, void **arr, int32_t n, int32_t *cap,
+                           size_t elem)
 {
     int32_t ncap;
     void *p;
     if (n < *cap) return IRLLREC_OK;
     if (*cap > INT32_MAX / 2)
-        return irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_model", "too many sections");
+        return irllrec__fail(ctx, IRLLREC_E_NOMEM, func, "too many sections");
     ncap = *cap == 0 ? 8 : *cap * 2;
-    p = irllrec__alloc(ctx, (size_t)ncap * elem);
+    p = irllrec__alloc_fn(ctx, func, (size_t)ncap * elem);
     if (p == NULL) return IRLLREC_E_NOMEM;
     if (n > 0) memcpy(p, *arr, (size_t)n * elem);
     irllrec__free(ctx, *arr, (size_t)*cap * elem);
@@ -80,19 +81,19 @@ static irllrec_status grow(irllrec_ctx *ctx, void **arr, int32_t n, int32_t *cap
     return IRLLREC_OK;
 }
 
-irllrec_status irllrec__model_push(irllrec_model *m, const irllrec__section *s)
+irllrec_status irllrec__model_push(irllrec_model *m, const char *func, const irllrec__section *s)
 {
     void *arr = m->secs;
-    IRL_TRY(grow(m->ctx, &arr, m->n_secs, &m->cap_secs, sizeof *m->secs));
+    IRL_TRY(grow(m->ctx, func, &arr, m->n_secs, &m->cap_secs, sizeof *m->secs));
     m->secs = (irllrec__section *)arr;
     m->secs[m->n_secs++] = *s;
     return IRLLREC_OK;
 }
 
-irllrec_status irllrec__model_push_meta(irllrec_model *m, const irllrec__meta *e)
+irllrec_status irllrec__model_push_meta(irllrec_model *m, const char *func, const irllrec__meta *e)
 {
     void *arr = m->meta;
-    IRL_TRY(grow(m->ctx, &arr, m->n_meta, &m->cap_meta, sizeof *m->meta));
+    IRL_TRY(grow(m->ctx, func, &arr, m->n_meta, &m->cap_meta, sizeof *m->meta));
     m->meta = (irllrec__meta *)arr;
     m->meta[m->n_meta++] = *e;
     return IRLLREC_OK;
@@ -104,7 +105,7 @@ irllrec_status irllrec_model_create(irllrec_ctx *ctx, irllrec_model **out)
     if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
     *out = NULL;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
-    m = (irllrec_model *)irllrec__calloc(ctx, 1, sizeof *m);
+    m = (irllrec_model *)irllrec__calloc_fn(ctx, __func__, 1, sizeof *m);
     if (m == NULL) return IRLLREC_E_NOMEM;
     m->ctx = ctx;
     *out = m;
@@ -166,10 +167,10 @@ static irllrec_status add_section(irllrec_model *m, const char *func, uint32_t k
     s.dtype = dtype;
     s.flags = flags;
     s.ndim = ndim;
-    s.data = irllrec__alloc(m->ctx, s.nbytes);
+    s.data = irllrec__alloc_fn(m->ctx, func, s.nbytes);
     if (s.data == NULL) return IRLLREC_E_NOMEM;
     irllrec__model_to_le((uint8_t *)s.data, data, count, esize);
-    st = irllrec__model_push(m, &s);
+    st = irllrec__model_push(m, func, &s);
     if (st != IRLLREC_OK) irllrec__free(m->ctx, s.data, s.nbytes);
     return st;
 }
@@ -206,7 +207,7 @@ static irllrec_status add_meta(irllrec_model *m, const char *func, const char *k
         return irllrec__fail(m->ctx, IRLLREC_E_INVALID_ARG, func, "duplicate key \"%s\"", key);
     memset(e->key, 0, sizeof e->key);
     memcpy(e->key, key, len);
-    return irllrec__model_push_meta(m, e);
+    return irllrec__model_push_meta(m, func, e);
 }
 
 irllrec_status irllrec_model_add_meta_i64(irllrec_model *m, const char *key, int64_t value)
@@ -237,7 +238,7 @@ irllrec_status irllrec_model_add_meta_str(irllrec_model *m, const char *key, con
     e.type = IRLLREC_MODEL_META_STR;
     e.len = strlen(value);
     IRL_CHECK(m->ctx, e.len < ((size_t)1 << 31), IRLLREC_E_INVALID_ARG, "value is 2 GiB or longer");
-    e.str = (char *)irllrec__alloc(m->ctx, e.len + 1);
+    e.str = (char *)irllrec__alloc_fn(m->ctx, __func__, e.len + 1);
     if (e.str == NULL) return IRLLREC_E_NOMEM;
     memcpy(e.str, value, e.len + 1);
     st = add_meta(m, __func__, key, &e);

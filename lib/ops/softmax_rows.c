@@ -36,10 +36,7 @@ void irllrec__softmax_rows_bwd(int64_t rows, int64_t cols, const float *y, int64
         const float *restrict yr = y + r * ldy;
         const float *restrict gr = dy + r * lddy;
         float *restrict dr = dx + r * lddx;
-        double dot = 0.0;
-        float d;
-        for (int64_t j = 0; j < cols; j++) dot += (double)yr[j] * (double)gr[j];
-        d = (float)dot;
+        const float d = (float)irllrec__vdot(yr, gr, cols);
         for (int64_t j = 0; j < cols; j++) dr[j] += yr[j] * (gr[j] - d);
     }
 }
@@ -52,10 +49,7 @@ void irllrec__softmax_rows_bwd_inplace(int64_t rows, int64_t cols, const float *
     for (int64_t r = 0; r < rows; r++) {
         const float *restrict yr = y + r * ldy;
         float *restrict gr = g + r * ldg;
-        double dot = 0.0;
-        float d;
-        for (int64_t j = 0; j < cols; j++) dot += (double)yr[j] * (double)gr[j];
-        d = (float)dot;
+        const float d = (float)irllrec__vdot(yr, gr, cols);
         for (int64_t j = 0; j < cols; j++) gr[j] = yr[j] * (gr[j] - d);
     }
 }

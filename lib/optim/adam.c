@@ -90,14 +90,14 @@ irllrec_status irllrec_adam_create(irllrec_ctx *ctx, const irllrec_adam_spec *sp
                   "the block sizes sum to more than the address space holds");
         total += sizes[b];
     }
-    a = (irllrec_adam *)irllrec__calloc(ctx, 1, sizeof *a);
+    a = (irllrec_adam *)irllrec__calloc_fn(ctx, __func__, 1, sizeof *a);
     if (a == NULL) return IRLLREC_E_NOMEM;
     a->ctx = ctx;
     a->spec = s;
     a->n_blocks = n_blocks;
     a->total = total;
-    a->offs = (int64_t *)irllrec__alloc(ctx, offs_bytes(n_blocks));
-    a->m = (float *)irllrec__calloc(ctx, (size_t)total * 2u, sizeof(float));
+    a->offs = (int64_t *)irllrec__alloc_fn(ctx, __func__, offs_bytes(n_blocks));
+    a->m = (float *)irllrec__calloc_fn(ctx, __func__, (size_t)total * 2u, sizeof(float));
     if (a->offs == NULL || a->m == NULL) {
         irllrec_adam_free(a);
         return IRLLREC_E_NOMEM;

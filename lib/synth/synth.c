@@ -222,19 +222,21 @@ static irllrec_status build_tables(irllrec_ctx *ctx, const irllrec__synth *m, ta
     const float *w = m->w[1];
     double acc = 0.0;
     memset(t, 0, sizeof *t);
-    t->base = (double *)irllrec__calloc(ctx, (size_t)ni, sizeof(double));
-    t->koff = (int64_t *)irllrec__calloc(ctx, (size_t)k + 1, sizeof(int64_t));
+    t->base = (double *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, (size_t)ni, sizeof(double));
+    t->koff = (int64_t *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, (size_t)k + 1, sizeof(int64_t));
     if (t->base == NULL || t->koff == NULL) goto nomem;
     for (int32_t i = 0; i < ni; i++) t->base[i] = (acc += m->pop[i]);
     for (size_t q = 0; q < (size_t)ni * (size_t)ns; q++)
         if (idx[q] >= 0) t->koff[idx[q] + 1]++;
     for (int32_t j = 0; j < k; j++) t->koff[j + 1] += t->koff[j];
     t->nz = t->koff[k];
-    t->kitem = (int32_t *)irllrec__calloc(ctx, (size_t)t->nz, sizeof(int32_t));
-    t->kcum = (double *)irllrec__calloc(ctx, (size_t)t->nz, sizeof(double));
+    t->kitem =
+        (int32_t *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, (size_t)t->nz, sizeof(int32_t));
+    t->kcum = (double *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, (size_t)t->nz, sizeof(double));
     if (t->kitem == NULL || t->kcum == NULL) goto nomem;
     {
-        int64_t *fill = (int64_t *)irllrec__calloc(ctx, (size_t)k, sizeof(int64_t));
+        int64_t *fill =
+            (int64_t *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, (size_t)k, sizeof(int64_t));
         if (fill == NULL) goto nomem;
         memcpy(fill, t->koff, (size_t)k * sizeof(int64_t));
         for (int32_t i = 0; i < ni; i++)
@@ -341,7 +343,8 @@ static irllrec_status draw_user_items(irllrec_ctx *ctx, const irllrec__synth *m,
     if (got < d) {
         int32_t n = 0;
         if (wk->keys == NULL) {
-            wk->keys = (keyed *)irllrec__calloc(ctx, (size_t)ni, sizeof(keyed));
+            wk->keys =
+                (keyed *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, (size_t)ni, sizeof(keyed));
             if (wk->keys == NULL) return IRLLREC_E_NOMEM;
         }
         for (int32_t i = 0; i < ni; i++) {
@@ -393,7 +396,7 @@ static irllrec_status draw_degrees(irllrec_ctx *ctx, irllrec__synth *m)
         m->offs[u + 1] = m->offs[u] + (int64_t)d;
     }
     if ((uint64_t)m->offs[nu] > SIZE_MAX / sizeof(int32_t))
-        return irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_x_synth_write",
+        return irllrec__fail(ctx, IRLLREC_E_NOMEM, IRLLREC__SYNTH_FN,
                              "%lld interactions do not fit in memory", (long long)m->offs[nu]);
     return IRLLREC_OK;
 }
@@ -407,7 +410,7 @@ static irllrec_status draw_interactions(irllrec_ctx *ctx, irllrec__synth *m)
     IRL_TRY(build_tables(ctx, m, &t));
     wk.t = &t;
     wk.keys = NULL;
-    wk.stamp = (int32_t *)irllrec__calloc(ctx, (size_t)ni, sizeof(int32_t));
+    wk.stamp = (int32_t *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, (size_t)ni, sizeof(int32_t));
     if (wk.stamp == NULL) {
         free_tables(ctx, m, &t);
         return IRLLREC_E_NOMEM;
@@ -453,7 +456,7 @@ static irllrec_status draw_misleading(irllrec_ctx *ctx, irllrec__synth *m, int s
     if (n < 2) return IRLLREC_OK;
     cnt = (int32_t)floor(m->spec.misleading_frac * n + 0.5);
     if (cnt == 0) return IRLLREC_OK;
-    perm = (int32_t *)irllrec__calloc(ctx, (size_t)n, sizeof(int32_t));
+    perm = (int32_t *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, (size_t)n, sizeof(int32_t));
     if (perm == NULL) return IRLLREC_E_NOMEM;
     irllrec__rng_seed(&r, m->spec.seed, IRLLREC__SYNTH_ST_MISLEAD + (uint64_t)side);
     for (int32_t e = 0; e < n; e++) perm[e] = e;
@@ -498,28 +501,28 @@ irllrec_status irllrec__synth_build(irllrec_ctx *ctx, const irllrec_x_synth_spec
     size_t nu = (size_t)spec->n_users, ni = (size_t)spec->n_items, ns;
     int32_t *perm;
     *out = NULL;
-    m = (irllrec__synth *)irllrec__calloc(ctx, 1, sizeof *m);
+    m = (irllrec__synth *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, 1, sizeof *m);
     if (m == NULL) return IRLLREC_E_NOMEM;
     m->spec = *spec;
     m->n_slots = spec->max_dominant;
     m->min_degree = spec->min_degree < spec->n_items ? spec->min_degree : spec->n_items;
     if (m->min_degree < 1) m->min_degree = 1;
     ns = (size_t)m->n_slots;
-    m->idx[0] = (int32_t *)irllrec__calloc(ctx, nu * ns, sizeof(int32_t));
-    m->idx[1] = (int32_t *)irllrec__calloc(ctx, ni * ns, sizeof(int32_t));
-    m->w[0] = (float *)irllrec__calloc(ctx, nu * ns, sizeof(float));
-    m->w[1] = (float *)irllrec__calloc(ctx, ni * ns, sizeof(float));
-    m->pop = (double *)irllrec__calloc(ctx, ni, sizeof(double));
-    m->cnt = (int32_t *)irllrec__calloc(ctx, 3 * nu, sizeof(int32_t));
-    m->offs = (int64_t *)irllrec__calloc(ctx, nu + 1, sizeof(int64_t));
-    m->src[0] = (int32_t *)irllrec__calloc(ctx, nu, sizeof(int32_t));
-    m->src[1] = (int32_t *)irllrec__calloc(ctx, ni, sizeof(int32_t));
+    m->idx[0] = (int32_t *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, nu * ns, sizeof(int32_t));
+    m->idx[1] = (int32_t *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, ni * ns, sizeof(int32_t));
+    m->w[0] = (float *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, nu * ns, sizeof(float));
+    m->w[1] = (float *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, ni * ns, sizeof(float));
+    m->pop = (double *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, ni, sizeof(double));
+    m->cnt = (int32_t *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, 3 * nu, sizeof(int32_t));
+    m->offs = (int64_t *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, nu + 1, sizeof(int64_t));
+    m->src[0] = (int32_t *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, nu, sizeof(int32_t));
+    m->src[1] = (int32_t *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, ni, sizeof(int32_t));
     if (!m->idx[0] || !m->idx[1] || !m->w[0] || !m->w[1] || !m->pop || !m->cnt || !m->offs ||
         !m->src[0] || !m->src[1]) {
         st = IRLLREC_E_NOMEM;
         goto fail;
     }
-    perm = (int32_t *)irllrec__calloc(ctx, ni, sizeof(int32_t));
+    perm = (int32_t *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, ni, sizeof(int32_t));
     if (perm == NULL) {
         st = IRLLREC_E_NOMEM;
         goto fail;
@@ -529,7 +532,8 @@ irllrec_status irllrec__synth_build(irllrec_ctx *ctx, const irllrec_x_synth_spec
     draw_mixtures(m, IRLLREC__SYNTH_USER);
     draw_mixtures(m, IRLLREC__SYNTH_ITEM);
     if ((st = draw_degrees(ctx, m)) != IRLLREC_OK) goto fail;
-    m->items = (int32_t *)irllrec__calloc(ctx, (size_t)m->offs[nu], sizeof(int32_t));
+    m->items =
+        (int32_t *)irllrec__calloc_fn(ctx, IRLLREC__SYNTH_FN, (size_t)m->offs[nu], sizeof(int32_t));
     if (m->items == NULL) {
         st = IRLLREC_E_NOMEM;
         goto fail;

@@ -18,6 +18,9 @@ enum { IRLLREC__SYNTH_USER = 0, IRLLREC__SYNTH_ITEM = 1 };
 
 /* RNG stream ids (IRLLREC__SYNTH_ST_*): lib/core/streams.h. */
 
+/* The public function every message of the generator is reported for. */
+#define IRLLREC__SYNTH_FN "irllrec_x_synth_write"
+
 /* theta_e = (1 - B) * s_e + B / K, where s_e is sparse: at most n_slots
  * (intent, weight) pairs per entity, weights summing to 1, sorted by weight
  * descending (slot 0 is the dominant intent); unused slots have idx -1, w 0. */

@@ -33,7 +33,7 @@ typedef struct outfile {
     irllrec__atomic w; /* zeroed until opened: abort is then a no-op */
 } outfile;
 
-static const char fn_name[] = "irllrec_x_synth_write";
+static const char fn_name[] = IRLLREC__SYNTH_FN;
 
 static irllrec_status io_fail(irllrec_ctx *ctx, const char *what, const char *path, int err)
 {
@@ -129,7 +129,7 @@ static irllrec_status write_stats(irllrec_ctx *ctx, const irllrec__synth *m, out
     int32_t *seen;
     int n;
     size_t ni = (size_t)s->n_items;
-    seen = (int32_t *)irllrec__calloc(ctx, ni, sizeof(int32_t));
+    seen = (int32_t *)irllrec__calloc_fn(ctx, fn_name, ni, sizeof(int32_t));
     if (seen == NULL) return IRLLREC_E_NOMEM;
     for (int32_t u = 0; u < s->n_users; u++) {
         const int32_t *c = m->cnt + 3 * (size_t)u;
@@ -318,9 +318,9 @@ static irllrec_status make_basis(irllrec_ctx *ctx, const irllrec__synth *m, int 
     kb->dim = kind == 0 ? m->spec.profile_dim : m->spec.intent_dim;
     dim = (size_t)kb->dim;
     inv = 1.0 / sqrt((double)kb->dim);
-    kb->proj = (float *)irllrec__calloc(ctx, (size_t)k * dim, sizeof(float));
-    kb->base = (float *)irllrec__calloc(ctx, dim, sizeof(float));
-    kb->popdir = kind == 0 ? (float *)irllrec__calloc(ctx, dim, sizeof(float)) : NULL;
+    kb->proj = (float *)irllrec__calloc_fn(ctx, fn_name, (size_t)k * dim, sizeof(float));
+    kb->base = (float *)irllrec__calloc_fn(ctx, fn_name, dim, sizeof(float));
+    kb->popdir = kind == 0 ? (float *)irllrec__calloc_fn(ctx, fn_name, dim, sizeof(float)) : NULL;
     if (kb->proj == NULL || kb->base == NULL || (kind == 0 && kb->popdir == NULL)) {
         free_basis(ctx, m, kb);
         return IRLLREC_E_NOMEM;
@@ -345,7 +345,8 @@ static irllrec_status make_basis(irllrec_ctx *ctx, const irllrec__synth *m, int 
 static double *standard_log_pop(irllrec_ctx *ctx, const irllrec__synth *m)
 {
     int32_t ni = m->spec.n_items;
-    double *z = (double *)irllrec__calloc(ctx, (size_t)ni, sizeof(double)), mean = 0.0, var = 0.0;
+    double *z = (double *)irllrec__calloc_fn(ctx, fn_name, (size_t)ni, sizeof(double)), mean = 0.0,
+           var = 0.0;
     if (z == NULL) return NULL;
     for (int32_t i = 0; i < ni; i++) mean += (z[i] = log(m->pop[i]));
     mean /= ni;
@@ -371,7 +372,7 @@ static irllrec_status write_embeddings(irllrec_ctx *ctx, const irllrec__synth *m
         dim = (size_t)kb[kind].dim;
         block_rows = (int32_t)(BLOCK_BYTES / (dim * sizeof(float)));
         if (block_rows < 1) block_rows = 1;
-        buf = (float *)irllrec__calloc(ctx, (size_t)block_rows * dim, sizeof(float));
+        buf = (float *)irllrec__calloc_fn(ctx, fn_name, (size_t)block_rows * dim, sizeof(float));
         if (buf == NULL) {
             free_basis(ctx, m, &kb[kind]);
             st = IRLLREC_E_NOMEM;
@@ -418,7 +419,7 @@ static irllrec_status make_paths(irllrec_ctx *ctx, const char *dir, outfile *fil
         files[q].cap = len + strlen(file_names[q]) + 8;
         /* Fill each name as soon as it exists: free_paths may run after a
          * failure at any of these allocations. */
-        files[q].path = (char *)irllrec__alloc(ctx, files[q].cap);
+        files[q].path = (char *)irllrec__alloc_fn(ctx, fn_name, files[q].cap);
         if (files[q].path == NULL) return IRLLREC_E_NOMEM;
         snprintf(files[q].path, files[q].cap, "%s/%s", dir, file_names[q]);
     }
@@ -427,7 +428,7 @@ static irllrec_status make_paths(irllrec_ctx *ctx, const char *dir, outfile *fil
 
 static irllrec_status write_all(irllrec_ctx *ctx, const irllrec__synth *m, outfile *files)
 {
-    textbuf *tb = (textbuf *)irllrec__alloc(ctx, sizeof *tb);
+    textbuf *tb = (textbuf *)irllrec__alloc_fn(ctx, fn_name, sizeof *tb);
     irllrec_status st = IRLLREC_OK;
     if (tb == NULL) return IRLLREC_E_NOMEM;
     for (int q = 0; q < 3 && st == IRLLREC_OK; q++) {
