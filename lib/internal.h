@@ -85,10 +85,6 @@ irllrec_status irllrec__copy_spec(irllrec_ctx *ctx, const char *func, void *dst,
 void *irllrec__alloc_fn(irllrec_ctx *ctx, const char *func, size_t n);
 /* As irllrec__alloc_fn, zero-filled; count * size overflowing is E_NOMEM. */
 void *irllrec__calloc_fn(irllrec_ctx *ctx, const char *func, size_t count, size_t size);
-/* Transitional: the _fn forms reporting as "alloc", until lib/hook,
- * lib/tower and lib/align move to the _fn forms; then these go. */
-void *irllrec__alloc(irllrec_ctx *ctx, size_t n);
-void *irllrec__calloc(irllrec_ctx *ctx, size_t count, size_t size);
 /* Release memory from irllrec__alloc_fn; p may be NULL. n must be the allocated size. */
 void irllrec__free(irllrec_ctx *ctx, void *p, size_t n);
 

@@ -753,20 +753,23 @@ START_TEST(module_subset_calls_refuse_bad_input)
     ck_assert_int_eq(irllrec_intent_create(ctx, &ts, NULL, &enc), IRLLREC_OK);
     const irllrec_mat em = irllrec_mat_dense(e, 5, 2);
     int64_t nodes[2] = {1, 5};
-    ck_assert_int_eq(irllrec_intent_forward_nodes(enc, &em, 1, nodes, 2, irllrec_mat_dense(r, 2, 2)),
-                     IRLLREC_E_INVALID_ARG);
+    ck_assert_int_eq(
+        irllrec_intent_forward_nodes(enc, &em, 1, nodes, 2, irllrec_mat_dense(r, 2, 2)),
+        IRLLREC_E_INVALID_ARG);
     ck_assert(msg_has(ctx, "irllrec_intent_forward_nodes: nodes[1] = 5 not in [0, N = 5)"));
     nodes[1] = 4;
     ck_assert_int_eq(irllrec_intent_backward_nodes(enc, &em, 1, nodes, 2,
                                                    irllrec_cmat_dense(r, 2, 2), NULL),
                      IRLLREC_E_STATE);
-    ck_assert_int_eq(irllrec_intent_forward_nodes(enc, &em, 1, nodes, 2, irllrec_mat_dense(r, 2, 2)),
-                     IRLLREC_OK);
+    ck_assert_int_eq(
+        irllrec_intent_forward_nodes(enc, &em, 1, nodes, 2, irllrec_mat_dense(r, 2, 2)),
+        IRLLREC_OK);
     ck_assert_int_eq(irllrec_intent_backward_nodes(enc, &em, 1, nodes, 2,
                                                    irllrec_cmat_dense(r, 2, 2), NULL),
                      IRLLREC_OK);
-    ck_assert_int_eq(irllrec_intent_forward_nodes(enc, &em, 2, nodes, 2, irllrec_mat_dense(r, 2, 2)),
-                     IRLLREC_E_SHAPE);
+    ck_assert_int_eq(
+        irllrec_intent_forward_nodes(enc, &em, 2, nodes, 2, irllrec_mat_dense(r, 2, 2)),
+        IRLLREC_E_SHAPE);
     irllrec_intent_free(enc);
     irllrec_ctx_free(ctx);
 }

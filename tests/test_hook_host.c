@@ -111,10 +111,14 @@ START_TEST(foreign_host_trains_with_the_hook)
     text(it, HI, DT, cluster_of_item);
     text(up, HU, DP, cluster_of_user);
     text(ip, HI, DP, cluster_of_item);
-    ck_assert_int_eq(irllrec_hook_set_text(h, IRLLREC_HOOK_USER_INTENT, irllrec_cmat_dense(ut, HU, DT)), 0);
-    ck_assert_int_eq(irllrec_hook_set_text(h, IRLLREC_HOOK_ITEM_INTENT, irllrec_cmat_dense(it, HI, DT)), 0);
-    ck_assert_int_eq(irllrec_hook_set_text(h, IRLLREC_HOOK_USER_PROFILE, irllrec_cmat_dense(up, HU, DP)), 0);
-    ck_assert_int_eq(irllrec_hook_set_text(h, IRLLREC_HOOK_ITEM_PROFILE, irllrec_cmat_dense(ip, HI, DP)), 0);
+    ck_assert_int_eq(
+        irllrec_hook_set_text(h, IRLLREC_HOOK_USER_INTENT, irllrec_cmat_dense(ut, HU, DT)), 0);
+    ck_assert_int_eq(
+        irllrec_hook_set_text(h, IRLLREC_HOOK_ITEM_INTENT, irllrec_cmat_dense(it, HI, DT)), 0);
+    ck_assert_int_eq(
+        irllrec_hook_set_text(h, IRLLREC_HOOK_USER_PROFILE, irllrec_cmat_dense(up, HU, DP)), 0);
+    ck_assert_int_eq(
+        irllrec_hook_set_text(h, IRLLREC_HOOK_ITEM_PROFILE, irllrec_cmat_dense(ip, HI, DP)), 0);
     ck_assert_int_eq(irllrec_hook_set_param_by_name(h, "w_kd", 0.5), IRLLREC_OK);
     ck_assert_int_eq(irllrec_hook_set_param_by_name(h, "w_pair", 0.5), IRLLREC_OK);
     ck_assert_int_eq(irllrec_hook_set_param_by_name(h, "lr", 1e-2), IRLLREC_OK);

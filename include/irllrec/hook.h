@@ -3,13 +3,18 @@
  *
  * A host recommender keeps its own embeddings, its own loss (BPR, ...) and its
  * own optimizer. Each training step it passes the hook a batch of
- * (user, positive item, negative item) ids and its final user/item
- * embeddings (and, when it has a graph, the per-layer node embeddings E(l)).
- * The hook returns the IRLLRec loss terms of DESIGN.md section 4, ADDS their
- * gradients into the host's gradient buffers and steps its own parameters
- * (the text MLPs, the intent prototypes, the momentum teacher) with its own
- * Adam. Scoring keeps using the host's embeddings: the hook is not needed at
- * inference time.
+ * (user, positive item, negative item) ids (irllrec_hook_batch) and read-only
+ * views of its final user/item embeddings, in whatever row layout it keeps
+ * them (and, when it has a graph, the per-layer node embeddings E(l)):
+ * irllrec_hook_inputs. irllrec_hook_compute() returns the IRLLRec loss terms
+ * (docs/hook.md, "What one step computes"; derivations in docs/math.md) and
+ * ADDS their gradients for the host's embeddings where irllrec_hook_grads
+ * says: into dense buffers, or kept as touched rows. irllrec_hook_apply()
+ * then steps the hook's own parameters (the text MLPs, the intent
+ * prototypes) with its Adam and moves the momentum teacher; a host that runs
+ * its own optimizer updates the blocks of irllrec_hook_get_block() instead.
+ * irllrec_hook_step() is compute and apply together. Scoring keeps using the
+ * host's embeddings: the hook is not needed at inference time.
  *
  * Terms (every weight is a runtime parameter, see irllrec_hook_param):
  *   L_kd   profile InfoNCE (E_final rows vs profile MLP rows), tau_kd
@@ -24,7 +29,8 @@
  *
  * Threading: a hook must not be used concurrently; it may move between
  * threads between calls. Memory: everything is allocated by create,
- * set_text and set_graph; irllrec_hook_step allocates nothing. */
+ * set_text and set_graph (irllrec_hook_memory_estimate() says how much
+ * beforehand); compute, apply and step allocate nothing. */
 #ifndef IRLLREC_HOOK_H
 #define IRLLREC_HOOK_H
 
@@ -43,8 +49,10 @@ extern "C" {
 /** Opaque hook handle. */
 typedef struct irllrec_hook irllrec_hook;
 
-/** Presets, pinned. A preset chooses the defaults of the DESIGN.md section 5
- *  options and of w_tran/w_itm; every choice can still be changed. */
+/** Presets, pinned. A preset chooses the defaults of the options where the
+ *  authors' released code and the paper differ (docs/hook.md, "Where the
+ *  released code and the paper differ") and of w_tran/w_itm; every choice can
+ *  still be changed. */
 enum irllrec_hook_preset {
     /** The paper's method (default): teacher starts equal to the student,
      *  L_tran counted once, reg over trainable parameters only,
@@ -410,7 +418,7 @@ IRLLREC_API int32_t irllrec_hook_block_count(const irllrec_hook *h);
 IRLLREC_API irllrec_status irllrec_hook_get_block(irllrec_hook *h, int32_t i,
                                                   irllrec_hook_block *out);
 
-/** Draw the translation noise from @p fn instead of the hook's generator
+/** Draw the translation noise from @p fn instead of the alignment handle's generator
  *  (reproducing another implementation's noise, golden tests), or go back to
  *  the generator with NULL. The generator does not advance while fn is set.
  *  @param h   hook (not NULL) with intent text
@@ -454,11 +462,13 @@ IRLLREC_API int64_t irllrec_hook_steps(const irllrec_hook *h);
  *  under the names listed in docs/file-format.md ("Hook checkpoints"):
  *  the trainable blocks (kind TENSOR, "hook.prf.w1" ... "hook.proto.item"),
  *  the momentum teacher (TEACHER, "hook.teacher.w1" ...), the Adam step count
- *  and moments (OPTIM, "hook.adam.t", "hook.adam.state"), the hook's and the
- *  alignment handle's generators (RNG, "hook.rng", "hook.align.rng"), and as
- *  metadata the step counter ("hook.steps"), every runtime parameter
- *  ("hook.param.<id>"), the spec ("hook.spec.<field>") and the library
- *  version ("hook.lib_version"). Every section is flagged
+ *  and moments (OPTIM, "hook.adam.t", "hook.adam.state"), the alignment
+ *  handle's generator (RNG, "hook.align.rng": translation noise and samples),
+ *  and as metadata the step counter ("hook.steps"), every runtime parameter
+ *  ("hook.param.<name>", the names of irllrec_hook_param_name()), the spec
+ *  ("hook.spec.<field>") and the library version ("hook.lib_version"). A
+ *  checkpoint without the Adam settings (beta1, beta2, eps, weight_decay:
+ *  written since 0.2) keeps the hook's values. Every section is flagged
  *  IRLLREC_MODEL_REQUIRED. Text embeddings and the graph are inputs, not
  *  state: they are not exported and must be set again after an import.
  *  @param h  hook (not NULL); not modified

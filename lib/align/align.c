@@ -9,10 +9,10 @@
 #include <math.h>
 #include <string.h>
 #include "engine.h"
+#include "../core/streams.h"
 #include "../ops/ops.h"
 
 /* Stream id of this component in the seeding scheme (spec.seed ^ component). */
-#define ALIGN_RNG_STREAM 0xA119u
 #define ALIGN_BLOCK_ROWS 32
 #define ALIGN_BLOCK_FLOATS ((int64_t)1 << 20) /* 4 MiB of logits per thread */
 #define ALIGN_MAX_SLICES 256
@@ -106,13 +106,10 @@ static void carve(unsigned char **p, void *field, size_t bytes)
 
 void irllrec_align_spec_init(irllrec_align_spec *spec, uint32_t struct_size)
 {
-    irllrec_align_spec d;
-    if (spec == NULL) return;
-    memset(&d, 0, sizeof d);
-    d.struct_size = (uint32_t)sizeof d;
-    d.dim = 32;
-    d.max_rows = 4096;
-    d.max_cols = 4096;
+    static const irllrec_align_spec d = {
+        .dim = 32,
+        .max_rows = 4096,
+        .max_cols = 4096};
     irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 
@@ -199,13 +196,13 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
               "n_slices = %d must be in [0, %d]", (int)s.n_slices, ALIGN_MAX_SLICES);
     IRL_CHECK(ctx, s.reserved0 == 0, IRLLREC_E_INVALID_ARG, "reserved0 must be zero");
 
-    h = (irllrec_align *)irllrec__calloc(ctx, 1, sizeof *h);
+    h = (irllrec_align *)irllrec__calloc_fn(ctx, "irllrec_align_create", 1, sizeof *h);
     if (h == NULL) return IRLLREC_E_NOMEM;
     h->ctx = ctx;
     h->spec = s;
     h->n_threads = irllrec_ctx_n_threads(ctx);
     h->noise = IRLLREC_ALIGN_NOISE_GAUSSIAN;
-    irllrec__rng_seed(&h->rng, s.seed, ALIGN_RNG_STREAM);
+    irllrec__rng_seed(&h->rng, s.seed, IRLLREC__STREAM_ALIGN);
     resolve_blocking(h);
 
     total = layout(h, sz);
@@ -213,7 +210,7 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
         irllrec__free(ctx, h, sizeof *h);
         return irllrec__fail(ctx, IRLLREC_E_SHAPE, __func__, "workspace size overflows");
     }
-    h->mem = irllrec__alloc(ctx, total);
+    h->mem = irllrec__alloc_fn(ctx, "irllrec_align_create", total);
     if (h->mem == NULL) {
         irllrec__free(ctx, h, sizeof *h);
         return IRLLREC_E_NOMEM;
@@ -289,11 +286,7 @@ irllrec_status irllrec_align_get_rng_state(const irllrec_align *h, uint64_t stat
 irllrec_status irllrec_align_set_rng_state(irllrec_align *h, const uint64_t state[4])
 {
     if (h == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(h->ctx, state != NULL, IRLLREC_E_INVALID_ARG, "state is NULL");
-    IRL_CHECK(h->ctx, (state[0] | state[1] | state[2] | state[3]) != 0, IRLLREC_E_INVALID_ARG,
-              "the all-zero state is a fixed point of xoshiro");
-    memcpy(h->rng.s, state, sizeof h->rng.s);
-    return IRLLREC_OK;
+    return irllrec__rng_set_state(h->ctx, __func__, &h->rng, state);
 }
 
 /* ---- validation --------------------------------------------------------- */
@@ -388,8 +381,8 @@ static irllrec_status run_and_emit(irllrec_align *h, const char *func, const cal
         irllrec__l2norm_bwd_inplace(c->nr, d, h->xn, d, h->rx, h->dxn, d);
         irllrec__l2norm_bwd_inplace(c->nc, d, h->yn, d, h->ry, h->dyn, d);
     }
-    if (!isfinite(total) ||
-        (jb.need_grad && (!irllrec__all_finite(h->dxn, c->nr * d) || !irllrec__all_finite(h->dyn, c->nc * d))))
+    if (!isfinite(total) || (jb.need_grad && (!irllrec__all_finite(h->dxn, c->nr * d) ||
+                                              !irllrec__all_finite(h->dyn, c->nc * d))))
         return irllrec__fail(h->ctx, IRLLREC_E_NUMERIC, func,
                              "non-finite loss or gradient (loss = %g)", total);
     if (dx.data) add_rows(dx, c->nr, d, c->ids_x, h->dxn, c->eps_x);

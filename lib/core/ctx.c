@@ -24,12 +24,9 @@ static void default_free(void *ud, void *p, size_t n)
 
 void irllrec_ctx_spec_init(irllrec_ctx_spec *spec, uint32_t struct_size)
 {
-    irllrec_ctx_spec d;
-    if (spec == NULL) return;
-    memset(&d, 0, sizeof d);
-    d.struct_size = (uint32_t)sizeof d;
-    d.n_threads = 1;
-    d.log_level = IRLLREC_LOG_WARN;
+    static const irllrec_ctx_spec d = {
+        .n_threads = 1,
+        .log_level = IRLLREC_LOG_WARN};
     irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 
@@ -200,13 +197,6 @@ void *irllrec__calloc_fn(irllrec_ctx *ctx, const char *func, size_t count, size_
     p = irllrec__alloc_fn(ctx, func, n);
     if (p != NULL) memset(p, 0, n);
     return p;
-}
-
-void *irllrec__alloc(irllrec_ctx *ctx, size_t n) { return irllrec__alloc_fn(ctx, "alloc", n); }
-
-void *irllrec__calloc(irllrec_ctx *ctx, size_t count, size_t size)
-{
-    return irllrec__calloc_fn(ctx, "alloc", count, size);
 }
 
 void irllrec__free(irllrec_ctx *ctx, void *p, size_t n)

@@ -25,30 +25,18 @@ const char *irllrec_version_string(void) { return IRLLREC_VERSION_STRING; }
 
 irllrec_mat irllrec_mat_dense(float *data, int64_t rows, int64_t cols)
 {
-    irllrec_mat m;
-    m.data = data;
-    m.rows = rows;
-    m.cols = cols;
-    m.ld = cols;
+    const irllrec_mat m = {data, rows, cols, cols};
     return m;
 }
 
 irllrec_cmat irllrec_cmat_dense(const float *data, int64_t rows, int64_t cols)
 {
-    irllrec_cmat m;
-    m.data = data;
-    m.rows = rows;
-    m.cols = cols;
-    m.ld = cols;
+    const irllrec_cmat m = {data, rows, cols, cols};
     return m;
 }
 
 irllrec_cmat irllrec_mat_const(irllrec_mat m)
 {
-    irllrec_cmat c;
-    c.data = m.data;
-    c.rows = m.rows;
-    c.cols = m.cols;
-    c.ld = m.ld;
+    const irllrec_cmat c = {m.data, m.rows, m.cols, m.ld};
     return c;
 }

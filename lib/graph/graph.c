@@ -85,7 +85,8 @@ irllrec_status irllrec_graph_create(irllrec_ctx *ctx, const irllrec_csr *user_it
     *out = NULL;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_TRY(check_input(ctx, user_items));
-    irllrec_graph *g = (irllrec_graph *)irllrec__calloc(ctx, 1, sizeof *g);
+    irllrec_graph *g =
+        (irllrec_graph *)irllrec__calloc_fn(ctx, "irllrec_graph_create", 1, sizeof *g);
     if (g == NULL) return irllrec__fail(ctx, IRLLREC_E_NOMEM, __func__, "out of memory");
     g->ctx = ctx;
     g->U = user_items->n_rows;
@@ -93,12 +94,15 @@ irllrec_status irllrec_graph_create(irllrec_ctx *ctx, const irllrec_csr *user_it
     g->N = g->U + g->I;
     g->nnz = 2 * user_items->nnz;
     const size_t ne = (size_t)(g->nnz > 0 ? g->nnz : 0);
-    g->indptr = (int64_t *)irllrec__alloc(ctx, (size_t)(g->N + 1) * sizeof(int64_t));
-    g->col = (int32_t *)irllrec__alloc(ctx, ne * sizeof(int32_t));
-    g->val = (float *)irllrec__alloc(ctx, ne * sizeof(float));
-    g->rev = (int32_t *)irllrec__alloc(ctx, ne * sizeof(int32_t));
-    int64_t *fill = (int64_t *)irllrec__alloc(ctx, (size_t)g->I * sizeof(int64_t));
-    double *dinv = (double *)irllrec__alloc(ctx, (size_t)g->N * sizeof(double));
+    g->indptr = (int64_t *)irllrec__alloc_fn(ctx, "irllrec_graph_create",
+                                             (size_t)(g->N + 1) * sizeof(int64_t));
+    g->col = (int32_t *)irllrec__alloc_fn(ctx, "irllrec_graph_create", ne * sizeof(int32_t));
+    g->val = (float *)irllrec__alloc_fn(ctx, "irllrec_graph_create", ne * sizeof(float));
+    g->rev = (int32_t *)irllrec__alloc_fn(ctx, "irllrec_graph_create", ne * sizeof(int32_t));
+    int64_t *fill =
+        (int64_t *)irllrec__alloc_fn(ctx, "irllrec_graph_create", (size_t)g->I * sizeof(int64_t));
+    double *dinv =
+        (double *)irllrec__alloc_fn(ctx, "irllrec_graph_create", (size_t)g->N * sizeof(double));
     const int ok = g->indptr && fill && dinv && (ne == 0 || (g->col && g->val && g->rev));
     if (ok) {
         build_offsets(g, user_items, fill);

@@ -8,15 +8,12 @@
 
 void irllrec_hook_spec_init(irllrec_hook_spec *spec, uint32_t struct_size)
 {
-    irllrec_hook_spec d;
-    if (spec == NULL) return;
-    memset(&d, 0, sizeof d);
-    d.struct_size = (uint32_t)sizeof d;
-    d.preset = IRLLREC_HOOK_PRESET_PAPER;
-    d.dim = 32;
-    d.n_intents = 128;
-    d.max_batch = 4096;
-    d.seed = 2025;
+    static const irllrec_hook_spec d = {
+        .preset = IRLLREC_HOOK_PRESET_PAPER,
+        .dim = 32,
+        .n_intents = 128,
+        .max_batch = 4096,
+        .seed = 2025};
     irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 
@@ -160,10 +157,14 @@ static irllrec_status modules_create(irllrec_hook *h)
     if (h->has_int) IRL_TRY(intent_side_create(h));
     layout_params(h);
     if (h->has_int) {
-        h->teacher_prev = (float *)irllrec__alloc(h->ctx, (size_t)h->n_teacher * sizeof(float));
-        h->teacher_next = (float *)irllrec__alloc(h->ctx, (size_t)h->n_teacher * sizeof(float));
-        h->bufs[h->n_bufs++] = (irllrec__hbuf){h->teacher_prev, (size_t)h->n_teacher * sizeof(float)};
-        h->bufs[h->n_bufs++] = (irllrec__hbuf){h->teacher_next, (size_t)h->n_teacher * sizeof(float)};
+        h->teacher_prev = (float *)irllrec__alloc_fn(h->ctx, "irllrec_hook_create",
+                                                     (size_t)h->n_teacher * sizeof(float));
+        h->teacher_next = (float *)irllrec__alloc_fn(h->ctx, "irllrec_hook_create",
+                                                     (size_t)h->n_teacher * sizeof(float));
+        h->bufs[h->n_bufs++] =
+            (irllrec__hbuf){h->teacher_prev, (size_t)h->n_teacher * sizeof(float)};
+        h->bufs[h->n_bufs++] =
+            (irllrec__hbuf){h->teacher_next, (size_t)h->n_teacher * sizeof(float)};
         if (h->teacher_prev == NULL || h->teacher_next == NULL)
             return irllrec__fail(h->ctx, IRLLREC_E_NOMEM, "irllrec_hook_create",
                                  "out of memory for the teacher snapshots");
@@ -206,7 +207,7 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
     IRL_CHECK(ctx, spec != NULL, IRLLREC_E_INVALID_ARG, "spec is NULL");
     IRL_TRY(irllrec__copy_spec(ctx, __func__, &s, sizeof s, spec));
     IRL_TRY(irllrec__hook_check_spec(ctx, &s));
-    irllrec_hook *h = (irllrec_hook *)irllrec__calloc(ctx, 1, sizeof *h);
+    irllrec_hook *h = (irllrec_hook *)irllrec__calloc_fn(ctx, "irllrec_hook_create", 1, sizeof *h);
     if (h == NULL) return irllrec__fail(ctx, IRLLREC_E_NOMEM, __func__, "out of memory");
     h->ctx = ctx;
     irllrec__hook_shapes(h, &s);

@@ -149,7 +149,8 @@ irllrec_status irllrec_hook_compute(irllrec_hook *h, const irllrec_hook_batch *b
     tm.struct_size = (uint32_t)sizeof tm;
     h->tm = tm;
     if (out != NULL) {
-        r.lv.struct_size = out->struct_size < sizeof r.lv ? out->struct_size : (uint32_t)sizeof r.lv;
+        r.lv.struct_size =
+            out->struct_size < sizeof r.lv ? out->struct_size : (uint32_t)sizeof r.lv;
         memcpy(out, &r.lv, r.lv.struct_size);
     }
     return IRLLREC_OK;

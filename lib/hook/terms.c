@@ -75,7 +75,8 @@ static irllrec_status text_bwd(irllrec_hook *h, irllrec_mlp *m, const float *txt
 {
     const int64_t U = h->U, d = h->d;
     const irllrec_mat none = {NULL, 0, 0, 0};
-    if (full) return irllrec_mlp_backward_at(m, cdense(txt, h->N, D), 0, cdense(dout, h->N, d), none);
+    if (full)
+        return irllrec_mlp_backward_at(m, cdense(txt, h->N, D), 0, cdense(dout, h->N, d), none);
     IRL_TRY(irllrec_mlp_backward_at(m, cdense(txt, U, D), 0, cdense(dout, U, d), none));
     return irllrec_mlp_backward_at(m, cdense(gather, h->n_uniq, D), U,
                                    cdense(dout + U * d, h->n_uniq, d), none);

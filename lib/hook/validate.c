@@ -159,8 +159,10 @@ static irllrec_status check_state(irllrec_hook *h)
 static irllrec_status check_finite(irllrec_hook *h, const irllrec_hook_inputs *in)
 {
     char name[48];
-    IRL_TRY(irllrec__check_finite_mat(h->ctx, FN, "in->user_final", irllrec__mat_of(in->user_final)));
-    IRL_TRY(irllrec__check_finite_mat(h->ctx, FN, "in->item_final", irllrec__mat_of(in->item_final)));
+    IRL_TRY(
+        irllrec__check_finite_mat(h->ctx, FN, "in->user_final", irllrec__mat_of(in->user_final)));
+    IRL_TRY(
+        irllrec__check_finite_mat(h->ctx, FN, "in->item_final", irllrec__mat_of(in->item_final)));
     for (int64_t l = 0; l < h->L; l++) {
         snprintf(name, sizeof name, "in->layers[%lld]", (long long)l);
         IRL_TRY(irllrec__check_finite_mat(h->ctx, FN, name, irllrec__mat_of(in->layers[l])));

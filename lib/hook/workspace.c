@@ -61,7 +61,7 @@ irllrec_status irllrec__hook_alloc(irllrec_hook *h)
     wsbuf t[IRLLREC__HOOK_MAX_BUFS];
     const int n = table(h, t);
     for (int i = 0; i < n; i++) {
-        void *p = irllrec__calloc(h->ctx, (size_t)t[i].count, t[i].size);
+        void *p = irllrec__calloc_fn(h->ctx, "irllrec_hook_create", (size_t)t[i].count, t[i].size);
         if (p == NULL)
             return irllrec__fail(h->ctx, IRLLREC_E_NOMEM, "irllrec_hook_create",
                                  "out of memory for the hook's workspaces (%lld bytes in all)",
@@ -125,6 +125,7 @@ irllrec_status irllrec_hook_memory_estimate(const irllrec_hook_spec *spec, int32
     IRL_TRY(irllrec__copy_spec(NULL, "irllrec_hook_memory_estimate", &s, sizeof s, spec));
     if (irllrec__hook_check_spec(NULL, &s) != IRLLREC_OK) return IRLLREC_E_INVALID_ARG;
     irllrec__hook_shapes(&h, &s);
-    *bytes = (int64_t)sizeof h + irllrec__hook_table_bytes(&h) + module_bytes(&h, n_threads, graph_nnz);
+    *bytes =
+        (int64_t)sizeof h + irllrec__hook_table_bytes(&h) + module_bytes(&h, n_threads, graph_nnz);
     return IRLLREC_OK;
 }

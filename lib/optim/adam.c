@@ -18,15 +18,12 @@ struct irllrec_adam {
 
 void irllrec_adam_spec_init(irllrec_adam_spec *spec, uint32_t struct_size)
 {
-    irllrec_adam_spec d;
-    if (spec == NULL) return;
-    memset(&d, 0, sizeof d);
-    d.struct_size = (uint32_t)sizeof d;
-    d.lr = 1e-3;
-    d.beta1 = 0.9;
-    d.beta2 = 0.999;
-    d.eps = 1e-8;
-    d.weight_decay = 0.0;
+    static const irllrec_adam_spec d = {
+        .lr = 1e-3,
+        .beta1 = 0.9,
+        .beta2 = 0.999,
+        .eps = 1e-8,
+        .weight_decay = 0.0};
     irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 

@@ -16,24 +16,21 @@
 
 void irllrec_x_synth_spec_init(irllrec_x_synth_spec *spec, uint32_t struct_size)
 {
-    irllrec_x_synth_spec d;
-    if (spec == NULL) return;
-    memset(&d, 0, sizeof d);
-    d.struct_size = (uint32_t)sizeof d;
-    d.n_users = 1000;
-    d.n_items = 800;
-    d.n_intents = 8;
-    d.profile_dim = 64;
-    d.intent_dim = 96;
-    d.mean_degree = 25.0;
-    d.popularity_skew = 0.8;
-    d.text_noise = 0.5;
-    d.misleading_frac = 0.1;
-    d.val_frac = 0.2;
-    d.test_frac = 0.2;
-    d.seed = 2025;
-    d.min_degree = DEFAULT_MIN_DEGREE;
-    d.max_dominant = DEFAULT_MAX_DOMINANT;
+    static const irllrec_x_synth_spec d = {
+        .n_users = 1000,
+        .n_items = 800,
+        .n_intents = 8,
+        .profile_dim = 64,
+        .intent_dim = 96,
+        .mean_degree = 25.0,
+        .popularity_skew = 0.8,
+        .text_noise = 0.5,
+        .misleading_frac = 0.1,
+        .val_frac = 0.2,
+        .test_frac = 0.2,
+        .seed = 2025,
+        .min_degree = DEFAULT_MIN_DEGREE,
+        .max_dominant = DEFAULT_MAX_DOMINANT};
     irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 

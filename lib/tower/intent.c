@@ -22,9 +22,10 @@ static irllrec_status check_layers(irllrec_intent *enc, const char *f, const irl
         snprintf(name, sizeof name, "emb[%d]", (int)l);
         IRL_TRY(irllrec__check_mat(ctx, f, name, emb[l]));
         if (emb[l].rows != enc->n || emb[l].cols != enc->d)
-            return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "%s is %lld x %lld, expected N x d = %lld x %lld",
-                                 name, (long long)emb[l].rows, (long long)emb[l].cols,
-                                 (long long)enc->n, (long long)enc->d);
+            return irllrec__fail(ctx, IRLLREC_E_SHAPE, f,
+                                 "%s is %lld x %lld, expected N x d = %lld x %lld", name,
+                                 (long long)emb[l].rows, (long long)emb[l].cols, (long long)enc->n,
+                                 (long long)enc->d);
     }
     return IRLLREC_OK;
 }
@@ -34,9 +35,9 @@ static irllrec_status check_nd(irllrec_intent *enc, const char *f, const char *n
 {
     IRL_TRY(irllrec__check_mat(enc->ctx, f, name, m));
     if (m.rows != enc->n || m.cols != enc->d)
-        return irllrec__fail(enc->ctx, IRLLREC_E_SHAPE, f, "%s is %lld x %lld, expected %lld x %lld",
-                             name, (long long)m.rows, (long long)m.cols, (long long)enc->n,
-                             (long long)enc->d);
+        return irllrec__fail(enc->ctx, IRLLREC_E_SHAPE, f,
+                             "%s is %lld x %lld, expected %lld x %lld", name, (long long)m.rows,
+                             (long long)m.cols, (long long)enc->n, (long long)enc->d);
     for (int64_t l = 0; l < enc->nl; l++)
         if (irllrec__mats_overlap(m, emb[l]))
             return irllrec__fail(enc->ctx, IRLLREC_E_INVALID_ARG, f, "%s overlaps emb[%lld]", name,
@@ -125,13 +126,19 @@ static void fwd_row(irllrec_intent *enc, int64_t l, float inv_l, irllrec_mat e, 
 }
 
 /* Rows h of one thread: r_h (= for layer 0, += after). */
+/* Thread t's rows [*lo, *hi) of a parallel pass, and its accumulator. */
+static double *thread_rows(irllrec_intent *enc, int32_t t, int32_t nt, int64_t *lo, int64_t *hi)
+{
+    irllrec__share(enc->n, t, nt, lo, hi);
+    return enc->acc + (size_t)t * 2 * (size_t)enc->d;
+}
+
 static void fwd_edges(void *ud, int32_t t, int32_t nt)
 {
     const edge_job *jb = (const edge_job *)ud;
     irllrec_intent *enc = jb->enc;
-    double *acc = enc->acc + (size_t)t * 2 * (size_t)enc->d;
     int64_t lo, hi;
-    irllrec__share(enc->n, t, nt, &lo, &hi);
+    double *acc = thread_rows(enc, t, nt, &lo, &hi);
     for (int64_t h = lo; h < hi; h++)
         fwd_row(enc, jb->l, jb->inv_l, jb->e, h, jb->r.data + h * jb->r.ld, jb->l != 0, acc);
 }
@@ -177,9 +184,8 @@ static void bwd_edges_head(void *ud, int32_t t, int32_t nt)
 {
     const edge_job *jb = (const edge_job *)ud;
     irllrec_intent *enc = jb->enc;
-    double *acc = enc->acc + (size_t)t * 2 * (size_t)enc->d;
     int64_t lo, hi;
-    irllrec__share(enc->n, t, nt, &lo, &hi);
+    double *acc = thread_rows(enc, t, nt, &lo, &hi);
     for (int64_t h = lo; h < hi; h++)
         bwd_row_head(enc, jb->l, jb->inv_l, jb->e, h, jb->dr.data + h * jb->dr.ld, acc);
 }
@@ -198,7 +204,7 @@ static void bwd_edges_tail(void *ud, int32_t t, int32_t nt)
     double *acc = enc->acc + (size_t)t * 2 * (size_t)d, *acc2 = acc + d;
     const int want_de = jb->de.data != NULL;
     int64_t lo, hi;
-    irllrec__share(enc->n, t, nt, &lo, &hi);
+    (void)thread_rows(enc, t, nt, &lo, &hi);
     for (int64_t v = lo; v < hi; v++) {
         float *dznv = enc->dzn + v * d;
         for (int64_t j = 0; j < d; j++) acc[j] = acc2[j] = 0.0;
@@ -313,13 +319,14 @@ static irllrec_status check_backward(irllrec_intent *enc, const irllrec_mat *emb
                                      irllrec_mat dr, const irllrec_mat *demb)
 {
     const char *f = "irllrec_intent_backward";
-    if (!enc->fwd_done) return irllrec__fail(enc->ctx, IRLLREC_E_STATE, f, "no forward since create or set_graph");
+    if (!enc->fwd_done)
+        return irllrec__fail(enc->ctx, IRLLREC_E_STATE, f, "no forward since create or set_graph");
     IRL_TRY(check_layers(enc, f, emb, n_layers));
     IRL_TRY(irllrec__check_mat(enc->ctx, f, "dr", dr));
     if (dr.rows != enc->n || dr.cols != enc->d)
-        return irllrec__fail(enc->ctx, IRLLREC_E_SHAPE, f, "dr is %lld x %lld, expected %lld x %lld",
-                             (long long)dr.rows, (long long)dr.cols, (long long)enc->n,
-                             (long long)enc->d);
+        return irllrec__fail(enc->ctx, IRLLREC_E_SHAPE, f,
+                             "dr is %lld x %lld, expected %lld x %lld", (long long)dr.rows,
+                             (long long)dr.cols, (long long)enc->n, (long long)enc->d);
     if (demb == NULL) return IRLLREC_OK;
     for (int64_t l = 0; l < enc->nl; l++) {
         char name[32];

@@ -45,20 +45,21 @@ static void build_transpose(graph_buf *g, int64_t n)
     g->tptr[0] = 0;
 }
 
-static irllrec_status graph_make(irllrec_intent *enc, const irllrec_csr *gr, graph_buf *g)
+static irllrec_status graph_make(irllrec_intent *enc, const char *fn, const irllrec_csr *gr,
+                                 graph_buf *g)
 {
     irllrec_ctx *ctx = enc->ctx;
     const int64_t n = enc->n, nnz = gr->nnz;
     memset(g, 0, sizeof *g);
     g->nnz = nnz;
-    g->indptr = (int64_t *)irllrec__alloc(ctx, (size_t)(n + 1) * sizeof(int64_t));
-    g->tptr = (int64_t *)irllrec__alloc(ctx, (size_t)(n + 1) * sizeof(int64_t));
+    g->indptr = (int64_t *)irllrec__alloc_fn(ctx, fn, (size_t)(n + 1) * sizeof(int64_t));
+    g->tptr = (int64_t *)irllrec__alloc_fn(ctx, fn, (size_t)(n + 1) * sizeof(int64_t));
     if (nnz > 0) {
-        g->indices = (int32_t *)irllrec__alloc(ctx, (size_t)nnz * sizeof(int32_t));
-        g->tedge = (int64_t *)irllrec__alloc(ctx, (size_t)nnz * sizeof(int64_t));
-        g->thead = (int32_t *)irllrec__alloc(ctx, (size_t)nnz * sizeof(int32_t));
-        g->alpha = (float *)irllrec__alloc(ctx, irllrec__fbytes(enc->nl, nnz, 1));
-        g->ebuf = (float *)irllrec__alloc(ctx, irllrec__fbytes(2, nnz, 1));
+        g->indices = (int32_t *)irllrec__alloc_fn(ctx, fn, (size_t)nnz * sizeof(int32_t));
+        g->tedge = (int64_t *)irllrec__alloc_fn(ctx, fn, (size_t)nnz * sizeof(int64_t));
+        g->thead = (int32_t *)irllrec__alloc_fn(ctx, fn, (size_t)nnz * sizeof(int32_t));
+        g->alpha = (float *)irllrec__alloc_fn(ctx, fn, irllrec__fbytes(enc->nl, nnz, 1));
+        g->ebuf = (float *)irllrec__alloc_fn(ctx, fn, irllrec__fbytes(2, nnz, 1));
     }
     if (g->indptr == NULL || g->tptr == NULL ||
         (nnz > 0 && (g->indices == NULL || g->tedge == NULL || g->thead == NULL ||
@@ -74,12 +75,9 @@ static irllrec_status graph_make(irllrec_intent *enc, const irllrec_csr *gr, gra
 
 void irllrec_intent_spec_init(irllrec_intent_spec *spec, uint32_t struct_size)
 {
-    irllrec_intent_spec d;
-    if (spec == NULL) return;
-    memset(&d, 0, sizeof d);
-    d.struct_size = (uint32_t)sizeof d;
-    d.n_intents = 128;
-    d.n_layers = 3;
+    static const irllrec_intent_spec d = {
+        .n_intents = 128,
+        .n_layers = 3};
     irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 
@@ -87,18 +85,21 @@ static irllrec_status check_spec(irllrec_ctx *ctx, const irllrec_intent_spec *s)
 {
     const char *f = "irllrec_intent_create";
     if (s->dim <= 0 || s->n_intents <= 0 || s->n_layers <= 0)
-        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "dim = %d, n_intents = %d, n_layers = %d: all must be > 0",
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f,
+                             "dim = %d, n_intents = %d, n_layers = %d: all must be > 0",
                              (int)s->dim, (int)s->n_intents, (int)s->n_layers);
     if (s->n_users < 0 || s->n_items < 0 || s->n_users + s->n_items <= 0 ||
         s->n_users > INT32_MAX || s->n_items > INT32_MAX || s->n_users + s->n_items > INT32_MAX)
-        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "n_users = %lld, n_items = %lld: need >= 0, sum in [1, 2^31)",
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f,
+                             "n_users = %lld, n_items = %lld: need >= 0, sum in [1, 2^31)",
                              (long long)s->n_users, (long long)s->n_items);
     /* the largest buffers are N x K and L x N x d floats; N < 2^31 and the
      * dims are int32, so a 64-bit size_t cannot overflow */
     if (sizeof(size_t) < 8 &&
         ((double)(s->n_users + s->n_items) * (double)s->n_layers * (double)s->dim > 2e8 ||
          (double)(s->n_users + s->n_items) * (double)s->n_intents > 2e8))
-        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "workspace too large for a 32-bit address space");
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, f,
+                             "workspace too large for a 32-bit address space");
     return IRLLREC_OK;
 }
 
@@ -152,6 +153,7 @@ int64_t irllrec__intent_bytes(const irllrec_intent_spec *s, int32_t n_threads, i
 irllrec_status irllrec_intent_create(irllrec_ctx *ctx, const irllrec_intent_spec *spec,
                                      const irllrec_csr *graph, irllrec_intent **out)
 {
+    const char *fn = __func__;
     irllrec_intent_spec s;
     irllrec_intent *enc;
     int64_t n, d, k, nl;
@@ -163,7 +165,7 @@ irllrec_status irllrec_intent_create(irllrec_ctx *ctx, const irllrec_intent_spec
     IRL_TRY(check_spec(ctx, &s));
     n = s.n_users + s.n_items;
     if (graph != NULL) IRL_TRY(check_graph(ctx, __func__, graph, n, s.n_layers));
-    enc = (irllrec_intent *)irllrec__calloc(ctx, 1, sizeof *enc);
+    enc = (irllrec_intent *)irllrec__calloc_fn(ctx, fn, 1, sizeof *enc);
     if (enc == NULL) return IRLLREC_E_NOMEM;
     enc->ctx = ctx;
     enc->spec = s;
@@ -174,19 +176,21 @@ irllrec_status irllrec_intent_create(irllrec_ctx *ctx, const irllrec_intent_spec
     enc->nl = nl = s.n_layers;
     enc->nt = irllrec_ctx_n_threads(ctx);
     if (enc->nt > n) enc->nt = (int32_t)n;
-    enc->c = (float *)irllrec__alloc(ctx, irllrec__fbytes(2, d, k));
-    enc->dc = (float *)irllrec__calloc(ctx, 1, irllrec__fbytes(2, d, k));
-    enc->a = (float *)irllrec__alloc(ctx, irllrec__fbytes(n, k, 1));
-    enc->da = (float *)irllrec__alloc(ctx, irllrec__fbytes(n, k, 1));
-    enc->z = (float *)irllrec__alloc(ctx, irllrec__fbytes(nl, n, d));
-    enc->zn = (float *)irllrec__alloc(ctx, irllrec__fbytes(nl, n, d));
-    enc->dz = (float *)irllrec__alloc(ctx, irllrec__fbytes(n, d, 1));
-    enc->dzn = (float *)irllrec__alloc(ctx, irllrec__fbytes(n, d, 1));
-    enc->invs = (float *)irllrec__alloc(ctx, irllrec__fbytes(nl, n, 1));
-    enc->acc = (double *)irllrec__alloc(ctx, (size_t)enc->nt * 2 * (size_t)d * sizeof(double));
+    enc->c = (float *)irllrec__alloc_fn(ctx, fn, irllrec__fbytes(2, d, k));
+    enc->dc = (float *)irllrec__calloc_fn(ctx, fn, 1, irllrec__fbytes(2, d, k));
+    enc->a = (float *)irllrec__alloc_fn(ctx, fn, irllrec__fbytes(n, k, 1));
+    enc->da = (float *)irllrec__alloc_fn(ctx, fn, irllrec__fbytes(n, k, 1));
+    enc->z = (float *)irllrec__alloc_fn(ctx, fn, irllrec__fbytes(nl, n, d));
+    enc->zn = (float *)irllrec__alloc_fn(ctx, fn, irllrec__fbytes(nl, n, d));
+    enc->dz = (float *)irllrec__alloc_fn(ctx, fn, irllrec__fbytes(n, d, 1));
+    enc->dzn = (float *)irllrec__alloc_fn(ctx, fn, irllrec__fbytes(n, d, 1));
+    enc->invs = (float *)irllrec__alloc_fn(ctx, fn, irllrec__fbytes(nl, n, 1));
+    enc->acc =
+        (double *)irllrec__alloc_fn(ctx, fn, (size_t)enc->nt * 2 * (size_t)d * sizeof(double));
     if (enc->c == NULL || enc->dc == NULL || enc->a == NULL || enc->da == NULL || enc->z == NULL ||
         enc->zn == NULL || enc->dz == NULL || enc->dzn == NULL || enc->invs == NULL ||
-        enc->acc == NULL || (graph != NULL && graph_make(enc, graph, &enc->g) != IRLLREC_OK)) {
+        enc->acc == NULL ||
+        (graph != NULL && graph_make(enc, __func__, graph, &enc->g) != IRLLREC_OK)) {
         irllrec_intent_free(enc);
         return IRLLREC_E_NOMEM;
     }
@@ -210,7 +214,7 @@ irllrec_status irllrec_intent_set_graph(irllrec_intent *enc, const irllrec_csr *
     if (enc == NULL) return IRLLREC_E_INVALID_ARG;
     if (graph != NULL) {
         IRL_TRY(check_graph(enc->ctx, __func__, graph, enc->n, enc->nl));
-        IRL_TRY(graph_make(enc, graph, &g));
+        IRL_TRY(graph_make(enc, __func__, graph, &g));
     } else {
         memset(&g, 0, sizeof g);
     }
@@ -240,12 +244,13 @@ static irllrec_status check_view(const irllrec_intent *enc, int32_t id, irllrec_
 {
     if (enc == NULL) return IRLLREC_E_INVALID_ARG;
     if (id < 0 || id >= IRLLREC_INTENT_N_PARAMS)
-        return irllrec__fail(enc->ctx, IRLLREC_E_INVALID_ARG, f, "parameter id %d is not 0..1", (int)id);
+        return irllrec__fail(enc->ctx, IRLLREC_E_INVALID_ARG, f, "parameter id %d is not 0..1",
+                             (int)id);
     IRL_TRY(irllrec__check_mat(enc->ctx, f, "matrix", m));
     if (m.rows != enc->d || m.cols != enc->k)
-        return irllrec__fail(enc->ctx, IRLLREC_E_SHAPE, f, "matrix is %lld x %lld, expected d x K = %lld x %lld",
-                             (long long)m.rows, (long long)m.cols, (long long)enc->d,
-                             (long long)enc->k);
+        return irllrec__fail(
+            enc->ctx, IRLLREC_E_SHAPE, f, "matrix is %lld x %lld, expected d x K = %lld x %lld",
+            (long long)m.rows, (long long)m.cols, (long long)enc->d, (long long)enc->k);
     return IRLLREC_OK;
 }
 

@@ -23,13 +23,10 @@ struct irllrec_itm {
 
 void irllrec_itm_spec_init(irllrec_itm_spec *spec, uint32_t struct_size)
 {
-    irllrec_itm_spec d;
-    if (spec == NULL) return;
-    memset(&d, 0, sizeof d);
-    d.struct_size = (uint32_t)sizeof d;
-    d.init_equal = 1;
-    d.momentum = 0.999;
-    d.alpha = 0.6;
+    static const irllrec_itm_spec d = {
+        .init_equal = 1,
+        .momentum = 0.999,
+        .alpha = 0.6};
     irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 
@@ -71,7 +68,8 @@ irllrec_status irllrec_itm_create(irllrec_ctx *ctx, const irllrec_itm_spec *spec
     if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
     *out = NULL;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(ctx, spec != NULL && student != NULL, IRLLREC_E_INVALID_ARG, "spec or student is NULL");
+    IRL_CHECK(ctx, spec != NULL && student != NULL, IRLLREC_E_INVALID_ARG,
+              "spec or student is NULL");
     IRL_CHECK(ctx, irllrec__mlp_ctx(student) == ctx, IRLLREC_E_INVALID_ARG,
               "the student was created from another ctx");
     IRL_TRY(irllrec__copy_spec(ctx, __func__, &s, sizeof s, spec));
@@ -81,7 +79,7 @@ irllrec_status irllrec_itm_create(irllrec_ctx *ctx, const irllrec_itm_spec *spec
               s.momentum);
     IRL_CHECK(ctx, in_unit(s.alpha), IRLLREC_E_INVALID_ARG, "alpha = %g is not in [0, 1]", s.alpha);
     irllrec__mlp_get_spec(student, &ms);
-    itm = (irllrec_itm *)irllrec__calloc(ctx, 1, sizeof *itm);
+    itm = (irllrec_itm *)irllrec__calloc_fn(ctx, "irllrec_itm_create", 1, sizeof *itm);
     if (itm == NULL) return IRLLREC_E_NOMEM;
     itm->ctx = ctx;
     itm->spec = s;
@@ -91,8 +89,8 @@ irllrec_status irllrec_itm_create(irllrec_ctx *ctx, const irllrec_itm_spec *spec
     itm->buf_bytes = (size_t)ms.max_rows * (size_t)ms.out_dim * sizeof(float);
     ms.seed = s.seed ^ ITM_TEACHER_SEED_MIX;
     st = irllrec__mlp_create(ctx, &ms, 0, &itm->teacher);
-    itm->q = (float *)irllrec__alloc(ctx, itm->buf_bytes);
-    itm->p = (float *)irllrec__alloc(ctx, itm->buf_bytes);
+    itm->q = (float *)irllrec__alloc_fn(ctx, "irllrec_itm_create", itm->buf_bytes);
+    itm->p = (float *)irllrec__alloc_fn(ctx, "irllrec_itm_create", itm->buf_bytes);
     if (st != IRLLREC_OK || itm->q == NULL || itm->p == NULL) {
         irllrec_itm_free(itm);
         return st != IRLLREC_OK ? st : IRLLREC_E_NOMEM;
@@ -237,7 +235,10 @@ irllrec_status irllrec_itm_set_momentum(irllrec_itm *itm, double momentum)
     return IRLLREC_OK;
 }
 
-double irllrec_itm_momentum(const irllrec_itm *itm) { return itm == NULL ? -1.0 : itm->spec.momentum; }
+double irllrec_itm_momentum(const irllrec_itm *itm)
+{
+    return itm == NULL ? -1.0 : itm->spec.momentum;
+}
 
 double irllrec_itm_alpha(const irllrec_itm *itm) { return itm == NULL ? -1.0 : itm->spec.alpha; }
 

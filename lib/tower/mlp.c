@@ -28,12 +28,9 @@ struct irllrec_mlp {
 
 void irllrec_mlp_spec_init(irllrec_mlp_spec *spec, uint32_t struct_size)
 {
-    irllrec_mlp_spec d;
-    if (spec == NULL) return;
-    memset(&d, 0, sizeof d);
-    d.struct_size = (uint32_t)sizeof d;
-    d.leaky_slope = 0.01f;
-    d.bias_init = IRLLREC_MLP_BIAS_ZERO;
+    static const irllrec_mlp_spec d = {
+        .leaky_slope = 0.01f,
+        .bias_init = IRLLREC_MLP_BIAS_ZERO};
     irllrec__spec_init(spec, struct_size, &d, sizeof d);
 }
 
@@ -55,8 +52,8 @@ static irllrec_status check_spec(irllrec_ctx *ctx, irllrec_mlp_spec *s)
         return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "max_rows = %lld must be > 0",
                              (long long)s->max_rows);
     if (!isfinite(s->leaky_slope) || s->leaky_slope < 0.0f)
-        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f, "leaky_slope = %g must be finite and >= 0",
-                             (double)s->leaky_slope);
+        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f,
+                             "leaky_slope = %g must be finite and >= 0", (double)s->leaky_slope);
     if (s->bias_init != IRLLREC_MLP_BIAS_ZERO && s->bias_init != IRLLREC_MLP_BIAS_TORCH)
         return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f, "bias_init = %d is not a known value",
                              (int)s->bias_init);
@@ -151,13 +148,14 @@ irllrec_status irllrec__mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spe
 {
     irllrec_mlp_spec s;
     irllrec_mlp *m;
-    if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, "irllrec_mlp_create", "out is NULL");
+    if (out == NULL)
+        return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, "irllrec_mlp_create", "out is NULL");
     *out = NULL;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(ctx, spec != NULL, IRLLREC_E_INVALID_ARG, "spec is NULL");
     IRL_TRY(irllrec__copy_spec(ctx, "irllrec_mlp_create", &s, sizeof s, spec));
     IRL_TRY(check_spec(ctx, &s));
-    m = (irllrec_mlp *)irllrec__calloc(ctx, 1, sizeof *m);
+    m = (irllrec_mlp *)irllrec__calloc_fn(ctx, "irllrec_mlp_create", 1, sizeof *m);
     if (m == NULL) return IRLLREC_E_NOMEM;
     m->ctx = ctx;
     m->spec = s;
@@ -169,12 +167,12 @@ irllrec_status irllrec__mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spe
         irllrec__free(ctx, m, sizeof *m);
         return IRLLREC_E_SHAPE;
     }
-    m->params = (float *)irllrec__calloc(ctx, 1, m->params_bytes);
+    m->params = (float *)irllrec__calloc_fn(ctx, "irllrec_mlp_create", 1, m->params_bytes);
     if (with_grad) {
-        m->grads = (float *)irllrec__calloc(ctx, 1, m->params_bytes);
-        m->dh = (float *)irllrec__alloc(ctx, m->dh_bytes);
+        m->grads = (float *)irllrec__calloc_fn(ctx, "irllrec_mlp_create", 1, m->params_bytes);
+        m->dh = (float *)irllrec__alloc_fn(ctx, "irllrec_mlp_create", m->dh_bytes);
     }
-    m->h = (float *)irllrec__alloc(ctx, m->h_bytes);
+    m->h = (float *)irllrec__alloc_fn(ctx, "irllrec_mlp_create", m->h_bytes);
     if (m->params == NULL || m->h == NULL || (with_grad && (m->grads == NULL || m->dh == NULL))) {
         irllrec_mlp_free(m);
         return IRLLREC_E_NOMEM;
@@ -373,8 +371,9 @@ static irllrec_status check_view(const irllrec_mlp *mlp, int32_t id, irllrec_mat
     IRL_TRY(check_id(mlp, id, f));
     IRL_TRY(irllrec__check_mat(mlp->ctx, f, name, m));
     if (m.rows != mlp->blocks[id].rows || m.cols != mlp->blocks[id].cols)
-        return irllrec__fail(mlp->ctx, IRLLREC_E_SHAPE, f, "%s is %lld x %lld, block %s is %lld x %lld",
-                             name, (long long)m.rows, (long long)m.cols, mlp->blocks[id].name,
+        return irllrec__fail(mlp->ctx, IRLLREC_E_SHAPE, f,
+                             "%s is %lld x %lld, block %s is %lld x %lld", name, (long long)m.rows,
+                             (long long)m.cols, mlp->blocks[id].name,
                              (long long)mlp->blocks[id].rows, (long long)mlp->blocks[id].cols);
     return IRLLREC_OK;
 }

@@ -4,14 +4,11 @@
 #define IRLLREC_TOWER_H
 
 #include "../internal.h"
+#include "../core/streams.h"
 #include "irllrec/mlp.h"
 #include "irllrec/intent.h"
 #include "irllrec/itm.h"
 
-/* Component ids mixed into RNG seeds so components never share a stream. */
-#define IRLLREC__STREAM_MLP 0x4d4c5001u
-#define IRLLREC__STREAM_INTENT 0x494e5401u
-#define IRLLREC__STREAM_ITM 0x49544d01u
 
 /* Nonzero when the memory spans of two matrix views intersect. */
 int irllrec__mats_overlap(irllrec_mat a, irllrec_mat b);
