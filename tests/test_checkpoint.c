@@ -8,6 +8,7 @@
 #include <string.h>
 #include "internal.h"
 #include "helpers/testutil.h"
+#include "helpers/hookio.h"
 
 #define U_ 4
 #define I_ 5
@@ -107,22 +108,13 @@ static void fx_step(fx *f, int k, irllrec_hook_losses *lv, float *gf, float *gl)
     const int32_t users[B_] = {(int32_t)(k % U_), 1, 3};
     const int32_t pos[B_] = {(int32_t)(k % I_), 2, 4};
     const int32_t neg[B_] = {(int32_t)((k + 2) % I_), 0, 1};
-    irllrec_cmat lay[L_];
-    irllrec_mat lgr[L_];
+    tu_hookio io;
     memset(gf, 0, sizeof(float) * N_ * D_);
     memset(gl, 0, sizeof(float) * L_ * N_ * D_);
-    for (int l = 0; l < L_; l++) {
-        lay[l] = irllrec_cmat_dense(g_lay + l * N_ * D_, N_, D_);
-        lgr[l] = irllrec_mat_dense(gl + l * N_ * D_, N_, D_);
-    }
+    tu_hookio_init(&io, U_, I_, D_, g_emb, gf, L_, g_lay, gl);
     const irllrec_hook_batch batch = {B_, users, pos, neg};
-    const irllrec_hook_inputs in = {irllrec_cmat_dense(g_emb, U_, D_),
-                                    irllrec_cmat_dense(g_emb + U_ * D_, I_, D_), lay};
-    const irllrec_hook_grads grads = {sizeof grads, IRLLREC_HOOK_GRAD_DENSE,
-                                      irllrec_mat_dense(gf, U_, D_),
-                                      irllrec_mat_dense(gf + U_ * D_, I_, D_), lgr};
     lv->struct_size = sizeof *lv;
-    ck_assert_int_eq(irllrec_hook_step(f->h, &batch, &in, &grads, lv), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_hook_step(f->h, &batch, &io.in, &io.grads, lv), IRLLREC_OK);
 }
 
 /* The hook's export serialised (malloc'd; *len its size). */

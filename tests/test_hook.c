@@ -8,6 +8,7 @@
 #include "internal.h"
 #include "hook/hook_impl.h"
 #include "helpers/testutil.h"
+#include "helpers/hookio.h"
 #include "helpers/gradcheck.h"
 #include "align/engine.h"
 #include "ops/ops.h"
@@ -133,26 +134,14 @@ enum {
 
 static irllrec_status hk_run_into(hk *k, int mode, float *gf, float *gl, irllrec_hook_losses *lv)
 {
-    const int64_t d = k->d, N = k->N, U = k->U;
-    irllrec_cmat layers[4];
-    irllrec_mat lgr[4];
-    for (int64_t l = 0; l < k->L; l++) {
-        layers[l] = irllrec_cmat_dense(k->lay + l * N * d, N, d);
-        lgr[l] = irllrec_mat_dense(gl + l * N * d, N, d);
-    }
+    tu_hookio io;
+    tu_hookio_init(&io, k->U, k->I, k->d, k->ef, gf, (int)k->L, k->lay, gl);
     const irllrec_hook_batch batch = {k->B, k->users, k->pos, k->neg};
-    const irllrec_hook_inputs in = {irllrec_cmat_dense(k->ef, U, d),
-                                    irllrec_cmat_dense(k->ef + U * d, k->I, d),
-                                    k->L > 0 ? layers : NULL};
-    const irllrec_hook_grads grads = {sizeof grads, IRLLREC_HOOK_GRAD_DENSE,
-                                      irllrec_mat_dense(gf, U, d),
-                                      irllrec_mat_dense(gf + U * d, k->I, d),
-                                      k->L > 0 ? lgr : NULL};
     lv->struct_size = sizeof *lv;
     switch (mode) {
-    case HK_LOSS: return irllrec_hook_compute(k->h, &batch, &in, NULL, IRLLREC_HOOK_LOSS_ONLY, lv);
-    case HK_GRADS: return irllrec_hook_compute(k->h, &batch, &in, &grads, 0, lv);
-    default: return irllrec_hook_step(k->h, &batch, &in, &grads, lv);
+    case HK_LOSS: return irllrec_hook_compute(k->h, &batch, &io.in, NULL, IRLLREC_HOOK_LOSS_ONLY, lv);
+    case HK_GRADS: return irllrec_hook_compute(k->h, &batch, &io.in, &io.grads, 0, lv);
+    default: return irllrec_hook_step(k->h, &batch, &io.in, &io.grads, lv);
     }
 }
 
@@ -1003,23 +992,14 @@ static void run_threads(int32_t nt, irllrec_hook_losses *lv, float *gf, float *g
         ps[b] = (int32_t)irllrec__rng_below(&r, I);
         ns[b] = (int32_t)irllrec__rng_below(&r, I);
     }
-    irllrec_cmat layers[L];
-    irllrec_mat lgr[L];
-    for (int l = 0; l < L; l++) {
-        layers[l] = irllrec_cmat_dense(lay + l * N * D, N, D);
-        lgr[l] = irllrec_mat_dense(gl + l * N * D, N, D);
-    }
+    tu_hookio io;
+    tu_hookio_init(&io, U, I, D, ef, gf, L, lay, gl);
     const irllrec_hook_batch batch = {B, us, ps, ns};
-    const irllrec_hook_inputs in = {irllrec_cmat_dense(ef, U, D),
-                                    irllrec_cmat_dense(ef + U * D, I, D), layers};
-    const irllrec_hook_grads grads = {sizeof grads, IRLLREC_HOOK_GRAD_DENSE,
-                                      irllrec_mat_dense(gf, U, D),
-                                      irllrec_mat_dense(gf + U * D, I, D), lgr};
     ck_assert_int_eq(irllrec_hook_set_param(h, IRLLREC_HOOK_W_TRAN, 1.0), IRLLREC_OK);
     ck_assert_int_eq(irllrec_hook_set_param(h, IRLLREC_HOOK_W_ITM, 1.0), IRLLREC_OK);
     for (int step = 0; step < 2; step++) {
         lv->struct_size = sizeof *lv;
-        ck_assert_int_eq(irllrec_hook_step(h, &batch, &in, &grads, lv), IRLLREC_OK);
+        ck_assert_int_eq(irllrec_hook_step(h, &batch, &io.in, &io.grads, lv), IRLLREC_OK);
     }
     ck_assert(lv->tran > 0.0 && lv->kd > 0.0 && lv->pair > 0.0);
     irllrec_hook_free(h);
