@@ -82,7 +82,7 @@ START_TEST(mlp_spec_defaults_and_shapes)
     s.max_rows = 2;
     ck_assert_int_eq(irllrec_mlp_create(ctx, &s, &m), IRLLREC_OK);
     ck_assert_int_eq(irllrec_mlp_dims(m, &in, &hid, &out), IRLLREC_OK);
-    ck_assert_int_eq(hid, 1552);  /* (3072 + 32) / 2: the default hidden width (docs/math-towers.md) */
+    ck_assert_int_eq(hid, 1552);  /* (3072 + 32) / 2, the default hidden width */
     ck_assert_int_eq(irllrec_mlp_param_shape(m, IRLLREC_MLP_W1, &r, &c), IRLLREC_OK);
     ck_assert(r == 1552 && c == 3072);
     ck_assert_int_eq(irllrec_mlp_param_shape(m, IRLLREC_MLP_B2, &r, &c), IRLLREC_OK);
