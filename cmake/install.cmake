@@ -20,3 +20,9 @@ install(FILES ${PROJECT_BINARY_DIR}/irllrecConfig.cmake ${PROJECT_BINARY_DIR}/ir
 file(RELATIVE_PATH IRLLREC_PC_PREFIX_REL "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/root")
 configure_file(${PROJECT_SOURCE_DIR}/pkgconfig/irllrec.pc.in ${PROJECT_BINARY_DIR}/irllrec.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/irllrec.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The pages the installed headers cite ("see docs/hook.md") are installed with
+# them, so no installed header refers to a file the install lacks
+# (tests/check_header_refs.sh).
+file(GLOB IRLLREC_DOC_PAGES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
+install(FILES ${IRLLREC_DOC_PAGES} DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)

@@ -10,6 +10,9 @@ if(NOT IRLLREC_SANITIZE AND IRLLREC_BUILD_SHARED AND IRLLREC_BUILD_STATIC)
   set_tests_properties(install_consumers PROPERTIES TIMEOUT 300)
 endif()
 
+add_test(NAME header_refs
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check_header_refs.sh ${PROJECT_BINARY_DIR})
+
 find_program(IRLLREC_CXX NAMES c++ g++ clang++)
 add_test(NAME headers_alone
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check_headers.sh ${PROJECT_SOURCE_DIR}/include
