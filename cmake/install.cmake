@@ -22,8 +22,15 @@ install(FILES ${IRLLREC_PUBLIC_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/irllrecConfig.cmake.in
   ${PROJECT_BINARY_DIR}/irllrecConfig.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/irllrec)
+# While 0.x every minor may break the ABI (soname 0.<minor>): find_package(irllrec
+# 0.2) accepts 0.2.x only. From 1.0 a minor only adds: the same major will do.
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+  set(IRLLREC_VERSION_COMPAT SameMinorVersion)
+else()
+  set(IRLLREC_VERSION_COMPAT SameMajorVersion)
+endif()
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/irllrecConfigVersion.cmake
-  COMPATIBILITY SameMajorVersion)
+  COMPATIBILITY ${IRLLREC_VERSION_COMPAT})
 install(FILES ${PROJECT_BINARY_DIR}/irllrecConfig.cmake ${PROJECT_BINARY_DIR}/irllrecConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/irllrec)
 

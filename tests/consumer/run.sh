@@ -5,7 +5,7 @@
 # find_package(irllrec) (shared and static); once with the experimental tier
 # (IRLLREC_EXPERIMENTAL_API). Then: the shared consumer once more, by
 # pkg-config and by CMake, with libsodium's and BLAS's .pc files hidden (only
-# static linking needs them).
+# static linking needs them); find_package(irllrec) refuses another 0.x minor.
 # Usage: run.sh BUILD_DIR CONSUMER_SRC_DIR CC
 set -eu
 build=$1 src=$(cd "$2" && pwd) cc=$3
@@ -89,5 +89,26 @@ fi
 grep -q "irllrec::static needs the development files of: libsodium" cb_hidden_st.log \
   || { cat cb_hidden_st.log; fail "COMPONENTS static without libsodium: no clear message"; }
 
+echo "== find_package(irllrec) refuses another 0.x minor"
+ver=$(pkg-config --modversion irllrec)
+major=${ver%%.*} rest=${ver#*.} minor=${rest%%.*}
+# 0.x: any other minor is refused; from 1.0 a newer minor or another major.
+others="$major.$((minor + 1))"
+if [ "$major" -eq 0 ]; then
+  [ "$minor" -gt 0 ] && others="$others $major.$((minor - 1))"
+else
+  others="$others $((major + 1)).0"
+fi
+for want in $others; do
+  if cmake -S "$src" -B "cb_v$want" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
+       -DIRLLREC_WANT_VERSION="$want" >"cb_v$want.log" 2>&1; then
+    fail "find_package(irllrec $want) accepted installed $ver"
+  fi
+  grep -q 'compatible with requested version' "cb_v$want.log" \
+    || { cat "cb_v$want.log"; fail "find_package(irllrec $want): not refused for its version"; }
+  echo "find_package(irllrec $want) refused (installed $ver)"
+done
+cmake -S "$src" -B cb_v -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
+  -DIRLLREC_WANT_VERSION="$major.$minor.0" >/dev/null || fail "find_package(irllrec $major.$minor.0) refused"
 echo "install_consumers: pkg-config, pkg-config irllrec-static, find_package consumers built and ran;" \
-     "shared consumers need no sodium/BLAS dev files"
+     "shared consumers need no sodium/BLAS dev files; other minors refused"
