@@ -15,22 +15,39 @@ liblgcn.so links libirllrec.so, so the process holds one copy of the library:
 a Context made here can be handed to the LightGCN+IRLLRec pieces.
 
 Lifetimes: objects own their C handle and free it in close() (or on garbage
-collection); a Hook or LightGCN keeps its Context alive. Arrays returned by
+collection). A child (Hook, Evaluator, LightGCNIRL) keeps its Context alive,
+and a LightGCNIRL its LightGCN: closing the parent (close(), the end of its
+with-block) refuses new children at once but frees the C handle only when the
+last child is closed or collected. Arrays returned by
 LightGCN.params()/grad()/final()/layer() are views of the model's memory,
-valid until the model is closed.
+valid until the model is freed.
+
+Checks before any C call: every id, size and enum value must be an integer
+that fits its C type (no silent wrap or truncation), CSR arrays and layer
+lists must be as long as the C side reads, and the library must be the
+version this binding is written for (BINDING_VERSION; IrllrecVersionError).
 
 Threading: as the C library: one context tree per thread at a time.
 """
 import ctypes
 import ctypes.util
 import glob
+import numbers
+import operator
 import os
+import weakref
 
 import numpy as np
 
-__all__ = ["IrllrecError", "Context", "Hook", "LightGCN", "LightGCNIRL", "Evaluator",
+__all__ = ["IrllrecError", "IrllrecVersionError", "BINDING_VERSION", "Context",
+           "Hook", "LightGCN", "LightGCNIRL", "Evaluator",
            "synth_write", "read_lightgcn_txt", "lib", "lgcn_lib",
            "LGCN_EVAL", "LGCN_TRAIN", "LGCN_REPLAY"]
+
+# The libirllrec version this file is written for (its structs and prototypes).
+# While 0.x every minor may break the ABI: only a library of this major AND
+# minor is accepted. From 1.0: the same major and this minor or a newer one.
+BINDING_VERSION = (0, 2)
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _TOP = os.path.dirname(os.path.dirname(_HERE))
@@ -185,6 +202,7 @@ _S = ctypes.c_int32  # irllrec_status
 
 def _bind_irllrec(dll):
     _proto(dll, "irllrec_version_string", ctypes.c_char_p)
+    _proto(dll, "irllrec_version_number", ctypes.c_int32)
     _proto(dll, "irllrec_status_str", ctypes.c_char_p, _S)
     _proto(dll, "irllrec_ctx_spec_init", None, ctypes.POINTER(CtxSpec), ctypes.c_uint32)
     _proto(dll, "irllrec_ctx_create", _S, ctypes.POINTER(CtxSpec), ctypes.POINTER(_P))
@@ -247,16 +265,52 @@ def _bind_lgcn(dll):
     return dll
 
 
+class IrllrecVersionError(OSError):
+    """The library found is not a version this binding can drive (BINDING_VERSION)."""
+
+
+def _version_compatible(number, binding=BINDING_VERSION):
+    """Whether a library reporting irllrec_version_number() == number has the
+    ABI of the (major, minor) binding: 0.x the same major and minor (each 0.x
+    minor has its own ABI and soname); from 1.0 the same major and a minor at
+    least the binding's (minors only add)."""
+    major, minor = number // 10000, number // 100 % 100
+    if major != binding[0]:
+        return False
+    return minor == binding[1] if major == 0 else minor >= binding[1]
+
+
+def _version_text(number):
+    return "%d.%d.%d" % (number // 10000, number // 100 % 100, number % 100)
+
+
+def _check_version(dll, path):
+    number = int(_proto(dll, "irllrec_version_number", ctypes.c_int32)())
+    if not _version_compatible(number):
+        major, minor = BINDING_VERSION
+        rule = ("while 0.x every minor has its own ABI, so it needs a %d.%d.x library"
+                % (major, minor) if major == 0 else
+                "it needs a %d.x library of minor %d or newer" % (major, minor))
+        raise IrllrecVersionError(
+            "irllrec.lib: %s is libirllrec %s, but this binding is written for %d.%d (%s); "
+            "use the irllrec.py of that library's source tree, or point IRLLREC_LIB at a "
+            "%d.%d build" % (path, _version_text(number), major, minor, rule, major, minor))
+
+
 _lib = None
 _lgcn = None
 
 
 def lib():
-    """The loaded libirllrec (ctypes.CDLL with prototypes)."""
+    """The loaded libirllrec (ctypes.CDLL with prototypes). Raises
+    IrllrecVersionError, before binding anything else, for a library of
+    another ABI (see BINDING_VERSION)."""
     global _lib
     if _lib is None:
         path = _find("IRLLREC_LIB", ["build/libirllrec.so", "build*/libirllrec.so"], "irllrec")
-        _lib = _bind_irllrec(ctypes.CDLL(path))
+        dll = ctypes.CDLL(path)
+        _check_version(dll, path)
+        _lib = _bind_irllrec(dll)
     return _lib
 
 
@@ -289,9 +343,81 @@ def _status_str(st):
     return lib().irllrec_status_str(st).decode()
 
 
-def mat(a, writable=False, name="array"):
+# C integer types of the structs and prototypes, with their ranges.
+_INT_TYPES = {ctypes.c_int32: ("int32_t", -2 ** 31, 2 ** 31 - 1),
+              ctypes.c_int64: ("int64_t", -2 ** 63, 2 ** 63 - 1),
+              ctypes.c_uint32: ("uint32_t", 0, 2 ** 32 - 1),
+              ctypes.c_uint64: ("uint64_t", 0, 2 ** 64 - 1)}
+
+
+def _int(v, ctype, where, name):
+    """v as a Python int that fits ctype; TypeError for a non-integer (1.9, "4",
+    a float 8.0), ValueError out of range: never wrapped or truncated."""
+    try:
+        i = operator.index(v)
+    except TypeError:
+        raise TypeError("%s: %s = %r is not an integer" % (where, name, v)) from None
+    cname, lo, hi = _INT_TYPES[ctype]
+    if not lo <= i <= hi:
+        raise ValueError("%s: %s = %d does not fit %s [%d, %d]" % (where, name, i, cname, lo, hi))
+    return i
+
+
+def _real(v, where, name):
+    if not isinstance(v, numbers.Real):
+        raise TypeError("%s: %s = %r is not a number" % (where, name, v))
+    return float(v)
+
+
+def _set_fields(struct, fields, where, what="field", skip=("struct_size", "reserved0")):
+    """Set struct fields from keyword arguments, each checked against its C type."""
+    types = dict(struct._fields_)
+    for k, v in fields.items():
+        if k not in types or k in skip:
+            raise TypeError("%s: unknown %s %r" % (where, what, k))
+        t = types[k]
+        if t in _INT_TYPES:
+            v = _int(v, t, where, k)
+        elif t is ctypes.c_double:
+            v = _real(v, where, k)
+        setattr(struct, k, v)
+
+
+def _int_array(a, dtype, where, name):
+    """A 1-D array of integers as a contiguous array of dtype (np.int32 ids,
+    np.int64 offsets). TypeError for non-integers (floats such as 1.9, bools),
+    ValueError for a value outside dtype's range, naming the first one."""
+    arr = np.asarray(a)
+    if arr.ndim != 1:
+        raise ValueError("%s: %s: need a 1-D array, got %d dimensions" % (where, name, arr.ndim))
+    if arr.size == 0:
+        return np.zeros(0, dtype=dtype)
+    info = np.iinfo(dtype)
+    if arr.dtype == object:  # Python ints beyond int64, or mixed objects
+        vals = arr.tolist()
+        for k, x in enumerate(vals):
+            if not isinstance(x, numbers.Integral):
+                raise TypeError("%s: %s[%d] = %r is not an integer" % (where, name, k, x))
+    elif arr.dtype.kind in "iu":
+        if np.can_cast(arr.dtype, dtype, "safe") or (
+                int(arr.min()) >= info.min and int(arr.max()) <= info.max):
+            return np.ascontiguousarray(arr, dtype=dtype)
+        vals = arr.tolist()
+    else:
+        raise TypeError("%s: %s: need integers (an integer array or a list of ints), got %s"
+                        % (where, name, arr.dtype))
+    for k, x in enumerate(vals):
+        if not info.min <= x <= info.max:
+            raise ValueError("%s: %s[%d] = %d does not fit %s [%d, %d]"
+                             % (where, name, k, x, info.dtype.name + "_t", info.min, info.max))
+    return np.array(vals, dtype=dtype)
+
+
+def mat(a, writable=False, name="array", where=None):
     """irllrec_mat view of a 2-D float32 NumPy array (no copy). ld is the row
     stride in floats, so slices like a[:, :d] of a wider array work."""
+    if where:
+        name = "%s: %s" % (where, name)
     if not isinstance(a, np.ndarray) or a.dtype != np.float32 or a.ndim != 2:
         raise TypeError("%s: need a 2-D float32 numpy array" % name)
     if not a.flags.aligned:
@@ -307,26 +433,34 @@ def mat(a, writable=False, name="array"):
     return Mat(a.ctypes.data_as(c_f32p), rows, cols, max(ld, cols))
 
 
-def _ids(a, name):
-    a = np.ascontiguousarray(a, dtype=np.int32)
-    if a.ndim != 1:
-        raise ValueError("%s: need a 1-D id array" % name)
-    return a
+def _ids(a, name, where):
+    return _int_array(a, np.int32, where, name)
 
 
 def _view(ptr, shape):
     return np.ctypeslib.as_array(ptr, shape=shape)
 
 
-def csr_from_pairs(n_rows, n_cols, rows, cols):
+def csr_from_pairs(n_rows, n_cols, rows, cols, where="csr_from_pairs", names=("rows", "cols"),
+                   bounds=("n_rows", "n_cols")):
     """Sorted, duplicate-free CSR (indptr int64, indices int32) of (row, col) pairs."""
-    rows = np.asarray(rows, dtype=np.int64)
-    cols = np.asarray(cols, dtype=np.int64)
+    n_rows = _int(n_rows, ctypes.c_int64, where, bounds[0])
+    n_cols = _int(n_cols, ctypes.c_int64, where, bounds[1])
+    for n, bname in ((n_rows, bounds[0]), (n_cols, bounds[1])):
+        if not 0 <= n <= 2 ** 31:  # ids are int32
+            raise ValueError("%s: %s = %d not in [0, 2^31]" % (where, bname, n))
+    rows = _int_array(rows, np.int64, where, names[0])
+    cols = _int_array(cols, np.int64, where, names[1])
     if rows.shape != cols.shape:
-        raise ValueError("pair arrays differ in length")
-    if rows.size and (rows.min() < 0 or rows.max() >= n_rows or cols.min() < 0 or
-                      cols.max() >= n_cols):
-        raise ValueError("id out of range")
+        raise ValueError("%s: %s and %s differ in length (%d, %d)"
+                         % (where, names[0], names[1], len(rows), len(cols)))
+    for arr, nm, bound, bname in ((rows, names[0], n_rows, bounds[0]),
+                                  (cols, names[1], n_cols, bounds[1])):
+        bad = np.flatnonzero((arr < 0) | (arr >= bound))
+        if bad.size:
+            k = int(bad[0])
+            raise ValueError("%s: %s[%d] = %d not in [0, %s = %d)"
+                             % (where, nm, k, int(arr[k]), bname, bound))
     key = np.unique(rows * n_cols + cols)
     r, c = key // n_cols, key % n_cols
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
@@ -339,23 +473,98 @@ def _csr(n_rows, n_cols, indptr, indices):
                indices.ctypes.data_as(c_i32p))
 
 
+def _csr_arg(where, name, n_rows, n_cols, csr, rows_are):
+    """(indptr, indices) checked against what the C side reads: indptr exactly
+    n_rows + 1 offsets, indices at least indptr[-1] ids. Returns (Csr, keep),
+    keep holding the arrays for the duration of the call."""
+    if not isinstance(csr, (tuple, list)) or len(csr) != 2:
+        raise TypeError("%s: %s: need an (indptr, indices) pair" % (where, name))
+    pre = "%s: %s" % (where, name + " " if name else "")
+    indptr = _int_array(csr[0], np.int64, where, (name + " " if name else "") + "indptr")
+    if len(indptr) != n_rows + 1:
+        raise ValueError("%sindptr has %d entries, need %s + 1 = %d"
+                         % (pre, len(indptr), rows_are, n_rows + 1))
+    indices = _int_array(csr[1], np.int32, where, (name + " " if name else "") + "indices")
+    nnz = int(indptr[-1])
+    if len(indices) < nnz:
+        raise ValueError("%sindices has %d entries, fewer than indptr[-1] = %d"
+                         % (pre, len(indices), nnz))
+    return _csr(n_rows, n_cols, indptr, indices), (indptr, indices)
+
+
+class _Owner:
+    """The parent side of a C handle's lifetime: close() marks the object
+    closed at once (no new children, its own methods refuse), but the C handle
+    is freed (_free) only when the last child has been closed or collected."""
+    _closed = False
+    _n_children = 0
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def _adopt(self):
+        self._n_children += 1
+
+    def _release(self):
+        self._n_children -= 1
+        if self._closed and self._n_children == 0:
+            self._free()
+
+    def close(self):
+        """Closed at once; the C handle is freed now, or when its last child goes."""
+        self._closed = True
+        if self._n_children == 0:
+            self._free()
+
+    def _free(self):
+        raise NotImplementedError
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class _Child:
+    """The child side: holds its parents (strong references) and releases each
+    once, after freeing its own handle."""
+    _parents = ()
+
+    def _attach(self, *parents):
+        for p in parents:
+            p._adopt()
+        self._parents = parents
+
+    def _detach(self):
+        parents, self._parents = self._parents, ()
+        for p in parents:
+            p._release()
+
+
 # ---- context -------------------------------------------------------------------
 
 
-class Context:
+class Context(_Owner):
     """irllrec_ctx. log: optional callable(level:int, message:str), called
     synchronously for library messages up to log_level (errors are also
-    raised as IrllrecError)."""
+    raised as IrllrecError).
+
+    close() (or the end of a with-block) closes the context for new children
+    at once; the C context is freed when its last Hook, Evaluator or
+    LightGCNIRL is closed or collected, which keep using it until then."""
 
     def __init__(self, n_threads=1, log=None, log_level=LOG_WARN):
         L = lib()
         spec = CtxSpec()
         L.irllrec_ctx_spec_init(ctypes.byref(spec), ctypes.sizeof(spec))
-        spec.n_threads = n_threads
+        spec.n_threads = _int(n_threads, ctypes.c_int32, "Context", "n_threads")
         h = _P()
         st = L.irllrec_ctx_create(ctypes.byref(spec), ctypes.byref(h))
         if st != 0:
-            raise IrllrecError(st, "irllrec_ctx_create failed")
+            raise IrllrecError(st, "irllrec_ctx_create failed (n_threads = %d)" % n_threads)
+        self._free_fn = L.irllrec_ctx_free  # held: usable at interpreter exit
         self._h = h
         self._log = None
         if log is not None:
@@ -363,12 +572,15 @@ class Context:
 
     @property
     def handle(self):
-        if self._h is None:
-            raise ValueError("context is closed")
+        """The C context, for making children: refused once closed."""
+        if self._closed or getattr(self, "_h", None) is None:
+            raise ValueError("Context: closed (close() or the end of its with-block); "
+                             "make a new Context")
         return self._h
 
     def set_log(self, fn, level=LOG_WARN):
         """Install (fn callable) or remove (fn None) the log callback."""
+        level = _int(level, ctypes.c_int32, "Context.set_log", "level")
         if fn is None:
             cb = LOG_FN()
         else:
@@ -391,18 +603,17 @@ class Context:
             raise IrllrecError(st, msg or fallback)
 
     def clear_error(self):
-        lib().irllrec_ctx_clear_error(self.handle)
+        """Forget the last error (children call it before each C call; works while
+        the C context lives, closed or not)."""
+        if getattr(self, "_h", None) is not None:
+            lib().irllrec_ctx_clear_error(self._h)
 
-    def close(self):
-        if self._h is not None:
-            lib().irllrec_ctx_free(self._h)
+    def _free(self):
+        h = getattr(self, "_h", None)
+        if h is not None:
             self._h = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+            self._free_fn(h)
+        self._log = None  # the C context can no longer call the trampoline
 
     def __enter__(self):
         return self
@@ -414,108 +625,154 @@ class Context:
 # ---- hook ----------------------------------------------------------------------
 
 
-class Hook:
+def _checked_text(which, where):
+    if isinstance(which, str):
+        if which not in HOOK_TEXT:
+            raise ValueError("%s: unknown text %r (one of %s)"
+                             % (where, which, ", ".join(HOOK_TEXT)))
+        return HOOK_TEXT[which]
+    return _int(which, ctypes.c_int32, where, "which")
+
+
+class Hook(_Child):
     """irllrec_hook. Spec fields (n_users, n_items, dim, n_intents, n_layers,
     max_batch, profile_dim, intent_dim, preset, teacher_init, seed) as keyword
-    arguments; the others keep irllrec_hook_spec_init's defaults."""
+    arguments; the others keep irllrec_hook_spec_init's defaults. Keeps its
+    Context alive (the C context is freed after the hook)."""
 
-    def __init__(self, ctx, _borrow=None, **spec_fields):
+    def __init__(self, ctx, _borrow=None, _owner=None, _n_layers=0, **spec_fields):
         self.ctx = ctx
         self._owned = _borrow is None
         if _borrow is not None:
-            self._h = _borrow
+            # Borrowed from a LightGCNIRL, which frees it: held alive through _owner.
+            self._h, self._owner, self._n_layers = _borrow, _owner, _n_layers
             return
         spec = HookSpec()
         lib().irllrec_hook_spec_init(ctypes.byref(spec), ctypes.sizeof(spec))
-        for k, v in spec_fields.items():
-            if k not in dict(HookSpec._fields_) or k in ("struct_size", "reserved0"):
-                raise TypeError("unknown hook spec field %r" % k)
-            setattr(spec, k, v)
+        _set_fields(spec, spec_fields, "Hook", "spec field")
         h = _P()
+        ch = ctx.handle
         ctx.clear_error()
-        ctx.check(lib().irllrec_hook_create(ctx.handle, ctypes.byref(spec), ctypes.byref(h)))
+        ctx.check(lib().irllrec_hook_create(ch, ctypes.byref(spec), ctypes.byref(h)))
+        self._free_fn = lib().irllrec_hook_free
         self._h = h
+        self._attach(ctx)
         self.spec = spec
+        self._n_layers = spec.n_layers
+
+    def _handle(self, where):
+        h = getattr(self, "_h", None)
+        if h is None:
+            raise ValueError("%s: the hook is closed" % where)
+        return h
 
     @staticmethod
-    def _param(p):
-        return HOOK_PARAMS[p] if isinstance(p, str) else int(p)
+    def _param(p, where):
+        if isinstance(p, str):
+            return p
+        return _int(p, ctypes.c_int32, where, "p")
 
     def set_param(self, p, v):
         """p: the parameter's stable name ("w_kd", "lr", "beta1", ...) or its id."""
+        p, v = self._param(p, "Hook.set_param"), _real(v, "Hook.set_param", "v")
+        h = self._handle("Hook.set_param")
         self.ctx.clear_error()
         if isinstance(p, str):
-            self.ctx.check(lib().irllrec_hook_set_param_by_name(self._h, p.encode(), float(v)))
+            self.ctx.check(lib().irllrec_hook_set_param_by_name(h, p.encode(), v))
         else:
-            self.ctx.check(lib().irllrec_hook_set_param(self._h, int(p), float(v)))
+            self.ctx.check(lib().irllrec_hook_set_param(h, p, v))
 
     def get_param(self, p):
+        p = self._param(p, "Hook.get_param")
+        h = self._handle("Hook.get_param")
         v = ctypes.c_double()
         self.ctx.clear_error()
         if isinstance(p, str):
-            st = lib().irllrec_hook_get_param_by_name(self._h, p.encode(), ctypes.byref(v))
+            st = lib().irllrec_hook_get_param_by_name(h, p.encode(), ctypes.byref(v))
         else:
-            st = lib().irllrec_hook_get_param(self._h, int(p), ctypes.byref(v))
+            st = lib().irllrec_hook_get_param(h, p, ctypes.byref(v))
         self.ctx.check(st)
         return v.value
 
     @staticmethod
     def param_bounds(p):
+        if isinstance(p, str):
+            if p not in HOOK_PARAMS:
+                raise IrllrecError(-1, "Hook.param_bounds: unknown parameter %r" % (p,))
+            p = HOOK_PARAMS[p]
+        q = _int(p, ctypes.c_int32, "Hook.param_bounds", "p")
         lo, hi = ctypes.c_double(), ctypes.c_double()
-        st = lib().irllrec_hook_param_bounds(Hook._param(p), ctypes.byref(lo), ctypes.byref(hi))
+        st = lib().irllrec_hook_param_bounds(q, ctypes.byref(lo), ctypes.byref(hi))
         if st != 0:
             raise IrllrecError(st, "irllrec_hook_param_bounds: unknown parameter %r" % (p,))
         return lo.value, hi.value
 
     def set_text(self, which, a):
         """which: "user_profile", "item_profile", "user_intent", "item_intent" (copied)."""
-        w = HOOK_TEXT[which] if isinstance(which, str) else int(which)
+        w = _checked_text(which, "Hook.set_text")
+        m = mat(a, name=str(which), where="Hook.set_text")
+        h = self._handle("Hook.set_text")
         self.ctx.clear_error()
-        self.ctx.check(lib().irllrec_hook_set_text(self._h, w, mat(a, name=str(which))))
+        self.ctx.check(lib().irllrec_hook_set_text(h, w, m))
 
     def set_graph(self, n_nodes, indptr, indices):
         """N x N interaction pattern, both directions, users first (copied)."""
-        indptr = np.ascontiguousarray(indptr, dtype=np.int64)
-        indices = np.ascontiguousarray(indices, dtype=np.int32)
-        g = _csr(n_nodes, n_nodes, indptr, indices)
+        n = _int(n_nodes, ctypes.c_int64, "Hook.set_graph", "n_nodes")
+        if n < 0:
+            raise ValueError("Hook.set_graph: n_nodes = %d is negative" % n)
+        g, _keep = _csr_arg("Hook.set_graph", "", n, n, (indptr, indices), "n_nodes")
+        h = self._handle("Hook.set_graph")
         self.ctx.clear_error()
-        self.ctx.check(lib().irllrec_hook_set_graph(self._h, ctypes.byref(g)))
+        self.ctx.check(lib().irllrec_hook_set_graph(h, ctypes.byref(g)))
+
+    def _layer_views(self, arrays, name, writable):
+        """The n_layers views of layers / layer_grads, exactly n_layers of them."""
+        if arrays is None:
+            return None
+        arrays = list(arrays)
+        if len(arrays) != self._n_layers:
+            raise ValueError("Hook.step: %s has %d matrices, need n_layers = %d"
+                             % (name, len(arrays), self._n_layers))
+        if not arrays:
+            return None
+        return (Mat * len(arrays))(*[mat(a, writable, "%s[%d]" % (name, k), "Hook.step")
+                                     for k, a in enumerate(arrays)])
 
     def step(self, users, pos, neg, user_final, item_final, user_grad, item_grad,
              layers=None, layer_grads=None):
         """One hook step; ADDS gradients into user_grad, item_grad (and each of
         layer_grads). Returns irllrec_hook_losses as a dict."""
-        u, p, n = _ids(users, "users"), _ids(pos, "pos"), _ids(neg, "neg")
+        W = "Hook.step"
+        u, p, n = _ids(users, "users", W), _ids(pos, "pos", W), _ids(neg, "neg", W)
         if not (len(u) == len(p) == len(n)):
-            raise ValueError("users, pos, neg differ in length")
-        lay = dlay = None
-        if layers is not None:
-            lay = (Mat * len(layers))(*[mat(a, name="layers[%d]" % k)
-                                        for k, a in enumerate(layers)])
-        if layer_grads is not None:
-            dlay = (Mat * len(layer_grads))(*[mat(a, True, "layer_grads[%d]" % k)
-                                              for k, a in enumerate(layer_grads)])
+            raise ValueError("Hook.step: users, pos, neg differ in length (%d, %d, %d)"
+                             % (len(u), len(p), len(n)))
+        lay = self._layer_views(layers, "layers", False)
+        dlay = self._layer_views(layer_grads, "layer_grads", True)
         out = HookLosses()
         out.struct_size = ctypes.sizeof(out)
         batch = HookBatch(len(u), u.ctypes.data_as(c_i32p), p.ctypes.data_as(c_i32p),
                           n.ctypes.data_as(c_i32p))
-        inputs = HookInputs(mat(user_final, name="user_final"), mat(item_final, name="item_final"),
-                            lay)
-        grads = HookGrads(ctypes.sizeof(HookGrads), 0, mat(user_grad, True, "user_grad"),
-                          mat(item_grad, True, "item_grad"), dlay)
+        inputs = HookInputs(mat(user_final, name="user_final", where=W),
+                            mat(item_final, name="item_final", where=W), lay)
+        grads = HookGrads(ctypes.sizeof(HookGrads), 0, mat(user_grad, True, "user_grad", W),
+                          mat(item_grad, True, "item_grad", W), dlay)
+        h = self._handle(W)
         self.ctx.clear_error()
-        st = lib().irllrec_hook_step(self._h, ctypes.byref(batch), ctypes.byref(inputs),
+        st = lib().irllrec_hook_step(h, ctypes.byref(batch), ctypes.byref(inputs),
                                      ctypes.byref(grads), ctypes.byref(out))
         self.ctx.check(st)
         return out.as_dict()
 
     def steps(self):
-        return int(lib().irllrec_hook_steps(self._h))
+        return int(lib().irllrec_hook_steps(self._handle("Hook.steps")))
 
     def close(self):
-        if self._h is not None and self._owned:
-            lib().irllrec_hook_free(self._h)
+        h = getattr(self, "_h", None)
         self._h = None
+        if h is not None and self._owned:
+            self._free_fn(h)
+        self._detach()  # after the free: the hook may log through its context
 
     def __del__(self):
         try:
@@ -532,13 +789,10 @@ def synth_write(ctx, directory, **fields):
     test.txt, stats.json, usr/itm_prf.npy, usr/itm_int.npy)."""
     spec = SynthSpec()
     lib().irllrec_x_synth_spec_init(ctypes.byref(spec), ctypes.sizeof(spec))
-    for k, v in fields.items():
-        if k not in dict(SynthSpec._fields_) or k == "struct_size":
-            raise TypeError("unknown synth spec field %r" % k)
-        setattr(spec, k, v)
+    _set_fields(spec, fields, "synth_write", "synth spec field")
+    ch = ctx.handle
     ctx.clear_error()
-    ctx.check(lib().irllrec_x_synth_write(ctx.handle, ctypes.byref(spec),
-                                        os.fsencode(directory)))
+    ctx.check(lib().irllrec_x_synth_write(ch, ctypes.byref(spec), os.fsencode(directory)))
 
 
 def read_lightgcn_txt(path):
@@ -553,39 +807,54 @@ def read_lightgcn_txt(path):
     return np.array(us, dtype=np.int32), np.array(its, dtype=np.int32)
 
 
-class Evaluator:
-    """irllrec_evaluator: full ranking, Recall@k and NDCG@k, train items masked."""
+class Evaluator(_Child):
+    """irllrec_evaluator: full ranking, Recall@k and NDCG@k, train items masked.
+    Keeps its Context alive."""
 
     def __init__(self, ctx, n_items, ks=(20,)):
-        self.ctx, self.ks = ctx, np.ascontiguousarray(ks, dtype=np.int32)
+        self.ctx = ctx
+        n_items = _int(n_items, ctypes.c_int64, "Evaluator", "n_items")
+        self.ks = _int_array(ks, np.int32, "Evaluator", "ks")
         h = _P()
+        ch = ctx.handle
         ctx.clear_error()
-        ctx.check(lib().irllrec_evaluator_create(ctx.handle, n_items,
-                                                 self.ks.ctypes.data_as(c_i32p), len(self.ks),
-                                                 ctypes.byref(h)))
+        ctx.check(lib().irllrec_evaluator_create(ch, n_items, self.ks.ctypes.data_as(c_i32p),
+                                                 len(self.ks), ctypes.byref(h)))
+        self._free_fn = lib().irllrec_evaluator_free
         self._h = h
+        self._attach(ctx)
 
     def run(self, user_emb, item_emb, mask_csr, truth_csr):
-        """mask_csr, truth_csr: (indptr, indices) user->items; returns
-        ({k: recall}, {k: ndcg}, n_users_evaluated)."""
-        U, I = user_emb.shape[0], item_emb.shape[0]
-        m = _csr(U, I, *mask_csr) if mask_csr is not None else None
-        t = _csr(U, I, *truth_csr)
+        """mask_csr, truth_csr: (indptr, indices) user->items, indptr of
+        user_emb.shape[0] + 1 offsets; returns ({k: recall}, {k: ndcg},
+        n_users_evaluated)."""
+        W = "Evaluator.run"
+        ue, ie = mat(user_emb, name="user_emb", where=W), mat(item_emb, name="item_emb", where=W)
+        U, I = ue.rows, ie.rows
+        m = keep_m = None
+        if mask_csr is not None:
+            m, keep_m = _csr_arg(W, "mask_csr", U, I, mask_csr, "user_emb rows")
+        t, keep_t = _csr_arg(W, "truth_csr", U, I, truth_csr, "user_emb rows")
         rec = (ctypes.c_double * len(self.ks))()
         ndcg = (ctypes.c_double * len(self.ks))()
         n = ctypes.c_int64()
+        h = getattr(self, "_h", None)
+        if h is None:
+            raise ValueError("Evaluator.run: the evaluator is closed")
         self.ctx.clear_error()
         self.ctx.check(lib().irllrec_evaluator_run(
-            self._h, mat(user_emb, name="user_emb"), mat(item_emb, name="item_emb"),
-            ctypes.byref(m) if m is not None else None, ctypes.byref(t), rec, ndcg,
+            h, ue, ie, ctypes.byref(m) if m is not None else None, ctypes.byref(t), rec, ndcg,
             ctypes.byref(n)))
+        del keep_m, keep_t
         return ({int(k): rec[j] for j, k in enumerate(self.ks)},
                 {int(k): ndcg[j] for j, k in enumerate(self.ks)}, n.value)
 
     def close(self):
-        if self._h is not None:
-            lib().irllrec_evaluator_free(self._h)
-            self._h = None
+        h = getattr(self, "_h", None)
+        self._h = None
+        if h is not None:
+            self._free_fn(h)
+        self._detach()
 
     def __del__(self):
         try:
@@ -597,28 +866,34 @@ class Evaluator:
 # ---- LightGCN example host ----------------------------------------------------------
 
 
-class LightGCN:
+class LightGCN(_Owner):
     """The LightGCN host of examples/lightgcn, built from TRAIN (user, item)
-    pairs given as NumPy arrays, with its Adam (lr) on E(0)."""
+    pairs given as NumPy arrays, with its Adam (lr) on E(0). close() while a
+    LightGCNIRL made from it lives frees the model after that LightGCNIRL."""
 
     def __init__(self, n_users, n_items, train_users, train_items, dim=32, n_layers=3,
                  keep_rate=0.8, reg=1e-6, seed=2023, n_threads=1, lr=1e-3):
         G = lgcn_lib()
-        self.n_users, self.n_items = int(n_users), int(n_items)
-        self.n_nodes = self.n_users + self.n_items
-        self.dim, self.n_layers = int(dim), int(n_layers)
-        self.indptr, self.indices = csr_from_pairs(n_users, n_items, train_users, train_items)
-        self.train_csr = _csr(self.n_users, self.n_items, self.indptr, self.indices)
         spec = LgcnSpec()
         G.lgcn_spec_init(ctypes.byref(spec))
-        spec.n_users, spec.n_items, spec.dim, spec.n_layers = n_users, n_items, dim, n_layers
-        spec.keep_rate, spec.reg, spec.seed, spec.n_threads = keep_rate, reg, seed, n_threads
+        _set_fields(spec, dict(n_users=n_users, n_items=n_items, dim=dim, n_layers=n_layers,
+                               keep_rate=keep_rate, reg=reg, seed=seed, n_threads=n_threads),
+                    "LightGCN")
+        lr = _real(lr, "LightGCN", "lr")
+        self.n_users, self.n_items = spec.n_users, spec.n_items
+        self.n_nodes = self.n_users + self.n_items
+        self.dim, self.n_layers = spec.dim, spec.n_layers
+        self.indptr, self.indices = csr_from_pairs(
+            n_users, n_items, train_users, train_items, "LightGCN",
+            ("train_users", "train_items"), ("n_users", "n_items"))
+        self.train_csr = _csr(self.n_users, self.n_items, self.indptr, self.indices)
         err = ctypes.create_string_buffer(512)
         h, o = _P(), _P()
         st = G.lgcn_create(ctypes.byref(spec), ctypes.byref(self.train_csr), ctypes.byref(h),
                            err, len(err))
         if st != 0:
             raise IrllrecError(st, err.value.decode(errors="replace") or "lgcn_create failed")
+        self._G = G  # held: its free functions are usable at interpreter exit
         self._h, self._opt = h, None
         st = G.lgcn_opt_create(h, lr, ctypes.byref(o), err, len(err))
         if st != 0:
@@ -628,8 +903,8 @@ class LightGCN:
 
     @property
     def handle(self):
-        if self._h is None:
-            raise ValueError("model is closed")
+        if self._closed or getattr(self, "_h", None) is None:
+            raise ValueError("LightGCN: the model is closed")
         return self._h
 
     def _nd(self, ptr):
@@ -649,6 +924,7 @@ class LightGCN:
 
     def layer(self, l):
         """E(l), l = 0..L, of the last forward: a view."""
+        l = _int(l, ctypes.c_int32, "LightGCN.layer", "l")
         if not 0 <= l <= self.n_layers:
             raise IndexError("layer %d of %d" % (l, self.n_layers))
         return self._nd(lgcn_lib().lgcn_layer(self.handle, l))
@@ -658,13 +934,18 @@ class LightGCN:
         return self._nd(lgcn_lib().lgcn_dfinal_buffer(self.handle))
 
     def forward(self, mode=LGCN_EVAL):
+        mode = _int(mode, ctypes.c_int32, "LightGCN.forward", "mode")
+        if mode not in (LGCN_EVAL, LGCN_TRAIN, LGCN_REPLAY):
+            raise ValueError("LightGCN.forward: mode = %d is not LGCN_EVAL, LGCN_TRAIN or "
+                             "LGCN_REPLAY" % mode)
         lgcn_lib().lgcn_forward(self.handle, mode)
 
     def bpr(self, users, pos, neg, dfinal):
         """Mean BPR on E_final; ADDS its gradient into dfinal (N x d, C-contiguous float32)."""
-        u, p, n = _ids(users, "users"), _ids(pos, "pos"), _ids(neg, "neg")
+        W = "LightGCN.bpr"
+        u, p, n = _ids(users, "users", W), _ids(pos, "pos", W), _ids(neg, "neg", W)
         self._check_nd(dfinal, "dfinal")
-        self._check_ids(u, p, n)
+        self._check_ids(u, p, n, W)
         return lgcn_lib().lgcn_bpr(self.handle, u.ctypes.data_as(c_i32p), p.ctypes.data_as(c_i32p),
                                    n.ctypes.data_as(c_i32p), len(u), dfinal.ctypes.data_as(c_f32p))
 
@@ -674,7 +955,8 @@ class LightGCN:
         arr = None
         if dlayers is not None:
             if len(dlayers) > self.n_layers:
-                raise ValueError("at most %d layer gradients" % self.n_layers)
+                raise ValueError("LightGCN.backward_reg: dlayers has %d arrays, at most "
+                                 "n_layers = %d" % (len(dlayers), self.n_layers))
             for k, a in enumerate(dlayers):
                 self._check_nd(a, "dlayers[%d]" % k)
             arr = (c_f32p * (self.n_layers + 1))(*[a.ctypes.data_as(c_f32p) for a in dlayers])
@@ -687,8 +969,9 @@ class LightGCN:
 
     def train_step(self, users, pos, neg):
         """Plain LightGCN step (forward, BPR, backward, reg, Adam); returns (bpr, reg)."""
-        u, p, n = _ids(users, "users"), _ids(pos, "pos"), _ids(neg, "neg")
-        self._check_ids(u, p, n)
+        W = "LightGCN.train_step"
+        u, p, n = _ids(users, "users", W), _ids(pos, "pos", W), _ids(neg, "neg", W)
+        self._check_ids(u, p, n, W)
         bpr, reg = ctypes.c_double(), ctypes.c_double()
         st = lgcn_lib().lgcn_train_step(self.handle, self._opt, u.ctypes.data_as(c_i32p),
                                         p.ctypes.data_as(c_i32p), n.ctypes.data_as(c_i32p),
@@ -704,88 +987,113 @@ class LightGCN:
             raise ValueError("%s: need a writable C-contiguous float32 array of shape (%d, %d)"
                              % (name, self.n_nodes, self.dim))
 
-    def _check_ids(self, u, p, n):
+    def _check_ids(self, u, p, n, where):
         # The example host trusts its ids; check here so Python cannot crash it.
         if not (len(u) == len(p) == len(n)) or len(u) == 0:
-            raise ValueError("users, pos, neg must be non-empty and of equal length")
-        if u.min() < 0 or u.max() >= self.n_users or min(p.min(), n.min()) < 0 or \
-                max(p.max(), n.max()) >= self.n_items:
-            raise ValueError("id out of range")
+            raise ValueError("%s: users, pos, neg must be non-empty and of equal length "
+                             "(%d, %d, %d)" % (where, len(u), len(p), len(n)))
+        for arr, name, bound, bname in ((u, "users", self.n_users, "n_users"),
+                                        (p, "pos", self.n_items, "n_items"),
+                                        (n, "neg", self.n_items, "n_items")):
+            bad = np.flatnonzero((arr < 0) | (arr >= bound))
+            if bad.size:
+                k = int(bad[0])
+                raise ValueError("%s: %s[%d] = %d not in [0, %s = %d)"
+                                 % (where, name, k, int(arr[k]), bname, bound))
 
-    def close(self):
-        G = lgcn_lib()
-        if getattr(self, "_opt", None) is not None:
-            G.lgcn_opt_free(self._opt)
-            self._opt = None
-        if getattr(self, "_h", None) is not None:
-            G.lgcn_free(self._h)
-            self._h = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+    def _free(self):
+        G = getattr(self, "_G", None)
+        opt, h = getattr(self, "_opt", None), getattr(self, "_h", None)
+        self._opt = self._h = None
+        if opt is not None:
+            G.lgcn_opt_free(opt)
+        if h is not None:
+            G.lgcn_free(h)
 
 
-class LightGCNIRL:
+class LightGCNIRL(_Child):
     """LightGCN + the IRLLRec hook (examples/lightgcn/lightgcn_irl.h).
     texts: dict with any of user_profile/item_profile/user_intent/item_intent
     (2-D float32 arrays; pairs present together). cfg: preset, n_intents,
     max_batch, seed, w_kd, tau_kd, w_pair, tau_pair, w_tran, w_itm, itm_alpha,
-    momentum, lr, reg, tran_mode, tran_samples (unset = the hook's default)."""
+    momentum, lr, reg, tran_mode, tran_samples (unset = the hook's default).
+    Keeps its Context and its model alive; .hook (borrowed) keeps it alive."""
 
     def __init__(self, ctx, model, texts=None, **cfg):
         G = lgcn_lib()
         self.ctx, self.model = ctx, model
         c = LgcnIrlCfg()
         G.lgcn_irl_cfg_init(ctypes.byref(c))
-        for k, v in cfg.items():
-            if k not in dict(LgcnIrlCfg._fields_):
-                raise TypeError("unknown LightGCN+IRLLRec setting %r" % k)
-            setattr(c, k, v)
+        _set_fields(c, cfg, "LightGCNIRL", "LightGCN+IRLLRec setting", skip=())
         texts = dict(texts or {})
-        self._texts = texts  # the hook copies them; held only for the call
         names = ("user_profile", "item_profile", "user_intent", "item_intent")
         for k in texts:
             if k not in names:
-                raise TypeError("unknown text %r" % k)
+                raise TypeError("LightGCNIRL: unknown text %r" % k)
         if ("user_profile" in texts) != ("item_profile" in texts) or \
                 ("user_intent" in texts) != ("item_intent" in texts):
-            raise ValueError("profile and intent texts come in user/item pairs")
-        mats = [mat(texts[k], name=k) if k in texts else Mat(None, 0, 0, 0) for k in names]
+            raise ValueError("LightGCNIRL: profile and intent texts come in user/item pairs")
+        # The hook copies the texts: the arrays need to live only for the call.
+        mats = [mat(texts[k], name=k, where="LightGCNIRL") if k in texts else Mat(None, 0, 0, 0)
+                for k in names]
         h = _P()
+        ch, mh = ctx.handle, model.handle
         ctx.clear_error()
-        st = G.lgcn_irl_create(ctx.handle, model.handle, ctypes.byref(model.train_csr),
-                               ctypes.byref(c), *mats, ctypes.byref(h))
+        st = G.lgcn_irl_create(ch, mh, ctypes.byref(model.train_csr), ctypes.byref(c), *mats,
+                               ctypes.byref(h))
         ctx.check(st, "lgcn_irl_create failed")
+        self._G = G
         self._h = h
-        self.hook = Hook(ctx, _borrow=G.lgcn_irl_hook(h))
+        self._attach(ctx, model)
+        self._hook = None  # weak reference to the borrowed Hook, made on first use
+
+    @property
+    def hook(self):
+        """The hook inside (borrowed: it keeps this LightGCNIRL alive, and is
+        closed with it)."""
+        hk = self._hook() if self._hook is not None else None
+        if hk is None:
+            h = getattr(self, "_h", None)
+            if h is None:
+                raise ValueError("LightGCNIRL: closed")
+            hk = Hook(self.ctx, _borrow=self._G.lgcn_irl_hook(h), _owner=self,
+                      _n_layers=self.model.n_layers)
+            self._hook = weakref.ref(hk)
+        return hk
 
     def grad(self, users, pos, neg, mode=LGCN_TRAIN):
         """Forward, BPR, hook step, backward + reg: model.grad() = dTotal/dE(0).
         The hook steps its own parameters. Returns the losses as a dict."""
-        return self._call(lgcn_lib().lgcn_irl_grad, mode, users, pos, neg)
+        mode = _int(mode, ctypes.c_int32, "LightGCNIRL.grad", "mode")
+        return self._call(self._G.lgcn_irl_grad, "LightGCNIRL.grad", mode, users, pos, neg)
 
     def train_step(self, users, pos, neg):
         """grad(TRAIN) followed by the model's Adam on E(0)."""
-        return self._call(lgcn_lib().lgcn_irl_train_step, self.model._opt, users, pos, neg)
+        return self._call(self._G.lgcn_irl_train_step, "LightGCNIRL.train_step",
+                          self.model._opt, users, pos, neg)
 
-    def _call(self, fn, first, users, pos, neg):
-        u, p, n = _ids(users, "users"), _ids(pos, "pos"), _ids(neg, "neg")
-        self.model._check_ids(u, p, n)
+    def _call(self, fn, where, first, users, pos, neg):
+        u, p, n = _ids(users, "users", where), _ids(pos, "pos", where), _ids(neg, "neg", where)
+        self.model._check_ids(u, p, n, where)
+        h = getattr(self, "_h", None)
+        if h is None:
+            raise ValueError("%s: closed" % where)
         out = LgcnIrlLosses()
         self.ctx.clear_error()
-        st = fn(self._h, first, u.ctypes.data_as(c_i32p), p.ctypes.data_as(c_i32p),
+        st = fn(h, first, u.ctypes.data_as(c_i32p), p.ctypes.data_as(c_i32p),
                 n.ctypes.data_as(c_i32p), len(u), ctypes.byref(out))
         self.ctx.check(st, "%s: %s" % (fn.__name__, _status_str(st)))
         return out.as_dict()
 
     def close(self):
-        if getattr(self, "_h", None) is not None:
-            self.hook._h = None
-            lgcn_lib().lgcn_irl_free(self._h)
-            self._h = None
+        hk = self._hook() if getattr(self, "_hook", None) is not None else None
+        if hk is not None:
+            hk._h = None
+        h = getattr(self, "_h", None)
+        self._h = None
+        if h is not None:
+            self._G.lgcn_irl_free(h)
+        self._detach()
 
     def __del__(self):
         try:

@@ -6,9 +6,15 @@
    bits as the C host (lgcn_irl_grad) on identical models, step after step,
    with contiguous arrays and with padded ones (ld > cols).
 3. Errors raise IrllrecError carrying irllrec_ctx_errmsg; the log callback sees them.
-Exit 0 on success, 1 on failure.
+4. Careless and hostile use (issue 17): a closed Context outlived by its children,
+   arrays shorter than the C side reads, ids and sizes that do not fit their C
+   type, a library of another 0.x minor.
+Exit 0 on success, 1 on failure. `test_binding.py NAME...` runs only the named
+tests (test_ prefix optional), e.g. to check one of them against an old binding.
 """
+import gc
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -200,14 +206,237 @@ def test_errors(U, I):
     ctx.close()
 
 
+# ---- careless and hostile use (issue 17) ---------------------------------------------
+
+
+def expect(exc, fn, *words):
+    """fn() must raise exc whose text holds every one of words."""
+    try:
+        fn()
+    except exc as e:
+        for w in words:
+            assert w in str(e), "%r not in %r" % (w, str(e))
+        print("refused as expected:", str(e))
+        return e
+    except Exception as e:  # noqa: BLE001 (report what was raised instead)
+        raise AssertionError("expected %s(%s), got %s: %s" % (exc.__name__, words,
+                                                              type(e).__name__, e))
+    raise AssertionError("expected %s(%s), nothing raised" % (exc.__name__, words))
+
+
+def run_python(code, **env):
+    """code in a fresh interpreter (this one's sys.executable and environment)."""
+    e = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.abspath(__file__)), **env)
+    return subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True,
+                          timeout=120)
+
+
+def small_batch(train, I, n):
+    u, i = train
+    return u[:n], i[:n], ((i[:n].astype(np.int64) + 1) % I).astype(np.int32)
+
+
+def test_children_keep_context(U, I, train, texts):
+    """A Context closed while a Hook, an Evaluator and a LightGCNIRL made from
+    it live (the with-block, close()) keeps the C context until the last of
+    them is closed or collected; a LightGCN closed under its LightGCNIRL too."""
+    with irl.Context() as ctx:
+        hook = irl.Hook(ctx, n_users=U, n_items=I, dim=8, n_intents=4, max_batch=4)
+        ev = irl.Evaluator(ctx, I, ks=(5,))
+        m = irl.LightGCN(U, I, *train, dim=8, n_layers=1, seed=3)
+        x = irl.LightGCNIRL(ctx, m, texts, n_intents=4, max_batch=64, seed=3)
+    assert ctx.closed
+    expect(ValueError, lambda: irl.Hook(ctx, n_users=U, n_items=I, dim=8), "closed")
+    # The children still work and still report through the context.
+    hook.set_param("w_kd", 0.25)
+    assert hook.get_param("w_kd") == 0.25
+    e = expect(irl.IrllrecError, lambda: hook.set_param("tau_kd", 0.0), "set_param")
+    assert e.message == ctx.errmsg(), (e.message, ctx.errmsg())
+    m.forward(irl.LGCN_EVAL)
+    f = m.final()
+    rec, _, n_eval = ev.run(f[:U], f[U:], None, (m.indptr, m.indices))
+    assert n_eval > 0 and 0 < rec[5] <= 1, (rec, n_eval)
+    bu, bp, bn = small_batch(train, I, 64)
+    assert np.isfinite(x.train_step(bu, bp, bn)["total"])
+    hook.close()
+    ev.close()
+    m.close()  # x still uses the model: freed with x
+    assert m.closed
+    assert np.isfinite(x.train_step(bu, bp, bn)["total"])
+    hk = x.hook
+    del x
+    gc.collect()
+    hk.set_param("w_kd", 0.5)  # the borrowed hook keeps its LightGCNIRL
+    del hk
+    gc.collect()
+    # A child collected in a reference cycle after its context was closed.
+    ctx2 = irl.Context()
+    h2 = irl.Hook(ctx2, n_users=U, n_items=I, dim=8, n_intents=4, max_batch=4)
+    h2.me = h2
+    ctx2.close()
+    del h2, ctx2
+    gc.collect()
+    # In a fresh interpreter: a child collected after the with-block closed its
+    # context (plain CPython used to segfault here), the others left for the
+    # interpreter's exit. The ASan build preloads its runtime into this child too.
+    code = ("import gc\nimport irllrec as irl\n"
+            "with irl.Context() as ctx:\n"
+            "    hs = [irl.Hook(ctx, n_users=500, n_items=400, dim=16, n_intents=8, max_batch=64)\n"
+            "          for _ in range(3)]\n"
+            "    ev = irl.Evaluator(ctx, 400, ks=(2,))\n"
+            "del hs[1]\n"
+            "gc.collect()\n"
+            "hs[0].set_param('w_kd', 0.75)\n"
+            "print('ok', hs[0].get_param('w_kd'))\n")
+    r = run_python(code)
+    assert r.returncode == 0 and "ok 0.75" in r.stdout, (r.returncode, r.stdout, r.stderr)
+
+
+def test_lengths_checked(ctx, U, I):
+    """CSR and layer lists shorter than the C side reads are refused before any C call."""
+    N, d, L = U + I, 8, 2
+    rng = np.random.default_rng(1)
+    rows = rng.integers(0, U, 400)
+    cols = U + rng.integers(0, I, 400)
+    indptr, indices = irl.csr_from_pairs(N, N, np.concatenate([rows, cols]),
+                                         np.concatenate([cols, rows]))
+    hook = irl.Hook(ctx, n_users=U, n_items=I, dim=d, n_intents=4, n_layers=L, max_batch=4)
+    expect(ValueError, lambda: hook.set_graph(N, indptr[:N], indices), "Hook.set_graph",
+           "indptr", "%d" % (N + 1))
+    expect(ValueError, lambda: hook.set_graph(N, indptr[:N // 2], indices[:indptr[N // 2 - 1]]),
+           "indptr")
+    expect(ValueError, lambda: hook.set_graph(N, indptr, indices[:-3]), "Hook.set_graph",
+           "indices", "%d" % len(indices))
+    expect(ValueError, lambda: hook.set_graph(N, indptr[:0], indices), "indptr")
+    hook.set_graph(N, indptr, indices)
+    E_u, E_i = np.zeros((U, d), np.float32), np.zeros((I, d), np.float32)
+    lay = [np.zeros((N, d), np.float32) for _ in range(L)]
+    dlay = [np.zeros((N, d), np.float32) for _ in range(L)]
+    args = ([0], [1], [2], E_u, E_i, E_u.copy(), E_i.copy())
+    expect(ValueError, lambda: hook.step(*args, layers=lay[:1], layer_grads=dlay), "Hook.step",
+           "layers", "n_layers = 2")
+    expect(ValueError, lambda: hook.step(*args, layers=lay, layer_grads=dlay[:1]), "Hook.step",
+           "layer_grads", "n_layers = 2")
+    expect(ValueError, lambda: hook.step(*args, layers=lay + lay[:1]), "layers")
+    hook.step(*args, layers=lay, layer_grads=dlay)
+    hook.close()
+    # Evaluator.run: U users, I items; the CSRs are user -> items.
+    ip, ix = irl.csr_from_pairs(U, I, rows, cols - U)
+    ev = irl.Evaluator(ctx, I, ks=(5,))
+    Eu = rng.standard_normal((U, d)).astype(np.float32)
+    Ei = rng.standard_normal((I, d)).astype(np.float32)
+    expect(ValueError, lambda: ev.run(Eu, Ei, (ip[:U], ix), (ip, ix)), "Evaluator.run", "mask_csr",
+           "indptr", "%d" % (U + 1))
+    expect(ValueError, lambda: ev.run(Eu, Ei, None, (ip[:-2], ix)), "truth_csr", "indptr")
+    expect(ValueError, lambda: ev.run(Eu, Ei, None, (ip, ix[:-1])), "truth_csr", "indices")
+    expect(ValueError, lambda: ev.run(Eu, Ei, (ip, ix[:5]), (ip, ix)), "mask_csr", "indices")
+    ev.run(Eu, Ei, None, (ip, ix))
+    ev.close()
+
+
+def test_ints_checked(ctx, U, I, train, texts):
+    """Ids and sizes that do not fit their C type (or are not integers) are refused,
+    not wrapped or truncated."""
+    big = 2 ** 32
+    hook = irl.Hook(ctx, n_users=U, n_items=I, dim=8, n_intents=4, max_batch=4)
+    E_u, E_i = np.zeros((U, 8), np.float32), np.zeros((I, 8), np.float32)
+    g = (E_u, E_i, E_u.copy(), E_i.copy())
+    expect(ValueError, lambda: hook.step([big + 3], [0], [1], *g), "Hook.step", "users[0]",
+           str(big + 3), "int32")
+    expect(ValueError, lambda: hook.step(np.array([0, 1], np.int64), [0, big + 1], [1, 2], *g),
+           "pos[1]", "int32")
+    expect(ValueError, lambda: hook.step([0], [0], [-big], *g), "neg[0]", "int32")
+    expect(ValueError, lambda: hook.step([0], [0], [2 ** 70], *g), "neg[0]")
+    expect(TypeError, lambda: hook.step([1.9], [0], [1], *g), "Hook.step", "users", "integer")
+    expect(TypeError, lambda: hook.step([0], np.array([1.0]), [1], *g), "pos", "integer")
+    hook.step([0], [0], [1], *g)
+    expect(ValueError, lambda: hook.set_param(big + 300, 0.5), "Hook.set_param", str(big + 300))
+    assert hook.get_param("w_kd") != 0.5
+    expect(ValueError, lambda: hook.set_text(big, E_u), "Hook.set_text")
+    hook.close()
+    for field, value, exc in (("dim", big + 8, ValueError), ("n_users", 2 ** 64 + U, ValueError),
+                              ("max_batch", -big, ValueError), ("seed", -1, ValueError),
+                              ("seed", 2 ** 64, ValueError), ("dim", 8.5, TypeError),
+                              ("n_intents", "4", TypeError)):
+        spec = dict(n_users=U, n_items=I, dim=8, n_intents=4, max_batch=4)
+        spec[field] = value
+        expect(exc, lambda: irl.Hook(ctx, **spec), "Hook", field)
+    irl.Hook(ctx, n_users=U, n_items=I, dim=8, n_intents=4, max_batch=4,
+             seed=2 ** 64 - 1).close()
+    expect(ValueError, lambda: irl.Context(n_threads=big + 1), "Context", "n_threads")
+    expect(ValueError, lambda: irl.Evaluator(ctx, big * big * 4 + I), "Evaluator", "n_items")
+    expect(ValueError, lambda: irl.Evaluator(ctx, I, ks=(big + 20,)), "Evaluator", "ks[0]")
+    expect(TypeError, lambda: irl.Evaluator(ctx, I, ks=(2.5,)), "Evaluator", "ks")
+    expect(ValueError, lambda: irl.LightGCN(U, I, *train, dim=big + 8), "LightGCN", "dim")
+    expect(ValueError, lambda: irl.LightGCN(U, I, *train, seed=-1), "LightGCN", "seed")
+    expect(TypeError, lambda: irl.LightGCN(U, I, train[0].astype(np.float64), train[1]),
+           "LightGCN", "train_users", "integer")
+    expect(ValueError, lambda: irl.LightGCN(U, I, train[0], train[1] + np.int64(big)),
+           "LightGCN", "train_items")
+    m = irl.LightGCN(U, I, *train, dim=8, n_layers=1, seed=3)
+    expect(ValueError, lambda: irl.LightGCNIRL(ctx, m, texts, max_batch=big + 64),
+           "LightGCNIRL", "max_batch")
+    expect(ValueError, lambda: irl.LightGCNIRL(ctx, m, texts, tran_samples=2 ** 63), "tran_samples")
+    expect(ValueError, lambda: m.forward(big + irl.LGCN_TRAIN), "LightGCN.forward", "mode")
+    expect(ValueError, lambda: m.train_step([big], [0], [1]), "LightGCN.train_step", "users[0]")
+    m.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        expect(ValueError, lambda: irl.synth_write(ctx, tmp, n_users=big + 300), "synth_write",
+               "n_users")
+        expect(ValueError, lambda: irl.synth_write(ctx, tmp, seed=-5), "synth_write", "seed")
+        assert not os.listdir(tmp)
+
+
+def test_version_checked():
+    """The binding refuses a library of another 0.x minor (each has its own ABI),
+    of another major, or (from 1.0) of an older minor; a patch differs freely."""
+    ok = irl._version_compatible
+    for lib_v, binding, want in ((200, (0, 2), True), (205, (0, 2), True), (300, (0, 2), False),
+                                 (100, (0, 2), False), (10200, (0, 2), False),
+                                 (10200, (1, 2), True), (10311, (1, 2), True),
+                                 (10100, (1, 2), False), (20200, (1, 2), False)):
+        assert ok(lib_v, binding) == want, (lib_v, binding, want)
+    v = irl.lib().irllrec_version_number()
+    assert ok(v, irl.BINDING_VERSION), (v, irl.BINDING_VERSION)
+    stub = os.environ.get("IRLLREC_VSTUB_LIB")
+    if not stub:
+        print("version stub: IRLLREC_VSTUB_LIB not set (ctest sets it): end-to-end part skipped")
+        return
+    major, minor = irl.BINDING_VERSION
+    for other in ((major, minor + 1, 0), (major, minor - 1, 3), (major + 1, minor, 0)):
+        if min(other) < 0:
+            continue
+        number = other[0] * 10000 + other[1] * 100 + other[2]
+        r = run_python("import irllrec\nirllrec.lib()\n", IRLLREC_LIB=stub,
+                       IRLLREC_VSTUB_NUMBER=str(number))
+        want = "%d.%d.%d" % other
+        assert r.returncode != 0 and "IrllrecVersionError" in r.stderr and want in r.stderr \
+            and "%d.%d" % (major, minor) in r.stderr, (number, r.returncode, r.stderr)
+        print("refused as expected:", r.stderr.strip().splitlines()[-1])
+
+
 def main():
     print("libirllrec", irl.lib().irllrec_version_string().decode(), "via", irl.lib()._name)
+    only = {a if a.startswith("test_") else "test_" + a for a in sys.argv[1:]}
     ctx = irl.Context()
     with tempfile.TemporaryDirectory() as tmp:
         U, I, train, val, texts = load_synth(ctx, tmp)
-    test_errors(U, I)
-    test_gradients_match_c(ctx, U, I, train, texts)
-    test_training_loss_falls(ctx, U, I, train, val, texts)
+    tests = [("test_errors", lambda: test_errors(U, I)),
+             ("test_gradients_match_c", lambda: test_gradients_match_c(ctx, U, I, train, texts)),
+             ("test_training_loss_falls",
+              lambda: test_training_loss_falls(ctx, U, I, train, val, texts)),
+             ("test_children_keep_context", lambda: test_children_keep_context(U, I, train, texts)),
+             ("test_lengths_checked", lambda: test_lengths_checked(ctx, U, I)),
+             ("test_ints_checked", lambda: test_ints_checked(ctx, U, I, train, texts)),
+             ("test_version_checked", test_version_checked)]
+    unknown = only - {name for name, _ in tests}
+    if unknown:
+        print("no such test:", ", ".join(sorted(unknown)))
+        return 2
+    for name, fn in tests:
+        if not only or name in only:
+            print("==", name)
+            fn()
     ctx.close()
     print("python binding: all checks passed")
     return 0

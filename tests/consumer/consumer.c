@@ -8,8 +8,13 @@
 int main(void)
 {
     irllrec_ctx *ctx = NULL;
-    int32_t v = irllrec_version_number();
-    if (v / 10000 != IRLLREC_VERSION_MAJOR || v != IRLLREC_VERSION_NUMBER) {
+    /* README.md's start-up check, as written there */
+    int32_t v = irllrec_version_number();   /* the library actually loaded */
+    int ok = v / 10000 == IRLLREC_VERSION_MAJOR &&
+             (IRLLREC_VERSION_MAJOR == 0
+                  ? v / 100 % 100 == IRLLREC_VERSION_MINOR    /* 0.x: each minor has its own ABI */
+                  : v / 100 % 100 >= IRLLREC_VERSION_MINOR);  /* from 1.0: this minor or newer */
+    if (!ok || v != IRLLREC_VERSION_NUMBER) {
         fprintf(stderr, "header %d vs library %d\n", IRLLREC_VERSION_NUMBER, (int)v);
         return 1;
     }
