@@ -80,6 +80,33 @@ compile ok "irllrec.h with IRLLREC_EXPERIMENTAL_API" \
 irllrec_status (*irllrec_header_check_ptr)(irllrec_ctx *, uint64_t, irllrec_x_rng **) =
     irllrec_x_rng_create;"
 
-[ $fail -eq 0 ] && echo "headers: $n compilations of $nh headers, all as expected" \
+# Doxygen comments: every public header under clang's -Wdocumentation
+# (an @param naming no parameter, an empty @return, ...), as C11. A planted
+# bad comment must fail, so a clang that ignores the flag cannot pass.
+ndoc=0
+if command -v clang >/dev/null 2>&1; then
+  doc() {
+    printf '%s\nint irllrec_header_check_dummy;\n' "$2" |
+      clang -std=c11 -Wdocumentation -Werror -fsyntax-only -I"$inc" -x c - \
+      >/dev/null 2>"${TMPDIR:-/tmp}/irllrec_doc.$$"
+  }
+  for h in "$inc"/irllrec/*.h; do
+    name=$(basename "$h")
+    if ! doc "$name" "#define IRLLREC_EXPERIMENTAL_API
+#define IRLLREC_EXPERIMENTAL_H
+#include <irllrec/$name>"; then
+      cat "${TMPDIR:-/tmp}/irllrec_doc.$$"; echo "FAIL: $name under clang -Wdocumentation"; fail=1
+    fi
+    ndoc=$((ndoc + 1))
+  done
+  if doc canary "/** @param nope not a parameter */ void irllrec_doc_canary(int a);"; then
+    echo "FAIL: clang -Wdocumentation did not flag a wrong @param"; fail=1
+  fi
+  rm -f "${TMPDIR:-/tmp}/irllrec_doc.$$"
+else
+  echo "note: clang not found, -Wdocumentation not checked"
+fi
+
+[ $fail -eq 0 ] && echo "headers: $ndoc under clang -Wdocumentation; $n compilations of $nh headers, all as expected" \
   "(experimental tier: experimental.h + $(printf '%s\n' $tier | wc -l) headers, reached only with IRLLREC_EXPERIMENTAL_API)"
 exit $fail

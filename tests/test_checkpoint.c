@@ -301,6 +301,17 @@ START_TEST(corrupt_models_are_refused)
         irllrec_model *bad = mutated(b.ctx, good, cases[c].name, cases[c].mut);
         ck_assert_msg(irllrec_hook_import(b.h, bad) == cases[c].want, "case %zu (%s): %s", c,
                       cases[c].name, irllrec_ctx_errmsg(b.ctx));
+        /* a missing section or key is named as missing, not "malformed input"
+         * (issue 17 item 12) */
+        if (cases[c].mut == MUT_DROP || cases[c].mut == MUT_META_DROP) {
+            const char *msg = irllrec_ctx_errmsg(b.ctx);
+            ck_assert_msg(strstr(msg, "irllrec_hook_import: ") == msg &&
+                              strstr(msg, cases[c].name) != NULL &&
+                              (strstr(msg, "no section named") != NULL ||
+                               strstr(msg, "no metadata key") != NULL) &&
+                              strstr(msg, "malformed input") == NULL,
+                          "case %zu: %s", c, msg);
+        }
         irllrec_model_free(bad);
         size_t len1 = 0;
         unsigned char *after = fx_bytes(&b, &len1);

@@ -177,12 +177,38 @@ START_TEST(missing_and_unreadable_files)
     tu_join(p, sizeof p, dir, "train.txt");
     ck_assert_int_eq(mkdir(p, 0700), 0);
     ck_assert_int_eq(irllrec_x_dataset_load(ctx, dir, &ds), IRLLREC_E_IO);
-    ck_assert(strstr(irllrec_ctx_errmsg(ctx), "not a readable regular file") != NULL);
+    ck_assert(strstr(irllrec_ctx_errmsg(ctx), "is a directory") != NULL);
     ck_assert_int_eq(irllrec_x_dataset_load(ctx, NULL, &ds), IRLLREC_E_INVALID_ARG);
     ck_assert_int_eq(irllrec_x_dataset_load(ctx, dir, NULL), IRLLREC_E_INVALID_ARG);
     ck_assert_int_eq(irllrec_x_dataset_load(NULL, dir, &ds), IRLLREC_E_INVALID_ARG);
     ck_assert_int_eq(irllrec_x_dataset_load(ctx, "/nonexistent/irllrec", &ds), IRLLREC_E_IO);
     irllrec_ctx_free(ctx);
+    tu_tmpdir_free(dir);
+}
+END_TEST
+
+/* Issue 17 item 4: a FIFO as train.txt is refused at once (main blocked in
+ * open waiting for a writer). */
+static int load_fifo_dir(void *arg)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_x_dataset *ds = NULL;
+    int bad = irllrec_x_dataset_load(ctx, (const char *)arg, &ds) != IRLLREC_E_IO ||
+              strstr(irllrec_ctx_errmsg(ctx), "train.txt: is a named pipe") == NULL;
+    irllrec_ctx_free(ctx);
+    return bad;
+}
+
+START_TEST(fifo_train_txt_refused_without_blocking)
+{
+    char *dir = make_dir(NULL, "0 1\n", NULL, NULL);
+    char p[4096];
+    int code = -1;
+    tu_join(p, sizeof p, dir, "train.txt");
+    ck_assert_int_eq(mkfifo(p, 0600), 0);
+    ck_assert_msg(tu_run_bounded(load_fifo_dir, dir, 10, &code) == 0,
+                  "irllrec_x_dataset_load blocked on a FIFO train.txt");
+    ck_assert_int_eq(code, 0);
     tu_tmpdir_free(dir);
 }
 END_TEST
@@ -403,6 +429,7 @@ Suite *data_suite(void)
     tcase_add_test(tc, shape_inferred_without_stats);
     tcase_add_test(tc, malformed_files_name_file_and_line);
     tcase_add_test(tc, missing_and_unreadable_files);
+    tcase_add_test(tc, fifo_train_txt_refused_without_blocking);
     tcase_add_test(tc, stats_json_variants);
     tcase_add_test(tc, stats_json_deep_nesting_and_binary);
     tcase_add_test(tc, from_pairs_builds_and_validates);

@@ -627,7 +627,7 @@ START_TEST(compute_refuses_bad_input_and_changes_nothing)
         irllrec_mat lg2[L] = {f.lg[0], f.lg[0]};
         g.layer_grads = lg2;
         REFUSE(irllrec_hook_compute(f.h, &b, &in, &g, 0, &lv), IRLLREC_E_INVALID_ARG,
-               "grads->layer_grads[] overlaps grads->layer_grads[]");
+               "grads->layer_grads[1] overlaps grads->layer_grads[0]");
     }
     g = fx_dense(&f);
     lv.struct_size = 4;

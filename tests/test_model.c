@@ -572,6 +572,82 @@ START_TEST(check_finite_and_max_bytes)
 }
 END_TEST
 
+/* Issue 17 item 4: a FIFO given as the model path is refused at once (on
+ * main the open blocked forever waiting for a writer). */
+static int load_fifo(void *arg)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_model *m = NULL;
+    int bad = irllrec_model_load(ctx, (const char *)arg, NULL, &m) != IRLLREC_E_IO ||
+              m != NULL || strstr(irllrec_ctx_errmsg(ctx), "named pipe") == NULL ||
+              strstr(irllrec_ctx_errmsg(ctx), (const char *)arg) == NULL ||
+              strstr(irllrec_ctx_errmsg(ctx), "irllrec_model_load: ") != irllrec_ctx_errmsg(ctx);
+    irllrec_ctx_free(ctx);
+    return bad;
+}
+
+START_TEST(fifo_path_refused_without_blocking)
+{
+    char *dir = tu_tmpdir(), path[4096];
+    int code = -1;
+    tu_join(path, sizeof path, dir, "pipe.irlm");
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_msg(tu_run_bounded(load_fifo, path, 10, &code) == 0,
+                  "irllrec_model_load blocked on a FIFO");
+    ck_assert_int_eq(code, 0);
+    tu_tmpdir_free(dir);
+}
+END_TEST
+
+/* Issue 17 item 14: a large file that is not a model is refused from its
+ * header, without reading it into memory (main allocated the whole file
+ * first), and so is a model whose header's file_size disagrees with the
+ * file. Both files are sparse: nothing is written to disk. */
+START_TEST(wrong_file_refused_from_its_header)
+{
+    tu_alloc_state as = {0};
+    irllrec_ctx *ctx = tu_ctx_counting(&as);
+    char *dir = tu_tmpdir(), path[4096];
+    irllrec_model *m = NULL, *m2 = NULL;
+    const float x[2] = {1.0f, 2.0f};
+    const int64_t d[1] = {2};
+    const off_t big = (off_t)64 << 20;
+    int64_t base;
+    FILE *f;
+    tu_join(path, sizeof path, dir, "big.irlm");
+    f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fputs("not a model at all", f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(truncate(path, big), 0);
+    base = as.live_bytes;
+    as.peak_bytes = base;
+    ck_assert_int_eq(irllrec_model_load(ctx, path, NULL, &m2), IRLLREC_E_FORMAT);
+    ck_assert_ptr_null(m2);
+    ck_assert(strstr(irllrec_ctx_errmsg(ctx), "bad magic") != NULL);
+    ck_assert(strstr(irllrec_ctx_errmsg(ctx), path) != NULL);
+    ck_assert_msg(as.peak_bytes - base < (1 << 20), "allocated %lld bytes to refuse it",
+                  (long long)(as.peak_bytes - base));
+    /* A real model padded to 64 MiB: its header's file_size is wrong. */
+    ck_assert_int_eq(irllrec_model_create(ctx, &m), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_model_add_tensor(m, 2, "x", x, 1, d, 0), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_model_save(m, path), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_model_load(ctx, path, NULL, &m2), IRLLREC_OK);
+    irllrec_model_free(m2);
+    m2 = NULL;
+    ck_assert_int_eq(truncate(path, big), 0);
+    as.peak_bytes = as.live_bytes;
+    base = as.live_bytes;
+    ck_assert_int_eq(irllrec_model_load(ctx, path, NULL, &m2), IRLLREC_E_FORMAT);
+    ck_assert(strstr(irllrec_ctx_errmsg(ctx), "file_size") != NULL);
+    ck_assert_msg(as.peak_bytes - base < (1 << 20), "allocated %lld bytes to refuse it",
+                  (long long)(as.peak_bytes - base));
+    irllrec_model_free(m);
+    irllrec_ctx_free(ctx);
+    tu_tmpdir_free(dir);
+}
+END_TEST
+
 START_TEST(every_single_bit_flip_is_rejected)
 {
     irllrec_ctx *ctx = tu_ctx();
@@ -843,6 +919,8 @@ Suite *model_suite(void)
     tcase_add_test(tc, every_truncation_is_rejected);
     tcase_add_test(tc, allocation_failures_everywhere);
     tcase_add_test(tc, killed_saves_leave_old_or_new_file);
+    tcase_add_test(tc, fifo_path_refused_without_blocking);
+    tcase_add_test(tc, wrong_file_refused_from_its_header);
     suite_add_tcase(s, tc);
     return s;
 }

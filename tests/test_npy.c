@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "internal.h"
 #include "io/atomic.h"
@@ -639,6 +642,221 @@ START_TEST(atomic_commit_allocates_nothing)
 }
 END_TEST
 
+/* Issue 17 item 4: a FIFO given as a .npy path is refused at once, naming
+ * the path and what it is (main blocked in fopen waiting for a writer). */
+static int npy_fifo(void *arg)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    const char *path = (const char *)arg;
+    float x[1];
+    int64_t r, c;
+    int bad = 0;
+    bad |= irllrec_npy_shape(ctx, path, &r, &c) != IRLLREC_E_IO;
+    bad |= strstr(irllrec_ctx_errmsg(ctx), "irllrec_npy_shape: ") != irllrec_ctx_errmsg(ctx);
+    bad |= strstr(irllrec_ctx_errmsg(ctx), path) == NULL;
+    bad |= strstr(irllrec_ctx_errmsg(ctx), "is a named pipe (FIFO)") == NULL;
+    bad |= irllrec_npy_read(ctx, path, irllrec_mat_dense(x, 1, 1), 0) != IRLLREC_E_IO;
+    bad |= strstr(irllrec_ctx_errmsg(ctx), "is a named pipe (FIFO)") == NULL;
+    irllrec_ctx_free(ctx);
+    return bad;
+}
+
+START_TEST(fifo_path_refused_without_blocking)
+{
+    char *dir = tu_tmpdir(), path[4096];
+    int code = -1;
+    irllrec_ctx *ctx = tu_ctx();
+    int64_t r, c;
+    tu_join(path, sizeof path, dir, "pipe.npy");
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_msg(tu_run_bounded(npy_fifo, path, 10, &code) == 0,
+                  "the .npy reader blocked on a FIFO");
+    ck_assert_int_eq(code, 0);
+    /* A directory says so; a missing file gets the system's message. */
+    ck_assert_int_eq(irllrec_npy_shape(ctx, dir, &r, &c), IRLLREC_E_IO);
+    ck_assert(has(ctx, "is a directory"));
+    tu_join(path, sizeof path, dir, "missing.npy");
+    ck_assert_int_eq(irllrec_npy_shape(ctx, path, &r, &c), IRLLREC_E_IO);
+    ck_assert(has(ctx, "cannot open: No such file or directory"));
+    irllrec_ctx_free(ctx);
+    tu_tmpdir_free(dir);
+}
+END_TEST
+
+/* Issue 17 item 18: a finite <f8 value beyond float32 is reported as an
+ * overflow with its value, not as "non-finite value inf"; a real inf is
+ * still non-finite. Both from memory and from a file (through the buffer). */
+START_TEST(f8_overflow_reported_as_overflow)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    char *dir = tu_tmpdir(), path[4096];
+    unsigned char img[512];
+    const double v[3] = {1.0, 1e300, INFINITY};
+    float dst[3];
+    size_t n = make_npy(img, sizeof img, 1,
+                        "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3), }    \n", v,
+                        sizeof v);
+    ck_assert_int_eq(irllrec_npy_read_mem(ctx, img, n, irllrec_mat_dense(dst, 1, 3),
+                                          IRLLREC_NPY_CHECK_FINITE),
+                     IRLLREC_E_NUMERIC);
+    ck_assert_msg(has(ctx, "<f8 value 1.0000000000000001e+300 at (row 0, col 1) overflows float32"),
+                  "%s", irllrec_ctx_errmsg(ctx));
+    ck_assert(!has(ctx, "inf"));
+    tu_join(path, sizeof path, dir, "big.npy");
+    spit(path, img, n);
+    ck_assert_int_eq(irllrec_npy_read(ctx, path, (irllrec_mat){dst, 1, 3, 3}, IRLLREC_NPY_CHECK_FINITE),
+                     IRLLREC_E_NUMERIC);
+    ck_assert(has(ctx, "overflows float32"));
+    /* Without the overflow, the inf is named as before. */
+    {
+        const double w[3] = {1.0, 2.0, -INFINITY};
+        n = make_npy(img, sizeof img, 1,
+                     "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3), }    \n", w,
+                     sizeof w);
+        ck_assert_int_eq(irllrec_npy_read_mem(ctx, img, n, irllrec_mat_dense(dst, 1, 3),
+                                              IRLLREC_NPY_CHECK_FINITE),
+                         IRLLREC_E_NUMERIC);
+        ck_assert(has(ctx, "non-finite value -inf at (row 0, col 2)"));
+    }
+    irllrec_ctx_free(ctx);
+    tu_tmpdir_free(dir);
+}
+END_TEST
+
+static void write_one(irllrec_ctx *ctx, const char *path, float v)
+{
+    ck_assert_int_eq(irllrec_npy_write(ctx, path, irllrec_mat_dense(&v, 1, 1)), IRLLREC_OK);
+}
+
+static float read_one(irllrec_ctx *ctx, const char *path)
+{
+    float v = 0.0f;
+    ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(&v, 1, 1), 0), IRLLREC_OK);
+    return v;
+}
+
+/* Issue 17 item 15: an atomic save keeps an existing target's permission
+ * bits (main made a 0600 file 0644) and writes through a symbolic link to
+ * the file it names (main replaced the link with a regular file). Both the
+ * .npy writer and the model writer, which share the atomic writer. */
+START_TEST(atomic_keeps_mode_and_writes_through_links)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    char *dir = tu_tmpdir(), path[4096], link[4096], sub[4096], dangling[4096], buf[4096];
+    struct stat sb;
+    irllrec_model *m = NULL;
+    mode_t old = umask(022);
+    tu_join(path, sizeof path, dir, "secret.npy");
+    write_one(ctx, path, 1.0f);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    write_one(ctx, path, 2.0f);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_uint_eq(sb.st_mode & 07777, 0600);
+    ck_assert_int_eq(chmod(path, 0640), 0);
+    ck_assert_int_eq(irllrec_model_create(ctx, &m), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_model_save(m, path), IRLLREC_OK);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_uint_eq(sb.st_mode & 07777, 0640);
+    irllrec_model_free(m);
+    /* A new file still follows the umask. */
+    tu_join(path, sizeof path, dir, "new.npy");
+    write_one(ctx, path, 1.0f);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_uint_eq(sb.st_mode & 07777, 0644);
+    /* A relative link into a subdirectory: the link stays, its target changes
+     * (and keeps its mode), the temporary lives next to the target. */
+    tu_join(sub, sizeof sub, dir, "real");
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    tu_join(path, sizeof path, sub, "x.npy");
+    write_one(ctx, path, 1.0f);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    tu_join(link, sizeof link, dir, "x.npy");
+    ck_assert_int_eq(symlink("real/x.npy", link), 0);
+    write_one(ctx, link, 5.0f);
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert(S_ISLNK(sb.st_mode));
+    ck_assert(read_one(ctx, path) == 5.0f);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_uint_eq(sb.st_mode & 07777, 0600);
+    ck_assert_int_eq(tu_count_entries(sub), 1);
+    /* A link to a link, and a dangling link (its target is created). */
+    tu_join(buf, sizeof buf, dir, "y.npy");
+    ck_assert_int_eq(symlink("x.npy", buf), 0);
+    write_one(ctx, buf, 6.0f);
+    ck_assert(read_one(ctx, path) == 6.0f);
+    tu_join(dangling, sizeof dangling, dir, "d.npy");
+    ck_assert_int_eq(symlink("real/d.npy", dangling), 0);
+    write_one(ctx, dangling, 7.0f);
+    ck_assert_int_eq(lstat(dangling, &sb), 0);
+    ck_assert(S_ISLNK(sb.st_mode));
+    tu_join(buf, sizeof buf, sub, "d.npy");
+    ck_assert(read_one(ctx, buf) == 7.0f);
+    /* A loop of links is an error naming the path, not a hang. */
+    tu_join(buf, sizeof buf, dir, "loop.npy");
+    ck_assert_int_eq(symlink("loop.npy", buf), 0);
+    ck_assert_int_eq(irllrec_npy_write(ctx, buf, irllrec_mat_dense((float[1]){1.0f}, 1, 1)),
+                     IRLLREC_E_IO);
+    ck_assert(has(ctx, "symbolic links"));
+    umask(old);
+    irllrec_ctx_free(ctx);
+    tu_tmpdir_free(dir);
+}
+END_TEST
+
+static void make_tmp(const char *dir, const char *name, time_t age)
+{
+    char p[4096];
+    struct timespec t[2];
+    tu_join(p, sizeof p, dir, name);
+    ck_assert_int_eq(tu_write_file(p, "partial"), 0);
+    if (age == 0) return;
+    ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &t[0]), 0);
+    t[0].tv_sec -= age;
+    t[1] = t[0];
+    ck_assert_int_eq(utimensat(AT_FDCWD, p, t, 0), 0);
+}
+
+static int exists_in(const char *dir, const char *name)
+{
+    char p[4096];
+    struct stat sb;
+    tu_join(p, sizeof p, dir, name);
+    return lstat(p, &sb) == 0;
+}
+
+/* Issue 17 item 17: a save removes the temporaries of the same target that
+ * killed writers left (dead pid, older than a minute), and nothing else:
+ * not a live process's, not a fresh one, not another target's, not a name
+ * of another shape. Main never removed any. */
+START_TEST(atomic_removes_stale_temporaries)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    char *dir = tu_tmpdir(), path[4096], n[8][256];
+    pid_t dead = fork();
+    int ws;
+    ck_assert_int_ge(dead, 0);
+    if (dead == 0) _exit(0);
+    ck_assert_int_eq(waitpid(dead, &ws, 0), dead);
+    snprintf(n[0], sizeof n[0], "m.npy.tmp.%ld.0badf00d", (long)dead);      /* stale */
+    snprintf(n[1], sizeof n[1], "m.npy.tmp.%ld.12345678", (long)dead);      /* stale */
+    snprintf(n[2], sizeof n[2], "m.npy.tmp.%ld.cafe0000", (long)dead);      /* fresh */
+    snprintf(n[3], sizeof n[3], "m.npy.tmp.%ld.deadbeef", (long)getpid()); /* alive */
+    snprintf(n[4], sizeof n[4], "m.npy.tmp.%ld.deadbeef", (long)getppid()); /* alive */
+    snprintf(n[5], sizeof n[5], "o.npy.tmp.%ld.deadbeef", (long)dead);      /* other target */
+    snprintf(n[6], sizeof n[6], "m.npy.tmp.%ld.deadbeefx", (long)dead);     /* other shape */
+    snprintf(n[7], sizeof n[7], "m.npy.tmp.%ld.DEADBEEF", (long)dead);      /* other shape */
+    for (int i = 0; i < 8; i++) make_tmp(dir, n[i], i == 2 ? 0 : 3600);
+    tu_join(path, sizeof path, dir, "m.npy");
+    write_one(ctx, path, 1.0f);
+    ck_assert(!exists_in(dir, n[0]));
+    ck_assert(!exists_in(dir, n[1]));
+    for (int i = 2; i < 8; i++) ck_assert_msg(exists_in(dir, n[i]), "%s was removed", n[i]);
+    ck_assert_int_eq(tu_count_entries(dir), 7);
+    irllrec_ctx_free(ctx);
+    tu_tmpdir_free(dir);
+}
+END_TEST
+
 Suite *npy_suite(void)
 {
     Suite *s = suite_create("npy");
@@ -657,6 +875,10 @@ Suite *npy_suite(void)
     tcase_add_test(tc, header_mutations_never_crash);
     tcase_add_test(tc, atomic_write_replaces_and_cleans_up);
     tcase_add_test(tc, atomic_commit_allocates_nothing);
+    tcase_add_test(tc, fifo_path_refused_without_blocking);
+    tcase_add_test(tc, f8_overflow_reported_as_overflow);
+    tcase_add_test(tc, atomic_keeps_mode_and_writes_through_links);
+    tcase_add_test(tc, atomic_removes_stale_temporaries);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -144,6 +144,7 @@ irllrec_status lgcn_ckpt_load(irllrec_ctx *ctx, const char *path, const lgcn_ckp
     }
     irllrec_model_load_opts_init(&lo, sizeof lo);
     lo.check_finite = 1;
+    lo.max_bytes = LGCN_CKPT_MAX_BYTES(nd);
     TRY(irllrec_model_load(ctx, path, &lo, &md), path);
 #define WANT(expr)                  \
     do {                            \

@@ -39,6 +39,13 @@ irllrec_status lgcn_ckpt_save(irllrec_ctx *ctx, const char *path, const lgcn_ckp
                               const irllrec_hook *h, const lgcn_ckpt_loop *loop, char *err,
                               size_t errcap);
 
+/** The largest checkpoint file lgcn_ckpt_load() reads for a model of
+ *  @p nd = n_nodes x dim floats (its max_bytes): the host state is 16 * nd
+ *  bytes (E(0), the best E(0), Adam's two moments); four times that plus
+ *  256 MiB leaves room for the hook's sections and the metadata. A larger
+ *  file is refused (IRLLREC_E_NOMEM, naming max_bytes) before it is read. */
+#define LGCN_CKPT_MAX_BYTES(nd) ((uint64_t)64 * (uint64_t)(nd) + ((uint64_t)256 << 20))
+
 /** Read a checkpoint and restore everything. Shapes, configuration and
  *  values are checked before the host state changes; the hook is imported
  *  transactionally first.

@@ -306,7 +306,10 @@ IRLLREC_API irllrec_status irllrec_model_save_mem(const irllrec_model *m, void *
 /** Save to @p path atomically: a temporary file next to it is written,
  *  fsync'ed and renamed over the target, then the directory is fsync'ed. An
  *  interrupted save leaves the previous file (or none) at @p path, plus
- *  possibly a stale "<path>.tmp.*" file.
+ *  possibly a stale "<path>.tmp.*" file, which a later save of @p path
+ *  removes once its process is gone. An existing target keeps its
+ *  permission bits; a symbolic link is written through to its target (see
+ *  docs/npy.md, "Writing").
  *  @param m     model; NULL gives IRLLREC_E_INVALID_ARG
  *  @param path  target file name, not NULL or empty; read during the call only; its
  *               directory must exist and be writable
@@ -346,7 +349,10 @@ IRLLREC_API irllrec_status irllrec_model_load_mem(irllrec_ctx *ctx, const void *
                                                   irllrec_model **out);
 
 /** Read the file at @p path and load it as irllrec_model_load_mem() does;
- *  a file longer than opts->max_bytes is refused before it is read.
+ *  a file longer than opts->max_bytes is refused before it is read, and one
+ *  whose 96-byte header fails checks 1-7 of docs/file-format.md (magic,
+ *  version, declared sizes) before the rest is read. A FIFO or device is
+ *  refused without blocking.
  *  @param ctx   owning context of the new model; must outlive it; NULL gives
  *               IRLLREC_E_INVALID_ARG
  *  @param path  a regular file; not NULL; read during the call only
@@ -354,7 +360,7 @@ IRLLREC_API irllrec_status irllrec_model_load_mem(irllrec_ctx *ctx, const void *
  *  @param[out] out  new model, or NULL on failure; not NULL; free with irllrec_model_free()
  *  @return as irllrec_model_load_mem(), plus IRLLREC_E_IO (cannot open, not a regular
  *          file, short read; the message names @p path)
- *  @note Reads the whole file into a temporary buffer from @p ctx (freed before
+ *  @note Reads the whole file (once its header passed) into a temporary buffer from @p ctx (freed before
  *        returning), so the peak is about twice the file size. One thread at a
  *        time per context tree. */
 IRLLREC_API irllrec_status irllrec_model_load(irllrec_ctx *ctx, const char *path,

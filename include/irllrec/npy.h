@@ -6,7 +6,8 @@
  * Everything else (Fortran order, other dtypes, big-endian, truncated data,
  * headers over 64 KiB) is refused with IRLLREC_E_FORMAT or
  * IRLLREC_E_UNSUPPORTED. Writing produces version 1.0 '<f4' files atomically
- * (temporary file, fsync, rename). */
+ * (temporary file, fsync, rename). A path that is not a regular file (a FIFO,
+ * a device, a directory) is refused with IRLLREC_E_IO without blocking. */
 #ifndef IRLLREC_NPY_H
 #define IRLLREC_NPY_H
 
@@ -78,7 +79,10 @@ IRLLREC_API irllrec_status irllrec_npy_read_mem(irllrec_ctx *ctx, const void *bu
  *  then the directory is synced. Readers never see a half-written file. On
  *  a failure before the rename the temporary file is removed and @p path is
  *  unchanged; if only the final directory sync fails, @p path already holds
- *  the new file and the call still returns IRLLREC_E_IO.
+ *  the new file and the call still returns IRLLREC_E_IO. An existing target
+ *  keeps its permission bits, a symbolic link is written through to the
+ *  file it names, and stale temporaries of @p path left by killed writers
+ *  are removed (docs/npy.md, "Writing").
  *  @param ctx   context (allocator, errors); must not be NULL
  *  @param path  file name, non-empty, borrowed for this call
  *  @param src   the matrix, read only

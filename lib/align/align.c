@@ -405,8 +405,8 @@ irllrec_status irllrec_align_infonce(irllrec_align *h, irllrec_mat x, irllrec_ma
     IRL_TRY(check_output(h, fn, "dx", dx, x.rows));
     IRL_TRY(check_output(h, fn, "dy", dy, y.rows));
     IRL_CHECK(h->ctx, isfinite(tau) && tau >= IRLLREC_ALIGN_TAU_MIN, IRLLREC_E_INVALID_ARG,
-              "tau = %g must be finite and >= %g", tau, IRLLREC_ALIGN_TAU_MIN);
-    IRL_CHECK(h->ctx, isfinite(scale), IRLLREC_E_INVALID_ARG, "scale = %g must be finite", scale);
+              "tau = %.17g must be finite and >= %g", tau, IRLLREC_ALIGN_TAU_MIN);
+    IRL_CHECK(h->ctx, isfinite(scale), IRLLREC_E_INVALID_ARG, "scale = %.17g must be finite", scale);
     if (pos) {
         IRL_TRY(check_ids(h, fn, "pos", pos, x.rows, y.rows));
     } else {

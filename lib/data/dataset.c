@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "dataset.h"
+#include "../io/ropen.h"
 
 static const char *const split_files[3] = {"train.txt", "val.txt", "test.txt"};
 
@@ -187,34 +188,29 @@ static irllrec_status read_file(irllrec_ctx *ctx, const char *path, int optional
                                 int *absent)
 {
     FILE *f;
-    struct stat sb;
+    uint64_t size;
     size_t got;
     memset(tb, 0, sizeof *tb);
     *absent = 0;
-    f = fopen(path, "rb");
+    IRL_TRY(irllrec__open_regular(ctx, "irllrec_x_dataset_load", path, optional, &f, &size));
     if (f == NULL) {
-        int e = errno;
-        if (optional && e == ENOENT) {
-            *absent = 1;
-            return IRLLREC_OK;
-        }
-        return irllrec__fail(ctx, IRLLREC_E_IO, "irllrec_x_dataset_load", "%s: cannot open: %s",
-                             path, strerror(e));
+        *absent = 1;
+        return IRLLREC_OK;
     }
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0 ||
-        (uint64_t)sb.st_size >= SIZE_MAX) {
+    if (size >= SIZE_MAX) {
         fclose(f);
         return irllrec__fail(ctx, IRLLREC_E_IO, "irllrec_x_dataset_load",
-                             "%s: not a readable regular file", path);
+                             "%s: %llu bytes do not fit in memory", path,
+                             (unsigned long long)size);
     }
-    tb->cap = (size_t)sb.st_size + 1;
+    tb->cap = (size_t)size + 1;
     tb->data = (char *)irllrec__alloc_fn(ctx, "irllrec_x_dataset_load", tb->cap);
     if (tb->data == NULL) {
         fclose(f);
         return IRLLREC_E_NOMEM;
     }
-    got = fread(tb->data, 1, (size_t)sb.st_size, f);
-    if (got != (size_t)sb.st_size || fgetc(f) != EOF || ferror(f)) {
+    got = fread(tb->data, 1, (size_t)size, f);
+    if (got != (size_t)size || fgetc(f) != EOF || ferror(f)) {
         fclose(f);
         irllrec__free(ctx, tb->data, tb->cap);
         tb->data = NULL;

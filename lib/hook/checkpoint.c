@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "hook_impl.h"
+#include "../model/model_impl.h"
 #include "irllrec/version.h"
 
 #define FN_EXPORT "irllrec_hook_export"
@@ -71,10 +72,20 @@ static void block_key(char *buf, size_t cap, const irllrec__param *b)
 
 /* A model call's status, forwarded to the hook's context with the section
  * it concerned (IRLLREC_OK passes through). */
-static irllrec_status sec(irllrec_ctx *ctx, irllrec_status st, const char *fn, const char *what)
+static irllrec_status sec(irllrec_ctx *ctx, irllrec_ctx *src, irllrec_status st, const char *fn,
+                          const char *what)
 {
+    char detail[256];
+    const char *d;
     if (st == IRLLREC_OK) return IRLLREC_OK;
-    return irllrec__fail(ctx, st, fn, "%s: %s", what, irllrec_status_str(st));
+    /* The callee's own message (in src, the context it reports to) says
+     * what was wrong, e.g. that the section is missing: keep it, without
+     * its function prefix. */
+    snprintf(detail, sizeof detail, "%s", src != NULL ? irllrec_ctx_errmsg(src) : "");
+    d = detail;
+    if (strncmp(d, "irllrec_", 8) == 0 && strstr(d, ": ") != NULL) d = strstr(d, ": ") + 2;
+    if (d[0] == '\0') d = irllrec_status_str(st);
+    return irllrec__fail(ctx, st, fn, "%s: %s", what, d);
 }
 
 
@@ -82,18 +93,21 @@ static irllrec_status export_adam(const irllrec__hook_view *vp, irllrec_model *m
 {
     const irllrec__hook_view v = *vp;
     int64_t nf = 0, t = 0;
-    IRL_TRY(sec(v.ctx, irllrec_adam_state_size(v.adam, &nf), FN_EXPORT, "hook.adam.state"));
+    IRL_TRY(sec(v.ctx, v.ctx, irllrec_adam_state_size(v.adam, &nf), FN_EXPORT, "hook.adam.state"));
     float *buf = (float *)irllrec__alloc_fn(v.ctx, FN_EXPORT, (size_t)nf * sizeof(float));
     if (buf == NULL)
         return irllrec__fail(v.ctx, IRLLREC_E_NOMEM, FN_EXPORT, "out of memory for the Adam state");
     irllrec_status st = irllrec_adam_get_state(v.adam, &t, buf, nf);
-    if (st == IRLLREC_OK)
+    irllrec_ctx *src = v.ctx;
+    if (st == IRLLREC_OK) {
         st = irllrec_model_add_tensor(m, IRLLREC_MODEL_OPTIM, "hook.adam.state", buf, 1, &nf,
                                       IRLLREC_MODEL_REQUIRED);
+        src = m->ctx;
+    }
     irllrec__free(v.ctx, buf, (size_t)nf * sizeof(float));
-    IRL_TRY(sec(v.ctx, st, FN_EXPORT, "hook.adam.state"));
+    IRL_TRY(sec(v.ctx, src, st, FN_EXPORT, "hook.adam.state"));
     const uint64_t tu = (uint64_t)t;
-    IRL_TRY(sec(v.ctx, irllrec_model_add_u64s(m, IRLLREC_MODEL_OPTIM, "hook.adam.t", &tu, 1,
+    IRL_TRY(sec(v.ctx, m->ctx, irllrec_model_add_u64s(m, IRLLREC_MODEL_OPTIM, "hook.adam.t", &tu, 1,
                                   IRLLREC_MODEL_REQUIRED), FN_EXPORT, "hook.adam.t"));
     return IRLLREC_OK;
 }
@@ -107,11 +121,11 @@ irllrec_status irllrec_hook_export(const irllrec_hook *hc, irllrec_model *m)
     char key[64];
     int64_t sv[N_SFIELDS];
 
-    IRL_TRY(sec(v.ctx, irllrec_model_add_meta_str(m, "hook.lib_version", irllrec_version_string()),
+    IRL_TRY(sec(v.ctx, m->ctx, irllrec_model_add_meta_str(m, "hook.lib_version", irllrec_version_string()),
                 FN_EXPORT, "hook.lib_version"));
     spec_values(&v.spec, sv);
     for (size_t i = 0; i < N_SFIELDS; i++)
-        IRL_TRY(sec(v.ctx, irllrec_model_add_meta_i64(m, SFIELDS[i].key, sv[i]), FN_EXPORT,
+        IRL_TRY(sec(v.ctx, m->ctx, irllrec_model_add_meta_i64(m, SFIELDS[i].key, sv[i]), FN_EXPORT,
                     SFIELDS[i].key));
     for (int32_t i = 0; i < irllrec_hook_param_count(); i++) {
         irllrec_hook_param p = IRLLREC_HOOK_W_KD;
@@ -119,16 +133,16 @@ irllrec_status irllrec_hook_export(const irllrec_hook *hc, irllrec_model *m)
         (void)irllrec_hook_param_at(i, &p);  /* i is in range, every id is known */
         (void)irllrec_hook_get_param(h, p, &pv);
         param_key(key, sizeof key, p);
-        IRL_TRY(sec(v.ctx, irllrec_model_add_meta_f64(m, key, pv), FN_EXPORT, key));
+        IRL_TRY(sec(v.ctx, m->ctx, irllrec_model_add_meta_f64(m, key, pv), FN_EXPORT, key));
     }
     IRL_TRY(
-        sec(v.ctx, irllrec_model_add_meta_i64(m, "hook.steps", *v.steps), FN_EXPORT, "hook.steps"));
+        sec(v.ctx, m->ctx, irllrec_model_add_meta_i64(m, "hook.steps", *v.steps), FN_EXPORT, "hook.steps"));
 
     for (int i = 0; i < v.n_blocks; i++) {
         const irllrec__param *b = &v.blocks[i];
         const int64_t dims[2] = {b->rows, b->cols};
         block_key(key, sizeof key, b);
-        IRL_TRY(sec(v.ctx,
+        IRL_TRY(sec(v.ctx, m->ctx,
                     irllrec_model_add_tensor(
                         m, i < v.n_train ? IRLLREC_MODEL_TENSOR : IRLLREC_MODEL_TEACHER, key,
                         b->data, 2, dims, IRLLREC_MODEL_REQUIRED),
@@ -137,8 +151,8 @@ irllrec_status irllrec_hook_export(const irllrec_hook *hc, irllrec_model *m)
     IRL_TRY(export_adam(&v, m));
 
     uint64_t rs[4];
-    IRL_TRY(sec(v.ctx, irllrec_align_get_rng_state(v.align, rs), FN_EXPORT, "hook.align.rng"));
-    IRL_TRY(sec(v.ctx, irllrec_model_add_u64s(m, IRLLREC_MODEL_RNG, "hook.align.rng", rs, 4,
+    IRL_TRY(sec(v.ctx, v.ctx, irllrec_align_get_rng_state(v.align, rs), FN_EXPORT, "hook.align.rng"));
+    IRL_TRY(sec(v.ctx, m->ctx, irllrec_model_add_u64s(m, IRLLREC_MODEL_RNG, "hook.align.rng", rs, 4,
                                   IRLLREC_MODEL_REQUIRED), FN_EXPORT, "hook.align.rng"));
     return IRLLREC_OK;
 }
@@ -161,12 +175,12 @@ static irllrec_status check_meta(const irllrec_hook *h, const irllrec__hook_view
 {
     int64_t sv[N_SFIELDS];
     size_t len = 0;
-    IRL_TRY(sec(v->ctx, irllrec_model_get_meta_str(m, "hook.lib_version", NULL, 0, &len), FN_IMPORT,
+    IRL_TRY(sec(v->ctx, m->ctx, irllrec_model_get_meta_str(m, "hook.lib_version", NULL, 0, &len), FN_IMPORT,
                 "hook.lib_version"));
     spec_values(&v->spec, sv);
     for (size_t i = 0; i < N_SFIELDS; i++) {
         int64_t x = 0;
-        IRL_TRY(sec(v->ctx, irllrec_model_get_meta_i64(m, SFIELDS[i].key, &x), FN_IMPORT,
+        IRL_TRY(sec(v->ctx, m->ctx, irllrec_model_get_meta_i64(m, SFIELDS[i].key, &x), FN_IMPORT,
                     SFIELDS[i].key));
         IRL_CHECK_FN(v->ctx, FN_IMPORT, !SFIELDS[i].shape || x == sv[i], IRLLREC_E_SHAPE,
                   "%s is %lld in the model, %lld in the hook", SFIELDS[i].key, (long long)x,
@@ -183,7 +197,7 @@ static irllrec_status check_meta(const irllrec_hook *h, const irllrec__hook_view
             (void)irllrec_hook_get_param(h, p, &sg->params[i]);
             continue;
         }
-        IRL_TRY(sec(v->ctx, irllrec_model_get_meta_f64(m, key, &x), FN_IMPORT, key));
+        IRL_TRY(sec(v->ctx, m->ctx, irllrec_model_get_meta_f64(m, key, &x), FN_IMPORT, key));
         IRL_CHECK_FN(v->ctx, FN_IMPORT, isfinite(x), IRLLREC_E_NUMERIC, "%s is not finite", key);
         IRL_CHECK_FN(v->ctx, FN_IMPORT, x >= lo && x <= hi &&
                          (p < IRLLREC_HOOK_TRAN_MODE || p > IRLLREC_HOOK_TRAN_ITM_NEED_GRAPH ||
@@ -192,7 +206,7 @@ static irllrec_status check_meta(const irllrec_hook *h, const irllrec__hook_view
                      key, x, lo, hi);
         sg->params[i] = x;
     }
-    IRL_TRY(sec(v->ctx, irllrec_model_get_meta_i64(m, "hook.steps", &sg->steps), FN_IMPORT,
+    IRL_TRY(sec(v->ctx, m->ctx, irllrec_model_get_meta_i64(m, "hook.steps", &sg->steps), FN_IMPORT,
                 "hook.steps"));
     IRL_CHECK_FN(v->ctx, FN_IMPORT, sg->steps >= 0, IRLLREC_E_FORMAT, "hook.steps = %lld < 0",
               (long long)sg->steps);
@@ -206,8 +220,8 @@ static irllrec_status check_kind(const irllrec__hook_view *v, const irllrec_mode
 {
     int32_t idx = -1;
     uint32_t kind = 0;
-    IRL_TRY(sec(v->ctx, irllrec_model_find(m, name, &idx), FN_IMPORT, name));
-    IRL_TRY(sec(v->ctx, irllrec_model_section_info(m, idx, &kind, NULL, NULL, NULL, NULL),
+    IRL_TRY(sec(v->ctx, m->ctx, irllrec_model_find(m, name, &idx), FN_IMPORT, name));
+    IRL_TRY(sec(v->ctx, m->ctx, irllrec_model_section_info(m, idx, &kind, NULL, NULL, NULL, NULL),
                 FN_IMPORT, name));
     IRL_CHECK_FN(v->ctx, FN_IMPORT, kind == want, IRLLREC_E_FORMAT,
                  "section %s has kind %u, expected %u", name, (unsigned)kind, (unsigned)want);
@@ -218,7 +232,7 @@ static irllrec_status read_rng(const irllrec__hook_view *v, const irllrec_model 
                                const char *name, uint64_t s[4])
 {
     IRL_TRY(check_kind(v, m, name, IRLLREC_MODEL_RNG));
-    IRL_TRY(sec(v->ctx, irllrec_model_get_u64(m, name, s, 4), FN_IMPORT, name));
+    IRL_TRY(sec(v->ctx, m->ctx, irllrec_model_get_u64(m, name, s, 4), FN_IMPORT, name));
     /* xoshiro never leaves the all-zero state, so no run produced it */
     IRL_CHECK_FN(v->ctx, FN_IMPORT, (s[0] | s[1] | s[2] | s[3]) != 0, IRLLREC_E_FORMAT,
               "%s is the all-zero state", name);
@@ -236,19 +250,19 @@ static irllrec_status read_tensors(const irllrec__hook_view *v, const irllrec_mo
         block_key(key, sizeof key, b);
         IRL_TRY(check_kind(v, m, key, i < v->n_train ? IRLLREC_MODEL_TENSOR
                                                      : IRLLREC_MODEL_TEACHER));
-        IRL_TRY(sec(v->ctx, irllrec_model_get_f32(m, key, 2, dims, dst, n), FN_IMPORT, key));
+        IRL_TRY(sec(v->ctx, m->ctx, irllrec_model_get_f32(m, key, 2, dims, dst, n), FN_IMPORT, key));
         IRL_CHECK_FN(v->ctx, FN_IMPORT, irllrec__all_finite(dst, n), IRLLREC_E_NUMERIC,
                   "section %s holds a non-finite value", key);
         dst += n;
     }
     uint64_t t = 0;
     IRL_TRY(check_kind(v, m, "hook.adam.t", IRLLREC_MODEL_OPTIM));
-    IRL_TRY(sec(v->ctx, irllrec_model_get_u64(m, "hook.adam.t", &t, 1), FN_IMPORT, "hook.adam.t"));
+    IRL_TRY(sec(v->ctx, m->ctx, irllrec_model_get_u64(m, "hook.adam.t", &t, 1), FN_IMPORT, "hook.adam.t"));
     IRL_CHECK_FN(v->ctx, FN_IMPORT, t <= (uint64_t)INT64_MAX, IRLLREC_E_FORMAT,
                  "hook.adam.t out of range");
     sg->adam_t = (int64_t)t;
     IRL_TRY(check_kind(v, m, "hook.adam.state", IRLLREC_MODEL_OPTIM));
-    IRL_TRY(sec(v->ctx,
+    IRL_TRY(sec(v->ctx, m->ctx,
                 irllrec_model_get_f32(m, "hook.adam.state", 1, &sg->n_adam, dst, sg->n_adam),
                 FN_IMPORT, "hook.adam.state"));
     IRL_CHECK_FN(v->ctx, FN_IMPORT, irllrec__all_finite(dst, sg->n_adam), IRLLREC_E_NUMERIC,

@@ -236,7 +236,9 @@ irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_cma
     const int is_user = which == IRLLREC_HOOK_USER_PROFILE || which == IRLLREC_HOOK_USER_INTENT;
     IRL_CHECK(h->ctx, is_prf ? h->has_prf : h->has_int, IRLLREC_E_STATE,
               "%s text: absent in the spec (its dim is 0)", NAMES[which]);
-    IRL_TRY(irllrec__check_cmat(h->ctx, __func__, "m", m));
+    char mname[32];
+    snprintf(mname, sizeof mname, "m (%s text)", NAMES[which]);
+    IRL_TRY(irllrec__check_cmat(h->ctx, __func__, mname, m));
     const int64_t rows = is_user ? h->U : h->I, cols = is_prf ? h->Dp : h->Dt;
     IRL_CHECK(h->ctx, m.rows == rows && m.cols == cols, IRLLREC_E_SHAPE,
               "%s text m is %lld x %lld, expected %lld x %lld", NAMES[which], (long long)m.rows,

@@ -111,30 +111,45 @@ static irllrec_status check_grads(irllrec_hook *h, const irllrec_hook_grads *g)
     return IRLLREC_OK;
 }
 
+/* "name" or, for a layer view (index >= 0), "name[index]". */
+static const char *view_name(char *buf, size_t cap, const char *name, int64_t index)
+{
+    if (index < 0) return name;
+    snprintf(buf, cap, "%s[%lld]", name, (long long)index);
+    return buf;
+}
+
 /* Gradient buffers must not share memory with what is read, nor with each other. */
 static irllrec_status check_overlap(irllrec_hook *h, const irllrec_hook_inputs *in,
                                     const irllrec_hook_grads *g)
 {
     irllrec_mat outs[2 + IRLLREC__HOOK_MAX_LAYERS], ins[2 + IRLLREC__HOOK_MAX_LAYERS];
     const char *on[2 + IRLLREC__HOOK_MAX_LAYERS], *inn[2 + IRLLREC__HOOK_MAX_LAYERS];
+    int64_t oi[2 + IRLLREC__HOOK_MAX_LAYERS], ii[2 + IRLLREC__HOOK_MAX_LAYERS];
+    char a[48], b[48];
     int no = 0, ni = 0;
     if (g->mode == IRLLREC_HOOK_GRAD_DENSE) {
-        on[no] = "grads->user_grad", outs[no++] = g->user_grad;
-        on[no] = "grads->item_grad", outs[no++] = g->item_grad;
+        oi[no] = -1, on[no] = "grads->user_grad", outs[no++] = g->user_grad;
+        oi[no] = -1, on[no] = "grads->item_grad", outs[no++] = g->item_grad;
     }
-    inn[ni] = "in->user_final", ins[ni++] = irllrec__mat_of(in->user_final);
-    inn[ni] = "in->item_final", ins[ni++] = irllrec__mat_of(in->item_final);
+    ii[ni] = -1, inn[ni] = "in->user_final", ins[ni++] = irllrec__mat_of(in->user_final);
+    ii[ni] = -1, inn[ni] = "in->item_final", ins[ni++] = irllrec__mat_of(in->item_final);
     for (int64_t l = 0; l < h->L; l++) {
-        inn[ni] = "in->layers[]", ins[ni++] = irllrec__mat_of(in->layers[l]);
-        if (g->layer_grads != NULL) on[no] = "grads->layer_grads[]", outs[no++] = g->layer_grads[l];
+        ii[ni] = l, inn[ni] = "in->layers", ins[ni++] = irllrec__mat_of(in->layers[l]);
+        if (g->layer_grads != NULL)
+            oi[no] = l, on[no] = "grads->layer_grads", outs[no++] = g->layer_grads[l];
     }
     for (int i = 0; i < no; i++) {
         for (int j = 0; j < ni; j++)
             IRL_CHECK_FN(h->ctx, FN, !irllrec__mats_overlap(outs[i], ins[j]),
-                         IRLLREC_E_INVALID_ARG, "%s overlaps %s", on[i], inn[j]);
+                         IRLLREC_E_INVALID_ARG, "%s overlaps %s",
+                         view_name(a, sizeof a, on[i], oi[i]),
+                         view_name(b, sizeof b, inn[j], ii[j]));
         for (int j = 0; j < i; j++)
             IRL_CHECK_FN(h->ctx, FN, !irllrec__mats_overlap(outs[i], outs[j]),
-                         IRLLREC_E_INVALID_ARG, "%s overlaps %s", on[i], on[j]);
+                         IRLLREC_E_INVALID_ARG, "%s overlaps %s",
+                         view_name(a, sizeof a, on[i], oi[i]),
+                         view_name(b, sizeof b, on[j], oi[j]));
     }
     return IRLLREC_OK;
 }
@@ -143,12 +158,14 @@ static irllrec_status check_state(irllrec_hook *h)
 {
     if (h->has_prf)
         IRL_CHECK_FN(h->ctx, FN, h->text_set[0] && h->text_set[1], IRLLREC_E_STATE,
-                     "profile text announced in the spec (profile_dim %lld) but not set "
-                     "(irllrec_hook_set_text)", (long long)h->Dp);
+                     "%s profile text announced in the spec (profile_dim %lld) but not set "
+                     "(irllrec_hook_set_text)",
+                     h->text_set[0] ? "item" : "user", (long long)h->Dp);
     if (h->has_int) {
         IRL_CHECK_FN(h->ctx, FN, h->text_set[2] && h->text_set[3], IRLLREC_E_STATE,
-                     "intent text announced in the spec (intent_dim %lld) but not set "
-                     "(irllrec_hook_set_text)", (long long)h->Dt);
+                     "%s intent text announced in the spec (intent_dim %lld) but not set "
+                     "(irllrec_hook_set_text)",
+                     h->text_set[2] ? "item" : "user", (long long)h->Dt);
         IRL_CHECK_FN(h->ctx, FN, h->L == 0 || h->graph_set, IRLLREC_E_STATE,
                      "n_layers = %lld but no graph set (irllrec_hook_set_graph)",
                      (long long)h->L);

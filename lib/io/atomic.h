@@ -6,6 +6,12 @@
  * crash. A reader therefore sees either the old file or the complete new one,
  * never a partial file.
  *
+ * A symbolic link is written through: the file it points to is replaced (in
+ * that file's directory) and the link stays. An existing target keeps its
+ * permission bits (not its owner or ACLs). Opening also removes stale
+ * temporaries of the same target, left by killed writers: see
+ * remove_stale() in atomic.c and docs/npy.md.
+ *
  * Usage: open, write*, then commit or abort. Any failing call has already
  * closed the writer and removed the temporary file; abort is always safe to
  * call (also after a failure or a commit) and does nothing then. To replace
@@ -21,7 +27,10 @@
 typedef struct irllrec__atomic {
     irllrec_ctx *ctx;
     const char *func;  /* public function named in error messages */
-    const char *path;  /* borrowed: must outlive the writer */
+    const char *path;  /* borrowed: must outlive the writer; named in messages */
+    char *target;      /* path with symbolic links followed: the file replaced
+                        * (ctx allocation) */
+    size_t target_cap;
     char *tmp;         /* temporary file name (ctx allocation) */
     size_t tmp_cap;
     char *dir;         /* directory of path, for the final fsync (ctx allocation):

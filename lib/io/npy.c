@@ -13,6 +13,7 @@
 #include "../internal.h"
 #include "atomic.h"
 #include "npy_internal.h"
+#include "ropen.h"
 
 #define NPY_BUF_BYTES 65536u          /* conversion buffer for path reads */
 #define NPY_DIRECT_CHUNK (64u << 20)  /* bytes per fread straight into dst */
@@ -27,6 +28,14 @@ static int host_le(void)
 
 /* ---- conversion -------------------------------------------------------- */
 
+/* The first finite <f8 value beyond the float32 range, in row-major order,
+ * so that a refusal can say it overflowed rather than show the inf it became. */
+typedef struct npy_overflow {
+    int found;
+    int64_t row, col;
+    double value;
+} npy_overflow;
+
 static float f64_to_f32(double d)
 {
     /* Out-of-range conversions are undefined in C; make them infinities. */
@@ -35,7 +44,10 @@ static float f64_to_f32(double d)
     return (float)d;
 }
 
-static void decode(const unsigned char *src, size_t n, int f8, float *restrict dst)
+/* Decode n elements that start at (row, col) of the matrix; for <f8, note in
+ * ov (if not NULL) the first finite value that overflows float32. */
+static void decode(const unsigned char *src, size_t n, int f8, float *restrict dst,
+                   npy_overflow *ov, int64_t row, int64_t col)
 {
     if (f8) {
         for (size_t i = 0; i < n; i++) {
@@ -45,6 +57,12 @@ static void decode(const unsigned char *src, size_t n, int f8, float *restrict d
             if (!host_le()) u = __builtin_bswap64(u);
             memcpy(&d, &u, 8);
             dst[i] = f64_to_f32(d);
+            if (ov != NULL && !ov->found && isfinite(d) && !isfinite(dst[i])) {
+                ov->found = 1;
+                ov->row = row;
+                ov->col = col + (int64_t)i;
+                ov->value = d;
+            }
         }
     } else if (host_le()) {
         memcpy(dst, src, 4 * n);
@@ -71,13 +89,13 @@ static void swap32(unsigned char *b, size_t n)
 
 /* Scatter a contiguous run of elements into dst, advancing (r, c). */
 static void scatter(const unsigned char *src, size_t n, int f8, irllrec_mat dst, int64_t *r,
-                    int64_t *c)
+                    int64_t *c, npy_overflow *ov)
 {
     size_t es = f8 ? 8u : 4u;
     while (n > 0) {
         size_t m = (size_t)(dst.cols - *c);
         if (m > n) m = n;
-        decode(src, m, f8, dst.data + *r * dst.ld + *c);
+        decode(src, m, f8, dst.data + *r * dst.ld + *c, ov, *r, *c);
         src += m * es;
         n -= m;
         *c += (int64_t)m;
@@ -88,18 +106,26 @@ static void scatter(const unsigned char *src, size_t n, int f8, irllrec_mat dst,
     }
 }
 
-static irllrec_status check_finite(const irllrec__npy_src *s, irllrec_mat m)
+static irllrec_status check_finite(const irllrec__npy_src *s, irllrec_mat m,
+                                   const npy_overflow *ov)
 {
     for (int64_t r = 0; r < m.rows; r++) {
         const float *row = m.data + r * m.ld;
         int bad = 0;
         for (int64_t c = 0; c < m.cols; c++) bad |= !isfinite(row[c]);
         if (!bad) continue;
-        for (int64_t c = 0; c < m.cols; c++)
-            if (!isfinite(row[c]))
+        for (int64_t c = 0; c < m.cols; c++) {
+            if (isfinite(row[c])) continue;
+            if (ov->found && ov->row == r && ov->col == c)
                 return irllrec__fail(s->ctx, IRLLREC_E_NUMERIC, s->func,
+                                     "%s: <f8 value %.17g at (row %lld, col %lld) overflows "
+                                     "float32 (largest finite %.9g)",
+                                     s->name, ov->value, (long long)r, (long long)c,
+                                     (double)FLT_MAX);
+            return irllrec__fail(s->ctx, IRLLREC_E_NUMERIC, s->func,
                                      "%s: non-finite value %g at (row %lld, col %lld)", s->name,
                                      (double)row[c], (long long)r, (long long)c);
+        }
     }
     return IRLLREC_OK;
 }
@@ -138,6 +164,7 @@ irllrec_status irllrec_npy_read_mem(irllrec_ctx *ctx, const void *buf, size_t le
     irllrec__npy_src s = {ctx, __func__, "<memory>"};
     irllrec__npy_info info;
     int64_t r = 0, c = 0;
+    npy_overflow ov = {0, 0, 0, 0.0};
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(ctx, buf != NULL, IRLLREC_E_INVALID_ARG, "buf is NULL");
     IRL_CHECK(ctx, (flags & ~(uint32_t)IRLLREC_NPY_CHECK_FINITE) == 0, IRLLREC_E_INVALID_ARG,
@@ -145,8 +172,8 @@ irllrec_status irllrec_npy_read_mem(irllrec_ctx *ctx, const void *buf, size_t le
     IRL_TRY(irllrec__npy_parse_mem(&s, (const unsigned char *)buf, len, &info));
     IRL_TRY(check_dst(&s, &info, dst));
     scatter((const unsigned char *)buf + info.data_off, (size_t)(info.rows * info.cols), info.f8,
-            dst, &r, &c);
-    if (flags & IRLLREC_NPY_CHECK_FINITE) IRL_TRY(check_finite(&s, dst));
+            dst, &r, &c, &ov);
+    if (flags & IRLLREC_NPY_CHECK_FINITE) IRL_TRY(check_finite(&s, dst, &ov));
     return IRLLREC_OK;
 }
 
@@ -160,26 +187,13 @@ typedef struct npy_file {
 static irllrec_status io_fail(const irllrec__npy_src *s, int err, const char *what)
 {
     char eb[128];
-    if (strerror_r(err, eb, sizeof eb) != 0) snprintf(eb, sizeof eb, "errno %d", err);
-    return irllrec__fail(s->ctx, IRLLREC_E_IO, s->func, "%s: %s: %s", s->name, what, eb);
+    return irllrec__fail(s->ctx, IRLLREC_E_IO, s->func, "%s: %s: %s", s->name, what,
+                         irllrec__errtext(err, eb, sizeof eb));
 }
 
 static irllrec_status file_open(const irllrec__npy_src *s, npy_file *nf)
 {
-    struct stat st;
-    nf->f = fopen(s->name, "rb");
-    if (nf->f == NULL) return io_fail(s, errno, "cannot open");
-    if (fstat(fileno(nf->f), &st) != 0) {
-        int err = errno;
-        fclose(nf->f);
-        return io_fail(s, err, "cannot stat");
-    }
-    if (!S_ISREG(st.st_mode)) {
-        fclose(nf->f);
-        return irllrec__fail(s->ctx, IRLLREC_E_IO, s->func, "%s: not a regular file", s->name);
-    }
-    nf->size = (uint64_t)st.st_size;
-    return IRLLREC_OK;
+    return irllrec__open_regular(s->ctx, s->func, s->name, 0, &nf->f, &nf->size);
 }
 
 /* Read exactly n bytes at the current position, which is byte off. */
@@ -234,7 +248,7 @@ irllrec_status irllrec_npy_shape(irllrec_ctx *ctx, const char *path, int64_t *ro
  * float32, else through a fixed buffer, so a multi-GB file is never held
  * twice. */
 static irllrec_status file_data(const irllrec__npy_src *s, FILE *f, const irllrec__npy_info *info,
-                                irllrec_mat dst)
+                                irllrec_mat dst, npy_overflow *ov)
 {
     size_t es = info->f8 ? 8u : 4u, total = info->data_bytes, done = 0;
     unsigned char *buf;
@@ -255,7 +269,7 @@ static irllrec_status file_data(const irllrec__npy_src *s, FILE *f, const irllre
     while (done < total && st == IRLLREC_OK) {
         size_t n = total - done < NPY_BUF_BYTES ? total - done : NPY_BUF_BYTES;
         st = file_read(s, f, buf, n, info->data_off + done);
-        if (st == IRLLREC_OK) scatter(buf, n / es, info->f8, dst, &r, &c);
+        if (st == IRLLREC_OK) scatter(buf, n / es, info->f8, dst, &r, &c, ov);
         done += n;
     }
     irllrec__free(s->ctx, buf, NPY_BUF_BYTES);
@@ -269,6 +283,7 @@ irllrec_status irllrec_npy_read(irllrec_ctx *ctx, const char *path, irllrec_mat 
     npy_file nf;
     irllrec__npy_info info;
     irllrec_status st;
+    npy_overflow ov = {0, 0, 0, 0.0};
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(ctx, path != NULL, IRLLREC_E_INVALID_ARG, "path is NULL");
     IRL_CHECK(ctx, (flags & ~(uint32_t)IRLLREC_NPY_CHECK_FINITE) == 0, IRLLREC_E_INVALID_ARG,
@@ -276,9 +291,9 @@ irllrec_status irllrec_npy_read(irllrec_ctx *ctx, const char *path, irllrec_mat 
     IRL_TRY(file_open(&s, &nf));
     st = file_header(&s, &nf, &info);
     if (st == IRLLREC_OK) st = check_dst(&s, &info, dst);
-    if (st == IRLLREC_OK) st = file_data(&s, nf.f, &info, dst);
+    if (st == IRLLREC_OK) st = file_data(&s, nf.f, &info, dst, &ov);
     fclose(nf.f);
-    if (st == IRLLREC_OK && (flags & IRLLREC_NPY_CHECK_FINITE)) st = check_finite(&s, dst);
+    if (st == IRLLREC_OK && (flags & IRLLREC_NPY_CHECK_FINITE)) st = check_finite(&s, dst, &ov);
     return st;
 }
 
@@ -297,7 +312,7 @@ static irllrec_status write_rows(irllrec__atomic *w, irllrec_mat src)
         for (int64_t c0 = 0; c0 < src.cols; c0 += 256) {
             float tmp[256];
             size_t n = (size_t)(src.cols - c0 < 256 ? src.cols - c0 : 256);
-            decode((const unsigned char *)(row + c0), n, 0, tmp);
+            decode((const unsigned char *)(row + c0), n, 0, tmp, NULL, 0, 0);
             IRL_TRY(irllrec__atomic_write(w, tmp, n * 4u));
         }
     }

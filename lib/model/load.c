@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model_impl.h"
+#include "../io/ropen.h"
 
 /* ---- load ---------------------------------------------------------------- */
 
@@ -18,11 +19,9 @@ typedef struct loader {
     const uint8_t *buf;
     size_t len;
     irllrec_model_load_opts opts;
+    const char *fn;   /* the public function messages are reported for */
+    const char *name; /* the file's path, or NULL for an in-memory image */
 } loader;
-
-/* The public function loader messages are reported for (the path loader
- * reads the file, then calls it). */
-static const char load_fn[] = "irllrec_model_load_mem";
 
 /* Every loader failure names the byte offset of the offending field. */
 static irllrec_status lfail(const loader *L, irllrec_status st, uint64_t at, const char *fmt, ...)
@@ -34,8 +33,10 @@ static irllrec_status lfail(const loader *L, irllrec_status st, uint64_t at, con
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return irllrec__fail(L->ctx, st, load_fn, "at byte %llu: %s",
-                         (unsigned long long)at, msg);
+    if (L->name != NULL)
+        return irllrec__fail(L->ctx, st, L->fn, "%s: at byte %llu: %s", L->name,
+                             (unsigned long long)at, msg);
+    return irllrec__fail(L->ctx, st, L->fn, "at byte %llu: %s", (unsigned long long)at, msg);
 }
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -227,7 +228,7 @@ static irllrec_status parse_meta(const loader *L, irllrec_model *m, uint64_t at,
             if (e.len >= ((size_t)1 << 31) || n - pos < e.len || memchr(p + pos, 0, e.len) != NULL)
                 return lfail(L, IRLLREC_E_FORMAT, at + pos - 4,
                              "string of %zu bytes is too long or holds a NUL", e.len);
-            e.str = (char *)irllrec__alloc_fn(L->ctx, load_fn, e.len + 1);
+            e.str = (char *)irllrec__alloc_fn(L->ctx, L->fn, e.len + 1);
             if (e.str == NULL) return IRLLREC_E_NOMEM;
             if (e.len > 0) memcpy(e.str, p + pos, e.len);
             e.str[e.len] = '\0';
@@ -235,7 +236,7 @@ static irllrec_status parse_meta(const loader *L, irllrec_model *m, uint64_t at,
         } else {
             return lfail(L, IRLLREC_E_FORMAT, at + pos - 4, "unknown metadata type %u", e.type);
         }
-        st = irllrec__model_push_meta(m, load_fn, &e);
+        st = irllrec__model_push_meta(m, L->fn, &e);
         if (st != IRLLREC_OK) {
             if (e.str != NULL) irllrec__free(L->ctx, e.str, e.len + 1);
             return st;
@@ -271,10 +272,10 @@ static irllrec_status take_tensor(const loader *L, irllrec_model *m, uint64_t at
                              s.name);
         }
     }
-    s.data = irllrec__alloc_fn(L->ctx, load_fn, s.nbytes);
+    s.data = irllrec__alloc_fn(L->ctx, L->fn, s.nbytes);
     if (s.data == NULL) return IRLLREC_E_NOMEM;
     memcpy(s.data, L->buf + off, s.nbytes);
-    st = irllrec__model_push(m, load_fn, &s);
+    st = irllrec__model_push(m, L->fn, &s);
     if (st != IRLLREC_OK) irllrec__free(L->ctx, s.data, s.nbytes);
     return st;
 }
@@ -310,7 +311,7 @@ static irllrec_status load_checked(loader *L, irllrec_model **out)
         return lfail(L, IRLLREC_E_NOMEM, 0, "the model needs up to %llu bytes, max_bytes is %llu",
                      (unsigned long long)need, (unsigned long long)L->opts.max_bytes);
     if (count > 1) {
-        names = (const uint8_t **)irllrec__alloc_fn(L->ctx, load_fn, (size_t)count * sizeof *names);
+        names = (const uint8_t **)irllrec__alloc_fn(L->ctx, L->fn, (size_t)count * sizeof *names);
         if (names == NULL) return IRLLREC_E_NOMEM;
         for (uint32_t i = 0; i < count; i++)
             names[i] = table + (size_t)i * IRLLREC__IRLM_ENTRY + IRLM_E_NAME;
@@ -353,26 +354,38 @@ static irllrec_status load_checked(loader *L, irllrec_model **out)
     return IRLLREC_OK;
 }
 
-irllrec_status irllrec_model_load_mem(irllrec_ctx *ctx, const void *buf, size_t len,
-                                      const irllrec_model_load_opts *opts, irllrec_model **out)
+/* Load from a whole image; opts already copied (path loader) or NULL. */
+static irllrec_status load_image(irllrec_ctx *ctx, const char *fn, const char *name,
+                                 const uint8_t *buf, size_t len,
+                                 const irllrec_model_load_opts *opts, irllrec_model **out)
 {
     loader L;
-    if (out != NULL) *out = NULL;
-    if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(ctx, out != NULL && (buf != NULL || len == 0), IRLLREC_E_INVALID_ARG,
-              "out or buf is NULL");
     memset(&L, 0, sizeof L);
     L.ctx = ctx;
-    L.buf = (const uint8_t *)buf;
+    L.buf = buf;
     L.len = len;
-    if (opts == NULL)
-        irllrec_model_load_opts_init(&L.opts, (uint32_t)sizeof L.opts);
-    else
-        IRL_TRY(irllrec__copy_spec(ctx, __func__, &L.opts, sizeof L.opts, opts));
+    L.fn = fn;
+    L.name = name;
+    L.opts = *opts;
     if (L.opts.max_bytes != 0 && len > L.opts.max_bytes)
         return lfail(&L, IRLLREC_E_NOMEM, 0, "input of %zu bytes exceeds max_bytes %llu", len,
                      (unsigned long long)L.opts.max_bytes);
     return load_checked(&L, out);
+}
+
+irllrec_status irllrec_model_load_mem(irllrec_ctx *ctx, const void *buf, size_t len,
+                                      const irllrec_model_load_opts *opts, irllrec_model **out)
+{
+    irllrec_model_load_opts o;
+    if (out != NULL) *out = NULL;
+    if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(ctx, out != NULL && (buf != NULL || len == 0), IRLLREC_E_INVALID_ARG,
+              "out or buf is NULL");
+    if (opts == NULL)
+        irllrec_model_load_opts_init(&o, (uint32_t)sizeof o);
+    else
+        IRL_TRY(irllrec__copy_spec(ctx, __func__, &o, sizeof o, opts));
+    return load_image(ctx, __func__, NULL, (const uint8_t *)buf, len, &o, out);
 }
 
 irllrec_status irllrec_model_load(irllrec_ctx *ctx, const char *path,
@@ -380,8 +393,8 @@ irllrec_status irllrec_model_load(irllrec_ctx *ctx, const char *path,
 {
     irllrec_model_load_opts o;
     FILE *f;
-    struct stat sb;
-    uint8_t small[IRLLREC__IRLM_HEADER], *buf;
+    uint64_t size;
+    uint8_t head[IRLLREC__IRLM_HEADER], *buf;
     size_t len, got;
     irllrec_status st;
     if (out != NULL) *out = NULL;
@@ -391,34 +404,63 @@ irllrec_status irllrec_model_load(irllrec_ctx *ctx, const char *path,
         irllrec_model_load_opts_init(&o, (uint32_t)sizeof o);
     else
         IRL_TRY(irllrec__copy_spec(ctx, __func__, &o, sizeof o, opts));
-    f = fopen(path, "rb");
-    if (f == NULL)
-        return irllrec__fail(ctx, IRLLREC_E_IO, __func__, "%s: cannot open (errno %d)", path,
-                             errno);
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0 ||
-        (uint64_t)sb.st_size > SIZE_MAX) {
+    IRL_TRY(irllrec__open_regular(ctx, __func__, path, 0, &f, &size));
+    if (size > SIZE_MAX) {
         fclose(f);
-        return irllrec__fail(ctx, IRLLREC_E_IO, __func__, "%s: not a readable regular file", path);
+        return irllrec__fail(ctx, IRLLREC_E_NOMEM, __func__,
+                             "%s: %llu bytes do not fit in memory", path,
+                             (unsigned long long)size);
     }
-    len = (size_t)sb.st_size;
+    len = (size_t)size;
     if (o.max_bytes != 0 && len > o.max_bytes) {
         fclose(f);
         return irllrec__fail(ctx, IRLLREC_E_NOMEM, __func__, "%s: %zu bytes exceeds max_bytes %llu",
                              path, len, (unsigned long long)o.max_bytes);
     }
-    /* Short files still go through the loader so they get its error. */
-    buf = len <= sizeof small ? small : (uint8_t *)irllrec__alloc_fn(ctx, __func__, len);
+    /* The header first: a file that is not a model (bad magic, version,
+     * sizes) is refused from its first 96 bytes, before the rest is read or
+     * memory for it allocated. Short files still go through the loader so
+     * they get its error. */
+    got = fread(head, 1, len < sizeof head ? len : sizeof head, f);
+    if (got != (len < sizeof head ? len : sizeof head)) {
+        fclose(f);
+        return irllrec__fail(ctx, IRLLREC_E_IO, __func__, "%s: read %zu of %zu bytes", path, got,
+                             len);
+    }
+    if (len <= sizeof head) {
+        fclose(f);
+        return load_image(ctx, __func__, path, head, len, &o, out);
+    }
+    {
+        loader L;
+        uint32_t hsize, count;
+        uint64_t table_off;
+        memset(&L, 0, sizeof L);
+        L.ctx = ctx;
+        L.buf = head;
+        L.len = len; /* check_header reads only the header bytes */
+        L.opts = o;
+        L.fn = __func__;
+        L.name = path;
+        st = check_header(&L, &hsize, &count, &table_off);
+        if (st != IRLLREC_OK) {
+            fclose(f);
+            return st;
+        }
+    }
+    buf = (uint8_t *)irllrec__alloc_fn(ctx, __func__, len);
     if (buf == NULL) {
         fclose(f);
         return IRLLREC_E_NOMEM;
     }
-    got = len == 0 ? 0 : fread(buf, 1, len, f);
+    memcpy(buf, head, sizeof head);
+    got = sizeof head + fread(buf + sizeof head, 1, len - sizeof head, f);
     fclose(f);
     if (got != len)
         st =
             irllrec__fail(ctx, IRLLREC_E_IO, __func__, "%s: read %zu of %zu bytes", path, got, len);
     else
-        st = irllrec_model_load_mem(ctx, buf, len, &o, out);
-    if (buf != small) irllrec__free(ctx, buf, len);
+        st = load_image(ctx, __func__, path, buf, len, &o, out);
+    irllrec__free(ctx, buf, len);
     return st;
 }

@@ -31,7 +31,7 @@ static irllrec_status check_lr(irllrec_ctx *ctx, const char *func, double lr)
 {
     if (!(lr > 0.0) || !isfinite(lr))
         return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, func,
-                             "lr = %g: must be finite and > 0", lr);
+                             "lr = %.17g: must be finite and > 0", lr);
     return IRLLREC_OK;
 }
 
@@ -42,13 +42,13 @@ static irllrec_status check_spec(irllrec_ctx *ctx, const char *func, const irllr
     IRL_TRY(check_lr(ctx, func, s->lr));
     /* Written so that NaN fails every test. */
     IRL_CHECK_FN(ctx, func, s->beta1 >= 0.0 && s->beta1 < 1.0, IRLLREC_E_INVALID_ARG,
-                 "beta1 = %g: must be in [0, 1)", s->beta1);
+                 "beta1 = %.17g: must be in [0, 1)", s->beta1);
     IRL_CHECK_FN(ctx, func, s->beta2 >= 0.0 && s->beta2 < 1.0, IRLLREC_E_INVALID_ARG,
-                 "beta2 = %g: must be in [0, 1)", s->beta2);
+                 "beta2 = %.17g: must be in [0, 1)", s->beta2);
     IRL_CHECK_FN(ctx, func, s->eps > 0.0 && isfinite(s->eps), IRLLREC_E_INVALID_ARG,
-                 "eps = %g: must be finite and > 0", s->eps);
+                 "eps = %.17g: must be finite and > 0", s->eps);
     IRL_CHECK_FN(ctx, func, s->weight_decay >= 0.0 && isfinite(s->weight_decay),
-                 IRLLREC_E_INVALID_ARG, "weight_decay = %g: must be finite and >= 0",
+                 IRLLREC_E_INVALID_ARG, "weight_decay = %.17g: must be finite and >= 0",
                  s->weight_decay);
     return IRLLREC_OK;
 }

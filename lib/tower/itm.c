@@ -75,9 +75,9 @@ irllrec_status irllrec_itm_create(irllrec_ctx *ctx, const irllrec_itm_spec *spec
     IRL_TRY(irllrec__copy_spec(ctx, __func__, &s, sizeof s, spec));
     IRL_CHECK(ctx, s.init_equal == 0 || s.init_equal == 1, IRLLREC_E_INVALID_ARG,
               "init_equal = %d must be 0 or 1", (int)s.init_equal);
-    IRL_CHECK(ctx, in_unit(s.momentum), IRLLREC_E_INVALID_ARG, "momentum = %g is not in [0, 1]",
+    IRL_CHECK(ctx, in_unit(s.momentum), IRLLREC_E_INVALID_ARG, "momentum = %.17g is not in [0, 1]",
               s.momentum);
-    IRL_CHECK(ctx, in_unit(s.alpha), IRLLREC_E_INVALID_ARG, "alpha = %g is not in [0, 1]", s.alpha);
+    IRL_CHECK(ctx, in_unit(s.alpha), IRLLREC_E_INVALID_ARG, "alpha = %.17g is not in [0, 1]", s.alpha);
     irllrec__mlp_get_spec(student, &ms);
     itm = (irllrec_itm *)irllrec__calloc_fn(ctx, "irllrec_itm_create", 1, sizeof *itm);
     if (itm == NULL) return IRLLREC_E_NOMEM;
@@ -229,7 +229,7 @@ irllrec_mlp *irllrec_itm_teacher(irllrec_itm *itm) { return itm == NULL ? NULL :
 irllrec_status irllrec_itm_set_momentum(irllrec_itm *itm, double momentum)
 {
     if (itm == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(itm->ctx, in_unit(momentum), IRLLREC_E_INVALID_ARG, "momentum = %g is not in [0, 1]",
+    IRL_CHECK(itm->ctx, in_unit(momentum), IRLLREC_E_INVALID_ARG, "momentum = %.17g is not in [0, 1]",
               momentum);
     itm->spec.momentum = momentum;
     return IRLLREC_OK;

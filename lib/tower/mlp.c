@@ -53,7 +53,7 @@ static irllrec_status check_spec(irllrec_ctx *ctx, irllrec_mlp_spec *s)
                              (long long)s->max_rows);
     if (!isfinite(s->leaky_slope) || s->leaky_slope < 0.0f)
         return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f,
-                             "leaky_slope = %g must be finite and >= 0", (double)s->leaky_slope);
+                             "leaky_slope = %.17g must be finite and >= 0", (double)s->leaky_slope);
     if (s->bias_init != IRLLREC_MLP_BIAS_ZERO && s->bias_init != IRLLREC_MLP_BIAS_TORCH)
         return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, f, "bias_init = %d is not a known value",
                              (int)s->bias_init);
@@ -152,7 +152,7 @@ irllrec_status irllrec__mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spe
         return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, "irllrec_mlp_create", "out is NULL");
     *out = NULL;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(ctx, spec != NULL, IRLLREC_E_INVALID_ARG, "spec is NULL");
+    IRL_CHECK_FN(ctx, "irllrec_mlp_create", spec != NULL, IRLLREC_E_INVALID_ARG, "spec is NULL");
     IRL_TRY(irllrec__copy_spec(ctx, "irllrec_mlp_create", &s, sizeof s, spec));
     IRL_TRY(check_spec(ctx, &s));
     m = (irllrec_mlp *)irllrec__calloc_fn(ctx, "irllrec_mlp_create", 1, sizeof *m);

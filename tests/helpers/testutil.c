@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
 
@@ -88,6 +90,7 @@ void *tu_alloc(void *ud, size_t n, size_t align)
     if (st->fail_at > 0 && st->n_alloc == st->fail_at) return NULL;
     if (posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align, n) != 0) return NULL;
     st->live_bytes += (int64_t)n;
+    if (st->live_bytes > st->peak_bytes) st->peak_bytes = st->live_bytes;
     return p;
 }
 
@@ -110,4 +113,24 @@ irllrec_ctx *tu_ctx_counting(tu_alloc_state *st)
     spec.alloc_ud = st;
     if (irllrec_ctx_create(&spec, &ctx) != IRLLREC_OK) return NULL;
     return ctx;
+}
+
+int tu_run_bounded(int (*fn)(void *), void *arg, int seconds, int *code)
+{
+    pid_t pid = fork();
+    int ws = 0;
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) _exit(fn(arg) & 0xff);
+    for (int i = 0; i < seconds * 20; i++) {
+        pid_t r = waitpid(pid, &ws, WNOHANG);
+        ck_assert_int_ge(r, 0);
+        if (r == pid) {
+            *code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+            return 0;
+        }
+        usleep(50000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &ws, 0);
+    return -1;
 }

@@ -23,12 +23,18 @@ int tu_write_file(const char *path, const char *text);
 /* path join into a static-free buffer the caller provides. */
 void tu_join(char *buf, size_t cap, const char *dir, const char *name);
 
+/* Run fn(arg) in a forked child and wait at most @p seconds for it. Returns 0
+ * with *code = fn's result (& 0xff; 128 + signal if it died), or -1 if it
+ * was still running (it is then killed): a call that blocks. */
+int tu_run_bounded(int (*fn)(void *), void *arg, int seconds, int *code);
+
 /* A counting / failing allocator for ctx specs. */
 typedef struct tu_alloc_state {
     int64_t n_alloc;      /* allocations made */
     int64_t n_free;       /* frees made */
     int64_t live_bytes;   /* bytes currently allocated */
     int64_t fail_at;      /* fail the allocation with this 1-based index; 0 = never */
+    int64_t peak_bytes;   /* the largest live_bytes seen */
 } tu_alloc_state;
 void *tu_alloc(void *ud, size_t n, size_t align);
 void tu_free(void *ud, void *p, size_t n);
