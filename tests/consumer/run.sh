@@ -31,6 +31,7 @@ LD_LIBRARY_PATH=$libdir ./c_pc
 # The program must really have loaded the installed shared object.
 LD_LIBRARY_PATH=$libdir ldd c_pc | grep -q "$libdir/libirllrec.so" \
   || fail "consumer did not resolve the installed libirllrec.so"
+# shellcheck disable=SC2046
 "$cc" -std=c99 -Wall -Werror app.c -o c_pc_w $(pkg-config --cflags --libs irllrec)
 
 echo "== experimental tier: irllrec/experimental.h installed, opt-in with IRLLREC_EXPERIMENTAL_API"
