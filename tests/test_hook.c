@@ -272,6 +272,12 @@ static void fd_params(hk *k)
      * and its output then has norm ~0.01, where n(v) is so curved that
      * h = 1e-3 truncation dominates (measured: the error shrinks as h does).
      * Output biases of 0.7 keep every row's norm O(1). */
+    /* The teacher's EMA runs before its forward, from the student being
+     * perturbed, so a finite difference of the loss also sees the stop-
+     * gradient path through the teacher ((1 - m) dL/dθ_m: up to 1e-4 here,
+     * e.g. int.w2[9] num -1.83e-3 vs ana -1.73e-3). A frozen teacher (m = 1)
+     * leaves only the gradient the hook computes. */
+    ck_assert_int_eq(irllrec_hook_set_param(k->h, IRLLREC_HOOK_MOMENTUM, 1.0), IRLLREC_OK);
     int nb = hk_blocks(k->h, p, 32);
     for (int i = 0; i < nb; i++)
         if (p[i].grad != NULL && strstr(p[i].name, ".b2") != NULL)
