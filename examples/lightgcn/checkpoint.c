@@ -53,6 +53,10 @@ irllrec_status lgcn_ckpt_save(irllrec_ctx *ctx, const char *path, const lgcn_ckp
     TRY(irllrec_model_add_meta_f64(md, "lgcn.reg", cfg->reg), "lgcn.reg");
     TRY(irllrec_model_add_meta_f64(md, "lgcn.keep", cfg->keep), "lgcn.keep");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.irllrec", cfg->irllrec), "lgcn.irllrec");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.data_fnv1a64", (int64_t)cfg->data_fp),
+        "lgcn.data_fnv1a64");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.text_fnv1a64", (int64_t)cfg->text_fp),
+        "lgcn.text_fnv1a64");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.epoch", loop->epoch), "lgcn.epoch");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.best_epoch", loop->best_epoch), "lgcn.best_epoch");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.since_best", loop->since_best), "lgcn.since_best");
@@ -115,6 +119,35 @@ static irllrec_status want_f64(const irllrec_model *md, const char *key, double 
     return IRLLREC_OK;
 }
 
+/* A data fingerprint equal to want; E_FORMAT naming what differs otherwise. */
+static irllrec_status want_fp(const irllrec_model *md, const char *key, uint64_t want,
+                              const char *what, char *err, size_t errcap)
+{
+    int64_t v = 0;
+    irllrec_status st = irllrec_model_get_meta_i64(md, key, &v);
+    if (st != IRLLREC_OK) {
+        snprintf(err, errcap, "checkpoint has no %s (written before data fingerprints): "
+                 "cannot check it was trained on this data", key);
+        return IRLLREC_E_FORMAT;
+    }
+    if ((uint64_t)v != want) {
+        snprintf(err, errcap, "%s: checkpoint has %s = %016llx, this run %016llx", what, key,
+                 (unsigned long long)(uint64_t)v, (unsigned long long)want);
+        return IRLLREC_E_FORMAT;
+    }
+    return IRLLREC_OK;
+}
+
+uint64_t lgcn_ckpt_fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    for (size_t k = 0; k < n; k++) {
+        h ^= b[k];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
 static irllrec_status get_i32(const irllrec_model *md, const char *key, int32_t *out)
 {
     int64_t v = 0;
@@ -161,6 +194,11 @@ irllrec_status lgcn_ckpt_load(irllrec_ctx *ctx, const char *path, const lgcn_ckp
     WANT(want_f64(md, "lgcn.lr", cfg->lr, err, errcap));
     WANT(want_f64(md, "lgcn.reg", cfg->reg, err, errcap));
     WANT(want_f64(md, "lgcn.keep", cfg->keep, err, errcap));
+    WANT(want_fp(md, "lgcn.data_fnv1a64", cfg->data_fp,
+                 "the TRAIN data (shape or user -> items pairs) differs", err, errcap));
+    WANT(want_fp(md, "lgcn.text_fnv1a64", cfg->text_fp,
+                 "the text embeddings (--usr-prf/--itm-prf/--usr-int/--itm-int) differ", err,
+                 errcap));
 #undef WANT
     TRY(get_i32(md, "lgcn.epoch", &lp.epoch), "lgcn.epoch");
     TRY(get_i32(md, "lgcn.best_epoch", &lp.best_epoch), "lgcn.best_epoch");

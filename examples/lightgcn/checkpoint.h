@@ -29,7 +29,16 @@ typedef struct lgcn_ckpt_cfg {
     uint64_t seed;
     double lr, reg, keep;
     int32_t irllrec;      /**< the hook is on */
+    /** FNV-1a 64 fingerprints of the data the run trains on (lgcn_ckpt_fnv1a):
+     *  the TRAIN split (shape and user -> items CSR) and the text embeddings
+     *  the hook got (0 when IRLLRec is off). Stored as lgcn.data_fnv1a64 /
+     *  lgcn.text_fnv1a64; a resume with other data is refused. */
+    uint64_t data_fp, text_fp;
 } lgcn_ckpt_cfg;
+
+/** FNV-1a 64 of @p n bytes, continuing from @p h (start with LGCN_FNV1A_INIT). */
+#define LGCN_FNV1A_INIT UINT64_C(0xcbf29ce484222325)
+uint64_t lgcn_ckpt_fnv1a(uint64_t h, const void *p, size_t n);
 
 /** Write the checkpoint to @p path atomically (irllrec_model_save).
  *  @param h  the hook, or NULL when IRLLRec is off

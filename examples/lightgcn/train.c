@@ -11,30 +11,18 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include "lightgcn_irl.h"
 #include "checkpoint.h"
+#include "train_args.h"
 
-typedef struct opts {
-    const char *data, *out;
-    int32_t dim, layers, batch, epochs, eval_step, patience, threads, quiet, lib_log;
-    double lr, reg, keep;
-    uint64_t seed;
-    int32_t reg_set, keep_set;
-    /* IRLLRec (--irllrec): text paths (NULL = DATA/<name>.npy if present) and
-     * the hook settings (NAN / -1 = the hook's preset default). */
-    int32_t irllrec;
-    const char *text[4];
-    lgcn_irl_cfg hc;
-    const char *resume;  /* --resume FILE */
-    int32_t save_every;  /* --save-every N: OUT/checkpoint.irlm every N epochs (0: never) */
-} opts;
-
-static const char *const TEXT_FLAG[4] = {"--usr-prf", "--itm-prf", "--usr-int", "--itm-int"};
 static const char *const TEXT_FILE[4] = {"usr_prf.npy", "itm_prf.npy", "usr_int.npy", "itm_int.npy"};
 
 static const int32_t KS[3] = {5, 10, 20};
@@ -44,191 +32,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: lightgcn_train [options]\n"
-            "  --data DIR       LightGCN-format folder (train/val/test.txt, stats.json);\n"
-            "                   omitted: generate SYNTHETIC data into OUT/synthetic-data\n"
-            "  --out DIR        output folder (default lightgcn-out)\n"
-            "  --dim N          embedding size (32)\n"
-            "  --layers N       graph layers (3)\n"
-            "  --lr X           Adam learning rate (1e-3)\n"
-            "  --batch N        batch size (4096)\n"
-            "  --reg X          L2 weight over all parameters (1e-6)\n"
-            "  --keep X         edge keep rate during training (0.8)\n"
-            "  --epochs N       maximum epochs (3000)\n"
-            "  --eval-step N    validate every N epochs, starting at epoch 0 (3)\n"
-            "  --patience N     stop after N validations without improvement (5)\n"
-            "  --seed N         seed of initialisation, sampling and dropout (2023)\n"
-            "  --threads N      threads for propagation, Adam and evaluation (1)\n"
-            "  --quiet          no per-epoch lines on stderr\n"
-            "  --lib-log N      library messages to stderr up to level N: 0 none, 1 errors,\n"
-            "                   2 + warnings (default), 3 + info, 4 + debug\n"
-            "  --save-every N   write OUT/checkpoint.irlm (atomically) every N epochs\n"
-            "  --resume FILE    continue from a checkpoint (same data and flags)\n"
-            "IRLLRec (the library's hook on this host; docs/hook.md):\n"
-            "  --irllrec        enable it (off: plain LightGCN, unchanged). With it the\n"
-            "                   defaults of --reg and --keep become 1e-7 and 1.0\n"
-            "                   (the authors' Amazon-book config) unless given explicitly\n"
-            "  --usr-prf/--itm-prf/--usr-int/--itm-int PATH\n"
-            "                   .npy text embeddings (default DATA/usr_prf.npy, ... when\n"
-            "                   present; a missing pair switches its terms off)\n"
-            "  --w-kd X --tau-kd X      profile InfoNCE (1e-2, 0.2)\n"
-            "  --w-pair X --tau-pair X  intent InfoNCE (2e-2, 0.2)\n"
-            "  --w-tran X --w-itm X     translation / ITM weights (preset: paper 5e-4, 1e-4;\n"
-            "                           released 1e-7, 1e-7)\n"
-            "  --itm-alpha X --momentum X  ITM alpha (0.6), teacher EMA momentum (0.999)\n"
-            "  --intents K      prototypes per side (128)\n"
-            "  --hook-lr X --hook-reg X  the hook's Adam lr (1e-3) and L2 (1e-7)\n"
-            "  --preset paper|released   (paper)\n"
-            "  --tran-mode exact|sampled --tran-samples N  (exact; 4096)\n");
-}
-
-static int parse_int(const char *s, int32_t lo, int32_t *out)
-{
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > INT32_MAX) return -1;
-    *out = (int32_t)v;
-    return 0;
-}
-
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    *out = strtod(s, &end);
-    return errno || *end || !isfinite(*out) ? -1 : 0;
-}
-
-static int text_flag(const char *k)
-{
-    for (int w = 0; w < 4; w++)
-        if (strcmp(k, TEXT_FLAG[w]) == 0) return w;
-    return -1;
-}
-
-static int parse_args(int argc, char **argv, opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->out = "lightgcn-out";
-    o->dim = 32;
-    o->layers = 3;
-    o->lr = 1e-3;
-    o->batch = 4096;
-    o->reg = 1e-6;
-    o->keep = 0.8;
-    o->epochs = 3000;
-    o->eval_step = 3;
-    o->patience = 5;
-    o->seed = 2023;
-    o->threads = 1;
-    o->lib_log = IRLLREC_LOG_WARN;
-    lgcn_irl_cfg_init(&o->hc);
-    for (int a = 1; a < argc; a++) {
-        const char *k = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
-        int bad = 0;
-        if (strcmp(k, "--help") == 0 || strcmp(k, "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        }
-        if (strcmp(k, "--quiet") == 0) {
-            o->quiet = 1;
-            continue;
-        }
-        if (strcmp(k, "--irllrec") == 0) {
-            o->irllrec = 1;
-            continue;
-        }
-        if (v == NULL) {
-            fprintf(stderr, "lightgcn_train: %s needs a value\n", k);
-            return -1;
-        }
-        a++;
-        if (strcmp(k, "--data") == 0) o->data = v;
-        else if (strcmp(k, "--out") == 0) o->out = v;
-        else if (strcmp(k, "--dim") == 0) bad = parse_int(v, 1, &o->dim);
-        else if (strcmp(k, "--layers") == 0) bad = parse_int(v, 0, &o->layers);
-        else if (strcmp(k, "--batch") == 0) bad = parse_int(v, 1, &o->batch);
-        else if (strcmp(k, "--epochs") == 0) bad = parse_int(v, 1, &o->epochs);
-        else if (strcmp(k, "--eval-step") == 0) bad = parse_int(v, 1, &o->eval_step);
-        else if (strcmp(k, "--patience") == 0) bad = parse_int(v, 1, &o->patience);
-        else if (strcmp(k, "--threads") == 0) bad = parse_int(v, 1, &o->threads);
-        else if (strcmp(k, "--lib-log") == 0)
-            bad = parse_int(v, 0, &o->lib_log) || o->lib_log > IRLLREC_LOG_DEBUG;
-        else if (strcmp(k, "--save-every") == 0) bad = parse_int(v, 1, &o->save_every);
-        else if (strcmp(k, "--resume") == 0) o->resume = v;
-        else if (strcmp(k, "--lr") == 0) bad = parse_double(v, &o->lr) || o->lr <= 0;
-        else if (strcmp(k, "--reg") == 0) {
-            bad = parse_double(v, &o->reg) || o->reg < 0;
-            o->reg_set = 1;
-        } else if (strcmp(k, "--keep") == 0) {
-            bad = parse_double(v, &o->keep) || o->keep <= 0 || o->keep > 1;
-            o->keep_set = 1;
-        }
-        else if (text_flag(k) >= 0) o->text[text_flag(k)] = v;
-        else if (strcmp(k, "--w-kd") == 0) bad = parse_double(v, &o->hc.w_kd);
-        else if (strcmp(k, "--tau-kd") == 0) bad = parse_double(v, &o->hc.tau_kd);
-        else if (strcmp(k, "--w-pair") == 0) bad = parse_double(v, &o->hc.w_pair);
-        else if (strcmp(k, "--tau-pair") == 0) bad = parse_double(v, &o->hc.tau_pair);
-        else if (strcmp(k, "--w-tran") == 0) bad = parse_double(v, &o->hc.w_tran);
-        else if (strcmp(k, "--w-itm") == 0) bad = parse_double(v, &o->hc.w_itm);
-        else if (strcmp(k, "--itm-alpha") == 0) bad = parse_double(v, &o->hc.itm_alpha);
-        else if (strcmp(k, "--momentum") == 0) bad = parse_double(v, &o->hc.momentum);
-        else if (strcmp(k, "--hook-lr") == 0) bad = parse_double(v, &o->hc.lr);
-        else if (strcmp(k, "--hook-reg") == 0) bad = parse_double(v, &o->hc.reg);
-        else if (strcmp(k, "--intents") == 0) bad = parse_int(v, 1, &o->hc.n_intents);
-        else if (strcmp(k, "--tran-samples") == 0) {
-            int32_t n;
-            bad = parse_int(v, 2, &n);
-            o->hc.tran_samples = n;
-        } else if (strcmp(k, "--preset") == 0) {
-            if (strcmp(v, "paper") == 0) o->hc.preset = IRLLREC_HOOK_PRESET_PAPER;
-            else if (strcmp(v, "released") == 0) o->hc.preset = IRLLREC_HOOK_PRESET_RELEASED;
-            else bad = 1;
-        } else if (strcmp(k, "--tran-mode") == 0) {
-            if (strcmp(v, "exact") == 0) o->hc.tran_mode = 0;
-            else if (strcmp(v, "sampled") == 0) o->hc.tran_mode = 1;
-            else bad = 1;
-        }
-        else if (strcmp(k, "--seed") == 0) {
-            char *end;
-            errno = 0;
-            o->seed = strtoull(v, &end, 10);
-            bad = errno || *end;
-        } else {
-            fprintf(stderr, "lightgcn_train: unknown option %s\n", k);
-            usage(stderr);
-            return -1;
-        }
-        if (bad) {
-            fprintf(stderr, "lightgcn_train: bad value for %s: %s\n", k, v);
-            return -1;
-        }
-    }
-    if (o->irllrec) {
-        /* The authors' Amazon-book IRLLRec config instead of the plain
-         * baseline's 1e-6 / 0.8, unless the caller chose (README.md). */
-        if (!o->reg_set) o->reg = 1e-7;
-        if (!o->keep_set) o->keep = 1.0;
-        o->hc.seed = o->seed;
-        o->hc.max_batch = o->batch;
-    } else {
-        int hook_flag = o->hc.n_intents != 128 || o->hc.preset != IRLLREC_HOOK_PRESET_PAPER ||
-                        o->hc.tran_mode >= 0 || o->hc.tran_samples > 0 || !isnan(o->hc.w_kd) ||
-                        !isnan(o->hc.tau_kd) || !isnan(o->hc.w_pair) || !isnan(o->hc.tau_pair) ||
-                        !isnan(o->hc.w_tran) || !isnan(o->hc.w_itm) || !isnan(o->hc.itm_alpha) ||
-                        !isnan(o->hc.momentum) || !isnan(o->hc.lr) || !isnan(o->hc.reg);
-        for (int w = 0; w < 4; w++) hook_flag |= o->text[w] != NULL;
-        if (hook_flag)
-            fprintf(stderr, "lightgcn_train: note: IRLLRec flags given without --irllrec are ignored\n");
-    }
-    return 0;
 }
 
 /* The context's log callback: the library's warnings (and, on a failure, its
@@ -257,6 +60,26 @@ static int mkdir_p(const char *path)
         }
     }
     return 0;
+}
+
+/* Remove a tree this run created (no symlinks followed). */
+static void rm_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        char sub[4096];
+        while (d != NULL && (e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+            if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) < (int)sizeof sub) rm_tree(sub);
+        }
+        if (d != NULL) closedir(d);
+        (void)rmdir(path);
+    } else {
+        (void)remove(path);
+    }
 }
 
 typedef struct metrics {
@@ -329,6 +152,7 @@ typedef struct irl_state {
     float *text[4];
     char path[4][4096];
     int64_t rows[4], cols[4];
+    uint64_t data_fp, text_fp; /* fingerprints for checkpoints (checkpoint.h) */
 } irl_state;
 
 static const struct {
@@ -361,7 +185,7 @@ static int resolve_text(const opts *o, const char *data_dir, irl_state *s)
     for (int w = 0; w < 4; w++) {
         if (o->text[w] != NULL) {
             if (!file_exists(o->text[w])) {
-                fprintf(stderr, "lightgcn_train: %s %s: no such file\n", TEXT_FLAG[w], o->text[w]);
+                fprintf(stderr, "lightgcn_train: %s %s: no such file\n", LGCN_TEXT_FLAG[w], o->text[w]);
                 return -1;
             }
             snprintf(s->path[w], sizeof s->path[w], "%s", o->text[w]);
@@ -375,7 +199,7 @@ static int resolve_text(const opts *o, const char *data_dir, irl_state *s)
         char *a = s->path[2 * pr], *b = s->path[2 * pr + 1];
         if (a[0] && b[0]) continue;
         fprintf(stderr, "lightgcn_train: note: %s (%s: %s, %s: %s)\n", pair_terms[pr],
-                TEXT_FLAG[2 * pr], a[0] ? a : "missing", TEXT_FLAG[2 * pr + 1],
+                LGCN_TEXT_FLAG[2 * pr], a[0] ? a : "missing", LGCN_TEXT_FLAG[2 * pr + 1],
                 b[0] ? b : "missing");
         a[0] = b[0] = '\0';
     }
@@ -410,6 +234,37 @@ static int load_text(irllrec_ctx *ctx, irl_state *s, int64_t U, int64_t I)
         }
     }
     return 0;
+}
+
+/* Text embeddings that carry nothing are reported (ctx.h: empty text rows
+ * are a warning): rows that are all zero (a failed embedding job writes
+ * zeros), and --irllrec with no text at all (every term of the hook off). */
+static void warn_text(const irl_state *s)
+{
+    int any = 0;
+    for (int w = 0; w < 4; w++) {
+        int64_t zero = 0;
+        if (s->text[w] == NULL) continue;
+        any = 1;
+        for (int64_t r = 0; r < s->rows[w]; r++) {
+            const float *row = s->text[w] + r * s->cols[w];
+            int64_t c = 0;
+            while (c < s->cols[w] && row[c] == 0.0f) c++;
+            zero += c == s->cols[w];
+        }
+        if (zero == s->rows[w])
+            fprintf(stderr, "lightgcn_train: warning: %s %s: all %lld rows are zero (a failed "
+                            "embedding job?): its terms learn nothing from text\n",
+                    LGCN_TEXT_FLAG[w], s->path[w], (long long)zero);
+        else if (zero > 0)
+            fprintf(stderr, "lightgcn_train: warning: %s %s: %lld of %lld rows are all zero "
+                            "(empty text rows)\n",
+                    LGCN_TEXT_FLAG[w], s->path[w], (long long)zero, (long long)s->rows[w]);
+    }
+    if (!any)
+        fprintf(stderr, "lightgcn_train: warning: --irllrec without any text embeddings (no "
+                        "--usr-prf/--itm-prf/--usr-int/--itm-int, none in the data folder): the "
+                        "hook's terms are all off, this trains plain LightGCN\n");
 }
 
 static irllrec_mat text_mat(const irl_state *s, int w)
@@ -449,10 +304,92 @@ static void irl_state_free(irl_state *s)
 
 /* ---- checkpoints (checkpoint.c) ---------------------------------------- */
 
-static lgcn_ckpt_cfg ckpt_cfg(const opts *o)
+static lgcn_ckpt_cfg ckpt_cfg(const opts *o, const irl_state *irl)
 {
-    lgcn_ckpt_cfg c = {o->batch, o->seed, o->lr, o->reg, o->keep, o->irllrec};
+    lgcn_ckpt_cfg c = {o->batch, o->seed, o->lr, o->reg, o->keep, o->irllrec, irl->data_fp,
+                       irl->text_fp};
     return c;
+}
+
+/* FNV-1a 64 of the TRAIN split: its shape and user -> items CSR. */
+static uint64_t train_fingerprint(const irllrec_x_dataset *ds)
+{
+    irllrec_csr c;
+    int64_t shape[2] = {irllrec_x_dataset_n_users(ds), irllrec_x_dataset_n_items(ds)};
+    uint64_t h = lgcn_ckpt_fnv1a(LGCN_FNV1A_INIT, shape, sizeof shape);
+    irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &c);
+    h = lgcn_ckpt_fnv1a(h, c.indptr, (size_t)(c.n_rows + 1) * sizeof(int64_t));
+    return lgcn_ckpt_fnv1a(h, c.indices, (size_t)c.nnz * sizeof(int32_t));
+}
+
+/* FNV-1a 64 of the text embeddings the hook got (which matrix, shape, floats). */
+static uint64_t text_fingerprint(const irl_state *s)
+{
+    uint64_t h = LGCN_FNV1A_INIT;
+    for (int w = 0; w < 4; w++) {
+        int64_t shape[3] = {w, s->text[w] ? s->rows[w] : 0, s->text[w] ? s->cols[w] : 0};
+        h = lgcn_ckpt_fnv1a(h, shape, sizeof shape);
+        if (s->text[w])
+            h = lgcn_ckpt_fnv1a(h, s->text[w], (size_t)(s->rows[w] * s->cols[w]) * sizeof(float));
+    }
+    return h;
+}
+
+/* --resume with hook flags: the checkpoint's hook settings are restored with
+ * its state; a flag given on this command line must equal them, or the
+ * resume is refused naming every differing flag and both values (docs/
+ * lightgcn.md, "Checkpoints"). */
+static int check_hook_flags(const opts *o, const irl_state *irl)
+{
+    static const struct {
+        const char *flag;
+        size_t off;
+        irllrec_hook_param p;
+    } F[] = {{"--w-kd", offsetof(lgcn_irl_cfg, w_kd), IRLLREC_HOOK_W_KD},
+             {"--tau-kd", offsetof(lgcn_irl_cfg, tau_kd), IRLLREC_HOOK_TAU_KD},
+             {"--w-pair", offsetof(lgcn_irl_cfg, w_pair), IRLLREC_HOOK_W_PAIR},
+             {"--tau-pair", offsetof(lgcn_irl_cfg, tau_pair), IRLLREC_HOOK_TAU_PAIR},
+             {"--w-tran", offsetof(lgcn_irl_cfg, w_tran), IRLLREC_HOOK_W_TRAN},
+             {"--w-itm", offsetof(lgcn_irl_cfg, w_itm), IRLLREC_HOOK_W_ITM},
+             {"--itm-alpha", offsetof(lgcn_irl_cfg, itm_alpha), IRLLREC_HOOK_ITM_ALPHA},
+             {"--momentum", offsetof(lgcn_irl_cfg, momentum), IRLLREC_HOOK_MOMENTUM},
+             {"--hook-lr", offsetof(lgcn_irl_cfg, lr), IRLLREC_HOOK_LR},
+             {"--hook-reg", offsetof(lgcn_irl_cfg, reg), IRLLREC_HOOK_REG}};
+    irllrec_hook *h;
+    int bad = 0;
+    if (irl->x == NULL) return 0;
+    h = lgcn_irl_hook(irl->x);
+    for (size_t k = 0; k < sizeof F / sizeof F[0]; k++) {
+        double given, saved = 0.0;
+        memcpy(&given, (const char *)&o->hc + F[k].off, sizeof given);
+        if (isnan(given)) continue;
+        if (irllrec_hook_get_param(h, F[k].p, &saved) != IRLLREC_OK) continue;
+        if (memcmp(&given, &saved, sizeof given) != 0) {
+            fprintf(stderr, "lightgcn_train: --resume %s: %s %.17g differs from the checkpoint's "
+                            "%.17g\n", o->resume, F[k].flag, given, saved);
+            bad = 1;
+        }
+    }
+    if (o->hc.tran_mode >= 0 || o->hc.tran_samples > 0) {
+        double mode = 0.0, samples = 0.0;
+        irllrec_hook_get_param(h, IRLLREC_HOOK_TRAN_MODE, &mode);
+        irllrec_hook_get_param(h, IRLLREC_HOOK_TRAN_SAMPLES, &samples);
+        if (o->hc.tran_mode >= 0 && (double)o->hc.tran_mode != mode) {
+            fprintf(stderr, "lightgcn_train: --resume %s: --tran-mode %s differs from the "
+                            "checkpoint's %s\n", o->resume,
+                    o->hc.tran_mode ? "sampled" : "exact", mode != 0.0 ? "sampled" : "exact");
+            bad = 1;
+        }
+        if (o->hc.tran_samples > 0 && (double)o->hc.tran_samples != samples) {
+            fprintf(stderr, "lightgcn_train: --resume %s: --tran-samples %lld differs from the "
+                            "checkpoint's %.17g\n", o->resume, (long long)o->hc.tran_samples, samples);
+            bad = 1;
+        }
+    }
+    if (bad)
+        fprintf(stderr, "lightgcn_train: refusing to resume with changed hook settings (drop the "
+                        "flags to keep the checkpoint's, or start a new run)\n");
+    return bad ? -1 : 0;
 }
 
 static int save_checkpoint(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *opt,
@@ -460,7 +397,7 @@ static int save_checkpoint(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *o
                            int best_epoch, int since_best, int n_evals, double best_recall)
 {
     char p[4096], err[1024] = "";
-    const lgcn_ckpt_cfg c = ckpt_cfg(o);
+    const lgcn_ckpt_cfg c = ckpt_cfg(o, irl);
     lgcn_ckpt_loop lp = {epoch, best_epoch, since_best, n_evals, best_recall, best};
     snprintf(p, sizeof p, "%s/checkpoint.irlm", o->out);
     if (lgcn_ckpt_save(ctx, p, &c, m, opt, sp, irl->x ? lgcn_irl_hook(irl->x) : NULL, &lp, err,
@@ -476,13 +413,14 @@ static int resume_from(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *opt,
                        int *best_epoch, int *since_best, int *n_evals, double *best_recall)
 {
     char err[1024] = "";
-    const lgcn_ckpt_cfg c = ckpt_cfg(o);
+    const lgcn_ckpt_cfg c = ckpt_cfg(o, irl);
     lgcn_ckpt_loop lp = {0, -1, 0, 0, -1.0, best};
     if (lgcn_ckpt_load(ctx, o->resume, &c, m, opt, sp, irl->x ? lgcn_irl_hook(irl->x) : NULL,
                        &lp, err, sizeof err) != IRLLREC_OK) {
         fprintf(stderr, "lightgcn_train: cannot resume from %s: %s\n", o->resume, err);
         return -1;
     }
+    if (check_hook_flags(o, irl) != 0) return -1;
     *first_epoch = lp.epoch + 1;
     *best_epoch = lp.best_epoch;
     *since_best = lp.since_best;
@@ -510,6 +448,7 @@ int main(int argc, char **argv)
     char err[512] = "", path[4096], synth_dir[4096];
     const char *data_dir;
     FILE *log = NULL;
+    int created_out = 0, created_log = 0, created_synth = 0, started = 0;
     int rc = 1, best_epoch = -1, since_best = 0, epochs_run = 0, n_evals = 0, first_epoch = 0;
     double best_recall = -1.0, t_start = now_s(), t_train = 0.0, t_eval = 0.0;
     metrics val_best, test;
@@ -517,7 +456,21 @@ int main(int argc, char **argv)
 
     memset(&irl, 0, sizeof irl);
 
-    if (parse_args(argc, argv, &o) != 0) return 2;
+    {
+        int pr = lgcn_train_parse_args(argc, argv, &o, stdout, stderr);
+        if (pr != 0) return pr == 1 ? 0 : 2;
+    }
+    snprintf(path, sizeof path, "%s/checkpoint.irlm", o.out);
+    if (o.resume == NULL && !o.overwrite && access(path, F_OK) == 0) {
+        fprintf(stderr,
+                "lightgcn_train: %s holds a checkpoint of an earlier run (%s); refusing to "
+                "replace it and its log.jsonl: continue it with --resume %s, choose another "
+                "--out, or pass --overwrite\n", o.out, path, path);
+        return 2;
+    }
+    created_out = access(o.out, F_OK) != 0;
+    snprintf(path, sizeof path, "%s/log.jsonl", o.out);
+    created_log = access(path, F_OK) != 0;
     if (mkdir_p(o.out) != 0) {
         fprintf(stderr, "lightgcn_train: cannot create %s: %s\n", o.out, strerror(errno));
         return 1;
@@ -527,14 +480,15 @@ int main(int argc, char **argv)
     cs.log = o.lib_log > 0 ? lib_log : NULL;
     cs.log_level = o.lib_log;
     if (irllrec_ctx_create(&cs, &ctx) != IRLLREC_OK) {
-        fprintf(stderr, "lightgcn_train: cannot create a context\n");
-        return 1;
+        fprintf(stderr, "lightgcn_train: cannot create a context with %d threads\n", o.threads);
+        goto done;
     }
     data_dir = o.data;
     if (data_dir == NULL) {
         irllrec_x_synth_spec ss;
         irllrec_x_synth_spec_init(&ss, sizeof ss);
         snprintf(synth_dir, sizeof synth_dir, "%s/synthetic-data", o.out);
+        created_synth = access(synth_dir, F_OK) != 0;
         if (mkdir_p(synth_dir) != 0 || irllrec_x_synth_write(ctx, &ss, synth_dir) != IRLLREC_OK) {
             fprintf(stderr, "lightgcn_train: cannot write synthetic data: %s\n",
                     irllrec_ctx_errmsg(ctx));
@@ -549,6 +503,7 @@ int main(int argc, char **argv)
         goto done;
     }
     irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
+    irl.data_fp = train_fingerprint(ds);
     lgcn_spec_init(&ls);
     ls.n_users = irllrec_x_dataset_n_users(ds);
     ls.n_items = irllrec_x_dataset_n_items(ds);
@@ -567,6 +522,8 @@ int main(int argc, char **argv)
         if (resolve_text(&o, data_dir, &irl) != 0 ||
             load_text(ctx, &irl, ls.n_users, ls.n_items) != 0)
             goto done;
+        warn_text(&irl);
+        irl.text_fp = text_fingerprint(&irl);
         if (lgcn_irl_create(ctx, m, &train, &o.hc, text_mat(&irl, 0), text_mat(&irl, 1),
                             text_mat(&irl, 2), text_mat(&irl, 3), &irl.x) != IRLLREC_OK) {
             fprintf(stderr, "lightgcn_train: IRLLRec hook: %s\n", irllrec_ctx_errmsg(ctx));
@@ -612,6 +569,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "lightgcn_train: IRLLRec off (plain LightGCN)\n");
     }
 
+    started = 1; /* from here on a failure keeps what the run wrote */
     for (int epoch = first_epoch; epoch < o.epochs; epoch++) {
         double t0 = now_s(), sum_bpr = 0.0, sum_reg = 0.0, secs;
         irllrec_hook_losses hsum;
@@ -794,5 +752,16 @@ done:
     lgcn_free(m);
     irllrec_x_dataset_free(ds);
     irllrec_ctx_free(ctx);
+    if (rc != 0 && !started) {
+        /* A run that failed before training removes what it created (and
+         * only that): the folder when it made it, else its log and data. */
+        if (created_out) {
+            rm_tree(o.out);
+        } else {
+            snprintf(path, sizeof path, "%s/log.jsonl", o.out);
+            if (created_log) (void)remove(path);
+            if (created_synth) rm_tree(synth_dir);
+        }
+    }
     return rc;
 }

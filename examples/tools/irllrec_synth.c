@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include "irllrec/irllrec.h"
 
 typedef struct flag {
@@ -90,6 +92,21 @@ static int parse_value(const flag *fl, const char *s, irllrec_x_synth_spec *spec
     return 0;
 }
 
+/* On failure, remove the folder this run created: the files it may hold are
+ * the ones irllrec_x_synth_write writes (and their temporaries). */
+static void rm_created(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[4096];
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < (int)sizeof p) (void)remove(p);
+    }
+    if (d != NULL) closedir(d);
+    (void)rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     irllrec_x_synth_spec spec, defaults;
@@ -97,7 +114,7 @@ int main(int argc, char **argv)
     irllrec_ctx *ctx = NULL;
     const char *out = NULL;
     long threads = 1;
-    int quiet = 0;
+    int quiet = 0, created = 0;
     struct timespec t0, t1;
     irllrec_status st;
 
@@ -145,6 +162,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "irllrec-synth: --out DIR is required (see --help)\n");
         return 2;
     }
+    if (spec.min_degree > spec.n_items) {
+        /* Otherwise every user would like every item: no held-out items,
+         * no negatives to sample. */
+        fprintf(stderr, "irllrec-synth: --min-degree %d exceeds --items %d: a user cannot like "
+                        "more items than there are (want --min-degree <= --items)\n",
+                (int)spec.min_degree, (int)spec.n_items);
+        return 2;
+    }
+    created = access(out, F_OK) != 0;
     if (mkdir(out, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "irllrec-synth: cannot create '%s': %s\n", out, strerror(errno));
         return 1;
@@ -153,6 +179,7 @@ int main(int argc, char **argv)
     cs.n_threads = (int32_t)threads;
     if ((st = irllrec_ctx_create(&cs, &ctx)) != IRLLREC_OK) {
         fprintf(stderr, "irllrec-synth: cannot create a context: %s\n", irllrec_status_str(st));
+        if (created) rm_created(out);
         return 1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -161,6 +188,7 @@ int main(int argc, char **argv)
     if (st != IRLLREC_OK) {
         fprintf(stderr, "irllrec-synth: %s (%s)\n", irllrec_ctx_errmsg(ctx), irllrec_status_str(st));
         irllrec_ctx_free(ctx);
+        if (created) rm_created(out);
         return 1;
     }
     if (!quiet)

@@ -35,6 +35,16 @@ enum irllrec_split {
     IRLLREC_SPLIT_TEST  = 2  /**< test interactions */
 };
 
+/** Shape caps of irllrec_x_dataset_load() (docs/data-format.md): n_users
+ *  and n_items, from stats.json or inferred from the largest id, must each be
+ *  at most IRLLREC_X_DATASET_FREE_SIDE + IRLLREC_X_DATASET_SIDE_PER_PAIR x
+ *  (pairs in the three files) and at most IRLLREC_X_DATASET_MAX_SIDE. */
+#define IRLLREC_X_DATASET_MAX_SIDE (INT64_C(1) << 27)
+/** See IRLLREC_X_DATASET_MAX_SIDE. */
+#define IRLLREC_X_DATASET_FREE_SIDE (INT64_C(1) << 20)
+/** See IRLLREC_X_DATASET_MAX_SIDE. */
+#define IRLLREC_X_DATASET_SIDE_PER_PAIR INT64_C(64)
+
 /** Load a folder: train.txt (required), val.txt and test.txt (optional, empty
  *  when absent) and stats.json (optional: "n_users"/"n_items" give the true
  *  shape; without it the shape is 1 + the largest id seen in any split).
@@ -44,7 +54,8 @@ enum irllrec_split {
  *  @param[out] out  must not be NULL; receives the new dataset, owned by the
  *                   caller, or NULL on failure; free with irllrec_x_dataset_free()
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_IO, IRLLREC_E_FORMAT,
- *          IRLLREC_E_SHAPE (an id beyond stats.json's shape), IRLLREC_E_NOMEM
+ *          IRLLREC_E_SHAPE (an id beyond stats.json's shape; a shape beyond the
+ *          caps above, before anything of that size is allocated), IRLLREC_E_NOMEM
  *  @note Not thread-safe on one context tree. Allocates the CSR arrays of every
  *        split in both directions through the context. */
 IRLLREC_API irllrec_status irllrec_x_dataset_load(irllrec_ctx *ctx, const char *dir,

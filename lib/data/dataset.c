@@ -247,19 +247,26 @@ static irllrec_status join(irllrec_ctx *ctx, const char *func, char *buf, size_t
 
 /* Two passes over the text: the first validates and counts, so the second
  * writes into arrays of the exact size. */
+/* The largest id of one side over the splits read so far: its value, the
+ * split and the line it first appears on. */
+typedef struct id_max {
+    int64_t id, line;
+    int32_t split;
+} id_max;
+
 static irllrec_status load_split(irllrec_ctx *ctx, const char *path, int optional,
                                  int64_t nu_lim, int64_t ni_lim, const char *lim_src, pairs *pr,
-                                 int64_t *max_u, int64_t *max_i)
+                                 int32_t split, id_max *max_u, id_max *max_i)
 {
     text_buf tb;
     int absent;
-    int64_t n = 0, mu = -1, mi = -1;
+    int64_t n = 0, mu = -1, mi = -1, mu_line = 0, mi_line = 0;
     irllrec_status st;
     memset(pr, 0, sizeof *pr);
     IRL_TRY(read_file(ctx, path, optional, &tb, &absent));
     if (absent) return IRLLREC_OK;
     st = irllrec__parse_pairs(ctx, path, tb.data, tb.len, nu_lim, ni_lim, lim_src, NULL, NULL, &n,
-                              &mu, &mi);
+                              &mu, &mi, &mu_line, &mi_line);
     if (st == IRLLREC_OK && n > 0) {
         if ((uint64_t)n > SIZE_MAX / sizeof(int32_t)) {
             st = irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_x_dataset_load", "%s: too many pairs",
@@ -272,7 +279,7 @@ static irllrec_status load_split(irllrec_ctx *ctx, const char *path, int optiona
                 st = IRLLREC_E_NOMEM;
             else
                 st = irllrec__parse_pairs(ctx, path, tb.data, tb.len, nu_lim, ni_lim, lim_src,
-                                          pr->u, pr->it, &pr->n, NULL, NULL);
+                                          pr->u, pr->it, &pr->n, NULL, NULL, NULL, NULL);
         }
     }
     irllrec__free(ctx, tb.data, tb.cap);
@@ -280,8 +287,8 @@ static irllrec_status load_split(irllrec_ctx *ctx, const char *path, int optiona
         pairs_free(ctx, pr);
         return st;
     }
-    if (mu > *max_u) *max_u = mu;
-    if (mi > *max_i) *max_i = mi;
+    if (mu > max_u->id) *max_u = (id_max){mu, mu_line, split};
+    if (mi > max_i->id) *max_i = (id_max){mi, mi_line, split};
     return IRLLREC_OK;
 }
 
@@ -300,10 +307,47 @@ static irllrec_status load_stats(irllrec_ctx *ctx, const char *path, int64_t *nu
     return st;
 }
 
+/* A shape the pairs cannot plausibly need is refused before the CSR arrays
+ * (O(n_users + n_items)) are allocated: each side at most
+ * IRLLREC_X_DATASET_MAX_SIDE and at most IRLLREC_X_DATASET_FREE_SIDE +
+ * IRLLREC_X_DATASET_SIDE_PER_PAIR x (pairs of all splits). The message names
+ * stats.json's key, or the file, line and id the size was inferred from. */
+static irllrec_status check_plausible(irllrec_ctx *ctx, const char *dir, const char *stats_path,
+                                      const char *side, const char *key, int64_t n, int from_stats,
+                                      const id_max *mx, int64_t n_pairs)
+{
+    int64_t lim = IRLLREC_X_DATASET_FREE_SIDE + IRLLREC_X_DATASET_SIDE_PER_PAIR * n_pairs;
+    char path[4096];
+    if (lim > IRLLREC_X_DATASET_MAX_SIDE) lim = IRLLREC_X_DATASET_MAX_SIDE;
+    if (n <= lim) return IRLLREC_OK;
+    if (from_stats)
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, "irllrec_x_dataset_load",
+                             "%s: \"%s\" = %lld is implausible for %lld pairs: at most %lld %s "
+                             "(%lld + %lld per pair, capped at %lld; docs/data-format.md)",
+                             stats_path, key, (long long)n, (long long)n_pairs, (long long)lim,
+                             side, (long long)IRLLREC_X_DATASET_FREE_SIDE,
+                             (long long)IRLLREC_X_DATASET_SIDE_PER_PAIR,
+                             (long long)IRLLREC_X_DATASET_MAX_SIDE);
+    if (join(ctx, "irllrec_x_dataset_load", path, sizeof path, dir, split_files[mx->split]) !=
+        IRLLREC_OK)
+        return IRLLREC_E_INVALID_ARG;
+    return irllrec__fail(ctx, IRLLREC_E_SHAPE, "irllrec_x_dataset_load",
+                         "%s:%lld: %s id %lld is implausible for %lld pairs: it would make "
+                         "%lld %s, at most %lld (%lld + %lld per pair, capped at %lld; "
+                         "docs/data-format.md)",
+                         path, (long long)mx->line, side[0] == 'u' ? "user" : "item",
+                         (long long)mx->id, (long long)n_pairs, (long long)n, side,
+                         (long long)lim,
+                         (long long)IRLLREC_X_DATASET_FREE_SIDE,
+                         (long long)IRLLREC_X_DATASET_SIDE_PER_PAIR,
+                         (long long)IRLLREC_X_DATASET_MAX_SIDE);
+}
+
 irllrec_status irllrec_x_dataset_load(irllrec_ctx *ctx, const char *dir, irllrec_x_dataset **out)
 {
     char path[4096], stats_path[4096];
-    int64_t nu_stat, ni_stat, max_u = -1, max_i = -1, nu, ni;
+    int64_t nu_stat, ni_stat, nu, ni;
+    id_max max_u = {-1, 0, 0}, max_i = {-1, 0, 0};
     int present = 0;
     pairs pr[3];
     irllrec_x_dataset *ds = NULL;
@@ -324,19 +368,34 @@ irllrec_status irllrec_x_dataset_load(irllrec_ctx *ctx, const char *dir, irllrec
         st = join(ctx, __func__, path, sizeof path, dir, split_files[s]);
         if (st == IRLLREC_OK)
             st = load_split(ctx, path, s != IRLLREC_SPLIT_TRAIN, nu_stat > 0 ? nu_stat : 0,
-                            ni_stat > 0 ? ni_stat : 0, stats_path, &pr[s], &max_u, &max_i);
+                            ni_stat > 0 ? ni_stat : 0, stats_path, &pr[s], s, &max_u, &max_i);
     }
     if (st == IRLLREC_OK) {
-        nu = nu_stat > 0 ? nu_stat : max_u + 1;
-        ni = ni_stat > 0 ? ni_stat : max_i + 1;
+        int64_t n_pairs = pr[0].n + pr[1].n + pr[2].n;
+        nu = nu_stat > 0 ? nu_stat : max_u.id + 1;
+        ni = ni_stat > 0 ? ni_stat : max_i.id + 1;
         if (nu < 1 || ni < 1)
             st = irllrec__fail(ctx, IRLLREC_E_SHAPE, __func__,
                                "%s: no stats.json size and no ids to infer it from (%lld users, "
                                "%lld items)", dir, (long long)nu, (long long)ni);
         else
             st = check_shape(ctx, __func__, nu, ni);
+        if (st == IRLLREC_OK)
+            st = check_plausible(ctx, dir, stats_path, "users", "n_users", nu, nu_stat > 0, &max_u,
+                                 n_pairs);
+        if (st == IRLLREC_OK)
+            st = check_plausible(ctx, dir, stats_path, "items", "n_items", ni, ni_stat > 0, &max_i,
+                                 n_pairs);
     }
-    if (st == IRLLREC_OK) st = irllrec__dataset_alloc(ctx, __func__, nu, ni, &ds);
+    if (st == IRLLREC_OK) {
+        st = irllrec__dataset_alloc(ctx, __func__, nu, ni, &ds);
+        if (st == IRLLREC_E_NOMEM)
+            irllrec__fail(ctx, st, __func__,
+                          "%s: out of memory allocating the CSR arrays (both directions, 3 splits) "
+                          "for %lld users x %lld items, %lld pairs",
+                          dir, (long long)nu, (long long)ni,
+                          (long long)(pr[0].n + pr[1].n + pr[2].n));
+    }
     for (int32_t s = 0; s < 3 && st == IRLLREC_OK; s++)
         st = irllrec__dataset_fill_split(ds, __func__, s, pr[s].u, pr[s].it, pr[s].n);
     for (int s = 0; s < 3; s++) pairs_free(ctx, &pr[s]);

@@ -43,12 +43,14 @@ irllrec_status irllrec__stats_scan(irllrec_ctx *ctx, const char *path, const cha
 
 /* Parse one LightGCN text buffer. Pass u == NULL to validate and count only
  * (*n_pairs receives the pair count, *max_user / *max_item the largest ids
- * seen or -1); with arrays, the buffer must have been validated by a
+ * seen or -1, *max_user_line / *max_item_line the 1-based line of their
+ * first occurrence, each output may be NULL); with arrays, the buffer must have been validated by a
  * counting pass with the same limits and the pairs are written in file
  * order. Ids >= user_limit / item_limit (when > 0) fail with E_SHAPE. */
 irllrec_status irllrec__parse_pairs(irllrec_ctx *ctx, const char *path, const char *text,
                                     size_t len, int64_t user_limit, int64_t item_limit,
                                     const char *limit_src, int32_t *u, int32_t *it,
-                                    int64_t *n_pairs, int64_t *max_user, int64_t *max_item);
+                                    int64_t *n_pairs, int64_t *max_user, int64_t *max_item,
+                                    int64_t *max_user_line, int64_t *max_item_line);
 
 #endif /* IRLLREC_DATA_DATASET_H */

@@ -38,9 +38,10 @@ static irllrec_status bad_char(irllrec_ctx *ctx, const char *path, int64_t line,
 irllrec_status irllrec__parse_pairs(irllrec_ctx *ctx, const char *path, const char *text,
                                     size_t len, int64_t user_limit, int64_t item_limit,
                                     const char *limit_src, int32_t *u, int32_t *it,
-                                    int64_t *n_pairs, int64_t *max_user, int64_t *max_item)
+                                    int64_t *n_pairs, int64_t *max_user, int64_t *max_item,
+                                    int64_t *max_user_line, int64_t *max_item_line)
 {
-    int64_t line = 0, count = 0, mu = -1, mi = -1;
+    int64_t line = 0, count = 0, mu = -1, mi = -1, mu_line = 0, mi_line = 0;
     size_t p = 0;
     while (p < len) {
         size_t ce, e = line_end(text, len, p, &ce);
@@ -72,14 +73,20 @@ irllrec_status irllrec__parse_pairs(irllrec_ctx *ctx, const char *path, const ch
                                          (long long)line, (long long)v, (long long)user_limit,
                                          limit_src);
                 user = v;
-                if (v > mu) mu = v;
+                if (v > mu) {
+                    mu = v;
+                    mu_line = line;
+                }
             } else {
                 if (item_limit > 0 && v >= item_limit)
                     return irllrec__fail(ctx, IRLLREC_E_SHAPE, "irllrec_x_dataset_load",
                                          "%s:%lld: item id %lld >= n_items %lld from %s", path,
                                          (long long)line, (long long)v, (long long)item_limit,
                                          limit_src);
-                if (v > mi) mi = v;
+                if (v > mi) {
+                    mi = v;
+                    mi_line = line;
+                }
                 if (u != NULL) {
                     u[count] = (int32_t)user;
                     it[count] = (int32_t)v;
@@ -93,6 +100,8 @@ irllrec_status irllrec__parse_pairs(irllrec_ctx *ctx, const char *path, const ch
     *n_pairs = count;
     if (max_user) *max_user = mu;
     if (max_item) *max_item = mi;
+    if (max_user_line) *max_user_line = mu_line;
+    if (max_item_line) *max_item_line = mi_line;
     return IRLLREC_OK;
 }
 

@@ -1,0 +1,33 @@
+/* lightgcn_train's command line (train.c), a function of its own so that
+ * tests/fuzz/fuzz_train_args.c can drive it without training. */
+#ifndef LGCN_TRAIN_ARGS_H
+#define LGCN_TRAIN_ARGS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "lightgcn_irl.h"
+
+typedef struct opts {
+    const char *data, *out;
+    int32_t dim, layers, batch, epochs, eval_step, patience, threads, quiet, lib_log;
+    double lr, reg, keep;
+    uint64_t seed;
+    int32_t reg_set, keep_set;
+    /* IRLLRec (--irllrec): text paths (NULL = DATA/<name>.npy if present) and
+     * the hook settings (NAN / -1 = the hook's preset default). */
+    int32_t irllrec;
+    const char *text[4];
+    lgcn_irl_cfg hc;
+    const char *resume;  /* --resume FILE */
+    int32_t save_every;  /* --save-every N: OUT/checkpoint.irlm every N epochs (0: never) */
+    int32_t overwrite;   /* --overwrite: an earlier run's checkpoint in OUT may be replaced */
+} opts;
+
+extern const char *const LGCN_TEXT_FLAG[4];
+
+/** Parse argv into @p o (defaults first). Messages ("lightgcn_train: ...")
+ *  go to @p err.
+ *  @return 0 parsed; 1 --help (usage printed to @p out); 2 refused */
+int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err);
+
+#endif /* LGCN_TRAIN_ARGS_H */
