@@ -6,6 +6,7 @@
  * argument, and nothing changed). */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "irllrec/irllrec.h"
@@ -775,6 +776,46 @@ START_TEST(module_subset_calls_refuse_bad_input)
 }
 END_TEST
 
+typedef struct logcap {
+    int n_warn;
+    char last[512];
+} logcap;
+
+static void log_cb(void *ud, int32_t level, const char *msg)
+{
+    logcap *c = (logcap *)ud;
+    if (level != IRLLREC_LOG_WARN) return;
+    c->n_warn++;
+    snprintf(c->last, sizeof c->last, "%s", msg);
+}
+
+/* ctx.h promises a warning for empty text rows: a failed embedding job
+ * (all-zero rows) is accepted but reported, with the count and which text. */
+START_TEST(zero_text_rows_are_reported)
+{
+    fx f;
+    fx_make(&f, 0, 1);
+    logcap cap = {0, ""};
+    ck_assert_int_eq(irllrec_ctx_set_log(f.ctx, log_cb, &cap, IRLLREC_LOG_WARN), IRLLREC_OK);
+    float t[I * DP];
+    fill(t, I * DP, 1.0f);
+    ck_assert_int_eq(irllrec_hook_set_text(f.h, IRLLREC_HOOK_ITEM_PROFILE, irllrec_cmat_dense(t, I, DP)),
+                     IRLLREC_OK);
+    ck_assert_int_eq(cap.n_warn, 0);
+    memset(t + 2 * DP, 0, 3 * DP * sizeof(float));
+    ck_assert_int_eq(irllrec_hook_set_text(f.h, IRLLREC_HOOK_ITEM_PROFILE, irllrec_cmat_dense(t, I, DP)),
+                     IRLLREC_OK);
+    ck_assert_int_eq(cap.n_warn, 1);
+    ck_assert_msg(strstr(cap.last, "item profile text: 3 of 11 rows are all zero") != NULL, "%s",
+                  cap.last);
+    memset(t, 0, sizeof t);
+    ck_assert_int_eq(irllrec_hook_set_text(f.h, IRLLREC_HOOK_ITEM_PROFILE, irllrec_cmat_dense(t, I, DP)),
+                     IRLLREC_OK);
+    ck_assert(strstr(cap.last, "11 of 11 rows are all zero (the whole matrix") != NULL);
+    fx_free(&f);
+}
+END_TEST
+
 Suite *hook_api_suite(void)
 {
     Suite *s = suite_create("hook_api");
@@ -793,6 +834,7 @@ Suite *hook_api_suite(void)
     tcase_add_test(tc, compute_refuses_bad_input_and_changes_nothing);
     tcase_add_test(tc, accessors_refuse_bad_input);
     tcase_add_test(tc, module_subset_calls_refuse_bad_input);
+    tcase_add_test(tc, zero_text_rows_are_reported);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -250,6 +250,8 @@ IRLLREC_API irllrec_status irllrec_hook_memory_estimate(const irllrec_hook_spec 
  *  @param h      hook (not NULL)
  *  @param which  enum irllrec_hook_text
  *  @param m      the embeddings; borrowed for this call only (copied)
+ *  Rows that are all zero (what a failed embedding job leaves) are accepted
+ *  and reported through the context's log at IRLLREC_LOG_WARN, with their count.
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_STATE
  *          (that text is absent in the spec), IRLLREC_E_NUMERIC; unchanged on failure */
 IRLLREC_API irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_cmat m);

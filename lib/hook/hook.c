@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "hook_impl.h"
+#include "../ops/ops.h"
 #include "../core/streams.h"
 
 void irllrec_hook_spec_init(irllrec_hook_spec *spec, uint32_t struct_size)
@@ -245,8 +246,18 @@ irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_cma
               (long long)m.cols, (long long)rows, (long long)cols);
     IRL_TRY(irllrec__check_finite_mat(h->ctx, __func__, NAMES[which], irllrec__mat_of(m)));
     float *dst = (is_prf ? h->txt_p : h->txt_t) + (is_user ? 0 : h->U * cols);
-    for (int64_t r = 0; r < rows; r++)
+    int64_t zero_rows = 0;
+    for (int64_t r = 0; r < rows; r++) {
         memcpy(dst + r * cols, m.data + r * m.ld, (size_t)cols * sizeof(float));
+        zero_rows += irllrec__vsumsq(dst + r * cols, cols) == 0.0;
+    }
+    /* an all-zero row is what a failed embedding job writes: it trains, but
+     * carries no text, so the caller should hear of it */
+    if (zero_rows > 0)
+        irllrec__log(h->ctx, IRLLREC_LOG_WARN,
+                     "irllrec_hook_set_text: %s text: %lld of %lld rows are all zero%s",
+                     NAMES[which], (long long)zero_rows, (long long)rows,
+                     zero_rows == rows ? " (the whole matrix: a failed embedding job?)" : "");
     h->text_set[which] = 1;
     return IRLLREC_OK;
 }
