@@ -799,18 +799,21 @@ START_TEST(zero_text_rows_are_reported)
     ck_assert_int_eq(irllrec_ctx_set_log(f.ctx, log_cb, &cap, IRLLREC_LOG_WARN), IRLLREC_OK);
     float t[I * DP];
     fill(t, I * DP, 1.0f);
-    ck_assert_int_eq(irllrec_hook_set_text(f.h, IRLLREC_HOOK_ITEM_PROFILE, irllrec_cmat_dense(t, I, DP)),
-                     IRLLREC_OK);
+    ck_assert_int_eq(
+        irllrec_hook_set_text(f.h, IRLLREC_HOOK_ITEM_PROFILE, irllrec_cmat_dense(t, I, DP)),
+        IRLLREC_OK);
     ck_assert_int_eq(cap.n_warn, 0);
     memset(t + 2 * DP, 0, 3 * DP * sizeof(float));
-    ck_assert_int_eq(irllrec_hook_set_text(f.h, IRLLREC_HOOK_ITEM_PROFILE, irllrec_cmat_dense(t, I, DP)),
-                     IRLLREC_OK);
+    ck_assert_int_eq(
+        irllrec_hook_set_text(f.h, IRLLREC_HOOK_ITEM_PROFILE, irllrec_cmat_dense(t, I, DP)),
+        IRLLREC_OK);
     ck_assert_int_eq(cap.n_warn, 1);
     ck_assert_msg(strstr(cap.last, "item profile text: 3 of 11 rows are all zero") != NULL, "%s",
                   cap.last);
     memset(t, 0, sizeof t);
-    ck_assert_int_eq(irllrec_hook_set_text(f.h, IRLLREC_HOOK_ITEM_PROFILE, irllrec_cmat_dense(t, I, DP)),
-                     IRLLREC_OK);
+    ck_assert_int_eq(
+        irllrec_hook_set_text(f.h, IRLLREC_HOOK_ITEM_PROFILE, irllrec_cmat_dense(t, I, DP)),
+        IRLLREC_OK);
     ck_assert(strstr(cap.last, "11 of 11 rows are all zero (the whole matrix") != NULL);
     fx_free(&f);
 }
