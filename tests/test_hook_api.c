@@ -533,9 +533,10 @@ START_TEST(graph_builder_refuses_bad_input)
     irllrec_csr r = {2, 3, 3, ip, unsorted};
     ck_assert_int_eq(irllrec_graph_create(ctx, &r, &g), IRLLREC_E_INVALID_ARG);
     ck_assert_ptr_null(g);
-    ck_assert(msg_has(ctx, "irllrec_graph_create: user_items row 0: item ids must be sorted"));
+    ck_assert(msg_has(ctx, "irllrec_graph_create: user_items row 0: indices[1] = 0 is not above the one before"));
     r.indices = dup;
     ck_assert_int_eq(irllrec_graph_create(ctx, &r, &g), IRLLREC_E_INVALID_ARG);
+    ck_assert(msg_has(ctx, "user_items row 0: indices[1] = 1 is not above the one before"));
     r.indices = far;
     ck_assert_int_eq(irllrec_graph_create(ctx, &r, &g), IRLLREC_E_INVALID_ARG);
     ck_assert(msg_has(ctx, "user_items"));

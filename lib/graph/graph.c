@@ -22,14 +22,8 @@ static irllrec_status check_input(irllrec_ctx *ctx, const irllrec_csr *r)
                  IRLLREC_E_SHAPE, "user_items is %lld x %lld with nnz %lld: need U, I > 0, "
                  "U + I < 2^31 and 2 nnz < 2^31", (long long)r->n_rows, (long long)r->n_cols,
                  (long long)r->nnz);
-    IRL_TRY(irllrec__check_csr(ctx, fn, "user_items", r, r->n_rows, r->n_cols));
-    for (int64_t u = 0; u < r->n_rows; u++)
-        for (int64_t k = r->indptr[u] + 1; k < r->indptr[u + 1]; k++)
-            IRL_CHECK_FN(ctx, fn, r->indices[k] > r->indices[k - 1], IRLLREC_E_INVALID_ARG,
-                         "user_items row %lld: item ids must be sorted ascending and unique "
-                         "(%d after %d)", (long long)u, (int)r->indices[k],
-                         (int)r->indices[k - 1]);
-    return IRLLREC_OK;
+    /* sorted, unique rows keep every item row of the result sorted */
+    return irllrec__check_csr_sorted(ctx, fn, "user_items", r, r->n_rows, r->n_cols);
 }
 
 void irllrec_graph_free(irllrec_graph *g)
