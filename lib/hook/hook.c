@@ -69,10 +69,7 @@ static void layout_params(irllrec_hook *h)
         add_block(h, "proto.item", &pb[1]);
     }
     h->n_train = h->n_blocks;
-    h->n_teacher = 0;
     if (h->has_int) mlp_blocks(h, "teacher", NULL, 1);
-    for (int i = h->n_train; i < h->n_blocks; i++)
-        h->n_teacher += h->blocks[i].rows * h->blocks[i].cols;
 }
 
 /* The profile tower runs on all users and the batch's distinct items; the
@@ -157,19 +154,6 @@ static irllrec_status modules_create(irllrec_hook *h)
     if (h->has_prf) IRL_TRY(mlp_make(h, 1, &h->prf));
     if (h->has_int) IRL_TRY(intent_side_create(h));
     layout_params(h);
-    if (h->has_int) {
-        h->teacher_prev = (float *)irllrec__alloc_fn(h->ctx, "irllrec_hook_create",
-                                                     (size_t)h->n_teacher * sizeof(float));
-        h->teacher_next = (float *)irllrec__alloc_fn(h->ctx, "irllrec_hook_create",
-                                                     (size_t)h->n_teacher * sizeof(float));
-        h->bufs[h->n_bufs++] =
-            (irllrec__hbuf){h->teacher_prev, (size_t)h->n_teacher * sizeof(float)};
-        h->bufs[h->n_bufs++] =
-            (irllrec__hbuf){h->teacher_next, (size_t)h->n_teacher * sizeof(float)};
-        if (h->teacher_prev == NULL || h->teacher_next == NULL)
-            return irllrec__fail(h->ctx, IRLLREC_E_NOMEM, "irllrec_hook_create",
-                                 "out of memory for the teacher snapshots");
-    }
     int64_t sizes[IRLLREC__HOOK_MAX_BLOCKS];
     irllrec_adam_spec ads;
     for (int i = 0; i < h->n_train; i++) sizes[i] = h->blocks[i].rows * h->blocks[i].cols;

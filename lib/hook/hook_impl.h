@@ -45,7 +45,6 @@ struct irllrec_hook {
     irllrec_align *align;     /* every InfoNCE term and translation, and the noise */
     irllrec__param blocks[IRLLREC__HOOK_MAX_BLOCKS];
     int n_blocks, n_train;    /* blocks [0, n_train) have gradients; then the teacher */
-    int64_t n_teacher;        /* teacher floats */
     float *teacher_prev;      /* the teacher before a compute's EMA */
     float *teacher_next;      /* the teacher after it: what apply commits */
     /* frozen text: users then items */
@@ -114,7 +113,7 @@ void irllrec__hook_sync_adam(irllrec_hook *h);
 /* Allocate every buffer of the table (zeroed) or record E_NOMEM. */
 irllrec_status irllrec__hook_alloc(irllrec_hook *h);
 /* Bytes the table asks for, for the given shapes. */
-int64_t irllrec__hook_table_bytes(const irllrec_hook *h);
+int64_t irllrec__hook_table_bytes(irllrec_hook *h);
 
 /* ---- validate.c ---- */
 irllrec_status irllrec__hook_validate(irllrec_hook *h, const irllrec_hook_batch *b,

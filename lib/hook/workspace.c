@@ -37,6 +37,11 @@ static int table(irllrec_hook *h, wsbuf *t)
         W(dxh, N * d, float);
         W(dyh, N * d, float);
         W(sel, N, int32_t);
+        /* the teacher before and after a compute's EMA: the intent tower's shape */
+        irllrec_mlp_spec ms;
+        irllrec__hook_mlp_spec(h, 0, &ms);
+        W(teacher_prev, irllrec__mlp_param_count(&ms), float);
+        W(teacher_next, irllrec__mlp_param_count(&ms), float);
     }
     W(ya, B * d, float);
     W(dya, B * d, float);
@@ -74,11 +79,10 @@ irllrec_status irllrec__hook_alloc(irllrec_hook *h)
     return IRLLREC_OK;
 }
 
-int64_t irllrec__hook_table_bytes(const irllrec_hook *h)
+int64_t irllrec__hook_table_bytes(irllrec_hook *h)
 {
     wsbuf t[IRLLREC__HOOK_MAX_BUFS];
-    irllrec_hook tmp = *h;  /* the table takes slot addresses only */
-    const int n = table(&tmp, t);
+    const int n = table(h, t);  /* takes the slots' addresses, writes nothing */
     int64_t sum = 0;
     for (int i = 0; i < n; i++) sum += t[i].count * (int64_t)t[i].size;
     return sum;
@@ -102,7 +106,6 @@ static int64_t module_bytes(const irllrec_hook *h, int32_t n_threads, int64_t gr
         irllrec__hook_mlp_spec(h, 0, &ms);
         const int64_t np = irllrec__mlp_param_count(&ms);
         b += irllrec__mlp_bytes(&ms, 1) + irllrec__itm_bytes(&ms);
-        b += 2 * np * (int64_t)sizeof(float);  /* teacher_prev, teacher_next */
         irllrec__hook_intent_spec(h, &ts);
         b += irllrec__intent_bytes(&ts, n_threads, h->L > 0 ? graph_nnz : 0);
         train += np + 2 * h->d * h->K;
