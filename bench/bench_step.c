@@ -319,7 +319,7 @@ int main(int argc, char **argv)
                                   IRLLREC_HOOK_USER_INTENT, IRLLREC_HOOK_ITEM_INTENT};
         if (buf == NULL) die("text", "out of memory");
         lib_before = cnt.live;
-        if (lgcn_irl_create(ctx, m, &train, &hc, up, ip, ui, ii, &x) != IRLLREC_OK)
+        if (lgcn_irl_create(ctx, m, &hc, up, ip, ui, ii, &x) != IRLLREC_OK)
             die("hook", irllrec_ctx_errmsg(ctx));
         for (int w = 0; w < 4; w++) {
             int64_t rows = w % 2 == 0 ? U : I, cols = w < 2 ? a.dp : a.dt;

@@ -409,6 +409,15 @@ void lgcn_set_steps(lgcn *m, int64_t steps) { m->steps = steps; }
 float *lgcn_params(lgcn *m) { return m->E; }
 float *lgcn_grad(lgcn *m) { return m->grad; }
 const float *lgcn_final(const lgcn *m) { return m->final; }
+
+void lgcn_adjacency(const lgcn *m, irllrec_csr *adj)
+{
+    adj->n_rows = m->N;
+    adj->n_cols = m->N;
+    adj->nnz = m->nnz;
+    adj->indptr = m->indptr;
+    adj->indices = m->col;
+}
 float *lgcn_dfinal_buffer(lgcn *m) { return m->dfinal; }
 
 int64_t lgcn_edges_used(const lgcn *m)

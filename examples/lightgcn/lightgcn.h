@@ -66,6 +66,9 @@ float *lgcn_grad(lgcn *m);
 const float *lgcn_layer(const lgcn *m, int32_t l);
 /** E_final from the last forward. */
 const float *lgcn_final(const lgcn *m);
+/* The N x N train graph's pattern (both directions, users first), as
+ * irllrec_graph_create built it; borrowed, valid until lgcn_free. */
+void lgcn_adjacency(const lgcn *m, irllrec_csr *adj);
 /** A zeroed N x d scratch buffer the caller may use as dLoss/dE_final
  *  (lgcn_train_step does). Valid until lgcn_free(). */
 float *lgcn_dfinal_buffer(lgcn *m);

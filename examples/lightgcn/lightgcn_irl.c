@@ -65,21 +65,9 @@ irllrec_status lgcn_irl_apply_params(irllrec_hook *h, const lgcn_irl_cfg *c)
     return IRLLREC_OK;
 }
 
-/* The N x N pattern of the train graph, both directions, users first. */
-static irllrec_status set_graph(irllrec_ctx *ctx, irllrec_hook *h, const irllrec_csr *R)
-{
-    irllrec_graph *g = NULL;
-    irllrec_csr adj;
-    irllrec_status st = irllrec_graph_create(ctx, R, &g);
-    if (st == IRLLREC_OK) st = irllrec_graph_adjacency(g, &adj);
-    if (st == IRLLREC_OK) st = irllrec_hook_set_graph(h, &adj);
-    irllrec_graph_free(g);
-    return st;
-}
-
-irllrec_status lgcn_irl_create(irllrec_ctx *ctx, lgcn *m, const irllrec_csr *train,
-                               const lgcn_irl_cfg *c, irllrec_mat usr_prf, irllrec_mat itm_prf,
-                               irllrec_mat usr_int, irllrec_mat itm_int, lgcn_irl **out)
+irllrec_status lgcn_irl_create(irllrec_ctx *ctx, lgcn *m, const lgcn_irl_cfg *c,
+                               irllrec_mat usr_prf, irllrec_mat itm_prf, irllrec_mat usr_int,
+                               irllrec_mat itm_int, lgcn_irl **out)
 {
     irllrec_hook_spec s;
     irllrec_status st = IRLLREC_E_NOMEM;
@@ -118,7 +106,9 @@ irllrec_status lgcn_irl_create(irllrec_ctx *ctx, lgcn *m, const irllrec_csr *tra
         if (st != IRLLREC_OK) goto fail;
     }
     if (L > 0) {
-        st = set_graph(ctx, x->h, train);
+        irllrec_csr adj;  /* the host's own graph: built once, in lgcn_create */
+        lgcn_adjacency(m, &adj);
+        st = irllrec_hook_set_graph(x->h, &adj);
         if (st != IRLLREC_OK) goto fail;
     }
     st = IRLLREC_E_NOMEM;

@@ -56,11 +56,11 @@ typedef struct lgcn_irl_times {
  *  (a profile or intent pair must be both present or both absent); one with
  *  cols > 0 but data == NULL is announced and must be set later through
  *  irllrec_hook_set_text(lgcn_irl_hook(x), ...) (saves a host copy). The
- *  matrices are copied; @p train is the TRAIN user->items CSR the model
- *  was built from. Errors go to @p ctx's message.
+ *  matrices are copied. With layers, the hook gets the model's own train
+ *  graph (lgcn_adjacency). Errors go to @p ctx's message.
  *  @return as irllrec_hook_create / set_text / set_graph, or IRLLREC_E_NOMEM */
-irllrec_status lgcn_irl_create(irllrec_ctx *ctx, lgcn *m, const irllrec_csr *train,
-                               const lgcn_irl_cfg *c, irllrec_mat usr_prf, irllrec_mat itm_prf,
+irllrec_status lgcn_irl_create(irllrec_ctx *ctx, lgcn *m, const lgcn_irl_cfg *c,
+                                irllrec_mat usr_prf, irllrec_mat itm_prf,
                                irllrec_mat usr_int, irllrec_mat itm_int, lgcn_irl **out);
 void lgcn_irl_free(lgcn_irl *x);
 irllrec_hook *lgcn_irl_hook(lgcn_irl *x);

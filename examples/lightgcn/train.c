@@ -524,7 +524,7 @@ int main(int argc, char **argv)
             goto done;
         warn_text(&irl);
         irl.text_fp = text_fingerprint(&irl);
-        if (lgcn_irl_create(ctx, m, &train, &o.hc, text_mat(&irl, 0), text_mat(&irl, 1),
+        if (lgcn_irl_create(ctx, m, &o.hc, text_mat(&irl, 0), text_mat(&irl, 1),
                             text_mat(&irl, 2), text_mat(&irl, 3), &irl.x) != IRLLREC_OK) {
             fprintf(stderr, "lightgcn_train: IRLLRec hook: %s\n", irllrec_ctx_errmsg(ctx));
             goto done;

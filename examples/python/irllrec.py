@@ -254,8 +254,8 @@ def _bind_lgcn(dll):
     _proto(dll, "lgcn_train_step", _S, _P, _P, c_i32p, c_i32p, c_i32p, ctypes.c_int64, c_f64p,
            c_f64p)
     _proto(dll, "lgcn_irl_cfg_init", None, ctypes.POINTER(LgcnIrlCfg))
-    _proto(dll, "lgcn_irl_create", _S, _P, _P, ctypes.POINTER(Csr), ctypes.POINTER(LgcnIrlCfg),
-           Mat, Mat, Mat, Mat, ctypes.POINTER(_P))
+    _proto(dll, "lgcn_irl_create", _S, _P, _P, ctypes.POINTER(LgcnIrlCfg), Mat, Mat, Mat, Mat,
+           ctypes.POINTER(_P))
     _proto(dll, "lgcn_irl_free", None, _P)
     _proto(dll, "lgcn_irl_hook", _P, _P)
     _proto(dll, "lgcn_irl_grad", _S, _P, ctypes.c_int32, c_i32p, c_i32p, c_i32p, ctypes.c_int64,
@@ -1039,7 +1039,7 @@ class LightGCNIRL(_Child):
         h = _P()
         ch, mh = ctx.handle, model.handle
         ctx.clear_error()
-        st = G.lgcn_irl_create(ch, mh, ctypes.byref(model.train_csr), ctypes.byref(c), *mats,
+        st = G.lgcn_irl_create(ch, mh, ctypes.byref(c), *mats,
                                ctypes.byref(h))
         ctx.check(st, "lgcn_irl_create failed")
         self._G = G

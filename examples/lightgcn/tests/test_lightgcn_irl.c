@@ -96,7 +96,7 @@ static lgcn_irl *fx_hook(fx *f, const lgcn_irl_cfg *c)
 {
     lgcn_irl *x = NULL;
     irllrec_status st = lgcn_irl_create(
-        f->ctx, f->m, &f->g, c, irllrec_mat_dense(f->prf_u, TU, TDP),
+        f->ctx, f->m, c, irllrec_mat_dense(f->prf_u, TU, TDP),
         irllrec_mat_dense(f->prf_i, TI, TDP), irllrec_mat_dense(f->int_u, TU, TDT),
         irllrec_mat_dense(f->int_i, TI, TDT), &x);
     ck_assert_msg(st == IRLLREC_OK, "%s", irllrec_ctx_errmsg(f->ctx));
@@ -253,7 +253,7 @@ START_TEST(synthetic_run_with_irllrec_learns)
     hc.n_intents = 16;
     hc.max_batch = 512;
     hc.lr = 1e-2;
-    ck_assert_msg(lgcn_irl_create(ctx, m, &train, &hc,
+    ck_assert_msg(lgcn_irl_create(ctx, m, &hc,
                                   irllrec_mat_dense(txt[0], rows[0], cols[0]),
                                   irllrec_mat_dense(txt[1], rows[1], cols[1]),
                                   irllrec_mat_dense(txt[2], rows[2], cols[2]),
