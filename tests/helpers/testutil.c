@@ -134,3 +134,11 @@ int tu_run_bounded(int (*fn)(void *), void *arg, int seconds, int *code)
     waitpid(pid, &ws, 0);
     return -1;
 }
+
+void tu_assert_fifo_refused(const char *fifo_path, int (*fn)(void *), void *arg, const char *what)
+{
+    int code = -1;
+    ck_assert_int_eq(mkfifo(fifo_path, 0600), 0);
+    ck_assert_msg(tu_run_bounded(fn, arg, 10, &code) == 0, "%s blocked on a FIFO", what);
+    ck_assert_msg(code == 0, "%s on a FIFO: not the refusal expected (code %d)", what, code);
+}

@@ -28,6 +28,10 @@ void tu_join(char *buf, size_t cap, const char *dir, const char *name);
  * was still running (it is then killed): a call that blocks. */
 int tu_run_bounded(int (*fn)(void *), void *arg, int seconds, int *code);
 
+/* Make a FIFO at fifo_path, then assert that fn(arg) returns 0 within 10 s
+ * instead of blocking on it (what names the reader in the failure). */
+void tu_assert_fifo_refused(const char *fifo_path, int (*fn)(void *), void *arg, const char *what);
+
 /* A counting / failing allocator for ctx specs. */
 typedef struct tu_alloc_state {
     int64_t n_alloc;      /* allocations made */
