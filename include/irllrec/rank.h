@@ -1,0 +1,108 @@
+/** @file
+ * libirllrec: top-K ranking over embeddings, stateless (recommend, similar).
+ *
+ * These functions answer "which items for this user" and "which rows are
+ * nearest to this one" from any embeddings a host has, trained with the hook
+ * or not. score(q, c) = <q, c> (dot) or cos(q, c) = <q, c> / (|q| |c|) with
+ * |v| = sqrt(1e-8 + <v, v>) (IRLLREC_RANK_COSINE). Results are ordered by
+ * score descending, ties by the lower candidate id, and do not depend on the
+ * context's thread count. Memory is bounded by threads x block x candidates,
+ * never queries x candidates. A trained model with everything it needs
+ * (embeddings, seen items, intents, text towers) is irllrec_rec (serve.h). */
+#ifndef IRLLREC_RANK_H
+#define IRLLREC_RANK_H
+
+#include <stdint.h>
+#include "export.h"
+#include "status.h"
+#include "ctx.h"
+#include "tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Largest K the ranking functions accept. */
+#define IRLLREC_RANK_MAX_K 100000
+
+/** Flags of irllrec_rank_opts.flags, pinned. */
+enum irllrec_rank_flags {
+    IRLLREC_RANK_COSINE       = 1u << 0, /**< cosine instead of dot product */
+    IRLLREC_RANK_INCLUDE_SEEN = 1u << 1  /**< do not exclude opts.seen (or a model's seen items) */
+};
+
+/** Options of a ranking call. Initialise with irllrec_rank_opts_init();
+ *  fields are only appended. Every pointer is borrowed for the call. */
+typedef struct irllrec_rank_opts {
+    uint32_t struct_size;      /**< sizeof(irllrec_rank_opts) as the caller compiled it */
+    uint32_t flags;            /**< enum irllrec_rank_flags */
+    const irllrec_csr *seen;   /**< query -> candidates to exclude (a user's TRAIN items); rows
+                                    are indexed as the call says; NULL = none */
+    const int32_t *allow;      /**< if not NULL: only these n_allow candidate ids may be
+                                    returned (any order, duplicates ignored) */
+    int64_t n_allow;           /**< length of allow (>= 0; 0 with allow != NULL: nothing
+                                    is allowed, every result is empty) */
+    const int32_t *deny;       /**< if not NULL: these n_deny candidate ids are never returned */
+    int64_t n_deny;            /**< length of deny (>= 0) */
+} irllrec_rank_opts;
+
+/** Write defaults (dot product, nothing excluded, no lists) and set struct_size.
+ *  @param opts  caller-owned; NULL does nothing
+ *  @param struct_size  sizeof(irllrec_rank_opts) as the caller compiled it */
+IRLLREC_API void irllrec_rank_opts_init(irllrec_rank_opts *opts, uint32_t struct_size);
+
+/** Top-K candidates for each of @p n query vectors.
+ *  @param ctx         context (threads, allocator, errors); not NULL
+ *  @param queries     n x d query vectors (one per row)
+ *  @param candidates  C x d candidate vectors (same d); candidate id = row
+ *  @param k           1 .. IRLLREC_RANK_MAX_K; may exceed the candidates left
+ *  @param opts        options, or NULL for defaults; opts->seen row r belongs to query row r
+ *                     (n_rows == n, n_cols == C)
+ *  @param[out] ids    n x k ids, best first; slots past a query's count are -1
+ *  @param[out] scores n x k scores or NULL; slots past the count are 0
+ *  @param[out] counts n results per query (<= k) or NULL
+ *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG (NULL ctx/ids, k out of range, an id in
+ *          allow/deny outside [0, C), a malformed seen CSR); IRLLREC_E_SHAPE (d differs,
+ *          seen's shape); IRLLREC_E_NUMERIC (a non-finite query or candidate);
+ *          IRLLREC_E_NOMEM. On failure nothing is written to the outputs.
+ *  @note Allocates per-call workspace from the context. */
+IRLLREC_API irllrec_status irllrec_rank(irllrec_ctx *ctx, irllrec_cmat queries,
+                                        irllrec_cmat candidates, int32_t k,
+                                        const irllrec_rank_opts *opts, int32_t *ids,
+                                        float *scores, int32_t *counts);
+
+/** Top-K items for users given by id: irllrec_rank() with queries = the rows
+ *  @p users of @p user_emb; opts->seen row u belongs to user u (n_rows ==
+ *  user_emb.rows), which is what a TRAIN split CSR is.
+ *  @param users  @p n user ids in [0, user_emb.rows); repeats allowed
+ *  @return as irllrec_rank(); IRLLREC_E_INVALID_ARG also for an id out of range */
+IRLLREC_API irllrec_status irllrec_recommend(irllrec_ctx *ctx, irllrec_cmat user_emb,
+                                             irllrec_cmat item_emb, const int32_t *users,
+                                             int64_t n, int32_t k, const irllrec_rank_opts *opts,
+                                             int32_t *ids, float *scores, int32_t *counts);
+
+/** Nearest rows of @p emb to its rows @p rows by cosine (the flag is implied),
+ *  each row itself excluded; opts->seen, if given, is indexed by row id.
+ *  @return as irllrec_recommend() */
+IRLLREC_API irllrec_status irllrec_similar(irllrec_ctx *ctx, irllrec_cmat emb,
+                                           const int32_t *rows, int64_t n, int32_t k,
+                                           const irllrec_rank_opts *opts, int32_t *ids,
+                                           float *scores, int32_t *counts);
+
+/** Write @p emb as DIR/NAME.npy (float32, C order, rows x d: what faiss,
+ *  hnswlib and annoy index directly) and DIR/NAME.ids.tsv (a header line
+ *  "row\tid", then one line per row: the row and its external id). Both files
+ *  are written atomically (a temporary file renamed into place).
+ *  @param dir   an existing directory
+ *  @param name  file stem: [A-Za-z0-9_.-], 1..64 characters, not starting with '.'
+ *  @param ids   rows external ids, or NULL for 0 .. rows-1
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_NUMERIC (non-finite value),
+ *          IRLLREC_E_IO, IRLLREC_E_NOMEM */
+IRLLREC_API irllrec_status irllrec_export_embeddings(irllrec_ctx *ctx, const char *dir,
+                                                     const char *name, irllrec_cmat emb,
+                                                     const int64_t *ids);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IRLLREC_RANK_H */

@@ -1,0 +1,197 @@
+/** @file
+ * libirllrec: a trained recommender, ready to answer (irllrec_rec).
+ *
+ * What users do after training: recommend, find similar users or items,
+ * explain a recommendation with the learned intents, and place users and
+ * items that have only text (cold start) or only a few new interactions
+ * (fold-in), without retraining. An irllrec_rec holds copies of the host's
+ * final embeddings, the seen (TRAIN) items, and, when built from a hook,
+ * the intent prototypes, each node's intent distribution and the two text
+ * towers. It is saved to and loaded from an .irlm file (docs/file-format.md,
+ * "Serving models"), which the `irllrec` command-line tool reads.
+ *
+ * Definitions (docs/serving.md gives the derivations):
+ * - Intent distribution of a node: the softmax over the K prototypes of its
+ *   side that the interaction tower computes, averaged over the layers the
+ *   hook saw (or of the final embedding when no layers were given); for a
+ *   node added from text: softmax(z C) with z its intent-tower output.
+ * - Pair explanation: score(u, i) = <e_u, e_i> is split as
+ *   sum_k contribution_k + residual, with contribution_k =
+ *   0.5 (p_uk <c_uk, e_i> + q_ik <c_ik, e_u>), p and q the user's and item's
+ *   distributions and c_uk, c_ik column k of the user and item prototypes;
+ *   the residual is the part of the score the intents do not account for.
+ *   Shared intents rank k by p_uk q_ik.
+ * - Cold start: a node with text only gets e = s n(p(S)) (profile tower) when
+ *   it has profile text, else s n(z(T)) (intent tower), n(v) = v / |v|, s =
+ *   the mean norm of that side's trained embeddings (stored in the model).
+ * - Fold-in: a user with items J gets e = s_u n(sum_{j in J} n(e_j)) (the
+ *   direction of the mean of their items' directions at the users' mean norm).
+ * Threading: const calls may run concurrently on one irllrec_rec; calls that
+ * add users or items may not run concurrently with any other call. */
+#ifndef IRLLREC_SERVE_H
+#define IRLLREC_SERVE_H
+
+#include <stdint.h>
+#include "export.h"
+#include "status.h"
+#include "ctx.h"
+#include "tensor.h"
+#include "rank.h"
+#include "hook.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque trained recommender. */
+typedef struct irllrec_rec irllrec_rec;
+
+/** Side of a node, pinned. */
+enum irllrec_side {
+    IRLLREC_USERS = 0,
+    IRLLREC_ITEMS = 1
+};
+
+/** What irllrec_rec_create() copies. Initialise with irllrec_rec_spec_init();
+ *  fields are only appended. Everything is copied: the caller keeps ownership. */
+typedef struct irllrec_rec_spec {
+    uint32_t struct_size;      /**< sizeof(irllrec_rec_spec) as the caller compiled it */
+    int32_t reserved0;         /**< must be 0 */
+    irllrec_cmat user_emb;     /**< U x d final user embeddings (required) */
+    irllrec_cmat item_emb;     /**< I x d final item embeddings (required, same d) */
+    const irllrec_csr *seen;   /**< U x I TRAIN items, excluded by default; NULL = none */
+    const irllrec_hook *hook;  /**< trained hook of the same U, I, d, or NULL (then no
+                                    intents, explanations or cold start) */
+    const irllrec_cmat *layers; /**< with a hook of n_layers L > 0: L + 1 views of N x d
+                                    per-layer node embeddings E(0..L) (users first) that the
+                                    intent distributions are computed from; NULL: from
+                                    user_emb / item_emb */
+} irllrec_rec_spec;
+
+/** Write defaults (everything empty) and set struct_size. NULL does nothing. */
+IRLLREC_API void irllrec_rec_spec_init(irllrec_rec_spec *spec, uint32_t struct_size);
+
+/** Build a recommender from trained embeddings (and a hook).
+ *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG; IRLLREC_E_SHAPE (d or the hook's U, I, d
+ *          differ); IRLLREC_E_NUMERIC (a non-finite embedding); IRLLREC_E_NOMEM */
+IRLLREC_API irllrec_status irllrec_rec_create(irllrec_ctx *ctx, const irllrec_rec_spec *spec,
+                                              irllrec_rec **out);
+
+/** Free; NULL does nothing. */
+IRLLREC_API void irllrec_rec_free(irllrec_rec *r);
+
+/** Shapes of a recommender. */
+typedef struct irllrec_rec_info {
+    uint32_t struct_size;  /**< set by the caller: sizeof(irllrec_rec_info) */
+    int32_t dim;           /**< d */
+    int64_t n_users;       /**< U, including users added since */
+    int64_t n_items;       /**< I, including items added since */
+    int32_t n_intents;     /**< K, 0 without a hook */
+    int32_t profile_dim;   /**< D_p the profile tower reads, 0 if none */
+    int32_t intent_dim;    /**< D_t the intent tower reads, 0 if none */
+    int32_t has_seen;      /**< 1 if seen items are stored */
+} irllrec_rec_info;
+
+/** Describe @p r. @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_VERSION */
+IRLLREC_API irllrec_status irllrec_rec_get_info(const irllrec_rec *r, irllrec_rec_info *out);
+
+/** Read-only view of one side's embeddings (valid until the next add or free). */
+IRLLREC_API irllrec_status irllrec_rec_embeddings(const irllrec_rec *r, int32_t side,
+                                                  irllrec_cmat *out);
+
+/** Save to @p path (written atomically; sections listed in docs/file-format.md).
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_IO, IRLLREC_E_NOMEM */
+IRLLREC_API irllrec_status irllrec_rec_save(const irllrec_rec *r, const char *path);
+
+/** Load a file written by irllrec_rec_save(): checksums verified, every shape
+ *  checked against the others before anything is used.
+ *  @return IRLLREC_OK; IRLLREC_E_IO; IRLLREC_E_FORMAT (not a serving model, a section
+ *          missing or of the wrong shape); IRLLREC_E_CHECKSUM; IRLLREC_E_NUMERIC;
+ *          IRLLREC_E_NOMEM. The message names the section. */
+IRLLREC_API irllrec_status irllrec_rec_load(irllrec_ctx *ctx, const char *path,
+                                            irllrec_rec **out);
+
+/** Top-K items for users: irllrec_recommend() over the stored embeddings,
+ *  excluding the stored seen items unless opts says otherwise (opts->seen, if
+ *  given, replaces them). @return as irllrec_recommend() */
+IRLLREC_API irllrec_status irllrec_rec_recommend(const irllrec_rec *r, const int32_t *users,
+                                                 int64_t n, int32_t k,
+                                                 const irllrec_rank_opts *opts, int32_t *ids,
+                                                 float *scores, int32_t *counts);
+
+/** Nearest users or items by cosine (irllrec_similar() over one side).
+ *  @param side  IRLLREC_USERS or IRLLREC_ITEMS */
+IRLLREC_API irllrec_status irllrec_rec_similar(const irllrec_rec *r, int32_t side,
+                                               const int32_t *ids, int64_t n, int32_t k,
+                                               const irllrec_rank_opts *opts, int32_t *out_ids,
+                                               float *scores, int32_t *counts);
+
+/** Intent distributions of nodes: @p n rows of K probabilities (each sums to 1).
+ *  @return IRLLREC_OK; IRLLREC_E_STATE (no intents: built without a hook or without
+ *          intent text); IRLLREC_E_INVALID_ARG (an id out of range) */
+IRLLREC_API irllrec_status irllrec_rec_intents(const irllrec_rec *r, int32_t side,
+                                               const int32_t *ids, int64_t n, float *probs);
+
+/** The explanation of one (user, item) pair. */
+typedef struct irllrec_explanation {
+    uint32_t struct_size;  /**< set by the caller: sizeof(irllrec_explanation) */
+    int32_t n;             /**< intents listed (<= top and <= K) */
+    double score;          /**< <e_u, e_i> */
+    double residual;       /**< score - sum over all K of the contributions */
+    int32_t *intents;      /**< caller-owned, top entries: shared intents, best first
+                                (by p_uk q_ik, ties by the lower id) */
+    double *shared;        /**< caller-owned, top entries or NULL: p_uk q_ik */
+    double *contribution;  /**< caller-owned, top entries or NULL: contribution_k */
+} irllrec_explanation;
+
+/** Explain why @p item scores as it does for @p user.
+ *  @param top  intents to list (1 .. K)
+ *  @return IRLLREC_OK, IRLLREC_E_STATE (no intents), IRLLREC_E_INVALID_ARG */
+IRLLREC_API irllrec_status irllrec_rec_explain(const irllrec_rec *r, int32_t user, int32_t item,
+                                               int32_t top, irllrec_explanation *out);
+
+/** Nodes nearest to each intent prototype through the text tower: for prototype
+ *  k of @p side, the @p top nodes of that side whose intent-tower outputs have
+ *  the highest cosine with c_k (the raw material of an intent's label).
+ *  @param[out] ids  K x top node ids
+ *  @return IRLLREC_OK, IRLLREC_E_STATE (no intent tower or its text was not given
+ *          to irllrec_rec_create's hook), IRLLREC_E_INVALID_ARG */
+IRLLREC_API irllrec_status irllrec_rec_intent_exemplars(const irllrec_rec *r, int32_t side,
+                                                        int32_t top, int32_t *ids,
+                                                        float *scores);
+
+/** Embeddings for nodes that have only text (the cold-start rule above),
+ *  without adding them.
+ *  @param profile  n x D_p profile embeddings, or a view with rows 0 (absent)
+ *  @param intent   n x D_t intent embeddings, or rows 0; at least one given
+ *  @param[out] out n x d
+ *  @return IRLLREC_OK, IRLLREC_E_STATE (no tower for the given text),
+ *          IRLLREC_E_SHAPE, IRLLREC_E_NUMERIC, IRLLREC_E_INVALID_ARG */
+IRLLREC_API irllrec_status irllrec_rec_embed_text(const irllrec_rec *r, int32_t side,
+                                                  irllrec_cmat profile, irllrec_cmat intent,
+                                                  irllrec_mat out);
+
+/** Add text-only nodes (embedded as irllrec_rec_embed_text() does): they get
+ *  ids n_before .. n_before + n - 1 and can be recommended or ranked at once.
+ *  @param[out] first_id  the first new id (may be NULL)
+ *  @return as irllrec_rec_embed_text(), and IRLLREC_E_NOMEM; on failure nothing changes */
+IRLLREC_API irllrec_status irllrec_rec_add_from_text(irllrec_rec *r, int32_t side,
+                                                     irllrec_cmat profile, irllrec_cmat intent,
+                                                     int32_t *first_id);
+
+/** A user embedding from a few interactions (the fold-in rule above).
+ *  @param items  n >= 1 item ids
+ *  @param[out] out  d floats
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (n < 1, an id out of range) */
+IRLLREC_API irllrec_status irllrec_rec_fold_in(const irllrec_rec *r, const int32_t *items,
+                                               int64_t n, float *out);
+
+/** Add a user from interactions (fold-in); the items become the user's seen items.
+ *  @return as irllrec_rec_fold_in(), and IRLLREC_E_NOMEM; on failure nothing changes */
+IRLLREC_API irllrec_status irllrec_rec_add_user(irllrec_rec *r, const int32_t *items, int64_t n,
+                                                int32_t *new_id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IRLLREC_SERVE_H */
