@@ -38,3 +38,12 @@ if(NOT IRLLREC_SANITIZE)
                                  ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/abi-gate)
   set_tests_properties(abi abi_gate PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 endif()
+
+# The noise injector of the robustness harness (python3 standard library, own fixtures).
+find_package(Python3 COMPONENTS Interpreter QUIET)
+if(Python3_Interpreter_FOUND)
+  add_test(NAME noise_injector
+    COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/scripts/robustness/test_inject_noise.py)
+  set_tests_properties(noise_injector PROPERTIES TIMEOUT 300
+    ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+endif()
