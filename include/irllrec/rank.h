@@ -42,7 +42,8 @@ typedef struct irllrec_rank_opts {
     uint32_t flags;            /**< enum irllrec_rank_flags */
     const irllrec_csr *seen;   /**< query -> candidates to exclude (a user's TRAIN items); rows
                                     are indexed as the call says; NULL = none. Rows need not
-                                    be sorted; repeats are harmless */
+                                    be sorted; repeats are harmless. Checked in its shape and
+                                    offsets, and in the rows the call reads */
     const int32_t *allow;      /**< if not NULL: only these n_allow candidate ids may be
                                     returned (any order, duplicates ignored) */
     int64_t n_allow;           /**< length of allow (>= 0; 0 with allow != NULL: nothing
