@@ -2,7 +2,8 @@
 # The C snippets of the docs compile as C11 and as C++17 with -Wall -Wextra
 # -Wpedantic -Werror:
 #   docs/hook.md, the first ```c block after "## In about 30 lines";
-#   docs/serving.md, the first ```c block after "## Ranking (rank.h)".
+#   docs/serving.md, the first ```c block after "## Ranking (rank.h)" and
+#   the first after "## Trained recommenders (serve.h)".
 # Each snippet is extracted from the markdown as written; its #include lines
 # stay at file scope, the rest becomes the body of a function, after
 # declarations of the names it leaves to the host (sizes, buffers, the
@@ -35,6 +36,18 @@ static irllrec_ctx *ctx;
 static irllrec_csr train;
 static const float *user_emb, *item_emb;
 static const int64_t n_users = 2000, n_items = 500, d = 32;
+HARNESS
+}
+
+rec_harness() {
+  cat <<'HARNESS'
+static irllrec_ctx *ctx;
+static irllrec_csr train;
+static const irllrec_hook *hook;
+static const irllrec_cmat *lay;
+static const float *E_final;
+static const int64_t U = 2000, I = 500, d = 32, n_clicked = 3;
+static const int32_t user = 1, item = 2, *clicked;
 HARNESS
 }
 
@@ -73,5 +86,6 @@ check() {
 
 check hook.md "## In about 30 lines" hook_harness
 check serving.md "## Ranking (rank.h)" serving_harness
+check serving.md "## Trained recommenders (serve.h)" rec_harness
 [ $fail -eq 0 ] && echo "doc snippets (docs/hook.md, docs/serving.md): $n compilations (C11, C++17), -Werror clean"
 exit $fail
