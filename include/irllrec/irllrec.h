@@ -21,6 +21,8 @@
 #include "hook.h"
 #include "model.h"
 #include "graph.h"
+#include "rank.h"
+#include "serve.h"
 
 #ifdef IRLLREC_EXPERIMENTAL_API
 #include "experimental.h"
