@@ -646,6 +646,115 @@ START_TEST(create_and_adds_survive_every_allocation_failure)
 }
 END_TEST
 
+/* ---- recommend through rank.h ------------------------------------------------------ */
+
+/* Items of unit norm (so s_i = 1) and user 0 = 3 x the direction the profile
+ * tower gives text S: the item added from S is e = s n(p(S)), the only
+ * candidate at cosine 1 with user 0, so by construction its best, at score
+ * 3 s = 3 (to float rounding). */
+START_TEST(an_item_added_from_text_is_recommended_at_once)
+{
+    fx f;
+    fx_make(&f, 1);
+    irllrec_mlp *prf = own_tower(&f, "prf", DP);
+    float S[DP], v[D], emb[N * D];
+    fill(S, DP, 2.0f);
+    ck_assert_int_eq(irllrec_mlp_forward_at(prf, irllrec_cmat_dense(S, 1, DP), 0,
+                                            irllrec_mat_dense(v, 1, D)),
+                     IRLLREC_OK);
+    memcpy(emb, f.ef, sizeof emb);
+    double nv = 0.0;
+    for (int j = 0; j < D; j++) nv += (double)v[j] * v[j];
+    for (int j = 0; j < D; j++) emb[j] = (float)(3.0 * v[j] / sqrt(nv));
+    for (int i = 0; i < I; i++) {
+        float *e = emb + (U + i) * D;
+        double q = 0.0;
+        for (int j = 0; j < D; j++) q += (double)e[j] * e[j];
+        for (int j = 0; j < D; j++) e[j] = (float)(e[j] / sqrt(q));
+    }
+    irllrec_rec_spec s = fx_spec(&f, 1);
+    s.user_emb = irllrec_cmat_dense(emb, U, D);
+    s.item_emb = irllrec_cmat_dense(emb + U * D, I, D);
+    irllrec_rec *r = NULL;
+    ck_assert_int_eq(irllrec_rec_create(f.ctx, &s, &r), IRLLREC_OK);
+    int32_t first = -1, ids[2], cnt = 0;
+    float sc[2];
+    const int32_t user = 0;
+    ck_assert_int_eq(irllrec_rec_add_from_text(r, IRLLREC_ITEMS, irllrec_cmat_dense(S, 1, DP),
+                                               (irllrec_cmat){NULL, 0, 0, 0}, &first),
+                     IRLLREC_OK);
+    ck_assert_int_eq(irllrec_rec_recommend(r, &user, 1, 2, NULL, ids, sc, &cnt), IRLLREC_OK);
+    ck_assert_int_eq(first, I);
+    ck_assert_int_eq(cnt, 2);
+    ck_assert_int_eq(ids[0], I);
+    close_rel(sc[0], 3.0, 1e-5, "score of the new item");
+    ck_assert(sc[1] < sc[0]);
+    irllrec_mlp_free(prf);
+    irllrec_rec_free(r);
+    fx_free(&f);
+}
+END_TEST
+
+static int listed(const int32_t *ids, int n, int32_t id)
+{
+    for (int t = 0; t < n; t++)
+        if (ids[t] == id) return 1;
+    return 0;
+}
+
+START_TEST(seen_items_and_an_added_users_items_are_excluded)
+{
+    fx f;
+    fx_make(&f, 1);
+    irllrec_rec *r = fx_rec(&f, 1);
+    int32_t ids[I], cnt = -1, uid = -1;
+    const int32_t items[3] = {5, 2, 5};
+    irllrec_rank_opts all;
+    irllrec_rank_opts_init(&all, sizeof all);
+    all.flags = IRLLREC_RANK_INCLUDE_SEEN;
+    /* user 0 saw items 0 and 3 (the fixture's TRAIN pattern) */
+    const int32_t u0 = 0;
+    ck_assert_int_eq(irllrec_rec_recommend(r, &u0, 1, I, NULL, ids, NULL, &cnt), IRLLREC_OK);
+    ck_assert(cnt == I - 2 && !listed(ids, cnt, 0) && !listed(ids, cnt, 3));
+    ck_assert_int_eq(irllrec_rec_recommend(r, &u0, 1, I, &all, ids, NULL, &cnt), IRLLREC_OK);
+    ck_assert(cnt == I && listed(ids, cnt, 0) && listed(ids, cnt, 3));
+    /* a folded-in user: its items (5 twice, 2) are its seen items */
+    ck_assert_int_eq(irllrec_rec_add_user(r, items, 3, &uid), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_rec_recommend(r, &uid, 1, I, NULL, ids, NULL, &cnt), IRLLREC_OK);
+    ck_assert(cnt == I - 2 && !listed(ids, cnt, 5) && !listed(ids, cnt, 2));
+    ck_assert_int_eq(irllrec_rec_recommend(r, &uid, 1, I, &all, ids, NULL, &cnt), IRLLREC_OK);
+    ck_assert(cnt == I && listed(ids, cnt, 5) && listed(ids, cnt, 2));
+    /* the caller's seen replaces the stored one */
+    const int64_t ip[U + 2] = {0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    const int32_t ix[1] = {7};
+    irllrec_csr mine = {U + 1, I, 1, ip, ix};
+    irllrec_rank_opts o;
+    irllrec_rank_opts_init(&o, sizeof o);
+    o.seen = &mine;
+    ck_assert_int_eq(irllrec_rec_recommend(r, &u0, 1, I, &o, ids, NULL, &cnt), IRLLREC_OK);
+    ck_assert(cnt == I - 1 && !listed(ids, cnt, 7) && listed(ids, cnt, 0));
+    /* unknown ids name the recommender's function */
+    const int32_t bad = U + 1;
+    ck_assert_int_eq(irllrec_rec_recommend(r, &bad, 1, 3, NULL, ids, NULL, NULL),
+                     IRLLREC_E_INVALID_ARG);
+    ck_assert(msg_has(f.ctx, "irllrec_rec_recommend: users[0] = 10 not in [0, 10)"));
+    ck_assert_int_eq(irllrec_rec_similar(r, IRLLREC_ITEMS, &bad, 1, 3, NULL, ids, NULL, NULL),
+                     IRLLREC_OK);
+    const int32_t badi = I;
+    ck_assert_int_eq(irllrec_rec_similar(r, IRLLREC_ITEMS, &badi, 1, 3, NULL, ids, NULL, NULL),
+                     IRLLREC_E_INVALID_ARG);
+    ck_assert(msg_has(f.ctx, "irllrec_rec_similar: ids[0] = 11 not in [0, 11)"));
+    /* a rank.h refusal keeps its detail under our name */
+    o.seen = NULL;
+    o.flags = 1u << 7;
+    ck_assert_int_eq(irllrec_rec_recommend(r, &u0, 1, 3, &o, ids, NULL, NULL),
+                     IRLLREC_E_INVALID_ARG);
+    ck_assert(msg_has(f.ctx, "irllrec_rec_recommend: opts->flags = 0x80"));
+    irllrec_rec_free(r);
+    fx_free(&f);
+}
+END_TEST
+
 /* ---- save / load ------------------------------------------------------------------------ */
 
 static void write_bytes(const char *path, const unsigned char *b, size_t n)
@@ -713,6 +822,20 @@ static void same_answers(irllrec_rec *a, irllrec_rec *b, fx *f)
             ck_assert(memcmp(ka, kb, sizeof ka) == 0 && memcmp(sha, shb, sizeof sha) == 0 &&
                       memcmp(ca, cb, sizeof ca) == 0);
         }
+    int32_t users[U + 1], ra[(U + 1) * 5], rb[(U + 1) * 5], ca[U + 1], cb[U + 1];
+    float sa[(U + 1) * 5], sb[(U + 1) * 5];
+    for (int32_t u = 0; u < ia.n_users; u++) users[u] = u;
+    ck_assert_int_le(ia.n_users, U + 1);
+    ck_assert_int_eq(irllrec_rec_recommend(a, users, ia.n_users, 5, NULL, ra, sa, ca), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_rec_recommend(b, users, ia.n_users, 5, NULL, rb, sb, cb), IRLLREC_OK);
+    const size_t nr = (size_t)ia.n_users * 5;
+    ck_assert(memcmp(ra, rb, nr * 4) == 0 && memcmp(sa, sb, nr * 4) == 0 &&
+              memcmp(ca, cb, (size_t)ia.n_users * 4) == 0);
+    ck_assert_int_eq(irllrec_rec_similar(a, IRLLREC_ITEMS, users, 4, 5, NULL, ra, sa, ca),
+                     IRLLREC_OK);
+    ck_assert_int_eq(irllrec_rec_similar(b, IRLLREC_ITEMS, users, 4, 5, NULL, rb, sb, cb),
+                     IRLLREC_OK);
+    ck_assert(memcmp(ra, rb, 20 * 4) == 0 && memcmp(sa, sb, 20 * 4) == 0);
     const int32_t items[3] = {0, 5, 10};
     float fa[D], fb[D];
     ck_assert_int_eq(irllrec_rec_fold_in(a, items, 3, fa), IRLLREC_OK);
@@ -867,6 +990,8 @@ Suite *serve_suite(void)
     tcase_add_test(tc, unknown_ids_and_nan_text_are_refused_and_change_nothing);
     tcase_add_test(tc, create_refuses_bad_embeddings_and_mismatched_hooks);
     tcase_add_test(tc, create_and_adds_survive_every_allocation_failure);
+    tcase_add_test(tc, an_item_added_from_text_is_recommended_at_once);
+    tcase_add_test(tc, seen_items_and_an_added_users_items_are_excluded);
     tcase_add_test(tc, save_then_load_gives_identical_answers);
     tcase_add_test(tc, damaged_or_foreign_files_are_refused_with_what_is_wrong);
     suite_add_tcase(s, tc);

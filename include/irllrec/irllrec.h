@@ -14,6 +14,7 @@
 #include "adam.h"
 #include "npy.h"
 #include "eval.h"
+#include "rank.h"
 #include "mlp.h"
 #include "intent.h"
 #include "itm.h"

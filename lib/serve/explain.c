@@ -5,7 +5,7 @@
 #include <string.h>
 #include "rec_impl.h"
 #include "../ops/ops.h"
-#include "../eval/evaluator.h"
+#include "../rank/kernel.h"
 
 #define SOFTMAX_ROWS 256
 
@@ -163,7 +163,7 @@ static void exw_free(irllrec_ctx *ctx, exw *w)
 static irllrec_status exw_alloc(irllrec_ctx *ctx, const char *f, exw *w, int64_t n, int64_t d,
                                 int32_t top)
 {
-    const int64_t nc = (n + IRLLREC__EVAL_CHUNK - 1) / IRLLREC__EVAL_CHUNK;
+    const int64_t nc = (n + IRLLREC__TOPK_CHUNK - 1) / IRLLREC__TOPK_CHUNK;
     const size_t sz[8] = {(size_t)(n * d) * 4, (size_t)n * 4, (size_t)d * 4, (size_t)nc * 4,
                           (size_t)nc * 4,      (size_t)top * 4, (size_t)n * 4, (size_t)top * 4};
     memset(w, 0, sizeof *w);
@@ -192,7 +192,7 @@ static void exemplars_of(const irllrec_rec *r, int32_t side, exw *w, int64_t n_m
     for (int64_t j = 0; j < d; j++) w->c[j] = (float)((double)c[j * K + k] * inv);
     irllrec__sgemm(0, 0, n, 1, d, 1.0f, w->zn, d, w->c, 1, 0.0f, w->s, 1);
     irllrec__topk t = {w->hs, w->hi, 0, top};
-    irllrec__topk_select(&t, w->s, n, w->mask, n_mask, w->cmax, w->scr);
+    irllrec__topk_select(&t, w->s, n, w->mask, n_mask, NULL, w->cmax, w->scr);
     irllrec__topk_sort(&t);
     for (int32_t j = 0; j < top; j++) {
         ids[k * top + j] = j < t.m ? t.hi[j] : -1;
