@@ -89,6 +89,21 @@ void cli_num(cli_buf *b, double v)
     cli_printf(b, "%s", s);
 }
 
+void cli_json_f32(cli_buf *b, float v)
+{
+    char s[40];
+    if (!isfinite(v)) {
+        cli_printf(b, "null");
+        return;
+    }
+    /* float32 results: the fewest digits that read back as the same float */
+    for (int p = 1; p <= 9; p++) {
+        snprintf(s, sizeof s, "%.*g", p, (double)v);
+        if (strtof(s, NULL) == v) break;
+    }
+    cli_printf(b, "%s", s);
+}
+
 void cli_json_num(cli_buf *b, double v)
 {
     /* JSON has no NaN or Infinity; a parser would reject the whole line. */
@@ -117,4 +132,58 @@ int cli_fail(int code, const char *cmd, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return code;
+}
+
+void cli_table_init(cli_table *t, int ncol, const char *const *header)
+{
+    memset(t, 0, sizeof *t);
+    t->ncol = ncol < CLI_TABLE_MAX_COLS ? ncol : CLI_TABLE_MAX_COLS;
+    for (int c = 0; c < t->ncol; c++) cli_table_cell(t, "%s", header[c]);
+}
+
+void cli_table_cell(cli_table *t, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    int n;
+    if (t->oom) return;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        char **p = (char **)realloc(t->cells, cap * sizeof *p);
+        if (p == NULL) {
+            t->oom = 1;
+            return;
+        }
+        t->cells = p;
+        t->cap = cap;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (s = (char *)malloc((size_t)n + 1)) == NULL) {
+        t->oom = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->cells[t->n++] = s;
+}
+
+void cli_table_emit(cli_table *t, cli_buf *b, const char *indent)
+{
+    int w[CLI_TABLE_MAX_COLS] = {0};
+    if (t->oom || t->ncol == 0) b->oom |= t->oom;
+    for (size_t i = 0; !t->oom && i < t->n; i++) {
+        int l = (int)strlen(t->cells[i]), c = (int)(i % (size_t)t->ncol);
+        w[c] = l > w[c] ? l : w[c];
+    }
+    for (size_t i = 0; !t->oom && i < t->n; i++) {
+        int c = (int)(i % (size_t)t->ncol);
+        cli_printf(b, "%s%*s%s", c == 0 ? indent : "  ", w[c], t->cells[i],
+                   c == t->ncol - 1 || i + 1 == t->n ? "\n" : "");
+    }
+    for (size_t i = 0; i < t->n; i++) free(t->cells[i]);
+    free(t->cells);
+    memset(t, 0, sizeof *t);
 }

@@ -39,9 +39,30 @@ void cli_text_str(cli_buf *b, const char *s);
 void cli_num(cli_buf *b, double v);
 /* the same for JSON, where NaN and Inf become null */
 void cli_json_num(cli_buf *b, double v);
+/* a float32 result for JSON: the fewest digits that read back as that float */
+void cli_json_f32(cli_buf *b, float v);
 /* Write the buffer to stdout; an incomplete buffer or a failed write is an
  * error reported on stderr under @p cmd. Returns CLI_OK or CLI_FAIL. */
 int cli_buf_emit(cli_buf *b, const char *cmd);
+
+/* A text table: cells appended row by row, printed right-aligned under
+ * their headers, each column as wide as its widest cell. */
+#define CLI_TABLE_MAX_COLS 8
+typedef struct cli_table {
+    int ncol;
+    char **cells; /* header cells first */
+    size_t n, cap;
+    int oom;
+} cli_table;
+
+void cli_table_init(cli_table *t, int ncol, const char *const *header);
+void cli_table_cell(cli_table *t, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Append the table to @p b, each line starting with @p indent; frees @p t. */
+void cli_table_emit(cli_table *t, cli_buf *b, const char *indent);
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -108,6 +129,10 @@ int cli_explain(int argc, char **argv);
 
 /* A context for one subcommand (threads from --threads), or NULL after an error. */
 irllrec_ctx *cli_ctx(const char *cmd, int32_t threads);
+/* The one-line verdict on a model file the library refused with @p st and
+ * message @p msg: what is wrong (truncated, checksum mismatch, ...) and
+ * where. Returns CLI_FAIL. */
+int cli_verdict(const char *cmd, const char *path, irllrec_status st, const char *msg);
 /* Load a serving model; NULL after an error naming the file and the problem. */
 irllrec_rec *cli_load_rec(irllrec_ctx *ctx, const char *cmd, const char *path,
                           irllrec_rec_info *info);

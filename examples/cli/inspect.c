@@ -233,50 +233,6 @@ static void json_listing(cli_buf *b, const view *v)
     cli_printf(b, "]}\n");
 }
 
-/* A file that starts as an .irlm file but is shorter than its header says:
- * the commonest corruption (an interrupted copy) gets its own verdict. */
-static int truncated(const char *path, long long *have, unsigned long long *want)
-{
-    static const unsigned char MAGIC[8] = {0x89, 'I', 'R', 'L', 0x0D, 0x0A, 0x1A, 0x0A};
-    unsigned char h[40];
-    struct stat sb;
-    FILE *f = fopen(path, "rb");
-    int r = 0;
-    if (f != NULL && fread(h, 1, sizeof h, f) == sizeof h && memcmp(h, MAGIC, 8) == 0 &&
-        stat(path, &sb) == 0) {
-        *want = 0;
-        for (int i = 7; i >= 0; i--) *want = *want << 8 | h[32 + i];
-        *have = (long long)sb.st_size;
-        r = *want > (unsigned long long)sb.st_size;
-    }
-    if (f != NULL) fclose(f);
-    return r;
-}
-
-/* The loader's refusal as a verdict: what is wrong, then its own message
- * (without the "irllrec_model_load: PATH: " the line already says). */
-static int verdict(const char *path, irllrec_status st, const char *msg)
-{
-    const char *what = st == IRLLREC_E_IO            ? "cannot read it"
-                       : st == IRLLREC_E_CHECKSUM    ? "corrupt (checksum mismatch)"
-                       : st == IRLLREC_E_FORMAT      ? "corrupt or not an .irlm model file"
-                       : st == IRLLREC_E_VERSION     ? "written by a newer, unsupported format"
-                       : st == IRLLREC_E_UNSUPPORTED ? "uses a feature this library lacks"
-                       : st == IRLLREC_E_NOMEM       ? "too large to load"
-                                                     : "cannot load it";
-    const char *pre = "irllrec_model_load: ";
-    long long have = 0;
-    unsigned long long want = 0;
-    size_t lp = strlen(pre), lpath = strlen(path);
-    if (strncmp(msg, pre, lp) == 0 && strncmp(msg + lp, path, lpath) == 0 &&
-        strncmp(msg + lp + lpath, ": ", 2) == 0)
-        msg += lp + lpath + 2;
-    if (st == IRLLREC_E_FORMAT && truncated(path, &have, &want))
-        return cli_fail(CLI_FAIL, "inspect", "%s: truncated: %lld of the %llu bytes its header "
-                        "declares (%s)", path, have, want, msg);
-    return cli_fail(CLI_FAIL, "inspect", "%s: %s: %s", path, what, msg);
-}
-
 /* The format version from the header the loader just accepted. */
 static void read_version(view *v)
 {
@@ -310,7 +266,7 @@ int cli_inspect(int argc, char **argv)
     if ((v.ctx = cli_ctx("inspect", 1)) == NULL) return CLI_FAIL;
     st = irllrec_model_load(v.ctx, v.path, NULL, &m);
     if (st != IRLLREC_OK) {
-        rc = verdict(v.path, st, irllrec_ctx_errmsg(v.ctx));
+        rc = cli_verdict("inspect", v.path, st, irllrec_ctx_errmsg(v.ctx));
     } else {
         v.m = m;
         v.bytes = stat(v.path, &sb) == 0 ? (long long)sb.st_size : -1;

@@ -12,6 +12,9 @@ typedef struct command {
 
 static const command COMMANDS[] = {
     {"inspect", cli_inspect, "verify a model file and list its sections and metadata"},
+    {"recommend", cli_recommend, "top-K items for users of a serving model"},
+    {"similar", cli_similar, "nearest items to items, or users to users (cosine)"},
+    {"explain", cli_explain, "intents of a user or item; a pair's score split by intent"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -25,18 +28,6 @@ static void usage(FILE *f)
                "0 success, 1 the request failed (bad file, unknown id), 2 bad command line.\n"
                "On any failure nothing is printed on stdout and one line names the problem\n"
                "on stderr.\n");
-}
-
-irllrec_ctx *cli_ctx(const char *cmd, int32_t threads)
-{
-    irllrec_ctx_spec cs;
-    irllrec_ctx *ctx = NULL;
-    irllrec_status st;
-    irllrec_ctx_spec_init(&cs, sizeof cs);
-    cs.n_threads = threads;
-    if ((st = irllrec_ctx_create(&cs, &ctx)) != IRLLREC_OK)
-        cli_fail(CLI_FAIL, cmd, "cannot create a library context: %s", irllrec_status_str(st));
-    return st == IRLLREC_OK ? ctx : NULL;
 }
 
 int main(int argc, char **argv)
