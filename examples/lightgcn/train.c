@@ -7,7 +7,8 @@
  *
  * Output folder: log.jsonl (one JSON object per epoch with its mean training
  * losses, one per evaluation, and the final test), result.json, user_emb.npy / item_emb.npy (E_final at the best
- * validation parameters) and user_emb0.npy / item_emb0.npy (E(0) there). */
+ * validation parameters), user_emb0.npy / item_emb0.npy (E(0) there) and
+ * model.irlm, the serving model of those parameters (serving.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -22,6 +23,7 @@
 #include "lightgcn_irl.h"
 #include "checkpoint.h"
 #include "train_args.h"
+#include "serving.h"
 
 static const char *const TEXT_FILE[4] = {"usr_prf.npy", "itm_prf.npy", "usr_int.npy", "itm_int.npy"};
 
@@ -444,6 +446,7 @@ int main(int argc, char **argv)
     irllrec_csr train;
     int32_t *users = NULL, *pos = NULL, *neg = NULL;
     float *best = NULL;
+    lgcn_hook_snap *best_hook = NULL; /* the hook's trainable blocks at the best epoch */
     int64_t n_pairs, nd;
     char err[512] = "", path[4096], synth_dir[4096];
     const char *data_dir;
@@ -652,6 +655,8 @@ int main(int argc, char **argv)
                 best_epoch = epoch;
                 since_best = 0;
                 memcpy(best, lgcn_params(m), (size_t)nd * sizeof(float));
+                if (irl.x != NULL && lgcn_hook_snap_take(&best_hook, lgcn_irl_hook(irl.x)) != 0)
+                    goto done;
             } else {
                 since_best++;
             }
@@ -695,7 +700,9 @@ int main(int argc, char **argv)
         if (save_npy(ctx, o.out, "user_emb.npy", lgcn_final(m), U, d) ||
             save_npy(ctx, o.out, "item_emb.npy", lgcn_final(m) + U * d, I, d) ||
             save_npy(ctx, o.out, "user_emb0.npy", best, U, d) ||
-            save_npy(ctx, o.out, "item_emb0.npy", best + U * d, I, d))
+            save_npy(ctx, o.out, "item_emb0.npy", best + U * d, I, d) ||
+            lgcn_serving_write(ctx, o.out, m, &train, irl.x ? lgcn_irl_hook(irl.x) : NULL,
+                               best_hook) != 0)
             goto done;
     }
     {
@@ -745,6 +752,7 @@ done:
     free(pos);
     free(neg);
     free(best);
+    lgcn_hook_snap_free(best_hook);
     irllrec_evaluator_free(ev);
     irllrec_x_sampler_free(sp);
     irl_state_free(&irl);
