@@ -16,18 +16,6 @@
 #define LOG2_3 1.5849625007211562  /* log2(3) */
 #define LOG2_6 2.584962500721156   /* log2(6) */
 
-/* A csr over caller arrays. */
-static irllrec_csr csr(int64_t rows, int64_t cols, const int64_t *ptr, const int32_t *idx)
-{
-    irllrec_csr c;
-    c.n_rows = rows;
-    c.n_cols = cols;
-    c.nnz = ptr[rows];
-    c.indptr = ptr;
-    c.indices = idx;
-    return c;
-}
-
 /* user_emb = I (nu x nu), item_emb[i][u] = S[u][i] (ni x nu). */
 static void embed(const float *S, int64_t nu, int64_t ni, float **ue, float **ie)
 {
@@ -81,7 +69,7 @@ START_TEST(hand_computed_ties_and_short_truth)
     const int64_t tp[2] = {0, 2};
     const int32_t ti[2] = {3, 4};
     const int32_t ks[4] = {1, 2, 3, 5};
-    irllrec_csr truth = csr(1, 6, tp, ti);
+    irllrec_csr truth = tu_csr(1, 6, tp, ti);
     irllrec_ctx *ctx = tu_ctx();
     double r[4], n[4], idcg = 1.0 + 1.0 / LOG2_3;
     int64_t ne = -1;
@@ -103,7 +91,7 @@ START_TEST(hand_computed_ties_and_short_truth)
         const float S2[5] = {0, 0, 0, 5, 0};
         const int64_t tp2[2] = {0, 1};
         const int32_t ti2[1] = {1}, k3[1] = {3};
-        irllrec_csr t2 = csr(1, 5, tp2, ti2);
+        irllrec_csr t2 = tu_csr(1, 5, tp2, ti2);
         ck_assert_int_eq(run_table(ctx, S2, 1, 5, NULL, &t2, k3, 1, r, n, &ne), IRLLREC_OK);
         ck_assert_double_eq_tol(r[0], 1.0, TOL);
         ck_assert_double_eq_tol(n[0], 0.5, TOL);
@@ -128,7 +116,7 @@ START_TEST(hand_computed_mask_and_skipped_users)
     const int64_t tp[4] = {0, 1, 1, 3};
     const int32_t ti[3] = {2, 0, 4};
     const int32_t ks[2] = {1, 3};
-    irllrec_csr mask = csr(3, 5, mp, mi), truth = csr(3, 5, tp, ti);
+    irllrec_csr mask = tu_csr(3, 5, mp, mi), truth = tu_csr(3, 5, tp, ti);
     irllrec_ctx *ctx = tu_ctx();
     double r[2], n[2];
     int64_t ne = -1;
@@ -154,7 +142,7 @@ START_TEST(k_larger_than_items_and_nan)
     const int64_t mp[2] = {0, 1}, tp[2] = {0, 1};
     const int32_t mi[1] = {2}, ti[1] = {0};
     const int32_t k10[1] = {10};
-    irllrec_csr mask = csr(1, 3, mp, mi), truth = csr(1, 3, tp, ti);
+    irllrec_csr mask = tu_csr(1, 3, mp, mi), truth = tu_csr(1, 3, tp, ti);
     /* NaN ranks as -inf, ties by id: scores NaN, .5, NaN, .2, -inf, truth {0}:
      * ranking 1, 3, 0, 2, 4 (0, 2 and 4 tie at -inf) -> hit at rank 3:
      * R@3 = 1, N@3 = 1/log2(4) = .5; R@2 = 0. */
@@ -162,10 +150,10 @@ START_TEST(k_larger_than_items_and_nan)
     const int64_t tp2[2] = {0, 1};
     const int32_t ti2[1] = {0};
     const int32_t ks2[3] = {2, 3, 5};
-    irllrec_csr truth2 = csr(1, 5, tp2, ti2);
+    irllrec_csr truth2 = tu_csr(1, 5, tp2, ti2);
     /* Truth item 4 (-inf) behind the NaN ones: rank 5 -> N@5 = 1/log2(6). */
     const int32_t ti3[1] = {4};
-    irllrec_csr truth3 = csr(1, 5, tp2, ti3);
+    irllrec_csr truth3 = tu_csr(1, 5, tp2, ti3);
     irllrec_ctx *ctx = tu_ctx();
     irllrec_evaluator *ev;
     float one = 1.0f;
@@ -197,7 +185,7 @@ START_TEST(no_users_to_evaluate_gives_zeros)
     const float S[4] = {1, 2, 3, 4};
     const int64_t tp[3] = {0, 0, 0};
     const int32_t ks[1] = {2};
-    irllrec_csr truth = csr(2, 2, tp, NULL);
+    irllrec_csr truth = tu_csr(2, 2, tp, NULL);
     irllrec_ctx *ctx = tu_ctx();
     double r[1] = {-1}, n[1] = {-1};
     int64_t ne = -1;
@@ -330,7 +318,7 @@ START_TEST(matches_brute_force_for_any_threads_blocks_schedules)
         const int64_t nu = cfg[g].nu, ni = cfg[g].ni;
         const int32_t *ks = cfg[g].ks;
         rand_case c = make_rand_levels(nu, ni, cfg[g].seed, cfg[g].levels);
-        irllrec_csr mask = csr(nu, ni, c.mp, c.mi), truth = csr(nu, ni, c.tp, c.ti);
+        irllrec_csr mask = tu_csr(nu, ni, c.mp, c.mi), truth = tu_csr(nu, ni, c.tp, c.ti);
         double br[5], bn[5], r0[5], n0[5];
         int64_t bne, ne;
         float *ue, *ie;
@@ -385,7 +373,7 @@ START_TEST(strided_views_match_dense)
     const int64_t nu = 23, ni = 41, pad = 3;
     const int32_t ks[2] = {3, 10};
     rand_case c = make_rand(nu, ni, 99u);
-    irllrec_csr mask = csr(nu, ni, c.mp, c.mi), truth = csr(nu, ni, c.tp, c.ti);
+    irllrec_csr mask = tu_csr(nu, ni, c.mp, c.mi), truth = tu_csr(nu, ni, c.tp, c.ti);
     float *ue, *ie, *ue2, *ie2;
     irllrec_ctx *ctx = ctx_threads(2);
     irllrec_evaluator *ev;
@@ -423,7 +411,7 @@ START_TEST(bad_inputs_rejected)
     const int64_t tp_uns[4] = {0, 2, 2, 2};
     const int32_t ti_uns[2] = {3, 1}, ti_dup[2] = {1, 1};
     const int32_t ks_bad0[1] = {0}, ks_big[1] = {IRLLREC_EVAL_MAX_K + 1};
-    irllrec_csr truth = csr(3, 4, tp, ti), t2;
+    irllrec_csr truth = tu_csr(3, 4, tp, ti), t2;
     irllrec_mat um = irllrec_mat_dense(ue, 3, 2), im = irllrec_mat_dense(ie, 4, 2), bad;
     irllrec_ctx *ctx = tu_ctx();
     irllrec_evaluator *ev = (irllrec_evaluator *)1;
@@ -465,23 +453,23 @@ START_TEST(bad_inputs_rejected)
     ck_assert(strstr(irllrec_ctx_errmsg(ctx), "truth is 3 x 4, expected 2 x 4") != NULL);
     t2 = truth, t2.n_cols = 5;
     ck_assert_int_eq(irllrec_evaluator_run(ev, um, im, NULL, &t2, r, n, NULL), IRLLREC_E_SHAPE);
-    t2 = csr(2, 4, tp, ti);
+    t2 = tu_csr(2, 4, tp, ti);
     ck_assert_int_eq(irllrec_evaluator_run(ev, um, im, &t2, &truth, r, n, NULL), IRLLREC_E_SHAPE);
     ck_assert(strstr(irllrec_ctx_errmsg(ctx), "mask is 2 x 4") != NULL);
     /* Malformed CSR content. */
-    t2 = csr(3, 4, tp, ti_range);
+    t2 = tu_csr(3, 4, tp, ti_range);
     ck_assert_int_eq(irllrec_evaluator_run(ev, um, im, NULL, &t2, r, n, NULL),
                      IRLLREC_E_INVALID_ARG);
-    t2 = csr(3, 4, tp_bad0, ti);
+    t2 = tu_csr(3, 4, tp_bad0, ti);
     ck_assert_int_eq(irllrec_evaluator_run(ev, um, im, NULL, &t2, r, n, NULL),
                      IRLLREC_E_INVALID_ARG);
-    t2 = csr(3, 4, tp_dec, ti);
+    t2 = tu_csr(3, 4, tp_dec, ti);
     ck_assert_int_eq(irllrec_evaluator_run(ev, um, im, NULL, &t2, r, n, NULL),
                      IRLLREC_E_INVALID_ARG);
-    t2 = csr(3, 4, tp_uns, ti_uns);
+    t2 = tu_csr(3, 4, tp_uns, ti_uns);
     ck_assert_int_eq(irllrec_evaluator_run(ev, um, im, NULL, &t2, r, n, NULL),
                      IRLLREC_E_INVALID_ARG);
-    t2 = csr(3, 4, tp_uns, ti_dup);
+    t2 = tu_csr(3, 4, tp_uns, ti_dup);
     ck_assert_int_eq(irllrec_evaluator_run(ev, um, im, &t2, &truth, r, n, NULL),
                      IRLLREC_E_INVALID_ARG);
     t2 = truth, t2.indptr = NULL;
@@ -500,7 +488,7 @@ START_TEST(no_allocation_in_steady_state)
     const int64_t nu = 19, ni = 30;
     const int32_t ks[3] = {5, 10, 20};
     rand_case c = make_rand(nu, ni, 5u);
-    irllrec_csr mask = csr(nu, ni, c.mp, c.mi), truth = csr(nu, ni, c.tp, c.ti);
+    irllrec_csr mask = tu_csr(nu, ni, c.mp, c.mi), truth = tu_csr(nu, ni, c.tp, c.ti);
     tu_alloc_state st;
     irllrec_ctx *ctx;
     irllrec_evaluator *ev = NULL;

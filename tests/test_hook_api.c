@@ -27,19 +27,6 @@ typedef struct fx {
 
 static uint64_t rs = 88172645463325252ull;
 
-static float rnd(void)
-{
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return (float)((double)(rs >> 11) / 9007199254740992.0 - 0.5);
-}
-
-static void fill(float *x, int64_t n, float scale)
-{
-    for (int64_t i = 0; i < n; i++) x[i] = scale * rnd();
-}
-
 /* The N x N pattern of a fixed interaction set, built by the library. */
 static void set_graph(fx *f)
 {
@@ -75,7 +62,7 @@ static void fx_make(fx *f, int layers, uint64_t seed)
     const int64_t rows[4] = {U, I, U, I}, cols[4] = {DP, DP, DT, DT};
     for (int w = 0; w < 4; w++) {
         float *t = malloc((size_t)(rows[w] * cols[w]) * sizeof(float));
-        fill(t, rows[w] * cols[w], 1.0f);
+        tu_fill(&rs, t, rows[w] * cols[w], 1.0f);
         ck_assert_int_eq(irllrec_hook_set_text(f->h, w, irllrec_cmat_dense(t, rows[w], cols[w])),
                          IRLLREC_OK);
         free(t);
@@ -85,8 +72,8 @@ static void fx_make(fx *f, int layers, uint64_t seed)
     ck_assert_int_eq(irllrec_hook_set_param_by_name(f->h, "tran_itm_need_graph", 0), IRLLREC_OK);
     ck_assert_int_eq(irllrec_hook_set_param_by_name(f->h, "w_tran", 0.5), IRLLREC_OK);
     ck_assert_int_eq(irllrec_hook_set_param_by_name(f->h, "w_itm", 0.5), IRLLREC_OK);
-    fill(f->ef, N * D, 1.0f);
-    fill(f->lay, L * N * D, 1.0f);
+    tu_fill(&rs, f->ef, N * D, 1.0f);
+    tu_fill(&rs, f->lay, L * N * D, 1.0f);
     for (int l = 0; l < L; l++) {
         f->lv[l] = irllrec_cmat_dense(f->lay + l * N * D, N, D);
         f->lg[l] = irllrec_mat_dense(f->gl + l * N * D, N, D);
@@ -710,7 +697,7 @@ START_TEST(module_subset_calls_refuse_bad_input)
     irllrec_mlp_spec ms;
     irllrec_mlp *m = NULL;
     float x[6 * 3], y[6 * 2];
-    fill(x, 18, 1.0f);
+    tu_fill(&rs, x, 18, 1.0f);
     irllrec_mlp_spec_init(&ms, sizeof ms);
     ms.in_dim = 3;
     ms.out_dim = 2;
@@ -745,7 +732,7 @@ START_TEST(module_subset_calls_refuse_bad_input)
     irllrec_intent_spec ts;
     irllrec_intent *enc = NULL;
     float e[5 * 2], r[2 * 2];
-    fill(e, 10, 1.0f);
+    tu_fill(&rs, e, 10, 1.0f);
     irllrec_intent_spec_init(&ts, sizeof ts);
     ts.n_users = 2;
     ts.n_items = 3;
@@ -799,7 +786,7 @@ START_TEST(zero_text_rows_are_reported)
     logcap cap = {0, ""};
     ck_assert_int_eq(irllrec_ctx_set_log(f.ctx, log_cb, &cap, IRLLREC_LOG_WARN), IRLLREC_OK);
     float t[I * DP];
-    fill(t, I * DP, 1.0f);
+    tu_fill(&rs, t, I * DP, 1.0f);
     ck_assert_int_eq(
         irllrec_hook_set_text(f.h, IRLLREC_HOOK_ITEM_PROFILE, irllrec_cmat_dense(t, I, DP)),
         IRLLREC_OK);

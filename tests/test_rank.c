@@ -20,17 +20,6 @@
 #define SENT_SCORE 12345.0f
 #define SENT_COUNT (-777)
 
-static irllrec_csr csr(int64_t rows, int64_t cols, const int64_t *ptr, const int32_t *idx)
-{
-    irllrec_csr c;
-    c.n_rows = rows;
-    c.n_cols = cols;
-    c.nnz = ptr[rows];
-    c.indptr = ptr;
-    c.indices = idx;
-    return c;
-}
-
 static irllrec_ctx *ctx_threads(int32_t n)
 {
     irllrec_ctx_spec spec;
@@ -90,7 +79,7 @@ static void assert_ids(const int32_t *ids, const int32_t *want, int32_t n)
 START_TEST(seen_items_excluded_and_ties_by_lower_id)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_csr seen = csr(3, 5, SEEN_P, SEEN_I);
+    irllrec_csr seen = tu_csr(3, 5, SEEN_P, SEEN_I);
     irllrec_rank_opts o;
     const int32_t users[3] = {2, 0, 1};
     int32_t ids[9], cnt[3];
@@ -128,7 +117,7 @@ END_TEST
 START_TEST(allow_and_deny_lists)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_csr seen = csr(3, 5, SEEN_P, SEEN_I);
+    irllrec_csr seen = tu_csr(3, 5, SEEN_P, SEEN_I);
     irllrec_rank_opts o;
     const int32_t u0 = 0, allow[4] = {4, 1, 4, 3}, deny[1] = {1};
     int32_t ids[3], cnt[1];
@@ -163,7 +152,7 @@ START_TEST(k_above_candidates_and_nothing_left)
     /* u0 sees nothing, u1 has seen every item. */
     const int64_t p[4] = {0, 0, 5, 5};
     const int32_t ix[5] = {4, 0, 2, 1, 3};
-    irllrec_csr seen = csr(3, 5, p, ix);
+    irllrec_csr seen = tu_csr(3, 5, p, ix);
     irllrec_rank_opts o;
     const int32_t users[2] = {0, 1};
     int32_t ids[14], cnt[2];
@@ -185,7 +174,7 @@ START_TEST(k_above_candidates_and_nothing_left)
     {
         const int64_t rp[4] = {0, 4, 4, 4};
         const int32_t ri[4] = {2, 2, 0, 2};
-        irllrec_csr rep = csr(3, 5, rp, ri);
+        irllrec_csr rep = tu_csr(3, 5, rp, ri);
         o.seen = &rep;
         ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), users, 1, 4, &o, ids, sc, cnt),
                          IRLLREC_OK);
@@ -297,7 +286,7 @@ static void make_problem(problem *p, int64_t d, int quarter, uint64_t seed)
         }
         p->sp[u + 1] = nnz;
     }
-    p->seen = csr(RU, RI, p->sp, p->si);
+    p->seen = tu_csr(RU, RI, p->sp, p->si);
     for (int j = 0; j < 7; j++) p->deny[j] = (int32_t)(mix(&x) % RI);
 }
 
@@ -452,7 +441,7 @@ START_TEST(agrees_with_the_evaluator)
         tp[u + 1] = u + 1;
         users[u] = (int32_t)u;
     }
-    truth = csr(RU, RI, tp, ti);
+    truth = tu_csr(RU, RI, tp, ti);
     irllrec_rank_opts_init(&o, sizeof o);
     o.seen = &seen_sorted;
     ck_assert_int_eq(irllrec_recommend(ctx, irllrec_cmat_dense(p.ue, RU, 16),
@@ -500,8 +489,8 @@ START_TEST(hostile_inputs_refused_without_output)
     const int32_t users[2] = {0, 1}, bad_users[2] = {1, 99}, neg[1] = {-2};
     const int64_t bad_p[4] = {0, 2, 1, 3}, ok_p[4] = {0, 1, 3, 3};
     const int32_t out_i[3] = {0, 3, 5}, ids7[2] = {1, 7};
-    irllrec_csr bad = csr(3, 5, bad_p, SEEN_I), wrong = csr(2, 5, ok_p, SEEN_I);
-    irllrec_csr out = csr(3, 5, ok_p, out_i);
+    irllrec_csr bad = tu_csr(3, 5, bad_p, SEEN_I), wrong = tu_csr(2, 5, ok_p, SEEN_I);
+    irllrec_csr out = tu_csr(3, 5, ok_p, out_i);
     irllrec_rank_opts o;
     float nan_ie[10], nan_ue[6], ue3[9];
     memcpy(nan_ie, IE, sizeof IE), memcpy(nan_ue, UE, sizeof UE);
@@ -574,7 +563,7 @@ START_TEST(hostile_inputs_refused_without_output)
         const int32_t bad2[4] = {0, 3, 1, 9};
         const int64_t p2[4] = {0, 1, 3, 4};
         const int32_t u2 = 2;
-        irllrec_csr s2 = csr(3, 5, p2, bad2);
+        irllrec_csr s2 = tu_csr(3, 5, p2, bad2);
         int32_t ids[6];
         irllrec_rank_opts_init(&o, sizeof o);
         o.seen = &s2;
@@ -634,7 +623,7 @@ START_TEST(allocation_failures_leave_outputs_untouched)
 {
     tu_alloc_state st;
     irllrec_ctx *ctx;
-    irllrec_csr seen = csr(3, 5, SEEN_P, SEEN_I);
+    irllrec_csr seen = tu_csr(3, 5, SEEN_P, SEEN_I);
     irllrec_rank_opts o;
     const int32_t users[3] = {2, 0, 1}, deny[1] = {4};
     int32_t ids[9], cnt[3];

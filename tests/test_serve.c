@@ -28,19 +28,6 @@ typedef struct fx {
 
 static uint64_t rs;
 
-static float rnd(void)
-{
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return (float)((double)(rs >> 11) / 9007199254740992.0 - 0.5);
-}
-
-static void fill(float *x, int64_t n, float scale)
-{
-    for (int64_t i = 0; i < n; i++) x[i] = scale * rnd();
-}
-
 static const int64_t TXT_ROWS[4] = {U, I, U, I}, TXT_COLS[4] = {DP, DP, DT, DT};
 
 static void set_graph(fx *f)
@@ -77,15 +64,15 @@ static void fx_make(fx *f, int with_intent_text)
     s.seed = 7;
     ck_assert_int_eq(irllrec_hook_create(f->ctx, &s, &f->h), IRLLREC_OK);
     for (int w = 0; w < 4; w++) {
-        fill(f->txt[w], TXT_ROWS[w] * TXT_COLS[w], 1.0f);
+        tu_fill(&rs, f->txt[w], TXT_ROWS[w] * TXT_COLS[w], 1.0f);
         if (w >= 2 && !with_intent_text) continue;
         ck_assert_int_eq(irllrec_hook_set_text(f->h, w, irllrec_cmat_dense(
                                                             f->txt[w], TXT_ROWS[w], TXT_COLS[w])),
                          IRLLREC_OK);
     }
     set_graph(f);
-    fill(f->ef, N * D, 1.0f);
-    fill(f->lay, L * N * D, 1.0f);
+    tu_fill(&rs, f->ef, N * D, 1.0f);
+    tu_fill(&rs, f->lay, L * N * D, 1.0f);
     for (int l = 0; l < L; l++) f->lv[l] = irllrec_cmat_dense(f->lay + l * N * D, N, D);
     if (!with_intent_text) return;  /* a step would refuse: text announced, not set */
     int32_t users[B], pos[B], neg[B];
@@ -356,8 +343,8 @@ START_TEST(embed_text_is_the_tower_output_at_the_sides_mean_norm)
     irllrec_rec *r = fx_rec(&f, 1);
     irllrec_mlp *prf = own_tower(&f, "prf", DP), *itm = own_tower(&f, "int", DT);
     float prf_rows[3 * DP], int_rows[3 * DT], out[3 * D];
-    fill(prf_rows, 3 * DP, 2.0f);
-    fill(int_rows, 3 * DT, 2.0f);
+    tu_fill(&rs, prf_rows, 3 * DP, 2.0f);
+    tu_fill(&rs, int_rows, 3 * DT, 2.0f);
     const irllrec_cmat none = {NULL, 0, 0, 0};
     const double su = side_norm(f.ef, U), si = side_norm(f.ef + U * D, I);
     /* profile text: the profile tower, at the users' (then the items') mean norm */
@@ -557,9 +544,9 @@ START_TEST(unknown_ids_and_nan_text_are_refused_and_change_nothing)
     ck_assert(msg_has(f.ctx, "side = 2"));
     /* NaN in row 2 of the profile text: named, nothing written, nothing added */
     float t[3 * DP];
-    fill(t, 3 * DP, 1.0f);
+    tu_fill(&rs, t, 3 * DP, 1.0f);
     t[2 * DP + 1] = NAN;
-    fill(out, 3 * D, 1.0f);
+    tu_fill(&rs, out, 3 * D, 1.0f);
     memcpy(keep, out, sizeof out);
     const irllrec_cmat none = {NULL, 0, 0, 0};
     ck_assert_int_eq(irllrec_rec_embed_text(r, IRLLREC_ITEMS, irllrec_cmat_dense(t, 3, DP), none,
@@ -658,7 +645,7 @@ START_TEST(an_item_added_from_text_is_recommended_at_once)
     fx_make(&f, 1);
     irllrec_mlp *prf = own_tower(&f, "prf", DP);
     float S[DP], v[D], emb[N * D];
-    fill(S, DP, 2.0f);
+    tu_fill(&rs, S, DP, 2.0f);
     ck_assert_int_eq(irllrec_mlp_forward_at(prf, irllrec_cmat_dense(S, 1, DP), 0,
                                             irllrec_mat_dense(v, 1, D)),
                      IRLLREC_OK);

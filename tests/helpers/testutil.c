@@ -142,3 +142,29 @@ void tu_assert_fifo_refused(const char *fifo_path, int (*fn)(void *), void *arg,
     ck_assert_msg(tu_run_bounded(fn, arg, 10, &code) == 0, "%s blocked on a FIFO", what);
     ck_assert_msg(code == 0, "%s on a FIFO: not the refusal expected (code %d)", what, code);
 }
+
+irllrec_csr tu_csr(int64_t rows, int64_t cols, const int64_t *ptr, const int32_t *idx)
+{
+    irllrec_csr c;
+    c.n_rows = rows;
+    c.n_cols = cols;
+    c.nnz = ptr[rows];
+    c.indptr = ptr;
+    c.indices = idx;
+    return c;
+}
+
+float tu_rnd(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    return (float)((double)(x >> 11) / 9007199254740992.0 - 0.5);
+}
+
+void tu_fill(uint64_t *state, float *x, int64_t n, float scale)
+{
+    for (int64_t i = 0; i < n; i++) x[i] = scale * tu_rnd(state);
+}

@@ -7,6 +7,12 @@
 #include "irllrec/irllrec.h"
 
 /* A ctx with default settings (fails the test if creation fails). */
+/* A CSR view over caller arrays (nnz = ptr[rows]). */
+irllrec_csr tu_csr(int64_t rows, int64_t cols, const int64_t *ptr, const int32_t *idx);
+/* xorshift64: uniform in [-0.5, 0.5), advancing *state (never 0). */
+float tu_rnd(uint64_t *state);
+/* x[0..n) = scale * tu_rnd(state). */
+void tu_fill(uint64_t *state, float *x, int64_t n, float scale);
 irllrec_ctx *tu_ctx(void);
 
 /* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); caller frees the string. */
