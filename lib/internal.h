@@ -77,6 +77,11 @@ void irllrec__spec_init(void *spec, uint32_t struct_size, const void *defaults, 
 irllrec_status irllrec__copy_spec(irllrec_ctx *ctx, const char *func, void *dst, size_t dst_size,
                                   const void *src);
 
+/* The opening every *_create shares: refuse a NULL out (out_is_null), ctx or
+ * spec, then irllrec__copy_spec. The caller sets *out = NULL first. */
+irllrec_status irllrec__begin_create(irllrec_ctx *ctx, const char *func, int out_is_null,
+                                     const void *spec, void *dst, size_t dst_size);
+
 /* ---- memory ---------------------------------------------------------- */
 
 /* 64-byte aligned allocation through the ctx allocator; NULL on failure or

@@ -42,6 +42,15 @@ void irllrec__spec_init(void *spec, uint32_t struct_size, const void *defaults, 
     memcpy(spec, &struct_size, sizeof struct_size);
 }
 
+irllrec_status irllrec__begin_create(irllrec_ctx *ctx, const char *func, int out_is_null,
+                                     const void *spec, void *dst, size_t dst_size)
+{
+    if (out_is_null) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, func, "out is NULL");
+    if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
+    if (spec == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, func, "spec is NULL");
+    return irllrec__copy_spec(ctx, func, dst, dst_size, spec);
+}
+
 irllrec_status irllrec__copy_spec(irllrec_ctx *ctx, const char *func, void *dst, size_t dst_size,
                                   const void *src)
 {

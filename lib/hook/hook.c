@@ -187,11 +187,8 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
                                    irllrec_hook **out)
 {
     irllrec_hook_spec s;
-    if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
-    *out = NULL;
-    if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(ctx, spec != NULL, IRLLREC_E_INVALID_ARG, "spec is NULL");
-    IRL_TRY(irllrec__copy_spec(ctx, __func__, &s, sizeof s, spec));
+    if (out != NULL) *out = NULL;
+    IRL_TRY(irllrec__begin_create(ctx, __func__, out == NULL, spec, &s, sizeof s));
     IRL_TRY(irllrec__hook_check_spec(ctx, &s));
     irllrec_hook *h = (irllrec_hook *)irllrec__calloc_fn(ctx, "irllrec_hook_create", 1, sizeof *h);
     if (h == NULL) return irllrec__fail(ctx, IRLLREC_E_NOMEM, __func__, "out of memory");

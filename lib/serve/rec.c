@@ -331,11 +331,8 @@ irllrec_status irllrec_rec_create(irllrec_ctx *ctx, const irllrec_rec_spec *spec
 {
     irllrec_rec_spec s;
     irllrec__hook_serve v;
-    if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
-    *out = NULL;
-    if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(ctx, spec != NULL, IRLLREC_E_INVALID_ARG, "spec is NULL");
-    IRL_TRY(irllrec__copy_spec(ctx, __func__, &s, sizeof s, spec));
+    if (out != NULL) *out = NULL;
+    IRL_TRY(irllrec__begin_create(ctx, __func__, out == NULL, spec, &s, sizeof s));
     IRL_TRY(check_spec(ctx, &s));
     if (s.hook != NULL) {
         irllrec__hook_serve_view(s.hook, &v);

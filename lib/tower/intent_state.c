@@ -157,11 +157,8 @@ irllrec_status irllrec_intent_create(irllrec_ctx *ctx, const irllrec_intent_spec
     irllrec_intent_spec s;
     irllrec_intent *enc;
     int64_t n, d, k, nl;
-    if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
-    *out = NULL;
-    if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(ctx, spec != NULL, IRLLREC_E_INVALID_ARG, "spec is NULL");
-    IRL_TRY(irllrec__copy_spec(ctx, __func__, &s, sizeof s, spec));
+    if (out != NULL) *out = NULL;
+    IRL_TRY(irllrec__begin_create(ctx, __func__, out == NULL, spec, &s, sizeof s));
     IRL_TRY(check_spec(ctx, &s));
     n = s.n_users + s.n_items;
     if (graph != NULL) IRL_TRY(check_graph(ctx, __func__, graph, n, s.n_layers));
