@@ -356,7 +356,7 @@ START_TEST(embed_text_is_the_tower_output_at_the_sides_mean_norm)
                                             irllrec_cmat_dense(int_rows, 3, DT),
                                             irllrec_mat_dense(out, 3, D)),
                      IRLLREC_OK);
-    expect_scaled(prf, prf_rows, 3, DP, si, out);
+    expect_scaled(itm, int_rows, 3, DT, si, out); /* both texts: the intent tower */
     /* intent text only: the intent tower */
     ck_assert_int_eq(irllrec_rec_embed_text(r, IRLLREC_ITEMS, none,
                                             irllrec_cmat_dense(int_rows, 3, DT),

@@ -26,8 +26,9 @@
  *   the residual, 0.5 (<e_u - sum_k p_uk c_uk, e_i> + <e_i - sum_k q_ik c_ik,
  *   e_u>), is the part of the score the prototypes do not reconstruct.
  *   Shared intents rank k by p_uk q_ik (prototype k of each side).
- * - Cold start: a node with text only gets e = s n(p(S)) (profile tower) when
- *   it has profile text, else s n(z(T)) (intent tower), n(v) = v /
+ * - Cold start: a node with text only gets e = s n(z(T)) (intent tower) when
+ *   it has intent text, else s n(p(S)) (profile tower; the order was chosen on
+ *   validation, docs/results-coldstart.md), n(v) = v /
  *   sqrt(1e-8 + |v|^2), s = the mean norm |e| of that side's embeddings given
  *   to irllrec_rec_create (stored in the model; added nodes do not move it).
  * - Fold-in: a user with items J gets e = s_u n(sum_{j in J} n(e_j)) (the
