@@ -46,6 +46,10 @@ DATA_FILES = ["train.txt", "val.txt", "test.txt", "stats.json", "usr_prf.npy", "
               "usr_int.npy", "itm_int.npy"]
 
 
+class NotRun(Exception):
+    pass
+
+
 def log(msg):
     print("coldstart/run.py: " + msg, file=sys.stderr, flush=True)
 
@@ -131,6 +135,8 @@ class Runner:
                 if json.load(f)["key"] == key:
                     with open(rpath) as g:
                         return out, json.load(g)
+        if self.a.cached_only:
+            raise NotRun("%s: not in the cache (--cached-only)" % name)
         if os.path.isdir(out):
             subprocess.run(["rm", "-rf", out], check=True)
         os.makedirs(out)
@@ -176,7 +182,7 @@ class Runner:
                     return
                 try:
                     res[k] = self.chain(*j)
-                except (subprocess.CalledProcessError, OSError, KeyError) as e:
+                except (subprocess.CalledProcessError, OSError, KeyError, NotRun) as e:
                     errors.append("%s seed %d: %s" % (j[0], j[2], e))
         ts = [threading.Thread(target=worker) for _ in range(self.a.jobs)]
         for t in ts:
@@ -221,6 +227,8 @@ def main(argv=None):
     ap.add_argument("--seeds", default="2023,2024,2025")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--fresh", action="store_true", help="rebuild the data and rerun all")
+    ap.add_argument("--cached-only", action="store_true",
+                    help="train nothing: use the cached runs, list the others as not run")
     ap.add_argument("--page", default=os.path.join(REPO, "docs", "results-coldstart.md"))
     a = ap.parse_args(argv)
     t0 = time.time()
