@@ -128,6 +128,11 @@ def target_section(w, cold):
     lost = [m for m in bases if cold[seeds[0]]["methods"][m]["test"]["recall@20"] >= ours]
     w("- Of the %d baseline rows, IRLLRec's Recall@20 (protocol A) is above %d; not above: "
       "%s." % (len(bases), len(bases) - len(lost), "; ".join(lost) or "none"))
+    io = statistics.mean(method_values(cold, TRAINED[1], "test", "recall@20"))
+    w("- Not the target row, but reported: the intent tower alone (profile rows absent) gives "
+      "%s, %+.4f (%+.1f%%) against %s; it is %s." % (
+          fmt(io), io - val, 100 * (io / val - 1) if val else 0, fmt(val),
+          "above it" if io > val else "not above it either"))
     o2, n2, v2 = verdict(cold, "all")
     w("- Protocol B: %s vs %s, %s: %+.4f (%+.1f%%): %s.\n" % (
         fmt(o2), n2, fmt(v2), o2 - v2, 100 * (o2 / v2 - 1) if v2 else 0,
