@@ -28,14 +28,16 @@ typedef struct cold_ctx {
     cs_model cm;
     int32_t *cold;       /* C cold item ids, ascending */
     int64_t C;
-    cs_rows truth[2];    /* cold_test, cold_all */
+    cs_rows truth[3];    /* cold_test, cold_all, cold_val */
     int32_t *ids;        /* U x TOPK */
     double *per_user;    /* U x CS_KS recall values of the last scoring */
     FILE *f;
     int n_written;
 } cold_ctx;
 
-static const char *const PROTOCOL[2] = {"test", "all"};
+/* "val": the removed VAL pairs with cold items, where the tower rule is chosen. */
+#define N_PROTOCOL 3
+static const char *const PROTOCOL[N_PROTOCOL] = {"test", "all", "val"};
 
 static int parse(int argc, char **argv, args *a)
 {
@@ -71,7 +73,7 @@ static float *gather(const float *x, int64_t d, const int32_t *rows, int64_t n)
 static void emit(cold_ctx *x, const char *name)
 {
     fprintf(x->f, "%s\n  \"%s\": {", x->n_written++ ? "," : "", name);
-    for (int p = 0; p < 2; p++) {
+    for (int p = 0; p < N_PROTOCOL; p++) {
         cs_metrics m;
         const cs_rows *t = &x->truth[p];
         cs_score(x->ids, TOPK, t, &m, x->per_user);
@@ -116,7 +118,7 @@ static int method_random(cold_ctx *x, int32_t draws)
     int32_t *perm = (int32_t *)malloc((size_t)x->C * sizeof(int32_t));
     uint64_t s = 2025;
     fprintf(x->f, "%s\n  \"random (expected value)\": {", x->n_written++ ? "," : "");
-    for (int p = 0; p < 2; p++) {
+    for (int p = 0; p < N_PROTOCOL; p++) {
         cs_metrics m;
         cs_score_random_expectation(x->C, &x->truth[p], &m);
         if (p) fprintf(x->f, ", ");
@@ -125,7 +127,7 @@ static int method_random(cold_ctx *x, int32_t draws)
     fprintf(x->f, "}");
     if (perm == NULL) return -1;
     fprintf(x->f, ",\n  \"random (mean of %d draws)\": {", draws);
-    for (int p = 0; p < 2; p++) {
+    for (int p = 0; p < N_PROTOCOL; p++) {
         cs_metrics sum, m;
         memset(&sum, 0, sizeof sum);
         for (int32_t t = 0; t < draws; t++) {
@@ -215,30 +217,50 @@ static int methods_text(cold_ctx *x)
     return 0;
 }
 
-/* IRLLRec: cold items through the text towers (irllrec_rec_embed_text), scored
- * with the trained user embeddings. use_profile 0: intent tower only. */
-static int method_tower(cold_ctx *x, int use_profile, float **keep)
+/* Cold items through one tower (irllrec_rec_embed_text with the other text absent):
+ * use_profile 1: the profile tower (the library's rule when both texts exist). */
+static float *tower_rows(cold_ctx *x, int use_profile)
 {
     cs_model *cm = &x->cm;
-    float *p = gather(cm->text[1], cm->text_dim[1], x->cold, x->C);
-    float *t = gather(cm->text[3], cm->text_dim[3], x->cold, x->C);
+    const int w = use_profile ? 1 : 3;
+    float *t = gather(cm->text[w], cm->text_dim[w], x->cold, x->C);
     float *e = (float *)malloc((size_t)(x->C * cm->d) * sizeof(float));
-    irllrec_cmat pv = irllrec_cmat_dense(use_profile ? p : NULL, use_profile ? x->C : 0,
-                                         cm->text_dim[1]);
+    irllrec_cmat tv = irllrec_cmat_dense(t, x->C, cm->text_dim[w]);
+    irllrec_cmat none = irllrec_cmat_dense(NULL, 0, cm->text_dim[use_profile ? 3 : 1]);
     irllrec_status st = IRLLREC_E_NOMEM;
-    int rc = -1;
-    if (p && t && e)
-        st = irllrec_rec_embed_text(cm->rec, IRLLREC_ITEMS, pv,
-                                    irllrec_cmat_dense(t, x->C, cm->text_dim[3]),
-                                    irllrec_mat_dense(e, x->C, cm->d));
-    if (st != IRLLREC_OK) cs_fail(cm, "irllrec_rec_embed_text", st);
-    else rc = method_dot(x, use_profile ? "IRLLRec text tower (profile; library rule)"
-                                        : "IRLLRec text tower (intent only)",
-                         cm->uemb, e, cm->d, 0);
-    free(p);
+    if (t && e)
+        st = irllrec_rec_embed_text(cm->rec, IRLLREC_ITEMS, use_profile ? tv : none,
+                                    use_profile ? none : tv, irllrec_mat_dense(e, x->C, cm->d));
     free(t);
-    if (rc == 0 && keep) *keep = e;
-    else free(e);
+    if (st == IRLLREC_OK) return e;
+    cs_fail(cm, "irllrec_rec_embed_text", st);
+    free(e);
+    return NULL;
+}
+
+/* IRLLRec: the cold items through the text towers, scored with the trained user
+ * embeddings: the profile tower, the direction of the sum of both (both towers have
+ * the same output norm s, so this is their mean direction), and the intent tower,
+ * which is the library's rule when intent text is given (chosen on the cold VAL
+ * pairs, see docs/results-coldstart.md). */
+static int methods_tower(cold_ctx *x, float **keep)
+{
+    const int64_t n = x->C * x->cm.d;
+    float *ep = tower_rows(x, 1), *ez = tower_rows(x, 0);
+    float *sum = (float *)malloc((size_t)n * sizeof(float));
+    int rc = (ep && ez && sum) ? 0 : -1;
+    if (rc == 0) rc = method_dot(x, "IRLLRec text tower (profile only)", x->cm.uemb, ep,
+                                 x->cm.d, 0);
+    for (int64_t k = 0; rc == 0 && k < n; k++) sum[k] = ez[k] + ep[k];
+    if (rc == 0) rc = method_dot(x, "IRLLRec text towers (profile + intent, mean direction)",
+                                 x->cm.uemb, sum, x->cm.d, IRLLREC_RANK_COSINE);
+    /* last: check_add_from_text compares the library path with this ranking */
+    if (rc == 0) rc = method_dot(x, "IRLLRec text tower (intent; library rule)", x->cm.uemb,
+                                 ez, x->cm.d, 0);
+    free(ep);
+    free(sum);
+    if (rc == 0 && keep) *keep = ez;
+    else free(ez);
     return rc;
 }
 
@@ -296,7 +318,7 @@ static int run_all(cold_ctx *x, const args *a)
     if (method_random(x, a->draws) == 0 && method_pop(x, a->pop) == 0 && methods_text(x) == 0 &&
         method_dot(x, "IRLLRec trained E_final of the cold item (diagnostic)", x->cm.uemb, ecold,
                    x->cm.d, 0) == 0 &&
-        method_tower(x, 0, NULL) == 0 && method_tower(x, 1, &e_tower) == 0) {
+        methods_tower(x, &e_tower) == 0) {
         bad = check_add_from_text(x);
         fprintf(x->f, "\n}, \"add_from_text_mismatches\": %lld", (long long)bad);
         fprintf(x->f, ", \"checkpoint_epoch\": %lld, \"best_epoch\": %lld, \"hook_steps\": %lld",
@@ -325,7 +347,7 @@ int main(int argc, char **argv)
     if (cs_open(&x.cm, a.data, a.run, a.ckpt) != 0) goto out;
     snprintf(path, sizeof path, "%s/cold_items.txt", a.cold);
     x.C = cs_read_ints(path, &x.cold);
-    for (int p = 0; p < 2 && x.C > 0; p++) {
+    for (int p = 0; p < N_PROTOCOL && x.C > 0; p++) {
         snprintf(path, sizeof path, "%s/cold_%s.txt", a.cold, PROTOCOL[p]);
         if (cs_rows_read(path, x.cm.U, x.cm.I, &x.truth[p]) != 0) goto out;
     }
@@ -337,7 +359,7 @@ int main(int argc, char **argv)
 out:
     if (x.f) fclose(x.f);
     if (rc != 0) fprintf(stderr, "coldstart_eval: failed\n");
-    for (int p = 0; p < 2; p++) cs_rows_free(&x.truth[p]);
+    for (int p = 0; p < N_PROTOCOL; p++) cs_rows_free(&x.truth[p]);
     free(x.ids);
     free(x.per_user);
     free(x.cold);

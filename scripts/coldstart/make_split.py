@@ -14,6 +14,8 @@ complete dataset folder for the trainer and the text builder:
   raw                  a symlink to the original raw/ (metadata, ratings)
   cold_items.txt       the cold item ids, ascending, one a line
   cold_test.txt        user -> cold items in that user's TEST positives (the cold test set)
+  cold_val.txt         user -> cold items in that user's VAL positives (removed from
+                       val.txt: where a cold-start rule is chosen, never on test)
   cold_all.txt         user -> cold items among all of the user's positives (train, val
                        and test: the secondary protocol)
   cold_removed.txt     the removed train and val pairs: "split user item" lines
@@ -94,7 +96,9 @@ def make(data, out, fraction, seed):
         f.writelines("%s %d %d\n" % r for r in removed)
     test_rows = cold_rows([split["test"]], cold)
     all_rows = cold_rows([split["train"], split["val"], split["test"]], cold)
+    val_rows = cold_rows([split["val"]], cold)
     write_split(os.path.join(out, "cold_test.txt"), test_rows, sorted(test_rows))
+    write_split(os.path.join(out, "cold_val.txt"), val_rows, sorted(val_rows))
     write_split(os.path.join(out, "cold_all.txt"), all_rows, sorted(all_rows))
     link = os.path.join(out, "raw")
     if not os.path.lexists(link):

@@ -76,7 +76,7 @@ def build_data(a, out):
     tool = os.path.join(a.build, "examples", "textembed", "irllrec-textembed")
     vectors = os.path.join(a.data, "glove-6B-100d-subset.txt")
     mk = os.path.join(REPO, "scripts", "ml100k", "make_embeddings.sh")
-    if a.fresh or not os.path.exists(os.path.join(split, "cold_all.txt")):
+    if a.fresh or not os.path.exists(os.path.join(split, "cold_val.txt")):
         subprocess.run([sys.executable, os.path.join(HERE, "make_split.py"), "--data", a.data,
                         "--out", split], check=True)
     if a.fresh or not all(os.path.exists(os.path.join(cold_emb, f)) for f in DATA_FILES):
