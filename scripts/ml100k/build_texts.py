@@ -225,7 +225,17 @@ def title_with_genres(it):
     return "%s (%s)" % (it["title"], g) if g else it["title"]
 
 
-def build(data, out, max_titles, max_likes, max_dislikes, top_genres):
+def read_item_ids(path):
+    """Item ids, one a line (an --exclude-items file); None for no file."""
+    if path is None:
+        return None
+    with open(path, encoding="ascii") as f:
+        return {int(x) for x in f.read().split()}
+
+
+def build(data, out, max_titles, max_likes, max_dislikes, top_genres, exclude=None):
+    """exclude: item ids no user text may draw on (cold-start items), or None."""
+    exclude = exclude or set()
     raw = os.path.join(data, "raw")
     with open(os.path.join(data, "stats.json")) as f:
         stats = json.load(f)
@@ -262,7 +272,7 @@ def build(data, out, max_titles, max_likes, max_dislikes, top_genres):
             u, i = int(p[0]) - 1, int(p[1]) - 1
             rating[(u, i)] = int(p[2])
             when[(u, i)] = int(p[3])
-            if int(p[2]) <= 2:
+            if int(p[2]) <= 2 and i not in exclude:
                 low[u].append(i)
 
     sources = []  # (user, item, role)
@@ -321,6 +331,9 @@ def build(data, out, max_titles, max_likes, max_dislikes, top_genres):
     leaked = [(u, i, role) for (u, i, role) in sources if (u, i) in heldout]
     if leaked:
         raise BuildError("val/test pairs would be used: %r" % leaked[:5])
+    barred = [(u, i, role) for (u, i, role) in sources if i in exclude]
+    if barred:
+        raise BuildError("excluded items would be used: %r" % barred[:5])
     for u, i, role in sources:
         if role in ("profile", "genres", "like") and (u, i) not in train:
             raise BuildError("(%d, %d) used as %s but not a train pair" % (u, i, role))
@@ -365,6 +378,7 @@ def build(data, out, max_titles, max_likes, max_dislikes, top_genres):
         "users_with_dislikes": sum(1 for t in user_int if "Dislikes" in t),
         "user_item_pairs_used": len(sources),
         "heldout_pairs_used": 0,
+        "excluded_items": len(exclude),
         "max_titles": max_titles, "max_likes": max_likes, "max_dislikes": max_dislikes,
         "top_genres": top_genres,
     }
@@ -386,9 +400,13 @@ def main(argv=None):
     ap.add_argument("--max-likes", type=int, default=10, help="titles in a user's likes")
     ap.add_argument("--max-dislikes", type=int, default=5, help="titles in a user's dislikes")
     ap.add_argument("--top-genres", type=int, default=3, help="genres in a user's intent")
+    ap.add_argument("--exclude-items", metavar="FILE",
+                    help="item ids (one a line) that no user text may use, not even as a "
+                         "dislike: the cold items of scripts/coldstart/make_split.py")
     a = ap.parse_args(argv)
     try:
-        info = build(a.data, a.out, a.max_titles, a.max_likes, a.max_dislikes, a.top_genres)
+        info = build(a.data, a.out, a.max_titles, a.max_likes, a.max_dislikes, a.top_genres,
+                     read_item_ids(a.exclude_items))
     except (BuildError, OSError, ValueError, KeyError) as e:
         print("build_texts.py: error: %s" % e, file=sys.stderr)
         return 1

@@ -2,6 +2,7 @@
 # Build the MovieLens-100K texts and embed them: a complete dataset folder for the trainer.
 #
 #   scripts/ml100k/make_embeddings.sh [--data DIR] [--out DIR] [--tool PATH] [--vectors FILE]
+#                                     [--exclude-items FILE]
 #                                     [-- extra irllrec-textembed flags, e.g. --a 1e-4]
 #
 # Defaults: --data ../shared/data/ml-100k, --out out/ml100k, --tool
@@ -10,7 +11,9 @@
 #
 # Writes OUT/{usr_prf,itm_prf,usr_int,itm_int}.npy (SIF over GloVe vectors, NOT an LLM),
 # copies train.txt, val.txt, test.txt and stats.json next to them, and keeps the texts in
-# OUT/texts/ and the tool's report in OUT/embed-log.txt.
+# OUT/texts/ and the tool's report in OUT/embed-log.txt. --exclude-items FILE (item ids,
+# one a line) keeps those items out of every user text (build_texts.py --exclude-items):
+# the cold items of scripts/coldstart/make_split.py.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -18,6 +21,7 @@ data="$repo/../shared/data/ml-100k"
 out="$repo/out/ml100k"
 tool="$repo/build/examples/textembed/irllrec-textembed"
 vectors=""
+exclude=()
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -25,8 +29,9 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --tool) tool=$2; shift 2 ;;
     --vectors) vectors=$2; shift 2 ;;
+    --exclude-items) exclude=(--exclude-items "$2"); shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "make_embeddings.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -38,7 +43,7 @@ done
 
 start=$(date +%s.%N)
 mkdir -p "$out/texts"
-python3 "$here/build_texts.py" --data "$data" --out "$out/texts"
+python3 "$here/build_texts.py" --data "$data" --out "$out/texts" ${exclude[@]+"${exclude[@]}"}
 python3 "$here/check_no_leak.py" --data "$data" --texts "$out/texts"
 
 read -r n_users n_items < <(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["n_users"], s["n_items"])' "$data/stats.json")
