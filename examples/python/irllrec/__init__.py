@@ -48,10 +48,17 @@ from ._loader import (
 from ._args import IrllrecError, mat, csr_from_pairs
 from ._core import Context, Hook, Evaluator, synth_write, read_lightgcn_txt
 from ._lightgcn import LightGCN, LightGCNIRL
+from .serve import Recommender, rank, recommend, similar, export_embeddings, RANK_MAX_K
 
 __all__ = ["IrllrecError", "IrllrecVersionError", "BINDING_VERSION", "Context",
            "Hook", "LightGCN", "LightGCNIRL", "Evaluator",
            "synth_write", "read_lightgcn_txt", "lib", "lgcn_lib", "mat", "csr_from_pairs",
            "LGCN_EVAL", "LGCN_TRAIN", "LGCN_REPLAY", "Mat", "Csr", "HOOK_PARAMS", "HOOK_TEXT",
            "PRESET_PAPER", "PRESET_RELEASED", "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG",
-           "_version_compatible"]
+           "_version_compatible", "Recommender", "rank", "recommend", "similar",
+           "export_embeddings", "RANK_MAX_K", "library_path"]
+
+
+def library_path():
+    """The path of the libirllrec loaded (found as the module docstring says)."""
+    return lib()._name

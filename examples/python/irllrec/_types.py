@@ -119,3 +119,41 @@ HOOK_TEXT = {"user_profile": 0, "item_profile": 1, "user_intent": 2, "item_inten
 PRESET_PAPER, PRESET_RELEASED = 0, 1
 LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = 1, 2, 3, 4
 LGCN_EVAL, LGCN_TRAIN, LGCN_REPLAY = 0, 1, 2
+
+
+# Serving (include/irllrec/rank.h, serve.h). irllrec_cmat has irllrec_mat's layout.
+class RankOpts(ctypes.Structure):
+    """irllrec_rank_opts; struct_size from irllrec_rank_opts_init."""
+    _fields_ = [("struct_size", ctypes.c_uint32), ("flags", ctypes.c_uint32),
+                ("seen", ctypes.POINTER(Csr)), ("allow", c_i32p), ("n_allow", ctypes.c_int64),
+                ("deny", c_i32p), ("n_deny", ctypes.c_int64)]
+
+
+class RecSpec(ctypes.Structure):
+    """irllrec_rec_spec; struct_size from irllrec_rec_spec_init."""
+    _fields_ = [("struct_size", ctypes.c_uint32), ("reserved0", ctypes.c_int32),
+                ("user_emb", Mat), ("item_emb", Mat), ("seen", ctypes.POINTER(Csr)),
+                ("hook", ctypes.c_void_p), ("layers", ctypes.POINTER(Mat))]
+
+
+class RecInfo(ctypes.Structure):
+    """irllrec_rec_info."""
+    _fields_ = [("struct_size", ctypes.c_uint32), ("dim", ctypes.c_int32),
+                ("n_users", ctypes.c_int64), ("n_items", ctypes.c_int64),
+                ("n_intents", ctypes.c_int32), ("profile_dim", ctypes.c_int32),
+                ("intent_dim", ctypes.c_int32), ("has_seen", ctypes.c_int32)]
+
+    def as_dict(self):
+        return {k: int(getattr(self, k)) for k, _ in self._fields_[1:]}
+
+
+class Explanation(ctypes.Structure):
+    """irllrec_explanation (the three arrays are the caller's)."""
+    _fields_ = [("struct_size", ctypes.c_uint32), ("n", ctypes.c_int32),
+                ("score", ctypes.c_double), ("residual", ctypes.c_double),
+                ("intents", c_i32p), ("shared", c_f64p), ("contribution", c_f64p)]
+
+
+RANK_COSINE, RANK_INCLUDE_SEEN = 1, 2
+RANK_MAX_K = 100000
+SIDES = {"users": 0, "items": 1}
