@@ -59,3 +59,4 @@ install(FILES ${IRLLREC_DOC_PAGES} DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 # C header checks); tests/cxx builds it in the tree, tests/consumer from the install.
 install(FILES ${PROJECT_SOURCE_DIR}/include/irllrec/irllrec.hpp
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/irllrec)
+include(${CMAKE_CURRENT_LIST_DIR}/python.cmake)

@@ -23,9 +23,10 @@ _TOP = os.path.dirname(os.path.dirname(os.path.dirname(_HERE)))
 
 
 def _installed_library():
-    """The libirllrec this package was installed with: _libpath.py, written by
-    `cmake --install`, holds its path relative to the package directory (so a
-    moved or DESTDIR-staged prefix still works). None in a source tree."""
+    """The libirllrec this package was installed with: _libpath.py, installed
+    by `cmake --install` (cmake/python.cmake), holds its path relative to the
+    package directory (so a moved or DESTDIR-staged prefix still works). None
+    in a source tree, which has no _libpath.py."""
     try:
         from . import _libpath
     except ImportError:
