@@ -398,8 +398,9 @@ inline void export_embeddings(context &ctx, const std::string &dir, const std::s
                   "irllrec_export_embeddings");
 }
 
-/** irllrec_rec: a trained recommender (serve.h). Const calls may run
- *  concurrently; add_from_text and add_user may not run with any other call. */
+/** irllrec_rec: a trained recommender (serve.h). One thread at a time, const
+ *  calls included (they record errors in the context); to serve from several
+ *  threads, load the model once per thread, each in its own context. */
 class recommender : public handle<irllrec_rec, irllrec_rec_free> {
 public:
     recommender() noexcept = default;
@@ -414,8 +415,8 @@ public:
     }
 
     /** irllrec_rec_create: copies the embeddings, @p seen (U x I TRAIN items or
-     *  NULL), what it needs of @p h (or NULL: no intents) and @p layers (the
-     *  hook's L + 1 per-layer views, or none). */
+     *  NULL), what it needs of @p h (or NULL: no intents) and @p layers (with a
+     *  graph hook: the L per-layer views E(0..L-1) its steps read, or none). */
     static recommender create(context &ctx, cmat user_emb, cmat item_emb,
                               const csr *seen = nullptr, const hook *h = nullptr,
                               const std::vector<cmat> &layers = {}) {

@@ -252,8 +252,9 @@ class Recommender(_Child):
         """irllrec_rec_create: copies user_emb (U x d), item_emb (I x d), seen
         ((indptr, indices) of each user's TRAIN items, excluded by default),
         what it needs of `hook` (a Hook of the same U, I, d: intents,
-        explanations, cold start) and `layers` (with a graph hook: its L + 1
-        per-layer N x d embeddings, users first)."""
+        explanations, cold start) and `layers` (with a graph hook that has
+        intent text: the L per-layer N x d views E(0..L-1), users first, that
+        its steps received; None: intents from the final embeddings)."""
         W = "Recommender.from_embeddings"
         spec = RecSpec()
         _lib().irllrec_rec_spec_init(ctypes.byref(spec), ctypes.sizeof(spec))
@@ -275,9 +276,11 @@ class Recommender(_Child):
             if hook is None:
                 raise ValueError("%s: layers given without a hook" % W)
             views = [mat(a, name="layers[%d]" % j, where=W) for j, a in enumerate(layers)]
-            if len(views) != hook._n_layers + 1:
-                raise ValueError("%s: layers has %d matrices, need the hook's n_layers + 1 = %d"
-                                 % (W, len(views), hook._n_layers + 1))
+            if hook._n_layers == 0:
+                raise ValueError("%s: layers given with a graph-free hook (n_layers = 0)" % W)
+            if len(views) != hook._n_layers:
+                raise ValueError("%s: layers has %d matrices, need the hook's n_layers = %d"
+                                 % (W, len(views), hook._n_layers))
             keep.append(layers)
             spec.layers = (Mat * len(views))(*views)
         rec = cls._wrap(ctx, W, _lib().irllrec_rec_create, ctypes.byref(spec))
