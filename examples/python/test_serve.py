@@ -212,7 +212,7 @@ def test_hostile(ctx):
                                               np.zeros((1, 6), np.float32)), T,
            "profile has 2 rows, intent 1")
     expect(TypeError, lambda: rec.embed_text("items", np.zeros((1, 6))), T, "float32")
-    expect(ValueError, lambda: rec.embed_text("items", np.zeros((6, 1), np.float32).T), T,
+    expect(ValueError, lambda: rec.embed_text("items", np.zeros((6, 2), np.float32).T), T,
            "contiguous")
     e = expect(irl.IrllrecError, lambda: rec.embed_text(
         "items", np.full((1, 6), np.nan, np.float32)), "irllrec_rec_embed_text")
