@@ -430,6 +430,9 @@ public:
             s = seen->c();
             spec.seen = &s;
         }
+        if (h != nullptr && !*h)
+            throw error(IRLLREC_E_STATE, "irllrec::recommender::create: the hook is empty "
+                                         "(moved from or default-constructed)");
         spec.hook = h != nullptr ? h->get() : nullptr;
         std::vector<irllrec_cmat> lay;
         for (const cmat &m : layers) lay.push_back(m.c());

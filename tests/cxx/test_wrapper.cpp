@@ -186,6 +186,9 @@ void test_with_hook(irllrec::context &ctx) {
 
     irllrec::hook moved = std::move(h);
     EXPECT_ERROR(h.set_param("w_kd", 1.0), IRLLREC_E_STATE, "irllrec::hook::set_param");
+    EXPECT_ERROR(irllrec::recommender::create(ctx, irllrec::cmat(kUsers, 3, 2),
+                                              irllrec::cmat(kItems, 5, 2), nullptr, &h),
+                 IRLLREC_E_STATE, "the hook is empty");
     CHECK(moved.get_param("w_kd") == 0.5);
 }
 
