@@ -22,7 +22,8 @@ add_test(NAME headers_alone
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check_headers.sh ${PROJECT_SOURCE_DIR}/include
           ${CMAKE_C_COMPILER} ${IRLLREC_CXX})
 
-# docs/hook.md's C snippet, extracted from the markdown, as C11 and C++17 -Werror.
+# The C snippets of docs/hook.md and docs/serving.md, extracted from the markdown, as C11
+# and C++17 -Werror.
 add_test(NAME doc_hook_snippet
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check_doc_snippet.sh ${PROJECT_SOURCE_DIR}
           ${CMAKE_C_COMPILER} ${IRLLREC_CXX})

@@ -14,6 +14,7 @@
 #include "adam.h"
 #include "npy.h"
 #include "eval.h"
+#include "rank.h"
 #include "mlp.h"
 #include "intent.h"
 #include "itm.h"
@@ -21,6 +22,8 @@
 #include "hook.h"
 #include "model.h"
 #include "graph.h"
+#include "rank.h"
+#include "serve.h"
 
 #ifdef IRLLREC_EXPERIMENTAL_API
 #include "experimental.h"

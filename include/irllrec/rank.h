@@ -7,7 +7,10 @@
  * |v| = sqrt(1e-8 + <v, v>) (IRLLREC_RANK_COSINE). Results are ordered by
  * score descending, ties by the lower candidate id, and do not depend on the
  * context's thread count. Memory is bounded by threads x block x candidates,
- * never queries x candidates. A trained model with everything it needs
+ * never queries x candidates. Excluded candidates (seen, outside allow, in
+ * deny, the query itself for similar) are never returned, whatever their
+ * score; a query with fewer than K candidates left gets fewer results.
+ * Every argument is checked before any output is written. A trained model with everything it needs
  * (embeddings, seen items, intents, text towers) is irllrec_rec (serve.h). */
 #ifndef IRLLREC_RANK_H
 #define IRLLREC_RANK_H
@@ -28,7 +31,8 @@ extern "C" {
 /** Flags of irllrec_rank_opts.flags, pinned. */
 enum irllrec_rank_flags {
     IRLLREC_RANK_COSINE       = 1u << 0, /**< cosine instead of dot product */
-    IRLLREC_RANK_INCLUDE_SEEN = 1u << 1  /**< do not exclude opts.seen (or a model's seen items) */
+    IRLLREC_RANK_INCLUDE_SEEN = 1u << 1  /**< do not exclude opts.seen (or a model's seen items);
+                                              opts.seen is then not read */
 };
 
 /** Options of a ranking call. Initialise with irllrec_rank_opts_init();
@@ -37,13 +41,15 @@ typedef struct irllrec_rank_opts {
     uint32_t struct_size;      /**< sizeof(irllrec_rank_opts) as the caller compiled it */
     uint32_t flags;            /**< enum irllrec_rank_flags */
     const irllrec_csr *seen;   /**< query -> candidates to exclude (a user's TRAIN items); rows
-                                    are indexed as the call says; NULL = none */
+                                    are indexed as the call says; NULL = none. Rows need not
+                                    be sorted; repeats are harmless */
     const int32_t *allow;      /**< if not NULL: only these n_allow candidate ids may be
                                     returned (any order, duplicates ignored) */
     int64_t n_allow;           /**< length of allow (>= 0; 0 with allow != NULL: nothing
-                                    is allowed, every result is empty) */
+                                    is allowed, every result is empty; must be 0 when
+                                    allow is NULL) */
     const int32_t *deny;       /**< if not NULL: these n_deny candidate ids are never returned */
-    int64_t n_deny;            /**< length of deny (>= 0) */
+    int64_t n_deny;            /**< length of deny (>= 0; must be 0 when deny is NULL) */
 } irllrec_rank_opts;
 
 /** Write defaults (dot product, nothing excluded, no lists) and set struct_size.
@@ -62,10 +68,14 @@ IRLLREC_API void irllrec_rank_opts_init(irllrec_rank_opts *opts, uint32_t struct
  *  @param[out] scores n x k scores or NULL; slots past the count are 0
  *  @param[out] counts n results per query (<= k) or NULL
  *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG (NULL ctx/ids, k out of range, an id in
- *          allow/deny outside [0, C), a malformed seen CSR); IRLLREC_E_SHAPE (d differs,
- *          seen's shape); IRLLREC_E_NUMERIC (a non-finite query or candidate);
- *          IRLLREC_E_NOMEM. On failure nothing is written to the outputs.
- *  @note Allocates per-call workspace from the context. */
+ *          allow/deny outside [0, C), a malformed seen CSR, unknown flags, an output
+ *          overlapping an input or another output); IRLLREC_E_SHAPE (d differs,
+ *          seen's shape, n x k overflowing); IRLLREC_E_NUMERIC (a non-finite query or
+ *          candidate); IRLLREC_E_VERSION (opts->struct_size); IRLLREC_E_NOMEM. On failure
+ *          nothing is written to the outputs; irllrec_ctx_errmsg() names the argument.
+ *  @note Allocates per-call workspace from the context (freed before returning) and runs
+ *        on the context's worker threads. A dot product that overflows to NaN ranks as
+ *        -inf. Not thread-safe on one context. */
 IRLLREC_API irllrec_status irllrec_rank(irllrec_ctx *ctx, irllrec_cmat queries,
                                         irllrec_cmat candidates, int32_t k,
                                         const irllrec_rank_opts *opts, int32_t *ids,
@@ -75,7 +85,9 @@ IRLLREC_API irllrec_status irllrec_rank(irllrec_ctx *ctx, irllrec_cmat queries,
  *  @p users of @p user_emb; opts->seen row u belongs to user u (n_rows ==
  *  user_emb.rows), which is what a TRAIN split CSR is.
  *  @param users  @p n user ids in [0, user_emb.rows); repeats allowed
- *  @return as irllrec_rank(); IRLLREC_E_INVALID_ARG also for an id out of range */
+ *  @param n      number of users (>= 0; 0 writes nothing and returns IRLLREC_OK)
+ *  @return as irllrec_rank(); IRLLREC_E_INVALID_ARG also for an id out of range.
+ *          Only the rows of @p users (and every item) are checked for finiteness. */
 IRLLREC_API irllrec_status irllrec_recommend(irllrec_ctx *ctx, irllrec_cmat user_emb,
                                              irllrec_cmat item_emb, const int32_t *users,
                                              int64_t n, int32_t k, const irllrec_rank_opts *opts,

@@ -12,22 +12,33 @@
  *
  * Definitions (docs/serving.md gives the derivations):
  * - Intent distribution of a node: the softmax over the K prototypes of its
- *   side that the interaction tower computes, averaged over the layers the
- *   hook saw (or of the final embedding when no layers were given); for a
- *   node added from text: softmax(z C) with z its intent-tower output.
+ *   side that the interaction tower computes, softmax(E(l) C) for the node's
+ *   row of each layer view l = 0..L-1 the hook read (spec.layers), averaged
+ *   over the L views; of the final embedding (softmax(e C)) when no views
+ *   were given or the hook is graph-free. For a node added from text with
+ *   intent text: softmax(z C), z its intent-tower output; for any other
+ *   added node (profile text only, or folded in): softmax(e C) of its new
+ *   embedding.
  * - Pair explanation: score(u, i) = <e_u, e_i> is split as
  *   sum_k contribution_k + residual, with contribution_k =
  *   0.5 (p_uk <c_uk, e_i> + q_ik <c_ik, e_u>), p and q the user's and item's
  *   distributions and c_uk, c_ik column k of the user and item prototypes;
- *   the residual is the part of the score the intents do not account for.
- *   Shared intents rank k by p_uk q_ik.
+ *   the residual, 0.5 (<e_u - sum_k p_uk c_uk, e_i> + <e_i - sum_k q_ik c_ik,
+ *   e_u>), is the part of the score the prototypes do not reconstruct.
+ *   Shared intents rank k by p_uk q_ik (prototype k of each side).
  * - Cold start: a node with text only gets e = s n(p(S)) (profile tower) when
- *   it has profile text, else s n(z(T)) (intent tower), n(v) = v / |v|, s =
- *   the mean norm of that side's trained embeddings (stored in the model).
+ *   it has profile text, else s n(z(T)) (intent tower), n(v) = v /
+ *   sqrt(1e-8 + |v|^2), s = the mean norm |e| of that side's embeddings given
+ *   to irllrec_rec_create (stored in the model; added nodes do not move it).
  * - Fold-in: a user with items J gets e = s_u n(sum_{j in J} n(e_j)) (the
- *   direction of the mean of their items' directions at the users' mean norm).
- * Threading: const calls may run concurrently on one irllrec_rec; calls that
- * add users or items may not run concurrently with any other call. */
+ *   direction of the mean of their items' directions at the users' mean
+ *   norm; an item listed twice counts twice; the sum is rounded to float
+ *   before the outer n()).
+ * Threading: an irllrec_rec belongs to the context tree it was created or
+ * loaded in (docs/threading.md): one thread at a time, including the const
+ * calls (they record errors in the context, and embed_text runs the text
+ * towers' caches). To serve from several threads, load the model once per
+ * thread, each in its own context. */
 #ifndef IRLLREC_SERVE_H
 #define IRLLREC_SERVE_H
 
@@ -62,18 +73,24 @@ typedef struct irllrec_rec_spec {
     const irllrec_csr *seen;   /**< U x I TRAIN items, excluded by default; NULL = none */
     const irllrec_hook *hook;  /**< trained hook of the same U, I, d, or NULL (then no
                                     intents, explanations or cold start) */
-    const irllrec_cmat *layers; /**< with a hook of n_layers L > 0: L + 1 views of N x d
-                                    per-layer node embeddings E(0..L) (users first) that the
+    const irllrec_cmat *layers; /**< with a hook of n_layers L > 0 that has intent text:
+                                    the L views of N x d per-layer node embeddings E(0..L-1)
+                                    (users first) the hook's in.layers received, that the
                                     intent distributions are computed from; NULL: from
-                                    user_emb / item_emb */
+                                    user_emb / item_emb (also for a graph-free hook) */
 } irllrec_rec_spec;
 
 /** Write defaults (everything empty) and set struct_size. NULL does nothing. */
 IRLLREC_API void irllrec_rec_spec_init(irllrec_rec_spec *spec, uint32_t struct_size);
 
-/** Build a recommender from trained embeddings (and a hook).
- *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG; IRLLREC_E_SHAPE (d or the hook's U, I, d
- *          differ); IRLLREC_E_NUMERIC (a non-finite embedding); IRLLREC_E_NOMEM */
+/** Build a recommender from trained embeddings (and a hook). Everything is
+ *  copied; the hook's text towers and prototypes as they are now, and with
+ *  its intent text set on both sides each node's intent-tower output z.
+ *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG (NULL, reserved0 != 0, a malformed
+ *          seen CSR, layers without a hook, with a graph-free hook or one without
+ *          intent text); IRLLREC_E_SHAPE (d, the hook's U, I, d or a layer view
+ *          differ); IRLLREC_E_VERSION (struct_size); IRLLREC_E_NUMERIC (a non-finite
+ *          embedding or layer value); IRLLREC_E_NOMEM */
 IRLLREC_API irllrec_status irllrec_rec_create(irllrec_ctx *ctx, const irllrec_rec_spec *spec,
                                               irllrec_rec **out);
 
@@ -99,14 +116,19 @@ IRLLREC_API irllrec_status irllrec_rec_get_info(const irllrec_rec *r, irllrec_re
 IRLLREC_API irllrec_status irllrec_rec_embeddings(const irllrec_rec *r, int32_t side,
                                                   irllrec_cmat *out);
 
-/** Save to @p path (written atomically; sections listed in docs/file-format.md).
+/** Save to @p path (written atomically; sections listed in docs/file-format.md,
+ *  "Serving models"), users and items added since create included.
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_IO, IRLLREC_E_NOMEM */
 IRLLREC_API irllrec_status irllrec_rec_save(const irllrec_rec *r, const char *path);
 
 /** Load a file written by irllrec_rec_save(): checksums verified, every shape
  *  checked against the others before anything is used.
- *  @return IRLLREC_OK; IRLLREC_E_IO; IRLLREC_E_FORMAT (not a serving model, a section
- *          missing or of the wrong shape); IRLLREC_E_CHECKSUM; IRLLREC_E_NUMERIC;
+ *  Every call on the loaded recommender gives the bits it gave on the saved one.
+ *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG; IRLLREC_E_IO; IRLLREC_E_FORMAT (not a
+ *          serving model: the message says what the file is, e.g. a hook
+ *          checkpoint; a section missing or of the wrong shape; a malformed seen
+ *          pattern or distribution); IRLLREC_E_CHECKSUM; IRLLREC_E_VERSION (written
+ *          by a newer serve.version); IRLLREC_E_NUMERIC (a non-finite value);
  *          IRLLREC_E_NOMEM. The message names the section. */
 IRLLREC_API irllrec_status irllrec_rec_load(irllrec_ctx *ctx, const char *path,
                                             irllrec_rec **out);
@@ -146,16 +168,22 @@ typedef struct irllrec_explanation {
 
 /** Explain why @p item scores as it does for @p user.
  *  @param top  intents to list (1 .. K)
- *  @return IRLLREC_OK, IRLLREC_E_STATE (no intents), IRLLREC_E_INVALID_ARG */
+ *  @return IRLLREC_OK, IRLLREC_E_STATE (no intents), IRLLREC_E_INVALID_ARG (an id out
+ *          of range, top, out->intents NULL), IRLLREC_E_VERSION (out->struct_size is
+ *          not sizeof(irllrec_explanation) or more). Does not allocate. */
 IRLLREC_API irllrec_status irllrec_rec_explain(const irllrec_rec *r, int32_t user, int32_t item,
                                                int32_t top, irllrec_explanation *out);
 
 /** Nodes nearest to each intent prototype through the text tower: for prototype
- *  k of @p side, the @p top nodes of that side whose intent-tower outputs have
- *  the highest cosine with c_k (the raw material of an intent's label).
- *  @param[out] ids  K x top node ids
+ *  k of @p side, the @p top nodes of that side whose intent-tower outputs z have
+ *  the highest cosine with c_k (the raw material of an intent's label), best
+ *  first, ties by the lower id. Nodes without intent text (folded-in users,
+ *  nodes added with profile text only) are never exemplars.
+ *  @param top  1 .. IRLLREC_RANK_MAX_K; slots past the eligible nodes are -1 (score 0)
+ *  @param[out] ids  K x top node ids (row k: prototype k)
+ *  @param[out] scores  K x top cosines, or NULL
  *  @return IRLLREC_OK, IRLLREC_E_STATE (no intent tower or its text was not given
- *          to irllrec_rec_create's hook), IRLLREC_E_INVALID_ARG */
+ *          to irllrec_rec_create's hook), IRLLREC_E_INVALID_ARG, IRLLREC_E_NOMEM */
 IRLLREC_API irllrec_status irllrec_rec_intent_exemplars(const irllrec_rec *r, int32_t side,
                                                         int32_t top, int32_t *ids,
                                                         float *scores);
@@ -163,10 +191,13 @@ IRLLREC_API irllrec_status irllrec_rec_intent_exemplars(const irllrec_rec *r, in
 /** Embeddings for nodes that have only text (the cold-start rule above),
  *  without adding them.
  *  @param profile  n x D_p profile embeddings, or a view with rows 0 (absent)
- *  @param intent   n x D_t intent embeddings, or rows 0; at least one given
+ *  @param intent   n x D_t intent embeddings, or rows 0; at least one given. With
+ *                  both, the embedding comes from the profile and the intent text
+ *                  is only checked (add_from_text uses it for the distribution)
  *  @param[out] out n x d
  *  @return IRLLREC_OK, IRLLREC_E_STATE (no tower for the given text),
- *          IRLLREC_E_SHAPE, IRLLREC_E_NUMERIC, IRLLREC_E_INVALID_ARG */
+ *          IRLLREC_E_SHAPE, IRLLREC_E_NUMERIC (a non-finite text value: the message
+ *          names its row and column), IRLLREC_E_INVALID_ARG */
 IRLLREC_API irllrec_status irllrec_rec_embed_text(const irllrec_rec *r, int32_t side,
                                                   irllrec_cmat profile, irllrec_cmat intent,
                                                   irllrec_mat out);

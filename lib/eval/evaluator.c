@@ -19,11 +19,6 @@
 #include "../internal.h"
 #include "evaluator.h"
 
-/* Bytes of scores per block: 128 Amazon-book rows (4.8 MB). Smaller blocks
- * keep the scores in L2 but make sgemm calls too small to run well. */
-#define SCORE_BLOCK_BYTES (4608u * 1024u)
-#define BLOCK_MIN 16
-#define BLOCK_MAX 1024
 
 struct irllrec_evaluator {
     irllrec_ctx *ctx;
@@ -36,7 +31,7 @@ struct irllrec_evaluator {
     double *disc;     /* kmax: 1 / log2(rank + 2) for 0-based rank */
     double *idcg;     /* kmax + 1: idcg[m] = sum of disc[0..m) */
     int64_t block;    /* users per block */
-    int64_t n_chunks; /* ceil(n_items / IRLLREC__EVAL_CHUNK) */
+    int64_t n_chunks; /* ceil(n_items / IRLLREC__TOPK_CHUNK) */
     /* per worker slot t (the SHARED schedule uses slot 0 for the block) */
     float *scores;    /* n_threads x block x n_items */
     float *packed;    /* n_threads x block x packed_d: the block's user rows, contiguous */
@@ -113,13 +108,9 @@ static irllrec_status alloc_block_ws(irllrec_evaluator *ev, const char *func, in
     return IRLLREC_OK;
 }
 
-static int64_t default_block(int64_t n_items)
-{
-    int64_t b = (int64_t)(SCORE_BLOCK_BYTES / sizeof(float)) / n_items;
-    if (b < BLOCK_MIN) b = BLOCK_MIN;
-    if (b > BLOCK_MAX) b = BLOCK_MAX;
-    return b;
-}
+/* The block the ranking functions use for the same candidates, so a user's
+ * scores are computed by the same sgemm shape in both. */
+static int64_t default_block(int64_t n_items) { return irllrec__score_block_rows(n_items); }
 
 void irllrec_evaluator_free(irllrec_evaluator *ev)
 {
@@ -171,7 +162,7 @@ irllrec_status irllrec_evaluator_create(irllrec_ctx *ctx, int64_t n_items, const
     ev->kmax = kmax;
     ev->n_threads = ctx->n_threads < 1 ? 1 : ctx->n_threads;
     ev->mode = IRLLREC__EVAL_PER_WORKER;
-    ev->n_chunks = (n_items + IRLLREC__EVAL_CHUNK - 1) / IRLLREC__EVAL_CHUNK;
+    ev->n_chunks = (n_items + IRLLREC__TOPK_CHUNK - 1) / IRLLREC__TOPK_CHUNK;
     nt = (size_t)ev->n_threads;
     k = (size_t)kmax;
     nc = (size_t)ev->n_chunks;
@@ -260,7 +251,7 @@ static void eval_user(irllrec_evaluator *ev, int32_t t, float *s, int64_t user,
         mk = mask->indices + mask->indptr[user];
         n_mask = mask->indptr[user + 1] - mask->indptr[user];
     }
-    irllrec__topk_select(&tk, s, ev->n_items, mk, n_mask,
+    irllrec__topk_select(&tk, s, ev->n_items, mk, n_mask, NULL,
                          ev->cmax + (size_t)t * (size_t)ev->n_chunks,
                          ev->cscratch + (size_t)t * (size_t)ev->n_chunks);
     irllrec__topk_sort(&tk);
@@ -376,9 +367,8 @@ static double *slot_met(irllrec_evaluator *ev, int32_t t)
 static void block_gemm(const run_job *job, int32_t t, int64_t nb)
 {
     irllrec_evaluator *ev = job->ev;
-    const int64_t d = job->ue.cols;
-    irllrec__sgemm(0, 1, nb, ev->n_items, d, 1.0f, slot_packed(ev, t), d, job->ie.data,
-                   job->ie.ld, 0.0f, slot_scores(ev, t), ev->n_items);
+    irllrec__score_block(slot_packed(ev, t), nb, job->ue.cols, job->ie.data, job->ie.ld,
+                         ev->n_items, slot_scores(ev, t));
 }
 
 /* Metrics of rows [lo, hi) of slot s's block, selected on worker t. */
@@ -406,15 +396,10 @@ static void block_sum(irllrec_evaluator *ev, int32_t s, int64_t nb, int64_t b)
 static int64_t pack_block(const run_job *job, int32_t t, int64_t *u)
 {
     irllrec_evaluator *ev = job->ev;
-    const int64_t d = job->ue.cols;
-    float *packed = slot_packed(ev, t);
     int64_t *rows = slot_rows(ev, t), nb = 0;
-    for (; *u < job->ue.rows && nb < ev->block; (*u)++) {
-        if (job->truth->indptr[*u + 1] == job->truth->indptr[*u]) continue;
-        memcpy(packed + (size_t)nb * (size_t)d, job->ue.data + (size_t)*u * (size_t)job->ue.ld,
-               (size_t)d * sizeof(float));
-        rows[nb++] = *u;
-    }
+    for (; *u < job->ue.rows && nb < ev->block; (*u)++)
+        if (job->truth->indptr[*u + 1] > job->truth->indptr[*u]) rows[nb++] = *u;
+    irllrec__gather_rows(job->ue.data, job->ue.ld, rows, nb, job->ue.cols, slot_packed(ev, t));
     return nb;
 }
 

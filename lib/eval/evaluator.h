@@ -3,33 +3,10 @@
 #define IRLLREC_EVAL_EVALUATOR_H
 
 #include "../internal.h"
+#include "../rank/kernel.h"
 
 /* Most cut-offs one evaluator takes (the per-call sums live on the stack). */
 #define IRLLREC__EVAL_MAX_KS 64
-
-/* Items per slice whose maximum is taken in the top-K prefilter. */
-#ifndef IRLLREC__EVAL_CHUNK
-#define IRLLREC__EVAL_CHUNK 64
-#endif
-
-/* ---- top-K selection (lib/eval/topk.c) ------------------------------- */
-
-/* A heap of at most k entries (scores hs, item ids hi, m in use) whose root
- * is the worst kept entry. The caller owns the buffers. */
-typedef struct irllrec__topk {
-    float *hs;
-    int32_t *hi;
-    int32_t m, k;
-} irllrec__topk;
-
-/* Offer the n scores s (item id = index) to t (m = 0 on entry), skipping the
- * ascending item ids mk[0..n_mask). Writes -inf over the masked scores in s.
- * cmax and scratch hold ceil(n / IRLLREC__EVAL_CHUNK) floats each. */
-void irllrec__topk_select(irllrec__topk *t, float *s, int64_t n, const int32_t *mk, int64_t n_mask,
-                          float *cmax, float *scratch);
-
-/* Sort the heap in place: afterwards entry 0 is the best. */
-void irllrec__topk_sort(irllrec__topk *t);
 
 /* ---- evaluator ------------------------------------------------------- */
 

@@ -6,6 +6,7 @@
 #include "hook_impl.h"
 #include "../ops/ops.h"
 #include "../core/streams.h"
+#include "hook_serve.h"
 
 void irllrec_hook_spec_init(irllrec_hook_spec *spec, uint32_t struct_size)
 {
@@ -352,4 +353,25 @@ uint64_t irllrec__hook_preact_signs(const irllrec_hook *h)
     if (h->z_rows > 0 && irllrec_mlp_dims(h->intm, NULL, &hid, NULL) == IRLLREC_OK)
         hsh = sign_hash(hsh, irllrec__mlp_act(h->intm), h->z_rows * hid);
     return hsh;
+}
+
+void irllrec__hook_serve_view(const irllrec_hook *h, irllrec__hook_serve *v)
+{
+    memset(v, 0, sizeof *v);
+    v->U = h->U;
+    v->I = h->I;
+    v->d = h->d;
+    v->K = h->has_int ? h->K : 0;
+    v->Dp = h->has_prf ? h->Dp : 0;
+    v->Dt = h->has_int ? h->Dt : 0;
+    v->n_layers = h->L;
+    v->prf = h->has_prf ? h->prf : NULL;
+    if (!h->has_int) return;
+    v->intm = h->intm;
+    for (int i = 0; i < h->n_train; i++) {
+        if (strcmp(h->blocks[i].name, "proto.user") == 0) v->proto_user = h->blocks[i].data;
+        if (strcmp(h->blocks[i].name, "proto.item") == 0) v->proto_item = h->blocks[i].data;
+    }
+    if (h->text_set[IRLLREC_HOOK_USER_INTENT] && h->text_set[IRLLREC_HOOK_ITEM_INTENT])
+        v->txt_int = h->txt_t;
 }

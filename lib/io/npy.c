@@ -319,19 +319,23 @@ static irllrec_status write_rows(irllrec__atomic *w, irllrec_mat src)
     return IRLLREC_OK;
 }
 
-irllrec_status irllrec_npy_write(irllrec_ctx *ctx, const char *path, irllrec_mat src)
+irllrec_status irllrec__npy_write_to(irllrec__atomic *w, irllrec_mat src)
 {
     unsigned char hdr[IRLLREC__NPY_HEADER_CAP];
-    size_t hn;
+    size_t hn = irllrec__npy_header(hdr, src.rows, src.cols);
+    IRL_TRY(irllrec__atomic_write(w, hdr, hn));
+    return write_rows(w, src);
+}
+
+irllrec_status irllrec_npy_write(irllrec_ctx *ctx, const char *path, irllrec_mat src)
+{
     irllrec__atomic w;
     irllrec_status st;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(ctx, path != NULL && path[0] != '\0', IRLLREC_E_INVALID_ARG, "path is NULL or empty");
     IRL_TRY(irllrec__check_mat(ctx, __func__, "src", src));
-    hn = irllrec__npy_header(hdr, src.rows, src.cols);
     IRL_TRY(irllrec__atomic_open(ctx, __func__, path, &w));
-    st = irllrec__atomic_write(&w, hdr, hn);
-    if (st == IRLLREC_OK) st = write_rows(&w, src);
+    st = irllrec__npy_write_to(&w, src);
     if (st == IRLLREC_OK) return irllrec__atomic_commit(&w);
     irllrec__atomic_abort(&w);
     return st;

@@ -47,4 +47,11 @@ irllrec_status irllrec__npy_parse_mem(const irllrec__npy_src *s, const unsigned 
  * generator). */
 size_t irllrec__npy_header(unsigned char out[IRLLREC__NPY_HEADER_CAP], int64_t rows, int64_t cols);
 
+/* Write src (validated) as a whole .npy file, header and rows, to an open
+ * atomic writer, which the caller then commits (or finishes with other
+ * files first, so that several are replaced together). On failure the
+ * writer is already closed and its temporary file removed. */
+struct irllrec__atomic;
+irllrec_status irllrec__npy_write_to(struct irllrec__atomic *w, irllrec_mat src);
+
 #endif /* IRLLREC_IO_NPY_INTERNAL_H */

@@ -1,9 +1,10 @@
-/* Top-K selection of the evaluator: a bounded heap over one score row with
- * a chunk-maximum prefilter. Ties go to the lower item id; NaN ranks as
- * -inf. Used by lib/eval/evaluator.c (one call per evaluated user). */
+/* Top-K selection: a bounded heap over one score row with a chunk-maximum
+ * prefilter. Ties go to the lower id; NaN ranks as -inf. Used once per
+ * query by the evaluator (lib/eval/evaluator.c) and the ranking functions
+ * (lib/serve/rank.c). */
 #include <math.h>
 #include <string.h>
-#include "evaluator.h"
+#include "kernel.h"
 
 /* Heap ordered so the root is the worst kept entry: lower score, or equal
  * score and higher item id (ties go to the lower id). */
@@ -44,14 +45,14 @@ static void sift_up(float *hs, int32_t *hi, int32_t p)
     hi[p] = id;
 }
 
-/* Largest score of every IRLLREC__EVAL_CHUNK-wide slice of the row. Eight independent
+/* Largest score of every IRLLREC__TOPK_CHUNK-wide slice of the row. Eight independent
  * lanes make it an element-wise max the compiler vectorises (a plain float
  * max reduction would not be, without -ffast-math). NaN never wins a
  * comparison, so it is ignored here as it is everywhere else. */
 static void chunk_max(const float *s, int64_t n, float *cmax)
 {
-    for (int64_t a = 0, c = 0; a < n; a += IRLLREC__EVAL_CHUNK, c++) {
-        int64_t e = a + IRLLREC__EVAL_CHUNK < n ? a + IRLLREC__EVAL_CHUNK : n, q = a;
+    for (int64_t a = 0, c = 0; a < n; a += IRLLREC__TOPK_CHUNK, c++) {
+        int64_t e = a + IRLLREC__TOPK_CHUNK < n ? a + IRLLREC__TOPK_CHUNK : n, q = a;
         float l[8], mx = -INFINITY;
         for (int t = 0; t < 8; t++) l[t] = -INFINITY;
         for (; q + 8 <= e; q += 8)
@@ -91,8 +92,16 @@ static float kth_largest(float *a, int64_t n, int64_t k)
     return a[k];
 }
 
-/* Top-K of one user's row. Masked items are never ranked (set to -inf in
- * our score buffer only so the chunk maxima ignore them, and skipped).
+/* Excluded scores become -inf so the chunk maxima ignore them; a select
+ * rather than a branch, so the pass vectorises. */
+static void mask_bytes(float *s, int64_t n, const uint8_t *ex)
+{
+    for (int64_t q = 0; q < n; q++) s[q] = ex[q] ? -INFINITY : s[q];
+}
+
+/* Top-K of one query's row. Excluded ids are never ranked (set to -inf in
+ * our score buffer only so the chunk maxima ignore them, and skipped: an
+ * excluded id must not come back even when fewer than K others are left).
  * Items are offered in ascending id order: once the heap is full a later
  * item only enters with a strictly greater score, which is the tie rule
  * because its id is higher than every kept one. NaN never compares greater
@@ -103,14 +112,15 @@ static float kth_largest(float *a, int64_t n, int64_t k)
  * below lo cannot be in the top K and whole chunks whose maximum is below
  * the current bar are skipped. On random scores only ~K chunks are read
  * item by item and the heap sees ~K insertions instead of K(1 + ln(n/K)). */
-void irllrec__topk_select(irllrec__topk *t, float *s, int64_t n, const int32_t *mk, int64_t n_mask,
-                          float *cmax, float *scratch)
+void irllrec__topk_select(irllrec__topk *t, float *s, int64_t n, const int32_t *mk,
+                          int64_t n_mask, const uint8_t *ex, float *cmax, float *scratch)
 {
-    const int64_t nc = (n + IRLLREC__EVAL_CHUNK - 1) / IRLLREC__EVAL_CHUNK;
+    const int64_t nc = (n + IRLLREC__TOPK_CHUNK - 1) / IRLLREC__TOPK_CHUNK;
     int64_t mp = 0;
     float lo = -INFINITY;
     int filter = 0;
     for (int64_t q = 0; q < n_mask; q++) s[mk[q]] = -INFINITY;
+    if (ex != NULL) mask_bytes(s, n, ex);
     chunk_max(s, n, cmax);
     if (nc > t->k) {
         memcpy(scratch, cmax, (size_t)nc * sizeof(float));
@@ -118,8 +128,8 @@ void irllrec__topk_select(irllrec__topk *t, float *s, int64_t n, const int32_t *
         filter = lo > -INFINITY;
     }
     for (int64_t c = 0; c < nc; c++) {
-        const int64_t a = c * IRLLREC__EVAL_CHUNK,
-                      e = a + IRLLREC__EVAL_CHUNK < n ? a + IRLLREC__EVAL_CHUNK : n;
+        const int64_t a = c * IRLLREC__TOPK_CHUNK,
+                      e = a + IRLLREC__TOPK_CHUNK < n ? a + IRLLREC__TOPK_CHUNK : n;
         if (t->m < t->k ? (filter && cmax[c] < lo) : !(cmax[c] > t->hs[0])) continue;
         while (mp < n_mask && mk[mp] < a) mp++;
         for (int64_t q = a; q < e; q++) {
@@ -128,6 +138,7 @@ void irllrec__topk_select(irllrec__topk *t, float *s, int64_t n, const int32_t *
                 mp++;
                 continue;
             }
+            if (ex != NULL && ex[q]) continue;
             if (t->m < t->k) {
                 if (filter && !(x >= lo)) continue;
                 t->hs[t->m] = isnan(x) ? -INFINITY : x;

@@ -1,0 +1,295 @@
+/* Top-K ranking over embeddings (rank.h): recommend, similar, rank.
+ *
+ * Queries are cut into fixed blocks of irllrec__score_block_rows(C) rows
+ * (the cut depends on the candidate count only). Block b goes to worker
+ * b mod n_threads, which scores it with one sgemm and selects each query's
+ * top K from the scores while they are in cache: the evaluator's kernel
+ * (lib/rank), so ranking and evaluation see the same scores and the same
+ * tie rule. A query's result depends only on its own block, never on the
+ * worker that ran it, so the output is the same for any thread count.
+ *
+ * Exclusions never materialise a queries x candidates matrix: each worker
+ * keeps one byte per candidate, set once per call from the allow and deny
+ * lists, and marks a query's seen items (and, for similar, the query
+ * itself) around its own selection. */
+#include <string.h>
+#include "rank_impl.h"
+#include "../rank/kernel.h"
+#include "../ops/ops.h"
+
+/* Exclusion bytes: bit 0 for the whole call (allow / deny), bit 1 for the
+ * query being selected. */
+#define EX_CALL 1u
+#define EX_QUERY 2u
+
+typedef struct rank_job {
+    const irllrec__rank_call *call;
+    const irllrec__rank_plan *plan;
+    const float *cand;         /* candidates as scored: the caller's, or normalised */
+    int64_t ldc, n_cand, d;
+    const uint8_t *base;       /* n_cand exclusion bytes of the call, or NULL */
+    int cosine, any_ex, need_base;
+    int64_t block, n_blocks;
+    int32_t kk;                /* heap capacity: min(k, n_cand) */
+    int64_t nc;                /* chunks of the prefilter */
+    /* per worker t: the slices [t * size, (t + 1) * size) */
+    float *scores, *packed, *hs, *cmax, *cscr;
+    int64_t *rows;
+    int32_t *hi;
+    uint8_t *ex;
+    int32_t *ids;
+    float *out_scores;
+    int32_t *counts;
+} rank_job;
+
+void irllrec_rank_opts_init(irllrec_rank_opts *opts, uint32_t struct_size)
+{
+    static const irllrec_rank_opts d = {0};
+    irllrec__spec_init(opts, struct_size, &d, sizeof d);
+}
+
+/* Select one query's top K (scores s, query index qi, source row row) on
+ * worker t and write its output slots. */
+static void select_query(const rank_job *job, int32_t t, float *s, int64_t qi, int64_t row)
+{
+    const irllrec__rank_call *call = job->call;
+    const irllrec_csr *seen = job->plan->seen;
+    const int32_t k = call->k;
+    uint8_t *ex = job->any_ex ? job->ex + (size_t)t * (size_t)job->n_cand : NULL;
+    const int32_t *sr = NULL;
+    int64_t ns = 0;
+    irllrec__topk tk;
+    int32_t *oi = job->ids + (size_t)qi * (size_t)k;
+    if (seen != NULL) {
+        sr = seen->indices + seen->indptr[row];
+        ns = seen->indptr[row + 1] - seen->indptr[row];
+    }
+    for (int64_t q = 0; q < ns; q++) ex[sr[q]] |= EX_QUERY;
+    if (call->exclude_self) ex[row] |= EX_QUERY;
+    tk.hs = job->hs + (size_t)t * (size_t)job->kk;
+    tk.hi = job->hi + (size_t)t * (size_t)job->kk;
+    tk.m = 0;
+    tk.k = job->kk;
+    irllrec__topk_select(&tk, s, job->n_cand, NULL, 0, ex, job->cmax + (size_t)t * job->nc,
+                         job->cscr + (size_t)t * job->nc);
+    irllrec__topk_sort(&tk);
+    for (int64_t q = 0; q < ns; q++) ex[sr[q]] &= (uint8_t)~EX_QUERY;
+    if (call->exclude_self) ex[row] &= (uint8_t)~EX_QUERY;
+    for (int32_t j = 0; j < tk.m; j++) oi[j] = tk.hi[j];
+    for (int32_t j = tk.m; j < k; j++) oi[j] = -1;
+    if (job->out_scores != NULL) {
+        float *os = job->out_scores + (size_t)qi * (size_t)k;
+        for (int32_t j = 0; j < tk.m; j++) os[j] = tk.hs[j];
+        for (int32_t j = tk.m; j < k; j++) os[j] = 0.0f;
+    }
+    if (job->counts != NULL) job->counts[qi] = tk.m;
+}
+
+/* Score block b on worker t and select each of its queries. */
+static void run_block(const rank_job *job, int32_t t, int64_t b)
+{
+    const irllrec__rank_call *call = job->call;
+    const int64_t lo = b * job->block;
+    const int64_t nb = call->n - lo < job->block ? call->n - lo : job->block;
+    float *scores = job->scores + (size_t)t * (size_t)job->block * (size_t)job->n_cand;
+    float *packed = job->packed + (size_t)t * (size_t)job->block * (size_t)job->d;
+    int64_t *rows = job->rows + (size_t)t * (size_t)job->block;
+    for (int64_t r = 0; r < nb; r++) rows[r] = call->qids ? call->qids[lo + r] : lo + r;
+    irllrec__gather_rows(call->q.data, call->q.ld, rows, nb, job->d, packed);
+    if (job->cosine) irllrec__l2norm_fwd(nb, job->d, packed, job->d, packed, job->d, NULL);
+    irllrec__score_block(packed, nb, job->d, job->cand, job->ldc, job->n_cand, scores);
+    for (int64_t r = 0; r < nb; r++)
+        select_query(job, t, scores + (size_t)r * (size_t)job->n_cand, lo + r, rows[r]);
+}
+
+/* Worker t owns blocks t, t + nt, t + 2 nt, ... */
+static void rank_task(void *ud, int32_t t, int32_t nt)
+{
+    const rank_job *job = (const rank_job *)ud;
+    if (job->any_ex) {
+        uint8_t *ex = job->ex + (size_t)t * (size_t)job->n_cand;
+        if (job->base != NULL)
+            memcpy(ex, job->base, (size_t)job->n_cand);
+        else
+            memset(ex, 0, (size_t)job->n_cand);
+    }
+    for (int64_t b = t; b < job->n_blocks; b += nt) run_block(job, t, b);
+}
+
+/* ---- workspace ---------------------------------------------------------- */
+
+enum { B_SCORES, B_PACKED, B_ROWS, B_HS, B_HI, B_CMAX, B_CSCR, B_EX, B_BASE, B_CAND, N_BUFS };
+
+typedef struct rank_ws {
+    void *p[N_BUFS];
+    size_t n[N_BUFS];
+} rank_ws;
+
+static void ws_free(irllrec_ctx *ctx, rank_ws *ws)
+{
+    for (int i = 0; i < N_BUFS; i++) irllrec__free(ctx, ws->p[i], ws->n[i]);
+}
+
+/* n[i] = a * b * c bytes; 1 on overflow. */
+static int ws_size(rank_ws *ws, int i, size_t a, size_t b, size_t c)
+{
+    size_t ab;
+    return irllrec__mul_overflow(a, b, &ab) || irllrec__mul_overflow(ab, c, &ws->n[i]);
+}
+
+static irllrec_status ws_alloc(irllrec_ctx *ctx, const char *func, rank_job *job, int32_t nt,
+                               rank_ws *ws)
+{
+    const size_t t = (size_t)nt, bl = (size_t)job->block, c = (size_t)job->n_cand;
+    int over = 0;
+    memset(ws, 0, sizeof *ws);
+    over |= ws_size(ws, B_SCORES, t * bl, c, sizeof(float));
+    over |= ws_size(ws, B_PACKED, t * bl, (size_t)job->d, sizeof(float));
+    over |= ws_size(ws, B_ROWS, t, bl, sizeof(int64_t));
+    over |= ws_size(ws, B_HS, t, (size_t)job->kk, sizeof(float));
+    over |= ws_size(ws, B_HI, t, (size_t)job->kk, sizeof(int32_t));
+    over |= ws_size(ws, B_CMAX, t, (size_t)job->nc, sizeof(float));
+    over |= ws_size(ws, B_CSCR, t, (size_t)job->nc, sizeof(float));
+    over |= ws_size(ws, B_EX, job->any_ex ? t : 0, c, 1);
+    over |= ws_size(ws, B_BASE, job->need_base ? 1 : 0, c, 1);
+    over |= ws_size(ws, B_CAND, job->cosine ? c : 0, (size_t)job->d, sizeof(float));
+    if (over) return irllrec__fail(ctx, IRLLREC_E_NOMEM, func, "workspace size overflows");
+    for (int i = 0; i < N_BUFS; i++) {
+        if (ws->n[i] == 0) continue;
+        ws->p[i] = irllrec__alloc_fn(ctx, func, ws->n[i]);
+        if (ws->p[i] == NULL) {
+            ws_free(ctx, ws);
+            return IRLLREC_E_NOMEM;
+        }
+    }
+    job->scores = (float *)ws->p[B_SCORES];
+    job->packed = (float *)ws->p[B_PACKED];
+    job->rows = (int64_t *)ws->p[B_ROWS];
+    job->hs = (float *)ws->p[B_HS];
+    job->hi = (int32_t *)ws->p[B_HI];
+    job->cmax = (float *)ws->p[B_CMAX];
+    job->cscr = (float *)ws->p[B_CSCR];
+    job->ex = (uint8_t *)ws->p[B_EX];
+    return IRLLREC_OK;
+}
+
+/* The call's exclusion bytes: everything outside allow (when given), and deny. */
+static void fill_base(const irllrec__rank_plan *plan, int64_t n_cand, uint8_t *base)
+{
+    memset(base, plan->allow != NULL ? EX_CALL : 0, (size_t)n_cand);
+    for (int64_t q = 0; q < plan->n_allow; q++) base[plan->allow[q]] = 0;
+    for (int64_t q = 0; q < plan->n_deny; q++) base[plan->deny[q]] = EX_CALL;
+}
+
+static void plan_job(const irllrec__rank_call *call, const irllrec__rank_plan *plan,
+                     int64_t block, rank_job *job)
+{
+    memset(job, 0, sizeof *job);
+    job->call = call;
+    job->plan = plan;
+    job->n_cand = call->c.rows;
+    job->d = call->c.cols;
+    job->cand = call->c.data;
+    job->ldc = call->c.ld;
+    job->cosine = (plan->flags & IRLLREC_RANK_COSINE) != 0;
+    job->need_base = plan->allow != NULL || plan->deny != NULL;
+    job->any_ex = plan->seen != NULL || plan->allow != NULL || plan->deny != NULL ||
+                  call->exclude_self;
+    job->block = block > 0 ? block : irllrec__score_block_rows(job->n_cand);
+    if (job->block > call->n) job->block = call->n;
+    job->n_blocks = (call->n + job->block - 1) / job->block;
+    job->kk = call->k < job->n_cand ? call->k : (int32_t)job->n_cand;
+    job->nc = (job->n_cand + IRLLREC__TOPK_CHUNK - 1) / IRLLREC__TOPK_CHUNK;
+}
+
+irllrec_status irllrec__rank_exec(irllrec_ctx *ctx, const irllrec__rank_call *call,
+                                  const irllrec_rank_opts *opts, int64_t block, int32_t *ids,
+                                  float *scores, int32_t *counts)
+{
+    irllrec__rank_plan plan;
+    rank_job job;
+    rank_ws ws;
+    int32_t nt;
+    irllrec_status st;
+    if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_TRY(irllrec__rank_check(ctx, call, opts, ids, scores, counts, &plan));
+    if (call->n == 0) return IRLLREC_OK;
+    plan_job(call, &plan, block, &job);
+    nt = ctx->n_threads < 1 ? 1 : ctx->n_threads;
+    if (nt > job.n_blocks) nt = (int32_t)job.n_blocks;
+    IRL_TRY(ws_alloc(ctx, call->func, &job, nt, &ws));
+    if (job.need_base) {
+        fill_base(&plan, job.n_cand, (uint8_t *)ws.p[B_BASE]);
+        job.base = (const uint8_t *)ws.p[B_BASE];
+    }
+    if (job.cosine) {
+        float *cn = (float *)ws.p[B_CAND];
+        irllrec__l2norm_fwd(job.n_cand, job.d, call->c.data, call->c.ld, cn, job.d, NULL);
+        job.cand = cn;
+        job.ldc = job.d;
+    }
+    job.ids = ids;
+    job.out_scores = scores;
+    job.counts = counts;
+    st = irllrec__parallel(ctx, nt, rank_task, &job);
+    ws_free(ctx, &ws);
+    return st;
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+irllrec_status irllrec_rank(irllrec_ctx *ctx, irllrec_cmat queries, irllrec_cmat candidates,
+                            int32_t k, const irllrec_rank_opts *opts, int32_t *ids,
+                            float *scores, int32_t *counts)
+{
+    irllrec__rank_call c;
+    memset(&c, 0, sizeof c);
+    c.func = __func__;
+    c.q_name = "queries";
+    c.c_name = "candidates";
+    c.ids_name = "queries";
+    c.q = queries;
+    c.c = candidates;
+    c.n = queries.rows;
+    c.k = k;
+    return irllrec__rank_exec(ctx, &c, opts, 0, ids, scores, counts);
+}
+
+irllrec_status irllrec_recommend(irllrec_ctx *ctx, irllrec_cmat user_emb, irllrec_cmat item_emb,
+                                 const int32_t *users, int64_t n, int32_t k,
+                                 const irllrec_rank_opts *opts, int32_t *ids, float *scores,
+                                 int32_t *counts)
+{
+    irllrec__rank_call c;
+    memset(&c, 0, sizeof c);
+    c.func = __func__;
+    c.q_name = "user_emb";
+    c.c_name = "item_emb";
+    c.ids_name = "users";
+    c.q = user_emb;
+    c.c = item_emb;
+    c.qids = users;
+    c.n = n;
+    c.k = k;
+    return irllrec__rank_exec(ctx, &c, opts, 0, ids, scores, counts);
+}
+
+irllrec_status irllrec_similar(irllrec_ctx *ctx, irllrec_cmat emb, const int32_t *rows,
+                               int64_t n, int32_t k, const irllrec_rank_opts *opts, int32_t *ids,
+                               float *scores, int32_t *counts)
+{
+    irllrec__rank_call c;
+    memset(&c, 0, sizeof c);
+    c.func = __func__;
+    c.q_name = "emb";
+    c.c_name = "emb";
+    c.ids_name = "rows";
+    c.q = emb;
+    c.c = emb;
+    c.qids = rows;
+    c.n = n;
+    c.k = k;
+    c.force_flags = IRLLREC_RANK_COSINE;
+    c.exclude_self = 1;
+    return irllrec__rank_exec(ctx, &c, opts, 0, ids, scores, counts);
+}

@@ -1,0 +1,732 @@
+/* Ranking (rank.h): hand-computed top-K with seen items, allow/deny lists,
+ * ties, K above the candidates and users with nothing left; cosine similar
+ * items; thread- and block-count independence and a naive reference on
+ * random data; the evaluator's agreement; hostile inputs (each refused with
+ * its code and a message naming the culprit, outputs untouched); allocation
+ * failures; embedding export.
+ *
+ * The small cases use d = 2 embeddings with small integers, so every score
+ * is an exact float and the expected lists below are worked out by hand. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "serve/rank_impl.h"
+#include "helpers/testutil.h"
+
+#define SENT_ID 0x7EADBEEF
+#define SENT_SCORE 12345.0f
+#define SENT_COUNT (-777)
+
+static irllrec_csr csr(int64_t rows, int64_t cols, const int64_t *ptr, const int32_t *idx)
+{
+    irllrec_csr c;
+    c.n_rows = rows;
+    c.n_cols = cols;
+    c.nnz = ptr[rows];
+    c.indptr = ptr;
+    c.indices = idx;
+    return c;
+}
+
+static irllrec_ctx *ctx_threads(int32_t n)
+{
+    irllrec_ctx_spec spec;
+    irllrec_ctx *ctx = NULL;
+    irllrec_ctx_spec_init(&spec, sizeof spec);
+    spec.n_threads = n;
+    ck_assert_int_eq(irllrec_ctx_create(&spec, &ctx), IRLLREC_OK);
+    return ctx;
+}
+
+/* The hand-computed problem. Users (d = 2): u0 = (1,0), u1 = (0,1), u2 = (1,1).
+ * Items: i0 = (3,1), i1 = (1,2), i2 = (2,2), i3 = (0,3), i4 = (2,0). Scores:
+ *        i0 i1 i2 i3 i4
+ *   u0    3  1  2  0  2    order: i0, i2, i4 (tie 2: lower id first), i1, i3
+ *   u1    1  2  2  3  0    order: i3, i1, i2 (tie), i0, i4
+ *   u2    4  3  4  3  2    order: i0, i2 (tie 4), i1, i3 (tie 3), i4
+ * Seen: u0 {0}, u1 {3, 1} (deliberately not sorted), u2 {}. */
+static const float UE[3 * 2] = {1, 0, 0, 1, 1, 1};
+static const float IE[5 * 2] = {3, 1, 1, 2, 2, 2, 0, 3, 2, 0};
+static const int64_t SEEN_P[4] = {0, 1, 3, 3};
+static const int32_t SEEN_I[3] = {0, 3, 1};
+
+static irllrec_cmat ue_m(void) { return irllrec_cmat_dense(UE, 3, 2); }
+static irllrec_cmat ie_m(void) { return irllrec_cmat_dense(IE, 5, 2); }
+
+static void fill(int32_t *ids, float *sc, int32_t *cnt, int64_t n_slots, int64_t n_q)
+{
+    for (int64_t j = 0; j < n_slots; j++) ids[j] = SENT_ID, sc[j] = SENT_SCORE;
+    for (int64_t j = 0; j < n_q; j++) cnt[j] = SENT_COUNT;
+}
+
+static void assert_untouched(const int32_t *ids, const float *sc, const int32_t *cnt,
+                             int64_t n_slots, int64_t n_q)
+{
+    for (int64_t j = 0; j < n_slots; j++) {
+        ck_assert_int_eq(ids[j], SENT_ID);
+        ck_assert(sc[j] == SENT_SCORE);
+    }
+    for (int64_t j = 0; j < n_q; j++) ck_assert_int_eq(cnt[j], SENT_COUNT);
+}
+
+static void assert_row(const int32_t *ids, const float *sc, const int32_t *want_ids,
+                       const float *want_sc, int32_t k)
+{
+    for (int32_t j = 0; j < k; j++) {
+        ck_assert_msg(ids[j] == want_ids[j], "slot %d: id %d, want %d", j, ids[j], want_ids[j]);
+        ck_assert_msg(sc[j] == want_sc[j], "slot %d: score %g, want %g", j, sc[j], want_sc[j]);
+    }
+}
+
+static void assert_ids(const int32_t *ids, const int32_t *want, int32_t n)
+{
+    for (int32_t j = 0; j < n; j++)
+        ck_assert_msg(ids[j] == want[j], "slot %d: id %d, want %d", j, ids[j], want[j]);
+}
+
+START_TEST(seen_items_excluded_and_ties_by_lower_id)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_csr seen = csr(3, 5, SEEN_P, SEEN_I);
+    irllrec_rank_opts o;
+    const int32_t users[3] = {2, 0, 1};
+    int32_t ids[9], cnt[3];
+    float sc[9];
+    /* u2 nothing seen: i0 4, i2 4, i1 3. u0 without i0: i2 2, i4 2, i1 1.
+     * u1 without i3, i1: i2 2, i0 1, i4 0. */
+    const int32_t w_ids[9] = {0, 2, 1, 2, 4, 1, 2, 0, 4};
+    const float w_sc[9] = {4, 4, 3, 2, 2, 1, 2, 1, 0};
+    irllrec_rank_opts_init(&o, sizeof o);
+    o.seen = &seen;
+    fill(ids, sc, cnt, 9, 3);
+    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), users, 3, 3, &o, ids, sc, cnt),
+                     IRLLREC_OK);
+    for (int q = 0; q < 3; q++) {
+        assert_row(ids + 3 * q, sc + 3 * q, w_ids + 3 * q, w_sc + 3 * q, 3);
+        ck_assert_int_eq(cnt[q], 3);
+    }
+    /* INCLUDE_SEEN: u0's full order again starts i0 3, i2 2, i4 2. */
+    o.flags = IRLLREC_RANK_INCLUDE_SEEN;
+    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), users + 1, 1, 3, &o, ids, sc, NULL),
+                     IRLLREC_OK);
+    assert_row(ids, sc, (const int32_t[]){0, 2, 4}, (const float[]){3, 2, 2}, 3);
+    /* All scores equal (a zero user): ids in ascending order. */
+    {
+        const float z[2] = {0, 0};
+        ck_assert_int_eq(irllrec_rank(ctx, irllrec_cmat_dense(z, 1, 2), ie_m(), 4, NULL, ids,
+                                      sc, cnt),
+                         IRLLREC_OK);
+        assert_row(ids, sc, (const int32_t[]){0, 1, 2, 3}, (const float[]){0, 0, 0, 0}, 4);
+    }
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(allow_and_deny_lists)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_csr seen = csr(3, 5, SEEN_P, SEEN_I);
+    irllrec_rank_opts o;
+    const int32_t u0 = 0, allow[4] = {4, 1, 4, 3}, deny[1] = {1};
+    int32_t ids[3], cnt[1];
+    float sc[3];
+    irllrec_rank_opts_init(&o, sizeof o);
+    o.seen = &seen;
+    /* u0: allowed {1, 3, 4} (4 twice), 1 denied, 0 seen anyway: i4 2, i3 0. */
+    o.allow = allow, o.n_allow = 4, o.deny = deny, o.n_deny = 1;
+    fill(ids, sc, cnt, 3, 1);
+    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), &u0, 1, 3, &o, ids, sc, cnt),
+                     IRLLREC_OK);
+    assert_row(ids, sc, (const int32_t[]){4, 3, -1}, (const float[]){2, 0, 0}, 3);
+    ck_assert_int_eq(cnt[0], 2);
+    /* Deny only: u0 without i0 (seen) and i1: i2 2, i4 2, i3 0. */
+    o.allow = NULL, o.n_allow = 0;
+    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), &u0, 1, 3, &o, ids, sc, cnt),
+                     IRLLREC_OK);
+    assert_row(ids, sc, (const int32_t[]){2, 4, 3}, (const float[]){2, 2, 0}, 3);
+    /* An empty allow list (non-NULL, n = 0) allows nothing. */
+    o.allow = allow, o.n_allow = 0, o.deny = NULL, o.n_deny = 0;
+    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), &u0, 1, 3, &o, ids, sc, cnt),
+                     IRLLREC_OK);
+    assert_row(ids, sc, (const int32_t[]){-1, -1, -1}, (const float[]){0, 0, 0}, 3);
+    ck_assert_int_eq(cnt[0], 0);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(k_above_candidates_and_nothing_left)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    /* u0 sees nothing, u1 has seen every item. */
+    const int64_t p[4] = {0, 0, 5, 5};
+    const int32_t ix[5] = {4, 0, 2, 1, 3};
+    irllrec_csr seen = csr(3, 5, p, ix);
+    irllrec_rank_opts o;
+    const int32_t users[2] = {0, 1};
+    int32_t ids[14], cnt[2];
+    float sc[14];
+    irllrec_rank_opts_init(&o, sizeof o);
+    o.seen = &seen;
+    fill(ids, sc, cnt, 14, 2);
+    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), users, 2, 7, &o, ids, sc, cnt),
+                     IRLLREC_OK);
+    /* u0: all five (3, 2, 2, 1, 0), then two empty slots. */
+    assert_row(ids, sc, (const int32_t[]){0, 2, 4, 1, 3, -1, -1},
+               (const float[]){3, 2, 2, 1, 0, 0, 0}, 7);
+    ck_assert_int_eq(cnt[0], 5);
+    assert_row(ids + 7, sc + 7, (const int32_t[]){-1, -1, -1, -1, -1, -1, -1},
+               (const float[]){0, 0, 0, 0, 0, 0, 0}, 7);
+    ck_assert_int_eq(cnt[1], 0);
+    /* n = 0 is a valid empty request: nothing is written. */
+    fill(ids, sc, cnt, 14, 2);
+    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), NULL, 0, 7, &o, ids, sc, cnt),
+                     IRLLREC_OK);
+    assert_untouched(ids, sc, cnt, 14, 2);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(cosine_similar_and_rank)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    /* r0 = (1,0), r1 = (0,1), r2 = (1,1), r3 = (2,0), r4 = (-1,0). From r0:
+     * cos r3 = 1, r2 = 1/sqrt 2, r1 = 0, r4 = -1; itself never. From r3 the
+     * same with r0 in r3's place: r0 1 is the best. */
+    const float e[10] = {1, 0, 0, 1, 1, 1, 2, 0, -1, 0};
+    const int32_t rows[2] = {0, 3};
+    const float h = 0.70710678f;
+    int32_t ids[8], cnt[2];
+    float sc[8];
+    ck_assert_int_eq(irllrec_similar(ctx, irllrec_cmat_dense(e, 5, 2), rows, 2, 4, NULL, ids,
+                                     sc, cnt),
+                     IRLLREC_OK);
+    assert_ids(ids + 0, (const int32_t[]){3, 2}, 2);
+    assert_ids(ids + 2, (const int32_t[]){1, 4}, 2);
+    assert_ids(ids + 4, (const int32_t[]){0, 2}, 2);
+    assert_ids(ids + 6, (const int32_t[]){1, 4}, 2);
+    for (int q = 0; q < 2; q++) {
+        ck_assert_float_eq_tol(sc[4 * q + 0], 1.0f, 1e-6f);
+        ck_assert_float_eq_tol(sc[4 * q + 1], h, 1e-6f);
+        ck_assert_float_eq_tol(sc[4 * q + 2], 0.0f, 1e-6f);
+        ck_assert_float_eq_tol(sc[4 * q + 3], -1.0f, 1e-6f);
+        ck_assert_int_eq(cnt[q], 4);
+    }
+    /* rank with COSINE: (3,4) against (1,0), (0,1), (3,4): 0.6, 0.8, 1. */
+    {
+        const float q[2] = {3, 4}, c[6] = {1, 0, 0, 1, 3, 4};
+        irllrec_rank_opts o;
+        irllrec_rank_opts_init(&o, sizeof o);
+        o.flags = IRLLREC_RANK_COSINE;
+        ck_assert_int_eq(irllrec_rank(ctx, irllrec_cmat_dense(q, 1, 2),
+                                      irllrec_cmat_dense(c, 3, 2), 3, &o, ids, sc, NULL),
+                         IRLLREC_OK);
+        assert_ids(ids + 0, (const int32_t[]){2, 1, 0}, 3);
+        ck_assert_float_eq_tol(sc[0], 1.0f, 1e-6f);
+        ck_assert_float_eq_tol(sc[1], 0.8f, 1e-6f);
+        ck_assert_float_eq_tol(sc[2], 0.6f, 1e-6f);
+    }
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- random problems ------------------------------------------------------ */
+
+#define RU 500
+#define RI 300
+#define RK 20
+
+static uint64_t mix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+typedef struct problem {
+    int64_t d;
+    float *ue, *ie;
+    int64_t *sp;
+    int32_t *si;
+    irllrec_csr seen;
+    int32_t deny[7];
+} problem;
+
+/* Random users, items and seen rows (0..29 items per user, unsorted, no
+ * repeats). quarter = 1: every value is a multiple of 1/4 in [-2, 2], so
+ * every dot product is exact and any summation order gives the same float
+ * (many ties); otherwise values are uniform in [-1, 1). */
+static void make_problem(problem *p, int64_t d, int quarter, uint64_t seed)
+{
+    uint64_t x = seed;
+    int64_t nnz = 0;
+    p->d = d;
+    p->ue = malloc((size_t)(RU * d) * sizeof(float));
+    p->ie = malloc((size_t)(RI * d) * sizeof(float));
+    p->sp = malloc((RU + 1) * sizeof(int64_t));
+    p->si = malloc((size_t)RU * 30 * sizeof(int32_t));
+    for (int64_t j = 0; j < RU * d; j++)
+        p->ue[j] = quarter ? (float)((int)(mix(&x) % 17) - 8) / 4.0f
+                           : (float)((double)(mix(&x) >> 11) * 0x1.0p-52 - 1.0);
+    for (int64_t j = 0; j < RI * d; j++)
+        p->ie[j] = quarter ? (float)((int)(mix(&x) % 17) - 8) / 4.0f
+                           : (float)((double)(mix(&x) >> 11) * 0x1.0p-52 - 1.0);
+    p->sp[0] = 0;
+    for (int64_t u = 0; u < RU; u++) {
+        int32_t n = (int32_t)(mix(&x) % 30);
+        for (int32_t a = 0; a < n; a++) {
+            int32_t it = (int32_t)(mix(&x) % RI), dup = 0;
+            for (int64_t q = p->sp[u]; q < nnz; q++) dup |= p->si[q] == it;
+            if (!dup) p->si[nnz++] = it;
+        }
+        p->sp[u + 1] = nnz;
+    }
+    p->seen = csr(RU, RI, p->sp, p->si);
+    for (int j = 0; j < 7; j++) p->deny[j] = (int32_t)(mix(&x) % RI);
+}
+
+static void free_problem(problem *p)
+{
+    free(p->ue), free(p->ie), free(p->sp), free(p->si);
+}
+
+/* Every user, ranked by the test itself: exact double scores (the quarter
+ * problem makes them exact), a full sort by score descending, id ascending. */
+typedef struct ref_item {
+    double s;
+    int32_t id;
+} ref_item;
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const ref_item *x = (const ref_item *)a, *y = (const ref_item *)b;
+    if (x->s != y->s) return x->s > y->s ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void naive(const problem *p, int32_t *ids, float *sc, int32_t *cnt)
+{
+    ref_item it[RI];
+    for (int64_t u = 0; u < RU; u++) {
+        int n = 0;
+        for (int32_t i = 0; i < RI; i++) {
+            int out = 0;
+            double s = 0.0;
+            for (int64_t q = p->sp[u]; q < p->sp[u + 1]; q++) out |= p->si[q] == i;
+            for (int j = 0; j < 7; j++) out |= p->deny[j] == i;
+            if (out) continue;
+            for (int64_t c = 0; c < p->d; c++)
+                s += (double)p->ue[u * p->d + c] * (double)p->ie[i * p->d + c];
+            it[n].s = s;
+            it[n++].id = i;
+        }
+        qsort(it, (size_t)n, sizeof it[0], ref_cmp);
+        for (int j = 0; j < RK; j++) {
+            ids[u * RK + j] = j < n ? it[j].id : -1;
+            sc[u * RK + j] = j < n ? (float)it[j].s : 0.0f;
+        }
+        cnt[u] = n < RK ? n : RK;
+    }
+}
+
+/* rank over all users with explicit block size through the internal entry. */
+static irllrec_status rank_blocked(irllrec_ctx *ctx, const problem *p, uint32_t flags,
+                                   int64_t block, int32_t *ids, float *sc, int32_t *cnt)
+{
+    irllrec__rank_call c;
+    irllrec_rank_opts o;
+    irllrec_rank_opts_init(&o, sizeof o);
+    o.flags = flags;
+    o.seen = &p->seen;
+    o.deny = p->deny, o.n_deny = 7;
+    memset(&c, 0, sizeof c);
+    c.func = "test";
+    c.q_name = "queries", c.c_name = "candidates", c.ids_name = "queries";
+    c.q = irllrec_cmat_dense(p->ue, RU, p->d);
+    c.c = irllrec_cmat_dense(p->ie, RI, p->d);
+    c.n = RU;
+    c.k = RK;
+    return irllrec__rank_exec(ctx, &c, &o, block, ids, sc, cnt);
+}
+
+START_TEST(matches_naive_reference)
+{
+    problem p;
+    int32_t *ids = malloc(RU * RK * sizeof(int32_t)), *wid = malloc(RU * RK * sizeof(int32_t));
+    float *sc = malloc(RU * RK * sizeof(float)), *wsc = malloc(RU * RK * sizeof(float));
+    int32_t cnt[RU], wcnt[RU];
+    irllrec_ctx *ctx = ctx_threads(3);
+    make_problem(&p, 8, 1, 11);
+    naive(&p, wid, wsc, wcnt);
+    ck_assert_int_eq(rank_blocked(ctx, &p, 0, 16, ids, sc, cnt), IRLLREC_OK);
+    for (int64_t j = 0; j < RU * RK; j++) {
+        ck_assert_msg(ids[j] == wid[j], "user %lld slot %lld: %d, want %d", (long long)(j / RK),
+                      (long long)(j % RK), ids[j], wid[j]);
+        ck_assert(sc[j] == wsc[j]);
+    }
+    for (int64_t u = 0; u < RU; u++) ck_assert_int_eq(cnt[u], wcnt[u]);
+    free_problem(&p);
+    free(ids), free(wid), free(sc), free(wsc);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(same_bits_for_any_thread_count)
+{
+    problem p;
+    const size_t n = RU * RK;
+    int32_t *ids[3], cnt[3][RU];
+    float *sc[3];
+    make_problem(&p, 16, 0, 5);
+    for (uint32_t flags = 0; flags <= IRLLREC_RANK_COSINE; flags += IRLLREC_RANK_COSINE) {
+        for (int64_t block = 0; block <= 16; block += 16) {
+            for (int t = 0; t < 3; t++) {
+                irllrec_ctx *ctx = ctx_threads(t + 1);
+                ids[t] = malloc(n * sizeof(int32_t));
+                sc[t] = malloc(n * sizeof(float));
+                ck_assert_int_eq(rank_blocked(ctx, &p, flags, block, ids[t], sc[t], cnt[t]),
+                                 IRLLREC_OK);
+                irllrec_ctx_free(ctx);
+            }
+            for (int t = 1; t < 3; t++) {
+                ck_assert(memcmp(ids[0], ids[t], n * sizeof(int32_t)) == 0);
+                ck_assert(memcmp(sc[0], sc[t], n * sizeof(float)) == 0);
+                ck_assert(memcmp(cnt[0], cnt[t], sizeof cnt[0]) == 0);
+            }
+            for (int t = 0; t < 3; t++) free(ids[t]), free(sc[t]);
+        }
+    }
+    free_problem(&p);
+}
+END_TEST
+
+/* Recommendations and the evaluator rank with the same kernel: Recall@20
+ * computed from irllrec_recommend's lists equals the evaluator's. */
+START_TEST(agrees_with_the_evaluator)
+{
+    problem p;
+    int32_t *ids = malloc(RU * RK * sizeof(int32_t)), *users = malloc(RU * sizeof(int32_t));
+    int64_t tp[RU + 1];
+    int32_t ti[RU];
+    irllrec_csr truth, seen_sorted;
+    irllrec_rank_opts o;
+    irllrec_evaluator *ev = NULL;
+    irllrec_ctx *ctx = ctx_threads(2);
+    const int32_t ks[1] = {RK};
+    double rec = 0, nd = 0, sum = 0;
+    int64_t n_eval = 0;
+    make_problem(&p, 16, 0, 9);
+    /* The evaluator wants sorted mask rows. */
+    for (int64_t u = 0; u < RU; u++) {
+        int32_t *r = p.si + p.sp[u];
+        int64_t m = p.sp[u + 1] - p.sp[u];
+        for (int64_t a = 1; a < m; a++)
+            for (int64_t b = a; b > 0 && r[b - 1] > r[b]; b--) {
+                int32_t t = r[b];
+                r[b] = r[b - 1], r[b - 1] = t;
+            }
+    }
+    seen_sorted = p.seen;
+    /* One held-out item per user: the lowest id not seen. */
+    tp[0] = 0;
+    for (int64_t u = 0; u < RU; u++) {
+        int32_t i = 0;
+        while (irllrec__sorted_contains(p.si + p.sp[u], p.sp[u + 1] - p.sp[u], i)) i++;
+        ti[u] = i;
+        tp[u + 1] = u + 1;
+        users[u] = (int32_t)u;
+    }
+    truth = csr(RU, RI, tp, ti);
+    irllrec_rank_opts_init(&o, sizeof o);
+    o.seen = &seen_sorted;
+    ck_assert_int_eq(irllrec_recommend(ctx, irllrec_cmat_dense(p.ue, RU, 16),
+                                       irllrec_cmat_dense(p.ie, RI, 16), users, RU, RK, &o, ids,
+                                       NULL, NULL),
+                     IRLLREC_OK);
+    for (int64_t u = 0; u < RU; u++)
+        for (int j = 0; j < RK; j++) sum += ids[u * RK + j] == ti[u];
+    ck_assert_int_eq(irllrec_evaluator_create(ctx, RI, ks, 1, &ev), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_evaluator_run(ev, irllrec_mat_dense(p.ue, RU, 16),
+                                           irllrec_mat_dense(p.ie, RI, 16), &seen_sorted, &truth,
+                                           &rec, &nd, &n_eval),
+                     IRLLREC_OK);
+    ck_assert_int_eq(n_eval, RU);
+    ck_assert(sum > 0);
+    ck_assert_double_eq_tol(rec, sum / RU, 1e-12);
+    irllrec_evaluator_free(ev);
+    free_problem(&p);
+    free(ids), free(users);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- hostile input ---------------------------------------------------------- */
+
+/* Run recommend over the hand problem with sentinel outputs; expect code
+ * st, a message containing want, and outputs untouched. */
+static void expect_refused(irllrec_ctx *ctx, irllrec_cmat ue, irllrec_cmat ie,
+                           const int32_t *users, int64_t n, int32_t k,
+                           const irllrec_rank_opts *o, irllrec_status st, const char *want)
+{
+    int32_t ids[32], cnt[4];
+    float sc[32];
+    fill(ids, sc, cnt, 32, 4);
+    ck_assert_int_eq(irllrec_recommend(ctx, ue, ie, users, n, k, o, ids, sc, cnt), st);
+    ck_assert_msg(strstr(irllrec_ctx_errmsg(ctx), want) != NULL, "message \"%s\" lacks \"%s\"",
+                  irllrec_ctx_errmsg(ctx), want);
+    ck_assert(strncmp(irllrec_ctx_errmsg(ctx), "irllrec_recommend: ", 19) == 0);
+    assert_untouched(ids, sc, cnt, 32, 4);
+}
+
+START_TEST(hostile_inputs_refused_without_output)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    const int32_t users[2] = {0, 1}, bad_users[2] = {1, 99}, neg[1] = {-2};
+    const int64_t bad_p[4] = {0, 2, 1, 3}, ok_p[4] = {0, 1, 3, 3};
+    const int32_t out_i[3] = {0, 3, 5}, ids7[2] = {1, 7};
+    irllrec_csr bad = csr(3, 5, bad_p, SEEN_I), wrong = csr(2, 5, ok_p, SEEN_I);
+    irllrec_csr out = csr(3, 5, ok_p, out_i);
+    irllrec_rank_opts o;
+    float nan_ie[10], nan_ue[6], ue3[9];
+    memcpy(nan_ie, IE, sizeof IE), memcpy(nan_ue, UE, sizeof UE);
+    nan_ie[2 * 2 + 1] = NAN;
+    nan_ue[1 * 2 + 0] = INFINITY;
+    memset(ue3, 0, sizeof ue3);
+
+    expect_refused(ctx, ue_m(), ie_m(), bad_users, 2, 3, NULL, IRLLREC_E_INVALID_ARG,
+                   "users[1] = 99 not in [0, 3)");
+    expect_refused(ctx, ue_m(), ie_m(), neg, 1, 3, NULL, IRLLREC_E_INVALID_ARG, "users[0] = -2");
+    expect_refused(ctx, ue_m(), ie_m(), NULL, 2, 3, NULL, IRLLREC_E_INVALID_ARG, "users is NULL");
+    expect_refused(ctx, ue_m(), ie_m(), users, -1, 3, NULL, IRLLREC_E_INVALID_ARG, "count -1");
+    expect_refused(ctx, ue_m(), ie_m(), users, 2, 0, NULL, IRLLREC_E_INVALID_ARG, "k = 0 is not");
+    expect_refused(ctx, ue_m(), ie_m(), users, 2, -4, NULL, IRLLREC_E_INVALID_ARG, "k = -4");
+    expect_refused(ctx, ue_m(), ie_m(), users, 2, IRLLREC_RANK_MAX_K + 1, NULL,
+                   IRLLREC_E_INVALID_ARG, "k = 100001");
+    expect_refused(ctx, ue_m(), irllrec_cmat_dense(nan_ie, 5, 2), users, 2, 3, NULL,
+                   IRLLREC_E_NUMERIC, "item_emb[2][1] is not finite");
+    expect_refused(ctx, irllrec_cmat_dense(nan_ue, 3, 2), ie_m(), users, 2, 3, NULL,
+                   IRLLREC_E_NUMERIC, "user_emb[1][0] is not finite");
+    expect_refused(ctx, irllrec_cmat_dense(ue3, 3, 3), ie_m(), users, 2, 3, NULL,
+                   IRLLREC_E_SHAPE, "user_emb.cols = 3 != item_emb.cols = 2");
+    expect_refused(ctx, irllrec_cmat_dense(NULL, 3, 2), ie_m(), users, 2, 3, NULL,
+                   IRLLREC_E_INVALID_ARG, "user_emb.data is NULL");
+
+    irllrec_rank_opts_init(&o, sizeof o);
+    o.seen = &bad;
+    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
+                   "opts->seen.indptr decreases at row 1");
+    o.seen = &wrong;
+    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_SHAPE,
+                   "opts->seen is 2 x 5, expected 3 x 5");
+    o.seen = &out;
+    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
+                   "indices[2] = 5 not in [0, 5)");
+    irllrec_rank_opts_init(&o, sizeof o);
+    o.allow = ids7, o.n_allow = 2;
+    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
+                   "opts->allow[1] = 7 not in [0, 5)");
+    irllrec_rank_opts_init(&o, sizeof o);
+    o.deny = neg, o.n_deny = 1;
+    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
+                   "opts->deny[0] = -2");
+    o.deny = NULL, o.n_deny = 3;
+    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
+                   "opts->deny is NULL with opts->n_deny = 3");
+    irllrec_rank_opts_init(&o, sizeof o);
+    o.allow = users, o.n_allow = -1;
+    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
+                   "opts->n_allow = -1 < 0");
+    irllrec_rank_opts_init(&o, sizeof o);
+    o.flags = 0x10;
+    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
+                   "opts->flags = 0x10 has unknown bits");
+    o.struct_size = 0;
+    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_VERSION, "struct_size 0");
+    {
+        int32_t cnt[2];
+        float sc[6];
+        ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), users, 2, 3, NULL, NULL, sc, cnt),
+                         IRLLREC_E_INVALID_ARG);
+        ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "ids is NULL"));
+        ck_assert_int_eq(irllrec_recommend(NULL, ue_m(), ie_m(), users, 2, 3, NULL, NULL, sc,
+                                           cnt),
+                         IRLLREC_E_INVALID_ARG);
+    }
+    /* A NaN in a user nobody asked for does not fail the call. */
+    {
+        int32_t ids[3];
+        const int32_t u2 = 2;
+        ck_assert_int_eq(irllrec_recommend(ctx, irllrec_cmat_dense(nan_ue, 3, 2), ie_m(), &u2, 1,
+                                           3, NULL, ids, NULL, NULL),
+                         IRLLREC_OK);
+        ck_assert_int_eq(ids[0], 0);
+    }
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(hostile_inputs_of_rank_and_similar)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    float buf[16];
+    int32_t ids[16], cnt[2];
+    float sc[16];
+    const int32_t rows[2] = {0, 5};
+    /* similar: a row id out of range. */
+    fill(ids, sc, cnt, 16, 2);
+    ck_assert_int_eq(irllrec_similar(ctx, ie_m(), rows, 2, 2, NULL, ids, sc, cnt),
+                     IRLLREC_E_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "irllrec_similar: rows[1] = 5"));
+    assert_untouched(ids, sc, cnt, 16, 2);
+    /* rank: Inf in a query. */
+    memcpy(buf, UE, sizeof UE);
+    buf[5] = -INFINITY;
+    ck_assert_int_eq(irllrec_rank(ctx, irllrec_cmat_dense(buf, 3, 2), ie_m(), 2, NULL, ids, sc,
+                                  cnt),
+                     IRLLREC_E_NUMERIC);
+    ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "queries[2][1] is not finite"));
+    assert_untouched(ids, sc, cnt, 16, 2);
+    /* rank: scores written over the candidates they are computed from. */
+    memcpy(buf, IE, sizeof IE);
+    ck_assert_int_eq(irllrec_rank(ctx, ue_m(), irllrec_cmat_dense(buf, 5, 2), 2, NULL, ids, buf,
+                                  NULL),
+                     IRLLREC_E_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "scores overlaps candidates"));
+    ck_assert(memcmp(buf, IE, sizeof IE) == 0);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+/* Every allocation of a call failing in turn: E_NOMEM, outputs untouched,
+ * nothing leaked; then the call succeeds. */
+START_TEST(allocation_failures_leave_outputs_untouched)
+{
+    tu_alloc_state st;
+    irllrec_ctx *ctx;
+    irllrec_csr seen = csr(3, 5, SEEN_P, SEEN_I);
+    irllrec_rank_opts o;
+    const int32_t users[3] = {2, 0, 1}, deny[1] = {4};
+    int32_t ids[9], cnt[3];
+    float sc[9];
+    int64_t base_live, n_failed = 0;
+    memset(&st, 0, sizeof st);
+    ctx = tu_ctx_counting(&st);
+    ck_assert_ptr_nonnull(ctx);
+    irllrec_rank_opts_init(&o, sizeof o);
+    o.seen = &seen, o.deny = deny, o.n_deny = 1, o.flags = IRLLREC_RANK_COSINE;
+    base_live = st.live_bytes;
+    for (int64_t fail = 1; fail < 100; fail++) {
+        irllrec_status s;
+        st.fail_at = st.n_alloc + fail; /* the call's fail-th allocation */
+        fill(ids, sc, cnt, 9, 3);
+        s = irllrec_recommend(ctx, ue_m(), ie_m(), users, 3, 3, &o, ids, sc, cnt);
+        st.fail_at = 0;
+        ck_assert_int_eq(st.live_bytes, base_live);
+        if (s == IRLLREC_OK) break;
+        n_failed++;
+        ck_assert_int_eq(s, IRLLREC_E_NOMEM);
+        ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "irllrec_recommend: allocation"));
+        assert_untouched(ids, sc, cnt, 9, 3);
+    }
+    /* Cosine with a deny list and seen items allocates scores, packed rows,
+     * row ids, two heap arrays, two chunk arrays, exclusion bytes, the
+     * call's bytes and the normalised candidates: ten buffers. */
+    ck_assert_int_eq(n_failed, 10);
+    /* The successful last pass: u2 by cosine without i4 (denied): i2 (1),
+     * i0 (4 / sqrt 20 = 0.894), i1 (3 / sqrt 10 = 0.949) -> i2, i1, i0. */
+    assert_ids(ids + 0, (const int32_t[]){2, 1, 0}, 3);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- export ------------------------------------------------------------------ */
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *b;
+    long n;
+    if (f == NULL) return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = calloc((size_t)n + 1, 1);
+    if (fread(b, 1, (size_t)n, f) != (size_t)n) n = 0;
+    fclose(f);
+    return b;
+}
+
+START_TEST(export_embeddings_round_trip_and_bad_names)
+{
+    irllrec_ctx *ctx = tu_ctx();
+    char *dir = tu_tmpdir(), path[512], *tsv;
+    const int64_t ext[5] = {10, 20, 30, 40, 9000000000LL};
+    float back[10];
+    char long_name[66];
+    const char *bad[] = {"../x", "", ".hidden", "a/b", "sp ace", long_name};
+    ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, "items", ie_m(), ext), IRLLREC_OK);
+    tu_join(path, sizeof path, dir, "items.npy");
+    ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(back, 5, 2), 0), IRLLREC_OK);
+    ck_assert(memcmp(back, IE, sizeof IE) == 0);
+    tu_join(path, sizeof path, dir, "items.ids.tsv");
+    tsv = slurp(path);
+    ck_assert_str_eq(tsv, "row\tid\n0\t10\n1\t20\n2\t30\n3\t40\n4\t9000000000\n");
+    free(tsv);
+    ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, "u-1.v2_x", ue_m(), NULL), IRLLREC_OK);
+    tu_join(path, sizeof path, dir, "u-1.v2_x.ids.tsv");
+    tsv = slurp(path);
+    ck_assert_str_eq(tsv, "row\tid\n0\t0\n1\t1\n2\t2\n");
+    free(tsv);
+    ck_assert_int_eq(tu_count_entries(dir), 4);
+    memset(long_name, 'a', 65);
+    long_name[65] = '\0';
+    for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
+        ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, bad[j], ie_m(), NULL),
+                         IRLLREC_E_INVALID_ARG);
+        ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "irllrec_export_embeddings: name"));
+    }
+    ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, NULL, ie_m(), NULL),
+                     IRLLREC_E_INVALID_ARG);
+    /* 64 characters is the limit, not past it. */
+    long_name[64] = '\0';
+    ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, long_name, ie_m(), NULL), IRLLREC_OK);
+    {
+        float nan_e[10];
+        memcpy(nan_e, IE, sizeof IE);
+        nan_e[7] = NAN;
+        ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, "nan", irllrec_cmat_dense(nan_e, 5, 2),
+                                                   NULL),
+                         IRLLREC_E_NUMERIC);
+        ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "emb[3][1] is not finite"));
+    }
+    tu_join(path, sizeof path, dir, "missing");
+    ck_assert_int_eq(irllrec_export_embeddings(ctx, path, "x", ie_m(), NULL), IRLLREC_E_IO);
+    /* Nothing but the three exports' files: no temporaries, no "nan" files. */
+    ck_assert_int_eq(tu_count_entries(dir), 6);
+    tu_tmpdir_free(dir);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+Suite *rank_suite(void)
+{
+    Suite *s = suite_create("rank");
+    TCase *tc = tcase_create("rank");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, seen_items_excluded_and_ties_by_lower_id);
+    tcase_add_test(tc, allow_and_deny_lists);
+    tcase_add_test(tc, k_above_candidates_and_nothing_left);
+    tcase_add_test(tc, cosine_similar_and_rank);
+    tcase_add_test(tc, matches_naive_reference);
+    tcase_add_test(tc, same_bits_for_any_thread_count);
+    tcase_add_test(tc, agrees_with_the_evaluator);
+    tcase_add_test(tc, hostile_inputs_refused_without_output);
+    tcase_add_test(tc, hostile_inputs_of_rank_and_similar);
+    tcase_add_test(tc, allocation_failures_leave_outputs_untouched);
+    tcase_add_test(tc, export_embeddings_round_trip_and_bad_names);
+    suite_add_tcase(s, tc);
+    return s;
+}
