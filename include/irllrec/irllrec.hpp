@@ -529,14 +529,18 @@ public:
     }
 
     /** For each of the K prototypes of @p s, the @p top nodes nearest to it
-     *  through the text tower (n = K queries of k = top; counts are top). */
+     *  through the text tower (n = K rows of k = top; -1 past a row's count,
+     *  when fewer nodes have intent text). */
     topk intent_exemplars(side s, int32_t top) const {
         const irllrec_rec *r = live("irllrec::recommender::intent_exemplars");
         topk t = topk::sized(std::max<int32_t>(info().n_intents, 1), top);
         check(irllrec_rec_intent_exemplars(r, static_cast<int32_t>(s), top, t.ids.data(),
                                            t.scores.data()),
               "irllrec_rec_intent_exemplars");
-        std::fill(t.counts.begin(), t.counts.end(), top);
+        for (int64_t q = 0; q < t.n; ++q)
+            t.counts[static_cast<size_t>(q)] = static_cast<int32_t>(
+                std::count_if(t.ids.begin() + q * top, t.ids.begin() + (q + 1) * top,
+                              [](int32_t id) { return id >= 0; }));
         return t;
     }
 

@@ -172,6 +172,13 @@ void test_with_hook(irllrec::context &ctx) {
     CHECK(std::fabs(total - x.score) < 1e-5);
     CHECK(x.shared[0] >= x.shared[1] && x.shared[1] >= x.shared[2]);
     EXPECT_ERROR(rec.explain(0, 9, 2), IRLLREC_E_INVALID_ARG, "9");
+    // Exemplars: 5 items have intent text, so asking for 7 leaves 2 slots empty.
+    irllrec::topk ex = rec.intent_exemplars(irllrec::side::items, 7);
+    CHECK(ex.n == 4 && ex.k == 7 && ex.ids.size() == 28);
+    for (int64_t k = 0; k < 4; ++k) {
+        CHECK(ex.counts[static_cast<size_t>(k)] == 5 && ex.id(k, 5) == -1 && ex.id(k, 6) == -1);
+        for (int32_t j = 0; j + 1 < 5; ++j) CHECK(ex.score(k, j) >= ex.score(k, j + 1));
+    }
     // Cold start: a profile-only item lands at the items' mean norm.
     std::vector<float> prf(static_cast<size_t>(D), 0.25f);
     std::vector<float> e = rec.embed_text(irllrec::side::items, irllrec::cmat(prf, 1, D));
