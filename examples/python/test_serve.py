@@ -167,8 +167,10 @@ def test_with_hook(ctx):
     pu, pi = rec.intents("users", [2])[0], rec.intents("items", [2])[0]
     assert np.allclose(x["shared"], [pu[k] * pi[k] for k in x["intents"]], atol=1e-6)
     assert len(rec.explain(0, 1, top=2)["intents"]) == 2
-    ids, scores = rec.intent_exemplars("items", 2)
-    assert ids.shape == (K, 2) and ((ids >= 0) & (ids < 5)).all()
+    ids, scores = rec.intent_exemplars("items", 7)  # 5 items have intent text
+    assert ids.shape == (K, 7) and ((ids[:, :5] >= 0) & (ids[:, :5] < 5)).all()
+    assert (ids[:, 5:] == -1).all() and (np.diff(scores[:, :5], axis=1) <= 0).all()
+    assert all(sorted(row) == list(range(5)) for row in ids[:, :5].tolist())
     # Cold start: a profile-only item lands at the items' mean norm.
     prf = np.full((1, D), 0.25, np.float32)
     e = rec.embed_text("items", profile=prf)
