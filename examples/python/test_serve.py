@@ -187,6 +187,43 @@ def test_with_hook(ctx):
     return rec
 
 
+def test_graph_hook(ctx):
+    """A LightGCN + IRLLRec hook (n_layers = 2) after two steps: the layer
+    views change the intents, and L copies of the final embeddings give what
+    no views give (the mean of L equal softmaxes is that softmax)."""
+    U, I, L, rng = 30, 20, 2, np.random.default_rng(9)
+    u, i = rng.integers(0, U, 150), rng.integers(0, I, 150)
+    texts = {"user_profile": rng.normal(size=(U, 12)), "item_profile": rng.normal(size=(I, 12)),
+             "user_intent": rng.normal(size=(U, 10)), "item_intent": rng.normal(size=(I, 10))}
+    texts = {k: v.astype(np.float32) for k, v in texts.items()}
+    m = irl.LightGCN(U, I, u, i, dim=8, n_layers=L, keep_rate=1.0, seed=4)
+    x = irl.LightGCNIRL(ctx, m, texts, n_intents=4, max_batch=64, seed=4)
+    for _ in range(2):
+        x.train_step(u[:64], i[:64], rng.integers(0, I, 64))
+    m.forward(irl.LGCN_EVAL)
+    E = m.final().copy()
+    layers = [m.layer(l).copy() for l in range(L)]
+    seen = (m.indptr, m.indices)
+    R = irl.Recommender.from_embeddings
+    with_views = R(ctx, E[:U], E[U:], seen=seen, hook=x.hook, layers=layers)
+    without = R(ctx, E[:U], E[U:], seen=seen, hook=x.hook)
+    same = R(ctx, E[:U], E[U:], seen=seen, hook=x.hook, layers=[E, E])
+    for side, n in (("users", U), ("items", I)):
+        a, b = with_views.intents(side, range(n)), without.intents(side, range(n))
+        assert np.allclose(a.sum(1), 1, atol=1e-5) and not np.allclose(a, b, atol=1e-4)
+        assert np.allclose(same.intents(side, range(n)), b, atol=1e-6)
+    ex = with_views.explain(3, 7, top=4)
+    assert abs(ex["score"] - float(E[3] @ E[U + 7])) < 1e-5
+    assert abs(sum(ex["contribution"]) + ex["residual"] - ex["score"]) < 1e-5
+    F = "Recommender.from_embeddings"
+    expect(ValueError, lambda: R(ctx, E[:U], E[U:], hook=x.hook, layers=[E, E, E]), F,
+           "layers has 3 matrices, need the hook's n_layers = 2")
+    expect(ValueError, lambda: R(ctx, E[:U], E[U:], layers=[E, E]), F, "without a hook")
+    e = expect(irl.IrllrecError, lambda: R(ctx, E[:U], E[U:], hook=x.hook,
+                                           layers=[E, E[:-1]]), "irllrec_rec_create")
+    assert e.status == -3, e.status
+
+
 def test_hostile(ctx):
     rec = irl.Recommender.from_embeddings(ctx, USERS, ITEMS, hook=make_hook(ctx))
     R = "Recommender.recommend"
