@@ -74,7 +74,8 @@ int main(int argc, char **argv)
     if (st == IRLLREC_OK) st = make_hook(ctx, &hook);
     if (st == IRLLREC_OK) st = save_model(ctx, hook, argv[1]);
     if (st != IRLLREC_OK)
-        fprintf(stderr, "irllrec_snippet_model: %s\n", ctx ? irllrec_ctx_errmsg(ctx) : "no context");
+        fprintf(stderr, "irllrec_snippet_model: %s\n",
+                ctx != NULL ? irllrec_ctx_errmsg(ctx) : "irllrec_ctx_create failed");
     irllrec_hook_free(hook);
     irllrec_ctx_free(ctx);
     return st == IRLLREC_OK ? 0 : 1;
