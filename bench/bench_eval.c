@@ -18,42 +18,6 @@
 #include "irllrec/irllrec.h"
 #include "eval/evaluator.h"
 
-#define N_USERS 11000
-#define N_ITEMS 9332
-
-static uint64_t mix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static float unif(uint64_t *x) { return (float)((double)(mix(x) >> 11) * 0x1.0p-53 - 0.5); }
-
-/* A synthetic split with Amazon-book's counts: ~11 train and ~3.7 val items per user. */
-static irllrec_x_dataset *synthetic(irllrec_ctx *ctx)
-{
-    int64_t ntr = 120464, nva = 40290;
-    int32_t *tu = malloc((size_t)ntr * 4), *ti = malloc((size_t)ntr * 4);
-    int32_t *vu = malloc((size_t)nva * 4), *vi = malloc((size_t)nva * 4);
-    uint64_t x = 7;
-    irllrec_x_dataset *ds = NULL;
-    for (int64_t k = 0; k < ntr; k++) {
-        tu[k] = (int32_t)(k % N_USERS);
-        ti[k] = (int32_t)(mix(&x) % N_ITEMS);
-    }
-    for (int64_t k = 0; k < nva; k++) {
-        vu[k] = (int32_t)(mix(&x) % N_USERS);
-        vi[k] = (int32_t)(mix(&x) % N_ITEMS);
-    }
-    if (irllrec_x_dataset_from_pairs(ctx, N_USERS, N_ITEMS, tu, ti, ntr, vu, vi, nva, NULL, NULL, 0,
-                                   &ds) != IRLLREC_OK)
-        fprintf(stderr, "from_pairs: %s\n", irllrec_ctx_errmsg(ctx));
-    free(tu), free(ti), free(vu), free(vi);
-    return ds;
-}
-
 int main(int argc, char **argv)
 {
     int threads = 2, runs = 5, dim = 32;
@@ -102,16 +66,17 @@ int main(int argc, char **argv)
         }
         printf("data: %s (load %.1f ms)\n", data, 1e3 * (bu_now() - t0));
     } else {
-        ds = synthetic(ctx);
+        ds = bu_amazon_like(ctx);
         if (ds == NULL) return 1;
-        printf("data: synthetic %d x %d (%s not found)\n", N_USERS, N_ITEMS, data);
+        printf("data: synthetic %d x %d (%s not found)\n", BU_AMAZON_USERS, BU_AMAZON_ITEMS,
+               data);
     }
     irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &tr);
     irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_VAL, &va);
     ue = malloc((size_t)tr.n_rows * (size_t)dim * sizeof(float));
     ie = malloc((size_t)tr.n_cols * (size_t)dim * sizeof(float));
-    for (int64_t k = 0; k < tr.n_rows * dim; k++) ue[k] = unif(&x);
-    for (int64_t k = 0; k < tr.n_cols * dim; k++) ie[k] = unif(&x);
+    for (int64_t k = 0; k < tr.n_rows * dim; k++) ue[k] = bu_unif(&x);
+    for (int64_t k = 0; k < tr.n_cols * dim; k++) ie[k] = bu_unif(&x);
     if (irllrec_evaluator_create(ctx, tr.n_cols, ks, 3, &ev) != IRLLREC_OK ||
         (block > 0 && irllrec__evaluator_set_block(ev, block) != IRLLREC_OK) ||
         (mode >= 0 && irllrec__evaluator_set_mode(ev, mode) != IRLLREC_OK)) {

@@ -64,3 +64,65 @@ void bu_print_blas(void)
            irllrec_gemm_backend(), found[0] ? found : "(none)",
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
 }
+
+void bu_print_cpu(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512], model[256] = "unknown";
+    double l1 = 0, l5 = 0, l15 = 0;
+    if (f != NULL) {
+        while (fgets(line, sizeof line, f)) {
+            char *c = strchr(line, ':');
+            if (strncmp(line, "model name", 10) == 0 && c != NULL) {
+                snprintf(model, sizeof model, "%s", c + 2);
+                model[strcspn(model, "\n")] = '\0';
+                break;
+            }
+        }
+        fclose(f);
+    }
+    printf("cpu: %s\n", model);
+    f = fopen("/proc/loadavg", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
+            printf("load: %.2f %.2f %.2f\n", l1, l5, l15);
+        fclose(f);
+    }
+}
+
+uint64_t bu_mix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+float bu_unif(uint64_t *x) { return (float)((double)(bu_mix(x) >> 11) * 0x1.0p-53 - 0.5); }
+
+irllrec_x_dataset *bu_amazon_like(irllrec_ctx *ctx)
+{
+    const int64_t ntr = 120464, nva = 40290;
+    int32_t *tu = malloc((size_t)ntr * 4), *ti = malloc((size_t)ntr * 4);
+    int32_t *vu = malloc((size_t)nva * 4), *vi = malloc((size_t)nva * 4);
+    uint64_t x = 7;
+    irllrec_x_dataset *ds = NULL;
+    if (tu == NULL || ti == NULL || vu == NULL || vi == NULL) {
+        fprintf(stderr, "bu_amazon_like: out of memory\n");
+        free(tu), free(ti), free(vu), free(vi);
+        return NULL;
+    }
+    for (int64_t k = 0; k < ntr; k++) {
+        tu[k] = (int32_t)(k % BU_AMAZON_USERS);
+        ti[k] = (int32_t)(bu_mix(&x) % BU_AMAZON_ITEMS);
+    }
+    for (int64_t k = 0; k < nva; k++) {
+        vu[k] = (int32_t)(bu_mix(&x) % BU_AMAZON_USERS);
+        vi[k] = (int32_t)(bu_mix(&x) % BU_AMAZON_ITEMS);
+    }
+    if (irllrec_x_dataset_from_pairs(ctx, BU_AMAZON_USERS, BU_AMAZON_ITEMS, tu, ti, ntr, vu, vi,
+                                     nva, NULL, NULL, 0, &ds) != IRLLREC_OK)
+        fprintf(stderr, "from_pairs: %s\n", irllrec_ctx_errmsg(ctx));
+    free(tu), free(ti), free(vu), free(vi);
+    return ds;
+}

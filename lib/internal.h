@@ -135,6 +135,14 @@ irllrec_status irllrec__check_finite_mat(irllrec_ctx *ctx, const char *func, con
  * Sorting within rows is not required. */
 irllrec_status irllrec__check_csr(irllrec_ctx *ctx, const char *func, const char *name,
                                   const irllrec_csr *m, int64_t n_rows, int64_t n_cols);
+/* irllrec__check_csr for a caller that reads only some rows: shape, nnz,
+ * pointers and every offset as above, the indices of rows[0..n) only (rows
+ * already checked in [0, n_rows); repeats allowed). rows == NULL checks
+ * every row. The messages are irllrec__check_csr's. O(n_rows + the listed
+ * rows' entries), so a one-user call does not scan a whole TRAIN split. */
+irllrec_status irllrec__check_csr_rows(irllrec_ctx *ctx, const char *func, const char *name,
+                                       const irllrec_csr *m, int64_t n_rows, int64_t n_cols,
+                                       const int32_t *rows, int64_t n);
 /* irllrec__check_csr, and every row strictly ascending (no duplicates), for
  * callers that binary-search rows; unsorted -> E_INVALID_ARG. */
 irllrec_status irllrec__check_csr_sorted(irllrec_ctx *ctx, const char *func, const char *name,

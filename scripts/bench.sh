@@ -11,6 +11,8 @@ cmake --build "$dir" -j"$(nproc)" >/dev/null
 say() { printf '\n== %s (load: %s)\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
 say "evaluation: 11,000 x 9,332, d 32, 2 threads, median of 5"
 OPENBLAS_NUM_THREADS=1 "$dir/bench/bench_eval" --threads 2
+say "recommend top-20 beside the evaluation, 11,000 x 9,332, d 32, 2 threads, median of 5"
+OPENBLAS_NUM_THREADS=1 "$dir/bench/bench_recommend" --threads 2
 say "LightGCN epoch on amazon-book, 2 threads"
 OPENBLAS_NUM_THREADS=1 "$dir/bench/bench_lightgcn" 2 9
 say "alignment losses at amazon-book shapes, 2 threads, median of 5"

@@ -180,6 +180,19 @@ START_TEST(k_above_candidates_and_nothing_left)
     assert_row(ids + 7, sc + 7, (const int32_t[]){-1, -1, -1, -1, -1, -1, -1},
                (const float[]){0, 0, 0, 0, 0, 0, 0}, 7);
     ck_assert_int_eq(cnt[1], 0);
+    /* Repeats in a seen row are harmless: u0 seen {2, 2, 0, 2} leaves
+     * i4 2, i1 1, i3 0. */
+    {
+        const int64_t rp[4] = {0, 4, 4, 4};
+        const int32_t ri[4] = {2, 2, 0, 2};
+        irllrec_csr rep = csr(3, 5, rp, ri);
+        o.seen = &rep;
+        ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), users, 1, 4, &o, ids, sc, cnt),
+                         IRLLREC_OK);
+        assert_row(ids, sc, (const int32_t[]){4, 1, 3, -1}, (const float[]){2, 1, 0, 0}, 4);
+        ck_assert_int_eq(cnt[0], 3);
+        o.seen = &seen;
+    }
     /* n = 0 is a valid empty request: nothing is written. */
     fill(ids, sc, cnt, 14, 2);
     ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), NULL, 0, 7, &o, ids, sc, cnt),
@@ -554,6 +567,21 @@ START_TEST(hostile_inputs_refused_without_output)
         ck_assert_int_eq(irllrec_recommend(NULL, ue_m(), ie_m(), users, 2, 3, NULL, NULL, sc,
                                            cnt),
                          IRLLREC_E_INVALID_ARG);
+    }
+    /* Only the rows asked about are read, so only they are checked: a bad
+     * index in u2's seen row fails a call for u2, not one for u0 and u1. */
+    {
+        const int32_t bad2[4] = {0, 3, 1, 9};
+        const int64_t p2[4] = {0, 1, 3, 4};
+        const int32_t u2 = 2;
+        irllrec_csr s2 = csr(3, 5, p2, bad2);
+        int32_t ids[6];
+        irllrec_rank_opts_init(&o, sizeof o);
+        o.seen = &s2;
+        ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), users, 2, 3, &o, ids, NULL, NULL),
+                         IRLLREC_OK);
+        expect_refused(ctx, ue_m(), ie_m(), &u2, 1, 3, &o, IRLLREC_E_INVALID_ARG,
+                       "opts->seen row 2: indices[3] = 9 not in [0, 5)");
     }
     /* A NaN in a user nobody asked for does not fail the call. */
     {

@@ -882,13 +882,18 @@ START_TEST(save_then_load_gives_identical_answers)
 }
 END_TEST
 
-/* Copy every section and key of src into a new model, with serve.n_items
- * replaced: checksums are right, the shapes disagree. */
-static void save_with_n_items(irllrec_ctx *ctx, const char *src, const char *dst, int64_t ni)
+/* One edit of a saved model: a metadata int64 (key, value), or one element
+ * of a section (name, element, value: f32 or u64 by the section's dtype). */
+typedef struct edit {
+    const char *key;
+    int64_t value;
+    const char *section;
+    int64_t element;
+    double x;
+} edit;
+
+static void copy_meta(const irllrec_model *m, irllrec_model *o, const edit *e)
 {
-    irllrec_model *m = NULL, *o = NULL;
-    ck_assert_int_eq(irllrec_model_load(ctx, src, NULL, &m), IRLLREC_OK);
-    ck_assert_int_eq(irllrec_model_create(ctx, &o), IRLLREC_OK);
     for (int32_t i = 0; i < irllrec_model_meta_count(m); i++) {
         uint32_t t;
         const char *k = irllrec_model_meta_key(m, i, &t);
@@ -897,30 +902,43 @@ static void save_with_n_items(irllrec_ctx *ctx, const char *src, const char *dst
         char s[128];
         if (t == IRLLREC_MODEL_META_I64) {
             ck_assert_int_eq(irllrec_model_get_meta_i64(m, k, &v), IRLLREC_OK);
-            if (strcmp(k, "serve.n_items") == 0) v = ni;
+            if (e->key != NULL && strcmp(k, e->key) == 0) v = e->value;
             ck_assert_int_eq(irllrec_model_add_meta_i64(o, k, v), IRLLREC_OK);
         } else if (t == IRLLREC_MODEL_META_F64) {
             ck_assert_int_eq(irllrec_model_get_meta_f64(m, k, &x), IRLLREC_OK);
             ck_assert_int_eq(irllrec_model_add_meta_f64(o, k, x), IRLLREC_OK);
         } else {
             ck_assert_int_eq(irllrec_model_get_meta_str(m, k, s, sizeof s, NULL), IRLLREC_OK);
+            if (e->key != NULL && strcmp(k, e->key) == 0) snprintf(s, sizeof s, "other-kind");
             ck_assert_int_eq(irllrec_model_add_meta_str(o, k, s), IRLLREC_OK);
         }
     }
+}
+
+/* Rewrite src into dst with one edit: the checksums are right, the content is not. */
+static void save_edited(irllrec_ctx *ctx, const char *src, const char *dst, edit e)
+{
+    irllrec_model *m = NULL, *o = NULL;
+    ck_assert_int_eq(irllrec_model_load(ctx, src, NULL, &m), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_model_create(ctx, &o), IRLLREC_OK);
+    copy_meta(m, o, &e);
     for (int32_t i = 0; i < irllrec_model_section_count(m); i++) {
         uint32_t kind, dt, fl;
         int32_t nd;
         int64_t dims[4], cnt = 1;
         const char *name = irllrec_model_section_name(m, i);
+        const int hit = e.section != NULL && strcmp(name, e.section) == 0;
         ck_assert_int_eq(irllrec_model_section_info(m, i, &kind, &dt, &fl, &nd, dims), IRLLREC_OK);
         for (int q = 0; q < nd; q++) cnt *= dims[q];
         void *buf = malloc((size_t)cnt * 8);
         if (dt == IRLLREC_MODEL_F32) {
             ck_assert_int_eq(irllrec_model_get_f32(m, name, 0, NULL, buf, cnt), IRLLREC_OK);
+            if (hit) ((float *)buf)[e.element] = (float)e.x;
             ck_assert_int_eq(irllrec_model_add_tensor(o, kind, name, buf, nd, dims, fl),
                              IRLLREC_OK);
         } else {
             ck_assert_int_eq(irllrec_model_get_u64(m, name, buf, cnt), IRLLREC_OK);
+            if (hit) ((uint64_t *)buf)[e.element] = (uint64_t)e.x;
             ck_assert_int_eq(irllrec_model_add_u64s(o, kind, name, buf, cnt, fl), IRLLREC_OK);
         }
         free(buf);
@@ -955,10 +973,29 @@ START_TEST(damaged_or_foreign_files_are_refused_with_what_is_wrong)
     img[n - 5] ^= 0x10;  /* a bit in the last payload */
     write_bytes(bad, img, n);
     expect_refused(f.ctx, bad, IRLLREC_E_CHECKSUM, "checksum mismatch in section");
-    save_with_n_items(f.ctx, path, bad, I + 3);
+    save_edited(f.ctx, path, bad, (edit){"serve.n_items", I + 3, NULL, 0, 0});
     /* 13 = I + the 2 text items stored; the edited metadata says 14 */
     expect_refused(f.ctx, bad, IRLLREC_E_FORMAT,
                    "section \"serve.item_emb\" is 13 x 4 (ndim 2), the metadata says 14 x 4");
+    /* content a checksum cannot vouch for */
+    save_edited(f.ctx, path, bad, (edit){"serve.version", 2, NULL, 0, 0});
+    expect_refused(f.ctx, bad, IRLLREC_E_VERSION, "serve.version = 2");
+    save_edited(f.ctx, path, bad, (edit){"serve.kind", 0, NULL, 0, 0});
+    expect_refused(f.ctx, bad, IRLLREC_E_FORMAT, "serve.kind is not the string");
+    save_edited(f.ctx, path, bad, (edit){"serve.n_intents", 0, NULL, 0, 0});
+    expect_refused(f.ctx, bad, IRLLREC_E_FORMAT, "serve.n_intents = 0, serve.intent_dim = 6");
+    save_edited(f.ctx, path, bad, (edit){NULL, 0, "serve.user_emb", 5, NAN});
+    expect_refused(f.ctx, bad, IRLLREC_E_NUMERIC, "\"serve.user_emb\": element 5 is not finite");
+    save_edited(f.ctx, path, bad, (edit){NULL, 0, "serve.probs.item", 4, 0.9});
+    expect_refused(f.ctx, bad, IRLLREC_E_FORMAT, "\"serve.probs.item\": row 1 is not a");
+    /* user 0's TRAIN row is {0, 3}: make it {0, 0} */
+    save_edited(f.ctx, path, bad, (edit){NULL, 0, "serve.seen.indices", 1, 0});
+    expect_refused(f.ctx, bad, IRLLREC_E_FORMAT, "row 0, entry 1 = 0 is not an item id above");
+    save_edited(f.ctx, path, bad, (edit){NULL, 0, "serve.seen.indices", 1, I + 2});
+    expect_refused(f.ctx, bad, IRLLREC_E_FORMAT, "row 0, entry 1 = 13");
+    save_edited(f.ctx, path, bad, (edit){NULL, 0, "serve.seen.indptr", 1, 30});
+    expect_refused(f.ctx, bad, IRLLREC_E_FORMAT,
+                   "\"serve.seen.indptr\": row 0 spans offsets 0..30");
     /* a hook checkpoint is a valid .irlm, but not a serving model */
     irllrec_model *m = NULL;
     ck_assert_int_eq(irllrec_model_create(f.ctx, &m), IRLLREC_OK);

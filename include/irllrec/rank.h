@@ -42,7 +42,8 @@ typedef struct irllrec_rank_opts {
     uint32_t flags;            /**< enum irllrec_rank_flags */
     const irllrec_csr *seen;   /**< query -> candidates to exclude (a user's TRAIN items); rows
                                     are indexed as the call says; NULL = none. Rows need not
-                                    be sorted; repeats are harmless */
+                                    be sorted; repeats are harmless. Checked in its shape and
+                                    offsets, and in the rows the call reads */
     const int32_t *allow;      /**< if not NULL: only these n_allow candidate ids may be
                                     returned (any order, duplicates ignored) */
     int64_t n_allow;           /**< length of allow (>= 0; 0 with allow != NULL: nothing
@@ -83,19 +84,41 @@ IRLLREC_API irllrec_status irllrec_rank(irllrec_ctx *ctx, irllrec_cmat queries,
 
 /** Top-K items for users given by id: irllrec_rank() with queries = the rows
  *  @p users of @p user_emb; opts->seen row u belongs to user u (n_rows ==
- *  user_emb.rows), which is what a TRAIN split CSR is.
- *  @param users  @p n user ids in [0, user_emb.rows); repeats allowed
- *  @param n      number of users (>= 0; 0 writes nothing and returns IRLLREC_OK)
+ *  user_emb.rows, n_cols == item_emb.rows), which is what a TRAIN split CSR is.
+ *  @param ctx       context (threads, allocator, errors); not NULL
+ *  @param user_emb  U x d user embeddings (the host's final ones)
+ *  @param item_emb  I x d item embeddings (same d); item id = row
+ *  @param users     @p n user ids in [0, U); repeats allowed
+ *  @param n         number of users (>= 0; 0 writes nothing and returns IRLLREC_OK)
+ *  @param k         1 .. IRLLREC_RANK_MAX_K; may exceed the items left
+ *  @param opts      options, or NULL for defaults (dot product, nothing excluded)
+ *  @param[out] ids    n x k item ids, row r for users[r], best first; -1 past the count
+ *  @param[out] scores n x k scores or NULL; 0 past the count
+ *  @param[out] counts n results per user (<= k) or NULL
  *  @return as irllrec_rank(); IRLLREC_E_INVALID_ARG also for an id out of range.
- *          Only the rows of @p users (and every item) are checked for finiteness. */
+ *          Of the users and of opts->seen, only the rows asked about are checked
+ *          (seen's shape and offsets in full); every item is checked for finiteness.
+ *  @note Allocates per-call workspace from the context; not thread-safe on one context. */
 IRLLREC_API irllrec_status irllrec_recommend(irllrec_ctx *ctx, irllrec_cmat user_emb,
                                              irllrec_cmat item_emb, const int32_t *users,
                                              int64_t n, int32_t k, const irllrec_rank_opts *opts,
                                              int32_t *ids, float *scores, int32_t *counts);
 
 /** Nearest rows of @p emb to its rows @p rows by cosine (the flag is implied),
- *  each row itself excluded; opts->seen, if given, is indexed by row id.
- *  @return as irllrec_recommend() */
+ *  each row itself excluded; opts->seen, if given, is indexed by row id
+ *  (n_rows == n_cols == emb.rows). Similar items: @p emb = item embeddings;
+ *  similar users: user embeddings.
+ *  @param ctx   context (threads, allocator, errors); not NULL
+ *  @param emb   R x d embeddings; both the queries and the candidates
+ *  @param rows  @p n row ids in [0, R); repeats allowed
+ *  @param n     number of rows asked about (>= 0)
+ *  @param k     1 .. IRLLREC_RANK_MAX_K
+ *  @param opts  options, or NULL for defaults
+ *  @param[out] ids    n x k row ids, best first; -1 past the count
+ *  @param[out] scores n x k cosines or NULL; 0 past the count
+ *  @param[out] counts n results per row (<= k, < R) or NULL
+ *  @return as irllrec_recommend()
+ *  @note Normalises @p emb into per-call scratch (R x d floats); @p emb is not written. */
 IRLLREC_API irllrec_status irllrec_similar(irllrec_ctx *ctx, irllrec_cmat emb,
                                            const int32_t *rows, int64_t n, int32_t k,
                                            const irllrec_rank_opts *opts, int32_t *ids,
@@ -104,12 +127,16 @@ IRLLREC_API irllrec_status irllrec_similar(irllrec_ctx *ctx, irllrec_cmat emb,
 /** Write @p emb as DIR/NAME.npy (float32, C order, rows x d: what faiss,
  *  hnswlib and annoy index directly) and DIR/NAME.ids.tsv (a header line
  *  "row\tid", then one line per row: the row and its external id). Both files
- *  are written atomically (a temporary file renamed into place).
+ *  are written to temporary files and renamed into place only once both are
+ *  complete, so a failure leaves the previous files (if any) as they were.
+ *  @param ctx   context (allocator, errors); not NULL
  *  @param dir   an existing directory
  *  @param name  file stem: [A-Za-z0-9_.-], 1..64 characters, not starting with '.'
+ *  @param emb   rows x d embeddings, every value finite
  *  @param ids   rows external ids, or NULL for 0 .. rows-1
- *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_NUMERIC (non-finite value),
- *          IRLLREC_E_IO, IRLLREC_E_NOMEM */
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL ctx/dir, a bad name, a bad view),
+ *          IRLLREC_E_SHAPE, IRLLREC_E_NUMERIC (non-finite value; nothing written),
+ *          IRLLREC_E_IO (the OS refused: the message has its reason), IRLLREC_E_NOMEM */
 IRLLREC_API irllrec_status irllrec_export_embeddings(irllrec_ctx *ctx, const char *dir,
                                                      const char *name, irllrec_cmat emb,
                                                      const int64_t *ids);

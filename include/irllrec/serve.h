@@ -59,8 +59,8 @@ typedef struct irllrec_rec irllrec_rec;
 
 /** Side of a node, pinned. */
 enum irllrec_side {
-    IRLLREC_USERS = 0,
-    IRLLREC_ITEMS = 1
+    IRLLREC_USERS = 0, /**< users (rows of user_emb; then the users added since) */
+    IRLLREC_ITEMS = 1  /**< items (rows of item_emb; then the items added since) */
 };
 
 /** What irllrec_rec_create() copies. Initialise with irllrec_rec_spec_init();
@@ -80,21 +80,30 @@ typedef struct irllrec_rec_spec {
                                     user_emb / item_emb (also for a graph-free hook) */
 } irllrec_rec_spec;
 
-/** Write defaults (everything empty) and set struct_size. NULL does nothing. */
+/** Write defaults (everything empty) and set struct_size.
+ *  @param spec         caller-owned; NULL does nothing
+ *  @param struct_size  sizeof(irllrec_rec_spec) as the caller compiled it
+ *  @note Thread-safe; does not allocate. */
 IRLLREC_API void irllrec_rec_spec_init(irllrec_rec_spec *spec, uint32_t struct_size);
 
 /** Build a recommender from trained embeddings (and a hook). Everything is
  *  copied; the hook's text towers and prototypes as they are now, and with
  *  its intent text set on both sides each node's intent-tower output z.
+ *  @param ctx   context of the new recommender (allocator, errors); must outlive it
+ *  @param spec  what to copy (read during the call only)
+ *  @param[out] out  the new recommender, or NULL on failure; free with irllrec_rec_free()
  *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG (NULL, reserved0 != 0, a malformed
  *          seen CSR, layers without a hook, with a graph-free hook or one without
  *          intent text); IRLLREC_E_SHAPE (d, the hook's U, I, d or a layer view
  *          differ); IRLLREC_E_VERSION (struct_size); IRLLREC_E_NUMERIC (a non-finite
- *          embedding or layer value); IRLLREC_E_NOMEM */
+ *          embedding or layer value); IRLLREC_E_NOMEM
+ *  @note Allocates from @p ctx: the rows, distributions, z, towers (with a
+ *        256-row activation cache each). The hook is only read. */
 IRLLREC_API irllrec_status irllrec_rec_create(irllrec_ctx *ctx, const irllrec_rec_spec *spec,
                                               irllrec_rec **out);
 
-/** Free; NULL does nothing. */
+/** Free a recommender and everything it holds.
+ *  @param r  the recommender; NULL does nothing */
 IRLLREC_API void irllrec_rec_free(irllrec_rec *r);
 
 /** Shapes of a recommender. */
@@ -109,21 +118,34 @@ typedef struct irllrec_rec_info {
     int32_t has_seen;      /**< 1 if seen items are stored */
 } irllrec_rec_info;
 
-/** Describe @p r. @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_VERSION */
+/** Describe @p r.
+ *  @param r  the recommender
+ *  @param[out] out  its struct_size must be set (>= 8); a shorter struct gets a prefix
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL), IRLLREC_E_VERSION (struct_size < 8) */
 IRLLREC_API irllrec_status irllrec_rec_get_info(const irllrec_rec *r, irllrec_rec_info *out);
 
-/** Read-only view of one side's embeddings (valid until the next add or free). */
+/** Read-only view of one side's embeddings (n x d, ld d).
+ *  @param r     the recommender
+ *  @param side  IRLLREC_USERS or IRLLREC_ITEMS
+ *  @param[out] out  the view, borrowed: valid until the next add or free
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL, unknown side) */
 IRLLREC_API irllrec_status irllrec_rec_embeddings(const irllrec_rec *r, int32_t side,
                                                   irllrec_cmat *out);
 
 /** Save to @p path (written atomically; sections listed in docs/file-format.md,
  *  "Serving models"), users and items added since create included.
- *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_IO, IRLLREC_E_NOMEM */
+ *  @param r     the recommender (not changed)
+ *  @param path  target file; its directory must exist
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_IO, IRLLREC_E_NOMEM
+ *  @note Builds the file image in memory from the recommender's context first. */
 IRLLREC_API irllrec_status irllrec_rec_save(const irllrec_rec *r, const char *path);
 
 /** Load a file written by irllrec_rec_save(): checksums verified, every shape
  *  checked against the others before anything is used.
  *  Every call on the loaded recommender gives the bits it gave on the saved one.
+ *  @param ctx   context of the new recommender; must outlive it
+ *  @param path  a regular file
+ *  @param[out] out  the recommender, or NULL on failure; free with irllrec_rec_free()
  *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG; IRLLREC_E_IO; IRLLREC_E_FORMAT (not a
  *          serving model: the message says what the file is, e.g. a hook
  *          checkpoint; a section missing or of the wrong shape; a malformed seen
@@ -135,22 +157,45 @@ IRLLREC_API irllrec_status irllrec_rec_load(irllrec_ctx *ctx, const char *path,
 
 /** Top-K items for users: irllrec_recommend() over the stored embeddings,
  *  excluding the stored seen items unless opts says otherwise (opts->seen, if
- *  given, replaces them). @return as irllrec_recommend() */
+ *  given, replaces them; IRLLREC_RANK_INCLUDE_SEEN drops the exclusion).
+ *  @param r       the recommender
+ *  @param users   @p n user ids in [0, n_users)
+ *  @param n       number of users (>= 0)
+ *  @param k       1 .. IRLLREC_RANK_MAX_K
+ *  @param opts    as for irllrec_recommend(), or NULL
+ *  @param[out] ids     n x k item ids, best first, -1 past a user's count
+ *  @param[out] scores  n x k scores, or NULL
+ *  @param[out] counts  n results per user, or NULL
+ *  @return as irllrec_recommend() (messages name irllrec_rec_recommend) */
 IRLLREC_API irllrec_status irllrec_rec_recommend(const irllrec_rec *r, const int32_t *users,
                                                  int64_t n, int32_t k,
                                                  const irllrec_rank_opts *opts, int32_t *ids,
                                                  float *scores, int32_t *counts);
 
 /** Nearest users or items by cosine (irllrec_similar() over one side).
- *  @param side  IRLLREC_USERS or IRLLREC_ITEMS */
+ *  @param r     the recommender
+ *  @param side  IRLLREC_USERS or IRLLREC_ITEMS
+ *  @param ids   @p n row ids of that side
+ *  @param n     number of queries (>= 0)
+ *  @param k     1 .. IRLLREC_RANK_MAX_K
+ *  @param opts  as for irllrec_similar() (its seen is indexed by row id), or NULL
+ *  @param[out] out_ids  n x k ids of the same side, best first, each query itself excluded
+ *  @param[out] scores   n x k cosines, or NULL
+ *  @param[out] counts   n results per query, or NULL
+ *  @return as irllrec_similar() (messages name irllrec_rec_similar) */
 IRLLREC_API irllrec_status irllrec_rec_similar(const irllrec_rec *r, int32_t side,
                                                const int32_t *ids, int64_t n, int32_t k,
                                                const irllrec_rank_opts *opts, int32_t *out_ids,
                                                float *scores, int32_t *counts);
 
 /** Intent distributions of nodes: @p n rows of K probabilities (each sums to 1).
+ *  @param r     the recommender
+ *  @param side  IRLLREC_USERS or IRLLREC_ITEMS
+ *  @param ids   @p n node ids of that side
+ *  @param n     number of nodes (>= 0)
+ *  @param[out] probs  n x K
  *  @return IRLLREC_OK; IRLLREC_E_STATE (no intents: built without a hook or without
- *          intent text); IRLLREC_E_INVALID_ARG (an id out of range) */
+ *          intent text); IRLLREC_E_INVALID_ARG (an id out of range, named) */
 IRLLREC_API irllrec_status irllrec_rec_intents(const irllrec_rec *r, int32_t side,
                                                const int32_t *ids, int64_t n, float *probs);
 
@@ -167,7 +212,12 @@ typedef struct irllrec_explanation {
 } irllrec_explanation;
 
 /** Explain why @p item scores as it does for @p user.
- *  @param top  intents to list (1 .. K)
+ *  @param r     the recommender
+ *  @param user  a user id
+ *  @param item  an item id
+ *  @param top   intents to list (1 .. K)
+ *  @param[in,out] out  struct_size and the caller's arrays in; n, score, residual
+ *                      and the arrays' first top entries out
  *  @return IRLLREC_OK, IRLLREC_E_STATE (no intents), IRLLREC_E_INVALID_ARG (an id out
  *          of range, top, out->intents NULL), IRLLREC_E_VERSION (out->struct_size is
  *          not sizeof(irllrec_explanation) or more). Does not allocate. */
@@ -179,22 +229,27 @@ IRLLREC_API irllrec_status irllrec_rec_explain(const irllrec_rec *r, int32_t use
  *  the highest cosine with c_k (the raw material of an intent's label), best
  *  first, ties by the lower id. Nodes without intent text (folded-in users,
  *  nodes added with profile text only) are never exemplars.
- *  @param top  1 .. IRLLREC_RANK_MAX_K; slots past the eligible nodes are -1 (score 0)
+ *  @param r     the recommender
+ *  @param side  IRLLREC_USERS or IRLLREC_ITEMS
+ *  @param top   1 .. IRLLREC_RANK_MAX_K; slots past the eligible nodes are -1 (score 0)
  *  @param[out] ids  K x top node ids (row k: prototype k)
  *  @param[out] scores  K x top cosines, or NULL
  *  @return IRLLREC_OK, IRLLREC_E_STATE (no intent tower or its text was not given
- *          to irllrec_rec_create's hook), IRLLREC_E_INVALID_ARG, IRLLREC_E_NOMEM */
+ *          to irllrec_rec_create's hook), IRLLREC_E_INVALID_ARG, IRLLREC_E_NOMEM
+ *  @note Allocates scratch of about (d + 1) floats per node of the side. */
 IRLLREC_API irllrec_status irllrec_rec_intent_exemplars(const irllrec_rec *r, int32_t side,
                                                         int32_t top, int32_t *ids,
                                                         float *scores);
 
 /** Embeddings for nodes that have only text (the cold-start rule above),
  *  without adding them.
+ *  @param r     the recommender (its towers' activation caches change, nothing else)
+ *  @param side  IRLLREC_USERS or IRLLREC_ITEMS: whose mean norm s scales the result
  *  @param profile  n x D_p profile embeddings, or a view with rows 0 (absent)
  *  @param intent   n x D_t intent embeddings, or rows 0; at least one given. With
  *                  both, the embedding comes from the profile and the intent text
  *                  is only checked (add_from_text uses it for the distribution)
- *  @param[out] out n x d
+ *  @param[out] out n x d; not written on failure of a check
  *  @return IRLLREC_OK, IRLLREC_E_STATE (no tower for the given text),
  *          IRLLREC_E_SHAPE, IRLLREC_E_NUMERIC (a non-finite text value: the message
  *          names its row and column), IRLLREC_E_INVALID_ARG */
@@ -204,6 +259,11 @@ IRLLREC_API irllrec_status irllrec_rec_embed_text(const irllrec_rec *r, int32_t 
 
 /** Add text-only nodes (embedded as irllrec_rec_embed_text() does): they get
  *  ids n_before .. n_before + n - 1 and can be recommended or ranked at once.
+ *  @param r        the recommender
+ *  @param side     IRLLREC_USERS or IRLLREC_ITEMS
+ *  @param profile  as for irllrec_rec_embed_text()
+ *  @param intent   as for irllrec_rec_embed_text(); with intent text the nodes'
+ *                  distributions are softmax(z C) and they can be exemplars
  *  @param[out] first_id  the first new id (may be NULL)
  *  @return as irllrec_rec_embed_text(), and IRLLREC_E_NOMEM; on failure nothing changes */
 IRLLREC_API irllrec_status irllrec_rec_add_from_text(irllrec_rec *r, int32_t side,
@@ -211,13 +271,21 @@ IRLLREC_API irllrec_status irllrec_rec_add_from_text(irllrec_rec *r, int32_t sid
                                                      int32_t *first_id);
 
 /** A user embedding from a few interactions (the fold-in rule above).
- *  @param items  n >= 1 item ids
+ *  @param r      the recommender
+ *  @param items  @p n item ids
+ *  @param n      >= 1
  *  @param[out] out  d floats
- *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (n < 1, an id out of range) */
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (n < 1, an id out of range). Does not
+ *          allocate. */
 IRLLREC_API irllrec_status irllrec_rec_fold_in(const irllrec_rec *r, const int32_t *items,
                                                int64_t n, float *out);
 
-/** Add a user from interactions (fold-in); the items become the user's seen items.
+/** Add a user from interactions (fold-in); the items become the user's seen items
+ *  (sorted, repeats once), so its recommendations exclude them.
+ *  @param r      the recommender
+ *  @param items  @p n item ids
+ *  @param n      >= 1
+ *  @param[out] new_id  the new user's id, n_users before the call (may be NULL)
  *  @return as irllrec_rec_fold_in(), and IRLLREC_E_NOMEM; on failure nothing changes */
 IRLLREC_API irllrec_status irllrec_rec_add_user(irllrec_rec *r, const int32_t *items, int64_t n,
                                                 int32_t *new_id);

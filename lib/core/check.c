@@ -75,8 +75,9 @@ static irllrec_status check_indptr(irllrec_ctx *ctx, const char *func, const cha
     return IRLLREC_OK;
 }
 
-irllrec_status irllrec__check_csr(irllrec_ctx *ctx, const char *func, const char *name,
-                                  const irllrec_csr *m, int64_t n_rows, int64_t n_cols)
+/* Everything but the indices: shape, nnz, the pointers, the offsets. */
+static irllrec_status check_csr_frame(irllrec_ctx *ctx, const char *func, const char *name,
+                                      const irllrec_csr *m, int64_t n_rows, int64_t n_cols)
 {
     if (m == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, func, "%s is NULL", name);
     if (m->n_rows != n_rows || m->n_cols != n_cols)
@@ -91,14 +92,36 @@ irllrec_status irllrec__check_csr(irllrec_ctx *ctx, const char *func, const char
     if (m->nnz > 0 && m->indices == NULL)
         return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, func, "%s.indices is NULL with nnz = %lld",
                              name, (long long)m->nnz);
-    IRL_TRY(check_indptr(ctx, func, name, m));
-    for (int64_t r = 0; r < n_rows; r++)
-        for (int64_t q = m->indptr[r]; q < m->indptr[r + 1]; q++)
-            if (m->indices[q] < 0 || m->indices[q] >= n_cols)
-                return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, func,
-                                     "%s row %lld: indices[%lld] = %d not in [0, %lld)", name,
-                                     (long long)r, (long long)q, (int)m->indices[q],
-                                     (long long)n_cols);
+    return check_indptr(ctx, func, name, m);
+}
+
+static irllrec_status check_csr_row(irllrec_ctx *ctx, const char *func, const char *name,
+                                    const irllrec_csr *m, int64_t r)
+{
+    for (int64_t q = m->indptr[r]; q < m->indptr[r + 1]; q++)
+        if (m->indices[q] < 0 || m->indices[q] >= m->n_cols)
+            return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, func,
+                                 "%s row %lld: indices[%lld] = %d not in [0, %lld)", name,
+                                 (long long)r, (long long)q, (int)m->indices[q],
+                                 (long long)m->n_cols);
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec__check_csr(irllrec_ctx *ctx, const char *func, const char *name,
+                                  const irllrec_csr *m, int64_t n_rows, int64_t n_cols)
+{
+    IRL_TRY(check_csr_frame(ctx, func, name, m, n_rows, n_cols));
+    for (int64_t r = 0; r < n_rows; r++) IRL_TRY(check_csr_row(ctx, func, name, m, r));
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec__check_csr_rows(irllrec_ctx *ctx, const char *func, const char *name,
+                                       const irllrec_csr *m, int64_t n_rows, int64_t n_cols,
+                                       const int32_t *rows, int64_t n)
+{
+    if (rows == NULL) return irllrec__check_csr(ctx, func, name, m, n_rows, n_cols);
+    IRL_TRY(check_csr_frame(ctx, func, name, m, n_rows, n_cols));
+    for (int64_t k = 0; k < n; k++) IRL_TRY(check_csr_row(ctx, func, name, m, rows[k]));
     return IRLLREC_OK;
 }
 

@@ -8,35 +8,33 @@
  * tie rule. A query's result depends only on its own block, never on the
  * worker that ran it, so the output is the same for any thread count.
  *
- * Exclusions never materialise a queries x candidates matrix: each worker
- * keeps one byte per candidate, set once per call from the allow and deny
- * lists, and marks a query's seen items (and, for similar, the query
- * itself) around its own selection. */
+ * Exclusions never materialise a queries x candidates matrix. A query's
+ * own exclusions (its seen row, and for similar its own id) go to the
+ * selector as the ascending id list the evaluator passes its mask as: the
+ * CSR row itself when it is strictly ascending, else a sorted, de-duplicated
+ * copy in a per-worker buffer. The call's allow and deny lists become one
+ * read-only byte per candidate, shared by every worker. */
+#include <stdlib.h>
 #include <string.h>
 #include "rank_impl.h"
 #include "../rank/kernel.h"
 #include "../ops/ops.h"
-
-/* Exclusion bytes: bit 0 for the whole call (allow / deny), bit 1 for the
- * query being selected. */
-#define EX_CALL 1u
-#define EX_QUERY 2u
 
 typedef struct rank_job {
     const irllrec__rank_call *call;
     const irllrec__rank_plan *plan;
     const float *cand;         /* candidates as scored: the caller's, or normalised */
     int64_t ldc, n_cand, d;
-    const uint8_t *base;       /* n_cand exclusion bytes of the call, or NULL */
-    int cosine, any_ex, need_base;
+    const uint8_t *base;       /* n_cand bytes, non-zero = excluded by allow/deny; or NULL */
+    int cosine, need_base;
     int64_t block, n_blocks;
+    int64_t mk_cap;            /* per-worker exclusion list: longest queried seen row + 1 */
     int32_t kk;                /* heap capacity: min(k, n_cand) */
     int64_t nc;                /* chunks of the prefilter */
     /* per worker t: the slices [t * size, (t + 1) * size) */
     float *scores, *packed, *hs, *cmax, *cscr;
     int64_t *rows;
-    int32_t *hi;
-    uint8_t *ex;
+    int32_t *hi, *mk;
     int32_t *ids;
     float *out_scores;
     int32_t *counts;
@@ -48,33 +46,55 @@ void irllrec_rank_opts_init(irllrec_rank_opts *opts, uint32_t struct_size)
     irllrec__spec_init(opts, struct_size, &d, sizeof d);
 }
 
-/* Select one query's top K (scores s, query index qi, source row row) on
- * worker t and write its output slots. */
-static void select_query(const rank_job *job, int32_t t, float *s, int64_t qi, int64_t row)
+static int cmp_i32(const void *a, const void *b)
 {
-    const irllrec__rank_call *call = job->call;
+    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The ascending, repeat-free ids query `row` excludes, in *n: its seen row
+ * as it is when already so ordered, else sorted and de-duplicated into
+ * worker t's buffer, its own id merged in for similar. */
+static const int32_t *query_mask(const rank_job *job, int32_t t, int64_t row, int64_t *n)
+{
     const irllrec_csr *seen = job->plan->seen;
-    const int32_t k = call->k;
-    uint8_t *ex = job->any_ex ? job->ex + (size_t)t * (size_t)job->n_cand : NULL;
     const int32_t *sr = NULL;
-    int64_t ns = 0;
-    irllrec__topk tk;
-    int32_t *oi = job->ids + (size_t)qi * (size_t)k;
+    int32_t *mk = job->mk + (size_t)t * (size_t)job->mk_cap;
+    int64_t ns = 0, m = 0, ascending = 1;
     if (seen != NULL) {
         sr = seen->indices + seen->indptr[row];
         ns = seen->indptr[row + 1] - seen->indptr[row];
     }
-    for (int64_t q = 0; q < ns; q++) ex[sr[q]] |= EX_QUERY;
-    if (call->exclude_self) ex[row] |= EX_QUERY;
+    for (int64_t q = 1; q < ns; q++) ascending &= sr[q] > sr[q - 1];
+    if (ascending && !job->call->exclude_self) {
+        *n = ns;
+        return sr;
+    }
+    if (ns > 0) memcpy(mk, sr, (size_t)ns * sizeof(int32_t));
+    if (job->call->exclude_self) mk[ns++] = (int32_t)row;
+    qsort(mk, (size_t)ns, sizeof(int32_t), cmp_i32);
+    for (int64_t q = 0; q < ns; q++)
+        if (m == 0 || mk[q] != mk[m - 1]) mk[m++] = mk[q];
+    *n = m;
+    return mk;
+}
+
+/* Select one query's top K (scores s, query index qi, source row row) on
+ * worker t and write its output slots. */
+static void select_query(const rank_job *job, int32_t t, float *s, int64_t qi, int64_t row)
+{
+    const int32_t k = job->call->k;
+    int32_t *oi = job->ids + (size_t)qi * (size_t)k;
+    int64_t n_mask = 0;
+    const int32_t *mk = query_mask(job, t, row, &n_mask);
+    irllrec__topk tk;
     tk.hs = job->hs + (size_t)t * (size_t)job->kk;
     tk.hi = job->hi + (size_t)t * (size_t)job->kk;
     tk.m = 0;
     tk.k = job->kk;
-    irllrec__topk_select(&tk, s, job->n_cand, NULL, 0, ex, job->cmax + (size_t)t * job->nc,
-                         job->cscr + (size_t)t * job->nc);
+    irllrec__topk_select(&tk, s, job->n_cand, mk, n_mask, job->base,
+                         job->cmax + (size_t)t * job->nc, job->cscr + (size_t)t * job->nc);
     irllrec__topk_sort(&tk);
-    for (int64_t q = 0; q < ns; q++) ex[sr[q]] &= (uint8_t)~EX_QUERY;
-    if (call->exclude_self) ex[row] &= (uint8_t)~EX_QUERY;
     for (int32_t j = 0; j < tk.m; j++) oi[j] = tk.hi[j];
     for (int32_t j = tk.m; j < k; j++) oi[j] = -1;
     if (job->out_scores != NULL) {
@@ -106,19 +126,12 @@ static void run_block(const rank_job *job, int32_t t, int64_t b)
 static void rank_task(void *ud, int32_t t, int32_t nt)
 {
     const rank_job *job = (const rank_job *)ud;
-    if (job->any_ex) {
-        uint8_t *ex = job->ex + (size_t)t * (size_t)job->n_cand;
-        if (job->base != NULL)
-            memcpy(ex, job->base, (size_t)job->n_cand);
-        else
-            memset(ex, 0, (size_t)job->n_cand);
-    }
     for (int64_t b = t; b < job->n_blocks; b += nt) run_block(job, t, b);
 }
 
 /* ---- workspace ---------------------------------------------------------- */
 
-enum { B_SCORES, B_PACKED, B_ROWS, B_HS, B_HI, B_CMAX, B_CSCR, B_EX, B_BASE, B_CAND, N_BUFS };
+enum { B_SCORES, B_PACKED, B_ROWS, B_HS, B_HI, B_CMAX, B_CSCR, B_MK, B_BASE, B_CAND, N_BUFS };
 
 typedef struct rank_ws {
     void *p[N_BUFS];
@@ -150,7 +163,7 @@ static irllrec_status ws_alloc(irllrec_ctx *ctx, const char *func, rank_job *job
     over |= ws_size(ws, B_HI, t, (size_t)job->kk, sizeof(int32_t));
     over |= ws_size(ws, B_CMAX, t, (size_t)job->nc, sizeof(float));
     over |= ws_size(ws, B_CSCR, t, (size_t)job->nc, sizeof(float));
-    over |= ws_size(ws, B_EX, job->any_ex ? t : 0, c, 1);
+    over |= ws_size(ws, B_MK, t, (size_t)job->mk_cap, sizeof(int32_t));
     over |= ws_size(ws, B_BASE, job->need_base ? 1 : 0, c, 1);
     over |= ws_size(ws, B_CAND, job->cosine ? c : 0, (size_t)job->d, sizeof(float));
     if (over) return irllrec__fail(ctx, IRLLREC_E_NOMEM, func, "workspace size overflows");
@@ -169,16 +182,16 @@ static irllrec_status ws_alloc(irllrec_ctx *ctx, const char *func, rank_job *job
     job->hi = (int32_t *)ws->p[B_HI];
     job->cmax = (float *)ws->p[B_CMAX];
     job->cscr = (float *)ws->p[B_CSCR];
-    job->ex = (uint8_t *)ws->p[B_EX];
+    job->mk = (int32_t *)ws->p[B_MK];
     return IRLLREC_OK;
 }
 
 /* The call's exclusion bytes: everything outside allow (when given), and deny. */
 static void fill_base(const irllrec__rank_plan *plan, int64_t n_cand, uint8_t *base)
 {
-    memset(base, plan->allow != NULL ? EX_CALL : 0, (size_t)n_cand);
+    memset(base, plan->allow != NULL ? 1 : 0, (size_t)n_cand);
     for (int64_t q = 0; q < plan->n_allow; q++) base[plan->allow[q]] = 0;
-    for (int64_t q = 0; q < plan->n_deny; q++) base[plan->deny[q]] = EX_CALL;
+    for (int64_t q = 0; q < plan->n_deny; q++) base[plan->deny[q]] = 1;
 }
 
 static void plan_job(const irllrec__rank_call *call, const irllrec__rank_plan *plan,
@@ -193,8 +206,12 @@ static void plan_job(const irllrec__rank_call *call, const irllrec__rank_plan *p
     job->ldc = call->c.ld;
     job->cosine = (plan->flags & IRLLREC_RANK_COSINE) != 0;
     job->need_base = plan->allow != NULL || plan->deny != NULL;
-    job->any_ex = plan->seen != NULL || plan->allow != NULL || plan->deny != NULL ||
-                  call->exclude_self;
+    job->mk_cap = 1;
+    for (int64_t r = 0; plan->seen != NULL && r < call->n; r++) {
+        const int64_t row = call->qids ? call->qids[r] : r;
+        const int64_t ns = plan->seen->indptr[row + 1] - plan->seen->indptr[row];
+        if (ns + 1 > job->mk_cap) job->mk_cap = ns + 1;
+    }
     job->block = block > 0 ? block : irllrec__score_block_rows(job->n_cand);
     if (job->block > call->n) job->block = call->n;
     job->n_blocks = (call->n + job->block - 1) / job->block;

@@ -133,7 +133,8 @@ irllrec_status irllrec__rank_check(irllrec_ctx *ctx, const irllrec__rank_call *c
     plan->flags = o.flags | call->force_flags;
     plan->seen = (plan->flags & IRLLREC_RANK_INCLUDE_SEEN) ? NULL : o.seen;
     if (plan->seen != NULL)
-        IRL_TRY(irllrec__check_csr(ctx, f, "opts->seen", plan->seen, call->q.rows, call->c.rows));
+        IRL_TRY(irllrec__check_csr_rows(ctx, f, "opts->seen", plan->seen, call->q.rows,
+                                        call->c.rows, call->qids, call->n));
     IRL_TRY(check_list(ctx, f, "allow", o.allow, o.n_allow, call->c.rows));
     IRL_TRY(check_list(ctx, f, "deny", o.deny, o.n_deny, call->c.rows));
     plan->allow = o.allow, plan->n_allow = o.n_allow;

@@ -379,9 +379,9 @@ static irllrec_status check_indptr(const lctx *L, const uint64_t *p)
     for (int64_t u = 0; u < L->U; u++)
         IRL_CHECK_FN(L->ctx, FN_LOAD, p[u + 1] >= p[u] && p[u + 1] - p[u] <= (uint64_t)L->I,
                      IRLLREC_E_FORMAT,
-                     "%s: section \"serve.seen.indptr\": row %lld has %lld - %lld entries "
+                     "%s: section \"serve.seen.indptr\": row %lld spans offsets %llu..%llu "
                      "(decreasing, or more than the %lld items)", L->path, (long long)u,
-                     (long long)p[u + 1], (long long)p[u], (long long)L->I);
+                     (unsigned long long)p[u], (unsigned long long)p[u + 1], (long long)L->I);
     return IRLLREC_OK;
 }
 
