@@ -11,10 +11,25 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <unistd.h>
 #include <vector>
 
 namespace {
+
+// Handles: move-only, and neither destruction nor moves can throw.
+template <class H> constexpr bool move_only_nothrow() {
+    return std::is_nothrow_destructible_v<H> && std::is_nothrow_move_constructible_v<H> &&
+           std::is_nothrow_move_assignable_v<H> && !std::is_copy_constructible_v<H> &&
+           !std::is_copy_assignable_v<H>;
+}
+static_assert(move_only_nothrow<irllrec::context>(), "context");
+static_assert(move_only_nothrow<irllrec::hook>(), "hook");
+static_assert(move_only_nothrow<irllrec::recommender>(), "recommender");
+static_assert(std::is_base_of_v<std::runtime_error, irllrec::error>, "error");
+// A view of a temporary vector would dangle: it must not compile.
+static_assert(!std::is_constructible_v<irllrec::cmat, std::vector<float> &&, int64_t, int64_t>,
+              "cmat from an rvalue vector");
 
 int failures = 0;
 
