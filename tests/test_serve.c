@@ -616,7 +616,7 @@ START_TEST(create_refuses_bad_embeddings_and_mismatched_hooks)
 }
 END_TEST
 
-START_TEST(create_and_adds_survive_every_allocation_failure)
+START_TEST(create_survives_every_allocation_failure)
 {
     fx f;
     fx_make(&f, 1);
@@ -751,6 +751,91 @@ START_TEST(seen_items_and_an_added_users_items_are_excluded)
                      IRLLREC_E_INVALID_ARG);
     ck_assert(msg_has(f.ctx, "irllrec_rec_recommend: opts->flags = 0x80"));
     irllrec_rec_free(r);
+    fx_free(&f);
+}
+END_TEST
+
+/* ---- allocation failures on the adds and the loader ---------------------------------- */
+
+/* What a caller can see of r: its counts and both sides' embeddings. */
+static void expect_unchanged(irllrec_rec *r, const float *ue, const float *ie, int64_t nu,
+                             int64_t ni)
+{
+    irllrec_rec_info info = {.struct_size = sizeof info};
+    irllrec_cmat eu, ei;
+    ck_assert_int_eq(irllrec_rec_get_info(r, &info), IRLLREC_OK);
+    ck_assert(info.n_users == nu && info.n_items == ni);
+    ck_assert_int_eq(irllrec_rec_embeddings(r, IRLLREC_USERS, &eu), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_rec_embeddings(r, IRLLREC_ITEMS, &ei), IRLLREC_OK);
+    ck_assert(memcmp(eu.data, ue, (size_t)(nu * D) * sizeof(float)) == 0);
+    ck_assert(memcmp(ei.data, ie, (size_t)(ni * D) * sizeof(float)) == 0);
+}
+
+static void snapshot_rows(irllrec_rec *r, float *ue, float *ie)
+{
+    irllrec_cmat eu, ei;
+    ck_assert_int_eq(irllrec_rec_embeddings(r, IRLLREC_USERS, &eu), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_rec_embeddings(r, IRLLREC_ITEMS, &ei), IRLLREC_OK);
+    memcpy(ue, eu.data, (size_t)(eu.rows * D) * sizeof(float));
+    memcpy(ie, ei.data, (size_t)(ei.rows * D) * sizeof(float));
+}
+
+/* Every allocation of 12 add_from_text and 12 add_user calls fails once in
+ * turn (both sides outgrow their first capacity of 16 rows): E_NOMEM and
+ * nothing visible changes; then the loader the same way, from a fresh
+ * context each time, leaking nothing. */
+START_TEST(adds_and_load_survive_every_allocation_failure)
+{
+    fx f;
+    fx_make(&f, 1);
+    tu_alloc_state st = {0};
+    irllrec_ctx *c = tu_ctx_counting(&st);
+    irllrec_rec_spec s = fx_spec(&f, 1);
+    irllrec_rec *r = NULL;
+    ck_assert_int_eq(irllrec_rec_create(c, &s, &r), IRLLREC_OK);
+    static float ue[64 * D], ie[64 * D];
+    const irllrec_cmat none = {NULL, 0, 0, 0};
+    const int32_t items[3] = {1, 8, 1};
+    int64_t nu = U, ni = I, fails = 0;
+    for (int round = 0; round < 24; round++) {
+        snapshot_rows(r, ue, ie);
+        for (int64_t k = 1;; k++) {
+            st.fail_at = st.n_alloc + k;
+            const irllrec_status rc =
+                round % 2 == 0
+                    ? irllrec_rec_add_from_text(r, IRLLREC_ITEMS, none,
+                                                irllrec_cmat_dense(f.txt[3], 1, DT), NULL)
+                    : irllrec_rec_add_user(r, items, 3, NULL);
+            st.fail_at = 0;
+            if (rc == IRLLREC_OK) break;
+            ck_assert_int_eq(rc, IRLLREC_E_NOMEM);
+            expect_unchanged(r, ue, ie, nu, ni);
+            fails++;
+        }
+        if (round % 2 == 0) ni++;
+        else nu++;
+    }
+    ck_assert_int_gt(fails, 24);
+    char *dir = tu_tmpdir(), path[512];
+    tu_join(path, sizeof path, dir, "m.irlm");
+    ck_assert_int_eq(irllrec_rec_save(r, path), IRLLREC_OK);
+    irllrec_rec_free(r);
+    irllrec_ctx_free(c);
+    ck_assert_int_eq(st.live_bytes, 0);
+    for (int64_t at = 2;; at++) {
+        tu_alloc_state ls = {0};
+        ls.fail_at = at;
+        irllrec_ctx *lc = tu_ctx_counting(&ls);
+        irllrec_rec *lr = NULL;
+        const irllrec_status rc = irllrec_rec_load(lc, path, &lr);
+        irllrec_rec_free(lr);
+        irllrec_ctx_free(lc);
+        ck_assert_int_eq(ls.live_bytes, 0);
+        if (rc == IRLLREC_OK) break;
+        ck_assert_int_eq(rc, IRLLREC_E_NOMEM);
+        ck_assert_ptr_null(lr);
+    }
+    tu_tmpdir_free(dir);
     fx_free(&f);
 }
 END_TEST
@@ -1026,7 +1111,8 @@ Suite *serve_suite(void)
     tcase_add_test(tc, missing_hook_or_text_is_a_state_error);
     tcase_add_test(tc, unknown_ids_and_nan_text_are_refused_and_change_nothing);
     tcase_add_test(tc, create_refuses_bad_embeddings_and_mismatched_hooks);
-    tcase_add_test(tc, create_and_adds_survive_every_allocation_failure);
+    tcase_add_test(tc, create_survives_every_allocation_failure);
+    tcase_add_test(tc, adds_and_load_survive_every_allocation_failure);
     tcase_add_test(tc, an_item_added_from_text_is_recommended_at_once);
     tcase_add_test(tc, seen_items_and_an_added_users_items_are_excluded);
     tcase_add_test(tc, save_then_load_gives_identical_answers);
