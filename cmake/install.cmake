@@ -54,3 +54,9 @@ endif()
 # (tests/check_header_refs.sh).
 file(GLOB IRLLREC_DOC_PAGES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${IRLLREC_DOC_PAGES} DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
+
+# The header-only C++17 wrapper (not C: outside the *.h glob, Doxygen and the
+# C header checks); tests/cxx builds it in the tree, tests/consumer from the install.
+install(FILES ${PROJECT_SOURCE_DIR}/include/irllrec/irllrec.hpp
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/irllrec)
+include(${CMAKE_CURRENT_LIST_DIR}/python.cmake)

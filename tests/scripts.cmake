@@ -8,6 +8,10 @@ if(NOT IRLLREC_SANITIZE AND IRLLREC_BUILD_SHARED AND IRLLREC_BUILD_STATIC)
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run.sh
             ${PROJECT_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/consumer ${CMAKE_C_COMPILER})
   set_tests_properties(install_consumers PROPERTIES TIMEOUT 300)
+  # The Python package installed beside the library, used with PYTHONPATH only.
+  add_test(NAME python_install
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/python_install.sh ${PROJECT_BINARY_DIR})
+  set_tests_properties(python_install PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
 endif()
 
 add_test(NAME header_refs

@@ -3,7 +3,9 @@
     /usr/bin/python3 examples/python/example.py [epochs]
 
 Generates SYNTHETIC data with the library's generator, trains, and prints the
-epoch-mean loss and validation Recall@20 / NDCG@20 (one line per epoch).
+epoch-mean loss and validation Recall@20 / NDCG@20 (one line per epoch). Then
+serves the trained model (irllrec.Recommender, docs/serving.md): the top 5 for
+user 0 and the intents behind the first, saved to and loaded from a file.
 """
 import os
 import sys
@@ -49,3 +51,18 @@ for epoch in range(epochs):
     print("epoch %3d  loss %.4f (bpr %.4f, hook %.4f)  val R@20 %.4f N@20 %.4f" % (
         epoch, np.mean([x["total"] for x in losses]), np.mean([x["bpr"] for x in losses]),
         np.mean([x["hook_total"] for x in losses]), recall[20], ndcg[20]))
+
+# Serving: the final embeddings, the TRAIN items, the trained hook and the L
+# layer views it read become a Recommender, saved and loaded like any model.
+layers = [model.layer(l) for l in range(model.n_layers)]
+rec = irl.Recommender.from_embeddings(ctx, E[:U], E[U:], seen=(model.indptr, model.indices),
+                                      hook=irlrec.hook, layers=layers)
+with tempfile.TemporaryDirectory() as tmp:
+    rec.save(os.path.join(tmp, "model.irlm"))
+    rec = irl.Recommender.load(os.path.join(tmp, "model.irlm"), ctx)
+ids, scores, _ = rec.recommend([0], 5)
+print("user 0: top 5 items", ids[0].tolist())
+ex = rec.explain(0, int(ids[0, 0]), top=3)
+print("item %d: score %.4f = %s + residual %.4f" % (
+    ids[0, 0], ex["score"], " + ".join("intent %d (%.4f)" % (k, c) for k, c in
+                                       zip(ex["intents"], ex["contribution"])), ex["residual"]))

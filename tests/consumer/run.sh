@@ -43,6 +43,20 @@ incdir=$(pkg-config --variable=includedir irllrec)
 LD_LIBRARY_PATH=$libdir ./c_x | grep -q "experimental tier reachable" \
   || fail "experimental consumer did not reach irllrec_x_*"
 
+echo "== the C++17 wrapper irllrec/irllrec.hpp, installed, with pkg-config irllrec"
+[ -f "$incdir/irllrec/irllrec.hpp" ] || fail "irllrec/irllrec.hpp not installed"
+cxx=$(command -v c++ || command -v g++ || true)
+if [ -n "$cxx" ]; then
+  printf '#include <irllrec/irllrec.hpp>\nint main() { irllrec::context c; return c ? 0 : 1; }\n' \
+    > app_hpp.cpp
+  # shellcheck disable=SC2046
+  "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror app_hpp.cpp -o cxx_pc \
+    $(pkg-config --cflags --libs irllrec)
+  LD_LIBRARY_PATH=$libdir ./cxx_pc || fail "C++ consumer of irllrec.hpp failed"
+else
+  echo "no C++ compiler: irllrec.hpp only checked for presence"
+fi
+
 echo "== pkg-config irllrec-static (libirllrec.a, with libirllrec.so installed next to it)"
 # README.md's line, as written:
 # shellcheck disable=SC2046
