@@ -33,8 +33,10 @@ struct lgcn_host {
     lgcn_host_cfg c;
     irllrec_align *al;  /* the contrastive InfoNCE (SGL, SimGCL) */
     float *df[3];       /* dL/dE_final of view 0 (the model's buffer), 1, 2 */
-    float *acc;         /* SGL: sum of the three backwards */
-    float *xg, *dxg;    /* B x d: gathered anchors and their gradient */
+    float *xg, *dxg;    /* 2B x d: gathered anchors and their gradient */
+    int32_t *uid;       /* 2B: distinct anchor ids of one term, first occurrence first */
+    float *ucnt;        /* 2B: how often each was drawn (the InfoNCE row weight) */
+    int32_t *slot;      /* max(U, I): position in uid, -1 between uses */
     uint64_t key;       /* SimGCL noise key */
     int32_t noise_view; /* the view the layer function perturbs */
 };
@@ -64,9 +66,11 @@ void lgcn_host_free(lgcn_host *h)
     irllrec_align_free(h->al);
     free(h->df[1]);
     free(h->df[2]);
-    free(h->acc);
     free(h->xg);
     free(h->dxg);
+    free(h->uid);
+    free(h->ucnt);
+    free(h->slot);
     free(h);
 }
 
@@ -94,8 +98,10 @@ static irllrec_status check_cfg(const lgcn *m, const lgcn_host_cfg *c, char *err
 }
 
 /* Fixed row slices make the InfoNCE sums independent of the thread count
- * (align.h): 6 divides evenly among 1, 2 and 3 threads. */
-#define HOST_CL_SLICES 6
+ * (align.h). Each slice holds a gradient partial of all M candidate rows, so
+ * two (one per core of the machine these hosts are measured on) keep a
+ * training run under 100 MB; a third thread gets no slice. */
+#define HOST_CL_SLICES 2
 
 irllrec_status lgcn_host_create(irllrec_ctx *ctx, lgcn *m, const lgcn_host_cfg *c,
                                 lgcn_host **out, char *err, size_t errcap)
@@ -103,7 +109,8 @@ irllrec_status lgcn_host_create(irllrec_ctx *ctx, lgcn *m, const lgcn_host_cfg *
     lgcn_host *h;
     irllrec_status st;
     int64_t U = lgcn_n_users(m), N = lgcn_n_nodes(m), d = lgcn_dim(m);
-    size_t nd = (size_t)N * (size_t)d, bd = (size_t)(c ? c->max_batch : 0) * (size_t)d;
+    size_t nd = (size_t)N * (size_t)d, b2 = 2 * (size_t)(c ? c->max_batch : 0);
+    size_t side = (size_t)(U > N - U ? U : N - U);
     irllrec_align_spec as;
     if (out == NULL || ctx == NULL || m == NULL || c == NULL)
         return fail(err, errcap, IRLLREC_E_INVALID_ARG, "NULL argument");
@@ -124,16 +131,20 @@ irllrec_status lgcn_host_create(irllrec_ctx *ctx, lgcn *m, const lgcn_host_cfg *
     st = lgcn_views_alloc(m, 3);
     h->df[1] = (float *)calloc(nd, sizeof(float));
     h->df[2] = (float *)calloc(nd, sizeof(float));
-    h->acc = (float *)calloc(nd, sizeof(float));
-    h->xg = (float *)calloc(bd, sizeof(float));
-    h->dxg = (float *)calloc(bd, sizeof(float));
-    if (st != IRLLREC_OK || !h->df[1] || !h->df[2] || !h->acc || !h->xg || !h->dxg) {
+    h->xg = (float *)calloc(b2 * (size_t)d, sizeof(float));
+    h->dxg = (float *)calloc(b2 * (size_t)d, sizeof(float));
+    h->uid = (int32_t *)calloc(b2, sizeof(int32_t));
+    h->ucnt = (float *)calloc(b2, sizeof(float));
+    h->slot = (int32_t *)malloc(side * sizeof(int32_t));
+    if (st != IRLLREC_OK || !h->df[1] || !h->df[2] || !h->xg || !h->dxg || !h->uid ||
+        !h->ucnt || !h->slot) {
         lgcn_host_free(h);
         return fail(err, errcap, IRLLREC_E_NOMEM, "out of memory for the views");
     }
+    memset(h->slot, 0xff, side * sizeof(int32_t));
     irllrec_align_spec_init(&as, sizeof as);
     as.dim = (int32_t)d;
-    as.max_rows = c->max_batch;
+    as.max_rows = 2 * (int64_t)c->max_batch;
     as.max_cols = U > N - U ? U : N - U;
     as.n_slices = HOST_CL_SLICES;
     st = irllrec_align_create(ctx, &as, &h->al);
@@ -182,27 +193,49 @@ static void perturb_layer(void *ud, int32_t layer, float *Y, float *F, int32_t t
 
 /* ---- the contrastive loss ---------------------------------------------- */
 
-/* One InfoNCE term: anchors v1[off + ids[b]], candidates all M rows
- * v2[off ..], positive ids[b]; += gradients into df1 (scattered back to the
- * anchors' rows, in batch order) and df2. */
-static irllrec_status cl_term(lgcn_host *h, const float *v1, const float *v2, float *df1,
-                              float *df2, int64_t off, int64_t M, const int32_t *ids, int64_t b,
+/* The distinct ids of a (and b) in first-occurrence order, with counts. */
+static int64_t distinct(lgcn_host *h, const int32_t *a, const int32_t *b, int64_t n)
+{
+    int64_t k = 0;
+    for (int32_t pass = 0; pass < (b != NULL ? 2 : 1); pass++) {
+        const int32_t *ids = pass == 0 ? a : b;
+        for (int64_t i = 0; i < n; i++) {
+            int32_t *sl = &h->slot[ids[i]];
+            if (*sl < 0) {
+                *sl = (int32_t)k;
+                h->uid[k] = ids[i];
+                h->ucnt[k++] = 0.0f;
+            }
+            h->ucnt[*sl] += 1.0f;
+        }
+    }
+    for (int64_t i = 0; i < k; i++) h->slot[h->uid[i]] = -1;
+    return k;
+}
+
+/* One InfoNCE term over the anchors a (and b) of the batch: anchors
+ * v1[off + id], candidates all M rows v2[off ..], positive id; += gradients
+ * into df1 and df2. A row drawn c times costs one anchor of weight c
+ * (irllrec_align_infonce_weighted): the same sum as one anchor per draw. */
+static irllrec_status cl_term(lgcn_host *h, const float *v1, const float *v2, int64_t off,
+                              int64_t M, const int32_t *a, const int32_t *b, int64_t n,
                               double *loss)
 {
-    int64_t d = lgcn_dim(h->m);
+    int64_t d = lgcn_dim(h->m), k = distinct(h, a, b, n);
+    float *df1 = h->df[1], *df2 = h->df[2];
     irllrec_status st;
-    for (int64_t k = 0; k < b; k++)
-        memcpy(h->xg + k * d, v1 + (off + ids[k]) * d, (size_t)d * sizeof(float));
-    memset(h->dxg, 0, (size_t)(b * d) * sizeof(float));
-    st = irllrec_align_infonce(h->al, irllrec_mat_dense(h->xg, b, d),
-                               irllrec_mat_dense((float *)(v2 + off * d), M, d), ids,
-                               h->c.cl_tau, h->c.cl_weight / (double)b,
-                               irllrec_mat_dense(h->dxg, b, d),
-                               irllrec_mat_dense(df2 + off * d, M, d), loss);
+    for (int64_t r = 0; r < k; r++)
+        memcpy(h->xg + r * d, v1 + (off + h->uid[r]) * d, (size_t)d * sizeof(float));
+    memset(h->dxg, 0, (size_t)(k * d) * sizeof(float));
+    st = irllrec_align_infonce_weighted(h->al, irllrec_mat_dense(h->xg, k, d),
+                                        irllrec_mat_dense((float *)(v2 + off * d), M, d), h->uid,
+                                        h->ucnt, h->c.cl_tau, h->c.cl_weight / (double)n,
+                                        irllrec_mat_dense(h->dxg, k, d),
+                                        irllrec_mat_dense(df2 + off * d, M, d), loss);
     if (st != IRLLREC_OK) return st;
-    for (int64_t k = 0; k < b; k++) {
-        float *g = df1 + (off + ids[k]) * d;
-        const float *s = h->dxg + k * d;
+    for (int64_t r = 0; r < k; r++) {
+        float *g = df1 + (off + h->uid[r]) * d;
+        const float *s = h->dxg + r * d;
         for (int64_t c = 0; c < d; c++) g[c] += s[c];
     }
     return IRLLREC_OK;
@@ -215,13 +248,14 @@ static irllrec_status contrast(lgcn_host *h, const float *v1, const float *v2,
                                int64_t b, double *cl)
 {
     int64_t U = lgcn_n_users(h->m), I = lgcn_n_nodes(h->m) - U;
-    double lu = 0.0, lp = 0.0, ln = 0.0;
+    double lu = 0.0, li = 0.0;
     irllrec_status st;
-    st = cl_term(h, v1, v2, h->df[1], h->df[2], 0, U, users, b, &lu);
-    if (st == IRLLREC_OK) st = cl_term(h, v1, v2, h->df[1], h->df[2], U, I, pos, b, &lp);
-    if (st == IRLLREC_OK && h->c.model == LGCN_MODEL_SGL)
-        st = cl_term(h, v1, v2, h->df[1], h->df[2], U, I, neg, b, &ln);
-    *cl = lu + lp + ln;
+    /* SGL's positive and negative terms share their candidates (all items
+     * of view 2), so they run as one term over the union of their anchors. */
+    st = cl_term(h, v1, v2, 0, U, users, NULL, b, &lu);
+    if (st == IRLLREC_OK)
+        st = cl_term(h, v1, v2, U, I, pos, h->c.model == LGCN_MODEL_SGL ? neg : NULL, b, &li);
+    *cl = lu + li;
     return st;
 }
 
@@ -288,7 +322,8 @@ static void forwards(lgcn_host *h, int32_t mode, const float **lay1)
 }
 
 /* Back through each view's own graph. SGL: three backwards (three masks),
- * summed in a fixed order. SimGCL: one graph, so one backward of the summed
+ * summed in a fixed order into dE_final's buffer once view 0's backward has
+ * read it. SimGCL: one graph, so one backward of the summed
  * gradients (the noise is a constant). */
 static double backwards(lgcn_host *h, lgcn_irl *irl)
 {
@@ -306,18 +341,18 @@ static double backwards(lgcn_host *h, lgcn_irl *irl)
     }
     lgcn_view_select(m, 0);
     reg = lgcn_backward_reg(m, h->df[0], NULL);
-    memcpy(h->acc, lgcn_grad(m),
+    memcpy(h->df[0], lgcn_grad(m),
            (size_t)lgcn_n_nodes(m) * (size_t)lgcn_dim(m) * sizeof(float));
     lgcn_view_select(m, 1);
     lgcn_backward(m, h->df[1], dl);
-    j.out = h->acc;
-    j.a = h->acc;
+    j.out = h->df[0];
+    j.a = h->df[0];
     j.b = lgcn_grad(m);
     lgcn_run(m, add_task, &j);
     lgcn_view_select(m, 2);
     lgcn_backward(m, h->df[2], NULL);
     j.out = lgcn_grad(m);
-    j.a = h->acc;
+    j.a = h->df[0];
     j.b = lgcn_grad(m);
     lgcn_run(m, add_task, &j);
     lgcn_view_select(m, 0);
