@@ -38,3 +38,7 @@ if(NOT IRLLREC_SANITIZE)
                                  ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/abi-gate)
   set_tests_properties(abi abi_gate PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 endif()
+
+# The library names no host model (lib/ and include/; hosts live in examples/).
+add_test(NAME no_host_names
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check_no_host_names.sh ${PROJECT_SOURCE_DIR})
