@@ -266,6 +266,7 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
                 }
                 x32 = (int32_t)x;
                 memcpy((char *)o + INT_FLAGS[q].off, &x32, sizeof x32);
+                if (INT_FLAGS[q].off == offsetof(opts, layers)) o->layers_set = 1;
                 break;
             }
         }
@@ -326,7 +327,6 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
         }
         if (strcmp(k, "--reg") == 0) o->reg_set = 1;
         if (strcmp(k, "--keep") == 0) o->keep_set = 1;
-        if (strcmp(k, "--layers") == 0) o->layers_set = 1;
     }
     if (resolve_model(o, err) != 0) return 2;
     if (o->irllrec && (o->model == LGCN_MODEL_SGL || o->model == LGCN_MODEL_SIMGCL)) {
