@@ -184,7 +184,8 @@ static void perturb_layer(void *ud, int32_t layer, float *Y, float *F, int32_t t
         /* F.normalize's max(|u|, 1e-12) */
         scale = h->c.eps / (sqrt(sq) > 1e-12 ? sqrt(sq) : 1e-12);
         for (int64_t c = 0; c < d; c++) {
-            float s = (float)((y[c] > 0.0f) - (y[c] < 0.0f)), delta = s * (float)(scale * (double)u[c]);
+            float s = (float)((y[c] > 0.0f) - (y[c] < 0.0f));
+            float delta = s * (float)(scale * (double)u[c]);
             y[c] += delta;
             f[c] += delta;
         }

@@ -1,129 +1,12 @@
 /* LightGCN forward/backward by hand. See lightgcn.h for the math. */
 #define _POSIX_C_SOURCE 200809L
-#include "lightgcn.h"
+#include "lightgcn_impl.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- a small persistent fork-join pool --------------------------------
- * Each batch runs ~8 parallel phases; starting threads for each would cost
- * more than some phases. Workers sleep on a condition variable (the machine
- * is shared, so no spinning). */
-
-typedef void (*lg_task)(void *ud, int32_t t, int32_t nt);
-
-typedef struct lg_pool {
-    int32_t nt;
-    pthread_t *th;
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    uint64_t gen;
-    int32_t pending;
-    int32_t stop;
-    lg_task fn;
-    void *ud;
-} lg_pool;
-
-typedef struct lg_worker {
-    lg_pool *p;
-    int32_t t;
-} lg_worker;
-
-static void *pool_main(void *arg)
-{
-    lg_worker *w = (lg_worker *)arg;
-    lg_pool *p = w->p;
-    uint64_t seen = 0;
-    for (;;) {
-        lg_task fn;
-        void *ud;
-        pthread_mutex_lock(&p->mu);
-        while (p->gen == seen && !p->stop) pthread_cond_wait(&p->go, &p->mu);
-        if (p->stop) {
-            pthread_mutex_unlock(&p->mu);
-            return NULL;
-        }
-        seen = p->gen;
-        fn = p->fn;
-        ud = p->ud;
-        pthread_mutex_unlock(&p->mu);
-        fn(ud, w->t, p->nt);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
-        pthread_mutex_unlock(&p->mu);
-    }
-}
-
-/* ---- the model ----------------------------------------------------------- */
-
-/* A graph view: row r holds col/val[beg[r] .. end[r]). The full graph uses
- * end = indptr + 1; the dropped views keep each row's kept edges at the front
- * of its original slot, so they are rebuilt per row with no prefix sum. */
-typedef struct lg_view {
-    const int64_t *beg, *end;
-    const int32_t *col;
-    const float *val;
-} lg_view;
-
-struct lgcn {
-    int64_t U, I, N, nnz;
-    int32_t d, L, nt;
-    double keep, reg;
-    uint64_t seed, key;
-    int64_t steps;
-    int32_t last_dropped; /* the last forward used the dropped views */
-
-    int64_t *indptr; /* N + 1 */
-    int32_t *col;    /* nnz */
-    float *val;      /* nnz: 1/sqrt(deg r deg c) */
-    int32_t *rev;    /* nnz: position of the reverse edge */
-    uint8_t *keepbit; /* nnz: this step's edge mask */
-    int64_t *fend, *tend;
-    int32_t *fcol, *tcol;
-    float *fval, *tval;
-
-    float *E;      /* (L+1) N d: E(0) .. E(L) */
-    float *final;  /* N d */
-    float *grad;   /* N d */
-    float *dfinal; /* N d, zero between uses */
-    float *g[2];   /* N d backward ping-pong */
-    float *params; /* E(0): the first block of view 0's E, whichever view is current */
-
-    /* Forward states (views): E, final, the mask and its views above belong
-     * to the current one; the others wait in views[] (lgcn_view_select). */
-    struct lg_fwd *views;
-    int32_t n_views, cur_view;
-    lgcn_layer_fn layer_fn; /* called after each propagated layer, or NULL */
-    void *layer_ud;
-
-    int64_t *esplit;   /* nt + 1 row bounds balanced by edges */
-    double *chunk_sum; /* per fixed row chunk, for thread-count-free sums */
-    double *rowsq;     /* N: |E(0)[r]|^2 from the fused reg */
-    double *bpr_loss;  /* per triple of the last batch */
-    float *bpr_g;
-    int64_t bpr_cap;
-    int64_t n_chunks;
-
-    lg_pool pool;
-    lg_worker *workers;
-    int32_t pool_started;
-};
-
-#define LG_CHUNK 256
-
-/* One forward's state, swapped in and out of the model by lgcn_view_select. */
-typedef struct lg_fwd {
-    float *E, *final;
-    uint8_t *keepbit;
-    int64_t *fend, *tend;
-    int32_t *fcol, *tcol;
-    float *fval, *tval;
-    int32_t last_dropped;
-} lg_fwd;
 
 void lgcn_spec_init(lgcn_spec *s)
 {
@@ -164,160 +47,11 @@ static void xavier(float *w, int64_t rows, int32_t d, irllrec_x_rng *rng)
         w[k] = (float)((2.0 * irllrec_x_rng_uniform(rng) - 1.0) * bound);
 }
 
-static void pool_stop(lgcn *m)
-{
-    if (!m->pool_started) return;
-    pthread_mutex_lock(&m->pool.mu);
-    m->pool.stop = 1;
-    pthread_cond_broadcast(&m->pool.go);
-    pthread_mutex_unlock(&m->pool.mu);
-    for (int32_t t = 1; t < m->nt; t++) pthread_join(m->pool.th[t], NULL);
-    pthread_mutex_destroy(&m->pool.mu);
-    pthread_cond_destroy(&m->pool.go);
-    pthread_cond_destroy(&m->pool.done);
-    m->pool_started = 0;
-}
-
-static int pool_start(lgcn *m)
-{
-    lg_pool *p = &m->pool;
-    p->nt = m->nt;
-    p->th = (pthread_t *)calloc((size_t)m->nt, sizeof *p->th);
-    m->workers = (lg_worker *)calloc((size_t)m->nt, sizeof *m->workers);
-    if (p->th == NULL || m->workers == NULL) return -1;
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->go, NULL);
-    pthread_cond_init(&p->done, NULL);
-    m->pool_started = 1;
-    for (int32_t t = 1; t < m->nt; t++) {
-        m->workers[t].p = p;
-        m->workers[t].t = t;
-        if (pthread_create(&p->th[t], NULL, pool_main, &m->workers[t]) != 0) {
-            /* Run with the threads that did start. */
-            m->nt = p->nt = t;
-            break;
-        }
-    }
-    return 0;
-}
-
-void lgcn_run(lgcn *m, void (*fn)(void *ud, int32_t t, int32_t nt), void *ud)
-{
-    lg_pool *p = &m->pool;
-    if (m->nt == 1) {
-        fn(ud, 0, 1);
-        return;
-    }
-    pthread_mutex_lock(&p->mu);
-    p->fn = fn;
-    p->ud = ud;
-    p->pending = m->nt - 1;
-    p->gen++;
-    pthread_cond_broadcast(&p->go);
-    pthread_mutex_unlock(&p->mu);
-    fn(ud, 0, m->nt);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
-}
-
-void lgcn_row_share(const lgcn *m, int32_t t, int64_t *lo, int64_t *hi)
-{
-    int64_t chunk = m->N / m->nt, rem = m->N % m->nt;
-    *lo = t * chunk + (t < rem ? t : rem);
-    *hi = *lo + chunk + (t < rem ? 1 : 0);
-}
-
-static void fwd_save(const lgcn *m, lg_fwd *f)
-{
-    lg_fwd v = {m->E,    m->final, m->keepbit, m->fend, m->tend,
-                m->fcol, m->tcol,  m->fval,    m->tval, m->last_dropped};
-    *f = v;
-}
-
-static void fwd_load(lgcn *m, const lg_fwd *f)
-{
-    m->E = f->E;
-    m->final = f->final;
-    m->keepbit = f->keepbit;
-    m->fend = f->fend;
-    m->tend = f->tend;
-    m->fcol = f->fcol;
-    m->tcol = f->tcol;
-    m->fval = f->fval;
-    m->tval = f->tval;
-    m->last_dropped = f->last_dropped;
-}
-
-static void fwd_free(lg_fwd *f)
-{
-    free(f->E);
-    free(f->final);
-    free(f->keepbit);
-    free(f->fend);
-    free(f->tend);
-    free(f->fcol);
-    free(f->tcol);
-    free(f->fval);
-    free(f->tval);
-}
-
-void lgcn_view_select(lgcn *m, int32_t v)
-{
-    if (v < 0 || v >= m->n_views || v == m->cur_view) return;
-    fwd_save(m, &m->views[m->cur_view]);
-    fwd_load(m, &m->views[v]);
-    m->cur_view = v;
-}
-
-int32_t lgcn_view_current(const lgcn *m) { return m->cur_view; }
-
-irllrec_status lgcn_views_alloc(lgcn *m, int32_t n)
-{
-    lg_fwd *v;
-    const size_t ne = (size_t)(m->nnz > 0 ? m->nnz : 1), N = (size_t)m->N, d = (size_t)m->d;
-    if (n <= m->n_views) return IRLLREC_OK;
-    if (n > 16) return IRLLREC_E_INVALID_ARG;
-    lgcn_view_select(m, 0);
-    v = (lg_fwd *)realloc(m->views, (size_t)n * sizeof *v);
-    if (v == NULL) return IRLLREC_E_NOMEM;
-    m->views = v;
-    if (m->n_views == 0) m->n_views = 1; /* view 0 is the model's own state */
-    for (int32_t k = m->n_views; k < n; k++) {
-        lg_fwd *f = &v[k];
-        memset(f, 0, sizeof *f);
-        f->E = (float *)calloc((size_t)(m->L + 1) * N * d, sizeof(float));
-        f->final = (float *)calloc(N * d, sizeof(float));
-        f->keepbit = (uint8_t *)malloc(ne);
-        f->fend = (int64_t *)malloc(N * sizeof(int64_t));
-        f->tend = (int64_t *)malloc(N * sizeof(int64_t));
-        f->fcol = (int32_t *)malloc(ne * sizeof(int32_t));
-        f->tcol = (int32_t *)malloc(ne * sizeof(int32_t));
-        f->fval = (float *)malloc(ne * sizeof(float));
-        f->tval = (float *)malloc(ne * sizeof(float));
-        if (!f->E || !f->final || !f->keepbit || !f->fend || !f->tend || !f->fcol || !f->tcol ||
-            !f->fval || !f->tval) {
-            fwd_free(f);
-            return IRLLREC_E_NOMEM;
-        }
-        m->n_views = k + 1;
-    }
-    return IRLLREC_OK;
-}
-
-void lgcn_set_layer_fn(lgcn *m, lgcn_layer_fn fn, void *ud)
-{
-    m->layer_fn = fn;
-    m->layer_ud = ud;
-}
-
 void lgcn_free(lgcn *m)
 {
     if (m == NULL) return;
-    lgcn_view_select(m, 0);
-    for (int32_t k = 1; k < m->n_views; k++) fwd_free(&m->views[k]);
-    free(m->views);
-    pool_stop(m);
+    lg_views_free(m);
+    lg_pool_stop(m);
     free(m->pool.th);
     free(m->workers);
     free(m->indptr);
@@ -489,7 +223,7 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
     irllrec_ctx_free(ctx);
     rng = NULL;
     ctx = NULL;
-    if (pool_start(m) != 0) {
+    if (lg_pool_start(m) != 0) {
         st = fail(err, errcap, IRLLREC_E_NOMEM, "cannot start threads");
         goto fail_out;
     }

@@ -278,7 +278,8 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
             o->dataset_cfg = -1;
             for (int q2 = 0; q2 < 3; q2++)
                 if (strcmp(v, LGCN_DATASET_CFG_NAME[q2]) == 0) o->dataset_cfg = q2;
-            if (o->dataset_cfg < 0) return bad_value(err, k, v, "amazon-book, yelp or amazon-movie");
+            if (o->dataset_cfg < 0)
+                return bad_value(err, k, v, "amazon-book, yelp or amazon-movie");
         }
         DBL("--cl-weight", o->cl_weight, x >= 0 && x <= 1e6, "a number in [0, 1e6]")
         DBL("--cl-tau", o->cl_tau, x >= 1e-6 && x <= 1e3, "a number in [1e-6, 1e3]")
