@@ -65,7 +65,7 @@ void lgcn_free(lgcn *m)
     free(m->tcol);
     free(m->fval);
     free(m->tval);
-    free(m->E);
+    free(m->params); /* view 0's E(0..L) block; m->E points into it */
     free(m->final);
     free(m->grad);
     free(m->dfinal);
@@ -194,7 +194,8 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
     m->tcol = (int32_t *)malloc((size_t)(m->nnz > 0 ? m->nnz : 1) * sizeof(int32_t));
     m->fval = (float *)malloc((size_t)(m->nnz > 0 ? m->nnz : 1) * sizeof(float));
     m->tval = (float *)malloc((size_t)(m->nnz > 0 ? m->nnz : 1) * sizeof(float));
-    m->E = (float *)calloc((size_t)(m->L + 1) * (size_t)N * (size_t)m->d, sizeof(float));
+    m->params = (float *)calloc((size_t)(m->L + 1) * (size_t)N * (size_t)m->d, sizeof(float));
+    m->E = m->params != NULL ? m->params + (size_t)N * (size_t)m->d : NULL;
     m->final = alloc_mat(N, m->d);
     m->grad = alloc_mat(N, m->d);
     m->dfinal = alloc_mat(N, m->d);
@@ -204,7 +205,7 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
     m->n_chunks = (N + LG_CHUNK - 1) / LG_CHUNK;
     m->chunk_sum = (double *)calloc((size_t)m->n_chunks, sizeof(double));
     m->rowsq = (double *)calloc((size_t)N, sizeof(double));
-    if (!m->keepbit || !m->fend || !m->tend || !m->fcol || !m->tcol || !m->fval || !m->tval || !m->E ||
+    if (!m->keepbit || !m->fend || !m->tend || !m->fcol || !m->tcol || !m->fval || !m->tval || !m->params ||
         !m->final || !m->grad || !m->dfinal || !m->g[0] || !m->g[1] || !m->esplit ||
         !m->chunk_sum || !m->rowsq) {
         st = fail(err, errcap, IRLLREC_E_NOMEM, "out of memory for embeddings");
@@ -216,9 +217,8 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
         st = fail(err, errcap, IRLLREC_E_NOMEM, "cannot create the init RNG");
         goto fail_out;
     }
-    m->params = m->E;
-    xavier(m->E, m->U, m->d, rng);
-    xavier(m->E + m->U * m->d, m->I, m->d, rng);
+    xavier(m->params, m->U, m->d, rng);
+    xavier(m->params + m->U * m->d, m->I, m->d, rng);
     irllrec_x_rng_free(rng);
     irllrec_ctx_free(ctx);
     rng = NULL;
@@ -271,7 +271,7 @@ const float *lgcn_layer(const lgcn *m, int32_t l)
 {
     if (l < 0 || l > m->L) return NULL;
     if (l == 0) return m->params;
-    return m->E + (size_t)l * (size_t)m->N * (size_t)m->d;
+    return m->E + (size_t)(l - 1) * (size_t)m->N * (size_t)m->d;
 }
 
 /* ---- kernels ------------------------------------------------------------- */
@@ -479,8 +479,8 @@ static void fwd_task(void *ud, int32_t t, int32_t nt)
     lgcn *m = j->m;
     int64_t lo = m->esplit[t], hi = m->esplit[t + 1];
     size_t nd = (size_t)m->N * (size_t)m->d;
-    const float *X = j->layer == 0 ? m->params : m->E + (size_t)j->layer * nd;
-    float *Y = m->E + (size_t)(j->layer + 1) * nd;
+    const float *X = j->layer == 0 ? m->params : m->E + (size_t)(j->layer - 1) * nd;
+    float *Y = m->E + (size_t)j->layer * nd;
     (void)nt;
     if (j->build_mask) build_dropped_rows(m, lo, hi);
     if (m->d == 32)
@@ -496,7 +496,7 @@ static void layer_task(void *ud, int32_t t, int32_t nt)
     fwd_job *j = (fwd_job *)ud;
     lgcn *m = j->m;
     size_t nd = (size_t)m->N * (size_t)m->d;
-    m->layer_fn(m->layer_ud, j->layer + 1, m->E + (size_t)(j->layer + 1) * nd, m->final, t, nt);
+    m->layer_fn(m->layer_ud, j->layer + 1, m->E + (size_t)j->layer * nd, m->final, t, nt);
 }
 
 static lg_view full_view(const lgcn *m)

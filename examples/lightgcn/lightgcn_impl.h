@@ -59,12 +59,13 @@ struct lgcn {
     int32_t *fcol, *tcol;
     float *fval, *tval;
 
-    float *E;      /* (L+1) N d: E(0) .. E(L) */
+    float *E;      /* L N d: E(1) .. E(L) of the current view (E(l) at (l - 1) N d) */
     float *final;  /* N d */
     float *grad;   /* N d */
     float *dfinal; /* N d, zero between uses */
     float *g[2];   /* N d backward ping-pong */
-    float *params; /* E(0): the first block of view 0's E, whichever view is current */
+    float *params; /* E(0), N d: the parameters, shared by every view; view 0's E(1..L)
+                      follow it in the same allocation */
 
     /* Forward states (views): E, final, the mask and its views above belong
      * to the current one; the others wait in views[] (lgcn_view_select). */

@@ -153,7 +153,8 @@ irllrec_status lgcn_views_alloc(lgcn *m, int32_t n)
     for (int32_t k = m->n_views; k < n; k++) {
         lg_fwd *f = &v[k];
         memset(f, 0, sizeof *f);
-        f->E = (float *)calloc((size_t)(m->L + 1) * N * d, sizeof(float));
+        /* E(1..L) only: E(0) is the parameters, shared */
+        f->E = (float *)calloc((size_t)(m->L > 0 ? m->L : 1) * N * d, sizeof(float));
         f->final = (float *)calloc(N * d, sizeof(float));
         f->keepbit = (uint8_t *)malloc(ne);
         f->fend = (int64_t *)malloc(N * sizeof(int64_t));
