@@ -52,3 +52,6 @@ if(Python3_Interpreter_FOUND)
   set_tests_properties(noise_injector PROPERTIES TIMEOUT 300
     ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
+# The library names no host model (lib/ and include/; hosts live in examples/).
+add_test(NAME no_host_names
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check_no_host_names.sh ${PROJECT_SOURCE_DIR})

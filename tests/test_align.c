@@ -345,6 +345,81 @@ START_TEST(infonce_gradcheck)
 }
 END_TEST
 
+/* A weight per anchor: w = counts gives the sums of the batch in which each
+ * anchor is repeated that often (w = 0 drops it, with a zero gradient); all
+ * ones gives irllrec_align_infonce's bits; a bad weight is refused by index. */
+START_TEST(infonce_weighted_equals_repeated_rows)
+{
+    enum { K = 5, R = 7, M = 9, D = 6 };
+    const float w[K] = {2, 1, 0, 3, 1}, ones[K] = {1, 1, 1, 1, 1};
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_align *h = mk_align(ctx, D, R, M, 2, 4);
+    float x[K * D], y[M * D], xr[R * D], dxw[K * D] = {0}, dyw[M * D] = {0};
+    float dxr[R * D] = {0}, dyr[M * D] = {0}, dx1[K * D] = {0}, dy1[M * D] = {0};
+    float dxu[K * D] = {0}, dyu[M * D] = {0}, sum[K * D] = {0};
+    int32_t pos[K] = {3, 0, 8, 3, 5}, posr[R], src[R];
+    double lw = 0, lr = 0, l1 = 0, lu = 0, hand = 0;
+    int r = 0;
+    tr_seed(17);
+    fill(x, K * D, -1, 1);
+    fill(y, M * D, -1, 1);
+    for (int k = 0; k < K; k++)
+        for (int c = 0; c < (int)w[k]; c++, r++) {
+            memcpy(xr + r * D, x + k * D, sizeof(float) * D);
+            posr[r] = pos[k];
+            src[r] = k;
+        }
+    ck_assert_int_eq(r, R);
+    ck_assert_int_eq(irllrec_align_infonce_weighted(h, irllrec_mat_dense(x, K, D),
+                         irllrec_mat_dense(y, M, D), pos, w, 0.3, 0.25, irllrec_mat_dense(dxw, K, D),
+                         irllrec_mat_dense(dyw, M, D), &lw), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_align_infonce(h, irllrec_mat_dense(xr, R, D), irllrec_mat_dense(y, M, D),
+                         posr, 0.3, 0.25, irllrec_mat_dense(dxr, R, D), irllrec_mat_dense(dyr, M, D),
+                         &lr), IRLLREC_OK);
+    ck_assert_double_eq_tol(lw, lr, 1e-6 * fabs(lr));
+    for (r = 0; r < R; r++)
+        for (int c = 0; c < D; c++) sum[src[r] * D + c] += dxr[r * D + c];
+    for (int k = 0; k < K * D; k++) ck_assert_float_eq_tol(dxw[k], sum[k], 1e-6f);
+    for (int k = 0; k < M * D; k++) ck_assert_float_eq_tol(dyw[k], dyr[k], 1e-6f);
+    for (int c = 0; c < D; c++) ck_assert(dxw[2 * D + c] == 0.0f);
+    ck_assert_int_eq(irllrec_align_infonce_weighted(h, irllrec_mat_dense(x, K, D),
+                         irllrec_mat_dense(y, M, D), pos, ones, 0.3, 0.25,
+                         irllrec_mat_dense(dx1, K, D), irllrec_mat_dense(dy1, M, D), &l1), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_align_infonce(h, irllrec_mat_dense(x, K, D), irllrec_mat_dense(y, M, D),
+                         pos, 0.3, 0.25, irllrec_mat_dense(dxu, K, D), irllrec_mat_dense(dyu, M, D),
+                         &lu), IRLLREC_OK);
+    ck_assert(l1 == lu && memcmp(dx1, dxu, sizeof dx1) == 0 && memcmp(dy1, dyu, sizeof dy1) == 0);
+    {
+        /* infonce_hand_value's row, weighted 2.5 */
+        float hx[1] = {2.0f}, hy[2] = {3.0f, -0.5f}, hw[1] = {2.5f};
+        int32_t hp[1] = {0};
+        irllrec_align *h1 = mk_align(ctx, 1, 1, 2, 0, 0);
+        const double e = exp(1.0);
+        ck_assert_int_eq(irllrec_align_infonce_weighted(h1, irllrec_mat_dense(hx, 1, 1),
+                             irllrec_mat_dense(hy, 2, 1), hp, hw, 1.0, 1.0, nomat(), nomat(),
+                             &hand), IRLLREC_OK);
+        ck_assert_double_eq_tol(hand, 2.5 * (-1.0 + log(e + 1.0 / e)), 1e-6);
+        irllrec_align_free(h1);
+    }
+    {
+        float bad[K] = {1, -1, 1, 1, 1};
+        float keep = dxw[0];
+        double lb = 123.0;
+        ck_assert_int_eq(irllrec_align_infonce_weighted(h, irllrec_mat_dense(x, K, D),
+                             irllrec_mat_dense(y, M, D), pos, bad, 0.3, 0.25,
+                             irllrec_mat_dense(dxw, K, D), nomat(), &lb), IRLLREC_E_INVALID_ARG);
+        ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "weight[1]"));
+        bad[1] = NAN;
+        ck_assert_int_eq(irllrec_align_infonce_weighted(h, irllrec_mat_dense(x, K, D),
+                             irllrec_mat_dense(y, M, D), pos, bad, 0.3, 0.25,
+                             irllrec_mat_dense(dxw, K, D), nomat(), &lb), IRLLREC_E_INVALID_ARG);
+        ck_assert(lb == 123.0 && dxw[0] == keep);
+    }
+    irllrec_align_free(h);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
 /* += semantics: two calls into the same buffers give twice one call, and a
  * strided (ld > cols) layout gives the same numbers. */
 START_TEST(infonce_accumulates_and_respects_ld)
@@ -970,6 +1045,7 @@ Suite *align_suite(void)
     tcase_add_test(tc, infonce_hand_value);
     tcase_add_test(tc, infonce_gradcheck);
     tcase_add_test(tc, infonce_accumulates_and_respects_ld);
+    tcase_add_test(tc, infonce_weighted_equals_repeated_rows);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("translation");

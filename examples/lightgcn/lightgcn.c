@@ -1,111 +1,12 @@
 /* LightGCN forward/backward by hand. See lightgcn.h for the math. */
 #define _POSIX_C_SOURCE 200809L
-#include "lightgcn.h"
+#include "lightgcn_impl.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- a small persistent fork-join pool --------------------------------
- * Each batch runs ~8 parallel phases; starting threads for each would cost
- * more than some phases. Workers sleep on a condition variable (the machine
- * is shared, so no spinning). */
-
-typedef void (*lg_task)(void *ud, int32_t t, int32_t nt);
-
-typedef struct lg_pool {
-    int32_t nt;
-    pthread_t *th;
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    uint64_t gen;
-    int32_t pending;
-    int32_t stop;
-    lg_task fn;
-    void *ud;
-} lg_pool;
-
-typedef struct lg_worker {
-    lg_pool *p;
-    int32_t t;
-} lg_worker;
-
-static void *pool_main(void *arg)
-{
-    lg_worker *w = (lg_worker *)arg;
-    lg_pool *p = w->p;
-    uint64_t seen = 0;
-    for (;;) {
-        lg_task fn;
-        void *ud;
-        pthread_mutex_lock(&p->mu);
-        while (p->gen == seen && !p->stop) pthread_cond_wait(&p->go, &p->mu);
-        if (p->stop) {
-            pthread_mutex_unlock(&p->mu);
-            return NULL;
-        }
-        seen = p->gen;
-        fn = p->fn;
-        ud = p->ud;
-        pthread_mutex_unlock(&p->mu);
-        fn(ud, w->t, p->nt);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
-        pthread_mutex_unlock(&p->mu);
-    }
-}
-
-/* ---- the model ----------------------------------------------------------- */
-
-/* A graph view: row r holds col/val[beg[r] .. end[r]). The full graph uses
- * end = indptr + 1; the dropped views keep each row's kept edges at the front
- * of its original slot, so they are rebuilt per row with no prefix sum. */
-typedef struct lg_view {
-    const int64_t *beg, *end;
-    const int32_t *col;
-    const float *val;
-} lg_view;
-
-struct lgcn {
-    int64_t U, I, N, nnz;
-    int32_t d, L, nt;
-    double keep, reg;
-    uint64_t seed, key;
-    int64_t steps;
-    int32_t last_dropped; /* the last forward used the dropped views */
-
-    int64_t *indptr; /* N + 1 */
-    int32_t *col;    /* nnz */
-    float *val;      /* nnz: 1/sqrt(deg r deg c) */
-    int32_t *rev;    /* nnz: position of the reverse edge */
-    uint8_t *keepbit; /* nnz: this step's edge mask */
-    int64_t *fend, *tend;
-    int32_t *fcol, *tcol;
-    float *fval, *tval;
-
-    float *E;      /* (L+1) N d: E(0) .. E(L) */
-    float *final;  /* N d */
-    float *grad;   /* N d */
-    float *dfinal; /* N d, zero between uses */
-    float *g[2];   /* N d backward ping-pong */
-
-    int64_t *esplit;   /* nt + 1 row bounds balanced by edges */
-    double *chunk_sum; /* per fixed row chunk, for thread-count-free sums */
-    double *rowsq;     /* N: |E(0)[r]|^2 from the fused reg */
-    double *bpr_loss;  /* per triple of the last batch */
-    float *bpr_g;
-    int64_t bpr_cap;
-    int64_t n_chunks;
-
-    lg_pool pool;
-    lg_worker *workers;
-    int32_t pool_started;
-};
-
-#define LG_CHUNK 256
 
 void lgcn_spec_init(lgcn_spec *s)
 {
@@ -146,74 +47,11 @@ static void xavier(float *w, int64_t rows, int32_t d, irllrec_x_rng *rng)
         w[k] = (float)((2.0 * irllrec_x_rng_uniform(rng) - 1.0) * bound);
 }
 
-static void pool_stop(lgcn *m)
-{
-    if (!m->pool_started) return;
-    pthread_mutex_lock(&m->pool.mu);
-    m->pool.stop = 1;
-    pthread_cond_broadcast(&m->pool.go);
-    pthread_mutex_unlock(&m->pool.mu);
-    for (int32_t t = 1; t < m->nt; t++) pthread_join(m->pool.th[t], NULL);
-    pthread_mutex_destroy(&m->pool.mu);
-    pthread_cond_destroy(&m->pool.go);
-    pthread_cond_destroy(&m->pool.done);
-    m->pool_started = 0;
-}
-
-static int pool_start(lgcn *m)
-{
-    lg_pool *p = &m->pool;
-    p->nt = m->nt;
-    p->th = (pthread_t *)calloc((size_t)m->nt, sizeof *p->th);
-    m->workers = (lg_worker *)calloc((size_t)m->nt, sizeof *m->workers);
-    if (p->th == NULL || m->workers == NULL) return -1;
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->go, NULL);
-    pthread_cond_init(&p->done, NULL);
-    m->pool_started = 1;
-    for (int32_t t = 1; t < m->nt; t++) {
-        m->workers[t].p = p;
-        m->workers[t].t = t;
-        if (pthread_create(&p->th[t], NULL, pool_main, &m->workers[t]) != 0) {
-            /* Run with the threads that did start. */
-            m->nt = p->nt = t;
-            break;
-        }
-    }
-    return 0;
-}
-
-void lgcn_run(lgcn *m, void (*fn)(void *ud, int32_t t, int32_t nt), void *ud)
-{
-    lg_pool *p = &m->pool;
-    if (m->nt == 1) {
-        fn(ud, 0, 1);
-        return;
-    }
-    pthread_mutex_lock(&p->mu);
-    p->fn = fn;
-    p->ud = ud;
-    p->pending = m->nt - 1;
-    p->gen++;
-    pthread_cond_broadcast(&p->go);
-    pthread_mutex_unlock(&p->mu);
-    fn(ud, 0, m->nt);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
-}
-
-void lgcn_row_share(const lgcn *m, int32_t t, int64_t *lo, int64_t *hi)
-{
-    int64_t chunk = m->N / m->nt, rem = m->N % m->nt;
-    *lo = t * chunk + (t < rem ? t : rem);
-    *hi = *lo + chunk + (t < rem ? 1 : 0);
-}
-
 void lgcn_free(lgcn *m)
 {
     if (m == NULL) return;
-    pool_stop(m);
+    lg_views_free(m);
+    lg_pool_stop(m);
     free(m->pool.th);
     free(m->workers);
     free(m->indptr);
@@ -227,7 +65,7 @@ void lgcn_free(lgcn *m)
     free(m->tcol);
     free(m->fval);
     free(m->tval);
-    free(m->E);
+    free(m->params); /* view 0's E(0..L) block; m->E points into it */
     free(m->final);
     free(m->grad);
     free(m->dfinal);
@@ -356,7 +194,8 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
     m->tcol = (int32_t *)malloc((size_t)(m->nnz > 0 ? m->nnz : 1) * sizeof(int32_t));
     m->fval = (float *)malloc((size_t)(m->nnz > 0 ? m->nnz : 1) * sizeof(float));
     m->tval = (float *)malloc((size_t)(m->nnz > 0 ? m->nnz : 1) * sizeof(float));
-    m->E = (float *)calloc((size_t)(m->L + 1) * (size_t)N * (size_t)m->d, sizeof(float));
+    m->params = (float *)calloc((size_t)(m->L + 1) * (size_t)N * (size_t)m->d, sizeof(float));
+    m->E = m->params != NULL ? m->params + (size_t)N * (size_t)m->d : NULL;
     m->final = alloc_mat(N, m->d);
     m->grad = alloc_mat(N, m->d);
     m->dfinal = alloc_mat(N, m->d);
@@ -366,7 +205,7 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
     m->n_chunks = (N + LG_CHUNK - 1) / LG_CHUNK;
     m->chunk_sum = (double *)calloc((size_t)m->n_chunks, sizeof(double));
     m->rowsq = (double *)calloc((size_t)N, sizeof(double));
-    if (!m->keepbit || !m->fend || !m->tend || !m->fcol || !m->tcol || !m->fval || !m->tval || !m->E ||
+    if (!m->keepbit || !m->fend || !m->tend || !m->fcol || !m->tcol || !m->fval || !m->tval || !m->params ||
         !m->final || !m->grad || !m->dfinal || !m->g[0] || !m->g[1] || !m->esplit ||
         !m->chunk_sum || !m->rowsq) {
         st = fail(err, errcap, IRLLREC_E_NOMEM, "out of memory for embeddings");
@@ -378,13 +217,13 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
         st = fail(err, errcap, IRLLREC_E_NOMEM, "cannot create the init RNG");
         goto fail_out;
     }
-    xavier(m->E, m->U, m->d, rng);
-    xavier(m->E + m->U * m->d, m->I, m->d, rng);
+    xavier(m->params, m->U, m->d, rng);
+    xavier(m->params + m->U * m->d, m->I, m->d, rng);
     irllrec_x_rng_free(rng);
     irllrec_ctx_free(ctx);
     rng = NULL;
     ctx = NULL;
-    if (pool_start(m) != 0) {
+    if (lg_pool_start(m) != 0) {
         st = fail(err, errcap, IRLLREC_E_NOMEM, "cannot start threads");
         goto fail_out;
     }
@@ -406,7 +245,7 @@ int64_t lgcn_n_edges(const lgcn *m) { return m->nnz; }
 int32_t lgcn_n_threads(const lgcn *m) { return m->nt; }
 int64_t lgcn_steps(const lgcn *m) { return m->steps; }
 void lgcn_set_steps(lgcn *m, int64_t steps) { m->steps = steps; }
-float *lgcn_params(lgcn *m) { return m->E; }
+float *lgcn_params(lgcn *m) { return m->params; }
 float *lgcn_grad(lgcn *m) { return m->grad; }
 const float *lgcn_final(const lgcn *m) { return m->final; }
 
@@ -431,7 +270,8 @@ int64_t lgcn_edges_used(const lgcn *m)
 const float *lgcn_layer(const lgcn *m, int32_t l)
 {
     if (l < 0 || l > m->L) return NULL;
-    return m->E + (size_t)l * (size_t)m->N * (size_t)m->d;
+    if (l == 0) return m->params;
+    return m->E + (size_t)(l - 1) * (size_t)m->N * (size_t)m->d;
 }
 
 /* ---- kernels ------------------------------------------------------------- */
@@ -639,14 +479,24 @@ static void fwd_task(void *ud, int32_t t, int32_t nt)
     lgcn *m = j->m;
     int64_t lo = m->esplit[t], hi = m->esplit[t + 1];
     size_t nd = (size_t)m->N * (size_t)m->d;
-    const float *X = m->E + (size_t)j->layer * nd;
-    float *Y = m->E + (size_t)(j->layer + 1) * nd;
+    const float *X = j->layer == 0 ? m->params : m->E + (size_t)(j->layer - 1) * nd;
+    float *Y = m->E + (size_t)j->layer * nd;
     (void)nt;
     if (j->build_mask) build_dropped_rows(m, lo, hi);
     if (m->d == 32)
         fwd32(lo, hi, j->v, X, Y, m->final, j->layer == 0);
     else
         fwdn(lo, hi, j->v, X, Y, m->final, j->layer == 0, m->d);
+}
+
+/* The host's per-layer function on E(layer + 1) and E_final, after the
+ * propagation of that layer and before the next one reads it. */
+static void layer_task(void *ud, int32_t t, int32_t nt)
+{
+    fwd_job *j = (fwd_job *)ud;
+    lgcn *m = j->m;
+    size_t nd = (size_t)m->N * (size_t)m->d;
+    m->layer_fn(m->layer_ud, j->layer + 1, m->E + (size_t)j->layer * nd, m->final, t, nt);
 }
 
 static lg_view full_view(const lgcn *m)
@@ -676,7 +526,7 @@ void lgcn_forward(lgcn *m, int32_t mode)
     }
     m->last_dropped = dropping;
     if (m->L == 0) {
-        memcpy(m->final, m->E, (size_t)m->N * (size_t)m->d * sizeof(float));
+        memcpy(m->final, m->params, (size_t)m->N * (size_t)m->d * sizeof(float));
         if (rebuild) {
             lgcn_run(m, mask_task, &j);
             build_dropped_rows(m, 0, m->N);
@@ -688,6 +538,7 @@ void lgcn_forward(lgcn *m, int32_t mode)
         j.layer = l;
         j.build_mask = rebuild && l == 0;
         lgcn_run(m, fwd_task, &j);
+        if (m->layer_fn != NULL) lgcn_run(m, layer_task, &j);
     }
 }
 
@@ -762,7 +613,7 @@ static double backward(lgcn *m, const float *dfinal, const float *const *dlayer,
         j.B2 = dlayer ? dlayer[l] : NULL;
         j.Y = l == 0 ? m->grad : (G == m->g[0] ? m->g[1] : m->g[0]);
         if (l == 0 && with_reg) {
-            j.W = m->E;
+            j.W = m->params;
             j.two_l = (float)(2.0 * m->reg);
         }
         lgcn_run(m, bwd_task, &j);
@@ -888,7 +739,7 @@ static void reg_task(void *ud, int32_t t, int32_t nt)
         if (hi > m->N) hi = m->N;
         hi *= m->d;
         for (int64_t k = lo; k < hi; k++) {
-            float w = m->E[k];
+            float w = m->params[k];
             s += (double)w * (double)w;
             m->grad[k] += two_l * w;
         }

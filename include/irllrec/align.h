@@ -167,6 +167,31 @@ IRLLREC_API irllrec_status irllrec_align_infonce(irllrec_align *h, irllrec_mat x
                                                  const int32_t *pos, double tau, double scale,
                                                  irllrec_mat dx, irllrec_mat dy, double *loss);
 
+/** Pairwise InfoNCE with a weight per anchor row, forward and backward:
+ *    L = s * sum_b w_b [ -cos(x_b, y_pos[b]) / tau + log sum_{j<M} exp(cos(x_b, y_j) / tau) ].
+ *  A batch whose anchors repeat (the same row of an embedding table drawn
+ *  several times) gives the same loss and gradients as one anchor per
+ *  distinct row with w = its count, at the cost of the distinct rows only.
+ *  With every w_b = 1 it is irllrec_align_infonce() (the same bits).
+ *  @param h       handle; not to be used concurrently
+ *  @param x       anchors, B x dim, 1 <= B <= max_rows; read only
+ *  @param y       candidates, M x dim, 1 <= M <= max_cols; read only
+ *  @param pos     B positive column ids in [0, M), or NULL for pos[b] = b (needs B <= M)
+ *  @param weight  B weights, finite and >= 0 (0 drops the row), or NULL for all 1
+ *  @param tau     temperature, finite, >= IRLLREC_ALIGN_TAU_MIN
+ *  @param scale   s, finite
+ *  @param dx      B x dim, receives += dL/dX; dx.data == NULL skips it
+ *  @param dy      M x dim, receives += dL/dY; dy.data == NULL skips it (as irllrec_align_infonce())
+ *  @param[out] loss  L, or NULL
+ *  @return as irllrec_align_infonce(), and IRLLREC_E_INVALID_ARG for a bad weight
+ *          (named with its index). On failure nothing is written.
+ *  @note Does not allocate. */
+IRLLREC_API irllrec_status irllrec_align_infonce_weighted(irllrec_align *h, irllrec_mat x,
+                                                          irllrec_mat y, const int32_t *pos,
+                                                          const float *weight, double tau,
+                                                          double scale, irllrec_mat dx,
+                                                          irllrec_mat dy, double *loss);
+
 /** Exact translation alignment with the handle's noise mode (fresh noise each call).
  *  @param h      handle; not to be used concurrently
  *  @param x      N x dim, N <= max_rows and N <= max_cols; read only, borrowed for this call

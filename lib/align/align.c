@@ -344,6 +344,7 @@ typedef struct call {
     int32_t kind;
     float inv_tau;
     double scale;
+    const float *row_weight;   /* InfoNCE row weights (NULL: 1) */
     const int32_t *ids_x, *ids_y; /* output row of internal row i (NULL: i) */
     const float *eps_x, *eps_y;   /* noise used (NULL: none) */
 } call;
@@ -364,6 +365,7 @@ static irllrec_status run_and_emit(irllrec_align *h, const char *func, const cal
     jb.target = c->target;
     jb.inv_tau = c->inv_tau;
     jb.scale = c->scale;
+    jb.row_weight = c->row_weight;
     jb.need_grad = dx.data != NULL || dy.data != NULL;
     jb.block_rows = h->block_rows;
     jb.block_cols = h->block_cols;
@@ -393,11 +395,10 @@ static irllrec_status run_and_emit(irllrec_align *h, const char *func, const cal
 
 /* ---- InfoNCE ------------------------------------------------------------ */
 
-irllrec_status irllrec_align_infonce(irllrec_align *h, irllrec_mat x, irllrec_mat y,
-                                     const int32_t *pos, double tau, double scale,
-                                     irllrec_mat dx, irllrec_mat dy, double *loss)
+static irllrec_status infonce(irllrec_align *h, const char *fn, irllrec_mat x, irllrec_mat y,
+                              const int32_t *pos, const float *weight, double tau, double scale,
+                              irllrec_mat dx, irllrec_mat dy, double *loss)
 {
-    static const char fn[] = "irllrec_align_infonce";
     call c;
     if (h == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_TRY(check_input(h, fn, "x", x, h->spec.max_rows));
@@ -414,6 +415,11 @@ irllrec_status irllrec_align_infonce(irllrec_align *h, irllrec_mat x, irllrec_ma
                   "pos is NULL (pos[b] = b) but B = %lld > M = %lld", (long long)x.rows,
                   (long long)y.rows);
     }
+    for (int64_t b = 0; weight != NULL && b < x.rows; b++)
+        if (!(isfinite(weight[b]) && weight[b] >= 0.0f))
+            return irllrec__fail(h->ctx, IRLLREC_E_INVALID_ARG, fn,
+                                 "weight[%lld] = %g must be finite and >= 0", (long long)b,
+                                 (double)weight[b]);
     IRL_TRY(check_finite(h, fn, "x", x));
     IRL_TRY(check_finite(h, fn, "y", y));
 
@@ -426,7 +432,24 @@ irllrec_status irllrec_align_infonce(irllrec_align *h, irllrec_mat x, irllrec_ma
     c.kind = IRLLREC__XENT_INFONCE;
     c.inv_tau = (float)(1.0 / tau);
     c.scale = scale;
+    c.row_weight = weight;
     return run_and_emit(h, fn, &c, dx, dy, loss);
+}
+
+irllrec_status irllrec_align_infonce(irllrec_align *h, irllrec_mat x, irllrec_mat y,
+                                     const int32_t *pos, double tau, double scale,
+                                     irllrec_mat dx, irllrec_mat dy, double *loss)
+{
+    return infonce(h, "irllrec_align_infonce", x, y, pos, NULL, tau, scale, dx, dy, loss);
+}
+
+irllrec_status irllrec_align_infonce_weighted(irllrec_align *h, irllrec_mat x, irllrec_mat y,
+                                              const int32_t *pos, const float *weight,
+                                              double tau, double scale, irllrec_mat dx,
+                                              irllrec_mat dy, double *loss)
+{
+    return infonce(h, "irllrec_align_infonce_weighted", x, y, pos, weight, tau, scale, dx, dy,
+                   loss);
 }
 
 /* ---- translation -------------------------------------------------------- */

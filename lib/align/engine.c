@@ -191,9 +191,10 @@ static void head_block(const irllrec__xent *jb, int64_t r0, int64_t rr)
     const int64_t n = jb->n_rows;
     const double *shift = jb->row_aux, *den = shift + n, *tlog = den + n;
     double *alpha = jb->row_aux + 3 * n, *beta = alpha + n;
-    const double s = jb->scale, it = (double)jb->inv_tau;
+    const double it = (double)jb->inv_tau;
     const double eps = 1e-8, log_eps = log(1e-8);
     for (int64_t g = r0; g < r0 + rr; g++) {
+        const double s = jb->row_weight ? jb->scale * (double)jb->row_weight[g] : jb->scale;
         if (jb->kind == IRLLREC__XENT_INFONCE) {
             /* L_i = s (M + log den - t_tgt);  dL/dt_ij = s (e'_ij/den - [j = tgt]) */
             jb->row_loss[g] = s * (shift[g] + log(den[g]) - tlog[g]);

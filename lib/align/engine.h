@@ -10,6 +10,7 @@
  * then a "head" turns (t_i,tgt(i), M_i, den_i) into the row's loss and the
  * two coefficients of its logit gradient
  *   dL/dx-logit:  dC_ij = alpha_i * exp(t_ij - M_i) - beta_i * [j == tgt(i)]
+ * (with row weights w_i the row's s is s * w_i)
  * (already multiplied by inv_tau, i.e. taken w.r.t. the cosine), and the
  * backward sweep accumulates dxn = dC yn and dyn = dC^T xn. */
 #ifndef IRLLREC_ALIGN_ENGINE_H
@@ -32,6 +33,7 @@ typedef struct irllrec__xent {
     const int32_t *target;  /* n_rows column ids; NULL: row i targets column i */
     float inv_tau;          /* > 0 */
     double scale;           /* s above */
+    const float *row_weight; /* n_rows factors of s, finite and >= 0 (NULL: all 1) */
     int32_t need_grad;      /* 0: loss only (no backward sweep; dxn, dyn untouched) */
     /* blocking: fixed at create, never derived from the thread count */
     int64_t block_rows, block_cols;

@@ -32,6 +32,23 @@ expect "13 unknown last flag" "unknown option '--quite'" "$train" --quiet --quit
 expect "13 --threads range" "--threads.*1\.\.256" "$train" --threads 100000
 expect "13 --layers range" "--layers.*0\.\.64" "$train" --layers 100
 expect "13 --dim range" "--dim.*1\.\.256" "$train" --dim 1000
+# issue 12: the backbone and its settings
+expect "12 bad --model" "--model: 'gcn' \(want lightgcn, sgl, simgcl or mf\)" "$train" --model gcn
+expect "12 bad --dataset-config" "--dataset-config: 'movielens'" "$train" --dataset-config movielens
+expect "12 --eps for sgl" "--eps is not a setting of --model sgl \(only of simgcl\)" \
+  "$train" --model sgl --eps 0.5
+expect "12 --view-keep for simgcl" "--view-keep is not a setting of --model simgcl" \
+  "$train" --model simgcl --view-keep 0.5
+expect "12 --keep for sgl" "--keep is not a setting of --model sgl" "$train" --model sgl --keep 0.5
+expect "12 --cl-weight for lightgcn" "--cl-weight is not a setting of --model lightgcn" \
+  "$train" --cl-weight 0.1
+expect "12 --layers for mf" "--model mf has no graph layers \(--layers 3 given\)" \
+  "$train" --model mf --layers 3
+expect "12 --view-keep range" "--view-keep: '0' \(want a number in \(0, 1\]\)" \
+  "$train" --model sgl --view-keep 0
+expect "12 --cl-tau range" "--cl-tau: '0' \(want a number in \[1e-6, 1e3\]\)" \
+  "$train" --model simgcl --cl-tau 0
+expect "12 --eps range" "--eps: '-1'" "$train" --model simgcl --eps -1
 expect "13 negative --seed" "--seed: '-1'" "$train" --seed -1
 expect "13 --seed not a number" "--seed" "$train" --seed 12x
 # 13: a failure after parsing leaves no output folder (trainer and synth)

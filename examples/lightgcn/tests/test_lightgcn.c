@@ -607,11 +607,13 @@ static Suite *lightgcn_suite(void)
 }
 
 Suite *lightgcn_irl_suite(void); /* test_lightgcn_irl.c */
+Suite *hosts_suite(void);        /* test_hosts.c */
 
 int main(void)
 {
     SRunner *sr = srunner_create(lightgcn_suite());
     srunner_add_suite(sr, lightgcn_irl_suite());
+    srunner_add_suite(sr, hosts_suite());
     int failed;
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
