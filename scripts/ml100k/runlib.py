@@ -54,6 +54,8 @@ class Runner:
         self.used = {}
         self.lock = threading.Lock()
         self.run_threads = max(1, args.threads // args.jobs)
+        # variants cheap enough (seconds) to run even past --deadline
+        self.cheap = {"lightgcn"}
 
     def setup(self):
         a = self.args
@@ -69,6 +71,8 @@ class Runner:
                                   text=True).stdout + subprocess.run(
             [self.trainer, "--help"], capture_output=True, text=True).stderr
         self.has_irllrec = "--irllrec" in helptext
+        self.has_model = "--model" in helptext
+        self.helptext = helptext
         h = hashlib.md5(md5_file(self.trainer).encode())
         for f in DATA_FILES + TEXT_FILES:
             h.update(md5_file(os.path.join(a.data, f)).encode())
@@ -92,7 +96,15 @@ class Runner:
             os.symlink(src, dst)
 
     def data_for(self, variant):
-        return self.data_prf if variant == "rlmrec-con" else self.args.data
+        """RLMRec-Con variants ('rlmrec-con', 'sgl-rlmrec-con', ...) see the profile pair only."""
+        return self.data_prf if variant.endswith("rlmrec-con") else self.args.data
+
+    def portable(self, argv):
+        """argv with the data folders named by role, not path: the data's content is in the
+        fingerprint, so a cache copied to another checkout is still found."""
+        names = {os.path.abspath(self.args.data): "DATA",
+                 os.path.abspath(self.data_prf): "DATA-PROFILE-ONLY"}
+        return [names.get(x, x) for x in argv]
 
     def run(self, variant, cfg, seed):
         """cfg: list of (flag, value-or-None). Returns the result dict plus the log."""
@@ -105,15 +117,19 @@ class Runner:
         for flag, val in merged:
             argv += [flag] if val is None else [flag, val]
         argv += ["--seed", str(seed), "--threads", str(self.run_threads), "--quiet"]
-        key = hashlib.md5(json.dumps([self.fingerprint, argv]).encode()).hexdigest()[:12]
+        key = hashlib.md5(json.dumps([self.fingerprint, self.portable(argv)]).encode()
+                          ).hexdigest()[:12]
         out = os.path.join(self.args.runs, variant, "%s-s%d" % (key, seed))
         res_path = os.path.join(out, "result.json")
         if not self.args.fresh and os.path.exists(res_path) and os.path.exists(
                 os.path.join(out, "cmd.json")):
             with open(os.path.join(out, "cmd.json")) as f:
-                if json.load(f).get("argv") == argv:
-                    return self.load(out)
-        if self.args.deadline and time.time() > self.args.deadline and variant != "lightgcn":
+                if self.portable(json.load(f).get("argv", [])) == self.portable(argv):
+                    r = self.load(out)
+                    r["new"] = False
+                    return r
+        if self.args.deadline and time.time() > self.args.deadline and \
+                variant not in self.cheap:
             with self.lock:
                 self.skipped.append((variant, cfg, seed))
             log("%-16s seed %d %s: NOT RUN (past --deadline)" % (variant, seed, cfg_str(cfg)))
@@ -140,6 +156,7 @@ class Runner:
             self.n_new += 1
             self.seconds_new += dt
         r = self.load(out)
+        r["new"] = True
         log("%-16s seed %d %-60s val R@20 %.4f  (%.1f s)" % (
             variant, seed, cfg_str(cfg), r["val"]["recall@20"], dt))
         return r
@@ -172,6 +189,7 @@ class Runner:
         r["bpr_curve"] = bpr
         r["dir"] = out
         r["wall_seconds"] = cmd.get("wall_seconds")
+        r["when"] = cmd.get("when")
         return r
 
 
