@@ -16,7 +16,6 @@ only.
 """
 import argparse
 import calendar
-import itertools
 import json
 import os
 import shutil
@@ -28,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from runlib import (COMMON, METRICS, REPO, SEEDS, SELECT_SEED, Runner, Search,  # noqa: E402
                     cfg_str, dedup, flag_name, fmt_count, fmt_pm, get_flag, git_rev, log,
-                    span, summarise, with_flag)
+                    search_lightgcn, span, summarise, with_flag)
 
 VARIANTS = [
     ("lightgcn", "LightGCN"),
@@ -54,18 +53,6 @@ def protocol_check(runner):
                           ("--eval-step", st), ("--patience", pa)], SELECT_SEED)
             for lr, st, pa in PROTOCOLS]
     return list(zip(PROTOCOLS, runner.run_many(jobs)))
-
-
-LGCN_REG = ["1e-6", "1e-7", "1e-5", "1e-4"]
-LGCN_KEEP = ["0.8", "1.0"]
-
-
-def search_lightgcn(runner):
-    s = Search(runner, "lightgcn")
-    s.stage("host reg x keep",
-            [[("--reg", r), ("--keep", k)] for r, k in
-             itertools.product(LGCN_REG, LGCN_KEEP)])
-    return s
 
 
 # Text variants keep LightGCN's chosen host (reg, keep), so the text terms are the only

@@ -4,6 +4,7 @@ helpers, the coordinate search on validation Recall@20 and summary statistics.
 Used by run_experiments.py (the LightGCN page, docs/results-ml100k.md) and backbones.py
 (the backbone table, docs/results-backbones.md). Python 3 standard library only."""
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -106,8 +107,8 @@ class Runner:
                  os.path.abspath(self.data_prf): "DATA-PROFILE-ONLY"}
         return [names.get(x, x) for x in argv]
 
-    def run(self, variant, cfg, seed):
-        """cfg: list of (flag, value-or-None). Returns the result dict plus the log."""
+    def locate(self, variant, cfg, seed):
+        """The trainer argv of a run and its cache folder."""
         argv = ["--data", os.path.abspath(self.data_for(variant))]
         # a cfg flag that is also in COMMON replaces it in place: one argv per setting
         over = dict(cfg)
@@ -119,20 +120,35 @@ class Runner:
         argv += ["--seed", str(seed), "--threads", str(self.run_threads), "--quiet"]
         key = hashlib.md5(json.dumps([self.fingerprint, self.portable(argv)]).encode()
                           ).hexdigest()[:12]
-        out = os.path.join(self.args.runs, variant, "%s-s%d" % (key, seed))
-        res_path = os.path.join(out, "result.json")
-        if not self.args.fresh and os.path.exists(res_path) and os.path.exists(
-                os.path.join(out, "cmd.json")):
-            with open(os.path.join(out, "cmd.json")) as f:
-                if self.portable(json.load(f).get("argv", [])) == self.portable(argv):
-                    r = self.load(out)
-                    r["new"] = False
-                    return r
-        if self.args.deadline and time.time() > self.args.deadline and \
-                variant not in self.cheap:
+        return argv, os.path.join(self.args.runs, variant, "%s-s%d" % (key, seed))
+
+    def cached(self, variant, cfg, seed):
+        """The cache folder of a finished run of exactly this command, or None."""
+        argv, out = self.locate(variant, cfg, seed)
+        if self.args.fresh or not os.path.exists(os.path.join(out, "result.json")) or \
+                not os.path.exists(os.path.join(out, "cmd.json")):
+            return None
+        with open(os.path.join(out, "cmd.json")) as f:
+            same = self.portable(json.load(f).get("argv", [])) == self.portable(argv)
+        return out if same else None
+
+    def run(self, variant, cfg, seed):
+        """cfg: list of (flag, value-or-None). Returns the result dict plus the log, or
+        None for a run not started (past --deadline, or --page-only)."""
+        hit = self.cached(variant, cfg, seed)
+        if hit:
+            r = self.load(hit)
+            r["new"] = False
+            return r
+        argv, out = self.locate(variant, cfg, seed)
+        if getattr(self.args, "page_only", False) or (
+                self.args.deadline and time.time() > self.args.deadline and
+                variant not in self.cheap):
             with self.lock:
                 self.skipped.append((variant, cfg, seed))
-            log("%-16s seed %d %s: NOT RUN (past --deadline)" % (variant, seed, cfg_str(cfg)))
+            log("%-16s seed %d %s: NOT RUN (%s)" % (variant, seed, cfg_str(cfg), "--page-only"
+                                                    if getattr(self.args, "page_only", False)
+                                                    else "past --deadline"))
             return None
         if os.path.isdir(out):
             shutil.rmtree(out)
@@ -226,7 +242,12 @@ class Search:
 
     def stage(self, name, cfgs):
         cfgs = dedup(cfgs)
-        results = self.runner.run_many([(self.variant, c, SELECT_SEED) for c in cfgs])
+        return self.record(name, cfgs, self.runner.run_many(
+            [(self.variant, c, SELECT_SEED) for c in cfgs]))
+
+    def record(self, name, cfgs, results):
+        """Enter seed-2023 results of one stage (run elsewhere, e.g. several variants'
+        stages in one batch); returns the best configuration so far."""
         for cfg, r in zip(cfgs, results):
             self.tried.append((name, cfg, r))
             if r is None:
@@ -289,3 +310,15 @@ def git_rev():
     except OSError:
         return "?"
 
+
+# LightGCN's host grid, shared by both pages (so their runs share the cache)
+LGCN_REG = ["1e-6", "1e-7", "1e-5", "1e-4"]
+LGCN_KEEP = ["0.8", "1.0"]
+
+
+def search_lightgcn(runner):
+    s = Search(runner, "lightgcn")
+    s.stage("host reg x keep",
+            [[("--reg", r), ("--keep", k)] for r, k in
+             itertools.product(LGCN_REG, LGCN_KEEP)])
+    return s
