@@ -26,7 +26,7 @@ BUILD = None
 def run_runner(tmp, *extra):
     cmd = [sys.executable, RUNNER, "--build", BUILD, "--data", os.path.join(tmp, "data"),
            "--runs", os.path.join(tmp, "runs"), "--docs", os.path.join(tmp, "docs"),
-           "--max-epochs", "3", "--jobs", "2", "--threads", "2"] + list(extra)
+           "--max-epochs", "3", "--jobs", "2", "--threads", "2", "--page", "ml100k"] + list(extra)
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
