@@ -1,6 +1,7 @@
 /* Trainer checkpoints: see checkpoint.h. The host sections are named
  * "lgcn.*"; the hook adds its "hook.*" sections through irllrec_hook_export. */
 #include "checkpoint.h"
+#include "hosts.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -53,6 +54,10 @@ irllrec_status lgcn_ckpt_save(irllrec_ctx *ctx, const char *path, const lgcn_ckp
     TRY(irllrec_model_add_meta_f64(md, "lgcn.reg", cfg->reg), "lgcn.reg");
     TRY(irllrec_model_add_meta_f64(md, "lgcn.keep", cfg->keep), "lgcn.keep");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.irllrec", cfg->irllrec), "lgcn.irllrec");
+    TRY(irllrec_model_add_meta_i64(md, "lgcn.model", cfg->model), "lgcn.model");
+    TRY(irllrec_model_add_meta_f64(md, "lgcn.cl_weight", cfg->cl_weight), "lgcn.cl_weight");
+    TRY(irllrec_model_add_meta_f64(md, "lgcn.cl_tau", cfg->cl_tau), "lgcn.cl_tau");
+    TRY(irllrec_model_add_meta_f64(md, "lgcn.eps", cfg->eps), "lgcn.eps");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.data_fnv1a64", (int64_t)cfg->data_fp),
         "lgcn.data_fnv1a64");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.text_fnv1a64", (int64_t)cfg->text_fp),
@@ -148,6 +153,25 @@ uint64_t lgcn_ckpt_fnv1a(uint64_t h, const void *p, size_t n)
     return h;
 }
 
+/* The backbone first, so resuming with another --model says so rather than
+ * naming a setting that follows from it. A checkpoint from before hosts.c
+ * has no lgcn.model and is a LightGCN one. */
+static irllrec_status want_model(const irllrec_model *md, int32_t want, char *err, size_t errcap)
+{
+    int64_t v = LGCN_MODEL_LIGHTGCN;
+    const char *saved;
+    if (irllrec_model_get_meta_i64(md, "lgcn.model", &v) != IRLLREC_OK) v = LGCN_MODEL_LIGHTGCN;
+    if (v == want) return IRLLREC_OK;
+    saved = v >= 0 && v < LGCN_N_MODELS ? lgcn_model_name((int32_t)v) : NULL;
+    if (saved != NULL)
+        snprintf(err, errcap, "the checkpoint is of --model %s, this run is --model %s: resume "
+                 "with --model %s or start a new run", saved, lgcn_model_name(want), saved);
+    else
+        snprintf(err, errcap, "the checkpoint's lgcn.model = %lld is not a known model",
+                 (long long)v);
+    return IRLLREC_E_FORMAT;
+}
+
 static irllrec_status get_i32(const irllrec_model *md, const char *key, int32_t *out)
 {
     int64_t v = 0;
@@ -184,6 +208,7 @@ irllrec_status lgcn_ckpt_load(irllrec_ctx *ctx, const char *path, const lgcn_ckp
         st = (expr);                \
         if (st != IRLLREC_OK) goto out; \
     } while (0)
+    WANT(want_model(md, cfg->model, err, errcap));
     WANT(want_i64(md, "lgcn.n_users", lgcn_n_users(m), IRLLREC_E_SHAPE, err, errcap));
     WANT(want_i64(md, "lgcn.n_nodes", dims[0], IRLLREC_E_SHAPE, err, errcap));
     WANT(want_i64(md, "lgcn.dim", dims[1], IRLLREC_E_SHAPE, err, errcap));
@@ -194,6 +219,11 @@ irllrec_status lgcn_ckpt_load(irllrec_ctx *ctx, const char *path, const lgcn_ckp
     WANT(want_f64(md, "lgcn.lr", cfg->lr, err, errcap));
     WANT(want_f64(md, "lgcn.reg", cfg->reg, err, errcap));
     WANT(want_f64(md, "lgcn.keep", cfg->keep, err, errcap));
+    if (cfg->model != LGCN_MODEL_LIGHTGCN) {
+        WANT(want_f64(md, "lgcn.cl_weight", cfg->cl_weight, err, errcap));
+        WANT(want_f64(md, "lgcn.cl_tau", cfg->cl_tau, err, errcap));
+        WANT(want_f64(md, "lgcn.eps", cfg->eps, err, errcap));
+    }
     WANT(want_fp(md, "lgcn.data_fnv1a64", cfg->data_fp,
                  "the TRAIN data (shape or user -> items pairs) differs", err, errcap));
     WANT(want_fp(md, "lgcn.text_fnv1a64", cfg->text_fp,

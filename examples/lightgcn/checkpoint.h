@@ -34,6 +34,10 @@ typedef struct lgcn_ckpt_cfg {
      *  the hook got (0 when IRLLRec is off). Stored as lgcn.data_fnv1a64 /
      *  lgcn.text_fnv1a64; a resume with other data is refused. */
     uint64_t data_fp, text_fp;
+    /** The backbone (enum lgcn_model, hosts.h; lgcn.model) and its settings
+     *  (0 where it has none): a resume with another --model is refused. */
+    int32_t model;
+    double cl_weight, cl_tau, eps;
 } lgcn_ckpt_cfg;
 
 /** FNV-1a 64 of @p n bytes, continuing from @p h (start with LGCN_FNV1A_INIT). */

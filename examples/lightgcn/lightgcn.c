@@ -91,6 +91,14 @@ struct lgcn {
     float *grad;   /* N d */
     float *dfinal; /* N d, zero between uses */
     float *g[2];   /* N d backward ping-pong */
+    float *params; /* E(0): the first block of view 0's E, whichever view is current */
+
+    /* Forward states (views): E, final, the mask and its views above belong
+     * to the current one; the others wait in views[] (lgcn_view_select). */
+    struct lg_fwd *views;
+    int32_t n_views, cur_view;
+    lgcn_layer_fn layer_fn; /* called after each propagated layer, or NULL */
+    void *layer_ud;
 
     int64_t *esplit;   /* nt + 1 row bounds balanced by edges */
     double *chunk_sum; /* per fixed row chunk, for thread-count-free sums */
@@ -106,6 +114,16 @@ struct lgcn {
 };
 
 #define LG_CHUNK 256
+
+/* One forward's state, swapped in and out of the model by lgcn_view_select. */
+typedef struct lg_fwd {
+    float *E, *final;
+    uint8_t *keepbit;
+    int64_t *fend, *tend;
+    int32_t *fcol, *tcol;
+    float *fval, *tval;
+    int32_t last_dropped;
+} lg_fwd;
 
 void lgcn_spec_init(lgcn_spec *s)
 {
@@ -210,9 +228,95 @@ void lgcn_row_share(const lgcn *m, int32_t t, int64_t *lo, int64_t *hi)
     *hi = *lo + chunk + (t < rem ? 1 : 0);
 }
 
+static void fwd_save(const lgcn *m, lg_fwd *f)
+{
+    lg_fwd v = {m->E,    m->final, m->keepbit, m->fend, m->tend,
+                m->fcol, m->tcol,  m->fval,    m->tval, m->last_dropped};
+    *f = v;
+}
+
+static void fwd_load(lgcn *m, const lg_fwd *f)
+{
+    m->E = f->E;
+    m->final = f->final;
+    m->keepbit = f->keepbit;
+    m->fend = f->fend;
+    m->tend = f->tend;
+    m->fcol = f->fcol;
+    m->tcol = f->tcol;
+    m->fval = f->fval;
+    m->tval = f->tval;
+    m->last_dropped = f->last_dropped;
+}
+
+static void fwd_free(lg_fwd *f)
+{
+    free(f->E);
+    free(f->final);
+    free(f->keepbit);
+    free(f->fend);
+    free(f->tend);
+    free(f->fcol);
+    free(f->tcol);
+    free(f->fval);
+    free(f->tval);
+}
+
+void lgcn_view_select(lgcn *m, int32_t v)
+{
+    if (v < 0 || v >= m->n_views || v == m->cur_view) return;
+    fwd_save(m, &m->views[m->cur_view]);
+    fwd_load(m, &m->views[v]);
+    m->cur_view = v;
+}
+
+int32_t lgcn_view_current(const lgcn *m) { return m->cur_view; }
+
+irllrec_status lgcn_views_alloc(lgcn *m, int32_t n)
+{
+    lg_fwd *v;
+    const size_t ne = (size_t)(m->nnz > 0 ? m->nnz : 1), N = (size_t)m->N, d = (size_t)m->d;
+    if (n <= m->n_views) return IRLLREC_OK;
+    if (n > 16) return IRLLREC_E_INVALID_ARG;
+    lgcn_view_select(m, 0);
+    v = (lg_fwd *)realloc(m->views, (size_t)n * sizeof *v);
+    if (v == NULL) return IRLLREC_E_NOMEM;
+    m->views = v;
+    if (m->n_views == 0) m->n_views = 1; /* view 0 is the model's own state */
+    for (int32_t k = m->n_views; k < n; k++) {
+        lg_fwd *f = &v[k];
+        memset(f, 0, sizeof *f);
+        f->E = (float *)calloc((size_t)(m->L + 1) * N * d, sizeof(float));
+        f->final = (float *)calloc(N * d, sizeof(float));
+        f->keepbit = (uint8_t *)malloc(ne);
+        f->fend = (int64_t *)malloc(N * sizeof(int64_t));
+        f->tend = (int64_t *)malloc(N * sizeof(int64_t));
+        f->fcol = (int32_t *)malloc(ne * sizeof(int32_t));
+        f->tcol = (int32_t *)malloc(ne * sizeof(int32_t));
+        f->fval = (float *)malloc(ne * sizeof(float));
+        f->tval = (float *)malloc(ne * sizeof(float));
+        if (!f->E || !f->final || !f->keepbit || !f->fend || !f->tend || !f->fcol || !f->tcol ||
+            !f->fval || !f->tval) {
+            fwd_free(f);
+            return IRLLREC_E_NOMEM;
+        }
+        m->n_views = k + 1;
+    }
+    return IRLLREC_OK;
+}
+
+void lgcn_set_layer_fn(lgcn *m, lgcn_layer_fn fn, void *ud)
+{
+    m->layer_fn = fn;
+    m->layer_ud = ud;
+}
+
 void lgcn_free(lgcn *m)
 {
     if (m == NULL) return;
+    lgcn_view_select(m, 0);
+    for (int32_t k = 1; k < m->n_views; k++) fwd_free(&m->views[k]);
+    free(m->views);
     pool_stop(m);
     free(m->pool.th);
     free(m->workers);
@@ -378,6 +482,7 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
         st = fail(err, errcap, IRLLREC_E_NOMEM, "cannot create the init RNG");
         goto fail_out;
     }
+    m->params = m->E;
     xavier(m->E, m->U, m->d, rng);
     xavier(m->E + m->U * m->d, m->I, m->d, rng);
     irllrec_x_rng_free(rng);
@@ -406,7 +511,7 @@ int64_t lgcn_n_edges(const lgcn *m) { return m->nnz; }
 int32_t lgcn_n_threads(const lgcn *m) { return m->nt; }
 int64_t lgcn_steps(const lgcn *m) { return m->steps; }
 void lgcn_set_steps(lgcn *m, int64_t steps) { m->steps = steps; }
-float *lgcn_params(lgcn *m) { return m->E; }
+float *lgcn_params(lgcn *m) { return m->params; }
 float *lgcn_grad(lgcn *m) { return m->grad; }
 const float *lgcn_final(const lgcn *m) { return m->final; }
 
@@ -431,6 +536,7 @@ int64_t lgcn_edges_used(const lgcn *m)
 const float *lgcn_layer(const lgcn *m, int32_t l)
 {
     if (l < 0 || l > m->L) return NULL;
+    if (l == 0) return m->params;
     return m->E + (size_t)l * (size_t)m->N * (size_t)m->d;
 }
 
@@ -639,7 +745,7 @@ static void fwd_task(void *ud, int32_t t, int32_t nt)
     lgcn *m = j->m;
     int64_t lo = m->esplit[t], hi = m->esplit[t + 1];
     size_t nd = (size_t)m->N * (size_t)m->d;
-    const float *X = m->E + (size_t)j->layer * nd;
+    const float *X = j->layer == 0 ? m->params : m->E + (size_t)j->layer * nd;
     float *Y = m->E + (size_t)(j->layer + 1) * nd;
     (void)nt;
     if (j->build_mask) build_dropped_rows(m, lo, hi);
@@ -647,6 +753,16 @@ static void fwd_task(void *ud, int32_t t, int32_t nt)
         fwd32(lo, hi, j->v, X, Y, m->final, j->layer == 0);
     else
         fwdn(lo, hi, j->v, X, Y, m->final, j->layer == 0, m->d);
+}
+
+/* The host's per-layer function on E(layer + 1) and E_final, after the
+ * propagation of that layer and before the next one reads it. */
+static void layer_task(void *ud, int32_t t, int32_t nt)
+{
+    fwd_job *j = (fwd_job *)ud;
+    lgcn *m = j->m;
+    size_t nd = (size_t)m->N * (size_t)m->d;
+    m->layer_fn(m->layer_ud, j->layer + 1, m->E + (size_t)(j->layer + 1) * nd, m->final, t, nt);
 }
 
 static lg_view full_view(const lgcn *m)
@@ -676,7 +792,7 @@ void lgcn_forward(lgcn *m, int32_t mode)
     }
     m->last_dropped = dropping;
     if (m->L == 0) {
-        memcpy(m->final, m->E, (size_t)m->N * (size_t)m->d * sizeof(float));
+        memcpy(m->final, m->params, (size_t)m->N * (size_t)m->d * sizeof(float));
         if (rebuild) {
             lgcn_run(m, mask_task, &j);
             build_dropped_rows(m, 0, m->N);
@@ -688,6 +804,7 @@ void lgcn_forward(lgcn *m, int32_t mode)
         j.layer = l;
         j.build_mask = rebuild && l == 0;
         lgcn_run(m, fwd_task, &j);
+        if (m->layer_fn != NULL) lgcn_run(m, layer_task, &j);
     }
 }
 
@@ -762,7 +879,7 @@ static double backward(lgcn *m, const float *dfinal, const float *const *dlayer,
         j.B2 = dlayer ? dlayer[l] : NULL;
         j.Y = l == 0 ? m->grad : (G == m->g[0] ? m->g[1] : m->g[0]);
         if (l == 0 && with_reg) {
-            j.W = m->E;
+            j.W = m->params;
             j.two_l = (float)(2.0 * m->reg);
         }
         lgcn_run(m, bwd_task, &j);
@@ -888,7 +1005,7 @@ static void reg_task(void *ud, int32_t t, int32_t nt)
         if (hi > m->N) hi = m->N;
         hi *= m->d;
         for (int64_t k = lo; k < hi; k++) {
-            float w = m->E[k];
+            float w = m->params[k];
             s += (double)w * (double)w;
             m->grad[k] += two_l * w;
         }

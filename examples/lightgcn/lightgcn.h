@@ -113,6 +113,27 @@ void lgcn_run(lgcn *m, void (*fn)(void *ud, int32_t t, int32_t nt), void *ud);
 void lgcn_row_share(const lgcn *m, int32_t t, int64_t *lo, int64_t *hi);
 int32_t lgcn_n_threads(const lgcn *m);
 
+/** Forward states ("views"): a host that needs several forwards of one step
+ *  at once (contrastive views, each with its own edge mask or perturbation)
+ *  keeps them in the model. View 0 is the model's own; lgcn_views_alloc(m, n)
+ *  makes views 1..n-1 (E(1..L), E_final and an edge mask each; E(0) is
+ *  shared). lgcn_view_select(m, v) makes view v current: lgcn_forward,
+ *  lgcn_backward(_reg), lgcn_bpr, lgcn_layer and lgcn_final then act on it
+ *  (lgcn_grad and lgcn_dfinal_buffer are shared). An out-of-range v is
+ *  ignored. @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (n > 16), IRLLREC_E_NOMEM */
+irllrec_status lgcn_views_alloc(lgcn *m, int32_t n);
+void lgcn_view_select(lgcn *m, int32_t v);
+int32_t lgcn_view_current(const lgcn *m);
+
+/** Called on the model's threads after each propagated layer of a forward,
+ *  with Y = E(layer) (layer = 1..L) and F = E_final so far (including Y), to
+ *  change the layer in place before the next layer propagates it (SimGCL's
+ *  perturbation). Work on rows lgcn_row_share(m, t, ...) only. */
+typedef void (*lgcn_layer_fn)(void *ud, int32_t layer, float *Y, float *F, int32_t t,
+                              int32_t nt);
+/** Install @p fn (NULL: none) for the following forwards. */
+void lgcn_set_layer_fn(lgcn *m, lgcn_layer_fn fn, void *ud);
+
 /** Adam over E(0) through irllrec_adam: one handle (and one ctx) per thread
  *  share, which is exact because Adam is elementwise. */
 typedef struct lgcn_opt lgcn_opt;

@@ -153,18 +153,50 @@ static void clear_grads(lgcn_irl *x)
     if (x->L > 0) memset(x->dlay, 0, (size_t)x->L * nd * sizeof(float));
 }
 
+irllrec_status lgcn_irl_hook_step(lgcn_irl *x, const float *final, const float *const *layers,
+                                  const int32_t *users, const int32_t *pos, const int32_t *neg,
+                                  int64_t b, float *df, irllrec_hook_losses *hl)
+{
+    int64_t U = lgcn_n_users(x->m), N = lgcn_n_nodes(x->m), I = N - U, d = lgcn_dim(x->m);
+    const irllrec_hook_batch batch = {b, users, pos, neg};
+    irllrec_hook_inputs in;
+    irllrec_hook_grads g;
+    for (int32_t l = 0; l < x->L; l++) x->lay[l] = irllrec_cmat_dense(layers[l], N, d);
+    in.user_final = irllrec_cmat_dense(final, U, d);
+    in.item_final = irllrec_cmat_dense(final + U * d, I, d);
+    in.layers = x->L > 0 ? x->lay : NULL;
+    memset(&g, 0, sizeof g);
+    g.struct_size = sizeof g;
+    g.mode = IRLLREC_HOOK_GRAD_DENSE;
+    g.user_grad = irllrec_mat_dense(df, U, d);
+    g.item_grad = irllrec_mat_dense(df + U * d, I, d);
+    g.layer_grads = x->L > 0 ? x->dlm : NULL;
+    memset(hl, 0, sizeof *hl);
+    hl->struct_size = sizeof *hl;
+    return irllrec_hook_step(x->h, &batch, &in, &g, hl);
+}
+
+const float *const *lgcn_irl_layer_grads(const lgcn_irl *x)
+{
+    return x->L > 0 ? (const float *const *)x->dptr : NULL;
+}
+
+void lgcn_irl_clear_layer_grads(lgcn_irl *x)
+{
+    size_t nd = (size_t)lgcn_n_nodes(x->m) * (size_t)lgcn_dim(x->m);
+    if (x->L > 0) memset(x->dlay, 0, (size_t)x->L * nd * sizeof(float));
+}
+
 irllrec_status lgcn_irl_grad(lgcn_irl *x, int32_t mode, const int32_t *users, const int32_t *pos,
                              const int32_t *neg, int64_t b, lgcn_irl_losses *out)
 {
     lgcn *m = x->m;
-    int64_t U = lgcn_n_users(m), I = lgcn_n_nodes(m) - U, N = lgcn_n_nodes(m), d = lgcn_dim(m);
     float *df = lgcn_dfinal_buffer(m);
     const float *ef = lgcn_final(m);
+    const float *lay[64];
     irllrec_hook_losses hl;
     irllrec_status st;
     double t0 = now_s(), t1, t2, t3, bpr, reg;
-    memset(&hl, 0, sizeof hl);
-    hl.struct_size = sizeof hl;
     lgcn_forward(m, mode);
     t1 = now_s();
     bpr = lgcn_bpr(m, users, pos, neg, b, df);
@@ -175,21 +207,8 @@ irllrec_status lgcn_irl_grad(lgcn_irl *x, int32_t mode, const int32_t *users, co
         clear_grads(x);
         return IRLLREC_E_NUMERIC;
     }
-    for (int32_t l = 0; l < x->L; l++) x->lay[l] = irllrec_cmat_dense(lgcn_layer(m, l), N, d);
-    {
-        const irllrec_hook_batch batch = {b, users, pos, neg};
-        const irllrec_hook_inputs in = {irllrec_cmat_dense(ef, U, d),
-                                        irllrec_cmat_dense(ef + U * d, I, d),
-                                        x->L > 0 ? x->lay : NULL};
-        irllrec_hook_grads g;
-        memset(&g, 0, sizeof g);
-        g.struct_size = sizeof g;
-        g.mode = IRLLREC_HOOK_GRAD_DENSE;
-        g.user_grad = irllrec_mat_dense(df, U, d);
-        g.item_grad = irllrec_mat_dense(df + U * d, I, d);
-        g.layer_grads = x->L > 0 ? x->dlm : NULL;
-        st = irllrec_hook_step(x->h, &batch, &in, &g, &hl);
-    }
+    for (int32_t l = 0; l < x->L; l++) lay[l] = lgcn_layer(m, l);
+    st = lgcn_irl_hook_step(x, ef, lay, users, pos, neg, b, df, &hl);
     t3 = now_s();
     x->t.hook = t3 - t2;
     if (st != IRLLREC_OK) {

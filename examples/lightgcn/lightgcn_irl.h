@@ -73,6 +73,20 @@ irllrec_hook *lgcn_irl_hook(lgcn_irl *x);
 irllrec_status lgcn_irl_grad(lgcn_irl *x, int32_t mode, const int32_t *users, const int32_t *pos,
                              const int32_t *neg, int64_t b, lgcn_irl_losses *out);
 
+/** The hook's step alone, for hosts that run their own forwards (hosts.c:
+ *  the hook may read E_final of one forward and the layers of another).
+ *  @p final: E_final, N x d (users first); @p layers: E(0..L-1), N x d each
+ *  (unused when the hook is graph-free). ADDS dL/dE_final into @p df (N x d)
+ *  and dL/dE(l) into lgcn_irl_layer_grads(x), which the caller clears after
+ *  its backward (lgcn_irl_clear_layer_grads). The hook steps its own
+ *  parameters. @return as irllrec_hook_step */
+irllrec_status lgcn_irl_hook_step(lgcn_irl *x, const float *final, const float *const *layers,
+                                  const int32_t *users, const int32_t *pos, const int32_t *neg,
+                                  int64_t b, float *df, irllrec_hook_losses *hl);
+/** L + 1 entries (the last NULL) for lgcn_backward's dlayer, or NULL (L = 0). */
+const float *const *lgcn_irl_layer_grads(const lgcn_irl *x);
+void lgcn_irl_clear_layer_grads(lgcn_irl *x);
+
 /** lgcn_irl_grad(LGCN_TRAIN) followed by Adam on E(0). */
 irllrec_status lgcn_irl_train_step(lgcn_irl *x, lgcn_opt *o, const int32_t *users,
                                    const int32_t *pos, const int32_t *neg, int64_t b,

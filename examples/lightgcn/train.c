@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "lightgcn_irl.h"
+#include "hosts.h"
 #include "checkpoint.h"
 #include "train_args.h"
 
@@ -143,6 +143,71 @@ static int save_npy(irllrec_ctx *ctx, const char *dir, const char *name, const f
         return -1;
     }
     return 0;
+}
+
+/* ---- per-epoch losses ---------------------------------------------------- */
+
+/* Sums over the epoch's batches, then means (sums_mean). */
+typedef struct epoch_sums {
+    double bpr, reg, cl;
+    irllrec_hook_losses h;
+    int64_t n;
+    int has_cl; /* the backbone has a contrastive loss (sgl, simgcl) */
+} epoch_sums;
+
+static void sums_add(epoch_sums *e, const lgcn_host_losses *l)
+{
+    e->bpr += l->bpr;
+    e->reg += l->reg;
+    e->cl += l->cl;
+    e->h.total += l->hook.total;
+    e->h.kd += l->hook.kd;
+    e->h.pair += l->hook.pair;
+    e->h.tran += l->hook.tran;
+    e->h.itm += l->hook.itm;
+    e->h.reg += l->hook.reg;
+    e->n++;
+}
+
+static void sums_mean(epoch_sums *e, int32_t model)
+{
+    double nb = e->n > 0 ? (double)e->n : 1.0;
+    e->bpr /= nb;
+    e->reg /= nb;
+    e->cl /= nb;
+    e->h.total /= nb;
+    e->h.kd /= nb;
+    e->h.pair /= nb;
+    e->h.tran /= nb;
+    e->h.itm /= nb;
+    e->h.reg /= nb;
+    e->has_cl = model == LGCN_MODEL_SGL || model == LGCN_MODEL_SIMGCL;
+}
+
+static double sums_total(const epoch_sums *e) { return e->bpr + e->reg + e->cl + e->h.total; }
+
+static void print_epoch(const epoch_sums *e, int epoch, int irl, double secs)
+{
+    fprintf(stderr, "epoch %4d  loss %.6f (bpr %.6f ", epoch, sums_total(e), e->bpr);
+    if (e->has_cl) fprintf(stderr, "cl %.6f ", e->cl);
+    if (!irl)
+        fprintf(stderr, "reg %.6f)  %.3f s\n", e->reg, secs);
+    else
+        fprintf(stderr, "reg %.3g | hook %.6f: kd %.4f pair %.4f tran %.4f itm %.4f hreg %.3g)  "
+                        "%.3f s\n", e->reg, e->h.total, e->h.kd, e->h.pair, e->h.tran, e->h.itm,
+                e->h.reg, secs);
+}
+
+/* The loss members of a log.jsonl line (each followed by ", "). */
+static void json_losses(FILE *f, const epoch_sums *e, int irl)
+{
+    fprintf(f, "\"loss\": %.6f, \"bpr\": %.6f, \"reg\": %.6g, ", sums_total(e), e->bpr,
+            e->reg);
+    if (e->has_cl) fprintf(f, "\"cl\": %.6g, ", e->cl);
+    if (irl)
+        fprintf(f, "\"hook\": {\"total\": %.6g, \"kd\": %.6g, \"pair\": %.6g, "
+                   "\"tran\": %.6g, \"itm\": %.6g, \"reg\": %.6g}, ",
+                e->h.total, e->h.kd, e->h.pair, e->h.tran, e->h.itm, e->h.reg);
 }
 
 /* ---- IRLLRec ------------------------------------------------------------- */
@@ -307,7 +372,12 @@ static void irl_state_free(irl_state *s)
 static lgcn_ckpt_cfg ckpt_cfg(const opts *o, const irl_state *irl)
 {
     lgcn_ckpt_cfg c = {o->batch, o->seed, o->lr, o->reg, o->keep, o->irllrec, irl->data_fp,
-                       irl->text_fp};
+                       irl->text_fp, o->model, 0.0, 0.0, 0.0};
+    if (o->model == LGCN_MODEL_SGL || o->model == LGCN_MODEL_SIMGCL) {
+        c.cl_weight = o->cl_weight;
+        c.cl_tau = o->cl_tau;
+    }
+    if (o->model == LGCN_MODEL_SIMGCL) c.eps = o->eps;
     return c;
 }
 
@@ -440,6 +510,8 @@ int main(int argc, char **argv)
     irllrec_evaluator *ev = NULL;
     lgcn *m = NULL;
     lgcn_opt *opt = NULL;
+    lgcn_host *host = NULL;
+    lgcn_host_cfg hcfg;
     lgcn_spec ls;
     irllrec_csr train;
     int32_t *users = NULL, *pos = NULL, *neg = NULL;
@@ -518,6 +590,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "lightgcn_train: %s\n", err);
         goto done;
     }
+    hcfg.model = o.model;
+    hcfg.cl_weight = o.cl_weight;
+    hcfg.cl_tau = o.cl_tau;
+    hcfg.eps = o.eps;
+    hcfg.max_batch = o.batch;
+    hcfg.seed = o.seed;
+    if (lgcn_host_create(ctx, m, &hcfg, &host, err, sizeof err) != IRLLREC_OK) {
+        fprintf(stderr, "lightgcn_train: --model %s: %s\n", lgcn_model_name(o.model), err);
+        goto done;
+    }
     if (o.irllrec) {
         if (resolve_text(&o, data_dir, &irl) != 0 ||
             load_text(ctx, &irl, ls.n_users, ls.n_items) != 0)
@@ -526,6 +608,14 @@ int main(int argc, char **argv)
         irl.text_fp = text_fingerprint(&irl);
         if (lgcn_irl_create(ctx, m, &o.hc, text_mat(&irl, 0), text_mat(&irl, 1),
                             text_mat(&irl, 2), text_mat(&irl, 3), &irl.x) != IRLLREC_OK) {
+            fprintf(stderr, "lightgcn_train: IRLLRec hook: %s\n", irllrec_ctx_errmsg(ctx));
+            goto done;
+        }
+        /* The graph-free host gets translation and ITM only when asked for
+         * (the hook's default keeps them to graph hosts, as the authors do). */
+        if (o.model == LGCN_MODEL_MF && (!isnan(o.hc.w_tran) || !isnan(o.hc.w_itm)) &&
+            irllrec_hook_set_param(lgcn_irl_hook(irl.x), IRLLREC_HOOK_TRAN_ITM_NEED_GRAPH, 0.0) !=
+                IRLLREC_OK) {
             fprintf(stderr, "lightgcn_train: IRLLRec hook: %s\n", irllrec_ctx_errmsg(ctx));
             goto done;
         }
@@ -561,83 +651,52 @@ int main(int argc, char **argv)
             (long long)ls.n_users, (long long)ls.n_items, (long long)n_pairs, o.dim, o.layers, o.lr,
             o.batch, o.reg, o.keep, (unsigned long long)o.seed, o.threads, irllrec_gemm_backend(),
             getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
+    fprintf(stderr, "lightgcn_train: model %s", lgcn_model_name(o.model));
+    if (o.model == LGCN_MODEL_SGL || o.model == LGCN_MODEL_SIMGCL)
+        fprintf(stderr, " (dataset config %s: cl_weight %g, cl_tau %g%s%g)",
+                LGCN_DATASET_CFG_NAME[o.dataset_cfg], o.cl_weight, o.cl_tau,
+                o.model == LGCN_MODEL_SGL ? ", view keep " : ", eps ",
+                o.model == LGCN_MODEL_SGL ? o.view_keep : o.eps);
+    fprintf(stderr, "\n");
     if (irl.x != NULL) {
         fprintf(stderr, "lightgcn_train: IRLLRec on: {");
         json_hook_config(stderr, &o, &irl);
         fprintf(stderr, "}\n");
     } else {
-        fprintf(stderr, "lightgcn_train: IRLLRec off (plain LightGCN)\n");
+        fprintf(stderr, "lightgcn_train: IRLLRec off (plain %s)\n", lgcn_model_name(o.model));
     }
 
     started = 1; /* from here on a failure keeps what the run wrote */
     for (int epoch = first_epoch; epoch < o.epochs; epoch++) {
-        double t0 = now_s(), sum_bpr = 0.0, sum_reg = 0.0, secs;
-        irllrec_hook_losses hsum;
-        int64_t n_batches = 0;
-        memset(&hsum, 0, sizeof hsum);
+        double t0 = now_s(), secs;
+        epoch_sums es;
+        memset(&es, 0, sizeof es);
         if (irllrec_x_sampler_epoch(sp, users, pos, neg, n_pairs) != IRLLREC_OK) {
             fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(ctx));
             goto done;
         }
         for (int64_t s = 0; s < n_pairs; s += o.batch) {
             int64_t b = n_pairs - s < o.batch ? n_pairs - s : o.batch;
-            double bpr, reg;
+            lgcn_host_losses il;
             irllrec_status st;
-            if (irl.x == NULL) {
-                st = lgcn_train_step(m, opt, users + s, pos + s, neg + s, b, &bpr, &reg);
-            } else {
-                lgcn_irl_losses il;
-                st = lgcn_irl_train_step(irl.x, opt, users + s, pos + s, neg + s, b, &il);
-                bpr = il.bpr;
-                reg = il.reg;
-                hsum.total += il.hook.total;
-                hsum.kd += il.hook.kd;
-                hsum.pair += il.hook.pair;
-                hsum.tran += il.hook.tran;
-                hsum.itm += il.hook.itm;
-                hsum.reg += il.hook.reg;
-            }
+            irllrec_ctx_clear_error(ctx);
+            st = lgcn_host_train_step(host, irl.x, opt, users + s, pos + s, neg + s, b, &il);
             if (st != IRLLREC_OK) {
-                fprintf(stderr, "lightgcn_train: epoch %d: training step failed (%s)%s%s\n", epoch,
-                        irllrec_status_str(st), irl.x ? ": " : "",
-                        irl.x ? irllrec_ctx_errmsg(ctx) : "");
+                fprintf(stderr, "lightgcn_train: epoch %d: training step failed (%s): %s\n",
+                        epoch, irllrec_status_str(st),
+                        irllrec_ctx_errcode(ctx) != IRLLREC_OK ? irllrec_ctx_errmsg(ctx)
+                                                               : "a non-finite loss");
                 goto done;
             }
-            sum_bpr += bpr;
-            sum_reg += reg;
-            n_batches++;
+            sums_add(&es, &il);
         }
         secs = now_s() - t0;
         t_train += secs;
         epochs_run = epoch + 1;
-        {
-            double nb = (double)n_batches;
-            hsum.total /= nb;
-            hsum.kd /= nb;
-            hsum.pair /= nb;
-            hsum.tran /= nb;
-            hsum.itm /= nb;
-            hsum.reg /= nb;
-        }
-        if (!o.quiet && irl.x == NULL)
-            fprintf(stderr, "epoch %4d  loss %.6f (bpr %.6f reg %.6f)  %.3f s\n", epoch,
-                    (sum_bpr + sum_reg) / (double)n_batches, sum_bpr / (double)n_batches,
-                    sum_reg / (double)n_batches, secs);
-        if (!o.quiet && irl.x != NULL)
-            fprintf(stderr,
-                    "epoch %4d  loss %.6f (bpr %.6f reg %.3g | hook %.6f: kd %.4f pair %.4f "
-                    "tran %.4f itm %.4f hreg %.3g)  %.3f s\n",
-                    epoch, (sum_bpr + sum_reg) / (double)n_batches + hsum.total,
-                    sum_bpr / (double)n_batches, sum_reg / (double)n_batches, hsum.total, hsum.kd,
-                    hsum.pair, hsum.tran, hsum.itm, hsum.reg, secs);
-        fprintf(log, "{\"epoch\": %d, \"split\": \"train\", \"loss\": %.6f, \"bpr\": %.6f, "
-                     "\"reg\": %.6g, ",
-                epoch, (sum_bpr + sum_reg) / (double)n_batches + hsum.total,
-                sum_bpr / (double)n_batches, sum_reg / (double)n_batches);
-        if (irl.x != NULL)
-            fprintf(log, "\"hook\": {\"total\": %.6g, \"kd\": %.6g, \"pair\": %.6g, "
-                         "\"tran\": %.6g, \"itm\": %.6g, \"reg\": %.6g}, ",
-                    hsum.total, hsum.kd, hsum.pair, hsum.tran, hsum.itm, hsum.reg);
+        sums_mean(&es, o.model);
+        if (!o.quiet) print_epoch(&es, epoch, irl.x != NULL, secs);
+        fprintf(log, "{\"epoch\": %d, \"split\": \"train\", ", epoch);
+        json_losses(log, &es, irl.x != NULL);
         fprintf(log, "\"epoch_seconds\": %.4f}\n", secs);
         fflush(log); /* a plot of a running job sees every finished epoch */
         if (epoch % o.eval_step == 0) {
@@ -657,13 +716,8 @@ int main(int argc, char **argv)
             }
             fprintf(log, "{\"epoch\": %d, \"split\": \"val\", ", epoch);
             json_metrics(log, &r);
-            fprintf(log, ", \"loss\": %.6f, \"bpr\": %.6f, \"reg\": %.6g, ",
-                    (sum_bpr + sum_reg) / (double)n_batches + hsum.total,
-                    sum_bpr / (double)n_batches, sum_reg / (double)n_batches);
-            if (irl.x != NULL)
-                fprintf(log, "\"hook\": {\"total\": %.6g, \"kd\": %.6g, \"pair\": %.6g, "
-                             "\"tran\": %.6g, \"itm\": %.6g, \"reg\": %.6g}, ",
-                        hsum.total, hsum.kd, hsum.pair, hsum.tran, hsum.itm, hsum.reg);
+            fprintf(log, ", ");
+            json_losses(log, &es, irl.x != NULL);
             fprintf(log, "\"epoch_seconds\": %.4f, \"eval_seconds\": %.4f, \"best\": %s}\n",
                     secs, r.seconds, improved ? "true" : "false");
             fflush(log);
@@ -713,7 +767,13 @@ int main(int argc, char **argv)
                    "\"best_epoch\": %d, \"epochs_run\": %d, \"evaluations\": %d, ",
                 o.data ? "false" : "true", (unsigned long long)o.seed, o.threads,
                 best_epoch, epochs_run, n_evals);
-        fprintf(f, "\"config\": {\"dim\": %d, \"layers\": %d, \"lr\": %.9g, \"batch\": %d, "
+        fprintf(f, "\"config\": {\"model\": \"%s\", \"dataset_config\": \"%s\", ",
+                lgcn_model_name(o.model), LGCN_DATASET_CFG_NAME[o.dataset_cfg]);
+        if (o.model == LGCN_MODEL_SGL || o.model == LGCN_MODEL_SIMGCL)
+            fprintf(f, "\"cl_weight\": %.9g, \"cl_tau\": %.9g, ", o.cl_weight, o.cl_tau);
+        if (o.model == LGCN_MODEL_SGL) fprintf(f, "\"view_keep\": %.9g, ", o.view_keep);
+        if (o.model == LGCN_MODEL_SIMGCL) fprintf(f, "\"eps\": %.9g, ", o.eps);
+        fprintf(f, "\"dim\": %d, \"layers\": %d, \"lr\": %.9g, \"batch\": %d, "
                    "\"reg\": %.9g, \"keep\": %.9g, \"epochs\": %d, \"eval_step\": %d, "
                    "\"patience\": %d}, \"irllrec\": ",
                 o.dim, o.layers, o.lr, o.batch, o.reg, o.keep, o.epochs, o.eval_step, o.patience);
@@ -748,6 +808,7 @@ done:
     irllrec_evaluator_free(ev);
     irllrec_x_sampler_free(sp);
     irl_state_free(&irl);
+    lgcn_host_free(host);
     lgcn_opt_free(opt);
     lgcn_free(m);
     irllrec_x_dataset_free(ds);

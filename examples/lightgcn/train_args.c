@@ -9,6 +9,13 @@
 #include "train_args.h"
 
 const char *const LGCN_TEXT_FLAG[4] = {"--usr-prf", "--itm-prf", "--usr-int", "--itm-int"};
+const char *const LGCN_DATASET_CFG_NAME[3] = {"amazon-book", "yelp", "amazon-movie"};
+
+/* The authors' per-dataset configs of SGL and SimGCL (DESIGN.md section 10):
+ * reg, cl_weight, cl_tau, eps (SimGCL), by enum lgcn_dataset_cfg. */
+static const double SGL_CFG[3][3] = {{1e-5, 0.1, 0.2}, {1e-6, 1e-3, 0.1}, {1e-6, 1e-2, 0.1}};
+static const double SIMGCL_CFG[3][4] = {
+    {1e-5, 0.1, 0.2, 0.9}, {1e-5, 0.1, 0.2, 0.9}, {1e-6, 2e-2, 0.1, 0.1}};
 
 static void usage(FILE *f)
 {
@@ -17,12 +24,20 @@ static void usage(FILE *f)
             "  --data DIR       LightGCN-format folder (train/val/test.txt, stats.json);\n"
             "                   omitted: generate SYNTHETIC data into OUT/synthetic-data\n"
             "  --out DIR        output folder (default lightgcn-out)\n"
+            "  --model M        lightgcn (default), sgl, simgcl or mf (docs/hosts.md)\n"
+            "  --dataset-config D  amazon-book (default), yelp or amazon-movie: the\n"
+            "                   authors' per-dataset defaults of sgl and simgcl\n"
+            "  --cl-weight X --cl-tau X  contrastive loss of sgl / simgcl (per dataset;\n"
+            "                   amazon-book 0.1, 0.2)\n"
+            "  --view-keep X    sgl: edge keep rate of each view (0.8)\n"
+            "  --eps X          simgcl: noise magnitude (amazon-book 0.9)\n"
             "  --dim N          embedding size (32)\n"
-            "  --layers N       graph layers (3)\n"
+            "  --layers N       graph layers (3; mf: 0)\n"
             "  --lr X           Adam learning rate (1e-3)\n"
             "  --batch N        batch size (4096)\n"
-            "  --reg X          L2 weight over all parameters (1e-6)\n"
-            "  --keep X         edge keep rate during training (0.8)\n"
+            "  --reg X          L2 weight over all parameters (1e-6; sgl, simgcl: per dataset,\n"
+            "                   amazon-book 1e-5)\n"
+            "  --keep X         lightgcn: edge keep rate during training (0.8)\n"
             "  --epochs N       maximum epochs (3000)\n"
             "  --eval-step N    validate every N epochs, starting at epoch 0 (3)\n"
             "  --patience N     stop after N validations without improvement (5)\n"
@@ -82,7 +97,8 @@ static const char *const VALUE_FLAGS[] = {
     "--data", "--out", "--resume", "--lr", "--reg", "--keep", "--seed", "--usr-prf",
     "--itm-prf", "--usr-int", "--itm-int", "--w-kd", "--tau-kd", "--w-pair", "--tau-pair",
     "--w-tran", "--w-itm", "--itm-alpha", "--momentum", "--hook-lr", "--hook-reg",
-    "--tran-samples", "--preset", "--tran-mode"};
+    "--tran-samples", "--preset", "--tran-mode", "--model", "--dataset-config", "--cl-weight",
+    "--cl-tau", "--eps", "--view-keep"};
 #define N_VALUE_FLAGS (sizeof VALUE_FLAGS / sizeof VALUE_FLAGS[0])
 
 /* A decimal integer: optional sign, digits, nothing else (no blanks). */
@@ -129,6 +145,64 @@ static int bad_value(FILE *err, const char *k, const char *v, const char *want)
         field = x;                                                                \
     }
 
+/* A flag that only some backbones have, given for another: refused. */
+static int not_for(FILE *err, const char *flag, const opts *o, const char *which)
+{
+    fprintf(err, "lightgcn_train: %s is not a setting of --model %s (only of %s)\n", flag,
+            lgcn_model_name(o->model), which);
+    return 2;
+}
+
+static void set_if_nan(double *x, double v)
+{
+    if (isnan(*x)) *x = v;
+}
+
+/* The backbone's defaults for what was not given, and the flags that do not
+ * belong to it refused. */
+static int resolve_model(opts *o, FILE *err)
+{
+    const int32_t md = o->model, ds = o->dataset_cfg;
+    const int cl = md == LGCN_MODEL_SGL || md == LGCN_MODEL_SIMGCL;
+    if (!cl && !isnan(o->cl_weight)) return not_for(err, "--cl-weight", o, "sgl and simgcl");
+    if (!cl && !isnan(o->cl_tau)) return not_for(err, "--cl-tau", o, "sgl and simgcl");
+    if (md != LGCN_MODEL_SIMGCL && !isnan(o->eps)) return not_for(err, "--eps", o, "simgcl");
+    if (md != LGCN_MODEL_SGL && !isnan(o->view_keep))
+        return not_for(err, "--view-keep", o, "sgl");
+    if (md != LGCN_MODEL_LIGHTGCN && o->keep_set)
+        return not_for(err, "--keep", o, "lightgcn; sgl's views: --view-keep");
+    if (md == LGCN_MODEL_MF && o->layers_set && o->layers != 0) {
+        fprintf(err, "lightgcn_train: --model mf has no graph layers (--layers %d given)\n",
+                o->layers);
+        return 2;
+    }
+    if (md == LGCN_MODEL_MF) o->layers = 0;
+    if (md == LGCN_MODEL_SIMGCL || md == LGCN_MODEL_MF) o->keep = 1.0;
+    if (md == LGCN_MODEL_SGL) {
+        set_if_nan(&o->view_keep, 0.8);
+        o->keep = o->view_keep;
+        if (!o->reg_set) o->reg = SGL_CFG[ds][0];
+        set_if_nan(&o->cl_weight, SGL_CFG[ds][1]);
+        set_if_nan(&o->cl_tau, SGL_CFG[ds][2]);
+    } else if (md == LGCN_MODEL_SIMGCL) {
+        if (!o->reg_set) o->reg = SIMGCL_CFG[ds][0];
+        set_if_nan(&o->cl_weight, SIMGCL_CFG[ds][1]);
+        set_if_nan(&o->cl_tau, SIMGCL_CFG[ds][2]);
+        set_if_nan(&o->eps, SIMGCL_CFG[ds][3]);
+    }
+    if (cl && o->irllrec) {
+        /* the *_int variants: profile and intent terms only, K 128 */
+        int sgl = md == LGCN_MODEL_SGL;
+        set_if_nan(&o->hc.w_kd, 1e-2);
+        set_if_nan(&o->hc.tau_kd, sgl ? 0.5 : 0.2);
+        set_if_nan(&o->hc.w_pair, sgl ? 1e-3 : 2e-2);
+        set_if_nan(&o->hc.tau_pair, 0.1);
+        set_if_nan(&o->hc.w_tran, 0.0);
+        set_if_nan(&o->hc.w_itm, 0.0);
+    }
+    return 0;
+}
+
 int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
 {
     memset(o, 0, sizeof *o);
@@ -146,6 +220,9 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
     o->threads = 1;
     o->lib_log = IRLLREC_LOG_WARN;
     lgcn_irl_cfg_init(&o->hc);
+    o->model = LGCN_MODEL_LIGHTGCN;
+    o->dataset_cfg = LGCN_DS_AMAZON_BOOK;
+    o->cl_weight = o->cl_tau = o->eps = o->view_keep = NAN;
     for (int a = 1; a < argc; a++) {
         const char *k = argv[a], *v;
         size_t q;
@@ -193,7 +270,20 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
             }
         }
         if (q < N_INT_FLAGS) continue;
-        if (strcmp(k, "--data") == 0) o->data = v;
+        if (strcmp(k, "--model") == 0) {
+            o->model = lgcn_model_parse(v);
+            if (o->model < 0) return bad_value(err, k, v, "lightgcn, sgl, simgcl or mf");
+        } else if (strcmp(k, "--dataset-config") == 0) {
+            o->dataset_cfg = -1;
+            for (int q2 = 0; q2 < 3; q2++)
+                if (strcmp(v, LGCN_DATASET_CFG_NAME[q2]) == 0) o->dataset_cfg = q2;
+            if (o->dataset_cfg < 0) return bad_value(err, k, v, "amazon-book, yelp or amazon-movie");
+        }
+        DBL("--cl-weight", o->cl_weight, x >= 0 && x <= 1e6, "a number in [0, 1e6]")
+        DBL("--cl-tau", o->cl_tau, x >= 1e-6 && x <= 1e3, "a number in [1e-6, 1e3]")
+        DBL("--eps", o->eps, x >= 0 && x <= 1e3, "a number in [0, 1e3]")
+        DBL("--view-keep", o->view_keep, x > 0 && x <= 1, "a number in (0, 1]")
+        else if (strcmp(k, "--data") == 0) o->data = v;
         else if (strcmp(k, "--out") == 0) {
             if (v[0] == '\0') return bad_value(err, k, v, "a folder name");
             o->out = v;
@@ -236,8 +326,13 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
         }
         if (strcmp(k, "--reg") == 0) o->reg_set = 1;
         if (strcmp(k, "--keep") == 0) o->keep_set = 1;
+        if (strcmp(k, "--layers") == 0) o->layers_set = 1;
     }
-    if (o->irllrec) {
+    if (resolve_model(o, err) != 0) return 2;
+    if (o->irllrec && (o->model == LGCN_MODEL_SGL || o->model == LGCN_MODEL_SIMGCL)) {
+        o->hc.seed = o->seed;
+        o->hc.max_batch = o->batch;
+    } else if (o->irllrec) {
         /* The authors' Amazon-book IRLLRec config instead of the plain
          * baseline's 1e-6 / 0.8, unless the caller chose (README.md). */
         if (!o->reg_set) o->reg = 1e-7;

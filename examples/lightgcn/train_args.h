@@ -5,14 +5,19 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include "lightgcn_irl.h"
+#include "hosts.h"
 
 typedef struct opts {
     const char *data, *out;
     int32_t dim, layers, batch, epochs, eval_step, patience, threads, quiet, lib_log;
     double lr, reg, keep;
     uint64_t seed;
-    int32_t reg_set, keep_set;
+    int32_t reg_set, keep_set, layers_set;
+    /* --model (enum lgcn_model) and its settings; --dataset-config picks the
+     * authors' per-dataset defaults of SGL and SimGCL (enum lgcn_dataset_cfg).
+     * cl_weight, cl_tau, eps, view_keep: NAN until given, then resolved. */
+    int32_t model, dataset_cfg;
+    double cl_weight, cl_tau, eps, view_keep;
     /* IRLLRec (--irllrec): text paths (NULL = DATA/<name>.npy if present) and
      * the hook settings (NAN / -1 = the hook's preset default). */
     int32_t irllrec;
@@ -24,6 +29,10 @@ typedef struct opts {
 } opts;
 
 extern const char *const LGCN_TEXT_FLAG[4];
+
+/** --dataset-config values. */
+enum lgcn_dataset_cfg { LGCN_DS_AMAZON_BOOK = 0, LGCN_DS_YELP = 1, LGCN_DS_AMAZON_MOVIE = 2 };
+extern const char *const LGCN_DATASET_CFG_NAME[3];
 
 /** Parse argv into @p o (defaults first). Messages ("lightgcn_train: ...")
  *  go to @p err.
