@@ -26,6 +26,17 @@ def cpu_model():
     return "?"
 
 
+def load_note(used):
+    """The machine's 1-minute load average when the runs ended (cmd.json), if it was busy."""
+    loads = sorted(r["load"] for r in used if r.get("load") is not None)
+    cores = os.cpu_count() or 1
+    if not loads or loads[-1] <= cores:
+        return ""
+    return (" The machine (%d cores) was shared with other work: the 1-minute load average "
+            "when a run ended was %.1f-%.1f (median %.1f), so wall times are longer than "
+            "an idle machine's." % (cores, loads[0], loads[-1], loads[len(loads) // 2]))
+
+
 def gain(x, base):
     return "%+.1f%%" % (100 * (x / base - 1)) if base else "-"
 
@@ -106,8 +117,8 @@ def write_page(path, plan, runner, command, started):
       "%d runs behind this page (validation grids and seeds) took %.0f s of wall time in "
       "all, two at a time with one thread each (OPENBLAS_NUM_THREADS=1), trained between "
       "%s and %s. Runs shared with the LightGCN page (same command) are the same cache "
-      "entries.\n" % (len(used), sum(r.get("wall_seconds") or 0 for r in used),
-                      whens[0] if whens else "?", whens[-1] if whens else "?"))
+      "entries.%s\n" % (len(used), sum(r.get("wall_seconds") or 0 for r in used),
+                        whens[0] if whens else "?", whens[-1] if whens else "?", load_note(used)))
 
     # targets
     vs = verdicts(plan, summ)

@@ -206,6 +206,7 @@ class Runner:
         r["dir"] = out
         r["wall_seconds"] = cmd.get("wall_seconds")
         r["when"] = cmd.get("when")
+        r["load"] = cmd.get("load")
         return r
 
 
