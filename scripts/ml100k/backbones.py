@@ -99,7 +99,8 @@ class Plan:
         self.searches = {}           # (b, kind) -> Search
         self.finals = {}             # (b, kind) -> {seed: result}
         self.unavailable = {}        # b -> reason it could not run at all
-        self.alt_tried = {}          # b -> [labels]
+        self.alt_tried = {}          # b -> [labels of alternatives that ran]
+        self.alt_skipped = {}        # b -> [labels of alternatives due but not run]
         self.alt_reason = {}         # b -> why alternatives were (not) tried
         self.t0 = time.time()
         runner.cheap |= {variant_of(b, "base") for b, _ in BACKBONES}
@@ -211,18 +212,20 @@ class Plan:
                 if not why:
                     continue
                 host = self.searches[(b, "base")].chosen()
-                self.alt_tried.setdefault(b, []).append(label)
                 for kind, ch in (("rlmrec-con", rl_change), ("irllrec", ir_change)):
                     cfg = text_cfg(host, kind, ch)
-                    entries.append((self.searches[(b, kind)], cfg, len(jobs)))
+                    entries.append((self.searches[(b, kind)], cfg, len(jobs), b, label))
                     jobs.append((variant_of(b, kind), cfg, SELECT_SEED))
             if not jobs:
                 break
             res = self.run(jobs, "alternative %d (%s), seed %d" % (step + 1, label, SELECT_SEED))
-            for s, cfg, at in entries:
+            for s, cfg, at, b, label in entries:
                 s.record("alternative: " + label, [cfg], [res[at]])
+                book = self.alt_tried if res[at] is not None else self.alt_skipped
+                if label not in book.setdefault(b, []):
+                    book[b].append(label)
             # a new validation winner runs the other seeds at once
-            more = [(s.variant, s.chosen(), sd) for s, _, _ in entries
+            more = [(s.variant, s.chosen(), sd) for s, _, _, _, _ in entries
                     for sd in SEEDS[1:] if s.chosen() is not None]
             self.run(dedup_jobs(more), "other seeds of new validation winners")
         for b in self.live():

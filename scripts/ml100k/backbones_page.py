@@ -204,8 +204,10 @@ def write_page(path, plan, runner, command, started):
             w("- %s: undecided, a seed-%d run of a variant did not run; no alternative "
               "tried" % (names[b], SELECT_SEED))
             continue
-        w("- %s: %s" % (names[b], ("validation: %s; alternatives tried: %s" % (
-            why, ", ".join(tried) or "none")) if why else
+        skipped = plan.alt_skipped.get(b, [])
+        w("- %s: %s" % (names[b], ("validation: %s; alternatives tried: %s%s" % (
+            why, ", ".join(tried) or "none", "; due but not run: " + ", ".join(skipped)
+            if skipped else "")) if why else
             "no text variant trails on validation, no alternative needed"))
     w("")
 
@@ -256,9 +258,10 @@ def tried_text(plan, b):
             n = len({json.dumps(c) for _, c, r in s.tried if r is not None})
             parts.append("%s %d configuration%s" % (
                 "plain" if kind == "base" else suffix.strip(" +"), n, "" if n == 1 else "s"))
-    alt = plan.alt_tried.get(b)
+    alt, due = plan.alt_tried.get(b), plan.alt_skipped.get(b)
     return ", ".join(parts) + (" (alternatives: %s)" % ", ".join(alt) if alt else
-                               " (no alternatives%s)" % (
+                               " (no alternatives ran%s)" % (
+                                   "; due but not run: " + ", ".join(due) if due else
                                    "" if plan.n_alt else ": --alternatives 0"))
 
 
