@@ -188,7 +188,8 @@ def write_page(path, plan, runner, command, started):
         for kind, suffix in KINDS:
             s = plan.searches.get((b, kind))
             if s is not None and s.chosen() is not None:
-                w("- **%s%s**: `%s`" % (name, suffix, cfg_str(s.chosen())))
+                w("- **%s%s**: `%s`%s" % (name, suffix, cfg_str(s.chosen()),
+                                          "" if s.best else " (planned; did not run)"))
     w("\nHosts: each plain host on its own small grid (below). Text variants: the host's "
       "chosen settings plus the hook settings the LightGCN page chose on validation "
       "(RLMRec-Con `%s`, IRLLRec `%s`; docs/results-ml100k.md, chosen there with the 0.1 "
