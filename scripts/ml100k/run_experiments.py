@@ -16,35 +16,23 @@ only.
 """
 import argparse
 import calendar
-import hashlib
-import itertools
 import json
-import math
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
-SEEDS = (2023, 2024, 2025)
-SELECT_SEED = 2023
-KS = (5, 10, 20)
-METRICS = ["recall@%d" % k for k in KS] + ["ndcg@%d" % k for k in KS]
-DATA_FILES = ("train.txt", "val.txt", "test.txt", "stats.json")
-TEXT_FILES = ("usr_prf.npy", "itm_prf.npy", "usr_int.npy", "itm_int.npy")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runlib import (COMMON, METRICS, REPO, SEEDS, SELECT_SEED, Runner, Search,  # noqa: E402
+                    cfg_str, dedup, flag_name, fmt_count, fmt_pm, get_flag, git_rev, log,
+                    search_lightgcn, span, summarise, with_flag)
+from backbones import ALTERNATIVES, BACKBONES, run_backbones  # noqa: E402
+from backbones_page import write_page  # noqa: E402
 
-# Shared by every run. lr 5e-3 (the paper: 1e-3) because an IRLLRec epoch costs seconds
-# here against hundredths for LightGCN, and lr 1e-3 needs 200-400 epochs on this split;
-# at 5e-3 LightGCN reaches the same validation Recall@20 in far fewer epochs (checked
-# below, validation only). eval-step 3 is the paper's; patience 10 (30 epochs) instead of
-# 5, so a noise dip does not end a run (also checked below).
-COMMON = [("--dim", "32"), ("--layers", "3"), ("--lr", "5e-3"), ("--batch", "4096"),
-          ("--epochs", "3000"), ("--eval-step", "3"), ("--patience", "10")]
+DEFAULT_BACKBONES = ",".join(b for b, _ in BACKBONES)
+DEFAULT_ALTERNATIVES = 2
 
 VARIANTS = [
     ("lightgcn", "LightGCN"),
@@ -58,200 +46,6 @@ ABLATIONS = {"irllrec-no-pair": "--w-pair", "irllrec-no-tran": "--w-tran",
              "irllrec-no-itm": "--w-itm"}
 
 
-def log(msg):
-    print("run_experiments: " + msg, file=sys.stderr, flush=True)
-
-
-def md5_file(path):
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-class Runner:
-    def __init__(self, args):
-        self.args = args
-        self.trainer = os.path.join(args.build, "examples", "lightgcn", "lightgcn_train")
-        self.fingerprint = None
-        self.n_new = 0
-        self.seconds_new = 0.0
-        self.skipped = []
-        self.used = {}
-        self.lock = threading.Lock()
-        self.run_threads = max(1, args.threads // args.jobs)
-
-    def setup(self):
-        a = self.args
-        if not all(os.path.exists(os.path.join(a.data, f)) for f in DATA_FILES + TEXT_FILES):
-            log("%s incomplete: building it with make_embeddings.sh" % a.data)
-            tool = os.path.join(a.build, "examples", "textembed", "irllrec-textembed")
-            subprocess.run([os.path.join(HERE, "make_embeddings.sh"), "--out", a.data,
-                            "--tool", tool], check=True)
-        if not os.access(self.trainer, os.X_OK):
-            sys.exit("run_experiments: no trainer at %s (cmake -S . -B build && "
-                     "cmake --build build -j2)" % self.trainer)
-        helptext = subprocess.run([self.trainer, "--help"], capture_output=True,
-                                  text=True).stdout + subprocess.run(
-            [self.trainer, "--help"], capture_output=True, text=True).stderr
-        self.has_irllrec = "--irllrec" in helptext
-        h = hashlib.md5(md5_file(self.trainer).encode())
-        for f in DATA_FILES + TEXT_FILES:
-            h.update(md5_file(os.path.join(a.data, f)).encode())
-        self.fingerprint = h.hexdigest()
-        with open(os.path.join(a.data, "stats.json")) as f:
-            self.stats = json.load(f)
-        default = os.path.join(REPO, "out", "ml100k")
-        self.data_label = ("`out/ml100k`, built from `../shared/data/ml-100k`"
-                           if os.path.abspath(a.data) == default else "`%s`" % a.data)
-        # RLMRec-Con: the trainer switches a text pair off when its files are absent, so
-        # this folder holds the split and the profile pair only.
-        self.data_prf = os.path.join(a.runs, "data-profile-only")
-        os.makedirs(self.data_prf, exist_ok=True)
-        for f in DATA_FILES + TEXT_FILES[:2]:
-            dst = os.path.join(self.data_prf, f)
-            src = os.path.abspath(os.path.join(a.data, f))
-            if os.path.islink(dst) and os.readlink(dst) == src:
-                continue
-            if os.path.lexists(dst):
-                os.remove(dst)
-            os.symlink(src, dst)
-
-    def data_for(self, variant):
-        return self.data_prf if variant == "rlmrec-con" else self.args.data
-
-    def run(self, variant, cfg, seed):
-        """cfg: list of (flag, value-or-None). Returns the result dict plus the log."""
-        argv = ["--data", os.path.abspath(self.data_for(variant))]
-        # a cfg flag that is also in COMMON replaces it in place: one argv per setting
-        over = dict(cfg)
-        over.setdefault("--epochs", str(self.args.max_epochs))
-        merged = [(f, over.get(f, v)) for f, v in COMMON] + \
-            [(f, v) for f, v in cfg if f not in dict(COMMON)]
-        for flag, val in merged:
-            argv += [flag] if val is None else [flag, val]
-        argv += ["--seed", str(seed), "--threads", str(self.run_threads), "--quiet"]
-        key = hashlib.md5(json.dumps([self.fingerprint, argv]).encode()).hexdigest()[:12]
-        out = os.path.join(self.args.runs, variant, "%s-s%d" % (key, seed))
-        res_path = os.path.join(out, "result.json")
-        if not self.args.fresh and os.path.exists(res_path) and os.path.exists(
-                os.path.join(out, "cmd.json")):
-            with open(os.path.join(out, "cmd.json")) as f:
-                if json.load(f).get("argv") == argv:
-                    return self.load(out)
-        if self.args.deadline and time.time() > self.args.deadline and variant != "lightgcn":
-            with self.lock:
-                self.skipped.append((variant, cfg, seed))
-            log("%-16s seed %d %s: NOT RUN (past --deadline)" % (variant, seed, cfg_str(cfg)))
-            return None
-        if os.path.isdir(out):
-            shutil.rmtree(out)
-        os.makedirs(out)
-        cmd = [self.trainer] + argv + ["--out", out]
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-        t0 = time.time()
-        with open(os.path.join(out, "stdout.txt"), "w") as so, \
-                open(os.path.join(out, "stderr.txt"), "w") as se:
-            rc = subprocess.run(cmd, stdout=so, stderr=se, env=env).returncode
-        dt = time.time() - t0
-        if rc != 0:
-            with open(os.path.join(out, "stderr.txt")) as f:
-                tail = f.read()[-2000:]
-            sys.exit("run_experiments: trainer failed (rc %d): %s\n%s" % (rc, " ".join(cmd), tail))
-        with open(os.path.join(out, "cmd.json"), "w") as f:
-            json.dump({"argv": argv, "wall_seconds": round(dt, 2),
-                       "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-                       "load": os.getloadavg()[0]}, f)
-        with self.lock:
-            self.n_new += 1
-            self.seconds_new += dt
-        r = self.load(out)
-        log("%-16s seed %d %-60s val R@20 %.4f  (%.1f s)" % (
-            variant, seed, cfg_str(cfg), r["val"]["recall@20"], dt))
-        return r
-
-    def remember(self, r):
-        if r is not None:
-            with self.lock:
-                self.used[r["dir"]] = r
-        return r
-
-    def run_many(self, jobs):
-        """jobs: [(variant, cfg, seed)]; results in order (None: skipped at the deadline)."""
-        with ThreadPoolExecutor(max_workers=self.args.jobs) as ex:
-            return list(ex.map(lambda j: self.remember(self.run(*j)), jobs))
-
-    @staticmethod
-    def load(out):
-        with open(os.path.join(out, "result.json")) as f:
-            r = json.load(f)
-        curve, bpr = [], []
-        with open(os.path.join(out, "log.jsonl")) as f:
-            for line in f:
-                d = json.loads(line)
-                if d.get("split") == "val":
-                    curve.append((d["epoch"], d["recall@20"]))
-                    bpr.append((d["epoch"], d.get("bpr", d.get("loss"))))
-        with open(os.path.join(out, "cmd.json")) as f:
-            cmd = json.load(f)
-        r["curve"] = curve
-        r["bpr_curve"] = bpr
-        r["dir"] = out
-        r["wall_seconds"] = cmd.get("wall_seconds")
-        return r
-
-
-def cfg_str(cfg):
-    return " ".join(f if v is None else "%s %s" % (f, v) for f, v in cfg)
-
-
-def with_flag(cfg, flag, val):
-    out, seen = [], False
-    for f, v in cfg:
-        if f == flag:
-            out.append((f, val))
-            seen = True
-        else:
-            out.append((f, v))
-    if not seen:
-        out.append((flag, val))
-    return out
-
-
-def get_flag(cfg, flag):
-    return dict(cfg).get(flag)
-
-
-class Search:
-    """Coordinate search on seed-2023 validation Recall@20; earlier configs win ties."""
-
-    def __init__(self, runner, variant):
-        self.runner = runner
-        self.variant = variant
-        self.tried = []          # (stage, cfg, result)
-        self.best = None         # (cfg, result)
-        self.first = None
-
-    def stage(self, name, cfgs):
-        cfgs = dedup(cfgs)
-        results = self.runner.run_many([(self.variant, c, SELECT_SEED) for c in cfgs])
-        for cfg, r in zip(cfgs, results):
-            self.tried.append((name, cfg, r))
-            if r is None:
-                continue
-            if self.best is None or r["val"]["recall@20"] > self.best[1]["val"]["recall@20"]:
-                self.best = (cfg, r)
-        if self.best is None:
-            # nothing of this variant ran before the deadline: carry the first-listed
-            # configuration on, so later stages can list what they would have run
-            self.first = self.first or cfgs[0]
-            return self.first
-        return self.best[0]
-
-    def chosen(self):
-        return self.best[0] if self.best else self.first
-
 
 PROTOCOLS = [("1e-3", "3", "5"), ("1e-3", "3", "20"), ("5e-3", "3", "5"),
              ("5e-3", "3", "10"), ("5e-3", "3", "20"), ("5e-3", "1", "30")]
@@ -264,18 +58,6 @@ def protocol_check(runner):
                           ("--eval-step", st), ("--patience", pa)], SELECT_SEED)
             for lr, st, pa in PROTOCOLS]
     return list(zip(PROTOCOLS, runner.run_many(jobs)))
-
-
-LGCN_REG = ["1e-6", "1e-7", "1e-5", "1e-4"]
-LGCN_KEEP = ["0.8", "1.0"]
-
-
-def search_lightgcn(runner):
-    s = Search(runner, "lightgcn")
-    s.stage("host reg x keep",
-            [[("--reg", r), ("--keep", k)] for r, k in
-             itertools.product(LGCN_REG, LGCN_KEEP)])
-    return s
 
 
 # Text variants keep LightGCN's chosen host (reg, keep), so the text terms are the only
@@ -348,27 +130,6 @@ def diagnostics(runner, lgcn_best):
     return list(zip(labels, [j[1] for j in jobs], runner.run_many(jobs)))
 
 
-def dedup(cfgs):
-    seen, out = set(), []
-    for c in cfgs:
-        k = json.dumps(c)
-        if k not in seen:
-            seen.add(k)
-            out.append(c)
-    return out
-
-
-def summarise(results):
-    out = {}
-    for m in METRICS:
-        xs = [r["test"][m] for r in results]
-        out[m] = (statistics.mean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0,
-                  min(xs), max(xs))
-    out["val_recall@20"] = statistics.mean(r["val"]["recall@20"] for r in results)
-    out["n"] = len(xs)
-    return out
-
-
 def tried_summary(searches):
     """'LightGCN, 8 configurations (host reg x keep); ...' from what the searches ran."""
     parts = []
@@ -381,11 +142,6 @@ def tried_summary(searches):
         parts.append("%s, %d configurations (%s)" % (dict(VARIANTS)[v], len(cfgs),
                                                     "; ".join(stages)))
     return "; ".join(parts)
-
-
-def flag_name(flag):
-    """'--w-kd' -> 'w_kd', the name the page uses for a setting."""
-    return flag[2:].replace("-", "_")
 
 
 def grid_edges(chosen):
@@ -412,19 +168,6 @@ def text_run_minutes(runner):
         return "minutes"
     return "%.0f-%.0f minutes (median %.1f)" % (xs[0], xs[-1], statistics.median(xs))
 
-
-
-def fmt_count(x):
-    return "{:,}".format(x) if isinstance(x, int) else "?"
-
-
-def span(xs):
-    return "?" if not xs else ("%d" % xs[0] if min(xs) == max(xs) else
-                               "%d-%d" % (min(xs), max(xs)))
-
-
-def fmt_pm(t):
-    return "%.4f ± %.4f" % (t[0], t[1])
 
 
 def plot(finals, names, path_png, work):
@@ -461,13 +204,6 @@ def plot(finals, names, path_png, work):
     return True
 
 
-def git_rev():
-    try:
-        return subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "?"
-
 
 def write_report(path, runner, protocol, searches, chosen, finals, plotted, started,
                  uncapped, diags):
@@ -483,6 +219,8 @@ def write_report(path, runner, protocol, searches, chosen, finals, plotted, star
       "MovieLens metadata, one-sentence Wikipedia summaries and each user's TRAIN "
       "interactions and low ratings (docs/text-embeddings.md). So these figures measure "
       "IRLLRec's machinery fed with cheap sentence vectors, not the paper's LLM setting.\n")
+    w("The same comparison on every backbone (MF, LightGCN, SGL, SimGCL; plain, + RLMRec-Con, "
+      "+ IRLLRec) is [results-backbones.md](results-backbones.md).\n")
     w("Generated by `scripts/ml100k/run_experiments.py` on %s (git %s, trainer + data "
       "fingerprint %s). Every number on this page comes from that one command:\n" % (
           time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), git_rev(),
@@ -764,7 +502,20 @@ def main():
                          "normally ends runs far sooner)")
     ap.add_argument("--fresh", action="store_true", help="ignore cached runs")
     ap.add_argument("--variants", default=",".join(v for v, _ in VARIANTS),
-                    help="comma-separated subset (default: all)")
+                    help="LightGCN page: comma-separated subset (default: all)")
+    ap.add_argument("--page", choices=("all", "ml100k", "backbones"), default="all",
+                    help="ml100k: the LightGCN page (docs/results-ml100k.md); backbones: "
+                         "the backbone table (docs/results-backbones.md); all: both")
+    ap.add_argument("--backbones", default=DEFAULT_BACKBONES,
+                    help="backbone page: comma-separated subset of %s" % DEFAULT_BACKBONES)
+    ap.add_argument("--alternatives", type=int, default=DEFAULT_ALTERNATIVES,
+                    choices=range(len(ALTERNATIVES) + 1),
+                    help="backbone page: how many alternative hook settings to try where "
+                         "validation shows a text variant trailing (default %d)"
+                         % DEFAULT_ALTERNATIVES)
+    ap.add_argument("--page-only", action="store_true",
+                    help="start no run: write the page(s) from cached runs, listing the "
+                         "rest as not run")
     args = ap.parse_args()
     started = time.time()
     if args.deadline:
@@ -775,6 +526,36 @@ def main():
     want = args.variants.split(",")
     r = Runner(args)
     r.setup()
+    pages = ("ml100k", "backbones") if args.page == "all" else (args.page,)
+    if "ml100k" in pages:
+        ml100k_page(r, args, want, started)
+    if "backbones" in pages:
+        backbones_page(r, args, started)
+
+
+def backbones_page(r, args, started):
+    want = [b for b in args.backbones.split(",") if b]
+    bad = [b for b in want if b not in dict(BACKBONES)]
+    if bad:
+        sys.exit("run_experiments: unknown backbone(s) %s (known: %s)" % (
+            ",".join(bad), ",".join(b for b, _ in BACKBONES)))
+    if not r.has_irllrec:
+        sys.exit("run_experiments: %s has no --irllrec: the backbone page needs the hook"
+                 % r.trainer)
+    plan = run_backbones(r, search_lightgcn(r), want, args.alternatives)
+    command = "python3 scripts/ml100k/run_experiments.py --page backbones"
+    if args.backbones != DEFAULT_BACKBONES:
+        command += " --backbones " + args.backbones
+    if args.alternatives != DEFAULT_ALTERNATIVES:
+        command += " --alternatives %d" % args.alternatives
+    if args.max_epochs != 3000:
+        command += " --max-epochs %d" % args.max_epochs
+    out = os.path.join(args.docs, "results-backbones.md")
+    write_page(out, plan, r, command, started)
+    log("wrote %s (%d new runs, %.0f s)" % (out, r.n_new, time.time() - started))
+
+
+def ml100k_page(r, args, want, started):
     if not r.has_irllrec and want != ["lightgcn"]:
         sys.exit("run_experiments: %s has no --irllrec; run with --variants lightgcn "
                  "or build a trainer with the IRLLRec hook" % r.trainer)

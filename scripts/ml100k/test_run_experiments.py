@@ -3,6 +3,9 @@
 the whole pipeline (validation grid, seeds, diagnostics, report, plot) runs with a
 3-epoch cap, and every per-run number on the page is checked against the result.json
 the trainer wrote. A second invocation must start no run and write the same page.
+Runner*: the LightGCN page; Backbones*: the backbone page, end to end on synthetic data
+and, for the committed docs/results-backbones.md, its table against its per-run rows and
+those against out/ml100k-runs (skipped when absent).
 
 Run: python3 scripts/ml100k/test_run_experiments.py BUILD_DIR
 (ctest passes the build tree; needs lightgcn_train and irllrec-synth built in it)."""
@@ -26,7 +29,7 @@ BUILD = None
 def run_runner(tmp, *extra):
     cmd = [sys.executable, RUNNER, "--build", BUILD, "--data", os.path.join(tmp, "data"),
            "--runs", os.path.join(tmp, "runs"), "--docs", os.path.join(tmp, "docs"),
-           "--max-epochs", "3", "--jobs", "2", "--threads", "2"] + list(extra)
+           "--max-epochs", "3", "--jobs", "2", "--threads", "2", "--page", "ml100k"] + list(extra)
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
@@ -111,6 +114,199 @@ class RunnerEndToEnd(unittest.TestCase):
         self.assertIn("(0 new runs", again.stderr)
         with open(os.path.join(self.tmp, "docs", "results-ml100k.md")) as f:
             self.assertEqual(page_body(f.read()), page_body(self.page))
+
+
+# ---- the backbone page (docs/results-backbones.md) ----------------------------------
+
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+BACKBONE_ROWS = {"MF": "mf", "LightGCN": "lightgcn", "SGL": "sgl", "SimGCL": "simgcl"}
+KIND_ROWS = {"plain": "base", "RLMRec-Con": "rlmrec-con", "IRLLRec": "irllrec"}
+METRIC_KEYS = ["recall@5", "recall@10", "recall@20", "ndcg@5", "ndcg@10", "ndcg@20"]
+NUM = r"([0-9]+\.[0-9]+)"
+
+
+def per_run_rows(page):
+    """[(backbone, kind, seed, run, best, ran, val, [6 test metrics])] of the per-run table."""
+    pat = (r"^\| (mf|lightgcn|sgl|simgcl) \| (base|rlmrec-con|irllrec) \| (\d{4}) \| `([^`]+)` "
+           r"\| [^|]+ \| (\d+) \| (\d+) \| [^|]+ \| %s \| %s \|$" % (NUM, r" \| ".join([NUM] * 6)))
+    return [(m[0], m[1], int(m[2]), m[3], int(m[4]), int(m[5]), float(m[6]),
+             [float(x) for x in m[7:13]]) for m in re.findall(pat, page, re.M)]
+
+
+def table_rows(page):
+    """{(backbone, kind): (seeds, [(mean, std, gain% or None)] * 6)} of the test table."""
+    cell = r"%s ± %s(?: \(([+-][0-9.]+)%%\))?" % (NUM, NUM)
+    pat = r"^\| (MF|LightGCN|SGL|SimGCL) \| (plain|RLMRec-Con|IRLLRec) \| (\d) \| %s \|$" % (
+        r" \| ".join([cell] * 6))
+    out = {}
+    for m in re.findall(pat, page, re.M):
+        cells = [(float(m[3 + 3 * i]), float(m[4 + 3 * i]),
+                  float(m[5 + 3 * i]) if m[5 + 3 * i] else None) for i in range(6)]
+        out[(BACKBONE_ROWS[m[0]], KIND_ROWS[m[1]])] = (int(m[2]), cells)
+    return out
+
+
+class BackbonePageChecks:
+    """Checks shared by the synthetic run and the committed page (self.page, self.runs)."""
+
+    def check_table_is_the_runs(self):
+        runs, table = per_run_rows(self.page), table_rows(self.page)
+        self.assertTrue(runs and table, "no per-run or test-table rows found")
+        by = {}
+        for b, k, seed, _, _, _, _, test in runs:
+            by.setdefault((b, k), []).append(test)
+        self.assertEqual(set(by), set(table))
+        for key, (n, cells) in table.items():
+            self.assertEqual(n, len(by[key]), key)
+            for i, (mean, std, g) in enumerate(cells):
+                xs = [t[i] for t in by[key]]
+                self.assertAlmostEqual(mean, statistics.mean(xs), delta=1.01e-4, msg=key)
+                sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
+                self.assertAlmostEqual(std, sd, delta=2.5e-4, msg=key)
+                base = table.get((key[0], "base"))
+                if key[1] == "base":
+                    self.assertIsNone(g, key)
+                elif base:
+                    want = 100 * (mean / base[1][i][0] - 1)
+                    self.assertAlmostEqual(g, want, delta=0.1 + 100 * 1.5e-4 / base[1][i][0],
+                                           msg=(key, METRIC_KEYS[i]))
+
+    def check_verdicts(self):
+        """The two target lines follow the table's means; a difference within the 4-digit
+        rounding is undecided and may go either way."""
+        table = table_rows(self.page)
+
+        def holds(ds):
+            if any(d < -1e-4 for d in ds):
+                return False
+            return True if all(d > 1e-4 for d in ds) else None
+        ok_base, ok_rl = [], []
+        for b in BACKBONE_ROWS.values():
+            if not all((b, k) in table for k in KIND_ROWS.values()):
+                continue
+            m = {k: table[(b, k)][1] for k in KIND_ROWS.values()}
+            ok_base.append(holds([m["irllrec"][i][0] - m["base"][i][0] for i in (2, 5)]))
+            ok_rl.append(holds([m["irllrec"][i][0] - m["rlmrec-con"][i][0] for i in (2, 5)]))
+        line1 = re.search(r"^- IRLLRec >= plain host on every backbone: \*\*([A-Z ]+)",
+                          self.page, re.M)
+        line2 = re.search(r"^- IRLLRec >= RLMRec-Con on at least three of the four: "
+                          r"\*\*([A-Z ]+)", self.page, re.M)
+        self.assertIsNotNone(line1)
+        self.assertIsNotNone(line2)
+        if line1.group(1).startswith("NOT ESTABLISHED"):
+            self.assertTrue(line2.group(1).startswith("NOT ESTABLISHED"))
+            return
+        if False in ok_base or len(ok_base) < 4:
+            self.assertEqual(line1.group(1).strip(), "NOT MET")
+        elif None not in ok_base:
+            self.assertEqual(line1.group(1).strip(), "MET")
+        n_yes, n_open = ok_rl.count(True), ok_rl.count(None)
+        if n_yes >= 3:
+            self.assertEqual(line2.group(1).strip(), "MET")
+        elif n_yes + n_open < 3:
+            self.assertEqual(line2.group(1).strip(), "NOT MET")
+
+    def check_rows_match_results(self):
+        """Every per-run row whose folder exists equals its result.json; returns how many."""
+        n = 0
+        for b, k, seed, run, best, ran, val, test in per_run_rows(self.page):
+            path = os.path.join(self.runs, run, "result.json")
+            if not os.path.exists(path):
+                continue
+            with open(path) as f:
+                r = json.load(f)
+            self.assertEqual((r["seed"], r["best_epoch"], r["epochs_run"]), (seed, best, ran), run)
+            self.assertAlmostEqual(r["val"]["recall@20"], val, delta=6e-5, msg=run)
+            for m, x in zip(METRIC_KEYS, test):
+                self.assertAlmostEqual(r["test"][m], x, delta=6e-5, msg=(run, m))
+            want_model = "lightgcn" if b == "lightgcn" else b
+            if "model" in r:
+                self.assertEqual(r["model"], want_model, run)
+            n += 1
+        return n
+
+
+class BackbonesEndToEnd(unittest.TestCase, BackbonePageChecks):
+    """--page backbones on a tiny synthetic set, 3-epoch cap, one alternative."""
+
+    @classmethod
+    def setUpClass(cls):
+        help_text = subprocess.run([os.path.join(BUILD, "examples", "lightgcn", "lightgcn_train"),
+                                    "--help"], capture_output=True, text=True)
+        if "--model" not in help_text.stdout + help_text.stderr:
+            raise unittest.SkipTest("this lightgcn_train has no --model")
+        cls.tmp = tempfile.mkdtemp(prefix="ml100k-backbones-")
+        make_synth(os.path.join(cls.tmp, "data"), "--users", "120", "--items", "90",
+                   "--mean-degree", "10", "--profile-dim", "16", "--intent-dim", "12")
+        cls.first = run_runner(cls.tmp, "--page", "backbones", "--alternatives", "1")
+        page = os.path.join(cls.tmp, "docs", "results-backbones.md")
+        cls.page = open(page).read() if os.path.exists(page) else ""
+        cls.runs = os.path.join(cls.tmp, "runs")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_first_run_succeeds(self):
+        self.assertEqual(self.first.returncode, 0, self.first.stderr[-3000:])
+        self.assertIn("estimate", self.first.stderr)
+
+    def test_page_states_text_source_and_command(self):
+        self.assertIn("GloVe word vectors", self.page)
+        self.assertIn("not an LLM", self.page)
+        self.assertIn("python3 scripts/ml100k/run_experiments.py --page backbones "
+                      "--alternatives 1 --max-epochs 3", self.page)
+        self.assertRegex(self.page, r"CPU: [^,]+, `lscpu`")
+
+    def test_every_backbone_and_variant_has_three_seeds(self):
+        table = table_rows(self.page)
+        self.assertEqual(len(table), 12)
+        for key, (n, _) in table.items():
+            self.assertEqual(n, 3, key)
+        self.assertEqual(len(per_run_rows(self.page)), 36)
+
+    def test_per_run_rows_match_trainer_results(self):
+        self.assertEqual(self.check_rows_match_results(), 36)
+
+    def test_table_is_mean_std_gain_of_the_runs(self):
+        self.check_table_is_the_runs()
+
+    def test_verdicts_follow_the_table(self):
+        self.check_verdicts()
+
+    def test_second_run_uses_cache_and_writes_same_page(self):
+        again = run_runner(self.tmp, "--page", "backbones", "--alternatives", "1")
+        self.assertEqual(again.returncode, 0, again.stderr[-3000:])
+        self.assertIn("(0 new runs", again.stderr)
+        with open(os.path.join(self.tmp, "docs", "results-backbones.md")) as f:
+            self.assertEqual(page_body(f.read()), page_body(self.page))
+
+
+class BackbonesCommittedPage(unittest.TestCase, BackbonePageChecks):
+    """The committed docs/results-backbones.md: its table is its per-run rows, its verdicts
+    follow the table, and, where out/ml100k-runs holds the runs, every row is its
+    result.json. Skips when the page, or for the last check the runs, are absent."""
+
+    def setUp(self):
+        path = os.path.join(REPO, "docs", "results-backbones.md")
+        if not os.path.exists(path):
+            self.skipTest("no docs/results-backbones.md")
+        with open(path) as f:
+            self.page = f.read()
+        self.runs = os.path.join(REPO, "out", "ml100k-runs")
+
+    def test_table_is_mean_std_gain_of_the_runs(self):
+        self.check_table_is_the_runs()
+
+    def test_verdicts_follow_the_table(self):
+        self.check_verdicts()
+
+    def test_per_run_rows_match_cached_results(self):
+        if not os.path.isdir(self.runs):
+            self.skipTest("no out/ml100k-runs (run scripts/ml100k/run_experiments.py)")
+        if self.check_rows_match_results() == 0:
+            self.skipTest("none of the page's runs is in out/ml100k-runs")
+
 
 
 class RunnerRefusals(unittest.TestCase):
