@@ -33,16 +33,6 @@ static void to_double(const float *a, double *b, int64_t n)
     for (int64_t i = 0; i < n; i++) b[i] = (double)a[i];
 }
 
-static irllrec_ctx *ctx_threads(int32_t nt)
-{
-    irllrec_ctx_spec s;
-    irllrec_ctx *ctx = NULL;
-    irllrec_ctx_spec_init(&s, sizeof s);
-    s.n_threads = nt;
-    ck_assert_int_eq(irllrec_ctx_create(&s, &ctx), IRLLREC_OK);
-    return ctx;
-}
-
 static irllrec_align *mk_align(irllrec_ctx *ctx, int32_t d, int64_t rows, int64_t cols,
                                int32_t brows, int32_t bcols)
 {
@@ -606,7 +596,7 @@ START_TEST(translation_thread_count_independent)
     fill(x, N * D, -1, 1);
     fill(y, N * D, -1, 1);
     for (int r = 0; r < 2; r++) {
-        irllrec_ctx *ctx = ctx_threads(r == 0 ? 1 : 3);
+        irllrec_ctx *ctx = tu_ctx_threads(r == 0 ? 1 : 3);
         irllrec_align *h = mk_align(ctx, D, N, N, 16, 48);
         float *nx = fmat(N * D), *ny = fmat(N * D);
         dx[r] = fmat(N * D);

@@ -27,16 +27,6 @@ static void embed(const float *S, int64_t nu, int64_t ni, float **ue, float **ie
     }
 }
 
-static irllrec_ctx *ctx_threads(int32_t n)
-{
-    irllrec_ctx_spec spec;
-    irllrec_ctx *ctx = NULL;
-    irllrec_ctx_spec_init(&spec, sizeof spec);
-    spec.n_threads = n;
-    ck_assert_int_eq(irllrec_ctx_create(&spec, &ctx), IRLLREC_OK);
-    return ctx;
-}
-
 /* Run an evaluation of score table S (nu x ni). */
 static irllrec_status run_table(irllrec_ctx *ctx, const float *S, int64_t nu, int64_t ni,
                                 const irllrec_csr *mask, const irllrec_csr *truth,
@@ -332,7 +322,7 @@ START_TEST(matches_brute_force_for_any_threads_blocks_schedules)
             const int64_t blocks[3] = {0, 1, 7};
             for (int32_t th = 1; th <= 3; th++) {
                 for (int32_t mode = 0; mode <= 1; mode++) {
-                    irllrec_ctx *ctx = ctx_threads(th);
+                    irllrec_ctx *ctx = tu_ctx_threads(th);
                     irllrec_evaluator *ev;
                     double r[5], n[5];
                     ck_assert_int_eq(irllrec_evaluator_create(ctx, ni, ks, 5, &ev), IRLLREC_OK);
@@ -375,7 +365,7 @@ START_TEST(strided_views_match_dense)
     rand_case c = make_rand(nu, ni, 99u);
     irllrec_csr mask = tu_csr(nu, ni, c.mp, c.mi), truth = tu_csr(nu, ni, c.tp, c.ti);
     float *ue, *ie, *ue2, *ie2;
-    irllrec_ctx *ctx = ctx_threads(2);
+    irllrec_ctx *ctx = tu_ctx_threads(2);
     irllrec_evaluator *ev;
     irllrec_mat um, im;
     double r[2], n[2], r2[2], n2[2];

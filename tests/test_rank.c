@@ -20,16 +20,6 @@
 #define SENT_SCORE 12345.0f
 #define SENT_COUNT (-777)
 
-static irllrec_ctx *ctx_threads(int32_t n)
-{
-    irllrec_ctx_spec spec;
-    irllrec_ctx *ctx = NULL;
-    irllrec_ctx_spec_init(&spec, sizeof spec);
-    spec.n_threads = n;
-    ck_assert_int_eq(irllrec_ctx_create(&spec, &ctx), IRLLREC_OK);
-    return ctx;
-}
-
 /* The hand-computed problem. Users (d = 2): u0 = (1,0), u1 = (0,1), u2 = (1,1).
  * Items: i0 = (3,1), i1 = (1,2), i2 = (2,2), i3 = (0,3), i4 = (2,0). Scores:
  *        i0 i1 i2 i3 i4
@@ -360,7 +350,7 @@ START_TEST(matches_naive_reference)
     int32_t *ids = malloc(RU * RK * sizeof(int32_t)), *wid = malloc(RU * RK * sizeof(int32_t));
     float *sc = malloc(RU * RK * sizeof(float)), *wsc = malloc(RU * RK * sizeof(float));
     int32_t cnt[RU], wcnt[RU];
-    irllrec_ctx *ctx = ctx_threads(3);
+    irllrec_ctx *ctx = tu_ctx_threads(3);
     make_problem(&p, 8, 1, 11);
     naive(&p, wid, wsc, wcnt);
     ck_assert_int_eq(rank_blocked(ctx, &p, 0, 16, ids, sc, cnt), IRLLREC_OK);
@@ -386,7 +376,7 @@ START_TEST(same_bits_for_any_thread_count)
     for (uint32_t flags = 0; flags <= IRLLREC_RANK_COSINE; flags += IRLLREC_RANK_COSINE) {
         for (int64_t block = 0; block <= 16; block += 16) {
             for (int t = 0; t < 3; t++) {
-                irllrec_ctx *ctx = ctx_threads(t + 1);
+                irllrec_ctx *ctx = tu_ctx_threads(t + 1);
                 ids[t] = malloc(n * sizeof(int32_t));
                 sc[t] = malloc(n * sizeof(float));
                 ck_assert_int_eq(rank_blocked(ctx, &p, flags, block, ids[t], sc[t], cnt[t]),
@@ -416,7 +406,7 @@ START_TEST(agrees_with_the_evaluator)
     irllrec_csr truth, seen_sorted;
     irllrec_rank_opts o;
     irllrec_evaluator *ev = NULL;
-    irllrec_ctx *ctx = ctx_threads(2);
+    irllrec_ctx *ctx = tu_ctx_threads(2);
     const int32_t ks[1] = {RK};
     double rec = 0, nd = 0, sum = 0;
     int64_t n_eval = 0;

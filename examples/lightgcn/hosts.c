@@ -1,6 +1,7 @@
 /* SGL, SimGCL and MF beside LightGCN. See hosts.h and docs/hosts.md. */
 #define _POSIX_C_SOURCE 200809L
 #include "hosts.h"
+#include "lightgcn_impl.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -41,24 +42,7 @@ struct lgcn_host {
     int32_t noise_view; /* the view the layer function perturbs */
 };
 
-static irllrec_status fail(char *err, size_t cap, irllrec_status st, const char *fmt, ...)
-{
-    if (err != NULL && cap > 0) {
-        va_list ap;
-        int n = snprintf(err, cap, "lgcn_host_create: ");
-        va_start(ap, fmt);
-        if (n >= 0 && (size_t)n < cap) vsnprintf(err + n, cap - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+#define fail(err, cap, st, ...) lgcn__fail(err, cap, "lgcn_host_create", st, __VA_ARGS__)
 
 void lgcn_host_free(lgcn_host *h)
 {
@@ -122,7 +106,7 @@ irllrec_status lgcn_host_create(irllrec_ctx *ctx, lgcn *m, const lgcn_host_cfg *
     h->m = m;
     h->ctx = ctx;
     h->c = *c;
-    h->key = mix64(c->seed ^ HOST_STREAM_NOISE);
+    h->key = lgcn__mix64(c->seed ^ HOST_STREAM_NOISE);
     h->df[0] = lgcn_dfinal_buffer(m);
     if (c->model != LGCN_MODEL_SGL && c->model != LGCN_MODEL_SIMGCL) {
         *out = h;
@@ -168,16 +152,16 @@ static void perturb_layer(void *ud, int32_t layer, float *Y, float *F, int32_t t
 {
     lgcn_host *h = (lgcn_host *)ud;
     int64_t lo, hi, d = lgcn_dim(h->m);
-    uint64_t base = mix64(h->key + (uint64_t)lgcn_steps(h->m) * 0x9e3779b97f4a7c15ULL);
+    uint64_t base = lgcn__mix64(h->key + (uint64_t)lgcn_steps(h->m) * 0x9e3779b97f4a7c15ULL);
     float u[256];
     (void)nt;
-    base = mix64(base ^ ((uint64_t)h->noise_view << 32) ^ (uint64_t)layer);
+    base = lgcn__mix64(base ^ ((uint64_t)h->noise_view << 32) ^ (uint64_t)layer);
     lgcn_row_share(h->m, t, &lo, &hi);
     for (int64_t r = lo; r < hi; r++) {
         float *y = Y + r * d, *f = F + r * d;
         double sq = 0.0, scale;
         for (int64_t c = 0; c < d; c++) {
-            uint64_t z = mix64(base + (uint64_t)(r * d + c) * 0xd1b54a32d192ed03ULL);
+            uint64_t z = lgcn__mix64(base + (uint64_t)(r * d + c) * 0xd1b54a32d192ed03ULL);
             u[c] = (float)(z >> 40) * (1.0f / 16777216.0f);
             sq += (double)u[c] * (double)u[c];
         }

@@ -19,24 +19,7 @@ void lgcn_spec_init(lgcn_spec *s)
     s->n_threads = 1;
 }
 
-static irllrec_status fail(char *err, size_t cap, irllrec_status st, const char *fmt, ...)
-{
-    if (err != NULL && cap > 0) {
-        va_list ap;
-        int n = snprintf(err, cap, "lgcn_create: ");
-        va_start(ap, fmt);
-        if (n >= 0 && (size_t)n < cap) vsnprintf(err + n, cap - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+#define fail(err, cap, st, ...) lgcn__fail(err, cap, "lgcn_create", st, __VA_ARGS__)
 
 /* Xavier-uniform for a (rows x d) block, as torch computes fan_in = d,
  * fan_out = rows. */
@@ -184,7 +167,7 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
     m->keep = s->keep_rate;
     m->reg = s->reg;
     m->seed = s->seed;
-    m->key = mix64(s->seed ^ 0x6c67636e2d64726fULL); /* stream apart from the init RNG */
+    m->key = lgcn__mix64(s->seed ^ 0x6c67636e2d64726fULL); /* stream apart from the init RNG */
     st = build_graph(m, train, err, errcap);
     if (st != IRLLREC_OK) goto fail_out;
     m->keepbit = (uint8_t *)malloc((size_t)(m->nnz > 0 ? m->nnz : 1));
@@ -435,7 +418,7 @@ static void draw_mask_rows(lgcn *m, int64_t lo, int64_t hi, uint64_t key, uint64
     int64_t e0 = m->indptr[lo], e1 = m->indptr[hi];
     uint8_t *keep = m->keepbit;
     for (int64_t pr = e0 >> 1; 2 * pr < e1; pr++) {
-        uint64_t h = mix64(key + (uint64_t)pr * 0x9e3779b97f4a7c15ULL);
+        uint64_t h = lgcn__mix64(key + (uint64_t)pr * 0x9e3779b97f4a7c15ULL);
         int64_t e = 2 * pr;
         if (e >= e0) keep[e] = (h & 0xffffffffULL) < thresh;
         if (e + 1 < e1) keep[e + 1] = (h >> 32) < thresh;
@@ -517,7 +500,7 @@ void lgcn_forward(lgcn *m, int32_t mode)
     j.v = full_view(m);
     if (fresh) m->steps++;
     if (dropping) {
-        j.step_key = mix64(m->key + (uint64_t)m->steps * 0xd1b54a32d192ed03ULL);
+        j.step_key = lgcn__mix64(m->key + (uint64_t)m->steps * 0xd1b54a32d192ed03ULL);
         j.thresh = (uint64_t)(m->keep * 4294967296.0);
         j.v.beg = m->indptr;
         j.v.end = m->fend;

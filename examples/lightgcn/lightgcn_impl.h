@@ -106,4 +106,17 @@ void lg_pool_stop(lgcn *m);
 /* Free the forward states besides view 0 (lgcn_free). */
 void lg_views_free(lgcn *m);
 
+/* Write "WHO: message" into err (when cap > 0) and return st: the example's error style. */
+irllrec_status lgcn__fail(char *err, size_t cap, const char *who, irllrec_status st,
+                          const char *fmt, ...);
+
+/* splitmix64's finaliser: the counter-based hash every host derives masks and noise from,
+ * so a draw depends on (seed, step, position), never on the thread that makes it. */
+static inline uint64_t lgcn__mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 #endif /* LGCN_LIGHTGCN_IMPL_H */

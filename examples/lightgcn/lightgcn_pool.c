@@ -3,6 +3,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "lightgcn_impl.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,4 +188,17 @@ void lg_views_free(lgcn *m)
     free(m->views);
     m->views = NULL;
     m->n_views = 0;
+}
+
+irllrec_status lgcn__fail(char *err, size_t cap, const char *who, irllrec_status st,
+                          const char *fmt, ...)
+{
+    if (err != NULL && cap > 0) {
+        va_list ap;
+        int n = snprintf(err, cap, "%s: ", who);
+        va_start(ap, fmt);
+        if (n >= 0 && (size_t)n < cap) vsnprintf(err + n, cap - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return st;
 }

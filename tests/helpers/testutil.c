@@ -19,6 +19,17 @@ irllrec_ctx *tu_ctx(void)
     return ctx;
 }
 
+irllrec_ctx *tu_ctx_threads(int32_t n)
+{
+    irllrec_ctx_spec spec;
+    irllrec_ctx *ctx = NULL;
+    irllrec_ctx_spec_init(&spec, sizeof spec);
+    spec.n_threads = n;
+    ck_assert_int_eq(irllrec_ctx_create(&spec, &ctx), IRLLREC_OK);
+    ck_assert_ptr_nonnull(ctx);
+    return ctx;
+}
+
 char *tu_tmpdir(void)
 {
     const char *base = getenv("TMPDIR");

@@ -14,6 +14,8 @@ float tu_rnd(uint64_t *state);
 /* x[0..n) = scale * tu_rnd(state). */
 void tu_fill(uint64_t *state, float *x, int64_t n, float scale);
 irllrec_ctx *tu_ctx(void);
+/* A context with n worker threads (asserts success). */
+irllrec_ctx *tu_ctx_threads(int32_t n);
 
 /* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); caller frees the string. */
 char *tu_tmpdir(void);

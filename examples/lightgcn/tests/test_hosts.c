@@ -44,15 +44,6 @@ static void fill(float *x, int64_t n)
     for (int64_t k = 0; k < n; k++) x[k] = (float)(2.0 * hunif() - 1.0);
 }
 
-static irllrec_ctx *ctx_threads(int32_t nt)
-{
-    irllrec_ctx_spec cs;
-    irllrec_ctx *c = NULL;
-    irllrec_ctx_spec_init(&cs, sizeof cs);
-    cs.n_threads = nt;
-    return irllrec_ctx_create(&cs, &c) == IRLLREC_OK ? c : NULL;
-}
-
 /* A 6 x 7 graph, E(0) of order 1, strong contrastive weight, L layers. */
 static void hfx_make(hfx *f, int32_t model, int32_t L, int32_t nt, int with_hook)
 {
@@ -60,7 +51,7 @@ static void hfx_make(hfx *f, int32_t model, int32_t L, int32_t nt, int with_hook
     char err[256] = "";
     memset(f, 0, sizeof *f);
     hrng = 4242;
-    f->ctx = ctx_threads(nt);
+    f->ctx = tu_ctx_threads(nt);
     ck_assert_ptr_nonnull(f->ctx);
     f->ip[0] = 0;
     for (int u = 0; u < HU; u++) {
