@@ -171,10 +171,11 @@ static irllrec_status identify(const lctx *L)
     size_t len = 0;
     const irllrec_model *m = L->m;
     if (!has_meta(m, "serve.kind")) {
+        /* A host's own checkpoint sections are the host's business: the library
+         * names only what it writes itself. */
         const char *what = has_prefix(m, "hook.") || has_meta(m, "hook.spec.n_users")
                                ? "a hook checkpoint (irllrec_hook_export)"
-                           : has_prefix(m, "lgcn.") ? "a LightGCN trainer checkpoint"
-                                                    : "an .irlm file without serve.kind metadata";
+                               : "an .irlm file without serve.kind metadata";
         return irllrec__fail(L->ctx, IRLLREC_E_FORMAT, FN_LOAD,
                              "%s: %s, not a serving model (build one with irllrec_rec_create and "
                              "write it with irllrec_rec_save)", L->path, what);
