@@ -18,15 +18,6 @@
 
 enum { U = 11000, I = 9332, N = U + I, D = 32, B = 4096, MAXREP = 50 };
 
-/* CPU seconds of the whole process (all threads): less sensitive than wall
- * time to other jobs sharing the machine. */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static float *rnd(irllrec_x_rng *r, int64_t n)
 {
     float *p = (float *)malloc((size_t)n * sizeof *p);
@@ -88,10 +79,10 @@ int main(int argc, char **argv)
     irllrec_mat zu = irllrec_mat_dense(z, U, D), dzu = irllrec_mat_dense(dz, U, D);
 
     for (int r = -1; r < reps; r++) { /* r = -1 warms up */
-        double c0 = cpu_now(), t0 = bu_now();
+        double c0 = bu_cpu_now(), t0 = bu_now();
         st = irllrec_align_translation(h, zm, em, dzm, dem, &loss);
         if (st != IRLLREC_OK) die(ctx, st, "translation");
-        double t1 = bu_now(), c1 = cpu_now();
+        double t1 = bu_now(), c1 = bu_cpu_now();
         st = irllrec_align_infonce(h, irllrec_mat_dense(ru, B, D), zu, upos, 0.2, 1.0 / B,
                                    irllrec_mat_dense(dru, B, D), dzu, &lu);
         if (st != IRLLREC_OK) die(ctx, st, "infonce user");

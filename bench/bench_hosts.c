@@ -30,13 +30,6 @@ int main(void)
 #else
 #include "hosts.h"
 
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static double load1(void)
 {
     double la = -1.0;
@@ -82,7 +75,7 @@ static int bench_model(irllrec_ctx *ctx, const irllrec_x_dataset *ds, int32_t mo
     p = (int32_t *)malloc((size_t)n * sizeof *p);
     q = (int32_t *)malloc((size_t)n * sizeof *q);
     for (int e = 0; e <= n_ep && u && p && q; e++) {
-        double t0 = bu_now(), c0 = cpu_now();
+        double t0 = bu_now(), c0 = bu_cpu_now();
         irllrec_x_sampler_epoch(sp, u, p, q, n);
         for (int64_t s = 0; s < n; s += 4096) {
             int64_t b = n - s < 4096 ? n - s : 4096;
@@ -90,7 +83,7 @@ static int bench_model(irllrec_ctx *ctx, const irllrec_x_dataset *ds, int32_t mo
                 return 1;
         }
         ep[e] = bu_now() - t0;
-        cpu[e] = cpu_now() - c0;
+        cpu[e] = bu_cpu_now() - c0;
     }
     printf("%-8s threads %d: median epoch %.3f s wall, %.3f s CPU (%d epochs after a %.3f s "
            "warm-up; load %.2f -> %.2f); epochs:", lgcn_model_name(model), nt,

@@ -28,15 +28,6 @@ int main(void)
 #else
 #include "lightgcn.h"
 
-/* CPU seconds of the whole process (all threads): on a shared machine the
- * wall time depends on the neighbours, this does much less. */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int main(int argc, char **argv)
 {
     int32_t nt = argc > 1 ? atoi(argv[1]) : 2, n_ep = argc > 2 ? atoi(argv[2]) : 7;
@@ -94,14 +85,14 @@ int main(int argc, char **argv)
            (long long)lgcn_n_edges(m), ls.dim, ls.n_layers, batch, ls.keep_rate, nt);
     /* Epoch 0 is a warm-up (page faults, thread start); the rest are timed. */
     for (int e = 0; e <= n_ep; e++) {
-        double t0 = bu_now(), c0 = cpu_now();
+        double t0 = bu_now(), c0 = bu_cpu_now();
         irllrec_x_sampler_epoch(sp, u, p, q, n);
         for (int64_t s = 0; s < n; s += batch) {
             int64_t b = n - s < batch ? n - s : batch;
             if (lgcn_train_step(m, opt, u + s, p + s, q + s, b, NULL, NULL) != IRLLREC_OK) return 1;
         }
         ep[e] = bu_now() - t0;
-        cpu[e] = cpu_now() - c0;
+        cpu[e] = bu_cpu_now() - c0;
     }
     /* Phase breakdown over one more epoch, the same steps called one by one. */
     {

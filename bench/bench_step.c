@@ -54,16 +54,6 @@ static void loadavg(char *buf, size_t cap)
     buf[strcspn(buf, "\n")] = '\0';
 }
 
-/* CPU seconds of the whole process (all threads): with other jobs on the
- * machine, CPU / threads is a steadier figure than wall time (it still
- * counts OpenBLAS's spin-waits). */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Current resident set (VmRSS) in MiB. */
 static double rss_mib(void)
 {
@@ -361,12 +351,12 @@ int main(int argc, char **argv)
         double t0, t, c0;
         batch(&train, bu, bp, bn);
         uniq += distinct_items(bp, bn, I);
-        c0 = cpu_now();
+        c0 = bu_cpu_now();
         t0 = bu_now();
         if (lgcn_irl_train_step(x, opt, bu, bp, bn, B, &lv) != IRLLREC_OK)
             die("step", irllrec_ctx_errmsg(ctx));
         t = bu_now() - t0;
-        cpu[r] = cpu_now() - c0;
+        cpu[r] = bu_cpu_now() - c0;
         lgcn_irl_last_times(x, &ht);
         memset(&tm, 0, sizeof tm);
         tm.struct_size = sizeof tm;

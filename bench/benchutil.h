@@ -6,6 +6,9 @@
 
 /* Monotonic wall clock in seconds. */
 double bu_now(void);
+/* CPU seconds of the whole process (all threads): on a shared machine wall
+ * time depends on the neighbours, this much less. */
+double bu_cpu_now(void);
 /* Median of n values (sorts a copy). */
 double bu_median(const double *v, size_t n);
 /* Peak resident set size of this process in MiB (VmHWM). */

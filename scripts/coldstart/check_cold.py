@@ -21,24 +21,8 @@ from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-
-
-def read_pairs(path):
-    pairs = set()
-    with open(path, encoding="ascii") as f:
-        for line in f:
-            p = line.split()
-            pairs.update((int(p[0]), int(i)) for i in p[1:])
-    return pairs
-
-
-def read_tsv(path):
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            k, _, text = line.rstrip("\n").partition("\t")
-            out[int(k)] = text
-    return out
+sys.path.insert(0, os.path.join(REPO, "scripts", "ml100k"))
+from check_no_leak import read_pairs, read_tsv  # noqa: E402  (one reader of each format)
 
 
 def check_split(orig, split):
