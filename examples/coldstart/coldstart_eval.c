@@ -217,25 +217,73 @@ static int methods_text(cold_ctx *x)
     return 0;
 }
 
-/* Cold items through one tower (irllrec_rec_embed_text with the other text absent):
- * use_profile 1: the profile tower (the library's rule when both texts exist). */
-static float *tower_rows(cold_ctx *x, int use_profile)
+/* Rows @p rows of one side through one tower (irllrec_rec_embed_text with the
+ * other text absent); use_profile 1: the profile tower. Texts: 0 usr_prf, 1
+ * itm_prf, 2 usr_int, 3 itm_int. */
+static float *tower_of(cold_ctx *x, int32_t side, int use_profile, const int32_t *rows,
+                       int64_t n)
 {
     cs_model *cm = &x->cm;
-    const int w = use_profile ? 1 : 3;
-    float *t = gather(cm->text[w], cm->text_dim[w], x->cold, x->C);
-    float *e = (float *)malloc((size_t)(x->C * cm->d) * sizeof(float));
-    irllrec_cmat tv = irllrec_cmat_dense(t, x->C, cm->text_dim[w]);
-    irllrec_cmat none = irllrec_cmat_dense(NULL, 0, cm->text_dim[use_profile ? 3 : 1]);
+    const int w = (use_profile ? 0 : 2) + (side == IRLLREC_ITEMS);
+    float *t = gather(cm->text[w], cm->text_dim[w], rows, n);
+    float *e = (float *)malloc((size_t)(n * cm->d) * sizeof(float));
+    irllrec_cmat tv = irllrec_cmat_dense(t, n, cm->text_dim[w]);
+    irllrec_cmat none = irllrec_cmat_dense(NULL, 0, cm->text_dim[use_profile ? w + 2 : w - 2]);
     irllrec_status st = IRLLREC_E_NOMEM;
     if (t && e)
-        st = irllrec_rec_embed_text(cm->rec, IRLLREC_ITEMS, use_profile ? tv : none,
-                                    use_profile ? none : tv, irllrec_mat_dense(e, x->C, cm->d));
+        st = irllrec_rec_embed_text(cm->rec, side, use_profile ? tv : none,
+                                    use_profile ? none : tv, irllrec_mat_dense(e, n, cm->d));
     free(t);
     if (st == IRLLREC_OK) return e;
     cs_fail(cm, "irllrec_rec_embed_text", st);
     free(e);
     return NULL;
+}
+
+static float *tower_rows(cold_ctx *x, int use_profile)
+{
+    return tower_of(x, IRLLREC_ITEMS, use_profile, x->cold, x->C);
+}
+
+/* 0 .. n-1 */
+static int32_t *iota(int64_t n)
+{
+    int32_t *r = (int32_t *)malloc((size_t)n * sizeof(int32_t));
+    for (int64_t k = 0; r && k < n; k++) r[k] = (int32_t)k;
+    return r;
+}
+
+/* Candidate rules that keep the cold items' intent-tower embeddings (ez) and
+ * change only the user side: the users' own intent text through the tower, and
+ * the mean direction of their train items' tower embeddings (content kNN in the
+ * tower's space instead of the raw text space). Chosen or not on the cold VAL
+ * pairs like the other tower rows. */
+static int methods_tower_users(cold_ctx *x, const float *ez)
+{
+    cs_model *cm = &x->cm;
+    int32_t *all_i = iota(cm->I), *all_u = iota(cm->U);
+    float *zu = all_u ? tower_of(x, IRLLREC_USERS, 0, all_u, cm->U) : NULL;
+    float *zi = all_i ? tower_of(x, IRLLREC_ITEMS, 0, all_i, cm->I) : NULL;
+    float *q = zi ? mean_of_train_texts(cm, zi, cm->d) : NULL;
+    int rc = (zu && q) ? 0 : -1;
+    if (rc == 0)
+        rc = method_dot(x, "IRLLRec intent tower, both sides (user text vs item text)", zu, ez,
+                        cm->d, IRLLREC_RANK_COSINE);
+    if (rc == 0)
+        rc = method_dot(x, "IRLLRec intent tower kNN: user's train items", q, ez, cm->d,
+                        IRLLREC_RANK_COSINE);
+    free(q);
+    q = mean_of_train_texts(cm, cm->iemb, cm->d);
+    if (rc == 0) rc = q ? 0 : -1;
+    if (rc == 0)
+        rc = method_dot(x, "IRLLRec item kNN: user's train items' E_final", q, ez, cm->d,
+                        IRLLREC_RANK_COSINE);
+    free(all_i);
+    free(all_u);
+    free(zu);
+    free(zi);
+    free(q);
+    return rc;
 }
 
 /* IRLLRec: the cold items through the text towers, scored with the trained user
@@ -251,11 +299,12 @@ static int methods_tower(cold_ctx *x, float **keep)
     int rc = (ep && ez && sum) ? 0 : -1;
     if (rc == 0) rc = method_dot(x, "IRLLRec text tower (profile only)", x->cm.uemb, ep,
                                  x->cm.d, 0);
+    if (rc == 0) rc = methods_tower_users(x, ez);
     for (int64_t k = 0; rc == 0 && k < n; k++) sum[k] = ez[k] + ep[k];
     if (rc == 0) rc = method_dot(x, "IRLLRec text towers (profile + intent, mean direction)",
                                  x->cm.uemb, sum, x->cm.d, IRLLREC_RANK_COSINE);
     /* last: check_add_from_text compares the library path with this ranking */
-    if (rc == 0) rc = method_dot(x, "IRLLRec text tower (intent; library rule)", x->cm.uemb,
+    if (rc == 0) rc = method_dot(x, "IRLLRec text tower (intent; the serving path)", x->cm.uemb,
                                  ez, x->cm.d, 0);
     free(ep);
     free(sum);
