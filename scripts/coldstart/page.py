@@ -137,6 +137,13 @@ def target_section(w, cold):
       "%s, %s: %+.4f (%+.1f%% relative): %s." % (
           primary(cold), fmt(ours), len(cold), name, fmt(val), ours - val, 100 * (ours / val - 1) if val else 0,
           "beats it" if met else "does NOT beat it"))
+    vo, vn, vv = verdict(cold, "val")
+    m_, lo, hi = paired(cold, name, "test")[:3]
+    w("- How sure: the paired 95%% interval of the test difference against %s is "
+      "[%+.4f, %+.4f]%s; on the VALIDATION pairs the same rule gives %s against %s's %s "
+      "(%+.1f%%)." % (name, lo, hi, ", which includes 0: the margin is not significant"
+                      if lo <= 0 <= hi else "", fmt(vo), vn, fmt(vv),
+                      100 * (vo / vv - 1) if vv else 0))
     seeds = sorted(cold)
     bases = [m for m in cold[seeds[0]]["methods"] if m not in TRAINED]
     lost = [m for m in bases if cold[seeds[0]]["methods"][m]["test"]["recall@20"] >= ours]
