@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(REPO, "scripts", "ml100k"))
 import build_texts  # noqa: E402
 import check_cold  # noqa: E402
 import make_split  # noqa: E402
+import page  # noqa: E402
 import test_ml100k_texts as fx  # noqa: E402
 
 ML100K = os.environ.get("ML100K_DATA", os.path.join(REPO, "..", "shared", "data", "ml-100k"))
@@ -106,6 +107,28 @@ class Fixture(unittest.TestCase):
         self.assertFalse(check_cold.names_title("Likes movies such as M. Butterfly.", "M",
                                                 titles))
         self.assertTrue(check_cold.names_title("Likes movies such as M; Heat.", "M", titles))
+
+
+class RuleChoice(unittest.TestCase):
+    """page.primary picks the rule by VALIDATION Recall@20 only."""
+
+    @staticmethod
+    def cold(values):
+        """Two seeds; values: rule -> (val R@20, test R@20), the same for both seeds."""
+        def one():
+            return {"methods": {m: {"val": {"recall@20": v}, "test": {"recall@20": t}}
+                                for m, (v, t) in values.items()}}
+        return {2023: one(), 2024: one()}
+
+    def test_val_best_wins_over_test_best(self):
+        c = self.cold({page.RULES[0]: (0.10, 0.30), page.RULES[4]: (0.20, 0.10),
+                       page.DIAGNOSTIC: (0.90, 0.90)})
+        self.assertEqual(page.primary(c), page.RULES[4])
+
+    def test_mean_over_seeds(self):
+        c = self.cold({page.RULES[0]: (0.15, 0.0), page.RULES[1]: (0.14, 0.0)})
+        c[2024]["methods"][page.RULES[0]]["val"]["recall@20"] = 0.10
+        self.assertEqual(page.primary(c), page.RULES[1])
 
 
 @unittest.skipUnless(os.path.isfile(os.path.join(ML100K, "train.txt")),
