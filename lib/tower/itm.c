@@ -171,6 +171,24 @@ irllrec_status irllrec_itm_teacher_forward(irllrec_itm *itm, irllrec_cmat text_i
     return IRLLREC_OK;
 }
 
+irllrec_status irllrec__itm_enable_bf16(irllrec_itm *itm)
+{
+    return irllrec__mlp_enable_bf16(itm->teacher);
+}
+
+/* irllrec_itm_teacher_forward over bf16 text (the hook's bf16 path). */
+irllrec_status irllrec__itm_teacher_forward_bf16(irllrec_itm *itm, const uint16_t *x, int64_t ldx,
+                                                 int64_t rows)
+{
+    IRL_CHECK(itm->ctx, rows <= itm->max_rows, IRLLREC_E_SHAPE, "rows = %lld > max_rows = %lld",
+              (long long)rows, (long long)itm->max_rows);
+    IRL_TRY(irllrec__mlp_forward_bf16_at(itm->teacher, x, ldx, rows, 0,
+                                         irllrec_mat_dense(itm->q, rows, itm->d)));
+    itm->fwd_rows = 0;
+    itm->q_rows = rows;
+    return IRLLREC_OK;
+}
+
 irllrec_status irllrec_itm_loss(irllrec_itm *itm, irllrec_cmat student_out, double *ce)
 {
     if (itm == NULL) return IRLLREC_E_INVALID_ARG;
