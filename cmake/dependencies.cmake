@@ -43,6 +43,7 @@ if(NOT IRLLREC_DNNL STREQUAL "OFF")
     target_link_libraries(irllrec_dnnl INTERFACE ${DNNL_LIBRARY})
     target_include_directories(irllrec_dnnl INTERFACE ${DNNL_INCLUDE_DIR})
     list(APPEND IRLLREC_PC_LIBS_PRIVATE -ldnnl)
+    set(IRLLREC_PC_LIBS_DNNL "-ldnnl")  # irllrec-static.pc: Debian's oneDNN has no .pc
   elseif(IRLLREC_DNNL STREQUAL "ON")
     message(FATAL_ERROR "IRLLREC_DNNL=ON but oneDNN was not found (Debian: apt-get install libdnnl-dev)")
   endif()
