@@ -579,6 +579,41 @@ START_TEST(hook_bf16_memory_estimate_and_no_step_allocation)
 }
 END_TEST
 
+/* A recommender built from a bf16 hook widens its bf16 intent text and
+ * serves with the fp32 tower: the exemplar cosines (through z) agree with
+ * an fp32 hook of the same seed within the text's rounding, 2u sum|x w|
+ * relative per pre-activation, so 2e-2 absolute on cosines. */
+START_TEST(rec_from_a_bf16_hook_serves_in_fp32)
+{
+    enum { TOP = 3 };
+    float sc[2][2 * 6 * TOP];
+    int32_t ids[6 * TOP];
+    for (int prec = 0; prec < 2; prec++) {
+        hfx f;
+        hfx_init(&f, prec, NULL);
+        irllrec_rec_spec rs;
+        irllrec_rec *r = NULL;
+        irllrec_rec_spec_init(&rs, sizeof rs);
+        rs.user_emb = irllrec_cmat_dense(f.ef, HU, HD);
+        rs.item_emb = irllrec_cmat_dense(f.ef + HU * HD, HI, HD);
+        rs.hook = f.h;
+        ck_assert_int_eq(irllrec_rec_create(f.ctx, &rs, &r), IRLLREC_OK);
+        ck_assert_int_eq(irllrec_rec_intent_exemplars(r, IRLLREC_USERS, TOP, ids, sc[prec]),
+                         IRLLREC_OK);
+        ck_assert_int_eq(irllrec_rec_intent_exemplars(r, IRLLREC_ITEMS, TOP, ids,
+                                                      sc[prec] + 6 * TOP), IRLLREC_OK);
+        irllrec_rec_free(r);
+        hfx_free(&f);
+    }
+    double nz = 0.0;
+    for (int i = 0; i < 2 * 6 * TOP; i++) {
+        ck_assert_msg(fabs(sc[0][i] - sc[1][i]) <= 2e-2, "%d: %g vs %g", i, sc[0][i], sc[1][i]);
+        nz += fabs(sc[0][i]);
+    }
+    ck_assert(nz > 0.0);
+}
+END_TEST
+
 START_TEST(hook_text_precision_refuses_bad_values)
 {
     irllrec_ctx *ctx = tu_ctx();
@@ -623,6 +658,7 @@ Suite *bf16_suite(void)
     tcase_add_test(tc, hook_bf16_where_usable_else_fp32_bits);
     tcase_add_test(tc, hook_bf16_falls_back_without_the_cpu_feature);
     tcase_add_test(tc, hook_bf16_memory_estimate_and_no_step_allocation);
+    tcase_add_test(tc, rec_from_a_bf16_hook_serves_in_fp32);
     tcase_add_test(tc, hook_text_precision_refuses_bad_values);
     suite_add_tcase(s, tc);
     return s;
