@@ -1,9 +1,8 @@
-#define _POSIX_C_SOURCE 200809L
 /* The opt-in bf16 text path (docs/math-towers.md section 5): rounding, the
  * bf16 product against a reference, the MLP's forward and backward against
  * the fp32 reference within bounds derived from bf16's 8-bit significand,
- * a finite-difference check of the bf16 backward, and the hook's choice
- * (bf16 where usable, otherwise exactly the fp32 bits).
+ * a finite-difference check of the bf16 backward, and the ITM teacher's
+ * blocked forward. The hook's side is in test_bf16_hook.c.
  *
  * Notation: u = 2^-8, the unit roundoff of bf16 (8 significand bits,
  * round to nearest), so |bf16(x) - x| <= u |x|; u32 = 2^-24 for fp32. A
@@ -19,7 +18,6 @@
 #include "tower/tower.h"
 #include "helpers/testutil.h"
 #include "helpers/gradcheck.h"
-#include "helpers/hookio.h"
 
 #define U_BF16 (1.0 / 256.0)
 #define U_F32 (1.0 / 16777216.0)
@@ -408,238 +406,73 @@ START_TEST(mlp_bf16_refuses_bad_calls)
 }
 END_TEST
 
-/* ---- the hook's choice ---------------------------------------------------------- */
-
-enum { HU = 30, HI = 40, HN = HU + HI, HD = 8, HB = 12, HDP = 160, HDT = 200 };
-
-typedef struct hfx {
-    irllrec_ctx *ctx;
-    irllrec_hook *h;
-    float ef[HN * HD], gf[HN * HD];
-    int32_t u[HB], p[HB], n[HB];
-} hfx;
-
-static void hfx_init(hfx *f, int32_t precision, irllrec_ctx *ctx)
+/* The bf16 teacher runs its forward in 4096-row blocks through a teacher
+ * sized for one block: over 5000 rows (two blocks) its softmax targets, read
+ * back through the CE gradient (p - q) / R, agree with the fp32 teacher on
+ * the same bf16 text row by row, the second block included; the bound is
+ * the W1 rounding of the forward test, through softmax (1-Lipschitz in the
+ * max norm up to a factor 2 for these small logits) and the 1/R. */
+START_TEST(itm_bf16_teacher_blocks_cover_every_row)
 {
-    irllrec_hook_spec s;
-    uint64_t st = 5;
-    float *t = malloc(sizeof(float) * HI * HDT);
-    f->ctx = ctx ? ctx : tu_ctx();
-    irllrec_hook_spec_init(&s, sizeof s);
-    s.n_users = HU;
-    s.n_items = HI;
-    s.dim = HD;
-    s.n_intents = 6;
-    s.max_batch = HB;
-    s.profile_dim = HDP;
-    s.intent_dim = HDT;
-    s.text_precision = precision;
-    ck_assert_int_eq(irllrec_hook_create(f->ctx, &s, &f->h), IRLLREC_OK);
-    ck_assert_int_eq(irllrec_hook_set_param(f->h, IRLLREC_HOOK_TRAN_ITM_NEED_GRAPH, 0.0), IRLLREC_OK);
-    const int64_t rows[4] = {HU, HI, HU, HI}, cols[4] = {HDP, HDP, HDT, HDT};
-    for (int w = 0; w < 4; w++) {
-        tu_fill(&st, t, rows[w] * cols[w], 2.0f);
-        ck_assert_int_eq(irllrec_hook_set_text(f->h, w, irllrec_cmat_dense(t, rows[w], cols[w])),
-                         IRLLREC_OK);
-    }
-    tu_fill(&st, f->ef, HN * HD, 1.0f);
-    for (int b = 0; b < HB; b++) {
-        f->u[b] = (b * 7) % HU;
-        f->p[b] = (b * 5) % HI;
-        f->n[b] = (b * 11 + 3) % HI;
-    }
-    free(t);
-}
-
-static void hfx_step(hfx *f, irllrec_hook_losses *lv)
-{
-    tu_hookio io;
-    memset(f->gf, 0, sizeof f->gf);
-    tu_hookio_init(&io, HU, HI, HD, f->ef, f->gf, 0, NULL, NULL);
-    const irllrec_hook_batch b = {HB, f->u, f->p, f->n};
-    lv->struct_size = sizeof *lv;
-    ck_assert_int_eq(irllrec_hook_step(f->h, &b, &io.in, &io.grads, lv), IRLLREC_OK);
-}
-
-static void hfx_free(hfx *f)
-{
-    irllrec_hook_free(f->h);
-    irllrec_ctx_free(f->ctx);
-}
-
-static int32_t precision_of(const hfx *f)
-{
-    int32_t p = -1;
-    ck_assert_int_eq(irllrec_hook_get_text_precision(f->h, &p), IRLLREC_OK);
-    return p;
-}
-
-/* Where bf16 is usable, a bf16 hook takes it and stays within a bf16
- * tolerance of the fp32 hook over three steps; where it is not, it is the
- * fp32 hook bit for bit. The hook-level tolerance (relative 2e-2 on every
- * loss, 5e-2 of the largest entry on the host gradient) is the tower
- * outputs' rounding, 2u = 7.8e-3 relative per pre-activation sum|x w|
- * (text and W1 rounded), carried through the InfoNCE and CE terms. */
-START_TEST(hook_bf16_where_usable_else_fp32_bits)
-{
-    hfx a, b;
-    hfx_init(&a, IRLLREC_HOOK_TEXT_BF16, NULL);
-    hfx_init(&b, IRLLREC_HOOK_TEXT_FP32, NULL);
-    const int usable = irllrec__bf16_usable();
-    ck_assert_int_eq(precision_of(&a), usable ? IRLLREC_HOOK_TEXT_BF16 : IRLLREC_HOOK_TEXT_FP32);
-    ck_assert_int_eq(precision_of(&b), IRLLREC_HOOK_TEXT_FP32);
-    ck_assert_int_eq(strncmp(irllrec_text_bf16_backend(), "none:", 5) == 0, !usable);
-    for (int step = 0; step < 3; step++) {
-        irllrec_hook_losses la, lb;
-        hfx_step(&a, &la);
-        hfx_step(&b, &lb);
-        const double va[4] = {la.kd, la.pair, la.tran, la.itm}, vb[4] = {lb.kd, lb.pair, lb.tran, lb.itm};
-        double gmax = 0.0, gerr = 0.0;
-        for (int i = 0; i < HN * HD; i++) {
-            gmax = fmax(gmax, fabs(b.gf[i]));
-            gerr = fmax(gerr, fabs((double)a.gf[i] - b.gf[i]));
-        }
-        if (!usable) {
-            ck_assert(memcmp(va, vb, sizeof va) == 0 && la.total == lb.total);
-            ck_assert(memcmp(a.gf, b.gf, sizeof a.gf) == 0);
-            continue;
-        }
-        for (int t = 0; t < 4; t++)
-            ck_assert_msg(fabs(va[t] - vb[t]) <= 2e-2 * fabs(vb[t]), "step %d term %d: %.9g vs %.9g",
-                          step, t, va[t], vb[t]);
-        ck_assert_msg(gerr <= 5e-2 * gmax, "step %d: host gradient off by %.3g of %.3g", step,
-                      gerr, gmax);
-        if (step == 0) ck_assert_msg(gerr > 0.0, "the bf16 hook gave the fp32 bits");
-    }
-    hfx_free(&a);
-    hfx_free(&b);
-}
-END_TEST
-
-/* A CPU without AVX512-BF16 and AMX, as oneDNN sees it (its documented
- * ONEDNN_MAX_CPU_ISA cap, read once before oneDNN's first dispatch): the
- * hook falls back to fp32 and gives the fp32 hook's bits. Needs a fresh
- * process, so it runs only when Check forks. */
-START_TEST(hook_bf16_falls_back_without_the_cpu_feature)
-{
-    if (getenv("CK_FORK") && strcmp(getenv("CK_FORK"), "no") == 0) return;
-    setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_VNNI", 1);
-    ck_assert_int_eq(irllrec__bf16_usable(), 0);
-    ck_assert_ptr_nonnull(strstr(irllrec_text_bf16_backend(), "none:"));
-    hfx a, b;
-    hfx_init(&a, IRLLREC_HOOK_TEXT_BF16, NULL);
-    hfx_init(&b, IRLLREC_HOOK_TEXT_FP32, NULL);
-    ck_assert_int_eq(precision_of(&a), IRLLREC_HOOK_TEXT_FP32);
-    irllrec_hook_losses la, lb;
-    hfx_step(&a, &la);
-    hfx_step(&b, &lb);
-    ck_assert(la.total == lb.total && la.kd == lb.kd && la.pair == lb.pair);
-    ck_assert(memcmp(a.gf, b.gf, sizeof a.gf) == 0);
-    hfx_free(&a);
-    hfx_free(&b);
-}
-END_TEST
-
-/* The memory estimate holds for a bf16 hook too, the step allocates
- * nothing, and the text copies take half the bytes. */
-START_TEST(hook_bf16_memory_estimate_and_no_step_allocation)
-{
-    int64_t est[2];
-    for (int prec = 0; prec < 2; prec++) {
-        tu_alloc_state st;
-        memset(&st, 0, sizeof st);
-        irllrec_ctx *ctx = tu_ctx_counting(&st);
-        const int64_t base = st.live_bytes;
-        hfx f;
-        hfx_init(&f, prec, ctx);
-        irllrec_hook_spec s;
-        irllrec_hook_spec_init(&s, sizeof s);
-        s.n_users = HU;
-        s.n_items = HI;
-        s.dim = HD;
-        s.n_intents = 6;
-        s.max_batch = HB;
-        s.profile_dim = HDP;
-        s.intent_dim = HDT;
-        s.text_precision = prec;
-        ck_assert_int_eq(irllrec_hook_memory_estimate(&s, irllrec_ctx_n_threads(ctx), 0, &est[prec]),
-                         IRLLREC_OK);
-        ck_assert_int_eq(st.live_bytes - base, est[prec]);
-        irllrec_hook_losses lv;
-        hfx_step(&f, &lv);
-        const int64_t n_alloc = st.n_alloc;
-        hfx_step(&f, &lv);
-        ck_assert_int_eq(st.n_alloc, n_alloc);
-        hfx_free(&f);
-    }
-    if (irllrec__bf16_usable())  /* half of N (D_p + D_t) floats, less the bf16 buffers */
-        ck_assert_int_lt(est[1], est[0] - (int64_t)HN * (HDP + HDT) * 2 + 200000);
-    else
-        ck_assert_int_eq(est[1], est[0]);
-}
-END_TEST
-
-/* A recommender built from a bf16 hook widens its bf16 intent text and
- * serves with the fp32 tower: the exemplar cosines (through z) agree with
- * an fp32 hook of the same seed within the text's rounding, 2u sum|x w|
- * relative per pre-activation, so 2e-2 absolute on cosines. */
-START_TEST(rec_from_a_bf16_hook_serves_in_fp32)
-{
-    enum { TOP = 3 };
-    float sc[2][2 * 6 * TOP];
-    int32_t ids[6 * TOP];
-    for (int prec = 0; prec < 2; prec++) {
-        hfx f;
-        hfx_init(&f, prec, NULL);
-        irllrec_rec_spec rs;
-        irllrec_rec *r = NULL;
-        irllrec_rec_spec_init(&rs, sizeof rs);
-        rs.user_emb = irllrec_cmat_dense(f.ef, HU, HD);
-        rs.item_emb = irllrec_cmat_dense(f.ef + HU * HD, HI, HD);
-        rs.hook = f.h;
-        ck_assert_int_eq(irllrec_rec_create(f.ctx, &rs, &r), IRLLREC_OK);
-        ck_assert_int_eq(irllrec_rec_intent_exemplars(r, IRLLREC_USERS, TOP, ids, sc[prec]),
-                         IRLLREC_OK);
-        ck_assert_int_eq(irllrec_rec_intent_exemplars(r, IRLLREC_ITEMS, TOP, ids,
-                                                      sc[prec] + 6 * TOP), IRLLREC_OK);
-        irllrec_rec_free(r);
-        hfx_free(&f);
-    }
-    double nz = 0.0;
-    for (int i = 0; i < 2 * 6 * TOP; i++) {
-        ck_assert_msg(fabs(sc[0][i] - sc[1][i]) <= 2e-2, "%d: %g vs %g", i, sc[0][i], sc[1][i]);
-        nz += fabs(sc[0][i]);
-    }
-    ck_assert(nz > 0.0);
-}
-END_TEST
-
-START_TEST(hook_text_precision_refuses_bad_values)
-{
+    enum { TR = 5000, TIN = 16, TH = 8, TD = 4 };
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_hook_spec s;
-    irllrec_hook *h = (irllrec_hook *)&s;
-    int64_t est;
-    irllrec_hook_spec_init(&s, sizeof s);
-    ck_assert_int_eq(s.text_precision, IRLLREC_HOOK_TEXT_FP32);  /* the default */
-    s.n_users = 3;
-    s.n_items = 4;
-    s.profile_dim = 5;
-    for (int v = -1; v <= 2; v += 3) {
-        s.text_precision = v;
-        ck_assert_int_eq(irllrec_hook_create(ctx, &s, &h), IRLLREC_E_INVALID_ARG);
-        ck_assert_ptr_null(h);
-        ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "text_precision"));
-        ck_assert_int_eq(irllrec_hook_memory_estimate(&s, 1, 0, &est), IRLLREC_E_INVALID_ARG);
+    irllrec_mlp_spec ms;
+    irllrec_mlp_spec_init(&ms, sizeof ms);
+    ms.in_dim = TIN;
+    ms.hidden_dim = TH;
+    ms.out_dim = TD;
+    ms.max_rows = TR;
+    irllrec_mlp *st = NULL;
+    ck_assert_int_eq(irllrec_mlp_create(ctx, &ms, &st), IRLLREC_OK);
+    irllrec_itm_spec is;
+    irllrec_itm_spec_init(&is, sizeof is);
+    irllrec_itm *it[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++) ck_assert_int_eq(irllrec_itm_create(ctx, &is, st, &it[k]), IRLLREC_OK);
+    ck_assert_int_eq(irllrec__itm_enable_bf16(it[1]), IRLLREC_OK);
+    float *x = malloc(sizeof(float) * TR * TIN), *so = malloc(sizeof(float) * TR * TD);
+    float *dx[2] = {calloc(TR * TD, sizeof(float)), calloc(TR * TD, sizeof(float))};
+    uint16_t *xh = malloc(sizeof(uint16_t) * TR * TIN);
+    uint64_t seed = 8;
+    tu_fill(&seed, x, TR * TIN, 4.0f);
+    irllrec__f32_to_bf16(x, xh, TR * TIN);
+    irllrec__bf16_to_f32(xh, x, TR * TIN);
+    tu_fill(&seed, so, TR * TD, 2.0f);
+    ck_assert_int_eq(irllrec_itm_teacher_forward(it[0], irllrec_cmat_dense(x, TR, TIN)), IRLLREC_OK);
+    ck_assert_int_eq(irllrec__itm_teacher_forward_bf16(it[1], xh, TIN, TR), IRLLREC_OK);
+    for (int k = 0; k < 2; k++) {
+        double ce = 0.0;
+        ck_assert_int_eq(irllrec_itm_loss(it[k], irllrec_cmat_dense(so, TR, TD), &ce), IRLLREC_OK);
+        ck_assert_int_eq(irllrec_itm_backward(it[k], (double)TR, irllrec_mat_dense(dx[k], TR, TD)),
+                         IRLLREC_OK);
     }
-    s.text_precision = IRLLREC_HOOK_TEXT_BF16;
-    ck_assert_int_eq(irllrec_hook_create(ctx, &s, &h), IRLLREC_OK);
-    int32_t p = -1;
-    ck_assert_int_eq(irllrec_hook_get_text_precision(NULL, &p), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(irllrec_hook_get_text_precision(h, NULL), IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(p, -1);
-    irllrec_hook_free(h);
+    irllrec__param *p;
+    int n;
+    irllrec__mlp_params(irllrec_itm_teacher(it[0]), &p, &n);
+    double differs = 0.0;
+    for (int r = 0; r < TR; r++) {
+        double bound = 0.0;  /* max over logits of the forward bound, rows r */
+        for (int o = 0; o < TD; o++) {
+            double b = 0.0;
+            for (int j = 0; j < TH; j++) {
+                double sa = 0.0;
+                for (int k = 0; k < TIN; k++) sa += fabs((double)x[r * TIN + k] * p[0].data[j * TIN + k]);
+                b += fabs((double)p[2].data[o * TH + j]) * (U_BF16 + 1e-5) * sa;
+            }
+            bound = fmax(bound, b);
+        }
+        for (int o = 0; o < TD; o++) {
+            const double e = fabs((double)dx[0][r * TD + o] - dx[1][r * TD + o]);
+            ck_assert_msg(e <= 2.0 * bound + 1e-6, "row %d logit %d: %g vs %g (bound %g)", r, o,
+                          dx[0][r * TD + o], dx[1][r * TD + o], 2.0 * bound);
+            if (r >= 4096) differs += fabs(dx[1][r * TD + o]);
+        }
+    }
+    ck_assert(differs > 0.0);  /* the second block was written */
+    irllrec_itm_free(it[0]);
+    irllrec_itm_free(it[1]);
+    irllrec_mlp_free(st);
     irllrec_ctx_free(ctx);
+    free(x); free(so); free(dx[0]); free(dx[1]); free(xh);
 }
 END_TEST
 
@@ -655,11 +488,7 @@ Suite *bf16_suite(void)
     tcase_add_test(tc, mlp_bf16_backward_within_bound);
     tcase_add_test(tc, mlp_bf16_backward_gradcheck);
     tcase_add_test(tc, mlp_bf16_refuses_bad_calls);
-    tcase_add_test(tc, hook_bf16_where_usable_else_fp32_bits);
-    tcase_add_test(tc, hook_bf16_falls_back_without_the_cpu_feature);
-    tcase_add_test(tc, hook_bf16_memory_estimate_and_no_step_allocation);
-    tcase_add_test(tc, rec_from_a_bf16_hook_serves_in_fp32);
-    tcase_add_test(tc, hook_text_precision_refuses_bad_values);
+    tcase_add_test(tc, itm_bf16_teacher_blocks_cover_every_row);
     suite_add_tcase(s, tc);
     return s;
 }

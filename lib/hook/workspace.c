@@ -116,7 +116,7 @@ static int64_t module_bytes(const irllrec_hook *h, int32_t n_threads, int64_t gr
         irllrec__hook_mlp_spec(h, 0, &ms);
         const int64_t np = irllrec__mlp_param_count(&ms);
         b += irllrec__mlp_bytes(&ms, 1) + irllrec__itm_bytes(&ms);
-        if (h->bf16) b += irllrec__mlp_bf16_bytes(&ms, 1) + irllrec__mlp_bf16_bytes(&ms, 0);
+        if (h->bf16) b += irllrec__mlp_bf16_bytes(&ms, 1) + irllrec__itm_bf16_extra_bytes(&ms);
         irllrec__hook_intent_spec(h, &ts);
         b += irllrec__intent_bytes(&ts, n_threads, h->L > 0 ? graph_nnz : 0);
         train += np + 2 * h->d * h->K;

@@ -83,7 +83,10 @@ void irllrec__itm_ce_bwd(int64_t rows, int64_t d, const float *p, const float *q
                          float *dx, int64_t lddx);
 
 /* The bf16 text path of the teacher (see the MLP's above): enable at
- * create, then the teacher forward over bf16 text. */
+ * create (it also shrinks the teacher's activation cache to one block of
+ * rows: irllrec__itm_bf16_extra_bytes is the change, negative for large N),
+ * then the teacher forward over bf16 text. */
+int64_t irllrec__itm_bf16_extra_bytes(const irllrec_mlp_spec *student);
 irllrec_status irllrec__itm_enable_bf16(irllrec_itm *itm);
 irllrec_status irllrec__itm_teacher_forward_bf16(irllrec_itm *itm, const uint16_t *x, int64_t ldx,
                                                  int64_t rows);
