@@ -23,10 +23,10 @@ static int table(irllrec_hook *h, wsbuf *t)
             W(gh_p, 2 * B * h->Dp, uint16_t);
         } else {
             W(txt_p, N * h->Dp, float);
-            }
+            W(p_gather, 2 * B * h->Dp, float);
+        }
         W(p_out, rows_p * d, float);
         W(p_dout, rows_p * d, float);
-        W(p_gather, 2 * B * h->Dp, float);
         W(kd_ax, 3 * B * d, float);
         W(kd_dax, 3 * B * d, float);
     }
@@ -36,10 +36,10 @@ static int table(irllrec_hook *h, wsbuf *t)
             W(gh_t, 2 * B * h->Dt, uint16_t);
         } else {
             W(txt_t, N * h->Dt, float);
-            }
+            W(z_gather, 2 * B * h->Dt, float);
+        }
         W(z_out, rows_z * d, float);
         W(z_dout, rows_z * d, float);
-        W(z_gather, 2 * B * h->Dt, float);
         W(e_all, N * d, float);
         W(anchors, 3 * B, int64_t);
         W(r, 3 * B * d, float);
