@@ -2,6 +2,7 @@
  *
  *   bench_step [--intent-dim 1536] [--profile-dim 1536] [--reps 5] [--threads 2]
  *              [--data DIR] [--preset paper|released] [--batch 4096]
+ *              [--text fp32|bf16|both]
  *
  * Shapes: amazon-book (../shared/data/amazon-book train graph when present,
  * else a random graph of that shape): N = 20,332, d = 32, K = 128, L = 3,
@@ -14,7 +15,14 @@
  * per-component breakdown (host phases and irllrec_hook_last_timings); the
  * text-tower GEMM throughput against a square 2048^3 cblas_sgemm measured in
  * the same run; the RSS growth when exact translation is switched on; peak
- * RSS. Run with OPENBLAS_NUM_THREADS equal to --threads. */
+ * RSS. Run with OPENBLAS_NUM_THREADS equal to --threads.
+ *
+ * --text both (the default) times the fp32 text towers, then a hook created
+ * with text_precision = BF16 (bf16 text, bf16 products where the CPU has
+ * them: the path taken is printed), in the same process, and compares the
+ * two; the text-tower rates are given against a square sgemm and a square
+ * bf16 matmul measured in the same run. Peak RSS is the process's, so the
+ * bf16 RSS figure needs --text bf16 alone. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdatomic.h>
@@ -25,6 +33,7 @@
 #include "benchutil.h"
 #include "irllrec/irllrec.h"
 #include "lightgcn_irl.h"
+#include "ops/ops.h"
 #ifdef IRLLREC_USE_CBLAS
 #include <cblas.h>
 #endif
@@ -35,6 +44,7 @@ static int B = 4096; /* --batch */
 
 typedef struct args {
     int32_t dp, dt, reps, threads, preset;
+    int text; /* bit 0: fp32 run, bit 1: bf16 run */
     const char *data;
 } args;
 
@@ -169,6 +179,7 @@ static void parse(int argc, char **argv, args *a)
     a->threads = 2;
     a->preset = IRLLREC_HOOK_PRESET_PAPER;
     a->data = IRLLREC_SHARED_DATA "/amazon-book";
+    a->text = 3;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (strcmp(k, "--intent-dim") == 0) a->dt = atoi(v);
@@ -177,15 +188,20 @@ static void parse(int argc, char **argv, args *a)
         else if (strcmp(k, "--threads") == 0) a->threads = atoi(v);
         else if (strcmp(k, "--data") == 0) a->data = v;
         else if (strcmp(k, "--batch") == 0) B = atoi(v);
+        else if (strcmp(k, "--text") == 0)
+            a->text = strcmp(v, "fp32") == 0 ? 1 : strcmp(v, "bf16") == 0 ? 2
+                      : strcmp(v, "both") == 0 ? 3 : 0;
         else if (strcmp(k, "--preset") == 0)
             a->preset = strcmp(v, "released") == 0 ? IRLLREC_HOOK_PRESET_RELEASED
                                                    : IRLLREC_HOOK_PRESET_PAPER;
         else die("usage", "bench_step [--intent-dim N] [--profile-dim N] [--reps N] "
-                          "[--threads N] [--data DIR] [--preset paper|released] [--batch N]");
+                          "[--threads N] [--data DIR] [--preset paper|released] [--batch N] "
+                          "[--text fp32|bf16|both]");
     }
     if (a->reps < 1) a->reps = 1;
     if (a->reps > MAXREP) a->reps = MAXREP;
-    if (a->dt < 1 || a->dp < 1 || a->threads < 1 || B < 1) die("usage", "bad value");
+    if (a->dt < 1 || a->dp < 1 || a->threads < 1 || B < 1 || a->text == 0)
+        die("usage", "bad value");
 }
 
 /* Median seconds of a square n^3 cblas_sgemm (the machine's reference rate). */
@@ -226,215 +242,287 @@ static const char *const COL_NAME[COLS] = {
     "  hook teacher", "  hook tower", "  hook kd", "  hook pair", "  hook tran",
     "  hook itm", "  hook commit", "  hook other"};
 
-int main(int argc, char **argv)
+/* Median seconds of a square n^3 bf16 x bf16 -> fp32 product through the
+ * library's bf16 kernel (oneDNN), the roof of the bf16 text towers; NAN
+ * when this build or CPU has no bf16 path. */
+static double square_bf16_gflops(int n, int reps)
 {
+    if (!irllrec__bf16_usable()) return NAN;
+    const size_t nn = (size_t)n * (size_t)n;
+    float *f = (float *)malloc(nn * sizeof(float)), *c = (float *)malloc(nn * sizeof(float));
+    uint16_t *a = (uint16_t *)malloc(nn * 2), *b = (uint16_t *)malloc(nn * 2);
+    double t[MAXREP];
+    if (!f || !c || !a || !b) die("bf16 gemm", "out of memory");
+    for (size_t i = 0; i < nn; i++) f[i] = (float)(unif() - 0.5);
+    irllrec__f32_to_bf16(f, a, (int64_t)nn);
+    irllrec__f32_to_bf16(f, b, (int64_t)nn);
+    irllrec__sbgemm(0, 0, n, n, n, a, n, b, n, 0, c, n);
+    for (int r = 0; r < reps; r++) {
+        double t0 = bu_now();
+        irllrec__sbgemm(0, 0, n, n, n, a, n, b, n, 0, c, n);
+        t[r] = bu_now() - t0;
+    }
+    free(f);
+    free(c);
+    free(a);
+    free(b);
+    return 2.0 * n * (double)n * n / bu_median(t, (size_t)reps) * 1e-9;
+}
+
+/* What main keeps across the fp32 and bf16 runs. */
+typedef struct shared {
     args a;
-    char la[128];
-    irllrec_ctx_spec cs;
-    irllrec_ctx *ctx = NULL;
-    irllrec_x_dataset *ds = NULL;
+    irllrec_ctx *ctx;
     irllrec_csr train;
-    int64_t *gip = NULL;
-    int32_t *gix = NULL;
+    int64_t U, I, N;
+    counter *cnt;
+} shared;
+
+typedef struct result {
+    double step, prf, intm, tea, rp, rss_off, rss_on, peak;
+    int32_t precision;
+    long long lib_hook;
+    int allocs_in_steps;
+} result;
+
+/* The hook for one text precision, its four random texts set one at a
+ * time from one buffer (the host holds one stand-in matrix at most). */
+static lgcn_irl *make_hook(shared *sh, lgcn *m, int32_t prec, long long *lib_hook)
+{
+    const args *a = &sh->a;
+    lgcn_irl_cfg hc;
+    lgcn_irl *x = NULL;
+    lgcn_irl_cfg_init(&hc);
+    hc.preset = a->preset;
+    hc.n_intents = K;
+    hc.max_batch = B;
+    hc.tran_mode = 0; /* exact */
+    hc.text_precision = prec;
+    irllrec_mat up = irllrec_mat_dense(NULL, sh->U, a->dp), ip = irllrec_mat_dense(NULL, sh->I, a->dp);
+    irllrec_mat ui = irllrec_mat_dense(NULL, sh->U, a->dt), ii = irllrec_mat_dense(NULL, sh->I, a->dt);
+    int64_t maxd = a->dp > a->dt ? a->dp : a->dt;
+    float *buf = (float *)malloc((size_t)sh->U * (size_t)maxd * sizeof(float));
+    const int32_t which[4] = {IRLLREC_HOOK_USER_PROFILE, IRLLREC_HOOK_ITEM_PROFILE,
+                              IRLLREC_HOOK_USER_INTENT, IRLLREC_HOOK_ITEM_INTENT};
+    if (buf == NULL) die("text", "out of memory");
+    const long long before = sh->cnt->live;
+    if (lgcn_irl_create(sh->ctx, m, &hc, up, ip, ui, ii, &x) != IRLLREC_OK)
+        die("hook", irllrec_ctx_errmsg(sh->ctx));
+    for (int w = 0; w < 4; w++) {
+        int64_t rows = w % 2 == 0 ? sh->U : sh->I, cols = w < 2 ? a->dp : a->dt;
+        for (int64_t k = 0; k < rows * cols; k++) buf[k] = (float)(unif() - 0.5);
+        if (irllrec_hook_set_text(lgcn_irl_hook(x), which[w],
+                                  irllrec_cmat_dense(buf, rows, cols)) != IRLLREC_OK)
+            die("set_text", irllrec_ctx_errmsg(sh->ctx));
+    }
+    free(buf);
+    *lib_hook = sh->cnt->live - before;
+    return x;
+}
+
+static void one_step(lgcn_irl *x, lgcn_opt *opt, const irllrec_csr *train, int32_t *bu,
+                     int32_t *bp, int32_t *bn, lgcn_irl_losses *lv, irllrec_ctx *ctx)
+{
+    batch(train, bu, bp, bn);
+    if (lgcn_irl_train_step(x, opt, bu, bp, bn, B, lv) != IRLLREC_OK)
+        die("step", irllrec_ctx_errmsg(ctx));
+}
+
+/* Warm-up (RSS with translation off, then on), then reps timed steps with
+ * their breakdown; fills r. */
+static void run_text(shared *sh, int32_t prec, result *r)
+{
+    const args *a = &sh->a;
+    char err[512] = "", la[128];
     lgcn_spec ls;
     lgcn *m = NULL;
     lgcn_opt *opt = NULL;
-    lgcn_irl_cfg hc;
-    lgcn_irl *x = NULL;
-    char err[512] = "";
-    int32_t *bu, *bp, *bn;
-    double col[COLS][MAXREP], cpu[MAXREP], ref_gflops, rss_off, rss_on, peak, w_tran = 0.0, w_itm = 0.0;
-    int64_t U, I, N, uniq = 0;
-    int real;
-    static counter cnt;
-    long long lib_before, lib_hook, lib_peak_before;
-
-    parse(argc, argv, &a);
-    loadavg(la, sizeof la);
-    printf("bench_step: LightGCN + IRLLRec, one full training step; load average at start: %s\n", la);
-    bu_print_blas();
-    printf("OPENBLAS_NUM_THREADS=%s, host/ctx threads %d\n",
-           getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)",
-           a.threads);
-
-    irllrec_ctx_spec_init(&cs, sizeof cs);
-    cs.n_threads = a.threads;
-    cs.alloc = count_alloc;
-    cs.free = count_free;
-    cs.alloc_ud = &cnt;
-    if (irllrec_ctx_create(&cs, &ctx) != IRLLREC_OK) die("ctx", "cannot create");
-    real = irllrec_x_dataset_load(ctx, a.data, &ds) == IRLLREC_OK;
-    if (real) {
-        irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
-        printf("graph: %s train split (%lld users, %lld items, %lld interactions)\n", a.data,
-               (long long)train.n_rows, (long long)train.n_cols, (long long)train.nnz);
-    } else {
-        random_graph(&train, &gip, &gix);
-        printf("graph: RANDOM stand-in of amazon-book's shape (%s not found): %lld x %lld, %lld "
-               "interactions\n",
-               a.data, (long long)train.n_rows, (long long)train.n_cols, (long long)train.nnz);
-    }
-    U = train.n_rows;
-    I = train.n_cols;
-    N = U + I;
-    printf("shapes: N %lld, d %d, K %d, L %d, batch %d, profile %d-d, intent %d-d; text "
-           "embeddings are RANDOM, TIMING-ONLY\n",
-           (long long)N, D, K, L, B, a.dp, a.dt);
-
+    double col[COLS][MAXREP], cpu[MAXREP], w_tran = 0.0;
+    int64_t uniq = 0;
+    int32_t *bu = (int32_t *)malloc(B * sizeof *bu), *bp = (int32_t *)malloc(B * sizeof *bp);
+    int32_t *bn = (int32_t *)malloc(B * sizeof *bn);
+    if (!bu || !bp || !bn) die("batch", "out of memory");
     lgcn_spec_init(&ls);
-    ls.n_users = U;
-    ls.n_items = I;
+    ls.n_users = sh->U;
+    ls.n_items = sh->I;
     ls.dim = D;
     ls.n_layers = L;
     ls.keep_rate = 1.0; /* the authors' Amazon-book IRLLRec config (docs/hook.md) */
     ls.reg = 1e-7;
-    ls.n_threads = a.threads;
-    if (lgcn_create(&ls, &train, &m, err, sizeof err) != IRLLREC_OK ||
+    ls.n_threads = a->threads;
+    if (lgcn_create(&ls, &sh->train, &m, err, sizeof err) != IRLLREC_OK ||
         lgcn_opt_create(m, 1e-3, &opt, err, sizeof err) != IRLLREC_OK)
         die("lgcn", err);
-
-    lgcn_irl_cfg_init(&hc);
-    hc.preset = a.preset;
-    hc.n_intents = K;
-    hc.max_batch = B;
-    hc.tran_mode = 0; /* exact */
-    {
-        /* Announce the four texts, then set them one at a time from one
-         * buffer, so the host holds one stand-in matrix at most. */
-        irllrec_mat up = irllrec_mat_dense(NULL, U, a.dp), ip = irllrec_mat_dense(NULL, I, a.dp);
-        irllrec_mat ui = irllrec_mat_dense(NULL, U, a.dt), ii = irllrec_mat_dense(NULL, I, a.dt);
-        int64_t maxd = a.dp > a.dt ? a.dp : a.dt;
-        float *buf = (float *)malloc((size_t)U * (size_t)maxd * sizeof(float));
-        const int32_t which[4] = {IRLLREC_HOOK_USER_PROFILE, IRLLREC_HOOK_ITEM_PROFILE,
-                                  IRLLREC_HOOK_USER_INTENT, IRLLREC_HOOK_ITEM_INTENT};
-        if (buf == NULL) die("text", "out of memory");
-        lib_before = cnt.live;
-        if (lgcn_irl_create(ctx, m, &hc, up, ip, ui, ii, &x) != IRLLREC_OK)
-            die("hook", irllrec_ctx_errmsg(ctx));
-        for (int w = 0; w < 4; w++) {
-            int64_t rows = w % 2 == 0 ? U : I, cols = w < 2 ? a.dp : a.dt;
-            for (int64_t k = 0; k < rows * cols; k++) buf[k] = (float)(unif() - 0.5);
-            if (irllrec_hook_set_text(lgcn_irl_hook(x), which[w],
-                                      irllrec_cmat_dense(buf, rows, cols)) != IRLLREC_OK)
-                die("set_text", irllrec_ctx_errmsg(ctx));
-        }
-        free(buf);
-        lib_hook = cnt.live - lib_before;
-        lib_peak_before = cnt.peak;
-    }
-    bu = (int32_t *)malloc(B * sizeof *bu);
-    bp = (int32_t *)malloc(B * sizeof *bp);
-    bn = (int32_t *)malloc(B * sizeof *bn);
-    if (!bu || !bp || !bn) die("batch", "out of memory");
-
-    /* RSS growth of exact translation: two steps with it off (its buffers
-     * untouched), then one with it on. */
+    lgcn_irl *x = make_hook(sh, m, prec, &r->lib_hook);
+    irllrec_hook_get_text_precision(lgcn_irl_hook(x), &r->precision);
+    printf("\n== text towers asked %s, took %s (bf16 backend: %s) ==\n",
+           prec ? "bf16" : "fp32", r->precision ? "bf16" : "fp32", irllrec_text_bf16_backend());
+    const long long peak_before = sh->cnt->peak;
     irllrec_hook_get_param(lgcn_irl_hook(x), IRLLREC_HOOK_W_TRAN, &w_tran);
-    irllrec_hook_get_param(lgcn_irl_hook(x), IRLLREC_HOOK_W_ITM, &w_itm);
     irllrec_hook_set_param(lgcn_irl_hook(x), IRLLREC_HOOK_W_TRAN, 0.0);
-    for (int r = 0; r < 2; r++) {
-        batch(&train, bu, bp, bn);
-        if (lgcn_irl_train_step(x, opt, bu, bp, bn, B, NULL) != IRLLREC_OK)
-            die("step", irllrec_ctx_errmsg(ctx));
-    }
-    rss_off = rss_mib();
+    for (int k = 0; k < 2; k++) one_step(x, opt, &sh->train, bu, bp, bn, NULL, sh->ctx);
+    r->rss_off = rss_mib();
     irllrec_hook_set_param(lgcn_irl_hook(x), IRLLREC_HOOK_W_TRAN, w_tran);
-    batch(&train, bu, bp, bn);
-    if (lgcn_irl_train_step(x, opt, bu, bp, bn, B, NULL) != IRLLREC_OK)
-        die("step", irllrec_ctx_errmsg(ctx));
-    rss_on = rss_mib();
-
-    for (int r = 0; r < a.reps; r++) {
+    one_step(x, opt, &sh->train, bu, bp, bn, NULL, sh->ctx);
+    r->rss_on = rss_mib();
+    for (int k = 0; k < a->reps; k++) {
         lgcn_irl_losses lv;
         lgcn_irl_times ht;
         irllrec_hook_timings tm;
         double t0, t, c0;
-        batch(&train, bu, bp, bn);
-        uniq += distinct_items(bp, bn, I);
         c0 = bu_cpu_now();
         t0 = bu_now();
-        if (lgcn_irl_train_step(x, opt, bu, bp, bn, B, &lv) != IRLLREC_OK)
-            die("step", irllrec_ctx_errmsg(ctx));
+        one_step(x, opt, &sh->train, bu, bp, bn, &lv, sh->ctx);
         t = bu_now() - t0;
-        cpu[r] = bu_cpu_now() - c0;
+        cpu[k] = bu_cpu_now() - c0;
+        uniq += distinct_items(bp, bn, sh->I);
         lgcn_irl_last_times(x, &ht);
         memset(&tm, 0, sizeof tm);
         tm.struct_size = sizeof tm;
         irllrec_hook_last_timings(lgcn_irl_hook(x), &tm);
-        {
-            const double v[COLS] = {
-                t,          ht.forward,    ht.bpr,        ht.hook,   ht.backward, ht.clear,
-                ht.adam,    tm.validate,   tm.profile_mlp, tm.intent_mlp, tm.teacher, tm.tower,
-                tm.kd,      tm.pair,       tm.tran,       tm.itm,    tm.commit,
-                tm.total - (tm.validate + tm.profile_mlp + tm.intent_mlp + tm.teacher + tm.tower +
-                            tm.kd + tm.pair + tm.tran + tm.itm + tm.commit)};
-            for (int c = 0; c < COLS; c++) col[c][r] = v[c];
-        }
+        const double v[COLS] = {
+            t,          ht.forward,    ht.bpr,        ht.hook,   ht.backward, ht.clear,
+            ht.adam,    tm.validate,   tm.profile_mlp, tm.intent_mlp, tm.teacher, tm.tower,
+            tm.kd,      tm.pair,       tm.tran,       tm.itm,    tm.commit,
+            tm.total - (tm.validate + tm.profile_mlp + tm.intent_mlp + tm.teacher + tm.tower +
+                        tm.kd + tm.pair + tm.tran + tm.itm + tm.commit)};
+        for (int c = 0; c < COLS; c++) col[c][k] = v[c];
         loadavg(la, sizeof la);
-        printf("step %d: %.3f s, cpu %.3f s  (loss %.5f: bpr %.5f kd %.4f pair %.4f tran %.4f itm %.4f)  "
-               "load %s\n",
-               r, t, cpu[r], lv.total, lv.bpr, lv.hook.kd, lv.hook.pair, lv.hook.tran, lv.hook.itm, la);
+        printf("step %d: %.3f s, cpu %.3f s  (loss %.5f: bpr %.5f kd %.4f pair %.4f tran %.4f "
+               "itm %.4f)  load %s\n",
+               k, t, cpu[k], lv.total, lv.bpr, lv.hook.kd, lv.hook.pair, lv.hook.tran,
+               lv.hook.itm, la);
     }
-    printf("\nmedian of %d steps (seconds; components are medians, so they need not add up):\n",
-           a.reps);
+    printf("median of %d steps (seconds; components are medians, so they need not add up):\n",
+           a->reps);
     for (int c = 0; c < COLS; c++)
-        printf("  %-22s %8.4f\n", COL_NAME[c], bu_median(col[c], (size_t)a.reps));
-    {
-        double t_step = bu_median(col[0], (size_t)a.reps);
-        double t_prf = bu_median(col[8], (size_t)a.reps), t_int = bu_median(col[9], (size_t)a.reps);
-        double t_tea = bu_median(col[10], (size_t)a.reps);
-        double rp = (double)U + (double)uniq / a.reps;
-        double f_prf = mlp_flops(rp, a.dp, D), f_int = mlp_flops((double)N, a.dt, D);
-        double h = floor((a.dt + D) / 2.0), f_tea = 2.0 * N * a.dt * h + 2.0 * N * h * D;
-        double g_prf = f_prf / t_prf * 1e-9, g_int = f_int / t_int * 1e-9;
-        double g_tea = f_tea / t_tea * 1e-9, g_all = (f_prf + f_int + f_tea) / (t_prf + t_int + t_tea) * 1e-9;
-        printf("\nstep: median %.3f s at intent %d-d, batch %d", t_step, a.dt, B);
-        if (a.dt == 1536 && a.dp == 1536 && B == 4096 && N == 20332)
-            printf(" (authors' code: 10.1 s here; target <= 3.37 s): %.2fx theirs", 10.1 / t_step);
-        printf("\n");
-        printf("      process CPU time per step: median %.3f s = %.3f s per thread over %d threads\n",
-               bu_median(cpu, (size_t)a.reps), bu_median(cpu, (size_t)a.reps) / a.threads,
-               a.threads);
-        ref_gflops = square_gemm_gflops(2048, 5);
-        loadavg(la, sizeof la);
-        printf("square 2048^3 cblas_sgemm, median of 5: %.1f GFLOP/s (load %s)\n", ref_gflops, la);
-        printf("text towers (whole tower time, incl. bias/LeakyReLU/gathers; FLOPs of the GEMMs):\n");
-        printf("  profile MLP fwd+bwd, %.0f rows: %.1f GFLOP in %.3f s = %.1f GFLOP/s (%.0f%%)\n", rp,
-               f_prf * 1e-9, t_prf, g_prf, 100.0 * g_prf / ref_gflops);
-        printf("  intent MLP fwd+bwd, %lld rows: %.1f GFLOP in %.3f s = %.1f GFLOP/s (%.0f%%)\n",
-               (long long)N, f_int * 1e-9, t_int, g_int, 100.0 * g_int / ref_gflops);
-        printf("  teacher EMA+fwd, %lld rows: %.1f GFLOP in %.3f s = %.1f GFLOP/s (%.0f%%)\n",
-               (long long)N, f_tea * 1e-9, t_tea, g_tea, 100.0 * g_tea / ref_gflops);
-        printf("  all three: %.1f GFLOP/s = %.0f%% of the square sgemm (target >= 70%%)\n", g_all,
-               100.0 * g_all / ref_gflops);
-    }
-    peak = bu_peak_rss_mib();
-    {
-        double txt = (double)N * (a.dp + a.dt) * 4.0 / 1048576.0;
-        printf("\nhook allocations (counting allocator): %.1f MiB, of which the text copies %.1f MiB "
-               "and parameters + workspaces %.1f MiB; library peak during steps %s its create-time "
-               "peak (steps allocate nothing)\n",
-               (double)lib_hook / 1048576.0, txt, (double)lib_hook / 1048576.0 - txt,
-               cnt.peak == lib_peak_before ? "equals" : "EXCEEDS");
-    }
-    printf("\nexact translation: RSS %.1f MiB with it off, %.1f MiB after one step with it on: "
-           "+%.1f MiB (target <= 64 MB; authors' code: 1.65 GB)\n",
-           rss_off, rss_on, rss_on - rss_off);
-    printf("peak RSS: %.0f MiB at intent %d-d (target <= 1536 MiB at 3072-d; authors' code 6.3 GB)\n",
-           peak, a.dt);
-    printf("preset %s, w_tran %g, w_itm %g\n", a.preset ? "released" : "paper", w_tran, w_itm);
-    loadavg(la, sizeof la);
-    printf("load average at end: %s\n", la);
-
+        printf("  %-22s %8.4f\n", COL_NAME[c], bu_median(col[c], (size_t)a->reps));
+    printf("  process CPU time per step: median %.3f s over %d threads\n",
+           bu_median(cpu, (size_t)a->reps), a->threads);
+    r->step = bu_median(col[0], (size_t)a->reps);
+    r->prf = bu_median(col[8], (size_t)a->reps);
+    r->intm = bu_median(col[9], (size_t)a->reps);
+    r->tea = bu_median(col[10], (size_t)a->reps);
+    r->rp = (double)sh->U + (double)uniq / a->reps;
+    r->allocs_in_steps = sh->cnt->peak != peak_before;
     free(bu);
     free(bp);
     free(bn);
     lgcn_irl_free(x);
     lgcn_opt_free(opt);
     lgcn_free(m);
+}
+
+/* The text towers of one run against the roof of their precision. */
+static void report_towers(const shared *sh, const result *r, double roof, const char *roof_name)
+{
+    const args *a = &sh->a;
+    double f_prf = mlp_flops(r->rp, a->dp, D), f_int = mlp_flops((double)sh->N, a->dt, D);
+    double h = floor((a->dt + D) / 2.0), f_tea = 2.0 * sh->N * a->dt * h + 2.0 * sh->N * h * D;
+    double g_prf = f_prf / r->prf * 1e-9, g_int = f_int / r->intm * 1e-9, g_tea = f_tea / r->tea * 1e-9;
+    double g_all = (f_prf + f_int + f_tea) / (r->prf + r->intm + r->tea) * 1e-9;
+    printf("%s text towers (whole tower time, incl. bias/LeakyReLU/gathers; FLOPs of the GEMMs), "
+           "against %s %.1f GFLOP/s:\n", r->precision ? "bf16" : "fp32", roof_name, roof);
+    printf("  profile MLP fwd+bwd, %.0f rows: %.1f GFLOP in %.3f s = %.1f GFLOP/s (%.0f%%)\n",
+           r->rp, f_prf * 1e-9, r->prf, g_prf, 100.0 * g_prf / roof);
+    printf("  intent MLP fwd+bwd, %lld rows: %.1f GFLOP in %.3f s = %.1f GFLOP/s (%.0f%%)\n",
+           (long long)sh->N, f_int * 1e-9, r->intm, g_int, 100.0 * g_int / roof);
+    printf("  teacher EMA+fwd, %lld rows: %.1f GFLOP in %.3f s = %.1f GFLOP/s (%.0f%%)\n",
+           (long long)sh->N, f_tea * 1e-9, r->tea, g_tea, 100.0 * g_tea / roof);
+    printf("  all three: %.1f GFLOP/s = %.0f%% of %s\n", g_all, 100.0 * g_all / roof, roof_name);
+}
+
+static void load_graph(shared *sh, irllrec_x_dataset **ds, int64_t **gip, int32_t **gix)
+{
+    if (irllrec_x_dataset_load(sh->ctx, sh->a.data, ds) == IRLLREC_OK) {
+        irllrec_x_dataset_user_items(*ds, IRLLREC_SPLIT_TRAIN, &sh->train);
+        printf("graph: %s train split (%lld users, %lld items, %lld interactions)\n", sh->a.data,
+               (long long)sh->train.n_rows, (long long)sh->train.n_cols,
+               (long long)sh->train.nnz);
+    } else {
+        random_graph(&sh->train, gip, gix);
+        printf("graph: RANDOM stand-in of amazon-book's shape (%s not found): %lld x %lld, %lld "
+               "interactions\n",
+               sh->a.data, (long long)sh->train.n_rows, (long long)sh->train.n_cols,
+               (long long)sh->train.nnz);
+    }
+    sh->U = sh->train.n_rows;
+    sh->I = sh->train.n_cols;
+    sh->N = sh->U + sh->I;
+}
+
+int main(int argc, char **argv)
+{
+    shared sh;
+    char la[128];
+    irllrec_ctx_spec cs;
+    irllrec_x_dataset *ds = NULL;
+    int64_t *gip = NULL;
+    int32_t *gix = NULL;
+    static counter cnt;
+    result res[2];
+    memset(&sh, 0, sizeof sh);
+    memset(res, 0, sizeof res);
+    parse(argc, argv, &sh.a);
+    const args *a = &sh.a;
+    sh.cnt = &cnt;
+    loadavg(la, sizeof la);
+    printf("bench_step: LightGCN + IRLLRec, one full training step; load average at start: %s\n", la);
+    bu_print_cpu();
+    bu_print_blas();
+    printf("OPENBLAS_NUM_THREADS=%s, OMP_NUM_THREADS=%s (oneDNN's), host/ctx threads %d\n",
+           getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)",
+           getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "(unset)", a->threads);
+    printf("bf16 text-tower backend: %s\n", irllrec_text_bf16_backend());
+    irllrec_ctx_spec_init(&cs, sizeof cs);
+    cs.n_threads = a->threads;
+    cs.alloc = count_alloc;
+    cs.free = count_free;
+    cs.alloc_ud = &cnt;
+    if (irllrec_ctx_create(&cs, &sh.ctx) != IRLLREC_OK) die("ctx", "cannot create");
+    load_graph(&sh, &ds, &gip, &gix);
+    printf("shapes: N %lld, d %d, K %d, L %d, batch %d, profile %d-d, intent %d-d; text "
+           "embeddings are RANDOM, TIMING-ONLY\n",
+           (long long)sh.N, D, K, L, B, a->dp, a->dt);
+    for (int p = 0; p < 2; p++)
+        if (a->text & (1 << p)) run_text(&sh, p ? IRLLREC_HOOK_TEXT_BF16 : IRLLREC_HOOK_TEXT_FP32, &res[p]);
+
+    const double ref_gflops = square_gemm_gflops(2048, 5), bf_gflops = square_bf16_gflops(2048, 5);
+    loadavg(la, sizeof la);
+    printf("\nroofs, medians of 5 (load %s): square 2048^3 cblas_sgemm %.1f GFLOP/s; square "
+           "2048^3 bf16 matmul %.1f GFLOP/s\n", la, ref_gflops, bf_gflops);
+    for (int p = 0; p < 2; p++) {
+        if (!(a->text & (1 << p))) continue;
+        const result *r = &res[p];
+        const int bf = r->precision == IRLLREC_HOOK_TEXT_BF16;
+        report_towers(&sh, r, bf ? bf_gflops : ref_gflops, bf ? "the square bf16 matmul"
+                                                               : "the square sgemm");
+        printf("  step: median %.3f s at intent %d-d, batch %d (target: fp32 <= 1.2 s, bf16 "
+               "<= 0.6 s where AMX is present)\n", r->step, a->dt, B);
+        double txt = (double)sh.N * (a->dp + a->dt) * (bf ? 2.0 : 4.0) / 1048576.0;
+        printf("  hook allocations (counting allocator): %.1f MiB, of which the text copies %.1f "
+               "MiB; library peak during steps %s its create-time peak\n",
+               (double)r->lib_hook / 1048576.0, txt,
+               r->allocs_in_steps ? "EXCEEDS" : "equals");
+        printf("  exact translation: RSS %.1f MiB with it off, %.1f MiB after one step with it "
+               "on: +%.1f MiB (target <= 64 MB)\n", r->rss_off, r->rss_on, r->rss_on - r->rss_off);
+    }
+    if (a->text == 3)
+        printf("\nbf16 / fp32 step time: %.3f / %.3f s = %.2fx faster; text towers (profile + "
+               "intent + teacher) %.3f / %.3f s = %.2fx\n",
+               res[1].step, res[0].step, res[0].step / res[1].step,
+               res[1].prf + res[1].intm + res[1].tea, res[0].prf + res[0].intm + res[0].tea,
+               (res[0].prf + res[0].intm + res[0].tea) / (res[1].prf + res[1].intm + res[1].tea));
+    printf("peak RSS: %.0f MiB at intent %d-d, text %s (targets: <= 1536 MiB fp32; <= 0.8 GB "
+           "= 763 MiB with bf16 text at 3072-d)%s\n",
+           bu_peak_rss_mib(), a->dt, a->text == 1 ? "fp32" : a->text == 2 ? "bf16" : "both runs",
+           a->text == 3 ? ": the process's peak over both runs; use --text bf16 alone" : "");
+    printf("preset %s\n", a->preset ? "released" : "paper");
+    loadavg(la, sizeof la);
+    printf("load average at end: %s\n", la);
     irllrec_x_dataset_free(ds);
     free(gip);
     free(gix);
-    irllrec_ctx_free(ctx);
+    irllrec_ctx_free(sh.ctx);
     return 0;
 }

@@ -2,7 +2,8 @@
 # Build and run the whole test suite.
 #   scripts/test.sh              default build (OpenBLAS), warnings as errors
 #   scripts/test.sh --sanitize   the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   scripts/test.sh --noblas     the plain C GEMM build (-DIRLLREC_BLAS=OFF)
+#   scripts/test.sh --noblas     the plain C GEMM build (-DIRLLREC_BLAS=OFF), also without
+#                                oneDNN (-DIRLLREC_DNNL=OFF: bf16 hooks fall back to fp32)
 #   scripts/test.sh --tsan       ThreadSanitizer (plain C GEMM) over the threaded library suites
 #                                (the LightGCN example takes ~5 min under TSan: run it by hand)
 set -eu
@@ -23,7 +24,7 @@ case "$mode" in
   --noblas)
     dir=build-noblas
     cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DIRLLREC_WERROR=ON -DIRLLREC_BLAS=OFF \
-          -DIRLLREC_BUILD_BENCH=OFF >/dev/null ;;
+          -DIRLLREC_DNNL=OFF -DIRLLREC_BUILD_BENCH=OFF >/dev/null ;;
   --tsan)
     dir=build-tsan
     cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIRLLREC_WERROR=ON -DIRLLREC_BLAS=OFF \

@@ -11,7 +11,11 @@
 #include "tower/tower.h"
 #include "helpers/testutil.h"
 
-#define GOLD_TOL 1e-4
+#define GOLD_TOL gold_tol
+/* 1e-4, except in golden_hook_paper_bf16, which sets and restores it (the
+ * hook's text precision likewise). */
+static double gold_tol = 1e-4;
+static int32_t gold_text_precision = IRLLREC_HOOK_TEXT_FP32;
 #define MAXARR 128
 
 typedef struct garr {
@@ -490,6 +494,7 @@ static void hook_setup(hookfx *f, int preset)
     s.max_batch = (int32_t)f->B;
     s.profile_dim = (int32_t)gget(g, "su")->dims[1];
     s.intent_dim = (int32_t)gget(g, "tu")->dims[1];
+    s.text_precision = gold_text_precision;
     f->ctx = tu_ctx();
     ck_assert_int_eq(irllrec_hook_create(f->ctx, &s, &f->h), IRLLREC_OK);
     const struct { irllrec_hook_param p; const char *k; } w[] = {
@@ -637,6 +642,28 @@ START_TEST(golden_hook_released)
     double sq = gscalar(&f.g, "sq") + gscalar(&f.g, "sq_teacher");
     cmp_scalar("reg incl. teacher", lv.reg, gscalar(&f.g, "reg") * sq);
     hook_teardown(&f);
+}
+END_TEST
+
+/* The bf16 text towers (where usable) against the same fp32 reference. The
+ * text and W1 are rounded to bf16 (u = 2^-8 each), so every first-layer
+ * pre-activation moves by at most 2u sum_k |x_k w_k|; with these random
+ * signs that is a few u of max|A|, carried linearly through the second
+ * layer and the InfoNCE / CE gradients: tolerance 8u = 3.1e-2 of each
+ * array's largest entry (measured worst 1.1e-2, on dprf_b2). Where
+ * bf16 is not usable the hook is the fp32 one and 1e-4 stays. */
+START_TEST(golden_hook_paper_bf16)
+{
+    hookfx f;
+    gold_text_precision = IRLLREC_HOOK_TEXT_BF16;
+    hook_setup(&f, IRLLREC_HOOK_PRESET_PAPER);
+    int32_t prec = -1;
+    ck_assert_int_eq(irllrec_hook_get_text_precision(f.h, &prec), IRLLREC_OK);
+    if (prec == IRLLREC_HOOK_TEXT_BF16) gold_tol = 8.0 / 256.0;
+    hook_compare(&f, "", gscalar(&f.g, "total_paper"));
+    hook_teardown(&f);
+    gold_tol = 1e-4;
+    gold_text_precision = IRLLREC_HOOK_TEXT_FP32;
 }
 END_TEST
 
@@ -811,6 +838,7 @@ Suite *golden_suite(void)
     tcase_add_test(tc, golden_module_intent_graph);
     tcase_add_test(tc, golden_module_intent_graph_free);
     tcase_add_test(tc, golden_module_itm);
+    tcase_add_test(tc, golden_hook_paper_bf16);  /* last: it sets file-scope tolerances */
     suite_add_tcase(s, tc);
     return s;
 }

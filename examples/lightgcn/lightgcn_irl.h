@@ -34,6 +34,7 @@ typedef struct lgcn_irl_cfg {
     double w_kd, tau_kd, w_pair, tau_pair, w_tran, w_itm, itm_alpha, momentum, lr, reg;
     int32_t tran_mode;     /**< 0 exact, 1 sampled, -1 default (exact) */
     int64_t tran_samples;  /**< sampled mode nodes, <= 0 default */
+    int32_t text_precision; /**< irllrec_hook_spec.text_precision (0 = fp32) */
 } lgcn_irl_cfg;
 
 void lgcn_irl_cfg_init(lgcn_irl_cfg *c);

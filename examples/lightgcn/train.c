@@ -614,6 +614,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "lightgcn_train: IRLLRec hook: %s\n", irllrec_ctx_errmsg(ctx));
             goto done;
         }
+        if (o.hc.text_precision == IRLLREC_HOOK_TEXT_BF16) {
+            int32_t prec = 0;
+            irllrec_hook_get_text_precision(lgcn_irl_hook(irl.x), &prec);
+            fprintf(stderr, "lightgcn_train: text towers: %s (%s)\n",
+                    prec == IRLLREC_HOOK_TEXT_BF16 ? "bf16" : "fp32", irllrec_text_bf16_backend());
+        }
         /* The graph-free host gets translation and ITM only when asked for
          * (the hook's default keeps them to graph hosts, as the authors do). */
         if (o.model == LGCN_MODEL_MF && (!isnan(o.hc.w_tran) || !isnan(o.hc.w_itm)) &&

@@ -66,7 +66,8 @@ static void usage(FILE *f)
             "  --intents K      prototypes per side (128)\n"
             "  --hook-lr X --hook-reg X  the hook's Adam lr (1e-3) and L2 (1e-7)\n"
             "  --preset paper|released   (paper)\n"
-            "  --tran-mode exact|sampled --tran-samples N  (exact; 4096)\n");
+            "  --tran-mode exact|sampled --tran-samples N  (exact; 4096)\n"
+            "  --text-precision fp32|bf16  bf16 text towers where the CPU has them (fp32)\n");
 }
 
 /* Integer flags: name, field, allowed range. The ranges are the host's and
@@ -97,7 +98,7 @@ static const char *const VALUE_FLAGS[] = {
     "--data", "--out", "--resume", "--lr", "--reg", "--keep", "--seed", "--usr-prf",
     "--itm-prf", "--usr-int", "--itm-int", "--w-kd", "--tau-kd", "--w-pair", "--tau-pair",
     "--w-tran", "--w-itm", "--itm-alpha", "--momentum", "--hook-lr", "--hook-reg",
-    "--tran-samples", "--preset", "--tran-mode", "--model", "--dataset-config", "--cl-weight",
+    "--tran-samples", "--preset", "--tran-mode", "--text-precision", "--model", "--dataset-config", "--cl-weight",
     "--cl-tau", "--eps", "--view-keep"};
 #define N_VALUE_FLAGS (sizeof VALUE_FLAGS / sizeof VALUE_FLAGS[0])
 
@@ -325,6 +326,10 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
             if (strcmp(v, "exact") == 0) o->hc.tran_mode = 0;
             else if (strcmp(v, "sampled") == 0) o->hc.tran_mode = 1;
             else return bad_value(err, k, v, "exact or sampled");
+        } else if (strcmp(k, "--text-precision") == 0) {
+            if (strcmp(v, "fp32") == 0) o->hc.text_precision = IRLLREC_HOOK_TEXT_FP32;
+            else if (strcmp(v, "bf16") == 0) o->hc.text_precision = IRLLREC_HOOK_TEXT_BF16;
+            else return bad_value(err, k, v, "fp32 or bf16");
         }
         if (strcmp(k, "--reg") == 0) o->reg_set = 1;
         if (strcmp(k, "--keep") == 0) o->keep_set = 1;
@@ -342,7 +347,7 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
         o->hc.max_batch = o->batch;
     } else {
         int hook_flag = o->hc.n_intents != 128 || o->hc.preset != IRLLREC_HOOK_PRESET_PAPER ||
-                        o->hc.tran_mode >= 0 || o->hc.tran_samples > 0 || !isnan(o->hc.w_kd) ||
+                        o->hc.tran_mode >= 0 || o->hc.text_precision != 0 || o->hc.tran_samples > 0 || !isnan(o->hc.w_kd) ||
                         !isnan(o->hc.tau_kd) || !isnan(o->hc.w_pair) || !isnan(o->hc.tau_pair) ||
                         !isnan(o->hc.w_tran) || !isnan(o->hc.w_itm) || !isnan(o->hc.itm_alpha) ||
                         !isnan(o->hc.momentum) || !isnan(o->hc.lr) || !isnan(o->hc.reg);

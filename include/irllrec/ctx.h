@@ -140,6 +140,16 @@ IRLLREC_API int32_t irllrec_ctx_n_threads(const irllrec_ctx *ctx);
  *        the BLAS library's own thread count; that is the host's business. */
 IRLLREC_API const char *irllrec_gemm_backend(void);
 
+/** What a hook created with text_precision = IRLLREC_HOOK_TEXT_BF16 would
+ *  run its text towers' bf16 products on, decided now on this CPU.
+ *  @return "onednn matmul (AVX512-BF16)", "onednn matmul (AMX)", or a string
+ *          starting with "none:" and saying why such a hook falls back to
+ *          fp32 (built without oneDNN, or the CPU has neither feature); a
+ *          static string that must not be freed
+ *  @note Thread-safe, never fails, does not allocate. oneDNN's threads are
+ *        OpenMP's (OMP_NUM_THREADS), the host's business like BLAS's. */
+IRLLREC_API const char *irllrec_text_bf16_backend(void);
+
 #ifdef __cplusplus
 }
 #endif

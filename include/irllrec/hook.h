@@ -87,9 +87,23 @@ typedef struct irllrec_hook_spec {
     int32_t intent_dim;    /**< D_t of the intent embeddings; 0 = absent (no L_pair,
                                 L_tran, ITM, no prototypes) */
     int32_t teacher_init;  /**< enum irllrec_hook_teacher_init (default 0) */
-    int32_t reserved0;     /**< must be zero */
+    int32_t text_precision; /**< enum irllrec_hook_text_precision (default 0 = FP32);
+                                 was reserved0, so older callers' zeros mean fp32 */
     uint64_t seed;         /**< seeds weights, teacher and noise (default 2025) */
 } irllrec_hook_spec;
+
+/** How the hook stores the frozen text and multiplies it in the text
+ *  towers (docs/hook.md, "bf16 text towers"). The spec field asks; the hook
+ *  decides at create, on this CPU: irllrec_hook_get_text_precision() says what
+ *  it took. */
+typedef enum irllrec_hook_text_precision {
+    IRLLREC_HOOK_TEXT_FP32 = 0, /**< fp32 text, fp32 products (default, the reference) */
+    IRLLREC_HOOK_TEXT_BF16 = 1  /**< bf16 text (half the memory) and bf16 products of
+                                     text x first-layer weights with fp32 accumulation,
+                                     weights kept in fp32, when
+                                     irllrec_text_bf16_backend() names a backend;
+                                     otherwise exactly the FP32 path */
+} irllrec_hook_text_precision;
 
 /** Runtime parameters, pinned (hook range 300..399). Each also has a stable
  *  name string (irllrec_hook_param_name(), irllrec_hook_set_param_by_name()),
@@ -255,6 +269,14 @@ IRLLREC_API irllrec_status irllrec_hook_memory_estimate(const irllrec_hook_spec 
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_SHAPE, IRLLREC_E_STATE
  *          (that text is absent in the spec), IRLLREC_E_NUMERIC; unchanged on failure */
 IRLLREC_API irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_cmat m);
+
+/** The text precision this hook took at create (spec.text_precision asks;
+ *  BF16 is granted only where irllrec_text_bf16_backend() names a backend).
+ *  With BF16, set_text rounds the text to bf16 (nearest even) as it copies.
+ *  @param h    hook (not NULL)
+ *  @param[out] precision  enum irllrec_hook_text_precision
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL) */
+IRLLREC_API irllrec_status irllrec_hook_get_text_precision(const irllrec_hook *h, int32_t *precision);
 
 /** Copy the graph of the interaction tower: an N x N pattern (N = U + I,
  *  users first), holding both directions of every interaction (what

@@ -154,6 +154,11 @@ static irllrec_status modules_create(irllrec_hook *h)
     irllrec_align_spec as;
     if (h->has_prf) IRL_TRY(mlp_make(h, 1, &h->prf));
     if (h->has_int) IRL_TRY(intent_side_create(h));
+    if (h->bf16 && h->has_prf) IRL_TRY(irllrec__mlp_enable_bf16(h->prf));
+    if (h->bf16 && h->has_int) {
+        IRL_TRY(irllrec__mlp_enable_bf16(h->intm));
+        IRL_TRY(irllrec__itm_enable_bf16(h->itm));
+    }
     layout_params(h);
     int64_t sizes[IRLLREC__HOOK_MAX_BLOCKS];
     irllrec_adam_spec ads;
@@ -181,6 +186,8 @@ void irllrec__hook_shapes(irllrec_hook *h, const irllrec_hook_spec *s)
     h->Dt = s->intent_dim;
     h->has_prf = s->profile_dim > 0;
     h->has_int = s->intent_dim > 0;
+    /* asked for and runnable here; otherwise exactly the fp32 path */
+    h->bf16 = s->text_precision == IRLLREC_HOOK_TEXT_BF16 && irllrec__bf16_usable();
 }
 
 irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *spec,
@@ -227,11 +234,16 @@ irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_cma
               "%s text m is %lld x %lld, expected %lld x %lld", NAMES[which], (long long)m.rows,
               (long long)m.cols, (long long)rows, (long long)cols);
     IRL_TRY(irllrec__check_finite_mat(h->ctx, __func__, NAMES[which], irllrec__mat_of(m)));
-    float *dst = (is_prf ? h->txt_p : h->txt_t) + (is_user ? 0 : h->U * cols);
+    const int64_t off = is_user ? 0 : h->U * cols;
+    float *dst = h->bf16 ? NULL : (is_prf ? h->txt_p : h->txt_t) + off;
+    uint16_t *dsth = h->bf16 ? (is_prf ? h->txh_p : h->txh_t) + off : NULL;
     int64_t zero_rows = 0;
     for (int64_t r = 0; r < rows; r++) {
-        memcpy(dst + r * cols, m.data + r * m.ld, (size_t)cols * sizeof(float));
-        zero_rows += irllrec__vsumsq(dst + r * cols, cols) == 0.0;
+        if (dsth != NULL)
+            irllrec__f32_to_bf16(m.data + r * m.ld, dsth + r * cols, cols);
+        else
+            memcpy(dst + r * cols, m.data + r * m.ld, (size_t)cols * sizeof(float));
+        zero_rows += irllrec__vsumsq(m.data + r * m.ld, cols) == 0.0;
     }
     /* an all-zero row is what a failed embedding job writes: it trains, but
      * carries no text, so the caller should hear of it */
@@ -241,6 +253,14 @@ irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_cma
                      NAMES[which], (long long)zero_rows, (long long)rows,
                      zero_rows == rows ? " (the whole matrix: a failed embedding job?)" : "");
     h->text_set[which] = 1;
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec_hook_get_text_precision(const irllrec_hook *h, int32_t *precision)
+{
+    if (h == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(h->ctx, precision != NULL, IRLLREC_E_INVALID_ARG, "precision is NULL");
+    *precision = h->bf16 ? IRLLREC_HOOK_TEXT_BF16 : IRLLREC_HOOK_TEXT_FP32;
     return IRLLREC_OK;
 }
 
@@ -369,6 +389,8 @@ void irllrec__hook_serve_view(const irllrec_hook *h, irllrec__hook_serve *v)
         if (strcmp(h->blocks[i].name, "proto.user") == 0) v->proto_user = h->blocks[i].data;
         if (strcmp(h->blocks[i].name, "proto.item") == 0) v->proto_item = h->blocks[i].data;
     }
-    if (h->text_set[IRLLREC_HOOK_USER_INTENT] && h->text_set[IRLLREC_HOOK_ITEM_INTENT])
+    if (h->text_set[IRLLREC_HOOK_USER_INTENT] && h->text_set[IRLLREC_HOOK_ITEM_INTENT]) {
         v->txt_int = h->txt_t;
+        v->txt_int_bf16 = h->txh_t;
+    }
 }

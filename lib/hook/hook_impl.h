@@ -47,8 +47,11 @@ struct irllrec_hook {
     int n_blocks, n_train;    /* blocks [0, n_train) have gradients; then the teacher */
     float *teacher_prev;      /* the teacher before a compute's EMA */
     float *teacher_next;      /* the teacher after it: what apply commits */
-    /* frozen text: users then items */
+    /* frozen text: users then items; fp32, or bf16 when bf16 is set (then
+     * the txt_/ *_gather floats are NULL and the txh_/gh_ halves hold it) */
+    int bf16;                 /* the text precision create took (hook.c) */
     float *txt_p, *txt_t;
+    uint16_t *txh_p, *txh_t, *gh_p, *gh_t;
     int text_set[4];
     int graph_set;
     /* text towers: rows = users, then items (all, or the batch's distinct ones) */

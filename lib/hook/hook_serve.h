@@ -17,7 +17,9 @@ typedef struct irllrec__hook_serve {
     const float *proto_user;   /* C_u, d x K, NULL without intent text */
     const float *proto_item;   /* C_i, d x K */
     const float *txt_int;      /* N x Dt intent text (users first), NULL unless both
-                                  sides were given to irllrec_hook_set_text */
+                                  sides were given to irllrec_hook_set_text; NULL
+                                  for a bf16 hook, which has txt_int_bf16 instead */
+    const uint16_t *txt_int_bf16; /* the same text in bf16 (bf16 hooks only) */
 } irllrec__hook_serve;
 
 /* Fill v from h; borrowed pointers, valid while h lives and is not stepped. */

@@ -70,6 +70,19 @@ static irllrec_status text_fwd(irllrec_hook *h, irllrec_mlp *m, const float *txt
                                   dense(out + U * d, h->n_uniq, d));
 }
 
+/* The same over bf16 text (a hook that took IRLLREC_HOOK_TEXT_BF16). */
+static irllrec_status text_fwd_bf16(irllrec_hook *h, irllrec_mlp *m, const uint16_t *txt,
+                                    int64_t D, uint16_t *gather, float *out, int full)
+{
+    const int64_t U = h->U, d = h->d;
+    if (full) return irllrec__mlp_forward_bf16_at(m, txt, D, h->N, 0, dense(out, h->N, d));
+    for (int64_t k = 0; k < h->n_uniq; k++)
+        memcpy(gather + k * D, txt + (U + h->uniq[k]) * D, (size_t)D * sizeof(uint16_t));
+    IRL_TRY(irllrec__mlp_forward_bf16_at(m, txt, D, U, 0, dense(out, U, d)));
+    return irllrec__mlp_forward_bf16_at(m, gather, D, h->n_uniq, U,
+                                        dense(out + U * d, h->n_uniq, d));
+}
+
 static irllrec_status text_bwd(irllrec_hook *h, irllrec_mlp *m, const float *txt, int64_t D,
                                const float *gather, const float *dout, int full)
 {
@@ -82,10 +95,21 @@ static irllrec_status text_bwd(irllrec_hook *h, irllrec_mlp *m, const float *txt
                                    cdense(dout + U * d, h->n_uniq, d), none);
 }
 
+static irllrec_status text_bwd_bf16(irllrec_hook *h, irllrec_mlp *m, const uint16_t *txt,
+                                    int64_t D, const uint16_t *gather, const float *dout, int full)
+{
+    const int64_t U = h->U, d = h->d;
+    if (full) return irllrec__mlp_backward_bf16_at(m, txt, D, h->N, 0, cdense(dout, h->N, d));
+    IRL_TRY(irllrec__mlp_backward_bf16_at(m, txt, D, U, 0, cdense(dout, U, d)));
+    return irllrec__mlp_backward_bf16_at(m, gather, D, h->n_uniq, U,
+                                         cdense(dout + U * d, h->n_uniq, d));
+}
+
 irllrec_status irllrec__hook_profile_fwd(irllrec_hook *h, irllrec__hook_run *r)
 {
     h->p_rows = h->U + h->n_uniq;
     (void)r;
+    if (h->bf16) return text_fwd_bf16(h, h->prf, h->txh_p, h->Dp, h->gh_p, h->p_out, 0);
     return text_fwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_out, 0);
 }
 
@@ -117,13 +141,17 @@ irllrec_status irllrec__hook_term_kd(irllrec_hook *h, irllrec__hook_run *r)
 irllrec_status irllrec__hook_profile_bwd(irllrec_hook *h, irllrec__hook_run *r)
 {
     (void)r;
+    if (h->bf16) return text_bwd_bf16(h, h->prf, h->txh_p, h->Dp, h->gh_p, h->p_dout, 0);
     return text_bwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_dout, 0);
 }
 
 irllrec_status irllrec__hook_intent_fwd(irllrec_hook *h, irllrec__hook_run *r)
 {
     h->z_rows = r->full_z ? h->N : h->U + h->n_uniq;
-    IRL_TRY(text_fwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_out, r->full_z));
+    if (h->bf16)
+        IRL_TRY(text_fwd_bf16(h, h->intm, h->txh_t, h->Dt, h->gh_t, h->z_out, r->full_z));
+    else
+        IRL_TRY(text_fwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_out, r->full_z));
     memset(h->z_dout, 0, (size_t)(h->z_rows * h->d) * sizeof(float));
     return IRLLREC_OK;
 }
@@ -223,6 +251,7 @@ irllrec_status irllrec__hook_term_tran(irllrec_hook *h, irllrec__hook_run *r)
 irllrec_status irllrec__hook_teacher_fwd(irllrec_hook *h, irllrec__hook_run *r)
 {
     (void)r;
+    if (h->bf16) return irllrec__itm_teacher_forward_bf16(h->itm, h->txh_t, h->Dt, h->N);
     return irllrec_itm_teacher_forward(h->itm, cdense(h->txt_t, h->N, h->Dt));
 }
 
@@ -234,6 +263,7 @@ irllrec_status irllrec__hook_term_itm(irllrec_hook *h, irllrec__hook_run *r)
 
 irllrec_status irllrec__hook_intent_bwd(irllrec_hook *h, irllrec__hook_run *r)
 {
+    if (h->bf16) return text_bwd_bf16(h, h->intm, h->txh_t, h->Dt, h->gh_t, h->z_dout, r->full_z);
     return text_bwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_dout, r->full_z);
 }
 

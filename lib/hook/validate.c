@@ -33,8 +33,12 @@ irllrec_status irllrec__hook_check_spec(irllrec_ctx *ctx, const irllrec_hook_spe
                  (int)s->intent_dim);
     IRL_CHECK_FN(ctx, fn, s->teacher_init >= 0 && s->teacher_init <= 2, IRLLREC_E_INVALID_ARG,
                  "spec->teacher_init = %d not in 0..2", (int)s->teacher_init);
-    IRL_CHECK_FN(ctx, fn, s->reserved0 == 0, IRLLREC_E_INVALID_ARG,
-                 "spec->reserved0 = %d must be zero", (int)s->reserved0);
+    IRL_CHECK_FN(ctx, fn,
+                 s->text_precision == IRLLREC_HOOK_TEXT_FP32 ||
+                     s->text_precision == IRLLREC_HOOK_TEXT_BF16,
+                 IRLLREC_E_INVALID_ARG,
+                 "spec->text_precision = %d is neither IRLLREC_HOOK_TEXT_FP32 (0) nor "
+                 "IRLLREC_HOOK_TEXT_BF16 (1)", (int)s->text_precision);
     return IRLLREC_OK;
 }
 

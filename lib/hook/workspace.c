@@ -18,18 +18,28 @@ static int table(irllrec_hook *h, wsbuf *t)
     int n = 0;
 #define W(ptr, cnt, type) t[n++] = (wsbuf){(void **)(void *)&h->ptr, (cnt), sizeof(type)}
     if (h->has_prf) {
-        W(txt_p, N * h->Dp, float);
+        if (h->bf16) {
+            W(txh_p, N * h->Dp, uint16_t);
+            W(gh_p, 2 * B * h->Dp, uint16_t);
+        } else {
+            W(txt_p, N * h->Dp, float);
+            W(p_gather, 2 * B * h->Dp, float);
+        }
         W(p_out, rows_p * d, float);
         W(p_dout, rows_p * d, float);
-        W(p_gather, 2 * B * h->Dp, float);
         W(kd_ax, 3 * B * d, float);
         W(kd_dax, 3 * B * d, float);
     }
     if (h->has_int) {
-        W(txt_t, N * h->Dt, float);
+        if (h->bf16) {
+            W(txh_t, N * h->Dt, uint16_t);
+            W(gh_t, 2 * B * h->Dt, uint16_t);
+        } else {
+            W(txt_t, N * h->Dt, float);
+            W(z_gather, 2 * B * h->Dt, float);
+        }
         W(z_out, rows_z * d, float);
         W(z_dout, rows_z * d, float);
-        W(z_gather, 2 * B * h->Dt, float);
         W(e_all, N * d, float);
         W(anchors, 3 * B, int64_t);
         W(r, 3 * B * d, float);
@@ -98,7 +108,7 @@ static int64_t module_bytes(const irllrec_hook *h, int32_t n_threads, int64_t gr
     int32_t n_train = 0;
     if (h->has_prf) {
         irllrec__hook_mlp_spec(h, 1, &ms);
-        b += irllrec__mlp_bytes(&ms, 1);
+        b += irllrec__mlp_bytes(&ms, 1) + (h->bf16 ? irllrec__mlp_bf16_bytes(&ms, 1) : 0);
         train += irllrec__mlp_param_count(&ms);
         n_train += 4;
     }
@@ -106,6 +116,7 @@ static int64_t module_bytes(const irllrec_hook *h, int32_t n_threads, int64_t gr
         irllrec__hook_mlp_spec(h, 0, &ms);
         const int64_t np = irllrec__mlp_param_count(&ms);
         b += irllrec__mlp_bytes(&ms, 1) + irllrec__itm_bytes(&ms);
+        if (h->bf16) b += irllrec__mlp_bf16_bytes(&ms, 1) + irllrec__itm_bf16_extra_bytes(&ms);
         irllrec__hook_intent_spec(h, &ts);
         b += irllrec__intent_bytes(&ts, n_threads, h->L > 0 ? graph_nnz : 0);
         train += np + 2 * h->d * h->K;

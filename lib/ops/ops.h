@@ -83,4 +83,29 @@ void irllrec__vaxpy(float *restrict y, float a, const float *restrict x, int64_t
 double irllrec__vsumsq(const float *x, int64_t n);                 /* sum x_i^2 */
 double irllrec__vdot(const float *x, const float *y, int64_t n);  /* sum x_i y_i */
 
+/* ---- bf16 (lib/ops/bf16.c): storage of frozen text, bf16 products --------
+ * bf16 is the upper half of an IEEE float: 8 significand bits, fp32's
+ * exponent range. Conversion rounds to nearest even (NaN stays NaN). */
+void irllrec__f32_to_bf16(const float *restrict x, uint16_t *restrict y, int64_t n);
+void irllrec__bf16_to_f32(const uint16_t *restrict x, float *restrict y, int64_t n);
+/* y (cols x rows, ld ldy) = bf16 of x^T, x rows x cols (ld ldx). */
+void irllrec__f32_to_bf16_t(int64_t rows, int64_t cols, const float *x, int64_t ldx, uint16_t *y,
+                            int64_t ldy);
+
+/* 1 when a bf16 product runs in hardware here: built with oneDNN and its
+ * dispatched ISA has AVX512-BF16 (or AMX). Decided at run time. */
+int irllrec__bf16_usable(void);
+
+/* C (m x n, fp32, ld ldc) = op(A) op(B), or += with accumulate, for bf16 A
+ * (m x k; k x m stored when trans_a) and B (k x n; n x k when trans_b).
+ * Products are exact in fp32, sums fp32. oneDNN when usable, else the
+ * reference loop. Returns 0, or oneDNN's non-zero status (C unspecified). */
+int irllrec__sbgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const uint16_t *a,
+                    int64_t lda, const uint16_t *b, int64_t ldb, int accumulate, float *c,
+                    int64_t ldc);
+/* The reference loop alone (tests compare the two). */
+void irllrec__sbgemm_ref(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                         const uint16_t *a, int64_t lda, const uint16_t *b, int64_t ldb,
+                         int accumulate, float *c, int64_t ldc);
+
 #endif /* IRLLREC_OPS_H */

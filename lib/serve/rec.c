@@ -7,6 +7,7 @@
 #include "rec_impl.h"
 #include "../hook/hook_serve.h"
 #include "../tower/tower.h"
+#include "../ops/ops.h"
 
 #define FN_CREATE "irllrec_rec_create"
 
@@ -294,6 +295,25 @@ static irllrec_status hook_probs(irllrec_rec *r, const irllrec_rec_spec *s, int6
     return IRLLREC_OK;
 }
 
+/* A bf16 hook's intent text, widened to fp32 (exactly) one side at a time:
+ * the served tower is the fp32 one, so serving needs no bf16 backend. */
+static irllrec_status tower_bf16_text(irllrec_rec *r, const irllrec__hook_serve *v)
+{
+    const int64_t U = r->side[0].n, n_max = U > r->side[1].n ? U : r->side[1].n;
+    const size_t bytes = (size_t)(n_max * r->Dt) * sizeof(float);
+    float *x = (float *)irllrec__alloc_fn(r->ctx, FN_CREATE, bytes);
+    if (x == NULL) return IRLLREC_E_NOMEM;
+    irllrec_status st = IRLLREC_OK;
+    for (int sd = 0; sd < 2 && st == IRLLREC_OK; sd++) {
+        const int64_t n = r->side[sd].n;
+        irllrec__bf16_to_f32(v->txt_int_bf16 + (sd ? U * r->Dt : 0), x, n * r->Dt);
+        st = irllrec__rec_tower_rows(r, FN_CREATE, r->intm, irllrec_cmat_dense(x, n, r->Dt),
+                                     r->side[sd].z, r->d);
+    }
+    irllrec__free(r->ctx, x, bytes);
+    return st;
+}
+
 static irllrec_status from_hook(irllrec_rec *r, const irllrec_rec_spec *s,
                                 const irllrec__hook_serve *v)
 {
@@ -303,15 +323,17 @@ static irllrec_status from_hook(irllrec_rec *r, const irllrec_rec_spec *s,
     memcpy(r->proto[0], v->proto_user, fsz(r->d, r->K));
     memcpy(r->proto[1], v->proto_item, fsz(r->d, r->K));
     IRL_TRY(hook_probs(r, s, v->n_layers));
-    if (v->txt_int == NULL) return IRLLREC_OK;
-    const int64_t U = r->side[0].n;
-    IRL_TRY(irllrec__rec_tower_rows(r, FN_CREATE, r->intm,
-                                    irllrec_cmat_dense(v->txt_int, U, r->Dt), r->side[0].z, r->d));
-    IRL_TRY(irllrec__rec_tower_rows(r, FN_CREATE, r->intm,
-                                    irllrec_cmat_dense(v->txt_int + U * r->Dt, r->side[1].n,
-                                                       r->Dt),
-                                    r->side[1].z, r->d));
-    return IRLLREC_OK;
+    if (v->txt_int != NULL) {
+        const int64_t U = r->side[0].n;
+        IRL_TRY(irllrec__rec_tower_rows(r, FN_CREATE, r->intm,
+                                        irllrec_cmat_dense(v->txt_int, U, r->Dt), r->side[0].z,
+                                        r->d));
+        return irllrec__rec_tower_rows(r, FN_CREATE, r->intm,
+                                       irllrec_cmat_dense(v->txt_int + U * r->Dt, r->side[1].n,
+                                                          r->Dt),
+                                       r->side[1].z, r->d);
+    }
+    return v->txt_int_bf16 != NULL ? tower_bf16_text(r, v) : IRLLREC_OK;
 }
 
 static irllrec_status build(irllrec_rec *r, const irllrec_rec_spec *s,
@@ -341,7 +363,7 @@ irllrec_status irllrec_rec_create(irllrec_ctx *ctx, const irllrec_rec_spec *spec
     irllrec_rec *r = irllrec__rec_new(ctx, __func__, s.user_emb.cols, s.hook ? v.K : 0,
                                       s.hook ? v.Dp : 0, s.hook ? v.Dt : 0);
     if (r == NULL) return IRLLREC_E_NOMEM;
-    r->has_z = s.hook != NULL && v.txt_int != NULL;
+    r->has_z = s.hook != NULL && (v.txt_int != NULL || v.txt_int_bf16 != NULL);
     irllrec_status st = build(r, &s, s.hook != NULL ? &v : NULL);
     if (st != IRLLREC_OK) {
         irllrec_rec_free(r);

@@ -171,6 +171,62 @@ irllrec_status irllrec_itm_teacher_forward(irllrec_itm *itm, irllrec_cmat text_i
     return IRLLREC_OK;
 }
 
+/* Nothing runs the teacher's backward, so with bf16 text (where memory is
+ * the point) its forward goes in blocks of this many rows through a teacher
+ * sized for one block instead of keeping an N x hidden activation cache.
+ * The fp32 teacher keeps its one full-size forward (its bits stay). */
+#define ITM_BF16_BLOCK 4096
+
+static void bf16_teacher_spec(const irllrec_mlp_spec *student, irllrec_mlp_spec *ms)
+{
+    *ms = *student;
+    if (ms->max_rows > ITM_BF16_BLOCK) ms->max_rows = ITM_BF16_BLOCK;
+}
+
+int64_t irllrec__itm_bf16_extra_bytes(const irllrec_mlp_spec *student)
+{
+    irllrec_mlp_spec ms;
+    bf16_teacher_spec(student, &ms);
+    return irllrec__mlp_bytes(&ms, 0) + irllrec__mlp_bf16_bytes(&ms, 0) -
+           irllrec__mlp_bytes(student, 0);
+}
+
+irllrec_status irllrec__itm_enable_bf16(irllrec_itm *itm)
+{
+    irllrec_mlp_spec ms, cur;
+    irllrec__mlp_get_spec(itm->teacher, &cur);
+    bf16_teacher_spec(&cur, &ms);
+    if (ms.max_rows < cur.max_rows) {
+        irllrec_mlp *t = NULL;
+        IRL_TRY(irllrec__mlp_create(itm->ctx, &ms, 0, &t));
+        irllrec__mlp_set_name(t, "mlp_m");
+        copy_params(t, itm->teacher);
+        irllrec_mlp_free(itm->teacher);
+        itm->teacher = t;
+    }
+    return irllrec__mlp_enable_bf16(itm->teacher);
+}
+
+/* irllrec_itm_teacher_forward over bf16 text (the hook's bf16 path), in
+ * row blocks (see ITM_BF16_BLOCK); rows are independent, so the blocks give
+ * the same values as one call. */
+irllrec_status irllrec__itm_teacher_forward_bf16(irllrec_itm *itm, const uint16_t *x, int64_t ldx,
+                                                 int64_t rows)
+{
+    IRL_CHECK(itm->ctx, rows <= itm->max_rows, IRLLREC_E_SHAPE, "rows = %lld > max_rows = %lld",
+              (long long)rows, (long long)itm->max_rows);
+    irllrec_mlp_spec ts;
+    irllrec__mlp_get_spec(itm->teacher, &ts);
+    for (int64_t r0 = 0; r0 < rows; r0 += ts.max_rows) {
+        const int64_t nr = rows - r0 < ts.max_rows ? rows - r0 : ts.max_rows;
+        IRL_TRY(irllrec__mlp_forward_bf16_at(itm->teacher, x + r0 * ldx, ldx, nr, 0,
+                                             irllrec_mat_dense(itm->q + r0 * itm->d, nr, itm->d)));
+    }
+    itm->fwd_rows = 0;
+    itm->q_rows = rows;
+    return IRLLREC_OK;
+}
+
 irllrec_status irllrec_itm_loss(irllrec_itm *itm, irllrec_cmat student_out, double *ce)
 {
     if (itm == NULL) return IRLLREC_E_INVALID_ARG;

@@ -4,27 +4,7 @@
 #include <string.h>
 #include "tower.h"
 #include "../ops/ops.h"
-
-/* Backward works on blocks of this many rows so its scratch stays small
- * (the forward cache is already rows x hidden). A constant, not max_rows, so
- * the summation order depends on the batch only. */
-#define MLP_BWD_BLOCK 4096
-
-struct irllrec_mlp {
-    irllrec_ctx *ctx;
-    irllrec_mlp_spec spec;     /* resolved */
-    int64_t in, hid, out;
-    float slope;
-    float *params, *grads;     /* W1 | b1 | W2 | b2, each 64-byte aligned */
-    size_t params_bytes;
-    float *h;                  /* max_rows x hid: LeakyReLU output of the last forward */
-    size_t h_bytes;
-    float *dh;                 /* bwd_rows x hid scratch */
-    size_t dh_bytes;
-    int64_t bwd_rows;
-    int64_t fwd_rows;          /* rows of the last forward; 0 = none */
-    irllrec__param blocks[IRLLREC_MLP_N_PARAMS];
-};
+#include "mlp_impl.h"
 
 void irllrec_mlp_spec_init(irllrec_mlp_spec *spec, uint32_t struct_size)
 {
@@ -198,6 +178,8 @@ void irllrec_mlp_free(irllrec_mlp *mlp)
     irllrec__free(ctx, mlp->grads, mlp->params_bytes);
     irllrec__free(ctx, mlp->h, mlp->h_bytes);
     irllrec__free(ctx, mlp->dh, mlp->dh_bytes);
+    irllrec__free(ctx, mlp->w1h, mlp->w1h_bytes);
+    irllrec__free(ctx, mlp->dah, mlp->dah_bytes);
     irllrec__free(ctx, mlp, sizeof *mlp);
 }
 
@@ -212,7 +194,7 @@ static void bias_leaky_row(int64_t n, float *restrict h, const float *restrict b
     }
 }
 
-static void bias_leaky(int64_t rows, int64_t cols, float *h, const float *b, float slope)
+void irllrec__mlp_bias_leaky(int64_t rows, int64_t cols, float *h, const float *b, float slope)
 {
     for (int64_t r = 0; r < rows; r++) bias_leaky_row(cols, h + r * cols, b, slope);
 }
@@ -224,7 +206,7 @@ static void fwd_rows(irllrec_mlp *mlp, const float *x, int64_t ldx, int64_t rows
     float *h = mlp->h + row0 * mlp->hid;
     irllrec__linear_fwd(rows, mlp->in, mlp->hid, x, ldx, mlp->blocks[0].data, mlp->in, NULL, h,
                         mlp->hid);
-    bias_leaky(rows, mlp->hid, h, mlp->blocks[1].data, mlp->slope);
+    irllrec__mlp_bias_leaky(rows, mlp->hid, h, mlp->blocks[1].data, mlp->slope);
     irllrec__linear_fwd(rows, mlp->hid, mlp->out, h, mlp->hid, mlp->blocks[2].data, mlp->hid,
                         mlp->blocks[3].data, y, ldy);
     mlp->fwd_rows = row0 + rows;

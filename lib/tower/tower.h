@@ -51,6 +51,20 @@ const float *irllrec__mlp_act(const irllrec_mlp *mlp);
 /* The MLP's context. */
 irllrec_ctx *irllrec__mlp_ctx(const irllrec_mlp *mlp);
 
+/* ---- MLP, bf16 text path (mlp_bf16.c; docs/math-towers.md section 5) ----
+ * The hook's opt-in: X is bf16 (rows x in_dim, ld ldx), A = X bf16(W1)^T
+ * with fp32 accumulation, the rest as the fp32 MLP; backward skips dX and
+ * forms dW1 += bf16(dA)^T X the same way. Shapes are checked (O(1)). */
+
+/* Bytes irllrec__mlp_enable_bf16 adds to an MLP of this spec. */
+int64_t irllrec__mlp_bf16_bytes(const irllrec_mlp_spec *spec, int with_grad);
+/* Allocate the bf16 path's buffers (at create time); E_NOMEM. */
+irllrec_status irllrec__mlp_enable_bf16(irllrec_mlp *mlp);
+irllrec_status irllrec__mlp_forward_bf16_at(irllrec_mlp *mlp, const uint16_t *x, int64_t ldx,
+                                            int64_t rows, int64_t row0, irllrec_mat y);
+irllrec_status irllrec__mlp_backward_bf16_at(irllrec_mlp *mlp, const uint16_t *x, int64_t ldx,
+                                             int64_t rows, int64_t row0, irllrec_cmat dy);
+
 /* ---- interaction intent encoder ------------------------------------------ */
 
 /* Blocks C_u ("<prefix>.user_intent", d x K) and C_i ("<prefix>.item_intent"). */
@@ -67,6 +81,15 @@ double irllrec__itm_ce_fwd(int64_t rows, int64_t d, const float *x, int64_t ldx,
 /* Its gradient: dx += scale / rows (p - q), from the p and q above. */
 void irllrec__itm_ce_bwd(int64_t rows, int64_t d, const float *p, const float *q, double scale,
                          float *dx, int64_t lddx);
+
+/* The bf16 text path of the teacher (see the MLP's above): enable at
+ * create (it also shrinks the teacher's activation cache to one block of
+ * rows: irllrec__itm_bf16_extra_bytes is the change, negative for large N),
+ * then the teacher forward over bf16 text. */
+int64_t irllrec__itm_bf16_extra_bytes(const irllrec_mlp_spec *student);
+irllrec_status irllrec__itm_enable_bf16(irllrec_itm *itm);
+irllrec_status irllrec__itm_teacher_forward_bf16(irllrec_itm *itm, const uint16_t *x, int64_t ldx,
+                                                 int64_t rows);
 
 /* The teacher's blocks (grad == NULL), in the student's order. */
 void irllrec__itm_teacher_params(irllrec_itm *itm, irllrec__param **blocks, int *n);

@@ -55,7 +55,7 @@ class HookSpec(ctypes.Structure):
                 ("dim", ctypes.c_int32), ("n_intents", ctypes.c_int32),
                 ("n_layers", ctypes.c_int32), ("max_batch", ctypes.c_int32),
                 ("profile_dim", ctypes.c_int32), ("intent_dim", ctypes.c_int32),
-                ("teacher_init", ctypes.c_int32), ("reserved0", ctypes.c_int32),
+                ("teacher_init", ctypes.c_int32), ("text_precision", ctypes.c_int32),
                 ("seed", ctypes.c_uint64)]
 
 

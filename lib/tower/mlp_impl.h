@@ -1,0 +1,36 @@
+/* The MLP's handle, shared by mlp.c (the fp32 reference) and mlp_bf16.c
+ * (the opt-in bf16 text path). Never installed. */
+#ifndef IRLLREC_MLP_IMPL_H
+#define IRLLREC_MLP_IMPL_H
+
+#include "tower.h"
+
+/* Backward works on blocks of this many rows so its scratch stays small
+ * (the forward cache is already rows x hidden). A constant, not max_rows, so
+ * the summation order depends on the batch only. */
+#define MLP_BWD_BLOCK 4096
+
+struct irllrec_mlp {
+    irllrec_ctx *ctx;
+    irllrec_mlp_spec spec;     /* resolved */
+    int64_t in, hid, out;
+    float slope;
+    float *params, *grads;     /* W1 | b1 | W2 | b2, each 64-byte aligned */
+    size_t params_bytes;
+    float *h;                  /* max_rows x hid: LeakyReLU output of the last forward */
+    size_t h_bytes;
+    float *dh;                 /* bwd_rows x hid scratch */
+    size_t dh_bytes;
+    int64_t bwd_rows;
+    int64_t fwd_rows;          /* rows of the last forward; 0 = none */
+    irllrec__param blocks[IRLLREC_MLP_N_PARAMS];
+    /* bf16 text path (mlp_bf16.c), NULL unless enabled: W1 rounded per
+     * forward, and the transposed dA of one backward block */
+    uint16_t *w1h, *dah;
+    size_t w1h_bytes, dah_bytes;
+};
+
+/* h = LeakyReLU(h + b) over rows x cols (ld cols), in place. */
+void irllrec__mlp_bias_leaky(int64_t rows, int64_t cols, float *h, const float *b, float slope);
+
+#endif
