@@ -1,5 +1,7 @@
 /* The LightGCN model's private layout, shared by lightgcn.c (graph,
- * kernels, losses) and lightgcn_pool.c (thread pool, forward states).
+ * accessors), lightgcn_kern.c (row kernels), lightgcn_prop.c (forward,
+ * backward), lightgcn_loss.c (BPR, reg) and lightgcn_pool.c (thread pool,
+ * forward states).
  * Host code: never installed, not part of the library. */
 #ifndef LGCN_LIGHTGCN_IMPL_H
 #define LGCN_LIGHTGCN_IMPL_H
@@ -105,6 +107,14 @@ int lg_pool_start(lgcn *m);
 void lg_pool_stop(lgcn *m);
 /* Free the forward states besides view 0 (lgcn_free). */
 void lg_views_free(lgcn *m);
+
+/* One layer's rows [lo, hi) (lightgcn_kern.c). Forward: Y[r] = sum_e val X[col],
+ * F[r] = (first ? X[r] : F[r]) + Y[r]. Backward: Y[r] = B[r] (+ B2[r]) +
+ * sum_e val G[col] (+ two_l W[r], rowsq[r] = |W[r]|^2, when W is given). */
+void lg_fwd_rows(int64_t lo, int64_t hi, lg_view v, const float *X, float *Y, float *F,
+                 int32_t first, int32_t d);
+void lg_bwd_rows(int64_t lo, int64_t hi, lg_view v, const float *G, const float *B,
+                 const float *B2, float *Y, const float *W, float two_l, double *rowsq, int32_t d);
 
 /* Write "WHO: message" into err (when cap > 0) and return st: the example's error style. */
 irllrec_status lgcn__fail(char *err, size_t cap, const char *who, irllrec_status st,
