@@ -149,7 +149,7 @@ irllrec_status lgcn_create(const lgcn_spec *s, const irllrec_csr *train, lgcn **
     if (out == NULL) return fail(err, errcap, IRLLREC_E_INVALID_ARG, "out is NULL");
     *out = NULL;
     if (s == NULL || s->n_users <= 0 || s->n_items <= 0 || s->dim <= 0 || s->dim > 256 || s->n_layers < 0 ||
-        s->n_layers > 64 || !(s->keep_rate > 0.0 && s->keep_rate <= 1.0) || !(s->reg >= 0.0) ||
+        s->n_layers > LGCN_MAX_LAYERS || !(s->keep_rate > 0.0 && s->keep_rate <= 1.0) || !(s->reg >= 0.0) ||
         s->n_threads < 1 || s->n_threads > 256)
         return fail(err, errcap, IRLLREC_E_INVALID_ARG, "bad spec");
     st = check_train(s, train, err, errcap);

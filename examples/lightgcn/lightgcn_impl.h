@@ -7,6 +7,7 @@
 #define LGCN_LIGHTGCN_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include "lightgcn.h"
 
 /* ---- a small persistent fork-join pool --------------------------------
@@ -26,6 +27,10 @@ typedef struct lg_pool {
     int32_t stop;
     lg_task fn;
     void *ud;
+    /* lg_barrier: arrivals in this round, and the round number */
+    atomic_int bar_count;
+    atomic_ullong bar_gen;
+    pthread_cond_t bar;
 } lg_pool;
 
 typedef struct lg_worker {
@@ -90,6 +95,7 @@ struct lgcn {
 };
 
 #define LG_CHUNK 256
+#define LGCN_MAX_LAYERS 64 /* lgcn_spec.n_layers' bound */
 
 /* One forward's state, swapped in and out of the model by lgcn_view_select. */
 typedef struct lg_fwd {
@@ -105,6 +111,11 @@ typedef struct lg_fwd {
  * out of memory; a thread that cannot start leaves the pool smaller. */
 int lg_pool_start(lgcn *m);
 void lg_pool_stop(lgcn *m);
+/* Wait until all m->nt threads of the running lgcn_run job have called it:
+ * the phases of one job (dropout mask, layers, BPR's two halves) need each
+ * other's rows. Spins briefly (the shares are balanced, so the others are
+ * usually close), then sleeps; a wake-up per phase is what it replaces. */
+void lg_barrier(lgcn *m);
 /* Free the forward states besides view 0 (lgcn_free). */
 void lg_views_free(lgcn *m);
 

@@ -71,6 +71,14 @@ static void bpr_scatter_task(void *ud, int32_t t, int32_t nt)
     }
 }
 
+/* Both phases in one job: the scatter reads every triple's coefficient. */
+static void bpr_task(void *ud, int32_t t, int32_t nt)
+{
+    bpr_coef_task(ud, t, nt);
+    lg_barrier(((bpr_job *)ud)->m);
+    bpr_scatter_task(ud, t, nt);
+}
+
 double lgcn_bpr(lgcn *m, const int32_t *users, const int32_t *pos, const int32_t *neg, int64_t b,
                 float *dfinal)
 {
@@ -87,8 +95,7 @@ double lgcn_bpr(lgcn *m, const int32_t *users, const int32_t *pos, const int32_t
         m->bpr_g = g;
         m->bpr_cap = b;
     }
-    lgcn_run(m, bpr_coef_task, &j);
-    lgcn_run(m, bpr_scatter_task, &j);
+    lgcn_run(m, bpr_task, &j);
     for (int64_t k = 0; k < b; k++) total += m->bpr_loss[k];
     return total / (double)b;
 }

@@ -11,8 +11,7 @@
 typedef struct fwd_job {
     lgcn *m;
     lg_view v;
-    int32_t layer;     /* computing E(layer+1) from E(layer) */
-    int32_t build_mask; /* first layer of a training step: build the dropped views */
+    int32_t rebuild;   /* a training step: draw the mask and build the dropped views */
     uint64_t step_key;
     uint64_t thresh;   /* keep iff 32-bit hash < thresh */
 } fwd_job;
@@ -56,34 +55,33 @@ static void build_dropped_rows(lgcn *m, int64_t lo, int64_t hi)
     }
 }
 
-static void mask_task(void *ud, int32_t t, int32_t nt)
-{
-    fwd_job *j = (fwd_job *)ud;
-    (void)nt;
-    draw_mask_rows(j->m, j->m->esplit[t], j->m->esplit[t + 1], j->step_key, j->thresh);
-}
-
-static void fwd_task(void *ud, int32_t t, int32_t nt)
+/* The whole forward as one job: the threads meet at a barrier after the
+ * mask (the transposed view reads other rows' bits), after each layer (the
+ * next one gathers any row) and around the host's layer function (it works
+ * on its own row shares), instead of one wake-up per phase. */
+static void forward_task(void *ud, int32_t t, int32_t nt)
 {
     fwd_job *j = (fwd_job *)ud;
     lgcn *m = j->m;
     int64_t lo = m->esplit[t], hi = m->esplit[t + 1];
     size_t nd = (size_t)m->N * (size_t)m->d;
-    const float *X = j->layer == 0 ? m->params : m->E + (size_t)(j->layer - 1) * nd;
-    float *Y = m->E + (size_t)j->layer * nd;
-    (void)nt;
-    if (j->build_mask) build_dropped_rows(m, lo, hi);
-    lg_fwd_rows(lo, hi, j->v, X, Y, m->final, j->layer == 0, m->d);
-}
-
-/* The host's per-layer function on E(layer + 1) and E_final, after the
- * propagation of that layer and before the next one reads it. */
-static void layer_task(void *ud, int32_t t, int32_t nt)
-{
-    fwd_job *j = (fwd_job *)ud;
-    lgcn *m = j->m;
-    size_t nd = (size_t)m->N * (size_t)m->d;
-    m->layer_fn(m->layer_ud, j->layer + 1, m->E + (size_t)j->layer * nd, m->final, t, nt);
+    if (j->rebuild) {
+        draw_mask_rows(m, lo, hi, j->step_key, j->thresh);
+        lg_barrier(m);
+        build_dropped_rows(m, lo, hi);
+    }
+    for (int32_t l = 0; l < m->L; l++) {
+        const float *X = l == 0 ? m->params : m->E + (size_t)(l - 1) * nd;
+        float *Y = m->E + (size_t)l * nd;
+        lg_fwd_rows(lo, hi, j->v, X, Y, m->final, l == 0, m->d);
+        if (m->layer_fn == NULL) {
+            if (l + 1 < m->L) lg_barrier(m);
+            continue;
+        }
+        lg_barrier(m);
+        m->layer_fn(m->layer_ud, l + 1, Y, m->final, t, nt);
+        if (l + 1 < m->L) lg_barrier(m);
+    }
 }
 
 static lg_view full_view(const lgcn *m)
@@ -112,58 +110,50 @@ void lgcn_forward(lgcn *m, int32_t mode)
         j.v.val = m->fval;
     }
     m->last_dropped = dropping;
-    if (m->L == 0) {
-        memcpy(m->final, m->params, (size_t)m->N * (size_t)m->d * sizeof(float));
-        if (rebuild) {
-            lgcn_run(m, mask_task, &j);
-            build_dropped_rows(m, 0, m->N);
-        }
-        return;
-    }
-    if (rebuild) lgcn_run(m, mask_task, &j);
-    for (int32_t l = 0; l < m->L; l++) {
-        j.layer = l;
-        j.build_mask = rebuild && l == 0;
-        lgcn_run(m, fwd_task, &j);
-        if (m->layer_fn != NULL) lgcn_run(m, layer_task, &j);
-    }
+    j.rebuild = rebuild;
+    if (m->L == 0) memcpy(m->final, m->params, (size_t)m->N * (size_t)m->d * sizeof(float));
+    if (m->L > 0 || rebuild) lgcn_run(m, forward_task, &j);
 }
 
 /* ---- backward ------------------------------------------------------------ */
 
+/* Layer l's step reads G[l] (the gradient w.r.t. E(l+1)) and writes Y[l]
+ * (w.r.t. E(l)); add, when set, first forms out = dfinal + dlayer[L]. */
 typedef struct bwd_job {
     lgcn *m;
     lg_view v;
-    const float *G;  /* gradient w.r.t. E(l+1) */
-    const float *B;  /* dfinal */
-    const float *B2; /* dlayer[l] or NULL */
-    float *Y;        /* gradient w.r.t. E(l) */
-    const float *W;  /* E(0) when the reg gradient is fused into this layer */
-    float two_l;
+    const float *B; /* dfinal */
+    const float *const *dlayer;
+    const float *G[LGCN_MAX_LAYERS];
+    float *Y[LGCN_MAX_LAYERS];
+    const float *add_b;
+    float *add_out;
+    int32_t with_reg;
 } bwd_job;
 
-static void bwd_task(void *ud, int32_t t, int32_t nt)
+/* The whole backward as one job, with a barrier between layers (each
+ * gathers any row of the one before) instead of a wake-up per layer. */
+static void backward_task(void *ud, int32_t t, int32_t nt)
 {
     bwd_job *j = (bwd_job *)ud;
     lgcn *m = j->m;
     int64_t lo = m->esplit[t], hi = m->esplit[t + 1];
+    float two_l = (float)(2.0 * m->reg);
     (void)nt;
-    lg_bwd_rows(lo, hi, j->v, j->G, j->B, j->B2, j->Y, j->W, j->two_l, m->rowsq, m->d);
-}
-
-typedef struct add_job {
-    lgcn *m;
-    const float *a, *b;
-    float *out;
-} add_job;
-
-static void add_task(void *ud, int32_t t, int32_t nt)
-{
-    add_job *j = (add_job *)ud;
-    int64_t lo, hi, d = j->m->d;
-    (void)nt;
-    lgcn_row_share(j->m, t, &lo, &hi);
-    for (int64_t k = lo * d; k < hi * d; k++) j->out[k] = j->a[k] + (j->b ? j->b[k] : 0.0f);
+    if (j->add_out != NULL) {
+        int64_t r0, r1, d = m->d;
+        lgcn_row_share(m, t, &r0, &r1);
+        for (int64_t k = r0 * d; k < r1 * d; k++)
+            j->add_out[k] = j->B[k] + (j->add_b ? j->add_b[k] : 0.0f);
+        if (m->L == 0) return;
+        lg_barrier(m);
+    }
+    for (int32_t l = m->L - 1; l >= 0; l--) {
+        const float *W = l == 0 && j->with_reg ? m->params : NULL;
+        lg_bwd_rows(lo, hi, j->v, j->G[l], j->B, j->dlayer ? j->dlayer[l] : NULL, j->Y[l], W,
+                    W ? two_l : 0.0f, m->rowsq, m->d);
+        if (l > 0) lg_barrier(m);
+    }
 }
 
 static double backward(lgcn *m, const float *dfinal, const float *const *dlayer, int32_t with_reg)
@@ -178,31 +168,27 @@ static double backward(lgcn *m, const float *dfinal, const float *const *dlayer,
     memset(&j, 0, sizeof j);
     j.m = m;
     j.v = full_view(m);
+    j.B = dfinal;
+    j.dlayer = dlayer;
+    j.with_reg = with_reg;
     if (m->last_dropped) {
         j.v.end = m->tend;
         j.v.col = m->tcol;
         j.v.val = m->tval;
     }
+    G = dfinal;
     if (L == 0 || extraL != NULL) {
-        add_job a = {m, dfinal, extraL, L == 0 ? m->grad : m->g[0]};
-        lgcn_run(m, add_task, &a);
-        if (L == 0) return with_reg ? lgcn_reg(m) : 0.0;
-        G = m->g[0];
-    } else {
-        G = dfinal;
+        j.add_b = extraL;
+        j.add_out = L == 0 ? m->grad : m->g[0];
+        G = j.add_out;
     }
     for (int32_t l = L - 1; l >= 0; l--) {
-        j.G = G;
-        j.B = dfinal;
-        j.B2 = dlayer ? dlayer[l] : NULL;
-        j.Y = l == 0 ? m->grad : (G == m->g[0] ? m->g[1] : m->g[0]);
-        if (l == 0 && with_reg) {
-            j.W = m->params;
-            j.two_l = (float)(2.0 * m->reg);
-        }
-        lgcn_run(m, bwd_task, &j);
-        G = j.Y;
+        j.G[l] = G;
+        j.Y[l] = l == 0 ? m->grad : (G == m->g[0] ? m->g[1] : m->g[0]);
+        G = j.Y[l];
     }
+    lgcn_run(m, backward_task, &j);
+    if (L == 0) return with_reg ? lgcn_reg(m) : 0.0;
     if (!with_reg) return 0.0;
     for (int64_t r = 0; r < m->N; r++) sq += m->rowsq[r];
     return m->reg * sq;
