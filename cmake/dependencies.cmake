@@ -30,7 +30,7 @@ endif()
 list(JOIN IRLLREC_PC_LIBS_PRIVATE " " IRLLREC_PC_LIBS_PRIVATE)
 
 function(irllrec_link_dependencies tgt)
-  target_link_libraries(${tgt} PRIVATE PkgConfig::SODIUM Threads::Threads m)
+  target_link_libraries(${tgt} PRIVATE PkgConfig::SODIUM Threads::Threads m ${CMAKE_DL_LIBS})
   if(IRLLREC_BLAS)
     target_link_libraries(${tgt} PRIVATE ${IRLLREC_BLAS_TARGET})
     target_compile_definitions(${tgt} PRIVATE IRLLREC_USE_CBLAS)
