@@ -51,7 +51,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_lightgcn [threads] [epochs] [data dir]\n");
         return 2;
     }
+    bu_print_cpu();
     bu_print_blas();
+    bu_print_isa();
+    printf("code paths: row kernels lightgcn_kern.c fwd32/bwd32 (d = 32, target_clones "
+           "avx512f/avx2/default: the widest the cpu supports), pool with barriers "
+           "(3 jobs per batch)\n");
     irllrec_ctx_spec_init(&cs, sizeof cs);
     cs.n_threads = nt;
     if (irllrec_ctx_create(&cs, &ctx) != IRLLREC_OK) return 1;
@@ -144,7 +149,21 @@ int main(int argc, char **argv)
            "clear dE_final %.3f, adam %.3f s\n",
            ph[0], ph[1], ph[2], ph[3], ph[4], ph[5]);
     printf("validation pass (forward + full ranking): median %.3f s\n", bu_median(evt, 3));
-    printf("peak RSS: %.1f MiB\n", bu_peak_rss_mib());
+    printf("peak RSS: %.1f MiB (before the roofs)\n", bu_peak_rss_mib());
+    {
+        /* Bytes of 128-byte rows the propagation gathers in one epoch: L layers
+         * forward and L backward over the edges a step keeps. */
+        bu_roofs rf;
+        double nb = (double)((n + batch - 1) / batch), rows = 2.0 * ls.n_layers * (double)lgcn_edges_used(m);
+        double gb = nb * rows * ls.dim * sizeof(float) / 1e9, prop = ph[1] + ph[3];
+        bu_measure_roofs(nt, &rf);
+        bu_print_roofs(&rf);
+        printf("propagation (forward + backward phases): %.2f GB of gathered rows in %.3f s = "
+               "%.1f GB/s, %.2f of the gather roof; whole epoch at the gather roof would take "
+               "%.3f s (median epoch %.3f s = %.2f of that bound)\n",
+               gb, prop, gb / prop, bu_fraction(gb / prop, rf.gather), gb / rf.gather,
+               bu_median(ep + 1, (size_t)n_ep), bu_fraction(gb / rf.gather, bu_median(ep + 1, (size_t)n_ep)));
+    }
     free(u);
     free(p);
     free(q);
