@@ -204,36 +204,6 @@ static void parse(int argc, char **argv, args *a)
         die("usage", "bad value");
 }
 
-/* Median seconds of a square n^3 cblas_sgemm (the machine's reference rate). */
-static double square_gemm_gflops(int n, int reps)
-{
-#ifdef IRLLREC_USE_CBLAS
-    float *a = (float *)malloc((size_t)n * (size_t)n * sizeof(float));
-    float *b = (float *)malloc((size_t)n * (size_t)n * sizeof(float));
-    float *c = (float *)malloc((size_t)n * (size_t)n * sizeof(float));
-    double t[MAXREP];
-    if (!a || !b || !c) die("gemm", "out of memory");
-    for (size_t i = 0; i < (size_t)n * (size_t)n; i++) {
-        a[i] = (float)(unif() - 0.5);
-        b[i] = (float)(unif() - 0.5);
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-    for (int r = 0; r < reps; r++) {
-        double t0 = bu_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c,
-                    n);
-        t[r] = bu_now() - t0;
-    }
-    free(a);
-    free(b);
-    free(c);
-    return 2.0 * n * (double)n * n / bu_median(t, (size_t)reps) * 1e-9;
-#else
-    (void)n;
-    (void)reps;
-    return NAN;
-#endif
-}
 
 #define COLS 18
 static const char *const COL_NAME[COLS] = {
@@ -279,7 +249,7 @@ typedef struct shared {
 } shared;
 
 typedef struct result {
-    double step, prf, intm, tea, rp, rss_off, rss_on, peak;
+    double step, prf, intm, tea, tran, w_tran, rp, rss_off, rss_on, peak;
     int32_t precision;
     long long lib_hook;
     int allocs_in_steps;
@@ -403,6 +373,8 @@ static void run_text(shared *sh, int32_t prec, result *r)
     r->prf = bu_median(col[8], (size_t)a->reps);
     r->intm = bu_median(col[9], (size_t)a->reps);
     r->tea = bu_median(col[10], (size_t)a->reps);
+    r->tran = bu_median(col[14], (size_t)a->reps);
+    r->w_tran = w_tran;
     r->rp = (double)sh->U + (double)uniq / a->reps;
     r->allocs_in_steps = sh->cnt->peak != peak_before;
     free(bu);
@@ -470,6 +442,7 @@ int main(int argc, char **argv)
     printf("bench_step: LightGCN + IRLLRec, one full training step; load average at start: %s\n", la);
     bu_print_cpu();
     bu_print_blas();
+    bu_print_isa();
     printf("OPENBLAS_NUM_THREADS=%s, OMP_NUM_THREADS=%s (oneDNN's), host/ctx threads %d\n",
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)",
            getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "(unset)", a->threads);
@@ -487,10 +460,14 @@ int main(int argc, char **argv)
     for (int p = 0; p < 2; p++)
         if (a->text & (1 << p)) run_text(&sh, p ? IRLLREC_HOOK_TEXT_BF16 : IRLLREC_HOOK_TEXT_FP32, &res[p]);
 
-    const double ref_gflops = square_gemm_gflops(2048, 5), bf_gflops = square_bf16_gflops(2048, 5);
+    const double peak = bu_peak_rss_mib(); /* before the roofs allocate their buffers */
+    bu_roofs rf;
+    bu_measure_roofs(a->threads, &rf);
+    const double ref_gflops = rf.sgemm_square, bf_gflops = square_bf16_gflops(2048, 5);
     loadavg(la, sizeof la);
-    printf("\nroofs, medians of 5 (load %s): square 2048^3 cblas_sgemm %.1f GFLOP/s; square "
-           "2048^3 bf16 matmul %.1f GFLOP/s\n", la, ref_gflops, bf_gflops);
+    bu_print_roofs(&rf);
+    printf("square 2048^3 bf16 matmul, median of 5: %.1f GFLOP/s (roofs measured at load %s)\n",
+           bf_gflops, la);
     for (int p = 0; p < 2; p++) {
         if (!(a->text & (1 << p))) continue;
         const result *r = &res[p];
@@ -504,6 +481,14 @@ int main(int argc, char **argv)
                "MiB; library peak during steps %s its create-time peak\n",
                (double)r->lib_hook / 1048576.0, txt,
                r->allocs_in_steps ? "EXCEEDS" : "equals");
+        if (r->w_tran > 0 && r->tran > 0) {
+            /* exact translation: three N x N x d products (logits, two gradients) */
+            const double f_tr = 6.0 * (double)sh.N * (double)sh.N * D;
+            printf("  translation (hook tran): %.1f GFLOP of k = %d products in %.3f s = %.1f "
+                   "GFLOP/s, %.2f of the thin-sgemm roof (exp and sums included)\n",
+                   f_tr * 1e-9, D, r->tran, f_tr / r->tran * 1e-9,
+                   bu_fraction(f_tr / r->tran * 1e-9, rf.sgemm_thin));
+        }
         printf("  exact translation: RSS %.1f MiB with it off, %.1f MiB after one step with it "
                "on: +%.1f MiB (target <= 64 MB)\n", r->rss_off, r->rss_on, r->rss_on - r->rss_off);
     }
@@ -513,9 +498,9 @@ int main(int argc, char **argv)
                res[1].step, res[0].step, res[0].step / res[1].step,
                res[1].prf + res[1].intm + res[1].tea, res[0].prf + res[0].intm + res[0].tea,
                (res[0].prf + res[0].intm + res[0].tea) / (res[1].prf + res[1].intm + res[1].tea));
-    printf("peak RSS: %.0f MiB at intent %d-d, text %s (targets: <= 1536 MiB fp32; <= 0.8 GB "
+    printf("peak RSS (before the roofs' buffers): %.0f MiB at intent %d-d, text %s (targets: <= 1536 MiB fp32; <= 0.8 GB "
            "= 763 MiB with bf16 text at 3072-d)%s\n",
-           bu_peak_rss_mib(), a->dt, a->text == 1 ? "fp32" : a->text == 2 ? "bf16" : "both runs",
+           peak, a->dt, a->text == 1 ? "fp32" : a->text == 2 ? "bf16" : "both runs",
            a->text == 3 ? ": the process's peak over both runs; use --text bf16 alone" : "");
     printf("preset %s\n", a->preset ? "released" : "paper");
     loadavg(la, sizeof la);

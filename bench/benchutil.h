@@ -19,6 +19,24 @@ void bu_print_blas(void);
 /* Print "cpu: <model name from /proc/cpuinfo>" and "load: <1, 5, 15 min averages>". */
 void bu_print_cpu(void);
 
+/* Roofs measured in this run, on n threads at once (each thread its own
+ * copy, BLAS at one thread each), median of 5: square (1024^3) and thin
+ * (2048 x 2048, k = 32) sgemm in GFLOP/s (-1 without BLAS), gather of random
+ * 128-byte rows of a 20,332 x 32 fp32 table in GB/s read, memcpy of 32 MiB in
+ * GB/s copied. Every benchmark prints its figures as fractions of these. */
+typedef struct bu_roofs {
+    int threads;
+    double sgemm_square, sgemm_thin, gather, memcpy_bw; /* all threads, per wall second */
+    double cpu[4]; /* the same four per CPU-second of one thread */
+} bu_roofs;
+void bu_measure_roofs(int n_threads, bu_roofs *r);
+void bu_print_roofs(const bu_roofs *r);
+/* Print which of the ISA levels the run-time dispatch (target_clones, the
+ * library's cpu checks) chooses between this CPU supports. */
+void bu_print_isa(void);
+/* achieved / roof, or -1 when the roof is unknown. */
+double bu_fraction(double achieved, double roof);
+
 /* splitmix64 step and a uniform float in [-0.5, 0.5) from it. */
 #include <stdint.h>
 uint64_t bu_mix(uint64_t *x);

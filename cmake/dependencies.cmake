@@ -52,7 +52,7 @@ message(STATUS "irllrec: bf16 text towers through oneDNN: ${IRLLREC_HAVE_DNNL}")
 list(JOIN IRLLREC_PC_LIBS_PRIVATE " " IRLLREC_PC_LIBS_PRIVATE)
 
 function(irllrec_link_dependencies tgt)
-  target_link_libraries(${tgt} PRIVATE PkgConfig::SODIUM Threads::Threads m)
+  target_link_libraries(${tgt} PRIVATE PkgConfig::SODIUM Threads::Threads m ${CMAKE_DL_LIBS})
   if(IRLLREC_BLAS)
     target_link_libraries(${tgt} PRIVATE ${IRLLREC_BLAS_TARGET})
     target_compile_definitions(${tgt} PRIVATE IRLLREC_USE_CBLAS)

@@ -1,4 +1,5 @@
 /* Core: status codes, version, context, spec sizing, RNG, GEMM, threads. */
+#define _GNU_SOURCE /* RTLD_DEFAULT in the BLAS guard test */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -257,6 +258,59 @@ START_TEST(parallel_covers_every_item_once)
 }
 END_TEST
 
+/* docs/threading.md: inside a region of more than one library thread,
+ * OpenBLAS (when it is the BLAS) runs single-threaded; the host's count is
+ * back after the join. Skipped without OpenBLAS's thread functions. */
+#if defined(IRLLREC_USE_CBLAS) && defined(__has_include)
+#if __has_include(<dlfcn.h>)
+#include <dlfcn.h>
+#define TEST_BLAS_GUARD 1
+#endif
+#endif
+#ifdef TEST_BLAS_GUARD
+typedef struct blas_ud {
+    int (*get)(void);
+    int seen[8];
+} blas_ud;
+
+static void record_blas_threads(void *p, int32_t t, int32_t nt)
+{
+    blas_ud *u = (blas_ud *)p;
+    (void)nt;
+    u->seen[t] = u->get();
+}
+#endif
+
+START_TEST(parallel_keeps_blas_single_threaded)
+{
+#ifdef TEST_BLAS_GUARD
+    irllrec_ctx *ctx = tu_ctx();
+    blas_ud u;
+    void (*set)(int);
+    memset(&u, 0, sizeof u);
+    *(void **)&u.get = dlsym(RTLD_DEFAULT, "openblas_get_num_threads");
+    *(void **)&set = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+    if (u.get == NULL || set == NULL) {
+        irllrec_ctx_free(ctx);
+        return; /* not OpenBLAS: nothing to guard */
+    }
+    {
+        int host = u.get();
+        set(2);
+        ck_assert_int_eq(u.get(), 2);
+        ck_assert_int_eq(irllrec__parallel(ctx, 3, record_blas_threads, &u), IRLLREC_OK);
+        for (int t = 0; t < 3; t++) ck_assert_int_eq(u.seen[t], 1);
+        ck_assert_int_eq(u.get(), 2);
+        /* one library thread: nothing to share the cores with, OpenBLAS keeps its count */
+        ck_assert_int_eq(irllrec__parallel(ctx, 1, record_blas_threads, &u), IRLLREC_OK);
+        ck_assert_int_eq(u.seen[0], 2);
+        set(host);
+    }
+    irllrec_ctx_free(ctx);
+#endif
+}
+END_TEST
+
 START_TEST(check_mat_rejects_bad_views)
 {
     irllrec_ctx *ctx = tu_ctx();
@@ -421,6 +475,7 @@ Suite *core_suite(void)
     tcase_add_test(tc, rng_streams_differ);
     tcase_add_test(tc, gemm_all_transposes_and_leading_dims);
     tcase_add_test(tc, parallel_covers_every_item_once);
+    tcase_add_test(tc, parallel_keeps_blas_single_threaded);
     tcase_add_test(tc, check_mat_rejects_bad_views);
     tcase_add_test(tc, check_csr_maps_each_defect);
     tcase_add_test(tc, check_ids_names_the_argument);

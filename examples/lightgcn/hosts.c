@@ -10,7 +10,7 @@
 #include <string.h>
 
 /* The host's random stream: XORed into the seed so the SimGCL noise never
- * shares a stream with the model's init and dropout (lightgcn.c) or the
+ * shares a stream with the model's init and dropout (lightgcn.c, lightgcn_prop.c) or the
  * library's. ASCII "SIMGCL\0\1". Never change it: it decides the bits. */
 #define HOST_STREAM_NOISE UINT64_C(0x53494d47434c0001)
 

@@ -1,10 +1,13 @@
 /* The LightGCN model's private layout, shared by lightgcn.c (graph,
- * kernels, losses) and lightgcn_pool.c (thread pool, forward states).
+ * accessors), lightgcn_kern.c (row kernels), lightgcn_prop.c (forward,
+ * backward), lightgcn_loss.c (BPR, reg) and lightgcn_pool.c (thread pool,
+ * forward states).
  * Host code: never installed, not part of the library. */
 #ifndef LGCN_LIGHTGCN_IMPL_H
 #define LGCN_LIGHTGCN_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include "lightgcn.h"
 
 /* ---- a small persistent fork-join pool --------------------------------
@@ -24,6 +27,10 @@ typedef struct lg_pool {
     int32_t stop;
     lg_task fn;
     void *ud;
+    /* lg_barrier: arrivals in this round, and the round number */
+    atomic_int bar_count;
+    atomic_ullong bar_gen;
+    pthread_cond_t bar;
 } lg_pool;
 
 typedef struct lg_worker {
@@ -88,6 +95,7 @@ struct lgcn {
 };
 
 #define LG_CHUNK 256
+#define LGCN_MAX_LAYERS 64 /* lgcn_spec.n_layers' bound */
 
 /* One forward's state, swapped in and out of the model by lgcn_view_select. */
 typedef struct lg_fwd {
@@ -103,8 +111,21 @@ typedef struct lg_fwd {
  * out of memory; a thread that cannot start leaves the pool smaller. */
 int lg_pool_start(lgcn *m);
 void lg_pool_stop(lgcn *m);
+/* Wait until all m->nt threads of the running lgcn_run job have called it:
+ * the phases of one job (dropout mask, layers, BPR's two halves) need each
+ * other's rows. Spins briefly (the shares are balanced, so the others are
+ * usually close), then sleeps; a wake-up per phase is what it replaces. */
+void lg_barrier(lgcn *m);
 /* Free the forward states besides view 0 (lgcn_free). */
 void lg_views_free(lgcn *m);
+
+/* One layer's rows [lo, hi) (lightgcn_kern.c). Forward: Y[r] = sum_e val X[col],
+ * F[r] = (first ? X[r] : F[r]) + Y[r]. Backward: Y[r] = B[r] (+ B2[r]) +
+ * sum_e val G[col] (+ two_l W[r], rowsq[r] = |W[r]|^2, when W is given). */
+void lg_fwd_rows(int64_t lo, int64_t hi, lg_view v, const float *X, float *Y, float *F,
+                 int32_t first, int32_t d);
+void lg_bwd_rows(int64_t lo, int64_t hi, lg_view v, const float *G, const float *B,
+                 const float *B2, float *Y, const float *W, float two_l, double *rowsq, int32_t d);
 
 /* Write "WHO: message" into err (when cap > 0) and return st: the example's error style. */
 irllrec_status lgcn__fail(char *err, size_t cap, const char *who, irllrec_status st,

@@ -44,6 +44,7 @@ void lg_pool_stop(lgcn *m)
     pthread_mutex_destroy(&m->pool.mu);
     pthread_cond_destroy(&m->pool.go);
     pthread_cond_destroy(&m->pool.done);
+    pthread_cond_destroy(&m->pool.bar);
     m->pool_started = 0;
 }
 
@@ -57,6 +58,9 @@ int lg_pool_start(lgcn *m)
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->go, NULL);
     pthread_cond_init(&p->done, NULL);
+    pthread_cond_init(&p->bar, NULL);
+    atomic_init(&p->bar_count, 0);
+    atomic_init(&p->bar_gen, 0);
     m->pool_started = 1;
     for (int32_t t = 1; t < m->nt; t++) {
         m->workers[t].p = p;
@@ -87,6 +91,35 @@ void lgcn_run(lgcn *m, void (*fn)(void *ud, int32_t t, int32_t nt), void *ud)
     fn(ud, 0, m->nt);
     pthread_mutex_lock(&p->mu);
     while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ~20-60 us of polling before sleeping: longer than a balanced phase's
+ * imbalance, short enough not to hold a core the neighbours need. */
+#define LG_BARRIER_SPIN 2000
+
+void lg_barrier(lgcn *m)
+{
+    lg_pool *p = &m->pool;
+    unsigned long long g;
+    if (m->nt == 1) return;
+    g = atomic_load(&p->bar_gen);
+    if (atomic_fetch_add(&p->bar_count, 1) == m->nt - 1) {
+        atomic_store(&p->bar_count, 0);
+        pthread_mutex_lock(&p->mu);
+        atomic_fetch_add(&p->bar_gen, 1);
+        pthread_cond_broadcast(&p->bar);
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    for (int k = 0; k < LG_BARRIER_SPIN; k++) {
+        if (atomic_load_explicit(&p->bar_gen, memory_order_acquire) != g) return;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    pthread_mutex_lock(&p->mu);
+    while (atomic_load(&p->bar_gen) == g) pthread_cond_wait(&p->bar, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
 
