@@ -91,44 +91,84 @@ IRLLREC_API void irllrec_collective_single(irllrec_collective *c, uint32_t struc
 IRLLREC_API irllrec_status irllrec_collective_check(irllrec_ctx *ctx, const irllrec_collective *c);
 
 /** The layer's rank and size through its functions, range-checked.
+ *  @param ctx  context for the message (not NULL)
+ *  @param c    the layer (not NULL)
+ *  @param[out] rank  c->rank(c->user)
+ *  @param[out] size  c->size(c->user)
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (as irllrec_collective_check's
- *          local part) */
+ *          local part), IRLLREC_E_VERSION */
 IRLLREC_API irllrec_status irllrec_collective_rank_size(irllrec_ctx *ctx,
                                                         const irllrec_collective *c,
                                                         int32_t *rank, int32_t *size);
 
-/** Checked calls of the layer's functions, for hosts that reduce their own
- *  buffers (e.g. the gradients of their embeddings) through the same layer
- *  the hook uses. Each refuses NULL buffers and negative counts
- *  (IRLLREC_E_INVALID_ARG) and turns a failure of the host's function into
- *  IRLLREC_E_COMM with a message naming the operation and the code it
- *  returned. send may equal recv for the allreduces. */
+/* The checked calls of the layer's functions, for hosts that reduce their
+ * own buffers (e.g. the gradients of their embeddings) through the same
+ * layer the hook uses. Each checks the table as irllrec_collective_rank_size
+ * does, refuses NULL buffers and negative counts, and turns a failure of the
+ * host's function into IRLLREC_E_COMM with a message naming the operation
+ * and the code it returned. All are collective. */
+
+/** Sum @p count floats over the ranks, in rank order.
+ *  @param ctx    context for the message (not NULL)
+ *  @param c      the layer (not NULL)
+ *  @param send   this rank's values (may equal @p recv)
+ *  @param recv   the sums, on every rank
+ *  @param count  elements (>= 0; buffers may be NULL when 0)
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_VERSION, IRLLREC_E_COMM */
 IRLLREC_API irllrec_status irllrec_collective_allreduce_f32(irllrec_ctx *ctx,
                                                             const irllrec_collective *c,
                                                             const float *send, float *recv,
                                                             int64_t count);
-/** See irllrec_collective_allreduce_f32(). */
+/** Sum @p count doubles over the ranks, in rank order.
+ *  @param ctx    context for the message (not NULL)
+ *  @param c      the layer (not NULL)
+ *  @param send   this rank's values (may equal @p recv)
+ *  @param recv   the sums, on every rank
+ *  @param count  elements (>= 0)
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_VERSION, IRLLREC_E_COMM */
 IRLLREC_API irllrec_status irllrec_collective_allreduce_f64(irllrec_ctx *ctx,
                                                             const irllrec_collective *c,
                                                             const double *send, double *recv,
                                                             int64_t count);
-/** See irllrec_collective_allreduce_f32(); recv_bytes and displs: size entries,
- *  recv_bytes[rank] == send_bytes, blocks inside recv and not overlapping. */
+/** Gather every rank's bytes on every rank.
+ *  @param ctx         context for the message (not NULL)
+ *  @param c           the layer (not NULL)
+ *  @param send        this rank's block
+ *  @param send_bytes  its size; must equal recv_bytes[rank]
+ *  @param recv        receives rank r's block at recv + displs[r] (not NULL)
+ *  @param recv_bytes  size entries >= 0
+ *  @param displs      size entries >= 0; blocks inside recv, not overlapping
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_VERSION, IRLLREC_E_COMM */
 IRLLREC_API irllrec_status irllrec_collective_allgatherv(irllrec_ctx *ctx,
                                                          const irllrec_collective *c,
                                                          const void *send, int64_t send_bytes,
                                                          void *recv, const int64_t *recv_bytes,
                                                          const int64_t *displs);
-/** See irllrec_collective_allreduce_f32(); counts: size entries >= 0. */
+/** Sum blocks over the ranks and leave block r on rank r.
+ *  @param ctx     context for the message (not NULL)
+ *  @param c       the layer (not NULL)
+ *  @param send    sum(counts) floats: the blocks in rank order
+ *  @param recv    counts[rank] floats: this rank's block summed in rank order
+ *  @param counts  size entries >= 0, the same on every rank
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_VERSION, IRLLREC_E_COMM */
 IRLLREC_API irllrec_status irllrec_collective_reduce_scatter_f32(irllrec_ctx *ctx,
                                                                  const irllrec_collective *c,
                                                                  const float *send, float *recv,
                                                                  const int64_t *counts);
-/** See irllrec_collective_allreduce_f32(); root in [0, size). */
+/** Copy @p bytes of the root's @p buf into every rank's.
+ *  @param ctx    context for the message (not NULL)
+ *  @param c      the layer (not NULL)
+ *  @param buf    the bytes (read on the root, written elsewhere)
+ *  @param bytes  >= 0
+ *  @param root   in [0, size)
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_VERSION, IRLLREC_E_COMM */
 IRLLREC_API irllrec_status irllrec_collective_broadcast(irllrec_ctx *ctx,
                                                         const irllrec_collective *c, void *buf,
                                                         int64_t bytes, int32_t root);
-/** See irllrec_collective_allreduce_f32(). */
+/** Return once every rank has called it.
+ *  @param ctx  context for the message (not NULL)
+ *  @param c    the layer (not NULL)
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_VERSION, IRLLREC_E_COMM */
 IRLLREC_API irllrec_status irllrec_collective_barrier(irllrec_ctx *ctx,
                                                       const irllrec_collective *c);
 

@@ -486,6 +486,9 @@ IRLLREC_API irllrec_status irllrec_hook_set_collective(irllrec_hook *h,
                                                        const irllrec_collective *c);
 
 /** The rank and rank count of the attached layer (0 and 1 without one).
+ *  @param h  hook (not NULL)
+ *  @param[out] rank  this rank
+ *  @param[out] size  the rank count
  *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL) */
 IRLLREC_API irllrec_status irllrec_hook_collective_info(const irllrec_hook *h, int32_t *rank,
                                                         int32_t *size);
