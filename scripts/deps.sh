@@ -2,7 +2,7 @@
 # Install what building and testing libirllrec needs on Debian 12, if missing.
 # Needs root (or sudo) only when something is missing.
 set -eu
-pkgs="build-essential cmake pkg-config libopenblas-dev libsodium-dev check doxygen abigail-tools python3-numpy gnuplot-nox time libdnnl-dev"
+pkgs="build-essential cmake pkg-config libopenblas-dev libsodium-dev check doxygen abigail-tools python3-numpy gnuplot-nox time libdnnl-dev libopenmpi-dev openmpi-bin"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -14,8 +14,9 @@ START_TEST(status_strings_are_distinct_and_pinned)
     const irllrec_status codes[] = {IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_NOMEM,
                                     IRLLREC_E_SHAPE, IRLLREC_E_STATE, IRLLREC_E_NUMERIC,
                                     IRLLREC_E_IO, IRLLREC_E_FORMAT, IRLLREC_E_CHECKSUM,
-                                    IRLLREC_E_VERSION, IRLLREC_E_UNSUPPORTED, IRLLREC_E_INTERNAL};
-    const int pinned[] = {0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -99};
+                                    IRLLREC_E_VERSION, IRLLREC_E_UNSUPPORTED, IRLLREC_E_COMM,
+                                    IRLLREC_E_INTERNAL};
+    const int pinned[] = {0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -99};
     size_t n = sizeof codes / sizeof codes[0];
     for (size_t i = 0; i < n; i++) {
         ck_assert_int_eq(codes[i], pinned[i]);

@@ -41,6 +41,7 @@
 #include "tensor.h"
 #include "model.h"
 #include "align.h"
+#include "collective.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -481,6 +482,38 @@ IRLLREC_API irllrec_status irllrec_hook_last_timings(const irllrec_hook *h,
  *  @param h  hook, or NULL
  *  @return steps so far, or -1 for NULL */
 IRLLREC_API int64_t irllrec_hook_steps(const irllrec_hook *h);
+
+/** Train this hook together with the hooks of other ranks (data-parallel):
+ *  from now on each irllrec_hook_compute() sums, through @p c and in rank
+ *  order, the loss terms and the gradients of the hook's trainable blocks,
+ *  and divides them by the rank count. Every rank then holds the mean over
+ *  the ranks' batches, takes the same Adam step and teacher EMA, and reports
+ *  the same (mean) losses. The host's own gradients (what the hook adds into
+ *  irllrec_hook_grads) are not reduced: the host reduces them with its own
+ *  and divides by the rank count too (irllrec_collective_allreduce_f32()).
+ *  Collective: every rank calls it, then every rank calls compute, apply and
+ *  this function in the same order. A compute that fails on one rank fails
+ *  on every rank (IRLLREC_E_COMM on the others); a failing layer gives
+ *  IRLLREC_E_COMM, after which the group is unusable. See docs/distributed.md.
+ *  @param h  hook (not NULL) with no compute awaiting apply
+ *  @param c  the layer (copied; its user pointer must outlive the
+ *            attachment), or NULL to go back to one process (not collective)
+ *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG (as irllrec_collective_check());
+ *          IRLLREC_E_VERSION; IRLLREC_E_STATE (a compute awaits apply; the
+ *          ranks' hooks differ in parameters, runtime parameters, shapes or
+ *          step count: every rank gets this status); IRLLREC_E_COMM.
+ *          On failure the hook keeps its previous layer.
+ *  @note Allocates a small scratch buffer (24 bytes per rank) for the check. */
+IRLLREC_API irllrec_status irllrec_hook_set_collective(irllrec_hook *h,
+                                                       const irllrec_collective *c);
+
+/** The rank and rank count of the attached layer (0 and 1 without one).
+ *  @param h  hook (not NULL)
+ *  @param[out] rank  this rank
+ *  @param[out] size  the rank count
+ *  @return IRLLREC_OK or IRLLREC_E_INVALID_ARG (NULL) */
+IRLLREC_API irllrec_status irllrec_hook_collective_info(const irllrec_hook *h, int32_t *rank,
+                                                        int32_t *size);
 
 /** Add every piece of state a hook needs to continue bit for bit to @p m,
  *  under the names listed in docs/file-format.md ("Hook checkpoints"):

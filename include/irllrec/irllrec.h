@@ -20,6 +20,7 @@
 #include "itm.h"
 #include "align.h"
 #include "hook.h"
+#include "collective.h"
 #include "model.h"
 #include "graph.h"
 #include "rank.h"

@@ -30,6 +30,7 @@ enum irllrec_status_code {
     IRLLREC_E_CHECKSUM    = -8,  /**< checksum mismatch */
     IRLLREC_E_VERSION     = -9,  /**< unsupported version or struct size */
     IRLLREC_E_UNSUPPORTED = -10, /**< valid but unsupported feature */
+    IRLLREC_E_COMM        = -11, /**< a collective operation failed or timed out */
     IRLLREC_E_INTERNAL    = -99  /**< a library bug: please report it */
 };
 

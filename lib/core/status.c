@@ -14,6 +14,7 @@ const char *irllrec_status_str(irllrec_status s)
     case IRLLREC_E_CHECKSUM: return "checksum mismatch";
     case IRLLREC_E_VERSION: return "unsupported version";
     case IRLLREC_E_UNSUPPORTED: return "unsupported feature";
+    case IRLLREC_E_COMM: return "collective operation failed";
     case IRLLREC_E_INTERNAL: return "internal error";
     default: return "unknown status";
     }

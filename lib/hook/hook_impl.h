@@ -9,6 +9,7 @@
  *   txn.c        the transaction: snapshot, finiteness, commit or roll back
  *   step.c       compute / apply / step: the pipeline over the stages
  *   checkpoint.c export / import
+ *   dist.c       several ranks: the collective layer, reduced losses and gradients
  * Never installed. */
 #ifndef IRLLREC_HOOK_IMPL_H
 #define IRLLREC_HOOK_IMPL_H
@@ -17,6 +18,7 @@
 #include "irllrec/hook.h"
 #include "irllrec/adam.h"
 #include "irllrec/align.h"
+#include "irllrec/collective.h"
 #include "../tower/tower.h"
 
 #define IRLLREC__HOOK_MAX_BLOCKS 16
@@ -92,6 +94,10 @@ struct irllrec_hook {
     int pending;              /* a gradient compute awaits apply */
     uint64_t align_rng_before[4], align_rng_after[4];
     int64_t steps;
+    /* the collective layer (dist.c); coll_on 0: one process */
+    irllrec_collective coll;
+    int32_t coll_rank, coll_size;
+    int coll_on;
     irllrec_hook_timings tm;
     irllrec__hbuf bufs[IRLLREC__HOOK_MAX_BUFS];
     int n_bufs;
@@ -176,6 +182,15 @@ void irllrec__hook_txn_begin(irllrec_hook *h);
 void irllrec__hook_txn_end(irllrec_hook *h, int keep);
 /* apply's commit. */
 void irllrec__hook_txn_commit(irllrec_hook *h, int run_adam);
+
+/* ---- dist.c ---- */
+/* Sum the loss terms over the ranks, with this rank's failure flag (ok 0);
+ * the terms become the ranks' mean; *others_failed: how many other ranks
+ * failed. E_COMM when the layer fails. */
+irllrec_status irllrec__hook_dist_losses(irllrec_hook *h, irllrec_hook_losses *lv, int ok,
+                                         int *others_failed);
+/* Every trainable block's gradient becomes the ranks' mean, in place. */
+irllrec_status irllrec__hook_dist_grads(irllrec_hook *h);
 
 /* ---- for tests and checkpoints (not on the step's path) ---- */
 

@@ -118,6 +118,44 @@ static irllrec_status failed(irllrec_hook *h, irllrec_status st, double total)
                          "a loss term failed (%s); nothing was changed", why);
 }
 
+/* A compute refused at validation still joins the loss reduction (flagged as
+ * failed) when ranks are attached, so the other ranks fail at once rather
+ * than wait for it until their layer's timeout. */
+static irllrec_status refused(irllrec_hook *h, irllrec_status st)
+{
+    if (h->coll_on) {
+        irllrec_hook_losses lv;
+        memset(&lv, 0, sizeof lv);
+        int others = 0;
+        char why[IRLLREC__ERRMSG_CAP / 2];
+        snprintf(why, sizeof why, "%s", irllrec_ctx_errmsg(h->ctx));
+        if (irllrec__hook_dist_losses(h, &lv, 0, &others) != IRLLREC_OK)
+            return irllrec__fail(h->ctx, st, "irllrec_hook_compute",
+                                 "%s (and the collective layer failed telling the other ranks)",
+                                 why);
+    }
+    return st;
+}
+
+/* Several ranks: mean losses, then (when every rank's compute succeeded)
+ * mean gradients; *ok is then decided on reduced values alone, the same on
+ * every rank. A failure of the layer, or of another rank's compute, is
+ * returned with its message recorded. */
+static irllrec_status reduce_ranks(irllrec_hook *h, irllrec_hook_losses *lv, int *ok,
+                                   int loss_only)
+{
+    int others = 0;
+    IRL_TRY(irllrec__hook_dist_losses(h, lv, *ok, &others));
+    if (!*ok) return IRLLREC_OK;  /* this rank's own failure is reported by the caller */
+    IRL_CHECK_FN(h->ctx, "irllrec_hook_compute", others == 0, IRLLREC_E_COMM,
+                 "the compute failed on %d other rank(s) of %d (this is rank %d); nothing "
+                 "was changed", others, (int)h->coll_size, (int)h->coll_rank);
+    if (!loss_only) IRL_TRY(irllrec__hook_dist_grads(h));
+    lv->total = total_loss(h, lv);
+    *ok = all_finite(h, lv->total);
+    return IRLLREC_OK;
+}
+
 irllrec_status irllrec_hook_compute(irllrec_hook *h, const irllrec_hook_batch *batch,
                                     const irllrec_hook_inputs *in, const irllrec_hook_grads *grads,
                                     uint32_t flags, irllrec_hook_losses *out)
@@ -129,7 +167,8 @@ irllrec_status irllrec_hook_compute(irllrec_hook *h, const irllrec_hook_batch *b
     memset(&r, 0, sizeof r);
     const double t_start = irllrec__now();
     double t0 = t_start;
-    IRL_TRY(irllrec__hook_validate(h, batch, in, grads, flags, out));
+    const irllrec_status vs = irllrec__hook_validate(h, batch, in, grads, flags, out);
+    if (vs != IRLLREC_OK) return refused(h, vs);
     const int loss_only = (flags & IRLLREC_HOOK_LOSS_ONLY) != 0;
     r.b = batch;
     r.in = in;
@@ -141,7 +180,16 @@ irllrec_status irllrec_hook_compute(irllrec_hook *h, const irllrec_hook_batch *b
     lap(&tm, offsetof(irllrec_hook_timings, teacher), &t0);
     irllrec_status st = run_stages(h, &r, &tm, &t0);
     r.lv.total = total_loss(h, &r.lv);
-    if (st != IRLLREC_OK || !all_finite(h, r.lv.total)) return failed(h, st, r.lv.total);
+    int ok = st == IRLLREC_OK && all_finite(h, r.lv.total);
+    if (h->coll_on) {
+        lap(&tm, offsetof(irllrec_hook_timings, commit), &t0);
+        const irllrec_status cs = reduce_ranks(h, &r.lv, &ok, loss_only);
+        if (cs != IRLLREC_OK) {
+            irllrec__hook_txn_end(h, 0);
+            return cs;
+        }
+    }
+    if (!ok) return failed(h, st, r.lv.total);
     if (!loss_only) irllrec__hook_deliver(h, grads);
     irllrec__hook_txn_end(h, !loss_only);
     lap(&tm, offsetof(irllrec_hook_timings, commit), &t0);

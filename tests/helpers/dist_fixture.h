@@ -1,0 +1,54 @@
+/* The data-parallel fixture shared by tests/test_dist.c (ranks as threads)
+ * and tests/mpi/mpi_hook.c (ranks as MPI processes): a tiny world with a
+ * graph and all four texts, each rank's micro-batch of each step, what a
+ * run leaves (losses, parameters, gradients), and the one-process
+ * reference: the P micro-batches of a step run in one process, their
+ * gradients averaged in rank order, one irllrec_adam step. No Check calls:
+ * failures come back as statuses. */
+#ifndef IRLLREC_DIST_FIXTURE_H
+#define IRLLREC_DIST_FIXTURE_H
+
+#include <stdint.h>
+#include "irllrec/irllrec.h"
+
+enum { DF_U = 12, DF_I = 10, DF_N = DF_U + DF_I, DF_D = 4, DF_L = 2, DF_DP = 5, DF_DT = 6,
+       DF_B = 4, DF_STEPS = 20, DF_MAXBLK = 32 };
+
+typedef struct df_world {
+    float ef[DF_N * DF_D], lay[DF_L * DF_N * DF_D];
+    float txt[4][DF_U * DF_DT];
+    int64_t ip[DF_N + 1];
+    int32_t ix[DF_N * DF_N];
+} df_world;
+
+/* What a run leaves: the losses per step (total, kd, pair, tran, itm, reg),
+ * every block of the hook and the gradients of the trainable ones at the
+ * last step (Adam hides the scale of a gradient: only these show a wrong
+ * mean). */
+typedef struct df_trace {
+    double loss[DF_STEPS][6];
+    float *blk[DF_MAXBLK], *grd[DF_MAXBLK];
+    int64_t n[DF_MAXBLK];
+    int nb;
+} df_trace;
+
+void df_make_world(df_world *w);
+/* Rank r's micro-batch of step s. */
+void df_micro_batch(int s, int r, int32_t *u, int32_t *p, int32_t *n);
+/* A hook over w with strong weights; NULL on failure (message in ctx). */
+irllrec_hook *df_make_hook(irllrec_ctx *ctx, const df_world *w, uint64_t seed);
+/* Compute on rank r's micro-batch of step s, then apply. */
+irllrec_status df_step(irllrec_hook *h, const df_world *w, int s, int r, float *gf,
+                       irllrec_hook_losses *lv);
+void df_take_losses(df_trace *t, int s, const irllrec_hook_losses *lv);
+/* Copy h's blocks (and trainable gradients) into t; -1 when out of memory. */
+int df_take_blocks(df_trace *t, irllrec_hook *h);
+void df_trace_free(df_trace *t);
+int df_same_bits(const df_trace *a, const df_trace *b);
+int df_same_params(const df_trace *a, const df_trace *b);
+/* max |a - b| / max |b| over every block, gradient and step's losses. */
+double df_rel_diff(const df_trace *a, const df_trace *b);
+/* One process, P micro-batches per step (see the top of this file). */
+irllrec_status df_reference(const df_world *w, int32_t p, df_trace *t);
+
+#endif
