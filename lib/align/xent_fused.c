@@ -48,6 +48,14 @@ int irllrec__xent_path(void)
     return want < best ? want : best;
 }
 
+const char *irllrec_align_kernel(void)
+{
+    const int path = irllrec__xent_path();
+    return path < 0 ? "reference"
+                    : path == IRLLREC__XENT_ISA_AVX512 ? "fused-avx512"
+                    : path == IRLLREC__XENT_ISA_AVX2 ? "fused-avx2" : "fused-c";
+}
+
 static void get_kern(int isa, irllrec__xent_kern *k)
 {
 #ifdef IRLLREC__XENT_X86
