@@ -3,11 +3,17 @@
  *
  *   bench_align [threads=2] [reps=5] [block_rows=0] [block_cols=0]
  *
- * Prints the median fwd+bwd time of: the exact translation loss (N x N),
- * the user InfoNCE term (B x 11,000), the two in-batch item terms (B x B),
- * and the sampled translation over 3B nodes; the handle's workspace and the
- * process's peak RSS. The authors' PyTorch on this machine: translation
- * 4.3 s per step, six InfoNCE terms 1.6 s. */
+ * Runs everything twice in one process, with the kernels the library picks
+ * (irllrec_align_kernel()) and with IRLLREC_XENT=reference (the sgemm
+ * engine), and prints per kernel the median fwd+bwd time of: the exact
+ * translation loss (N x N), the user InfoNCE term (B x 11,000, the hook's
+ * batch rows against all users), the two in-batch item terms (B x B), and
+ * the sampled translation over 3B nodes. Roofs measured in the same run: the
+ * FMA peak of `threads` threads, a square 2048^3 sgemm and a thin k = 32
+ * sgemm (2048 x 20,332). FLOP counts per logit: fused 8d (2d forward, 2d
+ * recomputation, 2d each for dxn and dyn), reference 6d (the exponentials
+ * of a row block are kept between the sweeps). Also the handle's workspace
+ * and the process's peak RSS. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +38,70 @@ static void die(irllrec_ctx *ctx, irllrec_status st, const char *what)
     exit(1);
 }
 
+enum { T_TRAN, T_USER, T_ITEM, T_SAMP, NT };
+
+typedef struct inputs {
+    irllrec_align *h;
+    irllrec_ctx *ctx;
+    irllrec_mat zm, em, dzm, dem, zu, dzu, ru, dru, ri, dri, zi, dzi;
+    const int32_t *upos;
+    double loss[NT];
+} inputs;
+
+/* One fwd+bwd of every term; wall and process-CPU seconds of each. */
+static void one_rep(inputs *in, double *wall, double *cpu)
+{
+    irllrec_status st = IRLLREC_OK;
+    for (int t = 0; t < NT; t++) {
+        const double c0 = bu_cpu_now(), t0 = bu_now();
+        if (t == T_TRAN)
+            st = irllrec_align_translation(in->h, in->zm, in->em, in->dzm, in->dem, &in->loss[t]);
+        if (t == T_USER)
+            st = irllrec_align_infonce(in->h, in->ru, in->zu, in->upos, 0.2, 1.0 / B, in->dru,
+                                       in->dzu, &in->loss[t]);
+        for (int k = 0; t == T_ITEM && k < 2 && st == IRLLREC_OK; k++) /* i+ and i-: pos[b] = b */
+            st = irllrec_align_infonce(in->h, in->ri, in->zi, NULL, 0.2, 1.0 / B, in->dri,
+                                       in->dzi, &in->loss[t]);
+        if (t == T_SAMP)
+            st = irllrec_align_translation_sampled(in->h, in->zm, in->em, NULL, 3 * B, in->dzm,
+                                                   in->dem, &in->loss[t]);
+        if (st != IRLLREC_OK) die(in->ctx, st, "alignment call");
+        wall[t] = bu_now() - t0;
+        cpu[t] = bu_cpu_now() - c0;
+    }
+}
+
+/* reps timed repetitions of every term under the current IRLLREC_XENT, an
+ * FMA roof measured before each (so roof and figure share the load). */
+static void run_pass(inputs *in, int threads, int reps, double thin)
+{
+    static const char *const name[NT] = {"translation exact   N x N = 20332 x 20332",
+                                         "infonce user term   B x U = 4096 x 11000 ",
+                                         "infonce item terms  2 x B x B           ",
+                                         "translation sampled 3B = 12288 nodes    "};
+    const double logits[NT] = {(double)N * N, (double)B * U, 2.0 * B * B, 9.0 * B * B};
+    const char *kern = irllrec_align_kernel();
+    const double fl = strcmp(kern, "reference") == 0 ? 6.0 * D : 8.0 * D; /* per logit */
+    double wall[NT][MAXREP], cpu[NT][MAXREP], w[NT], c[NT], roof[MAXREP], roof_cpu[MAXREP];
+    one_rep(in, w, c); /* warm-up */
+    for (int r = 0; r < reps; r++) {
+        roof[r] = bu_fma_peak_gflops(threads, &roof_cpu[r]);
+        one_rep(in, w, c);
+        for (int t = 0; t < NT; t++) wall[t][r] = w[t], cpu[t][r] = c[t];
+    }
+    const double pk = bu_median(roof, (size_t)reps), pkc = bu_median(roof_cpu, (size_t)reps);
+    printf("kernel %s, %.0f FLOP per logit; FMA roof (median) %.1f GFLOP/s wall, %.1f per CPU-s\n",
+           kern, fl, pk, pkc);
+    for (int t = 0; t < NT; t++) {
+        const double mw = bu_median(wall[t], (size_t)reps), mc = bu_median(cpu[t], (size_t)reps);
+        const double gw = fl * logits[t] / mw * 1e-9, gc = fl * logits[t] / mc * 1e-9;
+        printf("  %s : %7.3f s wall, %6.3f CPU-s; %6.1f GFLOP/s = %3.0f%% of FMA roof "
+               "(%3.0f%% per CPU-s)", name[t], mw, mc, gw, 100 * gw / pk, 100 * gc / pkc);
+        if (t == T_TRAN && thin > 0) printf(", %3.0f%% of thin sgemm", 100 * gw / thin);
+        printf("; loss %.6f\n", in->loss[t]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const int threads = argc > 1 ? atoi(argv[1]) : 2;
@@ -42,8 +112,6 @@ int main(int argc, char **argv)
     irllrec_align *h = NULL;
     irllrec_x_rng *rng = NULL;
     irllrec_status st;
-    double t_tran[MAXREP], t_user[MAXREP], t_item[MAXREP], t_samp[MAXREP], c_tran[MAXREP],
-        loss = 0, lu = 0, li = 0, ls = 0;
     int32_t *upos = (int32_t *)malloc(B * sizeof *upos);
     if (reps < 1) reps = 1;
     if (reps > MAXREP) reps = MAXREP;
@@ -61,8 +129,10 @@ int main(int argc, char **argv)
     if ((st = irllrec_align_create(ctx, &as, &h)) != IRLLREC_OK) die(ctx, st, "align_create");
     if ((st = irllrec_x_rng_create(ctx, 42, &rng)) != IRLLREC_OK) die(ctx, st, "rng_create");
 
+    bu_print_cpu();
     bu_print_blas();
-    printf("threads %d, reps %d (median), N %d, d %d, B %d\n", threads, reps, N, D, B);
+    printf("threads %d, reps %d (median), N %d, d %d, B %d; FMA %s\n", threads, reps, N, D, B,
+           bu_fma_isa());
     printf("workspace: %.1f MiB held by the handle\n",
            (double)irllrec_align_workspace_bytes(h) / (1024.0 * 1024.0));
 
@@ -74,49 +144,22 @@ int main(int argc, char **argv)
     float *dri = (float *)calloc((size_t)B * D, sizeof(float));
     float *dzi = (float *)calloc((size_t)B * D, sizeof(float));
     for (int b = 0; b < B; b++) upos[b] = (int32_t)irllrec_x_rng_below(rng, U);
-    irllrec_mat zm = irllrec_mat_dense(z, N, D), em = irllrec_mat_dense(e, N, D);
-    irllrec_mat dzm = irllrec_mat_dense(dz, N, D), dem = irllrec_mat_dense(de, N, D);
-    irllrec_mat zu = irllrec_mat_dense(z, U, D), dzu = irllrec_mat_dense(dz, U, D);
+    inputs in = {h, ctx, irllrec_mat_dense(z, N, D), irllrec_mat_dense(e, N, D),
+                 irllrec_mat_dense(dz, N, D), irllrec_mat_dense(de, N, D),
+                 irllrec_mat_dense(z, U, D), irllrec_mat_dense(dz, U, D),
+                 irllrec_mat_dense(ru, B, D), irllrec_mat_dense(dru, B, D),
+                 irllrec_mat_dense(ri, B, D), irllrec_mat_dense(dri, B, D),
+                 irllrec_mat_dense(zi, B, D), irllrec_mat_dense(dzi, B, D), upos, {0}};
 
-    for (int r = -1; r < reps; r++) { /* r = -1 warms up */
-        double c0 = bu_cpu_now(), t0 = bu_now();
-        st = irllrec_align_translation(h, zm, em, dzm, dem, &loss);
-        if (st != IRLLREC_OK) die(ctx, st, "translation");
-        double t1 = bu_now(), c1 = bu_cpu_now();
-        st = irllrec_align_infonce(h, irllrec_mat_dense(ru, B, D), zu, upos, 0.2, 1.0 / B,
-                                   irllrec_mat_dense(dru, B, D), dzu, &lu);
-        if (st != IRLLREC_OK) die(ctx, st, "infonce user");
-        double t2 = bu_now();
-        for (int k = 0; k < 2; k++) { /* i+ and i- terms: B x B, pos[b] = b */
-            st = irllrec_align_infonce(h, irllrec_mat_dense(ri, B, D), irllrec_mat_dense(zi, B, D),
-                                       NULL, 0.2, 1.0 / B, irllrec_mat_dense(dri, B, D),
-                                       irllrec_mat_dense(dzi, B, D), &li);
-            if (st != IRLLREC_OK) die(ctx, st, "infonce item");
-        }
-        double t3 = bu_now();
-        st = irllrec_align_translation_sampled(h, zm, em, NULL, 3 * B, dzm, dem, &ls);
-        if (st != IRLLREC_OK) die(ctx, st, "sampled");
-        double t4 = bu_now();
-        if (r >= 0) {
-            t_tran[r] = t1 - t0;
-            c_tran[r] = c1 - c0;
-            t_user[r] = t2 - t1;
-            t_item[r] = t3 - t2;
-            t_samp[r] = t4 - t3;
-        }
-    }
-    const double mt = bu_median(t_tran, (size_t)reps), mu = bu_median(t_user, (size_t)reps),
-                 mi = bu_median(t_item, (size_t)reps), ms = bu_median(t_samp, (size_t)reps);
-    printf("translation exact   N x N = %d x %d : %8.3f s  (loss %.6f; %.2f ns per logit; "
-           "%.3f CPU-s)\n", N, N, mt, loss, mt / ((double)N * N) * 1e9,
-           bu_median(c_tran, (size_t)reps));
-    printf("infonce user term   B x U = %d x %d : %8.3f s  (loss %.6f)\n", B, U, mu, lu);
-    printf("infonce item terms  2 x B x B        : %8.3f s  (loss %.6f each)\n", mi, li);
-    printf("  -> three pairwise terms %.3f s; six (pair + profile) ~%.3f s\n", mu + mi,
-           2 * (mu + mi));
-    printf("translation sampled 3B = %d nodes    : %8.3f s  (loss %.6f, approximation)\n", 3 * B,
-           ms, ls);
+    const double sq = bu_sgemm_gflops(2048, 2048, 2048, reps), thin = bu_sgemm_gflops(2048, N, D, reps);
+    printf("sgemm roofs (median of %d): square 2048^3 %.1f GFLOP/s; thin 2048 x %d x k=%d %.1f "
+           "GFLOP/s\n", reps, sq, N, D, thin);
+    run_pass(&in, threads, reps, thin);
+    setenv("IRLLREC_XENT", "reference", 1);
+    run_pass(&in, threads, reps, thin);
+    unsetenv("IRLLREC_XENT");
     printf("peak RSS: %.1f MiB (inputs and gradients included)\n", bu_peak_rss_mib());
+    bu_print_cpu();
 
     free(z); free(e); free(dz); free(de); free(ru); free(ri); free(zi);
     free(dru); free(dri); free(dzi); free(upos);

@@ -5,6 +5,10 @@
  * (examples/lightgcn/hosts.h). Prints per-model median wall and CPU seconds
  * per epoch and the peak RSS (the authors' epoch times are in docs/benchmarks.md,
  * with when and where they were measured; none is printed here).
+ * Every model runs twice in the same process, with the alignment kernels the
+ * library picks (irllrec_align_kernel(): the fused ones) and then with
+ * IRLLREC_XENT=reference (the sgemm engine), so the two share the load;
+ * the roofs and the gather bound are those of the first run.
  *
  * usage: bench_hosts [threads (2)] [timed epochs (3)] [models (lightgcn,sgl,simgcl,mf)]
  *                    [data dir] */
@@ -88,8 +92,8 @@ static int bench_model(irllrec_ctx *ctx, const irllrec_x_dataset *ds, int32_t mo
         ep[e] = bu_now() - t0;
         cpu[e] = bu_cpu_now() - c0;
     }
-    printf("%-8s threads %d: median epoch %.3f s wall, %.3f s CPU (%d epochs after a %.3f s "
-           "warm-up; load %.2f -> %.2f); epochs:", lgcn_model_name(model), nt,
+    printf("%-8s %-12s threads %d: median epoch %.3f s wall, %.3f s CPU (%d epochs after a %.3f s "
+           "warm-up; load %.2f -> %.2f); epochs:", lgcn_model_name(model), irllrec_align_kernel(), nt,
            bu_median(ep + 1, (size_t)n_ep), bu_median(cpu + 1, (size_t)n_ep), n_ep, ep[0], la0,
            load1());
     for (int e = 1; e <= n_ep; e++) printf(" %.3f", ep[e]);
@@ -144,6 +148,12 @@ int main(int argc, char **argv)
             return 2;
         }
         if (bench_model(ctx, ds, model, nt, n_ep, &ep_s[model], &gb[model]) != 0) return 1;
+        setenv("IRLLREC_XENT", "reference", 1);
+        {
+            double e_ref, g_ref;
+            if (bench_model(ctx, ds, model, nt, n_ep, &e_ref, &g_ref) != 0) return 1;
+        }
+        unsetenv("IRLLREC_XENT");
     }
     printf("peak RSS %.1f MiB (all models of this run, before the roofs)\n", bu_peak_rss_mib());
     bu_measure_roofs(nt, &rf);

@@ -373,3 +373,116 @@ void bu_print_isa(void)
     printf("isa: not an x86 GCC/Clang build; baseline code paths\n");
 #endif
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define BU_FMA_ITERS 20000000L
+
+/* 24 independent chains: more than latency (4) x pipes (2) needs. */
+__attribute__((target("avx512f"))) static float fma_loop_512(long iters)
+{
+    __m512 a[24], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    float out[16];
+    for (int i = 0; i < 24; i++) a[i] = _mm512_set1_ps((float)i);
+    for (long t = 0; t < iters; t++)
+        for (int i = 0; i < 24; i++) a[i] = _mm512_fmadd_ps(a[i], m, c);
+    for (int i = 1; i < 24; i++) a[0] = _mm512_add_ps(a[0], a[i]);
+    _mm512_storeu_ps(out, a[0]);
+    return out[0];
+}
+
+__attribute__((target("avx2,fma"))) static float fma_loop_256(long iters)
+{
+    __m256 a[12], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    float out[8];
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
+    for (long t = 0; t < iters; t++)
+        for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], m, c);
+    for (int i = 1; i < 12; i++) a[0] = _mm256_add_ps(a[0], a[i]);
+    _mm256_storeu_ps(out, a[0]);
+    return out[0];
+}
+
+const char *bu_fma_isa(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return "avx512";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2";
+    return "none";
+}
+
+typedef struct fma_arg {
+    int wide;
+    double cpu_s;
+    float sink;
+} fma_arg;
+
+static void *fma_thread(void *arg)
+{
+    fma_arg *a = (fma_arg *)arg;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    a->sink = a->wide == 2 ? fma_loop_512(BU_FMA_ITERS / 2) : fma_loop_256(BU_FMA_ITERS / 2);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    a->cpu_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    return NULL;
+}
+
+double bu_fma_peak_gflops(int threads, double *per_cpu_s)
+{
+    const char *isa = bu_fma_isa();
+    const int wide = strcmp(isa, "avx512") == 0 ? 2 : strcmp(isa, "avx2") == 0 ? 1 : 0;
+    pthread_t th[64];
+    fma_arg arg[64];
+    double t0, flop, cpu = 0.0;
+    if (per_cpu_s) *per_cpu_s = 0.0;
+    if (wide == 0 || threads < 1 || threads > 64) return 0.0;
+    t0 = bu_now();
+    for (int i = 0; i < threads; i++) {
+        arg[i].wide = wide;
+        pthread_create(&th[i], NULL, fma_thread, &arg[i]);
+    }
+    for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
+    /* per iteration: 24 zmm or 12 ymm FMAs = 384 or 96 lanes, 2 flops each */
+    flop = (double)threads * (double)(BU_FMA_ITERS / 2) * (wide == 2 ? 768.0 : 192.0);
+    for (int i = 0; i < threads; i++) cpu += arg[i].cpu_s;
+    if (per_cpu_s) *per_cpu_s = flop / cpu * 1e-9;
+    return flop / (bu_now() - t0) * 1e-9;
+}
+#else
+const char *bu_fma_isa(void) { return "none"; }
+double bu_fma_peak_gflops(int threads, double *per_cpu_s)
+{
+    (void)threads;
+    if (per_cpu_s) *per_cpu_s = 0.0;
+    return 0.0;
+}
+#endif
+
+double bu_sgemm_gflops(int m, int n, int k, int reps)
+{
+#ifdef IRLLREC_USE_CBLAS
+    float *a = malloc((size_t)m * (size_t)k * sizeof(float));
+    float *b = malloc((size_t)n * (size_t)k * sizeof(float));
+    float *c = malloc((size_t)m * (size_t)n * sizeof(float));
+    double t[64];
+    uint64_t x = 5;
+    if (!a || !b || !c || reps < 1 || reps > 64) {
+        free(a), free(b), free(c);
+        return 0.0;
+    }
+    for (size_t i = 0; i < (size_t)m * (size_t)k; i++) a[i] = bu_unif(&x);
+    for (size_t i = 0; i < (size_t)n * (size_t)k; i++) b[i] = bu_unif(&x);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k, 0.0f, c, n);
+    for (int r = 0; r < reps; r++) {
+        double t0 = bu_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k, 0.0f, c, n);
+        t[r] = bu_now() - t0;
+    }
+    free(a), free(b), free(c);
+    return 2.0 * m * (double)n * k / bu_median(t, (size_t)reps) * 1e-9;
+#else
+    (void)m, (void)n, (void)k, (void)reps;
+    return 0.0;
+#endif
+}

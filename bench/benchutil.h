@@ -36,6 +36,17 @@ void bu_print_roofs(const bu_roofs *r);
 void bu_print_isa(void);
 /* achieved / roof, or -1 when the roof is unknown. */
 double bu_fraction(double achieved, double roof);
+/* Roofs measured in the calling run. bu_fma_peak_gflops: fp32 FMA rate of
+ * `threads` threads each running 24 independent register-resident FMA
+ * chains (AVX-512 if the CPU has it, else AVX2+FMA, else 0). bu_sgemm_gflops:
+ * median of `reps` cblas_sgemm C(m x n) = A(m x k) B(n x k)^T (0 without
+ * CBLAS); OPENBLAS_NUM_THREADS decides its threads. *per_cpu_s (may be
+ * NULL) gets the FMA rate per CPU-second the threads ran, a roof that holds
+ * on a loaded machine as long as the clock does. */
+double bu_fma_peak_gflops(int threads, double *per_cpu_s);
+double bu_sgemm_gflops(int m, int n, int k, int reps);
+/* "avx512", "avx2" or "none": the widest FMA bu_fma_peak_gflops used. */
+const char *bu_fma_isa(void);
 
 /* splitmix64 step and a uniform float in [-0.5, 0.5) from it. */
 #include <stdint.h>

@@ -245,6 +245,19 @@ IRLLREC_API irllrec_status irllrec_align_translation_sampled(irllrec_align *h, i
                                                              int64_t n_ids, irllrec_mat dx,
                                                              irllrec_mat dy, double *loss);
 
+/** Name of the kernels the exact alignment losses run with now.
+ *  @return "fused-avx512", "fused-avx2" or "fused-c" (logits formed and
+ *          exponentiated in registers, the best the running CPU has), or
+ *          "reference" (sgemm blocks of logits) when the environment variable
+ *          IRLLREC_XENT is "reference", or when it is unset in the plain-C
+ *          GEMM build (irllrec_gemm_backend() "reference"); a static string
+ *          that must not be freed.
+ *          Losses with tau < 0.025 always run the reference kernels
+ *          (docs/math-align.md).
+ *  @note Thread-safe unless the environment changes concurrently; never fails,
+ *        does not allocate. */
+IRLLREC_API const char *irllrec_align_kernel(void);
+
 #ifdef __cplusplus
 }
 #endif

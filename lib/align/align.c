@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 #include "engine.h"
+#include "xent_fused.h"
 #include "../core/streams.h"
 #include "../ops/ops.h"
 
@@ -39,6 +40,7 @@ struct irllrec_align {
     float *dxn;         /* max_rows x d */
     float *dyn;         /* n_slices x max_cols x d */
     int32_t *ids;       /* max_rows: sampled node ids / permutation scratch */
+    float *ypack;       /* the fused engine's packed columns and scratch rows */
 };
 
 /* ---- normalisation n(v) = v / sqrt(1e-8 + |v|^2) (lib/ops) -------------- */
@@ -114,7 +116,7 @@ void irllrec_align_spec_init(irllrec_align_spec *spec, uint32_t struct_size)
 }
 
 /* Byte sizes of every carved buffer, in carving order; returns the total or 0 on overflow. */
-static size_t layout(const irllrec_align *h, size_t sz[12])
+static size_t layout(const irllrec_align *h, size_t sz[13])
 {
     const uint64_t d = (uint64_t)h->spec.dim, r = (uint64_t)h->spec.max_rows,
                    c = (uint64_t)h->spec.max_cols;
@@ -137,7 +139,9 @@ static size_t layout(const irllrec_align *h, size_t sz[12])
     sz[9] = sz[0];                                         /* dxn */
     sz[10] = (size_t)(c * d * (uint64_t)h->n_slices * 4);  /* dyn */
     sz[11] = (size_t)(r * 4);                              /* ids */
-    for (int i = 0; i < 12; i++) total += ((uint64_t)sz[i] + 63) & ~(uint64_t)63;
+    sz[12] = (size_t)((uint64_t)irllrec__xent_pack_floats((int64_t)c, (int64_t)d,
+                                                          h->n_threads) * 4); /* ypack */
+    for (int i = 0; i < 13; i++) total += ((uint64_t)sz[i] + 63) & ~(uint64_t)63;
     return total > ((uint64_t)1 << 50) ? 0 : (size_t)total;
 }
 
@@ -163,7 +167,7 @@ static void resolve_blocking(irllrec_align *h)
 int64_t irllrec__align_bytes(const irllrec_align_spec *spec, int32_t n_threads)
 {
     irllrec_align h;
-    size_t sz[12];
+    size_t sz[13];
     memset(&h, 0, sizeof h);
     h.spec = *spec;
     h.n_threads = n_threads;
@@ -176,7 +180,7 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
 {
     irllrec_align_spec s;
     irllrec_align *h;
-    size_t sz[12], total;
+    size_t sz[13], total;
     unsigned char *p;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(ctx, out != NULL, IRLLREC_E_INVALID_ARG, "out is NULL");
@@ -229,6 +233,7 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
     carve(&p, &h->dxn, sz[9]);
     carve(&p, &h->dyn, sz[10]);
     carve(&p, &h->ids, sz[11]);
+    carve(&p, &h->ypack, sz[12]);
     *out = h;
     return IRLLREC_OK;
 }
@@ -376,6 +381,7 @@ static irllrec_status run_and_emit(irllrec_align *h, const char *func, const cal
     jb.row_aux = h->row_aux;
     jb.dxn = h->dxn;
     jb.dyn = h->dyn;
+    jb.ypack = h->ypack;
     irllrec__xent_run(h->ctx, &jb);
 
     for (int64_t i = 0; i < c->nr; i++) total += h->row_loss[i];

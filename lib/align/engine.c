@@ -10,6 +10,8 @@
 #include <math.h>
 #include <string.h>
 #include "engine.h"
+#include "xent_exp.h"
+#include "xent_fused.h"
 
 /* When every logit lies in [-inv_tau, inv_tau] (normalised rows, |cos| <= 1)
  * the constant shift M = inv_tau is a max: exp(t - M) <= ~1 never overflows,
@@ -33,34 +35,6 @@
 #define XENT_CLONES
 #endif
 
-/* exp(v) for v <= ~0 (v >= -2^30), written so gcc -O3 vectorises the loop
- * that calls it: Cody-Waite reduction v = k ln2 + r, |r| <= ln2/2, a degree-6
- * polynomial for e^r (Cephes expf coefficients), and 2^k assembled in the
- * exponent bits. k < -126 (v < ~-87.3) gives exactly 0, avoiding a branch. */
-static inline float exp_nonpos(float v)
-{
-    union {
-        int32_t i;
-        float f;
-    } s;
-    float kf = v * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23 rounds to nearest */
-    float r, p;
-    int32_t k;
-    kf -= 12582912.0f;
-    r = v - kf * 0.693145751953125f;
-    r -= kf * 1.428606765330187045e-06f;
-    p = 1.9875691500E-4f;
-    p = p * r + 1.3981999507E-3f;
-    p = p * r + 8.3334519073E-3f;
-    p = p * r + 4.1665795894E-2f;
-    p = p * r + 1.6666665459E-1f;
-    p = p * r + 5.0000001201E-1f;
-    p = p * r * r + r + 1.0f;
-    k = (int32_t)kf;
-    s.i = k < -126 ? 0 : (k + 127) * (1 << 23);
-    return p * s.f;
-}
-
 static float max_f(const float *x, int64_t n)
 {
     float m = x[0];
@@ -79,12 +53,12 @@ XENT_CLONES static double xent_exp_sum(float *restrict x, int64_t n, float shift
     int64_t j = 0;
     for (; j + 8 <= n; j += 8)
         for (int l = 0; l < 8; l++) {
-            const float e = exp_nonpos(x[j + l] - shift);
+            const float e = irllrec__exp_nonpos(x[j + l] - shift);
             x[j + l] = e;
             acc[l] += (double)e;
         }
     for (; j < n; j++) {
-        const float e = exp_nonpos(x[j] - shift);
+        const float e = irllrec__exp_nonpos(x[j] - shift);
         x[j] = e;
         tail += (double)e;
     }
@@ -108,7 +82,7 @@ static int64_t target_of(const irllrec__xent *jb, int64_t row)
     return jb->target ? (int64_t)jb->target[row] : row;
 }
 
-static int fixed_shift(const irllrec__xent *jb)
+int irllrec__xent_fixed_shift(const irllrec__xent *jb)
 {
     return 2.0f * jb->inv_tau <= XENT_FIXED_SHIFT_RANGE;
 }
@@ -138,7 +112,7 @@ static void tile_fwd(const irllrec__xent *jb, int64_t r0, int64_t rr, int64_t c,
 {
     const int64_t d = jb->d;
     double *shift = jb->row_aux, *den = shift + jb->n_rows;
-    const int fixed = fixed_shift(jb);
+    const int fixed = irllrec__xent_fixed_shift(jb);
     irllrec__sgemm(0, 1, rr, w, d, jb->inv_tau, jb->xn + r0 * d, d, jb->yn + c * d, d, 0.0f, tile,
                    ld);
     for (int64_t i = 0; i < rr; i++) {
@@ -158,15 +132,14 @@ static void tile_fwd(const irllrec__xent *jb, int64_t r0, int64_t rr, int64_t c,
     }
 }
 
-/* Sweep 1: shift M_i, den_i = sum_j exp(t_ij - M_i) and the target logit. */
-static void forward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float *blk)
+void irllrec__xent_rows_init(const irllrec__xent *jb, int64_t r0, int64_t rr, int fixed)
 {
     double *shift = jb->row_aux, *den = shift + jb->n_rows, *tlog = den + jb->n_rows;
-    const int fixed = fixed_shift(jb);
-    const int64_t d = jb->d, tw = tile_width(jb);
+    const int64_t d = jb->d;
     for (int64_t i = r0; i < r0 + rr; i++) {
         /* The target logit in double: it enters the loss directly, and the
-         * float GEMM's rounding of it would dominate the loss's noise. */
+         * float rounding of a GEMM's or a tile's dot would dominate the
+         * loss's noise. */
         const float *xi = jb->xn + i * d, *yt = jb->yn + target_of(jb, i) * d;
         double dot = 0.0;
         for (int64_t k = 0; k < d; k++) dot += (double)xi[k] * (double)yt[k];
@@ -174,6 +147,14 @@ static void forward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float
         shift[i] = fixed ? (double)jb->inv_tau : -HUGE_VAL;
         den[i] = 0.0;
     }
+}
+
+/* Sweep 1: shift M_i, den_i = sum_j exp(t_ij - M_i) and the target logit. */
+static void forward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float *blk)
+{
+    const int fixed = irllrec__xent_fixed_shift(jb);
+    const int64_t tw = tile_width(jb);
+    irllrec__xent_rows_init(jb, r0, rr, fixed);
     for (int64_t c0 = 0; c0 < jb->n_cols; c0 += jb->block_cols) {
         const int64_t cc = jb->n_cols - c0 < jb->block_cols ? jb->n_cols - c0 : jb->block_cols;
         for (int64_t c = c0; c < c0 + cc; c += tw) {
@@ -186,7 +167,7 @@ static void forward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, float
 /* Per-row loss and the coefficients of dC_ij = alpha_i e'_ij - beta_i [j = tgt],
  * e'_ij = exp(t_ij - M_i), taken w.r.t. the cosine (hence the inv_tau). The
  * derivations are in docs/math-align.md. */
-static void head_block(const irllrec__xent *jb, int64_t r0, int64_t rr)
+void irllrec__xent_head(const irllrec__xent *jb, int64_t r0, int64_t rr)
 {
     const int64_t n = jb->n_rows;
     const double *shift = jb->row_aux, *den = shift + n, *tlog = den + n;
@@ -225,7 +206,7 @@ static void backward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, floa
                            float *xs, float *dyp)
 {
     const int64_t n = jb->n_rows, d = jb->d, tw = tile_width(jb);
-    const double *alpha = jb->row_aux + 3 * n, *beta = alpha + n;
+    const double *alpha = jb->row_aux + 3 * n;
     const int recompute = jb->n_cols > jb->block_cols;
     for (int64_t i = 0; i < rr; i++)
         for (int64_t k = 0; k < d; k++)
@@ -241,9 +222,17 @@ static void backward_block(const irllrec__xent *jb, int64_t r0, int64_t rr, floa
             irllrec__sgemm(1, 0, w, d, rr, 1.0f, tile, cc, xs, d, 1.0f, dyp + c * d, d);
         }
     }
+    irllrec__xent_target_fixup(jb, r0, rr, dyp, 1);
+}
+
+void irllrec__xent_target_fixup(const irllrec__xent *jb, int64_t r0, int64_t rr, float *dyp,
+                                int scale_dx)
+{
+    const int64_t n = jb->n_rows, d = jb->d;
+    const double *alpha = jb->row_aux + 3 * n, *beta = alpha + n;
     for (int64_t g = r0; g < r0 + rr; g++) {
         const int64_t t = target_of(jb, g);
-        const float a = (float)alpha[g], b = (float)beta[g];
+        const float a = scale_dx ? (float)alpha[g] : 1.0f, b = (float)beta[g];
         float *restrict dx = jb->dxn + g * d, *restrict dy = dyp + t * d;
         const float *restrict xr = jb->xn + g * d, *restrict yr = jb->yn + t * d;
         for (int64_t k = 0; k < d; k++) dx[k] = a * dx[k] - b * yr[k];
@@ -270,7 +259,7 @@ static void slice_task(void *ud, int32_t t, int32_t nt)
         for (int64_t r0 = lo; r0 < hi; r0 += jb->block_rows) {
             const int64_t rr = hi - r0 < jb->block_rows ? hi - r0 : jb->block_rows;
             forward_block(jb, r0, rr, blk);
-            head_block(jb, r0, rr);
+            irllrec__xent_head(jb, r0, rr);
             if (jb->need_grad) backward_block(jb, r0, rr, blk, xs, dyp);
         }
     }
@@ -292,7 +281,19 @@ static void reduce_task(void *ud, int32_t t, int32_t nt)
 
 void irllrec__xent_run(irllrec_ctx *ctx, irllrec__xent *job)
 {
+    const int path = irllrec__xent_path();
+    if (path >= 0 && irllrec__xent_fused_run(ctx, job, path)) return;
+    irllrec__xent_run_reference(ctx, job);
+}
+
+void irllrec__xent_run_reference(irllrec_ctx *ctx, irllrec__xent *job)
+{
     (void)irllrec__parallel(ctx, job->n_threads, slice_task, job);
+    irllrec__xent_reduce_slices(ctx, job);
+}
+
+void irllrec__xent_reduce_slices(irllrec_ctx *ctx, irllrec__xent *job)
+{
     if (job->need_grad && job->n_slices > 1)
         (void)irllrec__parallel(ctx, job->n_threads, reduce_task, job);
 }

@@ -45,14 +45,39 @@ typedef struct irllrec__xent {
     double *row_aux;        /* 5 * n_rows: shift M, den, target logit, alpha, beta */
     float *dxn;             /* n_rows x d: overwritten with dL/dxn */
     float *dyn;             /* n_slices x n_cols x d: slice 0 ends holding dL/dyn */
+    float *ypack;           /* irllrec__xent_pack_floats(n_cols, d, n_threads) floats for the
+                             * fused path (xent_fused.h); NULL: reference path only */
 } irllrec__xent;
 
 /* Forward and backward in one call: fills row_loss, and with need_grad dxn and
- * dyn[0 .. n_cols*d).
+ * dyn[0 .. n_cols*d). Runs the fused kernels (xent_fused.h) with the best
+ * instruction set of the CPU when the job allows it, else the reference
+ * path below; the environment variable IRLLREC_XENT picks one by hand:
+ * "reference", "c", "avx2", "avx512" (capped at what the CPU runs), anything
+ * else or unset: the best (docs/math-align.md). */
+void irllrec__xent_run(irllrec_ctx *ctx, irllrec__xent *job);
+
+/* The path irllrec__xent_run takes now: -1 reference, else an
+ * irllrec__xent_isa (for jobs the fused path accepts). Reads IRLLREC_XENT. */
+int irllrec__xent_path(void);
+
+/* The reference path: sgemm blocks of logits (below).
  * Row blocks are spread over job->n_threads threads by whole slices, so the
  * bits of every output depend on the blocking and n_slices but not on the
  * thread count (given a deterministic sgemm). Never fails, never allocates. */
-void irllrec__xent_run(irllrec_ctx *ctx, irllrec__xent *job);
+void irllrec__xent_run_reference(irllrec_ctx *ctx, irllrec__xent *job);
+
+/* Pieces both paths share (engine.c). rows_init: target logits, shifts
+ * (inv_tau if fixed, else -inf) and zero sums of rows [r0, r0+rr); head: the
+ * rows' loss, alpha and beta from their sums; target_fixup: the -beta [j =
+ * tgt] part of dC into dxn (after dxn *= alpha if scale_dx) and into the
+ * slice partial dyp; reduce_slices: dyn[0] += the other slices' partials. */
+int irllrec__xent_fixed_shift(const irllrec__xent *jb);
+void irllrec__xent_rows_init(const irllrec__xent *jb, int64_t r0, int64_t rr, int fixed);
+void irllrec__xent_head(const irllrec__xent *jb, int64_t r0, int64_t rr);
+void irllrec__xent_target_fixup(const irllrec__xent *jb, int64_t r0, int64_t rr, float *dyp,
+                                int scale_dx);
+void irllrec__xent_reduce_slices(irllrec_ctx *ctx, irllrec__xent *job);
 
 /* Scratch floats one thread needs (block of logits plus a scaled row copy). */
 int64_t irllrec__xent_thread_floats(int64_t block_rows, int64_t block_cols, int64_t d);

@@ -1,0 +1,217 @@
+/* Driver of the fused cross-entropy kernels (xent_fused.h): run-time choice
+ * of the instruction set, packing of the columns, blocking and slicing.
+ *
+ * Same slicing as the reference path (engine.c): slice g owns the rows
+ * share(n_rows, g, n_slices) and the partial dyn + g * n_cols * d, and a
+ * thread runs whole slices, so every floating-point operation happens in an
+ * order fixed by the slicing and the kernel set, never by the thread count.
+ * Within a slice, row blocks of XF_ROWS rows sweep column blocks of about
+ * XF_COL_FLOATS / d columns: the block's packed columns (and in the backward
+ * sweep its dyn rows) stay in L2 while every MR-row group of the row block
+ * passes over them; a group's rows and dxn stay in L1. */
+#include <stdlib.h>
+#include <string.h>
+#include "xent_fused.h"
+
+#define XF_ROWS 256
+#define XF_COL_FLOATS 16384 /* 64 KiB of packed columns per column block */
+#define XF_MAX_MR 8         /* largest mr of any kernel set */
+#define XF_MAX_NR 32        /* largest nr */
+#define XF_MAX_VL 16
+
+int irllrec__xent_isa_best(void)
+{
+#ifdef IRLLREC__XENT_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return IRLLREC__XENT_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return IRLLREC__XENT_ISA_AVX2;
+#endif
+    return IRLLREC__XENT_ISA_C;
+}
+
+const char *irllrec__xent_isa_name(int isa)
+{
+    return isa == IRLLREC__XENT_ISA_AVX512 ? "avx512" : isa == IRLLREC__XENT_ISA_AVX2 ? "avx2" : "c";
+}
+
+/* The plain-C GEMM build keeps the sgemm engine by default: its bits stay
+ * those of every earlier release on every CPU (the build is the project's
+ * bitwise reference), and the fused kernels are one IRLLREC_XENT away. */
+int irllrec__xent_path(void)
+{
+    const char *e = getenv("IRLLREC_XENT");
+    const int best = irllrec__xent_isa_best();
+    int want = strcmp(irllrec_gemm_backend(), "reference") == 0 ? -1 : best;
+    if (e != NULL) {
+        if (strcmp(e, "reference") == 0) want = -1;
+        if (strcmp(e, "c") == 0) want = IRLLREC__XENT_ISA_C;
+        if (strcmp(e, "avx2") == 0) want = IRLLREC__XENT_ISA_AVX2;
+        if (strcmp(e, "avx512") == 0) want = IRLLREC__XENT_ISA_AVX512;
+    }
+    return want < best ? want : best;
+}
+
+const char *irllrec_align_kernel(void)
+{
+    const int path = irllrec__xent_path();
+    return path < 0 ? "reference"
+                    : path == IRLLREC__XENT_ISA_AVX512 ? "fused-avx512"
+                    : path == IRLLREC__XENT_ISA_AVX2 ? "fused-avx2" : "fused-c";
+}
+
+static void get_kern(int isa, irllrec__xent_kern *k)
+{
+#ifdef IRLLREC__XENT_X86
+    if (isa == IRLLREC__XENT_ISA_AVX512) {
+        irllrec__xent_kern_avx512(k);
+        return;
+    }
+    if (isa == IRLLREC__XENT_ISA_AVX2) {
+        irllrec__xent_kern_avx2(k);
+        return;
+    }
+#endif
+    (void)isa;
+    irllrec__xent_kern_c(k);
+}
+
+static int64_t panels_floats(int64_t n_cols, int64_t d)
+{
+    return (n_cols + XF_MAX_NR) * d;
+}
+
+int64_t irllrec__xent_pack_floats(int64_t n_cols, int64_t d, int32_t n_threads)
+{
+    /* packed panels, then per thread XF_MAX_MR scratch rows of d for the dxn
+     * of a group's rows past the end of the slice */
+    return panels_floats(n_cols, d) + (int64_t)n_threads * XF_MAX_MR * d;
+}
+
+typedef struct fjob {
+    irllrec__xent *jb;
+    irllrec__xent_kern k;
+    int64_t ncb; /* columns per column block, a multiple of k.nr */
+} fjob;
+
+/* Panel p holds columns [p*nr, p*nr + nr) as d rows of nr floats (zeros past
+ * n_cols). Panels are split over the threads. */
+static void pack_task(void *ud, int32_t t, int32_t nt)
+{
+    const fjob *f = (const fjob *)ud;
+    const irllrec__xent *jb = f->jb;
+    const int64_t nr = f->k.nr, d = jb->d, np = (jb->n_cols + nr - 1) / nr;
+    int64_t p0, p1;
+    irllrec__share(np, t, nt, &p0, &p1);
+    for (int64_t p = p0; p < p1; p++) {
+        float *restrict dst = jb->ypack + p * nr * d;
+        for (int64_t l = 0; l < nr; l++) {
+            const int64_t j = p * nr + l;
+            const float *restrict src = jb->yn + j * d;
+            if (j < jb->n_cols)
+                for (int64_t k = 0; k < d; k++) dst[k * nr + l] = src[k];
+            else
+                for (int64_t k = 0; k < d; k++) dst[k * nr + l] = 0.0f;
+        }
+    }
+}
+
+/* Row pointers of the group starting at row g (rows past hi repeat row hi-1,
+ * whose contributions are then zeroed by alpha = 0 or dropped). */
+static int32_t group_rows(const fjob *f, int64_t g, int64_t hi, const float **xr)
+{
+    const irllrec__xent *jb = f->jb;
+    const int32_t n = hi - g < f->k.mr ? (int32_t)(hi - g) : f->k.mr;
+    for (int32_t i = 0; i < f->k.mr; i++) xr[i] = jb->xn + (g + (i < n ? i : n - 1)) * jb->d;
+    return n;
+}
+
+static void forward_rows(const fjob *f, int64_t r0, int64_t r1)
+{
+    const irllrec__xent *jb = f->jb;
+    const int64_t d = jb->d, nr = f->k.nr, vl = f->k.vl;
+    double *den = jb->row_aux + jb->n_rows;
+    for (int64_t c0 = 0; c0 < jb->n_cols; c0 += f->ncb) {
+        const int64_t c1 = c0 + f->ncb < jb->n_cols ? c0 + f->ncb : jb->n_cols;
+        for (int64_t g = r0; g < r1; g += f->k.mr) {
+            const float *xr[XF_MAX_MR];
+            float vsum[XF_MAX_MR * XF_MAX_VL] __attribute__((aligned(64)));
+            const int32_t n = group_rows(f, g, r1, xr);
+            memset(vsum, 0, sizeof vsum);
+            for (int64_t c = c0; c < c1; c += nr) {
+                const int32_t nj = c1 - c < nr ? (int32_t)(c1 - c) : (int32_t)nr;
+                f->k.fwd(xr, jb->ypack + c * d, d, jb->inv_tau, nj, vsum);
+            }
+            /* lanes in a fixed order, into the row's double sum */
+            for (int32_t i = 0; i < n; i++) {
+                double s = 0.0;
+                for (int64_t l = 0; l < vl; l++) s += (double)vsum[i * vl + l];
+                den[g + i] += s;
+            }
+        }
+    }
+}
+
+static void backward_rows(const fjob *f, int64_t r0, int64_t r1, float *dyp, float *scratch)
+{
+    const irllrec__xent *jb = f->jb;
+    const int64_t d = jb->d, nr = f->k.nr;
+    const double *alpha = jb->row_aux + 3 * jb->n_rows;
+    memset(jb->dxn + r0 * d, 0, (size_t)((r1 - r0) * d) * sizeof(float));
+    for (int64_t c0 = 0; c0 < jb->n_cols; c0 += f->ncb) {
+        const int64_t c1 = c0 + f->ncb < jb->n_cols ? c0 + f->ncb : jb->n_cols;
+        for (int64_t g = r0; g < r1; g += f->k.mr) {
+            const float *xr[XF_MAX_MR];
+            float *dxr[XF_MAX_MR], al[XF_MAX_MR];
+            const int32_t n = group_rows(f, g, r1, xr);
+            for (int32_t i = 0; i < f->k.mr; i++) {
+                dxr[i] = i < n ? jb->dxn + (g + i) * d : scratch + i * d;
+                al[i] = i < n ? (float)alpha[g + i] : 0.0f;
+            }
+            for (int64_t c = c0; c < c1; c += nr) {
+                const int32_t nj = c1 - c < nr ? (int32_t)(c1 - c) : (int32_t)nr;
+                f->k.bwd(xr, jb->ypack + c * d, jb->yn + c * d, d, jb->inv_tau, nj, al, dxr,
+                         dyp + c * d);
+            }
+        }
+    }
+    irllrec__xent_target_fixup(jb, r0, r1 - r0, dyp, 0);
+}
+
+static void slice_task(void *ud, int32_t t, int32_t nt)
+{
+    const fjob *f = (const fjob *)ud;
+    const irllrec__xent *jb = f->jb;
+    const int64_t d = jb->d;
+    float *scratch = jb->ypack + panels_floats(jb->n_cols, d) + (int64_t)t * XF_MAX_MR * d;
+    int64_t g0, g1;
+    memset(scratch, 0, (size_t)(XF_MAX_MR * d) * sizeof(float));
+    irllrec__share(jb->n_slices, t, nt, &g0, &g1);
+    for (int64_t g = g0; g < g1; g++) {
+        float *dyp = jb->dyn + g * jb->n_cols * d;
+        int64_t lo, hi;
+        if (jb->need_grad) memset(dyp, 0, (size_t)(jb->n_cols * d) * sizeof(float));
+        irllrec__share(jb->n_rows, (int32_t)g, jb->n_slices, &lo, &hi);
+        for (int64_t r0 = lo; r0 < hi; r0 += XF_ROWS) {
+            const int64_t r1 = hi - r0 < XF_ROWS ? hi : r0 + XF_ROWS;
+            irllrec__xent_rows_init(jb, r0, r1 - r0, 1);
+            forward_rows(f, r0, r1);
+            irllrec__xent_head(jb, r0, r1 - r0);
+            if (jb->need_grad) backward_rows(f, r0, r1, dyp, scratch);
+        }
+    }
+}
+
+int irllrec__xent_fused_run(irllrec_ctx *ctx, irllrec__xent *job, int isa)
+{
+    fjob f;
+    if (job->ypack == NULL || !irllrec__xent_fixed_shift(job)) return 0;
+    f.jb = job;
+    get_kern(isa, &f.k);
+    f.ncb = (XF_COL_FLOATS / job->d) / f.k.nr * f.k.nr;
+    if (f.ncb < f.k.nr) f.ncb = f.k.nr;
+    (void)irllrec__parallel(ctx, job->n_threads, pack_task, &f);
+    (void)irllrec__parallel(ctx, job->n_threads, slice_task, &f);
+    irllrec__xent_reduce_slices(ctx, job);
+    return 1;
+}

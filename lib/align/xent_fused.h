@@ -1,0 +1,61 @@
+/* Fused softmax cross-entropy over cosine logits: the same job and the same
+ * outputs as irllrec__xent_run's reference path (engine.h), but no block of
+ * logits is ever written out. Never installed.
+ *
+ * A tile of MR rows x NR columns of logits is formed in vector registers with
+ * FMAs over d, exponentiated and summed there; the backward sweep recomputes
+ * the tile, turns it into dC in registers, parks it in an MR x NR stack tile
+ * (1 KiB) and pushes it straight into dxn and the slice's dyn partial. Used
+ * only with the fixed shift M = inv_tau (2 * inv_tau <= 80, see engine.c);
+ * otherwise the reference path runs. */
+#ifndef IRLLREC_ALIGN_XENT_FUSED_H
+#define IRLLREC_ALIGN_XENT_FUSED_H
+
+#include "engine.h"
+
+/* Instruction sets of the fused kernels, in increasing order. */
+enum irllrec__xent_isa {
+    IRLLREC__XENT_ISA_C = 0,      /* portable C, one lane */
+    IRLLREC__XENT_ISA_AVX2 = 1,   /* AVX2 + FMA, 8 lanes */
+    IRLLREC__XENT_ISA_AVX512 = 2  /* AVX-512F, 16 lanes */
+};
+
+/* The best instruction set this CPU runs (checked at run time). */
+int irllrec__xent_isa_best(void);
+/* "c", "avx2", "avx512". */
+const char *irllrec__xent_isa_name(int isa);
+
+/* Floats of the job's ypack buffer for up to n_cols columns at inner size d
+ * (columns transposed into NR-wide panels, plus per-thread scratch rows for
+ * n_threads threads). */
+int64_t irllrec__xent_pack_floats(int64_t n_cols, int64_t d, int32_t n_threads);
+
+/* Runs job with the kernels of isa (which must be <= irllrec__xent_isa_best()).
+ * Returns 0 and does nothing when the job needs the streaming max (2 *
+ * inv_tau > 80) or has no ypack; the caller then runs the reference path.
+ * Bits depend on isa and n_slices, never on the thread count. */
+int irllrec__xent_fused_run(irllrec_ctx *ctx, irllrec__xent *job, int isa);
+
+/* One instruction set's tile kernels (xent_kern_*.c fill it at run time, so
+ * the library holds no table of function pointers). xr: MR row pointers (ld
+ * d; the rows past the end repeat a valid row); yp: the panel of NR columns,
+ * transposed (d x NR); nj <= NR valid columns. */
+typedef struct irllrec__xent_kern {
+    int32_t mr, nr, vl; /* rows and columns of a logit tile, vector lanes */
+    /* vsum[i*vl + l] += lane l of the tile row's exp(it*<x_i,y_j> - it) (valid j) */
+    void (*fwd)(const float *const *xr, const float *yp, int64_t d, float it, int32_t nj,
+                float *vsum);
+    /* dC_ij = alpha_i exp(it*<x_i,y_j> - it) on valid columns; dxr[i] += dC y,
+     * dy[j] += dC^T x; y and dy start at the panel's first column (ld d) */
+    void (*bwd)(const float *const *xr, const float *yp, const float *y, int64_t d, float it,
+                int32_t nj, const float *alpha, float *const *dxr, float *dy);
+} irllrec__xent_kern;
+
+void irllrec__xent_kern_c(irllrec__xent_kern *k);
+#if defined(__x86_64__) && defined(__GNUC__)
+#define IRLLREC__XENT_X86 1
+void irllrec__xent_kern_avx2(irllrec__xent_kern *k);
+void irllrec__xent_kern_avx512(irllrec__xent_kern *k);
+#endif
+
+#endif /* IRLLREC_ALIGN_XENT_FUSED_H */

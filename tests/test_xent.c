@@ -1,0 +1,315 @@
+/* The fused cross-entropy kernels (lib/align/xent_fused.c) against the
+ * reference sgemm engine (engine.c) on random problems: every instruction
+ * set the CPU runs, several d (1 to 37, not only multiples of 16), n_rows !=
+ * n_cols across row and column block edges, random targets, row weights and
+ * both kinds; central differences on the fused path; bitwise identity for
+ * 1, 2 and 3 threads; the run-time choice of path.
+ *
+ * Tolerance against the reference: max|fused - ref| / max|ref| <= 1e-5 for
+ * loss, dxn and dyn. Both are fp32 over the same double heads; they differ in
+ * FMA contraction, the exponential's rounding (1-2 ulp) and the order of the
+ * float partial sums, each ~1e-7 relative per term; the largest seen is
+ * 2.8e-6 (dxn at d = 1, where its terms cancel). Central differences (h =
+ * 1e-2, double) agree within 2e-4 max|g| (seen: 2e-5). */
+#define _POSIX_C_SOURCE 200809L
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "align/engine.h"
+#include "align/xent_fused.h"
+#include "ops/ops.h"
+#include "helpers/testutil.h"
+
+#define XT_TOL 1e-5
+
+typedef struct prob {
+    int64_t nr, nc;
+    int32_t d, kind, targets, weights, slices;
+    float inv_tau;
+    float *x, *y, *w;
+    int32_t *tgt;
+} prob;
+
+typedef struct outs {
+    float *blk, *ypack, *dxn, *dyn;
+    double *loss, *aux;
+} outs;
+
+/* Unit rows (the engine's contract), random targets and weights. */
+static void make(prob *p, uint64_t seed)
+{
+    uint64_t s = seed * 2654435761u + 1;
+    p->x = malloc((size_t)(p->nr * p->d) * sizeof(float));
+    p->y = malloc((size_t)(p->nc * p->d) * sizeof(float));
+    p->w = malloc((size_t)p->nr * sizeof(float));
+    p->tgt = malloc((size_t)p->nr * sizeof(int32_t));
+    ck_assert(p->x && p->y && p->w && p->tgt);
+    tu_fill(&s, p->x, p->nr * p->d, 2.0f);
+    tu_fill(&s, p->y, p->nc * p->d, 2.0f);
+    irllrec__l2norm_fwd(p->nr, p->d, p->x, p->d, p->x, p->d, NULL);
+    irllrec__l2norm_fwd(p->nc, p->d, p->y, p->d, p->y, p->d, NULL);
+    for (int64_t i = 0; i < p->nr; i++) {
+        p->w[i] = tu_rnd(&s) + 0.5f;
+        p->tgt[i] = (int32_t)((tu_rnd(&s) + 0.5f) * (float)p->nc) % (int32_t)p->nc;
+    }
+}
+
+static void unmake(prob *p)
+{
+    free(p->x);
+    free(p->y);
+    free(p->w);
+    free(p->tgt);
+}
+
+/* Runs p through path (-1: reference, else an isa) on ctx, into o (allocated
+ * here; free with drop). */
+static void run(irllrec_ctx *ctx, const prob *p, int path, outs *o)
+{
+    irllrec__xent jb;
+    const int32_t nt = irllrec_ctx_n_threads(ctx);
+    const int64_t br = 16, bc = 64; /* small reference blocks: several per row */
+    memset(&jb, 0, sizeof jb);
+    o->blk = calloc((size_t)(nt * irllrec__xent_thread_floats(br, bc, p->d)), sizeof(float));
+    o->ypack = calloc((size_t)irllrec__xent_pack_floats(p->nc, p->d, nt), sizeof(float));
+    o->dxn = calloc((size_t)(p->nr * p->d), sizeof(float));
+    o->dyn = calloc((size_t)(p->slices * p->nc * p->d), sizeof(float));
+    o->loss = calloc((size_t)p->nr, sizeof(double));
+    o->aux = calloc((size_t)(5 * p->nr), sizeof(double));
+    ck_assert(o->blk && o->ypack && o->dxn && o->dyn && o->loss && o->aux);
+    jb.xn = p->x;
+    jb.yn = p->y;
+    jb.n_rows = p->nr;
+    jb.n_cols = p->nc;
+    jb.d = p->d;
+    jb.kind = p->kind;
+    jb.target = p->targets ? p->tgt : NULL;
+    jb.inv_tau = p->inv_tau;
+    jb.scale = 0.75;
+    jb.row_weight = p->weights ? p->w : NULL;
+    jb.need_grad = 1;
+    jb.block_rows = br;
+    jb.block_cols = bc;
+    jb.n_slices = p->slices;
+    jb.n_threads = nt;
+    jb.blk = o->blk;
+    jb.row_loss = o->loss;
+    jb.row_aux = o->aux;
+    jb.dxn = o->dxn;
+    jb.dyn = o->dyn;
+    jb.ypack = o->ypack;
+    if (path < 0)
+        irllrec__xent_run_reference(ctx, &jb);
+    else
+        ck_assert_int_eq(irllrec__xent_fused_run(ctx, &jb, path), 1);
+}
+
+static void drop(outs *o)
+{
+    free(o->blk);
+    free(o->ypack);
+    free(o->dxn);
+    free(o->dyn);
+    free(o->loss);
+    free(o->aux);
+}
+
+static double rel_err_f(const float *a, const float *b, int64_t n)
+{
+    double m = 0.0, e = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        m = fmax(m, fabs((double)b[i]));
+        e = fmax(e, fabs((double)a[i] - (double)b[i]));
+    }
+    return m > 0.0 ? e / m : e;
+}
+
+static double total(const outs *o, int64_t n)
+{
+    double t = 0.0;
+    for (int64_t i = 0; i < n; i++) t += o->loss[i];
+    return t;
+}
+
+/* Fused (every isa the CPU has) vs reference on one problem. */
+static void compare(prob *p, uint64_t seed)
+{
+    irllrec_ctx *ctx = tu_ctx_threads(2);
+    outs r, f;
+    make(p, seed);
+    run(ctx, p, -1, &r);
+    for (int isa = IRLLREC__XENT_ISA_C; isa <= irllrec__xent_isa_best(); isa++) {
+        double el, ex, ey;
+        run(ctx, p, isa, &f);
+        el = fabs(total(&f, p->nr) - total(&r, p->nr)) / fabs(total(&r, p->nr));
+        ex = rel_err_f(f.dxn, r.dxn, p->nr * p->d);
+        ey = rel_err_f(f.dyn, r.dyn, p->nc * p->d);
+        ck_assert_msg(el <= XT_TOL && ex <= XT_TOL && ey <= XT_TOL,
+                      "%s, kind %d, %lld x %lld, d %d: loss %.3g dxn %.3g dyn %.3g",
+                      irllrec__xent_isa_name(isa), (int)p->kind, (long long)p->nr,
+                      (long long)p->nc, (int)p->d, el, ex, ey);
+        drop(&f);
+    }
+    drop(&r);
+    unmake(p);
+    irllrec_ctx_free(ctx);
+}
+
+START_TEST(fused_matches_reference_infonce)
+{
+    /* d across 1, below, at and past one vector; shapes past the 256-row
+     * block, the 32-column tile and (d = 37: 416 columns) the column block */
+    static const int32_t ds[] = {1, 5, 16, 32, 37};
+    static const int64_t shapes[][2] = {{13, 29}, {300, 45}, {70, 500}};
+    for (size_t a = 0; a < sizeof ds / sizeof ds[0]; a++)
+        for (size_t b = 0; b < sizeof shapes / sizeof shapes[0]; b++) {
+            prob p = {.nr = shapes[b][0], .nc = shapes[b][1], .d = ds[a],
+                      .kind = IRLLREC__XENT_INFONCE, .targets = 1, .weights = (int)(b & 1) ^ 1,
+                      .slices = 3, .inv_tau = 5.0f};
+            compare(&p, 11 + a * 7 + b);
+        }
+}
+END_TEST
+
+START_TEST(fused_matches_reference_translation)
+{
+    static const int32_t ds[] = {3, 32, 33};
+    static const float itaus[] = {1.0f, 20.0f, 40.0f}; /* 40: the fixed shift's edge */
+    for (size_t a = 0; a < sizeof ds / sizeof ds[0]; a++) {
+        prob p = {.nr = 290, .nc = 290, .d = ds[a], .kind = IRLLREC__XENT_TRAN,
+                  .slices = 4, .inv_tau = itaus[a]};
+        compare(&p, 101 + a);
+    }
+}
+END_TEST
+
+/* Loss of the fused path alone (need_grad still on: one code path). */
+static double fused_loss(irllrec_ctx *ctx, const prob *p, int isa)
+{
+    outs o;
+    double t;
+    run(ctx, p, isa, &o);
+    t = total(&o, p->nr);
+    drop(&o);
+    return t;
+}
+
+/* Central differences in double around unit rows: the engine's gradient is
+ * w.r.t. xn and yn as given (no renormalisation), so any direction works. */
+START_TEST(fused_gradcheck)
+{
+    irllrec_ctx *ctx = tu_ctx_threads(1);
+    for (int kind = IRLLREC__XENT_INFONCE; kind <= IRLLREC__XENT_TRAN; kind++)
+        for (int isa = IRLLREC__XENT_ISA_C; isa <= irllrec__xent_isa_best(); isa++) {
+            prob p = {.nr = 9, .nc = kind == IRLLREC__XENT_TRAN ? 9 : 35, .d = 19, .kind = kind,
+                      .targets = kind == IRLLREC__XENT_INFONCE, .weights = 1, .slices = 2,
+                      .inv_tau = 2.0f};
+            outs g;
+            const float h = 1e-2f;
+            double worst = 0.0, gmax = 0.0;
+            make(&p, 7 + (uint64_t)kind);
+            run(ctx, &p, isa, &g);
+            for (int side = 0; side < 2; side++) {
+                float *v = side ? p.y : p.x;
+                const float *gr = side ? g.dyn : g.dxn;
+                const int64_t n = (side ? p.nc : p.nr) * p.d;
+                for (int64_t i = 0; i < n; i++) {
+                    const float v0 = v[i];
+                    double lp, lm;
+                    v[i] = v0 + h;
+                    lp = fused_loss(ctx, &p, isa);
+                    v[i] = v0 - h;
+                    lm = fused_loss(ctx, &p, isa);
+                    v[i] = v0;
+                    const double fd = (lp - lm) / (2.0 * ((double)(v0 + h) - (double)v0));
+                    worst = fmax(worst, fabs(fd - (double)gr[i]));
+                    gmax = fmax(gmax, fabs((double)gr[i]));
+                }
+            }
+            ck_assert(gmax > 1e-3);
+            ck_assert_msg(worst <= 2e-4 * gmax, "%s kind %d: |fd - g| %.3g, max|g| %.3g",
+                          irllrec__xent_isa_name(isa), kind, worst, gmax);
+            drop(&g);
+            unmake(&p);
+        }
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(fused_bits_do_not_depend_on_threads)
+{
+    prob p = {.nr = 611, .nc = 1037, .d = 32, .kind = IRLLREC__XENT_INFONCE, .targets = 1,
+              .weights = 1, .slices = 6, .inv_tau = 5.0f};
+    make(&p, 3);
+    for (int isa = IRLLREC__XENT_ISA_C; isa <= irllrec__xent_isa_best(); isa++) {
+        outs o[3];
+        for (int t = 0; t < 3; t++) {
+            irllrec_ctx *ctx = tu_ctx_threads(t + 1);
+            run(ctx, &p, isa, &o[t]);
+            irllrec_ctx_free(ctx);
+        }
+        for (int t = 1; t < 3; t++) {
+            ck_assert_msg(memcmp(o[0].loss, o[t].loss, (size_t)p.nr * sizeof(double)) == 0,
+                          "%s: loss differs at %d threads", irllrec__xent_isa_name(isa), t + 1);
+            ck_assert(memcmp(o[0].dxn, o[t].dxn, (size_t)(p.nr * p.d) * sizeof(float)) == 0);
+            ck_assert(memcmp(o[0].dyn, o[t].dyn, (size_t)(p.nc * p.d) * sizeof(float)) == 0);
+        }
+        for (int t = 0; t < 3; t++) drop(&o[t]);
+    }
+    unmake(&p);
+}
+END_TEST
+
+/* Below tau = 0.025 the fixed shift no longer bounds the range: the fused
+ * path declines and the reference's streaming max runs. */
+START_TEST(fused_declines_streaming_max)
+{
+    irllrec__xent jb;
+    float ypack[64];
+    memset(&jb, 0, sizeof jb);
+    jb.d = 1;
+    jb.n_cols = 1;
+    jb.ypack = ypack;
+    jb.inv_tau = 40.5f;
+    ck_assert_int_eq(irllrec__xent_fused_run(NULL, &jb, IRLLREC__XENT_ISA_C), 0);
+    jb.inv_tau = 5.0f;
+    jb.ypack = NULL;
+    ck_assert_int_eq(irllrec__xent_fused_run(NULL, &jb, IRLLREC__XENT_ISA_C), 0);
+}
+END_TEST
+
+START_TEST(path_follows_environment)
+{
+    const int best = irllrec__xent_isa_best();
+    ck_assert_int_eq(setenv("IRLLREC_XENT", "reference", 1), 0);
+    ck_assert_int_eq(irllrec__xent_path(), -1);
+    ck_assert_int_eq(setenv("IRLLREC_XENT", "c", 1), 0);
+    ck_assert_int_eq(irllrec__xent_path(), IRLLREC__XENT_ISA_C);
+    ck_assert_int_eq(setenv("IRLLREC_XENT", "avx2", 1), 0);
+    ck_assert_int_eq(irllrec__xent_path(), best < IRLLREC__XENT_ISA_AVX2 ? best : IRLLREC__XENT_ISA_AVX2);
+    ck_assert_int_eq(setenv("IRLLREC_XENT", "avx512", 1), 0);
+    ck_assert_int_eq(irllrec__xent_path(), best);
+    ck_assert_int_eq(unsetenv("IRLLREC_XENT"), 0);
+    /* unset: the best, except in the plain-C GEMM build (the reference) */
+    ck_assert_int_eq(irllrec__xent_path(),
+                     strcmp(irllrec_gemm_backend(), "reference") == 0 ? -1 : best);
+}
+END_TEST
+
+Suite *xent_suite(void)
+{
+    Suite *s = suite_create("xent");
+    TCase *tc = tcase_create("fused");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, fused_matches_reference_infonce);
+    tcase_add_test(tc, fused_matches_reference_translation);
+    tcase_add_test(tc, fused_gradcheck);
+    tcase_add_test(tc, fused_bits_do_not_depend_on_threads);
+    tcase_add_test(tc, fused_declines_streaming_max);
+    tcase_add_test(tc, path_follows_environment);
+    suite_add_tcase(s, tc);
+    return s;
+}
