@@ -133,3 +133,108 @@ irllrec_x_dataset *bu_amazon_like(irllrec_ctx *ctx)
     free(tu), free(ti), free(vu), free(vi);
     return ds;
 }
+
+/* ---- roofs ------------------------------------------------------------------ */
+
+/* 16 independent FMA chains in registers, nothing from memory: what the
+ * cores' fp32 units do flat out. Chains of 16 cover the FMA latency (4
+ * cycles) on two pipes. Only the widest vector this CPU has is timed. */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx512f"))) static float fma_loop512(long iters)
+{
+    __m512 a[16], s = _mm512_setzero_ps();
+    const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
+    float out[16];
+    for (int i = 0; i < 16; i++) a[i] = _mm512_set1_ps((float)i);
+    for (long k = 0; k < iters; k++)
+        for (int i = 0; i < 16; i++) a[i] = _mm512_fmadd_ps(a[i], x, y);
+    for (int i = 0; i < 16; i++) s = _mm512_add_ps(s, a[i]);
+    _mm512_storeu_ps(out, s);
+    return out[0];
+}
+__attribute__((target("avx2,fma"))) static float fma_loop256(long iters)
+{
+    __m256 a[12], s = _mm256_setzero_ps();
+    const __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
+    float out[8];
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
+    for (long k = 0; k < iters; k++)
+        for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], x, y);
+    for (int i = 0; i < 12; i++) s = _mm256_add_ps(s, a[i]);
+    _mm256_storeu_ps(out, s);
+    return out[0];
+}
+#endif
+
+#include <pthread.h>
+
+typedef struct fma_job {
+    long iters;
+    double flops;
+    float sink;
+} fma_job;
+
+static void *fma_thread(void *p)
+{
+    fma_job *j = (fma_job *)p;
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) {
+        j->sink = fma_loop512(j->iters);
+        j->flops = (double)j->iters * 16 * 16 * 2;
+        return NULL;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        j->sink = fma_loop256(j->iters);
+        j->flops = (double)j->iters * 12 * 8 * 2;
+        return NULL;
+    }
+#endif
+    {
+        volatile float a = 1.0f;
+        for (long k = 0; k < j->iters; k++) a = a * 0.999999f + 1e-7f;
+        j->sink = a;
+        j->flops = (double)j->iters * 2;
+    }
+    return NULL;
+}
+
+double bu_fma_peak_gflops(int threads)
+{
+    double g[5];
+    if (threads < 1) threads = 1;
+    if (threads > 64) threads = 64;
+    for (int r = 0; r < 5; r++) {
+        pthread_t th[64];
+        fma_job jobs[64];
+        double t0 = bu_now(), flops = 0;
+        for (int t = 0; t < threads; t++) {
+            jobs[t].iters = 2000000;
+            pthread_create(&th[t], NULL, fma_thread, &jobs[t]);
+        }
+        for (int t = 0; t < threads; t++) {
+            pthread_join(th[t], NULL);
+            flops += jobs[t].flops;
+        }
+        g[r] = 1e-9 * flops / (bu_now() - t0);
+    }
+    return bu_median(g, 5);
+}
+
+#include "internal.h" /* irllrec__sgemm: the benchmarks link the static library */
+
+double bu_sgemm_abt_seconds(const float *a, int64_t m, const float *b, int64_t n, int64_t k)
+{
+    float *c = (float *)malloc((size_t)m * (size_t)n * sizeof(float));
+    double t[5];
+    if (c == NULL) return -1.0;
+    irllrec__sgemm(0, 1, m, n, k, 1.0f, a, k, b, k, 0.0f, c, n); /* warm-up */
+    for (int r = 0; r < 5; r++) {
+        double t0 = bu_now();
+        irllrec__sgemm(0, 1, m, n, k, 1.0f, a, k, b, k, 0.0f, c, n);
+        t[r] = bu_now() - t0;
+    }
+    free(c);
+    return bu_median(t, 5);
+}

@@ -3,6 +3,7 @@
 #ifndef IRLLREC_BENCHUTIL_H
 #define IRLLREC_BENCHUTIL_H
 #include <stddef.h>
+#include <stdint.h>
 
 /* Monotonic wall clock in seconds. */
 double bu_now(void);
@@ -18,6 +19,16 @@ double bu_peak_rss_mib(void);
 void bu_print_blas(void);
 /* Print "cpu: <model name from /proc/cpuinfo>" and "load: <1, 5, 15 min averages>". */
 void bu_print_cpu(void);
+
+/* Roofs measured in the same run as the figure they bound. */
+/* fp32 FMA throughput of `threads` threads running register-only FMA
+ * chains at the widest vector this CPU has (AVX-512, AVX2 or scalar),
+ * GFLOP/s summed over threads, median of 5 runs of ~0.1 s. */
+double bu_fma_peak_gflops(int threads);
+/* Median of 5 seconds of C = A B^T (A m x k, B n x k, dense) through the
+ * library's sgemm (CBLAS with its own threads, or the reference loop);
+ * -1 on allocation failure. */
+double bu_sgemm_abt_seconds(const float *a, int64_t m, const float *b, int64_t n, int64_t k);
 
 /* splitmix64 step and a uniform float in [-0.5, 0.5) from it. */
 #include <stdint.h>
