@@ -1,19 +1,20 @@
 /* Full-ranking evaluation.
  *
  * Users with held-out items are taken in order and cut into fixed blocks of
- * `block` users (the cut never depends on the thread count). For a block,
- * sgemm writes the scores into a per-worker buffer and the top-K selection
- * reads them back while they are still in cache. Two schedules exist:
+ * `block` users (the cut never depends on the thread count). The items are
+ * packed once per call; a block's users go through the fused
+ * score-and-select pass of lib/rank (no score block is written), then each
+ * user's list is sorted and scored against its truth row. Two schedules:
  *   PER_WORKER (default): block b goes to worker b mod n_threads, which runs
- *     both its sgemm and its selection; one fork/join per call.
- *   SHARED: the calling thread runs each block's sgemm (the BLAS may use its
- *     own threads there), then the block's users are split over the workers;
- *     one fork/join per block.
+ *     the pass and the metrics of its blocks; one fork/join per call.
+ *   SHARED: the calling thread runs each block's pass, then the block's
+ *     users are split over the workers for the metrics; one fork/join per
+ *     block.
  * Both compute every user's metrics with the same code and the same scores
- * (same block, same row in it), sum each block in user order and add the
- * block sums in block order on the calling thread, so the results are
- * bit-identical for any thread count and either schedule. docs/evaluation.md
- * has the measurements behind the choice of default. */
+ * (each score is its own fma chain, whatever the block), sum each block in
+ * user order and add the block sums in block order on the calling thread,
+ * so the results are bit-identical for any thread count and either
+ * schedule. docs/evaluation.md has the measurements behind the choices. */
 #include <math.h>
 #include <string.h>
 #include "../internal.h"

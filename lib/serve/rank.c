@@ -1,19 +1,20 @@
 /* Top-K ranking over embeddings (rank.h): recommend, similar, rank.
  *
- * Queries are cut into fixed blocks of irllrec__score_block_rows(C) rows
- * (the cut depends on the candidate count only). Block b goes to worker
- * b mod n_threads, which scores it with one sgemm and selects each query's
- * top K from the scores while they are in cache: the evaluator's kernel
- * (lib/rank), so ranking and evaluation see the same scores and the same
- * tie rule. A query's result depends only on its own block, never on the
- * worker that ran it, so the output is the same for any thread count.
+ * The candidates are packed once per call (lib/rank), then the queries are
+ * cut into fixed blocks of irllrec__score_block_rows(C, k) rows (the cut
+ * depends on the candidate count and k only). Block b goes to worker
+ * b mod n_threads, which runs the fused score-and-select pass on it: the
+ * evaluator's kernel, so ranking and evaluation see the same scores and the
+ * same tie rule. Each score is its own fma chain, whatever the block or the
+ * worker, so the output is the same for any thread count.
  *
  * Exclusions never materialise a queries x candidates matrix. A query's
  * own exclusions (its seen row, and for similar its own id) go to the
- * selector as the ascending id list the evaluator passes its mask as: the
+ * selection as the ascending id list the evaluator passes its mask as: the
  * CSR row itself when it is strictly ascending, else a sorted, de-duplicated
- * copy in a per-worker buffer. The call's allow and deny lists become one
- * read-only byte per candidate, shared by every worker. */
+ * copy in the query's slot of a per-worker buffer. The call's allow and
+ * deny lists become one read-only bit per candidate, shared by every
+ * worker. */
 #include <stdlib.h>
 #include <string.h>
 #include "rank_impl.h"
