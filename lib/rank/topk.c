@@ -1,9 +1,9 @@
 /* One query's running top K (kernel.h, irllrec__sel): a bounded heap of
  * (score, id) whose root is the worst kept entry. Ties go to the lower id;
  * NaN ranks as -inf. The vectorised filters (fused.c, fused_x86.c) call
- * irllrec__sel_take only for tiles holding a lane above the root, so on
- * random scores this file sees about K (1 + ln(n / K)) candidates per
- * query (about 120 for K = 20 of 9,332), not every item.
+ * irllrec__sel_take only for tiles holding a lane above the root, so with
+ * scores in random order this file sees about K (1 + ln(n / K)) candidates
+ * per query in expectation (about 120 for K = 20 of 9,332), not every item.
  *
  * A first version kept a buffer of K + 128 candidates under a stale bar
  * and cut it with a quickselect when full: fewer instructions per
