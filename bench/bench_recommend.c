@@ -9,7 +9,14 @@
  *   - single-user irllrec_recommend latency, p50 and p99 over `calls`
  *     calls, each for a different user.
  *
+ * and two roofs measured in the same run: the fp32 FMA peak of the threads
+ * and one sgemm of the all-users shape (users x items x d, scores only).
+ *
  *   bench_recommend [--threads N] [--runs N] [--calls N] [--dim D] [--data DIR]
+ *                   [--scorer 0|1] [--isa 0..3]
+ *
+ * --scorer and --isa as in bench_eval (the same ctx override drives both
+ * the evaluator and irllrec_recommend).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -19,6 +26,7 @@
 #include <time.h>
 #include "benchutil.h"
 #include "irllrec/irllrec.h"
+#include "rank/kernel.h"
 
 #define K 20
 
@@ -55,17 +63,23 @@ typedef struct setup {
     int dim;
 } setup;
 
-static int load(setup *s, const char *data, int threads)
+static int load(setup *s, const char *data, int threads, int isa, int scorer)
 {
     irllrec_ctx_spec spec;
     struct stat sb;
     uint64_t x = 2025;
     irllrec_ctx_spec_init(&spec, sizeof spec);
     spec.n_threads = threads;
-    if (irllrec_ctx_create(&spec, &s->ctx) != IRLLREC_OK) {
-        fprintf(stderr, "ctx_create failed (threads %d)\n", threads);
+    if (irllrec_ctx_create(&spec, &s->ctx) != IRLLREC_OK ||
+        irllrec__ctx_set_rank_path(s->ctx, isa, scorer) != IRLLREC_OK) {
+        fprintf(stderr, "ctx_create failed (threads %d, isa %d, scorer %d)\n", threads, isa,
+                scorer);
         return 1;
     }
+    printf("ranking path: %s scorer, %s kernel (best on this CPU: %s)\n",
+           scorer == IRLLREC__SCORE_SGEMM ? "sgemm" : "fused",
+           irllrec__rank_isa_name(irllrec__rank_isa(s->ctx)),
+           irllrec__rank_isa_name(irllrec__rank_isa(NULL)));
     if (stat(data, &sb) == 0) {
         if (irllrec_x_dataset_load(s->ctx, data, &s->ds) != IRLLREC_OK) {
             fprintf(stderr, "load: %s\n", irllrec_ctx_errmsg(s->ctx));
@@ -188,7 +202,7 @@ static int time_single(setup *s, int calls, double *p50, double *p99)
 
 int main(int argc, char **argv)
 {
-    int threads = 2, runs = 5, calls = 1000;
+    int threads = 2, runs = 5, calls = 1000, isa = 0, scorer = 0;
     const char *data = IRLLREC_SHARED_DATA "/amazon-book";
     setup s;
     double t_eval = 0, t_all = 0, t_same = 0, p50 = 0, p99 = 0;
@@ -200,9 +214,11 @@ int main(int argc, char **argv)
         else if (strcmp(argv[a], "--calls") == 0 && a + 1 < argc) calls = atoi(argv[++a]);
         else if (strcmp(argv[a], "--dim") == 0 && a + 1 < argc) s.dim = atoi(argv[++a]);
         else if (strcmp(argv[a], "--data") == 0 && a + 1 < argc) data = argv[++a];
+        else if (strcmp(argv[a], "--scorer") == 0 && a + 1 < argc) scorer = atoi(argv[++a]);
+        else if (strcmp(argv[a], "--isa") == 0 && a + 1 < argc) isa = atoi(argv[++a]);
         else {
             fprintf(stderr, "usage: %s [--threads N] [--runs N] [--calls N] [--dim D] "
-                            "[--data DIR]\n", argv[0]);
+                            "[--data DIR] [--scorer 0|1] [--isa 0..3]\n", argv[0]);
             return 2;
         }
     }
@@ -212,7 +228,7 @@ int main(int argc, char **argv)
     if (s.dim < 1) s.dim = 1;
     bu_print_cpu();
     bu_print_blas();
-    if (load(&s, data, threads)) return 1;
+    if (load(&s, data, threads, isa, scorer)) return 1;
     printf("shape: %lld users x %lld items, d = %d RANDOM embeddings (timing only), threads %d\n",
            (long long)s.tr.n_rows, (long long)s.tr.n_cols, s.dim, threads);
     if (time_eval(&s, runs, &t_eval) || time_users(&s, runs, NULL, "all users", &t_all) ||
@@ -222,6 +238,16 @@ int main(int argc, char **argv)
     printf("summary: recommend all / evaluator = %.2f (target <= 1), same users %.2f; "
            "single-user p99 %.3f ms (target <= 2 ms)\n", t_all / t_eval, t_same / t_eval,
            1e3 * p99);
+    {
+        const double flops = 2.0 * (double)s.tr.n_rows * (double)s.tr.n_cols * (double)s.dim;
+        const double peak = bu_fma_peak_gflops(threads, NULL);
+        const double tg = bu_sgemm_abt_seconds(s.ue, s.tr.n_rows, s.ie, s.tr.n_cols, s.dim);
+        printf("roof: fp32 FMA peak of %d threads %.1f GFLOP/s (median of 5); one sgemm "
+               "%lld x %lld x %d (scores only) %.4f s\n", threads, peak, (long long)s.tr.n_rows,
+               (long long)s.tr.n_cols, s.dim, tg);
+        printf("recommend all: %.1f GFLOP/s = %.0f%% of the FMA peak, %.2fx the sgemm alone\n",
+               1e-9 * flops / t_all, 100.0 * 1e-9 * flops / t_all / peak, t_all / tg);
+    }
     bu_print_cpu();
     irllrec_x_dataset_free(s.ds);
     irllrec_ctx_free(s.ctx);

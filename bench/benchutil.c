@@ -486,3 +486,36 @@ double bu_sgemm_gflops(int m, int n, int k, int reps)
     return 0.0;
 #endif
 }
+
+/* C = A B^T as the ranking benchmarks' roof: cblas_sgemm where the build has
+ * BLAS, else the plain loop the library's no-BLAS build uses for the same
+ * product (so the roof matches what that build could do). */
+static void sgemm_abt(const float *a, int64_t m, const float *b, int64_t n, int64_t k, float *c)
+{
+#ifdef IRLLREC_USE_CBLAS
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, 1.0f, a, (int)k,
+                b, (int)k, 0.0f, c, (int)n);
+#else
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            float acc = 0.0f;
+            for (int64_t q = 0; q < k; q++) acc += a[i * k + q] * b[j * k + q];
+            c[i * n + j] = acc;
+        }
+#endif
+}
+
+double bu_sgemm_abt_seconds(const float *a, int64_t m, const float *b, int64_t n, int64_t k)
+{
+    float *c = (float *)malloc((size_t)m * (size_t)n * sizeof(float));
+    double t[5];
+    if (c == NULL) return -1.0;
+    sgemm_abt(a, m, b, n, k, c); /* warm-up */
+    for (int r = 0; r < 5; r++) {
+        double t0 = bu_now();
+        sgemm_abt(a, m, b, n, k, c);
+        t[r] = bu_now() - t0;
+    }
+    free(c);
+    return bu_median(t, 5);
+}

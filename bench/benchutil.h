@@ -3,6 +3,7 @@
 #ifndef IRLLREC_BENCHUTIL_H
 #define IRLLREC_BENCHUTIL_H
 #include <stddef.h>
+#include <stdint.h>
 
 /* Monotonic wall clock in seconds. */
 double bu_now(void);
@@ -47,6 +48,10 @@ double bu_fma_peak_gflops(int threads, double *per_cpu_s);
 double bu_sgemm_gflops(int m, int n, int k, int reps);
 /* "avx512", "avx2" or "none": the widest FMA bu_fma_peak_gflops used. */
 const char *bu_fma_isa(void);
+/* Median of 5 seconds of C = A B^T (A m x k, B n x k, dense) through the
+ * library's sgemm (CBLAS with its own threads, or the reference loop);
+ * -1 on allocation failure. */
+double bu_sgemm_abt_seconds(const float *a, int64_t m, const float *b, int64_t n, int64_t k);
 
 /* splitmix64 step and a uniform float in [-0.5, 0.5) from it. */
 #include <stdint.h>

@@ -21,6 +21,9 @@ struct irllrec_ctx {
     void *log_ud;
     int32_t log_level;
     int32_t n_threads;
+    /* Ranking kernel overrides for tests and benchmarks (lib/rank/kernel.h,
+     * irllrec__ctx_set_rank_path): 0, 0 = the best path, fused scoring. */
+    int32_t rank_isa_cap, rank_scorer;
     irllrec_status last_status;
     char errmsg[IRLLREC__ERRMSG_CAP];
 };

@@ -1,19 +1,20 @@
 /* Full-ranking evaluation.
  *
  * Users with held-out items are taken in order and cut into fixed blocks of
- * `block` users (the cut never depends on the thread count). For a block,
- * sgemm writes the scores into a per-worker buffer and the top-K selection
- * reads them back while they are still in cache. Two schedules exist:
+ * `block` users (the cut never depends on the thread count). The items are
+ * packed once per call; a block's users go through the fused
+ * score-and-select pass of lib/rank (no score block is written), then each
+ * user's list is sorted and scored against its truth row. Two schedules:
  *   PER_WORKER (default): block b goes to worker b mod n_threads, which runs
- *     both its sgemm and its selection; one fork/join per call.
- *   SHARED: the calling thread runs each block's sgemm (the BLAS may use its
- *     own threads there), then the block's users are split over the workers;
- *     one fork/join per block.
+ *     the pass and the metrics of its blocks; one fork/join per call.
+ *   SHARED: the calling thread runs each block's pass, then the block's
+ *     users are split over the workers for the metrics; one fork/join per
+ *     block.
  * Both compute every user's metrics with the same code and the same scores
- * (same block, same row in it), sum each block in user order and add the
- * block sums in block order on the calling thread, so the results are
- * bit-identical for any thread count and either schedule. docs/evaluation.md
- * has the measurements behind the choice of default. */
+ * (each score is its own fma chain, whatever the block), sum each block in
+ * user order and add the block sums in block order on the calling thread,
+ * so the results are bit-identical for any thread count and either
+ * schedule. docs/evaluation.md has the measurements behind the choices. */
 #include <math.h>
 #include <string.h>
 #include "../internal.h"
@@ -27,25 +28,25 @@ struct irllrec_evaluator {
     int32_t kmax;
     int32_t n_threads;
     int32_t mode;
+    int32_t cap;      /* selection buffer per user (irllrec__sel_cap) */
     int32_t *ks;
     double *disc;     /* kmax: 1 / log2(rank + 2) for 0-based rank */
     double *idcg;     /* kmax + 1: idcg[m] = sum of disc[0..m) */
     int64_t block;    /* users per block */
-    int64_t n_chunks; /* ceil(n_items / IRLLREC__TOPK_CHUNK) */
     /* per worker slot t (the SHARED schedule uses slot 0 for the block) */
-    float *scores;    /* n_threads x block x n_items */
-    float *packed;    /* n_threads x block x packed_d: the block's user rows, contiguous */
-    int64_t packed_d;
+    irllrec__sel *sel; /* n_threads x block */
+    uint64_t *sel_k;  /* n_threads x block x cap: the selections' heaps */
     int64_t *rows;    /* n_threads x block: user id of each packed row */
     double *met;      /* n_threads x block x 2 n_ks: recall, ndcg per k */
-    float *heap_s;    /* n_threads x kmax */
-    int32_t *heap_i;  /* n_threads x kmax */
     int32_t *chits;   /* n_threads x kmax: hits within the first r + 1 ranks */
     double *cdcg;     /* n_threads x kmax: DCG of the first r + 1 ranks */
-    float *cmax;      /* n_threads x n_chunks: per-slice maxima */
-    float *cscratch;  /* n_threads x n_chunks: their copy for the selection */
-    double *ttime;    /* n_threads x 2: sgemm and selection seconds */
-    /* block sums, grown with the number of blocks (2 n_ks each) */
+    double *ttime;    /* n_threads x 2: scoring and list seconds */
+    /* grown by runs: packed users (n_threads x block_r x packed_d), the
+     * packed items (pack_floats(n_items, panels_d)), the SGEMM scorer's
+     * scores (n_threads x block x n_items, only when it is chosen) and the
+     * block sums (2 n_ks each) */
+    float *packed, *panels, *scores;
+    int64_t packed_d, panels_d;
     double *bsums;
     int64_t bsums_cap;
     double t_gemm, t_select;
@@ -53,84 +54,111 @@ struct irllrec_evaluator {
 
 /* ---- workspace ------------------------------------------------------ */
 
+/* Block rows rounded up to whole query tiles of the fused kernel. */
+static size_t block_r(int64_t block)
+{
+    return (size_t)((block + IRLLREC__TILE_Q - 1) / IRLLREC__TILE_Q * IRLLREC__TILE_Q);
+}
+
 /* Byte sizes of the block-dependent buffers. */
 typedef struct ws_sizes {
-    size_t scores, packed, rows, met;
+    size_t sel, sel_k, rows, met;
 } ws_sizes;
 
-static int block_sizes(const irllrec_evaluator *ev, int64_t block, int64_t d, ws_sizes *z)
+static int block_sizes(const irllrec_evaluator *ev, int64_t block, ws_sizes *z)
 {
     size_t per, nt = (size_t)ev->n_threads, w = 2 * (size_t)ev->n_ks;
-    if (irllrec__mul_overflow(nt * (size_t)block, (size_t)ev->n_items, &per) ||
-        per > SIZE_MAX / sizeof(float))
+    if (irllrec__mul_overflow(nt * (size_t)block, (size_t)ev->cap, &per) ||
+        per > SIZE_MAX / sizeof(uint64_t))
         return 1;
-    z->scores = per * sizeof(float);
-    if (irllrec__mul_overflow(nt * (size_t)block, (size_t)d, &per) || per > SIZE_MAX / sizeof(float))
-        return 1;
-    z->packed = per * sizeof(float);
+    z->sel = nt * block_r(block) * sizeof(irllrec__sel);
+    z->sel_k = per * sizeof(uint64_t);
     z->rows = nt * (size_t)block * sizeof(int64_t);
     z->met = nt * (size_t)block * w * sizeof(double);
     return 0;
 }
 
+/* Sizes of the buffers runs grow: packed users, items and scores. */
+static size_t packed_bytes(const irllrec_evaluator *ev, int64_t d)
+{
+    return (size_t)ev->n_threads * block_r(ev->block) * (size_t)d * sizeof(float);
+}
+static size_t panels_bytes(const irllrec_evaluator *ev, int64_t d)
+{
+    return irllrec__pack_floats(ev->n_items, d) * sizeof(float);
+}
+static size_t scores_bytes(const irllrec_evaluator *ev)
+{
+    return (size_t)ev->n_threads * (size_t)ev->block * (size_t)ev->n_items * sizeof(float);
+}
+
+/* The run buffers that depend on the block: dropped when it changes. */
+static void free_run_ws(irllrec_evaluator *ev)
+{
+    irllrec__free(ev->ctx, ev->packed, packed_bytes(ev, ev->packed_d));
+    irllrec__free(ev->ctx, ev->scores, ev->scores != NULL ? scores_bytes(ev) : 0);
+    ev->packed = ev->scores = NULL;
+    ev->packed_d = 0;
+}
+
 static void free_block_ws(irllrec_evaluator *ev)
 {
     ws_sizes z;
-    if (block_sizes(ev, ev->block, ev->packed_d, &z) == 0) {
-        irllrec__free(ev->ctx, ev->scores, z.scores);
-        irllrec__free(ev->ctx, ev->packed, z.packed);
+    free_run_ws(ev);
+    if (block_sizes(ev, ev->block, &z) == 0) {
+        irllrec__free(ev->ctx, ev->sel, z.sel);
+        irllrec__free(ev->ctx, ev->sel_k, z.sel_k);
         irllrec__free(ev->ctx, ev->rows, z.rows);
         irllrec__free(ev->ctx, ev->met, z.met);
     }
-    irllrec__free(ev->ctx, ev->bsums, (size_t)ev->bsums_cap * 2 * (size_t)ev->n_ks * sizeof(double));
-    ev->scores = ev->packed = NULL;
+    ev->sel = NULL;
+    ev->sel_k = NULL;
     ev->rows = NULL;
-    ev->met = ev->bsums = NULL;
-    ev->packed_d = ev->bsums_cap = 0;
+    ev->met = NULL;
     ev->block = 0;
 }
 
-/* The packed rows are sized on the first run (they depend on d). */
 static irllrec_status alloc_block_ws(irllrec_evaluator *ev, const char *func, int64_t block)
 {
     ws_sizes z;
-    if (block_sizes(ev, block, 0, &z))
+    if (block_sizes(ev, block, &z))
         return irllrec__fail(ev->ctx, IRLLREC_E_NOMEM, func,
-                             "score workspace size overflows");
-    ev->scores = (float *)irllrec__alloc_fn(ev->ctx, func, z.scores);
+                             "selection workspace size overflows");
+    ev->sel = (irllrec__sel *)irllrec__alloc_fn(ev->ctx, func, z.sel);
+    ev->sel_k = (uint64_t *)irllrec__alloc_fn(ev->ctx, func, z.sel_k);
     ev->rows = (int64_t *)irllrec__alloc_fn(ev->ctx, func, z.rows);
     ev->met = (double *)irllrec__alloc_fn(ev->ctx, func, z.met);
     ev->block = block;
-    if (ev->scores == NULL || ev->rows == NULL || ev->met == NULL) {
+    if (ev->sel == NULL || ev->sel_k == NULL || ev->rows == NULL ||
+        ev->met == NULL) {
         free_block_ws(ev);
         return IRLLREC_E_NOMEM;
     }
     return IRLLREC_OK;
 }
 
-/* The block the ranking functions use for the same candidates, so a user's
- * scores are computed by the same sgemm shape in both. */
-static int64_t default_block(int64_t n_items) { return irllrec__score_block_rows(n_items); }
+/* The block the ranking functions use for the same candidates. */
+static int64_t default_block(const irllrec_evaluator *ev)
+{
+    return irllrec__score_block_rows(ev->n_items, ev->cap);
+}
 
 void irllrec_evaluator_free(irllrec_evaluator *ev)
 {
     irllrec_ctx *ctx;
-    size_t nt, k, nc;
+    size_t nt, k;
     if (ev == NULL) return;
     ctx = ev->ctx;
     nt = (size_t)ev->n_threads;
     k = (size_t)ev->kmax;
-    nc = (size_t)ev->n_chunks;
     free_block_ws(ev);
+    irllrec__free(ctx, ev->panels, panels_bytes(ev, ev->panels_d));
+    irllrec__free(ctx, ev->bsums, (size_t)ev->bsums_cap * 2 * (size_t)ev->n_ks * sizeof(double));
     irllrec__free(ctx, ev->ks, (size_t)ev->n_ks * sizeof(int32_t));
     irllrec__free(ctx, ev->disc, k * sizeof(double));
     irllrec__free(ctx, ev->idcg, (k + 1) * sizeof(double));
-    irllrec__free(ctx, ev->heap_s, nt * k * sizeof(float));
-    irllrec__free(ctx, ev->heap_i, nt * k * sizeof(int32_t));
     irllrec__free(ctx, ev->chits, nt * k * sizeof(int32_t));
     irllrec__free(ctx, ev->cdcg, nt * k * sizeof(double));
-    irllrec__free(ctx, ev->cmax, nt * nc * sizeof(float));
-    irllrec__free(ctx, ev->cscratch, nt * nc * sizeof(float));
     irllrec__free(ctx, ev->ttime, nt * 2 * sizeof(double));
     irllrec__free(ctx, ev, sizeof *ev);
 }
@@ -140,7 +168,7 @@ irllrec_status irllrec_evaluator_create(irllrec_ctx *ctx, int64_t n_items, const
 {
     irllrec_evaluator *ev;
     int32_t kmax = 0;
-    size_t nt, k, nc;
+    size_t nt, k;
     if (out == NULL) return irllrec__fail(ctx, IRLLREC_E_INVALID_ARG, __func__, "out is NULL");
     *out = NULL;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
@@ -162,24 +190,18 @@ irllrec_status irllrec_evaluator_create(irllrec_ctx *ctx, int64_t n_items, const
     ev->kmax = kmax;
     ev->n_threads = ctx->n_threads < 1 ? 1 : ctx->n_threads;
     ev->mode = IRLLREC__EVAL_PER_WORKER;
-    ev->n_chunks = (n_items + IRLLREC__TOPK_CHUNK - 1) / IRLLREC__TOPK_CHUNK;
+    ev->cap = irllrec__sel_cap(kmax < n_items ? kmax : (int32_t)n_items, n_items);
     nt = (size_t)ev->n_threads;
     k = (size_t)kmax;
-    nc = (size_t)ev->n_chunks;
     ev->ks = (int32_t *)irllrec__alloc_fn(ctx, __func__, (size_t)n_ks * sizeof(int32_t));
     ev->disc = (double *)irllrec__alloc_fn(ctx, __func__, k * sizeof(double));
     ev->idcg = (double *)irllrec__alloc_fn(ctx, __func__, (k + 1) * sizeof(double));
-    ev->heap_s = (float *)irllrec__alloc_fn(ctx, __func__, nt * k * sizeof(float));
-    ev->heap_i = (int32_t *)irllrec__alloc_fn(ctx, __func__, nt * k * sizeof(int32_t));
     ev->chits = (int32_t *)irllrec__alloc_fn(ctx, __func__, nt * k * sizeof(int32_t));
     ev->cdcg = (double *)irllrec__alloc_fn(ctx, __func__, nt * k * sizeof(double));
-    ev->cmax = (float *)irllrec__alloc_fn(ctx, __func__, nt * nc * sizeof(float));
-    ev->cscratch = (float *)irllrec__alloc_fn(ctx, __func__, nt * nc * sizeof(float));
     ev->ttime = (double *)irllrec__calloc_fn(ctx, __func__, nt * 2, sizeof(double));
-    if (ev->ks == NULL || ev->disc == NULL || ev->idcg == NULL || ev->heap_s == NULL ||
-        ev->heap_i == NULL || ev->chits == NULL || ev->cdcg == NULL || ev->cmax == NULL ||
-        ev->cscratch == NULL || ev->ttime == NULL ||
-        alloc_block_ws(ev, __func__, default_block(n_items)) != IRLLREC_OK) {
+    if (ev->ks == NULL || ev->disc == NULL || ev->idcg == NULL || ev->chits == NULL ||
+        ev->cdcg == NULL || ev->ttime == NULL ||
+        alloc_block_ws(ev, __func__, default_block(ev)) != IRLLREC_OK) {
         irllrec_evaluator_free(ev);
         return IRLLREC_E_NOMEM;
     }
@@ -199,7 +221,7 @@ irllrec_status irllrec__evaluator_set_block(irllrec_evaluator *ev, int64_t users
     if (ev == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(ev->ctx, users >= 0 && users <= 1 << 20, IRLLREC_E_INVALID_ARG,
               "block of %lld users is not in 0..%d", (long long)users, 1 << 20);
-    if (users == 0) users = default_block(ev->n_items);
+    if (users == 0) users = default_block(ev);
     old = ev->block;
     free_block_ws(ev);
     if (alloc_block_ws(ev, __func__, users) != IRLLREC_OK) {
@@ -229,34 +251,37 @@ void irllrec__evaluator_timing(const irllrec_evaluator *ev, double *gemm_s, doub
 
 /* ---- one user ------------------------------------------------------- */
 
-/* Recall and NDCG of every cut-off for one user, into out[2 j], out[2 j + 1].
- * Runs on worker t (its heap and prefix buffers); s is the user's score row. */
-static void eval_user(irllrec_evaluator *ev, int32_t t, float *s, int64_t user,
-                      const irllrec_csr *mask, const irllrec_csr *truth, double *out)
+/* Start user `user`'s selection in slot s, row r: its mask row is the
+ * selection's exclusion list. */
+static void start_user(irllrec_evaluator *ev, int32_t s, int64_t r, int64_t user,
+                       const irllrec_csr *mask)
+{
+    const size_t at = ((size_t)s * (size_t)ev->block + (size_t)r) * (size_t)ev->cap;
+    const int32_t k = ev->kmax < ev->n_items ? ev->kmax : (int32_t)ev->n_items;
+    const int32_t *mk = NULL;
+    int64_t n_mask = 0;
+    if (mask != NULL) {
+        mk = mask->indices + mask->indptr[user];
+        n_mask = mask->indptr[user + 1] - mask->indptr[user];
+    }
+    irllrec__sel_init(ev->sel + (size_t)s * block_r(ev->block) + (size_t)r, ev->sel_k + at, k,
+                      mk, n_mask);
+}
+
+/* Recall and NDCG of every cut-off for one user, into out[2 j], out[2 j + 1],
+ * from its finished selection q. Runs on worker t (its prefix buffers). */
+static void eval_user(irllrec_evaluator *ev, int32_t t, irllrec__sel *q, int64_t user,
+                      const irllrec_csr *truth, double *out)
 {
     const int32_t *tr = truth->indices + truth->indptr[user];
     int64_t n_true = truth->indptr[user + 1] - truth->indptr[user];
     int32_t *chits = ev->chits + (size_t)t * (size_t)ev->kmax;
     double *cdcg = ev->cdcg + (size_t)t * (size_t)ev->kmax;
-    const int32_t *mk = NULL;
-    int64_t n_mask = 0;
-    irllrec__topk tk;
     int32_t hits = 0;
     double dcg = 0.0;
-    tk.hs = ev->heap_s + (size_t)t * (size_t)ev->kmax;
-    tk.hi = ev->heap_i + (size_t)t * (size_t)ev->kmax;
-    tk.m = 0;
-    tk.k = ev->kmax;
-    if (mask != NULL) {
-        mk = mask->indices + mask->indptr[user];
-        n_mask = mask->indptr[user + 1] - mask->indptr[user];
-    }
-    irllrec__topk_select(&tk, s, ev->n_items, mk, n_mask, NULL,
-                         ev->cmax + (size_t)t * (size_t)ev->n_chunks,
-                         ev->cscratch + (size_t)t * (size_t)ev->n_chunks);
-    irllrec__topk_sort(&tk);
-    for (int32_t r = 0; r < tk.m; r++) {
-        if (irllrec__sorted_contains(tr, n_true, tk.hi[r])) {
+    irllrec__sel_finish(q);
+    for (int32_t r = 0; r < q->n; r++) {
+        if (irllrec__sorted_contains(tr, n_true, irllrec__sel_id(q, r))) {
             hits++;
             dcg += ev->disc[r];
         }
@@ -265,7 +290,7 @@ static void eval_user(irllrec_evaluator *ev, int32_t t, float *s, int64_t user,
     }
     for (int32_t j = 0; j < ev->n_ks; j++) {
         int32_t k = ev->ks[j];
-        int32_t c = k < tk.m ? k : tk.m;
+        int32_t c = k < q->n ? k : q->n;
         int64_t ideal = n_true < k ? n_true : k;
         out[2 * j] = c > 0 ? (double)chits[c - 1] / (double)n_true : 0.0;
         out[2 * j + 1] = c > 0 ? cdcg[c - 1] / ev->idcg[ideal] : 0.0;
@@ -302,35 +327,45 @@ static irllrec_status check_run(irllrec_evaluator *ev, irllrec_mat user_emb,
 
 /* ---- running ---------------------------------------------------------- */
 
-/* Grow the per-call buffers when the width or the number of blocks grows;
- * a later call of the same or smaller shape allocates nothing. */
+/* Replace *p (old bytes) by a fresh allocation of new_bytes. */
+static irllrec_status regrow(irllrec_ctx *ctx, void **p, size_t old, size_t new_bytes)
+{
+    void *q = irllrec__alloc_fn(ctx, "irllrec_evaluator_run", new_bytes);
+    if (q == NULL) return IRLLREC_E_NOMEM;
+    irllrec__free(ctx, *p, old);
+    *p = q;
+    return IRLLREC_OK;
+}
+
+/* Grow the per-call buffers when the width or the number of blocks grows,
+ * and the score block when the SGEMM scorer is chosen; a later call of the
+ * same or smaller shape allocates nothing. */
 static irllrec_status ensure_run_ws(irllrec_evaluator *ev, int64_t d, int64_t n_blocks)
 {
     irllrec_ctx *ctx = ev->ctx;
     size_t w = 2 * (size_t)ev->n_ks;
-    ws_sizes z, old = {0, 0, 0, 0};
+    size_t pf;
+    /* packed users and score blocks fit (threads <= 256, block <= 2^20,
+     * d and n_items < 2^31); the items' panels and the block sums may not */
+    if (irllrec__mul_overflow(irllrec__pack_floats(ev->n_items, 1), (size_t)d, &pf) ||
+        pf > SIZE_MAX / sizeof(float) || (uint64_t)n_blocks > SIZE_MAX / (w * sizeof(double)))
+        return irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_evaluator_run",
+                             "run workspace size overflows");
     if (d > ev->packed_d) {
-        float *p;
-        if (block_sizes(ev, ev->block, d, &z))
-            return irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_evaluator_run",
-                                 "packed block size overflows");
-        p = (float *)irllrec__alloc_fn(ctx, "irllrec_evaluator_run", z.packed);
-        if (p == NULL) return IRLLREC_E_NOMEM;
-        block_sizes(ev, ev->block, ev->packed_d, &old);
-        irllrec__free(ctx, ev->packed, old.packed);
-        ev->packed = p;
+        IRL_TRY(regrow(ctx, (void **)&ev->packed, packed_bytes(ev, ev->packed_d),
+                       packed_bytes(ev, d)));
         ev->packed_d = d;
     }
+    if (d > ev->panels_d) {
+        IRL_TRY(regrow(ctx, (void **)&ev->panels, panels_bytes(ev, ev->panels_d),
+                       panels_bytes(ev, d)));
+        ev->panels_d = d;
+    }
+    if (ctx->rank_scorer == IRLLREC__SCORE_SGEMM && ev->scores == NULL)
+        IRL_TRY(regrow(ctx, (void **)&ev->scores, 0, scores_bytes(ev)));
     if (n_blocks > ev->bsums_cap) {
-        double *p;
-        if ((uint64_t)n_blocks > SIZE_MAX / (w * sizeof(double)))
-            return irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_evaluator_run",
-                                 "block sums size overflows");
-        p = (double *)irllrec__alloc_fn(ctx, "irllrec_evaluator_run",
-                                        (size_t)n_blocks * w * sizeof(double));
-        if (p == NULL) return IRLLREC_E_NOMEM;
-        irllrec__free(ctx, ev->bsums, (size_t)ev->bsums_cap * w * sizeof(double));
-        ev->bsums = p;
+        IRL_TRY(regrow(ctx, (void **)&ev->bsums, (size_t)ev->bsums_cap * w * sizeof(double),
+                       (size_t)n_blocks * w * sizeof(double)));
         ev->bsums_cap = n_blocks;
     }
     return IRLLREC_OK;
@@ -338,21 +373,19 @@ static irllrec_status ensure_run_ws(irllrec_evaluator *ev, int64_t d, int64_t n_
 
 typedef struct run_job {
     irllrec_evaluator *ev;
-    irllrec_mat ue, ie;
+    irllrec_mat ue;
+    irllrec__cands cands;
     const irllrec_csr *mask, *truth;
     int64_t n_eval;
+    int32_t isa, scorer;
     /* SHARED schedule: the block being selected */
     int64_t nb;
 } run_job;
 
 /* Slot t's buffers. */
-static float *slot_scores(irllrec_evaluator *ev, int32_t t)
-{
-    return ev->scores + (size_t)t * (size_t)ev->block * (size_t)ev->n_items;
-}
 static float *slot_packed(irllrec_evaluator *ev, int32_t t)
 {
-    return ev->packed + (size_t)t * (size_t)ev->block * (size_t)ev->packed_d;
+    return ev->packed + (size_t)t * block_r(ev->block) * (size_t)ev->packed_d;
 }
 static int64_t *slot_rows(irllrec_evaluator *ev, int32_t t)
 {
@@ -362,23 +395,31 @@ static double *slot_met(irllrec_evaluator *ev, int32_t t)
 {
     return ev->met + (size_t)t * (size_t)ev->block * 2 * (size_t)ev->n_ks;
 }
-
-/* Scores of nb packed rows of slot t. */
-static void block_gemm(const run_job *job, int32_t t, int64_t nb)
+static irllrec__sel *slot_sel(irllrec_evaluator *ev, int32_t t)
 {
-    irllrec_evaluator *ev = job->ev;
-    irllrec__score_block(slot_packed(ev, t), nb, job->ue.cols, job->ie.data, job->ie.ld,
-                         ev->n_items, slot_scores(ev, t));
+    return ev->sel + (size_t)t * block_r(ev->block);
 }
 
-/* Metrics of rows [lo, hi) of slot s's block, selected on worker t. */
+/* Score the nb packed users of slot t and run their selections. */
+static void block_score(const run_job *job, int32_t t, int64_t nb)
+{
+    irllrec_evaluator *ev = job->ev;
+    float *scores = ev->scores != NULL
+                        ? ev->scores + (size_t)t * (size_t)ev->block * (size_t)ev->n_items
+                        : NULL;
+    for (int64_t r = 0; r < nb; r++) start_user(ev, t, r, slot_rows(ev, t)[r], job->mask);
+    irllrec__rank_block(&job->cands, slot_packed(ev, t), nb, slot_sel(ev, t), job->isa,
+                        job->scorer, scores);
+}
+
+/* Metrics of rows [lo, hi) of slot s's block, listed on worker t. */
 static void block_select(const run_job *job, int32_t s, int32_t t, int64_t lo, int64_t hi)
 {
     irllrec_evaluator *ev = job->ev;
     const size_t w = 2 * (size_t)ev->n_ks;
     for (int64_t r = lo; r < hi; r++)
-        eval_user(ev, t, slot_scores(ev, s) + (size_t)r * (size_t)ev->n_items,
-                  slot_rows(ev, s)[r], job->mask, job->truth, slot_met(ev, s) + (size_t)r * w);
+        eval_user(ev, t, slot_sel(ev, s) + r, slot_rows(ev, s)[r], job->truth,
+                  slot_met(ev, s) + (size_t)r * w);
 }
 
 /* Sum of the block's rows in row (= user) order into block sum b. */
@@ -428,7 +469,7 @@ static void per_worker_task(void *ud, int32_t t, int32_t nt)
         }
         t0 = irllrec__now();
         nb = pack_block(job, t, &u);
-        block_gemm(job, t, nb);
+        block_score(job, t, nb);
         t1 = irllrec__now();
         block_select(job, t, t, 0, nb);
         block_sum(ev, t, nb, b);
@@ -457,7 +498,7 @@ static irllrec_status run_shared(run_job *job)
         double t0 = irllrec__now(), t1;
         int32_t nt;
         job->nb = pack_block(job, 0, &u);
-        block_gemm(job, 0, job->nb);
+        block_score(job, 0, job->nb);
         t1 = irllrec__now();
         nt = ev->n_threads < job->nb ? ev->n_threads : (int32_t)job->nb;
         IRL_TRY(irllrec__parallel(ev->ctx, nt, shared_task, job));
@@ -485,8 +526,17 @@ irllrec_status irllrec_evaluator_run(irllrec_evaluator *ev, irllrec_mat user_emb
     IRL_TRY(ensure_run_ws(ev, user_emb.cols, n_blocks));
     job.ev = ev;
     job.ue = user_emb;
-    job.ie = item_emb;
     job.mask = mask;
+    job.isa = irllrec__rank_isa(ev->ctx);
+    job.scorer = ev->ctx->rank_scorer;
+    job.cands.panels = ev->panels;
+    job.cands.xbits = NULL;
+    job.cands.raw = item_emb.data;
+    job.cands.ldr = item_emb.ld;
+    job.cands.n = ev->n_items;
+    job.cands.d = item_emb.cols;
+    /* the items packed once per call, by this thread, before any worker runs */
+    irllrec__pack_cands(item_emb.data, item_emb.ld, ev->n_items, item_emb.cols, ev->panels);
     job.truth = truth;
     job.n_eval = n_eval;
     job.nb = 0;

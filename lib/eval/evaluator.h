@@ -11,11 +11,11 @@
 /* ---- evaluator ------------------------------------------------------- */
 
 /* Schedules (see lib/eval/evaluator.c). */
-#define IRLLREC__EVAL_PER_WORKER 0 /* each worker: sgemm + selection of its blocks (default) */
-#define IRLLREC__EVAL_SHARED 1     /* sgemm on the caller, selection split per block */
+#define IRLLREC__EVAL_PER_WORKER 0 /* each worker: the pass + metrics of its blocks (default) */
+#define IRLLREC__EVAL_SHARED 1     /* the pass on the caller, metrics split per block */
 
-/* Override the number of users scored per sgemm block (0 restores the
- * default, derived from a cache budget). Reallocates the block workspaces.
+/* Override the number of users scored per block (0 restores the default,
+ * irllrec__score_block_rows). Reallocates the block workspaces.
  * @return IRLLREC_OK, IRLLREC_E_INVALID_ARG, IRLLREC_E_NOMEM (the previous
  *         size is restored when possible; otherwise runs return E_STATE) */
 irllrec_status irllrec__evaluator_set_block(irllrec_evaluator *ev, int64_t users);
@@ -27,7 +27,8 @@ irllrec_status irllrec__evaluator_set_mode(irllrec_evaluator *ev, int32_t mode);
 /* Users per block currently in use. */
 int64_t irllrec__evaluator_block(const irllrec_evaluator *ev);
 
-/* Seconds spent in packing + sgemm and in selection during the last
+/* Seconds spent in the fused pass (gather, scoring and selection) and in
+ * sorting the lists and computing the metrics during the last
  * irllrec_evaluator_run, summed over workers. */
 void irllrec__evaluator_timing(const irllrec_evaluator *ev, double *gemm_s, double *select_s);
 

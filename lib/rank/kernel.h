@@ -1,56 +1,162 @@
 /* The ranking kernel shared by evaluation (lib/eval) and serving (lib/serve):
- * one block scorer (gather query rows, one sgemm against every candidate)
- * and one masked top-K selector. Both callers go through these functions so
- * that what a recommendation returns and what the evaluator measures can
- * never disagree. Never installed. */
+ * candidates packed once per call, a block of queries scored against them
+ * and each query's top K selected in the same pass. Both callers go through
+ * these functions so that what a recommendation returns and what the
+ * evaluator measures can never disagree. Never installed.
+ *
+ * Two scoring paths, both exact fp32 (docs/evaluation.md, "How it runs"):
+ *   FUSED (default): our own register-blocked kernel scores a tile of
+ *     8 queries x 32 candidates, compares it with each query's current
+ *     threshold while it is in L1 and hands only the survivors to the
+ *     selection. Every score is the same chain fma(q[k], c[k], acc) over
+ *     k = 0..d-1 on every code path (AVX-512, AVX2, portable C with fmaf),
+ *     so the paths give the same bits on any CPU.
+ *   SGEMM: irllrec__sgemm writes the block's scores, the same vectorised
+ *     filter reads them back. Kept to measure against; its scores round as
+ *     the BLAS does. */
 #ifndef IRLLREC_RANK_KERNEL_H
 #define IRLLREC_RANK_KERNEL_H
 
 #include "../internal.h"
 
-/* Candidates per slice whose maximum is taken in the top-K prefilter. */
-#ifndef IRLLREC__TOPK_CHUNK
-#define IRLLREC__TOPK_CHUNK 64
-#endif
+/* Candidates per packed panel (one AVX-512 vector of fp32), queries and
+ * candidates per fused tile. */
+#define IRLLREC__PANEL 16
+#define IRLLREC__TILE_Q 8
+#define IRLLREC__TILE_C 32
 
-/* ---- block scoring (lib/rank/score.c) -------------------------------- */
+/* Code paths of the kernel (irllrec__rank_isa). */
+#define IRLLREC__ISA_C 1
+#define IRLLREC__ISA_AVX2 2
+#define IRLLREC__ISA_AVX512 3
 
-/* Query rows per sgemm block for n_cand candidates: a fixed score budget
- * (4.5 MiB, 128 Amazon-book rows) clamped to [16, 1024]. A function of the
- * candidate count only, never of the thread count, so the blocks a query
- * falls into (and with them its scores' bits) are the same on any machine
- * configuration of one build. */
-int64_t irllrec__score_block_rows(int64_t n_cand);
+/* Scorers (irllrec__ctx_set_rank_path). */
+#define IRLLREC__SCORE_FUSED 0
+#define IRLLREC__SCORE_SGEMM 1
 
-/* Copy rows[0..nb) of src (row stride ld) into packed (nb x d, contiguous). */
+/* The best path this CPU runs, capped by the ctx's test override (0 = no
+ * cap). Asked of the CPU on every call: the library keeps no global state. */
+int32_t irllrec__rank_isa(const irllrec_ctx *ctx);
+
+/* Name of a path ("avx512", "avx2", "c") and of a scorer, for benchmarks. */
+const char *irllrec__rank_isa_name(int32_t isa);
+
+/* Tests and benchmarks: cap the kernel's path at isa (0 = the best the CPU
+ * has) and choose the scorer, for every later ranking and evaluation made
+ * through ctx. Invalid values are refused with E_INVALID_ARG. */
+irllrec_status irllrec__ctx_set_rank_path(irllrec_ctx *ctx, int32_t isa, int32_t scorer);
+
+/* ---- one query's selection (lib/rank/topk.c) -------------------------- */
+
+/* A query's running top K: a bounded heap of up to k (score, id) entries
+ * whose root is the worst kept; thr is the root's
+ * score once k are kept. A later candidate then enters only with a score
+ * strictly above thr: candidates arrive in ascending id order, so an equal
+ * score loses to the kept one with the lower id (the tie rule). Until k
+ * are kept every candidate that is not excluded enters (pass_all), -inf
+ * and NaN included (NaN as -inf). mk[0..n_mk) are the query's excluded
+ * ids, ascending; mp is a cursor into them. */
+typedef struct irllrec__sel {
+    float thr;
+    uint32_t pass_all; /* all ones until k are kept, then 0 */
+    int32_t n, k;
+    uint64_t *key;     /* k slots: score and id in one ordered integer (topk.c) */
+    const int32_t *mk;
+    int64_t n_mk, mp;
+} irllrec__sel;
+
+/* Slots a selection of top k among n_cand candidates needs: min(k, n_cand). */
+int32_t irllrec__sel_cap(int32_t k, int64_t n_cand);
+
+/* k >= 1 slots in key. */
+void irllrec__sel_init(irllrec__sel *q, uint64_t *key, int32_t k, const int32_t *mk,
+                       int64_t n_mk);
+
+/* Offer the lanes set in m of the scores x[0..32) of candidates a..a+31:
+ * each enters unless excluded by mk or not above thr once k are kept. */
+void irllrec__sel_take(irllrec__sel *q, const float *x, uint32_t m, int64_t a);
+
+/* Sort the kept entries best first (score descending, id ascending);
+ * q->n is the list's length, entry j is read with the two getters. A
+ * kept -0 score reads back as +0 (they tie, docs/evaluation.md). */
+void irllrec__sel_finish(irllrec__sel *q);
+float irllrec__sel_score(const irllrec__sel *q, int32_t j);
+int32_t irllrec__sel_id(const irllrec__sel *q, int32_t j);
+
+/* ---- candidates packed once per call (lib/rank/score.c) ---------------- */
+
+/* The candidate matrix of one call: panels of IRLLREC__PANEL candidates,
+ * each d x PANEL floats (candidate j of the panel at column j), the last
+ * panel zero-padded; and optional exclusion bits shared by every query (bit
+ * i of word i / 32 set: candidate i is never returned). raw/ldr: the
+ * caller's rows, for the SGEMM scorer. */
+typedef struct irllrec__cands {
+    const float *panels;
+    const uint32_t *xbits;
+    const float *raw;
+    int64_t ldr, n, d;
+} irllrec__cands;
+
+/* Floats of the packed panels of n candidates of width d. */
+size_t irllrec__pack_floats(int64_t n, int64_t d);
+
+/* Pack src (n x d, row stride ld) into panels (irllrec__pack_floats(n, d)). */
+void irllrec__pack_cands(const float *src, int64_t ld, int64_t n, int64_t d, float *panels);
+
+/* Query rows per block for n_cand candidates: a fixed score budget
+ * (4.5 MiB, 126 Amazon-book rows) clamped to [16, 1024], and so that the
+ * block's selection buffers (cap candidates each) stay within the same
+ * budget. A function of its arguments only, never of the thread count. */
+int64_t irllrec__score_block_rows(int64_t n_cand, int32_t cap);
+
+/* Copy rows[0..nb) of src (row stride ld) into packed (nb x d, contiguous),
+ * then zero rows nb .. round_up(nb, IRLLREC__TILE_Q) so the fused kernel
+ * can score whole tiles. packed holds round_up(nb, TILE_Q) x d floats. */
 void irllrec__gather_rows(const float *src, int64_t ld, const int64_t *rows, int64_t nb,
                           int64_t d, float *packed);
 
-/* scores (nb x n_cand, contiguous) = packed (nb x d) . cand^T (cand: n_cand x d,
- * row stride ldc), through irllrec__sgemm. */
-void irllrec__score_block(const float *packed, int64_t nb, int64_t d, const float *cand,
-                          int64_t ldc, int64_t n_cand, float *scores);
+/* Score the nb packed queries (nb x d, padded as gather_rows leaves them)
+ * against every candidate and offer the scores to sel[0..nb), in ascending
+ * candidate order. sel holds round_up(nb, TILE_Q) entries: the padding
+ * ones are set here to never take anything. scorer SGEMM needs scores
+ * (nb x n floats); FUSED none. */
+void irllrec__rank_block(const irllrec__cands *c, const float *packed, int64_t nb,
+                         irllrec__sel *sel, int32_t isa, int32_t scorer, float *scores);
 
-/* ---- top-K selection (lib/rank/topk.c) ------------------------------- */
+/* Offer one row of n scores s (candidate id = index) to q, 32 at a time. */
+void irllrec__rank_row(irllrec__sel *q, const float *s, int64_t n, const uint32_t *xbits,
+                       int32_t isa);
 
-/* A heap of at most k entries (scores hs, ids hi, m in use) whose root is
- * the worst kept entry. The caller owns the buffers. */
-typedef struct irllrec__topk {
-    float *hs;
-    int32_t *hi;
-    int32_t m, k;
-} irllrec__topk;
+/* ---- the per-path kernels (lib/rank/fused.c, fused_x86.c) ------------- */
 
-/* Offer the n scores s (candidate id = index) to t (m = 0 on entry). Two
- * kinds of exclusion, either or both: the ascending ids mk[0..n_mask) (a
- * sorted CSR row), and ex (n bytes, NULL = none) where a non-zero byte
- * excludes that id. An excluded id is never returned, whatever its score.
- * Writes -inf over the excluded scores in s. Ties go to the lower id; NaN
- * ranks as -inf. cmax and scratch hold ceil(n / IRLLREC__TOPK_CHUNK) floats. */
-void irllrec__topk_select(irllrec__topk *t, float *s, int64_t n, const int32_t *mk,
-                          int64_t n_mask, const uint8_t *ex, float *cmax, float *scratch);
+/* Scores of the tile: queries u (TILE_Q rows, stride d) against the panels
+ * p0 and p1 (p1 may be NULL: lanes 16..31 are then left 0), into
+ * out[TILE_Q][TILE_C]. */
+void irllrec__tile_c(const float *u, const float *p0, const float *p1, int64_t d, float *out);
+void irllrec__tile_avx2(const float *u, const float *p0, const float *p1, int64_t d, float *out);
+void irllrec__tile_avx512(const float *u, const float *p0, const float *p1, int64_t d,
+                          float *out);
 
-/* Sort the heap in place: afterwards entry 0 is the best. */
-void irllrec__topk_sort(irllrec__topk *t);
+/* AVX-512 tile and filter in one, for two full panels (p1 != NULL, every
+ * lane valid) and all TILE_Q rows of sel (padding rows as rank_block
+ * leaves them): the scores are compared while in registers. */
+void irllrec__tilef_avx512(const float *u, const float *p0, const float *p1, int64_t d,
+                           irllrec__sel *sel, int64_t a, const uint32_t *xbits);
+
+/* Offer row r of x (rows of stride ldx, 32 scores of candidates a..a+31
+ * each; valid: the lanes that exist) to sel[r], r < nr: lanes above the
+ * query's threshold (all while pass_all), minus the call's exclusion bits. */
+void irllrec__filter_c(irllrec__sel *sel, int64_t nr, const float *x, int64_t ldx, int64_t a,
+                       uint32_t valid, const uint32_t *xbits);
+void irllrec__filter_avx512(irllrec__sel *sel, int64_t nr, const float *x, int64_t ldx,
+                            int64_t a, uint32_t valid, const uint32_t *xbits);
+void irllrec__filter_avx2(irllrec__sel *sel, int64_t nr, const float *x, int64_t ldx, int64_t a,
+                          uint32_t valid, const uint32_t *xbits);
+
+/* The exclusion bits of 32 candidates from a (a multiple of 32), 0 without bits. */
+static inline uint32_t irllrec__xword(const uint32_t *xbits, int64_t a)
+{
+    return xbits != NULL ? xbits[a >> 5] : 0u;
+}
 
 #endif /* IRLLREC_RANK_KERNEL_H */

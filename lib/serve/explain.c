@@ -149,25 +149,26 @@ irllrec_status irllrec_rec_explain(const irllrec_rec *r, int32_t user, int32_t i
 /* ---- exemplars ------------------------------------------------------------ */
 
 typedef struct exw {
-    float *zn, *s, *c, *cmax, *scr, *hs;
-    int32_t *mask, *hi;
-    size_t bytes[8];
-    void *p[8];
+    float *zn, *s, *c;
+    uint64_t *heap;
+    int32_t *mask;
+    size_t bytes[5];
+    void *p[5];
 } exw;
 
 static void exw_free(irllrec_ctx *ctx, exw *w)
 {
-    for (int i = 0; i < 8; i++) irllrec__free(ctx, w->p[i], w->bytes[i]);
+    for (int i = 0; i < 5; i++) irllrec__free(ctx, w->p[i], w->bytes[i]);
 }
 
 static irllrec_status exw_alloc(irllrec_ctx *ctx, const char *f, exw *w, int64_t n, int64_t d,
                                 int32_t top)
 {
-    const int64_t nc = (n + IRLLREC__TOPK_CHUNK - 1) / IRLLREC__TOPK_CHUNK;
-    const size_t sz[8] = {(size_t)(n * d) * 4, (size_t)n * 4, (size_t)d * 4, (size_t)nc * 4,
-                          (size_t)nc * 4,      (size_t)top * 4, (size_t)n * 4, (size_t)top * 4};
+    const int32_t cap = irllrec__sel_cap(top < n ? top : (int32_t)n, n);
+    const size_t sz[5] = {(size_t)(n * d) * 4, (size_t)n * 4, (size_t)d * 4, (size_t)cap * 8,
+                          (size_t)n * 4};
     memset(w, 0, sizeof *w);
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 5; i++) {
         w->bytes[i] = sz[i];
         w->p[i] = irllrec__alloc_fn(ctx, f, sz[i]);
         if (w->p[i] == NULL) {
@@ -175,28 +176,30 @@ static irllrec_status exw_alloc(irllrec_ctx *ctx, const char *f, exw *w, int64_t
             return IRLLREC_E_NOMEM;
         }
     }
-    w->zn = w->p[0], w->s = w->p[1], w->c = w->p[2], w->cmax = w->p[3], w->scr = w->p[4];
-    w->hs = w->p[5], w->mask = w->p[6], w->hi = w->p[7];
+    w->zn = w->p[0], w->s = w->p[1], w->c = w->p[2];
+    w->heap = w->p[3], w->mask = w->p[4];
     return IRLLREC_OK;
 }
 
-/* The exemplars of prototype k: cosines of every z with c_k, then top-K. */
+/* The exemplars of prototype k: cosines of every z with c_k, then top-K
+ * through the ranking kernel's selection. */
 static void exemplars_of(const irllrec_rec *r, int32_t side, exw *w, int64_t n_mask, int64_t k,
                          int32_t top, int32_t *ids, float *scores)
 {
     const int64_t n = r->side[side].n, d = r->d, K = r->K;
     const float *c = r->proto[side];
     double q = 0.0;
+    irllrec__sel t;
     for (int64_t j = 0; j < d; j++) q += (double)c[j * K + k] * (double)c[j * K + k];
     const double inv = 1.0 / sqrt(IRLLREC__L2_EPS + q);
     for (int64_t j = 0; j < d; j++) w->c[j] = (float)((double)c[j * K + k] * inv);
     irllrec__sgemm(0, 0, n, 1, d, 1.0f, w->zn, d, w->c, 1, 0.0f, w->s, 1);
-    irllrec__topk t = {w->hs, w->hi, 0, top};
-    irllrec__topk_select(&t, w->s, n, w->mask, n_mask, NULL, w->cmax, w->scr);
-    irllrec__topk_sort(&t);
+    irllrec__sel_init(&t, w->heap, top < n ? top : (int32_t)n, w->mask, n_mask);
+    irllrec__rank_row(&t, w->s, n, NULL, irllrec__rank_isa(r->ctx));
+    irllrec__sel_finish(&t);
     for (int32_t j = 0; j < top; j++) {
-        ids[k * top + j] = j < t.m ? t.hi[j] : -1;
-        if (scores != NULL) scores[k * top + j] = j < t.m ? t.hs[j] : 0.0f;
+        ids[k * top + j] = j < t.n ? irllrec__sel_id(&t, j) : -1;
+        if (scores != NULL) scores[k * top + j] = j < t.n ? irllrec__sel_score(&t, j) : 0.0f;
     }
 }
 

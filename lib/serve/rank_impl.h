@@ -38,7 +38,7 @@ irllrec_status irllrec__rank_check(irllrec_ctx *ctx, const irllrec__rank_call *c
                                    const float *scores, const int32_t *counts,
                                    irllrec__rank_plan *plan);
 
-/* Validate, then rank with `block` queries per sgemm block (0: the default,
+/* Validate, then rank with `block` queries per block (0: the default,
  * irllrec__score_block_rows). Tests pass small blocks so that a small
  * problem spans several blocks and threads. */
 irllrec_status irllrec__rank_exec(irllrec_ctx *ctx, const irllrec__rank_call *call,
