@@ -4,8 +4,8 @@
  * 0.9, cl_tau 0.2), each epoch = negative sampling + shuffle + 30 steps
  * (examples/lightgcn/hosts.h). Prints per-model median wall and CPU seconds
  * per epoch and the peak RSS, for comparing with the authors' epoch times.
- * Every model runs twice in the same process, with the alignment kernels the
- * library picks (irllrec_align_kernel(): the fused ones) and then with
+ * Every model runs twice in the same process, with IRLLREC_XENT=fused (the
+ * fused alignment kernels, irllrec_align_kernel() names them) and then with
  * IRLLREC_XENT=reference (the sgemm engine), so the two share the load.
  *
  * usage: bench_hosts [threads (2)] [timed epochs (3)] [models (lightgcn,sgl,simgcl,mf)]
@@ -135,6 +135,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_hosts: unknown model '%s'\n", tok);
             return 2;
         }
+        setenv("IRLLREC_XENT", "fused", 1);
         if (bench_model(ctx, ds, model, nt, n_ep) != 0) return 1;
         setenv("IRLLREC_XENT", "reference", 1);
         if (bench_model(ctx, ds, model, nt, n_ep) != 0) return 1;
