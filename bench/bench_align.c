@@ -3,8 +3,8 @@
  *
  *   bench_align [threads=2] [reps=5] [block_rows=0] [block_cols=0]
  *
- * Runs everything twice in one process, with the kernels the library picks
- * (irllrec_align_kernel()) and with IRLLREC_XENT=reference (the sgemm
+ * Runs everything twice in one process, with IRLLREC_XENT=fused (the best
+ * fused kernels the CPU runs) and with IRLLREC_XENT=reference (the sgemm
  * engine), and prints per kernel the median fwd+bwd time of: the exact
  * translation loss (N x N), the user InfoNCE term (B x 11,000, the hook's
  * batch rows against all users), the two in-batch item terms (B x B), and
@@ -154,6 +154,7 @@ int main(int argc, char **argv)
     const double sq = bu_sgemm_gflops(2048, 2048, 2048, reps), thin = bu_sgemm_gflops(2048, N, D, reps);
     printf("sgemm roofs (median of %d): square 2048^3 %.1f GFLOP/s; thin 2048 x %d x k=%d %.1f "
            "GFLOP/s\n", reps, sq, N, D, thin);
+    setenv("IRLLREC_XENT", "fused", 1);
     run_pass(&in, threads, reps, thin);
     setenv("IRLLREC_XENT", "reference", 1);
     run_pass(&in, threads, reps, thin);

@@ -5,10 +5,10 @@
  * (examples/lightgcn/hosts.h). Prints per-model median wall and CPU seconds
  * per epoch and the peak RSS (the authors' epoch times are in docs/benchmarks.md,
  * with when and where they were measured; none is printed here).
- * Every model runs twice in the same process, with the alignment kernels the
- * library picks (irllrec_align_kernel(): the fused ones) and then with
+ * Every model runs twice in the same process, with IRLLREC_XENT=fused (the
+ * fused alignment kernels, irllrec_align_kernel() names them) and then with
  * IRLLREC_XENT=reference (the sgemm engine), so the two share the load;
- * the roofs and the gather bound are those of the first run.
+ * the roofs and the gather bound are those of the fused run.
  *
  * usage: bench_hosts [threads (2)] [timed epochs (3)] [models (lightgcn,sgl,simgcl,mf)]
  *                    [data dir] */
@@ -147,6 +147,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_hosts: unknown model '%s'\n", tok);
             return 2;
         }
+        setenv("IRLLREC_XENT", "fused", 1);
         if (bench_model(ctx, ds, model, nt, n_ep, &ep_s[model], &gb[model]) != 0) return 1;
         setenv("IRLLREC_XENT", "reference", 1);
         {

@@ -293,9 +293,8 @@ START_TEST(path_follows_environment)
     ck_assert_int_eq(setenv("IRLLREC_XENT", "avx512", 1), 0);
     ck_assert_int_eq(irllrec__xent_path(), best);
     ck_assert_int_eq(unsetenv("IRLLREC_XENT"), 0);
-    /* unset: the best, except in the plain-C GEMM build (the reference) */
-    ck_assert_int_eq(irllrec__xent_path(),
-                     strcmp(irllrec_gemm_backend(), "reference") == 0 ? -1 : best);
+    /* unset: the reference engine (the faster one on a quiet machine) */
+    ck_assert_int_eq(irllrec__xent_path(), -1);
 }
 END_TEST
 

@@ -247,11 +247,11 @@ IRLLREC_API irllrec_status irllrec_align_translation_sampled(irllrec_align *h, i
 
 /** Name of the kernels the exact alignment losses run with now.
  *  @return "fused-avx512", "fused-avx2" or "fused-c" (logits formed and
- *          exponentiated in registers, the best the running CPU has), or
+ *          exponentiated in registers, capped at what the running CPU has), or
  *          "reference" (sgemm blocks of logits) when the environment variable
- *          IRLLREC_XENT is "reference", or when it is unset in the plain-C
- *          GEMM build (irllrec_gemm_backend() "reference"); a static string
- *          that must not be freed.
+ *          IRLLREC_XENT is unset or "reference" (the default); "fused",
+ *          "avx512", "avx2" or "c" selects the fused kernels; a static
+ *          string that must not be freed.
  *          Losses with tau < 0.025 always run the reference kernels
  *          (docs/math-align.md).
  *  @note Thread-safe unless the environment changes concurrently; never fails,

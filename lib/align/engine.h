@@ -50,11 +50,10 @@ typedef struct irllrec__xent {
 } irllrec__xent;
 
 /* Forward and backward in one call: fills row_loss, and with need_grad dxn and
- * dyn[0 .. n_cols*d). Runs the fused kernels (xent_fused.h) with the best
- * instruction set of the CPU when the job allows it, else the reference
- * path below; the environment variable IRLLREC_XENT picks one by hand:
- * "reference", "c", "avx2", "avx512" (capped at what the CPU runs), anything
- * else or unset: the best (docs/math-align.md). */
+ * dyn[0 .. n_cols*d). Runs the reference path below unless the environment
+ * variable IRLLREC_XENT asks for the fused kernels (xent_fused.h): "fused"
+ * (the best the CPU runs), "avx512", "avx2", "c" (capped at what the CPU
+ * runs); jobs the fused path declines run the reference (docs/math-align.md). */
 void irllrec__xent_run(irllrec_ctx *ctx, irllrec__xent *job);
 
 /* The path irllrec__xent_run takes now: -1 reference, else an
