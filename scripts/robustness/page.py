@@ -253,6 +253,14 @@ def write(args, g, known, groups, started):
           len(done), len(known), NOT_RUN, wall, wall / 3600, args.jobs,
           load_note(done), os.path.relpath(args.runs, REPO)
           if args.runs.startswith(REPO + os.sep) else args.runs))
+    missing = [j for j in grid() if known.get(j) is None]
+    if missing:
+        secs, measured = g.estimate(missing, known)
+        w("The %d runs not run would take about %.1f CPU-hours at one thread: per method, "
+          "the median seconds per epoch (per train edge) of its cached runs, at the load "
+          "they ran under, times their median epochs; %d of them belong to methods with no "
+          "cached run yet and use the per-run guesses of scripts/ml100k/backbones.py.\n" % (
+              len(missing), secs / 3600, len(missing) - measured))
     w("**No re-tuning per noise level**: every method runs the settings chosen on "
       "seed-2023 validation Recall@20 on the clean split (docs/results-ml100k.md for the "
       "LightGCN host and the hook, docs/results-backbones.md for SGL and SimGCL), listed "
