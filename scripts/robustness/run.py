@@ -41,6 +41,7 @@ import runlib  # noqa: E402
 from runlib import DATA_FILES, REPO, SEEDS, TEXT_FILES, Runner, md5_file, with_flag  # noqa: E402
 from backbones import BASE_SECONDS, HOST_FACTOR, TEXT_SECONDS, text_cfg  # noqa: E402
 
+runlib.PROG = "robustness"
 INJECT = os.path.join(HERE, "inject_noise.py")
 NOISE_SEED = 2025
 
