@@ -170,7 +170,8 @@ def plot_axis(png, work, title, unit, panels):
         "set output '%s'" % png,
         "set multiplot layout 1,%d title %s" % (len(panels), q(
             "%s (MovieLens-100K; text = GloVe + SIF, not an LLM; bars: std over seeds)" % title)),
-        "set grid", "set key bottom left font ',8'", "set xlabel %s" % q(unit)]
+        "set grid", "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05",
+        "set key bottom left font ',8'", "set xlabel %s" % q(unit)]
     for n, (ylabel, series) in enumerate(panels):
         plots = []
         for k, (label, points) in enumerate(series.items()):
@@ -191,7 +192,8 @@ def plot_quartiles(png, work, groups, series):
           "set output '%s'" % png,
           "set title 'Test Recall@20 per quartile of train degree (clean split; bars: std "
           "over seeds; text = GloVe + SIF, not an LLM)'",
-          "set grid", "set key top left", "set xlabel 'test-user quartile (1 = sparsest)'",
+          "set grid", "set key top right", "set offsets 0.3, 0.3, graph 0.05, graph 0.05",
+          "set xlabel 'test-user quartile (1 = sparsest)'",
           "set ylabel 'test Recall@20'", "set xtics (%s)" % ", ".join(
               "'Q%d (deg %s-%s)' %d" % (g["quartile"], g["train_degree_min"],
                                         g["train_degree_max"], g["quartile"]) for g in groups)]
@@ -253,6 +255,14 @@ def write(args, g, known, groups, started):
           len(done), len(known), NOT_RUN, wall, wall / 3600, args.jobs,
           load_note(done), os.path.relpath(args.runs, REPO)
           if args.runs.startswith(REPO + os.sep) else args.runs))
+    w("| method | runs done / planned | seeds done |")
+    w("|---|---|---|")
+    for m, name, *_ in METHODS:
+        jobs = [j for j in grid() if j[1] == m]
+        have = [j for j in jobs if known.get(j) is not None]
+        w("| %s | %d / %d | %s |" % (name, len(have), len(jobs), ", ".join(
+            str(s) for s in SEEDS if any(j[2] == s for j in have)) or "-"))
+    w("")
     missing = [j for j in grid() if known.get(j) is None]
     if missing:
         secs, measured = g.estimate(missing, known)
