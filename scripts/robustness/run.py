@@ -282,8 +282,15 @@ def selected(args, known):
     return out
 
 
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """One line on stderr, exit 2 (argparse's default adds the usage text)."""
+        print("robustness: error: %s (see --help)" % message, file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = Parser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=os.path.join(REPO, "build"))
     ap.add_argument("--data", default=os.path.join(REPO, "out", "ml100k"),
                     help="the clean dataset folder (built by make_embeddings.sh if missing)")

@@ -289,7 +289,7 @@ class Subset(unittest.TestCase):
     def test_bad_arguments_are_refused(self):
         for extra in (["--methods", "bogus"], ["--only", "noise"], ["--levels", "0.3"],
                       ["--seeds", "1999"], ["--max-runs", "-1"], ["--jobs", "0"],
-                      ["--dry-run", "--page-only"]):
+                      ["--dry-run", "--page-only"], ["--max-runs", "two"], ["--no-such-flag"]):
             p = run_cmd(self.tmp, *extra, runs="bad")
             self.assertEqual(p.returncode, 2, extra)
             self.assertEqual(len(p.stderr.strip().splitlines()), 1, (extra, p.stderr))
