@@ -1,8 +1,9 @@
 """Shared machinery of the MovieLens-100K runners: the cached trainer runner, config
 helpers, the coordinate search on validation Recall@20 and summary statistics.
 
-Used by run_experiments.py (the LightGCN page, docs/results-ml100k.md) and backbones.py
-(the backbone table, docs/results-backbones.md). Python 3 standard library only."""
+Used by run_experiments.py (the LightGCN page, docs/results-ml100k.md), backbones.py
+(the backbone table, docs/results-backbones.md) and scripts/robustness/run.py (one Runner
+per noisy dataset, docs/results-robustness.md). Python 3 standard library only."""
 import hashlib
 import itertools
 import json
@@ -32,8 +33,12 @@ TEXT_FILES = ("usr_prf.npy", "itm_prf.npy", "usr_int.npy", "itm_int.npy")
 COMMON = [("--dim", "32"), ("--layers", "3"), ("--lr", "5e-3"), ("--batch", "4096"),
           ("--epochs", "3000"), ("--eval-step", "3"), ("--patience", "10")]
 
+# the name on every line this module prints; a runner that reuses it sets its own
+PROG = "run_experiments"
+
+
 def log(msg):
-    print("run_experiments: " + msg, file=sys.stderr, flush=True)
+    print(PROG + ": " + msg, file=sys.stderr, flush=True)
 
 
 def md5_file(path):
@@ -66,8 +71,8 @@ class Runner:
             subprocess.run([os.path.join(HERE, "make_embeddings.sh"), "--out", a.data,
                             "--tool", tool], check=True)
         if not os.access(self.trainer, os.X_OK):
-            sys.exit("run_experiments: no trainer at %s (cmake -S . -B build && "
-                     "cmake --build build -j2)" % self.trainer)
+            sys.exit("%s: no trainer at %s (cmake -S . -B build && "
+                     "cmake --build build -j2)" % (PROG, self.trainer))
         helptext = subprocess.run([self.trainer, "--help"], capture_output=True,
                                   text=True).stdout + subprocess.run(
             [self.trainer, "--help"], capture_output=True, text=True).stderr
@@ -163,7 +168,7 @@ class Runner:
         if rc != 0:
             with open(os.path.join(out, "stderr.txt")) as f:
                 tail = f.read()[-2000:]
-            sys.exit("run_experiments: trainer failed (rc %d): %s\n%s" % (rc, " ".join(cmd), tail))
+            sys.exit("%s: trainer failed (rc %d): %s\n%s" % (PROG, rc, " ".join(cmd), tail))
         with open(os.path.join(out, "cmd.json"), "w") as f:
             json.dump({"argv": argv, "wall_seconds": round(dt, 2),
                        "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
