@@ -9,7 +9,8 @@ The run cache (out/ml100k-runs) is keyed by the md5 of the trainer binary, so an
 the evidence that lets a page built with one binary stand for another: for every
 configuration of docs/results-backbones.md (each backbone MF, LightGCN, SGL, SimGCL with
 its chosen host settings; plain, + RLMRec-Con, + IRLLRec with the hook settings of
-backbones.py), it trains a short run with both binaries (same argv, one thread,
+backbones.py; with --alternatives also both text variants under each alternative hook
+setting, named rlmrec-con-alt1 etc. in the order of backbones.ALTERNATIVES), it trains a short run with both binaries (same argv, one thread,
 OPENBLAS_NUM_THREADS=1) and compares byte for byte:
 
 - every .npy the trainer wrote (final and layer-0 user/item embeddings),
@@ -35,7 +36,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from runlib import COMMON, DATA_FILES, TEXT_FILES  # noqa: E402
-from backbones import text_cfg  # noqa: E402
+from backbones import ALTERNATIVES, text_cfg  # noqa: E402
 
 # The chosen host settings of docs/results-backbones.md (seed-2023 validation there).
 HOSTS = [
@@ -51,10 +52,17 @@ RESULT_KEYS = ("val", "test", "best_epoch", "epochs_run", "evaluations", "config
                "seed", "threads", "synthetic")
 
 
-def configurations():
+def configurations(alternatives=False):
+    """(backbone, name, cfg): the page's 12 chosen configurations, then with
+    alternatives=True the text variants under each of backbones.ALTERNATIVES."""
     for b, host in HOSTS:
         for kind in KINDS:
             yield b, kind, (list(host) if kind == "base" else text_cfg(host, kind))
+    if alternatives:
+        for i, (_, rl, ir) in enumerate(ALTERNATIVES):
+            for b, host in HOSTS:
+                for kind, ch in (("rlmrec-con", rl), ("irllrec", ir)):
+                    yield b, "%s-alt%d" % (kind, i + 1), text_cfg(host, kind, ch)
 
 
 def argv_of(cfg, data, args):
@@ -119,6 +127,9 @@ def main():
     ap.add_argument("--seed", type=int, default=2023)
     ap.add_argument("--only", default="", help="comma-separated backbones (default: all)")
     ap.add_argument("--keep", default=None, help="keep the runs in this folder")
+    ap.add_argument("--alternatives", action="store_true",
+                    help="also the text variants under the page's alternative hook settings "
+                         "(backbones.ALTERNATIVES: weaker / stronger text alignment)")
     ap.add_argument("--label-a", default="", help="what A is (printed with its md5)")
     ap.add_argument("--label-b", default="", help="what B is (printed with its md5)")
     args = ap.parse_args()
@@ -144,10 +155,10 @@ def main():
         os.path.basename(data), args.epochs, args.eval_step, args.seed), flush=True)
     only = set(filter(None, args.only.split(",")))
     bad = 0
-    for b, kind, cfg in configurations():
+    for b, kind, cfg in configurations(args.alternatives):
         if only and b not in only:
             continue
-        argv = argv_of(cfg, prf if kind == "rlmrec-con" else data, args)
+        argv = argv_of(cfg, prf if kind.startswith("rlmrec-con") else data, args)
         name = "%s/%s" % (b, kind)
         outs = [os.path.join(work, name.replace("/", "-") + "-" + x) for x in ("A", "B")]
         for o in outs:
