@@ -125,7 +125,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--eval-step", type=int, default=3)
     ap.add_argument("--seed", type=int, default=2023)
-    ap.add_argument("--only", default="", help="comma-separated backbones (default: all)")
+    ap.add_argument("--only", default="", help="comma-separated backbones or configurations as printed, e.g. "
+                         "mf,sgl/irllrec (default: all)")
     ap.add_argument("--keep", default=None, help="keep the runs in this folder")
     ap.add_argument("--alternatives", action="store_true",
                     help="also the text variants under the page's alternative hook settings "
@@ -156,7 +157,7 @@ def main():
     only = set(filter(None, args.only.split(",")))
     bad = 0
     for b, kind, cfg in configurations(args.alternatives):
-        if only and b not in only:
+        if only and b not in only and "%s/%s" % (b, kind) not in only:
             continue
         argv = argv_of(cfg, prf if kind.startswith("rlmrec-con") else data, args)
         name = "%s/%s" % (b, kind)
