@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -107,6 +108,32 @@ def digest(out):
     return d
 
 
+def npy_floats(path):
+    """The float32 payload of a .npy the trainer wrote (little-endian '<f4'), or None."""
+    with open(path, "rb") as f:
+        b = f.read()
+    if b[:6] != b"\x93NUMPY":
+        return None
+    hl = struct.unpack("<H", b[8:10])[0]
+    head = b[10:10 + hl].decode("latin1")
+    if "'<f4'" not in head:
+        return None
+    data = b[10 + hl:]
+    return struct.unpack("<%df" % (len(data) // 4), data[:len(data) // 4 * 4])
+
+
+def max_abs_diff(a_dir, b_dir, names):
+    """The largest |A - B| over the differing .npy files, or None if not comparable."""
+    worst = None
+    for n in names:
+        a, b = npy_floats(os.path.join(a_dir, n)), npy_floats(os.path.join(b_dir, n))
+        if a is None or b is None or len(a) != len(b):
+            return None
+        d = max(abs(x - y) for x, y in zip(a, b))
+        worst = d if worst is None else max(worst, d)
+    return worst
+
+
 def train(trainer, argv, out):
     os.makedirs(out)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
@@ -174,7 +201,11 @@ def main():
         diff = sorted(k for k in set(da) | set(db) if da.get(k) != db.get(k))
         if diff:
             bad += 1
-            print("%-20s DIFFERENT  %s" % (name, ", ".join(diff)), flush=True)
+            npys = [k for k in diff if k.endswith(".npy")]
+            worst = max_abs_diff(outs[0], outs[1], npys) if npys else None
+            print("%-20s DIFFERENT  %s%s" % (name, ", ".join(diff), "" if worst is None else
+                                             " (largest |A-B| in them %.3g)" % worst),
+                  flush=True)
         else:
             with open(os.path.join(outs[0], "result.json")) as f:
                 r = json.load(f)

@@ -406,7 +406,8 @@ class SameTrainerCheck(unittest.TestCase):
         os.chmod(fake, 0o755)
         r = self.check(fake, "--only", "sgl,simgcl")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr[-2000:])
-        self.assertRegex(r.stdout, r"sgl/irllrec +DIFFERENT  user_emb.npy\n")
+        self.assertRegex(r.stdout, r"sgl/irllrec +DIFFERENT  user_emb.npy \(largest \|A-B\| "
+                                   r"in them [0-9.e+-]+\)\n")
         self.assertEqual(len(re.findall(r" identical  \(", r.stdout)), 5, r.stdout)
         self.assertTrue(r.stdout.rstrip().endswith("1 configuration(s) differ"))
 
