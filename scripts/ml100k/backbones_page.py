@@ -1,6 +1,7 @@
 """Writes docs/results-backbones.md from a backbones.Plan: the paper-shaped table
 (backbone x {plain, + RLMRec-Con, + IRLLRec}, mean ± std of R/N@5/10/20 over the seeds,
 gain over the plain host), one verdict line per target, and every run behind it."""
+import hashlib
 import json
 import os
 import subprocess
@@ -8,8 +9,8 @@ import time
 
 from backbones import (ALTERNATIVES, BACKBONES, IRLLREC_HOOK, KINDS, RLMREC_HOOK,
                        variant_of)
-from runlib import (COMMON, METRICS, SEEDS, SELECT_SEED, cfg_str, fmt_count, git_rev,
-                    summarise)
+from runlib import (COMMON, METRICS, REPO, SEEDS, SELECT_SEED, cfg_str, fmt_count,
+                    git_rev, summarise)
 
 SHORT = {"recall@5": "R@5", "recall@10": "R@10", "recall@20": "R@20",
          "ndcg@5": "N@5", "ndcg@10": "N@10", "ndcg@20": "N@20"}
@@ -112,7 +113,8 @@ def write_page(path, plan, runner, command, started):
           sum(1 for r in used if not r.get("new")), (time.time() - started) / 60,
           " (`--page-only`: it wrote the page from cached runs and started none)"
           if getattr(runner.args, "page_only", False) else ""))
-    w("```sh\ncmake -S . -B build && cmake --build build -j2 && %s\n```\n" % command)
+    w("```sh\n%s%s\n```\n" % ("" if getattr(runner.args, "trainer", None) else
+                                "cmake -S . -B build && cmake --build build -j2 && ", command))
     whens = sorted(r["when"] for r in used if r.get("when"))
     w("Runs are cached under `out/ml100k-runs/` keyed by the trainer's command line, its "
       "binary and the data files; the per-run table says when each run was trained. The "
@@ -121,6 +123,8 @@ def write_page(path, plan, runner, command, started):
       "%s and %s. Runs shared with the LightGCN page (same command) are the same cache "
       "entries.%s\n" % (len(used), sum(r.get("wall_seconds") or 0 for r in used),
                         whens[0] if whens else "?", whens[-1] if whens else "?", load_note(used)))
+
+    same_trainer(runner, w)
 
     # targets
     vs = verdicts(plan, summ)
@@ -176,11 +180,12 @@ def write_page(path, plan, runner, command, started):
     st = runner.stats
     w("## Settings\n")
     w("Data: %s (%s users, %s items; %s train, %s val, %s test positives). Trainer "
-      "`build/examples/lightgcn/lightgcn_train` (`--model`), validation every 3 epochs, "
+      "`%s` (`--model`), validation every 3 epochs, "
       "early stopping, TEST at the best-validation parameters (docs/evaluation.md). "
       "Common to every run: `%s`.\n" % (
           runner.data_label, st.get("n_users", "?"), st.get("n_items", "?"),
           fmt_count(st.get("train")), fmt_count(st.get("val")), fmt_count(st.get("test")),
+          trainer_label(runner),
           cfg_str([(f, str(runner.args.max_epochs) if f == "--epochs" else v)
                    for f, v in COMMON])))
     w("Chosen on seed-%d validation Recall@20 only:\n" % SELECT_SEED)
@@ -251,6 +256,67 @@ def write_page(path, plan, runner, command, started):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         f.write("\n".join(L) + "\n")
+
+
+def trainer_label(runner):
+    p = os.path.relpath(os.path.abspath(runner.trainer), REPO)
+    return runner.trainer if p.startswith("..") else p
+
+
+def md5_of(path):
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        h.update(f.read())
+    return h.hexdigest()
+
+
+def same_trainer(runner, w):
+    """With --same-trainer LOG (repeatable): which binary trained the runs and the
+    check_same_trainer.py output comparing it with another, quoted as it is."""
+    logs = getattr(runner.args, "same_trainer", None) or []
+    if not logs:
+        return
+    mine = md5_of(runner.trainer)[:12]
+    texts, checked, differ = [], [], []
+    match = complete = True
+    for log in logs:
+        with open(log) as f:
+            text = f.read().rstrip("\n")
+        texts.append(text)
+        lines = text.splitlines()
+        first = next((l for l in lines if l.startswith("A = ")), "")
+        match = match and "(md5 %s)" % mine in first
+        bad = [l.split()[0] for l in lines if " DIFFERENT " in l or " FAILED " in l]
+        good = [l.split()[0] for l in lines if " identical " in l]
+        differ += [c for c in bad if c not in differ]
+        checked += [c for c in good if c not in checked and c not in differ]
+        last = lines[-1] if lines else ""
+        complete = complete and (last == "ALL IDENTICAL" and not bad or
+                                 last == "%d configuration(s) differ" % len(bad))
+    checked = [c for c in checked if c not in differ]
+    if not match:
+        verdict = ("**The check's A is not this page's trainer**: it says nothing about "
+                   "these runs.")
+    elif not complete:
+        verdict = ("**The check is incomplete** (a log does not end with its summary "
+                   "line): the figures on this page describe A only.")
+    elif differ:
+        verdict = ("**Not identical for %s**: the rows of %s describe A only%s." % (
+            ", ".join(differ), "that configuration" if len(differ) == 1 else
+            "those configurations", "; the rows of the identical ones (%s) are also what "
+            "B computes" % ", ".join(checked) if checked else ""))
+    else:
+        verdict = "All identical: the figures on this page are also what B computes."
+    w("## Trainer\n")
+    w("Every run on this page was trained by `%s` (md5 %s; its md5 is part of every cache "
+      "key). `scripts/ml100k/check_same_trainer.py` trained each of %d configurations "
+      "(%s) for a few epochs with it (A) and with a second binary (B), same command, one "
+      "thread, and compared the embeddings (.npy), the metrics, epochs and config in "
+      "result.json and the training log byte for byte. %s Its output:\n" % (
+          trainer_label(runner), mine, len(checked) + len(differ),
+          ", ".join(checked + differ) or "none", verdict))
+    for text in texts:
+        w("```\n%s\n```\n" % text)
 
 
 def tried_text(plan, b):

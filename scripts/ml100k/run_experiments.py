@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """MovieLens-100K real-text experiment: LightGCN, RLMRec-Con, IRLLRec and three ablations.
 
-    python3 scripts/ml100k/run_experiments.py [--build DIR] [--data DIR] [--runs DIR]
+    python3 scripts/ml100k/run_experiments.py [--build DIR | --trainer PATH] [--data DIR]
+                                              [--runs DIR] [--same-trainer LOG]
                                               [--threads 2] [--fresh] [--variants a,b,...]
 
 Builds out/ml100k with make_embeddings.sh when it is missing, picks every variant's
@@ -11,8 +12,12 @@ docs/img/ml100k-val-recall.png. Test metrics are read only for the final report.
 
 Every run is cached in RUNS/<variant>/<key>/ with the exact command it ran (cmd.json);
 the key hashes that command, the trainer binary and the data files, so a rebuilt trainer
-or new embeddings rerun everything. --fresh ignores the cache. Python 3 standard library
-only.
+or new embeddings rerun everything. --fresh ignores the cache. A cache copied with its
+data to another checkout is still found (the key names the data folders by role). To
+reuse a cache under a rebuilt trainer, run with --trainer set to the binary the cache was
+built with, and give --same-trainer the output of check_same_trainer.py comparing that
+binary with the new one: the backbone page quotes it and says which rows it covers.
+Python 3 standard library only.
 """
 import argparse
 import calendar
@@ -488,6 +493,12 @@ def write_report(path, runner, protocol, searches, chosen, finals, plotted, star
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=os.path.join(REPO, "build"))
+    ap.add_argument("--trainer", default=None,
+                    help="the lightgcn_train binary (default: BUILD/examples/lightgcn/"
+                         "lightgcn_train); cached runs are keyed by its md5")
+    ap.add_argument("--same-trainer", action="append", default=[], metavar="LOG",
+                    help="backbone page: the output of check_same_trainer.py comparing "
+                         "--trainer with another binary; the page quotes it (repeatable)")
     ap.add_argument("--data", default=os.path.join(REPO, "out", "ml100k"))
     ap.add_argument("--runs", default=os.path.join(REPO, "out", "ml100k-runs"))
     ap.add_argument("--docs", default=os.path.join(REPO, "docs"))
@@ -517,6 +528,9 @@ def main():
                     help="start no run: write the page(s) from cached runs, listing the "
                          "rest as not run")
     args = ap.parse_args()
+    for path in args.same_trainer:
+        if not os.path.exists(path):
+            sys.exit("run_experiments: no --same-trainer log at %s" % path)
     started = time.time()
     if args.deadline:
         hh, mm = map(int, args.deadline.split(":"))
@@ -531,6 +545,12 @@ def main():
         ml100k_page(r, args, want, started)
     if "backbones" in pages:
         backbones_page(r, args, started)
+
+
+def rel(path):
+    """A path as the page names it: relative to the repository when inside it."""
+    p = os.path.relpath(os.path.abspath(path), REPO)
+    return path if p.startswith("..") else p
 
 
 def backbones_page(r, args, started):
@@ -550,6 +570,10 @@ def backbones_page(r, args, started):
         command += " --alternatives %d" % args.alternatives
     if args.max_epochs != 3000:
         command += " --max-epochs %d" % args.max_epochs
+    if args.trainer:
+        command += " --trainer " + rel(args.trainer)
+    for path in args.same_trainer:
+        command += " --same-trainer " + rel(path)
     out = os.path.join(args.docs, "results-backbones.md")
     write_page(out, plan, r, command, started)
     log("wrote %s (%d new runs, %.0f s)" % (out, r.n_new, time.time() - started))

@@ -52,7 +52,10 @@ def md5_file(path):
 class Runner:
     def __init__(self, args):
         self.args = args
-        self.trainer = os.path.join(args.build, "examples", "lightgcn", "lightgcn_train")
+        # --trainer names a binary outside the build tree, e.g. the one a run cache was
+        # built with (its md5 is in every cache key)
+        self.trainer = getattr(args, "trainer", None) or os.path.join(
+            args.build, "examples", "lightgcn", "lightgcn_train")
         self.fingerprint = None
         self.n_new = 0
         self.seconds_new = 0.0
@@ -134,8 +137,21 @@ class Runner:
                 not os.path.exists(os.path.join(out, "cmd.json")):
             return None
         with open(os.path.join(out, "cmd.json")) as f:
-            same = self.portable(json.load(f).get("argv", [])) == self.portable(argv)
+            stored = json.load(f).get("argv", [])
+        same = self.by_role(stored, variant) == self.portable(argv)
         return out if same else None
+
+    def by_role(self, argv, variant):
+        """A stored argv with its --data folder named by the role the variant gives it,
+        whatever path it had when it ran: a cache copied with its data to another
+        checkout records the old paths in cmd.json, while the folder's key (fingerprint
+        of the data's content, portable argv) already matches."""
+        out = list(self.portable(argv))
+        role = "DATA-PROFILE-ONLY" if self.data_for(variant) == self.data_prf else "DATA"
+        for i in range(len(out) - 1):
+            if out[i] == "--data":
+                out[i + 1] = role
+        return out
 
     def run(self, variant, cfg, seed):
         """cfg: list of (flag, value-or-None). Returns the result dict plus the log, or

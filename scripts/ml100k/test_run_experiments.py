@@ -11,6 +11,7 @@ Run: python3 scripts/ml100k/test_run_experiments.py BUILD_DIR
 (ctest passes the build tree; needs lightgcn_train and irllrec-synth built in it)."""
 
 import glob
+import hashlib
 import json
 import os
 import re
@@ -114,6 +115,19 @@ class RunnerEndToEnd(unittest.TestCase):
         self.assertIn("(0 new runs", again.stderr)
         with open(os.path.join(self.tmp, "docs", "results-ml100k.md")) as f:
             self.assertEqual(page_body(f.read()), page_body(self.page))
+
+    def test_cache_copied_with_its_data_elsewhere_is_found(self):
+        """cmd.json records the data folders' old paths; a copy of runs and data in
+        another folder must still be found (the key is the data's content)."""
+        tmp2 = tempfile.mkdtemp(prefix="ml100k-runner-copy-")
+        try:
+            for d in ("data", "runs"):
+                shutil.copytree(os.path.join(self.tmp, d), os.path.join(tmp2, d), symlinks=True)
+            again = run_runner(tmp2)
+            self.assertEqual(again.returncode, 0, again.stderr[-3000:])
+            self.assertIn("(0 new runs", again.stderr)
+        finally:
+            shutil.rmtree(tmp2, ignore_errors=True)
 
 
 # ---- the backbone page (docs/results-backbones.md) ----------------------------------
@@ -282,6 +296,49 @@ class BackbonesEndToEnd(unittest.TestCase, BackbonePageChecks):
             self.assertEqual(page_body(f.read()), page_body(self.page))
 
 
+    def same_trainer_page(self, log_text):
+        log = os.path.join(self.tmp, "same-trainer.log")
+        with open(log, "w") as f:
+            f.write(log_text)
+        trainer = os.path.join(BUILD, "examples", "lightgcn", "lightgcn_train")
+        docs = os.path.join(self.tmp, "docs-same")
+        r = subprocess.run([sys.executable, RUNNER, "--build", "/nonexistent", "--trainer",
+                            trainer, "--same-trainer", log, "--data",
+                            os.path.join(self.tmp, "data"), "--runs", self.runs, "--docs", docs,
+                            "--max-epochs", "3", "--page", "backbones", "--alternatives", "1",
+                            "--page-only"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        with open(os.path.join(docs, "results-backbones.md")) as f:
+            page = f.read()
+        with open(trainer, "rb") as f:
+            md5 = hashlib.md5(f.read()).hexdigest()[:12]
+        return page, md5
+
+    def test_trainer_option_and_same_trainer_log_on_the_page(self):
+        with open(os.path.join(BUILD, "examples", "lightgcn", "lightgcn_train"), "rb") as f:
+            md5 = hashlib.md5(f.read()).hexdigest()[:12]
+        ok = ("A = x (md5 %s)\nB = y (md5 0123456789ab)\nmf/base              identical  (4 "
+              "files)\nALL IDENTICAL\n" % md5)
+        page, _ = self.same_trainer_page(ok)
+        # the --trainer binary is the --build one: same fingerprint, every run cached, the
+        # same page below the trainer section
+        self.assertEqual(page.split("## Targets")[1], self.page.split("## Targets")[1])
+        self.assertIn("--page-only", page.split("## Trainer")[0])
+        self.assertIn(" --trainer ", page.split("## Trainer")[0])
+        self.assertIn("## Trainer", page)
+        self.assertIn("All identical", page)
+        self.assertIn(ok.strip(), page)
+        self.assertIn("(md5 %s; its md5" % md5, page)
+        page, _ = self.same_trainer_page(ok.replace("ALL IDENTICAL", "1 configuration(s) differ")
+                                         .replace("identical  (4", "DIFFERENT  user_emb.npy (4"))
+        self.assertIn("**Not identical for mf/base**: the rows of that configuration "
+                      "describe A only.", page)
+        self.assertNotIn("All identical", page)
+        page, _ = self.same_trainer_page(ok.replace(md5, "ffffffffffff"))
+        self.assertIn("is not this page's trainer", page)
+        self.assertNotIn("All identical", page)
+
+
 class BackbonesCommittedPage(unittest.TestCase, BackbonePageChecks):
     """The committed docs/results-backbones.md: its table is its per-run rows, its verdicts
     follow the table, and, where out/ml100k-runs holds the runs, every row is its
@@ -309,7 +366,73 @@ class BackbonesCommittedPage(unittest.TestCase, BackbonePageChecks):
 
 
 
+CHECK = os.path.join(HERE, "check_same_trainer.py")
+
+
+class SameTrainerCheck(unittest.TestCase):
+    """check_same_trainer.py: one binary against itself is identical on all 12
+    configurations; against a wrapper that changes one byte of one output it fails."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="ml100k-same-")
+        cls.data = os.path.join(cls.tmp, "data")
+        make_synth(cls.data, "--users", "60", "--items", "40", "--mean-degree", "8",
+                   "--profile-dim", "8", "--intent-dim", "6")
+        cls.trainer = os.path.join(BUILD, "examples", "lightgcn", "lightgcn_train")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def check(self, b, *extra):
+        return subprocess.run([sys.executable, CHECK, self.trainer, b, self.data, "--epochs",
+                               "2", "--eval-step", "1"] + list(extra),
+                              capture_output=True, text=True)
+
+    def test_same_binary_is_identical_everywhere(self):
+        r = self.check(self.trainer)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr[-2000:])
+        self.assertEqual(len(re.findall(r" identical  \(", r.stdout)), 12, r.stdout)
+        self.assertTrue(r.stdout.rstrip().endswith("ALL IDENTICAL"))
+
+    def test_one_changed_byte_is_a_difference(self):
+        fake = os.path.join(self.tmp, "flip-trainer")
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\n%s \"$@\" || exit $?\n"
+                    "while [ $# -gt 1 ]; do [ \"$1\" = --out ] && out=$2; shift; done\n"
+                    "case \"$out\" in *sgl-irllrec*) printf 'Z' | dd of=\"$out/user_emb.npy\" "
+                    "bs=1 seek=200 conv=notrunc 2>/dev/null;; esac\n" % self.trainer)
+        os.chmod(fake, 0o755)
+        r = self.check(fake, "--only", "sgl,simgcl")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr[-2000:])
+        self.assertRegex(r.stdout, r"sgl/irllrec +DIFFERENT  user_emb.npy \(largest \|A-B\| "
+                                   r"in them [0-9.e+-]+\)\n")
+        self.assertEqual(len(re.findall(r" identical  \(", r.stdout)), 5, r.stdout)
+        self.assertTrue(r.stdout.rstrip().endswith("1 configuration(s) differ"))
+
+
 class RunnerRefusals(unittest.TestCase):
+    def test_missing_trainer_option_path_and_same_trainer_log_are_clear_errors(self):
+        tmp = tempfile.mkdtemp(prefix="ml100k-runner-bad-")
+        try:
+            data = os.path.join(tmp, "data")
+            make_synth(data, "--users", "30", "--items", "20", "--mean-degree", "5")
+            base = [sys.executable, RUNNER, "--build", BUILD, "--data", data,
+                    "--runs", os.path.join(tmp, "runs"), "--docs", os.path.join(tmp, "docs"),
+                    "--page", "backbones"]
+            r = subprocess.run(base + ["--trainer", os.path.join(tmp, "no-such-trainer")],
+                               capture_output=True, text=True)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("no trainer at %s" % os.path.join(tmp, "no-such-trainer"), r.stderr)
+            r = subprocess.run(base + ["--same-trainer", os.path.join(tmp, "no.log")],
+                               capture_output=True, text=True)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("no --same-trainer log", r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(tmp, "docs", "results-backbones.md")))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def test_missing_trainer_is_a_clear_error(self):
         tmp = tempfile.mkdtemp(prefix="ml100k-runner-bad-")
         try:
