@@ -42,7 +42,7 @@ void df_micro_batch(int s, int r, int32_t *u, int32_t *p, int32_t *n)
     }
 }
 
-static irllrec_status setup(irllrec_hook *h, const df_world *w)
+irllrec_status df_setup(irllrec_hook *h, const df_world *w)
 {
     irllrec_csr g = {N, N, w->ip[N], w->ip, w->ix};
     TRY(irllrec_hook_set_graph(h, &g));
@@ -59,20 +59,33 @@ static irllrec_status setup(irllrec_hook *h, const df_world *w)
 
 irllrec_hook *df_make_hook(irllrec_ctx *ctx, const df_world *w, uint64_t seed)
 {
+    return df_make_hook_sharded(ctx, w, seed, NULL);
+}
+
+void df_spec(irllrec_hook_spec *s, uint64_t seed)
+{
+    irllrec_hook_spec_init(s, sizeof *s);
+    s->n_users = U;
+    s->n_items = I;
+    s->dim = D;
+    s->n_intents = 3;
+    s->n_layers = L;
+    s->max_batch = B;
+    s->profile_dim = DF_DP;
+    s->intent_dim = DF_DT;
+    s->seed = seed;
+}
+
+irllrec_hook *df_make_hook_sharded(irllrec_ctx *ctx, const df_world *w, uint64_t seed,
+                                   const irllrec_collective *c)
+{
     irllrec_hook_spec s;
-    irllrec_hook_spec_init(&s, sizeof s);
-    s.n_users = U;
-    s.n_items = I;
-    s.dim = D;
-    s.n_intents = 3;
-    s.n_layers = L;
-    s.max_batch = B;
-    s.profile_dim = DF_DP;
-    s.intent_dim = DF_DT;
-    s.seed = seed;
+    df_spec(&s, seed);
     irllrec_hook *h = NULL;
-    if (irllrec_hook_create(ctx, &s, &h) != IRLLREC_OK) return NULL;
-    if (setup(h, w) != IRLLREC_OK) {
+    const irllrec_status st =
+        c ? irllrec_hook_create_sharded(ctx, &s, c, &h) : irllrec_hook_create(ctx, &s, &h);
+    if (st != IRLLREC_OK) return NULL;
+    if (df_setup(h, w) != IRLLREC_OK) {
         irllrec_hook_free(h);
         return NULL;
     }
