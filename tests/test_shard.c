@@ -147,22 +147,6 @@ static void run_shards(const df_world *w, int32_t p, shard_run *sr)
     tu_group_free(g);
 }
 
-/* One process on the global batches of df_micro_batch(s, 0). */
-static void reference(const df_world *w, df_trace *t, float *gf)
-{
-    irllrec_ctx *ctx = tu_ctx_threads(1);
-    irllrec_hook *h = df_make_hook(ctx, w, 7);
-    ck_assert_ptr_nonnull(h);
-    irllrec_hook_losses lv;
-    for (int s = 0; s < DF_STEPS; s++) {
-        ck_assert_int_eq(df_step(h, w, s, 0, gf, &lv), IRLLREC_OK);
-        df_take_losses(t, s, &lv);
-    }
-    ck_assert_int_eq(df_take_blocks(t, h), 0);
-    irllrec_hook_free(h);
-    irllrec_ctx_free(ctx);
-}
-
 static double gf_rel(const float *a, const float *b)
 {
     double worst = 0.0, scale = 0.0;
@@ -188,7 +172,7 @@ START_TEST(shards_match_one_process)
     static float ref_gf[DF_N * DF_D];
     memset(&ref, 0, sizeof ref);
     memset(ref_gf, 0, sizeof ref_gf);
-    reference(&w, &ref, ref_gf);
+    ck_assert_int_eq(df_reference_global(&w, &ref, ref_gf), IRLLREC_OK);
     run_shards(&w, p, &a);
     int64_t held = 0;
     for (int32_t r = 0; r < p; r++) {

@@ -288,3 +288,20 @@ irllrec_status df_reference(const df_world *w, int32_t p, df_trace *t)
     irllrec_ctx_free(ctx);
     return st;
 }
+
+irllrec_status df_reference_global(const df_world *w, df_trace *t, float *gf)
+{
+    irllrec_ctx *ctx = NULL;
+    TRY(irllrec_ctx_create(NULL, &ctx));
+    irllrec_hook *h = df_make_hook(ctx, w, 7);
+    irllrec_status st = h ? IRLLREC_OK : IRLLREC_E_NOMEM;
+    irllrec_hook_losses lv;
+    for (int s = 0; s < STEPS && st == IRLLREC_OK; s++) {
+        st = df_step(h, w, s, 0, gf, &lv);
+        if (st == IRLLREC_OK) df_take_losses(t, s, &lv);
+    }
+    if (st == IRLLREC_OK && df_take_blocks(t, h) != 0) st = IRLLREC_E_NOMEM;
+    irllrec_hook_free(h);
+    irllrec_ctx_free(ctx);
+    return st;
+}
