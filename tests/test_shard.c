@@ -371,15 +371,23 @@ static double now_s(void)
 
 typedef struct fail_run {
     const df_world *w;
-    int bad_rank, kill;
+    int bad_rank, kill, nan;
     irllrec_status st[MAXP];
     int64_t steps[MAXP];
     double seconds[MAXP];
     char msg[MAXP][512];
 } fail_run;
 
+static void nan_noise(void *ud, int64_t n, int32_t dim, const int32_t *ids, float *ex, float *ey)
+{
+    (void)ud;
+    (void)ids;
+    for (int64_t k = 0; k < n * dim; k++) ex[k] = ey[k] = NAN;
+}
+
 /* Three steps, then a fourth in which bad_rank passes a user id out of
- * range (or, with kill, stops calling in the middle of the step). */
+ * range (with kill: stops calling in the middle of the step; with nan: its
+ * block of L_tran turns non-finite, in the middle of the stages). */
 static int fail_main(tu_group *g, int32_t r, void *arg)
 {
     fail_run *fr = arg;
@@ -397,7 +405,9 @@ static int fail_main(tu_group *g, int32_t r, void *arg)
     if (fr->kill && r == fr->bad_rank) tu_group_kill_after(g, r, tu_group_calls(g, r) + 2);
     int32_t u[DF_B], p[DF_B], n[DF_B];
     df_micro_batch(3, 0, u, p, n);
-    if (!fr->kill && r == fr->bad_rank) u[1] = DF_U;
+    if (!fr->kill && !fr->nan && r == fr->bad_rank) u[1] = DF_U;
+    if (fr->nan && r == fr->bad_rank)
+        ck_assert_int_eq(irllrec_hook_set_noise_fn(h, nan_noise, NULL), IRLLREC_OK);
     tu_hookio io;
     tu_hookio_init(&io, DF_U, DF_I, DF_D, fr->w->ef, gf, DF_L, fr->w->lay, NULL);
     const irllrec_hook_batch bt = {DF_B, u, p, n};
@@ -436,6 +446,29 @@ START_TEST(refused_rank_fails_every_rank)
         } else {
             ck_assert_int_eq(fr.st[r], IRLLREC_E_COMM);
             ck_assert_msg(strstr(fr.msg[r], "refused on 1 other rank") != NULL, "%s", fr.msg[r]);
+        }
+    }
+}
+END_TEST
+
+START_TEST(rank_failing_mid_step_fails_every_rank)
+{
+    static df_world w;
+    df_make_world(&w);
+    static fail_run fr;
+    memset(&fr, 0, sizeof fr);
+    fr.w = &w;
+    fr.bad_rank = 0;
+    fr.nan = 1;
+    run_fail(&fr, 3);
+    for (int r = 0; r < 3; r++) {
+        ck_assert_int_eq(fr.steps[r], 3);
+        ck_assert_msg(fr.seconds[r] < 0.5, "rank %d took %.2f s", r, fr.seconds[r]);
+        if (r == 0) {
+            ck_assert_msg(fr.st[r] == IRLLREC_E_NUMERIC, "%d: %s", (int)fr.st[r], fr.msg[r]);
+        } else {
+            ck_assert_int_eq(fr.st[r], IRLLREC_E_COMM);
+            ck_assert_msg(strstr(fr.msg[r], "failed on 1 other rank") != NULL, "%s", fr.msg[r]);
         }
     }
 }
@@ -508,6 +541,7 @@ Suite *shard_suite(void)
     tcase_add_test(tc, text_rows_in_chunks);
     tcase_add_test(tc, two_ranks_hold_half_the_text);
     tcase_add_test(tc, refused_rank_fails_every_rank);
+    tcase_add_test(tc, rank_failing_mid_step_fails_every_rank);
     tcase_add_test(tc, dead_rank_fails_within_timeout);
     tcase_add_test(tc, more_ranks_than_rows_refused);
     suite_add_tcase(s, tc);
