@@ -185,8 +185,8 @@ static void parse(int argc, char **argv, args *a)
         else die(-1, "usage", "mpi_bench_dist [--threads T] [--text-dim D] [--reps R] [--batch B] "
                               "[--shard 0|1] [--trace FILE] [--compare FILE]");
     }
-    if (a->threads < 1 || a->dt < 1 || a->reps < 1 || a->reps > MAXREP || a->batch < 1)
-        die(-1, "usage", "--threads, --text-dim, --batch >= 1, --reps in 1..50");
+    if (a->threads < 1 || a->dt < 1 || a->reps < 0 || a->reps > MAXREP || a->batch < 1)
+        die(-1, "usage", "--threads, --text-dim, --batch >= 1, --reps in 0..50 (0: the warm-up step only)");
 }
 
 typedef struct rep {
@@ -239,7 +239,8 @@ static int32_t trainable_floats(irllrec_hook *h)
     return (int32_t)n;
 }
 
-/* The hook's blocks, concatenated (n floats in *n). */
+/* The hook's blocks then the last compute's gradients of the trainable ones
+ * (zeros for the teacher), concatenated: 2 x *n floats, *n per half. */
 static float *all_blocks(irllrec_hook *h, int64_t *n)
 {
     *n = 0;
@@ -249,13 +250,15 @@ static float *all_blocks(irllrec_hook *h, int64_t *n)
         irllrec_hook_get_block(h, i, &b);
         *n += b.rows * b.cols;
     }
-    float *out = malloc((size_t)*n * sizeof *out), *o = out;
+    float *out = calloc(2 * (size_t)*n, sizeof *out), *o = out;
     for (int i = 0; out != NULL && i < irllrec_hook_block_count(h); i++) {
         irllrec_hook_block b;
         b.struct_size = sizeof b;
         irllrec_hook_get_block(h, i, &b);
-        memcpy(o, b.data, (size_t)(b.rows * b.cols) * sizeof *o);
-        o += b.rows * b.cols;
+        const int64_t m = b.rows * b.cols;
+        memcpy(o, b.data, (size_t)m * sizeof *o);
+        if (b.grad != NULL) memcpy(o + *n, b.grad, (size_t)m * sizeof *o);
+        o += m;
     }
     return out;
 }
@@ -268,7 +271,7 @@ static void write_trace(const char *path, const double (*loss)[6], int steps, ir
     FILE *f = fopen(path, "wb");
     if (f == NULL || p == NULL || fwrite(&steps, sizeof steps, 1, f) != 1 ||
         fwrite(loss, sizeof loss[0], (size_t)steps, f) != (size_t)steps ||
-        fwrite(&n, sizeof n, 1, f) != 1 || fwrite(p, sizeof *p, (size_t)n, f) != (size_t)n)
+        fwrite(&n, sizeof n, 1, f) != 1 || fwrite(p, sizeof *p, 2 * (size_t)n, f) != 2 * (size_t)n)
         fprintf(stderr, "mpi_bench_dist: cannot write %s\n", path);
     if (f != NULL) fclose(f);
     free(p);
@@ -291,8 +294,8 @@ static void compare_trace(const char *path, const double (*loss)[6], int steps, 
     FILE *f = fopen(path, "rb");
     int ok = f != NULL && fread(&fs, sizeof fs, 1, f) == 1 && fs == steps &&
              fread(fl, sizeof fl[0], (size_t)fs, f) == (size_t)fs && fread(&fn, sizeof fn, 1, f) == 1 &&
-             fn == n && (q = malloc((size_t)n * sizeof *q)) != NULL &&
-             fread(q, sizeof *q, (size_t)n, f) == (size_t)n;
+             fn == n && (q = malloc(2 * (size_t)n * sizeof *q)) != NULL &&
+             fread(q, sizeof *q, 2 * (size_t)n, f) == 2 * (size_t)n;
     if (f != NULL) fclose(f);
     if (!ok || p == NULL) {
         printf("compare: %s is not a trace of %d steps and %lld floats\n", path, steps, (long long)n);
@@ -313,22 +316,27 @@ static void compare_trace(const char *path, const double (*loss)[6], int steps, 
             wp = e > wp ? e : wp;
             over += e > 1e-5;
         }
-        /* per block: where the differences sit (Adam turns a rounding-level
-         * change of a near-zero gradient into an lr-sized step) */
+        /* per block, parameters and the last gradients: where the differences
+         * sit (Adam turns a rounding-level change of a near-zero gradient
+         * into an lr-sized step) */
         for (int i = 0; i < irllrec_hook_block_count(h); i++) {
             irllrec_hook_block b;
             b.struct_size = sizeof b;
             irllrec_hook_get_block(h, i, &b);
-            double w = 0.0, bs = 0.0;
-            for (int64_t j = off; j < off + b.rows * b.cols; j++)
-                bs = q[j] > bs ? q[j] : -q[j] > bs ? -q[j] : bs;
-            for (int64_t j = off; j < off + b.rows * b.cols; j++) {
-                const double e = reld(p[j], q[j], bs);
-                w = e > w ? e : w;
+            const int64_t m = b.rows * b.cols;
+            double w[2] = {0.0, 0.0};
+            for (int half = 0; half < 2; half++) {
+                const float *pp = p + half * n + off, *qq = q + half * n + off;
+                double bs = 0.0;
+                for (int64_t j = 0; j < m; j++) bs = qq[j] > bs ? qq[j] : -qq[j] > bs ? -qq[j] : bs;
+                for (int64_t j = 0; j < m; j++) {
+                    const double e = reld(pp[j], qq[j], bs);
+                    w[half] = e > w[half] ? e : w[half];
+                }
             }
-            printf("  block %-14s %8lld floats: largest difference %.3g of its own max |value|\n",
-                   b.name, (long long)(b.rows * b.cols), w);
-            off += b.rows * b.cols;
+            printf("  block %-14s %8lld floats: largest difference of its own max |value|: "
+                   "parameters %.3g, last gradient %.3g\n", b.name, (long long)m, w[0], w[1]);
+            off += m;
         }
         printf("  floats more than 1e-5 (of the global max |value|) apart: %lld of %lld\n",
                (long long)over, (long long)n);
@@ -426,8 +434,9 @@ int main(int argc, char **argv)
                size, a.threads, getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS")
                                                                : "(unset)",
                U, I, D, K, L, a.dt, a.dt, a.batch, (long long)(hi - lo), a.reps);
-        printf("step median %.4f s (slowest rank), of which in collectives %.4f s\n",
-               bu_median(st, (size_t)a.reps), bu_median(cm, (size_t)a.reps));
+        if (a.reps > 0)
+            printf("step median %.4f s (slowest rank), of which in collectives %.4f s\n",
+                   bu_median(st, (size_t)a.reps), bu_median(cm, (size_t)a.reps));
         printf("bytes sent per rank per step %lld (data-parallel: hook parameters %d floats = %lld "
                "B, losses 48 B, host gradient N x d = %lld B); received per rank %lld\n",
                (long long)bytes, np, (long long)np * 4, (long long)N * D * 4,
