@@ -140,11 +140,7 @@ static void run_shards(const df_world *w, int32_t p, shard_run *sr)
 {
     memset(sr, 0, sizeof *sr);
     sr->w = w;
-    tu_group *g = tu_group_create(p, 30.0);
-    ck_assert_ptr_nonnull(g);
-    int res[MAXP];
-    ck_assert_int_eq(tu_group_run(g, shard_main, sr, res), 0);
-    tu_group_free(g);
+    ck_assert_int_eq(tu_group_run_new(p, 30.0, shard_main, sr), 0);
 }
 
 static double gf_rel(const float *a, const float *b)
@@ -338,10 +334,7 @@ START_TEST(two_ranks_hold_half_the_text)
     ck_assert_int_eq(irllrec_hook_memory_estimate(&m.spec, 1, 0, &one_est), IRLLREC_OK);
     irllrec_hook_free(one);
     irllrec_ctx_free(ctx);
-    tu_group *g = tu_group_create(2, 30.0);
-    int res[2];
-    ck_assert_int_eq(tu_group_run(g, mem_main, &m, res), 0);
-    tu_group_free(g);
+    ck_assert_int_eq(tu_group_run_new(2, 30.0, mem_main, &m), 0);
     for (int r = 0; r < 2; r++) {
         ck_assert_int_eq(m.st[r], IRLLREC_OK);
         ck_assert_msg(m.live[r] == m.est[r], "rank %d: %lld bytes allocated, %lld estimated", r,
@@ -423,54 +416,41 @@ static int fail_main(tu_group *g, int32_t r, void *arg)
 
 static void run_fail(fail_run *fr, int32_t p)
 {
-    tu_group *g = tu_group_create(p, 1.0);
-    int res[MAXP];
-    ck_assert_int_eq(tu_group_run(g, fail_main, fr, res), 0);
-    tu_group_free(g);
+    ck_assert_int_eq(tu_group_run_new(p, 1.0, fail_main, fr), 0);
 }
 
-START_TEST(refused_rank_fails_every_rank)
+/* Three ranks, bad_rank failing in its fourth compute (nan: mid-stages;
+ * else at validation): it returns want, the others E_COMM naming it, all
+ * at once and with three steps taken. */
+static void expect_one_failed(int bad_rank, int nan, irllrec_status want, const char *others)
 {
     static df_world w;
     df_make_world(&w);
     static fail_run fr;
     memset(&fr, 0, sizeof fr);
     fr.w = &w;
-    fr.bad_rank = 1;
+    fr.bad_rank = bad_rank;
+    fr.nan = nan;
     run_fail(&fr, 3);
     for (int r = 0; r < 3; r++) {
         ck_assert_int_eq(fr.steps[r], 3);
         ck_assert_msg(fr.seconds[r] < 0.5, "rank %d took %.2f s", r, fr.seconds[r]);
-        if (r == 1) {
-            ck_assert_int_eq(fr.st[r], IRLLREC_E_INVALID_ARG);
-        } else {
-            ck_assert_int_eq(fr.st[r], IRLLREC_E_COMM);
-            ck_assert_msg(strstr(fr.msg[r], "refused on 1 other rank") != NULL, "%s", fr.msg[r]);
-        }
+        const irllrec_status st = r == bad_rank ? want : IRLLREC_E_COMM;
+        ck_assert_msg(fr.st[r] == st, "rank %d: %d: %s", r, (int)fr.st[r], fr.msg[r]);
+        if (r != bad_rank)
+            ck_assert_msg(strstr(fr.msg[r], others) != NULL, "%s", fr.msg[r]);
     }
+}
+
+START_TEST(refused_rank_fails_every_rank)
+{
+    expect_one_failed(1, 0, IRLLREC_E_INVALID_ARG, "refused on 1 other rank");
 }
 END_TEST
 
 START_TEST(rank_failing_mid_step_fails_every_rank)
 {
-    static df_world w;
-    df_make_world(&w);
-    static fail_run fr;
-    memset(&fr, 0, sizeof fr);
-    fr.w = &w;
-    fr.bad_rank = 0;
-    fr.nan = 1;
-    run_fail(&fr, 3);
-    for (int r = 0; r < 3; r++) {
-        ck_assert_int_eq(fr.steps[r], 3);
-        ck_assert_msg(fr.seconds[r] < 0.5, "rank %d took %.2f s", r, fr.seconds[r]);
-        if (r == 0) {
-            ck_assert_msg(fr.st[r] == IRLLREC_E_NUMERIC, "%d: %s", (int)fr.st[r], fr.msg[r]);
-        } else {
-            ck_assert_int_eq(fr.st[r], IRLLREC_E_COMM);
-            ck_assert_msg(strstr(fr.msg[r], "failed on 1 other rank") != NULL, "%s", fr.msg[r]);
-        }
-    }
+    expect_one_failed(0, 1, IRLLREC_E_NUMERIC, "failed on 1 other rank");
 }
 END_TEST
 
@@ -520,10 +500,7 @@ static int tiny_main(tu_group *g, int32_t r, void *arg)
 START_TEST(more_ranks_than_rows_refused)
 {
     static tiny_run t;
-    tu_group *g = tu_group_create(3, 5.0);
-    int res[3];
-    ck_assert_int_eq(tu_group_run(g, tiny_main, &t, res), 0);
-    tu_group_free(g);
+    ck_assert_int_eq(tu_group_run_new(3, 5.0, tiny_main, &t), 0);
     for (int r = 0; r < 3; r++) {
         ck_assert_int_eq(t.st[r], IRLLREC_E_SHAPE);
         ck_assert_msg(strstr(t.msg[r], "3 ranks for N = 2 nodes") != NULL, "%s", t.msg[r]);
