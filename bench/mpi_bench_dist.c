@@ -1,7 +1,18 @@
-/* Data-parallel IRLLRec hook steps over MPI (libirllrec-mpi): step time and
- * communicated bytes per step, for docs/distributed.md.
+/* IRLLRec hook steps over MPI (libirllrec-mpi), data-parallel or node-sharded:
+ * step time, communicated bytes per step and peak RSS per rank, for
+ * docs/distributed.md; and a 20-step equivalence check against one process.
  *
  *   mpirun -n P mpi_bench_dist [--threads T] [--text-dim 256] [--reps 5] [--batch 4096]
+ *                              [--shard 1] [--trace FILE] [--compare FILE]
+ *
+ * --shard 1: irllrec_hook_create_sharded; every rank runs the whole global
+ * batch, holds only its block of text rows (given in chunks with
+ * irllrec_hook_set_text_rows, so no rank ever builds the whole text), and
+ * the host gradient needs no reduction. --trace FILE: rank 0 writes every
+ * step's six losses and the final hook blocks; --compare FILE: rank 0 reads
+ * such a file (e.g. of a 1-process run) and prints the largest relative
+ * difference. Every step, the warm-up included, uses the same batches for
+ * any P.
  *
  * Shapes: Amazon-book's counts (11,000 users, 9,332 items, ~11 train items
  * per user, a random graph of that shape), d = 32, K = 128, L = 3, profile
@@ -70,8 +81,38 @@ static void die(int rank, const char *what, const char *msg)
     MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
-/* The same random graph, text and embeddings on every rank (seeded). */
-static irllrec_hook *make_hook(irllrec_ctx *ctx, int dt, int batch, uint64_t *rng, int rank)
+/* Text row j of text w: its own stream, so any chunking gives the same values. */
+static void text_row(int w, int64_t j, int dt, float *out)
+{
+    uint64_t r = 0x9E3779B97F4A7C15ULL * (uint64_t)(w * 1000003 + j + 1);
+    for (int k = 0; k < dt; k++) out[k] = bu_unif(&r);
+}
+
+/* The held rows of each text, in chunks of 1024 rows. */
+static void set_texts(irllrec_hook *h, irllrec_ctx *ctx, int dt, int rank)
+{
+    enum { CH = 1024 };
+    int64_t lo = 0, n = 0;
+    irllrec_hook_shard_rows(h, &lo, &n);
+    float *buf = malloc((size_t)CH * (size_t)dt * sizeof *buf);
+    if (buf == NULL) die(rank, "text", "out of memory");
+    for (int w = 0; w < 4; w++) {
+        const int64_t rows = w % 2 ? I : U, node0 = w % 2 ? U : 0;
+        for (int64_t r0 = 0; r0 < rows; r0 += CH) {
+            const int64_t m = rows - r0 < CH ? rows - r0 : CH;
+            if (node0 + r0 + m <= lo || node0 + r0 >= lo + n) continue;  /* not held here */
+            for (int64_t j = 0; j < m; j++) text_row(w, r0 + j, dt, buf + j * dt);
+            if (irllrec_hook_set_text_rows(h, w, r0, irllrec_cmat_dense(buf, m, dt)) != IRLLREC_OK)
+                die(rank, "text", irllrec_ctx_errmsg(ctx));
+        }
+    }
+    free(buf);
+}
+
+/* The same random graph, text and embeddings on every rank (seeded);
+ * node-sharded over c when c is not NULL. */
+static irllrec_hook *make_hook(irllrec_ctx *ctx, int dt, int batch, uint64_t *rng, int rank,
+                               const irllrec_collective *c)
 {
     int64_t *ip = malloc((U + 1) * sizeof *ip);
     int32_t *ix = malloc((size_t)U * PER * sizeof *ix);
@@ -99,25 +140,20 @@ static irllrec_hook *make_hook(irllrec_ctx *ctx, int dt, int batch, uint64_t *rn
     s.profile_dim = dt;
     s.intent_dim = dt;
     irllrec_hook *h = NULL;
-    if (irllrec_hook_create(ctx, &s, &h) != IRLLREC_OK || irllrec_hook_set_graph(h, &adj) != IRLLREC_OK)
+    const irllrec_status st =
+        c ? irllrec_hook_create_sharded(ctx, &s, c, &h) : irllrec_hook_create(ctx, &s, &h);
+    if (st != IRLLREC_OK || irllrec_hook_set_graph(h, &adj) != IRLLREC_OK)
         die(rank, "hook", irllrec_ctx_errmsg(ctx));
     irllrec_graph_free(g);
     free(ip);
     free(ix);
-    float *txt = malloc((size_t)U * (size_t)dt * sizeof *txt);
-    if (txt == NULL) die(rank, "text", "out of memory");
-    for (int w = 0; w < 4; w++) {
-        const int64_t rows = w % 2 ? I : U;
-        for (int64_t j = 0; j < rows * dt; j++) txt[j] = bu_unif(rng);
-        if (irllrec_hook_set_text(h, w, irllrec_cmat_dense(txt, rows, dt)) != IRLLREC_OK)
-            die(rank, "text", irllrec_ctx_errmsg(ctx));
-    }
-    free(txt);
+    set_texts(h, ctx, dt, rank);
     return h;
 }
 
 typedef struct args {
-    int threads, dt, reps, batch;
+    int threads, dt, reps, batch, shard;
+    const char *trace, *compare;
 } args;
 
 static void parse(int argc, char **argv, args *a)
@@ -126,16 +162,31 @@ static void parse(int argc, char **argv, args *a)
     a->dt = 256;
     a->reps = 5;
     a->batch = 4096;
+    a->shard = 0;
+    a->trace = a->compare = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         const int v = atoi(argv[i + 1]);
+        if (strcmp(argv[i], "--trace") == 0) {
+            a->trace = argv[i + 1];
+            continue;
+        }
+        if (strcmp(argv[i], "--compare") == 0) {
+            a->compare = argv[i + 1];
+            continue;
+        }
+        if (strcmp(argv[i], "--shard") == 0) {
+            a->shard = v;
+            continue;
+        }
         if (strcmp(argv[i], "--threads") == 0) a->threads = v;
         else if (strcmp(argv[i], "--text-dim") == 0) a->dt = v;
         else if (strcmp(argv[i], "--reps") == 0) a->reps = v;
         else if (strcmp(argv[i], "--batch") == 0) a->batch = v;
-        else die(-1, "usage", "mpi_bench_dist [--threads T] [--text-dim D] [--reps R] [--batch B]");
+        else die(-1, "usage", "mpi_bench_dist [--threads T] [--text-dim D] [--reps R] [--batch B] "
+                              "[--shard 0|1] [--trace FILE] [--compare FILE]");
     }
-    if (a->threads < 1 || a->dt < 1 || a->reps < 1 || a->reps > MAXREP || a->batch < 1)
-        die(-1, "usage", "--threads, --text-dim, --batch >= 1, --reps in 1..50");
+    if (a->threads < 1 || a->dt < 1 || a->reps < 0 || a->reps > MAXREP || a->batch < 1)
+        die(-1, "usage", "--threads, --text-dim, --batch >= 1, --reps in 0..50 (0: the warm-up step only)");
 }
 
 typedef struct rep {
@@ -146,7 +197,8 @@ typedef struct rep {
 /* One global step; returns this rank's wall time, comm time and bytes sent. */
 static rep one_step(irllrec_hook *h, irllrec_ctx *ctx, const irllrec_collective *c, timed *t,
                     irllrec_mpi *m, const float *ef, const float *lay, float *gf,
-                    const int32_t *bu, const int32_t *bp, const int32_t *bn, int64_t nb, int rank)
+                    const int32_t *bu, const int32_t *bp, const int32_t *bn, int64_t nb, int rank,
+                    int shard, double *losses)
 {
     irllrec_cmat lv[L];
     for (int l = 0; l < L; l++) lv[l] = irllrec_cmat_dense(lay + (int64_t)l * N * D, N, D);
@@ -162,9 +214,15 @@ static rep one_step(irllrec_hook *h, irllrec_ctx *ctx, const irllrec_collective 
     const int64_t b0 = irllrec_mpi_bytes_sent(m);
     const double c0 = t->seconds, t0 = bu_now();
     memset(gf, 0, (size_t)N * D * sizeof *gf);
-    if (irllrec_hook_step(h, &b, &in, &g, NULL) != IRLLREC_OK ||
-        irllrec_collective_allreduce_f32(ctx, c, gf, gf, (int64_t)N * D) != IRLLREC_OK)
+    irllrec_hook_losses hl;
+    hl.struct_size = sizeof hl;
+    if (irllrec_hook_step(h, &b, &in, &g, &hl) != IRLLREC_OK)
         die(rank, "step", irllrec_ctx_errmsg(ctx));
+    /* sharded, the host's gradient is already whole on every rank */
+    if (!shard && irllrec_collective_allreduce_f32(ctx, c, gf, gf, (int64_t)N * D) != IRLLREC_OK)
+        die(rank, "host gradient", irllrec_ctx_errmsg(ctx));
+    const double v[6] = {hl.total, hl.kd, hl.pair, hl.tran, hl.itm, hl.reg};
+    memcpy(losses, v, sizeof v);
     rep r = {bu_now() - t0, t->seconds - c0, irllrec_mpi_bytes_sent(m) - b0};
     return r;
 }
@@ -179,6 +237,116 @@ static int32_t trainable_floats(irllrec_hook *h)
         if (b.trainable) n += b.rows * b.cols;
     }
     return (int32_t)n;
+}
+
+/* The hook's blocks then the last compute's gradients of the trainable ones
+ * (zeros for the teacher), concatenated: 2 x *n floats, *n per half. */
+static float *all_blocks(irllrec_hook *h, int64_t *n)
+{
+    *n = 0;
+    for (int i = 0; i < irllrec_hook_block_count(h); i++) {
+        irllrec_hook_block b;
+        b.struct_size = sizeof b;
+        irllrec_hook_get_block(h, i, &b);
+        *n += b.rows * b.cols;
+    }
+    float *out = calloc(2 * (size_t)*n, sizeof *out), *o = out;
+    for (int i = 0; out != NULL && i < irllrec_hook_block_count(h); i++) {
+        irllrec_hook_block b;
+        b.struct_size = sizeof b;
+        irllrec_hook_get_block(h, i, &b);
+        const int64_t m = b.rows * b.cols;
+        memcpy(o, b.data, (size_t)m * sizeof *o);
+        if (b.grad != NULL) memcpy(o + *n, b.grad, (size_t)m * sizeof *o);
+        o += m;
+    }
+    return out;
+}
+
+/* --trace: [steps][6] doubles, then the block floats. */
+static void write_trace(const char *path, const double (*loss)[6], int steps, irllrec_hook *h)
+{
+    int64_t n = 0;
+    float *p = all_blocks(h, &n);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || p == NULL || fwrite(&steps, sizeof steps, 1, f) != 1 ||
+        fwrite(loss, sizeof loss[0], (size_t)steps, f) != (size_t)steps ||
+        fwrite(&n, sizeof n, 1, f) != 1 || fwrite(p, sizeof *p, 2 * (size_t)n, f) != 2 * (size_t)n)
+        fprintf(stderr, "mpi_bench_dist: cannot write %s\n", path);
+    if (f != NULL) fclose(f);
+    free(p);
+}
+
+static double reld(double a, double b, double scale)
+{
+    const double e = a > b ? a - b : b - a;
+    return scale > 0.0 ? e / scale : e;
+}
+
+/* --compare: the largest relative difference of the losses (per term, over
+ * the steps) and of the blocks (max |a - b| / max |b|) from the file's. */
+static void compare_trace(const char *path, const double (*loss)[6], int steps, irllrec_hook *h)
+{
+    int fs = 0;
+    int64_t fn = 0, n = 0;
+    double fl[MAXREP + 1][6];
+    float *p = all_blocks(h, &n), *q = NULL;
+    FILE *f = fopen(path, "rb");
+    int ok = f != NULL && fread(&fs, sizeof fs, 1, f) == 1 && fs == steps &&
+             fread(fl, sizeof fl[0], (size_t)fs, f) == (size_t)fs && fread(&fn, sizeof fn, 1, f) == 1 &&
+             fn == n && (q = malloc(2 * (size_t)n * sizeof *q)) != NULL &&
+             fread(q, sizeof *q, 2 * (size_t)n, f) == 2 * (size_t)n;
+    if (f != NULL) fclose(f);
+    if (!ok || p == NULL) {
+        printf("compare: %s is not a trace of %d steps and %lld floats\n", path, steps, (long long)n);
+    } else {
+        double wl = 0.0, wp = 0.0, sp = 0.0;
+        for (int k = 0; k < 6; k++) {
+            double sc = 0.0;
+            for (int t = 0; t < steps; t++) sc = fl[t][k] > sc ? fl[t][k] : -fl[t][k] > sc ? -fl[t][k] : sc;
+            for (int t = 0; t < steps; t++) {
+                const double e = reld(loss[t][k], fl[t][k], sc);
+                wl = e > wl ? e : wl;
+            }
+        }
+        for (int64_t j = 0; j < n; j++) sp = q[j] > sp ? q[j] : -q[j] > sp ? -q[j] : sp;
+        int64_t over = 0, off = 0;
+        for (int64_t j = 0; j < n; j++) {
+            const double e = reld(p[j], q[j], sp);
+            wp = e > wp ? e : wp;
+            over += e > 1e-5;
+        }
+        /* per block, parameters and the last gradients: where the differences
+         * sit (Adam turns a rounding-level change of a near-zero gradient
+         * into an lr-sized step) */
+        for (int i = 0; i < irllrec_hook_block_count(h); i++) {
+            irllrec_hook_block b;
+            b.struct_size = sizeof b;
+            irllrec_hook_get_block(h, i, &b);
+            const int64_t m = b.rows * b.cols;
+            double w[2] = {0.0, 0.0};
+            for (int half = 0; half < 2; half++) {
+                const float *pp = p + half * n + off, *qq = q + half * n + off;
+                double bs = 0.0;
+                for (int64_t j = 0; j < m; j++) bs = qq[j] > bs ? qq[j] : -qq[j] > bs ? -qq[j] : bs;
+                for (int64_t j = 0; j < m; j++) {
+                    const double e = reld(pp[j], qq[j], bs);
+                    w[half] = e > w[half] ? e : w[half];
+                }
+            }
+            printf("  block %-14s %8lld floats: largest difference of its own max |value|: "
+                   "parameters %.3g, last gradient %.3g\n", b.name, (long long)m, w[0], w[1]);
+            off += m;
+        }
+        printf("  floats more than 1e-5 (of the global max |value|) apart: %lld of %lld\n",
+               (long long)over, (long long)n);
+        printf("compare with %s: %d steps, largest relative difference: losses %.3g, hook "
+               "parameters %.3g (%lld floats); loss %.6f -> %.6f here, %.6f -> %.6f there\n",
+               path, steps, wl, wp, (long long)n, loss[0][0], loss[steps - 1][0], fl[0][0],
+               fl[steps - 1][0]);
+    }
+    free(p);
+    free(q);
 }
 
 int main(int argc, char **argv)
@@ -204,16 +372,19 @@ int main(int argc, char **argv)
     irllrec_ctx *ctx = NULL;
     if (irllrec_ctx_create(&cs, &ctx) != IRLLREC_OK) die(rank, "ctx", "cannot create");
     uint64_t rng = 2025;
-    irllrec_hook *h = make_hook(ctx, a.dt, (a.batch + size - 1) / size, &rng, rank);
-    if (irllrec_hook_set_collective(h, &c) != IRLLREC_OK) die(rank, "attach", irllrec_ctx_errmsg(ctx));
+    irllrec_hook *h = make_hook(ctx, a.dt, a.shard ? a.batch : (a.batch + size - 1) / size, &rng,
+                                rank, a.shard ? &c : NULL);
+    if (!a.shard && irllrec_hook_set_collective(h, &c) != IRLLREC_OK)
+        die(rank, "attach", irllrec_ctx_errmsg(ctx));
     float *ef = malloc((size_t)N * D * sizeof *ef), *gf = malloc((size_t)N * D * sizeof *gf);
     float *lay = malloc((size_t)L * N * D * sizeof *lay);
     int32_t *bu = malloc((size_t)a.batch * 3 * sizeof *bu), *bp = bu + a.batch, *bn = bp + a.batch;
     if (!ef || !gf || !lay || !bu) die(rank, "buffers", "out of memory");
     for (int64_t j = 0; j < (int64_t)N * D; j++) ef[j] = 0.2f * bu_unif(&rng);
     for (int64_t j = 0; j < (int64_t)L * N * D; j++) lay[j] = 0.2f * bu_unif(&rng);
-    const int64_t lo = (int64_t)a.batch * rank / size, hi = (int64_t)a.batch * (rank + 1) / size;
-    double st[MAXREP], cm[MAXREP];
+    const int64_t lo = a.shard ? 0 : (int64_t)a.batch * rank / size,
+                  hi = a.shard ? a.batch : (int64_t)a.batch * (rank + 1) / size;
+    double st[MAXREP], cm[MAXREP], loss[MAXREP + 1][6];
     int64_t bytes = 0;
     for (int r = -1; r < a.reps; r++) {  /* r = -1: warm-up */
         for (int j = 0; j < a.batch; j++) {  /* the global batch, the same on every rank */
@@ -221,7 +392,8 @@ int main(int argc, char **argv)
             bp[j] = (int32_t)((bu_unif(&rng) + 0.5) * I) % I;
             bn[j] = (int32_t)((bu_unif(&rng) + 0.5) * I) % I;
         }
-        rep x = one_step(h, ctx, &c, &t, m, ef, lay, gf, bu + lo, bp + lo, bn + lo, hi - lo, rank);
+        rep x = one_step(h, ctx, &c, &t, m, ef, lay, gf, bu + lo, bp + lo, bn + lo, hi - lo, rank,
+                         a.shard, loss[r + 1]);
         double mine[2] = {x.step, x.comm}, worst[2];
         MPI_Allreduce(mine, worst, 2, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
         if (r >= 0) {
@@ -230,19 +402,43 @@ int main(int argc, char **argv)
             bytes = x.bytes;
         }
     }
+    double rss = bu_peak_rss_mib(), rss_max = 0.0;
+    MPI_Allreduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    if (rank == 0 && a.trace) write_trace(a.trace, (const double(*)[6])loss, a.reps + 1, h);
+    if (rank == 0 && a.compare) compare_trace(a.compare, (const double(*)[6])loss, a.reps + 1, h);
     if (rank == 0) {
         bu_print_cpu();
         bu_print_blas();
+        int64_t e1 = 0, es = 0;
+        irllrec_hook_spec sp;
+        irllrec_hook_spec_init(&sp, sizeof sp);
+        sp.n_users = U;
+        sp.n_items = I;
+        sp.dim = D;
+        sp.n_intents = K;
+        sp.n_layers = L;
+        sp.max_batch = a.batch;
+        sp.profile_dim = sp.intent_dim = a.dt;
+        irllrec_hook_memory_estimate(&sp, a.threads, 0, &e1);
+        irllrec_hook_memory_estimate_sharded(&sp, a.threads, 0, size, 0, &es);
+        printf("%s; peak RSS of the largest rank %.1f MiB; text matrices per rank %.1f MiB "
+               "(one process: %.1f MiB); hook estimate rank 0 %.1f MiB (one process %.1f MiB)\n",
+               a.shard ? "node-sharded" : "data-parallel", rss_max,
+               (a.shard ? (double)(N * (rank + 1) / size - N * rank / size) : (double)N) * 2.0 *
+                   a.dt * 4.0 / 1048576.0,
+               (double)N * 2.0 * a.dt * 4.0 / 1048576.0, (a.shard ? es : e1) / 1048576.0,
+               e1 / 1048576.0);
         const int32_t np = trainable_floats(h);
         printf("ranks %d x threads %d (OPENBLAS_NUM_THREADS=%s); U %d, I %d, d %d, K %d, L %d, "
                "text dims %d/%d, global batch %d (%lld per rank); %d reps\n",
                size, a.threads, getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS")
                                                                : "(unset)",
                U, I, D, K, L, a.dt, a.dt, a.batch, (long long)(hi - lo), a.reps);
-        printf("step median %.4f s (slowest rank), of which in collectives %.4f s\n",
-               bu_median(st, (size_t)a.reps), bu_median(cm, (size_t)a.reps));
-        printf("bytes sent per rank per step %lld (hook parameters %d floats = %lld B, losses 48 B, "
-               "host gradient N x d = %lld B); received per rank %lld\n",
+        if (a.reps > 0)
+            printf("step median %.4f s (slowest rank), of which in collectives %.4f s\n",
+                   bu_median(st, (size_t)a.reps), bu_median(cm, (size_t)a.reps));
+        printf("bytes sent per rank per step %lld (data-parallel: hook parameters %d floats = %lld "
+               "B, losses 48 B, host gradient N x d = %lld B); received per rank %lld\n",
                (long long)bytes, np, (long long)np * 4, (long long)N * D * 4,
                (long long)bytes * (size - 1));
     }

@@ -53,11 +53,7 @@ static void run_ranks(const df_world *w, int32_t p, ranks_run *rr)
 {
     memset(rr, 0, sizeof *rr);
     rr->w = w;
-    tu_group *g = tu_group_create(p, 30.0);
-    ck_assert_ptr_nonnull(g);
-    int res[MAXP];
-    ck_assert_int_eq(tu_group_run(g, rank_main, rr, res), 0);
-    tu_group_free(g);
+    ck_assert_int_eq(tu_group_run_new(p, 30.0, rank_main, rr), 0);
 }
 
 START_TEST(single_layer_changes_no_bits)

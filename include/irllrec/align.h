@@ -223,6 +223,28 @@ IRLLREC_API irllrec_status irllrec_align_translation_noise(irllrec_align *h, irl
                                                            irllrec_mat eps_y, irllrec_mat dx,
                                                            irllrec_mat dy, double *loss);
 
+/** One row block of the exact translation loss, for a caller that holds
+ *  only some rows of X (a rank of a node-sharded run, docs/distributed.md):
+ *    L_rows = -(1/N) sum_{n = row0}^{row0+rows-1} log( exp(c_nn) / (sum_m exp(c_nm) + 1e-8) + 1e-8 ),
+ *  the sum over m running over all N rows of Y. The noise of all N rows is
+ *  drawn exactly as irllrec_align_translation() draws it (same generator
+ *  advance), so blocks that partition [0, N), each computed from the same
+ *  generator state, give losses and dY that add up to the exact call's (up
+ *  to the order of the sums) and dX blocks equal to its rows.
+ *  @param h      handle; N <= max_rows and N <= max_cols; not to be used concurrently
+ *  @param x      rows x dim: rows row0 .. row0+rows-1 of X; read only
+ *  @param row0   the first row's index in [0, N - rows]
+ *  @param y      N x dim, all of Y; read only
+ *  @param dx     rows x dim, receives += dL_rows/dX for those rows (data == NULL skips)
+ *  @param dy     N x dim, receives += dL_rows/dY (data == NULL skips)
+ *  @param[out] loss  L_rows, or NULL
+ *  @return as irllrec_align_translation()
+ *  @note Does not allocate. */
+IRLLREC_API irllrec_status irllrec_align_translation_rows(irllrec_align *h, irllrec_mat x,
+                                                          int64_t row0, irllrec_mat y,
+                                                          irllrec_mat dx, irllrec_mat dy,
+                                                          double *loss);
+
 /** Sampled translation alignment: an APPROXIMATION of the exact loss. The sum
  *  runs over a subset S of nodes, as rows and as columns (so every row's
  *  positive is in its denominator):

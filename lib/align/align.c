@@ -8,7 +8,7 @@
  * where it was. */
 #include <math.h>
 #include <string.h>
-#include "engine.h"
+#include "align_impl.h"
 #include "xent_fused.h"
 #include "../core/streams.h"
 #include "../ops/ops.h"
@@ -18,35 +18,11 @@
 #define ALIGN_BLOCK_FLOATS ((int64_t)1 << 20) /* 4 MiB of logits per thread */
 #define ALIGN_MAX_SLICES 256
 
-struct irllrec_align {
-    irllrec_ctx *ctx;
-    irllrec_align_spec spec;
-    int32_t n_threads;
-    int32_t noise;
-    irllrec_noise_fn noise_fn; /* caller's noise, or NULL */
-    void *noise_ud;
-    irllrec__rng rng;
-    int64_t block_rows, block_cols;
-    int32_t n_slices;
-    /* one allocation, carved below */
-    void *mem;
-    size_t mem_bytes;
-    float *xn, *yn;     /* normalised (noisy) rows: max_rows x d, max_cols x d */
-    double *rx, *ry;    /* their norms sqrt(1e-8 + |v|^2) */
-    float *ex, *ey;     /* noise of the current call */
-    float *blk;         /* n_threads x block_rows x block_cols */
-    double *row_loss;   /* max_rows */
-    double *row_aux;    /* 5 x max_rows */
-    float *dxn;         /* max_rows x d */
-    float *dyn;         /* n_slices x max_cols x d */
-    int32_t *ids;       /* max_rows: sampled node ids / permutation scratch */
-    float *ypack;       /* the fused engine's packed columns and scratch rows */
-};
 
 /* ---- normalisation n(v) = v / sqrt(1e-8 + |v|^2) (lib/ops) -------------- */
 
 /* out row i = n(src row i (+ src * eps)); r[i] = sqrt(1e-8 + |v|^2). */
-static void l2norm_fwd_rows(int64_t n, int32_t d, const float *src, int64_t ld, const int32_t *ids,
+void irllrec__align_norm_rows(int64_t n, int32_t d, const float *src, int64_t ld, const int32_t *ids,
                             const float *eps, float *restrict out, double *restrict r)
 {
     for (int64_t i = 0; i < n; i++) {
@@ -66,7 +42,7 @@ static void l2norm_fwd_rows(int64_t n, int32_t d, const float *src, int64_t ld, 
 /* ---- small helpers ------------------------------------------------------ */
 
 /* dst rows (ids[i] or i) += g row i * (1 + eps row i when eps). */
-static void add_rows(irllrec_mat dst, int64_t n, int32_t d, const int32_t *ids, const float *g,
+void irllrec__align_add_rows(irllrec_mat dst, int64_t n, int32_t d, const int32_t *ids, const float *g,
                      const float *eps)
 {
     for (int64_t i = 0; i < n; i++) {
@@ -81,13 +57,7 @@ static void add_rows(irllrec_mat dst, int64_t n, int32_t d, const int32_t *ids, 
     }
 }
 
-static void draw_noise(irllrec__rng *rng, int64_t count, float *eps1, float *eps2)
-{
-    for (int64_t k = 0; k < count; k++) eps1[k] = (float)irllrec__rng_normal(rng);
-    for (int64_t k = 0; k < count; k++) eps2[k] = (float)irllrec__rng_normal(rng);
-}
-
-static void draw_sample(irllrec__rng *rng, int64_t n_all, int64_t n, int32_t *ids)
+void irllrec__align_draw_sample(irllrec__rng *rng, int64_t n_all, int64_t n, int32_t *ids)
 {
     for (int64_t i = 0; i < n_all; i++) ids[i] = (int32_t)i;
     for (int64_t i = 0; i < n; i++) {
@@ -276,7 +246,7 @@ irllrec_status irllrec_align_sample_ids(irllrec_align *h, int64_t n_all, int64_t
     IRL_CHECK(h->ctx, n_all >= 1 && n_all <= h->spec.max_rows && n >= 1 && n <= n_all,
               IRLLREC_E_SHAPE, "n_all = %lld, n = %lld: need 1 <= n <= n_all <= max_rows = %lld",
               (long long)n_all, (long long)n, (long long)h->spec.max_rows);
-    draw_sample(&h->rng, n_all, n, h->ids);
+    irllrec__align_draw_sample(&h->rng, n_all, n, h->ids);
     memcpy(ids, h->ids, (size_t)n * sizeof(int32_t));
     return IRLLREC_OK;
 }
@@ -296,7 +266,7 @@ irllrec_status irllrec_align_set_rng_state(irllrec_align *h, const uint64_t stat
 
 /* ---- validation --------------------------------------------------------- */
 
-static irllrec_status check_input(irllrec_align *h, const char *func, const char *name,
+irllrec_status irllrec__align_check_input(irllrec_align *h, const char *func, const char *name,
                                   irllrec_mat m, int64_t max_rows)
 {
     IRL_TRY(irllrec__check_mat(h->ctx, func, name, m));
@@ -310,7 +280,7 @@ static irllrec_status check_input(irllrec_align *h, const char *func, const char
 }
 
 /* An output is optional (data == NULL); when given it must match rows x dim. */
-static irllrec_status check_output(irllrec_align *h, const char *func, const char *name,
+irllrec_status irllrec__align_check_output(irllrec_align *h, const char *func, const char *name,
                                    irllrec_mat m, int64_t rows)
 {
     if (m.data == NULL) return IRLLREC_OK;
@@ -322,7 +292,7 @@ static irllrec_status check_output(irllrec_align *h, const char *func, const cha
     return IRLLREC_OK;
 }
 
-static irllrec_status check_finite(irllrec_align *h, const char *func, const char *name,
+irllrec_status irllrec__align_check_finite(irllrec_align *h, const char *func, const char *name,
                                    irllrec_mat m)
 {
     if (!irllrec__all_finite_mat(m))
@@ -330,7 +300,7 @@ static irllrec_status check_finite(irllrec_align *h, const char *func, const cha
     return IRLLREC_OK;
 }
 
-static irllrec_status check_ids(irllrec_align *h, const char *func, const char *name,
+irllrec_status irllrec__align_check_ids(irllrec_align *h, const char *func, const char *name,
                                 const int32_t *ids, int64_t n, int64_t bound)
 {
     for (int64_t i = 0; i < n; i++)
@@ -343,18 +313,8 @@ static irllrec_status check_ids(irllrec_align *h, const char *func, const char *
 
 /* ---- the shared tail: engine, backward through n(.), checks, outputs ---- */
 
-typedef struct call {
-    int64_t nr, nc;            /* rows of xn / yn in use */
-    const int32_t *target;     /* engine target, NULL = diagonal */
-    int32_t kind;
-    float inv_tau;
-    double scale;
-    const float *row_weight;   /* InfoNCE row weights (NULL: 1) */
-    const int32_t *ids_x, *ids_y; /* output row of internal row i (NULL: i) */
-    const float *eps_x, *eps_y;   /* noise used (NULL: none) */
-} call;
 
-static irllrec_status run_and_emit(irllrec_align *h, const char *func, const call *c,
+irllrec_status irllrec__align_run(irllrec_align *h, const char *func, const irllrec__align_call *c,
                                    irllrec_mat dx, irllrec_mat dy, double *loss)
 {
     irllrec__xent jb;
@@ -393,8 +353,8 @@ static irllrec_status run_and_emit(irllrec_align *h, const char *func, const cal
                                               !irllrec__all_finite(h->dyn, c->nc * d))))
         return irllrec__fail(h->ctx, IRLLREC_E_NUMERIC, func,
                              "non-finite loss or gradient (loss = %g)", total);
-    if (dx.data) add_rows(dx, c->nr, d, c->ids_x, h->dxn, c->eps_x);
-    if (dy.data) add_rows(dy, c->nc, d, c->ids_y, h->dyn, c->eps_y);
+    if (dx.data) irllrec__align_add_rows(dx, c->nr, d, c->ids_x, h->dxn, c->eps_x);
+    if (dy.data) irllrec__align_add_rows(dy, c->nc, d, c->ids_y, h->dyn, c->eps_y);
     if (loss) *loss = total;
     return IRLLREC_OK;
 }
@@ -405,17 +365,17 @@ static irllrec_status infonce(irllrec_align *h, const char *fn, irllrec_mat x, i
                               const int32_t *pos, const float *weight, double tau, double scale,
                               irllrec_mat dx, irllrec_mat dy, double *loss)
 {
-    call c;
+    irllrec__align_call c;
     if (h == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_TRY(check_input(h, fn, "x", x, h->spec.max_rows));
-    IRL_TRY(check_input(h, fn, "y", y, h->spec.max_cols));
-    IRL_TRY(check_output(h, fn, "dx", dx, x.rows));
-    IRL_TRY(check_output(h, fn, "dy", dy, y.rows));
+    IRL_TRY(irllrec__align_check_input(h, fn, "x", x, h->spec.max_rows));
+    IRL_TRY(irllrec__align_check_input(h, fn, "y", y, h->spec.max_cols));
+    IRL_TRY(irllrec__align_check_output(h, fn, "dx", dx, x.rows));
+    IRL_TRY(irllrec__align_check_output(h, fn, "dy", dy, y.rows));
     IRL_CHECK(h->ctx, isfinite(tau) && tau >= IRLLREC_ALIGN_TAU_MIN, IRLLREC_E_INVALID_ARG,
               "tau = %.17g must be finite and >= %g", tau, IRLLREC_ALIGN_TAU_MIN);
     IRL_CHECK(h->ctx, isfinite(scale), IRLLREC_E_INVALID_ARG, "scale = %.17g must be finite", scale);
     if (pos) {
-        IRL_TRY(check_ids(h, fn, "pos", pos, x.rows, y.rows));
+        IRL_TRY(irllrec__align_check_ids(h, fn, "pos", pos, x.rows, y.rows));
     } else {
         IRL_CHECK(h->ctx, x.rows <= y.rows, IRLLREC_E_SHAPE,
                   "pos is NULL (pos[b] = b) but B = %lld > M = %lld", (long long)x.rows,
@@ -426,11 +386,11 @@ static irllrec_status infonce(irllrec_align *h, const char *fn, irllrec_mat x, i
             return irllrec__fail(h->ctx, IRLLREC_E_INVALID_ARG, fn,
                                  "weight[%lld] = %g must be finite and >= 0", (long long)b,
                                  (double)weight[b]);
-    IRL_TRY(check_finite(h, fn, "x", x));
-    IRL_TRY(check_finite(h, fn, "y", y));
+    IRL_TRY(irllrec__align_check_finite(h, fn, "x", x));
+    IRL_TRY(irllrec__align_check_finite(h, fn, "y", y));
 
-    l2norm_fwd_rows(x.rows, h->spec.dim, x.data, x.ld, NULL, NULL, h->xn, h->rx);
-    l2norm_fwd_rows(y.rows, h->spec.dim, y.data, y.ld, NULL, NULL, h->yn, h->ry);
+    irllrec__align_norm_rows(x.rows, h->spec.dim, x.data, x.ld, NULL, NULL, h->xn, h->rx);
+    irllrec__align_norm_rows(y.rows, h->spec.dim, y.data, y.ld, NULL, NULL, h->yn, h->ry);
     memset(&c, 0, sizeof c);
     c.nr = x.rows;
     c.nc = y.rows;
@@ -439,7 +399,7 @@ static irllrec_status infonce(irllrec_align *h, const char *fn, irllrec_mat x, i
     c.inv_tau = (float)(1.0 / tau);
     c.scale = scale;
     c.row_weight = weight;
-    return run_and_emit(h, fn, &c, dx, dy, loss);
+    return irllrec__align_run(h, fn, &c, dx, dy, loss);
 }
 
 irllrec_status irllrec_align_infonce(irllrec_align *h, irllrec_mat x, irllrec_mat y,
@@ -458,125 +418,3 @@ irllrec_status irllrec_align_infonce_weighted(irllrec_align *h, irllrec_mat x, i
                    loss);
 }
 
-/* ---- translation -------------------------------------------------------- */
-
-/* Shared validation of the two N x dim inputs and outputs. */
-static irllrec_status check_pair(irllrec_align *h, const char *func, irllrec_mat x, irllrec_mat y,
-                                 irllrec_mat dx, irllrec_mat dy)
-{
-    IRL_TRY(check_input(h, func, "x", x, h->spec.max_rows));
-    IRL_TRY(check_input(h, func, "y", y, h->spec.max_cols));
-    if (x.rows != y.rows)
-        return irllrec__fail(h->ctx, IRLLREC_E_SHAPE, func, "x has %lld rows, y has %lld",
-                             (long long)x.rows, (long long)y.rows);
-    IRL_TRY(check_output(h, func, "dx", dx, x.rows));
-    IRL_TRY(check_output(h, func, "dy", dy, y.rows));
-    return IRLLREC_OK;
-}
-
-/* Noise for n rows (node ids[i], or i) into h->ex / h->ey per the handle's
- * mode or callback; returns whether any. */
-static int make_noise(irllrec_align *h, int64_t n, const int32_t *ids)
-{
-    if (h->noise_fn != NULL) {
-        h->noise_fn(h->noise_ud, n, h->spec.dim, ids, h->ex, h->ey);
-        return 1;
-    }
-    if (h->noise == IRLLREC_ALIGN_NOISE_OFF) return 0;
-    draw_noise(&h->rng, n * h->spec.dim, h->ex, h->ey);
-    return 1;
-}
-
-static irllrec_status translation_core(irllrec_align *h, const char *func, irllrec_mat x,
-                                       irllrec_mat y, const int32_t *ids, int64_t n,
-                                       int have_noise, irllrec_mat dx, irllrec_mat dy,
-                                       double *loss)
-{
-    call c;
-    const float *ex = have_noise ? h->ex : NULL, *ey = have_noise ? h->ey : NULL;
-    l2norm_fwd_rows(n, h->spec.dim, x.data, x.ld, ids, ex, h->xn, h->rx);
-    l2norm_fwd_rows(n, h->spec.dim, y.data, y.ld, ids, ey, h->yn, h->ry);
-    memset(&c, 0, sizeof c);
-    c.nr = n;
-    c.nc = n;
-    c.kind = IRLLREC__XENT_TRAN;
-    c.inv_tau = 1.0f;
-    c.scale = 1.0 / (double)n;
-    c.ids_x = ids;
-    c.ids_y = ids;
-    c.eps_x = ex;
-    c.eps_y = ey;
-    return run_and_emit(h, func, &c, dx, dy, loss);
-}
-
-irllrec_status irllrec_align_translation(irllrec_align *h, irllrec_mat x, irllrec_mat y,
-                                         irllrec_mat dx, irllrec_mat dy, double *loss)
-{
-    static const char fn[] = "irllrec_align_translation";
-    irllrec__rng saved;
-    irllrec_status st;
-    int noisy;
-    if (h == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_TRY(check_pair(h, fn, x, y, dx, dy));
-    IRL_TRY(check_finite(h, fn, "x", x));
-    IRL_TRY(check_finite(h, fn, "y", y));
-    saved = h->rng;
-    noisy = make_noise(h, x.rows, NULL);
-    st = translation_core(h, fn, x, y, NULL, x.rows, noisy, dx, dy, loss);
-    if (st != IRLLREC_OK) h->rng = saved;
-    return st;
-}
-
-irllrec_status irllrec_align_translation_noise(irllrec_align *h, irllrec_mat x, irllrec_mat y,
-                                               irllrec_mat eps_x, irllrec_mat eps_y,
-                                               irllrec_mat dx, irllrec_mat dy, double *loss)
-{
-    static const char fn[] = "irllrec_align_translation_noise";
-    const int32_t d = h ? h->spec.dim : 0;
-    if (h == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_TRY(check_pair(h, fn, x, y, dx, dy));
-    IRL_TRY(irllrec__check_mat(h->ctx, fn, "eps_x", eps_x));
-    IRL_TRY(irllrec__check_mat(h->ctx, fn, "eps_y", eps_y));
-    IRL_CHECK(h->ctx, eps_x.rows == x.rows && eps_x.cols == d && eps_y.rows == x.rows &&
-                          eps_y.cols == d,
-              IRLLREC_E_SHAPE, "eps_x is %lld x %lld, eps_y %lld x %lld, expected %lld x %d",
-              (long long)eps_x.rows, (long long)eps_x.cols, (long long)eps_y.rows,
-              (long long)eps_y.cols, (long long)x.rows, (int)d);
-    IRL_TRY(check_finite(h, fn, "x", x));
-    IRL_TRY(check_finite(h, fn, "y", y));
-    IRL_TRY(check_finite(h, fn, "eps_x", eps_x));
-    IRL_TRY(check_finite(h, fn, "eps_y", eps_y));
-    /* Copied, so outputs may overlap the noise. */
-    for (int64_t i = 0; i < x.rows; i++) {
-        memcpy(h->ex + i * d, eps_x.data + i * eps_x.ld, (size_t)d * sizeof(float));
-        memcpy(h->ey + i * d, eps_y.data + i * eps_y.ld, (size_t)d * sizeof(float));
-    }
-    return translation_core(h, fn, x, y, NULL, x.rows, 1, dx, dy, loss);
-}
-
-irllrec_status irllrec_align_translation_sampled(irllrec_align *h, irllrec_mat x, irllrec_mat y,
-                                                 const int32_t *ids, int64_t n_ids,
-                                                 irllrec_mat dx, irllrec_mat dy, double *loss)
-{
-    static const char fn[] = "irllrec_align_translation_sampled";
-    irllrec__rng saved;
-    irllrec_status st;
-    int noisy;
-    if (h == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_TRY(check_pair(h, fn, x, y, dx, dy));
-    IRL_CHECK(h->ctx, n_ids >= 1 && n_ids <= x.rows, IRLLREC_E_SHAPE,
-              "n_ids = %lld must be in [1, N = %lld]", (long long)n_ids, (long long)x.rows);
-    if (ids) IRL_TRY(check_ids(h, fn, "ids", ids, n_ids, x.rows));
-    IRL_TRY(check_finite(h, fn, "x", x));
-    IRL_TRY(check_finite(h, fn, "y", y));
-    saved = h->rng;
-    if (ids) {
-        memcpy(h->ids, ids, (size_t)n_ids * sizeof(int32_t));
-    } else {
-        draw_sample(&h->rng, x.rows, n_ids, h->ids);
-    }
-    noisy = make_noise(h, n_ids, h->ids);
-    st = translation_core(h, fn, x, y, h->ids, n_ids, noisy, dx, dy, loss);
-    if (st != IRLLREC_OK) h->rng = saved;
-    return st;
-}

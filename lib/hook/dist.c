@@ -41,9 +41,9 @@ static uint64_t state_hash(const irllrec_hook *h)
 
 /* Rank 0's state hash against everyone's; the verdict itself is reduced so
  * that every rank gives the same answer. */
-static irllrec_status same_state(irllrec_hook *h, const irllrec_collective *c, int32_t rank)
+static irllrec_status same_state(irllrec_hook *h, const irllrec_collective *c, int32_t rank,
+                                 const char *fn)
 {
-    static const char *fn = "irllrec_hook_set_collective";
     uint64_t mine = state_hash(h), root = mine;
     IRL_TRY(irllrec__coll_bcast(h->ctx, fn, c, &root, (int64_t)sizeof root, 0));
     double differ = mine != root ? 1.0 : 0.0;
@@ -56,9 +56,23 @@ static irllrec_status same_state(irllrec_hook *h, const irllrec_collective *c, i
     return IRLLREC_OK;
 }
 
+irllrec_status irllrec__hook_attach(irllrec_hook *h, const irllrec_collective *c, int32_t r,
+                                    int32_t p, const char *fn)
+{
+    IRL_TRY(same_state(h, c, r, fn));
+    h->coll = *c;
+    h->coll_rank = r;
+    h->coll_size = p;
+    h->coll_on = 1;
+    return IRLLREC_OK;
+}
+
 irllrec_status irllrec_hook_set_collective(irllrec_hook *h, const irllrec_collective *c)
 {
     if (h == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(h->ctx, !h->sh_on, IRLLREC_E_STATE,
+              "a node-sharded hook keeps the layer it was created with "
+              "(irllrec_hook_create_sharded)");
     IRL_CHECK(h->ctx, !h->pending, IRLLREC_E_STATE,
               "a compute awaits irllrec_hook_apply: attach the layer between steps");
     if (c == NULL) {
@@ -72,12 +86,7 @@ irllrec_status irllrec_hook_set_collective(irllrec_hook *h, const irllrec_collec
     IRL_TRY(irllrec__coll_copy(h->ctx, __func__, c, &cc));
     IRL_TRY(irllrec__coll_rank_size(h->ctx, __func__, &cc, &r, &p));
     IRL_TRY(irllrec__coll_agree(h->ctx, __func__, &cc, r, p));
-    IRL_TRY(same_state(h, &cc, r));
-    h->coll = cc;
-    h->coll_rank = r;
-    h->coll_size = p;
-    h->coll_on = 1;
-    return IRLLREC_OK;
+    return irllrec__hook_attach(h, &cc, r, p, __func__);
 }
 
 irllrec_status irllrec_hook_collective_info(const irllrec_hook *h, int32_t *rank, int32_t *size)

@@ -87,7 +87,8 @@ void irllrec__hook_mlp_spec(const irllrec_hook *h, int profile, irllrec_mlp_spec
     irllrec_mlp_spec_init(ms, (uint32_t)sizeof *ms);
     ms->in_dim = (int32_t)(profile ? h->Dp : h->Dt);
     ms->out_dim = (int32_t)h->d;
-    ms->max_rows = profile ? profile_rows(h) : h->N;
+    /* sharded: each tower runs on the rank's rows only (all of them) */
+    ms->max_rows = h->sh_on ? h->sh_n : profile ? profile_rows(h) : h->N;
     ms->seed = h->spec.seed ^ (profile ? IRLLREC__STREAM_HOOK_PRF : IRLLREC__STREAM_HOOK_INT);
 }
 
@@ -190,17 +191,20 @@ void irllrec__hook_shapes(irllrec_hook *h, const irllrec_hook_spec *s)
     h->bf16 = s->text_precision == IRLLREC_HOOK_TEXT_BF16 && irllrec__bf16_usable();
 }
 
-irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *spec,
-                                   irllrec_hook **out)
+/* create for rank r of p node shards (p 0: not sharded); fn names the caller. */
+irllrec_status irllrec__hook_create_at(irllrec_ctx *ctx, const char *fn,
+                                       const irllrec_hook_spec *spec, int32_t p, int32_t r,
+                                       irllrec_hook **out)
 {
     irllrec_hook_spec s;
     if (out != NULL) *out = NULL;
-    IRL_TRY(irllrec__begin_create(ctx, __func__, out == NULL, spec, &s, sizeof s));
+    IRL_TRY(irllrec__begin_create(ctx, fn, out == NULL, spec, &s, sizeof s));
     IRL_TRY(irllrec__hook_check_spec(ctx, &s));
-    irllrec_hook *h = (irllrec_hook *)irllrec__calloc_fn(ctx, "irllrec_hook_create", 1, sizeof *h);
-    if (h == NULL) return irllrec__fail(ctx, IRLLREC_E_NOMEM, __func__, "out of memory");
+    irllrec_hook *h = (irllrec_hook *)irllrec__calloc_fn(ctx, fn, 1, sizeof *h);
+    if (h == NULL) return irllrec__fail(ctx, IRLLREC_E_NOMEM, fn, "out of memory");
     h->ctx = ctx;
     irllrec__hook_shapes(h, &s);
+    irllrec__hook_set_shard(h, p, r);
     irllrec__hook_param_defaults(h);
     irllrec_status st = irllrec__hook_alloc(h);
     if (st == IRLLREC_OK) st = modules_create(h);
@@ -209,60 +213,18 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
         return st;
     }
     for (int64_t i = 0; i < h->I; i++) h->item_slot[i] = -1;
+    irllrec__hook_text_init(h);
     *out = h;
     return IRLLREC_OK;
 }
 
-/* ---- text, graph, noise --------------------------------------------------- */
-
-irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which, irllrec_cmat m)
+irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *spec,
+                                   irllrec_hook **out)
 {
-    static const char *const NAMES[4] = {"user profile", "item profile", "user intent",
-                                         "item intent"};
-    if (h == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(h->ctx, which >= 0 && which <= 3, IRLLREC_E_INVALID_ARG,
-              "which = %d is not an irllrec_hook_text value (0..3)", (int)which);
-    const int is_prf = which <= IRLLREC_HOOK_ITEM_PROFILE;
-    const int is_user = which == IRLLREC_HOOK_USER_PROFILE || which == IRLLREC_HOOK_USER_INTENT;
-    IRL_CHECK(h->ctx, is_prf ? h->has_prf : h->has_int, IRLLREC_E_STATE,
-              "%s text: absent in the spec (its dim is 0)", NAMES[which]);
-    char mname[32];
-    snprintf(mname, sizeof mname, "m (%s text)", NAMES[which]);
-    IRL_TRY(irllrec__check_cmat(h->ctx, __func__, mname, m));
-    const int64_t rows = is_user ? h->U : h->I, cols = is_prf ? h->Dp : h->Dt;
-    IRL_CHECK(h->ctx, m.rows == rows && m.cols == cols, IRLLREC_E_SHAPE,
-              "%s text m is %lld x %lld, expected %lld x %lld", NAMES[which], (long long)m.rows,
-              (long long)m.cols, (long long)rows, (long long)cols);
-    IRL_TRY(irllrec__check_finite_mat(h->ctx, __func__, NAMES[which], irllrec__mat_of(m)));
-    const int64_t off = is_user ? 0 : h->U * cols;
-    float *dst = h->bf16 ? NULL : (is_prf ? h->txt_p : h->txt_t) + off;
-    uint16_t *dsth = h->bf16 ? (is_prf ? h->txh_p : h->txh_t) + off : NULL;
-    int64_t zero_rows = 0;
-    for (int64_t r = 0; r < rows; r++) {
-        if (dsth != NULL)
-            irllrec__f32_to_bf16(m.data + r * m.ld, dsth + r * cols, cols);
-        else
-            memcpy(dst + r * cols, m.data + r * m.ld, (size_t)cols * sizeof(float));
-        zero_rows += irllrec__vsumsq(m.data + r * m.ld, cols) == 0.0;
-    }
-    /* an all-zero row is what a failed embedding job writes: it trains, but
-     * carries no text, so the caller should hear of it */
-    if (zero_rows > 0)
-        irllrec__log(h->ctx, IRLLREC_LOG_WARN,
-                     "irllrec_hook_set_text: %s text: %lld of %lld rows are all zero%s",
-                     NAMES[which], (long long)zero_rows, (long long)rows,
-                     zero_rows == rows ? " (the whole matrix: a failed embedding job?)" : "");
-    h->text_set[which] = 1;
-    return IRLLREC_OK;
+    return irllrec__hook_create_at(ctx, "irllrec_hook_create", spec, 0, 0, out);
 }
 
-irllrec_status irllrec_hook_get_text_precision(const irllrec_hook *h, int32_t *precision)
-{
-    if (h == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(h->ctx, precision != NULL, IRLLREC_E_INVALID_ARG, "precision is NULL");
-    *precision = h->bf16 ? IRLLREC_HOOK_TEXT_BF16 : IRLLREC_HOOK_TEXT_FP32;
-    return IRLLREC_OK;
-}
+/* ---- graph, noise --------------------------------------------------- */
 
 irllrec_status irllrec_hook_set_graph(irllrec_hook *h, const irllrec_csr *adj)
 {
@@ -389,7 +351,9 @@ void irllrec__hook_serve_view(const irllrec_hook *h, irllrec__hook_serve *v)
         if (strcmp(h->blocks[i].name, "proto.user") == 0) v->proto_user = h->blocks[i].data;
         if (strcmp(h->blocks[i].name, "proto.item") == 0) v->proto_item = h->blocks[i].data;
     }
-    if (h->text_set[IRLLREC_HOOK_USER_INTENT] && h->text_set[IRLLREC_HOOK_ITEM_INTENT]) {
+    /* a sharded hook holds some rows of the text only */
+    if (!h->sh_on && h->text_set[IRLLREC_HOOK_USER_INTENT] &&
+        h->text_set[IRLLREC_HOOK_ITEM_INTENT]) {
         v->txt_int = h->txt_t;
         v->txt_int_bf16 = h->txh_t;
     }

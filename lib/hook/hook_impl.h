@@ -10,6 +10,8 @@
  *   step.c       compute / apply / step: the pipeline over the stages
  *   checkpoint.c export / import
  *   dist.c       several ranks: the collective layer, reduced losses and gradients
+ *   shard.c      node sharding: a rank that holds a block of the text rows
+ *   text.c       the frozen text: set_text, set_text_rows
  * Never installed. */
 #ifndef IRLLREC_HOOK_IMPL_H
 #define IRLLREC_HOOK_IMPL_H
@@ -55,6 +57,15 @@ struct irllrec_hook {
     float *txt_p, *txt_t;
     uint16_t *txh_p, *txh_t, *gh_p, *gh_t;
     int text_set[4];
+    int64_t text_cnt[4];      /* held rows of each text set so far (text_have) */
+    uint8_t *text_have;       /* 4 x sh_n: which held rows each text has */
+    /* node sharding (shard.c): the text matrices, the text towers' inputs and
+     * ITM hold rows [sh_lo, sh_lo + sh_n) of the N nodes only; sh_on 0: all N */
+    int sh_on;
+    int64_t sh_lo, sh_n;
+    int32_t sh_p;             /* the rank count create took (1 unsharded) */
+    int64_t *sh_cnt;          /* 2 sh_p: a gather's byte counts, then offsets */
+    float *sh_send;           /* sh_n x d: this rank's block of a gather */
     int graph_set;
     /* text towers: rows = users, then items (all, or the batch's distinct ones) */
     float *p_out, *p_dout, *p_gather;
@@ -113,6 +124,15 @@ void irllrec__hook_intent_spec(const irllrec_hook *h, irllrec_intent_spec *ts);
 /* The alignment handle's spec for h's shapes. */
 void irllrec__hook_align_spec(const irllrec_hook *h, irllrec_align_spec *as);
 
+/* create for rank r of p node shards (p 0: not sharded); fn names the caller. */
+irllrec_status irllrec__hook_create_at(irllrec_ctx *ctx, const char *fn,
+                                       const irllrec_hook_spec *spec, int32_t p, int32_t r,
+                                       irllrec_hook **out);
+
+/* ---- text.c ---- */
+/* After create: no text set; a side the hook holds no row of is complete. */
+void irllrec__hook_text_init(irllrec_hook *h);
+
 /* ---- params.c ---- */
 void irllrec__hook_param_defaults(irllrec_hook *h);
 /* Push lr, betas, eps and weight decay into the hook's Adam. */
@@ -162,13 +182,16 @@ typedef struct irllrec__hook_run {
 } irllrec__hook_run;
 
 irllrec_status irllrec__hook_profile_fwd(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_profile_gather(irllrec_hook *h, irllrec__hook_run *r);
 irllrec_status irllrec__hook_term_kd(irllrec_hook *h, irllrec__hook_run *r);
 irllrec_status irllrec__hook_profile_bwd(irllrec_hook *h, irllrec__hook_run *r);
 irllrec_status irllrec__hook_intent_fwd(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_intent_gather(irllrec_hook *h, irllrec__hook_run *r);
 irllrec_status irllrec__hook_tower_fwd(irllrec_hook *h, irllrec__hook_run *r);
 irllrec_status irllrec__hook_term_pair(irllrec_hook *h, irllrec__hook_run *r);
 irllrec_status irllrec__hook_tower_bwd(irllrec_hook *h, irllrec__hook_run *r);
 irllrec_status irllrec__hook_term_tran(irllrec_hook *h, irllrec__hook_run *r);
+irllrec_status irllrec__hook_tran_finish(irllrec_hook *h, irllrec__hook_run *r);
 irllrec_status irllrec__hook_teacher_fwd(irllrec_hook *h, irllrec__hook_run *r);
 irllrec_status irllrec__hook_term_itm(irllrec_hook *h, irllrec__hook_run *r);
 irllrec_status irllrec__hook_intent_bwd(irllrec_hook *h, irllrec__hook_run *r);
@@ -189,8 +212,27 @@ void irllrec__hook_txn_commit(irllrec_hook *h, int run_adam);
  * failed. E_COMM when the layer fails. */
 irllrec_status irllrec__hook_dist_losses(irllrec_hook *h, irllrec_hook_losses *lv, int ok,
                                          int *others_failed);
+/* Check that every rank holds rank 0's state, then attach c (rank r of p). */
+irllrec_status irllrec__hook_attach(irllrec_hook *h, const irllrec_collective *c, int32_t r,
+                                    int32_t p, const char *fn);
 /* Every trainable block's gradient becomes the ranks' mean, in place. */
 irllrec_status irllrec__hook_dist_grads(irllrec_hook *h);
+
+/* ---- shard.c ---- */
+/* Set the held block for rank r of p shards (p 0: every row, unsharded). */
+void irllrec__hook_set_shard(irllrec_hook *h, int32_t p, int32_t r);
+/* Rows [*lo, *lo + *n) of N that rank r of p holds. */
+void irllrec__hook_shard_bounds(int64_t N, int32_t p, int32_t r, int64_t *lo, int64_t *n);
+/* Every rank's block of buf (N x d, rank r's rows at its bounds) on every rank. */
+irllrec_status irllrec__hook_shard_gather(irllrec_hook *h, float *buf);
+/* buf (n floats) summed over the ranks in rank order, in place. */
+irllrec_status irllrec__hook_shard_sum(irllrec_hook *h, float *buf, int64_t n);
+/* How many other ranks failed (ok 0: this one did too), in one sum. */
+irllrec_status irllrec__hook_shard_verdict(irllrec_hook *h, int ok, int *others_failed);
+/* Sharded: the loss terms and gradients every rank computed alike count once
+ * (rank 0's), the row-block ones are summed; see shard.c. */
+irllrec_status irllrec__hook_shard_reduce(irllrec_hook *h, irllrec_hook_losses *lv, int ok,
+                                          int *others_failed, int grads);
 
 /* ---- for tests and checkpoints (not on the step's path) ---- */
 

@@ -13,22 +13,26 @@ typedef struct stage {
     irllrec_status (*fn)(irllrec_hook *h, irllrec__hook_run *r);
     int when;
     size_t slot;  /* offsetof the irllrec_hook_timings field it is timed in */
+    int coll;     /* talks to the other ranks of a sharded hook */
 } stage;
 
 #define T(f) offsetof(irllrec_hook_timings, f)
 static const stage STAGES[] = {
-    {irllrec__hook_profile_fwd, ON_KD, T(profile_mlp)},
-    {irllrec__hook_term_kd, ON_KD, T(kd)},
-    {irllrec__hook_profile_bwd, ON_KD, T(profile_mlp)},
-    {irllrec__hook_intent_fwd, ON_Z, T(intent_mlp)},
-    {irllrec__hook_tower_fwd, ON_PAIR, T(tower)},
-    {irllrec__hook_term_pair, ON_PAIR, T(pair)},
-    {irllrec__hook_tower_bwd, ON_PAIR, T(tower)},
-    {irllrec__hook_term_tran, ON_TRAN, T(tran)},
-    {irllrec__hook_teacher_fwd, ON_ITM, T(teacher)},
-    {irllrec__hook_term_itm, ON_ITM, T(itm)},
-    {irllrec__hook_intent_bwd, ON_Z, T(intent_mlp)},
-    {irllrec__hook_term_reg, ON_REG, T(commit)},
+    {irllrec__hook_profile_fwd, ON_KD, T(profile_mlp), 0},
+    {irllrec__hook_profile_gather, ON_KD, T(profile_mlp), 1},
+    {irllrec__hook_term_kd, ON_KD, T(kd), 0},
+    {irllrec__hook_profile_bwd, ON_KD, T(profile_mlp), 0},
+    {irllrec__hook_intent_fwd, ON_Z, T(intent_mlp), 0},
+    {irllrec__hook_intent_gather, ON_Z, T(intent_mlp), 1},
+    {irllrec__hook_tower_fwd, ON_PAIR, T(tower), 0},
+    {irllrec__hook_term_pair, ON_PAIR, T(pair), 0},
+    {irllrec__hook_tower_bwd, ON_PAIR, T(tower), 0},
+    {irllrec__hook_term_tran, ON_TRAN, T(tran), 0},
+    {irllrec__hook_tran_finish, ON_TRAN, T(tran), 1},
+    {irllrec__hook_teacher_fwd, ON_ITM, T(teacher), 0},
+    {irllrec__hook_term_itm, ON_ITM, T(itm), 0},
+    {irllrec__hook_intent_bwd, ON_Z, T(intent_mlp), 0},
+    {irllrec__hook_term_reg, ON_REG, T(commit), 0},
 };
 #undef T
 
@@ -94,15 +98,24 @@ static void prepare(irllrec_hook *h, const irllrec_hook_batch *b)
     h->p_rows = h->z_rows = 0;
 }
 
+/* The first failure ends the compute, except that a sharded hook still
+ * makes the collective stages' calls (on whatever its buffers hold), so
+ * that every rank makes the same sequence of calls and the loss reduction
+ * tells the others; a failure of the layer itself ends it at once. */
 static irllrec_status run_stages(irllrec_hook *h, irllrec__hook_run *r, irllrec_hook_timings *tm,
                                  double *t0)
 {
+    irllrec_status first = IRLLREC_OK;
     for (size_t i = 0; i < sizeof STAGES / sizeof STAGES[0]; i++) {
         if (!stage_on(h, r, STAGES[i].when)) continue;
-        IRL_TRY(STAGES[i].fn(h, r));
+        if (first != IRLLREC_OK && !(h->sh_on && STAGES[i].coll)) continue;
+        const irllrec_status st = STAGES[i].fn(h, r);
+        if (st == IRLLREC_E_COMM) return st;
+        if (first == IRLLREC_OK) first = st;
+        if (first != IRLLREC_OK && !h->sh_on) return first;
         lap(tm, STAGES[i].slot, t0);
     }
-    return IRLLREC_OK;
+    return first;
 }
 
 static irllrec_status failed(irllrec_hook *h, irllrec_status st, double total)
@@ -129,7 +142,9 @@ static irllrec_status refused(irllrec_hook *h, irllrec_status st)
         int others = 0;
         char why[IRLLREC__ERRMSG_CAP / 2];
         snprintf(why, sizeof why, "%s", irllrec_ctx_errmsg(h->ctx));
-        if (irllrec__hook_dist_losses(h, &lv, 0, &others) != IRLLREC_OK)
+        const irllrec_status cs = h->sh_on ? irllrec__hook_shard_verdict(h, 0, &others)
+                                           : irllrec__hook_dist_losses(h, &lv, 0, &others);
+        if (cs != IRLLREC_OK)
             return irllrec__fail(h->ctx, st, "irllrec_hook_compute",
                                  "%s (and the collective layer failed telling the other ranks)",
                                  why);
@@ -145,12 +160,15 @@ static irllrec_status reduce_ranks(irllrec_hook *h, irllrec_hook_losses *lv, int
                                    int loss_only)
 {
     int others = 0;
-    IRL_TRY(irllrec__hook_dist_losses(h, lv, *ok, &others));
+    if (h->sh_on)
+        IRL_TRY(irllrec__hook_shard_reduce(h, lv, *ok, &others, !loss_only));
+    else
+        IRL_TRY(irllrec__hook_dist_losses(h, lv, *ok, &others));
     if (!*ok) return IRLLREC_OK;  /* this rank's own failure is reported by the caller */
     IRL_CHECK_FN(h->ctx, "irllrec_hook_compute", others == 0, IRLLREC_E_COMM,
                  "the compute failed on %d other rank(s) of %d (this is rank %d); nothing "
                  "was changed", others, (int)h->coll_size, (int)h->coll_rank);
-    if (!loss_only) IRL_TRY(irllrec__hook_dist_grads(h));
+    if (!loss_only && !h->sh_on) IRL_TRY(irllrec__hook_dist_grads(h));
     lv->total = total_loss(h, lv);
     *ok = all_finite(h, lv->total);
     return IRLLREC_OK;
@@ -169,6 +187,14 @@ irllrec_status irllrec_hook_compute(irllrec_hook *h, const irllrec_hook_batch *b
     double t0 = t_start;
     const irllrec_status vs = irllrec__hook_validate(h, batch, in, grads, flags, out);
     if (vs != IRLLREC_OK) return refused(h, vs);
+    if (h->sh_on) {
+        /* the stages talk to the other ranks: all of them start, or none */
+        int others = 0;
+        IRL_TRY(irllrec__hook_shard_verdict(h, 1, &others));
+        IRL_CHECK_FN(h->ctx, "irllrec_hook_compute", others == 0, IRLLREC_E_COMM,
+                     "the compute was refused on %d other rank(s) of %d (this is rank %d); "
+                     "nothing was changed", others, (int)h->coll_size, (int)h->coll_rank);
+    }
     const int loss_only = (flags & IRLLREC_HOOK_LOSS_ONLY) != 0;
     r.b = batch;
     r.in = in;
@@ -179,6 +205,10 @@ irllrec_status irllrec_hook_compute(irllrec_hook *h, const irllrec_hook_batch *b
     irllrec__hook_txn_begin(h);
     lap(&tm, offsetof(irllrec_hook_timings, teacher), &t0);
     irllrec_status st = run_stages(h, &r, &tm, &t0);
+    if (st == IRLLREC_E_COMM) {  /* the layer failed: the group is unusable */
+        irllrec__hook_txn_end(h, 0);
+        return st;
+    }
     r.lv.total = total_loss(h, &r.lv);
     int ok = st == IRLLREC_OK && all_finite(h, r.lv.total);
     if (h->coll_on) {

@@ -62,7 +62,9 @@ static irllrec_status text_fwd(irllrec_hook *h, irllrec_mlp *m, const float *txt
                                float *gather, float *out, int full)
 {
     const int64_t U = h->U, d = h->d;
-    if (full) return irllrec_mlp_forward_at(m, cdense(txt, h->N, D), 0, dense(out, h->N, d));
+    if (full)  /* every held row: all N, or the shard's block */
+        return irllrec_mlp_forward_at(m, cdense(txt, h->sh_n, D), 0,
+                                      dense(out + h->sh_lo * d, h->sh_n, d));
     for (int64_t k = 0; k < h->n_uniq; k++)
         memcpy(gather + k * D, txt + (U + h->uniq[k]) * D, (size_t)D * sizeof(float));
     IRL_TRY(irllrec_mlp_forward_at(m, cdense(txt, U, D), 0, dense(out, U, d)));
@@ -75,7 +77,9 @@ static irllrec_status text_fwd_bf16(irllrec_hook *h, irllrec_mlp *m, const uint1
                                     int64_t D, uint16_t *gather, float *out, int full)
 {
     const int64_t U = h->U, d = h->d;
-    if (full) return irllrec__mlp_forward_bf16_at(m, txt, D, h->N, 0, dense(out, h->N, d));
+    if (full)
+        return irllrec__mlp_forward_bf16_at(m, txt, D, h->sh_n, 0,
+                                            dense(out + h->sh_lo * d, h->sh_n, d));
     for (int64_t k = 0; k < h->n_uniq; k++)
         memcpy(gather + k * D, txt + (U + h->uniq[k]) * D, (size_t)D * sizeof(uint16_t));
     IRL_TRY(irllrec__mlp_forward_bf16_at(m, txt, D, U, 0, dense(out, U, d)));
@@ -89,7 +93,8 @@ static irllrec_status text_bwd(irllrec_hook *h, irllrec_mlp *m, const float *txt
     const int64_t U = h->U, d = h->d;
     const irllrec_mat none = {NULL, 0, 0, 0};
     if (full)
-        return irllrec_mlp_backward_at(m, cdense(txt, h->N, D), 0, cdense(dout, h->N, d), none);
+        return irllrec_mlp_backward_at(m, cdense(txt, h->sh_n, D), 0,
+                                       cdense(dout + h->sh_lo * d, h->sh_n, d), none);
     IRL_TRY(irllrec_mlp_backward_at(m, cdense(txt, U, D), 0, cdense(dout, U, d), none));
     return irllrec_mlp_backward_at(m, cdense(gather, h->n_uniq, D), U,
                                    cdense(dout + U * d, h->n_uniq, d), none);
@@ -99,18 +104,33 @@ static irllrec_status text_bwd_bf16(irllrec_hook *h, irllrec_mlp *m, const uint1
                                     int64_t D, const uint16_t *gather, const float *dout, int full)
 {
     const int64_t U = h->U, d = h->d;
-    if (full) return irllrec__mlp_backward_bf16_at(m, txt, D, h->N, 0, cdense(dout, h->N, d));
+    if (full)
+        return irllrec__mlp_backward_bf16_at(m, txt, D, h->sh_n, 0,
+                                             cdense(dout + h->sh_lo * d, h->sh_n, d));
     IRL_TRY(irllrec__mlp_backward_bf16_at(m, txt, D, U, 0, cdense(dout, U, d)));
     return irllrec__mlp_backward_bf16_at(m, gather, D, h->n_uniq, U,
                                          cdense(dout + U * d, h->n_uniq, d));
 }
 
+/* Sharded, a tower runs on the rank's block of rows, then (the gather
+ * stage) every rank gathers the others' blocks: the batch terms read any
+ * row. */
 irllrec_status irllrec__hook_profile_fwd(irllrec_hook *h, irllrec__hook_run *r)
 {
-    h->p_rows = h->U + h->n_uniq;
+    const int full = h->sh_on;
+    h->p_rows = full ? h->N : h->U + h->n_uniq;
     (void)r;
-    if (h->bf16) return text_fwd_bf16(h, h->prf, h->txh_p, h->Dp, h->gh_p, h->p_out, 0);
-    return text_fwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_out, 0);
+    if (h->bf16)
+        IRL_TRY(text_fwd_bf16(h, h->prf, h->txh_p, h->Dp, h->gh_p, h->p_out, full));
+    else
+        IRL_TRY(text_fwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_out, full));
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec__hook_profile_gather(irllrec_hook *h, irllrec__hook_run *r)
+{
+    (void)r;
+    return h->sh_on ? irllrec__hook_shard_gather(h, h->p_out) : IRLLREC_OK;
 }
 
 irllrec_status irllrec__hook_term_kd(irllrec_hook *h, irllrec__hook_run *r)
@@ -125,7 +145,7 @@ irllrec_status irllrec__hook_term_kd(irllrec_hook *h, irllrec__hook_run *r)
             memcpy(h->kd_ax + (s * B + k) * d, irllrec__hook_final_row(r->in, U, nodes[s]),
                    (size_t)d * sizeof(float));
     }
-    irllrec__hook_item_rows(h, b, 0);
+    irllrec__hook_item_rows(h, b, h->sh_on);
     IRL_TRY(nce_three(h, b, h->kd_ax, h->kd_dax, h->p_out, h->p_dout, h->tau_kd, h->w_kd,
                       &r->lv.kd));
     for (int64_t k = 0; k < B; k++) {
@@ -141,19 +161,26 @@ irllrec_status irllrec__hook_term_kd(irllrec_hook *h, irllrec__hook_run *r)
 irllrec_status irllrec__hook_profile_bwd(irllrec_hook *h, irllrec__hook_run *r)
 {
     (void)r;
-    if (h->bf16) return text_bwd_bf16(h, h->prf, h->txh_p, h->Dp, h->gh_p, h->p_dout, 0);
-    return text_bwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_dout, 0);
+    if (h->bf16) return text_bwd_bf16(h, h->prf, h->txh_p, h->Dp, h->gh_p, h->p_dout, h->sh_on);
+    return text_bwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_dout, h->sh_on);
 }
 
 irllrec_status irllrec__hook_intent_fwd(irllrec_hook *h, irllrec__hook_run *r)
 {
-    h->z_rows = r->full_z ? h->N : h->U + h->n_uniq;
+    const int full = r->full_z || h->sh_on;
+    h->z_rows = full ? h->N : h->U + h->n_uniq;
     if (h->bf16)
-        IRL_TRY(text_fwd_bf16(h, h->intm, h->txh_t, h->Dt, h->gh_t, h->z_out, r->full_z));
+        IRL_TRY(text_fwd_bf16(h, h->intm, h->txh_t, h->Dt, h->gh_t, h->z_out, full));
     else
-        IRL_TRY(text_fwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_out, r->full_z));
+        IRL_TRY(text_fwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_out, full));
     memset(h->z_dout, 0, (size_t)(h->z_rows * h->d) * sizeof(float));
     return IRLLREC_OK;
+}
+
+irllrec_status irllrec__hook_intent_gather(irllrec_hook *h, irllrec__hook_run *r)
+{
+    (void)r;
+    return h->sh_on ? irllrec__hook_shard_gather(h, h->z_out) : IRLLREC_OK;
 }
 
 /* The layers the interaction tower reads: the host's E(l), or graph-free
@@ -188,7 +215,7 @@ irllrec_status irllrec__hook_tower_fwd(irllrec_hook *h, irllrec__hook_run *r)
 irllrec_status irllrec__hook_term_pair(irllrec_hook *h, irllrec__hook_run *r)
 {
     memset(h->dr, 0, (size_t)(3 * r->b->count * h->d) * sizeof(float));
-    irllrec__hook_item_rows(h, r->b, r->full_z);
+    irllrec__hook_item_rows(h, r->b, r->full_z || h->sh_on);
     return nce_three(h, r->b, h->r, h->dr, h->z_out, h->z_dout, h->tau_pair, h->w_pair,
                      &r->lv.pair);
 }
@@ -223,25 +250,47 @@ static void scatter_scaled(float *dst, float *src, const int32_t *ids, int64_t n
     }
 }
 
+static int tran_sampled(const irllrec_hook *h)
+{
+    return h->tran_mode == 1 && h->tran_samples < h->N;
+}
+
 /* L_tran between the intent tower's output (all N rows) and E_final, over
- * every node (exact) or a sample the alignment handle draws (sampled). */
+ * every node (exact), a sample the alignment handle draws (sampled), or,
+ * sharded and exact, this rank's block of rows. Its gradients wait in
+ * dxh / dyh for tran_finish. */
 irllrec_status irllrec__hook_term_tran(irllrec_hook *h, irllrec__hook_run *r)
 {
-    const int64_t N = h->N, d = h->d;
-    const int sampled = h->tran_mode == 1 && h->tran_samples < N;
-    const int64_t n = sampled ? h->tran_samples : N;
+    const int64_t N = h->N, d = h->d, lo = h->sh_lo, n_own = h->sh_n;
     const irllrec_mat x = dense(h->z_out, N, d), y = dense(h->e_all, N, d);
     const irllrec_mat dx = dense(h->dxh, N, d), dy = dense(h->dyh, N, d);
     if (!r->e_ready) irllrec__hook_gather_final(h, r->in);
     r->e_ready = 1;
-    if (sampled) {
+    if (tran_sampled(h)) {
+        const int64_t n = h->tran_samples;
         IRL_TRY(irllrec_align_sample_ids(h->align, N, n, h->sel));
         IRL_TRY(irllrec_align_translation_sampled(h->align, x, y, h->sel, n, dx, dy, &r->lv.tran));
         for (int64_t k = 0; k < n; k++) irllrec__hook_touch(h, h->sel[k]);
-    } else {
-        IRL_TRY(irllrec_align_translation(h->align, x, y, dx, dy, &r->lv.tran));
-        irllrec__hook_touch_all(h);
+        return IRLLREC_OK;
     }
+    if (h->sh_on)
+        IRL_TRY(irllrec_align_translation_rows(h->align, dense(h->z_out + lo * d, n_own, d), lo,
+                                               y, dense(h->dxh + lo * d, n_own, d), dy,
+                                               &r->lv.tran));
+    else
+        IRL_TRY(irllrec_align_translation(h->align, x, y, dx, dy, &r->lv.tran));
+    irllrec__hook_touch_all(h);
+    return IRLLREC_OK;
+}
+
+/* L_tran's gradients into z_dout and g_final; sharded and exact, each
+ * rank's dY is a partial sum, summed over the ranks first. */
+irllrec_status irllrec__hook_tran_finish(irllrec_hook *h, irllrec__hook_run *r)
+{
+    const int64_t N = h->N, d = h->d;
+    const int sampled = tran_sampled(h);
+    const int64_t n = sampled ? h->tran_samples : N;
+    if (h->sh_on && !sampled) IRL_TRY(irllrec__hook_shard_sum(h, h->dyh, N * d));
     const float sc = (float)r->c_tran;
     scatter_scaled(h->z_dout, h->dxh, sampled ? h->sel : NULL, n, d, sc);
     scatter_scaled(h->g_final, h->dyh, sampled ? h->sel : NULL, n, d, sc);
@@ -251,20 +300,26 @@ irllrec_status irllrec__hook_term_tran(irllrec_hook *h, irllrec__hook_run *r)
 irllrec_status irllrec__hook_teacher_fwd(irllrec_hook *h, irllrec__hook_run *r)
 {
     (void)r;
-    if (h->bf16) return irllrec__itm_teacher_forward_bf16(h->itm, h->txh_t, h->Dt, h->N);
-    return irllrec_itm_teacher_forward(h->itm, cdense(h->txt_t, h->N, h->Dt));
+    if (h->bf16) return irllrec__itm_teacher_forward_bf16(h->itm, h->txh_t, h->Dt, h->sh_n);
+    return irllrec_itm_teacher_forward(h->itm, cdense(h->txt_t, h->sh_n, h->Dt));
 }
 
 irllrec_status irllrec__hook_term_itm(irllrec_hook *h, irllrec__hook_run *r)
 {
-    IRL_TRY(irllrec_itm_loss(h->itm, cdense(h->z_out, h->N, h->d), &r->lv.itm));
-    return irllrec_itm_backward(h->itm, r->c_itm, dense(h->z_dout, h->N, h->d));
+    const int64_t lo = h->sh_lo, n = h->sh_n, d = h->d;
+    IRL_TRY(irllrec_itm_loss(h->itm, cdense(h->z_out + lo * d, n, d), &r->lv.itm));
+    if (!h->sh_on) return irllrec_itm_backward(h->itm, r->c_itm, dense(h->z_dout, n, d));
+    /* CE is a mean over rows: a block's share of the N-row mean */
+    const double share = (double)n / (double)h->N;
+    r->lv.itm *= share;
+    return irllrec_itm_backward(h->itm, r->c_itm * share, dense(h->z_dout + lo * d, n, d));
 }
 
 irllrec_status irllrec__hook_intent_bwd(irllrec_hook *h, irllrec__hook_run *r)
 {
-    if (h->bf16) return text_bwd_bf16(h, h->intm, h->txh_t, h->Dt, h->gh_t, h->z_dout, r->full_z);
-    return text_bwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_dout, r->full_z);
+    const int full = r->full_z || h->sh_on;
+    if (h->bf16) return text_bwd_bf16(h, h->intm, h->txh_t, h->Dt, h->gh_t, h->z_dout, full);
+    return text_bwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_dout, full);
 }
 
 /* reg * sum of squares of the trainable blocks (and the teacher's value
@@ -273,6 +328,7 @@ irllrec_status irllrec__hook_term_reg(irllrec_hook *h, irllrec__hook_run *r)
 {
     double sq = 0.0;
     const float g2 = (float)(2.0 * h->reg);
+    if (h->sh_on && h->coll_rank != 0) return IRLLREC_OK;  /* counted once, on rank 0 */
     for (int i = 0; i < h->n_blocks; i++) {
         const irllrec__param *p = &h->blocks[i];
         const int64_t n = p->rows * p->cols;

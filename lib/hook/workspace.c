@@ -13,16 +13,17 @@ typedef struct wsbuf {
 /* The buffers for h's shapes; returns how many. */
 static int table(irllrec_hook *h, wsbuf *t)
 {
-    const int64_t U = h->U, I = h->I, N = h->N, d = h->d, B = h->B;
-    const int64_t rows_p = U + 2 * B, rows_z = U + (I > 2 * B ? I : 2 * B);
+    const int64_t U = h->U, I = h->I, N = h->N, d = h->d, B = h->B, S = h->sh_n;
+    /* sharded, the profile tower's output holds all N rows (gathered) */
+    const int64_t rows_p = h->sh_on ? N : U + 2 * B, rows_z = U + (I > 2 * B ? I : 2 * B);
     int n = 0;
 #define W(ptr, cnt, type) t[n++] = (wsbuf){(void **)(void *)&h->ptr, (cnt), sizeof(type)}
     if (h->has_prf) {
         if (h->bf16) {
-            W(txh_p, N * h->Dp, uint16_t);
+            W(txh_p, S * h->Dp, uint16_t);
             W(gh_p, 2 * B * h->Dp, uint16_t);
         } else {
-            W(txt_p, N * h->Dp, float);
+            W(txt_p, S * h->Dp, float);
             W(p_gather, 2 * B * h->Dp, float);
         }
         W(p_out, rows_p * d, float);
@@ -32,10 +33,10 @@ static int table(irllrec_hook *h, wsbuf *t)
     }
     if (h->has_int) {
         if (h->bf16) {
-            W(txh_t, N * h->Dt, uint16_t);
+            W(txh_t, S * h->Dt, uint16_t);
             W(gh_t, 2 * B * h->Dt, uint16_t);
         } else {
-            W(txt_t, N * h->Dt, float);
+            W(txt_t, S * h->Dt, float);
             W(z_gather, 2 * B * h->Dt, float);
         }
         W(z_out, rows_z * d, float);
@@ -67,6 +68,11 @@ static int table(irllrec_hook *h, wsbuf *t)
     W(out_ug, U * d, float);
     W(out_ig, I * d, float);
     if (h->L > 0) W(g_layers, h->L * N * d, float);
+    W(text_have, 4 * S, uint8_t);
+    if (h->sh_on) {
+        W(sh_cnt, 2 * h->sh_p, int64_t);
+        W(sh_send, S * d, float);
+    }
 #undef W
     return n;
 }
@@ -127,8 +133,8 @@ static int64_t module_bytes(const irllrec_hook *h, int32_t n_threads, int64_t gr
     return b + irllrec__align_bytes(&as, n_threads);
 }
 
-irllrec_status irllrec_hook_memory_estimate(const irllrec_hook_spec *spec, int32_t n_threads,
-                                            int64_t graph_nnz, int64_t *bytes)
+static irllrec_status estimate(const irllrec_hook_spec *spec, int32_t n_threads,
+                               int64_t graph_nnz, int32_t p, int32_t r, int64_t *bytes)
 {
     irllrec_hook h;
     if (spec == NULL || bytes == NULL || n_threads < 1 || graph_nnz < 0)
@@ -138,8 +144,25 @@ irllrec_status irllrec_hook_memory_estimate(const irllrec_hook_spec *spec, int32
     /* the rules of create: zero-extend a shorter spec, refuse a longer one's unknown bytes */
     IRL_TRY(irllrec__copy_spec(NULL, "irllrec_hook_memory_estimate", &s, sizeof s, spec));
     if (irllrec__hook_check_spec(NULL, &s) != IRLLREC_OK) return IRLLREC_E_INVALID_ARG;
+    if (p > 0 && !(r >= 0 && r < p && s.n_users + s.n_items >= p)) return IRLLREC_E_INVALID_ARG;
     irllrec__hook_shapes(&h, &s);
+    irllrec__hook_set_shard(&h, p, r);
     *bytes =
         (int64_t)sizeof h + irllrec__hook_table_bytes(&h) + module_bytes(&h, n_threads, graph_nnz);
     return IRLLREC_OK;
+}
+
+irllrec_status irllrec_hook_memory_estimate(const irllrec_hook_spec *spec, int32_t n_threads,
+                                            int64_t graph_nnz, int64_t *bytes)
+{
+    return estimate(spec, n_threads, graph_nnz, 0, 0, bytes);
+}
+
+irllrec_status irllrec_hook_memory_estimate_sharded(const irllrec_hook_spec *spec,
+                                                    int32_t n_threads, int64_t graph_nnz,
+                                                    int32_t n_ranks, int32_t rank,
+                                                    int64_t *bytes)
+{
+    if (n_ranks < 1) return IRLLREC_E_INVALID_ARG;
+    return estimate(spec, n_threads, graph_nnz, n_ranks, rank, bytes);
 }

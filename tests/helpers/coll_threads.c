@@ -215,3 +215,15 @@ int tu_group_run(tu_group *g, int (*fn)(tu_group *g, int32_t rank, void *arg), v
     }
     return started == g->size ? 0 : -1;
 }
+
+int tu_group_run_new(int32_t size, double timeout_s,
+                     int (*fn)(tu_group *g, int32_t rank, void *arg), void *arg)
+{
+    tu_group *g = tu_group_create(size, timeout_s);
+    if (g == NULL) return -1;
+    int *res = calloc((size_t)size, sizeof *res);
+    const int rc = res == NULL ? -1 : tu_group_run(g, fn, arg, res);
+    free(res);
+    tu_group_free(g);
+    return rc;
+}

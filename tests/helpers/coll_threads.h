@@ -26,4 +26,10 @@ int64_t tu_group_calls(const tu_group *g, int32_t rank);
 int tu_group_run(tu_group *g, int (*fn)(tu_group *g, int32_t rank, void *arg), void *arg,
                  int *results);
 
+/* A group of size ranks (timeout_s), fn run on it as tu_group_run does,
+ * then freed: 0, or -1 if the group or a thread could not start. fn must
+ * not keep g. */
+int tu_group_run_new(int32_t size, double timeout_s,
+                     int (*fn)(tu_group *g, int32_t rank, void *arg), void *arg);
+
 #endif

@@ -42,7 +42,7 @@ void df_micro_batch(int s, int r, int32_t *u, int32_t *p, int32_t *n)
     }
 }
 
-static irllrec_status setup(irllrec_hook *h, const df_world *w)
+irllrec_status df_setup(irllrec_hook *h, const df_world *w)
 {
     irllrec_csr g = {N, N, w->ip[N], w->ip, w->ix};
     TRY(irllrec_hook_set_graph(h, &g));
@@ -59,20 +59,33 @@ static irllrec_status setup(irllrec_hook *h, const df_world *w)
 
 irllrec_hook *df_make_hook(irllrec_ctx *ctx, const df_world *w, uint64_t seed)
 {
+    return df_make_hook_sharded(ctx, w, seed, NULL);
+}
+
+void df_spec(irllrec_hook_spec *s, uint64_t seed)
+{
+    irllrec_hook_spec_init(s, sizeof *s);
+    s->n_users = U;
+    s->n_items = I;
+    s->dim = D;
+    s->n_intents = 3;
+    s->n_layers = L;
+    s->max_batch = B;
+    s->profile_dim = DF_DP;
+    s->intent_dim = DF_DT;
+    s->seed = seed;
+}
+
+irllrec_hook *df_make_hook_sharded(irllrec_ctx *ctx, const df_world *w, uint64_t seed,
+                                   const irllrec_collective *c)
+{
     irllrec_hook_spec s;
-    irllrec_hook_spec_init(&s, sizeof s);
-    s.n_users = U;
-    s.n_items = I;
-    s.dim = D;
-    s.n_intents = 3;
-    s.n_layers = L;
-    s.max_batch = B;
-    s.profile_dim = DF_DP;
-    s.intent_dim = DF_DT;
-    s.seed = seed;
+    df_spec(&s, seed);
     irllrec_hook *h = NULL;
-    if (irllrec_hook_create(ctx, &s, &h) != IRLLREC_OK) return NULL;
-    if (setup(h, w) != IRLLREC_OK) {
+    const irllrec_status st =
+        c ? irllrec_hook_create_sharded(ctx, &s, c, &h) : irllrec_hook_create(ctx, &s, &h);
+    if (st != IRLLREC_OK) return NULL;
+    if (df_setup(h, w) != IRLLREC_OK) {
         irllrec_hook_free(h);
         return NULL;
     }
@@ -272,6 +285,23 @@ irllrec_status df_reference(const df_world *w, int32_t p, df_trace *t)
             j++;
         }
     ref_close(&f);
+    irllrec_ctx_free(ctx);
+    return st;
+}
+
+irllrec_status df_reference_global(const df_world *w, df_trace *t, float *gf)
+{
+    irllrec_ctx *ctx = NULL;
+    TRY(irllrec_ctx_create(NULL, &ctx));
+    irllrec_hook *h = df_make_hook(ctx, w, 7);
+    irllrec_status st = h ? IRLLREC_OK : IRLLREC_E_NOMEM;
+    irllrec_hook_losses lv;
+    for (int s = 0; s < STEPS && st == IRLLREC_OK; s++) {
+        st = df_step(h, w, s, 0, gf, &lv);
+        if (st == IRLLREC_OK) df_take_losses(t, s, &lv);
+    }
+    if (st == IRLLREC_OK && df_take_blocks(t, h) != 0) st = IRLLREC_E_NOMEM;
+    irllrec_hook_free(h);
     irllrec_ctx_free(ctx);
     return st;
 }

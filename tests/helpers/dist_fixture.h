@@ -36,7 +36,15 @@ void df_make_world(df_world *w);
 /* Rank r's micro-batch of step s. */
 void df_micro_batch(int s, int r, int32_t *u, int32_t *p, int32_t *n);
 /* A hook over w with strong weights; NULL on failure (message in ctx). */
+/* The fixture's hook spec (its shapes, the given seed). */
+void df_spec(irllrec_hook_spec *s, uint64_t seed);
 irllrec_hook *df_make_hook(irllrec_ctx *ctx, const df_world *w, uint64_t seed);
+/* The same hook node-sharded over c (irllrec_hook_create_sharded; c NULL:
+ * not sharded); collective. */
+irllrec_hook *df_make_hook_sharded(irllrec_ctx *ctx, const df_world *w, uint64_t seed,
+                                   const irllrec_collective *c);
+/* The graph, the four texts and the fixture's strong weights on h. */
+irllrec_status df_setup(irllrec_hook *h, const df_world *w);
 /* Compute on rank r's micro-batch of step s, then apply. */
 irllrec_status df_step(irllrec_hook *h, const df_world *w, int s, int r, float *gf,
                        irllrec_hook_losses *lv);
@@ -48,6 +56,10 @@ int df_same_bits(const df_trace *a, const df_trace *b);
 int df_same_params(const df_trace *a, const df_trace *b);
 /* max |a - b| / max |b| over every block, gradient and step's losses. */
 double df_rel_diff(const df_trace *a, const df_trace *b);
+/* One process on the global batches of node sharding: step s's batch is
+ * df_micro_batch(s, 0) on every rank; gf (N x d, zeroed) accumulates the
+ * host's gradients of the 20 steps. */
+irllrec_status df_reference_global(const df_world *w, df_trace *t, float *gf);
 /* One process, P micro-batches per step (see the top of this file). */
 irllrec_status df_reference(const df_world *w, int32_t p, df_trace *t);
 

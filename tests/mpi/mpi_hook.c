@@ -7,6 +7,10 @@
  *                      other rank must get IRLLREC_E_COMM within the 2 s
  *                      timeout; it prints so and leaves without MPI_Finalize
  *   mpi_hook kill P    the last rank kills itself (SIGKILL) after 3 steps
+ *   mpi_hook shard P   match for a node-sharded hook (irllrec_hook_create_sharded)
+ *                      on the global batches, against df_reference_global,
+ *                      host gradients included
+ *   mpi_hook shard-kill P  kill for a node-sharded hook
  * Exit status 0 = pass. Every rank prints one line "rank r: ...". */
 #include <mpi.h>
 #include <signal.h>
@@ -36,7 +40,7 @@ typedef struct run {
 } run;
 
 static void train(const df_world *w, const irllrec_collective *c, int stop_after, int how,
-                  df_trace *t, run *out)
+                  int sharded, df_trace *t, float *gf, run *out)
 {
     int32_t rank = 0, size = 1;
     irllrec_ctx *ctx = NULL;
@@ -45,9 +49,8 @@ static void train(const df_world *w, const irllrec_collective *c, int stop_after
     memset(out, 0, sizeof *out);
     out->st = irllrec_ctx_create(&cs, &ctx);
     if (out->st != IRLLREC_OK) return;
-    irllrec_hook *h = df_make_hook(ctx, w, 7);
-    float *gf = calloc(DF_N * DF_D, sizeof(float));
-    out->st = h == NULL || gf == NULL ? IRLLREC_E_NOMEM : irllrec_hook_set_collective(h, c);
+    irllrec_hook *h = sharded ? df_make_hook_sharded(ctx, w, 7, c) : df_make_hook(ctx, w, 7);
+    out->st = h == NULL ? IRLLREC_E_NOMEM : sharded ? IRLLREC_OK : irllrec_hook_set_collective(h, c);
     if (out->st == IRLLREC_OK) out->st = irllrec_hook_collective_info(h, &rank, &size);
     irllrec_hook_losses lv;
     for (int s = 0; s < DF_STEPS && out->st == IRLLREC_OK; s++) {
@@ -57,7 +60,7 @@ static void train(const df_world *w, const irllrec_collective *c, int stop_after
             _exit(3);
         }
         const double t0 = now_s();
-        out->st = df_step(h, w, s, rank, gf, &lv);
+        out->st = df_step(h, w, s, sharded ? 0 : rank, gf, &lv);
         out->fail_after_s = now_s() - t0;
         if (out->st == IRLLREC_OK) {
             df_take_losses(t, s, &lv);
@@ -66,7 +69,6 @@ static void train(const df_world *w, const irllrec_collective *c, int stop_after
     }
     snprintf(out->msg, sizeof out->msg, "%s", out->st ? irllrec_ctx_errmsg(ctx) : "ok");
     if (out->st == IRLLREC_OK && df_take_blocks(t, h) != 0) out->st = IRLLREC_E_NOMEM;
-    free(gf);
     irllrec_hook_free(h);
     irllrec_ctx_free(ctx);
 }
@@ -84,15 +86,28 @@ static uint64_t trace_hash(const df_trace *t)
     return x;
 }
 
-static int match(const df_world *w, const irllrec_collective *c, int rank, int size)
+/* max |a - b| / max |b| over the host's N x d gradient */
+static double gf_rel(const float *a, const float *b)
+{
+    double worst = 0.0, scale = 0.0;
+    for (int i = 0; i < DF_N * DF_D; i++) {
+        const double e = (double)a[i] - (double)b[i];
+        worst = e > worst ? e : -e > worst ? -e : worst;
+        scale = b[i] > scale ? b[i] : -b[i] > scale ? -b[i] : scale;
+    }
+    return scale > 0.0 ? worst / scale : worst;
+}
+
+static int match(const df_world *w, const irllrec_collective *c, int rank, int size, int sharded)
 {
     df_trace a, b, ref;
+    static float ga[DF_N * DF_D], gb[DF_N * DF_D], gr[DF_N * DF_D];
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
     memset(&ref, 0, sizeof ref);
     run ra, rb;
-    train(w, c, -1, 0, &a, &ra);
-    train(w, c, -1, 0, &b, &rb);
+    train(w, c, -1, 0, sharded, &a, ga, &ra);
+    train(w, c, -1, 0, sharded, &b, gb, &rb);
     if (ra.st != IRLLREC_OK || rb.st != IRLLREC_OK) {
         printf("rank %d: FAIL: %s\n", rank, ra.st ? ra.msg : rb.msg);
         return 1;
@@ -108,15 +123,18 @@ static int match(const df_world *w, const irllrec_collective *c, int rank, int s
     irllrec_ctx_create(NULL, &ctx);
     int bad = irllrec_collective_allgatherv(ctx, c, &mine, sizeof mine, all, nb, nb + size) != 0;
     for (int q = 1; q < size && !bad; q++) bad = all[q] != all[0];
-    const int repeat_ok = df_same_bits(&a, &b);
-    double rd = -1;
-    if (df_reference(w, size, &ref) == IRLLREC_OK) rd = df_rel_diff(&a, &ref);
+    const int repeat_ok = df_same_bits(&a, &b) && memcmp(ga, gb, sizeof ga) == 0;
+    double rd = -1, rg = 0.0;
+    const irllrec_status rs =
+        sharded ? df_reference_global(w, &ref, gr) : df_reference(w, size, &ref);
+    if (rs == IRLLREC_OK) rd = df_rel_diff(&a, &ref);
+    if (rs == IRLLREC_OK && sharded) rg = gf_rel(ga, gr);
     const int moved = ref.loss[0][0] != ref.loss[DF_STEPS - 1][0];
-    const int pass = !bad && repeat_ok && rd >= 0 && rd <= 1e-5 && moved;
-    printf("rank %d: %s: %d ranks, every rank rank 0's bits: %s, repeat bitwise: %s, relative "
-           "difference from one process %.3g, loss %.6f -> %.6f\n", rank, pass ? "PASS" : "FAIL",
-           size, bad ? "no" : "yes", repeat_ok ? "yes" : "no", rd, a.loss[0][0],
-           a.loss[DF_STEPS - 1][0]);
+    const int pass = !bad && repeat_ok && rd >= 0 && rd <= 1e-5 && rg <= 1e-5 && moved;
+    printf("rank %d: %s: %d ranks%s, every rank rank 0's bits: %s, repeat bitwise: %s, relative "
+           "difference from one process %.3g (host gradient %.3g), loss %.6f -> %.6f\n", rank,
+           pass ? "PASS" : "FAIL", size, sharded ? " (node-sharded)" : "", bad ? "no" : "yes",
+           repeat_ok ? "yes" : "no", rd, rg, a.loss[0][0], a.loss[DF_STEPS - 1][0]);
     free(all);
     free(nb);
     irllrec_ctx_free(ctx);
@@ -128,12 +146,13 @@ static int match(const df_world *w, const irllrec_collective *c, int rank, int s
 
 /* The surviving ranks: an E_COMM within the timeout, after 3 good steps. */
 static int survive(const df_world *w, const irllrec_collective *c, int rank, int how,
-                   double timeout)
+                   int sharded, double timeout)
 {
     df_trace t;
+    static float gf[DF_N * DF_D];
     memset(&t, 0, sizeof t);
     run r;
-    train(w, c, 3, how, &t, &r);
+    train(w, c, 3, how, sharded, &t, gf, &r);
     const int pass = r.st == IRLLREC_E_COMM && r.steps_done == 3 &&
                      r.fail_after_s < timeout + 2.0;
     printf("rank %d: %s: status %d after %d steps, the failing step took %.2f s (timeout %.1f s):"
@@ -147,11 +166,13 @@ static int survive(const df_world *w, const irllrec_collective *c, int rank, int
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: mpi_hook match|stall|kill P\n");
+        fprintf(stderr, "usage: mpi_hook match|stall|kill|shard|shard-kill P\n");
         return 2;
     }
     MPI_Init(&argc, &argv);
-    const double timeout = strcmp(argv[1], "match") == 0 ? 60.0 : 2.0;
+    const int sharded = strncmp(argv[1], "shard", 5) == 0;
+    const int matching = strcmp(argv[1], "match") == 0 || strcmp(argv[1], "shard") == 0;
+    const double timeout = matching ? 60.0 : 2.0;
     irllrec_mpi_spec sp;
     irllrec_mpi_spec_init(&sp, sizeof sp);
     sp.expect_size = atoi(argv[2]);
@@ -172,10 +193,10 @@ int main(int argc, char **argv)
     static df_world w;
     df_make_world(&w);
     int rc;
-    if (strcmp(argv[1], "match") == 0) {
-        rc = match(&w, &c, rank, size);
+    if (matching) {
+        rc = match(&w, &c, rank, size, sharded);
     } else {
-        rc = survive(&w, &c, rank, argv[1][0], timeout);
+        rc = survive(&w, &c, rank, sharded ? 'k' : argv[1][0], sharded, timeout);
         _exit(rc);  /* the group is broken: MPI_Finalize could wait for the dead rank */
     }
     irllrec_mpi_free(m);
