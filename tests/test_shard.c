@@ -197,6 +197,35 @@ START_TEST(shards_match_one_process)
 }
 END_TEST
 
+/* The same with bf16 text (where a backend exists; otherwise the hooks take
+ * the fp32 path and this repeats the fp32 case): the sharded towers run the
+ * bf16 path on their blocks. */
+START_TEST(shards_match_one_process_bf16)
+{
+    static df_world w;
+    df_make_world(&w);
+    df_text_precision = IRLLREC_HOOK_TEXT_BF16;
+    static shard_run a;
+    static df_trace ref;
+    static float ref_gf[DF_N * DF_D];
+    memset(&ref, 0, sizeof ref);
+    memset(ref_gf, 0, sizeof ref_gf);
+    ck_assert_int_eq(df_reference_global(&w, &ref, ref_gf), IRLLREC_OK);
+    run_shards(&w, 2, &a);
+    df_text_precision = IRLLREC_HOOK_TEXT_FP32;
+    ck_assert_int_eq(a.st[0], IRLLREC_OK);
+    ck_assert_int_eq(a.st[1], IRLLREC_OK);
+    ck_assert(df_same_bits(&a.tr[0], &a.tr[1]));
+    const double rd = df_rel_diff(&a.tr[0], &ref), rg = gf_rel(a.gf[0], ref_gf);
+    fprintf(stderr, "shard: bf16 text (%s), P = 2: relative difference %.3g (host %.3g)\n",
+            irllrec_text_bf16_backend(), rd, rg);
+    ck_assert_msg(rd <= 1e-5 && rg <= 1e-5, "relative difference %.3g, host %.3g", rd, rg);
+    df_trace_free(&a.tr[0]);
+    df_trace_free(&a.tr[1]);
+    df_trace_free(&ref);
+}
+END_TEST
+
 /* ---- text in row ranges ---- */
 
 /* The four texts in chunks of 5 rows (the last one short) give the bits of
@@ -515,6 +544,7 @@ Suite *shard_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, translation_rows_add_up_to_exact);
     tcase_add_loop_test(tc, shards_match_one_process, 0, 4);
+    tcase_add_test(tc, shards_match_one_process_bf16);
     tcase_add_test(tc, text_rows_in_chunks);
     tcase_add_test(tc, two_ranks_hold_half_the_text);
     tcase_add_test(tc, refused_rank_fails_every_rank);

@@ -62,6 +62,8 @@ irllrec_hook *df_make_hook(irllrec_ctx *ctx, const df_world *w, uint64_t seed)
     return df_make_hook_sharded(ctx, w, seed, NULL);
 }
 
+int32_t df_text_precision = IRLLREC_HOOK_TEXT_FP32;
+
 void df_spec(irllrec_hook_spec *s, uint64_t seed)
 {
     irllrec_hook_spec_init(s, sizeof *s);
@@ -73,6 +75,7 @@ void df_spec(irllrec_hook_spec *s, uint64_t seed)
     s->max_batch = B;
     s->profile_dim = DF_DP;
     s->intent_dim = DF_DT;
+    s->text_precision = df_text_precision;
     s->seed = seed;
 }
 

@@ -36,6 +36,8 @@ void df_make_world(df_world *w);
 /* Rank r's micro-batch of step s. */
 void df_micro_batch(int s, int r, int32_t *u, int32_t *p, int32_t *n);
 /* A hook over w with strong weights; NULL on failure (message in ctx). */
+/* The text precision df_spec asks for (a test may set it; default FP32). */
+extern int32_t df_text_precision;
 /* The fixture's hook spec (its shapes, the given seed). */
 void df_spec(irllrec_hook_spec *s, uint64_t seed);
 irllrec_hook *df_make_hook(irllrec_ctx *ctx, const df_world *w, uint64_t seed);
