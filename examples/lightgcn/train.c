@@ -10,8 +10,12 @@
  * validation parameters), user_emb0.npy / item_emb0.npy (E(0) there) and
  * model.irlm, the serving model of those parameters (serving.h).
  *
+ * With --mpi (lightgcn_train_mpi under mpirun -n P; train_dist.h) every rank
+ * runs this file on slice r of each global batch; rank 0 alone evaluates and
+ * writes, and the others follow its decisions.
+ *
  * This file is the setup and the epoch loop; the rest is in train_out.c,
- * train_text.c and train_ckpt.c (train_impl.h). */
+ * train_text.c, train_ckpt.c and train_dist.c (train_impl.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
@@ -19,267 +23,398 @@
 #include <string.h>
 #include <unistd.h>
 #include "train_impl.h"
+#include "train_dist.h"
 
-int main(int argc, char **argv)
-{
+/* One run's state. */
+typedef struct run {
     opts o;
-    irllrec_ctx_spec cs;
-    irllrec_ctx *ctx = NULL;
-    irllrec_x_dataset *ds = NULL;
-    irllrec_x_sampler *sp = NULL;
-    irllrec_evaluator *ev = NULL;
-    lgcn *m = NULL;
-    lgcn_opt *opt = NULL;
-    lgcn_host *host = NULL;
-    lgcn_host_cfg hcfg;
+    lt_dist dist;
+    int r0;     /* this process writes (rank 0, or the only one) */
+    FILE *note; /* informational lines: stderr on rank 0, NULL elsewhere */
+    irllrec_ctx *ctx;
+    irllrec_x_dataset *ds;
+    irllrec_x_sampler *sp;
+    irllrec_evaluator *ev;
+    lgcn *m;
+    lgcn_opt *opt;
+    lgcn_host *host;
     lgcn_spec ls;
     irllrec_csr train;
-    int32_t *users = NULL, *pos = NULL, *neg = NULL;
-    float *best = NULL;
-    lgcn_hook_snap *best_hook = NULL; /* the hook's trainable blocks at the best epoch */
+    int32_t *users, *pos, *neg;
+    float *best;
+    lgcn_hook_snap *best_hook; /* the hook's trainable blocks at the best epoch */
     int64_t n_pairs, nd;
-    char err[512] = "", path[4096], synth_dir[4096];
+    char synth_dir[4096], scratch[4096]; /* scratch: a rank > 0's copy of the synthetic data */
     const char *data_dir;
-    FILE *log = NULL;
-    int created_out = 0, created_log = 0, created_synth = 0, started = 0;
-    int rc = 1, epochs_run = 0, first_epoch = 0;
-    lt_loop lp = {-1, 0, 0, -1.0};
-    double t_start = lt_now_s();
+    FILE *log;
+    int created_out, created_log, created_synth, started;
+    int epochs_run, first_epoch;
+    lt_loop lp;
+    double t_start;
     lt_result res;
     lt_irl_state irl;
+} run;
 
-    memset(&irl, 0, sizeof irl);
-    memset(&res, 0, sizeof res);
-
-    {
-        int pr = lgcn_train_parse_args(argc, argv, &o, stdout, stderr);
-        if (pr != 0) return pr == 1 ? 0 : 2;
-    }
-    snprintf(path, sizeof path, "%s/checkpoint.irlm", o.out);
-    if (o.resume == NULL && !o.overwrite && access(path, F_OK) == 0) {
-        fprintf(stderr,
-                "lightgcn_train: %s holds a checkpoint of an earlier run (%s); refusing to "
-                "replace it and its log.jsonl: continue it with --resume %s, choose another "
-                "--out, or pass --overwrite\n", o.out, path, path);
-        return 2;
-    }
-    created_out = access(o.out, F_OK) != 0;
-    snprintf(path, sizeof path, "%s/log.jsonl", o.out);
-    created_log = access(path, F_OK) != 0;
-    if (lt_mkdir_p(o.out) != 0) {
-        fprintf(stderr, "lightgcn_train: cannot create %s: %s\n", o.out, strerror(errno));
-        return 1;
-    }
+/* The context, the data (written first when synthetic), the model, its
+ * optimizer and host, and the text. @return 0 or -1 after a message */
+static int load(run *r)
+{
+    const opts *o = &r->o;
+    irllrec_ctx_spec cs;
+    char err[512] = "";
+    lgcn_host_cfg hcfg;
     irllrec_ctx_spec_init(&cs, sizeof cs);
-    cs.n_threads = o.threads;
-    cs.log = o.lib_log > 0 ? lt_lib_log : NULL;
-    cs.log_level = o.lib_log;
-    if (irllrec_ctx_create(&cs, &ctx) != IRLLREC_OK) {
-        fprintf(stderr, "lightgcn_train: cannot create a context with %d threads\n", o.threads);
-        goto done;
+    cs.n_threads = o->threads;
+    cs.log = o->lib_log > 0 ? lt_lib_log : NULL;
+    /* ranks > 0: the library's errors only (rank 0 reports its warnings) */
+    cs.log_level = r->r0 || o->lib_log < IRLLREC_LOG_ERROR ? o->lib_log : IRLLREC_LOG_ERROR;
+    if (irllrec_ctx_create(&cs, &r->ctx) != IRLLREC_OK) {
+        fprintf(stderr, "lightgcn_train: cannot create a context with %d threads\n", o->threads);
+        return -1;
     }
-    data_dir = o.data;
-    if (data_dir == NULL) {
+    r->data_dir = o->data;
+    if (r->data_dir == NULL) {
         irllrec_x_synth_spec ss;
+        const char *dir = r->synth_dir;
         irllrec_x_synth_spec_init(&ss, sizeof ss);
-        snprintf(synth_dir, sizeof synth_dir, "%s/synthetic-data", o.out);
-        created_synth = access(synth_dir, F_OK) != 0;
-        if (lt_mkdir_p(synth_dir) != 0 || irllrec_x_synth_write(ctx, &ss, synth_dir) != IRLLREC_OK) {
-            fprintf(stderr, "lightgcn_train: cannot write synthetic data: %s\n",
-                    irllrec_ctx_errmsg(ctx));
-            goto done;
+        if (r->r0) {
+            snprintf(r->synth_dir, sizeof r->synth_dir, "%s/synthetic-data", o->out);
+            r->created_synth = access(r->synth_dir, F_OK) != 0;
+        } else { /* the same bytes, in a folder of its own: ranks > 0 write nothing into OUT */
+            if (lt_dist_tmpdir(r->scratch, sizeof r->scratch) != 0) return -1;
+            dir = r->scratch;
         }
-        fprintf(stderr, "lightgcn_train: no --data: training on SYNTHETIC data written to %s\n",
-                synth_dir);
-        data_dir = synth_dir;
+        if (lt_mkdir_p(dir) != 0 || irllrec_x_synth_write(r->ctx, &ss, dir) != IRLLREC_OK) {
+            fprintf(stderr, "lightgcn_train: cannot write synthetic data: %s\n",
+                    irllrec_ctx_errmsg(r->ctx));
+            return -1;
+        }
+        if (r->note != NULL)
+            fprintf(r->note, "lightgcn_train: no --data: training on SYNTHETIC data written to "
+                             "%s\n", dir);
+        r->data_dir = dir;
     }
-    if (irllrec_x_dataset_load(ctx, data_dir, &ds) != IRLLREC_OK) {
-        fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(ctx));
-        goto done;
+    if (irllrec_x_dataset_load(r->ctx, r->data_dir, &r->ds) != IRLLREC_OK) {
+        fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(r->ctx));
+        return -1;
     }
-    irllrec_x_dataset_user_items(ds, IRLLREC_SPLIT_TRAIN, &train);
-    irl.data_fp = lt_train_fingerprint(ds);
-    lgcn_spec_init(&ls);
-    ls.n_users = irllrec_x_dataset_n_users(ds);
-    ls.n_items = irllrec_x_dataset_n_items(ds);
-    ls.dim = o.dim;
-    ls.n_layers = o.layers;
-    ls.keep_rate = o.keep;
-    ls.reg = o.reg;
-    ls.seed = o.seed;
-    ls.n_threads = o.threads;
-    if (lgcn_create(&ls, &train, &m, err, sizeof err) != IRLLREC_OK ||
-        lgcn_opt_create(m, o.lr, &opt, err, sizeof err) != IRLLREC_OK) {
+    irllrec_x_dataset_user_items(r->ds, IRLLREC_SPLIT_TRAIN, &r->train);
+    r->irl.data_fp = lt_train_fingerprint(r->ds);
+    lgcn_spec_init(&r->ls);
+    r->ls.n_users = irllrec_x_dataset_n_users(r->ds);
+    r->ls.n_items = irllrec_x_dataset_n_items(r->ds);
+    r->ls.dim = o->dim;
+    r->ls.n_layers = o->layers;
+    r->ls.keep_rate = o->keep;
+    r->ls.reg = o->reg;
+    r->ls.seed = o->seed;
+    r->ls.n_threads = o->threads;
+    if (lgcn_create(&r->ls, &r->train, &r->m, err, sizeof err) != IRLLREC_OK ||
+        lgcn_opt_create(r->m, o->lr, &r->opt, err, sizeof err) != IRLLREC_OK) {
         fprintf(stderr, "lightgcn_train: %s\n", err);
-        goto done;
+        return -1;
     }
-    hcfg.model = o.model;
-    hcfg.cl_weight = o.cl_weight;
-    hcfg.cl_tau = o.cl_tau;
-    hcfg.eps = o.eps;
-    hcfg.max_batch = o.batch;
-    hcfg.seed = o.seed;
-    if (lgcn_host_create(ctx, m, &hcfg, &host, err, sizeof err) != IRLLREC_OK) {
-        fprintf(stderr, "lightgcn_train: --model %s: %s\n", lgcn_model_name(o.model), err);
-        goto done;
+    hcfg.model = o->model;
+    hcfg.cl_weight = o->cl_weight;
+    hcfg.cl_tau = o->cl_tau;
+    hcfg.eps = o->eps;
+    hcfg.max_batch = o->batch;
+    hcfg.seed = o->seed;
+    if (lgcn_host_create(r->ctx, r->m, &hcfg, &r->host, err, sizeof err) != IRLLREC_OK) {
+        fprintf(stderr, "lightgcn_train: --model %s: %s\n", lgcn_model_name(o->model), err);
+        return -1;
     }
-    if (o.irllrec) {
-        if (lt_resolve_text(&o, data_dir, &irl) != 0 ||
-            lt_load_text(ctx, &irl, ls.n_users, ls.n_items) != 0)
-            goto done;
-        lt_warn_text(&irl);
-        irl.text_fp = lt_text_fingerprint(&irl);
-        if (lt_make_hook(ctx, m, &o, &irl) != 0) goto done;
+    if (o->irllrec) {
+        if (lt_resolve_text(o, r->data_dir, &r->irl, r->note) != 0 ||
+            lt_load_text(r->ctx, &r->irl, r->ls.n_users, r->ls.n_items) != 0)
+            return -1;
+        if (r->r0) lt_warn_text(&r->irl);
+        r->irl.text_fp = lt_text_fingerprint(&r->irl);
     }
-    if (irllrec_x_sampler_create(ctx, ds, o.seed, &sp) != IRLLREC_OK ||
-        irllrec_evaluator_create(ctx, ls.n_items, LT_KS, 3, &ev) != IRLLREC_OK) {
-        fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(ctx));
-        goto done;
+    return 0;
+}
+
+/* The sampler, the evaluator (rank 0), the buffers, --resume and log.jsonl
+ * (rank 0). @return 0 or -1 after a message */
+static int prepare(run *r)
+{
+    const opts *o = &r->o;
+    char path[4096];
+    if (irllrec_x_sampler_create(r->ctx, r->ds, o->seed, &r->sp) != IRLLREC_OK ||
+        (r->r0 && irllrec_evaluator_create(r->ctx, r->ls.n_items, LT_KS, 3, &r->ev) != IRLLREC_OK)) {
+        fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(r->ctx));
+        return -1;
     }
-    n_pairs = irllrec_x_sampler_epoch_size(sp);
-    nd = lgcn_n_nodes(m) * lgcn_dim(m);
-    users = (int32_t *)malloc((size_t)n_pairs * sizeof(int32_t));
-    pos = (int32_t *)malloc((size_t)n_pairs * sizeof(int32_t));
-    neg = (int32_t *)malloc((size_t)n_pairs * sizeof(int32_t));
-    best = (float *)malloc((size_t)nd * sizeof(float));
-    if (!users || !pos || !neg || !best) {
+    r->n_pairs = irllrec_x_sampler_epoch_size(r->sp);
+    r->nd = lgcn_n_nodes(r->m) * lgcn_dim(r->m);
+    r->users = (int32_t *)malloc((size_t)r->n_pairs * sizeof(int32_t));
+    r->pos = (int32_t *)malloc((size_t)r->n_pairs * sizeof(int32_t));
+    r->neg = (int32_t *)malloc((size_t)r->n_pairs * sizeof(int32_t));
+    r->best = (float *)malloc((size_t)r->nd * sizeof(float));
+    if (!r->users || !r->pos || !r->neg || !r->best) {
         fprintf(stderr, "lightgcn_train: out of memory\n");
-        goto done;
+        return -1;
     }
-    snprintf(path, sizeof path, "%s/log.jsonl", o.out);
-    if (o.resume != NULL &&
-        lt_resume_from(&o, ctx, m, opt, sp, &irl, best, &first_epoch, &lp) != 0)
-        goto done;
-    epochs_run = first_epoch;
-    log = fopen(path, o.resume != NULL ? "a" : "w");
-    if (log == NULL) {
+    if (o->resume != NULL && lt_resume_from(o, r->ctx, r->m, r->opt, r->sp, &r->irl, r->best,
+                                            &r->first_epoch, &r->lp, r->dist.size, r->note) != 0)
+        return -1;
+    r->epochs_run = r->first_epoch;
+    if (!r->r0) return 0;
+    snprintf(path, sizeof path, "%s/log.jsonl", o->out);
+    r->log = fopen(path, o->resume != NULL ? "a" : "w");
+    if (r->log == NULL) {
         fprintf(stderr, "lightgcn_train: cannot open %s: %s\n", path, strerror(errno));
-        goto done;
+        return -1;
     }
+    return 0;
+}
+
+static void print_setup(const run *r)
+{
+    const opts *o = &r->o;
     fprintf(stderr,
             "lightgcn_train: %lld users, %lld items, %lld train pairs; d %d, L %d, lr %g, batch %d, "
             "reg %g, keep %g, seed %llu, threads %d; gemm %s, OPENBLAS_NUM_THREADS=%s\n",
-            (long long)ls.n_users, (long long)ls.n_items, (long long)n_pairs, o.dim, o.layers, o.lr,
-            o.batch, o.reg, o.keep, (unsigned long long)o.seed, o.threads, irllrec_gemm_backend(),
+            (long long)r->ls.n_users, (long long)r->ls.n_items, (long long)r->n_pairs, o->dim,
+            o->layers, o->lr, o->batch, o->reg, o->keep, (unsigned long long)o->seed, o->threads,
+            irllrec_gemm_backend(),
             getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
-    fprintf(stderr, "lightgcn_train: model %s", lgcn_model_name(o.model));
-    if (o.model == LGCN_MODEL_SGL || o.model == LGCN_MODEL_SIMGCL)
+    fprintf(stderr, "lightgcn_train: model %s", lgcn_model_name(o->model));
+    if (o->model == LGCN_MODEL_SGL || o->model == LGCN_MODEL_SIMGCL)
         fprintf(stderr, " (dataset config %s: cl_weight %g, cl_tau %g%s%g)",
-                LGCN_DATASET_CFG_NAME[o.dataset_cfg], o.cl_weight, o.cl_tau,
-                o.model == LGCN_MODEL_SGL ? ", view keep " : ", eps ",
-                o.model == LGCN_MODEL_SGL ? o.view_keep : o.eps);
+                LGCN_DATASET_CFG_NAME[o->dataset_cfg], o->cl_weight, o->cl_tau,
+                o->model == LGCN_MODEL_SGL ? ", view keep " : ", eps ",
+                o->model == LGCN_MODEL_SGL ? o->view_keep : o->eps);
     fprintf(stderr, "\n");
-    if (irl.x != NULL) {
+    if (r->irl.x != NULL) {
         fprintf(stderr, "lightgcn_train: IRLLRec on: {");
-        lt_json_hook_config(stderr, &o, &irl);
+        lt_json_hook_config(stderr, o, &r->irl);
         fprintf(stderr, "}\n");
     } else {
-        fprintf(stderr, "lightgcn_train: IRLLRec off (plain %s)\n", lgcn_model_name(o.model));
+        fprintf(stderr, "lightgcn_train: IRLLRec off (plain %s)\n", lgcn_model_name(o->model));
     }
+    if (r->dist.on)
+        fprintf(stderr, "lightgcn_train: --mpi: %d ranks, %d thread(s) each; each global batch of "
+                        "%d triples is split into %d slices; rank 0 evaluates and writes\n",
+                (int)r->dist.size, o->threads, o->batch, (int)r->dist.size);
+}
 
-    started = 1; /* from here on a failure keeps what the run wrote */
-    for (int epoch = first_epoch; epoch < o.epochs; epoch++) {
+/* One epoch's training steps: each global batch, this rank's slice of it.
+ * A failed step with several ranks ends them all (the ranks may be out of
+ * step); alone it returns -1. */
+static int train_epoch(run *r, int epoch, lt_epoch_sums *es)
+{
+    const opts *o = &r->o;
+    const irllrec_collective *layer = lt_dist_layer(&r->dist);
+    if (irllrec_x_sampler_epoch(r->sp, r->users, r->pos, r->neg, r->n_pairs) != IRLLREC_OK) {
+        fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(r->ctx));
+        lt_dist_abort(&r->dist, 1);
+        return -1;
+    }
+    for (int64_t s = 0; s < r->n_pairs; s += o->batch) {
+        int64_t b = r->n_pairs - s < o->batch ? r->n_pairs - s : o->batch, lo, hi;
+        lgcn_host_losses il;
+        irllrec_status st;
+        lt_dist_slice(&r->dist, s, b, &lo, &hi);
+        irllrec_ctx_clear_error(r->ctx);
+        st = lgcn_host_train_step_coll(r->host, r->irl.x, r->opt, layer, r->users + lo,
+                                       r->pos + lo, r->neg + lo, hi - lo, &il);
+        if (st != IRLLREC_OK) {
+            if (r->dist.on) fprintf(stderr, "lightgcn_train: rank %d of %d:", (int)r->dist.rank,
+                                    (int)r->dist.size);
+            fprintf(stderr, "%sepoch %d: training step failed (%s): %s\n",
+                    r->dist.on ? " " : "lightgcn_train: ", epoch, irllrec_status_str(st),
+                    irllrec_ctx_errcode(r->ctx) != IRLLREC_OK ? irllrec_ctx_errmsg(r->ctx)
+                                                              : "a non-finite loss");
+            lt_dist_abort(&r->dist, 1);
+            return -1;
+        }
+        lt_sums_add(es, &il);
+    }
+    if (r->dist.on) { /* the host's terms are this rank's: their mean over the ranks */
+        double v[3] = {es->bpr, es->reg, es->cl};
+        if (lt_dist_sum_f64(&r->dist, v, 3) != 0) return -1;
+        es->bpr = v[0] / r->dist.size;
+        es->reg = v[1] / r->dist.size;
+        es->cl = v[2] / r->dist.size;
+    }
+    return 0;
+}
+
+/* Rank 0 after an epoch: its lines, the validation, early stopping and the
+ * checkpoint. @return LT_GO, LT_STOP or LT_FAIL */
+static int after_epoch(run *r, int epoch, lt_epoch_sums *es, double secs)
+{
+    const opts *o = &r->o;
+    const int irl = r->irl.x != NULL;
+    if (!o->quiet) lt_print_epoch(es, epoch, irl, secs);
+    lt_log_train(r->log, epoch, es, irl, secs);
+    if (epoch % o->eval_step == 0) {
+        lt_metrics v;
+        int improved;
+        if (lt_evaluate(r->ev, r->m, r->ds, IRLLREC_SPLIT_VAL, &v, r->ctx) != 0) return LT_FAIL;
+        r->res.t_eval += v.seconds;
+        r->lp.n_evals++;
+        improved = v.recall[2] > r->lp.best_recall;
+        if (improved) {
+            r->lp.best_recall = v.recall[2];
+            r->lp.best_epoch = epoch;
+            r->lp.since_best = 0;
+            memcpy(r->best, lgcn_params(r->m), (size_t)r->nd * sizeof(float));
+            if (irl && lgcn_hook_snap_take(&r->best_hook, lgcn_irl_hook(r->irl.x)) != 0)
+                return LT_FAIL;
+        } else {
+            r->lp.since_best++;
+        }
+        lt_log_val(r->log, epoch, &v, es, irl, secs, improved);
+        if (!o->quiet)
+            fprintf(stderr,
+                    "  val  R@5 %.4f R@10 %.4f R@20 %.4f  N@5 %.4f N@10 %.4f N@20 %.4f  "
+                    "(%.2f s)%s\n",
+                    v.recall[0], v.recall[1], v.recall[2], v.ndcg[0], v.ndcg[1], v.ndcg[2],
+                    v.seconds, improved ? "  *best" : "");
+        if (r->lp.since_best >= o->patience) return LT_STOP;
+    }
+    if (o->save_every > 0 && (epoch + 1) % o->save_every == 0 &&
+        lt_save_checkpoint(o, r->ctx, r->m, r->opt, r->sp, &r->irl, r->best, epoch, &r->lp,
+                           r->dist.size) != 0)
+        return LT_FAIL;
+    return LT_GO;
+}
+
+/* Rank 0 at the end: TEST at the best validation parameters, and the files. */
+static int finish(run *r)
+{
+    memcpy(lgcn_params(r->m), r->best, (size_t)r->nd * sizeof(float));
+    if (lt_evaluate(r->ev, r->m, r->ds, IRLLREC_SPLIT_VAL, &r->res.val, r->ctx) != 0 ||
+        lt_evaluate(r->ev, r->m, r->ds, IRLLREC_SPLIT_TEST, &r->res.test, r->ctx) != 0)
+        return -1;
+    fprintf(r->log, "{\"epoch\": %d, \"split\": \"test\", ", r->lp.best_epoch);
+    lt_json_metrics(r->log, &r->res.test);
+    fprintf(r->log, "}\n");
+    if (lt_write_embeddings(r->ctx, r->o.out, r->m, r->best, &r->train,
+                            r->irl.x ? lgcn_irl_hook(r->irl.x) : NULL, r->best_hook) != 0)
+        return -1;
+    r->res.best_epoch = r->lp.best_epoch;
+    r->res.epochs_run = r->epochs_run;
+    r->res.n_evals = r->lp.n_evals;
+    r->res.ranks = r->dist.on ? (int)r->dist.size : 0;
+    r->res.total = lt_now_s() - r->t_start;
+    return lt_write_result(&r->o, r->data_dir, &r->irl, &r->res);
+}
+
+static void cleanup(run *r, int rc)
+{
+    char path[4096];
+    if (r->log) fclose(r->log);
+    free(r->users);
+    free(r->pos);
+    free(r->neg);
+    free(r->best);
+    lgcn_hook_snap_free(r->best_hook);
+    irllrec_evaluator_free(r->ev);
+    irllrec_x_sampler_free(r->sp);
+    lt_irl_state_free(&r->irl);
+    lgcn_host_free(r->host);
+    lgcn_opt_free(r->opt);
+    lgcn_free(r->m);
+    irllrec_x_dataset_free(r->ds);
+    irllrec_ctx_free(r->ctx);
+    if (r->scratch[0]) lt_rm_tree(r->scratch);
+    if (rc != 0 && !r->started && r->r0) {
+        /* A run that failed before training removes what it created (and
+         * only that): the folder when it made it, else its log and data. */
+        if (r->created_out) {
+            lt_rm_tree(r->o.out);
+        } else {
+            snprintf(path, sizeof path, "%s/log.jsonl", r->o.out);
+            if (r->created_log) (void)remove(path);
+            if (r->created_synth) lt_rm_tree(r->synth_dir);
+        }
+    }
+}
+
+/* Collective: did any rank fail? (each reported its own failure) */
+static int any_failed(const run *r, int failed) { return lt_dist_agree(&r->dist, failed) != 0; }
+
+int main(int argc, char **argv)
+{
+    static run R;
+    run *r = &R;
+    int rc = 1, verdict;
+    int64_t early = 0;
+
+    r->t_start = lt_now_s();
+    r->lp.best_epoch = -1;
+    r->lp.best_recall = -1.0;
+    {
+        /* Every rank parses the same command line; only the launcher's rank 0
+         * (or a process started alone) prints what it says. */
+        FILE *mute = lt_dist_env_rank() > 0 ? fopen("/dev/null", "w") : NULL;
+        int pr = lgcn_train_parse_args(argc, argv, &r->o, mute ? mute : stdout,
+                                       mute ? mute : stderr);
+        if (mute != NULL) fclose(mute);
+        if (pr != 0) return pr == 1 ? 0 : 2;
+    }
+    rc = lt_dist_start(&r->dist, &r->o, &argc, &argv);
+    if (rc != 0) {
+        lt_dist_finish(&r->dist);
+        return rc;
+    }
+    rc = 1;
+    r->r0 = r->dist.rank == 0;
+    r->note = r->r0 ? stderr : NULL;
+    if (!r->r0) r->o.quiet = 1;
+    if (r->r0) early = lt_open_out(&r->o, &r->created_out, &r->created_log);
+    if (lt_dist_bcast_i64(&r->dist, &early, 1) != 0) goto done;
+    if (early != 0) {
+        rc = (int)early;
+        goto done;
+    }
+    if (any_failed(r, load(r) != 0)) goto done;
+    if (r->scratch[0]) { /* everything is in memory now */
+        lt_rm_tree(r->scratch);
+        r->scratch[0] = '\0';
+    }
+    /* Every rank must train on the same data and text. */
+    if (lt_dist_same(&r->dist, r->irl.data_fp, "TRAIN data (its fingerprint)") != 0 ||
+        lt_dist_same(&r->dist, r->irl.text_fp, "text embeddings (their fingerprint)") != 0)
+        goto done;
+    if (r->o.irllrec && any_failed(r, lt_make_hook(r->ctx, r->m, &r->o, &r->irl,
+                                                   lt_dist_layer(&r->dist), r->note) != 0))
+        goto done;
+    if (any_failed(r, prepare(r) != 0)) goto done;
+    if (lt_dist_check_batches(&r->dist, r->n_pairs, r->o.batch) != 0) {
+        rc = 2;
+        goto done;
+    }
+    if (lt_dist_check_state(&r->dist, r->ctx, r->m, r->opt, &r->irl, "at the start") != 0)
+        goto done;
+    if (r->r0) print_setup(r);
+
+    r->started = 1; /* from here on a failure keeps what the run wrote */
+    for (int epoch = r->first_epoch; epoch < r->o.epochs; epoch++) {
         double t0 = lt_now_s(), secs;
         lt_epoch_sums es;
         memset(&es, 0, sizeof es);
-        if (irllrec_x_sampler_epoch(sp, users, pos, neg, n_pairs) != IRLLREC_OK) {
-            fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(ctx));
-            goto done;
-        }
-        for (int64_t s = 0; s < n_pairs; s += o.batch) {
-            int64_t b = n_pairs - s < o.batch ? n_pairs - s : o.batch;
-            lgcn_host_losses il;
-            irllrec_status st;
-            irllrec_ctx_clear_error(ctx);
-            st = lgcn_host_train_step(host, irl.x, opt, users + s, pos + s, neg + s, b, &il);
-            if (st != IRLLREC_OK) {
-                fprintf(stderr, "lightgcn_train: epoch %d: training step failed (%s): %s\n",
-                        epoch, irllrec_status_str(st),
-                        irllrec_ctx_errcode(ctx) != IRLLREC_OK ? irllrec_ctx_errmsg(ctx)
-                                                               : "a non-finite loss");
-                goto done;
-            }
-            lt_sums_add(&es, &il);
-        }
+        if (train_epoch(r, epoch, &es) != 0) goto done;
         secs = lt_now_s() - t0;
-        res.t_train += secs;
-        epochs_run = epoch + 1;
-        lt_sums_mean(&es, o.model);
-        if (!o.quiet) lt_print_epoch(&es, epoch, irl.x != NULL, secs);
-        lt_log_train(log, epoch, &es, irl.x != NULL, secs);
-        if (epoch % o.eval_step == 0) {
-            lt_metrics r;
-            int improved;
-            if (lt_evaluate(ev, m, ds, IRLLREC_SPLIT_VAL, &r, ctx) != 0) goto done;
-            res.t_eval += r.seconds;
-            lp.n_evals++;
-            improved = r.recall[2] > lp.best_recall;
-            if (improved) {
-                lp.best_recall = r.recall[2];
-                lp.best_epoch = epoch;
-                lp.since_best = 0;
-                memcpy(best, lgcn_params(m), (size_t)nd * sizeof(float));
-                if (irl.x != NULL && lgcn_hook_snap_take(&best_hook, lgcn_irl_hook(irl.x)) != 0)
-                    goto done;
-            } else {
-                lp.since_best++;
-            }
-            lt_log_val(log, epoch, &r, &es, irl.x != NULL, secs, improved);
-            if (!o.quiet)
-                fprintf(stderr,
-                        "  val  R@5 %.4f R@10 %.4f R@20 %.4f  N@5 %.4f N@10 %.4f N@20 %.4f  "
-                        "(%.2f s)%s\n",
-                        r.recall[0], r.recall[1], r.recall[2], r.ndcg[0], r.ndcg[1], r.ndcg[2],
-                        r.seconds, improved ? "  *best" : "");
-            if (lp.since_best >= o.patience) break;
-        }
-        if (o.save_every > 0 && (epoch + 1) % o.save_every == 0 &&
-            lt_save_checkpoint(&o, ctx, m, opt, sp, &irl, best, epoch, &lp) != 0)
+        r->res.t_train += secs;
+        r->epochs_run = epoch + 1;
+        lt_sums_mean(&es, r->o.model);
+        verdict = r->r0 ? after_epoch(r, epoch, &es, secs) : LT_GO;
+        if (lt_dist_verdict(&r->dist, &verdict) != 0 || verdict == LT_FAIL) goto done;
+        if (lt_dist_check_state(&r->dist, r->ctx, r->m, NULL, &r->irl, "after an epoch") != 0)
             goto done;
+        if (verdict == LT_STOP) break;
     }
-
-    /* TEST at the best validation parameters. */
-    memcpy(lgcn_params(m), best, (size_t)nd * sizeof(float));
-    if (lt_evaluate(ev, m, ds, IRLLREC_SPLIT_VAL, &res.val, ctx) != 0 ||
-        lt_evaluate(ev, m, ds, IRLLREC_SPLIT_TEST, &res.test, ctx) != 0)
+    if (lt_dist_check_state(&r->dist, r->ctx, r->m, r->opt, &r->irl, "at the end") != 0)
         goto done;
-    fprintf(log, "{\"epoch\": %d, \"split\": \"test\", ", lp.best_epoch);
-    lt_json_metrics(log, &res.test);
-    fprintf(log, "}\n");
-    if (lt_write_embeddings(ctx, o.out, m, best, &train, irl.x ? lgcn_irl_hook(irl.x) : NULL,
-                            best_hook) != 0)
-        goto done;
-    res.best_epoch = lp.best_epoch;
-    res.epochs_run = epochs_run;
-    res.n_evals = lp.n_evals;
-    res.total = lt_now_s() - t_start;
-    if (lt_write_result(&o, data_dir, &irl, &res) != 0) goto done;
+    verdict = r->r0 && finish(r) != 0 ? LT_FAIL : LT_GO;
+    if (lt_dist_verdict(&r->dist, &verdict) != 0 || verdict == LT_FAIL) goto done;
     rc = 0;
 done:
-    if (log) fclose(log);
-    free(users);
-    free(pos);
-    free(neg);
-    free(best);
-    lgcn_hook_snap_free(best_hook);
-    irllrec_evaluator_free(ev);
-    irllrec_x_sampler_free(sp);
-    lt_irl_state_free(&irl);
-    lgcn_host_free(host);
-    lgcn_opt_free(opt);
-    lgcn_free(m);
-    irllrec_x_dataset_free(ds);
-    irllrec_ctx_free(ctx);
-    if (rc != 0 && !started) {
-        /* A run that failed before training removes what it created (and
-         * only that): the folder when it made it, else its log and data. */
-        if (created_out) {
-            lt_rm_tree(o.out);
-        } else {
-            snprintf(path, sizeof path, "%s/log.jsonl", o.out);
-            if (created_log) (void)remove(path);
-            if (created_synth) lt_rm_tree(synth_dir);
-        }
-    }
+    cleanup(r, rc);
+    lt_dist_finish(&r->dist);
     return rc;
 }

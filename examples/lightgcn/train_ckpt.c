@@ -9,10 +9,10 @@
 #include "train_impl.h"
 #include "checkpoint.h"
 
-static lgcn_ckpt_cfg ckpt_cfg(const opts *o, const lt_irl_state *irl)
+static lgcn_ckpt_cfg ckpt_cfg(const opts *o, const lt_irl_state *irl, int32_t ranks)
 {
     lgcn_ckpt_cfg c = {o->batch, o->seed, o->lr, o->reg, o->keep, o->irllrec, irl->data_fp,
-                       irl->text_fp, o->model, 0.0, 0.0, 0.0};
+                       irl->text_fp, o->model, 0.0, 0.0, 0.0, ranks};
     if (o->model == LGCN_MODEL_SGL || o->model == LGCN_MODEL_SIMGCL) {
         c.cl_weight = o->cl_weight;
         c.cl_tau = o->cl_tau;
@@ -90,10 +90,10 @@ static int check_hook_flags(const opts *o, const lt_irl_state *irl)
 
 int lt_save_checkpoint(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *opt,
                        irllrec_x_sampler *sp, lt_irl_state *irl, float *best, int epoch,
-                       const lt_loop *l)
+                       const lt_loop *l, int32_t ranks)
 {
     char p[4096], err[1024] = "";
-    const lgcn_ckpt_cfg c = ckpt_cfg(o, irl);
+    const lgcn_ckpt_cfg c = ckpt_cfg(o, irl, ranks);
     lgcn_ckpt_loop lp = {epoch, l->best_epoch, l->since_best, l->n_evals, l->best_recall, best};
     snprintf(p, sizeof p, "%s/checkpoint.irlm", o->out);
     if (lgcn_ckpt_save(ctx, p, &c, m, opt, sp, irl->x ? lgcn_irl_hook(irl->x) : NULL, &lp, err,
@@ -106,10 +106,10 @@ int lt_save_checkpoint(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *opt,
 
 int lt_resume_from(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *opt,
                    irllrec_x_sampler *sp, lt_irl_state *irl, float *best, int *first_epoch,
-                   lt_loop *l)
+                   lt_loop *l, int32_t ranks, FILE *note)
 {
     char err[1024] = "";
-    const lgcn_ckpt_cfg c = ckpt_cfg(o, irl);
+    const lgcn_ckpt_cfg c = ckpt_cfg(o, irl, ranks);
     lgcn_ckpt_loop lp = {0, -1, 0, 0, -1.0, best};
     if (lgcn_ckpt_load(ctx, o->resume, &c, m, opt, sp, irl->x ? lgcn_irl_hook(irl->x) : NULL,
                        &lp, err, sizeof err) != IRLLREC_OK) {
@@ -122,6 +122,7 @@ int lt_resume_from(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *opt,
     l->since_best = lp.since_best;
     l->n_evals = lp.n_evals;
     l->best_recall = lp.best_recall;
-    fprintf(stderr, "lightgcn_train: resumed from %s after epoch %d\n", o->resume, lp.epoch);
+    if (note != NULL)
+        fprintf(note, "lightgcn_train: resumed from %s after epoch %d\n", o->resume, lp.epoch);
     return 0;
 }

@@ -62,14 +62,17 @@ typedef struct lt_irl_state {
     uint64_t data_fp, text_fp; /* fingerprints for checkpoints (checkpoint.h) */
 } lt_irl_state;
 
-/* Resolve the four text paths (flags, else DATA/<name>.npy when present). */
-int lt_resolve_text(const opts *o, const char *data_dir, lt_irl_state *s);
+/* Resolve the four text paths (flags, else DATA/<name>.npy when present);
+ * notes on dropped pairs go to @p note (NULL: none). */
+int lt_resolve_text(const opts *o, const char *data_dir, lt_irl_state *s, FILE *note);
 int lt_load_text(irllrec_ctx *ctx, lt_irl_state *s, int64_t U, int64_t I);
 /* Warnings for text that carries nothing (zero rows, no text at all). */
 void lt_warn_text(const lt_irl_state *s);
 /* Create the hook on model @p m from the loaded text (s->x); its settings
- * from o->hc. The one place the trainer makes its hook. */
-int lt_make_hook(irllrec_ctx *ctx, lgcn *m, const opts *o, lt_irl_state *s);
+ * from o->hc; with @p layer (several ranks) attached to it. The one place
+ * the trainer makes its hook. Collective when @p layer is not NULL. */
+int lt_make_hook(irllrec_ctx *ctx, lgcn *m, const opts *o, lt_irl_state *s,
+                 const irllrec_collective *layer, FILE *note);
 /* The hook's effective settings, as JSON members (no braces). */
 void lt_json_hook_config(FILE *f, const opts *o, const lt_irl_state *s);
 void lt_irl_state_free(lt_irl_state *s);
@@ -87,18 +90,21 @@ typedef struct lt_loop {
 
 /* FNV-1a 64 of the TRAIN split: its shape and user -> items CSR. */
 uint64_t lt_train_fingerprint(const irllrec_x_dataset *ds);
+/* @p ranks: the rank count of the run (1: one process), kept in the
+ * checkpoint; a resume with another is refused. */
 int lt_save_checkpoint(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *opt,
                        irllrec_x_sampler *sp, lt_irl_state *irl, float *best, int epoch,
-                       const lt_loop *lp);
+                       const lt_loop *lp, int32_t ranks);
 int lt_resume_from(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *opt,
                    irllrec_x_sampler *sp, lt_irl_state *irl, float *best, int *first_epoch,
-                   lt_loop *lp);
+                   lt_loop *lp, int32_t ranks, FILE *note);
 
 /* ---- the run's files (train_out.c) ---------------------------------------- */
 
 /* What result.json and the closing stdout lines report. */
 typedef struct lt_result {
     int best_epoch, epochs_run, n_evals;
+    int ranks; /* > 0: "ranks" in result.json (--mpi) */
     double t_train, t_eval, total;
     lt_metrics test, val;
 } lt_result;
@@ -112,6 +118,10 @@ void lt_log_val(FILE *log, int epoch, const lt_metrics *r, const lt_epoch_sums *
 int lt_write_embeddings(irllrec_ctx *ctx, const char *dir, lgcn *m, const float *best,
                         const irllrec_csr *train, irllrec_hook *h,
                         const lgcn_hook_snap *best_hook);
+/* OUT before a run (rank 0): the refusal to replace an earlier run's
+ * checkpoint, what exists already, the folder made. @return 0, or the exit
+ * status after a message. */
+int lt_open_out(const opts *o, int *created_out, int *created_log);
 /* OUT/result.json, then the "best epoch" and "TEST" lines on stdout. */
 int lt_write_result(const opts *o, const char *data_dir, const lt_irl_state *irl,
                     const lt_result *r);

@@ -219,6 +219,27 @@ int lt_write_embeddings(irllrec_ctx *ctx, const char *dir, lgcn *m, const float 
     return 0;
 }
 
+int lt_open_out(const opts *o, int *created_out, int *created_log)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/checkpoint.irlm", o->out);
+    if (o->resume == NULL && !o->overwrite && access(path, F_OK) == 0) {
+        fprintf(stderr,
+                "lightgcn_train: %s holds a checkpoint of an earlier run (%s); refusing to "
+                "replace it and its log.jsonl: continue it with --resume %s, choose another "
+                "--out, or pass --overwrite\n", o->out, path, path);
+        return 2;
+    }
+    *created_out = access(o->out, F_OK) != 0;
+    snprintf(path, sizeof path, "%s/log.jsonl", o->out);
+    *created_log = access(path, F_OK) != 0;
+    if (lt_mkdir_p(o->out) != 0) {
+        fprintf(stderr, "lightgcn_train: cannot create %s: %s\n", o->out, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
 int lt_write_result(const opts *o, const char *data_dir, const lt_irl_state *irl,
                     const lt_result *r)
 {
@@ -236,6 +257,7 @@ int lt_write_result(const opts *o, const char *data_dir, const lt_irl_state *irl
                "\"best_epoch\": %d, \"epochs_run\": %d, \"evaluations\": %d, ",
             o->data ? "false" : "true", (unsigned long long)o->seed, o->threads,
             r->best_epoch, r->epochs_run, r->n_evals);
+    if (r->ranks > 0) fprintf(f, "\"ranks\": %d, ", r->ranks);
     fprintf(f, "\"config\": {\"model\": \"%s\", \"dataset_config\": \"%s\", ",
             lgcn_model_name(o->model), LGCN_DATASET_CFG_NAME[o->dataset_cfg]);
     if (o->model == LGCN_MODEL_SGL || o->model == LGCN_MODEL_SIMGCL)

@@ -35,7 +35,7 @@ static int file_exists(const char *path)
 /* Resolve the four text paths: an explicit flag must name a file; the
  * defaults are DATA/<name>.npy when present. A pair with a missing half is
  * dropped with a note (its terms are off). */
-int lt_resolve_text(const opts *o, const char *data_dir, lt_irl_state *s)
+int lt_resolve_text(const opts *o, const char *data_dir, lt_irl_state *s, FILE *note)
 {
     static const char *const pair_terms[2] = {"profile pair absent: L_kd off (no RLMRec-Con term)",
                                               "intent pair absent: L_pair, L_tran and ITM off"};
@@ -55,9 +55,10 @@ int lt_resolve_text(const opts *o, const char *data_dir, lt_irl_state *s)
     for (int pr = 0; pr < 2; pr++) {
         char *a = s->path[2 * pr], *b = s->path[2 * pr + 1];
         if (a[0] && b[0]) continue;
-        fprintf(stderr, "lightgcn_train: note: %s (%s: %s, %s: %s)\n", pair_terms[pr],
-                LGCN_TEXT_FLAG[2 * pr], a[0] ? a : "missing", LGCN_TEXT_FLAG[2 * pr + 1],
-                b[0] ? b : "missing");
+        if (note != NULL)
+            fprintf(note, "lightgcn_train: note: %s (%s: %s, %s: %s)\n", pair_terms[pr],
+                    LGCN_TEXT_FLAG[2 * pr], a[0] ? a : "missing", LGCN_TEXT_FLAG[2 * pr + 1],
+                    b[0] ? b : "missing");
         a[0] = b[0] = '\0';
     }
     return 0;
@@ -129,17 +130,19 @@ static irllrec_mat text_mat(const lt_irl_state *s, int w)
     return irllrec_mat_dense(s->text[w], s->text[w] ? s->rows[w] : 0, s->text[w] ? s->cols[w] : 0);
 }
 
-int lt_make_hook(irllrec_ctx *ctx, lgcn *m, const opts *o, lt_irl_state *s)
+int lt_make_hook(irllrec_ctx *ctx, lgcn *m, const opts *o, lt_irl_state *s,
+                 const irllrec_collective *layer, FILE *note)
 {
+    /* The constructor: a node-sharded hook would be made here instead. */
     if (lgcn_irl_create(ctx, m, &o->hc, text_mat(s, 0), text_mat(s, 1), text_mat(s, 2),
                         text_mat(s, 3), &s->x) != IRLLREC_OK) {
         fprintf(stderr, "lightgcn_train: IRLLRec hook: %s\n", irllrec_ctx_errmsg(ctx));
         return -1;
     }
-    if (o->hc.text_precision == IRLLREC_HOOK_TEXT_BF16) {
+    if (note != NULL && o->hc.text_precision == IRLLREC_HOOK_TEXT_BF16) {
         int32_t prec = 0;
         irllrec_hook_get_text_precision(lgcn_irl_hook(s->x), &prec);
-        fprintf(stderr, "lightgcn_train: text towers: %s (%s)\n",
+        fprintf(note, "lightgcn_train: text towers: %s (%s)\n",
                 prec == IRLLREC_HOOK_TEXT_BF16 ? "bf16" : "fp32", irllrec_text_bf16_backend());
     }
     /* The graph-free host gets translation and ITM only when asked for
@@ -148,6 +151,13 @@ int lt_make_hook(irllrec_ctx *ctx, lgcn *m, const opts *o, lt_irl_state *s)
         irllrec_hook_set_param(lgcn_irl_hook(s->x), IRLLREC_HOOK_TRAN_ITM_NEED_GRAPH, 0.0) !=
             IRLLREC_OK) {
         fprintf(stderr, "lightgcn_train: IRLLRec hook: %s\n", irllrec_ctx_errmsg(ctx));
+        return -1;
+    }
+    /* Several ranks: the hook averages its losses and gradients over them
+     * (collective; checks that every rank's hook is rank 0's). */
+    if (layer != NULL && irllrec_hook_set_collective(lgcn_irl_hook(s->x), layer) != IRLLREC_OK) {
+        fprintf(stderr, "lightgcn_train: IRLLRec hook over the ranks: %s\n",
+                irllrec_ctx_errmsg(ctx));
         return -1;
     }
     return 0;
