@@ -356,6 +356,10 @@ int main(int argc, char **argv)
         if (mute != NULL) fclose(mute);
         if (pr != 0) return pr == 1 ? 0 : 2;
     }
+    if (!r->o.mpi && lt_dist_env_rank() >= 0)
+        fprintf(stderr, "lightgcn_train: note: started by mpirun / mpiexec without --mpi: this "
+                        "process trains alone, as if started by hand (lightgcn_train_mpi --mpi "
+                        "trains one model over the ranks)\n");
     rc = lt_dist_start(&r->dist, &r->o, &argc, &argv);
     if (rc != 0) {
         lt_dist_finish(&r->dist);
