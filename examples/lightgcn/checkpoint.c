@@ -62,6 +62,8 @@ irllrec_status lgcn_ckpt_save(irllrec_ctx *ctx, const char *path, const lgcn_ckp
         "lgcn.data_fnv1a64");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.text_fnv1a64", (int64_t)cfg->text_fp),
         "lgcn.text_fnv1a64");
+    if (cfg->ranks > 1)
+        TRY(irllrec_model_add_meta_i64(md, "lgcn.ranks", cfg->ranks), "lgcn.ranks");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.epoch", loop->epoch), "lgcn.epoch");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.best_epoch", loop->best_epoch), "lgcn.best_epoch");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.since_best", loop->since_best), "lgcn.since_best");
@@ -172,6 +174,27 @@ static irllrec_status want_model(const irllrec_model *md, int32_t want, char *er
     return IRLLREC_E_FORMAT;
 }
 
+/* The rank count: a global batch is split into that many slices, so another
+ * count does not continue the saved run. Absent: one process. */
+static irllrec_status want_ranks(const irllrec_model *md, int32_t want, char *err, size_t errcap)
+{
+    int64_t v = 1;
+    if (want < 1) want = 1;
+    if (irllrec_model_get_meta_i64(md, "lgcn.ranks", &v) != IRLLREC_OK) v = 1;
+    if (v == want) return IRLLREC_OK;
+    if (v == 1)
+        snprintf(err, errcap, "the checkpoint was written by a run of 1 rank (one process), "
+                 "this run has %d ranks: resume with the same rank count (lightgcn_train, or "
+                 "mpirun -n 1 lightgcn_train_mpi --mpi): each global batch is split by it",
+                 (int)want);
+    else
+        snprintf(err, errcap, "the checkpoint was written by a run of %lld ranks, this run has "
+                 "%d rank%s: resume with the same rank count (mpirun -n %lld lightgcn_train_mpi "
+                 "--mpi): each global batch is split by it", (long long)v, (int)want,
+                 want == 1 ? "" : "s", (long long)v);
+    return IRLLREC_E_FORMAT;
+}
+
 static irllrec_status get_i32(const irllrec_model *md, const char *key, int32_t *out)
 {
     int64_t v = 0;
@@ -209,6 +232,7 @@ irllrec_status lgcn_ckpt_load(irllrec_ctx *ctx, const char *path, const lgcn_ckp
         if (st != IRLLREC_OK) goto out; \
     } while (0)
     WANT(want_model(md, cfg->model, err, errcap));
+    WANT(want_ranks(md, cfg->ranks, err, errcap));
     WANT(want_i64(md, "lgcn.n_users", lgcn_n_users(m), IRLLREC_E_SHAPE, err, errcap));
     WANT(want_i64(md, "lgcn.n_nodes", dims[0], IRLLREC_E_SHAPE, err, errcap));
     WANT(want_i64(md, "lgcn.dim", dims[1], IRLLREC_E_SHAPE, err, errcap));

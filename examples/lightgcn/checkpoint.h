@@ -38,6 +38,11 @@ typedef struct lgcn_ckpt_cfg {
      *  (0 where it has none): a resume with another --model is refused. */
     int32_t model;
     double cl_weight, cl_tau, eps;
+    /** Ranks of a data-parallel run (lightgcn_train_mpi --mpi); 0 or 1: one
+     *  process. Stored as lgcn.ranks when > 1 (absent: 1): each global batch
+     *  is split by the rank count, so a resume with another count is refused,
+     *  naming both. */
+    int32_t ranks;
 } lgcn_ckpt_cfg;
 
 /** FNV-1a 64 of @p n bytes, continuing from @p h (start with LGCN_FNV1A_INIT). */

@@ -428,3 +428,24 @@ irllrec_status lgcn_host_train_step(lgcn_host *h, lgcn_irl *irl, lgcn_opt *o,
     if (st != IRLLREC_OK) return st;
     return lgcn_opt_step(o);
 }
+
+irllrec_status lgcn_host_train_step_coll(lgcn_host *h, lgcn_irl *irl, lgcn_opt *o,
+                                         const irllrec_collective *c, const int32_t *users,
+                                         const int32_t *pos, const int32_t *neg, int64_t b,
+                                         lgcn_host_losses *out)
+{
+    int64_t n = lgcn_n_nodes(h->m) * (int64_t)lgcn_dim(h->m);
+    float *g = lgcn_grad(h->m);
+    int32_t rank = 0, size = 1;
+    irllrec_status st;
+    if (c == NULL) return lgcn_host_train_step(h, irl, o, users, pos, neg, b, out);
+    st = irllrec_collective_rank_size(h->ctx, c, &rank, &size);
+    if (st == IRLLREC_OK) st = lgcn_host_grad(h, irl, LGCN_TRAIN, users, pos, neg, b, out);
+    if (st == IRLLREC_OK) st = irllrec_collective_allreduce_f32(h->ctx, c, g, g, n);
+    if (st != IRLLREC_OK) return st;
+    if (size > 1) {
+        const float p = (float)size;
+        for (int64_t k = 0; k < n; k++) g[k] /= p;
+    }
+    return lgcn_opt_step(o);
+}

@@ -87,6 +87,24 @@ irllrec_status lgcn_host_train_step(lgcn_host *h, lgcn_irl *irl, lgcn_opt *o,
                                     const int32_t *users, const int32_t *pos,
                                     const int32_t *neg, int64_t b, lgcn_host_losses *out);
 
+/** lgcn_host_train_step for one of several ranks that train one model
+ *  together (data-parallel; docs/distributed.md): lgcn_host_grad(LGCN_TRAIN)
+ *  on this rank's slice of the global batch, then lgcn_grad(m) -- dTotal/dE(0),
+ *  everything the host gathered for the step: BPR, reg, SGL's / SimGCL's
+ *  contrastive terms and what the hook handed back through dE_final and
+ *  dE(l) -- summed over the ranks in rank order through @p c
+ *  (irllrec_collective_allreduce_f32) and divided by the rank count, then
+ *  Adam on E(0): every rank takes the same step. The hook, when on, must
+ *  have the same layer attached (irllrec_hook_set_collective), which averages
+ *  the hook's own gradients. @p c NULL: lgcn_host_train_step. With one rank
+ *  the bits are those of lgcn_host_train_step.
+ *  @return as lgcn_host_train_step, or the reduction's error (IRLLREC_E_COMM,
+ *          message in the host's ctx); no update is made on failure */
+irllrec_status lgcn_host_train_step_coll(lgcn_host *h, lgcn_irl *irl, lgcn_opt *o,
+                                         const irllrec_collective *c, const int32_t *users,
+                                         const int32_t *pos, const int32_t *neg, int64_t b,
+                                         lgcn_host_losses *out);
+
 #ifdef __cplusplus
 }
 #endif

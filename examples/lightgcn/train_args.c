@@ -67,7 +67,13 @@ static void usage(FILE *f)
             "  --hook-lr X --hook-reg X  the hook's Adam lr (1e-3) and L2 (1e-7)\n"
             "  --preset paper|released   (paper)\n"
             "  --tran-mode exact|sampled --tran-samples N  (exact; 4096)\n"
-            "  --text-precision fp32|bf16  bf16 text towers where the CPU has them (fp32)\n");
+            "  --text-precision fp32|bf16  bf16 text towers where the CPU has them (fp32)\n"
+            "Several processes (data-parallel; docs/distributed.md):\n"
+            "  --mpi            train as one rank of mpirun -n P (lightgcn_train_mpi only):\n"
+            "                   each global batch is split in P slices, the gradients are\n"
+            "                   averaged; rank 0 writes every output. Resume needs the same P\n"
+            "  --mpi-ranks P    refuse to start unless mpirun started exactly P ranks\n"
+            "  --mpi-timeout S  seconds a collective may wait for the other ranks (300)\n");
 }
 
 /* Integer flags: name, field, allowed range. The ranges are the host's and
@@ -90,6 +96,7 @@ static const int_flag INT_FLAGS[] = {
     {"--lib-log", offsetof(opts, lib_log), 0, IRLLREC_LOG_DEBUG},
     {"--save-every", offsetof(opts, save_every), 1, INT32_MAX},
     {"--intents", offsetof(opts, hc) + offsetof(lgcn_irl_cfg, n_intents), 1, 65536},
+    {"--mpi-ranks", offsetof(opts, mpi_ranks), 1, 65536},
 };
 #define N_INT_FLAGS (sizeof INT_FLAGS / sizeof INT_FLAGS[0])
 
@@ -99,7 +106,7 @@ static const char *const VALUE_FLAGS[] = {
     "--itm-prf", "--usr-int", "--itm-int", "--w-kd", "--tau-kd", "--w-pair", "--tau-pair",
     "--w-tran", "--w-itm", "--itm-alpha", "--momentum", "--hook-lr", "--hook-reg",
     "--tran-samples", "--preset", "--tran-mode", "--text-precision", "--model", "--dataset-config", "--cl-weight",
-    "--cl-tau", "--eps", "--view-keep"};
+    "--cl-tau", "--eps", "--view-keep", "--mpi-timeout"};
 #define N_VALUE_FLAGS (sizeof VALUE_FLAGS / sizeof VALUE_FLAGS[0])
 
 /* A decimal integer: optional sign, digits, nothing else (no blanks). */
@@ -204,6 +211,25 @@ static int resolve_model(opts *o, FILE *err)
     return 0;
 }
 
+/* --mpi where it can work; its settings only with it. */
+static int check_mpi(const opts *o, FILE *err)
+{
+#ifndef LGCN_WITH_MPI
+    if (o->mpi) {
+        fprintf(err, "lightgcn_train: --mpi: this lightgcn_train was built without MPI; run "
+                     "lightgcn_train_mpi under mpirun (built next to it when CMake finds MPI: "
+                     "apt-get install libopenmpi-dev openmpi-bin, then reconfigure)\n");
+        return 2;
+    }
+#endif
+    if (!o->mpi && (o->mpi_ranks != 0 || o->mpi_timeout != 0.0)) {
+        fprintf(err, "lightgcn_train: %s is a setting of --mpi, which was not given\n",
+                o->mpi_ranks != 0 ? "--mpi-ranks" : "--mpi-timeout");
+        return 2;
+    }
+    return 0;
+}
+
 int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
 {
     memset(o, 0, sizeof *o);
@@ -242,6 +268,10 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
         }
         if (strcmp(k, "--overwrite") == 0) {
             o->overwrite = 1;
+            continue;
+        }
+        if (strcmp(k, "--mpi") == 0) {
+            o->mpi = 1;
             continue;
         }
         for (q = 0; q < N_INT_FLAGS && !known; q++) known = strcmp(k, INT_FLAGS[q].name) == 0;
@@ -286,6 +316,7 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
         DBL("--cl-tau", o->cl_tau, x >= 1e-6 && x <= 1e3, "a number in [1e-6, 1e3]")
         DBL("--eps", o->eps, x >= 0 && x <= 1e3, "a number in [0, 1e3]")
         DBL("--view-keep", o->view_keep, x > 0 && x <= 1, "a number in (0, 1]")
+        DBL("--mpi-timeout", o->mpi_timeout, x > 0 && x <= 1e6, "seconds in (0, 1e6]")
         else if (strcmp(k, "--data") == 0) o->data = v;
         else if (strcmp(k, "--out") == 0) {
             if (v[0] == '\0') return bad_value(err, k, v, "a folder name");
@@ -335,6 +366,7 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
         if (strcmp(k, "--keep") == 0) o->keep_set = 1;
     }
     if (resolve_model(o, err) != 0) return 2;
+    if (check_mpi(o, err) != 0) return 2;
     if (o->irllrec && (o->model == LGCN_MODEL_SGL || o->model == LGCN_MODEL_SIMGCL)) {
         o->hc.seed = o->seed;
         o->hc.max_batch = o->batch;

@@ -26,6 +26,10 @@ typedef struct opts {
     const char *resume;  /* --resume FILE */
     int32_t save_every;  /* --save-every N: OUT/checkpoint.irlm every N epochs (0: never) */
     int32_t overwrite;   /* --overwrite: an earlier run's checkpoint in OUT may be replaced */
+    /* Data-parallel training under mpirun (lightgcn_train_mpi, train_dist.h):
+     * --mpi, --mpi-ranks P (0: any), --mpi-timeout S (0: libirllrec-mpi's 300). */
+    int32_t mpi, mpi_ranks;
+    double mpi_timeout;
 } opts;
 
 extern const char *const LGCN_TEXT_FLAG[4];
@@ -35,7 +39,8 @@ enum lgcn_dataset_cfg { LGCN_DS_AMAZON_BOOK = 0, LGCN_DS_YELP = 1, LGCN_DS_AMAZO
 extern const char *const LGCN_DATASET_CFG_NAME[3];
 
 /** Parse argv into @p o (defaults first). Messages ("lightgcn_train: ...")
- *  go to @p err.
+ *  go to @p err. --mpi is refused unless this file is compiled with
+ *  LGCN_WITH_MPI (the lightgcn_train_mpi executable).
  *  @return 0 parsed; 1 --help (usage printed to @p out); 2 refused */
 int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err);
 

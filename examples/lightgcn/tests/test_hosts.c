@@ -2,8 +2,9 @@
  * host loss (BPR + reg + contrastive, and with the IRLLRec hook) w.r.t.
  * E(0) with the step's masks and noise held fixed (LGCN_REPLAY), SimGCL's
  * perturbation and SGL's views against what they must be by construction,
- * the MF host with a graph-free hook, and whole training steps that do not
- * depend on the thread count. Public API only. */
+ * the MF host with a graph-free hook, whole training steps that do not
+ * depend on the thread count, and data-parallel steps over two ranks
+ * (lgcn_host_train_step_coll, threads as ranks). Public API only. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "hosts.h"
 #include "helpers/testutil.h"
 #include "helpers/gradcheck.h"
+#include "helpers/coll_threads.h"
 
 Suite *hosts_suite(void);
 
@@ -383,6 +385,139 @@ START_TEST(host_create_refuses_bad_settings)
 }
 END_TEST
 
+/* ---- data-parallel steps (lgcn_host_train_step_coll) -------------------- */
+
+/* Two ranks as two threads (tests/helpers/coll_threads.h), each with its
+ * own model and host made from the same seed; rank r trains on triples
+ * [2r, 2r + 2) of the batch. */
+typedef struct dp_job {
+    hfx f[2];
+    lgcn_opt *o[2];
+    lgcn_irl *x[2];
+    int steps;
+} dp_job;
+
+static int dp_rank(tu_group *g, int32_t rank, void *arg)
+{
+    dp_job *j = (dp_job *)arg;
+    hfx *f = &j->f[rank];
+    irllrec_collective c;
+    tu_group_layer(g, rank, &c);
+    if (j->x[rank] != NULL && irllrec_hook_set_collective(lgcn_irl_hook(j->x[rank]), &c) != IRLLREC_OK)
+        return -1;
+    for (int s = 0; s < j->steps; s++)
+        if (lgcn_host_train_step_coll(f->h, j->x[rank], j->o[rank], &c, f->u + 2 * rank,
+                                      f->p + 2 * rank, f->n + 2 * rank, 2, NULL) != IRLLREC_OK)
+            return -1;
+    return 0;
+}
+
+/* The same steps in one process: each half's gradient (the second with the
+ * first's masks and noise, LGCN_REPLAY), summed in rank order, halved, Adam. */
+static void dp_reference(int32_t model, int steps, float *out)
+{
+    const int64_t nd = (HU + HI) * HD;
+    hfx f;
+    lgcn_opt *o = NULL;
+    float *ga = (float *)malloc((size_t)nd * sizeof(float));
+    char err[256] = "";
+    ck_assert_ptr_nonnull(ga);
+    hfx_make(&f, model, model == LGCN_MODEL_MF ? 0 : 2, 1, 0);
+    ck_assert_int_eq(lgcn_opt_create(f.m, 1e-2, &o, err, sizeof err), IRLLREC_OK);
+    for (int s = 0; s < steps; s++) {
+        float *g = lgcn_grad(f.m);
+        ck_assert_int_eq(lgcn_host_grad(f.h, NULL, LGCN_TRAIN, f.u, f.p, f.n, 2, NULL), IRLLREC_OK);
+        memcpy(ga, g, (size_t)nd * sizeof(float));
+        ck_assert_int_eq(lgcn_host_grad(f.h, NULL, LGCN_REPLAY, f.u + 2, f.p + 2, f.n + 2, 2, NULL),
+                         IRLLREC_OK);
+        for (int64_t k = 0; k < nd; k++) g[k] = (ga[k] + g[k]) / 2.0f;
+        ck_assert_int_eq(lgcn_opt_step(o), IRLLREC_OK);
+    }
+    memcpy(out, lgcn_params(f.m), (size_t)nd * sizeof(float));
+    free(ga);
+    lgcn_opt_free(o);
+    hfx_free(&f);
+}
+
+static void dp_run(int32_t model, int with_hook, int steps, float *out0, float *out1)
+{
+    dp_job j;
+    tu_group *g = tu_group_create(2, 30.0);
+    int res[2] = {-1, -1};
+    char err[256] = "";
+    ck_assert_ptr_nonnull(g);
+    memset(&j, 0, sizeof j);
+    j.steps = steps;
+    for (int r = 0; r < 2; r++) { /* hfx_make draws from one global stream: not on the threads */
+        hfx_make(&j.f[r], model, model == LGCN_MODEL_MF ? 0 : 2, 1, with_hook);
+        ck_assert_int_eq(lgcn_opt_create(j.f[r].m, 1e-2, &j.o[r], err, sizeof err), IRLLREC_OK);
+        j.x[r] = with_hook ? hfx_hook(&j.f[r]) : NULL;
+    }
+    ck_assert_int_eq(tu_group_run(g, dp_rank, &j, res), 0);
+    ck_assert_msg(res[0] == 0 && res[1] == 0, "%s: a rank failed: %s / %s",
+                  lgcn_model_name(model), irllrec_ctx_errmsg(j.f[0].ctx),
+                  irllrec_ctx_errmsg(j.f[1].ctx));
+    memcpy(out0, lgcn_params(j.f[0].m), (size_t)(HU + HI) * HD * sizeof(float));
+    memcpy(out1, lgcn_params(j.f[1].m), (size_t)(HU + HI) * HD * sizeof(float));
+    for (int r = 0; r < 2; r++) {
+        lgcn_irl_free(j.x[r]);
+        lgcn_opt_free(j.o[r]);
+        hfx_free(&j.f[r]);
+    }
+    tu_group_free(g);
+}
+
+static int same_values(const float *a, const float *b, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++)
+        if (!(a[k] == b[k])) return 0;
+    return 1;
+}
+
+/* Every host: two ranks hold the same E(0) after each run of steps, equal to
+ * one process that averages the two halves' gradients (the same sums in the
+ * same order); with the hook the two ranks still agree bit for bit. With one
+ * rank (irllrec_collective_single) the step is lgcn_host_train_step's. */
+START_TEST(data_parallel_steps)
+{
+    const int32_t models[4] = {LGCN_MODEL_LIGHTGCN, LGCN_MODEL_SGL, LGCN_MODEL_SIMGCL,
+                               LGCN_MODEL_MF};
+    const int64_t nd = (HU + HI) * HD;
+    float r0[(HU + HI) * HD], r1[(HU + HI) * HD], ref[(HU + HI) * HD];
+    for (int k = 0; k < 4; k++) {
+        const char *name = lgcn_model_name(models[k]);
+        dp_run(models[k], 0, 3, r0, r1);
+        dp_reference(models[k], 3, ref);
+        ck_assert_msg(memcmp(r0, r1, sizeof r0) == 0, "%s: the ranks differ", name);
+        ck_assert_msg(same_values(r0, ref, nd), "%s: 2 ranks differ from the one-process "
+                      "average of the two halves", name);
+        dp_run(models[k], 1, 3, r0, r1);
+        ck_assert_msg(memcmp(r0, r1, sizeof r0) == 0, "%s + IRLLRec: the ranks differ", name);
+        for (int hook = 0; hook <= 1; hook++) {
+            irllrec_collective one;
+            hfx f;
+            lgcn_opt *o = NULL;
+            lgcn_irl *x;
+            char err[256] = "";
+            irllrec_collective_single(&one, sizeof one);
+            steps_on(models[k], hook, 1, ref);
+            hfx_make(&f, models[k], models[k] == LGCN_MODEL_MF ? 0 : 2, 1, hook);
+            x = hook ? hfx_hook(&f) : NULL;
+            ck_assert_int_eq(lgcn_opt_create(f.m, 1e-2, &o, err, sizeof err), IRLLREC_OK);
+            for (int s = 0; s < 4; s++)
+                ck_assert_int_eq(lgcn_host_train_step_coll(f.h, x, o, &one, f.u, f.p, f.n, HB,
+                                                           NULL), IRLLREC_OK);
+            ck_assert_msg(memcmp(lgcn_params(f.m), ref, sizeof ref) == 0,
+                          "%s%s: one rank differs from lgcn_host_train_step", name,
+                          hook ? " + IRLLRec" : "");
+            lgcn_irl_free(x);
+            lgcn_opt_free(o);
+            hfx_free(&f);
+        }
+    }
+}
+END_TEST
+
 Suite *hosts_suite(void)
 {
     Suite *s = suite_create("hosts");
@@ -398,6 +533,7 @@ Suite *hosts_suite(void)
     tcase_add_test(tc, mf_hook_graph_free);
     tcase_add_test(tc, steps_do_not_depend_on_thread_count);
     tcase_add_test(tc, host_create_refuses_bad_settings);
+    tcase_add_test(tc, data_parallel_steps);
     suite_add_tcase(s, tc);
     return s;
 }
