@@ -64,6 +64,8 @@ irllrec_status lgcn_ckpt_save(irllrec_ctx *ctx, const char *path, const lgcn_ckp
         "lgcn.text_fnv1a64");
     if (cfg->ranks > 1)
         TRY(irllrec_model_add_meta_i64(md, "lgcn.ranks", cfg->ranks), "lgcn.ranks");
+    if (cfg->shard)
+        TRY(irllrec_model_add_meta_i64(md, "lgcn.shard", 1), "lgcn.shard");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.epoch", loop->epoch), "lgcn.epoch");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.best_epoch", loop->best_epoch), "lgcn.best_epoch");
     TRY(irllrec_model_add_meta_i64(md, "lgcn.since_best", loop->since_best), "lgcn.since_best");
@@ -195,6 +197,18 @@ static irllrec_status want_ranks(const irllrec_model *md, int32_t want, char *er
     return IRLLREC_E_FORMAT;
 }
 
+/* Node-sharded or data-parallel: the ranks' batches differ between the two. */
+static irllrec_status want_shard(const irllrec_model *md, int32_t want, char *err, size_t errcap)
+{
+    int64_t v = 0;
+    if (irllrec_model_get_meta_i64(md, "lgcn.shard", &v) != IRLLREC_OK) v = 0;
+    if ((v != 0) == (want != 0)) return IRLLREC_OK;
+    snprintf(err, errcap, "the checkpoint was written by a %s run, this run is %s: resume %s "
+             "--mpi-shard", v ? "node-sharded (--mpi-shard)" : "not node-sharded",
+             want ? "node-sharded" : "not", v ? "with" : "without");
+    return IRLLREC_E_FORMAT;
+}
+
 static irllrec_status get_i32(const irllrec_model *md, const char *key, int32_t *out)
 {
     int64_t v = 0;
@@ -233,6 +247,7 @@ irllrec_status lgcn_ckpt_load(irllrec_ctx *ctx, const char *path, const lgcn_ckp
     } while (0)
     WANT(want_model(md, cfg->model, err, errcap));
     WANT(want_ranks(md, cfg->ranks, err, errcap));
+    WANT(want_shard(md, cfg->shard, err, errcap));
     WANT(want_i64(md, "lgcn.n_users", lgcn_n_users(m), IRLLREC_E_SHAPE, err, errcap));
     WANT(want_i64(md, "lgcn.n_nodes", dims[0], IRLLREC_E_SHAPE, err, errcap));
     WANT(want_i64(md, "lgcn.dim", dims[1], IRLLREC_E_SHAPE, err, errcap));

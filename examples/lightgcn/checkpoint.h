@@ -43,6 +43,9 @@ typedef struct lgcn_ckpt_cfg {
      *  is split by the rank count, so a resume with another count is refused,
      *  naming both. */
     int32_t ranks;
+    /** 1: a node-sharded run (--mpi-shard; lgcn.shard = 1), whose ranks all
+     *  train the whole batch: a resume in the other layout is refused. */
+    int32_t shard;
 } lgcn_ckpt_cfg;
 
 /** FNV-1a 64 of @p n bytes, continuing from @p h (start with LGCN_FNV1A_INIT). */

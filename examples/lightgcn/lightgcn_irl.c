@@ -97,7 +97,8 @@ irllrec_status lgcn_irl_create(irllrec_ctx *ctx, lgcn *m, const lgcn_irl_cfg *c,
     s.intent_dim = usr_int.cols > 0 ? (int32_t)usr_int.cols : 0;
     s.seed = c->seed;
     s.text_precision = c->text_precision;
-    st = irllrec_hook_create(ctx, &s, &x->h);
+    st = c->shard ? irllrec_hook_create_sharded(ctx, &s, c->shard, &x->h)
+                  : irllrec_hook_create(ctx, &s, &x->h);
     if (st != IRLLREC_OK) goto fail;
     st = lgcn_irl_apply_params(x->h, c);
     if (st != IRLLREC_OK) goto fail;

@@ -35,6 +35,8 @@ typedef struct lgcn_irl_cfg {
     int32_t tran_mode;     /**< 0 exact, 1 sampled, -1 default (exact) */
     int64_t tran_samples;  /**< sampled mode nodes, <= 0 default */
     int32_t text_precision; /**< irllrec_hook_spec.text_precision (0 = fp32) */
+    const irllrec_collective *shard; /**< non-NULL: a node-sharded hook over this layer
+                                          (irllrec_hook_create_sharded; collective) */
 } lgcn_irl_cfg;
 
 void lgcn_irl_cfg_init(lgcn_irl_cfg *c);

@@ -193,7 +193,12 @@ static void print_setup(const run *r)
     } else {
         fprintf(stderr, "lightgcn_train: IRLLRec off (plain %s)\n", lgcn_model_name(o->model));
     }
-    if (r->dist.on)
+    if (r->dist.on && r->dist.shard)
+        fprintf(stderr, "lightgcn_train: --mpi --mpi-shard: %d ranks, %d thread(s) each; every "
+                        "rank trains each global batch of %d triples, the hook holds 1/%d of the "
+                        "text rows; rank 0 evaluates and writes\n",
+                (int)r->dist.size, o->threads, o->batch, (int)r->dist.size);
+    else if (r->dist.on)
         fprintf(stderr, "lightgcn_train: --mpi: %d ranks, %d thread(s) each; each global batch of "
                         "%d triples is split into %d slices; rank 0 evaluates and writes\n",
                 (int)r->dist.size, o->threads, o->batch, (int)r->dist.size);
@@ -205,7 +210,9 @@ static void print_setup(const run *r)
 static int train_epoch(run *r, int epoch, lt_epoch_sums *es)
 {
     const opts *o = &r->o;
-    const irllrec_collective *layer = lt_dist_layer(&r->dist);
+    /* sharded, the host is replicated: its gradient is the whole batch's on
+     * every rank, and the hook's too, so nothing of the host is reduced */
+    const irllrec_collective *layer = r->dist.shard ? NULL : lt_dist_layer(&r->dist);
     if (irllrec_x_sampler_epoch(r->sp, r->users, r->pos, r->neg, r->n_pairs) != IRLLREC_OK) {
         fprintf(stderr, "lightgcn_train: %s\n", irllrec_ctx_errmsg(r->ctx));
         lt_dist_abort(&r->dist, 1);
@@ -231,7 +238,7 @@ static int train_epoch(run *r, int epoch, lt_epoch_sums *es)
         }
         lt_sums_add(es, &il);
     }
-    if (r->dist.on) { /* the host's terms are this rank's: their mean over the ranks */
+    if (r->dist.on && !r->dist.shard) { /* this rank's host terms: their mean over the ranks */
         double v[3] = {es->bpr, es->reg, es->cl};
         if (lt_dist_sum_f64(&r->dist, v, 3) != 0) return -1;
         es->bpr = v[0] / r->dist.size;

@@ -72,6 +72,9 @@ static void usage(FILE *f)
             "  --mpi            train as one rank of mpirun -n P (lightgcn_train_mpi only):\n"
             "                   each global batch is split in P slices, the gradients are\n"
             "                   averaged; rank 0 writes every output. Resume needs the same P\n"
+            "  --mpi-shard      with --mpi --irllrec: node-sharded instead; every rank trains\n"
+            "                   the whole global batch (the host is replicated), holds 1/P of\n"
+            "                   the text rows and computes its block of L_tran and ITM\n"
             "  --mpi-ranks P    refuse to start unless mpirun started exactly P ranks\n"
             "  --mpi-timeout S  seconds a collective may wait for the other ranks (300)\n");
 }
@@ -222,9 +225,14 @@ static int check_mpi(const opts *o, FILE *err)
         return 2;
     }
 #endif
-    if (!o->mpi && (o->mpi_ranks != 0 || o->mpi_timeout != 0.0)) {
+    if (!o->mpi && (o->mpi_ranks != 0 || o->mpi_timeout != 0.0 || o->mpi_shard)) {
         fprintf(err, "lightgcn_train: %s is a setting of --mpi, which was not given\n",
-                o->mpi_ranks != 0 ? "--mpi-ranks" : "--mpi-timeout");
+                o->mpi_shard ? "--mpi-shard" : o->mpi_ranks != 0 ? "--mpi-ranks" : "--mpi-timeout");
+        return 2;
+    }
+    if (o->mpi_shard && !o->irllrec) {
+        fprintf(err, "lightgcn_train: --mpi-shard shards the IRLLRec hook's text: it needs "
+                     "--irllrec\n");
         return 2;
     }
     return 0;
@@ -272,6 +280,10 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
         }
         if (strcmp(k, "--mpi") == 0) {
             o->mpi = 1;
+            continue;
+        }
+        if (strcmp(k, "--mpi-shard") == 0) {
+            o->mpi_shard = 1;
             continue;
         }
         for (q = 0; q < N_INT_FLAGS && !known; q++) known = strcmp(k, INT_FLAGS[q].name) == 0;

@@ -30,6 +30,9 @@ typedef struct opts {
      * --mpi, --mpi-ranks P (0: any), --mpi-timeout S (0: libirllrec-mpi's 300). */
     int32_t mpi, mpi_ranks;
     double mpi_timeout;
+    /* --mpi-shard: the hook node-sharded instead (irllrec_hook_create_sharded):
+     * every rank trains the whole global batch, holds a block of the text rows */
+    int32_t mpi_shard;
 } opts;
 
 extern const char *const LGCN_TEXT_FLAG[4];

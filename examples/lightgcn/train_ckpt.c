@@ -12,7 +12,7 @@
 static lgcn_ckpt_cfg ckpt_cfg(const opts *o, const lt_irl_state *irl, int32_t ranks)
 {
     lgcn_ckpt_cfg c = {o->batch, o->seed, o->lr, o->reg, o->keep, o->irllrec, irl->data_fp,
-                       irl->text_fp, o->model, 0.0, 0.0, 0.0, ranks};
+                       irl->text_fp, o->model, 0.0, 0.0, 0.0, ranks, o->mpi_shard};
     if (o->model == LGCN_MODEL_SGL || o->model == LGCN_MODEL_SIMGCL) {
         c.cl_weight = o->cl_weight;
         c.cl_tau = o->cl_tau;

@@ -51,6 +51,7 @@ int lt_dist_start(lt_dist *d, const opts *o, int *argc, char ***argv)
     memset(d, 0, sizeof d[0]);
     d->size = 1;
     if (!o->mpi) return 0;
+    d->shard = o->mpi_shard;
     if (lt_dist_env_rank() < 0) {
         fprintf(stderr, "lightgcn_train: --mpi: this process was not started by mpirun / "
                         "mpiexec (none of OMPI_COMM_WORLD_RANK, PMIX_RANK, PMI_RANK is set): "
@@ -216,14 +217,15 @@ int lt_dist_same(const lt_dist *d, uint64_t mine, const char *what)
 
 void lt_dist_slice(const lt_dist *d, int64_t s, int64_t b, int64_t *lo, int64_t *hi)
 {
-    *lo = s + b * d->rank / d->size;
-    *hi = s + b * (d->rank + 1) / d->size;
+    const int32_t r = d->shard ? 0 : d->rank, p = d->shard ? 1 : d->size;
+    *lo = s + b * r / p;
+    *hi = s + b * (r + 1) / p;
 }
 
 int lt_dist_check_batches(const lt_dist *d, int64_t n_pairs, int32_t batch)
 {
     int64_t last = n_pairs % batch;
-    if (batch >= d->size && (last == 0 || last >= d->size)) return 0;
+    if (d->shard || (batch >= d->size && (last == 0 || last >= d->size))) return 0;
     if (d->rank == 0) {
         if (batch < d->size)
             fprintf(stderr, "lightgcn_train: --batch %d is smaller than the %d ranks: every rank "
@@ -236,6 +238,23 @@ int lt_dist_check_batches(const lt_dist *d, int64_t n_pairs, int32_t batch)
                     (long long)last, (int)d->size);
     }
     return 2;
+}
+
+/* Every rank's hook blocks (parameters and teacher) and step count against
+ * rank 0's, through one hash. */
+static int same_hook_blocks(const lt_dist *d, irllrec_hook *h, const char *when)
+{
+    int64_t steps = irllrec_hook_steps(h);
+    uint64_t x = lgcn_ckpt_fnv1a(LGCN_FNV1A_INIT, &steps, sizeof steps);
+    char what[96];
+    for (int32_t i = 0; i < irllrec_hook_block_count(h); i++) {
+        irllrec_hook_block b;
+        b.struct_size = sizeof b;
+        if (irllrec_hook_get_block(h, i, &b) != IRLLREC_OK) return -1;
+        x = lgcn_ckpt_fnv1a(x, b.data, (size_t)(b.rows * b.cols) * sizeof(float));
+    }
+    snprintf(what, sizeof what, "node-sharded hook (parameters or step count) %s", when);
+    return lt_dist_same(d, x, what);
 }
 
 int lt_dist_check_state(const lt_dist *d, irllrec_ctx *ctx, lgcn *m, const lgcn_opt *opt,
@@ -266,7 +285,10 @@ int lt_dist_check_state(const lt_dist *d, irllrec_ctx *ctx, lgcn *m, const lgcn_
         if (lt_dist_same(d, h, what) != 0) return -1;
     }
     /* The hook compares every rank's parameters, settings, shapes and step
-     * count with rank 0's when a layer is attached (again). */
+     * count with rank 0's when a layer is attached (again); a node-sharded
+     * hook keeps the layer of its create, so its blocks and step count are
+     * compared here. */
+    if (irl->x != NULL && d->shard) return same_hook_blocks(d, lgcn_irl_hook(irl->x), when);
     if (irl->x != NULL &&
         irllrec_hook_set_collective(lgcn_irl_hook(irl->x), &d->layer) != IRLLREC_OK) {
         fprintf(stderr, "lightgcn_train: rank %d of %d: the hook %s: %s\n", (int)d->rank,

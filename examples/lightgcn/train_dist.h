@@ -19,6 +19,7 @@
 
 typedef struct lt_dist {
     int on;                   /* --mpi: one of several ranks */
+    int shard;                /* --mpi-shard: every rank the whole batch, the hook sharded */
     int32_t rank, size;       /* 0 and 1 without --mpi */
     irllrec_collective layer; /* valid when on */
     void *handle;             /* the irllrec_mpi handle */
@@ -53,7 +54,8 @@ int lt_dist_sum_f64(const lt_dist *d, double *v, int n);
  * @p what; @return 0 when every rank agrees, else -1 on every rank. */
 int lt_dist_same(const lt_dist *d, uint64_t mine, const char *what);
 
-/* This rank's slice [*lo, *hi) of the global batch [s, s + b). */
+/* This rank's slice [*lo, *hi) of the global batch [s, s + b) (node-sharded:
+ * the whole batch). */
 void lt_dist_slice(const lt_dist *d, int64_t s, int64_t b, int64_t *lo, int64_t *hi);
 
 /* Every global batch must give every rank at least one triple: @p batch and

@@ -258,6 +258,7 @@ int lt_write_result(const opts *o, const char *data_dir, const lt_irl_state *irl
             o->data ? "false" : "true", (unsigned long long)o->seed, o->threads,
             r->best_epoch, r->epochs_run, r->n_evals);
     if (r->ranks > 0) fprintf(f, "\"ranks\": %d, ", r->ranks);
+    if (r->ranks > 0 && o->mpi_shard) fprintf(f, "\"node_sharded\": true, ");
     fprintf(f, "\"config\": {\"model\": \"%s\", \"dataset_config\": \"%s\", ",
             lgcn_model_name(o->model), LGCN_DATASET_CFG_NAME[o->dataset_cfg]);
     if (o->model == LGCN_MODEL_SGL || o->model == LGCN_MODEL_SIMGCL)

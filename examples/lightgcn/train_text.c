@@ -133,8 +133,10 @@ static irllrec_mat text_mat(const lt_irl_state *s, int w)
 int lt_make_hook(irllrec_ctx *ctx, lgcn *m, const opts *o, lt_irl_state *s,
                  const irllrec_collective *layer, FILE *note)
 {
-    /* The constructor: a node-sharded hook would be made here instead. */
-    if (lgcn_irl_create(ctx, m, &o->hc, text_mat(s, 0), text_mat(s, 1), text_mat(s, 2),
+    /* --mpi-shard: a node-sharded hook, its layer fixed at create */
+    lgcn_irl_cfg hc = o->hc;
+    hc.shard = o->mpi_shard ? layer : NULL;
+    if (lgcn_irl_create(ctx, m, &hc, text_mat(s, 0), text_mat(s, 1), text_mat(s, 2),
                         text_mat(s, 3), &s->x) != IRLLREC_OK) {
         fprintf(stderr, "lightgcn_train: IRLLRec hook: %s\n", irllrec_ctx_errmsg(ctx));
         return -1;
@@ -155,7 +157,8 @@ int lt_make_hook(irllrec_ctx *ctx, lgcn *m, const opts *o, lt_irl_state *s,
     }
     /* Several ranks: the hook averages its losses and gradients over them
      * (collective; checks that every rank's hook is rank 0's). */
-    if (layer != NULL && irllrec_hook_set_collective(lgcn_irl_hook(s->x), layer) != IRLLREC_OK) {
+    if (layer != NULL && !o->mpi_shard &&
+        irllrec_hook_set_collective(lgcn_irl_hook(s->x), layer) != IRLLREC_OK) {
         fprintf(stderr, "lightgcn_train: IRLLRec hook over the ranks: %s\n",
                 irllrec_ctx_errmsg(ctx));
         return -1;

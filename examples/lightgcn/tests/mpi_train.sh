@@ -14,6 +14,12 @@
 #           triple: each refused, naming what differs;
 #           ranks that are not training one model (rank 1 given another
 #           --seed, --lr or --hook-lr) stopped, naming what differs
+#   shard   --mpi --mpi-shard (node-sharded hook), 2 ranks, LightGCN + IRLLRec:
+#           only rank 0 writes, every epoch's losses within 1e-5 of one
+#           process's (the same math; the sums run in another order), the
+#           same TEST line, a repeat gives the same bytes, 2 epochs + resume
+#           = 4 straight; a checkpoint of the other layout refused either way,
+#           --mpi-shard without --irllrec or without --mpi refused
 # Exit 77 (skipped) when mpirun is absent.
 set -u
 mpiexec=$1 tmpi=$2 tplain=$3 work=$4 mode=$5
@@ -163,7 +169,58 @@ refuse)
     mpi -n 1 "$tmpi" --mpi "${common[@]}" --out "$work/y3" --irllrec --intents 8 : \
         -n 1 "$tmpi" --mpi "${common[@]}" --out "$work/y3" --irllrec --intents 8 --hook-lr 0.01
   ;;
-*) echo "usage: mpi_train.sh MPIEXEC TRAIN_MPI TRAIN WORKDIR train|resume|refuse"; exit 2 ;;
+shard)
+  hook=(--irllrec --intents 8 --w-tran 0.5 --w-itm 0.5)
+  mpi -n 1 "$tmpi" --mpi --mpi-shard "${common[@]}" "${hook[@]}" --out "$work/s" : \
+      -n 1 "$tmpi" --mpi --mpi-shard "${common[@]}" "${hook[@]}" --out "$work/s-rank1" \
+      >"$work/s.stdout" 2>"$work/s.stderr" || { bad "2 sharded ranks exited $?"; cat "$work/s.stderr"; }
+  [ -e "$work/s-rank1" ] && bad "rank 1 created its --out"
+  grep -q '"node_sharded": true' "$work/s/result.json" || bad "result.json does not say node_sharded"
+  finite "$work/s" "2 sharded ranks"
+  "$tplain" "${common[@]}" "${hook[@]}" --out "$work/p" >"$work/p.stdout" 2>/dev/null ||
+    bad "the plain trainer failed"
+  # every epoch's mean training loss, one process against the 2 ranks
+  losses() { grep '"split": "train"' "$1/log.jsonl" | sed 's/.*"split": "train", "loss": \([^,]*\),.*/\1/'; }
+  if paste <(losses "$work/s") <(losses "$work/p") |
+       awk '{d = $1 - $2; if (d < 0) d = -d; if (d > 1e-5 * ($2 < 0 ? -$2 : $2)) bad = 1; n++}
+            END {exit (bad || n != 4)}'; then
+    echo "epoch losses within 1e-5 of one process: $(losses "$work/s" | tr '\n' ' ')"
+  else
+    bad "epoch losses differ from one process's:"; paste <(losses "$work/s") <(losses "$work/p")
+  fi
+  if [ "$(grep '^TEST' "$work/s.stdout")" = "$(grep '^TEST' "$work/p.stdout")" ]; then
+    echo "the TEST line of one process: $(grep '^TEST' "$work/s.stdout")"
+  else bad "TEST differs: $(grep '^TEST' "$work/s.stdout") vs $(grep '^TEST' "$work/p.stdout")"; fi
+  mpi -n 2 "$tmpi" --mpi --mpi-shard "${common[@]}" "${hook[@]}" --out "$work/s2" >/dev/null \
+    2>"$work/s2.stderr" || { bad "the repeat exited $?"; cat "$work/s2.stderr"; }
+  same_run "$work/s" "$work/s2" "sharded repeat at 2 ranks"
+  a="$work/sf" b="$work/sh"
+  mpi -n 2 "$tmpi" --mpi --mpi-shard "${common[@]}" "${hook[@]}" --save-every 4 --out "$a" \
+    >/dev/null 2>&1 || bad "the straight sharded run failed"
+  mpi -n 2 "$tmpi" --mpi --mpi-shard "${common[@]}" "${hook[@]}" --epochs 2 --save-every 2 \
+    --out "$b" >/dev/null 2>&1 || bad "the first sharded half failed"
+  cp "$b/checkpoint.irlm" "$work/sk.irlm"
+  mpi -n 2 "$tmpi" --mpi --mpi-shard "${common[@]}" "${hook[@]}" --save-every 4 --out "$b" \
+    --resume "$work/sk.irlm" >/dev/null 2>&1 || bad "the resumed sharded run failed"
+  same_run "$a" "$b" "sharded: 4 epochs vs 2 + resume" checkpoint
+  mpi -n 2 "$tmpi" --mpi "${common[@]}" "${hook[@]}" --epochs 2 --save-every 2 --out "$work/dp" \
+    >/dev/null 2>&1 || bad "the data-parallel run failed"
+  out=$(mpi -n 2 "$tmpi" --mpi "${common[@]}" "${hook[@]}" --out "$work/z1" --resume "$work/sk.irlm" 2>&1)
+  [ $? -ne 0 ] && grep -q "node-sharded (--mpi-shard) run, this run is not" <<<"$out" &&
+    echo "sharded checkpoint, data-parallel run: refused" || bad "sharded checkpoint accepted: $out"
+  out=$(mpi -n 2 "$tmpi" --mpi --mpi-shard "${common[@]}" "${hook[@]}" --out "$work/z2" \
+        --resume "$work/dp/checkpoint.irlm" 2>&1)
+  [ $? -ne 0 ] && grep -q "not node-sharded run, this run is node-sharded" <<<"$out" &&
+    echo "data-parallel checkpoint, sharded run: refused" || bad "data-parallel checkpoint accepted: $out"
+  out=$(mpi -n 2 "$tmpi" --mpi --mpi-shard "${common[@]}" --out "$work/z3" 2>&1)
+  [ $? -ne 0 ] && grep -q "needs --irllrec" <<<"$out" && echo "--mpi-shard without --irllrec: refused" ||
+    bad "--mpi-shard without --irllrec accepted: $out"
+  out=$("$tplain" --mpi-shard "${common[@]}" "${hook[@]}" --out "$work/z4" 2>&1)
+  [ $? -ne 0 ] && grep -q "is a setting of --mpi" <<<"$out" && echo "--mpi-shard without --mpi: refused" ||
+    bad "--mpi-shard without --mpi accepted: $out"
+  for d in z1 z2 z3 z4; do [ -e "$work/$d" ] && bad "a refused run left $work/$d"; done
+  ;;
+*) echo "usage: mpi_train.sh MPIEXEC TRAIN_MPI TRAIN WORKDIR train|resume|refuse|shard"; exit 2 ;;
 esac
 [ $fail -eq 0 ] && echo "ok: mpi $mode"
 exit $fail
