@@ -282,25 +282,6 @@ START_TEST(fused_declines_streaming_max)
 }
 END_TEST
 
-START_TEST(path_follows_environment)
-{
-    const int best = irllrec__xent_isa_best();
-    ck_assert_int_eq(setenv("IRLLREC_XENT", "reference", 1), 0);
-    ck_assert_int_eq(irllrec__xent_path(), -1);
-    ck_assert_int_eq(setenv("IRLLREC_XENT", "c", 1), 0);
-    ck_assert_int_eq(irllrec__xent_path(), IRLLREC__XENT_ISA_C);
-    ck_assert_int_eq(setenv("IRLLREC_XENT", "avx2", 1), 0);
-    ck_assert_int_eq(irllrec__xent_path(), best < IRLLREC__XENT_ISA_AVX2 ? best : IRLLREC__XENT_ISA_AVX2);
-    ck_assert_int_eq(setenv("IRLLREC_XENT", "avx512", 1), 0);
-    ck_assert_int_eq(irllrec__xent_path(), best);
-    ck_assert_int_eq(unsetenv("IRLLREC_XENT"), 0);
-    /* unset: the reference engine (the faster one on a quiet machine) */
-    ck_assert_int_eq(irllrec__xent_path(), -1);
-}
-END_TEST
-
-/* ---- through the public calls, per IRLLREC_XENT value ------------------- */
-
 /* IRLLREC_XENT as the process got it (the suite may run under
  * IRLLREC_XENT=avx512 and the like); put back at the end of the test. */
 typedef struct xenv {
@@ -322,6 +303,28 @@ static void xenv_restore(const xenv *e)
     else
         ck_assert_int_eq(unsetenv("IRLLREC_XENT"), 0);
 }
+
+START_TEST(path_follows_environment)
+{
+    const int best = irllrec__xent_isa_best();
+    xenv saved;
+    xenv_save(&saved);
+    ck_assert_int_eq(setenv("IRLLREC_XENT", "reference", 1), 0);
+    ck_assert_int_eq(irllrec__xent_path(), -1);
+    ck_assert_int_eq(setenv("IRLLREC_XENT", "c", 1), 0);
+    ck_assert_int_eq(irllrec__xent_path(), IRLLREC__XENT_ISA_C);
+    ck_assert_int_eq(setenv("IRLLREC_XENT", "avx2", 1), 0);
+    ck_assert_int_eq(irllrec__xent_path(), best < IRLLREC__XENT_ISA_AVX2 ? best : IRLLREC__XENT_ISA_AVX2);
+    ck_assert_int_eq(setenv("IRLLREC_XENT", "avx512", 1), 0);
+    ck_assert_int_eq(irllrec__xent_path(), best);
+    ck_assert_int_eq(unsetenv("IRLLREC_XENT"), 0);
+    /* unset: the reference engine (the faster one on a quiet machine) */
+    ck_assert_int_eq(irllrec__xent_path(), -1);
+    xenv_restore(&saved); /* CK_FORK=no: later suites keep the caller's choice */
+}
+END_TEST
+
+/* ---- through the public calls, per IRLLREC_XENT value ------------------- */
 
 #define AP_PAD 3            /* floats past each row of every view (ld = d + 3) */
 #define AP_SENTINEL 1234.5f /* what the padding holds; no call may change it */
