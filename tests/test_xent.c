@@ -3,7 +3,8 @@
  * set the CPU runs, several d (1 to 37, not only multiples of 16), n_rows !=
  * n_cols across row and column block edges, random targets, row weights and
  * both kinds; central differences on the fused path; bitwise identity for
- * 1, 2 and 3 threads; the run-time choice of path.
+ * 1, 2 and 3 threads; the run-time choice of path; and the public loss
+ * calls under each IRLLREC_XENT value the CPU runs against the reference.
  *
  * Tolerance against the reference: max|fused - ref| / max|ref| <= 1e-5 for
  * loss, dxn and dyn. Both are fp32 over the same double heads; they differ in
@@ -281,9 +282,33 @@ START_TEST(fused_declines_streaming_max)
 }
 END_TEST
 
+/* IRLLREC_XENT as the process got it (the suite may run under
+ * IRLLREC_XENT=avx512 and the like); put back at the end of the test. */
+typedef struct xenv {
+    int had;
+    char val[64];
+} xenv;
+
+static void xenv_save(xenv *e)
+{
+    const char *v = getenv("IRLLREC_XENT");
+    e->had = v != NULL;
+    snprintf(e->val, sizeof e->val, "%s", v ? v : "");
+}
+
+static void xenv_restore(const xenv *e)
+{
+    if (e->had)
+        ck_assert_int_eq(setenv("IRLLREC_XENT", e->val, 1), 0);
+    else
+        ck_assert_int_eq(unsetenv("IRLLREC_XENT"), 0);
+}
+
 START_TEST(path_follows_environment)
 {
     const int best = irllrec__xent_isa_best();
+    xenv saved;
+    xenv_save(&saved);
     ck_assert_int_eq(setenv("IRLLREC_XENT", "reference", 1), 0);
     ck_assert_int_eq(irllrec__xent_path(), -1);
     ck_assert_int_eq(setenv("IRLLREC_XENT", "c", 1), 0);
@@ -295,6 +320,213 @@ START_TEST(path_follows_environment)
     ck_assert_int_eq(unsetenv("IRLLREC_XENT"), 0);
     /* unset: the reference engine (the faster one on a quiet machine) */
     ck_assert_int_eq(irllrec__xent_path(), -1);
+    xenv_restore(&saved); /* CK_FORK=no: later suites keep the caller's choice */
+}
+END_TEST
+
+/* ---- through the public calls, per IRLLREC_XENT value ------------------- */
+
+#define AP_PAD 3            /* floats past each row of every view (ld = d + 3) */
+#define AP_SENTINEL 1234.5f /* what the padding holds; no call may change it */
+
+/* One shape: InfoNCE B x M, translation N x N, width d. */
+typedef struct ashape {
+    int32_t d;
+    int64_t b, m, n;
+} ashape;
+
+/* Inputs (strided: ld = d + AP_PAD) and what the four calls return. */
+typedef struct acase {
+    ashape sh;
+    int64_t ld;
+    float *x, *y, *u, *v, *eu, *ev, *w;
+    int32_t *pos, *ids;
+    int64_t n_ids;
+    /* outputs, one set per call: 0 weighted InfoNCE, 1 diagonal InfoNCE,
+     * 2 translation with given noise, 3 sampled translation (noise off) */
+    float *dx[4], *dy[4];
+    double loss[4];
+    int64_t nx[4], ny[4]; /* rows of dx[c] and dy[c] */
+} acase;
+
+static float *ap_mat(int64_t rows, int64_t ld, int64_t d, uint64_t *s, float scale)
+{
+    float *p = malloc((size_t)(rows * ld) * sizeof(float));
+    ck_assert_ptr_nonnull(p);
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t k = 0; k < ld; k++) p[i * ld + k] = k < d ? scale * tu_rnd(s) : AP_SENTINEL;
+    return p;
+}
+
+static void ap_make(acase *c, ashape sh, uint64_t seed)
+{
+    uint64_t s = seed * 2654435761u + 17;
+    const int64_t d = sh.d;
+    memset(c, 0, sizeof *c);
+    c->sh = sh;
+    c->ld = d + AP_PAD;
+    c->x = ap_mat(sh.b, c->ld, d, &s, 2.0f);
+    c->y = ap_mat(sh.m, c->ld, d, &s, 2.0f);
+    c->u = ap_mat(sh.n, c->ld, d, &s, 2.0f);
+    c->v = ap_mat(sh.n, c->ld, d, &s, 2.0f);
+    c->eu = ap_mat(sh.n, c->ld, d, &s, 0.4f);
+    c->ev = ap_mat(sh.n, c->ld, d, &s, 0.4f);
+    c->w = malloc((size_t)sh.b * sizeof(float));
+    c->pos = malloc((size_t)sh.b * sizeof(int32_t));
+    c->n_ids = sh.n - sh.n / 3;
+    c->ids = malloc((size_t)c->n_ids * sizeof(int32_t));
+    ck_assert(c->w && c->pos && c->ids);
+    for (int64_t i = 0; i < sh.b; i++) {
+        c->w[i] = tu_rnd(&s) + 0.5f;
+        c->pos[i] = (int32_t)((tu_rnd(&s) + 0.5f) * (float)sh.m) % (int32_t)sh.m;
+    }
+    for (int64_t i = 0; i < c->n_ids; i++) /* repeats allowed, some nodes left out */
+        c->ids[i] = (int32_t)((tu_rnd(&s) + 0.5f) * (float)sh.n) % (int32_t)sh.n;
+    c->nx[0] = c->nx[1] = sh.b;
+    c->ny[0] = c->ny[1] = sh.m;
+    c->nx[2] = c->ny[2] = c->nx[3] = c->ny[3] = sh.n;
+}
+
+static void ap_free_out(acase *c)
+{
+    for (int k = 0; k < 4; k++) {
+        free(c->dx[k]);
+        free(c->dy[k]);
+        c->dx[k] = c->dy[k] = NULL;
+    }
+}
+
+static void ap_free(acase *c)
+{
+    ap_free_out(c);
+    free(c->x);
+    free(c->y);
+    free(c->u);
+    free(c->v);
+    free(c->eu);
+    free(c->ev);
+    free(c->w);
+    free(c->pos);
+    free(c->ids);
+}
+
+static irllrec_mat ap_view(float *p, int64_t rows, const acase *c)
+{
+    irllrec_mat m = {p, rows, c->sh.d, c->ld};
+    return m;
+}
+
+/* The four calls on a fresh handle (2 threads, automatic blocking, limits
+ * above the shapes used) with whatever IRLLREC_XENT says now. */
+static void ap_run(acase *c)
+{
+    const ashape sh = c->sh;
+    irllrec_ctx *ctx = tu_ctx_threads(2);
+    irllrec_align_spec sp;
+    irllrec_align *h = NULL;
+    uint64_t s = 99;
+    irllrec_align_spec_init(&sp, sizeof sp);
+    sp.dim = sh.d;
+    sp.max_rows = (sh.b > sh.n ? sh.b : sh.n) + 5;
+    sp.max_cols = (sh.m > sh.n ? sh.m : sh.n) + 7;
+    sp.seed = 3;
+    ck_assert_int_eq(irllrec_align_create(ctx, &sp, &h), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_align_set_noise(h, IRLLREC_ALIGN_NOISE_OFF), IRLLREC_OK);
+    for (int k = 0; k < 4; k++) { /* += into random values, padding set */
+        c->dx[k] = ap_mat(c->nx[k], c->ld, sh.d, &s, 1.0f);
+        c->dy[k] = ap_mat(c->ny[k], c->ld, sh.d, &s, 1.0f);
+    }
+    ck_assert_int_eq(irllrec_align_infonce_weighted(
+                         h, ap_view(c->x, sh.b, c), ap_view(c->y, sh.m, c), c->pos, c->w, 0.2,
+                         1.0 / (double)sh.b, ap_view(c->dx[0], sh.b, c), ap_view(c->dy[0], sh.m, c),
+                         &c->loss[0]), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_align_infonce(h, ap_view(c->x, sh.b, c), ap_view(c->y, sh.m, c), NULL,
+                                           0.5, 0.75, ap_view(c->dx[1], sh.b, c),
+                                           ap_view(c->dy[1], sh.m, c), &c->loss[1]), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_align_translation_noise(
+                         h, ap_view(c->u, sh.n, c), ap_view(c->v, sh.n, c), ap_view(c->eu, sh.n, c),
+                         ap_view(c->ev, sh.n, c), ap_view(c->dx[2], sh.n, c),
+                         ap_view(c->dy[2], sh.n, c), &c->loss[2]), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_align_translation_sampled(
+                         h, ap_view(c->u, sh.n, c), ap_view(c->v, sh.n, c), c->ids, c->n_ids,
+                         ap_view(c->dx[3], sh.n, c), ap_view(c->dy[3], sh.n, c), &c->loss[3]),
+                     IRLLREC_OK);
+    irllrec_align_free(h);
+    irllrec_ctx_free(ctx);
+}
+
+/* max|a - r| / max|r| over the d used columns of rows x ld; the padding of
+ * a must still hold the sentinel. */
+static double ap_err(const float *a, const float *r, int64_t rows, const acase *c)
+{
+    double e = 0.0, m = 0.0;
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t k = 0; k < c->ld; k++) {
+            const float av = a[i * c->ld + k], rv = r[i * c->ld + k];
+            if (k >= c->sh.d) {
+                ck_assert_msg(av == AP_SENTINEL, "padding [%lld][%lld] written", (long long)i,
+                              (long long)k);
+                continue;
+            }
+            e = fmax(e, fabs((double)av - (double)rv));
+            m = fmax(m, fabs((double)rv));
+        }
+    return m > 0.0 ? e / m : e;
+}
+
+/* The public loss calls (align.c's workspace and the IRLLREC_XENT dispatch,
+ * not only the engine) under each IRLLREC_XENT value whose kernels this CPU
+ * runs ("c"; "avx2", "avx512" where present; "fused"), against
+ * IRLLREC_XENT=reference on ragged shapes: d below, at a non-multiple of and
+ * past one vector, B and N not multiples of any tile's rows, M and N not
+ * multiples of its columns, and (d = 33: column blocks of 480 or 496) past the
+ * 256-row block and the column block; strided views whose padding must stay
+ * untouched; repeated positives and sampled ids. Bound XT_TOL (seen 1.2e-7
+ * in the BLAS and the plain-C GEMM builds). */
+START_TEST(env_values_match_reference_through_api)
+{
+    static const ashape shapes[] = {{1, 3, 5, 7}, {5, 13, 29, 37}, {17, 37, 45, 70}, {33, 300, 530, 290}};
+    static const char *vals[] = {"c", "avx2", "avx512", "fused"};
+    xenv saved;
+    int ran = 0;
+    double worst = 0.0;
+    xenv_save(&saved);
+    for (size_t a = 0; a < sizeof shapes / sizeof shapes[0]; a++) {
+        acase r, f;
+        ap_make(&r, shapes[a], 5 + a);
+        ck_assert_int_eq(setenv("IRLLREC_XENT", "reference", 1), 0);
+        ck_assert_str_eq(irllrec_align_kernel(), "reference");
+        ap_run(&r);
+        for (size_t v = 0; v < sizeof vals / sizeof vals[0]; v++) {
+            char want[32];
+            const char *kern;
+            ck_assert_int_eq(setenv("IRLLREC_XENT", vals[v], 1), 0);
+            kern = irllrec_align_kernel();
+            snprintf(want, sizeof want, "fused-%s", vals[v]);
+            /* a value capped by the CPU runs a lower set, covered already */
+            if (strcmp(vals[v], "fused") != 0 && strcmp(kern, want) != 0) continue;
+            ck_assert_msg(strncmp(kern, "fused-", 6) == 0, "%s: kernel %s", vals[v], kern);
+            ap_make(&f, shapes[a], 5 + a);
+            ap_run(&f);
+            for (int k = 0; k < 4; k++) {
+                const double el = fabs(f.loss[k] - r.loss[k]) / fabs(r.loss[k]);
+                const double ex = ap_err(f.dx[k], r.dx[k], r.nx[k], &r);
+                const double ey = ap_err(f.dy[k], r.dy[k], r.ny[k], &r);
+                ck_assert_msg(el <= XT_TOL && ex <= XT_TOL && ey <= XT_TOL,
+                              "IRLLREC_XENT=%s (%s), call %d, d %d, B %lld, M %lld, N %lld: "
+                              "loss %.3g dx %.3g dy %.3g",
+                              vals[v], kern, k, (int)r.sh.d, (long long)r.sh.b, (long long)r.sh.m,
+                              (long long)r.sh.n, el, ex, ey);
+                worst = fmax(worst, fmax(el, fmax(ex, ey)));
+            }
+            ap_free(&f);
+            ran++;
+        }
+        ap_free(&r);
+    }
+    xenv_restore(&saved);
+    if (getenv("IRLLREC_TEST_VERBOSE")) printf("env_values_match_reference_through_api: worst %.3g\n", worst);
+    ck_assert_int_ge(ran, 8); /* at least "c" and "fused" on every shape */
 }
 END_TEST
 
@@ -309,6 +541,7 @@ Suite *xent_suite(void)
     tcase_add_test(tc, fused_bits_do_not_depend_on_threads);
     tcase_add_test(tc, fused_declines_streaming_max);
     tcase_add_test(tc, path_follows_environment);
+    tcase_add_test(tc, env_values_match_reference_through_api);
     suite_add_tcase(s, tc);
     return s;
 }

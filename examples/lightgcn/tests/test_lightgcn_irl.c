@@ -1,7 +1,10 @@
 /* LightGCN + IRLLRec (lightgcn_irl.c): finite differences of the WHOLE loss
  * (BPR + host reg + every hook term) w.r.t. E(0) through the graph, the
  * zero-weight hook leaving the host's bits alone, and a short synthetic run
- * that learns. Public API only (the hook is driven as a host would). */
+ * that learns, and the whole step with every fused cross-entropy kernel set
+ * the CPU runs against the reference engine. Public API only (the hook is
+ * driven as a host would). */
+#define _POSIX_C_SOURCE 200809L
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -147,6 +150,22 @@ static void fd_whole_loss(int32_t preset)
     ck_assert_msg(diff > 0.05 * mx && mx > 1e-2, "hook gradient %.3g of max %.3g", diff, mx);
     blk = (gc_block){"E(0)", lgcn_params(f.m), g_ana, nd};
     gc_opts_default(&o);
+    /* Step size from the error budget of a central difference: rounding
+     * noise sigma_L / (sqrt(2) h) plus truncation h^2 |L'''| / 6. The total
+     * (~15) is a sum of float32 terms; a degree-4 fit over 401 points around
+     * E(0)[3] leaves residuals of rms sigma_L = 7.5e-8 (5e-9 relative, every
+     * kernel set, BLAS and plain-C GEMM builds), so at h = 1e-3 the noise is
+     * 5.3e-5 rms and the 1e-4 floor only 1.9 sigma: E(0)[3], whose gradient
+     * (1.9e-4, paper preset) is what is left of terms of ~0.16 that cancel,
+     * came out 1.003e-4 off with IRLLREC_XENT=avx512 (8.9e-5 with the
+     * reference engine) although its analytic value matches the fit's slope
+     * to 3e-7. At h = 3e-3 the noise is 1.8e-5 rms (floor 5.7 sigma; worst
+     * seen 2.2e-5) and the worst truncation 1.5e-4 on a gradient of 1.72
+     * (relative 4e-5, far inside tol). No kink can sit in [x-h, x+h]: the
+     * LeakyReLUs are in the text towers, whose inputs are the fixed text
+     * vectors, not E(0) (the hook's pre-activation signs stayed the same for
+     * every coordinate up to h = 3e-2). docs/math-align.md section 2b. */
+    o.rel_step = 3e-3;
     o.abs_floor = 1e-4;
     gc_check(fx_loss, &f, &blk, 1, &o, &res);
     ck_assert_msg(res.ok, "%s", res.msg);
@@ -163,6 +182,112 @@ START_TEST(fd_whole_loss_wrt_e0_released)
      * under float32 noise; its arithmetic (L_tran also inside L_itm,
      * reinitialised teacher) is what is checked, at strong weights */
     fd_whole_loss(IRLLREC_HOOK_PRESET_RELEASED);
+}
+END_TEST
+
+/* ---- the whole step per IRLLREC_XENT value ------------------------------ */
+
+/* IRLLREC_XENT as the test process got it, restored after the test (the
+ * suite may itself run under IRLLREC_XENT=avx512 and the like). */
+typedef struct xenv {
+    int had;
+    char val[64];
+} xenv;
+
+static void xenv_save(xenv *e)
+{
+    const char *v = getenv("IRLLREC_XENT");
+    e->had = v != NULL;
+    snprintf(e->val, sizeof e->val, "%s", v ? v : "");
+}
+
+static void xenv_restore(const xenv *e)
+{
+    if (e->had)
+        ck_assert_int_eq(setenv("IRLLREC_XENT", e->val, 1), 0);
+    else
+        ck_assert_int_eq(unsetenv("IRLLREC_XENT"), 0);
+}
+
+/* One step's losses and dL/dE(0) with IRLLREC_XENT = val; returns the kernel
+ * name irllrec_align_kernel() reported under it. */
+static const char *step_with(const char *val, int32_t preset, int32_t tran_mode,
+                             lgcn_irl_losses *lv, float *g)
+{
+    fx f;
+    const char *kern;
+    ck_assert_int_eq(setenv("IRLLREC_XENT", val, 1), 0);
+    kern = irllrec_align_kernel();
+    fx_make(&f, preset);
+    f.hc.tran_mode = tran_mode;
+    if (tran_mode == 1) f.hc.tran_samples = 9; /* a subset of the 13 nodes */
+    (void)fx_loss(&f);
+    *lv = f.last;
+    memcpy(g, lgcn_grad(f.m), (size_t)((TU + TI) * TD) * sizeof(float));
+    fx_free(&f);
+    return kern;
+}
+
+static double rel_to(double a, double ref) { return fabs(a - ref) / fmax(1e-30, fabs(ref)); }
+
+/* The LightGCN step with its hook (every term on, both presets, exact and
+ * sampled translation) under each fused kernel set this CPU runs, against
+ * IRLLREC_XENT=reference. The shapes are all tails: d = 4 (a quarter of an
+ * AVX-512 vector, half of an AVX2 one), batch 4 (< the 8-row AVX-512 tile),
+ * 4 InfoNCE candidates and 13 (or 9 sampled) translation columns (< a
+ * 16- or 32-column tile). Loss terms within 1e-5 relative, dL/dE(0) within
+ * 1e-5 max|g| (the xent suite's bound; seen: terms <= 1.7e-8 relative,
+ * gradient <= 1.5e-7 max|g|). A tail mask that lets one padded column in
+ * (AVX-512), dy tails left unstored (SIMD), a lane dropped from the sums, a
+ * 0.1% error in dC (AVX2) or phantom rows feeding dy each fail it; the mask
+ * bug passes the FD checks above (the padded columns are constants, so the
+ * wrong loss and its gradient still agree). */
+START_TEST(fused_kernels_match_reference_whole_step)
+{
+    static const char *vals[] = {"c", "avx2", "avx512", "fused"};
+    enum { ND = (TU + TI) * TD };
+    xenv saved;
+    int ran = 0;
+    xenv_save(&saved);
+    for (int32_t preset = IRLLREC_HOOK_PRESET_PAPER; preset <= IRLLREC_HOOK_PRESET_RELEASED; preset++)
+        for (int32_t mode = 0; mode <= 1; mode++) {
+            lgcn_irl_losses lr, lf;
+            float gr[ND], gf[ND];
+            double gmax = 0.0, gerr = 0.0;
+            ck_assert_str_eq(step_with("reference", preset, mode, &lr, gr), "reference");
+            for (int k = 0; k < ND; k++) gmax = fmax(gmax, fabs((double)gr[k]));
+            ck_assert(gmax > 1e-2 && lr.hook.kd > 0 && lr.hook.pair > 0 && lr.hook.tran > 0);
+            for (size_t v = 0; v < sizeof vals / sizeof vals[0]; v++) {
+                char want[32];
+                const char *kern = step_with(vals[v], preset, mode, &lf, gf);
+                /* a value capped by the CPU runs a lower set, already covered */
+                snprintf(want, sizeof want, "fused-%s", vals[v]);
+                if (strcmp(vals[v], "fused") != 0 && strcmp(kern, want) != 0) continue;
+                ck_assert_msg(strncmp(kern, "fused-", 6) == 0, "%s: kernel %s", vals[v], kern);
+                gerr = 0.0;
+                for (int k = 0; k < ND; k++) gerr = fmax(gerr, fabs((double)gf[k] - (double)gr[k]));
+                ck_assert_msg(rel_to(lf.total, lr.total) <= 1e-5 && rel_to(lf.hook.kd, lr.hook.kd) <= 1e-5 &&
+                                  rel_to(lf.hook.pair, lr.hook.pair) <= 1e-5 &&
+                                  rel_to(lf.hook.tran, lr.hook.tran) <= 1e-5 &&
+                                  rel_to(lf.hook.itm, lr.hook.itm) <= 1e-5 && gerr <= 1e-5 * gmax,
+                              "IRLLREC_XENT=%s (%s), preset %d, tran_mode %d: total %.9g vs %.9g, "
+                              "kd %.3g pair %.3g tran %.3g itm %.3g rel; dE(0) %.3g of max %.3g",
+                              vals[v], kern, (int)preset, (int)mode, lf.total, lr.total,
+                              rel_to(lf.hook.kd, lr.hook.kd), rel_to(lf.hook.pair, lr.hook.pair),
+                              rel_to(lf.hook.tran, lr.hook.tran), rel_to(lf.hook.itm, lr.hook.itm),
+                              gerr, gmax);
+                if (getenv("IRLLREC_TEST_VERBOSE"))
+                    printf("whole step %s preset %d mode %d: total %.2e kd %.2e pair %.2e tran %.2e "
+                           "itm %.2e rel, dE(0) %.2e max|g|\n",
+                           kern, (int)preset, (int)mode, rel_to(lf.total, lr.total),
+                           rel_to(lf.hook.kd, lr.hook.kd), rel_to(lf.hook.pair, lr.hook.pair),
+                           rel_to(lf.hook.tran, lr.hook.tran), rel_to(lf.hook.itm, lr.hook.itm),
+                           gerr / gmax);
+                ran++;
+            }
+        }
+    xenv_restore(&saved);
+    ck_assert_int_ge(ran, 8); /* at least "c" and "fused" in each of the 4 settings */
 }
 END_TEST
 
@@ -311,6 +436,7 @@ Suite *lightgcn_irl_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, fd_whole_loss_wrt_e0_paper);
     tcase_add_test(tc, fd_whole_loss_wrt_e0_released);
+    tcase_add_test(tc, fused_kernels_match_reference_whole_step);
     tcase_add_test(tc, zero_weight_hook_keeps_host_bits);
     tcase_add_test(tc, synthetic_run_with_irllrec_learns);
     suite_add_tcase(s, tc);
