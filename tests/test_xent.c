@@ -282,33 +282,11 @@ START_TEST(fused_declines_streaming_max)
 }
 END_TEST
 
-/* IRLLREC_XENT as the process got it (the suite may run under
- * IRLLREC_XENT=avx512 and the like); put back at the end of the test. */
-typedef struct xenv {
-    int had;
-    char val[64];
-} xenv;
-
-static void xenv_save(xenv *e)
-{
-    const char *v = getenv("IRLLREC_XENT");
-    e->had = v != NULL;
-    snprintf(e->val, sizeof e->val, "%s", v ? v : "");
-}
-
-static void xenv_restore(const xenv *e)
-{
-    if (e->had)
-        ck_assert_int_eq(setenv("IRLLREC_XENT", e->val, 1), 0);
-    else
-        ck_assert_int_eq(unsetenv("IRLLREC_XENT"), 0);
-}
-
 START_TEST(path_follows_environment)
 {
     const int best = irllrec__xent_isa_best();
-    xenv saved;
-    xenv_save(&saved);
+    tu_env saved;
+    tu_env_save(&saved, "IRLLREC_XENT");
     ck_assert_int_eq(setenv("IRLLREC_XENT", "reference", 1), 0);
     ck_assert_int_eq(irllrec__xent_path(), -1);
     ck_assert_int_eq(setenv("IRLLREC_XENT", "c", 1), 0);
@@ -320,7 +298,7 @@ START_TEST(path_follows_environment)
     ck_assert_int_eq(unsetenv("IRLLREC_XENT"), 0);
     /* unset: the reference engine (the faster one on a quiet machine) */
     ck_assert_int_eq(irllrec__xent_path(), -1);
-    xenv_restore(&saved); /* CK_FORK=no: later suites keep the caller's choice */
+    tu_env_restore(&saved); /* CK_FORK=no: later suites keep the caller's choice */
 }
 END_TEST
 
@@ -487,10 +465,10 @@ START_TEST(env_values_match_reference_through_api)
 {
     static const ashape shapes[] = {{1, 3, 5, 7}, {5, 13, 29, 37}, {17, 37, 45, 70}, {33, 300, 530, 290}};
     static const char *vals[] = {"c", "avx2", "avx512", "fused"};
-    xenv saved;
+    tu_env saved;
     int ran = 0;
     double worst = 0.0;
-    xenv_save(&saved);
+    tu_env_save(&saved, "IRLLREC_XENT");
     for (size_t a = 0; a < sizeof shapes / sizeof shapes[0]; a++) {
         acase r, f;
         ap_make(&r, shapes[a], 5 + a);
@@ -524,7 +502,7 @@ START_TEST(env_values_match_reference_through_api)
         }
         ap_free(&r);
     }
-    xenv_restore(&saved);
+    tu_env_restore(&saved);
     if (getenv("IRLLREC_TEST_VERBOSE")) printf("env_values_match_reference_through_api: worst %.3g\n", worst);
     ck_assert_int_ge(ran, 8); /* at least "c" and "fused" on every shape */
 }

@@ -179,3 +179,19 @@ void tu_fill(uint64_t *state, float *x, int64_t n, float scale)
 {
     for (int64_t i = 0; i < n; i++) x[i] = scale * tu_rnd(state);
 }
+
+void tu_env_save(tu_env *e, const char *name)
+{
+    const char *v = getenv(name);
+    e->name = name;
+    e->had = v != NULL;
+    snprintf(e->val, sizeof e->val, "%s", v ? v : "");
+}
+
+void tu_env_restore(const tu_env *e)
+{
+    if (e->had)
+        ck_assert_int_eq(setenv(e->name, e->val, 1), 0);
+    else
+        ck_assert_int_eq(unsetenv(e->name), 0);
+}

@@ -53,4 +53,15 @@ void tu_free(void *ud, void *p, size_t n);
 /* A ctx using the counting allocator over *st. */
 irllrec_ctx *tu_ctx_counting(tu_alloc_state *st);
 
+/* An environment variable as the process got it, to put back after a test
+ * that changes it (a suite may itself run under IRLLREC_XENT=... and the like). */
+typedef struct tu_env {
+    const char *name;
+    int had;
+    char val[256];
+} tu_env;
+void tu_env_save(tu_env *e, const char *name);
+/* Check-asserts that setenv / unsetenv worked. */
+void tu_env_restore(const tu_env *e);
+
 #endif

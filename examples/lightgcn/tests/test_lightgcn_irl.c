@@ -187,28 +187,6 @@ END_TEST
 
 /* ---- the whole step per IRLLREC_XENT value ------------------------------ */
 
-/* IRLLREC_XENT as the test process got it, restored after the test (the
- * suite may itself run under IRLLREC_XENT=avx512 and the like). */
-typedef struct xenv {
-    int had;
-    char val[64];
-} xenv;
-
-static void xenv_save(xenv *e)
-{
-    const char *v = getenv("IRLLREC_XENT");
-    e->had = v != NULL;
-    snprintf(e->val, sizeof e->val, "%s", v ? v : "");
-}
-
-static void xenv_restore(const xenv *e)
-{
-    if (e->had)
-        ck_assert_int_eq(setenv("IRLLREC_XENT", e->val, 1), 0);
-    else
-        ck_assert_int_eq(unsetenv("IRLLREC_XENT"), 0);
-}
-
 /* One step's losses and dL/dE(0) with IRLLREC_XENT = val; returns the kernel
  * name irllrec_align_kernel() reported under it. */
 static const char *step_with(const char *val, int32_t preset, int32_t tran_mode,
@@ -246,9 +224,9 @@ START_TEST(fused_kernels_match_reference_whole_step)
 {
     static const char *vals[] = {"c", "avx2", "avx512", "fused"};
     enum { ND = (TU + TI) * TD };
-    xenv saved;
+    tu_env saved;
     int ran = 0;
-    xenv_save(&saved);
+    tu_env_save(&saved, "IRLLREC_XENT");
     for (int32_t preset = IRLLREC_HOOK_PRESET_PAPER; preset <= IRLLREC_HOOK_PRESET_RELEASED; preset++)
         for (int32_t mode = 0; mode <= 1; mode++) {
             lgcn_irl_losses lr, lf;
@@ -286,7 +264,7 @@ START_TEST(fused_kernels_match_reference_whole_step)
                 ran++;
             }
         }
-    xenv_restore(&saved);
+    tu_env_restore(&saved);
     ck_assert_int_ge(ran, 8); /* at least "c" and "fused" in each of the 4 settings */
 }
 END_TEST
