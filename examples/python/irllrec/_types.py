@@ -96,7 +96,9 @@ class LgcnIrlCfg(ctypes.Structure):
     _fields_ = ([("preset", ctypes.c_int32), ("n_intents", ctypes.c_int32),
                  ("max_batch", ctypes.c_int32), ("seed", ctypes.c_uint64)] +
                 [(k, ctypes.c_double) for k in _IRL_DOUBLES] +
-                [("tran_mode", ctypes.c_int32), ("tran_samples", ctypes.c_int64)])
+                [("tran_mode", ctypes.c_int32), ("tran_samples", ctypes.c_int64),
+                 ("text_precision", ctypes.c_int32),
+                 ("shard", ctypes.c_void_p)])  # a collective layer; None: not sharded
 
 
 class LgcnIrlLosses(ctypes.Structure):
