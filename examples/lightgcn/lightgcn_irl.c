@@ -26,6 +26,8 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+size_t lgcn_irl_cfg_size(void) { return sizeof(lgcn_irl_cfg); }
+
 void lgcn_irl_cfg_init(lgcn_irl_cfg *c)
 {
     memset(c, 0, sizeof *c);

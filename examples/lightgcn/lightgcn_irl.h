@@ -40,6 +40,8 @@ typedef struct lgcn_irl_cfg {
 } lgcn_irl_cfg;
 
 void lgcn_irl_cfg_init(lgcn_irl_cfg *c);
+/** sizeof(lgcn_irl_cfg): what a binding that mirrors the struct checks first. */
+size_t lgcn_irl_cfg_size(void);
 
 typedef struct lgcn_irl lgcn_irl;
 

@@ -114,6 +114,13 @@ def _bind_lgcn(dll):
     _proto(dll, "lgcn_opt_step", _S, _P)
     _proto(dll, "lgcn_train_step", _S, _P, _P, c_i32p, c_i32p, c_i32p, ctypes.c_int64, c_f64p,
            c_f64p)
+    _proto(dll, "lgcn_irl_cfg_size", ctypes.c_size_t)
+    # the struct is mirrored here: a field added in C and not here would let
+    # lgcn_irl_cfg_init write past it
+    if dll.lgcn_irl_cfg_size() != ctypes.sizeof(LgcnIrlCfg):
+        raise OSError("liblgcn's lgcn_irl_cfg is %d bytes, this binding's LgcnIrlCfg %d: "
+                      "update examples/python/irllrec/_types.py"
+                      % (dll.lgcn_irl_cfg_size(), ctypes.sizeof(LgcnIrlCfg)))
     _proto(dll, "lgcn_irl_cfg_init", None, ctypes.POINTER(LgcnIrlCfg))
     _proto(dll, "lgcn_irl_create", _S, _P, _P, ctypes.POINTER(LgcnIrlCfg), Mat, Mat, Mat, Mat,
            ctypes.POINTER(_P))
