@@ -162,13 +162,29 @@ static void expect_close(const float *a, const double *r, int64_t n, double rel,
 /* ---- float finite-difference checker (STYLE.md section 6) --------------- */
 
 typedef double (*loss_fn)(void *ud);
+/* A coordinate also passes when |numeric - analytic| <= GC_FLOOR * max|g| of
+ * its block: below that a float32 central difference cannot judge it. In
+ * translation_gradcheck (inputs of scale 0.1, so h = 1e-3 is ~1% of a row's
+ * length) the central difference's error, measured against central
+ * differences of the naive double loss, is up to 1.3e-5 = 8.9e-5 max|g|
+ * (truncation, largest on the large gradients) for every kernel set in the
+ * BLAS and the plain-C GEMM builds, and the analytic gradients are within
+ * 1.9e-8 of that double reference. x[203] there has a gradient of only
+ * 3.7e-5 (2.5e-4 max|g|): its difference is 4.9e-7 truncation (the same for
+ * every kernel set; 9x that at h = 3e-3) plus ~4e-7 rms rounding noise,
+ * i.e. 0.6% to 1.1% relative, and with IRLLREC_XENT=avx2 it came out at
+ * 1.11% (8.1e-7 absolute) and failed the 1e-2 alone. No step does better
+ * for it (noise grows as 1/h, truncation as h^2). The floor is the
+ * absolute part expect_close() uses against the double reference. */
+#define GC_FLOOR 1e-4
 /* p: float parameters, g: analytic gradient (same layout). Checks up to
  * max_coords coordinates spread over the block. Returns the worst rel error. */
 static double gradcheck_f(loss_fn f, void *ud, float *p, const float *g, int64_t n,
                           int64_t max_coords)
 {
-    double worst = 0;
+    double worst = 0, gmax = 0;
     const int64_t stride = n > max_coords ? n / max_coords : 1;
+    for (int64_t i = 0; i < n; i++) gmax = fmax(gmax, fabs((double)g[i]));
     for (int64_t i = 0; i < n; i += stride) {
         const float keep = p[i];
         const double h = 1e-3 * fmax(1.0, fabs((double)keep));
@@ -181,8 +197,9 @@ static double gradcheck_f(loss_fn f, void *ud, float *p, const float *g, int64_t
         p[i] = keep;
         gn = (lp - lm) / ((double)xp - (double)xm);
         err = fabs(gn - ga) / fmax(1e-6, fabs(gn) + fabs(ga));
-        ck_assert_msg(err < 1e-2, "coordinate %lld: numeric %.8g analytic %.8g (rel %.3g)",
-                      (long long)i, gn, ga, err);
+        ck_assert_msg(err < 1e-2 || fabs(gn - ga) <= GC_FLOOR * gmax,
+                      "coordinate %lld: numeric %.8g analytic %.8g (rel %.3g, abs %.3g of max|g| %.3g)",
+                      (long long)i, gn, ga, err, fabs(gn - ga), gmax);
         worst = fmax(worst, err);
     }
     return worst;
