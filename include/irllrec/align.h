@@ -192,6 +192,36 @@ IRLLREC_API irllrec_status irllrec_align_infonce_weighted(irllrec_align *h, irll
                                                           double scale, irllrec_mat dx,
                                                           irllrec_mat dy, double *loss);
 
+/** Pairwise InfoNCE with a weight per anchor row and a multiplicity per
+ *  candidate column, forward and backward:
+ *    L = s * sum_b w_b [ -cos(x_b, y_pos[b]) / tau + log sum_{j<M} c_j exp(cos(x_b, y_j) / tau) ].
+ *  In-batch negatives drawn with repeats (B anchors against the same B rows,
+ *  duplicates included, as IRLLRec's item terms are) give the same loss and
+ *  gradients as the distinct rows with w = c = their counts and pos = each
+ *  row's own index, at the cost of (distinct rows)^2 logits instead of B^2.
+ *  With col_count NULL it is irllrec_align_infonce_weighted() (the same bits).
+ *  @param h          handle; not to be used concurrently
+ *  @param x          anchors, B x dim, 1 <= B <= max_rows; read only
+ *  @param y          candidates, M x dim, 1 <= M <= max_cols; read only
+ *  @param pos        B positive column ids in [0, M), or NULL for pos[b] = b (needs B <= M)
+ *  @param weight     B row weights, finite and >= 0, or NULL for all 1
+ *  @param col_count  M column multiplicities, finite and > 0, or NULL for all 1
+ *  @param tau        temperature, finite, >= IRLLREC_ALIGN_TAU_MIN
+ *  @param scale      s, finite
+ *  @param dx         B x dim, receives += dL/dX; dx.data == NULL skips it
+ *  @param dy         M x dim, receives += dL/dY; dy.data == NULL skips it
+ *  @param[out] loss  L, or NULL
+ *  @return as irllrec_align_infonce_weighted(), and IRLLREC_E_INVALID_ARG for a bad
+ *          col_count (named with its index). On failure nothing is written.
+ *  @note Does not allocate. The fused kernels (IRLLREC_XENT) do not take column
+ *        multiplicities; this call always runs the reference engine. */
+IRLLREC_API irllrec_status irllrec_align_infonce_counts(irllrec_align *h, irllrec_mat x,
+                                                        irllrec_mat y, const int32_t *pos,
+                                                        const float *weight,
+                                                        const float *col_count, double tau,
+                                                        double scale, irllrec_mat dx,
+                                                        irllrec_mat dy, double *loss);
+
 /** Exact translation alignment with the handle's noise mode (fresh noise each call).
  *  @param h      handle; not to be used concurrently
  *  @param x      N x dim, N <= max_rows and N <= max_cols; read only, borrowed for this call

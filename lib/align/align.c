@@ -331,6 +331,7 @@ irllrec_status irllrec__align_run(irllrec_align *h, const char *func, const irll
     jb.inv_tau = c->inv_tau;
     jb.scale = c->scale;
     jb.row_weight = c->row_weight;
+    jb.col_weight = c->col_weight;
     jb.need_grad = dx.data != NULL || dy.data != NULL;
     jb.block_rows = h->block_rows;
     jb.block_cols = h->block_cols;
@@ -361,9 +362,22 @@ irllrec_status irllrec__align_run(irllrec_align *h, const char *func, const irll
 
 /* ---- InfoNCE ------------------------------------------------------------ */
 
+/* Weights are finite and >= 0 (rows; 0 drops a row) or > 0 (columns: a
+ * multiplicity of 0 would leave a target outside its own sum). */
+static irllrec_status check_weights(irllrec_align *h, const char *fn, const char *name,
+                                    const float *w, int64_t n, int zero_ok)
+{
+    for (int64_t b = 0; w != NULL && b < n; b++)
+        if (!(isfinite(w[b]) && (w[b] > 0.0f || (zero_ok && w[b] == 0.0f))))
+            return irllrec__fail(h->ctx, IRLLREC_E_INVALID_ARG, fn, "%s[%lld] = %g must be finite and %s 0",
+                                 name, (long long)b, (double)w[b], zero_ok ? ">=" : ">");
+    return IRLLREC_OK;
+}
+
 static irllrec_status infonce(irllrec_align *h, const char *fn, irllrec_mat x, irllrec_mat y,
-                              const int32_t *pos, const float *weight, double tau, double scale,
-                              irllrec_mat dx, irllrec_mat dy, double *loss)
+                              const int32_t *pos, const float *weight, const float *col,
+                              double tau, double scale, irllrec_mat dx, irllrec_mat dy,
+                              double *loss)
 {
     irllrec__align_call c;
     if (h == NULL) return IRLLREC_E_INVALID_ARG;
@@ -381,11 +395,8 @@ static irllrec_status infonce(irllrec_align *h, const char *fn, irllrec_mat x, i
                   "pos is NULL (pos[b] = b) but B = %lld > M = %lld", (long long)x.rows,
                   (long long)y.rows);
     }
-    for (int64_t b = 0; weight != NULL && b < x.rows; b++)
-        if (!(isfinite(weight[b]) && weight[b] >= 0.0f))
-            return irllrec__fail(h->ctx, IRLLREC_E_INVALID_ARG, fn,
-                                 "weight[%lld] = %g must be finite and >= 0", (long long)b,
-                                 (double)weight[b]);
+    IRL_TRY(check_weights(h, fn, "weight", weight, x.rows, 1));
+    IRL_TRY(check_weights(h, fn, "col_count", col, y.rows, 0));
     IRL_TRY(irllrec__align_check_finite(h, fn, "x", x));
     IRL_TRY(irllrec__align_check_finite(h, fn, "y", y));
 
@@ -399,6 +410,7 @@ static irllrec_status infonce(irllrec_align *h, const char *fn, irllrec_mat x, i
     c.inv_tau = (float)(1.0 / tau);
     c.scale = scale;
     c.row_weight = weight;
+    c.col_weight = col;
     return irllrec__align_run(h, fn, &c, dx, dy, loss);
 }
 
@@ -406,7 +418,7 @@ irllrec_status irllrec_align_infonce(irllrec_align *h, irllrec_mat x, irllrec_ma
                                      const int32_t *pos, double tau, double scale,
                                      irllrec_mat dx, irllrec_mat dy, double *loss)
 {
-    return infonce(h, "irllrec_align_infonce", x, y, pos, NULL, tau, scale, dx, dy, loss);
+    return infonce(h, "irllrec_align_infonce", x, y, pos, NULL, NULL, tau, scale, dx, dy, loss);
 }
 
 irllrec_status irllrec_align_infonce_weighted(irllrec_align *h, irllrec_mat x, irllrec_mat y,
@@ -414,7 +426,16 @@ irllrec_status irllrec_align_infonce_weighted(irllrec_align *h, irllrec_mat x, i
                                               double tau, double scale, irllrec_mat dx,
                                               irllrec_mat dy, double *loss)
 {
-    return infonce(h, "irllrec_align_infonce_weighted", x, y, pos, weight, tau, scale, dx, dy,
-                   loss);
+    return infonce(h, "irllrec_align_infonce_weighted", x, y, pos, weight, NULL, tau, scale, dx,
+                   dy, loss);
+}
+
+irllrec_status irllrec_align_infonce_counts(irllrec_align *h, irllrec_mat x, irllrec_mat y,
+                                            const int32_t *pos, const float *weight,
+                                            const float *col_count, double tau, double scale,
+                                            irllrec_mat dx, irllrec_mat dy, double *loss)
+{
+    return infonce(h, "irllrec_align_infonce_counts", x, y, pos, weight, col_count, tau, scale,
+                   dx, dy, loss);
 }
 

@@ -38,6 +38,7 @@ typedef struct irllrec__align_call {
     float inv_tau;
     double scale;
     const float *row_weight;   /* InfoNCE row weights (NULL: 1) */
+    const float *col_weight;   /* InfoNCE column multiplicities (NULL: 1) */
     const int32_t *ids_x, *ids_y; /* output row of internal row i (NULL: i) */
     const float *eps_x, *eps_y;   /* noise used (NULL: none) */
 } irllrec__align_call;

@@ -66,6 +66,29 @@ XENT_CLONES static double xent_exp_sum(float *restrict x, int64_t n, float shift
            tail;
 }
 
+/* The same with column multiplicities: x_j becomes c_j exp(x_j - shift), the
+ * term both the sum and the backward sweep (dC = alpha * x) need, so a
+ * repeated column costs one logit instead of c_j. */
+XENT_CLONES static double xent_exp_wsum(float *restrict x, int64_t n, float shift,
+                                        const float *restrict c)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, tail = 0.0;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) {
+            const float e = c[j + l] * irllrec__exp_nonpos(x[j + l] - shift);
+            x[j + l] = e;
+            acc[l] += (double)e;
+        }
+    for (; j < n; j++) {
+        const float e = c[j] * irllrec__exp_nonpos(x[j] - shift);
+        x[j] = e;
+        tail += (double)e;
+    }
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) +
+           tail;
+}
+
 double irllrec__xent_exp_sum(float *x, int64_t n, float shift)
 {
     return xent_exp_sum(x, n, shift);
@@ -127,7 +150,8 @@ static void tile_fwd(const irllrec__xent *jb, int64_t r0, int64_t rr, int64_t c,
                 shift[g] = bm;
             }
         }
-        sum = xent_exp_sum(row, w, (float)shift[g]);
+        sum = jb->col_weight ? xent_exp_wsum(row, w, (float)shift[g], jb->col_weight + c)
+                             : xent_exp_sum(row, w, (float)shift[g]);
         if (add_sums) den[g] += sum;
     }
 }

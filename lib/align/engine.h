@@ -6,7 +6,8 @@
  * held for more than block_rows x block_cols at a time. Every row i has one
  * target column tgt(i). Per row the engine forms
  *   den_i = sum_j exp(t_ij - M_i)           (double)
- * where M_i is a shift that is >= every t_ij up to rounding (see engine.c),
+ * where M_i is a shift that is >= every t_ij up to rounding (see engine.c)
+ * (with column multiplicities c_j every term is c_j exp(t_ij - M_i)),
  * then a "head" turns (t_i,tgt(i), M_i, den_i) into the row's loss and the
  * two coefficients of its logit gradient
  *   dL/dx-logit:  dC_ij = alpha_i * exp(t_ij - M_i) - beta_i * [j == tgt(i)]
@@ -34,6 +35,9 @@ typedef struct irllrec__xent {
     float inv_tau;          /* > 0 */
     double scale;           /* s above */
     const float *row_weight; /* n_rows factors of s, finite and >= 0 (NULL: all 1) */
+    const float *col_weight; /* n_cols multiplicities c_j > 0 of the columns in every
+                              * row's sum (INFONCE only; NULL: all 1): den_i =
+                              * sum_j c_j exp(t_ij - M_i). The fused path declines it. */
     int32_t need_grad;      /* 0: loss only (no backward sweep; dxn, dyn untouched) */
     /* blocking: fixed at create, never derived from the thread count */
     int64_t block_rows, block_cols;

@@ -205,7 +205,7 @@ static void slice_task(void *ud, int32_t t, int32_t nt)
 int irllrec__xent_fused_run(irllrec_ctx *ctx, irllrec__xent *job, int isa)
 {
     fjob f;
-    if (job->ypack == NULL || !irllrec__xent_fixed_shift(job)) return 0;
+    if (job->ypack == NULL || job->col_weight != NULL || !irllrec__xent_fixed_shift(job)) return 0;
     f.jb = job;
     get_kern(isa, &f.k);
     f.ncb = (XF_COL_FLOATS / job->d) / f.k.nr * f.k.nr;
