@@ -31,6 +31,45 @@ void irllrec__hook_item_rows(irllrec_hook *h, const irllrec_hook_batch *b, int f
     }
 }
 
+static int64_t anchor_node(const irllrec_hook_batch *b, int64_t U, int64_t s)
+{
+    const int64_t B = b->count;
+    return s < B ? b->users[s] : s < 2 * B ? U + b->pos[s - B] : U + b->neg[s - 2 * B];
+}
+
+/* node_slot is -1 on entry and on return (filled with -1 at create). */
+void irllrec__hook_batch_nodes(irllrec_hook *h, const irllrec_hook_batch *b)
+{
+    const int64_t B = b->count;
+    int64_t n = 0;
+    for (int64_t s = 0; s < 3 * B; s++) {
+        const int64_t node = anchor_node(b, h->U, s);
+        if (h->node_slot[node] < 0) {
+            h->node_slot[node] = (int32_t)n;
+            h->anchors[n++] = node;
+        }
+        h->anchor_of[s] = h->node_slot[node];
+    }
+    for (int64_t k = 0; k < n; k++) h->node_slot[h->anchors[k]] = -1;
+    h->n_anchors = n;
+    for (int64_t role = 0; role < 3; role++) {
+        int32_t *at = h->role_at + role * B;
+        float *cnt = h->role_cnt + role * B;
+        int64_t m = 0;
+        for (int64_t k = 0; k < B; k++) {
+            const int64_t node = anchor_node(b, h->U, role * B + k);
+            if (h->node_slot[node] < 0) {
+                h->node_slot[node] = (int32_t)m;
+                at[m] = (int32_t)k;
+                cnt[m++] = 0.0f;
+            }
+            cnt[h->node_slot[node]] += 1.0f;
+        }
+        for (int64_t k = 0; k < m; k++) h->node_slot[anchor_node(b, h->U, role * B + at[k])] = -1;
+        h->role_n[role] = m;
+    }
+}
+
 const float *irllrec__hook_final_row(const irllrec_hook_inputs *in, int64_t U, int64_t n)
 {
     return n < U ? in->user_final.data + n * in->user_final.ld

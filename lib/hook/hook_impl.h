@@ -73,10 +73,21 @@ struct irllrec_hook {
     int64_t p_rows, z_rows;   /* rows of the last compute (0 = not run) */
     /* E_final as one N x d matrix (graph-free tower, translation) */
     float *e_all;
-    /* interaction tower over the 3B anchors */
-    int64_t *anchors;
+    /* The batch's 3B anchors (users, pos, neg) as distinct nodes: the towers
+     * and the InfoNCE terms run once per distinct node, repeats enter as
+     * counts (batch.c, irllrec__hook_batch_nodes) */
+    int64_t *anchors;         /* 3B: the distinct anchor nodes, first-seen order */
+    int64_t n_anchors;
+    int32_t *anchor_of;       /* 3B: anchor s*B+b -> its index in anchors */
+    int32_t *role_at;         /* 3B: role s's k-th distinct node first drawn at b = [s*B+k] */
+    float *role_cnt;          /* 3B: how often role s drew it */
+    int64_t role_n[3];
+    int32_t *node_slot;       /* N entries, -1 outside batch_nodes */
+    int32_t *role_pos;        /* B: targets of the user term */
+    float *xa, *dxa;          /* B x d: one role's distinct anchors and their gradient */
+    /* interaction tower over the distinct anchors */
     float *r, *dr;
-    /* L_kd anchors (E_final rows) and their gradient */
+    /* L_kd anchors (E_final rows of the distinct anchors) and their gradient */
     float *kd_ax, *kd_dax;
     /* InfoNCE against the batch's items: gathered rows and their gradient */
     float *ya, *dya;
@@ -157,6 +168,8 @@ void irllrec__hook_dedup_items(irllrec_hook *h, const irllrec_hook_batch *b);
 /* item_rows: rows of the batch's items in the text-tower output, with every
  * item (full) or the batch's distinct ones after the users. */
 void irllrec__hook_item_rows(irllrec_hook *h, const irllrec_hook_batch *b, int full);
+/* anchors, anchor_of, role_at/role_cnt/role_n of the batch (prepare, step.c). */
+void irllrec__hook_batch_nodes(irllrec_hook *h, const irllrec_hook_batch *b);
 /* E_final row of node n (users first). */
 const float *irllrec__hook_final_row(const irllrec_hook_inputs *in, int64_t U, int64_t n);
 /* e_all = [user_final; item_final] */

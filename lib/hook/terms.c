@@ -19,22 +19,48 @@ static irllrec_cmat cdense(const float *p, int64_t rows, int64_t cols)
     return irllrec_cmat_dense(p, rows, cols);
 }
 
-/* One InfoNCE between anchors x (nb x d) and candidates y (m x d); dx and dy
- * receive += scale * grad, *l the unscaled sum. pos NULL: pos[b] = b. */
-static irllrec_status nce(irllrec_hook *h, float *x, float *dx, int64_t nb, float *y, float *dy,
-                          int64_t m, const int32_t *pos, double tau, double scale, double *l)
+/* One InfoNCE between anchors x (nb x d, row weights w) and candidates y
+ * (m x d, multiplicities c); dx and dy receive += scale * grad, *l the
+ * unscaled sum. pos NULL: pos[b] = b. */
+static irllrec_status nce(irllrec_hook *h, float *x, float *dx, int64_t nb, const float *w,
+                          float *y, float *dy, int64_t m, const float *c, const int32_t *pos,
+                          double tau, double scale, double *l)
 {
     double v = 0.0;
-    IRL_TRY(irllrec_align_infonce(h->align, dense(x, nb, h->d), dense(y, m, h->d), pos, tau,
-                                  scale, dense(dx, nb, h->d), dense(dy, m, h->d), &v));
+    IRL_TRY(irllrec_align_infonce_counts(h->align, dense(x, nb, h->d), dense(y, m, h->d), pos, w,
+                                         c, tau, scale, dense(dx, nb, h->d), dense(dy, m, h->d),
+                                         &v));
     *l += v / scale;
     return IRLLREC_OK;
 }
 
+/* xa = role's distinct anchors (rows of ax, indexed like h->anchors). */
+static void role_gather(irllrec_hook *h, int64_t B, int role, const float *ax)
+{
+    const int64_t d = h->d;
+    const int32_t *at = h->role_at + role * B;
+    for (int64_t k = 0; k < h->role_n[role]; k++)
+        memcpy(h->xa + k * d, ax + (int64_t)h->anchor_of[role * B + at[k]] * d,
+               (size_t)d * sizeof(float));
+    memset(h->dxa, 0, (size_t)(h->role_n[role] * d) * sizeof(float));
+}
+
+static void role_scatter(irllrec_hook *h, int64_t B, int role, float *dax)
+{
+    const int64_t d = h->d;
+    const int32_t *at = h->role_at + role * B;
+    for (int64_t k = 0; k < h->role_n[role]; k++)
+        irllrec__vadd(dax + (int64_t)h->anchor_of[role * B + at[k]] * d, h->dxa + k * d, d);
+}
+
 /* The three InfoNCE of L_kd or L_pair: the batch's users against all users,
- * its positives and negatives against the batch's items. ax (3B x d) holds
- * the anchors (users, pos, neg), out/dout the text side with users at rows
- * 0..U-1 and the batch's items at h->item_rows. */
+ * its positives and negatives against the batch's items (duplicates
+ * included, as the authors' in-batch negatives are). Each runs on the
+ * role's distinct nodes with their counts as row weights and, against the
+ * batch's items, as column multiplicities: the same loss as B rows against
+ * B columns (irllrec_align_infonce_counts), at (distinct)^2 logits. ax
+ * (rows as h->anchors) holds the anchors, out/dout the text side with users
+ * at rows 0..U-1 and the batch's items at h->item_rows. */
 static irllrec_status nce_three(irllrec_hook *h, const irllrec_hook_batch *b, float *ax,
                                 float *dax, float *out, float *dout, double tau, double w,
                                 double *loss)
@@ -42,15 +68,23 @@ static irllrec_status nce_three(irllrec_hook *h, const irllrec_hook_batch *b, fl
     const int64_t B = b->count, d = h->d;
     const double scale = w / (double)B;
     double l = 0.0;
-    IRL_TRY(nce(h, ax, dax, B, out, dout, h->U, b->users, tau, scale, &l));
+    role_gather(h, B, 0, ax);
+    for (int64_t k = 0; k < h->role_n[0]; k++) h->role_pos[k] = b->users[h->role_at[k]];
+    IRL_TRY(nce(h, h->xa, h->dxa, h->role_n[0], h->role_cnt, out, dout, h->U, NULL, h->role_pos,
+                tau, scale, &l));
+    role_scatter(h, B, 0, dax);
     for (int side = 0; side < 2; side++) {
-        const int64_t *rows = h->item_rows + side * B;
-        for (int64_t k = 0; k < B; k++)
-            memcpy(h->ya + k * d, out + rows[k] * d, (size_t)d * sizeof(float));
-        memset(h->dya, 0, (size_t)(B * d) * sizeof(float));
-        IRL_TRY(nce(h, ax + (1 + side) * B * d, dax + (1 + side) * B * d, B, h->ya, h->dya, B,
-                    NULL, tau, scale, &l));
-        for (int64_t k = 0; k < B; k++) irllrec__vadd(dout + rows[k] * d, h->dya + k * d, d);
+        const int role = 1 + side;
+        const int64_t *rows = h->item_rows + side * B, n = h->role_n[role];
+        const int32_t *at = h->role_at + role * B;
+        const float *cnt = h->role_cnt + role * B;
+        role_gather(h, B, role, ax);
+        for (int64_t k = 0; k < n; k++)
+            memcpy(h->ya + k * d, out + rows[at[k]] * d, (size_t)d * sizeof(float));
+        memset(h->dya, 0, (size_t)(n * d) * sizeof(float));
+        IRL_TRY(nce(h, h->xa, h->dxa, n, cnt, h->ya, h->dya, n, cnt, NULL, tau, scale, &l));
+        role_scatter(h, B, role, dax);
+        for (int64_t k = 0; k < n; k++) irllrec__vadd(dout + rows[at[k]] * d, h->dya + k * d, d);
     }
     *loss = l / (double)B;
     return IRLLREC_OK;
@@ -136,24 +170,19 @@ irllrec_status irllrec__hook_profile_gather(irllrec_hook *h, irllrec__hook_run *
 irllrec_status irllrec__hook_term_kd(irllrec_hook *h, irllrec__hook_run *r)
 {
     const irllrec_hook_batch *b = r->b;
-    const int64_t B = b->count, U = h->U, d = h->d;
+    const int64_t U = h->U, d = h->d;
     memset(h->p_dout, 0, (size_t)(h->p_rows * d) * sizeof(float));
-    memset(h->kd_dax, 0, (size_t)(3 * B * d) * sizeof(float));
-    for (int64_t k = 0; k < B; k++) {
-        const int64_t nodes[3] = {b->users[k], U + b->pos[k], U + b->neg[k]};
-        for (int s = 0; s < 3; s++)
-            memcpy(h->kd_ax + (s * B + k) * d, irllrec__hook_final_row(r->in, U, nodes[s]),
-                   (size_t)d * sizeof(float));
-    }
+    const int64_t na = h->n_anchors;
+    memset(h->kd_dax, 0, (size_t)(na * d) * sizeof(float));
+    for (int64_t k = 0; k < na; k++)
+        memcpy(h->kd_ax + k * d, irllrec__hook_final_row(r->in, U, h->anchors[k]),
+               (size_t)d * sizeof(float));
     irllrec__hook_item_rows(h, b, h->sh_on);
     IRL_TRY(nce_three(h, b, h->kd_ax, h->kd_dax, h->p_out, h->p_dout, h->tau_kd, h->w_kd,
                       &r->lv.kd));
-    for (int64_t k = 0; k < B; k++) {
-        const int64_t nodes[3] = {b->users[k], U + b->pos[k], U + b->neg[k]};
-        for (int s = 0; s < 3; s++) {
-            irllrec__hook_touch(h, nodes[s]);
-            irllrec__vadd(h->g_final + nodes[s] * d, h->kd_dax + (s * B + k) * d, d);
-        }
+    for (int64_t k = 0; k < na; k++) {
+        irllrec__hook_touch(h, h->anchors[k]);
+        irllrec__vadd(h->g_final + h->anchors[k] * d, h->kd_dax + k * d, d);
     }
     return IRLLREC_OK;
 }
@@ -197,24 +226,17 @@ static int tower_layers(irllrec_hook *h, const irllrec__hook_run *r, irllrec_mat
 
 irllrec_status irllrec__hook_tower_fwd(irllrec_hook *h, irllrec__hook_run *r)
 {
-    const irllrec_hook_batch *b = r->b;
-    const int64_t B = b->count, U = h->U;
     irllrec_mat emb[IRLLREC__HOOK_MAX_LAYERS];
-    for (int64_t k = 0; k < B; k++) {
-        h->anchors[k] = b->users[k];
-        h->anchors[B + k] = U + b->pos[k];
-        h->anchors[2 * B + k] = U + b->neg[k];
-    }
     if (!r->e_ready) irllrec__hook_gather_final(h, r->in);
     r->e_ready = 1;
     const int nl = tower_layers(h, r, emb);
-    return irllrec_intent_forward_nodes(h->tower, emb, nl, h->anchors, 3 * B,
-                                        dense(h->r, 3 * B, h->d));
+    return irllrec_intent_forward_nodes(h->tower, emb, nl, h->anchors, h->n_anchors,
+                                        dense(h->r, h->n_anchors, h->d));
 }
 
 irllrec_status irllrec__hook_term_pair(irllrec_hook *h, irllrec__hook_run *r)
 {
-    memset(h->dr, 0, (size_t)(3 * r->b->count * h->d) * sizeof(float));
+    memset(h->dr, 0, (size_t)(h->n_anchors * h->d) * sizeof(float));
     irllrec__hook_item_rows(h, r->b, r->full_z || h->sh_on);
     return nce_three(h, r->b, h->r, h->dr, h->z_out, h->z_dout, h->tau_pair, h->w_pair,
                      &r->lv.pair);
@@ -225,17 +247,17 @@ irllrec_status irllrec__hook_term_pair(irllrec_hook *h, irllrec__hook_run *r)
  * any other node gets dZ = 0, hence exactly 0), so only they are touched. */
 irllrec_status irllrec__hook_tower_bwd(irllrec_hook *h, irllrec__hook_run *r)
 {
-    const int64_t B = r->b->count, N = h->N, d = h->d;
+    const int64_t N = h->N, d = h->d;
     irllrec_mat emb[IRLLREC__HOOK_MAX_LAYERS], de[IRLLREC__HOOK_MAX_LAYERS];
     const int nl = tower_layers(h, r, emb);
     if (h->L == 0) {
         de[0] = dense(h->g_final, N, d);
-        for (int64_t s = 0; s < 3 * B; s++) irllrec__hook_touch(h, h->anchors[s]);
+        for (int64_t s = 0; s < h->n_anchors; s++) irllrec__hook_touch(h, h->anchors[s]);
     } else {
         for (int64_t l = 0; l < h->L; l++) de[l] = dense(h->g_layers + l * N * d, N, d);
     }
-    return irllrec_intent_backward_nodes(h->tower, emb, nl, h->anchors, 3 * B,
-                                         cdense(h->dr, 3 * B, d), de);
+    return irllrec_intent_backward_nodes(h->tower, emb, nl, h->anchors, h->n_anchors,
+                                         cdense(h->dr, h->n_anchors, d), de);
 }
 
 /* dst row += sc * src row, for the n rows named in ids (all when NULL),

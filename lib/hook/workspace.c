@@ -42,7 +42,6 @@ static int table(irllrec_hook *h, wsbuf *t)
         W(z_out, rows_z * d, float);
         W(z_dout, rows_z * d, float);
         W(e_all, N * d, float);
-        W(anchors, 3 * B, int64_t);
         W(r, 3 * B * d, float);
         W(dr, 3 * B * d, float);
         W(dxh, N * d, float);
@@ -54,6 +53,14 @@ static int table(irllrec_hook *h, wsbuf *t)
         W(teacher_prev, irllrec__mlp_param_count(&ms), float);
         W(teacher_next, irllrec__mlp_param_count(&ms), float);
     }
+    W(anchors, 3 * B, int64_t);
+    W(anchor_of, 3 * B, int32_t);
+    W(role_at, 3 * B, int32_t);
+    W(role_cnt, 3 * B, float);
+    W(node_slot, N, int32_t);
+    W(role_pos, B, int32_t);
+    W(xa, B * d, float);
+    W(dxa, B * d, float);
     W(ya, B * d, float);
     W(dya, B * d, float);
     W(item_rows, 2 * B, int64_t);
