@@ -283,6 +283,23 @@ static double reld(double a, double b, double scale)
     return scale > 0.0 ? e / scale : e;
 }
 
+/* The largest |x[j]| (0 for none): what compare_trace's differences are
+ * relative to. */
+static double max_abs(const float *x, int64_t n)
+{
+    double m = 0.0;
+    for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : -x[j] > m ? -x[j] : m;
+    return m;
+}
+
+/* The same over column k of a trace's steps x 6 losses. */
+static double max_abs_col(const double (*x)[6], int steps, int k)
+{
+    double m = 0.0;
+    for (int t = 0; t < steps; t++) m = x[t][k] > m ? x[t][k] : -x[t][k] > m ? -x[t][k] : m;
+    return m;
+}
+
 /* --compare: the largest relative difference of the losses (per term, over
  * the steps) and of the blocks (max |a - b| / max |b|) from the file's. */
 static void compare_trace(const char *path, const double (*loss)[6], int steps, irllrec_hook *h)
@@ -300,16 +317,15 @@ static void compare_trace(const char *path, const double (*loss)[6], int steps, 
     if (!ok || p == NULL) {
         printf("compare: %s is not a trace of %d steps and %lld floats\n", path, steps, (long long)n);
     } else {
-        double wl = 0.0, wp = 0.0, sp = 0.0;
+        double wl = 0.0, wp = 0.0;
         for (int k = 0; k < 6; k++) {
-            double sc = 0.0;
-            for (int t = 0; t < steps; t++) sc = fl[t][k] > sc ? fl[t][k] : -fl[t][k] > sc ? -fl[t][k] : sc;
+            const double sc = max_abs_col((const double(*)[6])fl, steps, k);
             for (int t = 0; t < steps; t++) {
                 const double e = reld(loss[t][k], fl[t][k], sc);
                 wl = e > wl ? e : wl;
             }
         }
-        for (int64_t j = 0; j < n; j++) sp = q[j] > sp ? q[j] : -q[j] > sp ? -q[j] : sp;
+        const double sp = max_abs(q, n);
         int64_t over = 0, off = 0;
         for (int64_t j = 0; j < n; j++) {
             const double e = reld(p[j], q[j], sp);
@@ -327,8 +343,7 @@ static void compare_trace(const char *path, const double (*loss)[6], int steps, 
             double w[2] = {0.0, 0.0};
             for (int half = 0; half < 2; half++) {
                 const float *pp = p + half * n + off, *qq = q + half * n + off;
-                double bs = 0.0;
-                for (int64_t j = 0; j < m; j++) bs = qq[j] > bs ? qq[j] : -qq[j] > bs ? -qq[j] : bs;
+                const double bs = max_abs(qq, m);
                 for (int64_t j = 0; j < m; j++) {
                     const double e = reld(pp[j], qq[j], bs);
                     w[half] = e > w[half] ? e : w[half];

@@ -28,6 +28,24 @@ static irllrec_status check_pair(irllrec_align *h, const char *func, irllrec_mat
     return IRLLREC_OK;
 }
 
+/* The same for a row block: x holds rows row0 .. of the N rows of y. */
+static irllrec_status check_block(irllrec_align *h, const char *func, irllrec_mat x, int64_t row0,
+                                  irllrec_mat y, irllrec_mat dx, irllrec_mat dy)
+{
+    const int64_t n = y.rows;
+    IRL_TRY(irllrec__align_check_input(h, func, "y", y, h->spec.max_cols));
+    IRL_TRY(irllrec__align_check_input(h, func, "x", x, h->spec.max_rows));
+    IRL_CHECK_FN(h->ctx, func, n <= h->spec.max_rows, IRLLREC_E_SHAPE,
+                 "y has N = %lld rows > max_rows = %lld (the noise of all N rows is drawn)",
+                 (long long)n, (long long)h->spec.max_rows);
+    IRL_CHECK_FN(h->ctx, func, row0 >= 0 && x.rows >= 1 && row0 <= n - x.rows, IRLLREC_E_SHAPE,
+                 "rows %lld .. %lld of x are not within the N = %lld rows of y",
+                 (long long)row0, (long long)(row0 + x.rows - 1), (long long)n);
+    IRL_TRY(irllrec__align_check_output(h, func, "dx", dx, x.rows));
+    IRL_TRY(irllrec__align_check_output(h, func, "dy", dy, n));
+    return IRLLREC_OK;
+}
+
 /* Noise for n rows (node ids[i], or i) into h->ex / h->ey per the handle's
  * mode or callback; returns whether any. */
 static int make_noise(irllrec_align *h, int64_t n, const int32_t *ids)
@@ -41,18 +59,41 @@ static int make_noise(irllrec_align *h, int64_t n, const int32_t *ids)
     return 1;
 }
 
-static irllrec_status translation_core(irllrec_align *h, const char *func, irllrec_mat x,
-                                       irllrec_mat y, const int32_t *ids, int64_t n,
-                                       int have_noise, irllrec_mat dx, irllrec_mat dy,
-                                       double *loss)
+/* The rows a call takes: all N, a sample of them, or a block of x's. */
+enum { TRAN_ALL, TRAN_SAMPLE, TRAN_BLOCK };
+
+/* What one entry point hands tran_run beyond the function name: the
+ * operands, and how the rows and the noise are chosen. */
+typedef struct tran_args {
+    irllrec_mat x, y, dx, dy;
+    double *loss;
+    int form;                 /* TRAN_ALL, TRAN_SAMPLE or TRAN_BLOCK */
+    const int32_t *ids;       /* TRAN_SAMPLE: the caller's sample, or NULL to draw one */
+    int64_t n_ids;            /* TRAN_SAMPLE: its size */
+    int64_t row0;             /* TRAN_BLOCK: x holds rows row0 .. row0 + x.rows - 1; else 0 */
+    const irllrec_mat *eps;   /* the caller's eps_x, eps_y, or NULL: make_noise */
+} tran_args;
+
+/* The loss over n rows of y (ids[i], or i) and the matching rows of x, or,
+ * for a block, x's rows row0 .. against all n rows of y: block row i's
+ * positive is column row0 + i, given to the engine in h->ids. */
+static irllrec_status translation_core(irllrec_align *h, const char *func, const tran_args *a,
+                                       const int32_t *ids, int64_t n, int have_noise)
 {
     irllrec__align_call c;
-    const float *ex = have_noise ? h->ex : NULL, *ey = have_noise ? h->ey : NULL;
-    irllrec__align_norm_rows(n, h->spec.dim, x.data, x.ld, ids, ex, h->xn, h->rx);
-    irllrec__align_norm_rows(n, h->spec.dim, y.data, y.ld, ids, ey, h->yn, h->ry);
+    const int32_t d = h->spec.dim;
+    const int block = a->form == TRAN_BLOCK;
+    const int64_t nr = block ? a->x.rows : n;
+    const float *ex = have_noise ? h->ex + a->row0 * d : NULL;
+    const float *ey = have_noise ? h->ey : NULL;
+    if (block)
+        for (int64_t i = 0; i < nr; i++) h->ids[i] = (int32_t)(a->row0 + i);
+    irllrec__align_norm_rows(nr, d, a->x.data, a->x.ld, ids, ex, h->xn, h->rx);
+    irllrec__align_norm_rows(n, d, a->y.data, a->y.ld, ids, ey, h->yn, h->ry);
     memset(&c, 0, sizeof c);
-    c.nr = n;
+    c.nr = nr;
     c.nc = n;
+    c.target = block ? h->ids : NULL;
     c.kind = IRLLREC__XENT_TRAN;
     c.inv_tau = 1.0f;
     c.scale = 1.0 / (double)n;
@@ -60,25 +101,56 @@ static irllrec_status translation_core(irllrec_align *h, const char *func, irllr
     c.ids_y = ids;
     c.eps_x = ex;
     c.eps_y = ey;
-    return irllrec__align_run(h, func, &c, dx, dy, loss);
+    return irllrec__align_run(h, func, &c, a->dx, a->dy, a->loss);
+}
+
+/* Everything after the entry point's own argument checks: finiteness, the
+ * sample and the noise, the core; a failed call leaves the generator as it
+ * found it, so a retry draws the same numbers. func names the public call
+ * for the messages. */
+static irllrec_status tran_run(irllrec_align *h, const char *func, const tran_args *a)
+{
+    const int32_t d = h->spec.dim;
+    const int32_t *ids = NULL;
+    int64_t n = a->y.rows;
+    int noisy = 1;
+    IRL_TRY(irllrec__align_check_finite(h, func, "x", a->x));
+    IRL_TRY(irllrec__align_check_finite(h, func, "y", a->y));
+    if (a->eps != NULL) {
+        IRL_TRY(irllrec__align_check_finite(h, func, "eps_x", a->eps[0]));
+        IRL_TRY(irllrec__align_check_finite(h, func, "eps_y", a->eps[1]));
+    }
+    const irllrec__rng saved = h->rng;
+    if (a->form == TRAN_SAMPLE) {
+        if (a->ids)
+            memcpy(h->ids, a->ids, (size_t)a->n_ids * sizeof(int32_t));
+        else
+            irllrec__align_draw_sample(&h->rng, a->y.rows, a->n_ids, h->ids);
+        ids = h->ids;
+        n = a->n_ids;
+    }
+    if (a->eps != NULL) {
+        /* Copied, so outputs may overlap the noise. */
+        for (int64_t i = 0; i < n; i++) {
+            memcpy(h->ex + i * d, a->eps[0].data + i * a->eps[0].ld, (size_t)d * sizeof(float));
+            memcpy(h->ey + i * d, a->eps[1].data + i * a->eps[1].ld, (size_t)d * sizeof(float));
+        }
+    } else {
+        noisy = make_noise(h, n, ids);
+    }
+    const irllrec_status st = translation_core(h, func, a, ids, n, noisy);
+    if (st != IRLLREC_OK) h->rng = saved;
+    return st;
 }
 
 irllrec_status irllrec_align_translation(irllrec_align *h, irllrec_mat x, irllrec_mat y,
                                          irllrec_mat dx, irllrec_mat dy, double *loss)
 {
     static const char fn[] = "irllrec_align_translation";
-    irllrec__rng saved;
-    irllrec_status st;
-    int noisy;
     if (h == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_TRY(check_pair(h, fn, x, y, dx, dy));
-    IRL_TRY(irllrec__align_check_finite(h, fn, "x", x));
-    IRL_TRY(irllrec__align_check_finite(h, fn, "y", y));
-    saved = h->rng;
-    noisy = make_noise(h, x.rows, NULL);
-    st = translation_core(h, fn, x, y, NULL, x.rows, noisy, dx, dy, loss);
-    if (st != IRLLREC_OK) h->rng = saved;
-    return st;
+    const tran_args a = {.x = x, .y = y, .dx = dx, .dy = dy, .loss = loss, .form = TRAN_ALL};
+    return tran_run(h, fn, &a);
 }
 
 irllrec_status irllrec_align_translation_noise(irllrec_align *h, irllrec_mat x, irllrec_mat y,
@@ -96,16 +168,10 @@ irllrec_status irllrec_align_translation_noise(irllrec_align *h, irllrec_mat x, 
               IRLLREC_E_SHAPE, "eps_x is %lld x %lld, eps_y %lld x %lld, expected %lld x %d",
               (long long)eps_x.rows, (long long)eps_x.cols, (long long)eps_y.rows,
               (long long)eps_y.cols, (long long)x.rows, (int)d);
-    IRL_TRY(irllrec__align_check_finite(h, fn, "x", x));
-    IRL_TRY(irllrec__align_check_finite(h, fn, "y", y));
-    IRL_TRY(irllrec__align_check_finite(h, fn, "eps_x", eps_x));
-    IRL_TRY(irllrec__align_check_finite(h, fn, "eps_y", eps_y));
-    /* Copied, so outputs may overlap the noise. */
-    for (int64_t i = 0; i < x.rows; i++) {
-        memcpy(h->ex + i * d, eps_x.data + i * eps_x.ld, (size_t)d * sizeof(float));
-        memcpy(h->ey + i * d, eps_y.data + i * eps_y.ld, (size_t)d * sizeof(float));
-    }
-    return translation_core(h, fn, x, y, NULL, x.rows, 1, dx, dy, loss);
+    const irllrec_mat eps[2] = {eps_x, eps_y};
+    const tran_args a = {.x = x, .y = y, .dx = dx, .dy = dy, .loss = loss, .form = TRAN_ALL,
+                         .eps = eps};
+    return tran_run(h, fn, &a);
 }
 
 irllrec_status irllrec_align_translation_sampled(irllrec_align *h, irllrec_mat x, irllrec_mat y,
@@ -113,26 +179,14 @@ irllrec_status irllrec_align_translation_sampled(irllrec_align *h, irllrec_mat x
                                                  irllrec_mat dx, irllrec_mat dy, double *loss)
 {
     static const char fn[] = "irllrec_align_translation_sampled";
-    irllrec__rng saved;
-    irllrec_status st;
-    int noisy;
     if (h == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_TRY(check_pair(h, fn, x, y, dx, dy));
     IRL_CHECK(h->ctx, n_ids >= 1 && n_ids <= x.rows, IRLLREC_E_SHAPE,
               "n_ids = %lld must be in [1, N = %lld]", (long long)n_ids, (long long)x.rows);
     if (ids) IRL_TRY(irllrec__align_check_ids(h, fn, "ids", ids, n_ids, x.rows));
-    IRL_TRY(irllrec__align_check_finite(h, fn, "x", x));
-    IRL_TRY(irllrec__align_check_finite(h, fn, "y", y));
-    saved = h->rng;
-    if (ids) {
-        memcpy(h->ids, ids, (size_t)n_ids * sizeof(int32_t));
-    } else {
-        irllrec__align_draw_sample(&h->rng, x.rows, n_ids, h->ids);
-    }
-    noisy = make_noise(h, n_ids, h->ids);
-    st = translation_core(h, fn, x, y, h->ids, n_ids, noisy, dx, dy, loss);
-    if (st != IRLLREC_OK) h->rng = saved;
-    return st;
+    const tran_args a = {.x = x, .y = y, .dx = dx, .dy = dy, .loss = loss,
+                         .form = TRAN_SAMPLE, .ids = ids, .n_ids = n_ids};
+    return tran_run(h, fn, &a);
 }
 
 /* One row block of the exact loss: rows row0 .. row0+rows-1 of X against all
@@ -146,37 +200,8 @@ irllrec_status irllrec_align_translation_rows(irllrec_align *h, irllrec_mat x, i
 {
     static const char fn[] = "irllrec_align_translation_rows";
     if (h == NULL) return IRLLREC_E_INVALID_ARG;
-    const int64_t n = y.rows;
-    const int32_t d = h->spec.dim;
-    IRL_TRY(irllrec__align_check_input(h, fn, "y", y, h->spec.max_cols));
-    IRL_TRY(irllrec__align_check_input(h, fn, "x", x, h->spec.max_rows));
-    IRL_CHECK(h->ctx, n <= h->spec.max_rows, IRLLREC_E_SHAPE,
-              "y has N = %lld rows > max_rows = %lld (the noise of all N rows is drawn)",
-              (long long)n, (long long)h->spec.max_rows);
-    IRL_CHECK(h->ctx, row0 >= 0 && x.rows >= 1 && row0 <= n - x.rows, IRLLREC_E_SHAPE,
-              "rows %lld .. %lld of x are not within the N = %lld rows of y", (long long)row0,
-              (long long)(row0 + x.rows - 1), (long long)n);
-    IRL_TRY(irllrec__align_check_output(h, fn, "dx", dx, x.rows));
-    IRL_TRY(irllrec__align_check_output(h, fn, "dy", dy, n));
-    IRL_TRY(irllrec__align_check_finite(h, fn, "x", x));
-    IRL_TRY(irllrec__align_check_finite(h, fn, "y", y));
-    const irllrec__rng saved = h->rng;
-    const int noisy = make_noise(h, n, NULL);
-    const float *ex = noisy ? h->ex + row0 * d : NULL, *ey = noisy ? h->ey : NULL;
-    for (int64_t i = 0; i < x.rows; i++) h->ids[i] = (int32_t)(row0 + i);
-    irllrec__align_norm_rows(x.rows, d, x.data, x.ld, NULL, ex, h->xn, h->rx);
-    irllrec__align_norm_rows(n, d, y.data, y.ld, NULL, ey, h->yn, h->ry);
-    irllrec__align_call c;
-    memset(&c, 0, sizeof c);
-    c.nr = x.rows;
-    c.nc = n;
-    c.target = h->ids;
-    c.kind = IRLLREC__XENT_TRAN;
-    c.inv_tau = 1.0f;
-    c.scale = 1.0 / (double)n;
-    c.eps_x = ex;
-    c.eps_y = ey;
-    const irllrec_status st = irllrec__align_run(h, fn, &c, dx, dy, loss);
-    if (st != IRLLREC_OK) h->rng = saved;
-    return st;
+    IRL_TRY(check_block(h, fn, x, row0, y, dx, dy));
+    const tran_args a = {.x = x, .y = y, .dx = dx, .dy = dy, .loss = loss,
+                         .form = TRAN_BLOCK, .row0 = row0};
+    return tran_run(h, fn, &a);
 }

@@ -210,6 +210,15 @@ irllrec_status irllrec__hook_term_itm(irllrec_hook *h, irllrec__hook_run *r);
 irllrec_status irllrec__hook_intent_bwd(irllrec_hook *h, irllrec__hook_run *r);
 irllrec_status irllrec__hook_term_reg(irllrec_hook *h, irllrec__hook_run *r);
 
+/* Translation runs on a sample (drawn from the generator every rank
+ * replicates, so every rank computes it alike) only when the sample is
+ * smaller than N; otherwise it is exact, and sharded a row block. terms.c
+ * and the shard reduction must agree on this, hence one definition. */
+static inline int irllrec__hook_tran_sampled(const irllrec_hook *h)
+{
+    return h->tran_mode == 1 && h->tran_samples < h->N;
+}
+
 /* ---- txn.c ---- */
 /* Snapshot what a compute may move (teacher, noise generator), EMA the teacher. */
 void irllrec__hook_txn_begin(irllrec_hook *h);

@@ -69,13 +69,6 @@ irllrec_status irllrec__hook_shard_verdict(irllrec_hook *h, int ok, int *others_
     return IRLLREC_OK;
 }
 
-/* Sampled translation runs alike on every rank (its sample is drawn from
- * the replicated generator); exact translation is a row block. */
-static int tran_is_block(const irllrec_hook *h)
-{
-    return !(h->tran_mode == 1 && h->tran_samples < h->N);
-}
-
 irllrec_status irllrec__hook_shard_reduce(irllrec_hook *h, irllrec_hook_losses *lv, int ok,
                                           int *others_failed, int grads)
 {
@@ -83,7 +76,8 @@ irllrec_status irllrec__hook_shard_reduce(irllrec_hook *h, irllrec_hook_losses *
     double v[6] = {ok ? 0.0 : 1.0, lv->kd, lv->pair, lv->tran, lv->itm, lv->reg};
     if (!root) {
         v[1] = v[2] = 0.0;
-        if (!tran_is_block(h)) v[3] = 0.0;
+        /* a sampled L_tran is every rank's alike: count it once */
+        if (irllrec__hook_tran_sampled(h)) v[3] = 0.0;
     }
     if (!ok) memset(v + 1, 0, 5 * sizeof v[0]);
     IRL_TRY(irllrec__coll_sum_f64(h->ctx, FN, &h->coll, v, v, 6));

@@ -272,11 +272,6 @@ static void scatter_scaled(float *dst, float *src, const int32_t *ids, int64_t n
     }
 }
 
-static int tran_sampled(const irllrec_hook *h)
-{
-    return h->tran_mode == 1 && h->tran_samples < h->N;
-}
-
 /* L_tran between the intent tower's output (all N rows) and E_final, over
  * every node (exact), a sample the alignment handle draws (sampled), or,
  * sharded and exact, this rank's block of rows. Its gradients wait in
@@ -288,7 +283,7 @@ irllrec_status irllrec__hook_term_tran(irllrec_hook *h, irllrec__hook_run *r)
     const irllrec_mat dx = dense(h->dxh, N, d), dy = dense(h->dyh, N, d);
     if (!r->e_ready) irllrec__hook_gather_final(h, r->in);
     r->e_ready = 1;
-    if (tran_sampled(h)) {
+    if (irllrec__hook_tran_sampled(h)) {
         const int64_t n = h->tran_samples;
         IRL_TRY(irllrec_align_sample_ids(h->align, N, n, h->sel));
         IRL_TRY(irllrec_align_translation_sampled(h->align, x, y, h->sel, n, dx, dy, &r->lv.tran));
@@ -310,7 +305,7 @@ irllrec_status irllrec__hook_term_tran(irllrec_hook *h, irllrec__hook_run *r)
 irllrec_status irllrec__hook_tran_finish(irllrec_hook *h, irllrec__hook_run *r)
 {
     const int64_t N = h->N, d = h->d;
-    const int sampled = tran_sampled(h);
+    const int sampled = irllrec__hook_tran_sampled(h);
     const int64_t n = sampled ? h->tran_samples : N;
     if (h->sh_on && !sampled) IRL_TRY(irllrec__hook_shard_sum(h, h->dyh, N * d));
     const float sc = (float)r->c_tran;

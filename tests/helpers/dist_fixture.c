@@ -204,10 +204,13 @@ typedef struct ref {
     irllrec_adam *adam;
 } ref;
 
-static irllrec_status ref_open(ref *f, irllrec_ctx *ctx, const df_world *w)
+/* The hook, and with external set its trainable blocks, their gradient
+ * sums and the Adam that steps them (the hook's own optimizer otherwise). */
+static irllrec_status ref_open(ref *f, irllrec_ctx *ctx, const df_world *w, int external)
 {
     f->h = df_make_hook(ctx, w, 7);
     if (f->h == NULL) return IRLLREC_E_INTERNAL;
+    if (!external) return IRLLREC_OK;
     f->nt = irllrec_hook_block_count(f->h);
     for (int i = 0; i < f->nt; i++) {
         f->bl[i].struct_size = sizeof f->bl[i];
@@ -244,32 +247,33 @@ static irllrec_status ref_accumulate(ref *f, int r)
     return IRLLREC_OK;
 }
 
-static irllrec_status ref_steps(ref *f, const df_world *w, int32_t p, df_trace *t)
+/* One step of p micro-batches: their gradients and losses averaged in rank
+ * order, then the external Adam. */
+static irllrec_status ref_step_mean(ref *f, const df_world *w, int s, int32_t p, float *gf,
+                                    df_trace *t)
 {
-    float *gf = calloc(N * D, sizeof(float));
-    if (gf == NULL) return IRLLREC_E_NOMEM;
     irllrec_status st = IRLLREC_OK;
-    for (int s = 0; s < STEPS && st == IRLLREC_OK; s++) {
-        double lsum[6] = {0};
-        irllrec_hook_losses lv;
-        for (int32_t r = 0; r < p && st == IRLLREC_OK; r++) {
-            st = compute(f->h, w, s, r, gf, &lv);
-            if (st == IRLLREC_OK) st = ref_accumulate(f, r);
-            const double v[6] = {lv.total, lv.kd, lv.pair, lv.tran, lv.itm, lv.reg};
-            for (int k = 0; k < 6; k++) lsum[k] += v[k];
-        }
-        for (int k = 0; k < 6; k++) t->loss[s][k] = lsum[k] / p;
-        for (int j = 0; j < f->ntr; j++)
-            for (int64_t e = 0; e < f->sizes[j]; e++) f->acc[j][e] /= (float)p;
-        if (st == IRLLREC_OK)
-            st = irllrec_adam_step(f->adam, f->params, (const float *const *)f->acc);
-        if (st == IRLLREC_OK) st = irllrec_hook_apply(f->h, IRLLREC_HOOK_APPLY_EXTERNAL_OPTIM);
+    double lsum[6] = {0};
+    irllrec_hook_losses lv;
+    for (int32_t r = 0; r < p && st == IRLLREC_OK; r++) {
+        st = compute(f->h, w, s, r, gf, &lv);
+        if (st == IRLLREC_OK) st = ref_accumulate(f, r);
+        const double v[6] = {lv.total, lv.kd, lv.pair, lv.tran, lv.itm, lv.reg};
+        for (int k = 0; k < 6; k++) lsum[k] += v[k];
     }
-    free(gf);
+    for (int k = 0; k < 6; k++) t->loss[s][k] = lsum[k] / p;
+    for (int j = 0; j < f->ntr; j++)
+        for (int64_t e = 0; e < f->sizes[j]; e++) f->acc[j][e] /= (float)p;
+    if (st == IRLLREC_OK)
+        st = irllrec_adam_step(f->adam, f->params, (const float *const *)f->acc);
+    if (st == IRLLREC_OK) st = irllrec_hook_apply(f->h, IRLLREC_HOOK_APPLY_EXTERNAL_OPTIM);
     return st;
 }
 
-irllrec_status df_reference(const df_world *w, int32_t p, df_trace *t)
+/* Both references: p micro-batches a step through the external Adam, or
+ * (p 0) step s's global batch df_micro_batch(s, 0) through the hook's own
+ * optimizer. gf accumulates the host's gradients of every step. */
+static irllrec_status reference(const df_world *w, int32_t p, df_trace *t, float *gf)
 {
     irllrec_ctx *ctx = NULL;
     irllrec_ctx_spec cs;
@@ -278,11 +282,19 @@ irllrec_status df_reference(const df_world *w, int32_t p, df_trace *t)
     TRY(irllrec_ctx_create(&cs, &ctx));
     ref f;
     memset(&f, 0, sizeof f);
-    irllrec_status st = ref_open(&f, ctx, w);
-    if (st == IRLLREC_OK) st = ref_steps(&f, w, p, t);
+    irllrec_status st = ref_open(&f, ctx, w, p > 0);
+    for (int s = 0; s < STEPS && st == IRLLREC_OK; s++) {
+        if (p > 0) {
+            st = ref_step_mean(&f, w, s, p, gf, t);
+        } else {
+            irllrec_hook_losses lv;
+            st = df_step(f.h, w, s, 0, gf, &lv);
+            if (st == IRLLREC_OK) df_take_losses(t, s, &lv);
+        }
+    }
     if (st == IRLLREC_OK && df_take_blocks(t, f.h) != 0) st = IRLLREC_E_NOMEM;
     /* the gradient the last step used is the mean, not the last compute's */
-    for (int i = 0, j = 0; st == IRLLREC_OK && i < t->nb; i++)
+    for (int i = 0, j = 0; st == IRLLREC_OK && p > 0 && i < t->nb; i++)
         if (t->grd[i] != NULL) {
             memcpy(t->grd[i], f.acc[j], (size_t)f.sizes[j] * sizeof(float));
             j++;
@@ -292,19 +304,16 @@ irllrec_status df_reference(const df_world *w, int32_t p, df_trace *t)
     return st;
 }
 
+irllrec_status df_reference(const df_world *w, int32_t p, df_trace *t)
+{
+    float *gf = calloc(N * D, sizeof(float));
+    if (gf == NULL) return IRLLREC_E_NOMEM;
+    const irllrec_status st = reference(w, p, t, gf);
+    free(gf);
+    return st;
+}
+
 irllrec_status df_reference_global(const df_world *w, df_trace *t, float *gf)
 {
-    irllrec_ctx *ctx = NULL;
-    TRY(irllrec_ctx_create(NULL, &ctx));
-    irllrec_hook *h = df_make_hook(ctx, w, 7);
-    irllrec_status st = h ? IRLLREC_OK : IRLLREC_E_NOMEM;
-    irllrec_hook_losses lv;
-    for (int s = 0; s < STEPS && st == IRLLREC_OK; s++) {
-        st = df_step(h, w, s, 0, gf, &lv);
-        if (st == IRLLREC_OK) df_take_losses(t, s, &lv);
-    }
-    if (st == IRLLREC_OK && df_take_blocks(t, h) != 0) st = IRLLREC_E_NOMEM;
-    irllrec_hook_free(h);
-    irllrec_ctx_free(ctx);
-    return st;
+    return reference(w, 0, t, gf);
 }

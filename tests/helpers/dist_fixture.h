@@ -62,7 +62,7 @@ double df_rel_diff(const df_trace *a, const df_trace *b);
  * df_micro_batch(s, 0) on every rank; gf (N x d, zeroed) accumulates the
  * host's gradients of the 20 steps. */
 irllrec_status df_reference_global(const df_world *w, df_trace *t, float *gf);
-/* One process, P micro-batches per step (see the top of this file). */
+/* One process, p >= 1 micro-batches per step (see the top of this file). */
 irllrec_status df_reference(const df_world *w, int32_t p, df_trace *t);
 
 #endif
