@@ -30,7 +30,7 @@ if [ -z "$work" ]; then
   work=$(mktemp -d "${TMPDIR:-/tmp}/irllrec-abi-gate.XXXXXX")
   trap 'rm -rf "$work"' EXIT
 fi
-rm -rf "$work/tree" "$work/build"
+rm -rf "$work/tree" "$work/build" "$work/orig"
 mkdir -p "$work/tree"
 cp -r "$src/CMakeLists.txt" "$src/cmake" "$src/lib" "$src/include" "$src/pkgconfig" "$work/tree/"
 tree=$work/tree
