@@ -122,13 +122,15 @@ class Runner:
         self.trainer = os.path.join(a.build, "examples", "lightgcn", "lightgcn_train")
         self.lock = threading.Lock()
         self.new_seconds = 0.0
+        # the trainer links the library statically: its md5 names the arithmetic
+        self.binary = md5_file(self.trainer)[:12] if os.path.exists(self.trainer) else ""
 
     def train(self, name, data, seed, extra=()):
         """One cached trainer run; returns (run dir, result dict)."""
         out = os.path.abspath(os.path.join(self.a.runs, name))
         argv = ["--data", os.path.abspath(data)] + COMMON + IRLLREC + list(extra) + [
             "--seed", str(seed), "--threads", "1", "--quiet", "--out", out]
-        key = {"argv": argv, "data": data_fingerprint(data)}
+        key = {"argv": argv, "data": data_fingerprint(data), "binary": self.binary}
         kpath, rpath = os.path.join(out, "key.json"), os.path.join(out, "result.json")
         if not self.a.fresh and os.path.exists(rpath) and os.path.exists(kpath):
             with open(kpath) as f:
