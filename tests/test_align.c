@@ -33,23 +33,6 @@ static void to_double(const float *a, double *b, int64_t n)
     for (int64_t i = 0; i < n; i++) b[i] = (double)a[i];
 }
 
-static irllrec_align *mk_align(irllrec_ctx *ctx, int32_t d, int64_t rows, int64_t cols,
-                               int32_t brows, int32_t bcols)
-{
-    irllrec_align_spec s;
-    irllrec_align *h = NULL;
-    irllrec_align_spec_init(&s, sizeof s);
-    s.dim = d;
-    s.max_rows = rows;
-    s.max_cols = cols;
-    s.block_rows = brows;
-    s.block_cols = bcols;
-    s.n_slices = 4;
-    s.seed = 7;
-    ck_assert_int_eq(irllrec_align_create(ctx, &s, &h), IRLLREC_OK);
-    return h;
-}
-
 static irllrec_mat nomat(void)
 {
     irllrec_mat m;
@@ -218,7 +201,7 @@ static void run_infonce_vs_naive(const nce_case *tc)
 {
     const int nb = tc->nb, m = tc->m, d = tc->d;
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, d, nb, m, tc->brows, tc->bcols);
+    irllrec_align *h = tu_align(ctx, d, nb, m, tc->brows, tc->bcols);
     float *x = fmat(nb * d), *y = fmat(m * d), *dx = fmat(nb * d), *dy = fmat(m * d);
     double *xd = dmat(nb * d), *yd = dmat(m * d), *gx = dmat(nb * d), *gy = dmat(m * d);
     int32_t *pos = calloc((size_t)nb, sizeof *pos);
@@ -294,7 +277,7 @@ END_TEST
 START_TEST(infonce_hand_value)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, 1, 1, 2, 0, 0);
+    irllrec_align *h = tu_align(ctx, 1, 1, 2, 0, 0);
     float x[1] = {2.0f}, y[2] = {3.0f, -0.5f};
     int32_t pos[1] = {0};
     double loss = 0;
@@ -330,7 +313,7 @@ START_TEST(infonce_gradcheck)
 {
     enum { NB = 8, M = 19, D = 16 };
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, D, NB, M, 3, 8);
+    irllrec_align *h = tu_align(ctx, D, NB, M, 3, 8);
     float *x = fmat(NB * D), *y = fmat(M * D), *dx = fmat(NB * D), *dy = fmat(M * D);
     int32_t pos[NB];
     api_nce a = {h, x, y, NB, M, D, pos, 0.2};
@@ -360,7 +343,7 @@ START_TEST(infonce_weighted_equals_repeated_rows)
     enum { K = 5, R = 7, M = 9, D = 6 };
     const float w[K] = {2, 1, 0, 3, 1}, ones[K] = {1, 1, 1, 1, 1};
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, D, R, M, 2, 4);
+    irllrec_align *h = tu_align(ctx, D, R, M, 2, 4);
     float x[K * D], y[M * D], xr[R * D], dxw[K * D] = {0}, dyw[M * D] = {0};
     float dxr[R * D] = {0}, dyr[M * D] = {0}, dx1[K * D] = {0}, dy1[M * D] = {0};
     float dxu[K * D] = {0}, dyu[M * D] = {0}, sum[K * D] = {0};
@@ -400,7 +383,7 @@ START_TEST(infonce_weighted_equals_repeated_rows)
         /* infonce_hand_value's row, weighted 2.5 */
         float hx[1] = {2.0f}, hy[2] = {3.0f, -0.5f}, hw[1] = {2.5f};
         int32_t hp[1] = {0};
-        irllrec_align *h1 = mk_align(ctx, 1, 1, 2, 0, 0);
+        irllrec_align *h1 = tu_align(ctx, 1, 1, 2, 0, 0);
         const double e = exp(1.0);
         ck_assert_int_eq(irllrec_align_infonce_weighted(h1, irllrec_mat_dense(hx, 1, 1),
                              irllrec_mat_dense(hy, 2, 1), hp, hw, 1.0, 1.0, nomat(), nomat(),
@@ -433,7 +416,7 @@ START_TEST(infonce_accumulates_and_respects_ld)
 {
     enum { NB = 5, M = 9, D = 3, LD = 7 };
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, D, NB, M, 2, 4);
+    irllrec_align *h = tu_align(ctx, D, NB, M, 2, 4);
     float x[NB * D], y[M * D], xs[NB * LD], dx1[NB * D] = {0}, dy1[M * D] = {0};
     float dx2[NB * LD], dy2[M * D] = {0};
     double l1, l2;
@@ -478,7 +461,7 @@ static void run_tran_vs_naive(int with_noise, int32_t brows, int32_t bcols)
 {
     enum { N = 29, D = 6 };
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, D, N, N, brows, bcols);
+    irllrec_align *h = tu_align(ctx, D, N, N, brows, bcols);
     float *x = fmat(N * D), *y = fmat(N * D), *ex = fmat(N * D), *ey = fmat(N * D);
     float *dx = fmat(N * D), *dy = fmat(N * D);
     double *xd = dmat(N * D), *yd = dmat(N * D), *exd = dmat(N * D), *eyd = dmat(N * D);
@@ -544,7 +527,7 @@ END_TEST
 START_TEST(translation_hand_value)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, 1, 2, 2, 0, 0);
+    irllrec_align *h = tu_align(ctx, 1, 2, 2, 0, 0);
     float x[2] = {1.0f, -1.0f}, y[2] = {4.0f, -0.25f};
     double loss = 0;
     const double e = exp(1.0), want = -log(e / (e + 1.0 / e + 1e-8) + 1e-8);
@@ -579,7 +562,7 @@ START_TEST(translation_gradcheck)
 {
     enum { N = 24, D = 16 };
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, D, N, N, 5, 7);
+    irllrec_align *h = tu_align(ctx, D, N, N, 5, 7);
     float *x = fmat(N * D), *y = fmat(N * D), *ex = fmat(N * D), *ey = fmat(N * D);
     float *dx = fmat(N * D), *dy = fmat(N * D);
     api_tran a = {h, x, y, ex, ey, N, D};
@@ -614,7 +597,7 @@ START_TEST(translation_thread_count_independent)
     fill(y, N * D, -1, 1);
     for (int r = 0; r < 2; r++) {
         irllrec_ctx *ctx = tu_ctx_threads(r == 0 ? 1 : 3);
-        irllrec_align *h = mk_align(ctx, D, N, N, 16, 48);
+        irllrec_align *h = tu_align(ctx, D, N, N, 16, 48);
         float *nx = fmat(N * D), *ny = fmat(N * D);
         dx[r] = fmat(N * D);
         dy[r] = fmat(N * D);
@@ -663,7 +646,7 @@ START_TEST(translation_noise_is_seeded)
 {
     enum { N = 17, D = 4 };
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h1 = mk_align(ctx, D, N, N, 0, 0), *h2 = mk_align(ctx, D, N, N, 0, 0);
+    irllrec_align *h1 = tu_align(ctx, D, N, N, 0, 0), *h2 = tu_align(ctx, D, N, N, 0, 0);
     float x[N * D], y[N * D];
     double a, b, c, off;
     uint64_t st[4];
@@ -694,7 +677,7 @@ START_TEST(translation_sampled_full_cover_equals_exact)
 {
     enum { N = 37, D = 5 };
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, D, N, N, 4, 8);
+    irllrec_align *h = tu_align(ctx, D, N, N, 4, 8);
     float x[N * D], y[N * D], dxe[N * D] = {0}, dye[N * D] = {0}, dxs[N * D], dys[N * D];
     int32_t perm[N];
     double le, ls;
@@ -730,7 +713,7 @@ START_TEST(translation_sampled_subset_matches_naive)
 {
     enum { N = 31, D = 4, S = 9 };
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, D, N, N, 3, 4);
+    irllrec_align *h = tu_align(ctx, D, N, N, 3, 4);
     float x[N * D], y[N * D], dx[N * D] = {0}, dy[N * D] = {0};
     const int32_t ids[S] = {30, 2, 17, 5, 11, 0, 23, 8, 14};
     double xs[S * D], ys[S * D], l, want;
@@ -810,7 +793,7 @@ START_TEST(multi_tile_matches_naive)
     for (int b = 0; b < NB; b++) pos[b] = (int32_t)((b * 13) % M);
     for (int k = 0; k < 2; k++) {
         irllrec_ctx *ctx = tu_ctx();
-        irllrec_align *h = mk_align(ctx, D, M, M, 64, bcols[k]);
+        irllrec_align *h = tu_align(ctx, D, M, M, 64, bcols[k]);
         double l, want;
         nce_ud u = {xd, yd, NB, M, D, pos, 0.2, 1.0 / NB};
         tran_ud tu = {xd, yd, NULL, NULL, 150, D};
@@ -884,7 +867,7 @@ START_TEST(calls_do_not_allocate)
     memset(&st, 0, sizeof st);
     ctx = tu_ctx_counting(&st);
     ck_assert_ptr_nonnull(ctx);
-    h = mk_align(ctx, D, N, N, 8, 16);
+    h = tu_align(ctx, D, N, N, 8, 16);
     ck_assert(irllrec_align_workspace_bytes(h) > 0);
     tr_seed(53);
     fill(x, N * D, -1, 1);
@@ -965,7 +948,7 @@ START_TEST(bad_inputs_change_nothing)
 {
     enum { N = 6, D = 3 };
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, D, N, N, 0, 0);
+    irllrec_align *h = tu_align(ctx, D, N, N, 0, 0);
     float x[N * D], y[N * D], e[N * D], xbad[N * D], dx[N * D], dy[N * D], kx[N * D], ky[N * D];
     int32_t pos[N] = {0, 1, 2, 3, 4, 5}, badpos[N] = {0, 1, 2, 3, 4, 6}, negpos[N] = {0, -1, 2, 3, 4, 5};
     uint64_t st0[4], st1[4];

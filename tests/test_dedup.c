@@ -18,22 +18,6 @@
 
 static irllrec_mat nomat(void) { return (irllrec_mat){NULL, 0, 0, 0}; }
 
-static irllrec_align *mk_align(irllrec_ctx *ctx, int32_t d, int64_t rows, int64_t cols)
-{
-    irllrec_align_spec s;
-    irllrec_align *h = NULL;
-    irllrec_align_spec_init(&s, sizeof s);
-    s.dim = d;
-    s.max_rows = rows;
-    s.max_cols = cols;
-    s.block_rows = 2;  /* several row blocks and column tiles even at these sizes */
-    s.block_cols = 4;
-    s.n_slices = 3;
-    s.seed = 7;
-    ck_assert_int_eq(irllrec_align_create(ctx, &s, &h), IRLLREC_OK);
-    return h;
-}
-
 static void fill(irllrec__rng *r, float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) x[i] = (float)irllrec__rng_normal(r);
@@ -47,7 +31,7 @@ static const float CNT[K] = {2, 1, 4, 2};  /* sums to R */
 START_TEST(counts_equal_rows_and_columns_written_out)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, D, R, R);
+    irllrec_align *h = tu_align(ctx, D, R, R, 2, 4);
     irllrec__rng rng;
     irllrec__rng_seed(&rng, 5, 1);
     float x[K * D], y[K * D], xr[R * D], yr[R * D];
@@ -105,7 +89,7 @@ END_TEST
 START_TEST(counts_hand_value)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, 1, 1, 2);
+    irllrec_align *h = tu_align(ctx, 1, 1, 2, 2, 4);
     float hx[1] = {2.0f}, hy[2] = {3.0f, -0.5f}, c[2] = {1.0f, 2.0f};
     int32_t pos[1] = {0};
     double l = 0.0;
@@ -140,7 +124,7 @@ START_TEST(counts_finite_differences)
     fdc f;
     irllrec__rng rng;
     irllrec__rng_seed(&rng, 9, 1);
-    f.h = mk_align(ctx, D, K, K);
+    f.h = tu_align(ctx, D, K, K, 2, 4);
     fill(&rng, f.x, K * D);
     fill(&rng, f.y, K * D);
     float dx[K * D] = {0}, dy[K * D] = {0};
@@ -164,7 +148,7 @@ END_TEST
 START_TEST(counts_bad_multiplicities_are_named)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_align *h = mk_align(ctx, D, K, K);
+    irllrec_align *h = tu_align(ctx, D, K, K, 2, 4);
     float x[K * D], y[K * D], dx[K * D] = {0};
     irllrec__rng rng;
     irllrec__rng_seed(&rng, 3, 1);

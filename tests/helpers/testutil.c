@@ -195,3 +195,20 @@ void tu_env_restore(const tu_env *e)
     else
         ck_assert_int_eq(unsetenv(e->name), 0);
 }
+
+irllrec_align *tu_align(irllrec_ctx *ctx, int32_t d, int64_t rows, int64_t cols, int32_t brows,
+                        int32_t bcols)
+{
+    irllrec_align_spec s;
+    irllrec_align *h = NULL;
+    irllrec_align_spec_init(&s, sizeof s);
+    s.dim = d;
+    s.max_rows = rows;
+    s.max_cols = cols;
+    s.block_rows = brows;
+    s.block_cols = bcols;
+    s.n_slices = 4;
+    s.seed = 7;
+    ck_assert_int_eq(irllrec_align_create(ctx, &s, &h), IRLLREC_OK);
+    return h;
+}

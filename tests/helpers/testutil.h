@@ -64,4 +64,9 @@ void tu_env_save(tu_env *e, const char *name);
 /* Check-asserts that setenv / unsetenv worked. */
 void tu_env_restore(const tu_env *e);
 
+/* An alignment handle of these shapes and blocking (4 slices, seed 7); the
+ * test fails when create does. */
+irllrec_align *tu_align(irllrec_ctx *ctx, int32_t d, int64_t rows, int64_t cols, int32_t brows,
+                        int32_t bcols);
+
 #endif
