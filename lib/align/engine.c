@@ -35,6 +35,12 @@
 #define XENT_CLONES
 #endif
 
+#if defined(__GNUC__)
+#define XENT_INLINE static inline __attribute__((always_inline))
+#else
+#define XENT_INLINE static inline
+#endif
+
 static float max_f(const float *x, int64_t n)
 {
     float m = x[0];
@@ -44,21 +50,26 @@ static float max_f(const float *x, int64_t n)
 
 /* The sum runs in double over eight fixed lanes, fused with the exponential:
  * an in-order double reduction would not vectorise (no reassociation without
- * -ffast-math) and would be latency-bound; fixed lanes keep it deterministic. */
-/* static, because gcc gives the ifunc resolver of a non-static clone default
- * visibility, which would leak an internal symbol from the shared object. */
-XENT_CLONES static double xent_exp_sum(float *restrict x, int64_t n, float shift)
+ * -ffast-math) and would be latency-bound; fixed lanes keep it deterministic.
+ * With column multiplicities c, x_j becomes c_j exp(x_j - shift), the term
+ * both the sum and the backward sweep (dC = alpha * x) need, so a repeated
+ * column costs one logit instead of c_j. Inlined twice below so that the
+ * c == NULL loop carries no multiply and no branch. */
+XENT_INLINE double exp_sum_body(float *restrict x, int64_t n, float shift,
+                                const float *restrict c)
 {
     double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, tail = 0.0;
     int64_t j = 0;
     for (; j + 8 <= n; j += 8)
         for (int l = 0; l < 8; l++) {
-            const float e = irllrec__exp_nonpos(x[j + l] - shift);
+            float e = irllrec__exp_nonpos(x[j + l] - shift);
+            if (c) e *= c[j + l];
             x[j + l] = e;
             acc[l] += (double)e;
         }
     for (; j < n; j++) {
-        const float e = irllrec__exp_nonpos(x[j] - shift);
+        float e = irllrec__exp_nonpos(x[j] - shift);
+        if (c) e *= c[j];
         x[j] = e;
         tail += (double)e;
     }
@@ -66,32 +77,17 @@ XENT_CLONES static double xent_exp_sum(float *restrict x, int64_t n, float shift
            tail;
 }
 
-/* The same with column multiplicities: x_j becomes c_j exp(x_j - shift), the
- * term both the sum and the backward sweep (dC = alpha * x) need, so a
- * repeated column costs one logit instead of c_j. */
-XENT_CLONES static double xent_exp_wsum(float *restrict x, int64_t n, float shift,
-                                        const float *restrict c)
+/* static, because gcc gives the ifunc resolver of a non-static clone default
+ * visibility, which would leak an internal symbol from the shared object. */
+XENT_CLONES static double xent_exp_sum(float *restrict x, int64_t n, float shift,
+                                       const float *restrict c)
 {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, tail = 0.0;
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int l = 0; l < 8; l++) {
-            const float e = c[j + l] * irllrec__exp_nonpos(x[j + l] - shift);
-            x[j + l] = e;
-            acc[l] += (double)e;
-        }
-    for (; j < n; j++) {
-        const float e = c[j] * irllrec__exp_nonpos(x[j] - shift);
-        x[j] = e;
-        tail += (double)e;
-    }
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) +
-           tail;
+    return c ? exp_sum_body(x, n, shift, c) : exp_sum_body(x, n, shift, NULL);
 }
 
 double irllrec__xent_exp_sum(float *x, int64_t n, float shift)
 {
-    return xent_exp_sum(x, n, shift);
+    return xent_exp_sum(x, n, shift, NULL);
 }
 
 int64_t irllrec__xent_thread_floats(int64_t block_rows, int64_t block_cols, int64_t d)
@@ -150,8 +146,7 @@ static void tile_fwd(const irllrec__xent *jb, int64_t r0, int64_t rr, int64_t c,
                 shift[g] = bm;
             }
         }
-        sum = jb->col_weight ? xent_exp_wsum(row, w, (float)shift[g], jb->col_weight + c)
-                             : xent_exp_sum(row, w, (float)shift[g]);
+        sum = xent_exp_sum(row, w, (float)shift[g], jb->col_weight ? jb->col_weight + c : NULL);
         if (add_sums) den[g] += sum;
     }
 }
