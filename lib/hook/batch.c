@@ -6,22 +6,6 @@
 #include "hook_impl.h"
 #include "../ops/ops.h"
 
-void irllrec__hook_dedup_items(irllrec_hook *h, const irllrec_hook_batch *b)
-{
-    const int64_t B = b->count;
-    int64_t n = 0;
-    for (int64_t s = 0; s < 2 * B; s++) {
-        const int32_t it = s < B ? b->pos[s] : b->neg[s - B];
-        if (h->item_slot[it] < 0) {
-            h->item_slot[it] = (int32_t)n;
-            h->uniq[n++] = it;
-        }
-        h->urows[s] = h->U + h->item_slot[it];
-    }
-    for (int64_t k = 0; k < n; k++) h->item_slot[h->uniq[k]] = -1;
-    h->n_uniq = n;
-}
-
 void irllrec__hook_item_rows(irllrec_hook *h, const irllrec_hook_batch *b, int full)
 {
     const int64_t B = b->count;
@@ -35,6 +19,28 @@ static int64_t anchor_node(const irllrec_hook_batch *b, int64_t U, int64_t s)
 {
     const int64_t B = b->count;
     return s < B ? b->users[s] : s < 2 * B ? U + b->pos[s - B] : U + b->neg[s - 2 * B];
+}
+
+/* Per role, its distinct nodes (first draw) and how often it drew each. */
+static void count_roles(irllrec_hook *h, const irllrec_hook_batch *b)
+{
+    const int64_t B = b->count;
+    for (int64_t role = 0; role < 3; role++) {
+        int32_t *at = h->role_at + role * B;
+        float *cnt = h->role_cnt + role * B;
+        int64_t m = 0;
+        for (int64_t k = 0; k < B; k++) {
+            const int64_t node = anchor_node(b, h->U, role * B + k);
+            if (h->node_slot[node] < 0) {
+                h->node_slot[node] = (int32_t)m;
+                at[m] = (int32_t)k;
+                cnt[m++] = 0.0f;
+            }
+            cnt[h->node_slot[node]] += 1.0f;
+        }
+        for (int64_t k = 0; k < m; k++) h->node_slot[anchor_node(b, h->U, role * B + at[k])] = -1;
+        h->role_n[role] = m;
+    }
 }
 
 /* node_slot is -1 on entry and on return (filled with -1 at create). */
@@ -52,22 +58,12 @@ void irllrec__hook_batch_nodes(irllrec_hook *h, const irllrec_hook_batch *b)
     }
     for (int64_t k = 0; k < n; k++) h->node_slot[h->anchors[k]] = -1;
     h->n_anchors = n;
-    for (int64_t role = 0; role < 3; role++) {
-        int32_t *at = h->role_at + role * B;
-        float *cnt = h->role_cnt + role * B;
-        int64_t m = 0;
-        for (int64_t k = 0; k < B; k++) {
-            const int64_t node = anchor_node(b, h->U, role * B + k);
-            if (h->node_slot[node] < 0) {
-                h->node_slot[node] = (int32_t)m;
-                at[m] = (int32_t)k;
-                cnt[m++] = 0.0f;
-            }
-            cnt[h->node_slot[node]] += 1.0f;
-        }
-        for (int64_t k = 0; k < m; k++) h->node_slot[anchor_node(b, h->U, role * B + at[k])] = -1;
-        h->role_n[role] = m;
-    }
+    count_roles(h, b);
+    /* Users are scanned first, so the distinct items follow them in anchors,
+     * in first-seen order over pos then neg: the text towers' batch rows. */
+    const int64_t nu = h->role_n[0];
+    h->n_uniq = n - nu;
+    for (int64_t s = 0; s < 2 * B; s++) h->urows[s] = h->U + h->anchor_of[B + s] - nu;
 }
 
 const float *irllrec__hook_final_row(const irllrec_hook_inputs *in, int64_t U, int64_t n)

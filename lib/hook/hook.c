@@ -212,7 +212,6 @@ irllrec_status irllrec__hook_create_at(irllrec_ctx *ctx, const char *fn,
         irllrec_hook_free(h);
         return st;
     }
-    for (int64_t i = 0; i < h->I; i++) h->item_slot[i] = -1;
     for (int64_t i = 0; i < h->N; i++) h->node_slot[i] = -1;
     irllrec__hook_text_init(h);
     *out = h;

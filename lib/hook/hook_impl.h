@@ -91,9 +91,8 @@ struct irllrec_hook {
     float *kd_ax, *kd_dax;
     /* InfoNCE against the batch's items: gathered rows and their gradient */
     float *ya, *dya;
-    /* the batch's distinct items: text towers run once per item */
-    int32_t *item_slot;       /* I entries, -1 outside a compute */
-    int32_t *uniq;            /* 2B */
+    /* the batch's distinct items (the last n_uniq anchors): text towers run
+     * once per item */
     int64_t *urows;           /* 2B: tower row of pos[b] (b < B) and neg[b] */
     int64_t *item_rows;       /* 2B: rows of the batch's items in the text-tower output */
     int64_t n_uniq;
@@ -163,13 +162,17 @@ irllrec_status irllrec__hook_validate(irllrec_hook *h, const irllrec_hook_batch 
 irllrec_status irllrec__hook_check_spec(irllrec_ctx *ctx, const irllrec_hook_spec *s);
 
 /* ---- batch.c ---- */
-/* The distinct items of the batch and every pos/neg slot's text-tower row. */
-void irllrec__hook_dedup_items(irllrec_hook *h, const irllrec_hook_batch *b);
 /* item_rows: rows of the batch's items in the text-tower output, with every
  * item (full) or the batch's distinct ones after the users. */
 void irllrec__hook_item_rows(irllrec_hook *h, const irllrec_hook_batch *b, int full);
-/* anchors, anchor_of, role_at/role_cnt/role_n of the batch (prepare, step.c). */
+/* anchors, anchor_of, role_at/role_cnt/role_n of the batch, and its distinct
+ * items (n_uniq, urows) (prepare, step.c). */
 void irllrec__hook_batch_nodes(irllrec_hook *h, const irllrec_hook_batch *b);
+/* The batch's distinct items as nodes (U + item), first-seen order. */
+static inline const int64_t *irllrec__hook_uniq_nodes(const irllrec_hook *h)
+{
+    return h->anchors + (h->n_anchors - h->n_uniq);
+}
 /* E_final row of node n (users first). */
 const float *irllrec__hook_final_row(const irllrec_hook_inputs *in, int64_t U, int64_t n);
 /* e_all = [user_final; item_final] */

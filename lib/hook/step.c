@@ -94,7 +94,6 @@ static void prepare(irllrec_hook *h, const irllrec_hook_batch *b)
         memset(h->blocks[i].grad, 0,
                (size_t)(h->blocks[i].rows * h->blocks[i].cols) * sizeof(float));
     irllrec__hook_rows_reset(h);
-    irllrec__hook_dedup_items(h, b);
     irllrec__hook_batch_nodes(h, b);
     h->p_rows = h->z_rows = 0;
 }

@@ -99,8 +99,9 @@ static irllrec_status text_fwd(irllrec_hook *h, irllrec_mlp *m, const float *txt
     if (full)  /* every held row: all N, or the shard's block */
         return irllrec_mlp_forward_at(m, cdense(txt, h->sh_n, D), 0,
                                       dense(out + h->sh_lo * d, h->sh_n, d));
+    const int64_t *item = irllrec__hook_uniq_nodes(h);
     for (int64_t k = 0; k < h->n_uniq; k++)
-        memcpy(gather + k * D, txt + (U + h->uniq[k]) * D, (size_t)D * sizeof(float));
+        memcpy(gather + k * D, txt + item[k] * D, (size_t)D * sizeof(float));
     IRL_TRY(irllrec_mlp_forward_at(m, cdense(txt, U, D), 0, dense(out, U, d)));
     return irllrec_mlp_forward_at(m, cdense(gather, h->n_uniq, D), U,
                                   dense(out + U * d, h->n_uniq, d));
@@ -114,8 +115,9 @@ static irllrec_status text_fwd_bf16(irllrec_hook *h, irllrec_mlp *m, const uint1
     if (full)
         return irllrec__mlp_forward_bf16_at(m, txt, D, h->sh_n, 0,
                                             dense(out + h->sh_lo * d, h->sh_n, d));
+    const int64_t *item = irllrec__hook_uniq_nodes(h);
     for (int64_t k = 0; k < h->n_uniq; k++)
-        memcpy(gather + k * D, txt + (U + h->uniq[k]) * D, (size_t)D * sizeof(uint16_t));
+        memcpy(gather + k * D, txt + item[k] * D, (size_t)D * sizeof(uint16_t));
     IRL_TRY(irllrec__mlp_forward_bf16_at(m, txt, D, U, 0, dense(out, U, d)));
     return irllrec__mlp_forward_bf16_at(m, gather, D, h->n_uniq, U,
                                         dense(out + U * d, h->n_uniq, d));
