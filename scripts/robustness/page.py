@@ -249,11 +249,11 @@ def write(args, g, known, groups, started):
     w("```sh\ncmake -S . -B build && cmake --build build -j2 && %s\n```\n" % command)
     w("**Runs: %d of the %d planned have run; every other cell says \"%s\"** (nothing is "
       "interpolated). The runs on this page took %.0f s of wall time in all (%.1f h), "
-      "%d at a time with one thread each, at nice 19.%s The cache is `%s` (outside git), "
+      "one thread each, at nice 19, one or two runs at a time (sessions differed; the "
+      "load at each run's start is in its cmd.json).%s The cache is `%s` (outside git), "
       "one folder per condition and method, keyed by the exact command, the trainer "
       "binary and the data files.\n" % (
-          len(done), len(known), NOT_RUN, wall, wall / 3600, args.jobs,
-          load_note(done), os.path.relpath(args.runs, REPO)
+          len(done), len(known), NOT_RUN, wall, wall / 3600, load_note(done), os.path.relpath(args.runs, REPO)
           if args.runs.startswith(REPO + os.sep) else args.runs))
     w("| method | runs done / planned | seeds done |")
     w("|---|---|---|")
