@@ -156,9 +156,12 @@ END_TEST
 
 enum { R = 9, IN = 300, HID = 40, OUT = 6 };
 
+/* mode 0: the fp32 MLP; 1: fp32 cache with the bf16 path enabled (the
+ * teacher's way); 2: a bf16 student (bf16 cache, irllrec__mlp_create_bf16),
+ * which refuses the fp32 calls, so fp32_loss runs a twin with its weights. */
 typedef struct bfx {
     irllrec_ctx *ctx;
-    irllrec_mlp *m;
+    irllrec_mlp *m, *twin;
     uint16_t xh[R * IN];
     float x[R * IN];   /* the same text widened: exactly bf16 values */
     float w[R * OUT];  /* dL/dy: the loss is sum w (.) y */
@@ -166,7 +169,7 @@ typedef struct bfx {
     int which;
 } bfx;
 
-static void bfx_init(bfx *f, int bf16)
+static void bfx_init(bfx *f, int mode)
 {
     irllrec_mlp_spec s;
     uint64_t st = 99;
@@ -179,8 +182,12 @@ static void bfx_init(bfx *f, int bf16)
     s.leaky_slope = 0.1f;
     s.bias_init = IRLLREC_MLP_BIAS_TORCH;
     s.seed = 5;
-    ck_assert_int_eq(irllrec_mlp_create(f->ctx, &s, &f->m), IRLLREC_OK);
-    if (bf16) ck_assert_int_eq(irllrec__mlp_enable_bf16(f->m), IRLLREC_OK);
+    if (mode == 2)
+        ck_assert_int_eq(irllrec__mlp_create_bf16(f->ctx, &s, &f->m), IRLLREC_OK);
+    else
+        ck_assert_int_eq(irllrec_mlp_create(f->ctx, &s, &f->m), IRLLREC_OK);
+    if (mode == 1) ck_assert_int_eq(irllrec__mlp_enable_bf16(f->m), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_mlp_create(f->ctx, &s, &f->twin), IRLLREC_OK);
     tu_fill(&st, f->x, R * IN, 2.0f);
     irllrec__f32_to_bf16(f->x, f->xh, R * IN);
     irllrec__bf16_to_f32(f->xh, f->x, R * IN);
@@ -191,6 +198,7 @@ static void bfx_init(bfx *f, int bf16)
 static void bfx_free(bfx *f)
 {
     irllrec_mlp_free(f->m);
+    irllrec_mlp_free(f->twin);
     irllrec_ctx_free(f->ctx);
 }
 
@@ -212,7 +220,7 @@ START_TEST(mlp_bf16_forward_within_bound)
 {
     bfx a, b;
     float ya[R * OUT], yb[R * OUT];
-    bfx_init(&a, 1);
+    bfx_init(&a, _i);
     bfx_init(&b, 0);
     ck_assert_int_eq(irllrec__mlp_forward_bf16_at(a.m, a.xh, IN, R, 0,
                                                   irllrec_mat_dense(ya, R, OUT)), IRLLREC_OK);
@@ -254,7 +262,7 @@ START_TEST(mlp_bf16_backward_within_bound)
     bfx a, b;
     float y[R * OUT], *ga[4], *gb[4];
     double da[R * HID];
-    bfx_init(&a, 1);
+    bfx_init(&a, _i);
     bfx_init(&b, 0);
     ck_assert_int_eq(irllrec__mlp_forward_bf16_at(a.m, a.xh, IN, R, 0,
                                                   irllrec_mat_dense(y, R, OUT)), IRLLREC_OK);
@@ -266,8 +274,9 @@ START_TEST(mlp_bf16_backward_within_bound)
     ck_assert_int_eq(irllrec_mlp_backward(b.m, irllrec_mat_dense(b.x, R, IN),
                                           irllrec_mat_dense(b.w, R, OUT), none), IRLLREC_OK);
     /* the sign patterns must agree for the bound (else pick another seed) */
-    const float *ha = irllrec__mlp_act(a.m), *hb = irllrec__mlp_act(b.m);
-    for (int i = 0; i < R * HID; i++) ck_assert((ha[i] > 0) == (hb[i] > 0));
+    const float *hb = irllrec__mlp_act(b.m);
+    ck_assert(irllrec__mlp_act_signs(a.m, R, 1) == irllrec__mlp_act_signs(b.m, R, 1));
+    ck_assert(_i == 2 ? irllrec__mlp_act(a.m) == NULL : irllrec__mlp_act(a.m) != NULL);
     grads(a.m, ga);
     grads(b.m, gb);
     irllrec__param *p;
@@ -295,6 +304,8 @@ START_TEST(mlp_bf16_backward_within_bound)
                 double s = 0.0;
                 for (int k = 0; k < IN; k++) s += fabs((double)b.x[r * IN + k] * p[0].data[j * IN + k]);
                 bound += fabs((double)a.w[r * OUT + o]) * (U_BF16 + 4 * IN * U_F32) * s;
+                /* a bf16 cache rounds H once more: u |H| */
+                if (_i == 2) bound += fabs((double)a.w[r * OUT + o]) * U_BF16 * fabs(hb[r * HID + j]);
             }
             const double err = fabs((double)ga[2][o * HID + j] - gb[2][o * HID + j]);
             ck_assert_msg(err <= bound + 1e-7, "dW2[%d,%d]: %.9g vs %.9g (bound %.3g)", o, j,
@@ -302,6 +313,11 @@ START_TEST(mlp_bf16_backward_within_bound)
         }
     for (int j = 0; j < HID; j++) ck_assert(fabs(ga[1][j] - gb[1][j]) <= 1e-5 * (1 + fabs(gb[1][j])));
     for (int o = 0; o < OUT; o++) ck_assert(ga[3][o] == gb[3][o]);
+    if (_i == 2) {  /* the rounding of H shows in dW2 */
+        double d2 = 0.0;
+        for (int k = 0; k < OUT * HID; k++) d2 += fabs((double)ga[2][k] - gb[2][k]);
+        ck_assert(d2 > 0.0);
+    }
     for (int i = 0; i < 4; i++) {
         free(ga[i]);
         free(gb[i]);
@@ -316,10 +332,16 @@ static double fp32_loss(void *ud)
 {
     bfx *f = (bfx *)ud;
     float y[R * OUT];
-    ck_assert_int_eq(irllrec_mlp_forward(f->m, irllrec_mat_dense(f->x, R, IN),
+    irllrec__param *p, *q;
+    int n;
+    irllrec__mlp_params(f->m, &p, &n);
+    irllrec__mlp_params(f->twin, &q, &n);
+    for (int i = 0; i < n; i++)
+        memcpy(q[i].data, p[i].data, sizeof(float) * (size_t)(p[i].rows * p[i].cols));
+    ck_assert_int_eq(irllrec_mlp_forward(f->twin, irllrec_mat_dense(f->x, R, IN),
                                          irllrec_mat_dense(y, R, OUT)), IRLLREC_OK);
     uint64_t h = 1469598103934665603ull;
-    const float *act = irllrec__mlp_act(f->m);
+    const float *act = irllrec__mlp_act(f->twin);
     for (int i = 0; i < R * HID; i++) h = (h ^ (uint64_t)(act[i] > 0)) * 1099511628211ull;
     f->signs[f->which++ & 1] = h;
     double s = 0.0;
@@ -348,7 +370,7 @@ START_TEST(mlp_bf16_backward_gradcheck)
 {
     bfx f;
     float y[R * OUT], *g[4];
-    bfx_init(&f, 1);
+    bfx_init(&f, _i);
     ck_assert_int_eq(irllrec__mlp_forward_bf16_at(f.m, f.xh, IN, R, 0,
                                                   irllrec_mat_dense(y, R, OUT)), IRLLREC_OK);
     ck_assert_int_eq(irllrec__mlp_backward_bf16_at(f.m, f.xh, IN, R, 0,
@@ -380,6 +402,73 @@ START_TEST(mlp_bf16_backward_gradcheck)
 }
 END_TEST
 
+/* A bf16 student runs forward and backward in MLP_BF16_BLOCK (2048) row
+ * blocks through one fp32 scratch: over 5000 rows (three blocks, the last
+ * partial) and at a row offset its outputs and activation signs match the
+ * fp32-cache path of the same weights on the same bf16 text (which differs
+ * only in fp32 rounding: the same bf16 products), and its gradients match
+ * within bf16's rounding of H (u = 2^-8 of each block's largest). */
+START_TEST(mlp_bf16_student_blocks_cover_every_row)
+{
+    enum { SR = 5000, OFF = 7, SIN = 16, SH = 8, SO = 4 };
+    irllrec_ctx *ctx = tu_ctx();
+    irllrec_mlp_spec s;
+    irllrec_mlp *m[2];
+    irllrec_mlp_spec_init(&s, sizeof s);
+    s.in_dim = SIN;
+    s.hidden_dim = SH;
+    s.out_dim = SO;
+    s.max_rows = SR + OFF;
+    s.leaky_slope = 0.1f;
+    s.seed = 11;
+    ck_assert_int_eq(irllrec_mlp_create(ctx, &s, &m[0]), IRLLREC_OK);
+    ck_assert_int_eq(irllrec__mlp_enable_bf16(m[0]), IRLLREC_OK);
+    ck_assert_int_eq(irllrec__mlp_create_bf16(ctx, &s, &m[1]), IRLLREC_OK);
+    float *x = malloc(sizeof(float) * SR * SIN), *w = malloc(sizeof(float) * SR * SO);
+    float *y[2] = {malloc(sizeof(float) * SR * SO), malloc(sizeof(float) * SR * SO)};
+    uint16_t *xh = malloc(sizeof(uint16_t) * SR * SIN);
+    uint64_t st = 3;
+    tu_fill(&st, x, SR * SIN, 2.0f);
+    tu_fill(&st, w, SR * SO, 1.0f);
+    irllrec__f32_to_bf16(x, xh, SR * SIN);
+    float *g[2][4];
+    for (int v = 0; v < 2; v++) {
+        ck_assert_int_eq(irllrec__mlp_forward_bf16_at(m[v], xh, SIN, SR, OFF,
+                                                      irllrec_mat_dense(y[v], SR, SO)),
+                         IRLLREC_OK);
+        ck_assert_int_eq(irllrec__mlp_backward_bf16_at(m[v], xh, SIN, SR, OFF,
+                                                       irllrec_cmat_dense(w, SR, SO)),
+                         IRLLREC_OK);
+        grads(m[v], g[v]);
+    }
+    double ymax = 0.0;
+    for (int i = 0; i < SR * SO; i++) ymax = fmax(ymax, fabs(y[0][i]));
+    for (int i = 0; i < SR * SO; i++)
+        ck_assert_msg(fabs(y[0][i] - y[1][i]) <= 1e-5 * ymax, "y[%d]: %.9g vs %.9g", i, y[0][i],
+                      y[1][i]);
+    ck_assert(irllrec__mlp_act_signs(m[0], SR + OFF, 1) == irllrec__mlp_act_signs(m[1], SR + OFF, 1));
+    const int64_t len[4] = {SH * SIN, SH, SO * SH, SO};
+    for (int b = 0; b < 4; b++) {
+        double gmax = 0.0;
+        for (int64_t k = 0; k < len[b]; k++) gmax = fmax(gmax, fabs(g[0][b][k]));
+        ck_assert(gmax > 0.0);
+        for (int64_t k = 0; k < len[b]; k++)
+            ck_assert_msg(fabs(g[0][b][k] - g[1][b][k]) <= U_BF16 * gmax,
+                          "block %d [%lld]: %.9g vs %.9g (max %.3g)", b, (long long)k,
+                          g[0][b][k], g[1][b][k], gmax);
+    }
+    for (int v = 0; v < 2; v++) {
+        for (int b = 0; b < 4; b++) free(g[v][b]);
+        free(y[v]);
+        irllrec_mlp_free(m[v]);
+    }
+    free(x);
+    free(w);
+    free(xh);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(mlp_bf16_refuses_bad_calls)
 {
     bfx a, b;
@@ -403,6 +492,14 @@ START_TEST(mlp_bf16_refuses_bad_calls)
                      IRLLREC_E_SHAPE);  /* beyond the forward's rows */
     bfx_free(&a);
     bfx_free(&b);
+    /* a bf16 student keeps no fp32 activations: the fp32 calls are refused */
+    bfx_init(&a, 2);
+    ck_assert_int_eq(irllrec_mlp_forward(a.m, irllrec_mat_dense(a.x, R, IN), ym), IRLLREC_E_STATE);
+    ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(a.ctx), "bf16"));
+    const irllrec_mat none = {NULL, 0, 0, 0};
+    ck_assert_int_eq(irllrec_mlp_backward(a.m, irllrec_mat_dense(a.x, R, IN),
+                                          irllrec_mat_dense(a.w, R, OUT), none), IRLLREC_E_STATE);
+    bfx_free(&a);
 }
 END_TEST
 
@@ -484,9 +581,10 @@ Suite *bf16_suite(void)
     tcase_add_test(tc, bf16_rounding_hand);
     tcase_add_test(tc, bf16_transposed_conversion_matches);
     tcase_add_test(tc, sbgemm_matches_exact_sum_of_bf16_products);
-    tcase_add_test(tc, mlp_bf16_forward_within_bound);
-    tcase_add_test(tc, mlp_bf16_backward_within_bound);
-    tcase_add_test(tc, mlp_bf16_backward_gradcheck);
+    tcase_add_loop_test(tc, mlp_bf16_forward_within_bound, 1, 3);
+    tcase_add_loop_test(tc, mlp_bf16_backward_within_bound, 1, 3);
+    tcase_add_loop_test(tc, mlp_bf16_backward_gradcheck, 1, 3);
+    tcase_add_test(tc, mlp_bf16_student_blocks_cover_every_row);
     tcase_add_test(tc, mlp_bf16_refuses_bad_calls);
     tcase_add_test(tc, itm_bf16_teacher_blocks_cover_every_row);
     suite_add_tcase(s, tc);

@@ -179,12 +179,14 @@ START_TEST(hook_bf16_memory_estimate_and_no_step_allocation)
         return;
     }
     /* bf16 saves 2 bytes per text value (N rows) and gathered value (2B
-     * rows), and adds a bf16 W1 per tower (hidden = (D + d) / 2) and a
-     * bf16 dA block per student (rows: its max_rows, here < 4096: U +
-     * min(I, 2B) for the profile tower, N for the intent tower) */
+     * rows) and per cached activation of a student (its max_rows x hidden:
+     * the cache is bf16), and adds a bf16 W1 per tower (hidden = (D + d) /
+     * 2) and a bf16 dA block per student (rows: its max_rows, here < 2048:
+     * U + min(I, 2B) for the profile tower, N for the intent tower) */
     const int64_t hp = (HDP + HD) / 2, ht = (HDT + HD) / 2;
-    const int64_t saved = 2 * (int64_t)(HN + 2 * HB) * (HDP + HDT);
-    const int64_t added = 2 * (hp * HDP + 2 * ht * HDT) + 2 * ((HU + (HI < 2 * HB ? HI : 2 * HB)) * hp + HN * ht);
+    const int64_t rows_p = HU + (HI < 2 * HB ? HI : 2 * HB);
+    const int64_t saved = 2 * (int64_t)(HN + 2 * HB) * (HDP + HDT) + 2 * (rows_p * hp + HN * ht);
+    const int64_t added = 2 * (hp * HDP + 2 * ht * HDT) + 2 * (rows_p * hp + HN * ht);
     ck_assert_int_eq(est[0] - est[1], saved - added);
 }
 END_TEST

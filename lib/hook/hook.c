@@ -96,7 +96,7 @@ static irllrec_status mlp_make(irllrec_hook *h, int profile, irllrec_mlp **out)
 {
     irllrec_mlp_spec ms;
     irllrec__hook_mlp_spec(h, profile, &ms);
-    return irllrec_mlp_create(h->ctx, &ms, out);
+    return h->bf16 ? irllrec__mlp_create_bf16(h->ctx, &ms, out) : irllrec_mlp_create(h->ctx, &ms, out);
 }
 
 static irllrec_status intent_side_create(irllrec_hook *h)
@@ -155,11 +155,7 @@ static irllrec_status modules_create(irllrec_hook *h)
     irllrec_align_spec as;
     if (h->has_prf) IRL_TRY(mlp_make(h, 1, &h->prf));
     if (h->has_int) IRL_TRY(intent_side_create(h));
-    if (h->bf16 && h->has_prf) IRL_TRY(irllrec__mlp_enable_bf16(h->prf));
-    if (h->bf16 && h->has_int) {
-        IRL_TRY(irllrec__mlp_enable_bf16(h->intm));
-        IRL_TRY(irllrec__itm_enable_bf16(h->itm));
-    }
+    if (h->bf16 && h->has_int) IRL_TRY(irllrec__itm_enable_bf16(h->itm));
     layout_params(h);
     int64_t sizes[IRLLREC__HOOK_MAX_BLOCKS];
     irllrec_adam_spec ads;
@@ -315,22 +311,12 @@ void irllrec__hook_get_view(irllrec_hook *h, irllrec__hook_view *v)
     v->steps = &h->steps;
 }
 
-static uint64_t sign_hash(uint64_t hsh, const float *x, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        hsh ^= (uint64_t)(x[i] > 0.0f) + 0x9e3779b97f4a7c15ull + (hsh << 6) + (hsh >> 2);
-    return hsh;
-}
-
 uint64_t irllrec__hook_preact_signs(const irllrec_hook *h)
 {
     uint64_t hsh = 1469598103934665603ull;
-    int32_t hid;
     /* the activation has the pre-activation's sign (slope > 0) */
-    if (h->p_rows > 0 && irllrec_mlp_dims(h->prf, NULL, &hid, NULL) == IRLLREC_OK)
-        hsh = sign_hash(hsh, irllrec__mlp_act(h->prf), h->p_rows * hid);
-    if (h->z_rows > 0 && irllrec_mlp_dims(h->intm, NULL, &hid, NULL) == IRLLREC_OK)
-        hsh = sign_hash(hsh, irllrec__mlp_act(h->intm), h->z_rows * hid);
+    if (h->p_rows > 0) hsh = irllrec__mlp_act_signs(h->prf, h->p_rows, hsh);
+    if (h->z_rows > 0) hsh = irllrec__mlp_act_signs(h->intm, h->z_rows, hsh);
     return hsh;
 }
 

@@ -83,7 +83,7 @@ static void init_params(irllrec_mlp *m)
     }
 }
 
-static irllrec_status sizes(irllrec_ctx *ctx, irllrec_mlp *m)
+static irllrec_status sizes(irllrec_ctx *ctx, irllrec_mlp *m, int act16)
 {
     const char *f = "irllrec_mlp_create";
     size_t np, nh;
@@ -95,8 +95,10 @@ static irllrec_status sizes(irllrec_ctx *ctx, irllrec_mlp *m)
         irllrec__mul_overflow(nh, sizeof(float), &nh))
         return irllrec__fail(ctx, IRLLREC_E_SHAPE, f, "parameter or workspace size overflows");
     m->params_bytes = np;
-    m->h_bytes = nh;
-    m->bwd_rows = m->spec.max_rows < MLP_BWD_BLOCK ? m->spec.max_rows : MLP_BWD_BLOCK;
+    m->h_bytes = act16 ? 0 : nh;
+    m->hh_bytes = act16 ? nh / 2 : 0;
+    const int64_t blk = act16 ? MLP_BF16_BLOCK : MLP_BWD_BLOCK;
+    m->bwd_rows = m->spec.max_rows < blk ? m->spec.max_rows : blk;
     m->dh_bytes = (size_t)m->bwd_rows * (size_t)m->hid * sizeof(float);
     return IRLLREC_OK;
 }
@@ -118,13 +120,13 @@ int64_t irllrec__mlp_bytes(const irllrec_mlp_spec *spec, int with_grad)
     m.in = m.spec.in_dim;
     m.hid = m.spec.hidden_dim;
     m.out = m.spec.out_dim;
-    if (sizes(NULL, &m) != IRLLREC_OK) return -1;
+    if (sizes(NULL, &m, 0) != IRLLREC_OK) return -1;
     return (int64_t)(sizeof m + m.params_bytes + m.h_bytes +
                      (with_grad ? m.params_bytes + m.dh_bytes : 0));
 }
 
-irllrec_status irllrec__mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spec, int with_grad,
-                                   irllrec_mlp **out)
+irllrec_status irllrec__mlp_create_ex(irllrec_ctx *ctx, const irllrec_mlp_spec *spec,
+                                      int with_grad, int act16, irllrec_mlp **out)
 {
     irllrec_mlp_spec s;
     irllrec_mlp *m;
@@ -143,17 +145,19 @@ irllrec_status irllrec__mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spe
     m->hid = s.hidden_dim;
     m->out = s.out_dim;
     m->slope = s.leaky_slope;
-    if (sizes(ctx, m) != IRLLREC_OK) {
+    if (sizes(ctx, m, act16) != IRLLREC_OK) {
         irllrec__free(ctx, m, sizeof *m);
         return IRLLREC_E_SHAPE;
     }
     m->params = (float *)irllrec__calloc_fn(ctx, "irllrec_mlp_create", 1, m->params_bytes);
-    if (with_grad) {
-        m->grads = (float *)irllrec__calloc_fn(ctx, "irllrec_mlp_create", 1, m->params_bytes);
-        m->dh = (float *)irllrec__alloc_fn(ctx, "irllrec_mlp_create", m->dh_bytes);
-    }
-    m->h = (float *)irllrec__alloc_fn(ctx, "irllrec_mlp_create", m->h_bytes);
-    if (m->params == NULL || m->h == NULL || (with_grad && (m->grads == NULL || m->dh == NULL))) {
+    if (with_grad) m->grads = (float *)irllrec__calloc_fn(ctx, "irllrec_mlp_create", 1, m->params_bytes);
+    if (with_grad || act16) m->dh = (float *)irllrec__alloc_fn(ctx, "irllrec_mlp_create", m->dh_bytes);
+    if (act16)
+        m->hh = (uint16_t *)irllrec__alloc_fn(ctx, "irllrec_mlp_create", m->hh_bytes);
+    else
+        m->h = (float *)irllrec__alloc_fn(ctx, "irllrec_mlp_create", m->h_bytes);
+    if (m->params == NULL || (m->h == NULL && m->hh == NULL) || (with_grad && m->grads == NULL) ||
+        ((with_grad || act16) && m->dh == NULL)) {
         irllrec_mlp_free(m);
         return IRLLREC_E_NOMEM;
     }
@@ -162,6 +166,12 @@ irllrec_status irllrec__mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spe
     init_params(m);
     *out = m;
     return IRLLREC_OK;
+}
+
+irllrec_status irllrec__mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spec, int with_grad,
+                                   irllrec_mlp **out)
+{
+    return irllrec__mlp_create_ex(ctx, spec, with_grad, 0, out);
 }
 
 irllrec_status irllrec_mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spec, irllrec_mlp **out)
@@ -177,6 +187,7 @@ void irllrec_mlp_free(irllrec_mlp *mlp)
     irllrec__free(ctx, mlp->params, mlp->params_bytes);
     irllrec__free(ctx, mlp->grads, mlp->params_bytes);
     irllrec__free(ctx, mlp->h, mlp->h_bytes);
+    irllrec__free(ctx, mlp->hh, mlp->hh_bytes);
     irllrec__free(ctx, mlp->dh, mlp->dh_bytes);
     irllrec__free(ctx, mlp->w1h, mlp->w1h_bytes);
     irllrec__free(ctx, mlp->dah, mlp->dah_bytes);
@@ -218,6 +229,9 @@ irllrec_status irllrec_mlp_forward_at(irllrec_mlp *mlp, irllrec_cmat x, int64_t 
     irllrec_ctx *ctx;
     if (mlp == NULL) return IRLLREC_E_INVALID_ARG;
     ctx = mlp->ctx;
+    IRL_CHECK(ctx, mlp->h != NULL, IRLLREC_E_STATE,
+              "this MLP keeps its activations in bf16 (a bf16 text tower): the fp32 calls "
+              "do not serve it");
     IRL_TRY(irllrec__check_cmat(ctx, __func__, "x", x));
     IRL_TRY(irllrec__check_mat(ctx, __func__, "y", y));
     IRL_CHECK(ctx, x.cols == mlp->in, IRLLREC_E_SHAPE, "x.cols = %lld != in_dim = %lld",
@@ -245,6 +259,9 @@ static irllrec_status check_backward(irllrec_mlp *mlp, const char *f, irllrec_cm
     irllrec_ctx *ctx = mlp->ctx;
     IRL_CHECK_FN(ctx, f, mlp->grads != NULL, IRLLREC_E_STATE,
                  "this MLP has no gradients (a teacher)");
+    IRL_CHECK_FN(ctx, f, mlp->h != NULL, IRLLREC_E_STATE,
+                 "this MLP keeps its activations in bf16 (a bf16 text tower): the fp32 calls "
+                 "do not serve it");
     IRL_CHECK_FN(ctx, f, mlp->fwd_rows > 0, IRLLREC_E_STATE, "no forward yet");
     IRL_TRY(irllrec__check_cmat(ctx, f, "x", x));
     IRL_TRY(irllrec__check_cmat(ctx, f, "dy", dy));
@@ -312,6 +329,16 @@ irllrec_status irllrec_mlp_backward(irllrec_mlp *mlp, irllrec_mat x, irllrec_mat
 }
 
 const float *irllrec__mlp_act(const irllrec_mlp *mlp) { return mlp->h; }
+
+uint64_t irllrec__mlp_act_signs(const irllrec_mlp *mlp, int64_t rows, uint64_t hsh)
+{
+    const int64_t n = rows * mlp->hid;
+    for (int64_t i = 0; i < n; i++) {
+        const int pos = mlp->hh ? (int16_t)mlp->hh[i] > 0 : mlp->h[i] > 0.0f;
+        hsh ^= (uint64_t)pos + 0x9e3779b97f4a7c15ull + (hsh << 6) + (hsh >> 2);
+    }
+    return hsh;
+}
 
 void irllrec_mlp_zero_grad(irllrec_mlp *mlp)
 {

@@ -15,8 +15,25 @@ int64_t irllrec__mlp_bf16_bytes(const irllrec_mlp_spec *spec, int with_grad)
     if (np < 0) return -1;
     if (s.hidden_dim == 0) s.hidden_dim = (int32_t)(((int64_t)s.in_dim + s.out_dim) / 2);
     if (s.hidden_dim == 0) s.hidden_dim = 1;
+    const int64_t hid = s.hidden_dim, w1h = hid * s.in_dim * 2;
+    if (!with_grad) return w1h;
     const int64_t bwd = s.max_rows < MLP_BWD_BLOCK ? s.max_rows : MLP_BWD_BLOCK;
-    return (int64_t)s.hidden_dim * s.in_dim * 2 + (with_grad ? bwd * s.hidden_dim * 2 : 0);
+    const int64_t blk = s.max_rows < MLP_BF16_BLOCK ? s.max_rows : MLP_BF16_BLOCK;
+    /* + dA^T in bf16 and the cache in bf16, - the fp32 cache; the scratch
+     * shrinks from bwd to blk rows */
+    return w1h + blk * hid * 2 + s.max_rows * hid * (2 - 4) + (blk - bwd) * hid * 4;
+}
+
+irllrec_status irllrec__mlp_create_bf16(irllrec_ctx *ctx, const irllrec_mlp_spec *spec,
+                                        irllrec_mlp **out)
+{
+    IRL_TRY(irllrec__mlp_create_ex(ctx, spec, 1, 1, out));
+    const irllrec_status st = irllrec__mlp_enable_bf16(*out);
+    if (st != IRLLREC_OK) {
+        irllrec_mlp_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 irllrec_status irllrec__mlp_enable_bf16(irllrec_mlp *mlp)
@@ -69,23 +86,39 @@ irllrec_status irllrec__mlp_forward_bf16_at(irllrec_mlp *mlp, const uint16_t *x,
     IRL_CHECK_FN(mlp->ctx, f, y.rows == rows && y.cols == mlp->out, IRLLREC_E_SHAPE,
                  "y is %lld x %lld, expected %lld x %lld", (long long)y.rows, (long long)y.cols,
                  (long long)rows, (long long)mlp->out);
-    float *h = mlp->h + row0 * mlp->hid;
     /* W1 changes every step (Adam), so its bf16 copy is made per forward:
      * hid x in conversions against rows x hid x in multiply-adds */
     irllrec__f32_to_bf16(mlp->blocks[0].data, mlp->w1h, mlp->hid * mlp->in);
-    const int st = irllrec__sbgemm(0, 1, rows, mlp->hid, mlp->in, x, ldx, mlp->w1h, mlp->in, 0, h,
-                                   mlp->hid);
-    if (st != 0) return dnnl_failed(mlp, f, st);
-    irllrec__mlp_bias_leaky(rows, mlp->hid, h, mlp->blocks[1].data, mlp->slope);
-    irllrec__linear_fwd(rows, mlp->hid, mlp->out, h, mlp->hid, mlp->blocks[2].data, mlp->hid,
-                        mlp->blocks[3].data, y.data, y.ld);
+    /* a student (hh): blocks of H in fp32 scratch, kept in bf16; a teacher
+     * (h): all rows at once into its fp32 cache */
+    const int64_t step = mlp->hh ? mlp->bwd_rows : rows;
+    for (int64_t r0 = 0; r0 < rows; r0 += step) {
+        const int64_t nr = rows - r0 < step ? rows - r0 : step;
+        float *h = mlp->hh ? mlp->dh : mlp->h + (row0 + r0) * mlp->hid;
+        const int st = irllrec__sbgemm(0, 1, nr, mlp->hid, mlp->in, x + r0 * ldx, ldx, mlp->w1h,
+                                       mlp->in, 0, h, mlp->hid);
+        if (st != 0) return dnnl_failed(mlp, f, st);
+        irllrec__mlp_bias_leaky(nr, mlp->hid, h, mlp->blocks[1].data, mlp->slope);
+        irllrec__linear_fwd(nr, mlp->hid, mlp->out, h, mlp->hid, mlp->blocks[2].data, mlp->hid,
+                            mlp->blocks[3].data, y.data + r0 * y.ld, y.ld);
+        if (mlp->hh) irllrec__f32_to_bf16(h, mlp->hh + (row0 + r0) * mlp->hid, nr * mlp->hid);
+    }
     mlp->fwd_rows = row0 + rows;
     return IRLLREC_OK;
 }
 
+/* g *= f'(A) read from the sign of bf16 H (> 0 as a signed 16-bit integer:
+ * sign bit clear and not zero), as lib/ops/leaky_relu.c does from fp32 H. */
+static void leaky_bwd_bf16(int64_t n, const uint16_t *restrict s, float slope,
+                           float *restrict g)
+{
+    for (int64_t j = 0; j < n; j++) g[j] *= (int16_t)s[j] > 0 ? 1.0f : slope;
+}
+
 /* mlp.c's bwd_rows with dX skipped (the text is frozen) and dW1 += dA^T X
  * as a bf16 product: dA is rounded (transposed, so oneDNN reads plain
- * rows), X already is bf16. db1 and the second layer stay fp32. */
+ * rows), X already is bf16. db1 and the second layer stay fp32; with a bf16
+ * cache the second layer reads H widened from bf16, block by block. */
 irllrec_status irllrec__mlp_backward_bf16_at(irllrec_mlp *mlp, const uint16_t *x, int64_t ldx,
                                              int64_t rows, int64_t row0, irllrec_cmat dy)
 {
@@ -99,14 +132,25 @@ irllrec_status irllrec__mlp_backward_bf16_at(irllrec_mlp *mlp, const uint16_t *x
     IRL_CHECK_FN(mlp->ctx, f, dy.rows == rows && dy.cols == mlp->out, IRLLREC_E_SHAPE,
                  "dy is %lld x %lld, expected %lld x %lld", (long long)dy.rows,
                  (long long)dy.cols, (long long)rows, (long long)mlp->out);
-    const float *h = mlp->h + row0 * hid;
-    irllrec__linear_bwd(rows, hid, mlp->out, h, hid, mlp->blocks[2].data, hid, dy.data, dy.ld,
-                        NULL, 0, mlp->blocks[2].grad, hid, mlp->blocks[3].grad);
+    const float *h = mlp->h ? mlp->h + row0 * hid : NULL;
+    if (h)
+        irllrec__linear_bwd(rows, hid, mlp->out, h, hid, mlp->blocks[2].data, hid, dy.data, dy.ld,
+                            NULL, 0, mlp->blocks[2].grad, hid, mlp->blocks[3].grad);
     for (int64_t r0 = 0; r0 < rows; r0 += mlp->bwd_rows) {
         const int64_t nr = rows - r0 < mlp->bwd_rows ? rows - r0 : mlp->bwd_rows;
+        const uint16_t *hh = h ? NULL : mlp->hh + (row0 + r0) * hid;
+        if (hh) {  /* the second layer from this block of H, widened from bf16 */
+            irllrec__bf16_to_f32(hh, mlp->dh, nr * hid);
+            irllrec__linear_bwd(nr, hid, mlp->out, mlp->dh, hid, mlp->blocks[2].data, hid,
+                                dy.data + r0 * dy.ld, dy.ld, NULL, 0, mlp->blocks[2].grad, hid,
+                                mlp->blocks[3].grad);
+        }
         irllrec__sgemm(0, 0, nr, hid, mlp->out, 1.0f, dy.data + r0 * dy.ld, dy.ld,
                        mlp->blocks[2].data, hid, 0.0f, mlp->dh, hid);
-        irllrec__leaky_relu_bwd(nr, hid, h + r0 * hid, hid, mlp->slope, mlp->dh, hid);
+        if (hh)
+            leaky_bwd_bf16(nr * hid, hh, mlp->slope, mlp->dh);
+        else
+            irllrec__leaky_relu_bwd(nr, hid, h + r0 * hid, hid, mlp->slope, mlp->dh, hid);
         irllrec__colsum_acc(nr, hid, mlp->dh, hid, mlp->blocks[1].grad);
         irllrec__f32_to_bf16_t(nr, hid, mlp->dh, hid, mlp->dah, nr);
         const int st = irllrec__sbgemm(0, 0, hid, mlp->in, nr, mlp->dah, nr, x + r0 * ldx, ldx, 1,

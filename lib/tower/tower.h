@@ -44,8 +44,12 @@ void irllrec__mlp_get_spec(const irllrec_mlp *mlp, irllrec_mlp_spec *spec);
 irllrec_status irllrec__mlp_create(irllrec_ctx *ctx, const irllrec_mlp_spec *spec, int with_grad,
                                    irllrec_mlp **out);
 
-/* The activation cache (max_rows x hidden): LeakyReLU outputs of the last
- * forward; their signs are those of the pre-activations. */
+/* hsh folded with the signs (> 0 or not) of the first rows x hidden
+ * entries of the activation cache, fp32 or bf16: LeakyReLU outputs of the
+ * last forward, whose signs are those of the pre-activations (a bf16 value
+ * keeps its sign; only one below bf16's smallest subnormal reads as 0). */
+uint64_t irllrec__mlp_act_signs(const irllrec_mlp *mlp, int64_t rows, uint64_t hsh);
+/* The fp32 activation cache (max_rows x hidden), NULL for a bf16 one. */
 const float *irllrec__mlp_act(const irllrec_mlp *mlp);
 
 /* The MLP's context. */
@@ -56,9 +60,17 @@ irllrec_ctx *irllrec__mlp_ctx(const irllrec_mlp *mlp);
  * with fp32 accumulation, the rest as the fp32 MLP; backward skips dX and
  * forms dW1 += bf16(dA)^T X the same way. Shapes are checked (O(1)). */
 
-/* Bytes irllrec__mlp_enable_bf16 adds to an MLP of this spec. */
+/* Bytes the bf16 path adds to irllrec__mlp_bytes(spec, with_grad): with
+ * grad, a student of irllrec__mlp_create_bf16 (negative when its bf16
+ * activation cache saves more than the path adds); without, what
+ * irllrec__mlp_enable_bf16 adds to a teacher. */
 int64_t irllrec__mlp_bf16_bytes(const irllrec_mlp_spec *spec, int with_grad);
-/* Allocate the bf16 path's buffers (at create time); E_NOMEM. */
+/* A trainable MLP for the bf16 path: activation cache in bf16, forward and
+ * backward in MLP_BF16_BLOCK row blocks, the fp32 calls refused (E_STATE). */
+irllrec_status irllrec__mlp_create_bf16(irllrec_ctx *ctx, const irllrec_mlp_spec *spec,
+                                        irllrec_mlp **out);
+/* Allocate the bf16 path's buffers of an fp32-cached MLP (the teacher, at
+ * create time); E_NOMEM. */
 irllrec_status irllrec__mlp_enable_bf16(irllrec_mlp *mlp);
 irllrec_status irllrec__mlp_forward_bf16_at(irllrec_mlp *mlp, const uint16_t *x, int64_t ldx,
                                             int64_t rows, int64_t row0, irllrec_mat y);
