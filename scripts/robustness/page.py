@@ -13,7 +13,7 @@ import subprocess
 import time
 
 from run import AXES, METHOD, METHODS, SEEDS, conditions, grid, methods_for
-from runlib import COMMON, REPO, cfg_str, fmt_count, git_rev
+from runlib import COMMON, REPO, cfg_str, fmt_count, git_rev, md5_file
 from backbones_page import cpu_model, load_note
 from inject_noise import read_npy
 
@@ -247,6 +247,12 @@ def write(args, g, known, groups, started):
           time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), git_rev(), cpu_model(),
           os.cpu_count() or 1))
     w("```sh\ncmake -S . -B build && cmake --build build -j2 && %s\n```\n" % command)
+    trainer = next(iter(g.runners.values())).trainer
+    w("Trainer: `%s`, md5 `%s`. Every cache key names the trainer's md5, so every run on "
+      "this page ran that binary; a trainer built from other sources (another md5) finds "
+      "none of them and reruns the grid.\n" % (
+          os.path.relpath(trainer, REPO) if trainer.startswith(REPO + os.sep) else trainer,
+          md5_file(trainer)))
     w("**Runs: %d of the %d planned have run; every other cell says \"%s\"** (nothing is "
       "interpolated). The runs on this page took %.0f s of wall time in all (%.1f h), "
       "one thread each, at nice 19, one or two runs at a time (sessions differed; the "
