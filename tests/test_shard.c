@@ -382,6 +382,32 @@ START_TEST(two_ranks_hold_half_the_text)
 }
 END_TEST
 
+/* With bf16 text the estimate still counts every byte on every rank, with
+ * more held rows per rank than the bf16 towers' 2048-row block. */
+START_TEST(bf16_shard_memory_estimate_holds)
+{
+    static mem_run m;
+    memset(&m, 0, sizeof m);
+    irllrec_hook_spec_init(&m.spec, sizeof m.spec);
+    m.spec.n_users = 3000;
+    m.spec.n_items = 2501;
+    m.spec.dim = 8;
+    m.spec.n_intents = 4;
+    m.spec.n_layers = 0;
+    m.spec.max_batch = 16;
+    m.spec.profile_dim = 48;
+    m.spec.intent_dim = 32;
+    m.spec.text_precision = IRLLREC_HOOK_TEXT_BF16;
+    ck_assert_int_eq(tu_group_run_new(2, 30.0, mem_main, &m), 0);
+    for (int r = 0; r < 2; r++) {
+        ck_assert_int_eq(m.st[r], IRLLREC_OK);
+        ck_assert_int_gt(m.rows[r], 2048);
+        ck_assert_msg(m.live[r] == m.est[r], "rank %d: %lld bytes allocated, %lld estimated", r,
+                      (long long)m.live[r], (long long)m.est[r]);
+    }
+}
+END_TEST
+
 /* ---- failures ---- */
 
 static double now_s(void)
@@ -547,6 +573,7 @@ Suite *shard_suite(void)
     tcase_add_test(tc, shards_match_one_process_bf16);
     tcase_add_test(tc, text_rows_in_chunks);
     tcase_add_test(tc, two_ranks_hold_half_the_text);
+    tcase_add_test(tc, bf16_shard_memory_estimate_holds);
     tcase_add_test(tc, refused_rank_fails_every_rank);
     tcase_add_test(tc, rank_failing_mid_step_fails_every_rank);
     tcase_add_test(tc, dead_rank_fails_within_timeout);
