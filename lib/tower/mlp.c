@@ -111,18 +111,36 @@ int64_t irllrec__mlp_param_count(const irllrec_mlp_spec *spec)
     return hid * in + hid + out * hid + out;
 }
 
-int64_t irllrec__mlp_bytes(const irllrec_mlp_spec *spec, int with_grad)
+/* What create (act16: irllrec__mlp_create_ex) and, with bf16, the bf16
+ * path's buffers allocate, from the same sizes() create uses. */
+static int64_t bytes_of(const irllrec_mlp_spec *spec, int with_grad, int act16, int bf16)
 {
     irllrec_mlp m;
+    size_t w1 = 0, da = 0;
     memset(&m, 0, sizeof m);
     m.spec = *spec;
     if (check_spec(NULL, &m.spec) != IRLLREC_OK) return -1;
     m.in = m.spec.in_dim;
     m.hid = m.spec.hidden_dim;
     m.out = m.spec.out_dim;
-    if (sizes(NULL, &m, 0) != IRLLREC_OK) return -1;
-    return (int64_t)(sizeof m + m.params_bytes + m.h_bytes +
-                     (with_grad ? m.params_bytes + m.dh_bytes : 0));
+    if (sizes(NULL, &m, act16) != IRLLREC_OK) return -1;
+    if (bf16) irllrec__mlp_bf16_sizes(&m, with_grad, &w1, &da);
+    return (int64_t)(sizeof m + m.params_bytes + m.h_bytes + m.hh_bytes + w1 + da +
+                     (with_grad ? m.params_bytes : 0) +
+                     (with_grad || act16 ? m.dh_bytes : 0));
+}
+
+int64_t irllrec__mlp_bytes(const irllrec_mlp_spec *spec, int with_grad)
+{
+    return bytes_of(spec, with_grad, 0, 0);
+}
+
+/* with_grad: a student of irllrec__mlp_create_bf16 (bf16 cache); without:
+ * a teacher given irllrec__mlp_enable_bf16 (fp32 cache). */
+int64_t irllrec__mlp_bf16_bytes(const irllrec_mlp_spec *spec, int with_grad)
+{
+    const int64_t a = bytes_of(spec, with_grad, with_grad, 1), b = bytes_of(spec, with_grad, 0, 0);
+    return a < 0 || b < 0 ? -1 : a - b;
 }
 
 irllrec_status irllrec__mlp_create_ex(irllrec_ctx *ctx, const irllrec_mlp_spec *spec,

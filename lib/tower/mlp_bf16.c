@@ -8,22 +8,6 @@
 #include "mlp_impl.h"
 #include "../ops/ops.h"
 
-int64_t irllrec__mlp_bf16_bytes(const irllrec_mlp_spec *spec, int with_grad)
-{
-    irllrec_mlp_spec s = *spec;
-    const int64_t np = irllrec__mlp_param_count(&s);
-    if (np < 0) return -1;
-    if (s.hidden_dim == 0) s.hidden_dim = (int32_t)(((int64_t)s.in_dim + s.out_dim) / 2);
-    if (s.hidden_dim == 0) s.hidden_dim = 1;
-    const int64_t hid = s.hidden_dim, w1h = hid * s.in_dim * 2;
-    if (!with_grad) return w1h;
-    const int64_t bwd = s.max_rows < MLP_BWD_BLOCK ? s.max_rows : MLP_BWD_BLOCK;
-    const int64_t blk = s.max_rows < MLP_BF16_BLOCK ? s.max_rows : MLP_BF16_BLOCK;
-    /* + dA^T in bf16 and the cache in bf16, - the fp32 cache; the scratch
-     * shrinks from bwd to blk rows */
-    return w1h + blk * hid * 2 + s.max_rows * hid * (2 - 4) + (blk - bwd) * hid * 4;
-}
-
 irllrec_status irllrec__mlp_create_bf16(irllrec_ctx *ctx, const irllrec_mlp_spec *spec,
                                         irllrec_mlp **out)
 {
@@ -40,8 +24,8 @@ irllrec_status irllrec__mlp_enable_bf16(irllrec_mlp *mlp)
 {
     const char *f = "irllrec_mlp (bf16 text path)";
     if (mlp->w1h != NULL) return IRLLREC_OK;
-    const size_t w1 = (size_t)(mlp->hid * mlp->in) * sizeof(uint16_t);
-    const size_t da = mlp->grads ? (size_t)(mlp->bwd_rows * mlp->hid) * sizeof(uint16_t) : 0;
+    size_t w1, da;
+    irllrec__mlp_bf16_sizes(mlp, mlp->grads != NULL, &w1, &da);
     uint16_t *a = (uint16_t *)irllrec__alloc_fn(mlp->ctx, f, w1);
     uint16_t *b = da ? (uint16_t *)irllrec__alloc_fn(mlp->ctx, f, da) : NULL;
     if (a == NULL || (da && b == NULL)) {

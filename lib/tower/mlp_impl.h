@@ -40,6 +40,15 @@ struct irllrec_mlp {
 irllrec_status irllrec__mlp_create_ex(irllrec_ctx *ctx, const irllrec_mlp_spec *spec,
                                       int with_grad, int act16, irllrec_mlp **out);
 
+/* Bytes of the bf16 path's buffers (mlp_bf16.c): W1 rounded to bf16, and
+ * the transposed bf16 dA of one backward block where there is a backward. */
+static inline void irllrec__mlp_bf16_sizes(const irllrec_mlp *m, int with_grad, size_t *w1,
+                                           size_t *da)
+{
+    *w1 = (size_t)(m->hid * m->in) * sizeof(uint16_t);
+    *da = with_grad ? (size_t)(m->bwd_rows * m->hid) * sizeof(uint16_t) : 0;
+}
+
 /* h = LeakyReLU(h + b) over rows x cols (ld cols), in place. */
 void irllrec__mlp_bias_leaky(int64_t rows, int64_t cols, float *h, const float *b, float slope);
 
