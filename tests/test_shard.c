@@ -338,22 +338,28 @@ static int mem_main(tu_group *g, int32_t r, void *arg)
     return 0;
 }
 
+/* The memory tests' hook: graph-free, d 8, K 4, batch 16. */
+static void mem_spec(mem_run *m, int64_t users, int64_t items, int32_t dp, int32_t dt)
+{
+    memset(m, 0, sizeof *m);
+    irllrec_hook_spec_init(&m->spec, sizeof m->spec);
+    m->spec.n_users = users;
+    m->spec.n_items = items;
+    m->spec.dim = 8;
+    m->spec.n_intents = 4;
+    m->spec.n_layers = 0;
+    m->spec.max_batch = 16;
+    m->spec.profile_dim = dp;
+    m->spec.intent_dim = dt;
+}
+
 /* At 2 ranks each rank's hook holds half of the text rows: the bytes of its
  * text matrices are <= 55% of one process's, and the allocator's count of
  * the whole hook is the estimate. */
 START_TEST(two_ranks_hold_half_the_text)
 {
     static mem_run m;
-    memset(&m, 0, sizeof m);
-    irllrec_hook_spec_init(&m.spec, sizeof m.spec);
-    m.spec.n_users = 300;
-    m.spec.n_items = 201;
-    m.spec.dim = 8;
-    m.spec.n_intents = 4;
-    m.spec.n_layers = 0;
-    m.spec.max_batch = 16;
-    m.spec.profile_dim = 96;
-    m.spec.intent_dim = 64;
+    mem_spec(&m, 300, 201, 96, 64);
     irllrec_ctx *ctx = tu_ctx_threads(1);
     irllrec_hook *one = NULL;
     ck_assert_int_eq(irllrec_hook_create(ctx, &m.spec, &one), IRLLREC_OK);
@@ -387,16 +393,7 @@ END_TEST
 START_TEST(bf16_shard_memory_estimate_holds)
 {
     static mem_run m;
-    memset(&m, 0, sizeof m);
-    irllrec_hook_spec_init(&m.spec, sizeof m.spec);
-    m.spec.n_users = 3000;
-    m.spec.n_items = 2501;
-    m.spec.dim = 8;
-    m.spec.n_intents = 4;
-    m.spec.n_layers = 0;
-    m.spec.max_batch = 16;
-    m.spec.profile_dim = 48;
-    m.spec.intent_dim = 32;
+    mem_spec(&m, 3000, 2501, 48, 32);
     m.spec.text_precision = IRLLREC_HOOK_TEXT_BF16;
     ck_assert_int_eq(tu_group_run_new(2, 30.0, mem_main, &m), 0);
     for (int r = 0; r < 2; r++) {
