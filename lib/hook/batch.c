@@ -6,12 +6,15 @@
 #include "hook_impl.h"
 #include "../ops/ops.h"
 
+/* Not full: the batch's distinct items follow the users in the tower's
+ * rows in the order they follow them in anchors, so pos/neg slot s sits at
+ * U + (its anchor index - the distinct users). */
 void irllrec__hook_item_rows(irllrec_hook *h, const irllrec_hook_batch *b, int full)
 {
-    const int64_t B = b->count;
+    const int64_t B = b->count, nu = h->n_anchors - h->n_uniq;
     for (int64_t k = 0; k < B; k++) {
-        h->item_rows[k] = full ? h->U + b->pos[k] : h->urows[k];
-        h->item_rows[B + k] = full ? h->U + b->neg[k] : h->urows[B + k];
+        h->item_rows[k] = full ? h->U + b->pos[k] : h->U + h->anchor_of[B + k] - nu;
+        h->item_rows[B + k] = full ? h->U + b->neg[k] : h->U + h->anchor_of[2 * B + k] - nu;
     }
 }
 
@@ -61,9 +64,7 @@ void irllrec__hook_batch_nodes(irllrec_hook *h, const irllrec_hook_batch *b)
     count_roles(h, b);
     /* Users are scanned first, so the distinct items follow them in anchors,
      * in first-seen order over pos then neg: the text towers' batch rows. */
-    const int64_t nu = h->role_n[0];
-    h->n_uniq = n - nu;
-    for (int64_t s = 0; s < 2 * B; s++) h->urows[s] = h->U + h->anchor_of[B + s] - nu;
+    h->n_uniq = n - h->role_n[0];
 }
 
 const float *irllrec__hook_final_row(const irllrec_hook_inputs *in, int64_t U, int64_t n)

@@ -93,7 +93,6 @@ struct irllrec_hook {
     float *ya, *dya;
     /* the batch's distinct items (the last n_uniq anchors): text towers run
      * once per item */
-    int64_t *urows;           /* 2B: tower row of pos[b] (b < B) and neg[b] */
     int64_t *item_rows;       /* 2B: rows of the batch's items in the text-tower output */
     int64_t n_uniq;
     /* translation: gradient scratch (zero between uses) and the sample */
@@ -166,7 +165,7 @@ irllrec_status irllrec__hook_check_spec(irllrec_ctx *ctx, const irllrec_hook_spe
  * item (full) or the batch's distinct ones after the users. */
 void irllrec__hook_item_rows(irllrec_hook *h, const irllrec_hook_batch *b, int full);
 /* anchors, anchor_of, role_at/role_cnt/role_n of the batch, and its distinct
- * items (n_uniq, urows) (prepare, step.c). */
+ * items (n_uniq) (prepare, step.c). */
 void irllrec__hook_batch_nodes(irllrec_hook *h, const irllrec_hook_batch *b);
 /* The batch's distinct items as nodes (U + item), first-seen order. */
 static inline const int64_t *irllrec__hook_uniq_nodes(const irllrec_hook *h)

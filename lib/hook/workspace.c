@@ -64,7 +64,6 @@ static int table(irllrec_hook *h, wsbuf *t)
     W(ya, B * d, float);
     W(dya, B * d, float);
     W(item_rows, 2 * B, int64_t);
-    W(urows, 2 * B, int64_t);
     W(g_final, N * d, float);
     W(touched, N, uint8_t);
     W(touch_list, N, int32_t);
