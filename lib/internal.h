@@ -128,6 +128,7 @@ static inline irllrec_mat irllrec__mat_of(irllrec_cmat c)
 /* 1 when every element of x[0..n) / of the view is finite. Branch-free
  * over the elements, so the loop vectorises. */
 int irllrec__all_finite(const float *x, int64_t n);
+int irllrec__all_finite_d(const double *x, int64_t n);
 int irllrec__all_finite_mat(irllrec_mat m);
 /* IRLLREC_OK, or IRLLREC_E_NUMERIC recorded as "<func>: <name>[r][c] is not
  * finite" for the first non-finite element in row-major order. */
@@ -239,6 +240,18 @@ void irllrec__share(int64_t n, int32_t t, int32_t nt, int64_t *lo, int64_t *hi);
  * the same rules its create uses (the hook's memory estimate adds them up;
  * tests/test_hook_api.c holds them to a counting allocator). */
 int64_t irllrec__align_bytes(const irllrec_align_spec *spec, int32_t n_threads);
+/* Exact translation by reduction chunks (lib/hook/reduce.c): rows row0 ..
+ * of the N rows of y in x, chunk g = x's rows [cuts[g], cuts[g+1]); every
+ * chunk's fp32 dY partial is added in double into dyd, which holds
+ * min(threads, n_slices) x N x d doubles (the sum ends in its first N x d).
+ * dy.data NULL: dY waits for irllrec__align_translation_finish(h, dyd, dy),
+ * called after the caller's own sums of dyd (another rank's chunks). */
+irllrec_status irllrec__align_translation_chunked(irllrec_align *h, irllrec_mat x, int64_t row0,
+                                                 irllrec_mat y, const int64_t *cuts,
+                                                 int64_t n_cuts, double *dyd, irllrec_mat dx,
+                                                 irllrec_mat dy, double *loss);
+irllrec_status irllrec__align_translation_finish(irllrec_align *h, const double *dyd,
+                                                irllrec_mat dy);
 int64_t irllrec__adam_bytes(int32_t n_blocks, int64_t total_floats);
 
 #endif /* IRLLREC_INTERNAL_H */

@@ -538,10 +538,54 @@ END_TEST
 /* struct_size below 4 cannot even hold itself: refused by every create. */
 /* ---- hook ---------------------------------------------------------------- */
 
-/* irllrec_hook_spec has had one layout so far (0.1), so there is no older
- * caller yet: a newer one with an all-zero tail is accepted, one that sets
- * a field this library lacks is refused before anything is allocated, and
- * the memory estimate applies the same rule. */
+/* irllrec_hook_spec of 0.2.0 ended at seed; reduce_rows came after it. An
+ * older caller's struct (that layout) is accepted and gets the default
+ * chunk (the memory estimate, which counts the chunk tables, is the
+ * default's and not another chunk's); a newer one with an all-zero tail is
+ * accepted, one that sets a field this library lacks is refused before
+ * anything is allocated, and the memory estimate applies the same rule. */
+typedef struct hook_spec_v02 {
+    uint32_t struct_size;
+    int32_t preset;
+    int64_t n_users, n_items;
+    int32_t dim, n_intents, n_layers, max_batch, profile_dim, intent_dim, teacher_init,
+        text_precision;
+    uint64_t seed;
+} hook_spec_v02;
+
+START_TEST(hook_spec_older_caller)
+{
+    irllrec_ctx *ctx = tu_ctx_threads(1);
+    irllrec_hook_spec def;
+    hook_spec_v02 old;
+    irllrec_hook *h = NULL;
+    int64_t e_def = 0, e_old = 0, e_one = 0;
+    ck_assert_uint_eq(sizeof old, offsetof(irllrec_hook_spec, reduce_rows));
+    irllrec_hook_spec_init(&def, sizeof def);
+    def.n_users = 40;
+    def.n_items = 30;
+    def.intent_dim = 4;
+    memcpy(&old, &def, sizeof old);
+    old.struct_size = (uint32_t)sizeof old;
+    const irllrec_hook_spec *as_new = (const irllrec_hook_spec *)(const void *)&old;
+    ck_assert_int_eq(irllrec_hook_create(ctx, as_new, &h), IRLLREC_OK);
+    irllrec_hook_free(h);
+    ck_assert_int_eq(irllrec_hook_memory_estimate(&def, 1, 0, &e_def), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_hook_memory_estimate(as_new, 1, 0, &e_old), IRLLREC_OK);
+    def.reduce_rows = 1;
+    ck_assert_int_eq(irllrec_hook_memory_estimate(&def, 1, 0, &e_one), IRLLREC_OK);
+    ck_assert(e_old == e_def && e_one != e_def);
+    def.reduce_rows = -1;
+    ck_assert_int_eq(irllrec_hook_create(ctx, &def, &h), IRLLREC_E_INVALID_ARG);
+    ck_assert(strstr(irllrec_ctx_errmsg(ctx), "reduce_rows = -1") != NULL);
+    def.reduce_rows = 0;
+    def.reserved1 = 2;
+    ck_assert_int_eq(irllrec_hook_create(ctx, &def, &h), IRLLREC_E_INVALID_ARG);
+    ck_assert(strstr(irllrec_ctx_errmsg(ctx), "reserved1") != NULL);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(hook_spec_growth)
 {
     tu_alloc_state st = {0};
@@ -616,6 +660,7 @@ Suite *abi_structs_suite(void)
     tcase_add_test(tc, itm_spec_growth);
     tcase_add_test(tc, align_spec_growth);
     tcase_add_test(tc, hook_spec_growth);
+    tcase_add_test(tc, hook_spec_older_caller);
     tcase_add_test(tc, struct_size_too_small_is_refused);
     suite_add_tcase(s, tc);
     return s;

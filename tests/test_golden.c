@@ -401,7 +401,7 @@ START_TEST(golden_itm)
     float *p = malloc((size_t)(n * d) * 4);
     /* the ITM module's CE on raw rows: xm (the teacher's logits) becomes its softmax */
     double l = irllrec__itm_ce_fwd(n, d, x, d, xm, p);
-    irllrec__itm_ce_bwd(n, d, p, xm, 1.0, dx, d);
+    irllrec__itm_ce_bwd(n, d, p, xm, 1.0, n, dx, d);
     cmp_scalar("itm ce", l, gscalar(&g, "loss"));
     cmp_arr(&g, "dx", dx);
     free(x); free(xm); free(dx); free(p);

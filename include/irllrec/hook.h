@@ -91,6 +91,13 @@ typedef struct irllrec_hook_spec {
     int32_t text_precision; /**< enum irllrec_hook_text_precision (default 0 = FP32);
                                  was reserved0, so older callers' zeros mean fp32 */
     uint64_t seed;         /**< seeds weights, teacher and noise (default 2025) */
+    int32_t reduce_rows;   /**< C, rows per reduction chunk (0 = default 512; 1..2^30):
+                                users and items are each cut every C rows, every sum
+                                over rows adds per-chunk partials in double, and a
+                                sharded hook's blocks are whole chunks, so that P ranks
+                                give one process's bits (docs/distributed.md); added
+                                since the 0.2.0 release: older structs end before it */
+    int32_t reserved1;     /**< must be 0 */
 } irllrec_hook_spec;
 
 /** How the hook stores the frozen text and multiplies it in the text

@@ -314,6 +314,11 @@ irllrec_status irllrec__align_check_ids(irllrec_align *h, const char *func, cons
 /* ---- the shared tail: engine, backward through n(.), checks, outputs ---- */
 
 
+static void to_float(const double *src, float *dst, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++) dst[k] = (float)src[k];
+}
+
 irllrec_status irllrec__align_run(irllrec_align *h, const char *func, const irllrec__align_call *c,
                                    irllrec_mat dx, irllrec_mat dy, double *loss)
 {
@@ -337,6 +342,10 @@ irllrec_status irllrec__align_run(irllrec_align *h, const char *func, const irll
     jb.block_cols = h->block_cols;
     jb.n_slices = h->n_slices;
     jb.n_threads = h->n_threads;
+    jb.cuts = c->cuts;
+    jb.n_cuts = c->n_cuts;
+    jb.dyd = c->dyd;
+    if (c->cuts && jb.n_threads > h->n_slices) jb.n_threads = h->n_slices;  /* dyn's partials */
     jb.blk = h->blk;
     jb.row_loss = h->row_loss;
     jb.row_aux = h->row_aux;
@@ -346,17 +355,39 @@ irllrec_status irllrec__align_run(irllrec_align *h, const char *func, const irll
     irllrec__xent_run(h->ctx, &jb);
 
     for (int64_t i = 0; i < c->nr; i++) total += h->row_loss[i];
-    if (jb.need_grad) {
-        irllrec__l2norm_bwd_inplace(c->nr, d, h->xn, d, h->rx, h->dxn, d);
-        irllrec__l2norm_bwd_inplace(c->nc, d, h->yn, d, h->ry, h->dyn, d);
-    }
+    if (jb.need_grad) irllrec__l2norm_bwd_inplace(c->nr, d, h->xn, d, h->rx, h->dxn, d);
+    const int defer = c->cuts && dy.data == NULL && jb.need_grad;
+    if (c->cuts && jb.need_grad && !defer) to_float(c->dyd, h->dyn, c->nc * d);
+    if (jb.need_grad && !defer) irllrec__l2norm_bwd_inplace(c->nc, d, h->yn, d, h->ry, h->dyn, d);
     if (!isfinite(total) || (jb.need_grad && (!irllrec__all_finite(h->dxn, c->nr * d) ||
-                                              !irllrec__all_finite(h->dyn, c->nc * d))))
+                                              (defer ? !irllrec__all_finite_d(c->dyd, c->nc * d)
+                                                     : !irllrec__all_finite(h->dyn, c->nc * d))))) {
+        /* a waiting dY is summed with other ranks' next: this one adds zeros */
+        if (defer) memset(c->dyd, 0, (size_t)(c->nc * d) * sizeof(double));
         return irllrec__fail(h->ctx, IRLLREC_E_NUMERIC, func,
                              "non-finite loss or gradient (loss = %g)", total);
+    }
     if (dx.data) irllrec__align_add_rows(dx, c->nr, d, c->ids_x, h->dxn, c->eps_x);
     if (dy.data) irllrec__align_add_rows(dy, c->nc, d, c->ids_y, h->dyn, c->eps_y);
+    h->pend_nc = defer ? c->nc : 0;
+    h->pend_eps = c->eps_y != NULL;
     if (loss) *loss = total;
+    return IRLLREC_OK;
+}
+
+irllrec_status irllrec__align_translation_finish(irllrec_align *h, const double *dyd,
+                                                irllrec_mat dy)
+{
+    static const char fn[] = "irllrec_align_translation_rows";
+    const int32_t d = h->spec.dim;
+    const int64_t nc = h->pend_nc;
+    IRL_CHECK_FN(h->ctx, fn, nc > 0, IRLLREC_E_STATE, "no chunked translation awaits its dY");
+    h->pend_nc = 0;
+    to_float(dyd, h->dyn, nc * d);
+    irllrec__l2norm_bwd_inplace(nc, d, h->yn, d, h->ry, h->dyn, d);
+    IRL_CHECK_FN(h->ctx, fn, irllrec__all_finite(h->dyn, nc * d), IRLLREC_E_NUMERIC,
+                 "non-finite gradient of y");
+    irllrec__align_add_rows(dy, nc, d, NULL, h->dyn, h->pend_eps ? h->ey : NULL);
     return IRLLREC_OK;
 }
 

@@ -29,6 +29,9 @@ struct irllrec_align {
     float *dyn;         /* n_slices x max_cols x d */
     int32_t *ids;       /* max_rows: sampled node ids / permutation scratch */
     float *ypack;       /* the fused engine's packed columns and scratch rows */
+    /* a chunked call whose dY waits for irllrec__align_translation_finish */
+    int64_t pend_nc;    /* its columns (0: none waits) */
+    int pend_eps;       /* its y rows had noise (h->ey) */
 };
 
 typedef struct irllrec__align_call {
@@ -41,6 +44,9 @@ typedef struct irllrec__align_call {
     const float *col_weight;   /* InfoNCE column multiplicities (NULL: 1) */
     const int32_t *ids_x, *ids_y; /* output row of internal row i (NULL: i) */
     const float *eps_x, *eps_y;   /* noise used (NULL: none) */
+    const int64_t *cuts;       /* chunked rows (engine.h), or NULL */
+    int64_t n_cuts;
+    double *dyd;               /* chunked: the engine's double dY (n_threads x nc x d) */
 } irllrec__align_call;
 
 

@@ -259,38 +259,74 @@ void irllrec__xent_target_fixup(const irllrec__xent *jb, int64_t r0, int64_t rr,
     }
 }
 
+void irllrec__xent_slices_of(const irllrec__xent *jb, int32_t t, int32_t nt, int64_t *g0,
+                             int64_t *g1)
+{
+    irllrec__share(jb->cuts ? jb->n_cuts : jb->n_slices, t, nt, g0, g1);
+}
+
+float *irllrec__xent_slice_begin(const irllrec__xent *jb, int32_t t, int64_t g, int64_t *lo,
+                                 int64_t *hi)
+{
+    const int64_t stride = jb->n_cols * jb->d;
+    float *dyp = jb->dyn + (jb->cuts ? t : g) * stride;
+    if (jb->cuts) {
+        *lo = jb->cuts[g];
+        *hi = jb->cuts[g + 1];
+    } else {
+        irllrec__share(jb->n_rows, (int32_t)g, jb->n_slices, lo, hi);
+    }
+    if (jb->need_grad) memset(dyp, 0, (size_t)stride * sizeof(float));
+    return dyp;
+}
+
+void irllrec__xent_slice_end(const irllrec__xent *jb, int32_t t, float *dyp)
+{
+    const int64_t stride = jb->n_cols * jb->d;
+    if (!jb->cuts || !jb->need_grad) return;
+    double *restrict acc = jb->dyd + t * stride;
+    for (int64_t k = 0; k < stride; k++) acc[k] += (double)dyp[k];
+}
+
 /* Thread t runs whole slices; slice g owns rows share(n_rows, g, n_slices)
- * and the partial dyn + g * n_cols * d, so the order of every floating-point
+ * (or chunk g's) and its own partial, so the order of every floating-point
  * operation is fixed by the slicing, never by the thread count. */
 static void slice_task(void *ud, int32_t t, int32_t nt)
 {
     const irllrec__xent *jb = (const irllrec__xent *)ud;
-    const int64_t d = jb->d;
     float *blk = jb->blk + (int64_t)t * irllrec__xent_thread_floats(jb->block_rows, jb->block_cols, jb->d);
     float *xs = blk + jb->block_rows * jb->block_cols;
     int64_t g0, g1;
-    irllrec__share(jb->n_slices, t, nt, &g0, &g1);
+    irllrec__xent_slices_of(jb, t, nt, &g0, &g1);
     for (int64_t g = g0; g < g1; g++) {
-        float *dyp = jb->dyn + g * jb->n_cols * d;
         int64_t lo, hi;
-        if (jb->need_grad) memset(dyp, 0, (size_t)(jb->n_cols * d) * sizeof(float));
-        irllrec__share(jb->n_rows, (int32_t)g, jb->n_slices, &lo, &hi);
+        float *dyp = irllrec__xent_slice_begin(jb, t, g, &lo, &hi);
         for (int64_t r0 = lo; r0 < hi; r0 += jb->block_rows) {
             const int64_t rr = hi - r0 < jb->block_rows ? hi - r0 : jb->block_rows;
             forward_block(jb, r0, rr, blk);
             irllrec__xent_head(jb, r0, rr);
             if (jb->need_grad) backward_block(jb, r0, rr, blk, xs, dyp);
         }
+        irllrec__xent_slice_end(jb, t, dyp);
     }
 }
 
-/* dyn[0] += dyn[1] + ... in slice order, columns split over threads. */
+/* dyn[0] += dyn[1] + ... in slice order (chunked: dyd[0] += dyd[1] + ...
+ * in thread order, in double), columns split over threads. */
 static void reduce_task(void *ud, int32_t t, int32_t nt)
 {
     const irllrec__xent *jb = (const irllrec__xent *)ud;
     const int64_t stride = jb->n_cols * jb->d;
     int64_t lo, hi;
     irllrec__share(stride, t, nt, &lo, &hi);
+    if (jb->cuts) {
+        for (int32_t g = 1; g < jb->n_threads; g++) {
+            double *restrict acc = jb->dyd;
+            const double *restrict part = jb->dyd + g * stride;
+            for (int64_t k = lo; k < hi; k++) acc[k] += part[k];
+        }
+        return;
+    }
     for (int32_t g = 1; g < jb->n_slices; g++) {
         float *restrict acc = jb->dyn;
         const float *restrict part = jb->dyn + g * stride;
@@ -300,6 +336,8 @@ static void reduce_task(void *ud, int32_t t, int32_t nt)
 
 void irllrec__xent_run(irllrec_ctx *ctx, irllrec__xent *job)
 {
+    if (job->cuts && job->need_grad)
+        memset(job->dyd, 0, (size_t)(job->n_threads * job->n_cols * job->d) * sizeof(double));
     const int path = irllrec__xent_path();
     if (path >= 0 && irllrec__xent_fused_run(ctx, job, path)) return;
     irllrec__xent_run_reference(ctx, job);
@@ -313,6 +351,6 @@ void irllrec__xent_run_reference(irllrec_ctx *ctx, irllrec__xent *job)
 
 void irllrec__xent_reduce_slices(irllrec_ctx *ctx, irllrec__xent *job)
 {
-    if (job->need_grad && job->n_slices > 1)
+    if (job->need_grad && (job->cuts ? job->n_threads : job->n_slices) > 1)
         (void)irllrec__parallel(ctx, job->n_threads, reduce_task, job);
 }

@@ -49,6 +49,14 @@ typedef struct irllrec__xent {
     double *row_aux;        /* 5 * n_rows: shift M, den, target logit, alpha, beta */
     float *dxn;             /* n_rows x d: overwritten with dL/dxn */
     float *dyn;             /* n_slices x n_cols x d: slice 0 ends holding dL/dyn */
+    /* Chunked (cuts != NULL): the slices are the rows [cuts[g], cuts[g+1]) of
+     * the n_cuts chunks; thread t forms each of its chunks' fp32 partial in
+     * dyn + t * n_cols * d and adds it into dyd + t * n_cols * d (double);
+     * dyd[0] ends holding the sum over every chunk in double and dyn is left
+     * to the caller. n_threads <= n_slices then. */
+    const int64_t *cuts;
+    int64_t n_cuts;
+    double *dyd;            /* n_threads x n_cols x d */
     float *ypack;           /* irllrec__xent_pack_floats(n_cols, d, n_threads) floats for the
                              * fused path (xent_fused.h); NULL: reference path only */
 } irllrec__xent;
@@ -81,6 +89,14 @@ void irllrec__xent_head(const irllrec__xent *jb, int64_t r0, int64_t rr);
 void irllrec__xent_target_fixup(const irllrec__xent *jb, int64_t r0, int64_t rr, float *dyp,
                                 int scale_dx);
 void irllrec__xent_reduce_slices(irllrec_ctx *ctx, irllrec__xent *job);
+/* Slice g of thread t: its rows [*lo, *hi) and the partial it adds into
+ * (zeroed here); slice_end adds a chunked slice's partial into dyd. */
+float *irllrec__xent_slice_begin(const irllrec__xent *jb, int32_t t, int64_t g, int64_t *lo,
+                                 int64_t *hi);
+void irllrec__xent_slice_end(const irllrec__xent *jb, int32_t t, float *dyp);
+/* The slices thread t of nt runs. */
+void irllrec__xent_slices_of(const irllrec__xent *jb, int32_t t, int32_t nt, int64_t *g0,
+                             int64_t *g1);
 
 /* Scratch floats one thread needs (block of logits plus a scaled row copy). */
 int64_t irllrec__xent_thread_floats(int64_t block_rows, int64_t block_cols, int64_t d);

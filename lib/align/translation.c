@@ -72,6 +72,9 @@ typedef struct tran_args {
     int64_t n_ids;            /* TRAN_SAMPLE: its size */
     int64_t row0;             /* TRAN_BLOCK: x holds rows row0 .. row0 + x.rows - 1; else 0 */
     const irllrec_mat *eps;   /* the caller's eps_x, eps_y, or NULL: make_noise */
+    const int64_t *cuts;      /* chunked (TRAN_BLOCK): engine.h; else NULL */
+    int64_t n_cuts;
+    double *dyd;
 } tran_args;
 
 /* The loss over n rows of y (ids[i], or i) and the matching rows of x, or,
@@ -101,6 +104,9 @@ static irllrec_status translation_core(irllrec_align *h, const char *func, const
     c.ids_y = ids;
     c.eps_x = ex;
     c.eps_y = ey;
+    c.cuts = a->cuts;
+    c.n_cuts = a->n_cuts;
+    c.dyd = a->dyd;
     return irllrec__align_run(h, func, &c, a->dx, a->dy, a->loss);
 }
 
@@ -203,5 +209,20 @@ irllrec_status irllrec_align_translation_rows(irllrec_align *h, irllrec_mat x, i
     IRL_TRY(check_block(h, fn, x, row0, y, dx, dy));
     const tran_args a = {.x = x, .y = y, .dx = dx, .dy = dy, .loss = loss,
                          .form = TRAN_BLOCK, .row0 = row0};
+    return tran_run(h, fn, &a);
+}
+
+irllrec_status irllrec__align_translation_chunked(irllrec_align *h, irllrec_mat x, int64_t row0,
+                                                 irllrec_mat y, const int64_t *cuts,
+                                                 int64_t n_cuts, double *dyd, irllrec_mat dx,
+                                                 irllrec_mat dy, double *loss)
+{
+    static const char fn[] = "irllrec_align_translation_rows";
+    IRL_TRY(check_block(h, fn, x, row0, y, dx, dy));
+    IRL_CHECK_FN(h->ctx, fn, n_cuts >= 1 && cuts[0] == 0 && cuts[n_cuts] == x.rows,
+                 IRLLREC_E_SHAPE, "the chunks do not cover the %lld rows of x",
+                 (long long)x.rows);
+    const tran_args a = {.x = x, .y = y, .dx = dx, .dy = dy, .loss = loss, .form = TRAN_BLOCK,
+                         .row0 = row0, .cuts = cuts, .n_cuts = n_cuts, .dyd = dyd};
     return tran_run(h, fn, &a);
 }

@@ -186,12 +186,10 @@ static void slice_task(void *ud, int32_t t, int32_t nt)
     float *scratch = jb->ypack + panels_floats(jb->n_cols, d) + (int64_t)t * XF_MAX_MR * d;
     int64_t g0, g1;
     memset(scratch, 0, (size_t)(XF_MAX_MR * d) * sizeof(float));
-    irllrec__share(jb->n_slices, t, nt, &g0, &g1);
+    irllrec__xent_slices_of(jb, t, nt, &g0, &g1);
     for (int64_t g = g0; g < g1; g++) {
-        float *dyp = jb->dyn + g * jb->n_cols * d;
         int64_t lo, hi;
-        if (jb->need_grad) memset(dyp, 0, (size_t)(jb->n_cols * d) * sizeof(float));
-        irllrec__share(jb->n_rows, (int32_t)g, jb->n_slices, &lo, &hi);
+        float *dyp = irllrec__xent_slice_begin(jb, t, g, &lo, &hi);
         for (int64_t r0 = lo; r0 < hi; r0 += XF_ROWS) {
             const int64_t r1 = hi - r0 < XF_ROWS ? hi : r0 + XF_ROWS;
             irllrec__xent_rows_init(jb, r0, r1 - r0, 1);
@@ -199,6 +197,7 @@ static void slice_task(void *ud, int32_t t, int32_t nt)
             irllrec__xent_head(jb, r0, r1 - r0);
             if (jb->need_grad) backward_rows(f, r0, r1, dyp, scratch);
         }
+        irllrec__xent_slice_end(jb, t, dyp);
     }
 }
 

@@ -36,6 +36,13 @@ int irllrec__all_finite(const float *x, int64_t n)
     return ok;
 }
 
+int irllrec__all_finite_d(const double *x, int64_t n)
+{
+    int ok = 1;
+    for (int64_t k = 0; k < n; k++) ok &= isfinite(x[k]) != 0;
+    return ok;
+}
+
 int irllrec__all_finite_mat(irllrec_mat m)
 {
     int ok = 1;

@@ -7,8 +7,8 @@
 #include "../ops/ops.h"
 
 /* Not full: the batch's distinct items follow the users in the tower's
- * rows in the order they follow them in anchors, so pos/neg slot s sits at
- * U + (its anchor index - the distinct users). */
+ * rows in the order they follow them in anchors (ascending), so pos/neg
+ * slot s sits at U + (its anchor index - the distinct users). */
 void irllrec__hook_item_rows(irllrec_hook *h, const irllrec_hook_batch *b, int full)
 {
     const int64_t B = b->count, nu = h->n_anchors - h->n_uniq;
@@ -62,9 +62,10 @@ void irllrec__hook_batch_nodes(irllrec_hook *h, const irllrec_hook_batch *b)
     for (int64_t k = 0; k < n; k++) h->node_slot[h->anchors[k]] = -1;
     h->n_anchors = n;
     count_roles(h, b);
-    /* Users are scanned first, so the distinct items follow them in anchors,
-     * in first-seen order over pos then neg: the text towers' batch rows. */
+    /* Users are scanned first, so the distinct items follow them in anchors:
+     * the text towers' batch rows, put in ascending order (reduce.c). */
     h->n_uniq = n - h->role_n[0];
+    irllrec__hook_sort_items(h, b);
 }
 
 const float *irllrec__hook_final_row(const irllrec_hook_inputs *in, int64_t U, int64_t n)

@@ -183,6 +183,8 @@ void irllrec__hook_shapes(irllrec_hook *h, const irllrec_hook_spec *s)
     h->Dt = s->intent_dim;
     h->has_prf = s->profile_dim > 0;
     h->has_int = s->intent_dim > 0;
+    h->C = s->reduce_rows > 0 ? s->reduce_rows : IRLLREC__HOOK_REDUCE_ROWS;
+    h->n_chunks = irllrec__hook_n_chunks(h->U, h->I, h->C);
     /* asked for and runnable here; otherwise exactly the fp32 path */
     h->bf16 = s->text_precision == IRLLREC_HOOK_TEXT_BF16 && irllrec__bf16_usable();
 }
@@ -200,7 +202,16 @@ irllrec_status irllrec__hook_create_at(irllrec_ctx *ctx, const char *fn,
     if (h == NULL) return irllrec__fail(ctx, IRLLREC_E_NOMEM, fn, "out of memory");
     h->ctx = ctx;
     irllrec__hook_shapes(h, &s);
+    if (p > h->n_chunks) {
+        irllrec__free(ctx, h, sizeof *h);
+        return irllrec__fail(ctx, IRLLREC_E_SHAPE, fn,
+                             "%d ranks for %lld reduction chunks (users and items cut every "
+                             "reduce_rows = %lld rows): every rank must hold a chunk; lower "
+                             "spec->reduce_rows", (int)p, (long long)h->n_chunks,
+                             (long long)h->C);
+    }
     irllrec__hook_set_shard(h, p, r);
+    h->T = irllrec__hook_threads(irllrec_ctx_n_threads(ctx));
     irllrec__hook_param_defaults(h);
     irllrec_status st = irllrec__hook_alloc(h);
     if (st == IRLLREC_OK) st = modules_create(h);
@@ -218,6 +229,11 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
                                    irllrec_hook **out)
 {
     return irllrec__hook_create_at(ctx, "irllrec_hook_create", spec, 0, 0, out);
+}
+
+int32_t irllrec__hook_threads(int32_t n_threads)
+{
+    return n_threads < 4 ? n_threads : 4;  /* the alignment spec's n_slices */
 }
 
 /* ---- graph, noise --------------------------------------------------- */

@@ -11,6 +11,8 @@
  *   checkpoint.c export / import
  *   dist.c       several ranks: the collective layer, reduced losses and gradients
  *   shard.c      node sharding: a rank that holds a block of the text rows
+ *   reduce.c     reduction chunks: sums over rows whose bits do not depend on
+ *                the rank count (one process runs them too)
  *   text.c       the frozen text: set_text, set_text_rows
  * Never installed. */
 #ifndef IRLLREC_HOOK_IMPL_H
@@ -26,6 +28,18 @@
 #define IRLLREC__HOOK_MAX_BLOCKS 16
 #define IRLLREC__HOOK_MAX_BUFS 64
 #define IRLLREC__HOOK_MAX_LAYERS 64
+
+/* Rows of one reduction chunk in a text tower (reduce.c). */
+typedef struct irllrec__hook_seg {
+    int64_t out_row;    /* first row in the tower's output layout */
+    int64_t rows;
+    int64_t cache_row;  /* first row in the MLP's activation cache */
+    int64_t x_row;      /* first text row: of the held text, or of the gather buffer */
+    int gathered;       /* x_row is in the gather buffer */
+} irllrec__hook_seg;
+
+/* Default spec.reduce_rows. */
+#define IRLLREC__HOOK_REDUCE_ROWS 512
 
 typedef struct irllrec__hbuf {
     void *p;
@@ -64,9 +78,21 @@ struct irllrec_hook {
     int sh_on;
     int64_t sh_lo, sh_n;
     int32_t sh_p;             /* the rank count create took (1 unsharded) */
+    int64_t sh_c0, sh_c1;     /* the reduction chunks [sh_c0, sh_c1) it holds */
     int64_t *sh_cnt;          /* 2 sh_p: a gather's byte counts, then offsets */
     float *sh_send;           /* sh_n x d: this rank's block of a gather */
     int graph_set;
+    /* reduction chunks (reduce.c): C rows each, users and items apart */
+    int64_t C, n_chunks;
+    irllrec__hook_seg *segs;  /* n_chunks: the held chunks as tower rows */
+    int64_t *cuts;            /* n_chunks + 1: held chunk bounds, relative to sh_lo */
+    int64_t n_cuts;
+    double *acc[2];           /* the text towers' gradients (profile, intent) in double;
+                                 NULL for bf16 towers (8 bytes a weight is more than the
+                                 bf16 memory budget affords: fp32 sums, P-dependent) */
+    double *tdyd;             /* T x N x d: translation's dY in double (exact mode) */
+    int32_t T;                /* min(threads, the alignment's 4 slices) */
+    int acc_live[2];          /* the tower's backward ran in this compute */
     /* text towers: rows = users, then items (all, or the batch's distinct ones) */
     float *p_out, *p_dout, *p_gather;
     float *z_out, *z_dout, *z_gather;
@@ -76,7 +102,8 @@ struct irllrec_hook {
     /* The batch's 3B anchors (users, pos, neg) as distinct nodes: the towers
      * and the InfoNCE terms run once per distinct node, repeats enter as
      * counts (batch.c, irllrec__hook_batch_nodes) */
-    int64_t *anchors;         /* 3B: the distinct anchor nodes, first-seen order */
+    int64_t *anchors;         /* 3B: the distinct anchor nodes: users first-seen, then
+                                 items ascending (reduce.c) */
     int64_t n_anchors;
     int32_t *anchor_of;       /* 3B: anchor s*B+b -> its index in anchors */
     int32_t *role_at;         /* 3B: role s's k-th distinct node first drawn at b = [s*B+k] */
@@ -130,6 +157,8 @@ void irllrec__hook_shapes(irllrec_hook *h, const irllrec_hook_spec *s);
  * tower) and of the interaction tower, for h's shapes. */
 void irllrec__hook_mlp_spec(const irllrec_hook *h, int profile, irllrec_mlp_spec *ms);
 void irllrec__hook_intent_spec(const irllrec_hook *h, irllrec_intent_spec *ts);
+/* The threads translation's chunked engine runs on: min(n_threads, 4). */
+int32_t irllrec__hook_threads(int32_t n_threads);
 /* The alignment handle's spec for h's shapes. */
 void irllrec__hook_align_spec(const irllrec_hook *h, irllrec_align_spec *as);
 
@@ -167,7 +196,7 @@ void irllrec__hook_item_rows(irllrec_hook *h, const irllrec_hook_batch *b, int f
 /* anchors, anchor_of, role_at/role_cnt/role_n of the batch, and its distinct
  * items (n_uniq) (prepare, step.c). */
 void irllrec__hook_batch_nodes(irllrec_hook *h, const irllrec_hook_batch *b);
-/* The batch's distinct items as nodes (U + item), first-seen order. */
+/* The batch's distinct items as nodes (U + item), ascending. */
 static inline const int64_t *irllrec__hook_uniq_nodes(const irllrec_hook *h)
 {
     return h->anchors + (h->n_anchors - h->n_uniq);
@@ -245,18 +274,42 @@ irllrec_status irllrec__hook_dist_grads(irllrec_hook *h);
 /* ---- shard.c ---- */
 /* Set the held block for rank r of p shards (p 0: every row, unsharded). */
 void irllrec__hook_set_shard(irllrec_hook *h, int32_t p, int32_t r);
-/* Rows [*lo, *lo + *n) of N that rank r of p holds. */
-void irllrec__hook_shard_bounds(int64_t N, int32_t p, int32_t r, int64_t *lo, int64_t *n);
-/* Every rank's block of buf (N x d, rank r's rows at its bounds) on every rank. */
-irllrec_status irllrec__hook_shard_gather(irllrec_hook *h, float *buf);
-/* buf (n floats) summed over the ranks in rank order, in place. */
-irllrec_status irllrec__hook_shard_sum(irllrec_hook *h, float *buf, int64_t n);
+/* Rows [*lo, *lo + *n) of N that rank r of p holds: whole reduction chunks. */
+void irllrec__hook_shard_bounds(const irllrec_hook *h, int32_t p, int32_t r, int64_t *lo,
+                                int64_t *n);
+/* Every rank's held rows of buf (a tower's output, full or gathered) on
+ * every rank. */
+irllrec_status irllrec__hook_shard_gather(irllrec_hook *h, float *buf, int full);
+/* buf (n doubles) summed over the ranks in rank order, in place. */
+irllrec_status irllrec__hook_shard_sum_f64(irllrec_hook *h, double *buf, int64_t n);
 /* How many other ranks failed (ok 0: this one did too), in one sum. */
 irllrec_status irllrec__hook_shard_verdict(irllrec_hook *h, int ok, int *others_failed);
 /* Sharded: the loss terms and gradients every rank computed alike count once
  * (rank 0's), the row-block ones are summed; see shard.c. */
 irllrec_status irllrec__hook_shard_reduce(irllrec_hook *h, irllrec_hook_losses *lv, int ok,
                                           int *others_failed, int grads);
+
+/* ---- reduce.c ---- */
+/* Chunks of U users and I items cut every C rows; chunk k's first row. */
+int64_t irllrec__hook_n_chunks(int64_t U, int64_t I, int64_t C);
+int64_t irllrec__hook_chunk_lo(int64_t U, int64_t I, int64_t C, int64_t k);
+/* Rank r's held rows [*lo, *hi) in a tower's layout (full: node order;
+ * gathered: users, then the batch's distinct items ascending). */
+void irllrec__hook_held_out(const irllrec_hook *h, int full, int32_t r, int64_t *lo,
+                            int64_t *hi);
+/* h->segs := this rank's non-empty chunks in a tower's layout; returns how many. */
+int64_t irllrec__hook_segments(irllrec_hook *h, int full);
+/* h->cuts := the held chunks' bounds relative to sh_lo (translation's rows). */
+void irllrec__hook_cuts(irllrec_hook *h);
+/* acc += g (then g = 0); g = (float)acc. */
+void irllrec__hook_acc_add(double *acc, float *g, int64_t n);
+void irllrec__hook_acc_store(const double *acc, float *g, int64_t n);
+/* The batch's distinct items in ascending order, anchor_of updated. */
+void irllrec__hook_sort_items(irllrec_hook *h, const irllrec_hook_batch *b);
+/* A text tower's block ("prf." or "int."): its gradient is summed in double. */
+int irllrec__hook_is_text_block(const irllrec__param *p);
+/* reg's gradient 2 reg p into the text towers' blocks. */
+void irllrec__hook_reg_towers(irllrec_hook *h);
 
 /* ---- for tests and checkpoints (not on the step's path) ---- */
 

@@ -19,46 +19,59 @@
 
 static const char FN[] = "irllrec_hook_compute";
 
-void irllrec__hook_shard_bounds(int64_t N, int32_t p, int32_t r, int64_t *lo, int64_t *n)
+/* Rank r of p holds whole reduction chunks (reduce.c): chunks
+ * [nc r / p, nc (r + 1) / p) of the nc chunks. */
+static void chunk_range(const irllrec_hook *h, int32_t p, int32_t r, int64_t *k0, int64_t *k1)
 {
-    const int64_t a = N * r / p, b = N * (r + 1) / p;
-    *lo = a;
-    *n = b - a;
+    *k0 = h->n_chunks * r / p;
+    *k1 = h->n_chunks * (r + 1) / p;
+}
+
+void irllrec__hook_shard_bounds(const irllrec_hook *h, int32_t p, int32_t r, int64_t *lo,
+                                int64_t *n)
+{
+    int64_t k0, k1;
+    chunk_range(h, p, r, &k0, &k1);
+    *lo = irllrec__hook_chunk_lo(h->U, h->I, h->C, k0);
+    *n = irllrec__hook_chunk_lo(h->U, h->I, h->C, k1) - *lo;
 }
 
 void irllrec__hook_set_shard(irllrec_hook *h, int32_t p, int32_t r)
 {
     h->sh_on = p > 0;
     h->sh_p = p > 0 ? p : 1;
+    h->sh_c0 = 0;
+    h->sh_c1 = h->n_chunks;
+    h->sh_lo = 0;
+    h->sh_n = h->N;
     if (p > 0) {
-        irllrec__hook_shard_bounds(h->N, p, r, &h->sh_lo, &h->sh_n);
-    } else {
-        h->sh_lo = 0;
-        h->sh_n = h->N;
+        chunk_range(h, p, r, &h->sh_c0, &h->sh_c1);
+        irllrec__hook_shard_bounds(h, p, r, &h->sh_lo, &h->sh_n);
     }
 }
 
-irllrec_status irllrec__hook_shard_gather(irllrec_hook *h, float *buf)
+/* Every rank's held tower rows of buf (in the tower's layout, full or
+ * gathered: reduce.c) on every rank. */
+irllrec_status irllrec__hook_shard_gather(irllrec_hook *h, float *buf, int full)
 {
     const int32_t P = h->coll_size;
-    int64_t *bytes = h->sh_cnt, *displs = h->sh_cnt + P;
+    const int64_t row = h->d * (int64_t)sizeof(float);
+    int64_t *bytes = h->sh_cnt, *displs = h->sh_cnt + P, lo, hi;
     for (int32_t r = 0; r < P; r++) {
-        int64_t lo, n;
-        irllrec__hook_shard_bounds(h->N, P, r, &lo, &n);
-        bytes[r] = n * h->d * (int64_t)sizeof(float);
-        displs[r] = lo * h->d * (int64_t)sizeof(float);
+        irllrec__hook_held_out(h, full, r, &lo, &hi);
+        bytes[r] = (hi - lo) * row;
+        displs[r] = lo * row;
     }
     /* the send block is this rank's slot of buf itself: copy it out first so
      * send and receive never overlap */
-    float *mine = buf + h->sh_lo * h->d;
-    memcpy(h->sh_send, mine, (size_t)(h->sh_n * h->d) * sizeof(float));
-    return irllrec__coll_gatherv(h->ctx, FN, &h->coll, h->sh_send, bytes[h->coll_rank], buf,
-                                 bytes, displs);
+    const int32_t me = h->coll_rank;
+    memcpy(h->sh_send, (char *)buf + displs[me], (size_t)bytes[me]);
+    return irllrec__coll_gatherv(h->ctx, FN, &h->coll, h->sh_send, bytes[me], buf, bytes, displs);
 }
 
-irllrec_status irllrec__hook_shard_sum(irllrec_hook *h, float *buf, int64_t n)
+irllrec_status irllrec__hook_shard_sum_f64(irllrec_hook *h, double *buf, int64_t n)
 {
-    return irllrec__coll_sum_f32(h->ctx, FN, &h->coll, buf, buf, n);
+    return irllrec__coll_sum_f64(h->ctx, FN, &h->coll, buf, buf, n);
 }
 
 irllrec_status irllrec__hook_shard_verdict(irllrec_hook *h, int ok, int *others_failed)
@@ -66,6 +79,26 @@ irllrec_status irllrec__hook_shard_verdict(irllrec_hook *h, int ok, int *others_
     double v = ok ? 0.0 : 1.0;
     IRL_TRY(irllrec__coll_sum_f64(h->ctx, FN, &h->coll, &v, &v, 1));
     *others_failed = (int)(v - (ok ? 0.0 : 1.0));
+    return IRLLREC_OK;
+}
+
+/* The text towers' chunk sums in double over the ranks, then (every rank
+ * alike, as one process does after its own sums) reg's gradient. */
+static irllrec_status sum_towers(irllrec_hook *h)
+{
+    irllrec_mlp *m[2] = {h->prf, h->intm};
+    for (int t = 0; t < 2; t++) {
+        if (!h->acc_live[t]) continue;  /* the same on every rank: the same plan */
+        int64_t n = 0;
+        float *g = irllrec__mlp_grad_buf(m[t], &n);
+        if (h->acc[t] == NULL) {  /* bf16 towers: fp32 sums in rank order (reduce.c) */
+            IRL_TRY(irllrec__coll_sum_f32(h->ctx, FN, &h->coll, g, g, n));
+            continue;
+        }
+        IRL_TRY(irllrec__coll_sum_f64(h->ctx, FN, &h->coll, h->acc[t], h->acc[t], n));
+        irllrec__hook_acc_store(h->acc[t], g, n);
+    }
+    if (h->reg > 0.0) irllrec__hook_reg_towers(h);
     return IRLLREC_OK;
 }
 
@@ -91,11 +124,12 @@ irllrec_status irllrec__hook_shard_reduce(irllrec_hook *h, irllrec_hook_losses *
     for (int i = 0; i < h->n_train; i++) {
         irllrec__param *p = &h->blocks[i];
         const int64_t n = p->rows * p->cols;
+        if (irllrec__hook_is_text_block(p)) continue;  /* summed in double below */
         if (!root && strncmp(p->name, "proto.", 6) == 0)
             memset(p->grad, 0, (size_t)n * sizeof(float));
         IRL_TRY(irllrec__coll_sum_f32(h->ctx, FN, &h->coll, p->grad, p->grad, n));
     }
-    return IRLLREC_OK;
+    return sum_towers(h);
 }
 
 /* ---- the public calls ------------------------------------------------------ */
@@ -113,10 +147,6 @@ irllrec_status irllrec_hook_create_sharded(irllrec_ctx *ctx, const irllrec_hook_
     IRL_TRY(irllrec__coll_copy(ctx, fn, c, &cc));
     IRL_TRY(irllrec__coll_rank_size(ctx, fn, &cc, &r, &p));
     IRL_TRY(irllrec__coll_agree(ctx, fn, &cc, r, p));
-    IRL_CHECK_FN(ctx, fn, spec == NULL || spec->n_users < 1 || spec->n_items < 1 ||
-                              spec->n_users + spec->n_items >= p,
-                 IRLLREC_E_SHAPE, "%d ranks for N = %lld nodes: every rank must hold a row",
-                 (int)p, (long long)(spec->n_users + spec->n_items));
     irllrec_hook *h = NULL;
     IRL_TRY(irllrec__hook_create_at(ctx, fn, spec, p, r, &h));
     /* every rank's spec and seed must give rank 0's parameters */

@@ -96,6 +96,7 @@ static void prepare(irllrec_hook *h, const irllrec_hook_batch *b)
     irllrec__hook_rows_reset(h);
     irllrec__hook_batch_nodes(h, b);
     h->p_rows = h->z_rows = 0;
+    h->acc_live[0] = h->acc_live[1] = 0;
 }
 
 /* The first failure ends the compute, except that a sharded hook still

@@ -90,83 +90,114 @@ static irllrec_status nce_three(irllrec_hook *h, const irllrec_hook_batch *b, fl
     return IRLLREC_OK;
 }
 
-/* Text tower over every user and every item (full), or every user and the
- * batch's distinct items gathered after them. */
-static irllrec_status text_fwd(irllrec_hook *h, irllrec_mlp *m, const float *txt, int64_t D,
-                               float *gather, float *out, int full)
+/* A text tower's view of its inputs (profile 1, intent 0). */
+typedef struct tower_io {
+    irllrec_mlp *m;
+    const void *txt, *gather;  /* fp32 or bf16 (h->bf16) */
+    int64_t D;
+    float *out, *dout;
+    int t;                     /* 0 profile, 1 intent: h->acc[t] */
+} tower_io;
+
+static tower_io io_of(irllrec_hook *h, int profile)
 {
-    const int64_t U = h->U, d = h->d;
-    if (full)  /* every held row: all N, or the shard's block */
-        return irllrec_mlp_forward_at(m, cdense(txt, h->sh_n, D), 0,
-                                      dense(out + h->sh_lo * d, h->sh_n, d));
-    const int64_t *item = irllrec__hook_uniq_nodes(h);
-    for (int64_t k = 0; k < h->n_uniq; k++)
-        memcpy(gather + k * D, txt + item[k] * D, (size_t)D * sizeof(float));
-    IRL_TRY(irllrec_mlp_forward_at(m, cdense(txt, U, D), 0, dense(out, U, d)));
-    return irllrec_mlp_forward_at(m, cdense(gather, h->n_uniq, D), U,
-                                  dense(out + U * d, h->n_uniq, d));
+    tower_io io;
+    io.m = profile ? h->prf : h->intm;
+    io.D = profile ? h->Dp : h->Dt;
+    io.txt = h->bf16 ? (const void *)(profile ? h->txh_p : h->txh_t)
+                     : (const void *)(profile ? h->txt_p : h->txt_t);
+    io.gather = h->bf16 ? (const void *)(profile ? h->gh_p : h->gh_t)
+                        : (const void *)(profile ? h->p_gather : h->z_gather);
+    io.out = profile ? h->p_out : h->z_out;
+    io.dout = profile ? h->p_dout : h->z_dout;
+    io.t = profile ? 0 : 1;
+    return io;
 }
 
-/* The same over bf16 text (a hook that took IRLLREC_HOOK_TEXT_BF16). */
-static irllrec_status text_fwd_bf16(irllrec_hook *h, irllrec_mlp *m, const uint16_t *txt,
-                                    int64_t D, uint16_t *gather, float *out, int full)
+static const void *x_rows(const irllrec_hook *h, const tower_io *io, const irllrec__hook_seg *s)
 {
-    const int64_t U = h->U, d = h->d;
-    if (full)
-        return irllrec__mlp_forward_bf16_at(m, txt, D, h->sh_n, 0,
-                                            dense(out + h->sh_lo * d, h->sh_n, d));
-    const int64_t *item = irllrec__hook_uniq_nodes(h);
-    for (int64_t k = 0; k < h->n_uniq; k++)
-        memcpy(gather + k * D, txt + item[k] * D, (size_t)D * sizeof(uint16_t));
-    IRL_TRY(irllrec__mlp_forward_bf16_at(m, txt, D, U, 0, dense(out, U, d)));
-    return irllrec__mlp_forward_bf16_at(m, gather, D, h->n_uniq, U,
-                                        dense(out + U * d, h->n_uniq, d));
+    const size_t el = h->bf16 ? sizeof(uint16_t) : sizeof(float);
+    return (const char *)(s->gathered ? io->gather : io->txt) + (size_t)(s->x_row * io->D) * el;
 }
 
-static irllrec_status text_bwd(irllrec_hook *h, irllrec_mlp *m, const float *txt, int64_t D,
-                               const float *gather, const float *dout, int full)
+/* Gathered (not full): the held batch items' text rows, ascending. */
+static void gather_items(irllrec_hook *h, const tower_io *io)
 {
-    const int64_t U = h->U, d = h->d;
+    const size_t row = (size_t)io->D * (h->bf16 ? sizeof(uint16_t) : sizeof(float));
+    const int64_t *item = irllrec__hook_uniq_nodes(h), lo = h->sh_lo, hi = h->sh_lo + h->sh_n;
+    int64_t n = 0;
+    for (int64_t k = 0; k < h->n_uniq; k++)
+        if (item[k] >= lo && item[k] < hi)
+            memcpy((char *)io->gather + (size_t)n++ * row,
+                   (const char *)io->txt + (size_t)(item[k] - lo) * row, row);
+}
+
+/* One chunk's rows through the tower, forward (into io->out) or backward
+ * (from io->dout), on the path the hook took at create. */
+static irllrec_status seg_pass(irllrec_hook *h, const tower_io *io, const irllrec__hook_seg *s,
+                               int fwd)
+{
     const irllrec_mat none = {NULL, 0, 0, 0};
-    if (full)
-        return irllrec_mlp_backward_at(m, cdense(txt, h->sh_n, D), 0,
-                                       cdense(dout + h->sh_lo * d, h->sh_n, d), none);
-    IRL_TRY(irllrec_mlp_backward_at(m, cdense(txt, U, D), 0, cdense(dout, U, d), none));
-    return irllrec_mlp_backward_at(m, cdense(gather, h->n_uniq, D), U,
-                                   cdense(dout + U * d, h->n_uniq, d), none);
+    const int64_t d = h->d, rows = s->rows, at = s->cache_row;
+    const void *x = x_rows(h, io, s);
+    const uint16_t *x16 = (const uint16_t *)x;
+    const irllrec_cmat x32 = cdense((const float *)x, rows, io->D);
+    if (fwd) {
+        const irllrec_mat y = dense(io->out + s->out_row * d, rows, d);
+        return h->bf16 ? irllrec__mlp_forward_bf16_at(io->m, x16, io->D, rows, at, y)
+                       : irllrec_mlp_forward_at(io->m, x32, at, y);
+    }
+    const irllrec_cmat dy = cdense(io->dout + s->out_row * d, rows, d);
+    return h->bf16 ? irllrec__mlp_backward_bf16_at(io->m, x16, io->D, rows, at, dy)
+                   : irllrec_mlp_backward_at(io->m, x32, at, dy, none);
 }
 
-static irllrec_status text_bwd_bf16(irllrec_hook *h, irllrec_mlp *m, const uint16_t *txt,
-                                    int64_t D, const uint16_t *gather, const float *dout, int full)
+/* The tower over the held rows of every user and every item (full), or of
+ * every user and the batch's distinct items, one reduction chunk per call. */
+static irllrec_status tower_fwd(irllrec_hook *h, int profile, int full)
 {
-    const int64_t U = h->U, d = h->d;
-    if (full)
-        return irllrec__mlp_backward_bf16_at(m, txt, D, h->sh_n, 0,
-                                             cdense(dout + h->sh_lo * d, h->sh_n, d));
-    IRL_TRY(irllrec__mlp_backward_bf16_at(m, txt, D, U, 0, cdense(dout, U, d)));
-    return irllrec__mlp_backward_bf16_at(m, gather, D, h->n_uniq, U,
-                                         cdense(dout + U * d, h->n_uniq, d));
+    const tower_io io = io_of(h, profile);
+    const int64_t ns = irllrec__hook_segments(h, full);
+    if (!full) gather_items(h, &io);
+    for (int64_t k = 0; k < ns; k++) IRL_TRY(seg_pass(h, &io, &h->segs[k], 1));
+    return IRLLREC_OK;
 }
 
-/* Sharded, a tower runs on the rank's block of rows, then (the gather
- * stage) every rank gathers the others' blocks: the batch terms read any
- * row. */
+/* The backward per chunk: each chunk's fp32 gradient is added into
+ * h->acc[t] in double (reduce.c), then stored back as fp32 (a sharded
+ * hook's shard_reduce first sums acc over the ranks). bf16 towers have no
+ * acc: their chunks accumulate in fp32. */
+static irllrec_status tower_bwd(irllrec_hook *h, int profile, int full)
+{
+    const tower_io io = io_of(h, profile);
+    const int64_t ns = irllrec__hook_segments(h, full);
+    int64_t ng = 0;
+    float *g = irllrec__mlp_grad_buf(io.m, &ng);
+    double *acc = h->acc[io.t];
+    if (acc) memset(acc, 0, (size_t)ng * sizeof(double));
+    irllrec_mlp_zero_grad(io.m);
+    for (int64_t k = 0; k < ns; k++) {
+        IRL_TRY(seg_pass(h, &io, &h->segs[k], 0));
+        if (acc) irllrec__hook_acc_add(acc, g, ng);
+    }
+    if (acc) irllrec__hook_acc_store(acc, g, ng);
+    h->acc_live[io.t] = 1;
+    return IRLLREC_OK;
+}
+
+/* Sharded, a tower runs on the rank's chunks, then (the gather stage)
+ * every rank gathers the others' rows: the batch terms read any row. */
 irllrec_status irllrec__hook_profile_fwd(irllrec_hook *h, irllrec__hook_run *r)
 {
-    const int full = h->sh_on;
-    h->p_rows = full ? h->N : h->U + h->n_uniq;
     (void)r;
-    if (h->bf16)
-        IRL_TRY(text_fwd_bf16(h, h->prf, h->txh_p, h->Dp, h->gh_p, h->p_out, full));
-    else
-        IRL_TRY(text_fwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_out, full));
-    return IRLLREC_OK;
+    h->p_rows = h->U + h->n_uniq;
+    return tower_fwd(h, 1, 0);
 }
 
 irllrec_status irllrec__hook_profile_gather(irllrec_hook *h, irllrec__hook_run *r)
 {
     (void)r;
-    return h->sh_on ? irllrec__hook_shard_gather(h, h->p_out) : IRLLREC_OK;
+    return h->sh_on ? irllrec__hook_shard_gather(h, h->p_out, 0) : IRLLREC_OK;
 }
 
 irllrec_status irllrec__hook_term_kd(irllrec_hook *h, irllrec__hook_run *r)
@@ -179,7 +210,7 @@ irllrec_status irllrec__hook_term_kd(irllrec_hook *h, irllrec__hook_run *r)
     for (int64_t k = 0; k < na; k++)
         memcpy(h->kd_ax + k * d, irllrec__hook_final_row(r->in, U, h->anchors[k]),
                (size_t)d * sizeof(float));
-    irllrec__hook_item_rows(h, b, h->sh_on);
+    irllrec__hook_item_rows(h, b, 0);
     IRL_TRY(nce_three(h, b, h->kd_ax, h->kd_dax, h->p_out, h->p_dout, h->tau_kd, h->w_kd,
                       &r->lv.kd));
     for (int64_t k = 0; k < na; k++) {
@@ -192,26 +223,20 @@ irllrec_status irllrec__hook_term_kd(irllrec_hook *h, irllrec__hook_run *r)
 irllrec_status irllrec__hook_profile_bwd(irllrec_hook *h, irllrec__hook_run *r)
 {
     (void)r;
-    if (h->bf16) return text_bwd_bf16(h, h->prf, h->txh_p, h->Dp, h->gh_p, h->p_dout, h->sh_on);
-    return text_bwd(h, h->prf, h->txt_p, h->Dp, h->p_gather, h->p_dout, h->sh_on);
+    return tower_bwd(h, 1, 0);
 }
 
 irllrec_status irllrec__hook_intent_fwd(irllrec_hook *h, irllrec__hook_run *r)
 {
-    const int full = r->full_z || h->sh_on;
-    h->z_rows = full ? h->N : h->U + h->n_uniq;
-    if (h->bf16)
-        IRL_TRY(text_fwd_bf16(h, h->intm, h->txh_t, h->Dt, h->gh_t, h->z_out, full));
-    else
-        IRL_TRY(text_fwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_out, full));
+    h->z_rows = r->full_z ? h->N : h->U + h->n_uniq;
+    IRL_TRY(tower_fwd(h, 0, r->full_z));
     memset(h->z_dout, 0, (size_t)(h->z_rows * h->d) * sizeof(float));
     return IRLLREC_OK;
 }
 
 irllrec_status irllrec__hook_intent_gather(irllrec_hook *h, irllrec__hook_run *r)
 {
-    (void)r;
-    return h->sh_on ? irllrec__hook_shard_gather(h, h->z_out) : IRLLREC_OK;
+    return h->sh_on ? irllrec__hook_shard_gather(h, h->z_out, r->full_z) : IRLLREC_OK;
 }
 
 /* The layers the interaction tower reads: the host's E(l), or graph-free
@@ -239,7 +264,7 @@ irllrec_status irllrec__hook_tower_fwd(irllrec_hook *h, irllrec__hook_run *r)
 irllrec_status irllrec__hook_term_pair(irllrec_hook *h, irllrec__hook_run *r)
 {
     memset(h->dr, 0, (size_t)(h->n_anchors * h->d) * sizeof(float));
-    irllrec__hook_item_rows(h, r->b, r->full_z || h->sh_on);
+    irllrec__hook_item_rows(h, r->b, r->full_z);
     return nce_three(h, r->b, h->r, h->dr, h->z_out, h->z_dout, h->tau_pair, h->w_pair,
                      &r->lv.pair);
 }
@@ -292,24 +317,26 @@ irllrec_status irllrec__hook_term_tran(irllrec_hook *h, irllrec__hook_run *r)
         for (int64_t k = 0; k < n; k++) irllrec__hook_touch(h, h->sel[k]);
         return IRLLREC_OK;
     }
-    if (h->sh_on)
-        IRL_TRY(irllrec_align_translation_rows(h->align, dense(h->z_out + lo * d, n_own, d), lo,
-                                               y, dense(h->dxh + lo * d, n_own, d), dy,
-                                               &r->lv.tran));
-    else
-        IRL_TRY(irllrec_align_translation(h->align, x, y, dx, dy, &r->lv.tran));
+    const irllrec_mat none = {NULL, 0, 0, 0};
+    irllrec__hook_cuts(h);
+    IRL_TRY(irllrec__align_translation_chunked(
+        h->align, dense(h->z_out + lo * d, n_own, d), lo, y, h->cuts, h->n_cuts, h->tdyd,
+        dense(h->dxh + lo * d, n_own, d), h->sh_on ? none : dy, &r->lv.tran));
     irllrec__hook_touch_all(h);
     return IRLLREC_OK;
 }
 
 /* L_tran's gradients into z_dout and g_final; sharded and exact, each
- * rank's dY is a partial sum, summed over the ranks first. */
+ * rank's dY is a partial sum (in double), summed over the ranks first. */
 irllrec_status irllrec__hook_tran_finish(irllrec_hook *h, irllrec__hook_run *r)
 {
     const int64_t N = h->N, d = h->d;
     const int sampled = irllrec__hook_tran_sampled(h);
     const int64_t n = sampled ? h->tran_samples : N;
-    if (h->sh_on && !sampled) IRL_TRY(irllrec__hook_shard_sum(h, h->dyh, N * d));
+    if (h->sh_on && !sampled) {
+        IRL_TRY(irllrec__hook_shard_sum_f64(h, h->tdyd, N * d));
+        IRL_TRY(irllrec__align_translation_finish(h->align, h->tdyd, dense(h->dyh, N, d)));
+    }
     const float sc = (float)r->c_tran;
     scatter_scaled(h->z_dout, h->dxh, sampled ? h->sel : NULL, n, d, sc);
     scatter_scaled(h->g_final, h->dyh, sampled ? h->sel : NULL, n, d, sc);
@@ -323,37 +350,38 @@ irllrec_status irllrec__hook_teacher_fwd(irllrec_hook *h, irllrec__hook_run *r)
     return irllrec_itm_teacher_forward(h->itm, cdense(h->txt_t, h->sh_n, h->Dt));
 }
 
+/* CE is a mean over all N rows: a shard's rows carry their share of it,
+ * and every row's gradient the same 1/N as in one process. */
 irllrec_status irllrec__hook_term_itm(irllrec_hook *h, irllrec__hook_run *r)
 {
     const int64_t lo = h->sh_lo, n = h->sh_n, d = h->d;
     IRL_TRY(irllrec_itm_loss(h->itm, cdense(h->z_out + lo * d, n, d), &r->lv.itm));
-    if (!h->sh_on) return irllrec_itm_backward(h->itm, r->c_itm, dense(h->z_dout, n, d));
-    /* CE is a mean over rows: a block's share of the N-row mean */
-    const double share = (double)n / (double)h->N;
-    r->lv.itm *= share;
-    return irllrec_itm_backward(h->itm, r->c_itm * share, dense(h->z_dout + lo * d, n, d));
+    r->lv.itm *= (double)n / (double)h->N;
+    return irllrec__itm_backward_mean(h->itm, r->c_itm, h->N, dense(h->z_dout + lo * d, n, d));
 }
 
 irllrec_status irllrec__hook_intent_bwd(irllrec_hook *h, irllrec__hook_run *r)
 {
-    const int full = r->full_z || h->sh_on;
-    if (h->bf16) return text_bwd_bf16(h, h->intm, h->txh_t, h->Dt, h->gh_t, h->z_dout, full);
-    return text_bwd(h, h->intm, h->txt_t, h->Dt, h->z_gather, h->z_dout, full);
+    return tower_bwd(h, 0, r->full_z);
 }
 
 /* reg * sum of squares of the trainable blocks (and the teacher's value
- * when reg_teacher); its gradient 2 reg p into the trainable blocks. */
+ * when reg_teacher); its gradient 2 reg p into the trainable blocks.
+ * Sharded, the value and the other blocks' gradient count on rank 0 only,
+ * and the text towers' is added after their sum over the ranks, on every
+ * rank (shard.c), as one process adds it after its own sums. */
 irllrec_status irllrec__hook_term_reg(irllrec_hook *h, irllrec__hook_run *r)
 {
     double sq = 0.0;
     const float g2 = (float)(2.0 * h->reg);
-    if (h->sh_on && h->coll_rank != 0) return IRLLREC_OK;  /* counted once, on rank 0 */
+    if (h->sh_on && h->coll_rank != 0) return IRLLREC_OK;
     for (int i = 0; i < h->n_blocks; i++) {
         const irllrec__param *p = &h->blocks[i];
         const int64_t n = p->rows * p->cols;
         if (i >= h->n_train && !h->reg_teacher) break;
         sq += irllrec__vsumsq(p->data, n);
-        if (i < h->n_train) irllrec__vaxpy(p->grad, g2, p->data, n);
+        if (i < h->n_train && !(h->sh_on && irllrec__hook_is_text_block(p)))
+            irllrec__vaxpy(p->grad, g2, p->data, n);
     }
     r->lv.reg = h->reg * sq;
     return IRLLREC_OK;

@@ -39,6 +39,11 @@ irllrec_status irllrec__hook_check_spec(irllrec_ctx *ctx, const irllrec_hook_spe
                  IRLLREC_E_INVALID_ARG,
                  "spec->text_precision = %d is neither IRLLREC_HOOK_TEXT_FP32 (0) nor "
                  "IRLLREC_HOOK_TEXT_BF16 (1)", (int)s->text_precision);
+    IRL_CHECK_FN(ctx, fn, s->reduce_rows >= 0 && s->reduce_rows <= (1 << 30),
+                 IRLLREC_E_INVALID_ARG, "spec->reduce_rows = %d not in 0..2^30 (0 = 512)",
+                 (int)s->reduce_rows);
+    IRL_CHECK_FN(ctx, fn, s->reserved1 == 0, IRLLREC_E_INVALID_ARG,
+                 "spec->reserved1 = %d must be 0", (int)s->reserved1);
     return IRLLREC_OK;
 }
 

@@ -14,8 +14,8 @@ typedef struct wsbuf {
 static int table(irllrec_hook *h, wsbuf *t)
 {
     const int64_t U = h->U, I = h->I, N = h->N, d = h->d, B = h->B, S = h->sh_n;
-    /* sharded, the profile tower's output holds all N rows (gathered) */
-    const int64_t rows_p = h->sh_on ? N : U + 2 * B, rows_z = U + (I > 2 * B ? I : 2 * B);
+    const int64_t rows_p = U + 2 * B, rows_z = U + (I > 2 * B ? I : 2 * B);
+    irllrec_mlp_spec ms;
     int n = 0;
 #define W(ptr, cnt, type) t[n++] = (wsbuf){(void **)(void *)&h->ptr, (cnt), sizeof(type)}
     if (h->has_prf) {
@@ -26,6 +26,8 @@ static int table(irllrec_hook *h, wsbuf *t)
             W(txt_p, S * h->Dp, float);
             W(p_gather, 2 * B * h->Dp, float);
         }
+        irllrec__hook_mlp_spec(h, 1, &ms);
+        if (!h->bf16) W(acc[0], irllrec__mlp_grad_floats(&ms), double);
         W(p_out, rows_p * d, float);
         W(p_dout, rows_p * d, float);
         W(kd_ax, 3 * B * d, float);
@@ -47,9 +49,10 @@ static int table(irllrec_hook *h, wsbuf *t)
         W(dxh, N * d, float);
         W(dyh, N * d, float);
         W(sel, N, int32_t);
+        W(tdyd, h->T * N * d, double);
         /* the teacher before and after a compute's EMA: the intent tower's shape */
-        irllrec_mlp_spec ms;
         irllrec__hook_mlp_spec(h, 0, &ms);
+        if (!h->bf16) W(acc[1], irllrec__mlp_grad_floats(&ms), double);
         W(teacher_prev, irllrec__mlp_param_count(&ms), float);
         W(teacher_next, irllrec__mlp_param_count(&ms), float);
     }
@@ -73,6 +76,8 @@ static int table(irllrec_hook *h, wsbuf *t)
     W(out_ig, I * d, float);
     if (h->L > 0) W(g_layers, h->L * N * d, float);
     W(text_have, 4 * S, uint8_t);
+    W(segs, h->n_chunks, irllrec__hook_seg);
+    W(cuts, h->n_chunks + 1, int64_t);
     if (h->sh_on) {
         W(sh_cnt, 2 * h->sh_p, int64_t);
         W(sh_send, S * d, float);
@@ -148,8 +153,9 @@ static irllrec_status estimate(const irllrec_hook_spec *spec, int32_t n_threads,
     /* the rules of create: zero-extend a shorter spec, refuse a longer one's unknown bytes */
     IRL_TRY(irllrec__copy_spec(NULL, "irllrec_hook_memory_estimate", &s, sizeof s, spec));
     if (irllrec__hook_check_spec(NULL, &s) != IRLLREC_OK) return IRLLREC_E_INVALID_ARG;
-    if (p > 0 && !(r >= 0 && r < p && s.n_users + s.n_items >= p)) return IRLLREC_E_INVALID_ARG;
     irllrec__hook_shapes(&h, &s);
+    if (p > 0 && !(r >= 0 && r < p && p <= h.n_chunks)) return IRLLREC_E_INVALID_ARG;
+    h.T = irllrec__hook_threads(n_threads);
     irllrec__hook_set_shard(&h, p, r);
     *bytes =
         (int64_t)sizeof h + irllrec__hook_table_bytes(&h) + module_bytes(&h, n_threads, graph_nnz);

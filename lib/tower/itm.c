@@ -147,9 +147,9 @@ double irllrec__itm_ce_fwd(int64_t rows, int64_t d, const float *x, int64_t ldx,
 }
 
 void irllrec__itm_ce_bwd(int64_t rows, int64_t d, const float *p, const float *q, double scale,
-                         float *dx, int64_t lddx)
+                         int64_t mean_rows, float *dx, int64_t lddx)
 {
-    const float k = (float)(scale / (double)rows);
+    const float k = (float)(scale / (double)mean_rows);
     for (int64_t n = 0; n < rows; n++) {
         float *restrict g = dx + n * lddx;
         const float *restrict pn = p + n * d, *restrict qn = q + n * d;
@@ -261,23 +261,30 @@ irllrec_status irllrec_itm_forward(irllrec_itm *itm, irllrec_mat text_in, irllre
 /* dCE/dx_c = -(1/rows) (q_c - softmax(x)_c sum_c' q_c') = (p_c - q_c) / rows,
  * since the teacher's softmax q sums to 1 and d log_softmax(x)_c' / dx_c =
  * delta_cc' - p_c. */
-irllrec_status irllrec_itm_backward(irllrec_itm *itm, double scale, irllrec_mat dx)
+irllrec_status irllrec__itm_backward_mean(irllrec_itm *itm, double scale, int64_t mean_rows,
+                                          irllrec_mat dx)
 {
     irllrec_ctx *ctx;
-    const char *f = __func__;
+    const char *f = "irllrec_itm_backward";
     int64_t rows, d;
     if (itm == NULL) return IRLLREC_E_INVALID_ARG;
     ctx = itm->ctx;
     d = itm->d;
     rows = itm->fwd_rows;
-    IRL_CHECK(ctx, rows > 0, IRLLREC_E_STATE, "no successful forward");
-    IRL_CHECK(ctx, isfinite(scale), IRLLREC_E_INVALID_ARG, "scale is not finite");
+    IRL_CHECK_FN(ctx, f, rows > 0, IRLLREC_E_STATE, "no successful forward");
+    IRL_CHECK_FN(ctx, f, isfinite(scale), IRLLREC_E_INVALID_ARG, "scale is not finite");
     IRL_TRY(irllrec__check_mat(ctx, f, "dx", dx));
-    IRL_CHECK(ctx, dx.rows == rows && dx.cols == d, IRLLREC_E_SHAPE,
-              "dx is %lld x %lld, expected %lld x %lld", (long long)dx.rows, (long long)dx.cols,
-              (long long)rows, (long long)d);
-    irllrec__itm_ce_bwd(rows, d, itm->p, itm->q, scale, dx.data, dx.ld);
+    IRL_CHECK_FN(ctx, f, dx.rows == rows && dx.cols == d, IRLLREC_E_SHAPE,
+                 "dx is %lld x %lld, expected %lld x %lld", (long long)dx.rows,
+                 (long long)dx.cols, (long long)rows, (long long)d);
+    irllrec__itm_ce_bwd(rows, d, itm->p, itm->q, scale, mean_rows > 0 ? mean_rows : rows, dx.data,
+                        dx.ld);
     return IRLLREC_OK;
+}
+
+irllrec_status irllrec_itm_backward(irllrec_itm *itm, double scale, irllrec_mat dx)
+{
+    return irllrec__itm_backward_mean(itm, scale, 0, dx);
 }
 
 irllrec_mlp *irllrec_itm_teacher(irllrec_itm *itm) { return itm == NULL ? NULL : itm->teacher; }

@@ -88,8 +88,7 @@ static irllrec_status sizes(irllrec_ctx *ctx, irllrec_mlp *m, int act16)
     const char *f = "irllrec_mlp_create";
     size_t np, nh;
     /* dims are int32, so these products fit int64; bytes are checked against size_t */
-    int64_t n = round16(m->hid * m->in) + round16(m->hid) + round16(m->out * m->hid) +
-                round16(m->out);
+    int64_t n = irllrec__mlp_grad_floats(&m->spec);
     if (irllrec__mul_overflow((size_t)n, sizeof(float), &np) ||
         irllrec__mul_overflow((size_t)m->spec.max_rows, (size_t)m->hid, &nh) ||
         irllrec__mul_overflow(nh, sizeof(float), &nh))
@@ -111,19 +110,38 @@ int64_t irllrec__mlp_param_count(const irllrec_mlp_spec *spec)
     return hid * in + hid + out * hid + out;
 }
 
+/* m := an MLP of spec's shapes with nothing allocated; -1 on a bad spec. */
+static int shapes_of(const irllrec_mlp_spec *spec, irllrec_mlp *m)
+{
+    memset(m, 0, sizeof *m);
+    m->spec = *spec;
+    if (check_spec(NULL, &m->spec) != IRLLREC_OK) return -1;
+    m->in = m->spec.in_dim;
+    m->hid = m->spec.hidden_dim;
+    m->out = m->spec.out_dim;
+    return 0;
+}
+
+int64_t irllrec__mlp_grad_floats(const irllrec_mlp_spec *spec)
+{
+    irllrec_mlp s;
+    if (shapes_of(spec, &s) != 0) return -1;
+    return round16(s.hid * s.in) + round16(s.hid) + round16(s.out * s.hid) + round16(s.out);
+}
+
+float *irllrec__mlp_grad_buf(irllrec_mlp *mlp, int64_t *n)
+{
+    *n = (int64_t)(mlp->params_bytes / sizeof(float));
+    return mlp->grads;
+}
+
 /* What create (act16: irllrec__mlp_create_ex) and, with bf16, the bf16
  * path's buffers allocate, from the same sizes() create uses. */
 static int64_t bytes_of(const irllrec_mlp_spec *spec, int with_grad, int act16, int bf16)
 {
     irllrec_mlp m;
     size_t w1 = 0, da = 0;
-    memset(&m, 0, sizeof m);
-    m.spec = *spec;
-    if (check_spec(NULL, &m.spec) != IRLLREC_OK) return -1;
-    m.in = m.spec.in_dim;
-    m.hid = m.spec.hidden_dim;
-    m.out = m.spec.out_dim;
-    if (sizes(NULL, &m, act16) != IRLLREC_OK) return -1;
+    if (shapes_of(spec, &m) != 0 || sizes(NULL, &m, act16) != IRLLREC_OK) return -1;
     if (bf16) irllrec__mlp_bf16_sizes(&m, with_grad, &w1, &da);
     return (int64_t)(sizeof m + m.params_bytes + m.h_bytes + m.hh_bytes + w1 + da +
                      (with_grad ? m.params_bytes : 0) +

@@ -21,6 +21,8 @@ void irllrec__init_uniform(irllrec__rng *r, float *x, int64_t n, double bound);
 /* ---- sizes before create (see lib/internal.h) --------------------------- */
 int64_t irllrec__mlp_bytes(const irllrec_mlp_spec *spec, int with_grad);  /* -1: bad spec */
 int64_t irllrec__mlp_param_count(const irllrec_mlp_spec *spec);           /* W1 b1 W2 b2 */
+/* Floats of the gradient buffer (the blocks with their alignment padding). */
+int64_t irllrec__mlp_grad_floats(const irllrec_mlp_spec *spec);
 int64_t irllrec__itm_bytes(const irllrec_mlp_spec *student);
 int64_t irllrec__intent_bytes(const irllrec_intent_spec *spec, int32_t n_threads, int64_t nnz);
 
@@ -31,6 +33,8 @@ int64_t irllrec__intent_bytes(const irllrec_intent_spec *spec, int32_t n_threads
  * Sequential indices). Borrowed: valid until irllrec_mlp_free. grad is NULL
  * for a handle created without gradients (the ITM teacher). */
 void irllrec__mlp_params(irllrec_mlp *mlp, irllrec__param **blocks, int *n);
+/* The gradient buffer, all four blocks (*n floats, padding included). */
+float *irllrec__mlp_grad_buf(irllrec_mlp *mlp, int64_t *n);
 
 /* Set the name prefix of the parameter blocks (default "mlp"); at most 36
  * bytes so the names fit irllrec__param.name. Returns E_INVALID_ARG if too long. */
@@ -92,7 +96,12 @@ double irllrec__itm_ce_fwd(int64_t rows, int64_t d, const float *x, int64_t ldx,
 
 /* Its gradient: dx += scale / rows (p - q), from the p and q above. */
 void irllrec__itm_ce_bwd(int64_t rows, int64_t d, const float *p, const float *q, double scale,
-                         float *dx, int64_t lddx);
+                         int64_t mean_rows, float *dx, int64_t lddx);
+
+/* dx += scale / mean_rows (p - q): irllrec_itm_backward with the mean taken
+ * over mean_rows rows (a shard's rows are a part of the N-row mean). */
+irllrec_status irllrec__itm_backward_mean(irllrec_itm *itm, double scale, int64_t mean_rows,
+                                          irllrec_mat dx);
 
 /* The bf16 text path of the teacher (see the MLP's above): enable at
  * create (it also shrinks the teacher's activation cache to one block of

@@ -63,6 +63,7 @@ irllrec_hook *df_make_hook(irllrec_ctx *ctx, const df_world *w, uint64_t seed)
 }
 
 int32_t df_text_precision = IRLLREC_HOOK_TEXT_FP32;
+int32_t df_reduce_rows = DF_REDUCE_ROWS;
 
 void df_spec(irllrec_hook_spec *s, uint64_t seed)
 {
@@ -76,6 +77,7 @@ void df_spec(irllrec_hook_spec *s, uint64_t seed)
     s->profile_dim = DF_DP;
     s->intent_dim = DF_DT;
     s->text_precision = df_text_precision;
+    s->reduce_rows = df_reduce_rows;
     s->seed = seed;
 }
 
@@ -158,7 +160,12 @@ int df_same_params(const df_trace *a, const df_trace *b)
 
 int df_same_bits(const df_trace *a, const df_trace *b)
 {
-    if (!df_same_params(a, b) || memcmp(a->loss, b->loss, sizeof a->loss) != 0) return 0;
+    return df_same_params_grads(a, b) && memcmp(a->loss, b->loss, sizeof a->loss) == 0;
+}
+
+int df_same_params_grads(const df_trace *a, const df_trace *b)
+{
+    if (!df_same_params(a, b)) return 0;
     for (int i = 0; i < a->nb; i++)
         if ((a->grd[i] != NULL) != (b->grd[i] != NULL) ||
             (a->grd[i] != NULL && memcmp(a->grd[i], b->grd[i], (size_t)a->n[i] * 4) != 0))

@@ -38,6 +38,10 @@ void df_micro_batch(int s, int r, int32_t *u, int32_t *p, int32_t *n);
 /* A hook over w with strong weights; NULL on failure (message in ctx). */
 /* The text precision df_spec asks for (a test may set it; default FP32). */
 extern int32_t df_text_precision;
+/* Its reduction chunk: 3 rows (users 4 chunks, items 4), so that 1..4 ranks
+ * hold whole chunks and a block can straddle users and items. */
+enum { DF_REDUCE_ROWS = 3 };
+extern int32_t df_reduce_rows;
 /* The fixture's hook spec (its shapes, the given seed). */
 void df_spec(irllrec_hook_spec *s, uint64_t seed);
 irllrec_hook *df_make_hook(irllrec_ctx *ctx, const df_world *w, uint64_t seed);
@@ -56,6 +60,8 @@ int df_take_blocks(df_trace *t, irllrec_hook *h);
 void df_trace_free(df_trace *t);
 int df_same_bits(const df_trace *a, const df_trace *b);
 int df_same_params(const df_trace *a, const df_trace *b);
+/* Every block and every last gradient bit for bit (the losses aside). */
+int df_same_params_grads(const df_trace *a, const df_trace *b);
 /* max |a - b| / max |b| over every block, gradient and step's losses. */
 double df_rel_diff(const df_trace *a, const df_trace *b);
 /* One process on the global batches of node sharding: step s's batch is

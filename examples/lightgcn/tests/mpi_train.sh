@@ -16,7 +16,8 @@
 #           --seed, --lr or --hook-lr) stopped, naming what differs
 #   shard   --mpi --mpi-shard (node-sharded hook), 2 ranks, LightGCN + IRLLRec:
 #           only rank 0 writes, every epoch's losses within 1e-5 of one
-#           process's (the same math; the sums run in another order), the
+#           process's, the trained embeddings one process's bytes (the
+#           sums over rows are per-chunk partials added in double), the
 #           same TEST line, a repeat gives the same bytes, 2 epochs + resume
 #           = 4 straight; a checkpoint of the other layout refused either way,
 #           --mpi-shard without --irllrec or without --mpi refused
@@ -188,6 +189,11 @@ shard)
   else
     bad "epoch losses differ from one process's:"; paste <(losses "$work/s") <(losses "$work/p")
   fi
+  # reduction chunks (lib/hook/reduce.c): the trained embeddings are one process's bytes
+  for f in user_emb.npy item_emb.npy; do
+    if cmp -s "$work/s/$f" "$work/p/$f"; then echo "$f: the bytes of one process"
+    else bad "$f of the 2 sharded ranks differs from one process's"; fi
+  done
   if [ "$(grep '^TEST' "$work/s.stdout")" = "$(grep '^TEST' "$work/p.stdout")" ]; then
     echo "the TEST line of one process: $(grep '^TEST' "$work/s.stdout")"
   else bad "TEST differs: $(grep '^TEST' "$work/s.stdout") vs $(grep '^TEST' "$work/p.stdout")"; fi

@@ -56,7 +56,8 @@ class HookSpec(ctypes.Structure):
                 ("n_layers", ctypes.c_int32), ("max_batch", ctypes.c_int32),
                 ("profile_dim", ctypes.c_int32), ("intent_dim", ctypes.c_int32),
                 ("teacher_init", ctypes.c_int32), ("text_precision", ctypes.c_int32),
-                ("seed", ctypes.c_uint64)]
+                ("seed", ctypes.c_uint64), ("reduce_rows", ctypes.c_int32),
+                ("reserved1", ctypes.c_int32)]
 
 
 class HookLosses(ctypes.Structure):
