@@ -37,6 +37,7 @@ typedef struct lgcn_irl_cfg {
     int32_t text_precision; /**< irllrec_hook_spec.text_precision (0 = fp32) */
     const irllrec_collective *shard; /**< non-NULL: a node-sharded hook over this layer
                                           (irllrec_hook_create_sharded; collective) */
+    int32_t reduce_rows;   /**< irllrec_hook_spec.reduce_rows (0 = the hook's 512) */
 } lgcn_irl_cfg;
 
 void lgcn_irl_cfg_init(lgcn_irl_cfg *c);

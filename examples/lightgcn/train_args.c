@@ -68,6 +68,8 @@ static void usage(FILE *f)
             "  --preset paper|released   (paper)\n"
             "  --tran-mode exact|sampled --tran-samples N  (exact; 4096)\n"
             "  --text-precision fp32|bf16  bf16 text towers where the CPU has them (fp32)\n"
+            "  --reduce-rows C  rows per reduction chunk (512); --mpi-shard needs P <= the\n"
+            "                   chunks (users and items each cut every C rows)\n"
             "Several processes (data-parallel; docs/distributed.md):\n"
             "  --mpi            train as one rank of mpirun -n P (lightgcn_train_mpi only):\n"
             "                   each global batch is split in P slices, the gradients are\n"
@@ -100,6 +102,7 @@ static const int_flag INT_FLAGS[] = {
     {"--save-every", offsetof(opts, save_every), 1, INT32_MAX},
     {"--intents", offsetof(opts, hc) + offsetof(lgcn_irl_cfg, n_intents), 1, 65536},
     {"--mpi-ranks", offsetof(opts, mpi_ranks), 1, 65536},
+    {"--reduce-rows", offsetof(opts, hc) + offsetof(lgcn_irl_cfg, reduce_rows), 1, 1 << 30},
 };
 #define N_INT_FLAGS (sizeof INT_FLAGS / sizeof INT_FLAGS[0])
 
@@ -391,7 +394,7 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
         o->hc.max_batch = o->batch;
     } else {
         int hook_flag = o->hc.n_intents != 128 || o->hc.preset != IRLLREC_HOOK_PRESET_PAPER ||
-                        o->hc.tran_mode >= 0 || o->hc.text_precision != 0 || o->hc.tran_samples > 0 || !isnan(o->hc.w_kd) ||
+                        o->hc.tran_mode >= 0 || o->hc.text_precision != 0 || o->hc.reduce_rows != 0 || o->hc.tran_samples > 0 || !isnan(o->hc.w_kd) ||
                         !isnan(o->hc.tau_kd) || !isnan(o->hc.w_pair) || !isnan(o->hc.tau_pair) ||
                         !isnan(o->hc.w_tran) || !isnan(o->hc.w_itm) || !isnan(o->hc.itm_alpha) ||
                         !isnan(o->hc.momentum) || !isnan(o->hc.lr) || !isnan(o->hc.reg);

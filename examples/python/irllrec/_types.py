@@ -99,7 +99,8 @@ class LgcnIrlCfg(ctypes.Structure):
                 [(k, ctypes.c_double) for k in _IRL_DOUBLES] +
                 [("tran_mode", ctypes.c_int32), ("tran_samples", ctypes.c_int64),
                  ("text_precision", ctypes.c_int32),
-                 ("shard", ctypes.c_void_p)])  # a collective layer; None: not sharded
+                 ("shard", ctypes.c_void_p),  # a collective layer; None: not sharded
+                 ("reduce_rows", ctypes.c_int32)])
 
 
 class LgcnIrlLosses(ctypes.Structure):
