@@ -16,9 +16,9 @@
 #           --seed, --lr or --hook-lr) stopped, naming what differs
 #   shard   --mpi --mpi-shard (node-sharded hook), 2 ranks, LightGCN + IRLLRec:
 #           only rank 0 writes, every epoch's losses within 1e-5 of one
-#           process's, the trained embeddings one process's bytes (the
-#           sums over rows are per-chunk partials added in double), the
-#           same TEST line, a repeat gives the same bytes, 2 epochs + resume
+#           process's, the trained embeddings one process's bytes at 2 and
+#           4 ranks (the sums over rows are per-chunk partials added in
+#           double), the same TEST line, a repeat gives the same bytes, 2 epochs + resume
 #           = 4 straight; a checkpoint of the other layout refused either way,
 #           --mpi-shard without --irllrec or without --mpi refused
 # Exit 77 (skipped) when mpirun is absent.
@@ -200,6 +200,13 @@ shard)
   mpi -n 2 "$tmpi" --mpi --mpi-shard "${common[@]}" "${hook[@]}" --out "$work/s2" >/dev/null \
     2>"$work/s2.stderr" || { bad "the repeat exited $?"; cat "$work/s2.stderr"; }
   same_run "$work/s" "$work/s2" "sharded repeat at 2 ranks"
+  # 4 ranks (the synthetic set's 2 + 2 chunks of 512: one each)
+  mpi -n 4 "$tmpi" --mpi --mpi-shard "${common[@]}" "${hook[@]}" --out "$work/s4" >/dev/null \
+    2>"$work/s4.stderr" || { bad "4 sharded ranks exited $?"; cat "$work/s4.stderr"; }
+  for f in user_emb.npy item_emb.npy; do
+    if cmp -s "$work/s4/$f" "$work/p/$f"; then echo "$f at 4 ranks: the bytes of one process"
+    else bad "$f of the 4 sharded ranks differs from one process's"; fi
+  done
   a="$work/sf" b="$work/sh"
   mpi -n 2 "$tmpi" --mpi --mpi-shard "${common[@]}" "${hook[@]}" --save-every 4 --out "$a" \
     >/dev/null 2>&1 || bad "the straight sharded run failed"
