@@ -203,12 +203,12 @@ irllrec_status irllrec__hook_create_at(irllrec_ctx *ctx, const char *fn,
     h->ctx = ctx;
     irllrec__hook_shapes(h, &s);
     if (p > h->n_chunks) {
+        const long long nc = (long long)h->n_chunks, c = (long long)h->C;
         irllrec__free(ctx, h, sizeof *h);
         return irllrec__fail(ctx, IRLLREC_E_SHAPE, fn,
                              "%d ranks for %lld reduction chunks (users and items cut every "
                              "reduce_rows = %lld rows): every rank must hold a chunk; lower "
-                             "spec->reduce_rows", (int)p, (long long)h->n_chunks,
-                             (long long)h->C);
+                             "spec->reduce_rows", (int)p, nc, c);
     }
     irllrec__hook_set_shard(h, p, r);
     h->T = irllrec__hook_threads(irllrec_ctx_n_threads(ctx));
