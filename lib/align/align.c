@@ -314,11 +314,6 @@ irllrec_status irllrec__align_check_ids(irllrec_align *h, const char *func, cons
 /* ---- the shared tail: engine, backward through n(.), checks, outputs ---- */
 
 
-static void to_float(const double *src, float *dst, int64_t n)
-{
-    for (int64_t k = 0; k < n; k++) dst[k] = (float)src[k];
-}
-
 irllrec_status irllrec__align_run(irllrec_align *h, const char *func, const irllrec__align_call *c,
                                    irllrec_mat dx, irllrec_mat dy, double *loss)
 {
@@ -357,7 +352,7 @@ irllrec_status irllrec__align_run(irllrec_align *h, const char *func, const irll
     for (int64_t i = 0; i < c->nr; i++) total += h->row_loss[i];
     if (jb.need_grad) irllrec__l2norm_bwd_inplace(c->nr, d, h->xn, d, h->rx, h->dxn, d);
     const int defer = c->cuts && dy.data == NULL && jb.need_grad;
-    if (c->cuts && jb.need_grad && !defer) to_float(c->dyd, h->dyn, c->nc * d);
+    if (c->cuts && jb.need_grad && !defer) irllrec__vnarrow(h->dyn, c->dyd, c->nc * d);
     if (jb.need_grad && !defer) irllrec__l2norm_bwd_inplace(c->nc, d, h->yn, d, h->ry, h->dyn, d);
     if (!isfinite(total) || (jb.need_grad && (!irllrec__all_finite(h->dxn, c->nr * d) ||
                                               (defer ? !irllrec__all_finite_d(c->dyd, c->nc * d)
@@ -383,7 +378,7 @@ irllrec_status irllrec__align_translation_finish(irllrec_align *h, const double 
     const int64_t nc = h->pend_nc;
     IRL_CHECK_FN(h->ctx, fn, nc > 0, IRLLREC_E_STATE, "no chunked translation awaits its dY");
     h->pend_nc = 0;
-    to_float(dyd, h->dyn, nc * d);
+    irllrec__vnarrow(h->dyn, dyd, nc * d);
     irllrec__l2norm_bwd_inplace(nc, d, h->yn, d, h->ry, h->dyn, d);
     IRL_CHECK_FN(h->ctx, fn, irllrec__all_finite(h->dyn, nc * d), IRLLREC_E_NUMERIC,
                  "non-finite gradient of y");

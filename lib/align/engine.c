@@ -11,6 +11,7 @@
 #include <string.h>
 #include "engine.h"
 #include "xent_exp.h"
+#include "../ops/ops.h"
 #include "xent_fused.h"
 
 /* When every logit lies in [-inv_tau, inv_tau] (normalised rows, |cos| <= 1)
@@ -283,9 +284,7 @@ float *irllrec__xent_slice_begin(const irllrec__xent *jb, int32_t t, int64_t g, 
 void irllrec__xent_slice_end(const irllrec__xent *jb, int32_t t, float *dyp)
 {
     const int64_t stride = jb->n_cols * jb->d;
-    if (!jb->cuts || !jb->need_grad) return;
-    double *restrict acc = jb->dyd + t * stride;
-    for (int64_t k = 0; k < stride; k++) acc[k] += (double)dyp[k];
+    if (jb->cuts && jb->need_grad) irllrec__vadd_d(jb->dyd + t * stride, dyp, stride);
 }
 
 /* Thread t runs whole slices; slice g owns rows share(n_rows, g, n_slices)

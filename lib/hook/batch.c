@@ -2,6 +2,7 @@
  * a dense N x d array, but only the rows a compute touched are non-zero,
  * listed in touch_list, cleared, checked and delivered, so a compute whose
  * terms touch the batch's rows costs the host O(rows), not O(N). */
+#include <stdlib.h>
 #include <string.h>
 #include "hook_impl.h"
 #include "../ops/ops.h"
@@ -46,6 +47,25 @@ static void count_roles(irllrec_hook *h, const irllrec_hook_batch *b)
     }
 }
 
+/* The batch's distinct items ascending (after the users in anchors), so
+ * that a reduction chunk's gathered rows are contiguous in every layout
+ * (reduce.c); anchor_of follows the new order. */
+static int cmp_i64(const void *a, const void *b)
+{
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void sort_items(irllrec_hook *h, const irllrec_hook_batch *b)
+{
+    const int64_t B = b->count, nu = h->n_anchors - h->n_uniq;
+    int64_t *items = h->anchors + nu;
+    qsort(items, (size_t)h->n_uniq, sizeof *items, cmp_i64);
+    for (int64_t k = 0; k < h->n_uniq; k++) h->node_slot[items[k]] = (int32_t)(nu + k);
+    for (int64_t s = B; s < 3 * B; s++) h->anchor_of[s] = h->node_slot[anchor_node(b, h->U, s)];
+    for (int64_t k = 0; k < h->n_uniq; k++) h->node_slot[items[k]] = -1;
+}
+
 /* node_slot is -1 on entry and on return (filled with -1 at create). */
 void irllrec__hook_batch_nodes(irllrec_hook *h, const irllrec_hook_batch *b)
 {
@@ -65,7 +85,7 @@ void irllrec__hook_batch_nodes(irllrec_hook *h, const irllrec_hook_batch *b)
     /* Users are scanned first, so the distinct items follow them in anchors:
      * the text towers' batch rows, put in ascending order (reduce.c). */
     h->n_uniq = n - h->role_n[0];
-    irllrec__hook_sort_items(h, b);
+    sort_items(h, b);
 }
 
 const float *irllrec__hook_final_row(const irllrec_hook_inputs *in, int64_t U, int64_t n)

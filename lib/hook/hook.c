@@ -146,7 +146,7 @@ void irllrec__hook_align_spec(const irllrec_hook *h, irllrec_align_spec *as)
     as->max_cols = cols;
     as->block_rows = 32;
     if (32 * cols <= (8 << 20)) as->block_cols = (int32_t)cols;
-    as->n_slices = 4;
+    as->n_slices = IRLLREC__HOOK_SLICES;
     as->seed = h->spec.seed;
 }
 
@@ -220,6 +220,7 @@ irllrec_status irllrec__hook_create_at(irllrec_ctx *ctx, const char *fn,
         return st;
     }
     for (int64_t i = 0; i < h->N; i++) h->node_slot[i] = -1;
+    irllrec__hook_cuts(h);
     irllrec__hook_text_init(h);
     *out = h;
     return IRLLREC_OK;
@@ -233,7 +234,7 @@ irllrec_status irllrec_hook_create(irllrec_ctx *ctx, const irllrec_hook_spec *sp
 
 int32_t irllrec__hook_threads(int32_t n_threads)
 {
-    return n_threads < 4 ? n_threads : 4;  /* the alignment spec's n_slices */
+    return n_threads < IRLLREC__HOOK_SLICES ? n_threads : IRLLREC__HOOK_SLICES;
 }
 
 /* ---- graph, noise --------------------------------------------------- */

@@ -38,6 +38,10 @@ typedef struct irllrec__hook_seg {
     int gathered;       /* x_row is in the gather buffer */
 } irllrec__hook_seg;
 
+/* The alignment handle's row slices (its dY partials), so also the most
+ * threads the chunked translation runs on. */
+#define IRLLREC__HOOK_SLICES 4
+
 /* Default spec.reduce_rows. */
 #define IRLLREC__HOOK_REDUCE_ROWS 512
 
@@ -157,7 +161,7 @@ void irllrec__hook_shapes(irllrec_hook *h, const irllrec_hook_spec *s);
  * tower) and of the interaction tower, for h's shapes. */
 void irllrec__hook_mlp_spec(const irllrec_hook *h, int profile, irllrec_mlp_spec *ms);
 void irllrec__hook_intent_spec(const irllrec_hook *h, irllrec_intent_spec *ts);
-/* The threads translation's chunked engine runs on: min(n_threads, 4). */
+/* The threads translation's chunked engine runs on: min(n_threads, IRLLREC__HOOK_SLICES). */
 int32_t irllrec__hook_threads(int32_t n_threads);
 /* The alignment handle's spec for h's shapes. */
 void irllrec__hook_align_spec(const irllrec_hook *h, irllrec_align_spec *as);
@@ -299,13 +303,11 @@ void irllrec__hook_held_out(const irllrec_hook *h, int full, int32_t r, int64_t 
                             int64_t *hi);
 /* h->segs := this rank's non-empty chunks in a tower's layout; returns how many. */
 int64_t irllrec__hook_segments(irllrec_hook *h, int full);
-/* h->cuts := the held chunks' bounds relative to sh_lo (translation's rows). */
+/* h->cuts := the held chunks' bounds relative to sh_lo (translation's rows);
+ * shapes only, so create sets it once. */
 void irllrec__hook_cuts(irllrec_hook *h);
-/* acc += g (then g = 0); g = (float)acc. */
+/* acc += g in double, then g = 0 (the next chunk's partial starts there). */
 void irllrec__hook_acc_add(double *acc, float *g, int64_t n);
-void irllrec__hook_acc_store(const double *acc, float *g, int64_t n);
-/* The batch's distinct items in ascending order, anchor_of updated. */
-void irllrec__hook_sort_items(irllrec_hook *h, const irllrec_hook_batch *b);
 /* A text tower's block ("prf." or "int."): its gradient is summed in double. */
 int irllrec__hook_is_text_block(const irllrec__param *p);
 /* reg's gradient 2 reg p into the text towers' blocks. */

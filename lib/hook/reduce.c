@@ -12,7 +12,6 @@
  * Adam's sign-like first steps turned last-bit differences of near-zero
  * gradients into 8e-5 parameter differences after 20 steps.
  * docs/distributed.md, "Reductions that do not depend on P". */
-#include <stdlib.h>
 #include <string.h>
 #include "hook_impl.h"
 #include "../ops/ops.h"
@@ -66,7 +65,7 @@ void irllrec__hook_held_out(const irllrec_hook *h, int full, int32_t r, int64_t 
 int64_t irllrec__hook_segments(irllrec_hook *h, int full)
 {
     const int64_t U = h->U, I = h->I, C = h->C;
-    const int64_t k0 = h->sh_on ? h->sh_c0 : 0, k1 = h->sh_on ? h->sh_c1 : h->n_chunks;
+    const int64_t k0 = h->sh_c0, k1 = h->sh_c1;
     const int64_t item0 = out_row(h, full, h->sh_lo > U ? h->sh_lo : U);
     int64_t olo, ohi, n = 0;
     irllrec__hook_held_out(h, full, h->sh_on ? h->coll_rank : 0, &olo, &ohi);
@@ -86,44 +85,17 @@ int64_t irllrec__hook_segments(irllrec_hook *h, int full)
 
 void irllrec__hook_cuts(irllrec_hook *h)
 {
-    const int64_t k0 = h->sh_on ? h->sh_c0 : 0, k1 = h->sh_on ? h->sh_c1 : h->n_chunks;
-    for (int64_t k = k0; k <= k1; k++)
-        h->cuts[k - k0] = irllrec__hook_chunk_lo(h->U, h->I, h->C, k) - h->sh_lo;
-    h->n_cuts = k1 - k0;
+    for (int64_t k = h->sh_c0; k <= h->sh_c1; k++)
+        h->cuts[k - h->sh_c0] = irllrec__hook_chunk_lo(h->U, h->I, h->C, k) - h->sh_lo;
+    h->n_cuts = h->sh_c1 - h->sh_c0;
 }
 
 /* Into acc (double) the fp32 partial the MLP's gradient buffer holds, which
  * is then zeroed for the next chunk. */
 void irllrec__hook_acc_add(double *acc, float *g, int64_t n)
 {
-    for (int64_t j = 0; j < n; j++) acc[j] += (double)g[j];
+    irllrec__vadd_d(acc, g, n);
     memset(g, 0, (size_t)n * sizeof(float));
-}
-
-void irllrec__hook_acc_store(const double *acc, float *g, int64_t n)
-{
-    for (int64_t j = 0; j < n; j++) g[j] = (float)acc[j];
-}
-
-/* The batch's distinct items ascending, so that the gathered rows of a
- * chunk are contiguous in every layout; anchor_of follows the new order. */
-static int cmp_i64(const void *a, const void *b)
-{
-    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-void irllrec__hook_sort_items(irllrec_hook *h, const irllrec_hook_batch *b)
-{
-    const int64_t B = b->count, nu = h->n_anchors - h->n_uniq;
-    int64_t *items = h->anchors + nu;
-    qsort(items, (size_t)h->n_uniq, sizeof *items, cmp_i64);
-    for (int64_t k = 0; k < h->n_uniq; k++) h->node_slot[items[k]] = (int32_t)(nu + k);
-    for (int64_t s = B; s < 3 * B; s++) {
-        const int64_t node = h->U + (s < 2 * B ? b->pos[s - B] : b->neg[s - 2 * B]);
-        h->anchor_of[s] = h->node_slot[node];
-    }
-    for (int64_t k = 0; k < h->n_uniq; k++) h->node_slot[items[k]] = -1;
 }
 
 int irllrec__hook_is_text_block(const irllrec__param *p)

@@ -15,6 +15,7 @@
  * for the rest. docs/distributed.md. */
 #include <string.h>
 #include "hook_impl.h"
+#include "../ops/ops.h"
 #include "../dist/dist.h"
 
 static const char FN[] = "irllrec_hook_compute";
@@ -96,7 +97,7 @@ static irllrec_status sum_towers(irllrec_hook *h)
             continue;
         }
         IRL_TRY(irllrec__coll_sum_f64(h->ctx, FN, &h->coll, h->acc[t], h->acc[t], n));
-        irllrec__hook_acc_store(h->acc[t], g, n);
+        irllrec__vnarrow(g, h->acc[t], n);
     }
     if (h->reg > 0.0) irllrec__hook_reg_towers(h);
     return IRLLREC_OK;

@@ -180,7 +180,7 @@ static irllrec_status tower_bwd(irllrec_hook *h, int profile, int full)
         IRL_TRY(seg_pass(h, &io, &h->segs[k], 0));
         if (acc) irllrec__hook_acc_add(acc, g, ng);
     }
-    if (acc) irllrec__hook_acc_store(acc, g, ng);
+    if (acc) irllrec__vnarrow(g, acc, ng);
     h->acc_live[io.t] = 1;
     return IRLLREC_OK;
 }
@@ -318,7 +318,6 @@ irllrec_status irllrec__hook_term_tran(irllrec_hook *h, irllrec__hook_run *r)
         return IRLLREC_OK;
     }
     const irllrec_mat none = {NULL, 0, 0, 0};
-    irllrec__hook_cuts(h);
     IRL_TRY(irllrec__align_translation_chunked(
         h->align, dense(h->z_out + lo * d, n_own, d), lo, y, h->cuts, h->n_cuts, h->tdyd,
         dense(h->dxh + lo * d, n_own, d), h->sh_on ? none : dy, &r->lv.tran));

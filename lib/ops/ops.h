@@ -80,6 +80,8 @@ void irllrec__l2norm_bwd_inplace(int64_t rows, int64_t cols, const float *y, int
  * order, so a caller gets the same bits as its own serial loop. */
 void irllrec__vadd(float *restrict y, const float *restrict x, int64_t n);            /* y += x */
 void irllrec__vaxpy(float *restrict y, float a, const float *restrict x, int64_t n);  /* y += a x */
+void irllrec__vadd_d(double *restrict y, const float *restrict x, int64_t n);  /* y += (double)x */
+void irllrec__vnarrow(float *restrict y, const double *restrict x, int64_t n); /* y = (float)x */
 double irllrec__vsumsq(const float *x, int64_t n);                 /* sum x_i^2 */
 double irllrec__vdot(const float *x, const float *y, int64_t n);  /* sum x_i y_i */
 

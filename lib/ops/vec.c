@@ -14,6 +14,16 @@ void irllrec__vaxpy(float *restrict y, float a, const float *restrict x, int64_t
     for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+void irllrec__vadd_d(double *restrict y, const float *restrict x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) y[i] += (double)x[i];
+}
+
+void irllrec__vnarrow(float *restrict y, const double *restrict x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) y[i] = (float)x[i];
+}
+
 double irllrec__vsumsq(const float *x, int64_t n)
 {
     double s = 0.0;
