@@ -29,8 +29,10 @@
 typedef struct prob {
     int64_t nr, nc;
     int32_t d, kind, targets, weights, slices;
+    int32_t cols;     /* column multiplicities (INFONCE) */
+    int64_t keep;     /* the job's keep_rows (fused path) */
     float inv_tau;
-    float *x, *y, *w;
+    float *x, *y, *w, *c;
     int32_t *tgt;
 } prob;
 
@@ -47,7 +49,8 @@ static void make(prob *p, uint64_t seed)
     p->y = malloc((size_t)(p->nc * p->d) * sizeof(float));
     p->w = malloc((size_t)p->nr * sizeof(float));
     p->tgt = malloc((size_t)p->nr * sizeof(int32_t));
-    ck_assert(p->x && p->y && p->w && p->tgt);
+    p->c = malloc((size_t)p->nc * sizeof(float));
+    ck_assert(p->x && p->y && p->w && p->tgt && p->c);
     tu_fill(&s, p->x, p->nr * p->d, 2.0f);
     tu_fill(&s, p->y, p->nc * p->d, 2.0f);
     irllrec__l2norm_fwd(p->nr, p->d, p->x, p->d, p->x, p->d, NULL);
@@ -56,6 +59,8 @@ static void make(prob *p, uint64_t seed)
         p->w[i] = tu_rnd(&s) + 0.5f;
         p->tgt[i] = (int32_t)((tu_rnd(&s) + 0.5f) * (float)p->nc) % (int32_t)p->nc;
     }
+    /* counts 1..4, as the hook's once-per-distinct-node terms give */
+    for (int64_t j = 0; j < p->nc; j++) p->c[j] = (float)(1 + (int)((tu_rnd(&s) + 0.5f) * 3.99f));
 }
 
 static void unmake(prob *p)
@@ -64,6 +69,7 @@ static void unmake(prob *p)
     free(p->y);
     free(p->w);
     free(p->tgt);
+    free(p->c);
 }
 
 /* Runs p through path (-1: reference, else an isa) on ctx, into o (allocated
@@ -91,6 +97,8 @@ static void run(irllrec_ctx *ctx, const prob *p, int path, outs *o)
     jb.inv_tau = p->inv_tau;
     jb.scale = 0.75;
     jb.row_weight = p->weights ? p->w : NULL;
+    jb.col_weight = p->cols ? p->c : NULL;
+    jb.keep_rows = p->keep;
     jb.need_grad = 1;
     jb.block_rows = br;
     jb.block_cols = bc;
@@ -169,7 +177,7 @@ START_TEST(fused_matches_reference_infonce)
         for (size_t b = 0; b < sizeof shapes / sizeof shapes[0]; b++) {
             prob p = {.nr = shapes[b][0], .nc = shapes[b][1], .d = ds[a],
                       .kind = IRLLREC__XENT_INFONCE, .targets = 1, .weights = (int)(b & 1) ^ 1,
-                      .slices = 3, .inv_tau = 5.0f};
+                      .cols = (int)((a + b) & 1), .slices = 3, .inv_tau = 5.0f};
             compare(&p, 11 + a * 7 + b);
         }
 }
@@ -206,8 +214,8 @@ START_TEST(fused_gradcheck)
     for (int kind = IRLLREC__XENT_INFONCE; kind <= IRLLREC__XENT_TRAN; kind++)
         for (int isa = IRLLREC__XENT_ISA_C; isa <= irllrec__xent_isa_best(); isa++) {
             prob p = {.nr = 9, .nc = kind == IRLLREC__XENT_TRAN ? 9 : 35, .d = 19, .kind = kind,
-                      .targets = kind == IRLLREC__XENT_INFONCE, .weights = 1, .slices = 2,
-                      .inv_tau = 2.0f};
+                      .targets = kind == IRLLREC__XENT_INFONCE, .weights = 1,
+                      .cols = kind == IRLLREC__XENT_INFONCE, .slices = 2, .inv_tau = 2.0f};
             outs g;
             const float h = 1e-2f;
             double worst = 0.0, gmax = 0.0;
@@ -240,6 +248,13 @@ START_TEST(fused_gradcheck)
 }
 END_TEST
 
+static int same_outs(const outs *a, const outs *b, const prob *p)
+{
+    return memcmp(a->loss, b->loss, (size_t)p->nr * sizeof(double)) == 0 &&
+           memcmp(a->dxn, b->dxn, (size_t)(p->nr * p->d) * sizeof(float)) == 0 &&
+           memcmp(a->dyn, b->dyn, (size_t)(p->nc * p->d) * sizeof(float)) == 0;
+}
+
 START_TEST(fused_bits_do_not_depend_on_threads)
 {
     prob p = {.nr = 611, .nc = 1037, .d = 32, .kind = IRLLREC__XENT_INFONCE, .targets = 1,
@@ -253,14 +268,48 @@ START_TEST(fused_bits_do_not_depend_on_threads)
             irllrec_ctx_free(ctx);
         }
         for (int t = 1; t < 3; t++) {
-            ck_assert_msg(memcmp(o[0].loss, o[t].loss, (size_t)p.nr * sizeof(double)) == 0,
-                          "%s: loss differs at %d threads", irllrec__xent_isa_name(isa), t + 1);
-            ck_assert(memcmp(o[0].dxn, o[t].dxn, (size_t)(p.nr * p.d) * sizeof(float)) == 0);
-            ck_assert(memcmp(o[0].dyn, o[t].dyn, (size_t)(p.nc * p.d) * sizeof(float)) == 0);
+            ck_assert_msg(same_outs(&o[0], &o[t], &p), "%s: bits differ at %d threads",
+                          irllrec__xent_isa_name(isa), t + 1);
         }
         for (int t = 0; t < 3; t++) drop(&o[t]);
     }
     unmake(&p);
+}
+END_TEST
+
+/* Kept exponentials (any row-block height) give the bits of recomputing
+ * them: the kept strip is only a cache, never a different sum. */
+START_TEST(fused_kept_exps_match_recompute_bits)
+{
+    static const int64_t keeps[] = {0, 8, 24, 1000};
+    prob ps[] = {{.nr = 611, .nc = 1037, .d = 32, .kind = IRLLREC__XENT_INFONCE, .targets = 1,
+                  .weights = 1, .cols = 1, .slices = 3, .inv_tau = 5.0f},
+                 {.nr = 300, .nc = 300, .d = 33, .kind = IRLLREC__XENT_TRAN, .slices = 2,
+                  .inv_tau = 20.0f}};
+    irllrec_ctx *ctx = tu_ctx_threads(2);
+    ck_assert_int_ge(irllrec__xent_keep_rows(1037), 24);
+    /* the align handle sizes one workspace for its widest job */
+    for (int64_t n = 2; n < 300000; n += 97)
+        ck_assert(irllrec__xent_pack_floats(n, 32, 2) >= irllrec__xent_pack_floats(n - 1, 32, 2));
+    for (size_t q = 0; q < sizeof ps / sizeof ps[0]; q++) {
+        prob *p = &ps[q];
+        make(p, 17 + q);
+        for (int isa = IRLLREC__XENT_ISA_C; isa <= irllrec__xent_isa_best(); isa++) {
+            outs r, k;
+            p->keep = -1;
+            run(ctx, p, isa, &r);
+            for (size_t a = 0; a < sizeof keeps / sizeof keeps[0]; a++) {
+                p->keep = keeps[a];
+                run(ctx, p, isa, &k);
+                ck_assert_msg(same_outs(&r, &k, p), "%s, kind %d, keep_rows %lld: bits differ",
+                              irllrec__xent_isa_name(isa), (int)p->kind, (long long)keeps[a]);
+                drop(&k);
+            }
+            drop(&r);
+        }
+        unmake(p);
+    }
+    irllrec_ctx_free(ctx);
 }
 END_TEST
 
@@ -295,9 +344,12 @@ START_TEST(path_follows_environment)
     ck_assert_int_eq(irllrec__xent_path(), best < IRLLREC__XENT_ISA_AVX2 ? best : IRLLREC__XENT_ISA_AVX2);
     ck_assert_int_eq(setenv("IRLLREC_XENT", "avx512", 1), 0);
     ck_assert_int_eq(irllrec__xent_path(), best);
+    /* unset or unrecognised: the fused kernels where the CPU has AVX2 (they
+     * keep their exponentials and beat the sgemm engine), else the reference */
+    ck_assert_int_eq(setenv("IRLLREC_XENT", "no-such-kernel", 1), 0);
+    ck_assert_int_eq(irllrec__xent_path(), best >= IRLLREC__XENT_ISA_AVX2 ? best : -1);
     ck_assert_int_eq(unsetenv("IRLLREC_XENT"), 0);
-    /* unset: the reference engine (the faster one on a quiet machine) */
-    ck_assert_int_eq(irllrec__xent_path(), -1);
+    ck_assert_int_eq(irllrec__xent_path(), best >= IRLLREC__XENT_ISA_AVX2 ? best : -1);
     tu_env_restore(&saved); /* CK_FORK=no: later suites keep the caller's choice */
 }
 END_TEST
@@ -517,6 +569,7 @@ Suite *xent_suite(void)
     tcase_add_test(tc, fused_matches_reference_translation);
     tcase_add_test(tc, fused_gradcheck);
     tcase_add_test(tc, fused_bits_do_not_depend_on_threads);
+    tcase_add_test(tc, fused_kept_exps_match_recompute_bits);
     tcase_add_test(tc, fused_declines_streaming_max);
     tcase_add_test(tc, path_follows_environment);
     tcase_add_test(tc, env_values_match_reference_through_api);

@@ -37,7 +37,7 @@ typedef struct irllrec__xent {
     const float *row_weight; /* n_rows factors of s, finite and >= 0 (NULL: all 1) */
     const float *col_weight; /* n_cols multiplicities c_j > 0 of the columns in every
                               * row's sum (INFONCE only; NULL: all 1): den_i =
-                              * sum_j c_j exp(t_ij - M_i). The fused path declines it. */
+                              * sum_j c_j exp(t_ij - M_i). */
     int32_t need_grad;      /* 0: loss only (no backward sweep; dxn, dyn untouched) */
     /* blocking: fixed at create, never derived from the thread count */
     int64_t block_rows, block_cols;
@@ -59,13 +59,18 @@ typedef struct irllrec__xent {
     double *dyd;            /* n_threads x n_cols x d */
     float *ypack;           /* irllrec__xent_pack_floats(n_cols, d, n_threads) floats for the
                              * fused path (xent_fused.h); NULL: reference path only */
+    int64_t keep_rows;      /* fused path: rows whose exponentials are kept between the
+                             * sweeps; 0: irllrec__xent_keep_rows(n_cols), < 0: none
+                             * (recomputed); capped at that count. Bits never depend on it. */
 } irllrec__xent;
 
 /* Forward and backward in one call: fills row_loss, and with need_grad dxn and
- * dyn[0 .. n_cols*d). Runs the reference path below unless the environment
- * variable IRLLREC_XENT asks for the fused kernels (xent_fused.h): "fused"
- * (the best the CPU runs), "avx512", "avx2", "c" (capped at what the CPU
- * runs); jobs the fused path declines run the reference (docs/math-align.md). */
+ * dyn[0 .. n_cols*d). Runs the fused kernels (xent_fused.h) of the best
+ * instruction set where that is AVX2 or AVX-512, else the reference path
+ * below; the environment variable IRLLREC_XENT overrides: "reference",
+ * "fused" (the best the CPU runs), "avx512", "avx2", "c" (capped at what the
+ * CPU runs). Jobs the fused path declines run the reference
+ * (docs/math-align.md). */
 void irllrec__xent_run(irllrec_ctx *ctx, irllrec__xent *job);
 
 /* The path irllrec__xent_run takes now: -1 reference, else an

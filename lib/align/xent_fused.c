@@ -8,7 +8,16 @@
  * Within a slice, row blocks of XF_ROWS rows sweep column blocks of about
  * XF_COL_FLOATS / d columns: the block's packed columns (and in the backward
  * sweep its dyn rows) stay in L2 while every MR-row group of the row block
- * passes over them; a group's rows and dxn stay in L1. */
+ * passes over them; a group's rows and dxn stay in L1.
+ *
+ * When a row block's exponentials fit XF_KEEP_FLOATS per thread (row blocks
+ * of irllrec__xent_keep_rows rows then), the forward sweep leaves them in a
+ * strip that stays in L2/L3 and the backward reads them back: the 2d FLOP
+ * and the exp of recomputing each logit were ~a quarter of the work. The
+ * strip holds what the recomputation would give bit for bit, and the order
+ * of every sum is the same for any row-block height (groups start at
+ * lo + k*mr, columns go in order, the target terms go into dyp once per
+ * slice), so the bits do not depend on it. */
 #include <stdlib.h>
 #include <string.h>
 #include "xent_fused.h"
@@ -18,6 +27,7 @@
 #define XF_MAX_MR 8         /* largest mr of any kernel set */
 #define XF_MAX_NR 32        /* largest nr */
 #define XF_MAX_VL 16
+#define XF_KEEP_FLOATS (1 << 21) /* 8 MiB of kept exponentials per thread */
 
 int irllrec__xent_isa_best(void)
 {
@@ -35,14 +45,17 @@ const char *irllrec__xent_isa_name(int isa)
     return isa == IRLLREC__XENT_ISA_AVX512 ? "avx512" : isa == IRLLREC__XENT_ISA_AVX2 ? "avx2" : "c";
 }
 
-/* The sgemm engine stays the default: on a quiet machine (load 1.5, 2
- * threads) it measured faster than these kernels (translation 0.72 vs 0.95 s,
- * docs/benchmarks.md); the fused kernels are opt-in through IRLLREC_XENT. */
+/* The fused kernels are the default where the CPU has AVX2 or AVX-512: with
+ * the exponentials kept between the sweeps they measured faster than the
+ * sgemm engine on every term (Zen 4, 2 threads: translation 0.49 vs 0.64 s,
+ * docs/benchmarks.md). The one-lane C kernels are not: without AVX2 the
+ * default is the reference, and IRLLREC_XENT=reference asks for it anywhere.
+ * An unrecognised value means the default. */
 int irllrec__xent_path(void)
 {
     const char *e = getenv("IRLLREC_XENT");
     const int best = irllrec__xent_isa_best();
-    int want = -1;
+    int want = best >= IRLLREC__XENT_ISA_AVX2 ? best : -1;
     if (e != NULL) {
         if (strcmp(e, "reference") == 0) want = -1;
         if (strcmp(e, "c") == 0) want = IRLLREC__XENT_ISA_C;
@@ -81,18 +94,53 @@ static int64_t panels_floats(int64_t n_cols, int64_t d)
     return (n_cols + XF_MAX_NR) * d;
 }
 
+/* Floats of a kept row of exponentials: n_cols padded to any kernel's nr. */
+static int64_t keep_ld(int64_t n_cols)
+{
+    return (n_cols + XF_MAX_NR - 1) / XF_MAX_NR * XF_MAX_NR;
+}
+
+int64_t irllrec__xent_keep_rows(int64_t n_cols)
+{
+    int64_t r = XF_KEEP_FLOATS / keep_ld(n_cols) / XF_MAX_MR * XF_MAX_MR;
+    return r > XF_ROWS ? XF_ROWS : r;
+}
+
+/* Per-thread floats for kept exponentials. Non-decreasing in n_cols, so a
+ * workspace sized for the largest job holds every smaller one; at least
+ * keep_rows(n_cols) * keep_ld(n_cols). */
+static int64_t keep_stride(int64_t n_cols)
+{
+    const int64_t most = XF_ROWS * keep_ld(n_cols);
+    return most < XF_KEEP_FLOATS ? most : XF_KEEP_FLOATS;
+}
+
 int64_t irllrec__xent_pack_floats(int64_t n_cols, int64_t d, int32_t n_threads)
 {
     /* packed panels, then per thread XF_MAX_MR scratch rows of d for the dxn
-     * of a group's rows past the end of the slice */
-    return panels_floats(n_cols, d) + (int64_t)n_threads * XF_MAX_MR * d;
+     * of a group's rows past the end of the slice, then per thread the kept
+     * exponentials */
+    return panels_floats(n_cols, d) + (int64_t)n_threads * (XF_MAX_MR * d + keep_stride(n_cols));
 }
 
 typedef struct fjob {
     irllrec__xent *jb;
     irllrec__xent_kern k;
-    int64_t ncb; /* columns per column block, a multiple of k.nr */
+    int64_t ncb;  /* columns per column block, a multiple of k.nr */
+    int64_t rows; /* rows per row block, a multiple of k.mr */
+    int64_t lde;  /* floats per kept row; 0: nothing kept */
 } fjob;
+
+/* Row blocks: the kept height (job->keep_rows caps it), else XF_ROWS. */
+static void plan_rows(fjob *f)
+{
+    const irllrec__xent *jb = f->jb;
+    const int64_t most = irllrec__xent_keep_rows(jb->n_cols);
+    int64_t r = jb->keep_rows == 0 || jb->keep_rows > most ? most : jb->keep_rows;
+    r = r / f->k.mr * f->k.mr;
+    f->rows = r > 0 ? r : XF_ROWS;
+    f->lde = r > 0 ? keep_ld(jb->n_cols) : 0;
+}
 
 /* Panel p holds columns [p*nr, p*nr + nr) as d rows of nr floats (zeros past
  * n_cols). Panels are split over the threads. */
@@ -126,7 +174,13 @@ static int32_t group_rows(const fjob *f, int64_t g, int64_t hi, const float **xr
     return n;
 }
 
-static void forward_rows(const fjob *f, int64_t r0, int64_t r1)
+static const float *cols_at(const irllrec__xent *jb, int64_t c)
+{
+    return jb->col_weight != NULL ? jb->col_weight + c : NULL;
+}
+
+/* keep: the row block's kept exponentials (NULL: none). */
+static void forward_rows(const fjob *f, int64_t r0, int64_t r1, float *keep)
 {
     const irllrec__xent *jb = f->jb;
     const int64_t d = jb->d, nr = f->k.nr, vl = f->k.vl;
@@ -137,10 +191,12 @@ static void forward_rows(const fjob *f, int64_t r0, int64_t r1)
             const float *xr[XF_MAX_MR];
             float vsum[XF_MAX_MR * XF_MAX_VL] __attribute__((aligned(64)));
             const int32_t n = group_rows(f, g, r1, xr);
+            float *e = keep != NULL ? keep + (g - r0) * f->lde : NULL;
             memset(vsum, 0, sizeof vsum);
             for (int64_t c = c0; c < c1; c += nr) {
                 const int32_t nj = c1 - c < nr ? (int32_t)(c1 - c) : (int32_t)nr;
-                f->k.fwd(xr, jb->ypack + c * d, d, jb->inv_tau, nj, vsum);
+                f->k.fwd(xr, jb->ypack + c * d, d, jb->inv_tau, nj, cols_at(jb, c), vsum,
+                         e ? e + c : NULL, f->lde);
             }
             /* lanes in a fixed order, into the row's double sum */
             for (int32_t i = 0; i < n; i++) {
@@ -152,7 +208,8 @@ static void forward_rows(const fjob *f, int64_t r0, int64_t r1)
     }
 }
 
-static void backward_rows(const fjob *f, int64_t r0, int64_t r1, float *dyp, float *scratch)
+static void backward_rows(const fjob *f, int64_t r0, int64_t r1, float *dyp, float *scratch,
+                          const float *keep)
 {
     const irllrec__xent *jb = f->jb;
     const int64_t d = jb->d, nr = f->k.nr;
@@ -170,12 +227,15 @@ static void backward_rows(const fjob *f, int64_t r0, int64_t r1, float *dyp, flo
             }
             for (int64_t c = c0; c < c1; c += nr) {
                 const int32_t nj = c1 - c < nr ? (int32_t)(c1 - c) : (int32_t)nr;
-                f->k.bwd(xr, jb->ypack + c * d, jb->yn + c * d, d, jb->inv_tau, nj, al, dxr,
-                         dyp + c * d);
+                if (keep != NULL)
+                    f->k.bwdk(keep + (g - r0) * f->lde + c, f->lde, xr, jb->yn + c * d, d, nj,
+                              al, dxr, dyp + c * d);
+                else
+                    f->k.bwd(xr, jb->ypack + c * d, jb->yn + c * d, d, jb->inv_tau, nj,
+                             cols_at(jb, c), al, dxr, dyp + c * d);
             }
         }
     }
-    irllrec__xent_target_fixup(jb, r0, r1 - r0, dyp, 0);
 }
 
 static void slice_task(void *ud, int32_t t, int32_t nt)
@@ -184,19 +244,27 @@ static void slice_task(void *ud, int32_t t, int32_t nt)
     const irllrec__xent *jb = f->jb;
     const int64_t d = jb->d;
     float *scratch = jb->ypack + panels_floats(jb->n_cols, d) + (int64_t)t * XF_MAX_MR * d;
+    float *keep = f->lde == 0 ? NULL
+                              : jb->ypack + panels_floats(jb->n_cols, d) +
+                                    (int64_t)jb->n_threads * XF_MAX_MR * d +
+                                    (int64_t)t * keep_stride(jb->n_cols);
     int64_t g0, g1;
     memset(scratch, 0, (size_t)(XF_MAX_MR * d) * sizeof(float));
     irllrec__xent_slices_of(jb, t, nt, &g0, &g1);
     for (int64_t g = g0; g < g1; g++) {
         int64_t lo, hi;
         float *dyp = irllrec__xent_slice_begin(jb, t, g, &lo, &hi);
-        for (int64_t r0 = lo; r0 < hi; r0 += XF_ROWS) {
-            const int64_t r1 = hi - r0 < XF_ROWS ? hi : r0 + XF_ROWS;
+        for (int64_t r0 = lo; r0 < hi; r0 += f->rows) {
+            const int64_t r1 = hi - r0 < f->rows ? hi : r0 + f->rows;
+            float *kb = jb->need_grad ? keep : NULL;
             irllrec__xent_rows_init(jb, r0, r1 - r0, 1);
-            forward_rows(f, r0, r1);
+            forward_rows(f, r0, r1, kb);
             irllrec__xent_head(jb, r0, r1 - r0);
-            if (jb->need_grad) backward_rows(f, r0, r1, dyp, scratch);
+            if (jb->need_grad) backward_rows(f, r0, r1, dyp, scratch, kb);
         }
+        /* once per slice, not per row block: the order of dyp's sums then
+         * does not depend on the row-block height */
+        if (jb->need_grad) irllrec__xent_target_fixup(jb, lo, hi - lo, dyp, 0);
         irllrec__xent_slice_end(jb, t, dyp);
     }
 }
@@ -204,11 +272,12 @@ static void slice_task(void *ud, int32_t t, int32_t nt)
 int irllrec__xent_fused_run(irllrec_ctx *ctx, irllrec__xent *job, int isa)
 {
     fjob f;
-    if (job->ypack == NULL || job->col_weight != NULL || !irllrec__xent_fixed_shift(job)) return 0;
+    if (job->ypack == NULL || !irllrec__xent_fixed_shift(job)) return 0;
     f.jb = job;
     get_kern(isa, &f.k);
     f.ncb = (XF_COL_FLOATS / job->d) / f.k.nr * f.k.nr;
     if (f.ncb < f.k.nr) f.ncb = f.k.nr;
+    plan_rows(&f);
     (void)irllrec__parallel(ctx, job->n_threads, pack_task, &f);
     (void)irllrec__parallel(ctx, job->n_threads, slice_task, &f);
     irllrec__xent_reduce_slices(ctx, job);

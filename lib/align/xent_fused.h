@@ -7,7 +7,8 @@
  * the tile, turns it into dC in registers, parks it in an MR x NR stack tile
  * (1 KiB) and pushes it straight into dxn and the slice's dyn partial. Used
  * only with the fixed shift M = inv_tau (2 * inv_tau <= 80, see engine.c);
- * otherwise the reference path runs. */
+ * otherwise the reference path runs. Column weights (col_weight) multiply
+ * each exponential before it is summed or kept, as the reference does. */
 #ifndef IRLLREC_ALIGN_XENT_FUSED_H
 #define IRLLREC_ALIGN_XENT_FUSED_H
 
@@ -30,6 +31,13 @@ const char *irllrec__xent_isa_name(int isa);
  * n_threads threads). */
 int64_t irllrec__xent_pack_floats(int64_t n_cols, int64_t d, int32_t n_threads);
 
+/* Rows of a row block whose exponentials the fused path keeps between its
+ * forward and backward sweeps for n_cols columns (a multiple of every
+ * kernel's mr, at most 256), so the backward does 6d FLOP per logit instead
+ * of 8d; 0 when even 8 rows would pass the per-thread budget
+ * (irllrec__xent_pack_floats holds them; the backward then recomputes). */
+int64_t irllrec__xent_keep_rows(int64_t n_cols);
+
 /* Runs job with the kernels of isa (which must be <= irllrec__xent_isa_best()).
  * Returns 0 and does nothing when the job needs the streaming max (2 *
  * inv_tau > 80) or has no ypack; the caller then runs the reference path.
@@ -42,13 +50,19 @@ int irllrec__xent_fused_run(irllrec_ctx *ctx, irllrec__xent *job, int isa);
  * transposed (d x NR); nj <= NR valid columns. */
 typedef struct irllrec__xent_kern {
     int32_t mr, nr, vl; /* rows and columns of a logit tile, vector lanes */
-    /* vsum[i*vl + l] += lane l of the tile row's exp(it*<x_i,y_j> - it) (valid j) */
+    /* vsum[i*vl + l] += lane l of the tile row's c_j exp(it*<x_i,y_j> - it)
+     * (valid j; cw: the tile's column weights c_j, NULL all 1); e != NULL:
+     * those nr terms of row i also go to e + i*lde (0 past nj) */
     void (*fwd)(const float *const *xr, const float *yp, int64_t d, float it, int32_t nj,
-                float *vsum);
-    /* dC_ij = alpha_i exp(it*<x_i,y_j> - it) on valid columns; dxr[i] += dC y,
-     * dy[j] += dC^T x; y and dy start at the panel's first column (ld d) */
+                const float *cw, float *vsum, float *e, int64_t lde);
+    /* dC_ij = alpha_i c_j exp(it*<x_i,y_j> - it) on valid columns; dxr[i] +=
+     * dC y, dy[j] += dC^T x; y and dy start at the panel's first column (ld d) */
     void (*bwd)(const float *const *xr, const float *yp, const float *y, int64_t d, float it,
-                int32_t nj, const float *alpha, float *const *dxr, float *dy);
+                int32_t nj, const float *cw, const float *alpha, float *const *dxr, float *dy);
+    /* bwd with the exponentials fwd stored at e (ld lde) instead of recomputed;
+     * the same bits */
+    void (*bwdk)(const float *e, int64_t lde, const float *const *xr, const float *y, int64_t d,
+                 int32_t nj, const float *alpha, float *const *dxr, float *dy);
 } irllrec__xent_kern;
 
 void irllrec__xent_kern_c(irllrec__xent_kern *k);
