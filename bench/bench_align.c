@@ -81,7 +81,7 @@ static void run_pass(inputs *in, int threads, int reps, double thin)
     const double logits[NT] = {(double)N * N, (double)B * U, 2.0 * B * B, 9.0 * B * B};
     const char *kern = irllrec_align_kernel();
     /* per logit: logits, dC y, dC^T x; the fused kernels keep the forward's
-     * exponentials for every shape here (fewer than 2^18 columns), so they
+     * exponentials for every shape here (fewer than 2^17 columns), so they
      * recompute nothing either */
     const double fl = 6.0 * D;
     double wall[NT][MAXREP], cpu[NT][MAXREP], w[NT], c[NT], roof[MAXREP], roof_cpu[MAXREP];

@@ -27,7 +27,7 @@
 #define XF_MAX_MR 8         /* largest mr of any kernel set */
 #define XF_MAX_NR 32        /* largest nr */
 #define XF_MAX_VL 16
-#define XF_KEEP_FLOATS (1 << 21) /* 8 MiB of kept exponentials per thread */
+#define XF_KEEP_FLOATS (1 << 20) /* 4 MiB of kept exponentials per thread */
 
 int irllrec__xent_isa_best(void)
 {
