@@ -66,8 +66,8 @@ typedef struct irllrec__xent {
 
 /* Forward and backward in one call: fills row_loss, and with need_grad dxn and
  * dyn[0 .. n_cols*d). Runs the fused kernels (xent_fused.h) of the best
- * instruction set where that is AVX2 or AVX-512, else the reference path
- * below; the environment variable IRLLREC_XENT overrides: "reference",
+ * instruction set where that is AVX2 or AVX-512 (BLAS builds), else the
+ * reference path below; the environment variable IRLLREC_XENT overrides: "reference",
  * "fused" (the best the CPU runs), "avx512", "avx2", "c" (capped at what the
  * CPU runs). Jobs the fused path declines run the reference
  * (docs/math-align.md). */

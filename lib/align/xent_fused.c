@@ -50,12 +50,24 @@ const char *irllrec__xent_isa_name(int isa)
  * sgemm engine on every term (Zen 4, 2 threads: translation 0.49 vs 0.64 s,
  * docs/benchmarks.md). The one-lane C kernels are not: without AVX2 the
  * default is the reference, and IRLLREC_XENT=reference asks for it anywhere.
- * An unrecognised value means the default. */
+ * The plain-C GEMM build (no IRLLREC_USE_CBLAS) keeps the reference as its
+ * default: its point is the same bits on every CPU, and the fused kernel
+ * sets differ from each other. An unrecognised value means the default. */
+int irllrec__xent_default_path(int best)
+{
+#ifdef IRLLREC_USE_CBLAS
+    return best >= IRLLREC__XENT_ISA_AVX2 ? best : -1;
+#else
+    (void)best;
+    return -1;
+#endif
+}
+
 int irllrec__xent_path(void)
 {
     const char *e = getenv("IRLLREC_XENT");
     const int best = irllrec__xent_isa_best();
-    int want = best >= IRLLREC__XENT_ISA_AVX2 ? best : -1;
+    int want = irllrec__xent_default_path(best);
     if (e != NULL) {
         if (strcmp(e, "reference") == 0) want = -1;
         if (strcmp(e, "c") == 0) want = IRLLREC__XENT_ISA_C;

@@ -38,6 +38,10 @@ int64_t irllrec__xent_pack_floats(int64_t n_cols, int64_t d, int32_t n_threads);
  * (irllrec__xent_pack_floats holds them; the backward then recomputes). */
 int64_t irllrec__xent_keep_rows(int64_t n_cols);
 
+/* The path irllrec__xent_path() takes with IRLLREC_XENT unset, for this
+ * build and a CPU whose best set is best: -1 reference, else an isa. */
+int irllrec__xent_default_path(int best);
+
 /* Runs job with the kernels of isa (which must be <= irllrec__xent_isa_best()).
  * Returns 0 and does nothing when the job needs the streaming max (2 *
  * inv_tau > 80) or has no ypack; the caller then runs the reference path.
