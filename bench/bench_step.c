@@ -443,9 +443,14 @@ int main(int argc, char **argv)
     bu_print_cpu();
     bu_print_blas();
     bu_print_isa();
-    printf("OPENBLAS_NUM_THREADS=%s, OMP_NUM_THREADS=%s (oneDNN's), host/ctx threads %d\n",
+    printf("OPENBLAS_NUM_THREADS=%s, OMP_NUM_THREADS=%s, OMP_WAIT_POLICY=%s (oneDNN's), "
+           "host/ctx threads %d\n",
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)",
-           getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "(unset)", a->threads);
+           getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "(unset)",
+           getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(unset)", a->threads);
+    if (getenv("OMP_WAIT_POLICY") == NULL)
+        printf("note: OMP_WAIT_POLICY unset: oneDNN's OpenMP workers spin between bf16 calls "
+               "while the library's threads run; passive is what docs/threading.md advises\n");
     printf("bf16 text-tower backend: %s\n", irllrec_text_bf16_backend());
     irllrec_ctx_spec_init(&cs, sizeof cs);
     cs.n_threads = a->threads;
