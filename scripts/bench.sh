@@ -18,6 +18,8 @@ OPENBLAS_NUM_THREADS=1 "$dir/bench/bench_lightgcn" 2 9
 say "alignment losses at amazon-book shapes, 2 threads, median of 5"
 "$dir/bench/bench_align" 2 5
 say "one LightGCN+IRLLRec step, 1536-d text (TIMING-ONLY stand-ins)"
-OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=passive "$dir/bench/bench_step" --intent-dim 1536 --profile-dim 1536 --reps 5 --threads 2
+OPENBLAS_NUM_THREADS=2 "$dir/bench/bench_step" --text fp32 --intent-dim 1536 --profile-dim 1536 --reps 5 --threads 2
+say "the same step with bf16 text towers (oneDNN: OpenBLAS at one thread, OpenMP passive; docs/threading.md)"
+OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive "$dir/bench/bench_step" --text bf16 --intent-dim 1536 --profile-dim 1536 --reps 5 --threads 2
 say "one LightGCN+IRLLRec step, 3072-d intents (TIMING-ONLY stand-ins)"
-OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=passive "$dir/bench/bench_step" --intent-dim 3072 --profile-dim 1536 --reps 5 --threads 2
+OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive "$dir/bench/bench_step" --text bf16 --intent-dim 3072 --profile-dim 1536 --reps 5 --threads 2
