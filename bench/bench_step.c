@@ -443,12 +443,13 @@ int main(int argc, char **argv)
     bu_print_cpu();
     bu_print_blas();
     bu_print_isa();
+    const char *wait = getenv("OMP_WAIT_POLICY");
     printf("OPENBLAS_NUM_THREADS=%s, OMP_NUM_THREADS=%s, OMP_WAIT_POLICY=%s (oneDNN's), "
            "host/ctx threads %d\n",
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)",
            getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "(unset)",
-           getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(unset)", a->threads);
-    if (getenv("OMP_WAIT_POLICY") == NULL)
+           wait ? wait : "(unset)", a->threads);
+    if (wait == NULL && (a->text & 2))
         printf("note: OMP_WAIT_POLICY unset: oneDNN's OpenMP workers spin between bf16 calls "
                "while the library's threads run; passive is what docs/threading.md advises\n");
     printf("bf16 text-tower backend: %s\n", irllrec_text_bf16_backend());
