@@ -92,7 +92,7 @@ typedef struct {
     uint32_t struct_size;
     int32_t dim;
     int64_t max_rows, max_cols;
-} align_spec_v0; /* no block_rows, block_cols, n_slices, reserved0, seed */
+} align_spec_v0; /* no block_rows, block_cols, n_slices, precision (was reserved0), seed */
 _Static_assert(sizeof(align_spec_v0) == offsetof(irllrec_align_spec, block_rows), "align v0 layout");
 
 /* A failed create must leave no trace but the context's message. */

@@ -53,9 +53,24 @@ typedef struct irllrec_align_spec {
                                (0: the smallest multiple of the context's thread count
                                that is >= 4); fixes the summation order, so
                                results do not depend on the thread count for a given value */
-    int32_t reserved0;    /**< must be zero */
+    int32_t precision;    /**< enum irllrec_align_precision (default 0 = FP32); this
+                               was reserved0, so older callers' zeros mean fp32 */
     uint64_t seed;        /**< seed of the translation noise generator */
 } irllrec_align_spec;
+
+/** Precision of the logits inside the softmax sums (pinned values). The
+ *  spec asks; the handle decides at create, on this CPU:
+ *  irllrec_align_get_precision() says what it took. */
+typedef enum irllrec_align_precision {
+    IRLLREC_ALIGN_FP32 = 0, /**< every logit in fp32 (the reference; default) */
+    IRLLREC_ALIGN_BF16 = 1  /**< the logits of the log-sum-exp sums from rows and
+                                 columns rounded to bf16 (products exact, sums fp32,
+                                 VDPBF16PS: twice the fp32 rate per instruction); the
+                                 positive's logit, the backward products and every
+                                 output stay fp32. Granted only where the fused
+                                 AVX-512 kernels run and the CPU has AVX512-BF16,
+                                 else fp32 (docs/math-align.md, "bf16 logits") */
+} irllrec_align_precision;
 
 /** Noise modes of the translation loss (pinned values). */
 enum irllrec_align_noise {
@@ -300,15 +315,25 @@ IRLLREC_API irllrec_status irllrec_align_translation_sampled(irllrec_align *h, i
 /** Name of the kernels the exact alignment losses run with now.
  *  @return "fused-avx512", "fused-avx2" or "fused-c" (logits formed and
  *          exponentiated in registers, capped at what the running CPU has), or
- *          "reference" (sgemm blocks of logits) when the environment variable
- *          IRLLREC_XENT is unset or "reference" (the default); "fused",
- *          "avx512", "avx2" or "c" selects the fused kernels; a static
- *          string that must not be freed.
+ *          "reference" (sgemm blocks of logits). With the environment variable
+ *          IRLLREC_XENT unset, the fused kernels where the CPU has AVX2 or
+ *          AVX-512 and the library was built with BLAS, else the reference;
+ *          "reference" asks for the reference, "fused", "avx512", "avx2" or
+ *          "c" for those kernels; a static string that must not be freed.
  *          Losses with tau < 0.025 always run the reference kernels
  *          (docs/math-align.md).
  *  @note Thread-safe unless the environment changes concurrently; never fails,
  *        does not allocate. */
 IRLLREC_API const char *irllrec_align_kernel(void);
+
+/** The precision this handle took at create (spec.precision asks; BF16 is
+ *  granted where irllrec_align_kernel() named "fused-avx512" at create and
+ *  the CPU has AVX512-BF16). A later IRLLREC_XENT that selects another
+ *  path runs that path in fp32.
+ *  @param[out] precision  enum irllrec_align_precision
+ *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG for NULL. */
+IRLLREC_API irllrec_status irllrec_align_get_precision(const irllrec_align *h,
+                                                       int32_t *precision);
 
 #ifdef __cplusplus
 }

@@ -86,7 +86,7 @@ void irllrec_align_spec_init(irllrec_align_spec *spec, uint32_t struct_size)
 }
 
 /* Byte sizes of every carved buffer, in carving order; returns the total or 0 on overflow. */
-static size_t layout(const irllrec_align *h, size_t sz[13])
+static size_t layout(const irllrec_align *h, size_t sz[14])
 {
     const uint64_t d = (uint64_t)h->spec.dim, r = (uint64_t)h->spec.max_rows,
                    c = (uint64_t)h->spec.max_cols;
@@ -111,7 +111,10 @@ static size_t layout(const irllrec_align *h, size_t sz[13])
     sz[11] = (size_t)(r * 4);                              /* ids */
     sz[12] = (size_t)((uint64_t)irllrec__xent_pack_floats((int64_t)c, (int64_t)d,
                                                           h->n_threads) * 4); /* ypack */
-    for (int i = 0; i < 13; i++) total += ((uint64_t)sz[i] + 63) & ~(uint64_t)63;
+    sz[13] = h->bf16 ? (size_t)((uint64_t)h->n_threads *
+                                (uint64_t)irllrec__xent_pair_words((int64_t)d) * 4)
+                     : 0;                                  /* xpairs */
+    for (int i = 0; i < 14; i++) total += ((uint64_t)sz[i] + 63) & ~(uint64_t)63;
     return total > ((uint64_t)1 << 50) ? 0 : (size_t)total;
 }
 
@@ -137,9 +140,10 @@ static void resolve_blocking(irllrec_align *h)
 int64_t irllrec__align_bytes(const irllrec_align_spec *spec, int32_t n_threads)
 {
     irllrec_align h;
-    size_t sz[13];
+    size_t sz[14];
     memset(&h, 0, sizeof h);
     h.spec = *spec;
+    h.bf16 = spec->precision == IRLLREC_ALIGN_BF16; /* an upper bound: create may decline */
     h.n_threads = n_threads;
     resolve_blocking(&h);
     return (int64_t)(sizeof h + layout(&h, sz));
@@ -150,7 +154,7 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
 {
     irllrec_align_spec s;
     irllrec_align *h;
-    size_t sz[13], total;
+    size_t sz[14], total;
     unsigned char *p;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(ctx, out != NULL, IRLLREC_E_INVALID_ARG, "out is NULL");
@@ -168,7 +172,9 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
               (int)s.block_cols);
     IRL_CHECK(ctx, s.n_slices >= 0 && s.n_slices <= ALIGN_MAX_SLICES, IRLLREC_E_INVALID_ARG,
               "n_slices = %d must be in [0, %d]", (int)s.n_slices, ALIGN_MAX_SLICES);
-    IRL_CHECK(ctx, s.reserved0 == 0, IRLLREC_E_INVALID_ARG, "reserved0 must be zero");
+    IRL_CHECK(ctx, s.precision == IRLLREC_ALIGN_FP32 || s.precision == IRLLREC_ALIGN_BF16,
+              IRLLREC_E_INVALID_ARG, "precision = %d is not an irllrec_align_precision",
+              (int)s.precision);
 
     h = (irllrec_align *)irllrec__calloc_fn(ctx, "irllrec_align_create", 1, sizeof *h);
     if (h == NULL) return IRLLREC_E_NOMEM;
@@ -177,6 +183,8 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
     h->n_threads = irllrec_ctx_n_threads(ctx);
     h->noise = IRLLREC_ALIGN_NOISE_GAUSSIAN;
     irllrec__rng_seed(&h->rng, s.seed, IRLLREC__STREAM_ALIGN);
+    h->bf16 = s.precision == IRLLREC_ALIGN_BF16 && irllrec__xent_bf16_cpu() &&
+              irllrec__xent_path() == IRLLREC__XENT_ISA_AVX512;
     resolve_blocking(h);
 
     total = layout(h, sz);
@@ -204,6 +212,7 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
     carve(&p, &h->dyn, sz[10]);
     carve(&p, &h->ids, sz[11]);
     carve(&p, &h->ypack, sz[12]);
+    if (h->bf16) carve(&p, &h->xpairs, sz[13]);
     *out = h;
     return IRLLREC_OK;
 }
@@ -215,6 +224,13 @@ void irllrec_align_free(irllrec_align *h)
     ctx = h->ctx;
     irllrec__free(ctx, h->mem, h->mem_bytes);
     irllrec__free(ctx, h, sizeof *h);
+}
+
+irllrec_status irllrec_align_get_precision(const irllrec_align *h, int32_t *precision)
+{
+    if (h == NULL || precision == NULL) return IRLLREC_E_INVALID_ARG;
+    *precision = h->bf16 ? IRLLREC_ALIGN_BF16 : IRLLREC_ALIGN_FP32;
+    return IRLLREC_OK;
 }
 
 int64_t irllrec_align_workspace_bytes(const irllrec_align *h)
@@ -347,6 +363,8 @@ irllrec_status irllrec__align_run(irllrec_align *h, const char *func, const irll
     jb.dxn = h->dxn;
     jb.dyn = h->dyn;
     jb.ypack = h->ypack;
+    jb.bf16_logits = h->bf16;
+    jb.xpairs = h->xpairs;
     irllrec__xent_run(h->ctx, &jb);
 
     for (int64_t i = 0; i < c->nr; i++) total += h->row_loss[i];

@@ -29,6 +29,8 @@ struct irllrec_align {
     float *dyn;         /* n_slices x max_cols x d */
     int32_t *ids;       /* max_rows: sampled node ids / permutation scratch */
     float *ypack;       /* the fused engine's packed columns and scratch rows */
+    uint32_t *xpairs;   /* bf16 logits: the engine's per-thread row pairs (else NULL) */
+    int32_t bf16;       /* spec.precision BF16 granted at create */
     /* a chunked call whose dY waits for irllrec__align_translation_finish */
     int64_t pend_nc;    /* its columns (0: none waits) */
     int pend_eps;       /* its y rows had noise (h->ey) */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "xent_fused.h"
+#include "../ops/ops.h"
 
 #define XF_ROWS 256
 #define XF_COL_FLOATS 16384 /* 64 KiB of packed columns per column block */
@@ -28,6 +29,7 @@
 #define XF_MAX_NR 32        /* largest nr */
 #define XF_MAX_VL 16
 #define XF_KEEP_FLOATS (1 << 20) /* 4 MiB of kept exponentials per thread */
+#define XF_PAIR_STACK 256        /* pair words converted at a time when packing */
 
 int irllrec__xent_isa_best(void)
 {
@@ -40,9 +42,22 @@ int irllrec__xent_isa_best(void)
     return IRLLREC__XENT_ISA_C;
 }
 
+int irllrec__xent_bf16_cpu(void)
+{
+#ifdef IRLLREC__XENT_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+#else
+    return 0;
+#endif
+}
+
 const char *irllrec__xent_isa_name(int isa)
 {
-    return isa == IRLLREC__XENT_ISA_AVX512 ? "avx512" : isa == IRLLREC__XENT_ISA_AVX2 ? "avx2" : "c";
+    return isa == IRLLREC__XENT_ISA_BF16     ? "avx512-bf16"
+           : isa == IRLLREC__XENT_ISA_AVX512 ? "avx512"
+           : isa == IRLLREC__XENT_ISA_AVX2   ? "avx2"
+                                             : "c";
 }
 
 /* The fused kernels are the default where the CPU has AVX2 or AVX-512: with
@@ -88,6 +103,10 @@ const char *irllrec_align_kernel(void)
 static void get_kern(int isa, irllrec__xent_kern *k)
 {
 #ifdef IRLLREC__XENT_X86
+    if (isa == IRLLREC__XENT_ISA_BF16) {
+        irllrec__xent_kern_bf16(k);
+        return;
+    }
     if (isa == IRLLREC__XENT_ISA_AVX512) {
         irllrec__xent_kern_avx512(k);
         return;
@@ -110,6 +129,11 @@ static int64_t panels_floats(int64_t n_cols, int64_t d)
 static int64_t keep_ld(int64_t n_cols)
 {
     return (n_cols + XF_MAX_NR - 1) / XF_MAX_NR * XF_MAX_NR;
+}
+
+int64_t irllrec__xent_pair_words(int64_t d)
+{
+    return XF_ROWS * ((d + 1) / 2);
 }
 
 int64_t irllrec__xent_keep_rows(int64_t n_cols)
@@ -141,7 +165,17 @@ typedef struct fjob {
     int64_t ncb;  /* columns per column block, a multiple of k.nr */
     int64_t rows; /* rows per row block, a multiple of k.mr */
     int64_t lde;  /* floats per kept row; 0: nothing kept */
+    int64_t np;   /* bf16 kernels (k.pairs): words per row of pairs, (d + 1) / 2 */
 } fjob;
+
+/* Where the kernels read column c's panel: fp32 panels are d x nr floats,
+ * bf16 ones np x nr pair words. */
+static const float *panel_at(const fjob *f, int64_t c)
+{
+    const irllrec__xent *jb = f->jb;
+    if (f->k.pairs) return (const float *)(const void *)((const uint32_t *)(const void *)jb->ypack + c * f->np);
+    return jb->ypack + c * jb->d;
+}
 
 /* Row blocks: the kept height (job->keep_rows caps it), else XF_ROWS. */
 static void plan_rows(fjob *f)
@@ -154,6 +188,30 @@ static void plan_rows(fjob *f)
     f->lde = r > 0 ? keep_ld(jb->n_cols) : 0;
 }
 
+/* bf16 panels p0..p1: np rows of nr pair words (zeros past n_cols). */
+static void pack_pairs(const fjob *f, int64_t p0, int64_t p1)
+{
+    const irllrec__xent *jb = f->jb;
+    const int64_t nr = f->k.nr, d = jb->d;
+    uint32_t w[XF_PAIR_STACK];
+    for (int64_t p = p0; p < p1; p++) {
+        uint32_t *restrict dst = (uint32_t *)(void *)jb->ypack + p * nr * f->np;
+        for (int64_t l = 0; l < nr; l++) {
+            const int64_t j = p * nr + l;
+            for (int64_t k0 = 0; k0 < f->np; k0 += XF_PAIR_STACK) {
+                const int64_t kn = f->np - k0 < XF_PAIR_STACK ? f->np - k0 : XF_PAIR_STACK;
+                if (j < jb->n_cols) {
+                    const int64_t e0 = 2 * k0, en = d - e0 < 2 * kn ? d - e0 : 2 * kn;
+                    irllrec__f32_to_bf16_pairs(jb->yn + j * d + e0, en, w);
+                } else {
+                    memset(w, 0, (size_t)kn * sizeof w[0]);
+                }
+                for (int64_t k = 0; k < kn; k++) dst[(k0 + k) * nr + l] = w[k];
+            }
+        }
+    }
+}
+
 /* Panel p holds columns [p*nr, p*nr + nr) as d rows of nr floats (zeros past
  * n_cols). Panels are split over the threads. */
 static void pack_task(void *ud, int32_t t, int32_t nt)
@@ -163,6 +221,10 @@ static void pack_task(void *ud, int32_t t, int32_t nt)
     const int64_t nr = f->k.nr, d = jb->d, np = (jb->n_cols + nr - 1) / nr;
     int64_t p0, p1;
     irllrec__share(np, t, nt, &p0, &p1);
+    if (f->k.pairs) {
+        pack_pairs(f, p0, p1);
+        return;
+    }
     for (int64_t p = p0; p < p1; p++) {
         float *restrict dst = jb->ypack + p * nr * d;
         for (int64_t l = 0; l < nr; l++) {
@@ -186,13 +248,23 @@ static int32_t group_rows(const fjob *f, int64_t g, int64_t hi, const float **xr
     return n;
 }
 
+/* The same rows as bf16 pairs: row r of the row block starting at r0 is at
+ * xw + (r - r0) * np. */
+static void group_pairs(const fjob *f, int64_t g, int64_t r0, int32_t n, const uint32_t *xw,
+                        const float **xb)
+{
+    for (int32_t i = 0; i < f->k.mr; i++)
+        xb[i] = (const float *)(const void *)(xw + (g - r0 + (i < n ? i : n - 1)) * f->np);
+}
+
 static const float *cols_at(const irllrec__xent *jb, int64_t c)
 {
     return jb->col_weight != NULL ? jb->col_weight + c : NULL;
 }
 
-/* keep: the row block's kept exponentials (NULL: none). */
-static void forward_rows(const fjob *f, int64_t r0, int64_t r1, float *keep)
+/* keep: the row block's kept exponentials (NULL: none); xw: its rows as
+ * bf16 pairs (bf16 kernels). */
+static void forward_rows(const fjob *f, int64_t r0, int64_t r1, float *keep, const uint32_t *xw)
 {
     const irllrec__xent *jb = f->jb;
     const int64_t d = jb->d, nr = f->k.nr, vl = f->k.vl;
@@ -204,10 +276,11 @@ static void forward_rows(const fjob *f, int64_t r0, int64_t r1, float *keep)
             float vsum[XF_MAX_MR * XF_MAX_VL] __attribute__((aligned(64)));
             const int32_t n = group_rows(f, g, r1, xr);
             float *e = keep != NULL ? keep + (g - r0) * f->lde : NULL;
+            if (f->k.pairs) group_pairs(f, g, r0, n, xw, xr);
             memset(vsum, 0, sizeof vsum);
             for (int64_t c = c0; c < c1; c += nr) {
                 const int32_t nj = c1 - c < nr ? (int32_t)(c1 - c) : (int32_t)nr;
-                f->k.fwd(xr, jb->ypack + c * d, d, jb->inv_tau, nj, cols_at(jb, c), vsum,
+                f->k.fwd(xr, panel_at(f, c), d, jb->inv_tau, nj, cols_at(jb, c), vsum,
                          e ? e + c : NULL, f->lde);
             }
             /* lanes in a fixed order, into the row's double sum */
@@ -220,8 +293,28 @@ static void forward_rows(const fjob *f, int64_t r0, int64_t r1, float *keep)
     }
 }
 
+/* The backward of one tile when nothing is kept: recompute it (fp32 set),
+ * or let the bf16 forward write its exponentials to the stack and push them
+ * as a kept tile (bf16 set: the same terms the kept path reads). */
+static void recompute_tile(const fjob *f, const float *const *xr, const float *const *xb,
+                           int64_t c, int32_t nj, const float *al, float *const *dxr, float *dyp)
+{
+    const irllrec__xent *jb = f->jb;
+    const int64_t d = jb->d;
+    float et[XF_MAX_MR * XF_MAX_NR] __attribute__((aligned(64)));
+    float vs[XF_MAX_MR * XF_MAX_VL] __attribute__((aligned(64)));
+    if (!f->k.pairs) {
+        f->k.bwd(xr, jb->ypack + c * d, jb->yn + c * d, d, jb->inv_tau, nj, cols_at(jb, c), al,
+                 dxr, dyp + c * d);
+        return;
+    }
+    memset(vs, 0, sizeof vs);
+    f->k.fwd(xb, panel_at(f, c), d, jb->inv_tau, nj, cols_at(jb, c), vs, et, f->k.nr);
+    f->k.bwdk(et, f->k.nr, xr, jb->yn + c * d, d, nj, al, dxr, dyp + c * d);
+}
+
 static void backward_rows(const fjob *f, int64_t r0, int64_t r1, float *dyp, float *scratch,
-                          const float *keep)
+                          const float *keep, const uint32_t *xw)
 {
     const irllrec__xent *jb = f->jb;
     const int64_t d = jb->d, nr = f->k.nr;
@@ -230,9 +323,10 @@ static void backward_rows(const fjob *f, int64_t r0, int64_t r1, float *dyp, flo
     for (int64_t c0 = 0; c0 < jb->n_cols; c0 += f->ncb) {
         const int64_t c1 = c0 + f->ncb < jb->n_cols ? c0 + f->ncb : jb->n_cols;
         for (int64_t g = r0; g < r1; g += f->k.mr) {
-            const float *xr[XF_MAX_MR];
+            const float *xr[XF_MAX_MR], *xb[XF_MAX_MR];
             float *dxr[XF_MAX_MR], al[XF_MAX_MR];
             const int32_t n = group_rows(f, g, r1, xr);
+            if (f->k.pairs && keep == NULL) group_pairs(f, g, r0, n, xw, xb);
             for (int32_t i = 0; i < f->k.mr; i++) {
                 dxr[i] = i < n ? jb->dxn + (g + i) * d : scratch + i * d;
                 al[i] = i < n ? (float)alpha[g + i] : 0.0f;
@@ -243,8 +337,7 @@ static void backward_rows(const fjob *f, int64_t r0, int64_t r1, float *dyp, flo
                     f->k.bwdk(keep + (g - r0) * f->lde + c, f->lde, xr, jb->yn + c * d, d, nj,
                               al, dxr, dyp + c * d);
                 else
-                    f->k.bwd(xr, jb->ypack + c * d, jb->yn + c * d, d, jb->inv_tau, nj,
-                             cols_at(jb, c), al, dxr, dyp + c * d);
+                    recompute_tile(f, xr, xb, c, nj, al, dxr, dyp);
             }
         }
     }
@@ -260,6 +353,7 @@ static void slice_task(void *ud, int32_t t, int32_t nt)
                               : jb->ypack + panels_floats(jb->n_cols, d) +
                                     (int64_t)jb->n_threads * XF_MAX_MR * d +
                                     (int64_t)t * keep_stride(jb->n_cols);
+    uint32_t *xw = f->k.pairs ? jb->xpairs + (int64_t)t * irllrec__xent_pair_words(d) : NULL;
     int64_t g0, g1;
     memset(scratch, 0, (size_t)(XF_MAX_MR * d) * sizeof(float));
     irllrec__xent_slices_of(jb, t, nt, &g0, &g1);
@@ -269,10 +363,13 @@ static void slice_task(void *ud, int32_t t, int32_t nt)
         for (int64_t r0 = lo; r0 < hi; r0 += f->rows) {
             const int64_t r1 = hi - r0 < f->rows ? hi : r0 + f->rows;
             float *kb = jb->need_grad ? keep : NULL;
+            if (xw != NULL)
+                for (int64_t r = r0; r < r1; r++)
+                    irllrec__f32_to_bf16_pairs(jb->xn + r * d, d, xw + (r - r0) * f->np);
             irllrec__xent_rows_init(jb, r0, r1 - r0, 1);
-            forward_rows(f, r0, r1, kb);
+            forward_rows(f, r0, r1, kb, xw);
             irllrec__xent_head(jb, r0, r1 - r0);
-            if (jb->need_grad) backward_rows(f, r0, r1, dyp, scratch, kb);
+            if (jb->need_grad) backward_rows(f, r0, r1, dyp, scratch, kb, xw);
         }
         /* once per slice, not per row block: the order of dyp's sums then
          * does not depend on the row-block height */
@@ -285,7 +382,11 @@ int irllrec__xent_fused_run(irllrec_ctx *ctx, irllrec__xent *job, int isa)
 {
     fjob f;
     if (job->ypack == NULL || !irllrec__xent_fixed_shift(job)) return 0;
+    if (isa == IRLLREC__XENT_ISA_AVX512 && job->bf16_logits && job->xpairs != NULL &&
+        irllrec__xent_bf16_cpu())
+        isa = IRLLREC__XENT_ISA_BF16;
     f.jb = job;
+    f.np = (job->d + 1) / 2;
     get_kern(isa, &f.k);
     f.ncb = (XF_COL_FLOATS / job->d) / f.k.nr * f.k.nr;
     if (f.ncb < f.k.nr) f.ncb = f.k.nr;

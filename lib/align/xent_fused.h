@@ -18,7 +18,9 @@
 enum irllrec__xent_isa {
     IRLLREC__XENT_ISA_C = 0,      /* portable C, one lane */
     IRLLREC__XENT_ISA_AVX2 = 1,   /* AVX2 + FMA, 8 lanes */
-    IRLLREC__XENT_ISA_AVX512 = 2  /* AVX-512F, 16 lanes */
+    IRLLREC__XENT_ISA_AVX512 = 2, /* AVX-512F, 16 lanes */
+    IRLLREC__XENT_ISA_BF16 = 3    /* AVX-512F + AVX512-BF16: bf16 logits, fp32 backward
+                                   * (only for jobs that ask, irllrec__xent.bf16_logits) */
 };
 
 /* The best instruction set this CPU runs (checked at run time). */
@@ -38,6 +40,13 @@ int64_t irllrec__xent_pack_floats(int64_t n_cols, int64_t d, int32_t n_threads);
  * (irllrec__xent_pack_floats holds them; the backward then recomputes). */
 int64_t irllrec__xent_keep_rows(int64_t n_cols);
 
+/* 1 when this CPU runs the bf16 kernel set (AVX-512F and AVX512-BF16). */
+int irllrec__xent_bf16_cpu(void);
+
+/* Per-thread words of a job's xpairs (engine.h): a row block's rows as bf16
+ * pairs. */
+int64_t irllrec__xent_pair_words(int64_t d);
+
 /* The path irllrec__xent_path() takes with IRLLREC_XENT unset, for this
  * build and a CPU whose best set is best: -1 reference, else an isa. */
 int irllrec__xent_default_path(int best);
@@ -54,6 +63,8 @@ int irllrec__xent_fused_run(irllrec_ctx *ctx, irllrec__xent *job, int isa);
  * transposed (d x NR); nj <= NR valid columns. */
 typedef struct irllrec__xent_kern {
     int32_t mr, nr, vl; /* rows and columns of a logit tile, vector lanes */
+    int32_t pairs;      /* 1: fwd reads bf16 pairs (xr rows and yp as uint32 words, see
+                         * irllrec__f32_to_bf16_pairs) and bwd is NULL (bf16 set) */
     /* vsum[i*vl + l] += lane l of the tile row's c_j exp(it*<x_i,y_j> - it)
      * (valid j; cw: the tile's column weights c_j, NULL all 1); e != NULL:
      * those nr terms of row i also go to e + i*lde (0 past nj) */
@@ -74,6 +85,7 @@ void irllrec__xent_kern_c(irllrec__xent_kern *k);
 #define IRLLREC__XENT_X86 1
 void irllrec__xent_kern_avx2(irllrec__xent_kern *k);
 void irllrec__xent_kern_avx512(irllrec__xent_kern *k);
+void irllrec__xent_kern_bf16(irllrec__xent_kern *k);
 #endif
 
 #endif /* IRLLREC_ALIGN_XENT_FUSED_H */

@@ -9,33 +9,7 @@
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 
-/* Lanes l < n set; n <= 0 none, n >= 16 all. */
-static inline __mmask16 lanes_below(int64_t n)
-{
-    return n <= 0 ? (__mmask16)0 : n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-}
-
-/* The vector form of irllrec__exp_nonpos, with FMAs; inputs below -87 are
- * clamped (the fixed-shift path never goes below -80). */
-static inline __m512 exp_np(__m512 v)
-{
-    const __m512 x = _mm512_max_ps(v, _mm512_set1_ps(-87.0f));
-    const __m512 kf = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(kf, _mm512_set1_ps(IRLLREC__EXP_LN2_HI), x);
-    __m512 p = _mm512_set1_ps(IRLLREC__EXP_P0);
-    r = _mm512_fnmadd_ps(kf, _mm512_set1_ps(IRLLREC__EXP_LN2_LO), r);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IRLLREC__EXP_P1));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IRLLREC__EXP_P2));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IRLLREC__EXP_P3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IRLLREC__EXP_P4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IRLLREC__EXP_P5));
-    p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
-    /* p * 2^kf in one instruction instead of building 2^k from its bits and
-     * multiplying (four): the same exact power-of-two scaling, the same bits
-     * (k >= -126 here, so 2^k is normal either way) */
-    return _mm512_scalef_ps(p, kf);
-}
+#include "xent_exp512.h"
 
 typedef __m512 VT;
 #define VL 16

@@ -16,20 +16,17 @@
 #include <oneapi/dnnl/dnnl.h>
 #endif
 
-/* Round to nearest, ties to even, on the raw bits; NaN stays a (quiet) NaN
- * instead of rounding into infinity. Written branch-free so it vectorises. */
-static inline uint16_t f2bf(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-    const uint32_t nan = (u >> 16) | 0x40u;
-    return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
-}
-
 void irllrec__f32_to_bf16(const float *restrict x, uint16_t *restrict y, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) y[i] = f2bf(x[i]);
+    for (int64_t i = 0; i < n; i++) y[i] = irllrec__f2bf(x[i]);
+}
+
+void irllrec__f32_to_bf16_pairs(const float *restrict x, int64_t n, uint32_t *restrict w)
+{
+    const int64_t half = n / 2;
+    for (int64_t k = 0; k < half; k++)
+        w[k] = (uint32_t)irllrec__f2bf(x[2 * k]) | (uint32_t)irllrec__f2bf(x[2 * k + 1]) << 16;
+    if (n % 2 != 0) w[half] = irllrec__f2bf(x[n - 1]);
 }
 
 void irllrec__bf16_to_f32(const uint16_t *restrict x, float *restrict y, int64_t n)
@@ -51,7 +48,7 @@ void irllrec__f32_to_bf16_t(int64_t rows, int64_t cols, const float *x, int64_t 
         for (int64_t c0 = 0; c0 < cols; c0 += T) {
             const int64_t r1 = r0 + T < rows ? r0 + T : rows, c1 = c0 + T < cols ? c0 + T : cols;
             for (int64_t c = c0; c < c1; c++)
-                for (int64_t r = r0; r < r1; r++) y[c * ldy + r] = f2bf(x[r * ldx + c]);
+                for (int64_t r = r0; r < r1; r++) y[c * ldy + r] = irllrec__f2bf(x[r * ldx + c]);
         }
 }
 

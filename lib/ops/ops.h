@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- linear: Y = X W^T + b (PyTorch nn.Linear layout) ------------------
  * X rows x in, W out x in, b out (NULL: no bias), Y rows x out (written). */
@@ -88,7 +89,20 @@ double irllrec__vdot(const float *x, const float *y, int64_t n);  /* sum x_i y_i
 /* ---- bf16 (lib/ops/bf16.c): storage of frozen text, bf16 products --------
  * bf16 is the upper half of an IEEE float: 8 significand bits, fp32's
  * exponent range. Conversion rounds to nearest even (NaN stays NaN). */
+/* Round to nearest, ties to even, on the raw bits; NaN stays a (quiet) NaN
+ * instead of rounding into infinity. Branch-free so loops over it vectorise. */
+static inline uint16_t irllrec__f2bf(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    const uint32_t nan = (u >> 16) | 0x40u;
+    return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
+}
 void irllrec__f32_to_bf16(const float *restrict x, uint16_t *restrict y, int64_t n);
+/* w[k] = bf16(x[2k]) | bf16(x[2k+1]) << 16 for k < (n+1)/2, a missing x[n]
+ * taken as 0: the operand words of a VDPBF16 product (lib/align). */
+void irllrec__f32_to_bf16_pairs(const float *restrict x, int64_t n, uint32_t *restrict w);
 void irllrec__bf16_to_f32(const uint16_t *restrict x, float *restrict y, int64_t n);
 /* y (cols x rows, ld ldy) = bf16 of x^T, x rows x cols (ld ldx). */
 void irllrec__f32_to_bf16_t(int64_t rows, int64_t cols, const float *x, int64_t ldx, uint16_t *y,

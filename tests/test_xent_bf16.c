@@ -1,0 +1,301 @@
+/* bf16 logits in the fused cross-entropy (irllrec_align_spec.precision =
+ * BF16, lib/align/xent_kern_bf16.c): the sums' logits from bf16-rounded
+ * rows and columns, everything else fp32. Checked against a direct double
+ * computation of exactly that contract, against the fp32 kernels (the
+ * distance bf16 costs), for bits that do not depend on the thread count or
+ * on whether the exponentials were kept, and through the public API. On a
+ * CPU without AVX512-BF16 the handle must fall back to fp32, bit for bit. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "align/engine.h"
+#include "align/xent_fused.h"
+#include "ops/ops.h"
+#include "helpers/testutil.h"
+
+typedef struct bjob {
+    int64_t nr, nc;
+    int32_t d;
+    float inv_tau;
+    float *x, *y, *w, *c;
+    int32_t *tgt;
+    /* outputs */
+    double *loss, *aux;
+    float *dxn, *dyn, *ypack, *blk;
+    uint32_t *xpairs;
+} bjob;
+
+static float bf(float v)
+{
+    const uint32_t u = (uint32_t)irllrec__f2bf(v) << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static void bj_make(bjob *b, uint64_t seed)
+{
+    uint64_t s = seed * 2654435761u + 7;
+    b->x = malloc((size_t)(b->nr * b->d) * sizeof(float));
+    b->y = malloc((size_t)(b->nc * b->d) * sizeof(float));
+    b->w = malloc((size_t)b->nr * sizeof(float));
+    b->c = malloc((size_t)b->nc * sizeof(float));
+    b->tgt = malloc((size_t)b->nr * sizeof(int32_t));
+    ck_assert(b->x && b->y && b->w && b->c && b->tgt);
+    tu_fill(&s, b->x, b->nr * b->d, 2.0f);
+    tu_fill(&s, b->y, b->nc * b->d, 2.0f);
+    irllrec__l2norm_fwd(b->nr, b->d, b->x, b->d, b->x, b->d, NULL);
+    irllrec__l2norm_fwd(b->nc, b->d, b->y, b->d, b->y, b->d, NULL);
+    for (int64_t i = 0; i < b->nr; i++) {
+        b->w[i] = tu_rnd(&s) + 0.5f;
+        b->tgt[i] = (int32_t)((tu_rnd(&s) + 0.5f) * (float)b->nc) % (int32_t)b->nc;
+    }
+    for (int64_t j = 0; j < b->nc; j++) b->c[j] = (float)(1 + (int)((tu_rnd(&s) + 0.5f) * 3.99f));
+}
+
+static void bj_free_outs(bjob *b)
+{
+    free(b->loss);
+    free(b->aux);
+    free(b->dxn);
+    free(b->dyn);
+    free(b->ypack);
+    free(b->blk);
+    free(b->xpairs);
+}
+
+/* The fused path of isa with bf16 logits asked (bf16) or not; keep as the
+ * engine's keep_rows. */
+static void bj_run(bjob *b, int32_t nt, int bf16, int64_t keep)
+{
+    irllrec_ctx *ctx = tu_ctx_threads(nt);
+    irllrec__xent jb;
+    memset(&jb, 0, sizeof jb);
+    b->loss = calloc((size_t)b->nr, sizeof(double));
+    b->aux = calloc((size_t)(5 * b->nr), sizeof(double));
+    b->dxn = calloc((size_t)(b->nr * b->d), sizeof(float));
+    b->dyn = calloc((size_t)(4 * b->nc * b->d), sizeof(float));
+    b->ypack = calloc((size_t)irllrec__xent_pack_floats(b->nc, b->d, nt), sizeof(float));
+    b->blk = calloc((size_t)(nt * irllrec__xent_thread_floats(16, 64, b->d)), sizeof(float));
+    b->xpairs = calloc((size_t)(nt * irllrec__xent_pair_words(b->d)), sizeof(uint32_t));
+    ck_assert(b->loss && b->aux && b->dxn && b->dyn && b->ypack && b->blk && b->xpairs);
+    jb.xn = b->x;
+    jb.yn = b->y;
+    jb.n_rows = b->nr;
+    jb.n_cols = b->nc;
+    jb.d = b->d;
+    jb.kind = IRLLREC__XENT_INFONCE;
+    jb.target = b->tgt;
+    jb.inv_tau = b->inv_tau;
+    jb.scale = 0.75;
+    jb.row_weight = b->w;
+    jb.col_weight = b->c;
+    jb.need_grad = 1;
+    jb.block_rows = 16;
+    jb.block_cols = 64;
+    jb.n_slices = 4;
+    jb.n_threads = nt;
+    jb.blk = b->blk;
+    jb.row_loss = b->loss;
+    jb.row_aux = b->aux;
+    jb.dxn = b->dxn;
+    jb.dyn = b->dyn;
+    jb.ypack = b->ypack;
+    jb.keep_rows = keep;
+    jb.bf16_logits = bf16;
+    jb.xpairs = b->xpairs;
+    ck_assert_int_eq(irllrec__xent_fused_run(ctx, &jb, IRLLREC__XENT_ISA_AVX512), 1);
+    irllrec_ctx_free(ctx);
+}
+
+static double max_abs(const float *v, int64_t n)
+{
+    double m = 0.0;
+    for (int64_t i = 0; i < n; i++) m = fmax(m, fabs((double)v[i]));
+    return m;
+}
+
+/* The contract in double: t_ij = it <bf(x_i), bf(y_j)> in the sums, the
+ * target's logit it <x_i, y_tgt> from the fp32 rows, dC_ij = s w_i it
+ * (c_j e^t_ij / den_i - [j = tgt]), dxn = dC yn, dyn = dC^T xn (fp32 rows).
+ * Returns the largest error of loss, dxn and dyn relative to their size. */
+static double bj_check(const bjob *b)
+{
+    const int64_t d = b->d;
+    double *gx = calloc((size_t)(b->nr * d), sizeof(double));
+    double *gy = calloc((size_t)(b->nc * d), sizeof(double));
+    double *p = malloc((size_t)b->nc * sizeof(double));
+    double lt = 0.0, le = 0.0, ex = 0.0, ey = 0.0;
+    ck_assert(gx && gy && p);
+    for (int64_t i = 0; i < b->nr; i++) {
+        const float *xi = b->x + i * d;
+        const double sw = 0.75 * b->w[i] * b->inv_tau;
+        double den = 0.0, tt = 0.0;
+        for (int64_t j = 0; j < b->nc; j++) {
+            double dot = 0.0;
+            for (int64_t k = 0; k < d; k++) dot += (double)bf(xi[k]) * (double)bf(b->y[j * d + k]);
+            p[j] = b->c[j] * exp(b->inv_tau * dot - b->inv_tau);
+            den += p[j];
+        }
+        for (int64_t k = 0; k < d; k++) tt += (double)xi[k] * (double)b->y[b->tgt[i] * d + k];
+        le += 0.75 * b->w[i] * (log(den) + b->inv_tau - b->inv_tau * tt);
+        lt += b->loss[i];
+        for (int64_t j = 0; j < b->nc; j++) {
+            const double dc = sw * (p[j] / den - (j == b->tgt[i] ? 1.0 : 0.0));
+            for (int64_t k = 0; k < d; k++) {
+                gx[i * d + k] += dc * b->y[j * d + k];
+                gy[j * d + k] += dc * xi[k];
+            }
+        }
+    }
+    for (int64_t i = 0; i < b->nr * d; i++) ex = fmax(ex, fabs(gx[i] - b->dxn[i]));
+    for (int64_t i = 0; i < b->nc * d; i++) ey = fmax(ey, fabs(gy[i] - b->dyn[i]));
+    ex /= max_abs(b->dxn, b->nr * d);
+    ey /= max_abs(b->dyn, b->nc * d);
+    free(gx);
+    free(gy);
+    free(p);
+    return fmax(fabs(lt - le) / fabs(le), fmax(ex, ey));
+}
+
+static int same_bits(const bjob *a, const bjob *b)
+{
+    return memcmp(a->loss, b->loss, (size_t)a->nr * sizeof(double)) == 0 &&
+           memcmp(a->dxn, b->dxn, (size_t)(a->nr * a->d) * sizeof(float)) == 0 &&
+           memcmp(a->dyn, b->dyn, (size_t)(a->nc * a->d) * sizeof(float)) == 0;
+}
+
+START_TEST(bf16_logits_follow_their_contract)
+{
+    /* even and odd d (a padded last pair), partial tiles and column blocks */
+    static const int32_t ds[] = {1, 8, 32, 37};
+    if (!irllrec__xent_bf16_cpu()) {
+        printf("bf16_logits_follow_their_contract: no AVX512-BF16 on this CPU; skipped\n");
+        return;
+    }
+    for (size_t a = 0; a < sizeof ds / sizeof ds[0]; a++) {
+        bjob b = {.nr = 77, .nc = 613, .d = ds[a], .inv_tau = 5.0f}, f = b;
+        double e, el;
+        bj_make(&b, 5 + a);
+        bj_run(&b, 2, 1, 0);
+        e = bj_check(&b);
+        if (getenv("IRLLREC_TEST_VERBOSE")) printf("bf16 d %d: %.3g from the contract\n", (int)b.d, e);
+        ck_assert_msg(e <= 1e-5, "d %d: bf16 path %.3g from its contract", (int)b.d, e);
+        /* the fp32 kernels on the same problem are measurably elsewhere: the
+         * job did run bf16 logits */
+        f.x = b.x, f.y = b.y, f.w = b.w, f.c = b.c, f.tgt = b.tgt;
+        bj_run(&f, 2, 0, 0);
+        el = 0.0;
+        for (int64_t i = 0; i < b.nr; i++) el += b.loss[i] - f.loss[i];
+        if (b.d > 1) ck_assert_msg(fabs(el) > 1e-7 * fabs(f.loss[0]), "d %d: bf16 = fp32", (int)b.d);
+        bj_free_outs(&f);
+        bj_free_outs(&b);
+        free(b.x), free(b.y), free(b.w), free(b.c), free(b.tgt);
+    }
+}
+END_TEST
+
+START_TEST(bf16_bits_do_not_depend_on_threads_or_keeping)
+{
+    bjob r = {.nr = 300, .nc = 1037, .d = 32, .inv_tau = 5.0f};
+    if (!irllrec__xent_bf16_cpu()) {
+        printf("bf16_bits_do_not_depend_on_threads_or_keeping: no AVX512-BF16; skipped\n");
+        return;
+    }
+    bj_make(&r, 9);
+    bj_run(&r, 1, 1, 0);
+    for (int v = 0; v < 3; v++) {
+        /* 2 and 3 threads keeping; 2 threads recomputing (nothing kept) */
+        static const int32_t nts[] = {2, 3, 2};
+        static const int64_t keeps[] = {0, 8, -1};
+        bjob o = r;
+        bj_run(&o, nts[v], 1, keeps[v]);
+        ck_assert_msg(same_bits(&r, &o), "threads %d keep %lld: bits differ", (int)nts[v],
+                      (long long)keeps[v]);
+        bj_free_outs(&o);
+    }
+    bj_free_outs(&r);
+    free(r.x), free(r.y), free(r.w), free(r.c), free(r.tgt);
+}
+END_TEST
+
+/* Through the API: the handle grants BF16 only where it runs it; granted,
+ * the loss is within bf16's reach of fp32's; refused, the bits are fp32's. */
+START_TEST(bf16_through_the_api)
+{
+    irllrec_ctx *ctx = tu_ctx_threads(2);
+    irllrec_align *h[2];
+    const int64_t B = 200, M = 900, d = 32;
+    float *x = malloc((size_t)(B * d) * sizeof(float)), *y = malloc((size_t)(M * d) * sizeof(float));
+    float *dx[2], *dy[2];
+    int32_t *pos = malloc((size_t)B * sizeof(int32_t)), got = -1;
+    double loss[2];
+    uint64_t s = 99;
+    ck_assert(x && y && pos);
+    tu_fill(&s, x, B * d, 1.0f);
+    tu_fill(&s, y, M * d, 1.0f);
+    for (int64_t i = 0; i < B; i++) pos[i] = (int32_t)((i * 37) % M);
+    for (int q = 0; q < 2; q++) {
+        irllrec_align_spec sp;
+        irllrec_align_spec_init(&sp, sizeof sp);
+        sp.dim = (int32_t)d;
+        sp.max_rows = B;
+        sp.max_cols = M;
+        sp.precision = q == 0 ? IRLLREC_ALIGN_FP32 : IRLLREC_ALIGN_BF16;
+        ck_assert_int_eq(irllrec_align_create(ctx, &sp, &h[q]), IRLLREC_OK);
+        dx[q] = calloc((size_t)(B * d), sizeof(float));
+        dy[q] = calloc((size_t)(M * d), sizeof(float));
+        ck_assert(dx[q] && dy[q]);
+        ck_assert_int_eq(irllrec_align_infonce(h[q], irllrec_mat_dense(x, B, d),
+                                               irllrec_mat_dense(y, M, d), pos, 0.2, 1.0,
+                                               irllrec_mat_dense(dx[q], B, d),
+                                               irllrec_mat_dense(dy[q], M, d), &loss[q]),
+                         IRLLREC_OK);
+    }
+    ck_assert_int_eq(irllrec_align_get_precision(h[1], &got), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_align_get_precision(NULL, &got), IRLLREC_E_INVALID_ARG);
+    if (got == IRLLREC_ALIGN_BF16) {
+        ck_assert(irllrec__xent_bf16_cpu());
+        ck_assert_msg(fabs(loss[1] - loss[0]) <= 1e-3 * fabs(loss[0]) && loss[1] != loss[0],
+                      "bf16 %.9g vs fp32 %.9g", loss[1], loss[0]);
+    } else {
+        ck_assert_int_eq(got, IRLLREC_ALIGN_FP32);
+        ck_assert(loss[1] == loss[0]);
+        ck_assert(memcmp(dx[0], dx[1], (size_t)(B * d) * sizeof(float)) == 0);
+        ck_assert(memcmp(dy[0], dy[1], (size_t)(M * d) * sizeof(float)) == 0);
+    }
+    {
+        irllrec_align_spec sp;
+        irllrec_align *bad = NULL;
+        irllrec_align_spec_init(&sp, sizeof sp);
+        sp.precision = 2;
+        ck_assert_int_eq(irllrec_align_create(ctx, &sp, &bad), IRLLREC_E_INVALID_ARG);
+        ck_assert(bad == NULL);
+        ck_assert(strstr(irllrec_ctx_errmsg(ctx), "precision") != NULL);
+    }
+    for (int q = 0; q < 2; q++) {
+        irllrec_align_free(h[q]);
+        free(dx[q]);
+        free(dy[q]);
+    }
+    free(x);
+    free(y);
+    free(pos);
+    irllrec_ctx_free(ctx);
+}
+END_TEST
+
+Suite *xent_bf16_suite(void)
+{
+    Suite *s = suite_create("xent_bf16");
+    TCase *tc = tcase_create("bf16");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, bf16_logits_follow_their_contract);
+    tcase_add_test(tc, bf16_bits_do_not_depend_on_threads_or_keeping);
+    tcase_add_test(tc, bf16_through_the_api);
+    suite_add_tcase(s, tc);
+    return s;
+}
