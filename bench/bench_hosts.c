@@ -8,6 +8,8 @@
  * Every model runs twice in the same process, with IRLLREC_XENT=fused (the
  * fused alignment kernels, irllrec_align_kernel() names them) and then with
  * IRLLREC_XENT=reference (the sgemm engine), so the two share the load;
+ * SGL and SimGCL also run between them with bf16 contrastive logits asked
+ * (lgcn_host_cfg.cl_precision; "+bf16" where granted);
  * the roofs and the gather bound are those of the fused run.
  *
  * usage: bench_hosts [threads (2)] [timed epochs (3)] [models (lightgcn,sgl,simgcl,mf)]
@@ -50,7 +52,7 @@ static double load1(void)
  * the median wall epoch, *gather_gb the bytes of 128-byte rows the main
  * view's propagation gathers per epoch (L layers forward and backward). */
 static int bench_model(irllrec_ctx *ctx, const irllrec_x_dataset *ds, int32_t model, int32_t nt,
-                       int32_t n_ep, double *epoch_s, double *gather_gb)
+                       int32_t n_ep, int32_t prec, double *epoch_s, double *gather_gb)
 {
     irllrec_csr train;
     irllrec_x_sampler *sp = NULL;
@@ -58,7 +60,8 @@ static int bench_model(irllrec_ctx *ctx, const irllrec_x_dataset *ds, int32_t mo
     lgcn *m = NULL;
     lgcn_opt *opt = NULL;
     lgcn_host *h = NULL;
-    lgcn_host_cfg hc = {model, 0.1, 0.2, 0.9, 4096, 2023};
+    lgcn_host_cfg hc = {model, 0.1, 0.2, 0.9, 4096, 2023, prec};
+    char kern[64];
     int32_t *u, *p, *q;
     double ep[64], cpu[64], la0 = load1();
     char err[256] = "";
@@ -77,6 +80,8 @@ static int bench_model(irllrec_ctx *ctx, const irllrec_x_dataset *ds, int32_t mo
         fprintf(stderr, "bench_hosts: %s %s\n", err, irllrec_ctx_errmsg(ctx));
         return 1;
     }
+    snprintf(kern, sizeof kern, "%s%s", irllrec_align_kernel(),
+             lgcn_host_cl_precision(h) == IRLLREC_ALIGN_BF16 ? "+bf16" : "");
     n = irllrec_x_sampler_epoch_size(sp);
     u = (int32_t *)malloc((size_t)n * sizeof *u);
     p = (int32_t *)malloc((size_t)n * sizeof *p);
@@ -93,7 +98,7 @@ static int bench_model(irllrec_ctx *ctx, const irllrec_x_dataset *ds, int32_t mo
         cpu[e] = bu_cpu_now() - c0;
     }
     printf("%-8s %-12s threads %d: median epoch %.3f s wall, %.3f s CPU (%d epochs after a %.3f s "
-           "warm-up; load %.2f -> %.2f); epochs:", lgcn_model_name(model), irllrec_align_kernel(), nt,
+           "warm-up; load %.2f -> %.2f); epochs:", lgcn_model_name(model), kern, nt,
            bu_median(ep + 1, (size_t)n_ep), bu_median(cpu + 1, (size_t)n_ep), n_ep, ep[0], la0,
            load1());
     for (int e = 1; e <= n_ep; e++) printf(" %.3f", ep[e]);
@@ -147,13 +152,17 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_hosts: unknown model '%s'\n", tok);
             return 2;
         }
+        double e_x, g_x;
         setenv("IRLLREC_XENT", "fused", 1);
-        if (bench_model(ctx, ds, model, nt, n_ep, &ep_s[model], &gb[model]) != 0) return 1;
+        if (bench_model(ctx, ds, model, nt, n_ep, IRLLREC_ALIGN_FP32, &ep_s[model], &gb[model]) != 0)
+            return 1;
+        /* bf16 logits in the contrastive sums, asked (the line says +bf16
+         * only where the host's handle took them) */
+        if ((model == LGCN_MODEL_SGL || model == LGCN_MODEL_SIMGCL) &&
+            bench_model(ctx, ds, model, nt, n_ep, IRLLREC_ALIGN_BF16, &e_x, &g_x) != 0)
+            return 1;
         setenv("IRLLREC_XENT", "reference", 1);
-        {
-            double e_ref, g_ref;
-            if (bench_model(ctx, ds, model, nt, n_ep, &e_ref, &g_ref) != 0) return 1;
-        }
+        if (bench_model(ctx, ds, model, nt, n_ep, IRLLREC_ALIGN_FP32, &e_x, &g_x) != 0) return 1;
         unsetenv("IRLLREC_XENT");
     }
     printf("peak RSS %.1f MiB (all models of this run, before the roofs)\n", bu_peak_rss_mib());

@@ -11,7 +11,9 @@
 # env:   MODELS (default "sgl simgcl"), DATA (default ../shared/data/amazon-book),
 #        OUT (default /tmp/fidelity-hosts), BIN (default BUILD/examples/lightgcn/
 #        lightgcn_train), REPORT_ONLY=1 (no runs: the table of what finished),
-#        OPENBLAS_NUM_THREADS (default 1, as scripts/fidelity-lightgcn.sh)
+#        OPENBLAS_NUM_THREADS (default 1, as scripts/fidelity-lightgcn.sh),
+#        FLAGS (more trainer flags for every run, e.g. "--cl-precision bf16";
+#        use its own OUT: finished seeds are not rerun)
 set -eu
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,14 +30,15 @@ bin=${BIN:-$build/examples/lightgcn/lightgcn_train}
 mkdir -p "$out"
 if [ "${REPORT_ONLY:-0}" != 1 ]; then
   echo "fidelity-hosts: $(date -u +%FT%TZ), models $models, threads $threads," \
-       "OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+       "OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS, flags '${FLAGS:-}'," \
+       "load: $(cut -d' ' -f1-3 /proc/loadavg)"
   for m in $models; do
     for s in $seeds; do
       [ -f "$out/$m-$s/result.json" ] && continue
       echo "$m seed $s ... ($(date -u +%TZ), load $(cut -d' ' -f1 /proc/loadavg))"
       /usr/bin/time -f "%e %M" -o "$out/time-$m-$s.txt" \
         "$bin" --model "$m" --data "$data" --out "$out/$m-$s" --overwrite --seed "$s" \
-        --threads "$threads" --quiet > "$out/$m-$s.stdout" 2> "$out/$m-$s.stderr"
+        --threads "$threads" --quiet ${FLAGS:-} > "$out/$m-$s.stdout" 2> "$out/$m-$s.stderr"
       tail -n 2 "$out/$m-$s.stdout"
     done
   done

@@ -131,6 +131,7 @@ irllrec_status lgcn_host_create(irllrec_ctx *ctx, lgcn *m, const lgcn_host_cfg *
     as.max_rows = 2 * (int64_t)c->max_batch;
     as.max_cols = U > N - U ? U : N - U;
     as.n_slices = HOST_CL_SLICES;
+    as.precision = c->cl_precision;
     st = irllrec_align_create(ctx, &as, &h->al);
     if (st != IRLLREC_OK) {
         fail(err, errcap, st, "contrastive loss: %s", irllrec_ctx_errmsg(ctx));
@@ -139,6 +140,13 @@ irllrec_status lgcn_host_create(irllrec_ctx *ctx, lgcn *m, const lgcn_host_cfg *
     }
     *out = h;
     return IRLLREC_OK;
+}
+
+int32_t lgcn_host_cl_precision(const lgcn_host *h)
+{
+    int32_t p = IRLLREC_ALIGN_FP32;
+    if (h != NULL && h->al != NULL) (void)irllrec_align_get_precision(h->al, &p);
+    return p;
 }
 
 /* ---- SimGCL's perturbation -------------------------------------------- */

@@ -52,6 +52,8 @@ typedef struct lgcn_host_cfg {
     double eps;        /**< SimGCL: noise magnitude, >= 0 */
     int32_t max_batch; /**< largest batch */
     uint64_t seed;     /**< noise seed (SimGCL) */
+    int32_t cl_precision; /**< logits of the contrastive sums: enum
+                               irllrec_align_precision (0 fp32; BF16 where granted) */
 } lgcn_host_cfg;
 
 typedef struct lgcn_host lgcn_host;
@@ -71,6 +73,10 @@ typedef struct lgcn_host_losses {
 irllrec_status lgcn_host_create(irllrec_ctx *ctx, lgcn *m, const lgcn_host_cfg *c,
                                 lgcn_host **out, char *err, size_t errcap);
 void lgcn_host_free(lgcn_host *h);
+
+/** The precision the contrastive loss took (irllrec_align_get_precision of
+ *  its handle): IRLLREC_ALIGN_FP32 for hosts without one. */
+int32_t lgcn_host_cl_precision(const lgcn_host *h);
 
 /** One step's gradient: forwards (@p mode LGCN_TRAIN draws new masks and
  *  noise, LGCN_REPLAY repeats the last step's), the host's losses, the hook

@@ -120,10 +120,12 @@ static int load(run *r)
     hcfg.eps = o->eps;
     hcfg.max_batch = o->batch;
     hcfg.seed = o->seed;
+    hcfg.cl_precision = o->cl_precision;
     if (lgcn_host_create(r->ctx, r->m, &hcfg, &r->host, err, sizeof err) != IRLLREC_OK) {
         fprintf(stderr, "lightgcn_train: --model %s: %s\n", lgcn_model_name(o->model), err);
         return -1;
     }
+    r->res.cl_precision = lgcn_host_cl_precision(r->host);
     if (o->irllrec) {
         if (lt_resolve_text(o, r->data_dir, &r->irl, r->note) != 0 ||
             lt_load_text(r->ctx, &r->irl, r->ls.n_users, r->ls.n_items) != 0)
@@ -185,6 +187,11 @@ static void print_setup(const run *r)
                 LGCN_DATASET_CFG_NAME[o->dataset_cfg], o->cl_weight, o->cl_tau,
                 o->model == LGCN_MODEL_SGL ? ", view keep " : ", eps ",
                 o->model == LGCN_MODEL_SGL ? o->view_keep : o->eps);
+    if (o->cl_precision != IRLLREC_ALIGN_FP32)
+        fprintf(stderr, "; contrastive logits %s",
+                lgcn_host_cl_precision(r->host) == IRLLREC_ALIGN_BF16
+                    ? "bf16 (asked and granted)"
+                    : "fp32 (bf16 asked, declined: no AVX512-BF16 or not the fused AVX-512 path)");
     fprintf(stderr, "\n");
     if (r->irl.x != NULL) {
         fprintf(stderr, "lightgcn_train: IRLLRec on: {");

@@ -31,6 +31,8 @@ static void usage(FILE *f)
             "                   amazon-book 0.1, 0.2)\n"
             "  --view-keep X    sgl: edge keep rate of each view (0.8)\n"
             "  --eps X          simgcl: noise magnitude (amazon-book 0.9)\n"
+            "  --cl-precision P sgl / simgcl: logits of the contrastive sums, fp32 (default)\n"
+            "                   or bf16 (AVX512-BF16 CPUs; elsewhere fp32, said in the log)\n"
             "  --dim N          embedding size (32)\n"
             "  --layers N       graph layers (3; mf: 0)\n"
             "  --lr X           Adam learning rate (1e-3)\n"
@@ -112,7 +114,7 @@ static const char *const VALUE_FLAGS[] = {
     "--itm-prf", "--usr-int", "--itm-int", "--w-kd", "--tau-kd", "--w-pair", "--tau-pair",
     "--w-tran", "--w-itm", "--itm-alpha", "--momentum", "--hook-lr", "--hook-reg",
     "--tran-samples", "--preset", "--tran-mode", "--text-precision", "--model", "--dataset-config", "--cl-weight",
-    "--cl-tau", "--eps", "--view-keep", "--mpi-timeout"};
+    "--cl-tau", "--eps", "--view-keep", "--mpi-timeout", "--cl-precision"};
 #define N_VALUE_FLAGS (sizeof VALUE_FLAGS / sizeof VALUE_FLAGS[0])
 
 /* A decimal integer: optional sign, digits, nothing else (no blanks). */
@@ -181,6 +183,7 @@ static int resolve_model(opts *o, FILE *err)
     if (!cl && !isnan(o->cl_weight)) return not_for(err, "--cl-weight", o, "sgl and simgcl");
     if (!cl && !isnan(o->cl_tau)) return not_for(err, "--cl-tau", o, "sgl and simgcl");
     if (md != LGCN_MODEL_SIMGCL && !isnan(o->eps)) return not_for(err, "--eps", o, "simgcl");
+    if (!cl && o->cl_precision != 0) return not_for(err, "--cl-precision", o, "sgl and simgcl");
     if (md != LGCN_MODEL_SGL && !isnan(o->view_keep))
         return not_for(err, "--view-keep", o, "sgl");
     if (md != LGCN_MODEL_LIGHTGCN && o->keep_set)
@@ -372,6 +375,10 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
             if (strcmp(v, "exact") == 0) o->hc.tran_mode = 0;
             else if (strcmp(v, "sampled") == 0) o->hc.tran_mode = 1;
             else return bad_value(err, k, v, "exact or sampled");
+        } else if (strcmp(k, "--cl-precision") == 0) {
+            if (strcmp(v, "fp32") == 0) o->cl_precision = IRLLREC_ALIGN_FP32;
+            else if (strcmp(v, "bf16") == 0) o->cl_precision = IRLLREC_ALIGN_BF16;
+            else return bad_value(err, k, v, "fp32 or bf16");
         } else if (strcmp(k, "--text-precision") == 0) {
             if (strcmp(v, "fp32") == 0) o->hc.text_precision = IRLLREC_HOOK_TEXT_FP32;
             else if (strcmp(v, "bf16") == 0) o->hc.text_precision = IRLLREC_HOOK_TEXT_BF16;

@@ -18,6 +18,7 @@ typedef struct opts {
      * cl_weight, cl_tau, eps, view_keep: NAN until given, then resolved. */
     int32_t model, dataset_cfg;
     double cl_weight, cl_tau, eps, view_keep;
+    int32_t cl_precision; /* --cl-precision: enum irllrec_align_precision (0: fp32) */
     /* IRLLRec (--irllrec): text paths (NULL = DATA/<name>.npy if present) and
      * the hook settings (NAN / -1 = the hook's preset default). */
     int32_t irllrec;

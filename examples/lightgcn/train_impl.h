@@ -105,6 +105,7 @@ int lt_resume_from(const opts *o, irllrec_ctx *ctx, lgcn *m, lgcn_opt *opt,
 typedef struct lt_result {
     int best_epoch, epochs_run, n_evals;
     int ranks; /* > 0: "ranks" in result.json (--mpi) */
+    int cl_precision; /* what the contrastive loss took (enum irllrec_align_precision) */
     double t_train, t_eval, total;
     lt_metrics test, val;
 } lt_result;
