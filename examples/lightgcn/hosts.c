@@ -156,32 +156,50 @@ int32_t lgcn_host_cl_precision(const lgcn_host *h)
  * row, so the noise does not depend on the split. The next layer propagates
  * the perturbed rows, and E_final sums them. The backward treats the noise as
  * a constant: d sign(x) / dx = 0 almost everywhere, as autograd has it. */
-static void perturb_layer(void *ud, int32_t layer, float *Y, float *F, int32_t t, int32_t nt)
+/* Rows lo..hi of one layer (d <= 256). The hash has its own loop so it
+ * vectorises (x86-64-v4: AVX-512DQ's 64-bit multiply; 1.25 -> 0.7 ms per
+ * layer of 20,332 x 32 on Zen 4), and |u|^2 is summed in 8 double lanes
+ * combined in a fixed tree, not one chain of d dependent adds. */
+LGCN_CLONES("arch=x86-64-v4", "avx2", "default")
+static void perturb_rows(float *Y, float *F, int64_t lo, int64_t hi, int64_t d, uint64_t base,
+                         double eps)
 {
-    lgcn_host *h = (lgcn_host *)ud;
-    int64_t lo, hi, d = lgcn_dim(h->m);
-    uint64_t base = lgcn__mix64(h->key + (uint64_t)lgcn_steps(h->m) * 0x9e3779b97f4a7c15ULL);
     float u[256];
-    (void)nt;
-    base = lgcn__mix64(base ^ ((uint64_t)h->noise_view << 32) ^ (uint64_t)layer);
-    lgcn_row_share(h->m, t, &lo, &hi);
+    double q[8];
     for (int64_t r = lo; r < hi; r++) {
         float *y = Y + r * d, *f = F + r * d;
-        double sq = 0.0, scale;
-        for (int64_t c = 0; c < d; c++) {
-            uint64_t z = lgcn__mix64(base + (uint64_t)(r * d + c) * 0xd1b54a32d192ed03ULL);
-            u[c] = (float)(z >> 40) * (1.0f / 16777216.0f);
-            sq += (double)u[c] * (double)u[c];
+        const uint64_t b0 = base + (uint64_t)(r * d) * 0xd1b54a32d192ed03ULL;
+        double sq, scale;
+        int64_t c;
+        for (c = 0; c < d; c++) {
+            const uint64_t z = lgcn__mix64(b0 + (uint64_t)c * 0xd1b54a32d192ed03ULL);
+            u[c] = (float)(int64_t)(z >> 40) * (1.0f / 16777216.0f);
         }
+        for (int k = 0; k < 8; k++) q[k] = 0.0;
+        for (c = 0; c + 8 <= d; c += 8)
+            for (int k = 0; k < 8; k++) q[k] += (double)u[c + k] * (double)u[c + k];
+        for (; c < d; c++) q[c % 8] += (double)u[c] * (double)u[c];
+        sq = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
         /* F.normalize's max(|u|, 1e-12) */
-        scale = h->c.eps / (sqrt(sq) > 1e-12 ? sqrt(sq) : 1e-12);
-        for (int64_t c = 0; c < d; c++) {
-            float s = (float)((y[c] > 0.0f) - (y[c] < 0.0f));
-            float delta = s * (float)(scale * (double)u[c]);
+        scale = eps / (sqrt(sq) > 1e-12 ? sqrt(sq) : 1e-12);
+        for (c = 0; c < d; c++) {
+            const float s = (float)((y[c] > 0.0f) - (y[c] < 0.0f));
+            const float delta = s * (float)(scale * (double)u[c]);
             y[c] += delta;
             f[c] += delta;
         }
     }
+}
+
+static void perturb_layer(void *ud, int32_t layer, float *Y, float *F, int32_t t, int32_t nt)
+{
+    lgcn_host *h = (lgcn_host *)ud;
+    int64_t lo, hi;
+    uint64_t base = lgcn__mix64(h->key + (uint64_t)lgcn_steps(h->m) * 0x9e3779b97f4a7c15ULL);
+    (void)nt;
+    base = lgcn__mix64(base ^ ((uint64_t)h->noise_view << 32) ^ (uint64_t)layer);
+    lgcn_row_share(h->m, t, &lo, &hi);
+    perturb_rows(Y, F, lo, hi, lgcn_dim(h->m), base, h->c.eps);
 }
 
 /* ---- the contrastive loss ---------------------------------------------- */

@@ -131,6 +131,17 @@ void lg_bwd_rows(int64_t lo, int64_t hi, lg_view v, const float *G, const float 
 irllrec_status lgcn__fail(char *err, size_t cap, const char *who, irllrec_status st,
                           const char *fmt, ...);
 
+/* Clones of a hot function for the ISAs named, picked at load time.
+ * ifunc-based clones need GNU ELF on x86-64, and their resolvers run before
+ * ThreadSanitizer's runtime is up (an instrumented resolver crashes at load),
+ * so TSan builds and other platforms get one baseline copy. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(LGCN_NO_CLONES)
+#define LGCN_CLONES(...) __attribute__((target_clones(__VA_ARGS__)))
+#else
+#define LGCN_CLONES(...)
+#endif
+
 /* splitmix64's finaliser: the counter-based hash every host derives masks and noise from,
  * so a draw depends on (seed, step, position), never on the thread that makes it. */
 static inline uint64_t lgcn__mix64(uint64_t z)

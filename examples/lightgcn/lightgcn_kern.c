@@ -55,15 +55,7 @@
         for (int32_t c = 0; c < (D); c++) yr[c] = y[c];                        \
     }
 
-/* ifunc-based clones need GNU ELF on x86-64, and their resolvers run before
- * ThreadSanitizer's runtime is up (an instrumented resolver crashes at load),
- * so TSan builds and other platforms get one baseline copy. */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && \
-    !defined(__SANITIZE_THREAD__) && !defined(LGCN_NO_CLONES)
-#define LG_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define LG_CLONES
-#endif
+#define LG_CLONES LGCN_CLONES("avx512f", "avx2", "default")
 
 /* d = 32: the row accumulator lives in four 8-float vectors (GCC/Clang
  * vector extensions, not intrinsics), so it stays in registers; the
