@@ -62,15 +62,19 @@ typedef struct irllrec_align_spec {
  *  spec asks; the handle decides at create, on this CPU:
  *  irllrec_align_get_precision() says what it took. */
 typedef enum irllrec_align_precision {
-    IRLLREC_ALIGN_FP32 = 0, /**< every logit in fp32 (the reference; default) */
-    IRLLREC_ALIGN_BF16 = 1  /**< the logits of the log-sum-exp sums from rows and
-                                 columns rounded to bf16 (products exact, sums fp32,
-                                 VDPBF16PS: twice the fp32 rate per instruction); the
-                                 positive's logit, the backward products and every
-                                 output stay fp32. Granted only where the fused
-                                 AVX-512 kernels run and the CPU has AVX512-BF16,
-                                 else fp32 (docs/math-align.md, "bf16 logits") */
+    IRLLREC_ALIGN_FP32 = 0,        /**< every product in fp32 (the reference; default) */
+    IRLLREC_ALIGN_BF16_LOGITS = 1, /**< the logits of the log-sum-exp sums from rows and
+                                        columns rounded to bf16 (products exact, sums fp32,
+                                        VDPBF16PS: twice the fp32 rate per instruction);
+                                        the positive's logit, the backward products and
+                                        every output stay fp32 */
+    IRLLREC_ALIGN_BF16 = 2         /**< BF16_LOGITS and the backward's products too:
+                                        dX = G Y and dY = G^T X with G, X, Y rounded to
+                                        bf16, sums fp32 (the mixed precision of bf16
+                                        training); outputs fp32 */
 } irllrec_align_precision;
+/* Either bf16 level is granted only where the fused AVX-512 kernels run and
+ * the CPU has AVX512-BF16, else the handle is fp32 (docs/math-align.md, §2c). */
 
 /** Noise modes of the translation loss (pinned values). */
 enum irllrec_align_noise {

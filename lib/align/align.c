@@ -143,7 +143,7 @@ int64_t irllrec__align_bytes(const irllrec_align_spec *spec, int32_t n_threads)
     size_t sz[14];
     memset(&h, 0, sizeof h);
     h.spec = *spec;
-    h.bf16 = spec->precision == IRLLREC_ALIGN_BF16; /* an upper bound: create may decline */
+    h.bf16 = spec->precision; /* an upper bound: create may decline */
     h.n_threads = n_threads;
     resolve_blocking(&h);
     return (int64_t)(sizeof h + layout(&h, sz));
@@ -172,7 +172,7 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
               (int)s.block_cols);
     IRL_CHECK(ctx, s.n_slices >= 0 && s.n_slices <= ALIGN_MAX_SLICES, IRLLREC_E_INVALID_ARG,
               "n_slices = %d must be in [0, %d]", (int)s.n_slices, ALIGN_MAX_SLICES);
-    IRL_CHECK(ctx, s.precision == IRLLREC_ALIGN_FP32 || s.precision == IRLLREC_ALIGN_BF16,
+    IRL_CHECK(ctx, s.precision >= IRLLREC_ALIGN_FP32 && s.precision <= IRLLREC_ALIGN_BF16,
               IRLLREC_E_INVALID_ARG, "precision = %d is not an irllrec_align_precision",
               (int)s.precision);
 
@@ -183,8 +183,9 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
     h->n_threads = irllrec_ctx_n_threads(ctx);
     h->noise = IRLLREC_ALIGN_NOISE_GAUSSIAN;
     irllrec__rng_seed(&h->rng, s.seed, IRLLREC__STREAM_ALIGN);
-    h->bf16 = s.precision == IRLLREC_ALIGN_BF16 && irllrec__xent_bf16_cpu() &&
-              irllrec__xent_path() == IRLLREC__XENT_ISA_AVX512;
+    h->bf16 = irllrec__xent_bf16_cpu() && irllrec__xent_path() == IRLLREC__XENT_ISA_AVX512
+                  ? s.precision
+                  : IRLLREC_ALIGN_FP32;
     resolve_blocking(h);
 
     total = layout(h, sz);
@@ -229,7 +230,7 @@ void irllrec_align_free(irllrec_align *h)
 irllrec_status irllrec_align_get_precision(const irllrec_align *h, int32_t *precision)
 {
     if (h == NULL || precision == NULL) return IRLLREC_E_INVALID_ARG;
-    *precision = h->bf16 ? IRLLREC_ALIGN_BF16 : IRLLREC_ALIGN_FP32;
+    *precision = h->bf16;
     return IRLLREC_OK;
 }
 
@@ -363,7 +364,7 @@ irllrec_status irllrec__align_run(irllrec_align *h, const char *func, const irll
     jb.dxn = h->dxn;
     jb.dyn = h->dyn;
     jb.ypack = h->ypack;
-    jb.bf16_logits = h->bf16;
+    jb.bf16 = h->bf16;
     jb.xpairs = h->xpairs;
     irllrec__xent_run(h->ctx, &jb);
 

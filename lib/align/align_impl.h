@@ -30,7 +30,7 @@ struct irllrec_align {
     int32_t *ids;       /* max_rows: sampled node ids / permutation scratch */
     float *ypack;       /* the fused engine's packed columns and scratch rows */
     uint32_t *xpairs;   /* bf16 logits: the engine's per-thread row pairs (else NULL) */
-    int32_t bf16;       /* spec.precision BF16 granted at create */
+    int32_t bf16;       /* the precision granted at create (irllrec_align_precision) */
     /* a chunked call whose dY waits for irllrec__align_translation_finish */
     int64_t pend_nc;    /* its columns (0: none waits) */
     int pend_eps;       /* its y rows had noise (h->ey) */

@@ -62,10 +62,12 @@ typedef struct irllrec__xent {
     int64_t keep_rows;      /* fused path: rows whose exponentials are kept between the
                              * sweeps; 0: irllrec__xent_keep_rows(n_cols), < 0: none
                              * (recomputed); capped at that count. Bits never depend on it. */
-    int32_t bf16_logits;    /* fused AVX-512 path on a CPU with AVX512-BF16: the logits of
-                             * the sums from bf16-rounded rows and columns (products exact,
-                             * sums fp32); target logits, backward and outputs stay fp32.
-                             * Needs xpairs; ignored on every other path. */
+    int32_t bf16;           /* fused AVX-512 path on a CPU with AVX512-BF16 (else ignored),
+                             * an irllrec_align_precision: 1 the logits of the sums from
+                             * bf16-rounded rows and columns (products exact, sums fp32;
+                             * target logits, backward and outputs fp32); 2 also the
+                             * backward's products (G, rows and columns in bf16, sums
+                             * fp32). Needs xpairs. */
     uint32_t *xpairs;       /* n_threads * irllrec__xent_pair_words(d) words, or NULL */
 } irllrec__xent;
 

@@ -120,9 +120,11 @@ static void get_kern(int isa, irllrec__xent_kern *k)
     irllrec__xent_kern_c(k);
 }
 
+/* fp32 panels, or bf16 pairs over k and (bf16 products) column pairs:
+ * (C + 31)(d + 1)/2 + (C + 31) d/2 words at most. */
 static int64_t panels_floats(int64_t n_cols, int64_t d)
 {
-    return (n_cols + XF_MAX_NR) * d;
+    return (n_cols + XF_MAX_NR) * (d + 1);
 }
 
 /* Floats of a kept row of exponentials: n_cols padded to any kernel's nr. */
@@ -133,7 +135,7 @@ static int64_t keep_ld(int64_t n_cols)
 
 int64_t irllrec__xent_pair_words(int64_t d)
 {
-    return XF_ROWS * ((d + 1) / 2);
+    return XF_ROWS * ((d + 1) / 2) + XF_ROWS / 2 * d;
 }
 
 int64_t irllrec__xent_keep_rows(int64_t n_cols)
@@ -166,6 +168,8 @@ typedef struct fjob {
     int64_t rows; /* rows per row block, a multiple of k.mr */
     int64_t lde;  /* floats per kept row; 0: nothing kept */
     int64_t np;   /* bf16 kernels (k.pairs): words per row of pairs, (d + 1) / 2 */
+    int bwp;      /* bf16 backward products (k.bwdp) */
+    uint32_t *yj; /* with bwp: the column pairs, 16 x d words per panel */
 } fjob;
 
 /* Where the kernels read column c's panel: fp32 panels are d x nr floats,
@@ -212,6 +216,24 @@ static void pack_pairs(const fjob *f, int64_t p0, int64_t p1)
     }
 }
 
+/* Column pairs of panels p0..p1 (bf16 products): pair m of panel p is
+ * columns p*nr + 2m and + 1, interleaved over k (zeros past n_cols). */
+static void pack_col_pairs(const fjob *f, int64_t p0, int64_t p1)
+{
+    const irllrec__xent *jb = f->jb;
+    const int64_t nr = f->k.nr, d = jb->d, n = jb->n_cols;
+    for (int64_t p = p0; p < p1; p++)
+        for (int64_t m = 0; m < nr / 2; m++) {
+            const int64_t j = p * nr + 2 * m;
+            uint32_t *w = f->yj + (p * nr / 2 + m) * d;
+            if (j < n)
+                irllrec__bf16_pair_rows(jb->yn + j * d, j + 1 < n ? jb->yn + (j + 1) * d : NULL,
+                                        d, w);
+            else
+                memset(w, 0, (size_t)d * sizeof *w);
+        }
+}
+
 /* Panel p holds columns [p*nr, p*nr + nr) as d rows of nr floats (zeros past
  * n_cols). Panels are split over the threads. */
 static void pack_task(void *ud, int32_t t, int32_t nt)
@@ -223,6 +245,7 @@ static void pack_task(void *ud, int32_t t, int32_t nt)
     irllrec__share(np, t, nt, &p0, &p1);
     if (f->k.pairs) {
         pack_pairs(f, p0, p1);
+        if (f->bwp) pack_col_pairs(f, p0, p1);
         return;
     }
     for (int64_t p = p0; p < p1; p++) {
@@ -297,7 +320,8 @@ static void forward_rows(const fjob *f, int64_t r0, int64_t r1, float *keep, con
  * or let the bf16 forward write its exponentials to the stack and push them
  * as a kept tile (bf16 set: the same terms the kept path reads). */
 static void recompute_tile(const fjob *f, const float *const *xr, const float *const *xb,
-                           int64_t c, int32_t nj, const float *al, float *const *dxr, float *dyp)
+                           const uint32_t *xi, int64_t c, int32_t nj, const float *al,
+                           float *const *dxr, float *dyp)
 {
     const irllrec__xent *jb = f->jb;
     const int64_t d = jb->d;
@@ -310,7 +334,10 @@ static void recompute_tile(const fjob *f, const float *const *xr, const float *c
     }
     memset(vs, 0, sizeof vs);
     f->k.fwd(xb, panel_at(f, c), d, jb->inv_tau, nj, cols_at(jb, c), vs, et, f->k.nr);
-    f->k.bwdk(et, f->k.nr, xr, jb->yn + c * d, d, nj, al, dxr, dyp + c * d);
+    if (f->bwp)
+        f->k.bwdp(et, f->k.nr, xi, f->yj + c * d / 2, d, nj, al, dxr, dyp + c * d);
+    else
+        f->k.bwdk(et, f->k.nr, xr, jb->yn + c * d, d, nj, al, dxr, dyp + c * d);
 }
 
 static void backward_rows(const fjob *f, int64_t r0, int64_t r1, float *dyp, float *scratch,
@@ -326,6 +353,8 @@ static void backward_rows(const fjob *f, int64_t r0, int64_t r1, float *dyp, flo
             const float *xr[XF_MAX_MR], *xb[XF_MAX_MR];
             float *dxr[XF_MAX_MR], al[XF_MAX_MR];
             const int32_t n = group_rows(f, g, r1, xr);
+            /* the group's row pairs (bf16 products), after the k pairs */
+            const uint32_t *xi = f->bwp ? xw + XF_ROWS * f->np + (g - r0) / 2 * d : NULL;
             if (f->k.pairs && keep == NULL) group_pairs(f, g, r0, n, xw, xb);
             for (int32_t i = 0; i < f->k.mr; i++) {
                 dxr[i] = i < n ? jb->dxn + (g + i) * d : scratch + i * d;
@@ -333,14 +362,30 @@ static void backward_rows(const fjob *f, int64_t r0, int64_t r1, float *dyp, flo
             }
             for (int64_t c = c0; c < c1; c += nr) {
                 const int32_t nj = c1 - c < nr ? (int32_t)(c1 - c) : (int32_t)nr;
-                if (keep != NULL)
-                    f->k.bwdk(keep + (g - r0) * f->lde + c, f->lde, xr, jb->yn + c * d, d, nj,
-                              al, dxr, dyp + c * d);
+                const float *e = keep != NULL ? keep + (g - r0) * f->lde + c : NULL;
+                if (e != NULL && f->bwp)
+                    f->k.bwdp(e, f->lde, xi, f->yj + c * d / 2, d, nj, al, dxr, dyp + c * d);
+                else if (e != NULL)
+                    f->k.bwdk(e, f->lde, xr, jb->yn + c * d, d, nj, al, dxr, dyp + c * d);
                 else
-                    recompute_tile(f, xr, xb, c, nj, al, dxr, dyp);
+                    recompute_tile(f, xr, xb, xi, c, nj, al, dxr, dyp);
             }
         }
     }
+}
+
+/* The row block's rows as bf16 pairs over k (the forward), then with bf16
+ * products its row pairs (r0 + 2q, r0 + 2q + 1; a missing second row 0). */
+static void to_pairs(const fjob *f, int64_t r0, int64_t r1, uint32_t *xw)
+{
+    const irllrec__xent *jb = f->jb;
+    const int64_t d = jb->d;
+    for (int64_t r = r0; r < r1; r++)
+        irllrec__f32_to_bf16_pairs(jb->xn + r * d, d, xw + (r - r0) * f->np);
+    if (!f->bwp) return;
+    for (int64_t r = r0; r < r1; r += 2)
+        irllrec__bf16_pair_rows(jb->xn + r * d, r + 1 < r1 ? jb->xn + (r + 1) * d : NULL, d,
+                                xw + XF_ROWS * f->np + (r - r0) / 2 * d);
 }
 
 static void slice_task(void *ud, int32_t t, int32_t nt)
@@ -363,9 +408,7 @@ static void slice_task(void *ud, int32_t t, int32_t nt)
         for (int64_t r0 = lo; r0 < hi; r0 += f->rows) {
             const int64_t r1 = hi - r0 < f->rows ? hi : r0 + f->rows;
             float *kb = jb->need_grad ? keep : NULL;
-            if (xw != NULL)
-                for (int64_t r = r0; r < r1; r++)
-                    irllrec__f32_to_bf16_pairs(jb->xn + r * d, d, xw + (r - r0) * f->np);
+            if (xw != NULL) to_pairs(f, r0, r1, xw);
             irllrec__xent_rows_init(jb, r0, r1 - r0, 1);
             forward_rows(f, r0, r1, kb, xw);
             irllrec__xent_head(jb, r0, r1 - r0);
@@ -382,12 +425,15 @@ int irllrec__xent_fused_run(irllrec_ctx *ctx, irllrec__xent *job, int isa)
 {
     fjob f;
     if (job->ypack == NULL || !irllrec__xent_fixed_shift(job)) return 0;
-    if (isa == IRLLREC__XENT_ISA_AVX512 && job->bf16_logits && job->xpairs != NULL &&
+    if (isa == IRLLREC__XENT_ISA_AVX512 && job->bf16 > 0 && job->xpairs != NULL &&
         irllrec__xent_bf16_cpu())
         isa = IRLLREC__XENT_ISA_BF16;
     f.jb = job;
     f.np = (job->d + 1) / 2;
     get_kern(isa, &f.k);
+    f.bwp = isa == IRLLREC__XENT_ISA_BF16 && job->bf16 >= 2;
+    if (f.bwp) irllrec__xent_kern_bf16p(&f.k);
+    f.yj = (uint32_t *)(void *)job->ypack + ((job->n_cols + f.k.nr - 1) / f.k.nr) * f.k.nr * f.np;
     f.ncb = (XF_COL_FLOATS / job->d) / f.k.nr * f.k.nr;
     if (f.ncb < f.k.nr) f.ncb = f.k.nr;
     plan_rows(&f);

@@ -20,7 +20,7 @@ enum irllrec__xent_isa {
     IRLLREC__XENT_ISA_AVX2 = 1,   /* AVX2 + FMA, 8 lanes */
     IRLLREC__XENT_ISA_AVX512 = 2, /* AVX-512F, 16 lanes */
     IRLLREC__XENT_ISA_BF16 = 3    /* AVX-512F + AVX512-BF16: bf16 logits, fp32 backward
-                                   * (only for jobs that ask, irllrec__xent.bf16_logits) */
+                                   * (only for jobs that ask, irllrec__xent.bf16) */
 };
 
 /* The best instruction set this CPU runs (checked at run time). */
@@ -44,7 +44,7 @@ int64_t irllrec__xent_keep_rows(int64_t n_cols);
 int irllrec__xent_bf16_cpu(void);
 
 /* Per-thread words of a job's xpairs (engine.h): a row block's rows as bf16
- * pairs. */
+ * pairs over k, then (bf16 products) its row pairs. */
 int64_t irllrec__xent_pair_words(int64_t d);
 
 /* The path irllrec__xent_path() takes with IRLLREC_XENT unset, for this
@@ -78,6 +78,12 @@ typedef struct irllrec__xent_kern {
      * the same bits */
     void (*bwdk)(const float *e, int64_t lde, const float *const *xr, const float *y, int64_t d,
                  int32_t nj, const float *alpha, float *const *dxr, float *dy);
+    /* bwdk with bf16 products (irllrec__xent_kern_bf16p only, else NULL): G =
+     * bf16(alpha_i e_ij); dxr[i] += G Y over yj, the panel's column pairs (16
+     * rows of d words: word k of pair m = columns 2m, 2m+1 at k); dy[j] +=
+     * G^T X over xi, the group's row pairs (mr/2 rows of d words) */
+    void (*bwdp)(const float *e, int64_t lde, const uint32_t *xi, const uint32_t *yj, int64_t d,
+                 int32_t nj, const float *alpha, float *const *dxr, float *dy);
 } irllrec__xent_kern;
 
 void irllrec__xent_kern_c(irllrec__xent_kern *k);
@@ -86,6 +92,7 @@ void irllrec__xent_kern_c(irllrec__xent_kern *k);
 void irllrec__xent_kern_avx2(irllrec__xent_kern *k);
 void irllrec__xent_kern_avx512(irllrec__xent_kern *k);
 void irllrec__xent_kern_bf16(irllrec__xent_kern *k);
+void irllrec__xent_kern_bf16p(irllrec__xent_kern *k);
 #endif
 
 #endif /* IRLLREC_ALIGN_XENT_FUSED_H */

@@ -29,6 +29,17 @@ void irllrec__f32_to_bf16_pairs(const float *restrict x, int64_t n, uint32_t *re
     if (n % 2 != 0) w[half] = irllrec__f2bf(x[n - 1]);
 }
 
+void irllrec__bf16_pair_rows(const float *restrict a, const float *restrict b, int64_t n,
+                             uint32_t *restrict w)
+{
+    if (b == NULL) {
+        for (int64_t k = 0; k < n; k++) w[k] = irllrec__f2bf(a[k]);
+        return;
+    }
+    for (int64_t k = 0; k < n; k++)
+        w[k] = (uint32_t)irllrec__f2bf(a[k]) | (uint32_t)irllrec__f2bf(b[k]) << 16;
+}
+
 void irllrec__bf16_to_f32(const uint16_t *restrict x, float *restrict y, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {

@@ -103,6 +103,10 @@ void irllrec__f32_to_bf16(const float *restrict x, uint16_t *restrict y, int64_t
 /* w[k] = bf16(x[2k]) | bf16(x[2k+1]) << 16 for k < (n+1)/2, a missing x[n]
  * taken as 0: the operand words of a VDPBF16 product (lib/align). */
 void irllrec__f32_to_bf16_pairs(const float *restrict x, int64_t n, uint32_t *restrict w);
+/* w[k] = bf16(a[k]) | bf16(b[k]) << 16 for k < n; b NULL: the high halves 0
+ * (two rows interleaved, for products paired over rows). */
+void irllrec__bf16_pair_rows(const float *restrict a, const float *restrict b, int64_t n,
+                             uint32_t *restrict w);
 void irllrec__bf16_to_f32(const uint16_t *restrict x, float *restrict y, int64_t n);
 /* y (cols x rows, ld ldy) = bf16 of x^T, x rows x cols (ld ldx). */
 void irllrec__f32_to_bf16_t(int64_t rows, int64_t cols, const float *x, int64_t ldx, uint16_t *y,
