@@ -4,8 +4,9 @@
  *   bench_align [threads=2] [reps=5] [block_rows=0] [block_cols=0]
  *
  * Runs everything in one process with IRLLREC_XENT=fused (the best fused
- * kernels the CPU runs), then with a handle whose spec asks for bf16 logits
- * (IRLLREC_ALIGN_BF16; skipped where the handle declines), then with
+ * kernels the CPU runs), then with handles whose spec asks for bf16 logits
+ * (IRLLREC_ALIGN_BF16_LOGITS) and for bf16 logits and backward products
+ * (IRLLREC_ALIGN_BF16; each skipped where the handle declines), then with
  * IRLLREC_XENT=reference (the sgemm engine), and prints per kernel the
  * median fwd+bwd time of: the exact
  * translation loss (N x N), the user InfoNCE term (B x 11,000, the hook's
@@ -15,8 +16,8 @@
  * sgemm (2048 x 20,332). FLOP counts per logit: 6d on every path (2d
  * forward, 2d each for dxn and dyn; both engines keep a row block's
  * exponentials between the sweeps at these shapes). bf16 logits are
- * counted at the same 6d, so their "% of FMA roof" can pass 100% only in
- * the forward's share. Also the handle's workspace and the process's peak
+ * counted at the same 6d (so are bf16 products), so a bf16 pass's "% of
+ * FMA roof" can pass 100%. Also the handle's workspace and the process's peak
  * RSS. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -162,18 +163,21 @@ int main(int argc, char **argv)
            "GFLOP/s\n", reps, sq, N, D, thin);
     setenv("IRLLREC_XENT", "fused", 1);
     run_pass(&in, threads, reps, thin, "");
-    {
+    for (int32_t lv = IRLLREC_ALIGN_BF16_LOGITS; lv <= IRLLREC_ALIGN_BF16; lv++) {
         irllrec_align *hb = NULL;
         int32_t got = IRLLREC_ALIGN_FP32;
-        as.precision = IRLLREC_ALIGN_BF16;
+        as.precision = lv;
         if ((st = irllrec_align_create(ctx, &as, &hb)) != IRLLREC_OK) die(ctx, st, "align_create");
         (void)irllrec_align_get_precision(hb, &got);
-        if (got == IRLLREC_ALIGN_BF16) {
+        if (got == lv) {
             in.h = hb;
-            run_pass(&in, threads, reps, thin, " + bf16 logits (spec.precision BF16)");
+            run_pass(&in, threads, reps, thin,
+                     lv == IRLLREC_ALIGN_BF16 ? " + bf16 logits and backward products (BF16)"
+                                              : " + bf16 logits (BF16_LOGITS)");
             in.h = h;
         } else {
-            printf("bf16 logits: declined here (no AVX512-BF16 or not the fused AVX-512 path)\n");
+            printf("bf16 level %d: declined here (no AVX512-BF16 or not the fused AVX-512 "
+                   "path)\n", (int)lv);
         }
         irllrec_align_free(hb);
     }

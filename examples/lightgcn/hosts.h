@@ -52,8 +52,8 @@ typedef struct lgcn_host_cfg {
     double eps;        /**< SimGCL: noise magnitude, >= 0 */
     int32_t max_batch; /**< largest batch */
     uint64_t seed;     /**< noise seed (SimGCL) */
-    int32_t cl_precision; /**< logits of the contrastive sums: enum
-                               irllrec_align_precision (0 fp32; BF16 where granted) */
+    int32_t cl_precision; /**< products of the contrastive loss: enum
+                               irllrec_align_precision (0 fp32; bf16 where granted) */
 } lgcn_host_cfg;
 
 typedef struct lgcn_host lgcn_host;

@@ -31,8 +31,10 @@ static void usage(FILE *f)
             "                   amazon-book 0.1, 0.2)\n"
             "  --view-keep X    sgl: edge keep rate of each view (0.8)\n"
             "  --eps X          simgcl: noise magnitude (amazon-book 0.9)\n"
-            "  --cl-precision P sgl / simgcl: logits of the contrastive sums, fp32 (default)\n"
-            "                   or bf16 (AVX512-BF16 CPUs; elsewhere fp32, said in the log)\n"
+            "  --cl-precision P sgl / simgcl: products of the contrastive loss: fp32\n"
+            "                   (default), bf16-logits (the softmax sums' logits) or bf16\n"
+            "                   (those and the backward's); AVX512-BF16 CPUs, elsewhere\n"
+            "                   fp32, said in the log (docs/hosts.md)\n"
             "  --dim N          embedding size (32)\n"
             "  --layers N       graph layers (3; mf: 0)\n"
             "  --lr X           Adam learning rate (1e-3)\n"
@@ -377,8 +379,9 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
             else return bad_value(err, k, v, "exact or sampled");
         } else if (strcmp(k, "--cl-precision") == 0) {
             if (strcmp(v, "fp32") == 0) o->cl_precision = IRLLREC_ALIGN_FP32;
+            else if (strcmp(v, "bf16-logits") == 0) o->cl_precision = IRLLREC_ALIGN_BF16_LOGITS;
             else if (strcmp(v, "bf16") == 0) o->cl_precision = IRLLREC_ALIGN_BF16;
-            else return bad_value(err, k, v, "fp32 or bf16");
+            else return bad_value(err, k, v, "fp32, bf16-logits or bf16");
         } else if (strcmp(k, "--text-precision") == 0) {
             if (strcmp(v, "fp32") == 0) o->hc.text_precision = IRLLREC_HOOK_TEXT_FP32;
             else if (strcmp(v, "bf16") == 0) o->hc.text_precision = IRLLREC_HOOK_TEXT_BF16;

@@ -100,6 +100,11 @@ void lt_json_metrics(FILE *f, const lt_metrics *r)
     fprintf(f, "\"n_users\": %lld", (long long)r->n_users);
 }
 
+const char *lt_precision_name(int32_t p)
+{
+    return p == IRLLREC_ALIGN_BF16 ? "bf16" : p == IRLLREC_ALIGN_BF16_LOGITS ? "bf16-logits" : "fp32";
+}
+
 void lt_json_str(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -263,7 +268,7 @@ int lt_write_result(const opts *o, const char *data_dir, const lt_irl_state *irl
             lgcn_model_name(o->model), LGCN_DATASET_CFG_NAME[o->dataset_cfg]);
     if (o->model == LGCN_MODEL_SGL || o->model == LGCN_MODEL_SIMGCL)
         fprintf(f, "\"cl_weight\": %.9g, \"cl_tau\": %.9g, \"cl_precision\": \"%s\", ",
-                o->cl_weight, o->cl_tau, r->cl_precision == IRLLREC_ALIGN_BF16 ? "bf16" : "fp32");
+                o->cl_weight, o->cl_tau, lt_precision_name(r->cl_precision));
     if (o->model == LGCN_MODEL_SGL) fprintf(f, "\"view_keep\": %.9g, ", o->view_keep);
     if (o->model == LGCN_MODEL_SIMGCL) fprintf(f, "\"eps\": %.9g, ", o->eps);
     fprintf(f, "\"dim\": %d, \"layers\": %d, \"lr\": %.9g, \"batch\": %d, "
