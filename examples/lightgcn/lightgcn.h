@@ -123,6 +123,9 @@ int32_t lgcn_n_threads(const lgcn *m);
  *  ignored. @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (n > 16), IRLLREC_E_NOMEM */
 irllrec_status lgcn_views_alloc(lgcn *m, int32_t n);
 void lgcn_view_select(lgcn *m, int32_t v);
+/** Free views 1.. (view 0, the model's own, stays current): for a host whose
+ *  views are no longer needed, e.g. after training. */
+void lgcn_views_release(lgcn *m);
 int32_t lgcn_view_current(const lgcn *m);
 
 /** Called on the model's threads after each propagated layer of a forward,

@@ -214,6 +214,8 @@ void lgcn_set_layer_fn(lgcn *m, lgcn_layer_fn fn, void *ud)
     m->layer_ud = ud;
 }
 
+void lgcn_views_release(lgcn *m) { lg_views_free(m); }
+
 void lg_views_free(lgcn *m)
 {
     lgcn_view_select(m, 0);
