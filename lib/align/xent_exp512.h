@@ -1,7 +1,7 @@
-/* The AVX-512 lane mask and exponential shared by the fp32 and the bf16
- * fused kernels (xent_kern_avx512.c, xent_kern_bf16.c). Included after each
- * file's target pragma, so both compile it for their own target; never
- * installed. */
+/* The AVX-512 vector vocabulary of xent_kern.inc (8 x 32 tiles), its lane
+ * mask and exponential, shared by the fp32 and the bf16 fused kernels
+ * (xent_kern_avx512.c, xent_kern_bf16.c). Included after each file's target
+ * pragma, so both compile it for their own target; never installed. */
 #ifndef IRLLREC_ALIGN_XENT_EXP512_H
 #define IRLLREC_ALIGN_XENT_EXP512_H
 #include <immintrin.h>
@@ -34,5 +34,23 @@ static inline __m512 exp_np(__m512 v)
      * (k >= -126 here, so 2^k is normal either way) */
     return _mm512_scalef_ps(p, kf);
 }
+
+typedef __m512 VT;
+#define VL 16
+#define MR 8
+#define NV 2
+#define KG 2
+#define JB 8
+#define VZERO() _mm512_setzero_ps()
+#define VLD(p) _mm512_loadu_ps(p)
+#define VST(p, v) _mm512_storeu_ps(p, v)
+#define VLDN(p, n) _mm512_maskz_loadu_ps(lanes_below(n), p)
+#define VSTN(p, v, n) _mm512_mask_storeu_ps(p, lanes_below(n), v)
+#define VSET1(x) _mm512_set1_ps(x)
+#define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define VMUL(a, b) _mm512_mul_ps(a, b)
+#define VADD(a, b) _mm512_add_ps(a, b)
+#define VEXPNP(v) exp_np(v)
+#define VKEEP(e, base, nj) _mm512_maskz_mov_ps(lanes_below((nj) - (base)), e)
 
 #endif /* IRLLREC_ALIGN_XENT_EXP512_H */
