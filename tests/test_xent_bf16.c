@@ -82,6 +82,10 @@ static void bj_run(bjob *b, int32_t nt, int bf16, int64_t keep)
     b->blk = calloc((size_t)(nt * irllrec__xent_thread_floats(16, 64, b->d)), sizeof(float));
     b->xpairs = calloc((size_t)(nt * irllrec__xent_pair_words(b->d)), sizeof(uint32_t));
     ck_assert(b->loss && b->aux && b->dxn && b->dyn && b->ypack && b->blk && b->xpairs);
+    /* NaN everywhere in the engine's scratch: a read of anything the job did
+     * not write first (padding rows, pairs past the end) poisons an output */
+    memset(b->ypack, 0xff, (size_t)irllrec__xent_pack_floats(b->nc, b->d, nt) * sizeof(float));
+    memset(b->xpairs, 0xff, (size_t)(nt * irllrec__xent_pair_words(b->d)) * sizeof(uint32_t));
     jb.xn = b->x;
     jb.yn = b->y;
     jb.n_rows = b->nr;
@@ -109,6 +113,12 @@ static void bj_run(bjob *b, int32_t nt, int bf16, int64_t keep)
     jb.xpairs = b->xpairs;
     ck_assert_int_eq(irllrec__xent_fused_run(ctx, &jb, IRLLREC__XENT_ISA_AVX512), 1);
     irllrec_ctx_free(ctx);
+}
+
+/* max(a, b), NaN if either is: a NaN output must fail the checks below */
+static double worse(double a, double b)
+{
+    return isnan(a) || isnan(b) ? NAN : fmax(a, b);
 }
 
 static double max_abs(const float *v, int64_t n)
@@ -151,14 +161,15 @@ static double bj_check(const bjob *b)
             }
         }
     }
-    for (int64_t i = 0; i < b->nr * d; i++) ex = fmax(ex, fabs(gx[i] - b->dxn[i]));
-    for (int64_t i = 0; i < b->nc * d; i++) ey = fmax(ey, fabs(gy[i] - b->dyn[i]));
+    /* NaN-proof maxima: fmax would drop a NaN output */
+    for (int64_t i = 0; i < b->nr * d; i++) ex = worse(ex, fabs(gx[i] - b->dxn[i]));
+    for (int64_t i = 0; i < b->nc * d; i++) ey = worse(ey, fabs(gy[i] - b->dyn[i]));
     ex /= max_abs(b->dxn, b->nr * d);
     ey /= max_abs(b->dyn, b->nc * d);
     free(gx);
     free(gy);
     free(p);
-    return fmax(fabs(lt - le) / fabs(le), fmax(ex, ey));
+    return worse(fabs(lt - le) / fabs(le), worse(ex, ey));
 }
 
 /* Level 2 (bf16 products): the softmax part of the gradient is sum_j
@@ -203,9 +214,9 @@ static double bj_check_products(const bjob *b)
     sx = 1e-6 * max_abs(b->dxn, nx);
     sy = 1e-6 * max_abs(b->dyn, ny);
     for (int64_t q = 0; q < nx; q++)
-        worst = fmax(worst, fabs(gx[q] - b->dxn[q]) / (0x1p-8 * bx[q] + sx));
+        worst = worse(worst, fabs(gx[q] - b->dxn[q]) / (0x1p-8 * bx[q] + sx));
     for (int64_t q = 0; q < ny; q++)
-        worst = fmax(worst, fabs(gy[q] - b->dyn[q]) / (0x1p-8 * by[q] + sy));
+        worst = worse(worst, fabs(gy[q] - b->dyn[q]) / (0x1p-8 * by[q] + sy));
     free(gx), free(bx), free(gy), free(by), free(p);
     return worst;
 }

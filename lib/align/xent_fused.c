@@ -375,17 +375,25 @@ static void backward_rows(const fjob *f, int64_t r0, int64_t r1, float *dyp, flo
 }
 
 /* The row block's rows as bf16 pairs over k (the forward), then with bf16
- * products its row pairs (r0 + 2q, r0 + 2q + 1; a missing second row 0). */
+ * products its row pairs (r0 + 2q, r0 + 2q + 1) up to the last group's end:
+ * rows past r1 are zeros, not whatever the buffer held, since their zero G
+ * times a NaN left there would still be NaN. */
 static void to_pairs(const fjob *f, int64_t r0, int64_t r1, uint32_t *xw)
 {
     const irllrec__xent *jb = f->jb;
-    const int64_t d = jb->d;
+    const int64_t d = jb->d, mr = f->k.mr;
+    const int64_t end = r0 + (r1 - r0 + mr - 1) / mr * mr;
     for (int64_t r = r0; r < r1; r++)
         irllrec__f32_to_bf16_pairs(jb->xn + r * d, d, xw + (r - r0) * f->np);
     if (!f->bwp) return;
-    for (int64_t r = r0; r < r1; r += 2)
-        irllrec__bf16_pair_rows(jb->xn + r * d, r + 1 < r1 ? jb->xn + (r + 1) * d : NULL, d,
-                                xw + XF_ROWS * f->np + (r - r0) / 2 * d);
+    for (int64_t r = r0; r < end; r += 2) {
+        uint32_t *w = xw + XF_ROWS * f->np + (r - r0) / 2 * d;
+        if (r < r1)
+            irllrec__bf16_pair_rows(jb->xn + r * d, r + 1 < r1 ? jb->xn + (r + 1) * d : NULL, d,
+                                    w);
+        else
+            memset(w, 0, (size_t)d * sizeof *w);
+    }
 }
 
 static void slice_task(void *ud, int32_t t, int32_t nt)
