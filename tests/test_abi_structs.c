@@ -579,9 +579,9 @@ START_TEST(hook_spec_older_caller)
     ck_assert_int_eq(irllrec_hook_create(ctx, &def, &h), IRLLREC_E_INVALID_ARG);
     ck_assert(strstr(irllrec_ctx_errmsg(ctx), "reduce_rows = -1") != NULL);
     def.reduce_rows = 0;
-    def.reserved1 = 2;
+    def.align_precision = 3;
     ck_assert_int_eq(irllrec_hook_create(ctx, &def, &h), IRLLREC_E_INVALID_ARG);
-    ck_assert(strstr(irllrec_ctx_errmsg(ctx), "reserved1") != NULL);
+    ck_assert(strstr(irllrec_ctx_errmsg(ctx), "align_precision = 3") != NULL);
     irllrec_ctx_free(ctx);
 }
 END_TEST

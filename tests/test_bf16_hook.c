@@ -21,7 +21,8 @@ typedef struct hfx {
     int32_t u[HB], p[HB], n[HB];
 } hfx;
 
-static void hfx_init(hfx *f, int32_t precision, irllrec_ctx *ctx)
+/* text_precision and align_precision of the spec. */
+static void hfx_init_at(hfx *f, int32_t precision, int32_t align_precision, irllrec_ctx *ctx)
 {
     irllrec_hook_spec s;
     uint64_t st = 5;
@@ -36,6 +37,7 @@ static void hfx_init(hfx *f, int32_t precision, irllrec_ctx *ctx)
     s.profile_dim = HDP;
     s.intent_dim = HDT;
     s.text_precision = precision;
+    s.align_precision = align_precision;
     ck_assert_int_eq(irllrec_hook_create(f->ctx, &s, &f->h), IRLLREC_OK);
     ck_assert_int_eq(irllrec_hook_set_param(f->h, IRLLREC_HOOK_TRAN_ITM_NEED_GRAPH, 0.0), IRLLREC_OK);
     const int64_t rows[4] = {HU, HI, HU, HI}, cols[4] = {HDP, HDP, HDT, HDT};
@@ -53,6 +55,11 @@ static void hfx_init(hfx *f, int32_t precision, irllrec_ctx *ctx)
     free(t);
 }
 
+static void hfx_init(hfx *f, int32_t precision, irllrec_ctx *ctx)
+{
+    hfx_init_at(f, precision, IRLLREC_ALIGN_FP32, ctx);
+}
+
 static void hfx_step(hfx *f, irllrec_hook_losses *lv)
 {
     tu_hookio io;
@@ -60,7 +67,7 @@ static void hfx_step(hfx *f, irllrec_hook_losses *lv)
     tu_hookio_init(&io, HU, HI, HD, f->ef, f->gf, 0, NULL, NULL);
     const irllrec_hook_batch b = {HB, f->u, f->p, f->n};
     lv->struct_size = sizeof *lv;
-    ck_assert_int_eq(irllrec_hook_step(f->h, &b, &io.in, &io.grads, lv), IRLLREC_OK);
+    ck_assert_msg(irllrec_hook_step(f->h, &b, &io.in, &io.grads, lv) == IRLLREC_OK, "%s", irllrec_ctx_errmsg(f->ctx));
 }
 
 static void hfx_free(hfx *f)
@@ -233,6 +240,58 @@ START_TEST(rec_from_a_bf16_hook_serves_in_fp32)
 }
 END_TEST
 
+/* spec.align_precision: each bf16 level granted where an align handle
+ * grants it, then within bf16's reach of the fp32 hook (the same tolerance
+ * as the text towers': losses 2e-2 relative, host gradient 5e-2 of its
+ * largest entry); refused, the fp32 hook's bits. */
+START_TEST(hook_align_precision_where_granted_else_fp32_bits)
+{
+    for (int32_t lv = IRLLREC_ALIGN_BF16_LOGITS; lv <= IRLLREC_ALIGN_BF16; lv++) {
+        hfx a, b;
+        int32_t got = -1, want = -1;
+        irllrec_align_spec as;
+        irllrec_align *al = NULL;
+        hfx_init_at(&a, IRLLREC_HOOK_TEXT_FP32, lv, NULL);
+        hfx_init(&b, IRLLREC_HOOK_TEXT_FP32, NULL);
+        irllrec_align_spec_init(&as, sizeof as);
+        as.precision = lv;
+        ck_assert_int_eq(irllrec_align_create(a.ctx, &as, &al), IRLLREC_OK);
+        ck_assert_int_eq(irllrec_align_get_precision(al, &want), IRLLREC_OK);
+        irllrec_align_free(al);
+        ck_assert_int_eq(irllrec_hook_get_align_precision(a.h, &got), IRLLREC_OK);
+        ck_assert_int_eq(got, want);
+        ck_assert_int_eq(irllrec_hook_get_align_precision(b.h, &got), IRLLREC_OK);
+        ck_assert_int_eq(got, IRLLREC_ALIGN_FP32);
+        ck_assert_int_eq(irllrec_hook_get_align_precision(a.h, NULL), IRLLREC_E_INVALID_ARG);
+        for (int step = 0; step < 3; step++) {
+            irllrec_hook_losses la, lb;
+            double gmax = 0.0, gerr = 0.0;
+            hfx_step(&a, &la);
+            hfx_step(&b, &lb);
+            const double va[4] = {la.kd, la.pair, la.tran, la.itm};
+            const double vb[4] = {lb.kd, lb.pair, lb.tran, lb.itm};
+            for (int i = 0; i < HN * HD; i++) {
+                gmax = fmax(gmax, fabs(b.gf[i]));
+                gerr = fmax(gerr, fabs((double)a.gf[i] - b.gf[i]));
+            }
+            if (want == IRLLREC_ALIGN_FP32) {
+                ck_assert(memcmp(va, vb, sizeof va) == 0 && memcmp(a.gf, b.gf, sizeof a.gf) == 0);
+                continue;
+            }
+            for (int t = 0; t < 4; t++)
+                ck_assert_msg(fabs(va[t] - vb[t]) <= 2e-2 * fabs(vb[t]),
+                              "level %d step %d term %d: %.9g vs %.9g", (int)lv, step, t, va[t],
+                              vb[t]);
+            ck_assert_msg(gerr <= 5e-2 * gmax, "level %d step %d: host gradient off by %.3g of %.3g",
+                          (int)lv, step, gerr, gmax);
+            if (step == 0) ck_assert_msg(gerr > 0.0, "level %d gave the fp32 bits", (int)lv);
+        }
+        hfx_free(&a);
+        hfx_free(&b);
+    }
+}
+END_TEST
+
 START_TEST(hook_text_precision_refuses_bad_values)
 {
     irllrec_ctx *ctx = tu_ctx();
@@ -271,6 +330,7 @@ Suite *bf16_hook_suite(void)
     tcase_add_test(tc, hook_bf16_falls_back_without_the_cpu_feature);
     tcase_add_test(tc, hook_bf16_memory_estimate_and_no_step_allocation);
     tcase_add_test(tc, rec_from_a_bf16_hook_serves_in_fp32);
+    tcase_add_test(tc, hook_align_precision_where_granted_else_fp32_bits);
     tcase_add_test(tc, hook_text_precision_refuses_bad_values);
     suite_add_tcase(s, tc);
     return s;

@@ -100,6 +100,7 @@ irllrec_status lgcn_irl_create(irllrec_ctx *ctx, lgcn *m, const lgcn_irl_cfg *c,
     s.seed = c->seed;
     s.text_precision = c->text_precision;
     s.reduce_rows = c->reduce_rows;
+    s.align_precision = c->align_precision;
     st = c->shard ? irllrec_hook_create_sharded(ctx, &s, c->shard, &x->h)
                   : irllrec_hook_create(ctx, &s, &x->h);
     if (st != IRLLREC_OK) goto fail;

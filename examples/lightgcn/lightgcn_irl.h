@@ -38,6 +38,7 @@ typedef struct lgcn_irl_cfg {
     const irllrec_collective *shard; /**< non-NULL: a node-sharded hook over this layer
                                           (irllrec_hook_create_sharded; collective) */
     int32_t reduce_rows;   /**< irllrec_hook_spec.reduce_rows (0 = the hook's 512) */
+    int32_t align_precision; /**< irllrec_hook_spec.align_precision (0 = fp32) */
 } lgcn_irl_cfg;
 
 void lgcn_irl_cfg_init(lgcn_irl_cfg *c);

@@ -72,6 +72,9 @@ static void usage(FILE *f)
             "  --preset paper|released   (paper)\n"
             "  --tran-mode exact|sampled --tran-samples N  (exact; 4096)\n"
             "  --text-precision fp32|bf16  bf16 text towers where the CPU has them (fp32)\n"
+            "  --align-precision fp32|bf16-logits|bf16  products of the hook's alignment\n"
+            "                   terms (fp32; the bf16 levels on AVX512-BF16 CPUs, see\n"
+            "                   --cl-precision and docs/math-align.md section 2c)\n"
             "  --reduce-rows C  rows per reduction chunk (512); --mpi-shard needs P <= the\n"
             "                   chunks (users and items each cut every C rows)\n"
             "Several processes (data-parallel; docs/distributed.md):\n"
@@ -115,9 +118,21 @@ static const char *const VALUE_FLAGS[] = {
     "--data", "--out", "--resume", "--lr", "--reg", "--keep", "--seed", "--usr-prf",
     "--itm-prf", "--usr-int", "--itm-int", "--w-kd", "--tau-kd", "--w-pair", "--tau-pair",
     "--w-tran", "--w-itm", "--itm-alpha", "--momentum", "--hook-lr", "--hook-reg",
-    "--tran-samples", "--preset", "--tran-mode", "--text-precision", "--model", "--dataset-config", "--cl-weight",
+    "--tran-samples", "--preset", "--tran-mode", "--text-precision", "--align-precision", "--model", "--dataset-config", "--cl-weight",
     "--cl-tau", "--eps", "--view-keep", "--mpi-timeout", "--cl-precision"};
 #define N_VALUE_FLAGS (sizeof VALUE_FLAGS / sizeof VALUE_FLAGS[0])
+
+const char *lt_precision_name(int32_t p)
+{
+    return p == IRLLREC_ALIGN_BF16 ? "bf16" : p == IRLLREC_ALIGN_BF16_LOGITS ? "bf16-logits" : "fp32";
+}
+
+int32_t lt_precision_parse(const char *s)
+{
+    for (int32_t p = IRLLREC_ALIGN_FP32; p <= IRLLREC_ALIGN_BF16; p++)
+        if (strcmp(s, lt_precision_name(p)) == 0) return p;
+    return -1;
+}
 
 /* A decimal integer: optional sign, digits, nothing else (no blanks). */
 static int parse_i64(const char *s, long long *out)
@@ -378,10 +393,12 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
             else if (strcmp(v, "sampled") == 0) o->hc.tran_mode = 1;
             else return bad_value(err, k, v, "exact or sampled");
         } else if (strcmp(k, "--cl-precision") == 0) {
-            if (strcmp(v, "fp32") == 0) o->cl_precision = IRLLREC_ALIGN_FP32;
-            else if (strcmp(v, "bf16-logits") == 0) o->cl_precision = IRLLREC_ALIGN_BF16_LOGITS;
-            else if (strcmp(v, "bf16") == 0) o->cl_precision = IRLLREC_ALIGN_BF16;
-            else return bad_value(err, k, v, "fp32, bf16-logits or bf16");
+            o->cl_precision = lt_precision_parse(v);
+            if (o->cl_precision < 0) return bad_value(err, k, v, "fp32, bf16-logits or bf16");
+        } else if (strcmp(k, "--align-precision") == 0) {
+            const int32_t p = lt_precision_parse(v);
+            if (p < 0) return bad_value(err, k, v, "fp32, bf16-logits or bf16");
+            o->hc.align_precision = p;
         } else if (strcmp(k, "--text-precision") == 0) {
             if (strcmp(v, "fp32") == 0) o->hc.text_precision = IRLLREC_HOOK_TEXT_FP32;
             else if (strcmp(v, "bf16") == 0) o->hc.text_precision = IRLLREC_HOOK_TEXT_BF16;
@@ -404,7 +421,7 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
         o->hc.max_batch = o->batch;
     } else {
         int hook_flag = o->hc.n_intents != 128 || o->hc.preset != IRLLREC_HOOK_PRESET_PAPER ||
-                        o->hc.tran_mode >= 0 || o->hc.text_precision != 0 || o->hc.reduce_rows != 0 || o->hc.tran_samples > 0 || !isnan(o->hc.w_kd) ||
+                        o->hc.tran_mode >= 0 || o->hc.text_precision != 0 || o->hc.align_precision != 0 || o->hc.reduce_rows != 0 || o->hc.tran_samples > 0 || !isnan(o->hc.w_kd) ||
                         !isnan(o->hc.tau_kd) || !isnan(o->hc.w_pair) || !isnan(o->hc.tau_pair) ||
                         !isnan(o->hc.w_tran) || !isnan(o->hc.w_itm) || !isnan(o->hc.itm_alpha) ||
                         !isnan(o->hc.momentum) || !isnan(o->hc.lr) || !isnan(o->hc.reg);

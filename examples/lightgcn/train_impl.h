@@ -124,8 +124,6 @@ int lt_write_embeddings(irllrec_ctx *ctx, const char *dir, lgcn *m, const float 
  * status after a message. */
 int lt_open_out(const opts *o, int *created_out, int *created_log);
 /* OUT/result.json, then the "best epoch" and "TEST" lines on stdout. */
-/* "fp32", "bf16-logits", "bf16": an irllrec_align_precision as the flag names it. */
-const char *lt_precision_name(int32_t p);
 int lt_write_result(const opts *o, const char *data_dir, const lt_irl_state *irl,
                     const lt_result *r);
 

@@ -100,11 +100,6 @@ void lt_json_metrics(FILE *f, const lt_metrics *r)
     fprintf(f, "\"n_users\": %lld", (long long)r->n_users);
 }
 
-const char *lt_precision_name(int32_t p)
-{
-    return p == IRLLREC_ALIGN_BF16 ? "bf16" : p == IRLLREC_ALIGN_BF16_LOGITS ? "bf16-logits" : "fp32";
-}
-
 void lt_json_str(FILE *f, const char *s)
 {
     fputc('"', f);

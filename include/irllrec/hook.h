@@ -97,7 +97,11 @@ typedef struct irllrec_hook_spec {
                                 sharded hook's blocks are whole chunks, so that P ranks
                                 give one process's bits (docs/distributed.md); added
                                 since the 0.2.0 release: older structs end before it */
-    int32_t reserved1;     /**< must be 0 */
+    int32_t align_precision; /**< enum irllrec_align_precision of the alignment terms
+                                  (L_kd, L_pair, translation, ITM's): 0 = FP32
+                                  (default); was reserved1, so older callers' zeros
+                                  mean fp32; irllrec_hook_get_align_precision() says
+                                  what create granted */
 } irllrec_hook_spec;
 
 /** How the hook stores the frozen text and multiplies it in the text
@@ -285,6 +289,16 @@ IRLLREC_API irllrec_status irllrec_hook_set_text(irllrec_hook *h, int32_t which,
  *  @param[out] precision  enum irllrec_hook_text_precision
  *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL) */
 IRLLREC_API irllrec_status irllrec_hook_get_text_precision(const irllrec_hook *h, int32_t *precision);
+
+/** The precision this hook's alignment terms took at create
+ *  (spec.align_precision asks; the bf16 levels are granted as
+ *  irllrec_align_get_precision() grants them: fused AVX-512 kernels on a CPU
+ *  with AVX512-BF16, else fp32). docs/math-align.md §2c.
+ *  @param h    hook (not NULL)
+ *  @param[out] precision  enum irllrec_align_precision
+ *  @return IRLLREC_OK, IRLLREC_E_INVALID_ARG (NULL) */
+IRLLREC_API irllrec_status irllrec_hook_get_align_precision(const irllrec_hook *h,
+                                                            int32_t *precision);
 
 /** Set rows [row0, row0 + m.rows) of one text matrix (row indices within its
  *  side: user ids or item ids), e.g. in chunks, so that the caller never

@@ -148,6 +148,7 @@ void irllrec__hook_align_spec(const irllrec_hook *h, irllrec_align_spec *as)
     if (32 * cols <= (8 << 20)) as->block_cols = (int32_t)cols;
     as->n_slices = IRLLREC__HOOK_SLICES;
     as->seed = h->spec.seed;
+    as->precision = h->spec.align_precision;
 }
 
 static irllrec_status modules_create(irllrec_hook *h)

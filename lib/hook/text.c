@@ -118,6 +118,13 @@ irllrec_status irllrec_hook_set_text_rows(irllrec_hook *h, int32_t which, int64_
     return set_rows(h, "irllrec_hook_set_text_rows", which, row0, m, 0);
 }
 
+irllrec_status irllrec_hook_get_align_precision(const irllrec_hook *h, int32_t *precision)
+{
+    if (h == NULL) return IRLLREC_E_INVALID_ARG;
+    IRL_CHECK(h->ctx, precision != NULL, IRLLREC_E_INVALID_ARG, "precision is NULL");
+    return irllrec_align_get_precision(h->align, precision);
+}
+
 irllrec_status irllrec_hook_get_text_precision(const irllrec_hook *h, int32_t *precision)
 {
     if (h == NULL) return IRLLREC_E_INVALID_ARG;

@@ -42,8 +42,12 @@ irllrec_status irllrec__hook_check_spec(irllrec_ctx *ctx, const irllrec_hook_spe
     IRL_CHECK_FN(ctx, fn, s->reduce_rows >= 0 && s->reduce_rows <= (1 << 30),
                  IRLLREC_E_INVALID_ARG, "spec->reduce_rows = %d not in 0..2^30 (0 = 512)",
                  (int)s->reduce_rows);
-    IRL_CHECK_FN(ctx, fn, s->reserved1 == 0, IRLLREC_E_INVALID_ARG,
-                 "spec->reserved1 = %d must be 0", (int)s->reserved1);
+    IRL_CHECK_FN(ctx, fn,
+                 s->align_precision >= IRLLREC_ALIGN_FP32 &&
+                     s->align_precision <= IRLLREC_ALIGN_BF16,
+                 IRLLREC_E_INVALID_ARG,
+                 "spec->align_precision = %d is not FP32 (0), BF16_LOGITS (1) or BF16 (2)",
+                 (int)s->align_precision);
     return IRLLREC_OK;
 }
 

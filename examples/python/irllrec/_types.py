@@ -57,7 +57,7 @@ class HookSpec(ctypes.Structure):
                 ("profile_dim", ctypes.c_int32), ("intent_dim", ctypes.c_int32),
                 ("teacher_init", ctypes.c_int32), ("text_precision", ctypes.c_int32),
                 ("seed", ctypes.c_uint64), ("reduce_rows", ctypes.c_int32),
-                ("reserved1", ctypes.c_int32)]
+                ("align_precision", ctypes.c_int32)]
 
 
 class HookLosses(ctypes.Structure):
@@ -100,7 +100,7 @@ class LgcnIrlCfg(ctypes.Structure):
                 [("tran_mode", ctypes.c_int32), ("tran_samples", ctypes.c_int64),
                  ("text_precision", ctypes.c_int32),
                  ("shard", ctypes.c_void_p),  # a collective layer; None: not sharded
-                 ("reduce_rows", ctypes.c_int32)])
+                 ("reduce_rows", ctypes.c_int32), ("align_precision", ctypes.c_int32)])
 
 
 class LgcnIrlLosses(ctypes.Structure):
