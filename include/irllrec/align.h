@@ -334,6 +334,7 @@ IRLLREC_API const char *irllrec_align_kernel(void);
  *  granted where irllrec_align_kernel() named "fused-avx512" at create and
  *  the CPU has AVX512-BF16). A later IRLLREC_XENT that selects another
  *  path runs that path in fp32.
+ *  @param h    alignment handle (not NULL)
  *  @param[out] precision  enum irllrec_align_precision
  *  @return IRLLREC_OK; IRLLREC_E_INVALID_ARG for NULL. */
 IRLLREC_API irllrec_status irllrec_align_get_precision(const irllrec_align *h,
