@@ -2,7 +2,7 @@
  *
  *   bench_step [--intent-dim 1536] [--profile-dim 1536] [--reps 5] [--threads 2]
  *              [--data DIR] [--preset paper|released] [--batch 4096]
- *              [--text fp32|bf16|both]
+ *              [--text fp32|bf16|both] [--align-precision fp32|bf16-logits|bf16]
  *
  * Shapes: amazon-book (../shared/data/amazon-book train graph when present,
  * else a random graph of that shape): N = 20,332, d = 32, K = 128, L = 3,
@@ -44,6 +44,7 @@ static int B = 4096; /* --batch */
 
 typedef struct args {
     int32_t dp, dt, reps, threads, preset;
+    int32_t align_precision; /* --align-precision: the hook's spec.align_precision */
     int text; /* bit 0: fp32 run, bit 1: bf16 run */
     const char *data;
 } args;
@@ -180,6 +181,7 @@ static void parse(int argc, char **argv, args *a)
     a->preset = IRLLREC_HOOK_PRESET_PAPER;
     a->data = IRLLREC_SHARED_DATA "/amazon-book";
     a->text = 3;
+    a->align_precision = IRLLREC_ALIGN_FP32;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (strcmp(k, "--intent-dim") == 0) a->dt = atoi(v);
@@ -191,16 +193,22 @@ static void parse(int argc, char **argv, args *a)
         else if (strcmp(k, "--text") == 0)
             a->text = strcmp(v, "fp32") == 0 ? 1 : strcmp(v, "bf16") == 0 ? 2
                       : strcmp(v, "both") == 0 ? 3 : 0;
+        else if (strcmp(k, "--align-precision") == 0)
+            a->align_precision = strcmp(v, "fp32") == 0          ? IRLLREC_ALIGN_FP32
+                                 : strcmp(v, "bf16-logits") == 0 ? IRLLREC_ALIGN_BF16_LOGITS
+                                 : strcmp(v, "bf16") == 0        ? IRLLREC_ALIGN_BF16
+                                                                 : -1;
         else if (strcmp(k, "--preset") == 0)
             a->preset = strcmp(v, "released") == 0 ? IRLLREC_HOOK_PRESET_RELEASED
                                                    : IRLLREC_HOOK_PRESET_PAPER;
         else die("usage", "bench_step [--intent-dim N] [--profile-dim N] [--reps N] "
                           "[--threads N] [--data DIR] [--preset paper|released] [--batch N] "
-                          "[--text fp32|bf16|both]");
+                          "[--text fp32|bf16|both] [--align-precision fp32|bf16-logits|bf16]");
     }
     if (a->reps < 1) a->reps = 1;
     if (a->reps > MAXREP) a->reps = MAXREP;
-    if (a->dt < 1 || a->dp < 1 || a->threads < 1 || B < 1 || a->text == 0)
+    if (a->dt < 1 || a->dp < 1 || a->threads < 1 || B < 1 || a->text == 0 ||
+        a->align_precision < 0)
         die("usage", "bad value");
 }
 
@@ -268,6 +276,7 @@ static lgcn_irl *make_hook(shared *sh, lgcn *m, int32_t prec, long long *lib_hoo
     hc.max_batch = B;
     hc.tran_mode = 0; /* exact */
     hc.text_precision = prec;
+    hc.align_precision = a->align_precision;
     irllrec_mat up = irllrec_mat_dense(NULL, sh->U, a->dp), ip = irllrec_mat_dense(NULL, sh->I, a->dp);
     irllrec_mat ui = irllrec_mat_dense(NULL, sh->U, a->dt), ii = irllrec_mat_dense(NULL, sh->I, a->dt);
     int64_t maxd = a->dp > a->dt ? a->dp : a->dt;
@@ -308,6 +317,7 @@ static void run_text(shared *sh, int32_t prec, result *r)
     lgcn *m = NULL;
     lgcn_opt *opt = NULL;
     double col[COLS][MAXREP], cpu[MAXREP], w_tran = 0.0;
+    int32_t ap = IRLLREC_ALIGN_FP32;
     int64_t uniq = 0;
     int32_t *bu = (int32_t *)malloc(B * sizeof *bu), *bp = (int32_t *)malloc(B * sizeof *bp);
     int32_t *bn = (int32_t *)malloc(B * sizeof *bn);
@@ -325,8 +335,10 @@ static void run_text(shared *sh, int32_t prec, result *r)
         die("lgcn", err);
     lgcn_irl *x = make_hook(sh, m, prec, &r->lib_hook);
     irllrec_hook_get_text_precision(lgcn_irl_hook(x), &r->precision);
-    printf("\n== text towers asked %s, took %s (bf16 backend: %s) ==\n",
-           prec ? "bf16" : "fp32", r->precision ? "bf16" : "fp32", irllrec_text_bf16_backend());
+    irllrec_hook_get_align_precision(lgcn_irl_hook(x), &ap);
+    printf("\n== text towers asked %s, took %s (bf16 backend: %s); alignment products %s ==\n",
+           prec ? "bf16" : "fp32", r->precision ? "bf16" : "fp32", irllrec_text_bf16_backend(),
+           ap == IRLLREC_ALIGN_BF16 ? "bf16" : ap == IRLLREC_ALIGN_BF16_LOGITS ? "bf16-logits" : "fp32");
     const long long peak_before = sh->cnt->peak;
     irllrec_hook_get_param(lgcn_irl_hook(x), IRLLREC_HOOK_W_TRAN, &w_tran);
     irllrec_hook_set_param(lgcn_irl_hook(x), IRLLREC_HOOK_W_TRAN, 0.0);
