@@ -189,6 +189,11 @@ uint64_t irllrec__rng_next(irllrec__rng *r);
 uint64_t irllrec__rng_below(irllrec__rng *r, uint64_t n);
 double irllrec__rng_uniform(irllrec__rng *r);
 double irllrec__rng_normal(irllrec__rng *r);
+/* Box-Muller from the two uniforms irllrec__rng_normal draws, in its order:
+ * u1 = 1 - uniform (so log's argument is in (0, 1]), then u2 = uniform. The
+ * one formula, so a caller that draws the uniforms first and transforms them
+ * later (in parallel) gets irllrec__rng_normal's bits. */
+double irllrec__normal_from(double u1, double u2);
 
 /* The one rule for an RNG state from outside (a caller or a file): 1 unless
  * state is NULL or all zero (the all-zero state is a fixed point of

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "internal.h"
 #include "align/engine.h"
+#include "align/align_impl.h"
 #include "helpers/align_ref.h"
 #include "helpers/testutil.h"
 
@@ -227,6 +228,44 @@ START_TEST(translation_noise_is_seeded)
 }
 END_TEST
 
+/* The noise is irllrec__rng_normal's sequence, all of eps_x then all of
+ * eps_y, bit for bit, whatever the thread count: its uniforms are drawn in
+ * order, then transformed by every thread, ALIGN_NOISE_CHUNK at a time
+ * (N d = 36,000: a whole chunk on 3 threads, then a short one inline). */
+START_TEST(translation_noise_is_the_serial_normal_sequence)
+{
+    enum { N = 1125, D = 32 };
+    float *x = ar_fmat(N * D), *y = ar_fmat(N * D), *want = ar_fmat(2 * N * D);
+    ar_tr_seed(43);
+    ar_fill(x, N * D, -1, 1);
+    ar_fill(y, N * D, -1, 1);
+    ck_assert_int_gt(N * D, ALIGN_NOISE_CHUNK);
+    for (int32_t nt = 1; nt <= 3; nt += 2) {
+        irllrec_ctx *ctx = tu_ctx_threads(nt);
+        irllrec_align *h = tu_align(ctx, D, N, N, 0, 0);
+        irllrec__rng r;
+        uint64_t after[4];
+        double loss;
+        ck_assert_int_eq(irllrec_align_get_rng_state(h, r.s), IRLLREC_OK);
+        for (int64_t k = 0; k < 2 * N * D; k++) want[k] = (float)irllrec__rng_normal(&r);
+        ck_assert_int_eq(irllrec_align_translation(h, irllrec_mat_dense(x, N, D),
+                                                   irllrec_mat_dense(y, N, D), ar_nomat(),
+                                                   ar_nomat(), &loss),
+                         IRLLREC_OK);
+        ck_assert_msg(memcmp(h->ex, want, sizeof(float) * N * D) == 0, "eps_x, %d threads", nt);
+        ck_assert_msg(memcmp(h->ey, want + N * D, sizeof(float) * N * D) == 0, "eps_y, %d threads",
+                      nt);
+        ck_assert_int_eq(irllrec_align_get_rng_state(h, after), IRLLREC_OK);
+        ck_assert(memcmp(after, r.s, sizeof after) == 0); /* the stream ends where it should */
+        irllrec_align_free(h);
+        irllrec_ctx_free(ctx);
+    }
+    free(x);
+    free(y);
+    free(want);
+}
+END_TEST
+
 /* A sample that covers every node (in any order) is the exact loss. */
 START_TEST(translation_sampled_full_cover_equals_exact)
 {
@@ -395,6 +434,7 @@ Suite *align_tran_suite(void)
     tcase_add_test(tc, translation_gradcheck);
     tcase_add_test(tc, translation_thread_count_independent);
     tcase_add_test(tc, translation_noise_is_seeded);
+    tcase_add_test(tc, translation_noise_is_the_serial_normal_sequence);
     tcase_add_test(tc, translation_sampled_full_cover_equals_exact);
     tcase_add_test(tc, translation_sampled_subset_matches_naive);
     tcase_add_test(tc, multi_tile_matches_naive);

@@ -86,7 +86,7 @@ void irllrec_align_spec_init(irllrec_align_spec *spec, uint32_t struct_size)
 }
 
 /* Byte sizes of every carved buffer, in carving order; returns the total or 0 on overflow. */
-static size_t layout(const irllrec_align *h, size_t sz[14])
+static size_t layout(const irllrec_align *h, size_t sz[15])
 {
     const uint64_t d = (uint64_t)h->spec.dim, r = (uint64_t)h->spec.max_rows,
                    c = (uint64_t)h->spec.max_cols;
@@ -114,7 +114,8 @@ static size_t layout(const irllrec_align *h, size_t sz[14])
     sz[13] = h->bf16 ? (size_t)((uint64_t)h->n_threads *
                                 (uint64_t)irllrec__xent_pair_words((int64_t)d) * 4)
                      : 0;                                  /* xpairs */
-    for (int i = 0; i < 14; i++) total += ((uint64_t)sz[i] + 63) & ~(uint64_t)63;
+    sz[14] = (size_t)(2 * ALIGN_NOISE_CHUNK * 8);          /* unif */
+    for (int i = 0; i < 15; i++) total += ((uint64_t)sz[i] + 63) & ~(uint64_t)63;
     return total > ((uint64_t)1 << 50) ? 0 : (size_t)total;
 }
 
@@ -140,7 +141,7 @@ static void resolve_blocking(irllrec_align *h)
 int64_t irllrec__align_bytes(const irllrec_align_spec *spec, int32_t n_threads)
 {
     irllrec_align h;
-    size_t sz[14];
+    size_t sz[15];
     memset(&h, 0, sizeof h);
     h.spec = *spec;
     h.bf16 = spec->precision; /* an upper bound: create may decline */
@@ -154,7 +155,7 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
 {
     irllrec_align_spec s;
     irllrec_align *h;
-    size_t sz[14], total;
+    size_t sz[15], total;
     unsigned char *p;
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
     IRL_CHECK(ctx, out != NULL, IRLLREC_E_INVALID_ARG, "out is NULL");
@@ -214,6 +215,7 @@ irllrec_status irllrec_align_create(irllrec_ctx *ctx, const irllrec_align_spec *
     carve(&p, &h->ids, sz[11]);
     carve(&p, &h->ypack, sz[12]);
     if (h->bf16) carve(&p, &h->xpairs, sz[13]);
+    carve(&p, &h->unif, sz[14]);
     *out = h;
     return IRLLREC_OK;
 }

@@ -6,6 +6,10 @@
 
 #include "engine.h"
 
+/* Normals per step of the noise draw: its uniforms are drawn in order on the
+ * calling thread, then turned into normals by every thread (translation.c). */
+#define ALIGN_NOISE_CHUNK 32768
+
 struct irllrec_align {
     irllrec_ctx *ctx;
     irllrec_align_spec spec;
@@ -30,6 +34,7 @@ struct irllrec_align {
     int32_t *ids;       /* max_rows: sampled node ids / permutation scratch */
     float *ypack;       /* the fused engine's packed columns and scratch rows */
     uint32_t *xpairs;   /* bf16 logits: the engine's per-thread row pairs (else NULL) */
+    double *unif;       /* 2 x ALIGN_NOISE_CHUNK uniforms: the noise drawn, then transformed */
     int32_t bf16;       /* the precision granted at create (irllrec_align_precision) */
     /* a chunked call whose dY waits for irllrec__align_translation_finish */
     int64_t pend_nc;    /* its columns (0: none waits) */

@@ -58,12 +58,16 @@ double irllrec__rng_uniform(irllrec__rng *r)
     return (double)(irllrec__rng_next(r) >> 11) * 0x1.0p-53;
 }
 
+double irllrec__normal_from(double u1, double u2)
+{
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
 double irllrec__rng_normal(irllrec__rng *r)
 {
-    /* Box-Muller; 1 - u keeps the log argument in (0, 1]. */
     double u1 = 1.0 - irllrec__rng_uniform(r);
     double u2 = irllrec__rng_uniform(r);
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+    return irllrec__normal_from(u1, u2);
 }
 
 int irllrec__rng_state_valid(const uint64_t state[4])
