@@ -81,10 +81,9 @@ static int bench_model(irllrec_ctx *ctx, const irllrec_x_dataset *ds, int32_t mo
         fprintf(stderr, "bench_hosts: %s %s\n", err, irllrec_ctx_errmsg(ctx));
         return 1;
     }
-    snprintf(kern, sizeof kern, "%s%s", irllrec_align_kernel(),
-             lgcn_host_cl_precision(h) == IRLLREC_ALIGN_BF16          ? "+bf16"
-             : lgcn_host_cl_precision(h) == IRLLREC_ALIGN_BF16_LOGITS ? "+bf16-logits"
-                                                                       : "");
+    const int fp32 = lgcn_host_cl_precision(h) == IRLLREC_ALIGN_FP32;
+    snprintf(kern, sizeof kern, "%s%s%s", irllrec_align_kernel(), fp32 ? "" : "+",
+             fp32 ? "" : lgcn_precision_name(lgcn_host_cl_precision(h)));
     n = irllrec_x_sampler_epoch_size(sp);
     u = (int32_t *)malloc((size_t)n * sizeof *u);
     p = (int32_t *)malloc((size_t)n * sizeof *p);

@@ -194,10 +194,7 @@ static void parse(int argc, char **argv, args *a)
             a->text = strcmp(v, "fp32") == 0 ? 1 : strcmp(v, "bf16") == 0 ? 2
                       : strcmp(v, "both") == 0 ? 3 : 0;
         else if (strcmp(k, "--align-precision") == 0)
-            a->align_precision = strcmp(v, "fp32") == 0          ? IRLLREC_ALIGN_FP32
-                                 : strcmp(v, "bf16-logits") == 0 ? IRLLREC_ALIGN_BF16_LOGITS
-                                 : strcmp(v, "bf16") == 0        ? IRLLREC_ALIGN_BF16
-                                                                 : -1;
+            a->align_precision = lgcn_precision_parse(v);
         else if (strcmp(k, "--preset") == 0)
             a->preset = strcmp(v, "released") == 0 ? IRLLREC_HOOK_PRESET_RELEASED
                                                    : IRLLREC_HOOK_PRESET_PAPER;
@@ -338,7 +335,7 @@ static void run_text(shared *sh, int32_t prec, result *r)
     irllrec_hook_get_align_precision(lgcn_irl_hook(x), &ap);
     printf("\n== text towers asked %s, took %s (bf16 backend: %s); alignment products %s ==\n",
            prec ? "bf16" : "fp32", r->precision ? "bf16" : "fp32", irllrec_text_bf16_backend(),
-           ap == IRLLREC_ALIGN_BF16 ? "bf16" : ap == IRLLREC_ALIGN_BF16_LOGITS ? "bf16-logits" : "fp32");
+           lgcn_precision_name(ap));
     const long long peak_before = sh->cnt->peak;
     irllrec_hook_get_param(lgcn_irl_hook(x), IRLLREC_HOOK_W_TRAN, &w_tran);
     irllrec_hook_set_param(lgcn_irl_hook(x), IRLLREC_HOOK_W_TRAN, 0.0);

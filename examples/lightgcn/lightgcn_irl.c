@@ -247,3 +247,15 @@ irllrec_status lgcn_irl_train_step(lgcn_irl *x, lgcn_opt *o, const int32_t *user
     x->t.adam = now_s() - t0;
     return st;
 }
+
+const char *lgcn_precision_name(int32_t p)
+{
+    return p == IRLLREC_ALIGN_BF16 ? "bf16" : p == IRLLREC_ALIGN_BF16_LOGITS ? "bf16-logits" : "fp32";
+}
+
+int32_t lgcn_precision_parse(const char *s)
+{
+    for (int32_t p = IRLLREC_ALIGN_FP32; p <= IRLLREC_ALIGN_BF16; p++)
+        if (strcmp(s, lgcn_precision_name(p)) == 0) return p;
+    return -1;
+}

@@ -102,6 +102,12 @@ irllrec_status lgcn_irl_train_step(lgcn_irl *x, lgcn_opt *o, const int32_t *user
 /** Phase timings of the last lgcn_irl_grad / train_step. */
 void lgcn_irl_last_times(const lgcn_irl *x, lgcn_irl_times *out);
 
+/** "fp32", "bf16-logits", "bf16": an irllrec_align_precision as the trainer's
+ *  --cl-precision and --align-precision and the benchmarks name it (any other
+ *  value: "fp32"); lgcn_precision_parse is the inverse (-1 for another string). */
+const char *lgcn_precision_name(int32_t p);
+int32_t lgcn_precision_parse(const char *s);
+
 /** Apply every non-default field of @p c to hook @p h (used by create). */
 irllrec_status lgcn_irl_apply_params(irllrec_hook *h, const lgcn_irl_cfg *c);
 

@@ -190,7 +190,7 @@ static void print_setup(const run *r)
     if (o->cl_precision != IRLLREC_ALIGN_FP32)
         fprintf(stderr, "; contrastive products %s",
                 lgcn_host_cl_precision(r->host) == o->cl_precision
-                    ? lt_precision_name(o->cl_precision)
+                    ? lgcn_precision_name(o->cl_precision)
                     : "fp32 (bf16 asked, declined: no AVX512-BF16 or not the fused AVX-512 path)");
     fprintf(stderr, "\n");
     if (r->irl.x != NULL) {

@@ -122,18 +122,6 @@ static const char *const VALUE_FLAGS[] = {
     "--cl-tau", "--eps", "--view-keep", "--mpi-timeout", "--cl-precision"};
 #define N_VALUE_FLAGS (sizeof VALUE_FLAGS / sizeof VALUE_FLAGS[0])
 
-const char *lt_precision_name(int32_t p)
-{
-    return p == IRLLREC_ALIGN_BF16 ? "bf16" : p == IRLLREC_ALIGN_BF16_LOGITS ? "bf16-logits" : "fp32";
-}
-
-int32_t lt_precision_parse(const char *s)
-{
-    for (int32_t p = IRLLREC_ALIGN_FP32; p <= IRLLREC_ALIGN_BF16; p++)
-        if (strcmp(s, lt_precision_name(p)) == 0) return p;
-    return -1;
-}
-
 /* A decimal integer: optional sign, digits, nothing else (no blanks). */
 static int parse_i64(const char *s, long long *out)
 {
@@ -393,10 +381,10 @@ int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err)
             else if (strcmp(v, "sampled") == 0) o->hc.tran_mode = 1;
             else return bad_value(err, k, v, "exact or sampled");
         } else if (strcmp(k, "--cl-precision") == 0) {
-            o->cl_precision = lt_precision_parse(v);
+            o->cl_precision = lgcn_precision_parse(v);
             if (o->cl_precision < 0) return bad_value(err, k, v, "fp32, bf16-logits or bf16");
         } else if (strcmp(k, "--align-precision") == 0) {
-            const int32_t p = lt_precision_parse(v);
+            const int32_t p = lgcn_precision_parse(v);
             if (p < 0) return bad_value(err, k, v, "fp32, bf16-logits or bf16");
             o->hc.align_precision = p;
         } else if (strcmp(k, "--text-precision") == 0) {

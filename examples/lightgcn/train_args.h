@@ -48,10 +48,5 @@ extern const char *const LGCN_DATASET_CFG_NAME[3];
  *  @return 0 parsed; 1 --help (usage printed to @p out); 2 refused */
 int lgcn_train_parse_args(int argc, char **argv, opts *o, FILE *out, FILE *err);
 
-/* "fp32", "bf16-logits", "bf16": an irllrec_align_precision as the flags
- * --cl-precision and --align-precision name it; lt_precision_parse is the
- * inverse (-1 for another string). */
-const char *lt_precision_name(int32_t p);
-int32_t lt_precision_parse(const char *s);
 
 #endif /* LGCN_TRAIN_ARGS_H */

@@ -263,7 +263,7 @@ int lt_write_result(const opts *o, const char *data_dir, const lt_irl_state *irl
             lgcn_model_name(o->model), LGCN_DATASET_CFG_NAME[o->dataset_cfg]);
     if (o->model == LGCN_MODEL_SGL || o->model == LGCN_MODEL_SIMGCL)
         fprintf(f, "\"cl_weight\": %.9g, \"cl_tau\": %.9g, \"cl_precision\": \"%s\", ",
-                o->cl_weight, o->cl_tau, lt_precision_name(r->cl_precision));
+                o->cl_weight, o->cl_tau, lgcn_precision_name(r->cl_precision));
     if (o->model == LGCN_MODEL_SGL) fprintf(f, "\"view_keep\": %.9g, ", o->view_keep);
     if (o->model == LGCN_MODEL_SIMGCL) fprintf(f, "\"eps\": %.9g, ", o->eps);
     fprintf(f, "\"dim\": %d, \"layers\": %d, \"lr\": %.9g, \"batch\": %d, "

@@ -189,7 +189,7 @@ void lt_json_hook_config(FILE *f, const opts *o, const lt_irl_state *s)
     {
         int32_t ap = 0;
         irllrec_hook_get_align_precision(h, &ap);
-        fprintf(f, "\"align_precision\": \"%s\", ", lt_precision_name(ap));
+        fprintf(f, "\"align_precision\": \"%s\", ", lgcn_precision_name(ap));
     }
     fprintf(f, "\"hook_layers\": %d", o->layers);
 }
