@@ -34,7 +34,9 @@ static void draw_normals(irllrec_align *h, int64_t count, float *out)
             h->unif[2 * i] = 1.0 - irllrec__rng_uniform(&h->rng);
             h->unif[2 * i + 1] = irllrec__rng_uniform(&h->rng);
         }
-        if (h->n_threads > 1 && j.n >= 4096)
+        /* a short chunk (a few rows' noise, the hook's sampled calls) costs
+         * less inline than the threads' start would */
+        if (h->n_threads > 1 && j.n >= ALIGN_NOISE_CHUNK / 8)
             (void)irllrec__parallel(h->ctx, h->n_threads, noise_task, &j);
         else
             noise_task(&j, 0, 1);
