@@ -36,6 +36,20 @@ struct irllrec_ctx {
 #define IRLLREC__PRINTF(a, b)
 #endif
 
+/* Elementwise loops built for the x86-64 baseline also get copies for the
+ * listed instruction sets (gcc on glibc/x86-64), picked at load time by an
+ * ifunc. A loop may use it only when every copy does the same operations in
+ * the same order (no FMA contraction in ISO C mode, fixed summation lanes),
+ * so the copies give the same bits. Not under sanitizers: the ifunc resolver
+ * runs during relocation, before a sanitizer runtime is up (TSan crashes). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__) &&                       \
+    !defined(IRLLREC_NO_TARGET_CLONES)
+#define IRLLREC__CLONES(...) __attribute__((target_clones(__VA_ARGS__)))
+#else
+#define IRLLREC__CLONES(...)
+#endif
+
 /* Record "<func>: <message>" in ctx (may be NULL), log it, return st. */
 irllrec_status irllrec__fail(irllrec_ctx *ctx, irllrec_status st, const char *func,
                              const char *fmt, ...) IRLLREC__PRINTF(4, 5);

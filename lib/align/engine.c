@@ -21,20 +21,10 @@
  * needed. Larger ranges (tau < 0.025) fall back to a streaming row max. */
 #define XENT_FIXED_SHIFT_RANGE 80.0f
 
-/* The exponential pass is a fifth to a third of the work. The library is
- * built for the x86-64 baseline (SSE2, 4 lanes); with gcc on glibc/x86-64 it
- * also gets an AVX2 copy (8 lanes), picked at load time by an ifunc. Both
- * copies perform the same elementwise operations in the same order (no FMA
- * contraction in ISO C mode, fixed summation lanes), so results are bitwise
- * identical. Not under sanitizers: the ifunc resolver runs during relocation,
- * before a sanitizer runtime is initialised (TSan crashes there). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && \
-    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__) &&                       \
-    !defined(IRLLREC_NO_TARGET_CLONES)
-#define XENT_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define XENT_CLONES
-#endif
+/* The exponential pass is a fifth to a third of the work: besides the
+ * x86-64 baseline (SSE2, 4 lanes) it gets an AVX2 copy (8 lanes), the same
+ * bits (IRLLREC__CLONES, lib/internal.h). */
+#define XENT_CLONES IRLLREC__CLONES("avx2", "default")
 
 #if defined(__GNUC__)
 #define XENT_INLINE static inline __attribute__((always_inline))

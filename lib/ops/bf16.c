@@ -16,9 +16,28 @@
 #include <oneapi/dnnl/dnnl.h>
 #endif
 
-void irllrec__f32_to_bf16(const float *restrict x, uint16_t *restrict y, int64_t n)
+/* The conversions run over every activation of a bf16 tower (rows x hidden
+ * per forward and backward); they are integer operations, so the wider
+ * copies give the same bits (IRLLREC__CLONES, lib/internal.h). The cloned
+ * loops are static: an ifunc's resolver would be an exported symbol. */
+#define BF16_CLONES IRLLREC__CLONES("avx512f", "avx2", "default")
+
+BF16_CLONES static void to_bf16(const float *restrict x, uint16_t *restrict y, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) y[i] = irllrec__f2bf(x[i]);
+}
+
+BF16_CLONES static void to_f32(const uint16_t *restrict x, float *restrict y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const uint32_t u = (uint32_t)x[i] << 16;
+        memcpy(&y[i], &u, sizeof u);
+    }
+}
+
+void irllrec__f32_to_bf16(const float *restrict x, uint16_t *restrict y, int64_t n)
+{
+    to_bf16(x, y, n);
 }
 
 void irllrec__f32_to_bf16_pairs(const float *restrict x, int64_t n, uint32_t *restrict w)
@@ -42,10 +61,7 @@ void irllrec__bf16_pair_rows(const float *restrict a, const float *restrict b, i
 
 void irllrec__bf16_to_f32(const uint16_t *restrict x, float *restrict y, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) {
-        const uint32_t u = (uint32_t)x[i] << 16;
-        memcpy(&y[i], &u, sizeof u);
-    }
+    to_f32(x, y, n);
 }
 
 /* y (cols x rows, ld ldy) = bf16(x^T) for x rows x cols (ld ldx): the

@@ -76,19 +76,10 @@ static void axpy_d(int64_t n, double a, const float *restrict x, double *restric
 }
 
 /* The per-edge rows below are most of an IRLLRec epoch on small data (a
- * quarter of the samples on MovieLens-100K). The library is built for the
- * x86-64 baseline (SSE2: two doubles per instruction); gcc on glibc/x86-64
- * also compiles them for AVX2 and AVX-512, picked at load time by an ifunc.
- * Every copy does the same operations in the same order (dotd's eight fixed
- * lanes, no FMA contraction in ISO C mode), so results are bitwise identical.
- * Not under sanitizers: the resolver runs before their runtime is up. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && \
-    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__) &&                       \
-    !defined(IRLLREC_NO_TARGET_CLONES)
-#define EDGE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define EDGE_CLONES
-#endif
+ * quarter of the samples on MovieLens-100K): besides the x86-64 baseline
+ * (SSE2, two doubles per instruction) they get AVX2 and AVX-512 copies with
+ * the same bits (dotd's eight fixed lanes; IRLLREC__CLONES, lib/internal.h). */
+#define EDGE_CLONES IRLLREC__CLONES("avx512f", "avx2", "default")
 
 /* Edge loops read rows of random nodes: memory latency, not arithmetic,
  * bounds them, so request the rows a few edges ahead. */

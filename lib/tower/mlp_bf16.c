@@ -61,6 +61,69 @@ static irllrec_status check_common(irllrec_mlp *mlp, const char *f, const uint16
     return IRLLREC_OK;
 }
 
+/* The fp32 work around the oneDNN products (bias, LeakyReLU, the thin
+ * second layer, the conversions) would otherwise run on the calling thread
+ * alone while the other cores wait for the next product (a third of the
+ * towers' time on an AMX CPU). It is split between the context's threads in
+ * fixed chunks, rows by ROWS and columns by COLS, so each chunk's products
+ * and sums have the same shape, and the same bits, for any thread count. */
+#define ROWS 128
+#define COLS 64
+
+typedef struct bf16_job bf16_job;
+typedef void (*bf16_span)(const bf16_job *j, int64_t lo, int64_t hi);
+struct bf16_job {
+    irllrec_mlp *mlp;
+    bf16_span fn;
+    int64_t n, unit;       /* rows or columns of the span, and its chunk */
+    int64_t nr;            /* rows of the block */
+    float *h;              /* nr x hid fp32: the forward's H, the backward's dA */
+    uint16_t *hh;          /* the block's rows of the bf16 cache, NULL with hf */
+    const float *hf;       /* the block's rows of the fp32 cache (backward) */
+    const float *dy;       /* nr x out (ld lddy), backward */
+    float *y;              /* nr x out (ld ldy), forward */
+    int64_t lddy, ldy;
+};
+
+static void span_task(void *ud, int32_t t, int32_t nt)
+{
+    const bf16_job *j = (const bf16_job *)ud;
+    int64_t lo, hi;
+    irllrec__share((j->n + j->unit - 1) / j->unit, t, nt, &lo, &hi);
+    lo *= j->unit;
+    hi = hi * j->unit < j->n ? hi * j->unit : j->n;
+    if (lo < hi) j->fn(j, lo, hi);
+}
+
+/* irllrec__parallel always does the work (a thread that cannot start has
+ * its share run by the caller), so there is no status to pass on. */
+static void run_span(bf16_job *j, bf16_span fn, int64_t n, int64_t unit)
+{
+    j->fn = fn;
+    j->n = n;
+    j->unit = unit;
+    (void)irllrec__parallel(j->mlp->ctx, irllrec_ctx_n_threads(j->mlp->ctx), span_task, j);
+}
+
+static int64_t chunk(int64_t at, int64_t hi, int64_t unit)
+{
+    return hi - at < unit ? hi - at : unit;
+}
+
+/* Rows: H = LeakyReLU(H + b1), Y = H W2^T + b2, and H kept in bf16. */
+static void fwd_span(const bf16_job *j, int64_t lo, int64_t hi)
+{
+    const irllrec_mlp *m = j->mlp;
+    for (int64_t r = lo; r < hi; r += ROWS) {
+        const int64_t n = chunk(r, hi, ROWS);
+        float *h = j->h + r * m->hid;
+        irllrec__mlp_bias_leaky(n, m->hid, h, m->blocks[1].data, m->slope);
+        irllrec__linear_fwd(n, m->hid, m->out, h, m->hid, m->blocks[2].data, m->hid,
+                            m->blocks[3].data, j->y + r * j->ldy, j->ldy);
+        if (j->hh) irllrec__f32_to_bf16(h, j->hh + r * m->hid, n * m->hid);
+    }
+}
+
 irllrec_status irllrec__mlp_forward_bf16_at(irllrec_mlp *mlp, const uint16_t *x, int64_t ldx,
                                             int64_t rows, int64_t row0, irllrec_mat y)
 {
@@ -76,27 +139,80 @@ irllrec_status irllrec__mlp_forward_bf16_at(irllrec_mlp *mlp, const uint16_t *x,
     /* a student (hh): blocks of H in fp32 scratch, kept in bf16; a teacher
      * (h): all rows at once into its fp32 cache */
     const int64_t step = mlp->hh ? mlp->bwd_rows : rows;
+    bf16_job j = {.mlp = mlp, .ldy = y.ld};
     for (int64_t r0 = 0; r0 < rows; r0 += step) {
         const int64_t nr = rows - r0 < step ? rows - r0 : step;
-        float *h = mlp->hh ? mlp->dh : mlp->h + (row0 + r0) * mlp->hid;
+        j.h = mlp->hh ? mlp->dh : mlp->h + (row0 + r0) * mlp->hid;
+        j.hh = mlp->hh ? mlp->hh + (row0 + r0) * mlp->hid : NULL;
+        j.y = y.data + r0 * y.ld;
         const int st = irllrec__sbgemm(0, 1, nr, mlp->hid, mlp->in, x + r0 * ldx, ldx, mlp->w1h,
-                                       mlp->in, 0, h, mlp->hid);
+                                       mlp->in, 0, j.h, mlp->hid);
         if (st != 0) return dnnl_failed(mlp, f, st);
-        irllrec__mlp_bias_leaky(nr, mlp->hid, h, mlp->blocks[1].data, mlp->slope);
-        irllrec__linear_fwd(nr, mlp->hid, mlp->out, h, mlp->hid, mlp->blocks[2].data, mlp->hid,
-                            mlp->blocks[3].data, y.data + r0 * y.ld, y.ld);
-        if (mlp->hh) irllrec__f32_to_bf16(h, mlp->hh + (row0 + r0) * mlp->hid, nr * mlp->hid);
+        run_span(&j, fwd_span, nr, ROWS);
     }
     mlp->fwd_rows = row0 + rows;
     return IRLLREC_OK;
 }
 
-/* g *= f'(A) read from the sign of bf16 H (> 0 as a signed 16-bit integer:
- * sign bit clear and not zero), as lib/ops/leaky_relu.c does from fp32 H. */
+/* g *= f'(A) read from the sign of bf16 H widened to fp32, the test
+ * lib/ops/leaky_relu.c makes on fp32 H (branch-free, so it vectorises). */
+IRLLREC__CLONES("avx512f", "avx2", "default")
 static void leaky_bwd_bf16(int64_t n, const uint16_t *restrict s, float slope,
                            float *restrict g)
 {
-    for (int64_t j = 0; j < n; j++) g[j] *= (int16_t)s[j] > 0 ? 1.0f : slope;
+    for (int64_t j = 0; j < n; j++) {
+        const uint32_t u = (uint32_t)s[j] << 16;
+        float v;
+        memcpy(&v, &u, sizeof v);
+        g[j] *= v > 0.0f ? 1.0f : slope;
+    }
+}
+
+/* Columns: dW2 += dY^T H over the block's rows, H widened from the bf16
+ * cache first when that is where it lives. */
+static void dw2_span(const bf16_job *j, int64_t lo, int64_t hi)
+{
+    const irllrec_mlp *m = j->mlp;
+    const int64_t hid = m->hid;
+    for (int64_t c = lo; c < hi; c += COLS) {
+        const int64_t n = chunk(c, hi, COLS);
+        const float *h = j->hf;
+        if (j->hh) {
+            for (int64_t r = 0; r < j->nr; r++)
+                irllrec__bf16_to_f32(j->hh + r * hid + c, j->h + r * hid + c, n);
+            h = j->h;
+        }
+        irllrec__sgemm(1, 0, m->out, n, j->nr, 1.0f, j->dy, j->lddy, h + c, hid, 1.0f,
+                       m->blocks[2].grad + c, hid);
+    }
+}
+
+/* Rows: dA = (dY W2) * f'(A). */
+static void da_span(const bf16_job *j, int64_t lo, int64_t hi)
+{
+    const irllrec_mlp *m = j->mlp;
+    const int64_t hid = m->hid;
+    for (int64_t r = lo; r < hi; r += ROWS) {
+        const int64_t n = chunk(r, hi, ROWS);
+        float *da = j->h + r * hid;
+        irllrec__sgemm(0, 0, n, hid, m->out, 1.0f, j->dy + r * j->lddy, j->lddy,
+                       m->blocks[2].data, hid, 0.0f, da, hid);
+        if (j->hh)
+            leaky_bwd_bf16(n * hid, j->hh + r * hid, m->slope, da);
+        else
+            irllrec__leaky_relu_bwd(n, hid, j->hf + r * hid, hid, m->slope, da, hid);
+    }
+}
+
+/* Columns: db1 += colsum(dA), and dA^T rounded to bf16 for oneDNN. */
+static void db1_span(const bf16_job *j, int64_t lo, int64_t hi)
+{
+    const irllrec_mlp *m = j->mlp;
+    for (int64_t c = lo; c < hi; c += COLS) {
+        const int64_t n = chunk(c, hi, COLS);
+        irllrec__colsum_acc(j->nr, n, j->h + c, m->hid, m->blocks[1].grad + c);
+        irllrec__f32_to_bf16_t(j->nr, n, j->h + c, m->hid, m->dah + c * j->nr, j->nr);
+    }
 }
 
 /* mlp.c's bwd_rows with dX skipped (the text is frozen) and dW1 += dA^T X
@@ -117,28 +233,28 @@ irllrec_status irllrec__mlp_backward_bf16_at(irllrec_mlp *mlp, const uint16_t *x
                  "dy is %lld x %lld, expected %lld x %lld", (long long)dy.rows,
                  (long long)dy.cols, (long long)rows, (long long)mlp->out);
     const float *h = mlp->h ? mlp->h + row0 * hid : NULL;
-    if (h)
-        irllrec__linear_bwd(rows, hid, mlp->out, h, hid, mlp->blocks[2].data, hid, dy.data, dy.ld,
-                            NULL, 0, mlp->blocks[2].grad, hid, mlp->blocks[3].grad);
+    bf16_job j = {.mlp = mlp, .lddy = dy.ld};
+    if (h) {  /* the second layer's weights over all rows of the fp32 cache */
+        j.nr = rows;
+        j.hf = h;
+        j.dy = dy.data;
+        run_span(&j, dw2_span, hid, COLS);
+        irllrec__colsum_acc(rows, mlp->out, dy.data, dy.ld, mlp->blocks[3].grad);
+    }
     for (int64_t r0 = 0; r0 < rows; r0 += mlp->bwd_rows) {
-        const int64_t nr = rows - r0 < mlp->bwd_rows ? rows - r0 : mlp->bwd_rows;
-        const uint16_t *hh = h ? NULL : mlp->hh + (row0 + r0) * hid;
-        if (hh) {  /* the second layer from this block of H, widened from bf16 */
-            irllrec__bf16_to_f32(hh, mlp->dh, nr * hid);
-            irllrec__linear_bwd(nr, hid, mlp->out, mlp->dh, hid, mlp->blocks[2].data, hid,
-                                dy.data + r0 * dy.ld, dy.ld, NULL, 0, mlp->blocks[2].grad, hid,
-                                mlp->blocks[3].grad);
+        j.nr = rows - r0 < mlp->bwd_rows ? rows - r0 : mlp->bwd_rows;
+        j.h = mlp->dh;
+        j.hh = h ? NULL : mlp->hh + (row0 + r0) * hid;
+        j.hf = h ? h + r0 * hid : NULL;
+        j.dy = dy.data + r0 * dy.ld;
+        if (j.hh) {  /* the second layer from this block of H, widened from bf16 */
+            run_span(&j, dw2_span, hid, COLS);
+            irllrec__colsum_acc(j.nr, mlp->out, j.dy, dy.ld, mlp->blocks[3].grad);
         }
-        irllrec__sgemm(0, 0, nr, hid, mlp->out, 1.0f, dy.data + r0 * dy.ld, dy.ld,
-                       mlp->blocks[2].data, hid, 0.0f, mlp->dh, hid);
-        if (hh)
-            leaky_bwd_bf16(nr * hid, hh, mlp->slope, mlp->dh);
-        else
-            irllrec__leaky_relu_bwd(nr, hid, h + r0 * hid, hid, mlp->slope, mlp->dh, hid);
-        irllrec__colsum_acc(nr, hid, mlp->dh, hid, mlp->blocks[1].grad);
-        irllrec__f32_to_bf16_t(nr, hid, mlp->dh, hid, mlp->dah, nr);
-        const int st = irllrec__sbgemm(0, 0, hid, mlp->in, nr, mlp->dah, nr, x + r0 * ldx, ldx, 1,
-                                       mlp->blocks[0].grad, mlp->in);
+        run_span(&j, da_span, j.nr, ROWS);
+        run_span(&j, db1_span, hid, COLS);
+        const int st = irllrec__sbgemm(0, 0, hid, mlp->in, j.nr, mlp->dah, j.nr, x + r0 * ldx,
+                                       ldx, 1, mlp->blocks[0].grad, mlp->in);
         if (st != 0) return dnnl_failed(mlp, f, st);
     }
     return IRLLREC_OK;
