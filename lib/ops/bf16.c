@@ -184,6 +184,44 @@ static int sbgemm_dnnl(int ta, int tb, int64_t m, int64_t n, int64_t k, const ui
     return s == dnnl_success ? 0 : (int)s;
 }
 
+/* oneDNN JIT-compiles and caches one primitive per shape (up to 1024 by
+ * default; on AMX tens of KiB each), and the hook's row counts change every
+ * batch (the batch's distinct items), so a long run's RSS grew by ~80 MiB
+ * and new shapes were compiled all along. m and k are therefore cut into
+ * pieces of a small set of sizes: the largest multiple of PIECE_BIG, then
+ * the powers of two >= PIECE_MIN of what is left, then one remainder below
+ * PIECE_MIN (at most 5 pieces; ~50 shapes per product up to 4096 rows).
+ * Deterministic in m and k, so the bits still depend on the inputs only. */
+#define PIECE_BIG 128
+#define PIECE_MIN 16
+
+static int64_t piece(int64_t rem)
+{
+    if (rem >= PIECE_BIG) return rem / PIECE_BIG * PIECE_BIG;
+    if (rem < PIECE_MIN) return rem;
+    int64_t p = PIECE_MIN;
+    while (p <= rem / 2) p *= 2;
+    return p;
+}
+
+static int sbgemm_pieces(int ta, int tb, int64_t m, int64_t n, int64_t k, const uint16_t *a,
+                         int64_t lda, const uint16_t *b, int64_t ldb, int accumulate, float *c,
+                         int64_t ldc)
+{
+    for (int64_t i = 0, pm; i < m; i += pm) {
+        pm = piece(m - i);
+        const uint16_t *ai = a + (ta ? i : i * lda);
+        for (int64_t l = 0, pk; l < k; l += pk) {
+            pk = piece(k - l);
+            const int st = sbgemm_dnnl(ta, tb, pm, n, pk, ai + (ta ? l * lda : l), lda,
+                                       b + (tb ? l : l * ldb), ldb, accumulate || l > 0,
+                                       c + i * ldc, ldc);
+            if (st != 0) return st;
+        }
+    }
+    return 0;
+}
+
 int irllrec__bf16_usable(void)
 {
     /* bit masks: AMX implies avx512_core_bf16's bits */
@@ -216,7 +254,7 @@ int irllrec__sbgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, c
     if (m <= 0 || n <= 0) return 0;
 #ifdef IRLLREC_USE_DNNL
     if (k > 0 && irllrec__bf16_usable())
-        return sbgemm_dnnl(trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+        return sbgemm_pieces(trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
 #endif
     sbgemm_ref(trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
     return 0;
