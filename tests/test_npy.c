@@ -1,18 +1,15 @@
-/* .npy reading and writing, and the atomic file writer. */
+/* .npy reading and writing: numpy's own files, round trips, hand-made and
+ * hostile headers, truncation and mutations, non-finite values, a FIFO as the
+ * path. The atomic file writer under it is in test_atomic.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 #include "internal.h"
-#include "io/atomic.h"
 #include "helpers/testutil.h"
+#include "helpers/iofx.h"
 
 #define FIXTURES IRLLREC_SOURCE_DIR "/tests/data/npy/"
 
@@ -20,23 +17,6 @@
 static float fixture_value(int64_t r, int64_t c)
 {
     return (float)((double)(r + 1) * 10.0 + (double)c + 0.25 * (double)(c % 2) - 0.5 * (double)r);
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *b;
-    long n;
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
 }
 
 static void spit(const char *path, const void *b, size_t n)
@@ -73,11 +53,6 @@ static irllrec_status read_mem_shape(irllrec_ctx *ctx, const unsigned char *b, s
     return irllrec_npy_read_mem(ctx, b, n, irllrec_mat_dense(dst, rows, cols), 0);
 }
 
-static int has(irllrec_ctx *ctx, const char *needle)
-{
-    return strstr(irllrec_ctx_errmsg(ctx), needle) != NULL;
-}
-
 START_TEST(numpy_fixtures_read)
 {
     irllrec_ctx *ctx = tu_ctx();
@@ -91,7 +66,7 @@ START_TEST(numpy_fixtures_read)
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         irllrec_mat m = {buf, ok[i].rows, ok[i].cols, 7};
         size_t len;
-        unsigned char *img = slurp(ok[i].file, &len);
+        unsigned char *img = iofx_slurp(ok[i].file, &len);
         ck_assert_int_eq(irllrec_npy_shape(ctx, ok[i].file, &r, &c), IRLLREC_OK);
         ck_assert_int_eq(r, ok[i].rows);
         ck_assert_int_eq(c, ok[i].cols);
@@ -133,9 +108,9 @@ START_TEST(numpy_fixtures_refused)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         irllrec_mat m = irllrec_mat_dense(buf, bad[i].rows, bad[i].cols);
         ck_assert_int_eq(irllrec_npy_read(ctx, bad[i].file, m, 0), IRLLREC_E_UNSUPPORTED);
-        ck_assert_msg(has(ctx, bad[i].why) && has(ctx, bad[i].file), "%s",
+        ck_assert_msg(iofx_has(ctx, bad[i].why) && iofx_has(ctx, bad[i].file), "%s",
                       irllrec_ctx_errmsg(ctx));
-        ck_assert(has(ctx, "irllrec_npy_read: "));
+        ck_assert(iofx_has(ctx, "irllrec_npy_read: "));
         ck_assert_int_eq(irllrec_npy_shape(ctx, bad[i].file, &r, &c), IRLLREC_E_UNSUPPORTED);
     }
     irllrec_ctx_free(ctx);
@@ -154,8 +129,8 @@ START_TEST(write_matches_numpy_bytes)
         for (int64_t x = 0; x < 6; x++) src[y * 6 + x] = x < 4 ? fixture_value(y, x) : NAN;
     tu_join(path, sizeof path, dir, "w.npy");
     ck_assert_int_eq(irllrec_npy_write(ctx, path, m), IRLLREC_OK);
-    a = slurp(path, &a_len);
-    b = slurp(FIXTURES "f4_3x4.npy", &b_len);
+    a = iofx_slurp(path, &a_len);
+    b = iofx_slurp(FIXTURES "f4_3x4.npy", &b_len);
     ck_assert_uint_eq(a_len, b_len);
     ck_assert(memcmp(a, b, a_len) == 0);
     ck_assert_uint_eq((a_len - 3 * 4 * 4) % 64, 0);
@@ -185,7 +160,7 @@ START_TEST(round_trip_with_ld)
         if (n > 2) src[1] = 1e-42f; /* subnormal */
         ck_assert_int_eq(irllrec_npy_write(ctx, path, (irllrec_mat){src, rows, cols, ld}),
                          IRLLREC_OK);
-        img = slurp(path, &len);
+        img = iofx_slurp(path, &len);
         for (int pass = 0; pass < 2; pass++) {
             for (size_t i = 0; i < n; i++) dst[i] = 12345.0f;
             if (pass == 0)
@@ -245,7 +220,7 @@ START_TEST(f8_large_through_buffer)
         }
     ck_assert_int_eq(irllrec_npy_read(ctx, path, (irllrec_mat){dst, rows, cols, ld},
                                       IRLLREC_NPY_CHECK_FINITE), IRLLREC_E_NUMERIC);
-    ck_assert_msg(has(ctx, "(row 0, col 7)") && has(ctx, path), "%s", irllrec_ctx_errmsg(ctx));
+    ck_assert_msg(iofx_has(ctx, "(row 0, col 7)") && iofx_has(ctx, path), "%s", irllrec_ctx_errmsg(ctx));
     free(img);
     free(d);
     free(dst);
@@ -323,7 +298,7 @@ START_TEST(hostile_headers_refused)
         int64_t r = -5, c = -5;
         irllrec_status st = irllrec_npy_shape_mem(ctx, img, n, &r, &c);
         ck_assert_msg(st == bad[i].st, "%zu: got %d (%s)", i, (int)st, irllrec_ctx_errmsg(ctx));
-        ck_assert_msg(has(ctx, bad[i].why) && has(ctx, "<memory>"), "%zu: %s", i,
+        ck_assert_msg(iofx_has(ctx, bad[i].why) && iofx_has(ctx, "<memory>"), "%zu: %s", i,
                       irllrec_ctx_errmsg(ctx));
         ck_assert_int_eq(r, -5);
         ck_assert_int_eq(read_mem_shape(ctx, img, n, 2, 3, dst), bad[i].st);
@@ -348,29 +323,29 @@ START_TEST(hostile_preambles_refused)
     ck_assert_float_eq(dst[0], 1.0f);
     img[1] = 'n';
     ck_assert_int_eq(read_mem_shape(ctx, img, n, 1, 1, dst), IRLLREC_E_FORMAT);
-    ck_assert(has(ctx, "magic at byte 0"));
+    ck_assert(iofx_has(ctx, "magic at byte 0"));
     img[1] = 'N';
     img[6] = 4;
     ck_assert_int_eq(read_mem_shape(ctx, img, n, 1, 1, dst), IRLLREC_E_UNSUPPORTED);
-    ck_assert(has(ctx, "version 4.0 at byte 6"));
+    ck_assert(iofx_has(ctx, "version 4.0 at byte 6"));
     img[6] = 1;
     img[7] = 1;
     ck_assert_int_eq(read_mem_shape(ctx, img, n, 1, 1, dst), IRLLREC_E_UNSUPPORTED);
     img[7] = 0;
     img[8] = 0xff; /* header length beyond the file */
     ck_assert_int_eq(read_mem_shape(ctx, img, n, 1, 1, dst), IRLLREC_E_FORMAT);
-    ck_assert_msg(has(ctx, "past the end"), "%s", irllrec_ctx_errmsg(ctx));
+    ck_assert_msg(iofx_has(ctx, "past the end"), "%s", irllrec_ctx_errmsg(ctx));
 
     /* Version 2 header length over 64 KiB, even when the file is that long. */
     big = calloc(1, 70000 + 16);
     n = make_npy(big, 70016, 2, dict, &one, 4);
     big[8] = 0x70; big[9] = 0x11; big[10] = 0x01; big[11] = 0; /* 70000 */
     ck_assert_int_eq(irllrec_npy_shape_mem(ctx, big, 70016, &r, &c), IRLLREC_E_FORMAT);
-    ck_assert_msg(has(ctx, "70000 at byte 8 exceeds"), "%s", irllrec_ctx_errmsg(ctx));
+    ck_assert_msg(iofx_has(ctx, "70000 at byte 8 exceeds"), "%s", irllrec_ctx_errmsg(ctx));
     tu_join(path, sizeof path, dir, "big.npy");
     spit(path, big, 70016);
     ck_assert_int_eq(irllrec_npy_shape(ctx, path, &r, &c), IRLLREC_E_FORMAT);
-    ck_assert(has(ctx, path) && has(ctx, "byte 8"));
+    ck_assert(iofx_has(ctx, path) && iofx_has(ctx, "byte 8"));
     big[10] = 0xff; big[11] = 0xff; /* ~4 GiB */
     ck_assert_int_eq(irllrec_npy_shape_mem(ctx, big, 70016, &r, &c), IRLLREC_E_FORMAT);
     free(big);
@@ -379,7 +354,7 @@ START_TEST(hostile_preambles_refused)
     /* Shape mismatch, bad arguments. */
     n = make_npy(img, sizeof img, 1, dict, &one, 4);
     ck_assert_int_eq(read_mem_shape(ctx, img, n, 1, 2, dst), IRLLREC_E_SHAPE);
-    ck_assert(has(ctx, "holds 1 x 1 but dst is 1 x 2"));
+    ck_assert(iofx_has(ctx, "holds 1 x 1 but dst is 1 x 2"));
     ck_assert_int_eq(irllrec_npy_read_mem(ctx, img, n, irllrec_mat_dense(dst, 1, 1), 2),
                      IRLLREC_E_INVALID_ARG);
     ck_assert_int_eq(irllrec_npy_read_mem(ctx, NULL, n, irllrec_mat_dense(dst, 1, 1), 0),
@@ -393,7 +368,7 @@ START_TEST(hostile_preambles_refused)
                      IRLLREC_E_INVALID_ARG);
     tu_join(path, sizeof path, dir, "missing.npy");
     ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(dst, 1, 1), 0), IRLLREC_E_IO);
-    ck_assert(has(ctx, path) && has(ctx, "No such file"));
+    ck_assert(iofx_has(ctx, path) && iofx_has(ctx, "No such file"));
     ck_assert_int_eq(irllrec_npy_shape(ctx, dir, &r, &c), IRLLREC_E_IO);
     tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
@@ -416,17 +391,17 @@ START_TEST(check_finite_names_first_bad)
     ck_assert(isnan(dst[6]) && isinf(dst[11]));
     ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(dst, 3, 4),
                                       IRLLREC_NPY_CHECK_FINITE), IRLLREC_E_NUMERIC);
-    ck_assert_msg(has(ctx, "(row 1, col 2)") && has(ctx, path), "%s", irllrec_ctx_errmsg(ctx));
-    img = slurp(path, &len);
+    ck_assert_msg(iofx_has(ctx, "(row 1, col 2)") && iofx_has(ctx, path), "%s", irllrec_ctx_errmsg(ctx));
+    img = iofx_slurp(path, &len);
     ck_assert_int_eq(irllrec_npy_read_mem(ctx, img, len, irllrec_mat_dense(dst, 3, 4),
                                           IRLLREC_NPY_CHECK_FINITE), IRLLREC_E_NUMERIC);
-    ck_assert(has(ctx, "(row 1, col 2)"));
+    ck_assert(iofx_has(ctx, "(row 1, col 2)"));
     free(img);
     src[6] = 6.0f;
     ck_assert_int_eq(irllrec_npy_write(ctx, path, irllrec_mat_dense(src, 3, 4)), IRLLREC_OK);
     ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(dst, 3, 4),
                                       IRLLREC_NPY_CHECK_FINITE), IRLLREC_E_NUMERIC);
-    ck_assert(has(ctx, "(row 2, col 3)"));
+    ck_assert(iofx_has(ctx, "(row 2, col 3)"));
     tu_tmpdir_free(dir);
     irllrec_ctx_free(ctx);
 }
@@ -438,7 +413,7 @@ START_TEST(truncation_at_every_length)
     irllrec_ctx *ctx = tu_ctx_counting(&as);
     char *dir = tu_tmpdir(), path[4096];
     size_t len;
-    unsigned char *img = slurp(FIXTURES "f4_v2_2x3.npy", &len);
+    unsigned char *img = iofx_slurp(FIXTURES "f4_v2_2x3.npy", &len);
     float dst[6];
     int64_t r, c, base = as.live_bytes; /* the ctx itself */
     tu_join(path, sizeof path, dir, "t.npy");
@@ -451,7 +426,7 @@ START_TEST(truncation_at_every_length)
         st = irllrec_npy_read(ctx, path, irllrec_mat_dense(dst, 2, 3), 0);
         ck_assert_msg(st == IRLLREC_E_FORMAT, "file len %zu: %d %s", n, (int)st,
                       irllrec_ctx_errmsg(ctx));
-        ck_assert(has(ctx, path));
+        ck_assert(iofx_has(ctx, path));
         ck_assert_int_eq(as.live_bytes, base);
     }
     ck_assert_int_eq(read_mem_shape(ctx, img, len, 2, 3, dst), IRLLREC_OK);
@@ -466,7 +441,7 @@ START_TEST(header_mutations_never_crash)
     tu_alloc_state as = {0};
     irllrec_ctx *ctx = tu_ctx_counting(&as);
     size_t len;
-    unsigned char *img = slurp(FIXTURES "f4_3x4.npy", &len), *mut = malloc(len + 64);
+    unsigned char *img = iofx_slurp(FIXTURES "f4_3x4.npy", &len), *mut = malloc(len + 64);
     float dst[64];
     irllrec_x_rng *rng = NULL;
     int n_ok = 0;
@@ -511,137 +486,6 @@ START_TEST(header_mutations_never_crash)
 }
 END_TEST
 
-START_TEST(atomic_write_replaces_and_cleans_up)
-{
-    tu_alloc_state as = {0};
-    irllrec_ctx *ctx = tu_ctx_counting(&as);
-    char *dir = tu_tmpdir(), path[4096], missing[4096];
-    float src[4] = {1, 2, 3, 4}, dst[4];
-    irllrec__atomic w;
-    size_t len;
-    unsigned char *b;
-    const void *bufs[2] = {"abc", "defg"};
-    const size_t lens[2] = {3, 4};
-    int64_t base = as.live_bytes; /* the ctx itself */
-
-    tu_join(path, sizeof path, dir, "m.npy");
-    ck_assert_int_eq(tu_write_file(path, "old contents that are longer than the new file ........"
-                                         "....................................................."
-                                         "....................................................."),
-                     0);
-    ck_assert_int_eq(irllrec_npy_write(ctx, path, irllrec_mat_dense(src, 2, 2)), IRLLREC_OK);
-    ck_assert_int_eq(tu_count_entries(dir), 1);
-    ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(dst, 2, 2), 0), IRLLREC_OK);
-    ck_assert(memcmp(src, dst, sizeof src) == 0);
-    b = slurp(path, &len);
-    ck_assert_uint_eq(len, 128 + 16);
-    free(b);
-
-    /* Missing directory: E_IO naming the path, nothing created. */
-    tu_join(missing, sizeof missing, dir, "no/such/dir/x.npy");
-    ck_assert_int_eq(irllrec_npy_write(ctx, missing, irllrec_mat_dense(src, 2, 2)), IRLLREC_E_IO);
-    ck_assert_msg(has(ctx, missing) && has(ctx, "irllrec_npy_write: "), "%s",
-                  irllrec_ctx_errmsg(ctx));
-    ck_assert_int_eq(tu_count_entries(dir), 1);
-
-    /* The target is a directory: rename fails at commit; the temp file goes. */
-    tu_join(missing, sizeof missing, dir, "sub");
-    ck_assert_int_eq(mkdir(missing, 0700), 0);
-    ck_assert_int_eq(irllrec_npy_write(ctx, missing, irllrec_mat_dense(src, 2, 2)), IRLLREC_E_IO);
-    ck_assert(has(ctx, "rename"));
-    ck_assert_int_eq(tu_count_entries(dir), 2);
-    ck_assert_int_eq(tu_count_entries(missing), 0);
-
-    /* Abort leaves the old file untouched; the buffer-list form commits. */
-    ck_assert_int_eq(irllrec__atomic_open(ctx, "t", path, &w), IRLLREC_OK);
-    ck_assert_int_eq(tu_count_entries(dir), 3);
-    ck_assert_int_eq(irllrec__atomic_write(&w, "xyz", 3), IRLLREC_OK);
-    irllrec__atomic_abort(&w);
-    irllrec__atomic_abort(&w);
-    ck_assert_int_eq(tu_count_entries(dir), 2);
-    ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(dst, 2, 2), 0), IRLLREC_OK);
-    ck_assert_int_eq(irllrec__atomic_write_file(ctx, "t", path, bufs, lens, 2), IRLLREC_OK);
-    b = slurp(path, &len);
-    ck_assert_uint_eq(len, 7);
-    ck_assert(memcmp(b, "abcdefg", 7) == 0);
-    free(b);
-    ck_assert_int_eq(tu_count_entries(dir), 2);
-
-    /* Bad views are refused before anything is created. */
-    ck_assert_int_eq(irllrec_npy_write(ctx, path, (irllrec_mat){src, 2, 2, 1}), IRLLREC_E_SHAPE);
-    ck_assert_int_eq(irllrec_npy_write(ctx, "", irllrec_mat_dense(src, 2, 2)),
-                     IRLLREC_E_INVALID_ARG);
-    ck_assert_int_eq(tu_count_entries(dir), 2);
-    ck_assert_int_eq(as.live_bytes, base);
-    tu_tmpdir_free(dir);
-    irllrec_ctx_free(ctx);
-}
-END_TEST
-
-/* Commit allocates nothing: every allocation the writer needs happens in open,
- * before anything is on disk. So each injected allocation failure gives
- * E_NOMEM with the old target untouched and no temporary file, and the
- * directory fsync after the rename can no longer fail for lack of memory. */
-START_TEST(atomic_commit_allocates_nothing)
-{
-    tu_alloc_state as = {0};
-    irllrec_ctx *ctx = tu_ctx_counting(&as);
-    char *dir = tu_tmpdir(), path[4096], bare[4096];
-    irllrec__atomic w;
-    int64_t base = as.live_bytes, before, k;
-    const void *bufs[1] = {"new"};
-    const size_t lens[1] = {3};
-    size_t len;
-    unsigned char *b;
-
-    tu_join(path, sizeof path, dir, "f.bin");
-    ck_assert_int_eq(tu_write_file(path, "old"), 0);
-    ck_assert_int_eq(irllrec__atomic_open(ctx, "t", path, &w), IRLLREC_OK);
-    ck_assert_int_eq(irllrec__atomic_write(&w, "abcd", 4), IRLLREC_OK);
-    before = as.n_alloc;
-    ck_assert_int_eq(irllrec__atomic_commit(&w), IRLLREC_OK);
-    ck_assert_int_eq(as.n_alloc, before);
-    irllrec__atomic_abort(&w);
-    ck_assert_int_eq(as.live_bytes, base);
-    b = slurp(path, &len);
-    ck_assert_uint_eq(len, 4);
-    ck_assert(memcmp(b, "abcd", 4) == 0);
-    free(b);
-
-    for (k = 1;; k++) {
-        as.fail_at = as.n_alloc + k;
-        if (irllrec__atomic_write_file(ctx, "t", path, bufs, lens, 1) == IRLLREC_OK) break;
-        ck_assert_int_eq(as.live_bytes, base);
-        ck_assert_int_eq(tu_count_entries(dir), 1);
-        b = slurp(path, &len);
-        ck_assert_msg(len == 4 && memcmp(b, "abcd", 4) == 0, "fail_at %lld changed the file",
-                      (long long)k);
-        free(b);
-        ck_assert_int_lt(k, 10);
-    }
-    as.fail_at = 0;
-    ck_assert_int_gt(k, 2); /* the temporary and the directory name */
-    ck_assert_int_eq(tu_count_entries(dir), 1);
-    b = slurp(path, &len);
-    ck_assert(len == 3 && memcmp(b, "new", 3) == 0);
-    free(b);
-
-    /* A bare file name syncs ".": run it from inside dir. */
-    {
-        char cwd[4096];
-        ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
-        ck_assert_int_eq(chdir(dir), 0);
-        snprintf(bare, sizeof bare, "%s", "g.bin");
-        ck_assert_int_eq(irllrec__atomic_write_file(ctx, "t", bare, bufs, lens, 1), IRLLREC_OK);
-        ck_assert_int_eq(chdir(cwd), 0);
-    }
-    ck_assert_int_eq(tu_count_entries(dir), 2);
-    ck_assert_int_eq(as.live_bytes, base);
-    tu_tmpdir_free(dir);
-    irllrec_ctx_free(ctx);
-}
-END_TEST
-
 /* Issue 17 item 4: a FIFO given as a .npy path is refused at once, naming
  * the path and what it is (main blocked in fopen waiting for a writer). */
 static int npy_fifo(void *arg)
@@ -670,10 +514,10 @@ START_TEST(fifo_path_refused_without_blocking)
     tu_assert_fifo_refused(path, npy_fifo, path, "the .npy reader");
     /* A directory says so; a missing file gets the system's message. */
     ck_assert_int_eq(irllrec_npy_shape(ctx, dir, &r, &c), IRLLREC_E_IO);
-    ck_assert(has(ctx, "is a directory"));
+    ck_assert(iofx_has(ctx, "is a directory"));
     tu_join(path, sizeof path, dir, "missing.npy");
     ck_assert_int_eq(irllrec_npy_shape(ctx, path, &r, &c), IRLLREC_E_IO);
-    ck_assert(has(ctx, "cannot open: No such file or directory"));
+    ck_assert(iofx_has(ctx, "cannot open: No such file or directory"));
     irllrec_ctx_free(ctx);
     tu_tmpdir_free(dir);
 }
@@ -695,14 +539,14 @@ START_TEST(f8_overflow_reported_as_overflow)
     ck_assert_int_eq(irllrec_npy_read_mem(ctx, img, n, irllrec_mat_dense(dst, 1, 3),
                                           IRLLREC_NPY_CHECK_FINITE),
                      IRLLREC_E_NUMERIC);
-    ck_assert_msg(has(ctx, "<f8 value 1.0000000000000001e+300 at (row 0, col 1) overflows float32"),
+    ck_assert_msg(iofx_has(ctx, "<f8 value 1.0000000000000001e+300 at (row 0, col 1) overflows float32"),
                   "%s", irllrec_ctx_errmsg(ctx));
-    ck_assert(!has(ctx, "inf"));
+    ck_assert(!iofx_has(ctx, "inf"));
     tu_join(path, sizeof path, dir, "big.npy");
     spit(path, img, n);
     ck_assert_int_eq(irllrec_npy_read(ctx, path, (irllrec_mat){dst, 1, 3, 3}, IRLLREC_NPY_CHECK_FINITE),
                      IRLLREC_E_NUMERIC);
-    ck_assert(has(ctx, "overflows float32"));
+    ck_assert(iofx_has(ctx, "overflows float32"));
     /* Without the overflow, the inf is named as before. */
     {
         const double w[3] = {1.0, 2.0, -INFINITY};
@@ -712,142 +556,8 @@ START_TEST(f8_overflow_reported_as_overflow)
         ck_assert_int_eq(irllrec_npy_read_mem(ctx, img, n, irllrec_mat_dense(dst, 1, 3),
                                               IRLLREC_NPY_CHECK_FINITE),
                          IRLLREC_E_NUMERIC);
-        ck_assert(has(ctx, "non-finite value -inf at (row 0, col 2)"));
+        ck_assert(iofx_has(ctx, "non-finite value -inf at (row 0, col 2)"));
     }
-    irllrec_ctx_free(ctx);
-    tu_tmpdir_free(dir);
-}
-END_TEST
-
-static void write_one(irllrec_ctx *ctx, const char *path, float v)
-{
-    ck_assert_int_eq(irllrec_npy_write(ctx, path, irllrec_mat_dense(&v, 1, 1)), IRLLREC_OK);
-}
-
-static float read_one(irllrec_ctx *ctx, const char *path)
-{
-    float v = 0.0f;
-    ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(&v, 1, 1), 0), IRLLREC_OK);
-    return v;
-}
-
-/* Issue 17 item 15: an atomic save keeps an existing target's permission
- * bits (main made a 0600 file 0644) and writes through a symbolic link to
- * the file it names (main replaced the link with a regular file). Both the
- * .npy writer and the model writer, which share the atomic writer. */
-START_TEST(atomic_keeps_mode_and_writes_through_links)
-{
-    irllrec_ctx *ctx = tu_ctx();
-    char *dir = tu_tmpdir(), path[4096], link[4096], sub[4096], dangling[4096], buf[4096];
-    struct stat sb;
-    irllrec_model *m = NULL;
-    mode_t old = umask(022);
-    tu_join(path, sizeof path, dir, "secret.npy");
-    write_one(ctx, path, 1.0f);
-    ck_assert_int_eq(chmod(path, 0600), 0);
-    write_one(ctx, path, 2.0f);
-    ck_assert_int_eq(stat(path, &sb), 0);
-    ck_assert_uint_eq(sb.st_mode & 07777, 0600);
-    ck_assert_int_eq(chmod(path, 0640), 0);
-    ck_assert_int_eq(irllrec_model_create(ctx, &m), IRLLREC_OK);
-    ck_assert_int_eq(irllrec_model_save(m, path), IRLLREC_OK);
-    ck_assert_int_eq(stat(path, &sb), 0);
-    ck_assert_uint_eq(sb.st_mode & 07777, 0640);
-    irllrec_model_free(m);
-    /* A new file still follows the umask. */
-    tu_join(path, sizeof path, dir, "new.npy");
-    write_one(ctx, path, 1.0f);
-    ck_assert_int_eq(stat(path, &sb), 0);
-    ck_assert_uint_eq(sb.st_mode & 07777, 0644);
-    /* A relative link into a subdirectory: the link stays, its target changes
-     * (and keeps its mode), the temporary lives next to the target. */
-    tu_join(sub, sizeof sub, dir, "real");
-    ck_assert_int_eq(mkdir(sub, 0700), 0);
-    tu_join(path, sizeof path, sub, "x.npy");
-    write_one(ctx, path, 1.0f);
-    ck_assert_int_eq(chmod(path, 0600), 0);
-    tu_join(link, sizeof link, dir, "x.npy");
-    ck_assert_int_eq(symlink("real/x.npy", link), 0);
-    write_one(ctx, link, 5.0f);
-    ck_assert_int_eq(lstat(link, &sb), 0);
-    ck_assert(S_ISLNK(sb.st_mode));
-    ck_assert(read_one(ctx, path) == 5.0f);
-    ck_assert_int_eq(stat(path, &sb), 0);
-    ck_assert_uint_eq(sb.st_mode & 07777, 0600);
-    ck_assert_int_eq(tu_count_entries(sub), 1);
-    /* A link to a link, and a dangling link (its target is created). */
-    tu_join(buf, sizeof buf, dir, "y.npy");
-    ck_assert_int_eq(symlink("x.npy", buf), 0);
-    write_one(ctx, buf, 6.0f);
-    ck_assert(read_one(ctx, path) == 6.0f);
-    tu_join(dangling, sizeof dangling, dir, "d.npy");
-    ck_assert_int_eq(symlink("real/d.npy", dangling), 0);
-    write_one(ctx, dangling, 7.0f);
-    ck_assert_int_eq(lstat(dangling, &sb), 0);
-    ck_assert(S_ISLNK(sb.st_mode));
-    tu_join(buf, sizeof buf, sub, "d.npy");
-    ck_assert(read_one(ctx, buf) == 7.0f);
-    /* A loop of links is an error naming the path, not a hang. */
-    tu_join(buf, sizeof buf, dir, "loop.npy");
-    ck_assert_int_eq(symlink("loop.npy", buf), 0);
-    ck_assert_int_eq(irllrec_npy_write(ctx, buf, irllrec_mat_dense((float[1]){1.0f}, 1, 1)),
-                     IRLLREC_E_IO);
-    ck_assert(has(ctx, "symbolic links"));
-    umask(old);
-    irllrec_ctx_free(ctx);
-    tu_tmpdir_free(dir);
-}
-END_TEST
-
-static void make_tmp(const char *dir, const char *name, time_t age)
-{
-    char p[4096];
-    struct timespec t[2];
-    tu_join(p, sizeof p, dir, name);
-    ck_assert_int_eq(tu_write_file(p, "partial"), 0);
-    if (age == 0) return;
-    ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &t[0]), 0);
-    t[0].tv_sec -= age;
-    t[1] = t[0];
-    ck_assert_int_eq(utimensat(AT_FDCWD, p, t, 0), 0);
-}
-
-static int exists_in(const char *dir, const char *name)
-{
-    char p[4096];
-    struct stat sb;
-    tu_join(p, sizeof p, dir, name);
-    return lstat(p, &sb) == 0;
-}
-
-/* Issue 17 item 17: a save removes the temporaries of the same target that
- * killed writers left (dead pid, older than a minute), and nothing else:
- * not a live process's, not a fresh one, not another target's, not a name
- * of another shape. Main never removed any. */
-START_TEST(atomic_removes_stale_temporaries)
-{
-    irllrec_ctx *ctx = tu_ctx();
-    char *dir = tu_tmpdir(), path[4096], n[8][256];
-    pid_t dead = fork();
-    int ws;
-    ck_assert_int_ge(dead, 0);
-    if (dead == 0) _exit(0);
-    ck_assert_int_eq(waitpid(dead, &ws, 0), dead);
-    snprintf(n[0], sizeof n[0], "m.npy.tmp.%ld.0badf00d", (long)dead);      /* stale */
-    snprintf(n[1], sizeof n[1], "m.npy.tmp.%ld.12345678", (long)dead);      /* stale */
-    snprintf(n[2], sizeof n[2], "m.npy.tmp.%ld.cafe0000", (long)dead);      /* fresh */
-    snprintf(n[3], sizeof n[3], "m.npy.tmp.%ld.deadbeef", (long)getpid()); /* alive */
-    snprintf(n[4], sizeof n[4], "m.npy.tmp.%ld.deadbeef", (long)getppid()); /* alive */
-    snprintf(n[5], sizeof n[5], "o.npy.tmp.%ld.deadbeef", (long)dead);      /* other target */
-    snprintf(n[6], sizeof n[6], "m.npy.tmp.%ld.deadbeefx", (long)dead);     /* other shape */
-    snprintf(n[7], sizeof n[7], "m.npy.tmp.%ld.DEADBEEF", (long)dead);      /* other shape */
-    for (int i = 0; i < 8; i++) make_tmp(dir, n[i], i == 2 ? 0 : 3600);
-    tu_join(path, sizeof path, dir, "m.npy");
-    write_one(ctx, path, 1.0f);
-    ck_assert(!exists_in(dir, n[0]));
-    ck_assert(!exists_in(dir, n[1]));
-    for (int i = 2; i < 8; i++) ck_assert_msg(exists_in(dir, n[i]), "%s was removed", n[i]);
-    ck_assert_int_eq(tu_count_entries(dir), 7);
     irllrec_ctx_free(ctx);
     tu_tmpdir_free(dir);
 }
@@ -869,12 +579,8 @@ Suite *npy_suite(void)
     tcase_add_test(tc, check_finite_names_first_bad);
     tcase_add_test(tc, truncation_at_every_length);
     tcase_add_test(tc, header_mutations_never_crash);
-    tcase_add_test(tc, atomic_write_replaces_and_cleans_up);
-    tcase_add_test(tc, atomic_commit_allocates_nothing);
     tcase_add_test(tc, fifo_path_refused_without_blocking);
     tcase_add_test(tc, f8_overflow_reported_as_overflow);
-    tcase_add_test(tc, atomic_keeps_mode_and_writes_through_links);
-    tcase_add_test(tc, atomic_removes_stale_temporaries);
     suite_add_tcase(s, tc);
     return s;
 }
