@@ -4,8 +4,9 @@
 Written from the formulas (docs/math.md, docs/math-towers.md, docs/math-align.md),
 not from the authors' code.
 Every value is computed in float64 with torch autograd; the C side
-(tests/test_golden.c) recomputes them with the library's float32 kernels and
-compares at relative error <= 1e-4 (max-norm: max|c - ref| / max|ref| per array).
+(tests/test_golden.c, tests/test_golden_hook.c) recomputes them with the
+library's float32 kernels and compares at relative error <= 1e-4 (max-norm:
+max|c - ref| / max|ref| per array).
 
 Rerun (needs Debian's python3-torch and numpy; CI does not):
     /usr/bin/python3 tests/golden/gen_golden.py            # writes tests/golden/*.bin
