@@ -1,12 +1,12 @@
 /* Ranking (rank.h): hand-computed top-K with seen items, allow/deny lists,
  * ties, K above the candidates and users with nothing left; cosine similar
  * items; thread- and block-count independence and a naive reference on
- * random data; the evaluator's agreement; hostile inputs (each refused with
- * its code and a message naming the culprit, outputs untouched); allocation
- * failures; embedding export.
+ * random data; the evaluator's agreement; embedding export. Hostile inputs
+ * and allocation failures are in test_rank_refuse.c.
  *
  * The small cases use d = 2 embeddings with small integers, so every score
- * is an exact float and the expected lists below are worked out by hand. */
+ * is an exact float and the expected lists below are worked out by hand
+ * (the problem: helpers/rankfx.h). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,41 +15,7 @@
 #include "internal.h"
 #include "serve/rank_impl.h"
 #include "helpers/testutil.h"
-
-#define SENT_ID 0x7EADBEEF
-#define SENT_SCORE 12345.0f
-#define SENT_COUNT (-777)
-
-/* The hand-computed problem. Users (d = 2): u0 = (1,0), u1 = (0,1), u2 = (1,1).
- * Items: i0 = (3,1), i1 = (1,2), i2 = (2,2), i3 = (0,3), i4 = (2,0). Scores:
- *        i0 i1 i2 i3 i4
- *   u0    3  1  2  0  2    order: i0, i2, i4 (tie 2: lower id first), i1, i3
- *   u1    1  2  2  3  0    order: i3, i1, i2 (tie), i0, i4
- *   u2    4  3  4  3  2    order: i0, i2 (tie 4), i1, i3 (tie 3), i4
- * Seen: u0 {0}, u1 {3, 1} (deliberately not sorted), u2 {}. */
-static const float UE[3 * 2] = {1, 0, 0, 1, 1, 1};
-static const float IE[5 * 2] = {3, 1, 1, 2, 2, 2, 0, 3, 2, 0};
-static const int64_t SEEN_P[4] = {0, 1, 3, 3};
-static const int32_t SEEN_I[3] = {0, 3, 1};
-
-static irllrec_cmat ue_m(void) { return irllrec_cmat_dense(UE, 3, 2); }
-static irllrec_cmat ie_m(void) { return irllrec_cmat_dense(IE, 5, 2); }
-
-static void fill(int32_t *ids, float *sc, int32_t *cnt, int64_t n_slots, int64_t n_q)
-{
-    for (int64_t j = 0; j < n_slots; j++) ids[j] = SENT_ID, sc[j] = SENT_SCORE;
-    for (int64_t j = 0; j < n_q; j++) cnt[j] = SENT_COUNT;
-}
-
-static void assert_untouched(const int32_t *ids, const float *sc, const int32_t *cnt,
-                             int64_t n_slots, int64_t n_q)
-{
-    for (int64_t j = 0; j < n_slots; j++) {
-        ck_assert_int_eq(ids[j], SENT_ID);
-        ck_assert(sc[j] == SENT_SCORE);
-    }
-    for (int64_t j = 0; j < n_q; j++) ck_assert_int_eq(cnt[j], SENT_COUNT);
-}
+#include "helpers/rankfx.h"
 
 static void assert_row(const int32_t *ids, const float *sc, const int32_t *want_ids,
                        const float *want_sc, int32_t k)
@@ -60,16 +26,10 @@ static void assert_row(const int32_t *ids, const float *sc, const int32_t *want_
     }
 }
 
-static void assert_ids(const int32_t *ids, const int32_t *want, int32_t n)
-{
-    for (int32_t j = 0; j < n; j++)
-        ck_assert_msg(ids[j] == want[j], "slot %d: id %d, want %d", j, ids[j], want[j]);
-}
-
 START_TEST(seen_items_excluded_and_ties_by_lower_id)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_csr seen = tu_csr(3, 5, SEEN_P, SEEN_I);
+    irllrec_csr seen = tu_csr(3, 5, rfx_SEEN_P, rfx_SEEN_I);
     irllrec_rank_opts o;
     const int32_t users[3] = {2, 0, 1};
     int32_t ids[9], cnt[3];
@@ -80,8 +40,8 @@ START_TEST(seen_items_excluded_and_ties_by_lower_id)
     const float w_sc[9] = {4, 4, 3, 2, 2, 1, 2, 1, 0};
     irllrec_rank_opts_init(&o, sizeof o);
     o.seen = &seen;
-    fill(ids, sc, cnt, 9, 3);
-    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), users, 3, 3, &o, ids, sc, cnt),
+    rfx_fill(ids, sc, cnt, 9, 3);
+    ck_assert_int_eq(irllrec_recommend(ctx, rfx_ue_m(), rfx_ie_m(), users, 3, 3, &o, ids, sc, cnt),
                      IRLLREC_OK);
     for (int q = 0; q < 3; q++) {
         assert_row(ids + 3 * q, sc + 3 * q, w_ids + 3 * q, w_sc + 3 * q, 3);
@@ -89,13 +49,13 @@ START_TEST(seen_items_excluded_and_ties_by_lower_id)
     }
     /* INCLUDE_SEEN: u0's full order again starts i0 3, i2 2, i4 2. */
     o.flags = IRLLREC_RANK_INCLUDE_SEEN;
-    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), users + 1, 1, 3, &o, ids, sc, NULL),
+    ck_assert_int_eq(irllrec_recommend(ctx, rfx_ue_m(), rfx_ie_m(), users + 1, 1, 3, &o, ids, sc, NULL),
                      IRLLREC_OK);
     assert_row(ids, sc, (const int32_t[]){0, 2, 4}, (const float[]){3, 2, 2}, 3);
     /* All scores equal (a zero user): ids in ascending order. */
     {
         const float z[2] = {0, 0};
-        ck_assert_int_eq(irllrec_rank(ctx, irllrec_cmat_dense(z, 1, 2), ie_m(), 4, NULL, ids,
+        ck_assert_int_eq(irllrec_rank(ctx, irllrec_cmat_dense(z, 1, 2), rfx_ie_m(), 4, NULL, ids,
                                       sc, cnt),
                          IRLLREC_OK);
         assert_row(ids, sc, (const int32_t[]){0, 1, 2, 3}, (const float[]){0, 0, 0, 0}, 4);
@@ -107,7 +67,7 @@ END_TEST
 START_TEST(allow_and_deny_lists)
 {
     irllrec_ctx *ctx = tu_ctx();
-    irllrec_csr seen = tu_csr(3, 5, SEEN_P, SEEN_I);
+    irllrec_csr seen = tu_csr(3, 5, rfx_SEEN_P, rfx_SEEN_I);
     irllrec_rank_opts o;
     const int32_t u0 = 0, allow[4] = {4, 1, 4, 3}, deny[1] = {1};
     int32_t ids[3], cnt[1];
@@ -116,19 +76,19 @@ START_TEST(allow_and_deny_lists)
     o.seen = &seen;
     /* u0: allowed {1, 3, 4} (4 twice), 1 denied, 0 seen anyway: i4 2, i3 0. */
     o.allow = allow, o.n_allow = 4, o.deny = deny, o.n_deny = 1;
-    fill(ids, sc, cnt, 3, 1);
-    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), &u0, 1, 3, &o, ids, sc, cnt),
+    rfx_fill(ids, sc, cnt, 3, 1);
+    ck_assert_int_eq(irllrec_recommend(ctx, rfx_ue_m(), rfx_ie_m(), &u0, 1, 3, &o, ids, sc, cnt),
                      IRLLREC_OK);
     assert_row(ids, sc, (const int32_t[]){4, 3, -1}, (const float[]){2, 0, 0}, 3);
     ck_assert_int_eq(cnt[0], 2);
     /* Deny only: u0 without i0 (seen) and i1: i2 2, i4 2, i3 0. */
     o.allow = NULL, o.n_allow = 0;
-    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), &u0, 1, 3, &o, ids, sc, cnt),
+    ck_assert_int_eq(irllrec_recommend(ctx, rfx_ue_m(), rfx_ie_m(), &u0, 1, 3, &o, ids, sc, cnt),
                      IRLLREC_OK);
     assert_row(ids, sc, (const int32_t[]){2, 4, 3}, (const float[]){2, 2, 0}, 3);
     /* An empty allow list (non-NULL, n = 0) allows nothing. */
     o.allow = allow, o.n_allow = 0, o.deny = NULL, o.n_deny = 0;
-    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), &u0, 1, 3, &o, ids, sc, cnt),
+    ck_assert_int_eq(irllrec_recommend(ctx, rfx_ue_m(), rfx_ie_m(), &u0, 1, 3, &o, ids, sc, cnt),
                      IRLLREC_OK);
     assert_row(ids, sc, (const int32_t[]){-1, -1, -1}, (const float[]){0, 0, 0}, 3);
     ck_assert_int_eq(cnt[0], 0);
@@ -149,8 +109,8 @@ START_TEST(k_above_candidates_and_nothing_left)
     float sc[14];
     irllrec_rank_opts_init(&o, sizeof o);
     o.seen = &seen;
-    fill(ids, sc, cnt, 14, 2);
-    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), users, 2, 7, &o, ids, sc, cnt),
+    rfx_fill(ids, sc, cnt, 14, 2);
+    ck_assert_int_eq(irllrec_recommend(ctx, rfx_ue_m(), rfx_ie_m(), users, 2, 7, &o, ids, sc, cnt),
                      IRLLREC_OK);
     /* u0: all five (3, 2, 2, 1, 0), then two empty slots. */
     assert_row(ids, sc, (const int32_t[]){0, 2, 4, 1, 3, -1, -1},
@@ -166,17 +126,17 @@ START_TEST(k_above_candidates_and_nothing_left)
         const int32_t ri[4] = {2, 2, 0, 2};
         irllrec_csr rep = tu_csr(3, 5, rp, ri);
         o.seen = &rep;
-        ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), users, 1, 4, &o, ids, sc, cnt),
+        ck_assert_int_eq(irllrec_recommend(ctx, rfx_ue_m(), rfx_ie_m(), users, 1, 4, &o, ids, sc, cnt),
                          IRLLREC_OK);
         assert_row(ids, sc, (const int32_t[]){4, 1, 3, -1}, (const float[]){2, 1, 0, 0}, 4);
         ck_assert_int_eq(cnt[0], 3);
         o.seen = &seen;
     }
     /* n = 0 is a valid empty request: nothing is written. */
-    fill(ids, sc, cnt, 14, 2);
-    ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), NULL, 0, 7, &o, ids, sc, cnt),
+    rfx_fill(ids, sc, cnt, 14, 2);
+    ck_assert_int_eq(irllrec_recommend(ctx, rfx_ue_m(), rfx_ie_m(), NULL, 0, 7, &o, ids, sc, cnt),
                      IRLLREC_OK);
-    assert_untouched(ids, sc, cnt, 14, 2);
+    rfx_assert_untouched(ids, sc, cnt, 14, 2);
     irllrec_ctx_free(ctx);
 }
 END_TEST
@@ -195,10 +155,10 @@ START_TEST(cosine_similar_and_rank)
     ck_assert_int_eq(irllrec_similar(ctx, irllrec_cmat_dense(e, 5, 2), rows, 2, 4, NULL, ids,
                                      sc, cnt),
                      IRLLREC_OK);
-    assert_ids(ids + 0, (const int32_t[]){3, 2}, 2);
-    assert_ids(ids + 2, (const int32_t[]){1, 4}, 2);
-    assert_ids(ids + 4, (const int32_t[]){0, 2}, 2);
-    assert_ids(ids + 6, (const int32_t[]){1, 4}, 2);
+    rfx_assert_ids(ids + 0, (const int32_t[]){3, 2}, 2);
+    rfx_assert_ids(ids + 2, (const int32_t[]){1, 4}, 2);
+    rfx_assert_ids(ids + 4, (const int32_t[]){0, 2}, 2);
+    rfx_assert_ids(ids + 6, (const int32_t[]){1, 4}, 2);
     for (int q = 0; q < 2; q++) {
         ck_assert_float_eq_tol(sc[4 * q + 0], 1.0f, 1e-6f);
         ck_assert_float_eq_tol(sc[4 * q + 1], h, 1e-6f);
@@ -215,7 +175,7 @@ START_TEST(cosine_similar_and_rank)
         ck_assert_int_eq(irllrec_rank(ctx, irllrec_cmat_dense(q, 1, 2),
                                       irllrec_cmat_dense(c, 3, 2), 3, &o, ids, sc, NULL),
                          IRLLREC_OK);
-        assert_ids(ids + 0, (const int32_t[]){2, 1, 0}, 3);
+        rfx_assert_ids(ids + 0, (const int32_t[]){2, 1, 0}, 3);
         ck_assert_float_eq_tol(sc[0], 1.0f, 1e-6f);
         ck_assert_float_eq_tol(sc[1], 0.8f, 1e-6f);
         ck_assert_float_eq_tol(sc[2], 0.6f, 1e-6f);
@@ -455,201 +415,6 @@ START_TEST(agrees_with_the_evaluator)
 }
 END_TEST
 
-/* ---- hostile input ---------------------------------------------------------- */
-
-/* Run recommend over the hand problem with sentinel outputs; expect code
- * st, a message containing want, and outputs untouched. */
-static void expect_refused(irllrec_ctx *ctx, irllrec_cmat ue, irllrec_cmat ie,
-                           const int32_t *users, int64_t n, int32_t k,
-                           const irllrec_rank_opts *o, irllrec_status st, const char *want)
-{
-    int32_t ids[32], cnt[4];
-    float sc[32];
-    fill(ids, sc, cnt, 32, 4);
-    ck_assert_int_eq(irllrec_recommend(ctx, ue, ie, users, n, k, o, ids, sc, cnt), st);
-    ck_assert_msg(strstr(irllrec_ctx_errmsg(ctx), want) != NULL, "message \"%s\" lacks \"%s\"",
-                  irllrec_ctx_errmsg(ctx), want);
-    ck_assert(strncmp(irllrec_ctx_errmsg(ctx), "irllrec_recommend: ", 19) == 0);
-    assert_untouched(ids, sc, cnt, 32, 4);
-}
-
-START_TEST(hostile_inputs_refused_without_output)
-{
-    irllrec_ctx *ctx = tu_ctx();
-    const int32_t users[2] = {0, 1}, bad_users[2] = {1, 99}, neg[1] = {-2};
-    const int64_t bad_p[4] = {0, 2, 1, 3}, ok_p[4] = {0, 1, 3, 3};
-    const int32_t out_i[3] = {0, 3, 5}, ids7[2] = {1, 7};
-    irllrec_csr bad = tu_csr(3, 5, bad_p, SEEN_I), wrong = tu_csr(2, 5, ok_p, SEEN_I);
-    irllrec_csr out = tu_csr(3, 5, ok_p, out_i);
-    irllrec_rank_opts o;
-    float nan_ie[10], nan_ue[6], ue3[9];
-    memcpy(nan_ie, IE, sizeof IE), memcpy(nan_ue, UE, sizeof UE);
-    nan_ie[2 * 2 + 1] = NAN;
-    nan_ue[1 * 2 + 0] = INFINITY;
-    memset(ue3, 0, sizeof ue3);
-
-    expect_refused(ctx, ue_m(), ie_m(), bad_users, 2, 3, NULL, IRLLREC_E_INVALID_ARG,
-                   "users[1] = 99 not in [0, 3)");
-    expect_refused(ctx, ue_m(), ie_m(), neg, 1, 3, NULL, IRLLREC_E_INVALID_ARG, "users[0] = -2");
-    expect_refused(ctx, ue_m(), ie_m(), NULL, 2, 3, NULL, IRLLREC_E_INVALID_ARG, "users is NULL");
-    expect_refused(ctx, ue_m(), ie_m(), users, -1, 3, NULL, IRLLREC_E_INVALID_ARG, "count -1");
-    expect_refused(ctx, ue_m(), ie_m(), users, 2, 0, NULL, IRLLREC_E_INVALID_ARG, "k = 0 is not");
-    expect_refused(ctx, ue_m(), ie_m(), users, 2, -4, NULL, IRLLREC_E_INVALID_ARG, "k = -4");
-    expect_refused(ctx, ue_m(), ie_m(), users, 2, IRLLREC_RANK_MAX_K + 1, NULL,
-                   IRLLREC_E_INVALID_ARG, "k = 100001");
-    expect_refused(ctx, ue_m(), irllrec_cmat_dense(nan_ie, 5, 2), users, 2, 3, NULL,
-                   IRLLREC_E_NUMERIC, "item_emb[2][1] is not finite");
-    expect_refused(ctx, irllrec_cmat_dense(nan_ue, 3, 2), ie_m(), users, 2, 3, NULL,
-                   IRLLREC_E_NUMERIC, "user_emb[1][0] is not finite");
-    expect_refused(ctx, irllrec_cmat_dense(ue3, 3, 3), ie_m(), users, 2, 3, NULL,
-                   IRLLREC_E_SHAPE, "user_emb.cols = 3 != item_emb.cols = 2");
-    expect_refused(ctx, irllrec_cmat_dense(NULL, 3, 2), ie_m(), users, 2, 3, NULL,
-                   IRLLREC_E_INVALID_ARG, "user_emb.data is NULL");
-
-    irllrec_rank_opts_init(&o, sizeof o);
-    o.seen = &bad;
-    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
-                   "opts->seen.indptr decreases at row 1");
-    o.seen = &wrong;
-    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_SHAPE,
-                   "opts->seen is 2 x 5, expected 3 x 5");
-    o.seen = &out;
-    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
-                   "indices[2] = 5 not in [0, 5)");
-    irllrec_rank_opts_init(&o, sizeof o);
-    o.allow = ids7, o.n_allow = 2;
-    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
-                   "opts->allow[1] = 7 not in [0, 5)");
-    irllrec_rank_opts_init(&o, sizeof o);
-    o.deny = neg, o.n_deny = 1;
-    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
-                   "opts->deny[0] = -2");
-    o.deny = NULL, o.n_deny = 3;
-    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
-                   "opts->deny is NULL with opts->n_deny = 3");
-    irllrec_rank_opts_init(&o, sizeof o);
-    o.allow = users, o.n_allow = -1;
-    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
-                   "opts->n_allow = -1 < 0");
-    irllrec_rank_opts_init(&o, sizeof o);
-    o.flags = 0x10;
-    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_INVALID_ARG,
-                   "opts->flags = 0x10 has unknown bits");
-    o.struct_size = 0;
-    expect_refused(ctx, ue_m(), ie_m(), users, 2, 3, &o, IRLLREC_E_VERSION, "struct_size 0");
-    {
-        int32_t cnt[2];
-        float sc[6];
-        ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), users, 2, 3, NULL, NULL, sc, cnt),
-                         IRLLREC_E_INVALID_ARG);
-        ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "ids is NULL"));
-        ck_assert_int_eq(irllrec_recommend(NULL, ue_m(), ie_m(), users, 2, 3, NULL, NULL, sc,
-                                           cnt),
-                         IRLLREC_E_INVALID_ARG);
-    }
-    /* Only the rows asked about are read, so only they are checked: a bad
-     * index in u2's seen row fails a call for u2, not one for u0 and u1. */
-    {
-        const int32_t bad2[4] = {0, 3, 1, 9};
-        const int64_t p2[4] = {0, 1, 3, 4};
-        const int32_t u2 = 2;
-        irllrec_csr s2 = tu_csr(3, 5, p2, bad2);
-        int32_t ids[6];
-        irllrec_rank_opts_init(&o, sizeof o);
-        o.seen = &s2;
-        ck_assert_int_eq(irllrec_recommend(ctx, ue_m(), ie_m(), users, 2, 3, &o, ids, NULL, NULL),
-                         IRLLREC_OK);
-        expect_refused(ctx, ue_m(), ie_m(), &u2, 1, 3, &o, IRLLREC_E_INVALID_ARG,
-                       "opts->seen row 2: indices[3] = 9 not in [0, 5)");
-    }
-    /* A NaN in a user nobody asked for does not fail the call. */
-    {
-        int32_t ids[3];
-        const int32_t u2 = 2;
-        ck_assert_int_eq(irllrec_recommend(ctx, irllrec_cmat_dense(nan_ue, 3, 2), ie_m(), &u2, 1,
-                                           3, NULL, ids, NULL, NULL),
-                         IRLLREC_OK);
-        ck_assert_int_eq(ids[0], 0);
-    }
-    irllrec_ctx_free(ctx);
-}
-END_TEST
-
-START_TEST(hostile_inputs_of_rank_and_similar)
-{
-    irllrec_ctx *ctx = tu_ctx();
-    float buf[16];
-    int32_t ids[16], cnt[2];
-    float sc[16];
-    const int32_t rows[2] = {0, 5};
-    /* similar: a row id out of range. */
-    fill(ids, sc, cnt, 16, 2);
-    ck_assert_int_eq(irllrec_similar(ctx, ie_m(), rows, 2, 2, NULL, ids, sc, cnt),
-                     IRLLREC_E_INVALID_ARG);
-    ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "irllrec_similar: rows[1] = 5"));
-    assert_untouched(ids, sc, cnt, 16, 2);
-    /* rank: Inf in a query. */
-    memcpy(buf, UE, sizeof UE);
-    buf[5] = -INFINITY;
-    ck_assert_int_eq(irllrec_rank(ctx, irllrec_cmat_dense(buf, 3, 2), ie_m(), 2, NULL, ids, sc,
-                                  cnt),
-                     IRLLREC_E_NUMERIC);
-    ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "queries[2][1] is not finite"));
-    assert_untouched(ids, sc, cnt, 16, 2);
-    /* rank: scores written over the candidates they are computed from. */
-    memcpy(buf, IE, sizeof IE);
-    ck_assert_int_eq(irllrec_rank(ctx, ue_m(), irllrec_cmat_dense(buf, 5, 2), 2, NULL, ids, buf,
-                                  NULL),
-                     IRLLREC_E_INVALID_ARG);
-    ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "scores overlaps candidates"));
-    ck_assert(memcmp(buf, IE, sizeof IE) == 0);
-    irllrec_ctx_free(ctx);
-}
-END_TEST
-
-/* Every allocation of a call failing in turn: E_NOMEM, outputs untouched,
- * nothing leaked; then the call succeeds. */
-START_TEST(allocation_failures_leave_outputs_untouched)
-{
-    tu_alloc_state st;
-    irllrec_ctx *ctx;
-    irllrec_csr seen = tu_csr(3, 5, SEEN_P, SEEN_I);
-    irllrec_rank_opts o;
-    const int32_t users[3] = {2, 0, 1}, deny[1] = {4};
-    int32_t ids[9], cnt[3];
-    float sc[9];
-    int64_t base_live, n_failed = 0;
-    memset(&st, 0, sizeof st);
-    ctx = tu_ctx_counting(&st);
-    ck_assert_ptr_nonnull(ctx);
-    irllrec_rank_opts_init(&o, sizeof o);
-    o.seen = &seen, o.deny = deny, o.n_deny = 1, o.flags = IRLLREC_RANK_COSINE;
-    base_live = st.live_bytes;
-    for (int64_t fail = 1; fail < 100; fail++) {
-        irllrec_status s;
-        st.fail_at = st.n_alloc + fail; /* the call's fail-th allocation */
-        fill(ids, sc, cnt, 9, 3);
-        s = irllrec_recommend(ctx, ue_m(), ie_m(), users, 3, 3, &o, ids, sc, cnt);
-        st.fail_at = 0;
-        ck_assert_int_eq(st.live_bytes, base_live);
-        if (s == IRLLREC_OK) break;
-        n_failed++;
-        ck_assert_int_eq(s, IRLLREC_E_NOMEM);
-        ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "irllrec_recommend: allocation"));
-        assert_untouched(ids, sc, cnt, 9, 3);
-    }
-    /* Cosine with a deny list and seen items allocates packed rows, row
-     * ids, the selections, their heaps, the exclusion lists, the exclusion
-     * bits, the normalised candidates and the packed panels: eight buffers
-     * (the fused scorer writes no score block). */
-    ck_assert_int_eq(n_failed, 8);
-    /* The successful last pass: u2 by cosine without i4 (denied): i2 (1),
-     * i0 (4 / sqrt 20 = 0.894), i1 (3 / sqrt 10 = 0.949) -> i2, i1, i0. */
-    assert_ids(ids + 0, (const int32_t[]){2, 1, 0}, 3);
-    irllrec_ctx_free(ctx);
-}
-END_TEST
-
 /* ---- export ------------------------------------------------------------------ */
 
 static char *slurp(const char *path)
@@ -675,15 +440,15 @@ START_TEST(export_embeddings_round_trip_and_bad_names)
     float back[10];
     char long_name[66];
     const char *bad[] = {"../x", "", ".hidden", "a/b", "sp ace", long_name};
-    ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, "items", ie_m(), ext), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, "items", rfx_ie_m(), ext), IRLLREC_OK);
     tu_join(path, sizeof path, dir, "items.npy");
     ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(back, 5, 2), 0), IRLLREC_OK);
-    ck_assert(memcmp(back, IE, sizeof IE) == 0);
+    ck_assert(memcmp(back, rfx_IE, sizeof rfx_IE) == 0);
     tu_join(path, sizeof path, dir, "items.ids.tsv");
     tsv = slurp(path);
     ck_assert_str_eq(tsv, "row\tid\n0\t10\n1\t20\n2\t30\n3\t40\n4\t9000000000\n");
     free(tsv);
-    ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, "u-1.v2_x", ue_m(), NULL), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, "u-1.v2_x", rfx_ue_m(), NULL), IRLLREC_OK);
     tu_join(path, sizeof path, dir, "u-1.v2_x.ids.tsv");
     tsv = slurp(path);
     ck_assert_str_eq(tsv, "row\tid\n0\t0\n1\t1\n2\t2\n");
@@ -692,18 +457,18 @@ START_TEST(export_embeddings_round_trip_and_bad_names)
     memset(long_name, 'a', 65);
     long_name[65] = '\0';
     for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
-        ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, bad[j], ie_m(), NULL),
+        ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, bad[j], rfx_ie_m(), NULL),
                          IRLLREC_E_INVALID_ARG);
         ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "irllrec_export_embeddings: name"));
     }
-    ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, NULL, ie_m(), NULL),
+    ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, NULL, rfx_ie_m(), NULL),
                      IRLLREC_E_INVALID_ARG);
     /* 64 characters is the limit, not past it. */
     long_name[64] = '\0';
-    ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, long_name, ie_m(), NULL), IRLLREC_OK);
+    ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, long_name, rfx_ie_m(), NULL), IRLLREC_OK);
     {
         float nan_e[10];
-        memcpy(nan_e, IE, sizeof IE);
+        memcpy(nan_e, rfx_IE, sizeof rfx_IE);
         nan_e[7] = NAN;
         ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, "nan", irllrec_cmat_dense(nan_e, 5, 2),
                                                    NULL),
@@ -711,7 +476,7 @@ START_TEST(export_embeddings_round_trip_and_bad_names)
         ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "emb[3][1] is not finite"));
     }
     tu_join(path, sizeof path, dir, "missing");
-    ck_assert_int_eq(irllrec_export_embeddings(ctx, path, "x", ie_m(), NULL), IRLLREC_E_IO);
+    ck_assert_int_eq(irllrec_export_embeddings(ctx, path, "x", rfx_ie_m(), NULL), IRLLREC_E_IO);
     /* Nothing but the three exports' files: no temporaries, no "nan" files. */
     ck_assert_int_eq(tu_count_entries(dir), 6);
     tu_tmpdir_free(dir);
@@ -731,9 +496,6 @@ Suite *rank_suite(void)
     tcase_add_test(tc, matches_naive_reference);
     tcase_add_test(tc, same_bits_for_any_thread_count);
     tcase_add_test(tc, agrees_with_the_evaluator);
-    tcase_add_test(tc, hostile_inputs_refused_without_output);
-    tcase_add_test(tc, hostile_inputs_of_rank_and_similar);
-    tcase_add_test(tc, allocation_failures_leave_outputs_untouched);
     tcase_add_test(tc, export_embeddings_round_trip_and_bad_names);
     suite_add_tcase(s, tc);
     return s;
