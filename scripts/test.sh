@@ -31,7 +31,7 @@ case "$mode" in
           -DIRLLREC_SANITIZE=thread -DIRLLREC_BUILD_BENCH=OFF >/dev/null
     export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
     export CK_FORK=no
-    filter=(-R '^(threads|eval|rank|rank_fused|intent|align|align_tran|hook|hook_run|checkpoint)$') ;;
+    filter=(-R '^(threads|eval|rank|rank_refuse|rank_fused|intent|align|align_tran|hook|hook_run|checkpoint)$') ;;
   "")
     dir=build-test
     cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DIRLLREC_WERROR=ON >/dev/null ;;
