@@ -25,6 +25,7 @@
 #include <string.h>
 #include "internal.h"
 #include "helpers/testutil.h"
+#include "helpers/synthfx.h"
 #include "helpers/abifx.h"
 
 #define SPEC_HEAD_OK(T)                                                                    \
@@ -172,24 +173,6 @@ static void small_synth(irllrec_x_synth_spec *s)
     s->mean_degree = 5;
 }
 
-static char *read_all(const char *dir, const char *name, long *len)
-{
-    char path[4096];
-    FILE *f;
-    char *buf;
-    tu_join(path, sizeof path, dir, name);
-    f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)*len + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_int_eq((long)fread(buf, 1, (size_t)*len, f), *len);
-    fclose(f);
-    return buf;
-}
-
 START_TEST(synth_spec_growth)
 {
     tu_alloc_state st = {0};
@@ -198,7 +181,7 @@ START_TEST(synth_spec_growth)
     synth_spec_v0 old;
     GROWN(irllrec_x_synth_spec) big;
     char *d_def = tu_tmpdir(), *d_old = tu_tmpdir(), *d_big = tu_tmpdir();
-    long la, lb;
+    size_t la, lb;
     char *a, *b;
     int64_t n0, live0;
 
@@ -209,9 +192,9 @@ START_TEST(synth_spec_growth)
     ck_assert_int_eq(irllrec_x_synth_write(ctx, (const irllrec_x_synth_spec *)(const void *)&old, d_old),
                      IRLLREC_OK);
     /* min_degree and max_dominant defaulted: the same data, byte for byte. */
-    a = read_all(d_def, "train.txt", &la);
-    b = read_all(d_old, "train.txt", &lb);
-    ck_assert_int_eq(la, lb);
+    a = synfx_slurp(d_def, "train.txt", &la);
+    b = synfx_slurp(d_old, "train.txt", &lb);
+    ck_assert_uint_eq(la, lb);
     ck_assert_int_eq(memcmp(a, b, (size_t)la), 0);
     free(a);
     free(b);

@@ -39,7 +39,7 @@ START_TEST(atomic_write_replaces_and_cleans_up)
     ck_assert_int_eq(tu_count_entries(dir), 1);
     ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(dst, 2, 2), 0), IRLLREC_OK);
     ck_assert(memcmp(src, dst, sizeof src) == 0);
-    b = iofx_slurp(path, &len);
+    b = tu_slurp(path, &len);
     ck_assert_uint_eq(len, 128 + 16);
     free(b);
 
@@ -67,7 +67,7 @@ START_TEST(atomic_write_replaces_and_cleans_up)
     ck_assert_int_eq(tu_count_entries(dir), 2);
     ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(dst, 2, 2), 0), IRLLREC_OK);
     ck_assert_int_eq(irllrec__atomic_write_file(ctx, "t", path, bufs, lens, 2), IRLLREC_OK);
-    b = iofx_slurp(path, &len);
+    b = tu_slurp(path, &len);
     ck_assert_uint_eq(len, 7);
     ck_assert(memcmp(b, "abcdefg", 7) == 0);
     free(b);
@@ -109,7 +109,7 @@ START_TEST(atomic_commit_allocates_nothing)
     ck_assert_int_eq(as.n_alloc, before);
     irllrec__atomic_abort(&w);
     ck_assert_int_eq(as.live_bytes, base);
-    b = iofx_slurp(path, &len);
+    b = tu_slurp(path, &len);
     ck_assert_uint_eq(len, 4);
     ck_assert(memcmp(b, "abcd", 4) == 0);
     free(b);
@@ -119,7 +119,7 @@ START_TEST(atomic_commit_allocates_nothing)
         if (irllrec__atomic_write_file(ctx, "t", path, bufs, lens, 1) == IRLLREC_OK) break;
         ck_assert_int_eq(as.live_bytes, base);
         ck_assert_int_eq(tu_count_entries(dir), 1);
-        b = iofx_slurp(path, &len);
+        b = tu_slurp(path, &len);
         ck_assert_msg(len == 4 && memcmp(b, "abcd", 4) == 0, "fail_at %lld changed the file",
                       (long long)k);
         free(b);
@@ -128,7 +128,7 @@ START_TEST(atomic_commit_allocates_nothing)
     as.fail_at = 0;
     ck_assert_int_gt(k, 2); /* the temporary and the directory name */
     ck_assert_int_eq(tu_count_entries(dir), 1);
-    b = iofx_slurp(path, &len);
+    b = tu_slurp(path, &len);
     ck_assert(len == 3 && memcmp(b, "new", 3) == 0);
     free(b);
 

@@ -66,7 +66,7 @@ START_TEST(numpy_fixtures_read)
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         irllrec_mat m = {buf, ok[i].rows, ok[i].cols, 7};
         size_t len;
-        unsigned char *img = iofx_slurp(ok[i].file, &len);
+        unsigned char *img = tu_slurp(ok[i].file, &len);
         ck_assert_int_eq(irllrec_npy_shape(ctx, ok[i].file, &r, &c), IRLLREC_OK);
         ck_assert_int_eq(r, ok[i].rows);
         ck_assert_int_eq(c, ok[i].cols);
@@ -129,8 +129,8 @@ START_TEST(write_matches_numpy_bytes)
         for (int64_t x = 0; x < 6; x++) src[y * 6 + x] = x < 4 ? fixture_value(y, x) : NAN;
     tu_join(path, sizeof path, dir, "w.npy");
     ck_assert_int_eq(irllrec_npy_write(ctx, path, m), IRLLREC_OK);
-    a = iofx_slurp(path, &a_len);
-    b = iofx_slurp(FIXTURES "f4_3x4.npy", &b_len);
+    a = tu_slurp(path, &a_len);
+    b = tu_slurp(FIXTURES "f4_3x4.npy", &b_len);
     ck_assert_uint_eq(a_len, b_len);
     ck_assert(memcmp(a, b, a_len) == 0);
     ck_assert_uint_eq((a_len - 3 * 4 * 4) % 64, 0);
@@ -160,7 +160,7 @@ START_TEST(round_trip_with_ld)
         if (n > 2) src[1] = 1e-42f; /* subnormal */
         ck_assert_int_eq(irllrec_npy_write(ctx, path, (irllrec_mat){src, rows, cols, ld}),
                          IRLLREC_OK);
-        img = iofx_slurp(path, &len);
+        img = tu_slurp(path, &len);
         for (int pass = 0; pass < 2; pass++) {
             for (size_t i = 0; i < n; i++) dst[i] = 12345.0f;
             if (pass == 0)
@@ -392,7 +392,7 @@ START_TEST(check_finite_names_first_bad)
     ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(dst, 3, 4),
                                       IRLLREC_NPY_CHECK_FINITE), IRLLREC_E_NUMERIC);
     ck_assert_msg(iofx_has(ctx, "(row 1, col 2)") && iofx_has(ctx, path), "%s", irllrec_ctx_errmsg(ctx));
-    img = iofx_slurp(path, &len);
+    img = tu_slurp(path, &len);
     ck_assert_int_eq(irllrec_npy_read_mem(ctx, img, len, irllrec_mat_dense(dst, 3, 4),
                                           IRLLREC_NPY_CHECK_FINITE), IRLLREC_E_NUMERIC);
     ck_assert(iofx_has(ctx, "(row 1, col 2)"));
@@ -413,7 +413,7 @@ START_TEST(truncation_at_every_length)
     irllrec_ctx *ctx = tu_ctx_counting(&as);
     char *dir = tu_tmpdir(), path[4096];
     size_t len;
-    unsigned char *img = iofx_slurp(FIXTURES "f4_v2_2x3.npy", &len);
+    unsigned char *img = tu_slurp(FIXTURES "f4_v2_2x3.npy", &len);
     float dst[6];
     int64_t r, c, base = as.live_bytes; /* the ctx itself */
     tu_join(path, sizeof path, dir, "t.npy");
@@ -441,7 +441,7 @@ START_TEST(header_mutations_never_crash)
     tu_alloc_state as = {0};
     irllrec_ctx *ctx = tu_ctx_counting(&as);
     size_t len;
-    unsigned char *img = iofx_slurp(FIXTURES "f4_3x4.npy", &len), *mut = malloc(len + 64);
+    unsigned char *img = tu_slurp(FIXTURES "f4_3x4.npy", &len), *mut = malloc(len + 64);
     float dst[64];
     irllrec_x_rng *rng = NULL;
     int n_ok = 0;

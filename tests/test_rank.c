@@ -417,21 +417,6 @@ END_TEST
 
 /* ---- export ------------------------------------------------------------------ */
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *b;
-    long n;
-    if (f == NULL) return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = calloc((size_t)n + 1, 1);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n) n = 0;
-    fclose(f);
-    return b;
-}
-
 START_TEST(export_embeddings_round_trip_and_bad_names)
 {
     irllrec_ctx *ctx = tu_ctx();
@@ -445,12 +430,12 @@ START_TEST(export_embeddings_round_trip_and_bad_names)
     ck_assert_int_eq(irllrec_npy_read(ctx, path, irllrec_mat_dense(back, 5, 2), 0), IRLLREC_OK);
     ck_assert(memcmp(back, rfx_IE, sizeof rfx_IE) == 0);
     tu_join(path, sizeof path, dir, "items.ids.tsv");
-    tsv = slurp(path);
+    tsv = tu_slurp(path, NULL);
     ck_assert_str_eq(tsv, "row\tid\n0\t10\n1\t20\n2\t30\n3\t40\n4\t9000000000\n");
     free(tsv);
     ck_assert_int_eq(irllrec_export_embeddings(ctx, dir, "u-1.v2_x", rfx_ue_m(), NULL), IRLLREC_OK);
     tu_join(path, sizeof path, dir, "u-1.v2_x.ids.tsv");
-    tsv = slurp(path);
+    tsv = tu_slurp(path, NULL);
     ck_assert_str_eq(tsv, "row\tid\n0\t0\n1\t1\n2\t2\n");
     free(tsv);
     ck_assert_int_eq(tu_count_entries(dir), 4);

@@ -166,19 +166,6 @@ static void write_bytes(const char *path, const unsigned char *b, size_t n)
     fclose(fp);
 }
 
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    ck_assert_ptr_nonnull(fp);
-    fseek(fp, 0, SEEK_END);
-    *n = (size_t)ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *b = malloc(*n);
-    ck_assert_uint_eq(fread(b, 1, *n, fp), *n);
-    fclose(fp);
-    return b;
-}
-
 /* Every answer of a and b, compared bit for bit. */
 static void same_answers(irllrec_rec *a, irllrec_rec *b, sfx *f)
 {
@@ -272,7 +259,7 @@ START_TEST(save_then_load_gives_identical_answers)
     tu_join(path2, sizeof path2, dir, "m2.irlm");
     ck_assert_int_eq(irllrec_rec_save(b, path2), IRLLREC_OK);
     size_t n1, n2;
-    unsigned char *b1 = read_bytes(path, &n1), *b2 = read_bytes(path2, &n2);
+    unsigned char *b1 = tu_slurp(path, &n1), *b2 = tu_slurp(path2, &n2);
     ck_assert(n1 == n2 && memcmp(b1, b2, n1) == 0);
     free(b1);
     free(b2);
@@ -368,7 +355,7 @@ START_TEST(damaged_or_foreign_files_are_refused_with_what_is_wrong)
     tu_join(bad, sizeof bad, dir, "bad.irlm");
     irllrec_rec *a = saved_rec(&f, path);
     size_t n;
-    unsigned char *img = read_bytes(path, &n);
+    unsigned char *img = tu_slurp(path, &n);
     write_bytes(bad, img, n / 2);
     expect_refused(f.ctx, bad, IRLLREC_E_FORMAT, "file_size");
     img[n - 5] ^= 0x10;  /* a bit in the last payload */

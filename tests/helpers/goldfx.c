@@ -2,6 +2,7 @@
  * tests/golden/<name>.bin files of tests/golden/gen_golden.py and the
  * comparisons against them. */
 #include "helpers/goldfx.h"
+#include "helpers/testutil.h"
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -30,15 +31,9 @@ void gold_load(gfile *g, const char *name)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/golden/%s", IRLLREC_SOURCE_DIR, name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len);
-    ck_assert(b != NULL);
-    ck_assert_int_eq((long)fread(b, 1, (size_t)len, f), len);
-    fclose(f);
+    size_t n;
+    unsigned char *b = tu_slurp(path, &n);
+    const long len = (long)n;
     ck_assert(len > 12 && memcmp(b, "IRLGOLD1", 8) == 0);
     g->n = (int)rd_u32(b + 8);
     ck_assert(g->n <= MAXARR);

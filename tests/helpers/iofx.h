@@ -1,13 +1,10 @@
 /* The .npy and atomic-writer suites' helpers (test_npy.c, test_atomic.c):
- * a whole file into memory, and a look at the context's last error message:
- * iofx.c. Test helper, not a library API. */
+ * a look at the context's last error message: iofx.c. Test helper, not a library API. */
 #ifndef IRLLREC_TEST_IOFX_H
 #define IRLLREC_TEST_IOFX_H
 #include <stddef.h>
 #include "irllrec/irllrec.h"
 
-/* The whole file at path, malloc'ed (one spare byte); its length in *len. */
-unsigned char *iofx_slurp(const char *path, size_t *len);
 /* Whether ctx's last error message contains needle. */
 int iofx_has(irllrec_ctx *ctx, const char *needle);
 #endif

@@ -22,23 +22,8 @@ void synfx_small_spec(irllrec_x_synth_spec *s)
 char *synfx_slurp(const char *dir, const char *name, size_t *len)
 {
     char path[4096];
-    FILE *f;
-    char *buf;
-    long n;
     tu_join(path, sizeof path, dir, name);
-    f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    ck_assert_int_ge(n, 0);
-    rewind(f);
-    buf = (char *)malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
+    return (char *)tu_slurp(path, len);
 }
 
 char *synfx_gen(irllrec_ctx *ctx, const irllrec_x_synth_spec *s)

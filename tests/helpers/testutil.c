@@ -93,6 +93,23 @@ void tu_join(char *buf, size_t cap, const char *dir, const char *name)
     snprintf(buf, cap, "%s/%s", dir, name);
 }
 
+void *tu_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    const long n = ftell(f);
+    ck_assert_msg(n >= 0, "cannot size %s", path);
+    rewind(f);
+    char *b = (char *)malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_msg(fread(b, 1, (size_t)n, f) == (size_t)n, "short read of %s", path);
+    fclose(f);
+    b[n] = '\0';
+    if (len) *len = (size_t)n;
+    return b;
+}
+
 void *tu_alloc(void *ud, size_t n, size_t align)
 {
     tu_alloc_state *st = (tu_alloc_state *)ud;

@@ -30,6 +30,10 @@ int tu_count_entries(const char *dir);
 int tu_write_file(const char *path, const char *text);
 /* path join into a static-free buffer the caller provides. */
 void tu_join(char *buf, size_t cap, const char *dir, const char *name);
+/* The whole file at path, malloc'ed with one spare byte that is set to 0 (so
+ * text reads as a string); its length in *len when len is not NULL. Fails
+ * the test, naming the path, when it cannot be opened or read whole. */
+void *tu_slurp(const char *path, size_t *len);
 
 /* Run fn(arg) in a forked child and wait at most @p seconds for it. Returns 0
  * with *code = fn's result (& 0xff; 128 + signal if it died), or -1 if it
