@@ -169,7 +169,9 @@ START_TEST(fused_recommend_matches_naive_on_every_path)
         int allow;
     } cfg[] = {{23, 203, 1, 20, 0},  {19, 203, 5, 7, 1},   {30, 1000, 16, 20, 0},
                {30, 1000, 17, 1, 0}, {17, 517, 33, 250, 0}, {25, 333, 64, 20, 1},
-               {21, 96, 67, 100, 0}};
+               {21, 96, 67, 100, 0}, {22, 400, 3, 8, 0},   {22, 400, 4, 9, 1},
+               {20, 640, 7, 16, 0},  {20, 640, 2, 31, 0},  {24, 900, 5, 32, 0},
+               {24, 900, 6, 33, 0}};
     for (size_t g = 0; g < sizeof cfg / sizeof cfg[0]; g++) {
         fprob p;
         const int32_t k = cfg[g].k;
@@ -335,6 +337,28 @@ START_TEST(fused_paths_give_the_same_bits_on_general_floats)
 }
 END_TEST
 
+/* The AVX-512 sorted insert against the plain rule, for every length up to
+ * IRLLREC__SEL_SORTED_MAX and every place the new key can go, with the slot
+ * after the last kept one watched: it must not be written. */
+START_TEST(sorted_insert_matches_the_plain_rule)
+{
+    if (irllrec__rank_isa(NULL) < IRLLREC__ISA_AVX512) return;
+    for (int32_t n = 1; n <= IRLLREC__SEL_SORTED_MAX; n++)
+        for (int32_t at = 1; at <= n; at++) {
+            uint64_t s[IRLLREC__SEL_SORTED_MAX + 1], want[IRLLREC__SEL_SORTED_MAX + 1], x;
+            for (int32_t j = 0; j < n; j++) s[j] = 0x80000000ull * (uint64_t)(2 * j + 1);
+            s[n] = 12345;
+            x = 0x80000000ull * (uint64_t)(2 * at); /* between s[at - 1] and s[at] */
+            for (int32_t j = 0; j < at - 1; j++) want[j] = s[j + 1];
+            want[at - 1] = x;
+            for (int32_t j = at; j <= n; j++) want[j] = s[j];
+            ck_assert_uint_eq(irllrec__sorted_replace_avx512(s, n, x), want[0]);
+            ck_assert_msg(memcmp(s, want, (size_t)(n + 1) * 8) == 0, "n %d at %d", (int)n,
+                          (int)at);
+        }
+}
+END_TEST
+
 START_TEST(bad_path_overrides_refused)
 {
     irllrec_ctx *ctx = tu_ctx();
@@ -359,6 +383,7 @@ Suite *rank_fused_suite(void)
     tcase_add_test(tc, fused_recommend_matches_naive_on_every_path);
     tcase_add_test(tc, evaluator_matches_naive_on_every_path);
     tcase_add_test(tc, fused_paths_give_the_same_bits_on_general_floats);
+    tcase_add_test(tc, sorted_insert_matches_the_plain_rule);
     tcase_add_test(tc, bad_path_overrides_refused);
     suite_add_tcase(s, tc);
     return s;

@@ -48,9 +48,9 @@ irllrec_status irllrec__ctx_set_rank_path(irllrec_ctx *ctx, int32_t isa, int32_t
 
 /* ---- one query's selection (lib/rank/topk.c) -------------------------- */
 
-/* A query's running top K: a bounded heap of up to k (score, id) entries
- * whose root is the worst kept; thr is the root's
- * score once k are kept. A later candidate then enters only with a score
+/* A query's running top K: up to k (score, id) entries, as an ascending
+ * array for k <= IRLLREC__SEL_SORTED_MAX and as a heap above, so the worst
+ * kept is first either way; thr is its score once k are kept. A later candidate then enters only with a score
  * strictly above thr: candidates arrive in ascending id order, so an equal
  * score loses to the kept one with the lower id (the tie rule). Until k
  * are kept every candidate that is not excluded enters (pass_all), -inf
@@ -60,6 +60,7 @@ typedef struct irllrec__sel {
     float thr;
     uint32_t pass_all; /* all ones until k are kept, then 0 */
     int32_t n, k;
+    int32_t vec;       /* set by rank_block / rank_row: the AVX-512 insert may run */
     uint64_t *key;     /* k slots: score and id in one ordered integer (topk.c) */
     const int32_t *mk;
     int64_t n_mk, mp;
@@ -75,6 +76,15 @@ void irllrec__sel_init(irllrec__sel *q, uint64_t *key, int32_t k, const int32_t 
 /* Offer the lanes set in m of the scores x[0..32) of candidates a..a+31:
  * each enters unless excluded by mk or not above thr once k are kept. */
 void irllrec__sel_take(irllrec__sel *q, const float *x, uint32_t m, int64_t a);
+
+/* Up to this k a selection keeps its keys as a sorted array (one branch-free
+ * vector insert per entrant on AVX-512); above it, as a heap (topk.c). */
+#define IRLLREC__SEL_SORTED_MAX 32
+
+/* The AVX-512 insert (fused_x86.c): s holds n <= 32 ascending keys and
+ * s[0] < x; drop s[0] and put x in its place in the order. Returns the
+ * new s[0]. */
+uint64_t irllrec__sorted_replace_avx512(uint64_t *s, int32_t n, uint64_t x);
 
 /* Sort the kept entries best first (score descending, id ascending);
  * q->n is the list's length, entry j is read with the two getters. A

@@ -89,6 +89,7 @@ void irllrec__rank_row(irllrec__sel *q, const float *s, int64_t n, const uint32_
                        int32_t isa)
 {
     const filter_fn filter = filter_of(isa);
+    q->vec = isa == IRLLREC__ISA_AVX512;
     for (int64_t a = 0; a < n; a += 32) filter(q, 1, s + a, 0, a, valid_lanes(a, n), xbits);
 }
 
@@ -140,6 +141,7 @@ static void block_fused(const irllrec__cands *c, const float *packed, int64_t nb
 void irllrec__rank_block(const irllrec__cands *c, const float *packed, int64_t nb,
                          irllrec__sel *sel, int32_t isa, int32_t scorer, float *scores)
 {
+    for (int64_t r = 0; r < nb; r++) sel[r].vec = isa == IRLLREC__ISA_AVX512;
     for (int64_t r = nb; r % IRLLREC__TILE_Q != 0; r++) {
         irllrec__sel_init(sel + r, NULL, 0, NULL, 0);
         sel[r].pass_all = 0;

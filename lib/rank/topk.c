@@ -1,15 +1,22 @@
-/* One query's running top K (kernel.h, irllrec__sel): a bounded heap of
- * (score, id) whose root is the worst kept entry. Ties go to the lower id;
- * NaN ranks as -inf. The vectorised filters (fused.c, fused_x86.c) call
- * irllrec__sel_take only for tiles holding a lane above the root, so with
- * scores in random order this file sees about K (1 + ln(n / K)) candidates
- * per query in expectation (about 120 for K = 20 of 9,332), not every item.
+/* One query's running top K (kernel.h, irllrec__sel): the kept (score, id)
+ * keys with the worst first. Ties go to the lower id; NaN ranks as -inf.
+ * The vectorised filters (fused.c, fused_x86.c) call irllrec__sel_take only
+ * for tiles holding a lane above the worst, so with scores in random order
+ * this file sees about K (1 + ln(n / K)) entrants per query in expectation
+ * (about 140 for K = 20 of 9,332), not every item.
+ *
+ * Up to K = 32 the keys are one ascending array: an entrant drops the first
+ * and is put in order, on AVX-512 by one branch-free pass over four vectors
+ * (fused_x86.c). A heap did that in ~4 levels of sift-down whose exit
+ * branch the CPU cannot predict; perf on Amazon-book shapes put it at 40%
+ * of the evaluation. Above 32 an array costs O(K) per entrant, so larger
+ * lists keep the heap. Both give the same lists: keys are unique.
  *
  * A first version kept a buffer of K + 128 candidates under a stale bar
  * and cut it with a quickselect when full: fewer instructions per
  * candidate, but the cuts (3.6 per query, ~126 entries each, branchy)
- * cost twice the filter (perf, Amazon-book shapes); the heap's bar is
- * always exact, so fewer candidates get through at all. */
+ * cost twice the filter (perf, Amazon-book shapes); an exact bar lets
+ * fewer candidates through at all. */
 #include <math.h>
 #include <string.h>
 #include "kernel.h"
@@ -26,6 +33,7 @@ void irllrec__sel_init(irllrec__sel *q, uint64_t *key, int32_t k, const int32_t 
     q->pass_all = 0xFFFFFFFFu;
     q->n = 0;
     q->k = k;
+    q->vec = 0;
     q->key = key;
     q->mk = mk;
     q->n_mk = n_mk;
@@ -46,13 +54,18 @@ static uint64_t key_of(float v, int64_t id)
     return (uint64_t)b << 32 | (uint32_t)~(uint32_t)id;
 }
 
-float irllrec__sel_score(const irllrec__sel *q, int32_t j)
+static float score_of(uint64_t key)
 {
-    uint32_t b = (uint32_t)(q->key[j] >> 32);
+    uint32_t b = (uint32_t)(key >> 32);
     float v;
     b = (b & 0x80000000u) ? b & 0x7FFFFFFFu : ~b;
     memcpy(&v, &b, sizeof v);
     return v;
+}
+
+float irllrec__sel_score(const irllrec__sel *q, int32_t j)
+{
+    return score_of(q->key[j]);
 }
 
 int32_t irllrec__sel_id(const irllrec__sel *q, int32_t j)
@@ -103,20 +116,50 @@ static void sift_up(uint64_t *h, int32_t p)
     h[p] = x;
 }
 
+/* The sorted layout: insert x among the n ascending keys (while filling),
+ * or drop s[0] < x and put x in order (once full). */
+static void sorted_insert(uint64_t *s, int32_t n, uint64_t x)
+{
+    int32_t j = n;
+    for (; j > 0 && s[j - 1] > x; j--) s[j] = s[j - 1];
+    s[j] = x;
+}
+
+static void sorted_replace(uint64_t *s, int32_t n, uint64_t x)
+{
+    int32_t i = 0;
+    for (; i + 1 < n && s[i + 1] < x; i++) s[i] = s[i + 1];
+    s[i] = x;
+}
+
+static int sorted_layout(const irllrec__sel *q)
+{
+    return q->k <= IRLLREC__SEL_SORTED_MAX;
+}
+
 /* A candidate that passed the bar and is not excluded: while fewer than k
- * are kept it is added (NaN as -inf), then it replaces the root. */
+ * are kept it is added (NaN as -inf), then it replaces the worst. */
 static void add(irllrec__sel *q, float v, int64_t id)
 {
+    const uint64_t x = key_of(v, id);
+    if (q->vec && !q->pass_all && sorted_layout(q)) {
+        q->thr = score_of(irllrec__sorted_replace_avx512(q->key, q->n, x));
+        return;
+    }
     if (q->pass_all) {
-        q->key[q->n] = key_of(v, id);
-        sift_up(q->key, q->n);
+        if (sorted_layout(q))
+            sorted_insert(q->key, q->n, x);
+        else
+            q->key[q->n] = x, sift_up(q->key, q->n);
         if (++q->n < q->k) return;
         q->pass_all = 0;
+    } else if (sorted_layout(q)) {
+        sorted_replace(q->key, q->n, x);
     } else {
-        q->key[0] = key_of(v, id);
+        q->key[0] = x;
         sift_down(q->key, q->n, 0);
     }
-    q->thr = irllrec__sel_score(q, 0);
+    q->thr = score_of(q->key[0]);
 }
 
 /* Until k entries are kept every candidate enters (pass_all); then only a
@@ -132,10 +175,18 @@ void irllrec__sel_take(irllrec__sel *q, const float *x, uint32_t m, int64_t a)
     }
 }
 
-/* Heap sort: the root (the worst) is swapped to the end each round, so
- * the keys end up best first. */
+/* Best first: the sorted layout is reversed; the heap is heap-sorted, the
+ * root (the worst) swapped to the end each round. */
 void irllrec__sel_finish(irllrec__sel *q)
 {
+    if (sorted_layout(q)) {
+        for (int32_t i = 0, j = q->n - 1; i < j; i++, j--) {
+            const uint64_t t = q->key[i];
+            q->key[i] = q->key[j];
+            q->key[j] = t;
+        }
+        return;
+    }
     for (int32_t m = q->n - 1; m > 0; m--) {
         const uint64_t t = q->key[0];
         q->key[0] = q->key[m];
