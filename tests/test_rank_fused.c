@@ -338,22 +338,25 @@ START_TEST(fused_paths_give_the_same_bits_on_general_floats)
 END_TEST
 
 /* The AVX-512 sorted insert against the plain rule, for every length up to
- * IRLLREC__SEL_SORTED_MAX and every place the new key can go, with the slot
- * after the last kept one watched: it must not be written. */
+ * IRLLREC__SEL_SORTED_MAX and every place the new key can go: the slots
+ * past n up to a multiple of 8 must keep their all-ones keys, and the slot
+ * after them, watched, must not be written. */
 START_TEST(sorted_insert_matches_the_plain_rule)
 {
     if (irllrec__rank_isa(NULL) < IRLLREC__ISA_AVX512) return;
     for (int32_t n = 1; n <= IRLLREC__SEL_SORTED_MAX; n++)
         for (int32_t at = 1; at <= n; at++) {
             uint64_t s[IRLLREC__SEL_SORTED_MAX + 1], want[IRLLREC__SEL_SORTED_MAX + 1], x;
+            const int32_t pad = (n + 7) / 8 * 8;
             for (int32_t j = 0; j < n; j++) s[j] = 0x80000000ull * (uint64_t)(2 * j + 1);
-            s[n] = 12345;
+            for (int32_t j = n; j < pad; j++) s[j] = UINT64_MAX;
+            s[pad] = 12345;
             x = 0x80000000ull * (uint64_t)(2 * at); /* between s[at - 1] and s[at] */
             for (int32_t j = 0; j < at - 1; j++) want[j] = s[j + 1];
             want[at - 1] = x;
-            for (int32_t j = at; j <= n; j++) want[j] = s[j];
+            for (int32_t j = at; j <= pad; j++) want[j] = s[j];
             ck_assert_uint_eq(irllrec__sorted_replace_avx512(s, n, x), want[0]);
-            ck_assert_msg(memcmp(s, want, (size_t)(n + 1) * 8) == 0, "n %d at %d", (int)n,
+            ck_assert_msg(memcmp(s, want, (size_t)(pad + 1) * 8) == 0, "n %d at %d", (int)n,
                           (int)at);
         }
 }

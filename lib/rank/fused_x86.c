@@ -127,25 +127,10 @@ T512 void irllrec__filter_avx512(irllrec__sel *sel, int64_t nr, const float *x, 
 }
 
 /* The selection's sorted insert (kernel.h): lane i of the result is
- * s[i + 1] when that is below x, else x when s[i] is, else s[i]. Four
- * vectors always, so they stay in registers: lanes from n on load as all
- * ones, which no key reaches, and are not stored. Full vectors are stored
- * unmasked, which lets the next insert's loads forward from the store.
- * Returns the new s[0] from the register, not from memory. */
-T512 static __m512i live_load(const uint64_t *s, int32_t left, __m512i top)
-{
-    if (left >= 8) return _mm512_loadu_si512(s);
-    return _mm512_mask_loadu_epi64(top, left > 0 ? (__mmask8)((1u << left) - 1u) : 0, s);
-}
-
-T512 static void live_store(uint64_t *s, int32_t left, __m512i v)
-{
-    if (left >= 8)
-        _mm512_storeu_si512(s, v);
-    else if (left > 0)
-        _mm512_mask_storeu_epi64(s, (__mmask8)((1u << left) - 1u), v);
-}
-
+ * s[i + 1] when that is below x, else x when s[i] is, else s[i]. The
+ * slots past n hold all ones, which no key reaches, so whole vectors are
+ * loaded and stored: a masked store would keep the next insert's loads from
+ * forwarding. Returns the new s[0] from the register, not from memory. */
 T512 static __m512i replace_lanes(__m512i cur, __m512i nxt, __m512i vx)
 {
     const __m512i up = _mm512_alignr_epi64(nxt, cur, 1);
@@ -156,13 +141,15 @@ T512 static __m512i replace_lanes(__m512i cur, __m512i nxt, __m512i vx)
 T512 uint64_t irllrec__sorted_replace_avx512(uint64_t *s, int32_t n, uint64_t x)
 {
     const __m512i top = _mm512_set1_epi64(-1), vx = _mm512_set1_epi64((long long)x);
-    const __m512i v0 = live_load(s, n, top), v1 = live_load(s + 8, n - 8, top);
-    const __m512i v2 = live_load(s + 16, n - 16, top), v3 = live_load(s + 24, n - 24, top);
+    const __m512i v0 = _mm512_loadu_si512(s);
+    const __m512i v1 = n > 8 ? _mm512_loadu_si512(s + 8) : top;
+    const __m512i v2 = n > 16 ? _mm512_loadu_si512(s + 16) : top;
+    const __m512i v3 = n > 24 ? _mm512_loadu_si512(s + 24) : top;
     const __m512i r0 = replace_lanes(v0, v1, vx);
-    live_store(s, n, r0);
-    live_store(s + 8, n - 8, replace_lanes(v1, v2, vx));
-    live_store(s + 16, n - 16, replace_lanes(v2, v3, vx));
-    live_store(s + 24, n - 24, replace_lanes(v3, top, vx));
+    _mm512_storeu_si512(s, r0);
+    if (n > 8) _mm512_storeu_si512(s + 8, replace_lanes(v1, v2, vx));
+    if (n > 16) _mm512_storeu_si512(s + 16, replace_lanes(v2, v3, vx));
+    if (n > 24) _mm512_storeu_si512(s + 24, replace_lanes(v3, top, vx));
     return (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(r0));
 }
 

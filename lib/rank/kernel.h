@@ -66,7 +66,8 @@ typedef struct irllrec__sel {
     int64_t n_mk, mp;
 } irllrec__sel;
 
-/* Slots a selection of top k among n_cand candidates needs: min(k, n_cand). */
+/* Slots a selection of top k among n_cand candidates needs: m = min(k,
+ * n_cand), rounded up to whole vectors of 8 keys when m <= 32. */
 int32_t irllrec__sel_cap(int32_t k, int64_t n_cand);
 
 /* k >= 1 slots in key. */
@@ -81,9 +82,9 @@ void irllrec__sel_take(irllrec__sel *q, const float *x, uint32_t m, int64_t a);
  * vector insert per entrant on AVX-512); above it, as a heap (topk.c). */
 #define IRLLREC__SEL_SORTED_MAX 32
 
-/* The AVX-512 insert (fused_x86.c): s holds n <= 32 ascending keys and
- * s[0] < x; drop s[0] and put x in its place in the order. Returns the
- * new s[0]. */
+/* The AVX-512 insert (fused_x86.c): s holds n <= 32 ascending keys, then
+ * UINT64_MAX up to a multiple of 8 (irllrec__sel_init), and s[0] < x; drop
+ * s[0] and put x in its place in the order. Returns the new s[0]. */
 uint64_t irllrec__sorted_replace_avx512(uint64_t *s, int32_t n, uint64_t x);
 
 /* Sort the kept entries best first (score descending, id ascending);

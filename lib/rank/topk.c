@@ -23,7 +23,8 @@
 
 int32_t irllrec__sel_cap(int32_t k, int64_t n_cand)
 {
-    return (int32_t)(k < n_cand ? k : (n_cand > 0 ? n_cand : 1));
+    const int32_t m = (int32_t)(k < n_cand ? k : (n_cand > 0 ? n_cand : 1));
+    return m <= IRLLREC__SEL_SORTED_MAX ? (m + 7) / 8 * 8 : m;
 }
 
 void irllrec__sel_init(irllrec__sel *q, uint64_t *key, int32_t k, const int32_t *mk,
@@ -35,6 +36,10 @@ void irllrec__sel_init(irllrec__sel *q, uint64_t *key, int32_t k, const int32_t 
     q->k = k;
     q->vec = 0;
     q->key = key;
+    /* the sorted layout's slots past k hold the largest key, which the
+     * vector insert reads as "no entry" and never moves */
+    for (int32_t j = k; k <= IRLLREC__SEL_SORTED_MAX && j < (k + 7) / 8 * 8; j++)
+        key[j] = UINT64_MAX;
     q->mk = mk;
     q->n_mk = n_mk;
     q->mp = 0;
