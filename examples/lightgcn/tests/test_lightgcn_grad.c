@@ -6,42 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lightgcn.h"
+#include "helpers/gradcheck.h"
 #include "lt_shared.h"
 
 /* ---- finite differences (STYLE.md section 6) ------------------------------ */
 
-typedef double (*loss_fn)(void *ud);
-
-/* Compare g_ana with central differences of f over at most max_coords
- * coordinates of x (spread evenly). Returns the worst relative error among
- * coordinates above the float32 noise floor: a loss of size O(1) evaluated
- * in float32 carries ~1e-7 round-off, which a 2h = 2e-3 step turns into
- * ~1e-4 of gradient noise, so a coordinate passes when it is within 1e-2
- * relative OR within 2e-4 absolute (ggml's grad_expect idea: skip what the
- * method cannot resolve). Typical gradients here are O(0.1..1). */
-static double gradcheck(float *x, const float *g_ana, int64_t n, loss_fn f, void *ud,
-                        int64_t max_coords)
+/* Central differences of f against g_ana over up to 2,000 coordinates of x
+ * (tests/helpers/gradcheck.h): a loss of size O(1) evaluated in float32
+ * carries ~1e-7 round-off, which a 2h = 2e-3 step turns into ~1e-4 of
+ * gradient noise, so a coordinate passes within 1e-2 relative OR 2e-4
+ * absolute. Typical gradients here are O(0.1..1). */
+static void fd_check(float *x, const float *g_ana, int64_t n, gc_loss_fn f, void *ud)
 {
-    double worst = 0.0;
-    int64_t stride = n > max_coords ? n / max_coords : 1;
-    for (int64_t k = 0; k < n; k += stride) {
-        float x0 = x[k];
-        double h = 1e-3 * fmax(1.0, fabs((double)x0));
-        float xp = (float)((double)x0 + h), xm = (float)((double)x0 - h);
-        double fp, fm, num, rel;
-        x[k] = xp;
-        fp = f(ud);
-        x[k] = xm;
-        fm = f(ud);
-        x[k] = x0;
-        num = (fp - fm) / ((double)xp - (double)xm);
-        rel = fabs(num - (double)g_ana[k]) / fmax(1e-6, fabs(num) + fabs((double)g_ana[k]));
-        ck_assert_msg(rel < 1e-2 || fabs(num - (double)g_ana[k]) < 2e-4,
-                      "coord %lld: numeric %.8g analytic %.8g (rel %.3g)", (long long)k, num,
-                      (double)g_ana[k], rel);
-        if (fabs(num - (double)g_ana[k]) >= 2e-4 && rel > worst) worst = rel;
-    }
-    return worst;
+    gc_block blk = {"E(0)", x, g_ana, n};
+    gc_opts o;
+    gc_result res;
+    gc_opts_default(&o);
+    o.abs_floor = 2e-4;
+    gc_check(f, ud, &blk, 1, &o, &res);
+    ck_assert_msg(res.ok, "%s", res.msg);
+    ck_assert_int_gt(res.n_checked, 0);
 }
 
 /* ---- gradient checks ------------------------------------------------------ */
@@ -75,7 +59,6 @@ static void check_propagation(int32_t d, int32_t nt)
     float *w[4], *ga = (float *)malloc((size_t)n * sizeof(float));
     const float *wl[4];
     lin_ud ud;
-    double worst;
     lt_rng = 77;
     lt_fill_uniform(wf, n, -1, 1);
     for (int l = 0; l < 4; l++) {
@@ -91,8 +74,7 @@ static void check_propagation(int32_t d, int32_t nt)
     ud.m = m;
     ud.wf = wf;
     ud.wl = wl;
-    worst = gradcheck(lgcn_params(m), ga, n, lin_loss, &ud, 2000);
-    ck_assert(worst < 1e-2);
+    fd_check(lgcn_params(m), ga, n, lin_loss, &ud);
     for (int l = 0; l < 4; l++) free(w[l]);
     free(wf);
     free(ga);
@@ -135,7 +117,7 @@ static void check_bpr_reg(int32_t d, int32_t L, double keep)
     float *df = (float *)calloc((size_t)n, sizeof(float));
     float *ga = (float *)malloc((size_t)n * sizeof(float));
     bpr_ud ud = {m, users, pos, neg, 6, reg, NULL};
-    double loss, worst;
+    double loss;
     /* Larger embeddings than Xavier's give BPR gradients well above round-off. */
     lt_rng = 99;
     lt_fill_uniform(lgcn_params(m), n, -1, 1);
@@ -150,8 +132,7 @@ static void check_bpr_reg(int32_t d, int32_t L, double keep)
     }
     memcpy(ga, lgcn_grad(m), (size_t)n * sizeof(float));
     ud.scratch = df;
-    worst = gradcheck(lgcn_params(m), ga, n, bpr_reg_loss, &ud, 2000);
-    ck_assert(worst < 1e-2);
+    fd_check(lgcn_params(m), ga, n, bpr_reg_loss, &ud);
     free(df);
     free(ga);
     lgcn_free(m);
