@@ -305,8 +305,8 @@ START_TEST(fused_paths_give_the_same_bits_on_general_floats)
 {
     const int64_t nu = 29, ni = 1111, d = 37;
     const int32_t k = 30;
-    float *ue = malloc(nu * d * 4), *ie = malloc(ni * d * 4), *sc[3], *ref;
-    int32_t *id[3], cnt[29];
+    float *ue = malloc(nu * d * 4), *ie = malloc(ni * d * 4), *sc[IRLLREC__ISA_AMX], *ref;
+    int32_t *id[IRLLREC__ISA_AMX], cnt[29];
     uint64_t x = 7;
     for (int64_t j = 0; j < nu * d; j++) ue[j] = tu_rnd(&x);
     for (int64_t j = 0; j < ni * d; j++) ie[j] = tu_rnd(&x);
@@ -334,6 +334,57 @@ START_TEST(fused_paths_give_the_same_bits_on_general_floats)
     for (int32_t isa = 1; isa <= irllrec__rank_isa(NULL); isa++)
         free(sc[isa - 1]), free(id[isa - 1]);
     free(ue), free(ie);
+}
+END_TEST
+
+/* The AMX path's margin under pressure, against the portable path's bits:
+ * candidates that differ by ~1e-4 of their scores (bf16 products cannot
+ * order them: only the margin and the exact rescoring can), 3,000 of them
+ * (several steps of every kind), a query whose norm is past the margin's
+ * limit (its group falls back to AVX-512) and one with every candidate
+ * seen but three. */
+START_TEST(amx_path_holds_on_near_ties_and_huge_norms)
+{
+    const int64_t nu = 45, ni = 3000, d = 32;
+    const int32_t k = 20;
+    float *ue = malloc(nu * d * 4), *ie = malloc(ni * d * 4), *sc[2];
+    int32_t *id[2], cnt[2][45], *si = malloc((size_t)ni * 4);
+    int64_t sp[46];
+    uint64_t x = 11;
+    irllrec_csr seen;
+    irllrec_rank_opts o;
+    if (irllrec__rank_isa(NULL) < IRLLREC__ISA_AMX) {
+        free(ue), free(ie), free(si);
+        return;
+    }
+    for (int64_t j = 0; j < nu * d; j++) ue[j] = tu_rnd(&x);
+    for (int64_t c = 0; c < d; c++) ie[c] = tu_rnd(&x);
+    for (int64_t i = 1; i < ni; i++)
+        for (int64_t c = 0; c < d; c++) ie[i * d + c] = ie[c] * (1.0f + 1e-4f * tu_rnd(&x));
+    for (int64_t c = 0; c < d; c++) ue[5 * d + c] *= 0x1p40f;
+    for (int64_t u = 0; u <= nu; u++) sp[u] = u <= 7 ? 0 : ni - 3;
+    for (int32_t i = 0; i < ni - 3; i++) si[i] = i + 3;
+    seen = tu_csr(nu, ni, sp, si);
+    irllrec_rank_opts_init(&o, sizeof o);
+    o.seen = &seen;
+    for (int p = 0; p < 2; p++) {
+        irllrec_ctx *ctx = tu_ctx_threads(2);
+        sc[p] = malloc(nu * k * 4), id[p] = malloc(nu * k * 4);
+        ck_assert_int_eq(irllrec__ctx_set_rank_path(ctx, p ? IRLLREC__ISA_AMX : IRLLREC__ISA_C,
+                                                    IRLLREC__SCORE_FUSED),
+                         IRLLREC_OK);
+        ck_assert_int_eq(irllrec_recommend(ctx, irllrec_cmat_dense(ue, nu, d),
+                                           irllrec_cmat_dense(ie, ni, d), NULL, nu, k, &o,
+                                           id[p], sc[p], cnt[p]),
+                         IRLLREC_OK);
+        irllrec_ctx_free(ctx);
+    }
+    ck_assert_mem_eq(sc[1], sc[0], (size_t)(nu * k) * 4);
+    ck_assert_mem_eq(id[1], id[0], (size_t)(nu * k) * 4);
+    ck_assert_mem_eq(cnt[1], cnt[0], sizeof cnt[0]);
+    ck_assert_int_eq(cnt[0][7], 3); /* user 7 has seen all but i0, i1, i2 */
+    for (int p = 0; p < 2; p++) free(sc[p]), free(id[p]);
+    free(ue), free(ie), free(si);
 }
 END_TEST
 
@@ -365,8 +416,8 @@ END_TEST
 START_TEST(bad_path_overrides_refused)
 {
     irllrec_ctx *ctx = tu_ctx();
-    ck_assert_int_eq(irllrec__ctx_set_rank_path(ctx, 4, 0), IRLLREC_E_INVALID_ARG);
-    ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "isa 4"));
+    ck_assert_int_eq(irllrec__ctx_set_rank_path(ctx, 5, 0), IRLLREC_E_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "isa 5"));
     ck_assert_int_eq(irllrec__ctx_set_rank_path(ctx, -1, 0), IRLLREC_E_INVALID_ARG);
     ck_assert_int_eq(irllrec__ctx_set_rank_path(ctx, 0, 2), IRLLREC_E_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "scorer 2"));
@@ -386,6 +437,7 @@ Suite *rank_fused_suite(void)
     tcase_add_test(tc, fused_recommend_matches_naive_on_every_path);
     tcase_add_test(tc, evaluator_matches_naive_on_every_path);
     tcase_add_test(tc, fused_paths_give_the_same_bits_on_general_floats);
+    tcase_add_test(tc, amx_path_holds_on_near_ties_and_huge_norms);
     tcase_add_test(tc, sorted_insert_matches_the_plain_rule);
     tcase_add_test(tc, bad_path_overrides_refused);
     suite_add_tcase(s, tc);

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 #include "internal.h"
+#include "rank/kernel.h"
 #include "helpers/testutil.h"
 #include "helpers/rankfx.h"
 
@@ -161,44 +162,56 @@ START_TEST(hostile_inputs_of_rank_and_similar)
 END_TEST
 
 /* Every allocation of a call failing in turn: E_NOMEM, outputs untouched,
- * nothing leaked; then the call succeeds. */
-START_TEST(allocation_failures_leave_outputs_untouched)
+ * nothing leaked; then the call succeeds. Returns how many failed. */
+static int64_t fail_each_allocation(irllrec_ctx *ctx, tu_alloc_state *st)
 {
-    tu_alloc_state st;
-    irllrec_ctx *ctx;
     irllrec_csr seen = tu_csr(3, 5, rfx_SEEN_P, rfx_SEEN_I);
     irllrec_rank_opts o;
     const int32_t users[3] = {2, 0, 1}, deny[1] = {4};
     int32_t ids[9], cnt[3];
     float sc[9];
     int64_t base_live, n_failed = 0;
-    memset(&st, 0, sizeof st);
-    ctx = tu_ctx_counting(&st);
-    ck_assert_ptr_nonnull(ctx);
     irllrec_rank_opts_init(&o, sizeof o);
     o.seen = &seen, o.deny = deny, o.n_deny = 1, o.flags = IRLLREC_RANK_COSINE;
-    base_live = st.live_bytes;
+    base_live = st->live_bytes;
     for (int64_t fail = 1; fail < 100; fail++) {
         irllrec_status s;
-        st.fail_at = st.n_alloc + fail; /* the call's fail-th allocation */
+        st->fail_at = st->n_alloc + fail; /* the call's fail-th allocation */
         rfx_fill(ids, sc, cnt, 9, 3);
         s = irllrec_recommend(ctx, rfx_ue_m(), rfx_ie_m(), users, 3, 3, &o, ids, sc, cnt);
-        st.fail_at = 0;
-        ck_assert_int_eq(st.live_bytes, base_live);
+        st->fail_at = 0;
+        ck_assert_int_eq(st->live_bytes, base_live);
         if (s == IRLLREC_OK) break;
         n_failed++;
         ck_assert_int_eq(s, IRLLREC_E_NOMEM);
         ck_assert_ptr_nonnull(strstr(irllrec_ctx_errmsg(ctx), "irllrec_recommend: allocation"));
         rfx_assert_untouched(ids, sc, cnt, 9, 3);
     }
-    /* Cosine with a deny list and seen items allocates packed rows, row
-     * ids, the selections, their heaps, the exclusion lists, the exclusion
-     * bits, the normalised candidates and the packed panels: eight buffers
-     * (the fused scorer writes no score block). */
-    ck_assert_int_eq(n_failed, 8);
     /* The successful last pass: u2 by cosine without i4 (denied): i2 (1),
      * i0 (4 / sqrt 20 = 0.894), i1 (3 / sqrt 10 = 0.949) -> i2, i1, i0. */
     rfx_assert_ids(ids + 0, (const int32_t[]){2, 1, 0}, 3);
+    return n_failed;
+}
+
+START_TEST(allocation_failures_leave_outputs_untouched)
+{
+    tu_alloc_state st;
+    irllrec_ctx *ctx;
+    memset(&st, 0, sizeof st);
+    ctx = tu_ctx_counting(&st);
+    ck_assert_ptr_nonnull(ctx);
+    /* Cosine with a deny list and seen items allocates packed rows, row
+     * ids, the selections, their keys, the exclusion lists, the exclusion
+     * bits, the normalised candidates and the packed panels: eight buffers
+     * (the fused scorer writes no score block; three queries are too few
+     * for the AMX path on its own). */
+    ck_assert_int_eq(fail_each_allocation(ctx, &st), 8);
+    /* The AMX path, where the CPU has it, adds its per-worker scratch. */
+    if (irllrec__rank_isa(NULL) == IRLLREC__ISA_AMX) {
+        ck_assert_int_eq(irllrec__ctx_set_rank_path(ctx, IRLLREC__ISA_AMX, IRLLREC__SCORE_FUSED),
+                         IRLLREC_OK);
+        ck_assert_int_eq(fail_each_allocation(ctx, &st), 9);
+    }
     irllrec_ctx_free(ctx);
 }
 END_TEST

@@ -42,10 +42,12 @@ struct irllrec_evaluator {
     double *cdcg;     /* n_threads x kmax: DCG of the first r + 1 ranks */
     double *ttime;    /* n_threads x 2: scoring and list seconds */
     /* grown by runs: packed users (n_threads x block_r x packed_d), the
-     * packed items (pack_floats(n_items, panels_d)), the SGEMM scorer's
-     * scores (n_threads x block x n_items, only when it is chosen) and the
-     * block sums (2 n_ks each) */
+     * packed items (pack_floats(n_items, panels_d)), the scorer's scratch
+     * (n_threads x scores_per: the SGEMM scorer's scores, block x n_items,
+     * or the AMX path's maxima; none for the AVX-512/AVX2/C kernels) and
+     * the block sums (2 n_ks each) */
     float *packed, *panels, *scores;
+    size_t scores_per; /* floats of scores per worker (irllrec__rank_scratch_floats) */
     int64_t packed_d, panels_d;
     double *bsums;
     int64_t bsums_cap;
@@ -89,7 +91,7 @@ static size_t panels_bytes(const irllrec_evaluator *ev, int64_t d)
 }
 static size_t scores_bytes(const irllrec_evaluator *ev)
 {
-    return (size_t)ev->n_threads * (size_t)ev->block * (size_t)ev->n_items * sizeof(float);
+    return (size_t)ev->n_threads * ev->scores_per * sizeof(float);
 }
 
 /* The run buffers that depend on the block: dropped when it changes. */
@@ -98,6 +100,7 @@ static void free_run_ws(irllrec_evaluator *ev)
     irllrec__free(ev->ctx, ev->packed, packed_bytes(ev, ev->packed_d));
     irllrec__free(ev->ctx, ev->scores, ev->scores != NULL ? scores_bytes(ev) : 0);
     ev->packed = ev->scores = NULL;
+    ev->scores_per = 0;
     ev->packed_d = 0;
 }
 
@@ -340,14 +343,16 @@ static irllrec_status regrow(irllrec_ctx *ctx, void **p, size_t old, size_t new_
 /* Grow the per-call buffers when the width or the number of blocks grows,
  * and the score block when the SGEMM scorer is chosen; a later call of the
  * same or smaller shape allocates nothing. */
-static irllrec_status ensure_run_ws(irllrec_evaluator *ev, int64_t d, int64_t n_blocks)
+static irllrec_status ensure_run_ws(irllrec_evaluator *ev, int64_t d, int64_t n_blocks,
+                                    int32_t isa)
 {
     irllrec_ctx *ctx = ev->ctx;
     size_t w = 2 * (size_t)ev->n_ks;
     size_t pf;
     /* packed users and score blocks fit (threads <= 256, block <= 2^20,
      * d and n_items < 2^31); the items' panels and the block sums may not */
-    if (irllrec__mul_overflow(irllrec__pack_floats(ev->n_items, 1), (size_t)d, &pf) ||
+    if (irllrec__mul_overflow(irllrec__pack_floats(ev->n_items, 1),
+                              (size_t)irllrec__pack_width(d), &pf) ||
         pf > SIZE_MAX / sizeof(float) || (uint64_t)n_blocks > SIZE_MAX / (w * sizeof(double)))
         return irllrec__fail(ctx, IRLLREC_E_NOMEM, "irllrec_evaluator_run",
                              "run workspace size overflows");
@@ -361,8 +366,16 @@ static irllrec_status ensure_run_ws(irllrec_evaluator *ev, int64_t d, int64_t n_
                        panels_bytes(ev, d)));
         ev->panels_d = d;
     }
-    if (ctx->rank_scorer == IRLLREC__SCORE_SGEMM && ev->scores == NULL)
-        IRL_TRY(regrow(ctx, (void **)&ev->scores, 0, scores_bytes(ev)));
+    {
+        /* the SGEMM scorer's score block or the AMX path's maxima, per worker */
+        const size_t need =
+            irllrec__rank_scratch_floats(isa, ctx->rank_scorer, ev->block, ev->n_items);
+        if (need > ev->scores_per) {
+            IRL_TRY(regrow(ctx, (void **)&ev->scores, scores_bytes(ev),
+                           (size_t)ev->n_threads * need * sizeof(float)));
+            ev->scores_per = need;
+        }
+    }
     if (n_blocks > ev->bsums_cap) {
         IRL_TRY(regrow(ctx, (void **)&ev->bsums, (size_t)ev->bsums_cap * w * sizeof(double),
                        (size_t)n_blocks * w * sizeof(double)));
@@ -404,9 +417,7 @@ static irllrec__sel *slot_sel(irllrec_evaluator *ev, int32_t t)
 static void block_score(const run_job *job, int32_t t, int64_t nb)
 {
     irllrec_evaluator *ev = job->ev;
-    float *scores = ev->scores != NULL
-                        ? ev->scores + (size_t)t * (size_t)ev->block * (size_t)ev->n_items
-                        : NULL;
+    float *scores = ev->scores != NULL ? ev->scores + (size_t)t * ev->scores_per : NULL;
     for (int64_t r = 0; r < nb; r++) start_user(ev, t, r, slot_rows(ev, t)[r], job->mask);
     irllrec__rank_block(&job->cands, slot_packed(ev, t), nb, slot_sel(ev, t), job->isa,
                         job->scorer, scores);
@@ -523,20 +534,15 @@ irllrec_status irllrec_evaluator_run(irllrec_evaluator *ev, irllrec_mat user_emb
     IRL_TRY(check_run(ev, user_emb, item_emb, mask, truth, recall, ndcg));
     for (int64_t u = 0; u < user_emb.rows; u++) n_eval += truth->indptr[u + 1] > truth->indptr[u];
     n_blocks = (n_eval + ev->block - 1) / ev->block;
-    IRL_TRY(ensure_run_ws(ev, user_emb.cols, n_blocks));
+    job.isa = irllrec__rank_isa_for(ev->ctx, n_eval);
+    IRL_TRY(ensure_run_ws(ev, user_emb.cols, n_blocks, job.isa));
     job.ev = ev;
     job.ue = user_emb;
     job.mask = mask;
-    job.isa = irllrec__rank_isa(ev->ctx);
     job.scorer = ev->ctx->rank_scorer;
-    job.cands.panels = ev->panels;
-    job.cands.xbits = NULL;
-    job.cands.raw = item_emb.data;
-    job.cands.ldr = item_emb.ld;
-    job.cands.n = ev->n_items;
-    job.cands.d = item_emb.cols;
     /* the items packed once per call, by this thread, before any worker runs */
-    irllrec__pack_cands(item_emb.data, item_emb.ld, ev->n_items, item_emb.cols, ev->panels);
+    irllrec__pack_cands(&job.cands, item_emb.data, item_emb.ld, ev->n_items, item_emb.cols,
+                        ev->panels, job.isa);
     job.truth = truth;
     job.n_eval = n_eval;
     job.nb = 0;

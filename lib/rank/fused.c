@@ -52,6 +52,7 @@ static int32_t cpu_isa(void)
 {
 #ifdef RANK_X86
     __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && irllrec__amx_ok()) return IRLLREC__ISA_AMX;
     if (__builtin_cpu_supports("avx512f")) return IRLLREC__ISA_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return IRLLREC__ISA_AVX2;
 #endif
@@ -64,16 +65,28 @@ int32_t irllrec__rank_isa(const irllrec_ctx *ctx)
     return cap > 0 && cap < best ? cap : best;
 }
 
+int32_t irllrec__rank_isa_for(const irllrec_ctx *ctx, int64_t n_queries)
+{
+    const int32_t isa = irllrec__rank_isa(ctx);
+    const int forced = ctx != NULL && ctx->rank_isa_cap == IRLLREC__ISA_AMX;
+    return isa == IRLLREC__ISA_AMX && n_queries < IRLLREC__AMX_MIN_QUERIES && !forced
+               ? IRLLREC__ISA_AVX512
+               : isa;
+}
+
 const char *irllrec__rank_isa_name(int32_t isa)
 {
-    return isa == IRLLREC__ISA_AVX512 ? "avx512" : isa == IRLLREC__ISA_AVX2 ? "avx2" : "c";
+    return isa == IRLLREC__ISA_AMX      ? "amx"
+           : isa == IRLLREC__ISA_AVX512 ? "avx512"
+           : isa == IRLLREC__ISA_AVX2   ? "avx2"
+                                        : "c";
 }
 
 irllrec_status irllrec__ctx_set_rank_path(irllrec_ctx *ctx, int32_t isa, int32_t scorer)
 {
     if (ctx == NULL) return IRLLREC_E_INVALID_ARG;
-    IRL_CHECK(ctx, isa >= 0 && isa <= IRLLREC__ISA_AVX512, IRLLREC_E_INVALID_ARG,
-              "isa %d is not 0 (best), 1 (c), 2 (avx2) or 3 (avx512)", (int)isa);
+    IRL_CHECK(ctx, isa >= 0 && isa <= IRLLREC__ISA_AMX, IRLLREC_E_INVALID_ARG,
+              "isa %d is not 0 (best), 1 (c), 2 (avx2), 3 (avx512) or 4 (amx)", (int)isa);
     IRL_CHECK(ctx, scorer == IRLLREC__SCORE_FUSED || scorer == IRLLREC__SCORE_SGEMM,
               IRLLREC_E_INVALID_ARG, "scorer %d is not 0 (fused) or 1 (sgemm)", (int)scorer);
     ctx->rank_isa_cap = isa;

@@ -29,6 +29,7 @@
 #define IRLLREC__ISA_C 1
 #define IRLLREC__ISA_AVX2 2
 #define IRLLREC__ISA_AVX512 3
+#define IRLLREC__ISA_AMX 4 /* AMX-BF16 prefilter, exact AVX-512 rescoring (amx.c) */
 
 /* Scorers (irllrec__ctx_set_rank_path). */
 #define IRLLREC__SCORE_FUSED 0
@@ -38,7 +39,14 @@
  * cap). Asked of the CPU on every call: the library keeps no global state. */
 int32_t irllrec__rank_isa(const irllrec_ctx *ctx);
 
-/* Name of a path ("avx512", "avx2", "c") and of a scorer, for benchmarks. */
+/* The path for a call ranking n_queries queries: the AMX path packs a bf16
+ * copy of the candidates per call, which pays off from a group of queries
+ * on (IRLLREC__AMX_MIN_QUERIES), so smaller calls take AVX-512, unless the
+ * ctx's test override asks for AMX itself. */
+#define IRLLREC__AMX_MIN_QUERIES 32
+int32_t irllrec__rank_isa_for(const irllrec_ctx *ctx, int64_t n_queries);
+
+/* Name of a path ("amx", "avx512", "avx2", "c") and of a scorer, for benchmarks. */
 const char *irllrec__rank_isa_name(int32_t isa);
 
 /* Tests and benchmarks: cap the kernel's path at isa (0 = the best the CPU
@@ -100,19 +108,29 @@ int32_t irllrec__sel_id(const irllrec__sel *q, int32_t j);
  * each d x PANEL floats (candidate j of the panel at column j), the last
  * panel zero-padded; and optional exclusion bits shared by every query (bit
  * i of word i / 32 set: candidate i is never returned). raw/ldr: the
- * caller's rows, for the SGEMM scorer. */
+ * caller's rows, for the SGEMM scorer. bpanels (the AMX path only, else
+ * NULL): the same panels as bf16 pairs (amx.c), vmax the largest
+ * candidate's L2 norm. */
 typedef struct irllrec__cands {
     const float *panels;
     const uint32_t *xbits;
     const float *raw;
+    const uint32_t *bpanels;
+    double vmax;
     int64_t ldr, n, d;
 } irllrec__cands;
 
-/* Floats of the packed panels of n candidates of width d. */
+/* Floats of the packed panels of n candidates of width d, the bf16 copy
+ * the AMX path reads included; the callers' overflow checks multiply
+ * irllrec__pack_floats(n, 1) by irllrec__pack_width(d). */
+int64_t irllrec__pack_width(int64_t d);
 size_t irllrec__pack_floats(int64_t n, int64_t d);
 
-/* Pack src (n x d, row stride ld) into panels (irllrec__pack_floats(n, d)). */
-void irllrec__pack_cands(const float *src, int64_t ld, int64_t n, int64_t d, float *panels);
+/* Pack src (n x d, row stride ld) into buf (irllrec__pack_floats(n, d))
+ * and describe it in c (xbits left NULL): the fp32 panels always, the bf16
+ * ones and vmax too when isa is IRLLREC__ISA_AMX. */
+void irllrec__pack_cands(irllrec__cands *c, const float *src, int64_t ld, int64_t n, int64_t d,
+                         float *buf, int32_t isa);
 
 /* Query rows per block for n_cand candidates: a fixed score budget
  * (4.5 MiB, 126 Amazon-book rows) clamped to [16, 1024], and so that the
@@ -125,6 +143,39 @@ int64_t irllrec__score_block_rows(int64_t n_cand, int32_t cap);
  * can score whole tiles. packed holds round_up(nb, TILE_Q) x d floats. */
 void irllrec__gather_rows(const float *src, int64_t ld, const int64_t *rows, int64_t nb,
                           int64_t d, float *packed);
+
+/* The FUSED scorer on isa's fp32 kernels (score.c), for the AMX path's
+ * fallback too. */
+void irllrec__block_fused(const irllrec__cands *c, const float *packed, int64_t nb,
+                          irllrec__sel *sel, int32_t isa);
+
+/* ---- the AMX path (lib/rank/amx.c) -------------------------------------- */
+
+/* 1 when the CPU has AMX-BF16 and AVX-512F and the kernel lets this process
+ * use the tiles (asked once, arch_prctl). */
+int irllrec__amx_ok(void);
+
+/* bf16 panels of the candidates from their fp32 panels; returns vmax. */
+double irllrec__pack_bf16(const float *panels, int64_t n, int64_t d, uint32_t *bp);
+
+/* The FUSED scorer with AMX: bf16 products pick the candidates that may
+ * beat a query's bar (with a proven error margin), AVX-512 rescores those
+ * with the fp32 chain of the other paths, so the lists are the same bits.
+ * Widths over IRLLREC__AMX_MAX_D, or norms too large for the margin, go
+ * through irllrec__block_fused. */
+#define IRLLREC__AMX_MAX_D 256
+#define IRLLREC__AMX_MAX_CAND 65536
+void irllrec__block_amx(const irllrec__cands *c, const float *packed, int64_t nb,
+                        irllrec__sel *sel, float *scratch);
+
+/* Floats of the AMX path's per-worker scratch (a bf16 maximum per query of
+ * a group and per 32 candidates). */
+size_t irllrec__amx_scratch_floats(int64_t n_cand);
+
+/* Floats of the per-worker scratch irllrec__rank_block needs for a path:
+ * the SGEMM scorer's score block (block x n_cand), the AMX path's maxima,
+ * else 0. */
+size_t irllrec__rank_scratch_floats(int32_t isa, int32_t scorer, int64_t block, int64_t n_cand);
 
 /* Score the nb packed queries (nb x d, padded as gather_rows leaves them)
  * against every candidate and offer the scores to sel[0..nb), in ascending

@@ -31,13 +31,20 @@ int64_t irllrec__score_block_rows(int64_t n_cand, int32_t cap)
     return b;
 }
 
+/* Per panel row: d fp32 columns, then the bf16 pairs of d rounded up to
+ * whole 32-wide chunks (amx.c), two to a float. */
+int64_t irllrec__pack_width(int64_t d)
+{
+    return d + (d + 31) / 32 * 16;
+}
+
 size_t irllrec__pack_floats(int64_t n, int64_t d)
 {
     const size_t panels = (size_t)((n + IRLLREC__PANEL - 1) / IRLLREC__PANEL);
-    return panels * (size_t)d * IRLLREC__PANEL;
+    return panels * (size_t)irllrec__pack_width(d) * IRLLREC__PANEL;
 }
 
-void irllrec__pack_cands(const float *src, int64_t ld, int64_t n, int64_t d, float *panels)
+static void pack_f32(const float *src, int64_t ld, int64_t n, int64_t d, float *panels)
 {
     const int64_t np = (n + IRLLREC__PANEL - 1) / IRLLREC__PANEL;
     for (int64_t p = 0; p < np; p++) {
@@ -47,6 +54,24 @@ void irllrec__pack_cands(const float *src, int64_t ld, int64_t n, int64_t d, flo
             const float *row = src + (size_t)i * (size_t)ld;
             for (int64_t k = 0; k < d; k++) dst[k * IRLLREC__PANEL + j] = i < n ? row[k] : 0.0f;
         }
+    }
+}
+
+void irllrec__pack_cands(irllrec__cands *c, const float *src, int64_t ld, int64_t n, int64_t d,
+                         float *buf, int32_t isa)
+{
+    const size_t f32 = (size_t)((n + IRLLREC__PANEL - 1) / IRLLREC__PANEL) * (size_t)d *
+                       IRLLREC__PANEL;
+    memset(c, 0, sizeof *c);
+    pack_f32(src, ld, n, d, buf);
+    c->panels = buf;
+    c->raw = src;
+    c->ldr = ld;
+    c->n = n;
+    c->d = d;
+    if (isa == IRLLREC__ISA_AMX) {
+        c->bpanels = (const uint32_t *)(buf + f32);
+        c->vmax = irllrec__pack_bf16(buf, n, d, (uint32_t *)(buf + f32));
     }
 }
 
@@ -68,14 +93,14 @@ typedef void (*filter_fn)(irllrec__sel *, int64_t, const float *, int64_t, int64
 
 static tile_fn tile_of(int32_t isa)
 {
-    return isa == IRLLREC__ISA_AVX512 ? irllrec__tile_avx512
+    return isa >= IRLLREC__ISA_AVX512 ? irllrec__tile_avx512
            : isa == IRLLREC__ISA_AVX2 ? irllrec__tile_avx2
                                       : irllrec__tile_c;
 }
 
 static filter_fn filter_of(int32_t isa)
 {
-    return isa == IRLLREC__ISA_AVX512 ? irllrec__filter_avx512
+    return isa >= IRLLREC__ISA_AVX512 ? irllrec__filter_avx512
            : isa == IRLLREC__ISA_AVX2 ? irllrec__filter_avx2
                                       : irllrec__filter_c;
 }
@@ -90,7 +115,7 @@ void irllrec__rank_row(irllrec__sel *q, const float *s, int64_t n, const uint32_
                        int32_t isa)
 {
     const filter_fn filter = filter_of(isa);
-    q->vec = isa == IRLLREC__ISA_AVX512;
+    q->vec = isa >= IRLLREC__ISA_AVX512;
     for (int64_t a = 0; a < n; a += 32) filter(q, 1, s + a, 0, a, valid_lanes(a, n), xbits);
 }
 
@@ -107,12 +132,12 @@ static void block_sgemm(const irllrec__cands *c, const float *packed, int64_t nb
 /* FUSED scorer: for each chunk of candidates, every tile of queries
  * sweeps it; each 8 x 32 tile of scores goes from the kernel to the filter
  * through a 1 KiB L1 buffer and never to memory. */
-static void block_fused(const irllrec__cands *c, const float *packed, int64_t nb,
-                        irllrec__sel *sel, int32_t isa)
+void irllrec__block_fused(const irllrec__cands *c, const float *packed, int64_t nb,
+                          irllrec__sel *sel, int32_t isa)
 {
     const tile_fn tile = tile_of(isa);
     const filter_fn filter = filter_of(isa);
-    const int both = isa == IRLLREC__ISA_AVX512;
+    const int both = isa >= IRLLREC__ISA_AVX512;
     const size_t pstride = (size_t)c->d * IRLLREC__PANEL;
     const int64_t np = (c->n + IRLLREC__PANEL - 1) / IRLLREC__PANEL;
     int64_t chunk = (int64_t)(CHUNK_BYTES / (pstride * sizeof(float))) & ~(int64_t)1;
@@ -139,10 +164,16 @@ static void block_fused(const irllrec__cands *c, const float *packed, int64_t nb
     }
 }
 
+size_t irllrec__rank_scratch_floats(int32_t isa, int32_t scorer, int64_t block, int64_t n_cand)
+{
+    if (scorer == IRLLREC__SCORE_SGEMM) return (size_t)block * (size_t)n_cand;
+    return isa == IRLLREC__ISA_AMX ? irllrec__amx_scratch_floats(n_cand) : 0;
+}
+
 void irllrec__rank_block(const irllrec__cands *c, const float *packed, int64_t nb,
                          irllrec__sel *sel, int32_t isa, int32_t scorer, float *scores)
 {
-    for (int64_t r = 0; r < nb; r++) sel[r].vec = isa == IRLLREC__ISA_AVX512;
+    for (int64_t r = 0; r < nb; r++) sel[r].vec = isa >= IRLLREC__ISA_AVX512;
     for (int64_t r = nb; r % IRLLREC__TILE_Q != 0; r++) {
         irllrec__sel_init(sel + r, NULL, 0, NULL, 0);
         sel[r].pass_all = 0;
@@ -150,6 +181,8 @@ void irllrec__rank_block(const irllrec__cands *c, const float *packed, int64_t n
     }
     if (scorer == IRLLREC__SCORE_SGEMM)
         block_sgemm(c, packed, nb, sel, isa, scores);
+    else if (isa == IRLLREC__ISA_AMX && c->bpanels != NULL && c->d <= IRLLREC__AMX_MAX_D)
+        irllrec__block_amx(c, packed, nb, sel, scores);
     else
-        block_fused(c, packed, nb, sel, isa);
+        irllrec__block_fused(c, packed, nb, sel, isa);
 }

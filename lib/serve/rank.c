@@ -34,6 +34,7 @@ typedef struct rank_job {
     int32_t cap;               /* selection buffer per query */
     /* per worker t: the slices [t * size, (t + 1) * size) */
     float *scores, *packed;
+    size_t scratch;            /* floats of scores per worker (irllrec__rank_scratch_floats) */
     uint64_t *sel_k;
     irllrec__sel *sel;
     int64_t *rows;
@@ -108,7 +109,7 @@ static void run_block(const rank_job *job, int32_t t, int64_t b)
     const int64_t nb = call->n - lo < job->block ? call->n - lo : job->block;
     const size_t bt = (size_t)t * (size_t)job->block;
     const int64_t br = (job->block + IRLLREC__TILE_Q - 1) / IRLLREC__TILE_Q * IRLLREC__TILE_Q;
-    float *scores = job->scores != NULL ? job->scores + bt * (size_t)job->n_cand : NULL;
+    float *scores = job->scores != NULL ? job->scores + (size_t)t * job->scratch : NULL;
     float *packed = job->packed + (size_t)t * (size_t)br * (size_t)job->d;
     int64_t *rows = job->rows + bt;
     irllrec__sel *sel = job->sel + (size_t)t * (size_t)br;
@@ -165,8 +166,8 @@ static irllrec_status ws_alloc(irllrec_ctx *ctx, const char *func, rank_job *job
     const size_t br = (bl + IRLLREC__TILE_Q - 1) / IRLLREC__TILE_Q * IRLLREC__TILE_Q;
     int over = 0;
     memset(ws, 0, sizeof *ws);
-    over |= ws_size(ws, B_SCORES, job->scorer == IRLLREC__SCORE_SGEMM ? t * bl : 0, c,
-                    sizeof(float));
+    job->scratch = irllrec__rank_scratch_floats(job->isa, job->scorer, job->block, job->n_cand);
+    over |= ws_size(ws, B_SCORES, t, job->scratch, sizeof(float));
     over |= ws_size(ws, B_PACKED, t * br, (size_t)job->d, sizeof(float));
     over |= ws_size(ws, B_ROWS, t, bl, sizeof(int64_t));
     over |= ws_size(ws, B_SEL, t, br, sizeof(irllrec__sel));
@@ -174,7 +175,8 @@ static irllrec_status ws_alloc(irllrec_ctx *ctx, const char *func, rank_job *job
     over |= ws_size(ws, B_MK, t * bl, (size_t)job->mk_cap, sizeof(int32_t));
     over |= ws_size(ws, B_XBITS, job->need_base ? 1 : 0, (c + 31) / 32, sizeof(uint32_t));
     over |= ws_size(ws, B_CAND, job->cosine ? c : 0, (size_t)job->d, sizeof(float));
-    over |= ws_size(ws, B_PANELS, 1, irllrec__pack_floats(job->n_cand, 1), (size_t)job->d) ||
+    over |= ws_size(ws, B_PANELS, 1, irllrec__pack_floats(job->n_cand, 1),
+                    (size_t)irllrec__pack_width(job->d)) ||
             ws_size(ws, B_PANELS, 1, ws->n[B_PANELS], sizeof(float));
     if (over) return irllrec__fail(ctx, IRLLREC_E_NOMEM, func, "workspace size overflows");
     for (int i = 0; i < N_BUFS; i++) {
@@ -211,7 +213,7 @@ static void plan_job(irllrec_ctx *ctx, const irllrec__rank_call *call,
     job->plan = plan;
     job->n_cand = call->c.rows;
     job->d = call->c.cols;
-    job->isa = irllrec__rank_isa(ctx);
+    job->isa = irllrec__rank_isa_for(ctx, call->n);
     job->scorer = ctx->rank_scorer;
     job->cosine = (plan->flags & IRLLREC_RANK_COSINE) != 0;
     job->need_base = plan->allow != NULL || plan->deny != NULL;
@@ -242,13 +244,9 @@ static void prepare_cands(const irllrec__rank_call *call, const irllrec__rank_pl
         raw = cn;
         ld = job->d;
     }
-    irllrec__pack_cands(raw, ld, job->n_cand, job->d, (float *)ws->p[B_PANELS]);
-    job->cands.panels = (const float *)ws->p[B_PANELS];
+    irllrec__pack_cands(&job->cands, raw, ld, job->n_cand, job->d, (float *)ws->p[B_PANELS],
+                        job->isa);
     job->cands.xbits = (const uint32_t *)ws->p[B_XBITS];
-    job->cands.raw = raw;
-    job->cands.ldr = ld;
-    job->cands.n = job->n_cand;
-    job->cands.d = job->d;
 }
 
 irllrec_status irllrec__rank_exec(irllrec_ctx *ctx, const irllrec__rank_call *call,
