@@ -43,7 +43,6 @@
 static int64_t chunks_of(int64_t d) { return (d + KC - 1) / KC; }
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && defined(__linux__)
-#include <cpuid.h>
 #include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -89,19 +88,19 @@ TBF double irllrec__pack_bf16(const float *panels, int64_t n, int64_t d, uint32_
 #define AMX_REQ_XCOMP_PERM 0x1023
 #define AMX_XTILEDATA 18
 
-/* Asked on every call, not cached: the library keeps no global state
- * (tests/check_symbols.sh), and the permission request is idempotent and
- * costs a system call (~1 us) against the milliseconds of a ranking call. */
+/* The features come from libgcc's cpuid snapshot (__builtin_cpu_supports,
+ * which also checks that the OS saves the tile state): cpuid itself traps
+ * to the hypervisor under KVM and cost ~0.1 ms per call here. The tile
+ * permission is asked on every call, not cached, since the library keeps
+ * no global state (tests/check_symbols.sh); the request is idempotent and
+ * costs one system call. */
 int irllrec__amx_ok(void)
 {
-    unsigned a, b, c, d, lo, hi;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    /* AMX-BF16 (edx 22), AMX-TILE (edx 24), AVX-512F (ebx 16), AVX512BW (ebx 30) */
-    if (!(d >> 22 & 1u) || !(d >> 24 & 1u) || !(b >> 16 & 1u) || !(b >> 30 & 1u)) return 0;
-    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d) || !(a >> 5 & 1u)) return 0; /* AVX512-BF16 */
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1u)) return 0; /* OSXSAVE */
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo >> 17 & 3u) != 3u) return 0; /* XTILECFG and XTILEDATA enabled by the OS */
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("amx-tile") || !__builtin_cpu_supports("amx-bf16") ||
+        !__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+        !__builtin_cpu_supports("avx512bf16"))
+        return 0;
     return syscall(SYS_arch_prctl, AMX_REQ_XCOMP_PERM, AMX_XTILEDATA) == 0;
 }
 
