@@ -534,7 +534,7 @@ irllrec_status irllrec_evaluator_run(irllrec_evaluator *ev, irllrec_mat user_emb
     IRL_TRY(check_run(ev, user_emb, item_emb, mask, truth, recall, ndcg));
     for (int64_t u = 0; u < user_emb.rows; u++) n_eval += truth->indptr[u + 1] > truth->indptr[u];
     n_blocks = (n_eval + ev->block - 1) / ev->block;
-    job.isa = irllrec__rank_isa_for(ev->ctx, n_eval);
+    job.isa = irllrec__rank_isa_for(ev->ctx, n_eval, ev->n_items, user_emb.cols);
     IRL_TRY(ensure_run_ws(ev, user_emb.cols, n_blocks, job.isa));
     job.ev = ev;
     job.ue = user_emb;

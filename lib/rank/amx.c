@@ -42,22 +42,28 @@
 
 static int64_t chunks_of(int64_t d) { return (d + KC - 1) / KC; }
 
+size_t irllrec__amx_scratch_floats(int64_t n_cand)
+{
+    /* maxima (GROUP x steps) and bf16 scores (GROUP x steps x 32): 17 floats
+     * per query and step, 2.2 MiB at IRLLREC__AMX_MAX_CAND candidates */
+    return 17 * (size_t)GROUP * (size_t)((n_cand + 31) / 32);
+}
+
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && defined(__linux__)
 #include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define TAMX __attribute__((target("avx512f,amx-tile,amx-bf16")))
+/* Every feature irllrec__amx_ok requires; T512 for what needs AVX-512F alone. */
+#define TAMX __attribute__((target("avx512f,avx512bw,avx512bf16,amx-tile,amx-bf16")))
 #define T512 __attribute__((target("avx512f")))
-
-#define TBF __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
 /* The bf16 panels from the fp32 ones (pack_f32's layout, d x 16 per
  * panel): panel p, chunk c holds 16 rows (column pairs) of 16 words, word j
  * of row r = candidate j's bf16 columns 2r, 2r + 1 of the chunk (the VNNI
  * order of a B tile), zeros past d. Returns an upper bound of the largest
  * candidate norm (fp32 sums of squares, enlarged by their rounding). */
-TBF double irllrec__pack_bf16(const float *panels, int64_t n, int64_t d, uint32_t *bp)
+TAMX double irllrec__pack_bf16(const float *panels, int64_t n, int64_t d, uint32_t *bp)
 {
     const int64_t np = (n + IRLLREC__PANEL - 1) / IRLLREC__PANEL, nc = chunks_of(d);
     const __m512i pair = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
@@ -176,8 +182,7 @@ static int group_setup(const float *u, int64_t nr, int64_t d, int64_t nc, double
 /* Lanes of the 32 candidates from a that exist and are not excluded. */
 static uint32_t live_lanes(const irllrec__cands *c, int64_t a)
 {
-    const uint32_t valid = c->n - a >= 32 ? 0xFFFFFFFFu : (1u << (c->n - a)) - 1u;
-    return valid & ~irllrec__xword(c->xbits, a);
+    return irllrec__valid_lanes(a, c->n) & ~irllrec__xword(c->xbits, a);
 }
 
 /* A group's phase-1 record, per query r and step s (candidates 32 s ..
@@ -190,10 +195,8 @@ typedef struct group_rec {
     int64_t ns;
 } group_rec;
 
-#define TAMXB __attribute__((target("avx512f,avx512bf16,amx-tile,amx-bf16")))
-
 /* Phase 1: the bf16 tile products of the group against every step. */
-TAMXB static void phase1(const irllrec__cands *c, const uint16_t *ua, int64_t nc, int64_t nr,
+TAMX static void phase1(const irllrec__cands *c, const uint16_t *ua, int64_t nc, int64_t nr,
                          group_rec *g)
 {
     const int64_t np = (c->n + IRLLREC__PANEL - 1) / IRLLREC__PANEL, ns = g->ns;
@@ -361,25 +364,12 @@ TAMX static void group_amx(const irllrec__cands *c, const float *u, int64_t nr,
         phase2(c, u + (size_t)r * (size_t)c->d, sel + r, &g, r, marg[r], marg2[r]);
 }
 
-size_t irllrec__amx_scratch_floats(int64_t n_cand)
-{
-    /* maxima (GROUP x steps) and bf16 scores (GROUP x steps x 32): 17 floats
-     * per query and step, 2.2 MiB at 65,536 candidates; above that none,
-     * and the AVX-512 kernel runs */
-    const size_t ns = (size_t)((n_cand + 31) / 32);
-    return n_cand > IRLLREC__AMX_MAX_CAND ? 0 : 17 * (size_t)GROUP * ns;
-}
-
 void irllrec__block_amx(const irllrec__cands *c, const float *packed, int64_t nb,
                         irllrec__sel *sel, float *scratch)
 {
     const int64_t nc = chunks_of(c->d);
     uint16_t ua[GROUP * IRLLREC__AMX_MAX_D] __attribute__((aligned(64)));
     float marg[GROUP], marg2[GROUP];
-    if (scratch == NULL) {
-        irllrec__block_fused(c, packed, nb, sel, IRLLREC__ISA_AVX512);
-        return;
-    }
     tiles_on();
     for (int64_t r = 0; r < nb; r += GROUP) {
         const int64_t nr = nb - r < GROUP ? nb - r : GROUP;
@@ -400,15 +390,6 @@ double irllrec__pack_bf16(const float *panels, int64_t n, int64_t d, uint32_t *b
 {
     (void)panels, (void)n, (void)d, (void)bp;
     return 0.0;
-}
-
-size_t irllrec__amx_scratch_floats(int64_t n_cand)
-{
-    /* maxima (GROUP x steps) and bf16 scores (GROUP x steps x 32): 17 floats
-     * per query and step, 2.2 MiB at 65,536 candidates; above that none,
-     * and the AVX-512 kernel runs */
-    const size_t ns = (size_t)((n_cand + 31) / 32);
-    return n_cand > IRLLREC__AMX_MAX_CAND ? 0 : 17 * (size_t)GROUP * ns;
 }
 
 void irllrec__block_amx(const irllrec__cands *c, const float *packed, int64_t nb,

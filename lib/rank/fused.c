@@ -52,7 +52,7 @@ static int32_t cpu_isa(void)
 {
 #ifdef RANK_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && irllrec__amx_ok()) return IRLLREC__ISA_AMX;
+    if (irllrec__amx_ok()) return IRLLREC__ISA_AMX;
     if (__builtin_cpu_supports("avx512f")) return IRLLREC__ISA_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return IRLLREC__ISA_AVX2;
 #endif
@@ -65,13 +65,14 @@ int32_t irllrec__rank_isa(const irllrec_ctx *ctx)
     return cap > 0 && cap < best ? cap : best;
 }
 
-int32_t irllrec__rank_isa_for(const irllrec_ctx *ctx, int64_t n_queries)
+int32_t irllrec__rank_isa_for(const irllrec_ctx *ctx, int64_t n_queries, int64_t n_cand,
+                              int64_t d)
 {
     const int32_t isa = irllrec__rank_isa(ctx);
     const int forced = ctx != NULL && ctx->rank_isa_cap == IRLLREC__ISA_AMX;
-    return isa == IRLLREC__ISA_AMX && n_queries < IRLLREC__AMX_MIN_QUERIES && !forced
-               ? IRLLREC__ISA_AVX512
-               : isa;
+    if (isa != IRLLREC__ISA_AMX) return isa;
+    if (d > IRLLREC__AMX_MAX_D || n_cand > IRLLREC__AMX_MAX_CAND) return IRLLREC__ISA_AVX512;
+    return n_queries < IRLLREC__AMX_MIN_QUERIES && !forced ? IRLLREC__ISA_AVX512 : isa;
 }
 
 const char *irllrec__rank_isa_name(int32_t isa)

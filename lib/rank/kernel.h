@@ -39,12 +39,17 @@
  * cap). Asked of the CPU on every call: the library keeps no global state. */
 int32_t irllrec__rank_isa(const irllrec_ctx *ctx);
 
-/* The path for a call ranking n_queries queries: the AMX path packs a bf16
- * copy of the candidates per call, which pays off from a group of queries
- * on (IRLLREC__AMX_MIN_QUERIES), so smaller calls take AVX-512, unless the
- * ctx's test override asks for AMX itself. */
+/* The path for a call ranking n_queries queries against n_cand candidates
+ * of width d. The AMX path runs only within its limits (d <= 256, n_cand <=
+ * 65,536: its per-worker scratch grows with n_cand), and packs a bf16 copy
+ * of the candidates per call, which pays off from a group of queries on
+ * (IRLLREC__AMX_MIN_QUERIES, waived when the ctx's test override asks for
+ * AMX itself); else AVX-512. */
 #define IRLLREC__AMX_MIN_QUERIES 32
-int32_t irllrec__rank_isa_for(const irllrec_ctx *ctx, int64_t n_queries);
+#define IRLLREC__AMX_MAX_D 256
+#define IRLLREC__AMX_MAX_CAND 65536
+int32_t irllrec__rank_isa_for(const irllrec_ctx *ctx, int64_t n_queries, int64_t n_cand,
+                              int64_t d);
 
 /* Name of a path ("amx", "avx512", "avx2", "c") and of a scorer, for benchmarks. */
 const char *irllrec__rank_isa_name(int32_t isa);
@@ -58,8 +63,8 @@ irllrec_status irllrec__ctx_set_rank_path(irllrec_ctx *ctx, int32_t isa, int32_t
 
 /* A query's running top K: up to k (score, id) entries, as an ascending
  * array for k <= IRLLREC__SEL_SORTED_MAX and as a heap above, so the worst
- * kept is first either way; thr is its score once k are kept. A later candidate then enters only with a score
- * strictly above thr: candidates arrive in ascending id order, so an equal
+ * kept is first either way; thr is its score once k are kept. A later
+ * candidate then enters only with a score strictly above thr: candidates arrive in ascending id order, so an equal
  * score loses to the kept one with the lower id (the tie rule). Until k
  * are kept every candidate that is not excluded enters (pass_all), -inf
  * and NaN included (NaN as -inf). mk[0..n_mk) are the query's excluded
@@ -108,9 +113,9 @@ int32_t irllrec__sel_id(const irllrec__sel *q, int32_t j);
  * each d x PANEL floats (candidate j of the panel at column j), the last
  * panel zero-padded; and optional exclusion bits shared by every query (bit
  * i of word i / 32 set: candidate i is never returned). raw/ldr: the
- * caller's rows, for the SGEMM scorer. bpanels (the AMX path only, else
- * NULL): the same panels as bf16 pairs (amx.c), vmax the largest
- * candidate's L2 norm. */
+ * caller's rows, for the SGEMM scorer and the AMX path's rescoring.
+ * bpanels (the AMX path only, else NULL): the same panels as bf16 pairs
+ * (amx.c), vmax an upper bound of the largest candidate's L2 norm. */
 typedef struct irllrec__cands {
     const float *panels;
     const uint32_t *xbits;
@@ -151,8 +156,8 @@ void irllrec__block_fused(const irllrec__cands *c, const float *packed, int64_t 
 
 /* ---- the AMX path (lib/rank/amx.c) -------------------------------------- */
 
-/* 1 when the CPU has AMX-BF16 and AVX-512F and the kernel lets this process
- * use the tiles (asked once, arch_prctl). */
+/* 1 when the CPU has AMX-TILE/BF16 and AVX-512F/BW/BF16 and the kernel
+ * lets this process use the tiles (arch_prctl, asked on every call). */
 int irllrec__amx_ok(void);
 
 /* bf16 panels of the candidates from their fp32 panels; returns vmax. */
@@ -161,15 +166,14 @@ double irllrec__pack_bf16(const float *panels, int64_t n, int64_t d, uint32_t *b
 /* The FUSED scorer with AMX: bf16 products pick the candidates that may
  * beat a query's bar (with a proven error margin), AVX-512 rescores those
  * with the fp32 chain of the other paths, so the lists are the same bits.
- * Widths over IRLLREC__AMX_MAX_D, or norms too large for the margin, go
- * through irllrec__block_fused. */
-#define IRLLREC__AMX_MAX_D 256
-#define IRLLREC__AMX_MAX_CAND 65536
+ * Needs c packed for IRLLREC__ISA_AMX and the per-worker scratch of
+ * irllrec__amx_scratch_floats; a group whose norms are too large for the
+ * margin (or a NaN candidate) goes through irllrec__block_fused. */
 void irllrec__block_amx(const irllrec__cands *c, const float *packed, int64_t nb,
                         irllrec__sel *sel, float *scratch);
 
-/* Floats of the AMX path's per-worker scratch (a bf16 maximum per query of
- * a group and per 32 candidates). */
+/* Floats of the AMX path's per-worker scratch: per query of a group of 32
+ * and per 32 candidates, the largest tile score and the 32 scores as bf16. */
 size_t irllrec__amx_scratch_floats(int64_t n_cand);
 
 /* Floats of the per-worker scratch irllrec__rank_block needs for a path:
@@ -214,6 +218,12 @@ void irllrec__filter_avx512(irllrec__sel *sel, int64_t nr, const float *x, int64
                             int64_t a, uint32_t valid, const uint32_t *xbits);
 void irllrec__filter_avx2(irllrec__sel *sel, int64_t nr, const float *x, int64_t ldx, int64_t a,
                           uint32_t valid, const uint32_t *xbits);
+
+/* Lanes of the 32 candidates from a that exist (of n). */
+static inline uint32_t irllrec__valid_lanes(int64_t a, int64_t n)
+{
+    return n - a >= 32 ? 0xFFFFFFFFu : (1u << (n - a)) - 1u;
+}
 
 /* The exclusion bits of 32 candidates from a (a multiple of 32), 0 without bits. */
 static inline uint32_t irllrec__xword(const uint32_t *xbits, int64_t a)

@@ -105,18 +105,12 @@ static filter_fn filter_of(int32_t isa)
                                       : irllrec__filter_c;
 }
 
-/* Lanes of the 32 candidates from a that exist. */
-static uint32_t valid_lanes(int64_t a, int64_t n)
-{
-    return n - a >= 32 ? 0xFFFFFFFFu : (1u << (n - a)) - 1u;
-}
-
 void irllrec__rank_row(irllrec__sel *q, const float *s, int64_t n, const uint32_t *xbits,
                        int32_t isa)
 {
     const filter_fn filter = filter_of(isa);
     q->vec = isa >= IRLLREC__ISA_AVX512;
-    for (int64_t a = 0; a < n; a += 32) filter(q, 1, s + a, 0, a, valid_lanes(a, n), xbits);
+    for (int64_t a = 0; a < n; a += 32) filter(q, 1, s + a, 0, a, irllrec__valid_lanes(a, n), xbits);
 }
 
 /* SGEMM scorer: the block's scores through irllrec__sgemm, then the filter
@@ -157,7 +151,7 @@ void irllrec__block_fused(const irllrec__cands *c, const float *packed, int64_t 
                     continue;
                 }
                 tile(u, a, b, c->d, tbuf);
-                filter(sel + r, nr, tbuf, IRLLREC__TILE_C, first, valid_lanes(first, c->n),
+                filter(sel + r, nr, tbuf, IRLLREC__TILE_C, first, irllrec__valid_lanes(first, c->n),
                        c->xbits);
             }
         }
@@ -181,7 +175,7 @@ void irllrec__rank_block(const irllrec__cands *c, const float *packed, int64_t n
     }
     if (scorer == IRLLREC__SCORE_SGEMM)
         block_sgemm(c, packed, nb, sel, isa, scores);
-    else if (isa == IRLLREC__ISA_AMX && c->bpanels != NULL && c->d <= IRLLREC__AMX_MAX_D)
+    else if (isa == IRLLREC__ISA_AMX)
         irllrec__block_amx(c, packed, nb, sel, scores);
     else
         irllrec__block_fused(c, packed, nb, sel, isa);

@@ -213,7 +213,7 @@ static void plan_job(irllrec_ctx *ctx, const irllrec__rank_call *call,
     job->plan = plan;
     job->n_cand = call->c.rows;
     job->d = call->c.cols;
-    job->isa = irllrec__rank_isa_for(ctx, call->n);
+    job->isa = irllrec__rank_isa_for(ctx, call->n, call->c.rows, call->c.cols);
     job->scorer = ctx->rank_scorer;
     job->cosine = (plan->flags & IRLLREC_RANK_COSINE) != 0;
     job->need_base = plan->allow != NULL || plan->deny != NULL;
