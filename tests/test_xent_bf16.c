@@ -26,6 +26,7 @@ typedef struct bjob {
     double *loss, *aux;
     float *dxn, *dyn, *ypack, *blk;
     uint32_t *xpairs;
+    int isa; /* the kernels asked: 0 the AVX512-BF16 set, else an irllrec__xent_isa */
 } bjob;
 
 static float bf(float v)
@@ -67,12 +68,13 @@ static void bj_free_outs(bjob *b)
     free(b->xpairs);
 }
 
-/* The fused path of isa with bf16 logits asked (bf16) or not; keep as the
- * engine's keep_rows. */
+/* The fused path of b->isa with bf16 logits asked (bf16) or not; keep as
+ * the engine's keep_rows. */
 static void bj_run(bjob *b, int32_t nt, int bf16, int64_t keep)
 {
     irllrec_ctx *ctx = tu_ctx_threads(nt);
     irllrec__xent jb;
+    const int isa = b->isa ? b->isa : IRLLREC__XENT_ISA_BF16;
     memset(&jb, 0, sizeof jb);
     b->loss = calloc((size_t)b->nr, sizeof(double));
     b->aux = calloc((size_t)(5 * b->nr), sizeof(double));
@@ -111,7 +113,9 @@ static void bj_run(bjob *b, int32_t nt, int bf16, int64_t keep)
     jb.keep_rows = keep;
     jb.bf16 = bf16;
     jb.xpairs = b->xpairs;
-    ck_assert_int_eq(irllrec__xent_fused_run(ctx, &jb, IRLLREC__XENT_ISA_AVX512), 1);
+    /* the kernels asked are the kernels run (the CPU has them: callers check) */
+    if (bf16 > 0) ck_assert_int_eq(irllrec__xent_bf16_isa(&jb, isa), isa);
+    ck_assert_int_eq(irllrec__xent_fused_run(ctx, &jb, isa), 1);
     irllrec_ctx_free(ctx);
 }
 
@@ -325,6 +329,81 @@ START_TEST(bf16_bits_do_not_depend_on_threads_or_keeping)
 }
 END_TEST
 
+static int amx_here(const char *test)
+{
+    if (irllrec__xent_bf16_cpu() && irllrec__amx_ok()) return 1;
+    printf("%s: no AMX on this CPU; skipped\n", test);
+    return 0;
+}
+
+static void bj_free_in(bjob *b)
+{
+    free(b->x), free(b->y), free(b->w), free(b->c), free(b->tgt);
+}
+
+/* The AMX driver (xent_amx.c) against both levels' contracts, on shapes
+ * with partial row groups and panels, a half panel wholly past the columns
+ * (613 = 19 x 32 + 5; 80 = 2 x 32 + 16), two column blocks (613 > 512 at d
+ * = 32), two row blocks in a slice (1100 / 4 slices > 256) and d = 32, 64,
+ * 128; level 1's loss is level 2's bit for bit, and level 2's gradient is
+ * not the AVX512-BF16 set's (the tiles did run). */
+START_TEST(amx_follows_the_bf16_contracts)
+{
+    static const struct { int64_t nr, nc; int32_t d; } sh[] = {
+        {77, 613, 32}, {1100, 80, 32}, {77, 613, 64}, {45, 530, 128}};
+    if (!amx_here("amx_follows_the_bf16_contracts")) return;
+    for (size_t a = 0; a < sizeof sh / sizeof sh[0]; a++) {
+        bjob b = {.nr = sh[a].nr, .nc = sh[a].nc, .d = sh[a].d, .inv_tau = 5.0f,
+                  .isa = IRLLREC__XENT_ISA_AMX};
+        bjob l1 = b, v = b;
+        double w, e, el = 0.0, ed = 0.0;
+        bj_make(&b, 71 + a);
+        bj_run(&b, 2, 2, 0);
+        w = bj_check_products(&b);
+        l1.x = v.x = b.x, l1.y = v.y = b.y, l1.w = v.w = b.w, l1.c = v.c = b.c;
+        l1.tgt = v.tgt = b.tgt;
+        bj_run(&l1, 2, 1, 0);
+        e = bj_check(&l1);
+        if (getenv("IRLLREC_TEST_VERBOSE"))
+            printf("amx %lld x %lld d %d: level 1 %.3g from its contract, level 2 %.3g of its "
+                   "allowance\n", (long long)b.nr, (long long)b.nc, (int)b.d, e, w);
+        ck_assert_msg(w <= 1.0, "d %d: AMX products %.3g of their allowance", (int)b.d, w);
+        ck_assert_msg(e <= 1e-5, "d %d: AMX level 1 %.3g from its contract", (int)b.d, e);
+        for (int64_t i = 0; i < b.nr; i++) el = fmax(el, fabs(b.loss[i] - l1.loss[i]));
+        ck_assert_msg(el == 0.0, "d %d: the AMX loss moved with the backward's precision",
+                      (int)b.d);
+        v.isa = IRLLREC__XENT_ISA_BF16;
+        bj_run(&v, 2, 2, 0);
+        for (int64_t i = 0; i < b.nr * b.d; i++) ed = fmax(ed, fabs((double)b.dxn[i] - v.dxn[i]));
+        ck_assert_msg(ed > 0.0, "d %d: AMX gave the AVX512-BF16 set's bits", (int)b.d);
+        bj_free_outs(&v);
+        bj_free_outs(&l1);
+        bj_free_outs(&b);
+        bj_free_in(&b);
+    }
+}
+END_TEST
+
+START_TEST(amx_bits_do_not_depend_on_threads)
+{
+    bjob r = {.nr = 1100, .nc = 613, .d = 32, .inv_tau = 5.0f, .isa = IRLLREC__XENT_ISA_AMX};
+    if (!amx_here("amx_bits_do_not_depend_on_threads")) return;
+    bj_make(&r, 13);
+    for (int32_t level = 1; level <= 2; level++) {
+        bj_run(&r, 1, level, 0);
+        for (int32_t nt = 2; nt <= 3; nt++) {
+            bjob o = r;
+            bj_run(&o, nt, level, 0);
+            ck_assert_msg(same_bits(&r, &o), "AMX level %d threads %d: bits differ", (int)level,
+                          (int)nt);
+            bj_free_outs(&o);
+        }
+        bj_free_outs(&r);
+    }
+    bj_free_in(&r);
+}
+END_TEST
+
 /* Through the API: the handle grants BF16 only where it runs it; granted,
  * the loss is within bf16's reach of fp32's; refused, the bits are fp32's. */
 START_TEST(bf16_through_the_api)
@@ -406,6 +485,8 @@ Suite *xent_bf16_suite(void)
     tcase_add_test(tc, bf16_products_follow_their_contract);
     tcase_add_test(tc, bf16_bits_do_not_depend_on_threads_or_keeping);
     tcase_add_test(tc, bf16_through_the_api);
+    tcase_add_test(tc, amx_follows_the_bf16_contracts);
+    tcase_add_test(tc, amx_bits_do_not_depend_on_threads);
     suite_add_tcase(s, tc);
     return s;
 }

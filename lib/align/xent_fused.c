@@ -54,7 +54,8 @@ int irllrec__xent_bf16_cpu(void)
 
 const char *irllrec__xent_isa_name(int isa)
 {
-    return isa == IRLLREC__XENT_ISA_BF16     ? "avx512-bf16"
+    return isa == IRLLREC__XENT_ISA_AMX      ? "amx"
+           : isa == IRLLREC__XENT_ISA_BF16   ? "avx512-bf16"
            : isa == IRLLREC__XENT_ISA_AVX512 ? "avx512"
            : isa == IRLLREC__XENT_ISA_AVX2   ? "avx2"
                                              : "c";
@@ -159,6 +160,12 @@ int64_t irllrec__xent_pack_floats(int64_t n_cols, int64_t d, int32_t n_threads)
      * of a group's rows past the end of the slice, then per thread the kept
      * exponentials */
     return panels_floats(n_cols, d) + (int64_t)n_threads * (XF_MAX_MR * d + keep_stride(n_cols));
+}
+
+float *irllrec__xent_thread_area(const irllrec__xent *jb, int32_t t)
+{
+    return jb->ypack + panels_floats(jb->n_cols, jb->d) +
+           (int64_t)t * (XF_MAX_MR * jb->d + keep_stride(jb->n_cols));
 }
 
 typedef struct fjob {
@@ -429,13 +436,31 @@ static void slice_task(void *ud, int32_t t, int32_t nt)
     }
 }
 
+/* Whether IRLLREC_XENT lets bf16 jobs onto the tiles: unset, "fused". */
+static int amx_allowed(void)
+{
+    const char *e = getenv("IRLLREC_XENT");
+    return e == NULL || strcmp(e, "fused") == 0;
+}
+
+int irllrec__xent_bf16_isa(const irllrec__xent *job, int isa)
+{
+    if (job->bf16 <= 0 || job->xpairs == NULL || isa < IRLLREC__XENT_ISA_AVX512 ||
+        !irllrec__xent_bf16_cpu())
+        return isa > IRLLREC__XENT_ISA_AVX512 ? IRLLREC__XENT_ISA_AVX512 : isa;
+    if ((isa == IRLLREC__XENT_ISA_AMX || (isa == IRLLREC__XENT_ISA_AVX512 && amx_allowed())) &&
+        irllrec__xent_amx_fits(job) && irllrec__amx_ok())
+        return IRLLREC__XENT_ISA_AMX;
+    return IRLLREC__XENT_ISA_BF16;
+}
+
 int irllrec__xent_fused_run(irllrec_ctx *ctx, irllrec__xent *job, int isa)
 {
     fjob f;
     if (job->ypack == NULL || !irllrec__xent_fixed_shift(job)) return 0;
-    if (isa == IRLLREC__XENT_ISA_AVX512 && job->bf16 > 0 && job->xpairs != NULL &&
-        irllrec__xent_bf16_cpu())
-        isa = IRLLREC__XENT_ISA_BF16;
+    isa = irllrec__xent_bf16_isa(job, isa);
+    if (isa == IRLLREC__XENT_ISA_AMX && irllrec__xent_amx_run(ctx, job)) return 1;
+    if (isa == IRLLREC__XENT_ISA_AMX) isa = IRLLREC__XENT_ISA_BF16;
     f.jb = job;
     f.np = (job->d + 1) / 2;
     get_kern(isa, &f.k);

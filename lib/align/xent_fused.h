@@ -19,8 +19,10 @@ enum irllrec__xent_isa {
     IRLLREC__XENT_ISA_C = 0,      /* portable C, one lane */
     IRLLREC__XENT_ISA_AVX2 = 1,   /* AVX2 + FMA, 8 lanes */
     IRLLREC__XENT_ISA_AVX512 = 2, /* AVX-512F, 16 lanes */
-    IRLLREC__XENT_ISA_BF16 = 3    /* AVX-512F + AVX512-BF16: bf16 logits, fp32 backward
+    IRLLREC__XENT_ISA_BF16 = 3,   /* AVX-512F + AVX512-BF16: bf16 logits, fp32 backward
                                    * (only for jobs that ask, irllrec__xent.bf16) */
+    IRLLREC__XENT_ISA_AMX = 4     /* the same contract with AMX tile products
+                                   * (xent_amx.c; bf16 jobs that fit it) */
 };
 
 /* The best instruction set this CPU runs (checked at run time). */
@@ -51,7 +53,24 @@ int64_t irllrec__xent_pair_words(int64_t d);
  * build and a CPU whose best set is best: -1 reference, else an isa. */
 int irllrec__xent_default_path(int best);
 
-/* Runs job with the kernels of isa (which must be <= irllrec__xent_isa_best()).
+/* The kernels a job asking bf16 runs when handed isa: AMX where the CPU
+ * has it and the job fits it (isa AVX512: the best; AMX: asked), else the
+ * AVX512-BF16 set where the CPU has that, else isa itself. IRLLREC_XENT=avx512
+ * keeps bf16 jobs off the tiles. */
+int irllrec__xent_bf16_isa(const irllrec__xent *job, int isa);
+
+/* 1 when the AMX driver runs job: bf16 level >= 1, d a multiple of 32 and
+ * <= 128, xpairs and ypack given, the fixed shift (xent_amx.c). */
+int irllrec__xent_amx_fits(const irllrec__xent *jb);
+/* Runs job on the tiles; 0 (nothing done) where it does not fit or the
+ * CPU has no AMX. */
+int irllrec__xent_amx_run(irllrec_ctx *ctx, irllrec__xent *job);
+/* Thread t's part of the job's per-thread ypack area (after the panels):
+ * at least 8 d + 8192 floats. */
+float *irllrec__xent_thread_area(const irllrec__xent *jb, int32_t t);
+
+/* Runs job with the kernels of isa (which must be <= irllrec__xent_isa_best(),
+ * or BF16 / AMX for a bf16 job).
  * Returns 0 and does nothing when the job needs the streaming max (2 *
  * inv_tau > 80) or has no ypack; the caller then runs the reference path.
  * Bits depend on isa and n_slices, never on the thread count. */

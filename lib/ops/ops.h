@@ -128,4 +128,14 @@ void irllrec__sbgemm_ref(int trans_a, int trans_b, int64_t m, int64_t n, int64_t
                          const uint16_t *a, int64_t lda, const uint16_t *b, int64_t ldb,
                          int accumulate, float *c, int64_t ldc);
 
+/* ---- AMX tiles (lib/ops/amx.c) --------------------------------------------
+ * 1 when the CPU has AMX-BF16 with AVX-512F/BW/BF16 and the kernel grants
+ * this thread the tile state (asked on every call). tiles_on configures
+ * eight tiles of 16 rows x 64 bytes (0-3 fp32 C, 4-7 bf16 operands by
+ * convention); tiles_off releases them, so a thread carries no tile state
+ * between the library's calls. */
+int irllrec__amx_ok(void);
+void irllrec__amx_tiles_on(void);
+void irllrec__amx_tiles_off(void);
+
 #endif /* IRLLREC_OPS_H */

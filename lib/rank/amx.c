@@ -31,7 +31,6 @@
  * their exact score is >= bar. Amazon-book shapes (bench_eval, counted):
  * 43 of 292 steps and 49 rescored candidates per user, where the one-pass
  * kernels feed 142 entrants per user to the selection. */
-#define _DEFAULT_SOURCE /* syscall(2) */
 #include <math.h>
 #include <string.h>
 #include "kernel.h"
@@ -51,8 +50,6 @@ size_t irllrec__amx_scratch_floats(int64_t n_cand)
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && defined(__linux__)
 #include <immintrin.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 /* Every feature irllrec__amx_ok requires; T512 for what needs AVX-512F alone. */
 #define TAMX __attribute__((target("avx512f,avx512bw,avx512bf16,amx-tile,amx-bf16")))
@@ -90,43 +87,8 @@ TAMX double irllrec__pack_bf16(const float *panels, int64_t n, int64_t d, uint32
     return sqrt((double)_mm512_reduce_max_ps(most)) * (1.0 + (double)(d + 2) * 0x1p-23);
 }
 
-/* Linux's permission request for the tile data state (asm/prctl.h). */
-#define AMX_REQ_XCOMP_PERM 0x1023
-#define AMX_XTILEDATA 18
-
-/* The features come from libgcc's cpuid snapshot (__builtin_cpu_supports,
- * which also checks that the OS saves the tile state): cpuid itself traps
- * to the hypervisor under KVM and cost ~0.1 ms per call here. The tile
- * permission is asked on every call, not cached, since the library keeps
- * no global state (tests/check_symbols.sh); the request is idempotent and
- * costs one system call. */
-int irllrec__amx_ok(void)
-{
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("amx-tile") || !__builtin_cpu_supports("amx-bf16") ||
-        !__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
-        !__builtin_cpu_supports("avx512bf16"))
-        return 0;
-    return syscall(SYS_arch_prctl, AMX_REQ_XCOMP_PERM, AMX_XTILEDATA) == 0;
-}
-
-/* Palette 1: tiles 0-3 the 16 x 16 fp32 scores, 4-5 the two query halves
- * (16 rows of 32 bf16), 6-7 the two panels (16 pair rows of 16 words). */
-typedef struct tile_cfg {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tile_cfg;
-
-/* A constant, not a local: gcc 12 does not see _tile_loadconfig read its
- * operand and dropped the stores that filled a local copy. */
-static const tile_cfg tiles_cfg = {
-    1, 0, {0}, {64, 64, 64, 64, 64, 64, 64, 64}, {16, 16, 16, 16, 16, 16, 16, 16}};
-
-TAMX static void tiles_on(void) { _tile_loadconfig(&tiles_cfg); }
-
-/* Give the tile state back, so the thread carries none between calls. */
-TAMX static void tiles_off(void) { _tile_release(); }
+static void tiles_on(void) { irllrec__amx_tiles_on(); }
+static void tiles_off(void) { irllrec__amx_tiles_off(); }
 
 /* cbuf[32][32] = the group's bf16 queries (ua: 32 rows of nc * KC) times
  * panels b0, b1 (nc chunks each). */
@@ -383,8 +345,6 @@ void irllrec__block_amx(const irllrec__cands *c, const float *packed, int64_t nb
 }
 
 #else /* no AMX here: irllrec__rank_isa never picks the path */
-
-int irllrec__amx_ok(void) { return 0; }
 
 double irllrec__pack_bf16(const float *panels, int64_t n, int64_t d, uint32_t *bp)
 {

@@ -18,6 +18,7 @@
 #define IRLLREC_RANK_KERNEL_H
 
 #include "../internal.h"
+#include "../ops/ops.h" /* irllrec__amx_ok */
 
 /* Candidates per packed panel (one AVX-512 vector of fp32), queries and
  * candidates per fused tile. */
@@ -155,10 +156,6 @@ void irllrec__block_fused(const irllrec__cands *c, const float *packed, int64_t 
                           irllrec__sel *sel, int32_t isa);
 
 /* ---- the AMX path (lib/rank/amx.c) -------------------------------------- */
-
-/* 1 when the CPU has AMX-TILE/BF16 and AVX-512F/BW/BF16 and the kernel
- * lets this process use the tiles (arch_prctl, asked on every call). */
-int irllrec__amx_ok(void);
 
 /* bf16 panels of the candidates from their fp32 panels; returns vmax. */
 double irllrec__pack_bf16(const float *panels, int64_t n, int64_t d, uint32_t *bp);
